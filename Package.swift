@@ -1,0 +1,58 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Module stack (dependencies run one way, top to bottom):
+//   CBLAS, CCairo          system-library shims (module maps only)
+//   QuillNumerics          tensors, BLAS dispatch, vectorised kernels, seeded RNG
+//   QuillNN                layers with forward/backward pairs (Linear, Embedding, LSTM/GRU/RNN, losses)
+//   QuillOptim             Adam, RMSProp (Graves), SGD, clipping, schedules
+//   QuillData              stroke data model, importers, preprocessing, prepared format
+//   QuillRender            Cairo canvas, stroke layout, heatmaps, line plots
+//   QuillModels            char LM, handwriting models, checkpoints, training loops
+//   QuillCLI / quill       the command-line tool
+let release: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
+let package = Package(
+    name: "Quill",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "quill", targets: ["quill"]),
+        .library(name: "QuillModels", targets: ["QuillModels"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CCairo", pkgConfig: "cairo",
+                       providers: [.apt(["libcairo2-dev", "libpng-dev"]), .brew(["cairo"])]),
+        .target(name: "QuillNumerics", dependencies: [
+            .target(name: "CBLAS", condition: .when(platforms: [.linux])),
+            .product(name: "RealModule", package: "swift-numerics"),
+        ],
+                swiftSettings: release),
+        .target(name: "QuillNN", dependencies: ["QuillNumerics"], swiftSettings: release),
+        .target(name: "QuillOptim", dependencies: ["QuillNumerics"], swiftSettings: release),
+        .target(name: "QuillData", dependencies: ["QuillNumerics"], swiftSettings: release),
+        .target(name: "QuillRender", dependencies: ["CCairo"], swiftSettings: release),
+        .target(name: "QuillModels", dependencies: ["QuillNumerics", "QuillNN", "QuillOptim", "QuillData"],
+                swiftSettings: release),
+        .target(name: "QuillCLI", dependencies: [
+            "QuillModels", "QuillData", "QuillRender",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: release),
+        .executableTarget(name: "quill", dependencies: ["QuillCLI"], swiftSettings: release),
+
+        .target(name: "QuillTestSupport", dependencies: ["QuillNumerics"], path: "Tests/QuillTestSupport"),
+        .testTarget(name: "QuillNumericsTests", dependencies: ["QuillNumerics", "QuillTestSupport"]),
+        .testTarget(name: "QuillNNTests", dependencies: ["QuillNN", "QuillTestSupport"]),
+        .testTarget(name: "QuillOptimTests", dependencies: ["QuillOptim", "QuillTestSupport"]),
+        .testTarget(name: "QuillDataTests", dependencies: ["QuillData", "QuillTestSupport"]),
+        .testTarget(name: "QuillRenderTests", dependencies: ["QuillRender", "QuillTestSupport"]),
+        .testTarget(name: "QuillModelsTests", dependencies: ["QuillModels", "QuillTestSupport"]),
+        .testTarget(name: "QuillCLITests", dependencies: ["QuillCLI", "QuillTestSupport"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `quill char …`: character-level language models.
+public struct CharCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "char",
+        abstract: "Train, sample and evaluate character-level language models.",
+        subcommands: []
+    )
+    public init() {}
+}

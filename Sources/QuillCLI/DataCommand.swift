@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `quill data …`: import, inspect and show stroke datasets.
+public struct DataCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "data",
+        abstract: "Import, inspect and draw online handwriting datasets.",
+        subcommands: []
+    )
+    public init() {}
+}

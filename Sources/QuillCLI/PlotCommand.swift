@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `quill plot …`: figures drawn with Cairo.
+public struct PlotCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "plot",
+        abstract: "Draw figures: loss curves, attention windows, mixture densities.",
+        subcommands: []
+    )
+    public init() {}
+}

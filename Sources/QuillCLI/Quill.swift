@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+
+/// The `quill` root command.
+public struct Quill: ParsableCommand {
+    public static let version = "0.1.0"
+
+    public static let configuration = CommandConfiguration(
+        commandName: "quill",
+        abstract: "Handwriting synthesis and character-level language models (Graves 2013), on the CPU.",
+        version: version,
+        subcommands: [CharCommand.self, DataCommand.self, PlotCommand.self, BenchCommand.self]
+    )
+
+    public init() {}
+}
+
+/// The process entry point used by `main.swift`: parses, runs, and turns every error into one line and a non-zero
+/// exit.
+public enum QuillEntry {
+    public static func run(_ arguments: [String]? = nil) -> Never {
+        do {
+            var command = try Quill.parseAsRoot(arguments)
+            try command.run()
+            Foundation.exit(0)
+        } catch let error as CLIError {
+            FileHandle.standardError.write(Data("quill: error: \(error.description)\n".utf8))
+            Foundation.exit(1)
+        } catch let error as ArgumentParser.ExitCode {
+            Foundation.exit(error.rawValue)
+        } catch {
+            if isParserError(error) { Quill.exit(withError: error) }
+            let text = (error as? CustomStringConvertible)?.description ?? "\(error)"
+            FileHandle.standardError.write(Data("quill: error: \(text)\n".utf8))
+            Foundation.exit(1)
+        }
+    }
+
+    private static func isParserError(_ error: Error) -> Bool {
+        error is ValidationError || error is CleanExit || String(reflecting: type(of: error)).contains("ArgumentParser")
+    }
+}
+
+/// An error raised by a command itself, with a message that names the file or option and the fix.
+public struct CLIError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ message: String) { description = message }
+}
