@@ -1,0 +1,306 @@
+import QuillNumerics
+
+/// The recurrent cell families.
+public enum CellKind: String, Codable, CaseIterable, Sendable {
+    case lstm
+    case gru
+    case rnn
+    case rnnRelu = "rnn-relu"
+
+    /// Gates per hidden unit: LSTM (i, f, g, o), GRU (r, z, n), RNN one.
+    public var gateCount: Int {
+        switch self {
+        case .lstm: return 4
+        case .gru: return 3
+        case .rnn, .rnnRelu: return 1
+        }
+    }
+
+    public var hasCell: Bool { self == .lstm }
+}
+
+/// The recurrent state of one layer: `h` and, for LSTM, `c`, each (B, H).
+public struct RecurrentState<T: QuillScalar> {
+    public let h: Tensor<T>
+    public let c: Tensor<T>?
+
+    public init(batch: Int, hidden: Int, hasCell: Bool) {
+        h = Tensor<T>([batch, hidden])
+        c = hasCell ? Tensor<T>([batch, hidden]) : nil
+    }
+}
+
+/// One recurrent layer's weights: LSTM, GRU or vanilla RNN.
+///
+/// The pre-activations of all gates for a batch are `x·W_x + b + h_{t−1}·W_h` (GRU keeps the recurrent part apart,
+/// with its own bias, because the reset gate multiplies it). Weights are stored for row-major `x·W` products:
+/// `wx` is (inputSize, gates·H) and `wh` is (H, gates·H), gate blocks in the order of `CellKind.gateCount`.
+///
+/// Activations live in a `RecurrentWorkspace`, so one set of weights serves training, evaluation and sampling at
+/// different batch and sequence sizes.
+public final class RecurrentLayer<T: QuillScalar> {
+    public let kind: CellKind
+    public let inputSize: Int
+    public let hiddenSize: Int
+    /// (inputSize, G)
+    public let wx: Parameter<T>
+    /// (H, G)
+    public let wh: Parameter<T>
+    /// (G): the input-side bias (the only bias for LSTM and RNN).
+    public let bias: Parameter<T>
+    /// (G): GRU's recurrent-side bias.
+    public let biasH: Parameter<T>?
+    /// Graves's clipping of the derivatives with respect to the pre-activations (he uses 10); nil for none.
+    public var preactivationGradientClip: T?
+
+    public var gateWidth: Int { kind.gateCount * hiddenSize }
+
+    /// Uniform initialisation in ±1/√H (as PyTorch), with the LSTM forget-gate bias set to 1.
+    public init(kind: CellKind, inputSize: Int, hiddenSize: Int, name: String, rng: inout SeededGenerator) {
+        self.kind = kind
+        self.inputSize = inputSize
+        self.hiddenSize = hiddenSize
+        let G = kind.gateCount * hiddenSize
+        let bound = 1 / Double(hiddenSize).squareRoot()
+        func uniform(_ shape: [Int]) -> Tensor<T> {
+            let t = Tensor<T>(shape)
+            for i in 0..<t.count { t[i] = T((rng.uniform() * 2 - 1) * bound) }
+            return t
+        }
+        wx = Parameter("\(name).wx", uniform([inputSize, G]))
+        wh = Parameter("\(name).wh", uniform([hiddenSize, G]))
+        let b = Tensor<T>([G])
+        if kind == .lstm {
+            for j in hiddenSize..<(2 * hiddenSize) { b[j] = 1 }
+        }
+        bias = Parameter("\(name).b", b)
+        biasH = kind == .gru ? Parameter("\(name).bh", Tensor<T>([G])) : nil
+    }
+
+    public var parameters: [Parameter<T>] { [wx, wh, bias] + (biasH.map { [$0] } ?? []) }
+
+    // MARK: - Forward
+
+    /// Input projection for `rows` rows at once: `pre = x·W_x + b`.
+    /// - x: (rows, inputSize); pre: (rows, G).
+    public func project(_ x: UnsafePointer<T>, rows: Int, into pre: UnsafeMutablePointer<T>) {
+        let G = gateWidth
+        matmul(m: rows, n: G, k: inputSize, a: x, lda: inputSize, b: wx.value.ptr, ldb: G, c: pre, ldc: G)
+        Kernels.addRowVector(pre, rows: rows, cols: G, bias.value.ptr)
+    }
+
+    /// Runs step `t`, whose input-side pre-activations `ws.pre[t]` are already set (by `project`).
+    /// Reads `ws.h[t]` (and `ws.c[t]`), writes `ws.h[t+1]` (and `ws.c[t+1]`).
+    public func step(_ t: Int, _ ws: RecurrentWorkspace<T>) {
+        let B = ws.batch, H = hiddenSize, G = gateWidth
+        let pre = ws.preStep(t)
+        let hPrev = ws.hStep(t)
+        switch kind {
+        case .lstm:
+            matmul(m: B, n: G, k: H, a: hPrev, lda: H, b: wh.value.ptr, ldb: G, beta: 1, c: pre, ldc: G)
+            CellKernels.lstmForward(gates: pre, cPrev: ws.cStep(t), c: ws.cStep(t + 1), tanhC: ws.tanhCStep(t),
+                                    h: ws.hStep(t + 1), batch: B, hidden: H)
+        case .rnn, .rnnRelu:
+            matmul(m: B, n: G, k: H, a: hPrev, lda: H, b: wh.value.ptr, ldb: G, beta: 1, c: pre, ldc: G)
+            CellKernels.rnnForward(pre: pre, h: ws.hStep(t + 1), count: B * H, relu: kind == .rnnRelu)
+        case .gru:
+            let hg = ws.hgStep(t)
+            matmul(m: B, n: G, k: H, a: hPrev, lda: H, b: wh.value.ptr, ldb: G, c: hg, ldc: G)
+            Kernels.addRowVector(hg, rows: B, cols: G, biasH!.value.ptr)
+            CellKernels.gruForward(xg: pre, hg: hg, hPrev: hPrev, h: ws.hStep(t + 1), batch: B, hidden: H)
+        }
+    }
+
+    /// Forward over a whole sequence: one GEMM projects every timestep's input, then only the recurrent product runs
+    /// per step. x: (T, B, inputSize). Outputs are `ws.outputs`: (T, B, H).
+    public func forward(_ x: UnsafePointer<T>, _ ws: RecurrentWorkspace<T>, steps: Int? = nil) {
+        let T = steps ?? ws.steps
+        project(x, rows: T * ws.batch, into: ws.pre.ptr)
+        for t in 0..<T { step(t, ws) }
+    }
+
+    // MARK: - Backward
+
+    /// Starts a backward pass: zeroes the gradient carried through the recurrence.
+    public func beginBackward(_ ws: RecurrentWorkspace<T>) {
+        ws.dhCarry.zero()
+        ws.dcCarry?.zero()
+    }
+
+    /// Backward through step `t`. `dhExternal` (B, H) is the gradient reaching h_{t+1} from outside the layer
+    /// (layers above, the output, a window); it may be nil. Writes `ws.dPre[t]` and carries dh, dc to step t−1.
+    public func backwardStep(_ t: Int, _ ws: RecurrentWorkspace<T>, dhExternal: UnsafePointer<T>?) {
+        let B = ws.batch, H = hiddenSize, G = gateWidth
+        let dh = ws.dhCarry.ptr
+        if let e = dhExternal { Kernels.add(e, into: dh, count: B * H) }
+        let dPre = ws.dPreStep(t)
+        switch kind {
+        case .lstm:
+            CellKernels.lstmBackward(gates: ws.preStep(t), cPrev: ws.cStep(t), tanhC: ws.tanhCStep(t), dh: dh,
+                                     dc: ws.dcCarry!.ptr, dGates: dPre, batch: B, hidden: H)
+        case .rnn, .rnnRelu:
+            CellKernels.rnnBackward(h: ws.hStep(t + 1), dh: dh, dPre: dPre, count: B * H, relu: kind == .rnnRelu)
+        case .gru:
+            CellKernels.gruBackward(act: ws.preStep(t), hg: ws.hgStep(t), hPrev: ws.hStep(t), dh: dh,
+                                    dxg: dPre, dhg: ws.dhgStep(t), dhPrevDirect: ws.scratchBH.ptr,
+                                    batch: B, hidden: H)
+        }
+        if let clip = preactivationGradientClip {
+            Kernels.clamp(dPre, count: B * G, limit: clip)
+            if kind == .gru { Kernels.clamp(ws.dhgStep(t), count: B * G, limit: clip) }
+        }
+        // dh_{t-1} = dPre_h · W_hᵀ (+ z ⊙ dh for GRU).
+        let dRec = kind == .gru ? UnsafePointer(ws.dhgStep(t)) : UnsafePointer(dPre)
+        matmul(transB: true, m: B, n: H, k: G, a: dRec, lda: G, b: wh.value.ptr, ldb: G, c: dh, ldc: H)
+        if kind == .gru { Kernels.add(ws.scratchBH.ptr, into: dh, count: B * H) }
+    }
+
+    /// Finishes a backward pass over `steps` steps: weight gradients as single GEMMs over all timesteps, and the
+    /// input gradient. x: (T, B, inputSize) as given to `forward`; dx: (T, B, inputSize), overwritten, or nil.
+    public func finishBackward(_ x: UnsafePointer<T>, _ ws: RecurrentWorkspace<T>, dx: UnsafeMutablePointer<T>?,
+                               steps: Int? = nil) {
+        let T = steps ?? ws.steps
+        let rows = T * ws.batch, H = hiddenSize, G = gateWidth
+        let dPre = ws.dPre.ptr
+        // dW_x += xᵀ · dPre ; db += Σ dPre ; dx = dPre · W_xᵀ
+        matmul(transA: true, m: inputSize, n: G, k: rows, a: x, lda: inputSize, b: dPre, ldb: G,
+               beta: 1, c: wx.grad.ptr, ldc: G)
+        Kernels.accumulateColumnSums(dPre, rows: rows, cols: G, into: bias.grad.ptr)
+        if let dx {
+            matmul(transB: true, m: rows, n: inputSize, k: G, a: dPre, lda: G, b: wx.value.ptr, ldb: G,
+                   c: dx, ldc: inputSize)
+        }
+        // dW_h += h_prevᵀ · dPre_h over all steps: h_prev rows are ws.h[0..T-1], contiguous.
+        let dRec = kind == .gru ? UnsafePointer(ws.dhg!.ptr) : UnsafePointer(dPre)
+        matmul(transA: true, m: H, n: G, k: rows, a: ws.h.ptr, lda: H, b: dRec, ldb: G,
+               beta: 1, c: wh.grad.ptr, ldc: G)
+        if let bh = biasH {
+            Kernels.accumulateColumnSums(dRec, rows: rows, cols: G, into: bh.grad.ptr)
+        }
+    }
+
+    /// Backward over a whole sequence. dh: (T, B, H) gradient of the outputs, or nil for zero.
+    public func backward(_ x: UnsafePointer<T>, _ ws: RecurrentWorkspace<T>, dh: UnsafePointer<T>?,
+                         dx: UnsafeMutablePointer<T>?, steps: Int? = nil) {
+        let T = steps ?? ws.steps
+        let BH = ws.batch * hiddenSize
+        beginBackward(ws)
+        for t in stride(from: T - 1, through: 0, by: -1) {
+            backwardStep(t, ws, dhExternal: dh.map { $0 + t * BH })
+        }
+        finishBackward(x, ws, dx: dx, steps: T)
+    }
+}
+
+/// Activations of one recurrent layer over up to `steps` timesteps of a batch: what backward needs, and the state
+/// that carries across truncated-BPTT windows.
+///
+/// `h` is (T+1, B, H): `h[0]` is the initial state and `h[t+1]` the output of step t, so `outputs` — the rows
+/// h[1...T] — are contiguous (T, B, H). `c` likewise for LSTM.
+public final class RecurrentWorkspace<T: QuillScalar> {
+    public let kind: CellKind
+    public let steps: Int
+    public let batch: Int
+    public let hidden: Int
+    public let gateWidth: Int
+    /// (T, B, G): pre-activations, then activated gates.
+    public let pre: Tensor<T>
+    /// (T, B, G): gradients of the pre-activations.
+    public let dPre: Tensor<T>
+    /// (T+1, B, H)
+    public let h: Tensor<T>
+    /// (T+1, B, H), LSTM only.
+    public let c: Tensor<T>?
+    /// (T, B, H), LSTM only: tanh(c_t), kept for backward.
+    public let tanhC: Tensor<T>?
+    /// (T, B, G), GRU only: recurrent-side pre-activations and their gradients.
+    public let hg: Tensor<T>?
+    public let dhg: Tensor<T>?
+    /// (B, H): dh and dc carried backwards through time.
+    public let dhCarry: Tensor<T>
+    public let dcCarry: Tensor<T>?
+    let scratchBH: Tensor<T>
+
+    public init(layer: RecurrentLayer<T>, steps: Int, batch: Int) {
+        kind = layer.kind
+        self.steps = steps
+        self.batch = batch
+        hidden = layer.hiddenSize
+        gateWidth = layer.gateWidth
+        let H = hidden, G = gateWidth
+        pre = Tensor([steps, batch, G])
+        dPre = Tensor([steps, batch, G])
+        h = Tensor([steps + 1, batch, H])
+        c = kind.hasCell ? Tensor([steps + 1, batch, H]) : nil
+        tanhC = kind.hasCell ? Tensor([steps, batch, H]) : nil
+        hg = kind == .gru ? Tensor([steps, batch, G]) : nil
+        dhg = kind == .gru ? Tensor([steps, batch, G]) : nil
+        dhCarry = Tensor([batch, H])
+        dcCarry = kind.hasCell ? Tensor([batch, H]) : nil
+        scratchBH = Tensor([batch, H])
+    }
+
+    @inline(__always) func preStep(_ t: Int) -> UnsafeMutablePointer<T> { pre.ptr + t * batch * gateWidth }
+    @inline(__always) func dPreStep(_ t: Int) -> UnsafeMutablePointer<T> { dPre.ptr + t * batch * gateWidth }
+    @inline(__always) public func hStep(_ t: Int) -> UnsafeMutablePointer<T> { h.ptr + t * batch * hidden }
+    @inline(__always) func cStep(_ t: Int) -> UnsafeMutablePointer<T> { c!.ptr + t * batch * hidden }
+    @inline(__always) func tanhCStep(_ t: Int) -> UnsafeMutablePointer<T> { tanhC!.ptr + t * batch * hidden }
+    @inline(__always) func hgStep(_ t: Int) -> UnsafeMutablePointer<T> { hg!.ptr + t * batch * gateWidth }
+    @inline(__always) func dhgStep(_ t: Int) -> UnsafeMutablePointer<T> { dhg!.ptr + t * batch * gateWidth }
+
+    /// Input-side pre-activations of step t, (B, G): where step-mode callers project their input.
+    public func preactivations(at t: Int) -> UnsafeMutablePointer<T> { preStep(t) }
+    /// Gradient of step t's input-side pre-activations, (B, G), valid after `backwardStep(t)`.
+    public func preactivationGradients(at t: Int) -> UnsafeMutablePointer<T> { dPreStep(t) }
+
+    /// The outputs h[1...T]: (T, B, H).
+    public var outputs: UnsafeMutablePointer<T> { h.ptr + batch * hidden }
+
+    /// Moves the state after `steps` steps to the initial slot, so the next window continues from it.
+    public func carryState(after steps: Int? = nil) {
+        let T = steps ?? self.steps
+        let n = batch * hidden
+        if T == 0 { return }
+        h.ptr.update(from: h.ptr + T * n, count: n)
+        if let c { c.ptr.update(from: c.ptr + T * n, count: n) }
+    }
+
+    /// Zeroes the initial state.
+    public func resetState() {
+        let n = batch * hidden
+        h.ptr.update(repeating: 0, count: n)
+        c?.ptr.update(repeating: 0, count: n)
+    }
+
+    /// Zeroes the initial state of one batch row (a stream that starts over).
+    public func resetState(row b: Int) {
+        (h.ptr + b * hidden).update(repeating: 0, count: hidden)
+        c.map { ($0.ptr + b * hidden).update(repeating: 0, count: hidden) }
+    }
+
+    /// The initial state as a named struct (copies).
+    public func initialState() -> RecurrentState<T> {
+        let s = RecurrentState<T>(batch: batch, hidden: hidden, hasCell: kind.hasCell)
+        s.h.ptr.update(from: h.ptr, count: batch * hidden)
+        if let c, let sc = s.c { sc.ptr.update(from: c.ptr, count: batch * hidden) }
+        return s
+    }
+
+    /// Sets the initial state from a named struct of the same shape.
+    public func setInitialState(_ s: RecurrentState<T>) {
+        h.ptr.update(from: s.h.ptr, count: batch * hidden)
+        if let c, let sc = s.c { c.ptr.update(from: sc.ptr, count: batch * hidden) }
+    }
+
+    /// Reorders the initial state's batch rows: row b takes old row `order[b]` (beam search).
+    public func reorderInitialState(_ order: [Int]) {
+        func permute(_ p: UnsafeMutablePointer<T>) {
+            let copy = Array(UnsafeBufferPointer(start: p, count: batch * hidden))
+            for (b, src) in order.enumerated() {
+                for j in 0..<hidden { p[b * hidden + j] = copy[src * hidden + j] }
+            }
+        }
+        permute(h.ptr)
+        if let c { permute(c.ptr) }
+    }
+}

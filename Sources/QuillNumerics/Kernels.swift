@@ -1,0 +1,107 @@
+/// Elementwise kernels on flat buffers.
+///
+/// Each is generic over the scalar and pre-specialised for `Float` and `Double`, so generic callers (layers) reach
+/// a vectorised body through one type check instead of per-element dynamic dispatch.
+public enum Kernels {
+    /// `y[r, :] += bias` for each of `rows` rows of width `cols`.
+    @_specialize(where T == Float) @_specialize(where T == Double)
+    public static func addRowVector<T: QuillScalar>(_ y: UnsafeMutablePointer<T>, rows: Int, cols: Int,
+                                                    _ bias: UnsafePointer<T>) {
+        for r in 0..<rows {
+            let row = y + r * cols
+            for j in 0..<cols { row[j] += bias[j] }
+        }
+    }
+
+    /// `out[j] += Σ_r x[r, j]`: the bias gradient of a row-broadcast bias.
+    @_specialize(where T == Float) @_specialize(where T == Double)
+    public static func accumulateColumnSums<T: QuillScalar>(_ x: UnsafePointer<T>, rows: Int, cols: Int,
+                                                            into out: UnsafeMutablePointer<T>) {
+        for r in 0..<rows {
+            let row = x + r * cols
+            for j in 0..<cols { out[j] += row[j] }
+        }
+    }
+
+    /// `y += x`.
+    @_specialize(where T == Float) @_specialize(where T == Double)
+    public static func add<T: QuillScalar>(_ x: UnsafePointer<T>, into y: UnsafeMutablePointer<T>, count n: Int) {
+        for i in 0..<n { y[i] += x[i] }
+    }
+
+    /// `y = a * x`.
+    @_specialize(where T == Float) @_specialize(where T == Double)
+    public static func scale<T: QuillScalar>(_ x: UnsafePointer<T>, by a: T, into y: UnsafeMutablePointer<T>,
+                                             count n: Int) {
+        for i in 0..<n { y[i] = a * x[i] }
+    }
+
+    /// `y = x * m` elementwise.
+    @_specialize(where T == Float) @_specialize(where T == Double)
+    public static func multiply<T: QuillScalar>(_ x: UnsafePointer<T>, _ m: UnsafePointer<T>,
+                                                into y: UnsafeMutablePointer<T>, count n: Int) {
+        for i in 0..<n { y[i] = x[i] * m[i] }
+    }
+
+    /// Copies `rows` rows of width `width` from a strided source into a strided destination.
+    @_specialize(where T == Float) @_specialize(where T == Double)
+    public static func copyRows<T: QuillScalar>(rows: Int, width: Int,
+                                                from src: UnsafePointer<T>, srcStride: Int,
+                                                to dst: UnsafeMutablePointer<T>, dstStride: Int) {
+        for r in 0..<rows {
+            (dst + r * dstStride).update(from: src + r * srcStride, count: width)
+        }
+    }
+
+    /// Adds `rows` rows of width `width` from a strided source into a strided destination.
+    @_specialize(where T == Float) @_specialize(where T == Double)
+    public static func addRows<T: QuillScalar>(rows: Int, width: Int,
+                                               from src: UnsafePointer<T>, srcStride: Int,
+                                               to dst: UnsafeMutablePointer<T>, dstStride: Int) {
+        for r in 0..<rows {
+            let s = src + r * srcStride, d = dst + r * dstStride
+            for j in 0..<width { d[j] += s[j] }
+        }
+    }
+
+    /// Clamps every value to [-limit, limit].
+    @_specialize(where T == Float) @_specialize(where T == Double)
+    public static func clamp<T: QuillScalar>(_ x: UnsafeMutablePointer<T>, count n: Int, limit: T) {
+        for i in 0..<n { x[i] = Swift.min(Swift.max(x[i], -limit), limit) }
+    }
+
+    /// `y = tanh(x)` with the scalar's fast tanh.
+    @_specialize(where T == Float) @_specialize(where T == Double)
+    public static func tanh<T: QuillScalar>(_ x: UnsafePointer<T>, into y: UnsafeMutablePointer<T>, count n: Int) {
+        for i in 0..<n { y[i] = T.fastTanh(x[i]) }
+    }
+
+    /// `y = sigmoid(x)` with the scalar's fast sigmoid.
+    @_specialize(where T == Float) @_specialize(where T == Double)
+    public static func sigmoid<T: QuillScalar>(_ x: UnsafePointer<T>, into y: UnsafeMutablePointer<T>,
+                                               count n: Int) {
+        for i in 0..<n { y[i] = T.fastSigmoid(x[i]) }
+    }
+
+    /// `y = exp(x)` with the scalar's fast exp.
+    @_specialize(where T == Float) @_specialize(where T == Double)
+    public static func exp<T: QuillScalar>(_ x: UnsafePointer<T>, into y: UnsafeMutablePointer<T>, count n: Int) {
+        for i in 0..<n { y[i] = T.fastExp(x[i]) }
+    }
+
+    /// Sum of squares accumulated in the scalar type with four partial sums.
+    @_specialize(where T == Float) @_specialize(where T == Double)
+    public static func sumOfSquares<T: QuillScalar>(_ x: UnsafePointer<T>, count n: Int) -> Double {
+        var acc = 0.0
+        var i = 0
+        // Blocks keep Float partial sums short, so accuracy does not depend on the tensor size.
+        while i < n {
+            let end = Swift.min(i + 4096, n)
+            var s: T = 0
+            for j in i..<end { s += x[j] * x[j] }
+            acc += Double(s)
+            i = end
+        }
+        return acc
+    }
+}

@@ -1,0 +1,100 @@
+import QuillNumerics
+import QuillTestSupport
+import XCTest
+@testable import QuillNN
+
+final class LayerGradientTests: XCTestCase {
+    func randomTensor(_ shape: [Int], _ rng: inout SeededGenerator, scale: Double = 1) -> Tensor<Double> {
+        let t = Tensor<Double>(shape)
+        for i in 0..<t.count { t[i] = rng.normal() * scale }
+        return t
+    }
+
+    func testLinearGradients() {
+        var rng = SeededGenerator(seed: 1)
+        let lin = Linear<Double>(inputSize: 5, outputSize: 3, name: "fc", rng: &rng)
+        let x = randomTensor([4, 5], &rng), r = randomTensor([4, 3], &rng)
+        let y = Tensor<Double>([4, 3])
+        func loss() -> Double {
+            lin.forward(x.ptr, rows: 4, into: y.ptr)
+            return (0..<12).reduce(0) { $0 + y[$1] * r[$1] }
+        }
+        _ = loss()
+        let dx = Tensor<Double>([4, 5])
+        lin.backward(x.ptr, rows: 4, dy: r.ptr, dx: dx.ptr)
+        for p in lin.parameters { GradientCheck.check(p, loss: loss) }
+        GradientCheck.check(name: "x", values: x.ptr, grads: dx.ptr, count: x.count, loss: loss)
+    }
+
+    func testEmbeddingGradients() {
+        var rng = SeededGenerator(seed: 2)
+        let emb = Embedding<Double>(vocabularySize: 6, dimension: 3, name: "emb", rng: &rng)
+        let tokens: [Int32] = [1, 4, 1, 5, 0]
+        let r = randomTensor([5, 3], &rng)
+        let out = Tensor<Double>([5, 3])
+        func loss() -> Double {
+            emb.forward(tokens, count: 5, into: out.ptr)
+            return (0..<15).reduce(0) { $0 + out[$1] * r[$1] }
+        }
+        _ = loss()
+        emb.backward(tokens, count: 5, dOut: r.ptr)
+        GradientCheck.check(emb.table, loss: loss)
+    }
+
+    func testOneHotEmbeddingIsIdentityAndFrozen() {
+        var rng = SeededGenerator(seed: 2)
+        let emb = Embedding<Float>(vocabularySize: 4, dimension: nil, name: "emb", rng: &rng)
+        XCTAssertTrue(emb.isOneHot)
+        let out = Tensor<Float>([2, 4])
+        emb.forward([2, 0], count: 2, into: out.ptr)
+        XCTAssertEqual(out.array, [0, 0, 1, 0, 1, 0, 0, 0])
+    }
+
+    func testSoftmaxCrossEntropyGradients() {
+        var rng = SeededGenerator(seed: 3)
+        let logits = randomTensor([4, 6], &rng, scale: 3)
+        let targets: [Int32] = [0, 5, 2, 2]
+        let d = Tensor<Double>([4, 6])
+        _ = SoftmaxCrossEntropy.loss(logits: logits.ptr, targets: targets, rows: 4, classes: 6, dLogits: d.ptr)
+        GradientCheck.check(name: "logits", values: logits.ptr, grads: d.ptr, count: logits.count, loss: {
+            SoftmaxCrossEntropy.loss(logits: logits.ptr, targets: targets, rows: 4, classes: 6, dLogits: nil)
+        })
+    }
+
+    func testCrossEntropyIsStableForHugeLogits() {
+        let logits = Tensor<Float>([1, 3], [1000, -1000, 0])
+        let l = SoftmaxCrossEntropy.loss(logits: logits.ptr, targets: [Int32(0)], rows: 1, classes: 3, dLogits: nil)
+        XCTAssertEqual(l, 0, accuracy: 1e-6)
+        let l2 = SoftmaxCrossEntropy.loss(logits: logits.ptr, targets: [Int32(2)], rows: 1, classes: 3, dLogits: nil)
+        XCTAssertEqual(l2, 1000, accuracy: 1e-3)
+    }
+
+    func checkStack(kind: CellKind, skip: Bool, dropout: Double, file: StaticString = #filePath, line: UInt = #line) {
+        var rng = SeededGenerator(seed: 11)
+        let T = 3, B = 2, I = 3, H = 4, N = 3
+        let stack = RecurrentStack<Double>(kind: kind, inputSize: I, hiddenSize: H, layers: N,
+                                           skipConnections: skip, name: "rnn", rng: &rng)
+        let ws = stack.makeWorkspace(steps: T, batch: B)
+        let x = randomTensor([T, B, I], &rng)
+        let r = randomTensor([T, B, stack.outputSize], &rng)
+        let maskSeed = SeededGenerator(seed: 99)
+        func loss() -> Double {
+            var m = maskSeed
+            ws.resetState()
+            stack.forward(x.ptr, ws, dropout: dropout, rng: &m)
+            let out = stack.output(ws)
+            return (0..<r.count).reduce(0) { $0 + out[$1] * r[$1] }
+        }
+        _ = loss()
+        stack.parameters.zeroGradients()
+        let dx = Tensor<Double>([T, B, I])
+        stack.backward(x.ptr, ws, dOut: r.ptr, dx: dx.ptr)
+        for p in stack.parameters { GradientCheck.check(p, loss: loss, file: file, line: line) }
+        GradientCheck.check(name: "x", values: x.ptr, grads: dx.ptr, count: x.count, loss: loss, file: file, line: line)
+    }
+
+    func testStackGradients() { checkStack(kind: .lstm, skip: false, dropout: 0) }
+    func testStackWithSkipConnectionsGradients() { checkStack(kind: .lstm, skip: true, dropout: 0) }
+    func testStackWithDropoutGradients() { checkStack(kind: .gru, skip: true, dropout: 0.3) }
+    func testStackOfRNNGradients() { checkStack(kind: .rnn, skip: false, dropout: 0.2) }
+}

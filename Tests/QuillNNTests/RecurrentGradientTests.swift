@@ -1,0 +1,108 @@
+import QuillNumerics
+import QuillTestSupport
+import XCTest
+@testable import QuillNN
+
+/// Finite-difference checks in Double of every recurrent cell, in sequence and step mode.
+final class RecurrentGradientTests: XCTestCase {
+    func randomTensor(_ shape: [Int], _ rng: inout SeededGenerator, scale: Double = 1) -> Tensor<Double> {
+        let t = Tensor<Double>(shape)
+        for i in 0..<t.count { t[i] = rng.normal() * scale }
+        return t
+    }
+
+    /// L = Σ h_t ⊙ R_t over a sequence, from a non-zero initial state.
+    func checkLayer(_ kind: CellKind, file: StaticString = #filePath, line: UInt = #line) {
+        var rng = SeededGenerator(seed: 7)
+        let T = 4, B = 3, I = 5, H = 4
+        let layer = RecurrentLayer<Double>(kind: kind, inputSize: I, hiddenSize: H, name: "l", rng: &rng)
+        // Larger weights so the non-linearities are exercised.
+        for p in layer.parameters { for i in 0..<p.count { p.value[i] *= 2 } }
+        let ws = RecurrentWorkspace(layer: layer, steps: T, batch: B)
+        let x = randomTensor([T, B, I], &rng)
+        let r = randomTensor([T, B, H], &rng)
+        let h0 = randomTensor([B, H], &rng, scale: 0.5)
+        let c0 = randomTensor([B, H], &rng, scale: 0.5)
+
+        func loss() -> Double {
+            ws.h.ptr.update(from: h0.ptr, count: B * H)
+            if let c = ws.c { c.ptr.update(from: c0.ptr, count: B * H) }
+            layer.forward(x.ptr, ws)
+            var s = 0.0
+            for i in 0..<(T * B * H) { s += ws.outputs[i] * r[i] }
+            return s
+        }
+        _ = loss()
+        layer.parameters.zeroGradients()
+        let dx = Tensor<Double>([T, B, I])
+        layer.backward(x.ptr, ws, dh: r.ptr, dx: dx.ptr)
+        // Gradient with respect to the initial state is what the carry holds after the last step.
+        let dh0 = ws.dhCarry.clone()
+        for p in layer.parameters { GradientCheck.check(p, loss: loss, file: file, line: line) }
+        GradientCheck.check(name: "\(kind).x", values: x.ptr, grads: dx.ptr, count: x.count, loss: loss,
+                            file: file, line: line)
+        GradientCheck.check(name: "\(kind).h0", values: h0.ptr, grads: dh0.ptr, count: h0.count, loss: loss,
+                            file: file, line: line)
+    }
+
+    func testLSTMGradients() { checkLayer(.lstm) }
+    func testGRUGradients() { checkLayer(.gru) }
+    func testRNNTanhGradients() { checkLayer(.rnn) }
+    func testRNNReLUGradients() { checkLayer(.rnnRelu) }
+
+    func testLSTMForgetBiasStartsAtOne() {
+        var rng = SeededGenerator(seed: 1)
+        let l = RecurrentLayer<Float>(kind: .lstm, inputSize: 3, hiddenSize: 5, name: "l", rng: &rng)
+        XCTAssertEqual(Array(l.bias.value.array[5..<10]), [1, 1, 1, 1, 1])
+        XCTAssertEqual(Array(l.bias.value.array[0..<5]), [0, 0, 0, 0, 0])
+    }
+
+    /// Step mode (input projected outside, one step at a time) gives the same outputs as sequence mode.
+    func testStepModeMatchesSequenceMode() {
+        for kind in CellKind.allCases {
+            var rng = SeededGenerator(seed: 3)
+            let T = 5, B = 2, I = 3, H = 4
+            let layer = RecurrentLayer<Double>(kind: kind, inputSize: I, hiddenSize: H, name: "l", rng: &rng)
+            let x = randomTensor([T, B, I], &rng)
+            let a = RecurrentWorkspace(layer: layer, steps: T, batch: B)
+            layer.forward(x.ptr, a)
+            let b = RecurrentWorkspace(layer: layer, steps: 1, batch: B)
+            for t in 0..<T {
+                layer.project(x.ptr + t * B * I, rows: B, into: b.preactivations(at: 0))
+                layer.step(0, b)
+                for i in 0..<(B * H) { XCTAssertEqual(b.outputs[i], a.outputs[t * B * H + i], accuracy: 1e-12) }
+                b.carryState()
+            }
+        }
+    }
+
+    /// Two windows with carried state equal one long window.
+    func testStateCarriesAcrossWindows() {
+        var rng = SeededGenerator(seed: 4)
+        let T = 6, B = 2, I = 3, H = 4
+        let layer = RecurrentLayer<Double>(kind: .lstm, inputSize: I, hiddenSize: H, name: "l", rng: &rng)
+        let x = randomTensor([T, B, I], &rng)
+        let whole = RecurrentWorkspace(layer: layer, steps: T, batch: B)
+        layer.forward(x.ptr, whole)
+        let half = RecurrentWorkspace(layer: layer, steps: T / 2, batch: B)
+        layer.forward(x.ptr, half)
+        half.carryState()
+        layer.forward(x.ptr + (T / 2) * B * I, half)
+        for i in 0..<((T / 2) * B * H) {
+            XCTAssertEqual(half.outputs[i], whole.outputs[(T / 2) * B * H + i], accuracy: 1e-12)
+        }
+    }
+
+    /// Graves's clip of the pre-activation derivatives bounds every dPre.
+    func testPreactivationGradientClip() {
+        var rng = SeededGenerator(seed: 5)
+        let layer = RecurrentLayer<Double>(kind: .lstm, inputSize: 2, hiddenSize: 3, name: "l", rng: &rng)
+        layer.preactivationGradientClip = 0.01
+        let ws = RecurrentWorkspace(layer: layer, steps: 3, batch: 2)
+        let x = randomTensor([3, 2, 2], &rng)
+        layer.forward(x.ptr, ws)
+        let dh = randomTensor([3, 2, 3], &rng, scale: 100)
+        layer.backward(x.ptr, ws, dh: dh.ptr, dx: nil)
+        XCTAssertLessThanOrEqual(ws.dPre.array.map(abs).max()!, 0.01)
+    }
+}
