@@ -1,11 +1,262 @@
 import ArgumentParser
+import Foundation
+import QuillModels
+import QuillNN
+import QuillNumerics
+import QuillOptim
 
 /// `quill char …`: character-level language models.
 public struct CharCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "char",
         abstract: "Train, sample and evaluate character-level language models.",
-        subcommands: []
+        subcommands: [CharTrain.self, CharSample.self, CharEval.self]
     )
     public init() {}
+}
+
+/// `quill char train`.
+public struct CharTrain: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a char-level language model on text.",
+        discussion: """
+        The last --val-fraction of the text is held out for validation. DIR receives model.safetensors (best \
+        validation loss so far), last.safetensors (the resume point, with optimiser state and carried RNN state) and \
+        metrics.jsonl. Architecture options left out on --resume are taken from the checkpoint.
+        """
+    )
+
+    @Option(name: .customLong("data"), help: "Text file (UTF-8) to train on; repeat to concatenate several.")
+    var data: [String] = []
+    @Option(name: .customLong("out"), help: "Output directory for checkpoints and metrics.")
+    var out: String
+    @Option(help: "Recurrent cell: lstm, gru, rnn, rnn-relu. (default: lstm)")
+    var cell: CellKind?
+    @Option(help: "Number of recurrent layers. (default: 2)")
+    var layers: Int?
+    @Option(help: "Units per layer. (default: 512)")
+    var hidden: Int?
+    @Option(help: "Embedding size; 0 for one-hot input. (default: 0)")
+    var embedding: Int?
+    @Option(help: "Dropout between layers and before the output. (default: 0)")
+    var dropout: Double?
+    @Flag(name: .customLong("skip"), help: "Graves's skip connections (input to every layer, every layer to the output).")
+    var skip = false
+    @Option(help: "Streams per batch. (default: 50)")
+    var batch: Int?
+    @Option(help: "Truncated-BPTT length. (default: 50)")
+    var seq: Int?
+    @Option(help: "Optimiser: adam, rmsprop, graves-rmsprop, sgd. (default: adam)")
+    var optimizer: OptimizerKind?
+    @Option(help: "Learning rate. (default: 2e-3 for adam and rmsprop, 1e-4 for graves-rmsprop, 0.1 for sgd)")
+    var lr: Double?
+    @Option(name: .customLong("lr-decay"), help: "Multiply the learning rate by this every --lr-decay-every steps. (default: 1)")
+    var lrDecay: Double?
+    @Option(name: .customLong("lr-decay-every"), help: "Steps between learning-rate decays. (default: 1000)")
+    var lrDecayEvery: Int?
+    @Option(name: .customLong("lr-decay-start"), help: "Step after which decay begins. (default: 0)")
+    var lrDecayStart: Int?
+    @Option(help: "Clip the gradient's global norm to this; 0 for no norm clipping. (default: 5)")
+    var clip: Double?
+    @Option(name: .customLong("clip-value"), help: "Clamp each gradient value to ±this.")
+    var clipValue: Double?
+    @Option(help: "Stop after N steps in all.")
+    var steps: Int?
+    @Option(help: "Stop after M minutes of this run.")
+    var minutes: Double?
+    @Option(help: "Random seed. (default: 1)")
+    var seed: UInt64?
+    @Option(name: .customLong("val-fraction"), help: "Fraction of the text, at its end, held out. (default: 0.1)")
+    var valFraction: Double?
+    @Option(name: .customLong("eval-every"), help: "Validate, sample and checkpoint every N steps. (default: 500)")
+    var evalEvery: Int?
+    @Option(name: .customLong("sample-length"), help: "Characters sampled at each validation. (default: 200)")
+    var sampleLength: Int?
+    @Flag(help: "Continue the run in --out exactly where it stopped.")
+    var resume = false
+    @Flag(help: "Start a new run even if --out holds a model (overwrites it).")
+    var force = false
+
+    public init() {}
+
+    public func validate() throws {
+        if data.isEmpty { throw ValidationError("--data FILE is required") }
+        if resume && force { throw ValidationError("--resume and --force contradict each other") }
+        _ = try options()
+    }
+
+    /// Builds the run's options: defaults for a new run, the checkpoint's for --resume, checked for conflicts.
+    func options() throws -> CharTrainOptions {
+        var o: CharTrainOptions
+        if resume {
+            o = try CharTrainer.savedOptions(outDir: out)
+            func same<V: Equatable>(_ flag: String, _ given: V?, _ saved: V) throws {
+                if let g = given, g != saved {
+                    throw CLIError("--\(flag) \(g) differs from the checkpoint's \(saved); a resumed run keeps its architecture and batching. Drop --\(flag), or train into a new --out")
+                }
+            }
+            try same("cell", cell, o.model.cell)
+            try same("layers", layers, o.model.layers)
+            try same("hidden", hidden, o.model.hidden)
+            try same("embedding", embedding, o.model.embedding)
+            try same("dropout", dropout, o.model.dropout)
+            try same("batch", batch, o.batch)
+            try same("seq", seq, o.seq)
+            try same("optimizer", optimizer, o.optimizer.kind)
+            try same("val-fraction", valFraction, o.valFraction)
+            try same("seed", seed, o.seed)
+            if skip && !o.model.skipConnections { throw CLIError("--skip differs from the checkpoint, which has no skip connections") }
+            if data != o.dataPaths {
+                // Same content under another path is fine; the fingerprint check in the trainer decides.
+                o.dataPaths = data
+            }
+            o.outDir = out
+            if let lr { o.optimizer.learningRate = lr; o.lrSchedule.initial = lr }
+        } else {
+            o = CharTrainOptions(dataPaths: data, outDir: out, model: CharModelConfig(
+                cell: cell ?? .lstm, layers: layers ?? 2, hidden: hidden ?? 512, embedding: embedding ?? 0,
+                dropout: dropout ?? 0, skipConnections: skip, vocabularySize: 1))
+            o.batch = batch ?? 50
+            o.seq = seq ?? 50
+            let kind = optimizer ?? .adam
+            let defaultLR: Double = [.adam: 2e-3, .rmsprop: 2e-3, .gravesRMSProp: 1e-4, .sgd: 0.1][kind]!
+            o.optimizer = OptimizerConfig(kind: kind, learningRate: lr ?? defaultLR)
+            o.lrSchedule = LearningRateSchedule(initial: lr ?? defaultLR)
+            o.seed = seed ?? 1
+            o.valFraction = valFraction ?? 0.1
+        }
+        if let lrDecay { o.lrSchedule.factor = lrDecay }
+        if let lrDecayEvery { o.lrSchedule.every = lrDecayEvery }
+        if let lrDecayStart { o.lrSchedule.start = lrDecayStart }
+        if let clip { o.clipNorm = clip == 0 ? nil : clip }
+        if let clipValue { o.clipValue = clipValue }
+        o.steps = steps
+        o.minutes = minutes
+        if let evalEvery { o.evalEvery = evalEvery }
+        if let sampleLength { o.sampleLength = sampleLength }
+        if let m = o.validate() { throw ValidationError(m) }
+        return o
+    }
+
+    public func run() throws {
+        let o = try options()
+        if force && !resume {
+            for f in [CharTrainer.bestFile, CharTrainer.lastFile, CharTrainer.metricsFile] {
+                try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: out).appendingPathComponent(f).path)
+            }
+        }
+        installInterruptHandler()
+        let bar = ProgressBar()
+        let trainer = CharTrainer(options: o, resume: resume) { event in
+            switch event {
+            case let .started(parameters, trainChars, valChars, vocabulary, resumedAt):
+                let what = resumedAt.map { "resuming at step \($0)" } ?? "starting"
+                bar.line("\(what): \(formatCount(parameters)) parameters; \(formatCount(trainChars)) training and \(formatCount(valChars)) validation characters; vocabulary \(vocabulary); BLAS \(BLASInfo.coreName) × \(BLASInfo.threads)")
+            case let .progress(step, total, loss, rate, elapsed, eta):
+                bar.update(step: step, total: total, fields: String(format: "loss %.3f  %@ chars/s", loss, formatCount(Int(rate))),
+                           elapsed: elapsed, eta: eta)
+            case let .validation(step, loss, best, sample):
+                bar.line(String(format: "step %d  validation %.4f nats/char (%.3f bits/char)%@", step, loss, loss / log(2.0),
+                                best ? "  ★ best, saved" : ""))
+                if !sample.isEmpty { bar.line("  sample: " + sample.replacingOccurrences(of: "\n", with: "⏎ ")) }
+            case let .finished(step, reason, best):
+                bar.line("stopped at step \(step): \(reason)" + (best.map { String(format: "; best validation %.4f nats/char", $0) } ?? ""))
+            }
+        }
+        try trainer.run()
+        bar.line("checkpoints in \(out): \(CharTrainer.bestFile) (best), \(CharTrainer.lastFile) (resume with --resume)")
+    }
+}
+
+/// `quill char sample`.
+public struct CharSample: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "sample", abstract: "Generate text from a trained char model.")
+
+    @Option(help: "Model directory (or a .safetensors file).")
+    var model: String
+    @Option(help: "Text to start from.")
+    var prime: String = ""
+    @Option(help: "Characters to generate.")
+    var length: Int = 500
+    @Option(help: "Softmax temperature; lower is more conservative.")
+    var temperature: Double = 1
+    @Flag(help: "Always take the most likely character.")
+    var greedy = false
+    @Option(help: "Beam search with this many beams (deterministic).")
+    var beam: Int?
+    @Option(help: "Random seed.")
+    var seed: UInt64 = 1
+
+    public init() {}
+
+    public func validate() throws {
+        if !(1...1_000_000).contains(length) { throw ValidationError("--length must be between 1 and 1000000") }
+        if !(temperature > 0 && temperature <= 100) { throw ValidationError("--temperature must be in (0, 100]") }
+        if let b = beam, !(1...256).contains(b) { throw ValidationError("--beam must be between 1 and 256") }
+        if greedy && beam != nil { throw ValidationError("--greedy and --beam are alternatives; pick one") }
+    }
+
+    public func run() throws {
+        let loaded = try CharCheckpoint.load(modelFile(model))
+        let sampler = CharSampler(model: loaded.model, vocabulary: loaded.vocabulary)
+        let text: String
+        if let b = beam {
+            text = try sampler.beam(prime: prime, length: length, width: b)
+        } else {
+            var rng = SeededGenerator(seed: seed)
+            text = try sampler.sample(prime: prime, length: length, temperature: temperature, greedy: greedy, rng: &rng)
+        }
+        print(prime + text)
+    }
+}
+
+/// `quill char eval`.
+public struct CharEval: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "eval", abstract: "Measure a char model's loss on text: nats and bits per character, perplexity.")
+
+    @Option(help: "Model directory (or a .safetensors file).")
+    var model: String
+    @Option(help: "UTF-8 text to evaluate on.")
+    var data: String
+    @Option(help: "Which part of the file: all, or val (the last --val-fraction, as held out in training), or train.")
+    var part: String = "all"
+    @Option(name: .customLong("val-fraction"), help: "Held-out fraction for --part val/train (default: the model's own).")
+    var valFraction: Double?
+
+    public init() {}
+
+    public func validate() throws {
+        if !["all", "val", "train"].contains(part) { throw ValidationError("--part must be all, val or train") }
+        if let f = valFraction, !(f > 0 && f < 1) { throw ValidationError("--val-fraction must be in (0, 1)") }
+    }
+
+    public func run() throws {
+        let file = modelFile(model)
+        let loaded = try CharCheckpoint.load(file)
+        let corpus = try CharCorpus(paths: [data])
+        let tokens = try loaded.vocabulary.encode(corpus.text, source: data)
+        var fraction = valFraction ?? 0.1
+        if valFraction == nil, let j = loaded.file.metadata["quill.train-options"],
+           let o = try? JSONDecoder().decode(CharTrainOptions.self, from: Data(j.utf8)), o.valFraction > 0 {
+            fraction = o.valFraction
+        }
+        let split = Int(Double(tokens.count) * (1 - fraction))
+        let slice: [Int32] = part == "all" ? tokens : part == "val" ? Array(tokens[split...]) : Array(tokens[..<split])
+        guard slice.count >= 2 else { throw CLIError("\(data): the \(part) part holds under 2 characters; nothing to evaluate") }
+        let r = CharEvaluation.evaluate(loaded.model, tokens: slice)
+        print(String(format: "%@ (%@, %d characters predicted)", data, part, r.characters))
+        print(String(format: "  %.4f nats/char   %.4f bits/char   perplexity %.3f", r.natsPerChar, r.bitsPerChar, r.perplexity))
+    }
+}
+
+/// A model argument may name the directory or the file itself.
+func modelFile(_ path: String) -> String {
+    var isDir: ObjCBool = false
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
+        return URL(fileURLWithPath: path).appendingPathComponent(CharTrainer.bestFile).path
+    }
+    return path
 }

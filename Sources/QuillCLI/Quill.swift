@@ -30,7 +30,7 @@ public enum QuillEntry {
             Foundation.exit(error.rawValue)
         } catch {
             if isParserError(error) { Quill.exit(withError: error) }
-            let text = (error as? CustomStringConvertible)?.description ?? "\(error)"
+            let text = String(describing: error)
             FileHandle.standardError.write(Data("quill: error: \(text)\n".utf8))
             Foundation.exit(1)
         }

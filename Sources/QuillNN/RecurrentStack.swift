@@ -100,7 +100,7 @@ public final class RecurrentStack<T: QuillScalar> {
                 Kernels.addRows(rows: rows, width: H, from: ws.dInputs[n + 1]!.ptr + off, srcStride: w,
                                 to: dh, dstStride: H)
             }
-            if ws.dropoutActive { Kernels.multiply(dh, ws.masks[n].ptr, into: dh, count: rows * H) }
+            if ws.dropoutActive { Kernels.multiplyInPlace(dh, by: ws.masks[n].ptr, count: rows * H) }
             let input: UnsafePointer<T> = n == 0 ? x : UnsafePointer(ws.inputs[n]!.ptr)
             let needDInput = n > 0 || dx != nil
             let dIn: UnsafeMutablePointer<T>? = n == 0 ? dx : ws.dInputs[n]!.ptr

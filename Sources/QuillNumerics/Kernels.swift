@@ -83,6 +83,34 @@ public enum Kernels {
         for i in 0..<n { y[i] = T.fastSigmoid(x[i]) }
     }
 
+    // In-place forms take one pointer: with two pointers that are equal, the vectoriser's runtime overlap check
+    // fails and the loop falls back to scalar code.
+
+    /// `x = tanh(x)`.
+    @_specialize(where T == Float) @_specialize(where T == Double)
+    public static func tanhInPlace<T: QuillScalar>(_ x: UnsafeMutablePointer<T>, count n: Int) {
+        for i in 0..<n { x[i] = T.fastTanh(x[i]) }
+    }
+
+    /// `x = sigmoid(x)`.
+    @_specialize(where T == Float) @_specialize(where T == Double)
+    public static func sigmoidInPlace<T: QuillScalar>(_ x: UnsafeMutablePointer<T>, count n: Int) {
+        for i in 0..<n { x[i] = T.fastSigmoid(x[i]) }
+    }
+
+    /// `x *= m` elementwise.
+    @_specialize(where T == Float) @_specialize(where T == Double)
+    public static func multiplyInPlace<T: QuillScalar>(_ x: UnsafeMutablePointer<T>, by m: UnsafePointer<T>,
+                                                       count n: Int) {
+        for i in 0..<n { x[i] *= m[i] }
+    }
+
+    /// `x *= a`.
+    @_specialize(where T == Float) @_specialize(where T == Double)
+    public static func scaleInPlace<T: QuillScalar>(_ x: UnsafeMutablePointer<T>, by a: T, count n: Int) {
+        for i in 0..<n { x[i] *= a }
+    }
+
     /// `y = exp(x)` with the scalar's fast exp.
     @_specialize(where T == Float) @_specialize(where T == Double)
     public static func exp<T: QuillScalar>(_ x: UnsafePointer<T>, into y: UnsafeMutablePointer<T>, count n: Int) {

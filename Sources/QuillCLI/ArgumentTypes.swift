@@ -1,0 +1,6 @@
+import ArgumentParser
+import QuillNN
+import QuillOptim
+
+extension CellKind: ExpressibleByArgument {}
+extension OptimizerKind: ExpressibleByArgument {}

@@ -1,0 +1,66 @@
+import ArgumentParser
+import Foundation
+import QuillNN
+import QuillNumerics
+
+/// `quill bench kernels`: the pieces of a recurrent step, timed apart (GEMM shapes and fused pointwise maths).
+public struct BenchKernels: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "kernels", abstract: "Time LSTM-shaped GEMMs and the fused pointwise kernels.")
+
+    @Option(help: "Batch rows.") var batch: Int = 50
+    @Option(help: "Hidden units.") var hidden: Int = 512
+    @Option(help: "Repetitions per measurement.") var reps: Int = 200
+
+    public init() {}
+
+    func time(_ body: () -> Void) -> Double {
+        body()
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<reps { body() }
+        return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 / Double(reps)
+    }
+
+    public func run() throws {
+        let B = batch, H = hidden, G = 4 * H
+        var rng = SeededGenerator(seed: 1)
+        func rand(_ n: Int) -> Tensor<Float> {
+            let t = Tensor<Float>([n]); for i in 0..<n { t[i] = Float(rng.normal()) * 0.5 }; return t
+        }
+        let h = rand(B * H), w = rand(H * G), g = rand(B * G), big = rand(2500 * H), bigG = rand(2500 * G)
+        let out = rand(H * G)
+        print("BLAS: OpenBLAS \(BLASInfo.coreName), \(BLASInfo.threads) threads")
+        func report(_ name: String, _ flops: Double, _ s: Double) {
+            print(String(format: "%-44@ %8.1f µs  %6.1f GFLOP/s", name as NSString, s * 1e6, flops / s / 1e9))
+        }
+        report("h·Wh        (\(B)×\(H))·(\(H)×\(G))", 2.0 * Double(B * H * G), time {
+            matmul(m: B, n: G, k: H, a: h.ptr, lda: H, b: w.ptr, ldb: G, beta: 1, c: g.ptr, ldc: G) })
+        report("dG·Whᵀ      (\(B)×\(G))·(\(G)×\(H))", 2.0 * Double(B * H * G), time {
+            matmul(transB: true, m: B, n: H, k: G, a: g.ptr, lda: G, b: w.ptr, ldb: G, c: h.ptr, ldc: H) })
+        report("X·Wx        (2500×\(H))·(\(H)×\(G))", 2.0 * 2500 * Double(H * G), time {
+            matmul(m: 2500, n: G, k: H, a: big.ptr, lda: H, b: w.ptr, ldb: G, c: bigG.ptr, ldc: G) })
+        report("Xᵀ·dG       (\(H)×2500)·(2500×\(G))", 2.0 * 2500 * Double(H * G), time {
+            matmul(transA: true, m: H, n: G, k: 2500, a: big.ptr, lda: H, b: bigG.ptr, ldb: G, beta: 1, c: out.ptr, ldc: G) })
+        report("dG·Wxᵀ      (2500×\(G))·(\(G)×\(H))", 2.0 * 2500 * Double(H * G), time {
+            matmul(transB: true, m: 2500, n: H, k: G, a: bigG.ptr, lda: G, b: w.ptr, ldb: G, c: big.ptr, ldc: H) })
+        let c0 = rand(B * H), c1 = rand(B * H), tc = rand(B * H), hh = rand(B * H), dc = rand(B * H)
+        let gates = rand(B * G), dG = rand(B * G)
+        let fwd = time {
+            CellKernels.lstmForward(gates: gates.ptr, cPrev: c0.ptr, c: c1.ptr, tanhC: tc.ptr, h: hh.ptr, batch: B, hidden: H)
+        }
+        print(String(format: "%-44@ %8.1f µs  %6.2f ns/unit", "LSTM pointwise forward" as NSString, fwd * 1e6, fwd * 1e9 / Double(B * H)))
+        let bwd = time {
+            CellKernels.lstmBackward(gates: gates.ptr, cPrev: c0.ptr, tanhC: tc.ptr, dh: hh.ptr, dc: dc.ptr, dGates: dG.ptr, batch: B, hidden: H)
+        }
+        print(String(format: "%-44@ %8.1f µs  %6.2f ns/unit", "LSTM pointwise backward" as NSString, bwd * 1e6, bwd * 1e9 / Double(B * H)))
+        let rowT = time { for b in 0..<B { Kernels.sigmoidInPlace(gates.ptr + b * G, count: G) } }
+        print(String(format: "%-44@ %8.2f ns/element", "sigmoid by rows of 4H" as NSString, rowT * 1e9 / Double(B * G)))
+        let n = B * G
+        let tanhT = time { Kernels.tanh(gates.ptr, into: dG.ptr, count: n) }
+        print(String(format: "%-44@ %8.2f ns/element", "fast tanh (vector)" as NSString, tanhT * 1e9 / Double(n)))
+        let expT = time { Kernels.exp(gates.ptr, into: dG.ptr, count: n) }
+        print(String(format: "%-44@ %8.2f ns/element", "fast exp (vector)" as NSString, expT * 1e9 / Double(n)))
+        let libmT = time { for i in 0..<n { dG[i] = Foundation.tanhf(gates[i]) } }
+        print(String(format: "%-44@ %8.2f ns/element", "glibc tanhf" as NSString, libmT * 1e9 / Double(n)))
+    }
+}

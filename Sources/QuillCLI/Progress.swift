@@ -1,0 +1,61 @@
+import Foundation
+import QuillModels
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A one-line progress bar on standard error: redrawn in place on a terminal, a plain line every few seconds otherwise.
+final class ProgressBar {
+    private let tty = isatty(2) != 0
+    private var lastDraw = Date.distantPast
+    private var drawn = false
+
+    func update(step: Int, total: Int?, fields: String, elapsed: Double, eta: Double?) {
+        let now = Date()
+        guard now.timeIntervalSince(lastDraw) >= (tty ? 0.2 : 10) else { return }
+        lastDraw = now
+        var s = ""
+        if let total, total > 0 {
+            let frac = min(1, Double(step) / Double(total))
+            let width = 24, filled = Int(frac * Double(width))
+            s += "[" + String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled) + "] "
+            s += "\(step)/\(total)"
+        } else {
+            s += "step \(step)"
+        }
+        s += "  " + fields + "  " + formatDuration(elapsed)
+        if let eta, eta.isFinite { s += "  ETA " + formatDuration(max(0, eta)) }
+        if tty {
+            FileHandle.standardError.write(Data(("\r\u{1B}[K" + s).utf8))
+            drawn = true
+        } else {
+            FileHandle.standardError.write(Data((s + "\n").utf8))
+        }
+    }
+
+    /// Prints a full line above the bar.
+    func line(_ text: String) {
+        let prefix = tty && drawn ? "\r\u{1B}[K" : ""
+        drawn = false
+        FileHandle.standardError.write(Data((prefix + text + "\n").utf8))
+    }
+}
+
+func formatDuration(_ s: Double) -> String {
+    let t = Int(s.rounded())
+    return t >= 3600 ? String(format: "%dh%02dm", t / 3600, (t % 3600) / 60) : String(format: "%d:%02d", t / 60, t % 60)
+}
+
+func formatCount(_ n: Int) -> String {
+    if n >= 10_000_000 { return String(format: "%.1fM", Double(n) / 1e6) }
+    if n >= 10_000 { return String(format: "%.1fk", Double(n) / 1e3) }
+    return "\(n)"
+}
+
+/// Ctrl-C asks training to checkpoint and stop after the current step; a second Ctrl-C exits at once.
+func installInterruptHandler() {
+    signal(SIGINT) { _ in
+        if quillInterruptRequested != 0 { _exit(130) }
+        quillInterruptRequested = 1
+    }
+}

@@ -1,0 +1,45 @@
+import QuillNumerics
+
+/// Loss of a char model over a token sequence, in nats per character.
+public struct CharEvaluation: Equatable, Sendable {
+    public let natsPerChar: Double
+    public let characters: Int
+
+    public var bitsPerChar: Double { natsPerChar / Double.log(2) }
+    public var perplexity: Double { Double.exp(natsPerChar) }
+
+    /// Evaluates by cutting `tokens` into up to `batch` contiguous streams, each read start to end with carried
+    /// state, so every character but each stream's first is predicted with its full left context in the stream.
+    public static func evaluate(_ model: CharModel<Float>, tokens: [Int32], batch: Int = 32,
+                                steps: Int = 128) -> CharEvaluation {
+        guard tokens.count >= 2 else { return CharEvaluation(natsPerChar: .nan, characters: 0) }
+        // Short texts use fewer streams, so each stream still has some context.
+        let B = max(1, min(batch, (tokens.count - 1) / 64))
+        let L = tokens.count / B
+        let predictable = L - 1
+        let T = min(steps, predictable)
+        let full = predictable / T, rest = predictable % T
+        let ws = model.makeWorkspace(steps: T, batch: B)
+        let wsRest = rest > 0 ? model.makeWorkspace(steps: rest, batch: B) : nil
+        var inputs = [Int32](repeating: 0, count: T * B), targets = inputs
+        var total = 0.0
+        func run(_ w: CharWorkspace<Float>, at pos: Int) {
+            let n = w.steps
+            for t in 0..<n {
+                for b in 0..<B {
+                    inputs[t * B + b] = tokens[b * L + pos + t]
+                    targets[t * B + b] = tokens[b * L + pos + t + 1]
+                }
+            }
+            total += model.evaluate(inputs: inputs, targets: targets, w)
+            w.stack.carryState()
+        }
+        for k in 0..<full { run(ws, at: k * T) }
+        if let w = wsRest {
+            w.stack.setStates(ws.stack.states())
+            run(w, at: full * T)
+        }
+        let count = B * predictable
+        return CharEvaluation(natsPerChar: total / Double(count), characters: count)
+    }
+}

@@ -1,0 +1,124 @@
+import QuillNN
+import QuillNumerics
+import QuillOptim
+
+/// The architecture of a char-level language model, saved in every checkpoint.
+public struct CharModelConfig: Codable, Equatable, Sendable {
+    /// Recurrent cell: lstm, gru, rnn (tanh) or rnn-relu.
+    public var cell: CellKind
+    /// Number of stacked recurrent layers.
+    public var layers: Int
+    /// Units per layer.
+    public var hidden: Int
+    /// Embedding width; 0 means a one-hot input (char-rnn's choice).
+    public var embedding: Int
+    /// Dropout between layers and before the output layer (0 turns it off).
+    public var dropout: Double
+    /// Graves's skip connections: the input feeds every layer and every layer feeds the output.
+    public var skipConnections: Bool
+    /// Vocabulary size (the vocabulary itself is stored beside the config).
+    public var vocabularySize: Int
+
+    public init(cell: CellKind = .lstm, layers: Int = 2, hidden: Int = 512, embedding: Int = 0, dropout: Double = 0,
+                skipConnections: Bool = false, vocabularySize: Int) {
+        self.cell = cell; self.layers = layers; self.hidden = hidden; self.embedding = embedding
+        self.dropout = dropout; self.skipConnections = skipConnections; self.vocabularySize = vocabularySize
+    }
+
+    /// A message naming the first nonsensical field, or nil.
+    public func validate() -> String? {
+        if !(1...32).contains(layers) { return "--layers must be between 1 and 32, got \(layers)" }
+        if !(1...16384).contains(hidden) { return "--hidden must be between 1 and 16384, got \(hidden)" }
+        if !(0...16384).contains(embedding) { return "--embedding must be between 0 (one-hot) and 16384, got \(embedding)" }
+        if !(dropout >= 0 && dropout < 1) { return "--dropout must be in [0, 1), got \(dropout)" }
+        if vocabularySize < 1 { return "the vocabulary is empty" }
+        return nil
+    }
+}
+
+/// A char-level language model: embedding (or one-hot) → recurrent stack → linear → softmax.
+public final class CharModel<T: QuillScalar> {
+    public let config: CharModelConfig
+    public let embedding: Embedding<T>
+    public let stack: RecurrentStack<T>
+    public let output: Linear<T>
+
+    public init(config: CharModelConfig, rng: inout SeededGenerator) {
+        self.config = config
+        let V = config.vocabularySize
+        embedding = Embedding(vocabularySize: V, dimension: config.embedding > 0 ? config.embedding : nil,
+                              name: "embedding", rng: &rng)
+        stack = RecurrentStack(kind: config.cell, inputSize: embedding.dimension, hiddenSize: config.hidden,
+                               layers: config.layers, skipConnections: config.skipConnections, name: "rnn", rng: &rng)
+        output = Linear(inputSize: stack.outputSize, outputSize: V, name: "output", rng: &rng)
+    }
+
+    /// Every tensor, in checkpoint order (the one-hot identity table included, marked not trainable).
+    public var parameters: [Parameter<T>] { [embedding.table] + stack.parameters + output.parameters }
+
+    public var trainableScalarCount: Int { parameters.filter(\.trainable).scalarCount() }
+
+    public func makeWorkspace(steps: Int, batch: Int) -> CharWorkspace<T> {
+        CharWorkspace(model: self, steps: steps, batch: batch)
+    }
+
+    /// Forward pass over a window. inputs: (T, B) tokens, time-major. Leaves logits (T·B, V) in `ws.logits`.
+    public func forward(_ inputs: UnsafePointer<Int32>, _ ws: CharWorkspace<T>, dropout: Double,
+                        rng: inout SeededGenerator) {
+        let rows = ws.steps * ws.batch
+        embedding.forward(inputs, count: rows, into: ws.embedded.ptr)
+        stack.forward(ws.embedded.ptr, ws.stack, dropout: dropout, rng: &rng)
+        output.forward(stack.output(ws.stack), rows: rows, into: ws.logits.ptr)
+    }
+
+    /// One training window: forward, loss, and backward into the parameters' gradients (which accumulate; zero them
+    /// first). Returns the summed loss in nats; gradients are of the mean loss per character.
+    public func trainStep(inputs: UnsafePointer<Int32>, targets: UnsafePointer<Int32>, _ ws: CharWorkspace<T>,
+                          dropout: Double, rng: inout SeededGenerator) -> Double {
+        let rows = ws.steps * ws.batch, V = config.vocabularySize
+        forward(inputs, ws, dropout: dropout, rng: &rng)
+        let loss = SoftmaxCrossEntropy.loss(logits: ws.logits.ptr, targets: targets, rows: rows, classes: V,
+                                            dLogits: ws.dLogits.ptr, scale: T(1) / T(rows))
+        let stackOut = stack.output(ws.stack)
+        output.backward(stackOut, rows: rows, dy: ws.dLogits.ptr, dx: ws.dStackOut.ptr)
+        let dx = embedding.isOneHot ? nil : ws.dEmbedded?.ptr
+        stack.backward(ws.embedded.ptr, ws.stack, dOut: ws.dStackOut.ptr, dx: dx)
+        if let dx { embedding.backward(inputs, count: rows, dOut: dx) }
+        return loss
+    }
+
+    /// Summed loss in nats of a window, without gradients or dropout.
+    public func evaluate(inputs: UnsafePointer<Int32>, targets: UnsafePointer<Int32>, _ ws: CharWorkspace<T>) -> Double {
+        var unused = SeededGenerator(seed: 0)
+        forward(inputs, ws, dropout: 0, rng: &unused)
+        return SoftmaxCrossEntropy.loss(logits: ws.logits.ptr, targets: targets, rows: ws.steps * ws.batch,
+                                        classes: config.vocabularySize, dLogits: nil)
+    }
+}
+
+/// Activations of a `CharModel` for one (steps, batch) shape.
+public final class CharWorkspace<T: QuillScalar> {
+    public let steps: Int
+    public let batch: Int
+    public let stack: StackWorkspace<T>
+    /// (T·B, E)
+    let embedded: Tensor<T>
+    let dEmbedded: Tensor<T>?
+    /// (T·B, V)
+    public let logits: Tensor<T>
+    let dLogits: Tensor<T>
+    /// (T·B, stack output width)
+    let dStackOut: Tensor<T>
+
+    init(model: CharModel<T>, steps: Int, batch: Int) {
+        self.steps = steps
+        self.batch = batch
+        let rows = steps * batch
+        stack = model.stack.makeWorkspace(steps: steps, batch: batch)
+        embedded = Tensor([rows, model.embedding.dimension])
+        dEmbedded = model.embedding.isOneHot ? nil : Tensor([rows, model.embedding.dimension])
+        logits = Tensor([rows, model.config.vocabularySize])
+        dLogits = Tensor([rows, model.config.vocabularySize])
+        dStackOut = Tensor([rows, model.stack.outputSize])
+    }
+}

@@ -1,0 +1,86 @@
+import QuillNN
+import QuillNumerics
+
+/// Generates text from a char model, one character at a time at batch 1 (gemv), or as a beam.
+public final class CharSampler {
+    public let model: CharModel<Float>
+    public let vocabulary: CharVocabulary
+
+    public init(model: CharModel<Float>, vocabulary: CharVocabulary) {
+        self.model = model
+        self.vocabulary = vocabulary
+    }
+
+    /// Feeds `prime` through a fresh batch-`width` workspace and returns it with the logits of the last character.
+    /// With an empty prime the model starts from a newline (or its first character) and zero state.
+    func primed(_ prime: String, width: Int) throws -> (CharWorkspace<Float>, Int32) {
+        var tokens = try vocabulary.encode(prime, source: "the priming text")
+        if tokens.isEmpty { tokens = [vocabulary.index(of: "\n") ?? 0] }
+        let ws = model.makeWorkspace(steps: 1, batch: width)
+        var unused = SeededGenerator(seed: 0)
+        var input = [Int32](repeating: 0, count: width)
+        for t in tokens {
+            for b in 0..<width { input[b] = t }
+            model.forward(input, ws, dropout: 0, rng: &unused)
+            ws.stack.carryState()
+        }
+        return (ws, tokens.last!)
+    }
+
+    /// Samples `length` characters after `prime` at `temperature` (greedy when `greedy`). Returns only the new text.
+    public func sample(prime: String, length: Int, temperature: Double = 1, greedy: Bool = false,
+                       rng: inout SeededGenerator) throws -> String {
+        let V = vocabulary.count
+        let (ws, _) = try primed(prime, width: 1)
+        var probs = [Float](repeating: 0, count: V)
+        var out = [Int32]()
+        out.reserveCapacity(length)
+        var unused = SeededGenerator(seed: 0)
+        for _ in 0..<length {
+            let next: Int32
+            if greedy {
+                var best = 0
+                for j in 1..<V where ws.logits[j] > ws.logits[best] { best = j }
+                next = Int32(best)
+            } else {
+                SoftmaxCrossEntropy.softmax(ws.logits.ptr, count: V, temperature: Float(temperature), into: &probs)
+                next = Int32(probs.withUnsafeBufferPointer { rng.categorical($0) })
+            }
+            out.append(next)
+            model.forward([next], ws, dropout: 0, rng: &unused)
+            ws.stack.carryState()
+        }
+        return vocabulary.decode(out)
+    }
+
+    /// Beam search of width `width`: keeps the `width` most probable continuations (by summed log-probability)
+    /// and returns the best one of `length` characters.
+    public func beam(prime: String, length: Int, width: Int) throws -> String {
+        let V = vocabulary.count
+        let (ws, _) = try primed(prime, width: width)
+        var scores = [Double](repeating: 0, count: width)
+        var sequences = [[Int32]](repeating: [], count: width)
+        var logp = [Float](repeating: 0, count: V)
+        var unused = SeededGenerator(seed: 0)
+        for step in 0..<length {
+            // At the first step all beams are the same: expand only beam 0.
+            let live = step == 0 ? 1 : width
+            var candidates = [(score: Double, beam: Int, token: Int32)]()
+            candidates.reserveCapacity(live * V)
+            for b in 0..<live {
+                SoftmaxCrossEntropy.logSoftmax(ws.logits.ptr + b * V, count: V, into: &logp)
+                for j in 0..<V { candidates.append((scores[b] + Double(logp[j]), b, Int32(j))) }
+            }
+            candidates.sort { $0.score > $1.score || ($0.score == $1.score && ($0.beam, $0.token) < ($1.beam, $1.token)) }
+            let chosen = Array(candidates.prefix(width))
+            // Pad with the best candidate if the vocabulary is smaller than the beam.
+            let picks = (0..<width).map { chosen[min($0, chosen.count - 1)] }
+            ws.stack.reorderState(picks.map(\.beam))
+            sequences = picks.map { sequences[$0.beam] + [$0.token] }
+            scores = picks.map(\.score)
+            model.forward(picks.map(\.token), ws, dropout: 0, rng: &unused)
+            ws.stack.carryState()
+        }
+        return vocabulary.decode(sequences[0])
+    }
+}

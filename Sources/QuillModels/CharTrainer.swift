@@ -1,0 +1,327 @@
+import Foundation
+import QuillNN
+import QuillNumerics
+import QuillOptim
+
+/// Everything that defines a char-model training run. Saved in every checkpoint; `--resume` reads it back.
+public struct CharTrainOptions: Codable, Equatable, Sendable {
+    /// Text files, concatenated in order.
+    public var dataPaths: [String]
+    /// Output directory: model.safetensors (best by validation), last.safetensors (resume point), metrics.jsonl.
+    public var outDir: String
+    /// Architecture (its vocabularySize is filled from the data).
+    public var model: CharModelConfig
+    /// Streams per batch.
+    public var batch: Int = 50
+    /// Truncated-BPTT window length.
+    public var seq: Int = 50
+    public var optimizer: OptimizerConfig = OptimizerConfig(kind: .adam, learningRate: 2e-3)
+    /// Step decay of the learning rate: ×factor every `every` steps after `start`.
+    public var lrSchedule: LearningRateSchedule = LearningRateSchedule(initial: 2e-3)
+    /// Clip the gradient's global norm to this value (nil: no norm clipping).
+    public var clipNorm: Double? = 5
+    /// Clamp every gradient value to ±this (nil: no value clipping).
+    public var clipValue: Double?
+    /// Stop after this many steps in all (counting steps before a resume).
+    public var steps: Int?
+    /// Stop after this many minutes of this invocation.
+    public var minutes: Double?
+    public var seed: UInt64 = 1
+    /// The last fraction of the text held out for validation.
+    public var valFraction: Double = 0.1
+    /// Validate, print a sample and checkpoint every this many steps.
+    public var evalEvery: Int = 500
+    /// Write a training line to metrics.jsonl every this many steps.
+    public var logEvery: Int = 10
+    /// Length of the sample printed at each validation (0: none).
+    public var sampleLength: Int = 200
+    /// Fingerprint of the data files, checked on resume.
+    public var dataFingerprint: String = ""
+
+    public init(dataPaths: [String], outDir: String, model: CharModelConfig) {
+        self.dataPaths = dataPaths; self.outDir = outDir; self.model = model
+    }
+
+    /// A message naming the first nonsensical option, or nil. Runs before any work starts.
+    public func validate() -> String? {
+        if dataPaths.isEmpty { return "--data is required" }
+        if let m = model.validate() { return m }
+        if !(1...100_000).contains(batch) { return "--batch must be between 1 and 100000, got \(batch)" }
+        if !(1...100_000).contains(seq) { return "--seq must be between 1 and 100000, got \(seq)" }
+        if let m = optimizer.validate() { return "--lr/optimizer: \(m)" }
+        if !(lrSchedule.factor > 0 && lrSchedule.factor <= 1) { return "--lr-decay must be in (0, 1], got \(lrSchedule.factor)" }
+        if let c = clipNorm, !(c > 0 && c.isFinite) { return "--clip must be positive, got \(c)" }
+        if let c = clipValue, !(c > 0 && c.isFinite) { return "--clip-value must be positive, got \(c)" }
+        if let s = steps, s < 1 { return "--steps must be at least 1, got \(s)" }
+        if let m = minutes, !(m > 0 && m.isFinite) { return "--minutes must be positive, got \(m)" }
+        if steps == nil && minutes == nil { return "give --steps N or --minutes M (or both) to say when to stop" }
+        if !(valFraction >= 0 && valFraction <= 0.5) { return "--val-fraction must be in [0, 0.5], got \(valFraction)" }
+        if evalEvery < 1 { return "--eval-every must be at least 1, got \(evalEvery)" }
+        if logEvery < 1 { return "--log-every must be at least 1" }
+        if sampleLength < 0 { return "--sample-length must not be negative" }
+        let ws = Double(batch) * Double(seq) * Double(model.hidden) * Double(model.layers) * 4 * 14
+        if ws > 16e9 { return "--batch × --seq × --hidden × --layers needs about \(Int(ws / 1e9)) GB of activations; lower them" }
+        return nil
+    }
+}
+
+/// What the trainer reports as it goes; the CLI draws it.
+public enum CharTrainEvent {
+    case started(parameters: Int, trainChars: Int, valChars: Int, vocabulary: Int, resumedAt: Int?)
+    case progress(step: Int, totalSteps: Int?, loss: Double, charsPerSecond: Double, elapsed: Double, eta: Double?)
+    case validation(step: Int, loss: Double, best: Bool, sample: String)
+    case finished(step: Int, reason: String, bestLoss: Double?)
+}
+
+/// Resumable trainer state, saved as JSON in last.safetensors.
+struct CharTrainerState: Codable {
+    var step = 0
+    var position = 0
+    var epoch = 0
+    var rng: [String] = []
+    var bestValLoss: Double?
+    var bestStep: Int?
+    var elapsed: Double = 0
+}
+
+/// Set by SIGINT: the trainer checkpoints and stops at the end of the current step.
+nonisolated(unsafe) public var quillInterruptRequested: Int32 = 0
+
+/// Trains a char model, checkpointing atomically and resumably.
+public final class CharTrainer {
+    public var options: CharTrainOptions
+    public let resume: Bool
+    let onEvent: (CharTrainEvent) -> Void
+
+    public static let bestFile = "model.safetensors"
+    public static let lastFile = "last.safetensors"
+    public static let metricsFile = "metrics.jsonl"
+
+    public init(options: CharTrainOptions, resume: Bool, onEvent: @escaping (CharTrainEvent) -> Void = { _ in }) {
+        self.options = options
+        self.resume = resume
+        self.onEvent = onEvent
+    }
+
+    var dir: URL { URL(fileURLWithPath: options.outDir) }
+    func path(_ f: String) -> String { dir.appendingPathComponent(f).path }
+
+    /// Reads the options saved in DIR/last.safetensors (for `--resume`).
+    public static func savedOptions(outDir: String) throws -> CharTrainOptions {
+        let p = URL(fileURLWithPath: outDir).appendingPathComponent(lastFile).path
+        let file = try SafeTensors.read(p)
+        guard let j = file.metadata["quill.train-options"],
+              let o = try? JSONDecoder().decode(CharTrainOptions.self, from: Data(j.utf8)) else {
+            throw CheckpointError.corrupt(p, "no training options saved; it cannot be resumed")
+        }
+        return o
+    }
+
+    /// Runs training to the step or time limit. Returns the final trainer step.
+    @discardableResult
+    public func run() throws -> Int {
+        if let m = options.validate() { throw CharModelError.invalidOption(m) }
+        let corpus = try CharCorpus(paths: options.dataPaths)
+        let fm = FileManager.default
+
+        // Vocabulary and model: from the checkpoint when resuming, else from the data.
+        var state = CharTrainerState()
+        let vocab: CharVocabulary
+        let model: CharModel<Float>
+        var resumedFile: SafeTensors.File?
+        var rng: SeededGenerator
+        if resume {
+            let loaded = try CharCheckpoint.load(path(Self.lastFile))
+            guard options.dataFingerprint == corpus.fingerprint else {
+                throw CharModelError.resumeMismatch("the --data files differ from those \(options.outDir) was trained on; resume with the same text, or train into a new --out")
+            }
+            vocab = loaded.vocabulary
+            model = loaded.model
+            resumedFile = loaded.file
+            guard let sj = loaded.file.metadata["quill.trainer"],
+                  let s = try? JSONDecoder().decode(CharTrainerState.self, from: Data(sj.utf8)),
+                  let r = SeededGenerator(state: s.rng.compactMap { UInt64($0, radix: 16) }) else {
+                throw CheckpointError.corrupt(path(Self.lastFile), "trainer state missing or unreadable")
+            }
+            state = s
+            rng = r
+        } else {
+            if fm.fileExists(atPath: path(Self.lastFile)) || fm.fileExists(atPath: path(Self.bestFile)) {
+                throw CharModelError.outputExists(options.outDir)
+            }
+            vocab = CharVocabulary(text: corpus.text)
+            options.model.vocabularySize = vocab.count
+            options.dataFingerprint = corpus.fingerprint
+            rng = SeededGenerator(seed: options.seed)
+            model = CharModel<Float>(config: options.model, rng: &rng)
+        }
+        let tokens = try vocab.encode(corpus.text, source: options.dataPaths.joined(separator: ", "))
+        let nTrain = options.valFraction > 0 ? Int(Double(tokens.count) * (1 - options.valFraction)) : tokens.count
+        let train = Array(tokens[0..<nTrain]), val = Array(tokens[nTrain...])
+        let batcher = StreamBatcher(tokenCount: train.count, batch: options.batch, steps: options.seq)
+        guard batcher.fits else {
+            throw CharModelError.dataTooShort(options.dataPaths.joined(separator: ", "), chars: train.count,
+                                              needed: options.batch * (options.seq + 1))
+        }
+        if options.valFraction > 0 && val.count < 2 {
+            throw CharModelError.invalidOption("the validation part (--val-fraction \(options.valFraction)) holds under 2 characters; use more text or a larger fraction")
+        }
+        try fm.createDirectory(at: dir, withIntermediateDirectories: true)
+
+        let optimizer: AnyOptimizer<Float> = options.optimizer.make()
+        let params = model.parameters
+        let trainable = params.filter(\.trainable)
+        let ws = model.makeWorkspace(steps: options.seq, batch: options.batch)
+        if let file = resumedFile {
+            optimizer.step = state.step
+            for (name, t) in optimizer.stateTensors(for: params) {
+                guard let e = file.tensors[name], e.values.count == t.count else {
+                    throw CheckpointError.corrupt(path(Self.lastFile), "optimizer state '\(name)' missing; was it trained with another optimizer?")
+                }
+                for i in 0..<t.count { t[i] = e.values[i] }
+            }
+            for (n, lws) in ws.stack.layers.enumerated() {
+                guard let h = file.tensors["state.rnn.\(n).h"], h.values.count == lws.batch * lws.hidden else {
+                    throw CheckpointError.corrupt(path(Self.lastFile), "carried state of layer \(n) missing")
+                }
+                for i in 0..<h.values.count { lws.h[i] = h.values[i] }
+                if let c = lws.c, let cs = file.tensors["state.rnn.\(n).c"] {
+                    for i in 0..<min(cs.values.count, lws.batch * lws.hidden) { c[i] = cs.values[i] }
+                }
+            }
+        }
+
+        onEvent(.started(parameters: model.trainableScalarCount, trainChars: train.count, valChars: val.count,
+                         vocabulary: vocab.count, resumedAt: resume ? state.step : nil))
+
+        let metrics = try MetricsLog(path: path(Self.metricsFile), truncate: !resume)
+        var inputs = [Int32](repeating: 0, count: options.seq * options.batch), targets = inputs
+        let rows = Double(options.seq * options.batch)
+        let start = Date()
+        let elapsedBefore = state.elapsed
+        var logLoss = 0.0, logCount = 0, logStart = Date()
+        var lastCheckpointStep = state.step
+        var reason = "reached the step limit"
+
+        func saveLast() throws {
+            state.rng = rng.state.map { String($0, radix: 16) }
+            state.elapsed = elapsedBefore + Date().timeIntervalSince(start)
+            var extra = optimizer.stateTensors(for: params).map { ($0.0, SafeTensors.Entry(shape: $0.1.shape, values: $0.1.array)) }
+            for (n, lws) in ws.stack.layers.enumerated() {
+                let st = lws.initialState()
+                extra.append(("state.rnn.\(n).h", SafeTensors.Entry(shape: st.h.shape, values: st.h.array)))
+                if let c = st.c { extra.append(("state.rnn.\(n).c", SafeTensors.Entry(shape: c.shape, values: c.array))) }
+            }
+            try CharCheckpoint.save(model, vocabulary: vocab, to: path(Self.lastFile), metadata: [
+                "quill.train-options": String(decoding: try JSONEncoder.sorted.encode(options), as: UTF8.self),
+                "quill.trainer": String(decoding: try JSONEncoder.sorted.encode(state), as: UTF8.self),
+            ], extraTensors: extra)
+            lastCheckpointStep = state.step
+        }
+
+        func validateAndCheckpoint() throws {
+            let elapsed = elapsedBefore + Date().timeIntervalSince(start)
+            var improved = true
+            var loss = Double.nan
+            if !val.isEmpty {
+                loss = CharEvaluation.evaluate(model, tokens: val).natsPerChar
+                improved = loss.isFinite && loss < (state.bestValLoss ?? .infinity)
+                try metrics.append(["kind": "val", "step": state.step, "elapsed_s": elapsed, "loss": loss,
+                                    "unit": "nats/char"])
+            }
+            if improved {
+                state.bestValLoss = val.isEmpty ? nil : loss
+                state.bestStep = state.step
+                try CharCheckpoint.save(model, vocabulary: vocab, to: path(Self.bestFile), metadata: [
+                    "quill.train-options": String(decoding: try JSONEncoder.sorted.encode(options), as: UTF8.self),
+                    "quill.best": "{\"step\":\(state.step),\"val_loss\":\(loss.isFinite ? "\(loss)" : "null")}",
+                ])
+            }
+            try saveLast()
+            var sample = ""
+            if options.sampleLength > 0 {
+                var sampleRNG = rng.derived(UInt64(state.step))
+                let sampler = CharSampler(model: model, vocabulary: vocab)
+                sample = (try? sampler.sample(prime: "", length: options.sampleLength, temperature: 0.8,
+                                              rng: &sampleRNG)) ?? ""
+            }
+            if !val.isEmpty { onEvent(.validation(step: state.step, loss: loss, best: improved, sample: sample)) }
+        }
+
+        quillInterruptRequested = 0
+        let stepAtStart = state.step
+        while true {
+            let elapsedRun = Date().timeIntervalSince(start)
+            if let s = options.steps, state.step >= s { break }
+            if let m = options.minutes, elapsedRun >= m * 60 { reason = "reached the time limit"; break }
+            if quillInterruptRequested != 0 { reason = "interrupted"; break }
+
+            batcher.fill(train, position: state.position, inputs: &inputs, targets: &targets)
+            params.zeroGradients()
+            let loss = model.trainStep(inputs: inputs, targets: targets, ws, dropout: options.model.dropout,
+                                       rng: &rng) / rows
+            guard loss.isFinite else {
+                throw CharModelError.nonFinite(step: state.step, what: "the training loss", dir: options.outDir)
+            }
+            let norm = options.clipNorm.map { GradientClipping.clipByGlobalNorm(trainable, maxNorm: $0) }
+                ?? GradientClipping.globalNorm(trainable)
+            guard norm.isFinite else {
+                throw CharModelError.nonFinite(step: state.step, what: "the gradient norm", dir: options.outDir)
+            }
+            if let v = options.clipValue { GradientClipping.clipByValue(trainable, limit: v) }
+            optimizer.learningRate = options.lrSchedule.rate(at: state.step)
+            optimizer.update(trainable)
+            state.step += 1
+            let (next, newEpoch) = batcher.advance(state.position)
+            state.position = next
+            if newEpoch { state.epoch += 1; ws.stack.resetState() } else { ws.stack.carryState() }
+
+            logLoss += loss; logCount += 1
+            let now = Date()
+            let elapsed = now.timeIntervalSince(start)
+            let rate = rows * Double(logCount) / max(now.timeIntervalSince(logStart), 1e-9)
+            var eta: Double?
+            if let s = options.steps { eta = Double(s - state.step) * elapsed / Double(state.step - stepAtStart) }
+            if let m = options.minutes { eta = min(eta ?? .infinity, m * 60 - elapsed) }
+            onEvent(.progress(step: state.step, totalSteps: options.steps, loss: loss, charsPerSecond: rate,
+                              elapsed: elapsedBefore + elapsed, eta: eta))
+            if state.step % options.logEvery == 0 {
+                try metrics.append(["kind": "train", "step": state.step, "elapsed_s": elapsedBefore + elapsed,
+                                    "loss": logLoss / Double(logCount), "lr": optimizer.learningRate,
+                                    "rate": rate, "unit": "nats/char"])
+                logLoss = 0; logCount = 0; logStart = now
+            }
+            if state.step % options.evalEvery == 0 { try validateAndCheckpoint() }
+        }
+        if lastCheckpointStep != state.step || state.bestStep == nil { try validateAndCheckpoint() }
+        onEvent(.finished(step: state.step, reason: reason, bestLoss: state.bestValLoss))
+        return state.step
+    }
+
+}
+
+/// Appends JSON lines to metrics.jsonl, one object per call, flushed at once.
+final class MetricsLog {
+    let handle: FileHandle
+
+    init(path: String, truncate: Bool) throws {
+        if truncate || !FileManager.default.fileExists(atPath: path) {
+            FileManager.default.createFile(atPath: path, contents: nil)
+        }
+        guard let h = FileHandle(forWritingAtPath: path) else {
+            throw CharModelError.invalidOption("\(path): cannot open for writing; check the --out directory")
+        }
+        h.seekToEndOfFile()
+        handle = h
+    }
+
+    func append(_ object: [String: Any]) throws {
+        var clean = object
+        for (k, v) in object { if let d = v as? Double, !d.isFinite { clean[k] = NSNull() } }
+        var data = try JSONSerialization.data(withJSONObject: clean, options: [.sortedKeys])
+        data.append(0x0a)
+        handle.write(data)
+    }
+
+    deinit { try? handle.close() }
+}

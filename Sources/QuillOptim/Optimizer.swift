@@ -1,0 +1,106 @@
+import QuillNumerics
+
+/// An optimiser updates trainable parameters from their accumulated gradients.
+///
+/// Optimisers keep their state as named tensors (`state`), so a checkpoint can save it and `--resume` can restore
+/// it exactly; `step` counts updates.
+public protocol Optimizer: AnyObject {
+    associatedtype Scalar: QuillScalar
+    var learningRate: Double { get set }
+    var step: Int { get set }
+    /// Applies one update to every trainable parameter.
+    func update(_ parameters: [Parameter<Scalar>])
+    /// State tensors by name (for checkpoints), created on first use.
+    func stateTensors(for parameters: [Parameter<Scalar>]) -> [(String, Tensor<Scalar>)]
+}
+
+/// The optimiser families Quill offers, as written in configurations.
+public enum OptimizerKind: String, Codable, CaseIterable, Sendable {
+    case adam
+    case rmsprop
+    /// Graves (2013) eqs. 38–45: RMSProp with a running mean of the gradient and momentum.
+    case gravesRMSProp = "graves-rmsprop"
+    case sgd
+}
+
+/// Hyperparameters shared by the optimiser families; each uses the fields that apply to it.
+public struct OptimizerConfig: Codable, Equatable, Sendable {
+    public var kind: OptimizerKind
+    public var learningRate: Double
+    /// Adam β1; SGD and Graves-RMSProp momentum (ℶ).
+    public var momentum: Double
+    /// Adam β2; RMSProp and Graves-RMSProp decay (ℵ).
+    public var decay: Double
+    /// ε added under the square root (Graves's ℷ) or to the denominator.
+    public var epsilon: Double
+
+    public init(kind: OptimizerKind, learningRate: Double, momentum: Double? = nil, decay: Double? = nil,
+                epsilon: Double? = nil) {
+        self.kind = kind
+        self.learningRate = learningRate
+        switch kind {
+        case .adam:
+            self.momentum = momentum ?? 0.9; self.decay = decay ?? 0.999; self.epsilon = epsilon ?? 1e-8
+        case .rmsprop:
+            self.momentum = momentum ?? 0; self.decay = decay ?? 0.99; self.epsilon = epsilon ?? 1e-8
+        case .gravesRMSProp:
+            self.momentum = momentum ?? 0.9; self.decay = decay ?? 0.95; self.epsilon = epsilon ?? 1e-4
+        case .sgd:
+            self.momentum = momentum ?? 0.9; self.decay = decay ?? 0; self.epsilon = epsilon ?? 0
+        }
+    }
+
+    /// Checks the values make sense; returns a message naming the bad field.
+    public func validate() -> String? {
+        if !(learningRate > 0 && learningRate.isFinite) { return "learning rate must be positive, got \(learningRate)" }
+        if !(momentum >= 0 && momentum < 1) { return "momentum must be in [0, 1), got \(momentum)" }
+        if kind != .sgd && !(decay > 0 && decay < 1) { return "decay must be in (0, 1), got \(decay)" }
+        if !(epsilon >= 0 && epsilon.isFinite) { return "epsilon must be non-negative, got \(epsilon)" }
+        return nil
+    }
+
+    /// Builds the optimiser.
+    public func make<T: QuillScalar>(_: T.Type = T.self) -> AnyOptimizer<T> {
+        switch kind {
+        case .adam: return AnyOptimizer(Adam<T>(config: self))
+        case .rmsprop: return AnyOptimizer(RMSProp<T>(config: self))
+        case .gravesRMSProp: return AnyOptimizer(GravesRMSProp<T>(config: self))
+        case .sgd: return AnyOptimizer(SGD<T>(config: self))
+        }
+    }
+}
+
+/// A type-erased optimiser over scalar T.
+public final class AnyOptimizer<T: QuillScalar> {
+    private let _update: ([Parameter<T>]) -> Void
+    private let _state: ([Parameter<T>]) -> [(String, Tensor<T>)]
+    private let _getLR: () -> Double
+    private let _setLR: (Double) -> Void
+    private let _getStep: () -> Int
+    private let _setStep: (Int) -> Void
+
+    public init<O: Optimizer>(_ o: O) where O.Scalar == T {
+        _update = { o.update($0) }
+        _state = { o.stateTensors(for: $0) }
+        _getLR = { o.learningRate }
+        _setLR = { o.learningRate = $0 }
+        _getStep = { o.step }
+        _setStep = { o.step = $0 }
+    }
+
+    public func update(_ p: [Parameter<T>]) { _update(p) }
+    public func stateTensors(for p: [Parameter<T>]) -> [(String, Tensor<T>)] { _state(p) }
+    public var learningRate: Double { get { _getLR() } set { _setLR(newValue) } }
+    public var step: Int { get { _getStep() } set { _setStep(newValue) } }
+}
+
+/// Per-parameter state tensors keyed by parameter name.
+final class SlotStore<T: QuillScalar> {
+    private var slots: [String: Tensor<T>] = [:]
+    func slot(_ name: String, like p: Parameter<T>) -> Tensor<T> {
+        if let s = slots[name] { return s }
+        let t = Tensor<T>(p.shape)
+        slots[name] = t
+        return t
+    }
+}
