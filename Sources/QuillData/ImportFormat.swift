@@ -11,6 +11,16 @@ public enum ImportFormat: String, CaseIterable, Codable, Sendable {
     /// Google Quick, Draw! ndjson, raw or simplified.
     case quickdraw
 
+    /// The file extensions found when an input is a directory.
+    public var fileExtensions: Set<String> {
+        switch self {
+        case .iamXML: return ["xml"]
+        case .iamJSONL: return ["jsonl"]
+        case .inkml: return ["inkml"]
+        case .quickdraw: return ["ndjson", "jsonl", "json"]
+        }
+    }
+
     /// Parses a format name, throwing `DatasetError.unknownFormat` with the list of known ones.
     public init(name: String) throws {
         guard let f = ImportFormat(rawValue: name.lowercased()) else { throw DatasetError.unknownFormat(name) }
@@ -72,13 +82,15 @@ public enum Importer {
         var result = ImportResult()
         switch format {
         case .iamJSONL:
-            for path in inputs { try IAMJSONLImporter.load(path: path, skipInvalid: skipInvalid, into: &result) }
+            for path in try files(in: inputs, extensions: format.fileExtensions) {
+                try IAMJSONLImporter.load(path: path, skipInvalid: skipInvalid, into: &result)
+            }
         case .quickdraw:
-            for path in try files(in: inputs, extensions: ["ndjson", "jsonl", "json"]) {
+            for path in try files(in: inputs, extensions: format.fileExtensions) {
                 try QuickDrawImporter.load(path: path, skipInvalid: skipInvalid, into: &result)
             }
         case .inkml:
-            for path in try files(in: inputs, extensions: ["inkml"]) {
+            for path in try files(in: inputs, extensions: format.fileExtensions) {
                 try result.attempt(skipInvalid: skipInvalid) { r in
                     try r.add(try InkMLImporter.load(path: path), skipInvalid: skipInvalid)
                 }

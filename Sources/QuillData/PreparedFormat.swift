@@ -50,7 +50,7 @@ public enum PreparedFormat {
         var json = [UInt8](try encoder.encode(ds.header))
         while json.count % 8 != 0 { json.append(0x20) }
 
-        var out = ByteWriter(capacity: 64 + json.count + 8 * (5 * S + 3) + 9 * P + 4 * C + 3 * S + blob.count)
+        var out = ByteWriter(capacity: 64 + json.count + 8 * (7 * S + 3) + 9 * P + 4 * C + 2 * S + blob.count)
         out.bytes(magic)
         out.u32(version)
         out.u32(UInt32(json.count))
@@ -157,7 +157,7 @@ public enum PreparedFormat {
             guard total == UInt64(raw.count) else {
                 throw corrupt("header says \(total) bytes but the file has \(raw.count) (truncated or extended)")
             }
-            let expected = 64 + H + 8 * (5 * S + 3) + 9 * P + 4 * C + 3 * S + B
+            let expected = 64 + H + 8 * (7 * S + 3) + 9 * P + 4 * C + 2 * S + B
             guard S < 1 << 40, P < 1 << 40, C < 1 << 40, B < 1 << 40, H < 1 << 30, expected == raw.count else {
                 throw corrupt("table sizes (S=\(S), P=\(P), C=\(C), B=\(B), H=\(H)) do not add up to the file length")
             }
