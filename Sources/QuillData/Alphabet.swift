@@ -44,6 +44,11 @@ public struct Alphabet: Codable, Equatable, Sendable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         policy = try c.decode(AlphabetPolicy.self, forKey: .policy)
         symbols = try c.decode([String].self, forKey: .symbols)
+        guard symbols.first == String(Character(Alphabet.unknown)),
+              symbols.allSatisfy({ $0.unicodeScalars.count == 1 }) else {
+            throw DecodingError.dataCorruptedError(forKey: .symbols, in: c,
+                                                   debugDescription: "symbols must be single scalars, unknown first")
+        }
         buildLookup()
     }
 

@@ -97,11 +97,10 @@ public struct HandwritingSample: Equatable, Sendable {
             if end <= start { throw DatasetError.emptyStroke(pos, stroke: k) }
             start = end
         }
-        for i in 0..<x.count {
-            for (name, v) in [("x", x[i]), ("y", y[i])] where !(v.isFinite && abs(v) <= limit) {
-                throw DatasetError.badCoordinate(pos, "sample \(id), point \(i): \(name) = \(v) "
-                    + "(must be finite and at most \(limit) in magnitude)")
-            }
+        for i in 0..<x.count where !(abs(x[i]) <= limit && abs(y[i]) <= limit) {  // false for NaN and ±inf too
+            let (name, v) = abs(x[i]) <= limit ? ("y", y[i]) : ("x", x[i])
+            throw DatasetError.badCoordinate(pos, "sample \(id), point \(i): \(name) = \(v) "
+                + "(must be finite and at most \(limit) in magnitude)")
         }
     }
 

@@ -288,6 +288,7 @@ func forEachLine(in bytes: UnsafeBufferPointer<UInt8>,
     var start = 0
     var line = 1
     let count = bytes.count
+    if count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { start = 3 }  // a UTF-8 byte-order mark
     guard let base = bytes.baseAddress else { return }
     while start < count {
         let found = memchr(base + start, 0x0A, count - start)
