@@ -90,6 +90,7 @@ public enum IAMJSONLImporter {
     static func readPoints(_ c: inout JSONCursor, x: inout [Double], y: inout [Double], ends: inout [Int]) throws {
         x.reserveCapacity(1024)
         y.reserveCapacity(1024)
+        if c.readCompactIntegerRows(x: &x, y: &y, ends: &ends) { return }
         try c.readArray { c in
             try c.expect(UInt8(ascii: "["))
             let dx = try c.readNumber()
@@ -107,6 +108,65 @@ public enum IAMJSONLImporter {
 }
 
 extension JSONCursor {
+    /// Fast path for the layout the IAM file actually has: `[[int,int,0|1],…]` with no white space.
+    /// Returns false, leaving the cursor and the arrays untouched, at the first deviation; the general
+    /// parser then reads the value again and reports any error with its position.
+    @inline(__always)
+    mutating func readCompactIntegerRows(x: inout [Double], y: inout [Double], ends: inout [Int]) -> Bool {
+        skipWhitespace()
+        var i = index
+        let n0 = x.count, e0 = ends.count
+        func fail() -> Bool {
+            x.removeSubrange(n0...)
+            y.removeSubrange(n0...)
+            ends.removeSubrange(e0...)
+            return false
+        }
+        @inline(__always) func int(_ i: inout Int) -> Int? {
+            var negative = false
+            if i < end, bytes[i] == UInt8(ascii: "-") {
+                negative = true
+                i += 1
+            }
+            var v = 0, digits = 0
+            while i < end, digits < 15 {
+                let d = bytes[i] &- 0x30
+                if d > 9 { break }
+                v = v * 10 + Int(d)
+                digits += 1
+                i += 1
+            }
+            return digits == 0 ? nil : (negative ? -v : v)
+        }
+        guard i < end, bytes[i] == UInt8(ascii: "[") else { return false }
+        i += 1
+        if i < end, bytes[i] == UInt8(ascii: "]") {
+            index = i + 1
+            return true
+        }
+        while true {
+            guard i < end, bytes[i] == UInt8(ascii: "[") else { return fail() }
+            i += 1
+            guard let dx = int(&i), i < end, bytes[i] == UInt8(ascii: ",") else { return fail() }
+            i += 1
+            guard let dy = int(&i), i + 1 < end, bytes[i] == UInt8(ascii: ","),
+                  bytes[i + 1] == UInt8(ascii: "0") || bytes[i + 1] == UInt8(ascii: "1"),
+                  i + 2 < end, bytes[i + 2] == UInt8(ascii: "]") else { return fail() }
+            x.append(Double(dx))
+            y.append(Double(dy))
+            if bytes[i + 1] == UInt8(ascii: "1") { ends.append(x.count) }
+            i += 3
+            guard i < end else { return fail() }
+            if bytes[i] == UInt8(ascii: ",") {
+                i += 1
+                continue
+            }
+            guard bytes[i] == UInt8(ascii: "]") else { return fail() }
+            index = i + 1
+            return true
+        }
+    }
+
     /// A missing-field error at this cursor's line.
     func missing(_ field: String) -> DatasetError {
         .missingField(SourcePosition(file: file, line: line), field)

@@ -32,6 +32,20 @@ final class IAMJSONLImporterTests: XCTestCase {
         XCTAssertEqual(r.samples[2].split, .unassigned)
     }
 
+    func testSpacedAndFractionalRowsTakeTheGeneralPath() throws {
+        let dir = try TempDir()
+        let path = try dir.write("spaced.jsonl", """
+        {"id": "s", "origin": [0.5, 1], "points": [ [0, 0, 0] , [1.25, -2e0, 1], [3,4,0],[5,6,1] ]}
+        {"id":"t","origin":[0,0],"points":[[0,0,0],[-12,7,1],[3,4,0],[5,6,1]]}
+        """)
+        let r = try Importer.load(.iamJSONL, inputs: [path])
+        XCTAssertEqual(r.samples[0].x, [0.5, 1.75, 4.75, 9.75])
+        XCTAssertEqual(r.samples[0].y, [1, -1, 3, 9])
+        XCTAssertEqual(r.samples[0].strokeEnds, [2, 4])
+        XCTAssertEqual(r.samples[1].x, [0, -12, -9, -4])
+        XCTAssertEqual(r.samples[1].strokeEnds, [2, 4])
+    }
+
     func testOffsetsMatchTheSourceRows() throws {
         let dir = try TempDir()
         let path = try dir.write("lines.jsonl", Self.good)
