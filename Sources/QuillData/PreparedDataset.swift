@@ -32,6 +32,18 @@ public struct PreparedSample: Equatable, Sendable {
     }
 
     public var count: Int { dx.count }
+
+    /// The rows interleaved as one (T, 3) buffer: dx, dy, eos for each point, the layout a network input takes.
+    public func interleavedRows() -> [Float] {
+        var out = [Float](repeating: 0, count: 3 * count)
+        for k in 0..<count {
+            out[3 * k] = dx[k]
+            out[3 * k + 1] = dy[k]
+            out[3 * k + 2] = Float(eos[k])
+        }
+        return out
+    }
+
     public var strokeCount: Int { eos.reduce(0) { $0 + Int($1) } }
 }
 

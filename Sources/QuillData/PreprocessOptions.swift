@@ -49,23 +49,23 @@ public struct PreprocessOptions: Codable, Equatable, Sendable {
     /// Checks ranges, naming the option and the allowed values.
     public func validate() throws {
         if let t = outlierThreshold, !(t > 0 && t.isFinite) {
-            throw DatasetError.invalidOption("outlier threshold must be a positive number, got \(t)")
+            throw DatasetError.invalidOption("outlier threshold (--outlier-threshold) must be a positive number, got \(t)")
         }
         if let w = smoothingWindow {
             guard w >= 3, w % 2 == 1 else {
-                throw DatasetError.invalidOption("smoothing window must be odd and at least 3, got \(w)")
+                throw DatasetError.invalidOption("smoothing window (--smooth-window) must be odd and at least 3, got \(w)")
             }
             guard smoothingOrder >= 0, smoothingOrder < w else {
-                throw DatasetError.invalidOption("smoothing order must be in 0..<window (\(w)), got \(smoothingOrder)")
+                throw DatasetError.invalidOption("smoothing order (--smooth-order) must be in 0..<window (\(w)), got \(smoothingOrder)")
             }
         }
-        if let d = decimation, d < 1 { throw DatasetError.invalidOption("decimation must be at least 1, got \(d)") }
-        if let m = maxPoints, m < 2 { throw DatasetError.invalidOption("max points must be at least 2, got \(m)") }
+        if let d = decimation, d < 1 { throw DatasetError.invalidOption("decimation (--decimate) must be at least 1, got \(d)") }
+        if let m = maxPoints, m < 2 { throw DatasetError.invalidOption("max points (--max-points) must be at least 2, got \(m)") }
         if !(validationFraction >= 0 && validationFraction < 1) {
-            throw DatasetError.invalidOption("validation fraction must be in [0, 1), got \(validationFraction)")
+            throw DatasetError.invalidOption("validation fraction (--valid-fraction) must be in [0, 1), got \(validationFraction)")
         }
         if case let .frequency(n) = alphabet, n < 1 {
-            throw DatasetError.invalidOption("alphabet minimum count must be at least 1, got \(n)")
+            throw DatasetError.invalidOption("alphabet minimum count (--min-count) must be at least 1, got \(n)")
         }
     }
 }

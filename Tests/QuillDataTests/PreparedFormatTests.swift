@@ -28,6 +28,9 @@ final class PreparedFormatTests: XCTestCase {
         XCTAssertEqual(back.samples[1].writer, nil)
         XCTAssertEqual(back.header.options, ds.header.options)
         XCTAssertEqual(back.alphabet.encode("héllo"), ds.alphabet.encode("héllo"))
+        let rows = back.samples[0].interleavedRows()
+        XCTAssertEqual(rows.count, 3 * back.samples[0].count)
+        XCTAssertEqual(Array(rows[3..<6]), [back.samples[0].dx[1], back.samples[0].dy[1], Float(back.samples[0].eos[1])])
         // No temporary file is left behind.
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["d.qds"])
     }
