@@ -134,7 +134,7 @@ final class PreprocessingTests: XCTestCase {
     func testInvalidOptionsAreRejected() {
         var o = PreprocessOptions()
         o.smoothingWindow = 4
-        assertDatasetError(["smoothing window must be odd"]) { try o.validate() }
+        assertDatasetError(["smoothing window (--smooth-window) must be odd"]) { try o.validate() }
         o = PreprocessOptions()
         o.validationFraction = 1.5
         assertDatasetError(["validation fraction"]) { try o.validate() }
