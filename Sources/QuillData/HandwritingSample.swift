@@ -86,8 +86,9 @@ public struct HandwritingSample: Equatable, Sendable {
 
     /// Checks the invariants importers promise: at least one stroke, no empty stroke, finite coordinates no larger
     /// than `limit` in magnitude, and consistent column lengths.
-    public func validate(limit: Double = HandwritingSample.coordinateLimit) throws {
-        let pos = SourcePosition(file: source.isEmpty ? id : source)
+    /// `position` names the record in errors (default: the source file).
+    public func validate(limit: Double = HandwritingSample.coordinateLimit, at position: SourcePosition? = nil) throws {
+        let pos = position ?? SourcePosition(file: source.isEmpty ? id : source)
         guard !strokeEnds.isEmpty, !x.isEmpty else { throw DatasetError.emptyStroke(pos, stroke: 0) }
         guard x.count == y.count, time.map({ $0.count == x.count }) ?? true, strokeEnds.last == x.count else {
             throw DatasetError.malformedJSON(pos, "sample \(id): coordinate columns have different lengths")

@@ -15,7 +15,8 @@ public enum IAMJSONLImporter {
                 try result.attempt(skipInvalid: skipInvalid) { r in
                     var cursor = JSONCursor(bytes: bytes, start: start, end: end, file: path, line: line)
                     let sample = try parseRecord(&cursor, source: path)
-                    try r.add(sample, skipInvalid: false)
+                    try r.add(sample, skipInvalid: false,
+                              at: SourcePosition(file: path, line: line))
                 }
             }
         }

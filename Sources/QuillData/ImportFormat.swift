@@ -52,9 +52,9 @@ public struct ImportResult: Sendable {
     }
 
     /// Appends a sample after validating it (empty strokes, non-finite or absurd coordinates).
-    mutating func add(_ sample: HandwritingSample, skipInvalid: Bool) throws {
+    mutating func add(_ sample: HandwritingSample, skipInvalid: Bool, at position: SourcePosition? = nil) throws {
         try attempt(skipInvalid: skipInvalid) { result in
-            try sample.validate()
+            try sample.validate(at: position)
             result.samples.append(sample)
         }
     }

@@ -15,7 +15,8 @@ public enum QuickDrawImporter {
             try forEachLine(in: bytes) { start, end, line in
                 try result.attempt(skipInvalid: skipInvalid) { r in
                     var cursor = JSONCursor(bytes: bytes, start: start, end: end, file: path, line: line)
-                    try r.add(try parseRecord(&cursor, source: path), skipInvalid: false)
+                    try r.add(try parseRecord(&cursor, source: path), skipInvalid: false,
+                              at: SourcePosition(file: path, line: line))
                 }
             }
         }

@@ -81,9 +81,9 @@ final class IAMJSONLImporterTests: XCTestCase {
         let badEos = try dir.write("b.jsonl", #"{"id":"a","origin":[0,0],"points":[[0,0,2]]}"#)
         assertDatasetError(["b.jsonl:1:", "eos must be 0 or 1"]) { _ = try Importer.load(.iamJSONL, inputs: [badEos]) }
         let empty = try dir.write("c.jsonl", #"{"id":"a","origin":[0,0],"points":[]}"#)
-        assertDatasetError(["c.jsonl", "no points"]) { _ = try Importer.load(.iamJSONL, inputs: [empty]) }
+        assertDatasetError(["c.jsonl:1:", "no points"]) { _ = try Importer.load(.iamJSONL, inputs: [empty]) }
         let absurd = try dir.write("d.jsonl", #"{"id":"a","origin":[0,0],"points":[[0,0,0],[1e300,0,1]]}"#)
-        assertDatasetError(["d.jsonl", "bad coordinate", "point 1"]) {
+        assertDatasetError(["d.jsonl:1:", "bad coordinate", "point 1"]) {
             _ = try Importer.load(.iamJSONL, inputs: [absurd])
         }
         let trailing = try dir.write("e.jsonl", #"{"id":"a","origin":[0,0],"points":[[0,0,1]]} x"#)
