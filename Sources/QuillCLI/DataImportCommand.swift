@@ -1,7 +1,6 @@
 import ArgumentParser
 import QuillData
 
-extension ImportFormat: ExpressibleByArgument {}
 extension PreprocessOptions.YAxis: ExpressibleByArgument {}
 extension PreprocessOptions.SplitPolicy: ExpressibleByArgument {}
 

@@ -24,7 +24,9 @@ public enum Preparer {
         switch o.split {
         case .source where !hasSource:
             throw DatasetError.invalidOption("--split source: these samples carry no split; use auto or seeded")
-        case .source, .auto where hasSource:
+        case .source:
+            return (samples.map { $0.split ?? .unassigned }, "source")
+        case .auto where hasSource:
             return (samples.map { $0.split ?? .unassigned }, "source")
         default:
             return (seededSplit(count: samples.count, validationFraction: o.validationFraction, seed: o.seed),
