@@ -98,7 +98,20 @@ public struct DataImportCommand: ParsableCommand {
     @Option(name: .customLong("ascii"), help: "iam-xml: the ascii/ transcription tree, if not beside lineStrokes/.")
     var ascii: String?
 
+    @Option(name: .customLong("train-list"),
+            help: "A list of training sample ids or paths (e.g. rnnlib's training_set.txt); needs --valid-list.")
+    var trainList: String?
+
+    @Option(name: .customLong("valid-list"), help: "A list of validation sample ids or paths; needs --train-list.")
+    var validList: String?
+
     @OptionGroup var preprocess: PreprocessFlags
+
+    public func validate() throws {
+        guard (trainList == nil) == (validList == nil) else {
+            throw ValidationError("--train-list and --valid-list go together")
+        }
+    }
 
     public init() {}
 
@@ -106,7 +119,8 @@ public struct DataImportCommand: ParsableCommand {
         let fmt = try ImportFormat(name: format)
         let report = try ImportPipeline.run(format: fmt, inputs: inputs, output: out,
                                             options: try preprocess.options(), skipInvalid: skipInvalid,
-                                            asciiRoot: ascii)
+                                            asciiRoot: ascii,
+                                            splitLists: trainList.map { ($0, validList ?? "") })
         let ds = report.dataset
         let points = ds.samples.reduce(0) { $0 + $1.count }
         print("wrote \(out): \(ds.samples.count) samples, \(points) points, alphabet \(ds.alphabet.count) symbols, "

@@ -15,12 +15,17 @@ public enum ImportPipeline {
     }
 
     /// Imports `inputs`, prepares them with `options` and writes the prepared file atomically to `output`.
+    /// `splitLists` overrides the source's split with list files (see `SplitLists`).
     /// Nothing is written when any step fails.
     public static func run(format: ImportFormat, inputs: [String], output: String, options: PreprocessOptions,
-                           skipInvalid: Bool = false, asciiRoot: String? = nil) throws -> Report {
+                           skipInvalid: Bool = false, asciiRoot: String? = nil,
+                           splitLists: (train: String, validation: String)? = nil) throws -> Report {
         try options.validate()
         let t0 = Date()
-        let imported = try Importer.load(format, inputs: inputs, skipInvalid: skipInvalid, asciiRoot: asciiRoot)
+        var imported = try Importer.load(format, inputs: inputs, skipInvalid: skipInvalid, asciiRoot: asciiRoot)
+        if let lists = splitLists {
+            try SplitLists.apply(train: lists.train, validation: lists.validation, to: &imported)
+        }
         let t1 = Date()
         let dataset = try Preparer.prepare(imported, format: format, options: options)
         let t2 = Date()

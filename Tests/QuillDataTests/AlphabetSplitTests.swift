@@ -42,4 +42,15 @@ final class AlphabetSplitTests: XCTestCase {
         o.split = .source
         assertDatasetError(["carry no split"]) { _ = try Preparer.assignSplits([b], o) }
     }
+
+    func testSplitListsAssignByFileNameStem() throws {
+        let dir = try TempDir()
+        let train = try dir.write("train.txt", "lineStrokes/a01/a01-000/a-01.xml\r\nb\r\n")
+        let valid = try dir.write("valid.txt", "lineStrokes/a01/a01-000/c.xml\n\n")
+        var r = ImportResult(samples: ["a-01", "b", "c", "d"].map { HandwritingSample(id: $0, strokes: [[(0, 0)]]) })
+        try SplitLists.apply(train: train, validation: valid, to: &r)
+        XCTAssertEqual(r.samples.map(\.split), [.train, .train, .validation, .unassigned])
+        let clash = try dir.write("clash.txt", "b\n")
+        assertDatasetError(["b is in both"]) { try SplitLists.apply(train: train, validation: clash, to: &r) }
+    }
 }
