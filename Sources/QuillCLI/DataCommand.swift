@@ -5,7 +5,7 @@ public struct DataCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "data",
         abstract: "Import, inspect and draw online handwriting datasets.",
-        subcommands: []
+        subcommands: [DataImportCommand.self, DataStatsCommand.self]
     )
     public init() {}
 }

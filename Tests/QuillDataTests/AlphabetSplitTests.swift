@@ -1,0 +1,56 @@
+import XCTest
+@testable import QuillData
+
+final class AlphabetSplitTests: XCTestCase {
+    func testFrequencyPolicyKeepsCommonCharactersAndMapsRareOnesToUnknown() {
+        let texts = ["aaab", "abz", "ba"]  // a: 5, b: 3, z: 1
+        let alphabet = Alphabet.build(texts: texts, policy: .frequency(minCount: 2))
+        XCTAssertEqual(alphabet.symbols, ["\u{FFFD}", "a", "b"])
+        XCTAssertEqual(alphabet.encode("abzq"), [1, 2, 0, 0])
+        XCTAssertEqual(alphabet.decode([1, 2, 0, 99]), "ab\u{FFFD}\u{FFFD}")
+    }
+
+    func testGravesPolicyHas57Classes() {
+        let alphabet = Alphabet.build(texts: [], policy: .graves)
+        XCTAssertEqual(alphabet.count, 57)
+        XCTAssertEqual(alphabet.decode(alphabet.encode("Mr. Foot's 3 cats!")), "Mr. Foot's \u{FFFD} cats\u{FFFD}")
+    }
+
+    func testAlphabetCodableRoundTrip() throws {
+        let a = Alphabet.build(texts: ["hello world"], policy: .frequency(minCount: 1))
+        let b = try JSONDecoder().decode(Alphabet.self, from: JSONEncoder().encode(a))
+        XCTAssertEqual(a, b)
+        XCTAssertEqual(b.encode("hold"), a.encode("hold"))
+    }
+
+    func testSeededSplitIsDeterministicAndSized() {
+        let a = Preparer.seededSplit(count: 100, validationFraction: 0.1, seed: 7)
+        XCTAssertEqual(a, Preparer.seededSplit(count: 100, validationFraction: 0.1, seed: 7))
+        XCTAssertNotEqual(a, Preparer.seededSplit(count: 100, validationFraction: 0.1, seed: 8))
+        XCTAssertEqual(a.filter { $0 == .validation }.count, 10)
+        XCTAssertEqual(Preparer.seededSplit(count: 0, validationFraction: 0.1, seed: 1), [])
+    }
+
+    func testSourceSplitWinsUnderAuto() throws {
+        var a = HandwritingSample(id: "a", strokes: [[(0, 0)]])
+        a.split = .validation
+        let b = HandwritingSample(id: "b", strokes: [[(0, 0)]])
+        let (splits, used) = try Preparer.assignSplits([a, b], PreprocessOptions())
+        XCTAssertEqual(splits, [.validation, .unassigned])
+        XCTAssertEqual(used, "source")
+        var o = PreprocessOptions()
+        o.split = .source
+        assertDatasetError(["carry no split"]) { _ = try Preparer.assignSplits([b], o) }
+    }
+
+    func testSplitListsAssignByFileNameStem() throws {
+        let dir = try TempDir()
+        let train = try dir.write("train.txt", "lineStrokes/a01/a01-000/a-01.xml\r\nb\r\n")
+        let valid = try dir.write("valid.txt", "lineStrokes/a01/a01-000/c.xml\n\n")
+        var r = ImportResult(samples: ["a-01", "b", "c", "d"].map { HandwritingSample(id: $0, strokes: [[(0, 0)]]) })
+        try SplitLists.apply(train: train, validation: valid, to: &r)
+        XCTAssertEqual(r.samples.map(\.split), [.train, .train, .validation, .unassigned])
+        let clash = try dir.write("clash.txt", "b\n")
+        assertDatasetError(["b is in both"]) { try SplitLists.apply(train: train, validation: clash, to: &r) }
+    }
+}
