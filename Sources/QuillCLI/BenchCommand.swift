@@ -5,7 +5,7 @@ public struct BenchCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure training and sampling throughput (build with -c release).",
-        subcommands: []
+        subcommands: [BenchRenderCommand.self]
     )
     public init() {}
 }

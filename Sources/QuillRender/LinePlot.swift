@@ -77,7 +77,8 @@ public enum PlotMath {
         return lo <= hi ? (lo, hi) : nil
     }
 
-    /// A centred moving average over `window` points (shrinking at the ends); window 1 returns the input.
+    /// A centred moving average over `window` points; near the ends the window shrinks symmetrically, so the
+    /// first and last values are kept and the curve does not lag. Window 1 returns the input.
     public static func movingAverage(_ ys: [Double], window: Int) -> [Double] {
         let half = max(0, window - 1) / 2
         guard half > 0, !ys.isEmpty else { return ys }
@@ -85,8 +86,8 @@ public enum PlotMath {
         prefix.reserveCapacity(ys.count + 1)
         for y in ys { prefix.append(prefix[prefix.count - 1] + y) }
         return ys.indices.map { i in
-            let a = max(0, i - half), b = min(ys.count - 1, i + half)
-            return (prefix[b + 1] - prefix[a]) / Double(b - a + 1)
+            let h = min(half, i, ys.count - 1 - i)
+            return (prefix[i + h + 1] - prefix[i - h]) / Double(2 * h + 1)
         }
     }
 }
