@@ -162,3 +162,27 @@ public func validateStrokes(_ strokes: [Stroke], what: String) throws {
     }
     if count == 0 { throw RenderError.emptyGeometry(what: what, detail: "no stroke has any point") }
 }
+
+/// Splits flat coordinate arrays into strokes: stroke i holds points `strokeEnds[i-1] ..< strokeEnds[i]`.
+///
+/// This is the layout of a data sample (x, y and exclusive stroke end indices); `flipY` negates y for data whose y
+/// axis points up. Throws when the arrays disagree or the ends are not increasing up to the point count.
+public func strokes(x: [Double], y: [Double], strokeEnds: [Int], flipY: Bool = false) throws -> [Stroke] {
+    guard x.count == y.count else {
+        throw RenderError.shapeMismatch(what: "strokes", detail: "\(x.count) x values but \(y.count) y values")
+    }
+    var out: [Stroke] = []
+    var start = 0
+    for (i, end) in strokeEnds.enumerated() {
+        guard end > start, end <= x.count else {
+            throw RenderError.shapeMismatch(
+                what: "strokes", detail: "stroke end \(end) at index \(i) must be > \(start) and ≤ \(x.count)")
+        }
+        out.append((start..<end).map { Point(x: x[$0], y: flipY ? -y[$0] : y[$0]) })
+        start = end
+    }
+    guard start == x.count else {
+        throw RenderError.shapeMismatch(what: "strokes", detail: "stroke ends stop at \(start) of \(x.count) points")
+    }
+    return out
+}

@@ -75,6 +75,13 @@ public struct MetricsLog: Equatable, Sendable {
         return try parse(text, path: path)
     }
 
+    /// Appends `record`; a step at or before the last one means training resumed from an earlier checkpoint, so the
+    /// records it supersedes (same step or later) are dropped and the curve does not double back.
+    static func append(_ record: MetricsRecord, to records: inout [MetricsRecord]) {
+        while let last = records.last, last.step >= record.step { records.removeLast() }
+        records.append(record)
+    }
+
     /// Parses the text of a `metrics.jsonl`; `path` only names the file in errors.
     public static func parse(_ text: String, path: String) throws -> MetricsLog {
         var log = MetricsLog()
@@ -117,8 +124,8 @@ public struct MetricsLog: Equatable, Sendable {
                                        learningRate: try number("lr", required: false),
                                        rate: try number("rate", required: false))
             switch kind {
-            case .train: log.train.append(record)
-            case .val: log.val.append(record)
+            case .train: MetricsLog.append(record, to: &log.train)
+            case .val: MetricsLog.append(record, to: &log.val)
             }
         }
         guard !log.train.isEmpty || !log.val.isEmpty else { throw MetricsError.empty(path: path) }

@@ -157,4 +157,13 @@ final class GeometryTests: XCTestCase {
         XCTAssertEqual(points, 600, accuracy: 150)
         XCTAssertEqual(strokes, 25, accuracy: 8)
     }
+
+    func testStrokesFromFlatArrays() throws {
+        let s = try strokes(x: [0, 1, 2, 3, 4], y: [5, 6, 7, 8, 9], strokeEnds: [2, 5], flipY: true)
+        XCTAssertEqual(s, [[Point(0, -5), Point(1, -6)], [Point(2, -7), Point(3, -8), Point(4, -9)]])
+        XCTAssertThrowsError(try strokes(x: [0, 1], y: [0], strokeEnds: [1]))
+        XCTAssertThrowsError(try strokes(x: [0, 1], y: [0, 1], strokeEnds: [1]))     // ends short of the points
+        XCTAssertThrowsError(try strokes(x: [0, 1], y: [0, 1], strokeEnds: [1, 1, 2])) // empty stroke
+        XCTAssertThrowsError(try strokes(x: [0, 1], y: [0, 1], strokeEnds: [3]))
+    }
 }

@@ -98,4 +98,10 @@ final class MetricsTests: RenderTestCase {
         try LossPlot.render(log, to: file("loss-time.png"), options: options)
         XCTAssertEqual(try listing().filter { $0.hasPrefix(".") }, [], "no temporary files left")
     }
+
+    func testResumedRunSupersedesLaterRecords() throws {
+        let text = [10, 20, 30, 40, 20, 30, 50].map { #"{"kind":"train","step":\#($0),"loss":\#(Double($0) / 10)}"# }
+        let log = try MetricsLog.parse(text.joined(separator: "\n"), path: "m")
+        XCTAssertEqual(log.train.map(\.step), [10, 20, 30, 50])
+    }
 }
