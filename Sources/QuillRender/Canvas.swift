@@ -332,6 +332,23 @@ public final class Canvas {
         guard cols > 0, rows > 0, pixels.count == cols * rows else {
             throw RenderError.shapeMismatch(what: path, detail: "\(pixels.count) pixels for \(rows) × \(cols)")
         }
+        // SVG has no nearest-neighbour flag that Cairo writes, and viewers smooth small images when they scale them
+        // up, so sharp cells are enlarged by whole factors before embedding (about two pixels per point).
+        if format == .svg, !smooth {
+            let kx = max(1, min(16, Int((rect.width * 2 / Double(cols)).rounded(.up))))
+            let ky = max(1, min(16, Int((rect.height * 2 / Double(rows)).rounded(.up))))
+            if kx * ky > 1, cols * kx * rows * ky <= 4_000_000 {
+                var big = [Color]()
+                big.reserveCapacity(cols * kx * rows * ky)
+                for r in 0..<rows {
+                    var line = [Color]()
+                    line.reserveCapacity(cols * kx)
+                    for c in 0..<cols { line.append(contentsOf: repeatElement(pixels[r * cols + c], count: kx)) }
+                    for _ in 0..<ky { big.append(contentsOf: line) }
+                }
+                return try image(big, cols: cols * kx, rows: rows * ky, in: rect, smooth: true, alpha: alpha)
+            }
+        }
         guard cols <= 32_767, rows <= 32_767 else {
             throw RenderError.invalidArgument(what: path, detail: "image \(rows) × \(cols) exceeds Cairo's 32767 limit")
         }

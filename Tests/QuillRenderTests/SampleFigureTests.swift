@@ -32,7 +32,18 @@ final class SampleFigureTests: RenderTestCase {
             let kappa = Double(t) / Double(T) * Double(U) + 0.3 * sin(Double(t) / 9)
             for u in 0..<U { phi[u * T + t] = exp(-1.5 * pow(Double(u) + 0.5 - kappa, 2)) }
         }
-        let canvas = try Canvas(path: out("window.png"), width: 760, height: 560, pixelScale: 2)
+        for ext in ["svg", "pdf"] { try drawWindowFigure(strokes, text, phi, T: T, path: out("window.\(ext)")) }
+        let (frame, lineFrame) = try drawWindowFigure(strokes, text, phi, T: T, path: out("window.png"))
+        XCTAssertEqual(lineFrame.rect.minX, frame.rect.minX, accuracy: 1e-9, "time axes line up")
+        XCTAssertEqual(lineFrame.rect.maxX, frame.rect.maxX, accuracy: 1e-9)
+        XCTAssertEqual(try RasterImage.readPNG(out("window.png")).width, 1520)
+    }
+
+    @discardableResult
+    func drawWindowFigure(_ strokes: [Stroke], _ text: [Character], _ phi: [Double], T: Int, path: String) throws
+        -> (PlotFrame, PlotFrame) {
+        let U = text.count
+        let canvas = try Canvas(path: path, width: 760, height: 560, pixelScale: 2)
         let panels = Layout.vstack(in: canvas.bounds.inset(by: 10), [.weight(0.8), .weight(1.4), .weight(1)], spacing: 10)
         // One set of insets for the two data panels, so their time axes line up.
         let insets = EdgeInsets(top: 26, left: 56, bottom: 40, right: 16)
@@ -57,9 +68,7 @@ final class SampleFigureTests: RenderTestCase {
                                           ys: (0..<T).map { sin(Double($0 + 40 * k) / 25) * 0.5 + 0.5 }) }
         let lineFrame = try canvas.drawLinePlot(w, in: panels[2], options: lp)
         try canvas.finish()
-        XCTAssertEqual(lineFrame.rect.minX, frame.rect.minX, accuracy: 1e-9, "time axes line up")
-        XCTAssertEqual(lineFrame.rect.maxX, frame.rect.maxX, accuracy: 1e-9)
-        XCTAssertEqual(try RasterImage.readPNG(out("window.png")).width, 1520)
+        return (frame, lineFrame)
     }
 
     /// Graves Fig. 10: a pen-position density laid over the written sample, and mixture weights over time.
