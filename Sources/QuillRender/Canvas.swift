@@ -90,6 +90,11 @@ public final class Canvas {
         guard pixelScale.isFinite, pixelScale > 0, pixelScale <= 16 else {
             throw RenderError.invalidArgument(what: path, detail: "pixel scale \(pixelScale) must be in (0, 16]")
         }
+        if format == .png, width * pixelScale > 32_767 || height * pixelScale > 32_767 {
+            throw RenderError.invalidArgument(
+                what: path, detail: "a PNG of \(width) × \(height) points at \(pixelScale) px/pt exceeds Cairo's "
+                    + "32767-pixel limit; lower the pixel scale or write .svg or .pdf")
+        }
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
         var isDir: ObjCBool = false

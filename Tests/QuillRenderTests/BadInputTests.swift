@@ -41,6 +41,10 @@ final class BadInputTests: RenderTestCase {
             XCTAssertThrowsError(try Canvas(path: file("x.png"), width: w, height: h), "\(w) × \(h)")
         }
         XCTAssertThrowsError(try Canvas(path: file("x.png"), width: 10, height: 10, pixelScale: 0))
+        XCTAssertThrowsError(try Canvas(path: file("x.png"), width: 20_000, height: 10, pixelScale: 2)) {
+            XCTAssertTrue("\($0)".contains("32767"), "\($0)")
+        }
+        XCTAssertNoThrow(try Canvas(path: file("x.svg"), width: 20_000, height: 10, pixelScale: 2))
     }
 
     func testEmptyAndNonFiniteStrokes() throws {
