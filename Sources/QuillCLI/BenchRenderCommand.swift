@@ -1,0 +1,45 @@
+import ArgumentParser
+import Foundation
+import QuillRender
+
+/// `quill bench render`: time rendering synthetic handwriting lines to PNG files.
+public struct BenchRenderCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "render",
+        abstract: "Render N synthetic handwriting lines (about 600 points, 25 strokes each) to PNG and time it.",
+        discussion: "Build with -c release for meaningful numbers. Files go to a temporary directory that is removed "
+            + "afterwards unless --keep names a directory."
+    )
+
+    @Option(help: "Number of lines to render.")
+    public var lines: Int = 1000
+
+    @Option(help: "Keep the PNG files in this existing directory instead of a removed temporary one.")
+    public var keep: String?
+
+    @Option(help: "Line height in points.")
+    public var lineHeight: Double = 48
+
+    public init() {}
+
+    public func validate() throws {
+        guard lines >= 1, lines <= 1_000_000 else { throw ValidationError("--lines must be in 1…1000000") }
+        guard lineHeight >= 4, lineHeight <= 1000 else { throw ValidationError("--line-height must be in 4…1000") }
+    }
+
+    public func run() throws {
+        let directory: String
+        if let keep {
+            directory = keep
+        } else {
+            directory = (NSTemporaryDirectory() as NSString)
+                .appendingPathComponent("quill-bench-render-\(ProcessInfo.processInfo.processIdentifier)")
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        defer { if keep == nil { try? FileManager.default.removeItem(atPath: directory) } }
+        var options = PageOptions()
+        options.lineHeight = lineHeight
+        let result = try RenderBenchmark.run(lines: lines, directory: directory, options: options)
+        print(result)
+    }
+}

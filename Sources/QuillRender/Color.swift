@@ -1,0 +1,93 @@
+/// An sRGB colour with alpha, each channel in [0, 1].
+public struct Color: Equatable, Hashable, Sendable {
+    public var r: Double
+    public var g: Double
+    public var b: Double
+    public var a: Double
+
+    public init(r: Double, g: Double, b: Double, a: Double = 1) {
+        self.r = r
+        self.g = g
+        self.b = b
+        self.a = a
+    }
+
+    /// A colour from a hex number such as `0x1f77b4`.
+    public init(hex: UInt32, alpha: Double = 1) {
+        self.init(r: Double((hex >> 16) & 0xff) / 255, g: Double((hex >> 8) & 0xff) / 255,
+                  b: Double(hex & 0xff) / 255, a: alpha)
+    }
+
+    /// The same colour with alpha `a`.
+    public func withAlpha(_ a: Double) -> Color { Color(r: r, g: g, b: b, a: a) }
+
+    /// Linear interpolation between two colours; `t = 0` gives `self`.
+    public func mix(_ other: Color, _ t: Double) -> Color {
+        Color(r: r + (other.r - r) * t, g: g + (other.g - g) * t, b: b + (other.b - b) * t, a: a + (other.a - a) * t)
+    }
+
+    public static let black = Color(r: 0, g: 0, b: 0)
+    public static let white = Color(r: 1, g: 1, b: 1)
+    public static let clear = Color(r: 0, g: 0, b: 0, a: 0)
+    /// Ink for handwriting: a dark blue-black.
+    public static let ink = Color(hex: 0x1a1f3a)
+    /// Axis lines, ticks and labels.
+    public static let axis = Color(hex: 0x333333)
+    /// Light grid lines.
+    public static let grid = Color(hex: 0xe5e5e5)
+
+    /// Ten distinct colours for series and per-stroke colouring (matplotlib's "tab10").
+    public static let categorical: [Color] = [
+        0x1f77b4, 0xff7f0e, 0x2ca02c, 0xd62728, 0x9467bd, 0x8c564b, 0xe377c2, 0x7f7f7f, 0xbcbd22, 0x17becf,
+    ].map { Color(hex: $0) }
+}
+
+/// A map from a value in [0, 1] to a colour, by linear interpolation between evenly spaced anchors.
+public struct Colormap: Equatable, Sendable {
+    public var name: String
+    public var anchors: [Color]
+
+    public init(name: String, anchors: [Color]) {
+        self.name = name
+        self.anchors = anchors
+    }
+
+    /// The colour for `t`; values outside [0, 1] are clamped and NaN maps to the low end.
+    public func color(at t: Double) -> Color {
+        guard anchors.count > 1 else { return anchors.first ?? .black }
+        let u = t.isNaN ? 0 : min(1, max(0, t))
+        let x = u * Double(anchors.count - 1)
+        let i = min(anchors.count - 2, Int(x))
+        return anchors[i].mix(anchors[i + 1], x - Double(i))
+    }
+
+    /// The same map run backwards.
+    public var reversed: Colormap { Colormap(name: name + "_r", anchors: anchors.reversed()) }
+
+    /// Perceptually uniform dark purple → yellow (matplotlib's default), sampled at nine points.
+    public static let viridis = Colormap(name: "viridis", anchors: [
+        0x440154, 0x472d7b, 0x3b528b, 0x2c728e, 0x21908c, 0x27ad81, 0x5dc863, 0xaadc32, 0xfde725,
+    ].map { Color(hex: $0) })
+
+    /// White (low) → black (high), as in Graves's window plots: attention shows as dark ink on paper.
+    public static let greys = Colormap(name: "greys", anchors: [.white, .black])
+
+    /// Black → red → yellow → white (the classic "hot" map), good for densities.
+    public static let hot = Colormap(name: "hot", anchors: [
+        Color(r: 0, g: 0, b: 0), Color(r: 0.9, g: 0, b: 0), Color(r: 1, g: 0.9, b: 0), Color(r: 1, g: 1, b: 1),
+    ])
+
+    /// Looks a colormap up by name (`viridis`, `greys`, `hot`, each with an optional `_r` suffix).
+    public static func named(_ name: String) -> Colormap? {
+        let reversed = name.hasSuffix("_r")
+        let base = reversed ? String(name.dropLast(2)) : name
+        let map: Colormap?
+        switch base.lowercased() {
+        case "viridis": map = .viridis
+        case "greys", "grays", "grey", "gray": map = .greys
+        case "hot": map = .hot
+        default: map = nil
+        }
+        return reversed ? map?.reversed : map
+    }
+}

@@ -1,0 +1,221 @@
+import Foundation
+
+/// Errors reading a training run's `metrics.jsonl`; each names the file (and line) and what to do.
+public enum MetricsError: Error, CustomStringConvertible, Equatable {
+    case missing(path: String)
+    case unreadable(path: String, reason: String)
+    case empty(path: String)
+    case malformed(path: String, line: Int, reason: String)
+
+    public var description: String {
+        switch self {
+        case .missing(let path):
+            return "\(path): no such file; pass the run directory that training wrote metrics.jsonl into"
+        case .unreadable(let path, let reason):
+            return "\(path): cannot read (\(reason)); check the file's permissions"
+        case .empty(let path):
+            return "\(path): no train or val records; train for at least one logging interval first"
+        case .malformed(let path, let line, let reason):
+            return "\(path):\(line): \(reason); each line must be one JSON object such as "
+                + #"{"kind":"train","step":120,"elapsed_s":14.2,"loss":1.83}"#
+        }
+    }
+}
+
+/// One record of `metrics.jsonl`.
+public struct MetricsRecord: Equatable, Sendable {
+    public enum Kind: String, Sendable { case train, val }
+    public var kind: Kind
+    public var step: Int
+    public var elapsedSeconds: Double
+    public var loss: Double
+    /// Learning rate (train records only).
+    public var learningRate: Double?
+    /// Throughput in characters or points per second (train records only).
+    public var rate: Double?
+}
+
+/// The training and validation curves of one run, as read from its `metrics.jsonl`.
+///
+/// Schema, one JSON object per line (unknown keys and blank lines are ignored):
+/// `{"kind":"train","step":120,"elapsed_s":14.2,"loss":1.83,"lr":0.002,"rate":8123.4}` or
+/// `{"kind":"val","step":200,"elapsed_s":25.0,"loss":1.71}`, with an optional `"unit"` naming the loss
+/// (e.g. `"nats/char"`, `"nats/point"`).
+public struct MetricsLog: Equatable, Sendable {
+    public var train: [MetricsRecord]
+    public var val: [MetricsRecord]
+    /// The loss unit from the last line that gave one, or nil.
+    public var unit: String?
+
+    public init(train: [MetricsRecord] = [], val: [MetricsRecord] = [], unit: String? = nil) {
+        self.train = train
+        self.val = val
+        self.unit = unit
+    }
+
+    /// The y-axis label: `loss (UNIT)`, by default `loss (nats/char)`.
+    public var lossLabel: String { "loss (\(unit ?? "nats/char"))" }
+
+    /// The validation record with the lowest loss.
+    public var bestVal: MetricsRecord? { val.min { $0.loss < $1.loss } }
+
+    /// Reads `path`; a missing or empty file, or a malformed line, is an error naming the file and line.
+    public static func read(_ path: String) throws -> MetricsLog {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else {
+            throw MetricsError.missing(path: path)
+        }
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw MetricsError.unreadable(path: path, reason: error.localizedDescription)
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw MetricsError.malformed(path: path, line: 1, reason: "the file is not UTF-8 text")
+        }
+        return try parse(text, path: path)
+    }
+
+    /// Appends `record`; a step at or before the last one means training resumed from an earlier checkpoint, so the
+    /// records it supersedes (same step or later) are dropped and the curve does not double back.
+    static func append(_ record: MetricsRecord, to records: inout [MetricsRecord]) {
+        while let last = records.last, last.step >= record.step { records.removeLast() }
+        records.append(record)
+    }
+
+    /// Parses the text of a `metrics.jsonl`; `path` only names the file in errors.
+    public static func parse(_ text: String, path: String) throws -> MetricsLog {
+        var log = MetricsLog()
+        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+            if line.isEmpty { continue }
+            let n = i + 1
+            let object: Any
+            do {
+                object = try JSONSerialization.jsonObject(with: Data(line.utf8))
+            } catch {
+                throw MetricsError.malformed(path: path, line: n, reason: "not valid JSON")
+            }
+            guard let dict = object as? [String: Any] else {
+                throw MetricsError.malformed(path: path, line: n, reason: "not a JSON object")
+            }
+            func number(_ key: String, required: Bool) throws -> Double? {
+                guard let v = dict[key], !(v is NSNull) else {
+                    if required { throw MetricsError.malformed(path: path, line: n, reason: "missing \"\(key)\"") }
+                    return nil
+                }
+                // JSONSerialization gives NSNumber for numbers and for booleans (type code "c"); refuse booleans.
+                guard let num = v as? NSNumber, String(cString: num.objCType) != "c",
+                      num.doubleValue.isFinite else {
+                    throw MetricsError.malformed(path: path, line: n, reason: "\"\(key)\" must be a finite number")
+                }
+                return num.doubleValue
+            }
+            guard let kindText = dict["kind"] as? String else {
+                throw MetricsError.malformed(path: path, line: n, reason: "missing \"kind\" (\"train\" or \"val\")")
+            }
+            if let unit = dict["unit"] as? String, !unit.isEmpty { log.unit = unit }
+            guard let kind = MetricsRecord.Kind(rawValue: kindText) else { continue }  // other kinds: not ours to plot
+            guard let step = try number("step", required: true), step >= 0, step == step.rounded() else {
+                throw MetricsError.malformed(path: path, line: n, reason: "\"step\" must be a whole number ≥ 0")
+            }
+            let record = MetricsRecord(kind: kind, step: Int(step),
+                                       elapsedSeconds: try number("elapsed_s", required: false) ?? 0,
+                                       loss: try number("loss", required: true) ?? 0,
+                                       learningRate: try number("lr", required: false),
+                                       rate: try number("rate", required: false))
+            switch kind {
+            case .train: MetricsLog.append(record, to: &log.train)
+            case .val: MetricsLog.append(record, to: &log.val)
+            }
+        }
+        guard !log.train.isEmpty || !log.val.isEmpty else { throw MetricsError.empty(path: path) }
+        return log
+    }
+}
+
+/// Draws training and validation loss curves.
+public enum LossPlot {
+    /// What the x axis measures.
+    public enum XAxis: String, CaseIterable, Sendable {
+        /// Optimiser steps.
+        case step
+        /// Wall-clock minutes since training started (`elapsed_s / 60`).
+        case time
+    }
+
+    /// Options for a loss plot.
+    public struct Options: Equatable, Sendable {
+        public var xAxis: XAxis = .step
+        public var title: String? = nil
+        public var size = Size(width: 720, height: 440)
+        /// PNG pixels per point.
+        public var pixelScale: Double = 2
+        public init() {}
+    }
+
+    /// The smoothing window for `n` raw train points: about a twentieth of the run, odd, at least 1.
+    public static func smoothingWindow(count n: Int) -> Int {
+        let w = max(1, n / 20)
+        return w % 2 == 0 ? w + 1 : w
+    }
+
+    /// The series to draw: raw train (faint), smoothed train, validation with markers, in that order.
+    public static func series(_ log: MetricsLog, xAxis: XAxis) -> [Series] {
+        let x = { (r: MetricsRecord) in xAxis == .step ? Double(r.step) : r.elapsedSeconds / 60 }
+        let trainColor = Color(hex: 0x1f77b4), valColor = Color(hex: 0xd62728)
+        var out: [Series] = []
+        if !log.train.isEmpty {
+            let xs = log.train.map(x), ys = log.train.map(\.loss)
+            let window = smoothingWindow(count: ys.count)
+            if window > 1 {
+                out.append(Series(name: nil, xs: xs, ys: ys, color: trainColor, width: 1, alpha: 0.25))
+                out.append(Series(name: "train (smoothed)", xs: xs, ys: PlotMath.movingAverage(ys, window: window),
+                                  color: trainColor, width: 1.8))
+            } else {
+                out.append(Series(name: "train", xs: xs, ys: ys, color: trainColor, width: 1.5))
+            }
+        }
+        if !log.val.isEmpty {
+            out.append(Series(name: "validation", xs: log.val.map(x), ys: log.val.map(\.loss), color: valColor,
+                              width: 1.8, markerRadius: 2.8))
+        }
+        return out
+    }
+
+    /// Draws the loss curves of `log` into `rect` of `canvas`, marking the best validation loss.
+    @discardableResult
+    public static func draw(_ log: MetricsLog, on canvas: Canvas, in rect: Rect, options: Options = Options()) throws
+        -> PlotFrame {
+        var plot = LinePlotOptions()
+        plot.axes = AxisStyle(title: options.title,
+                              xLabel: options.xAxis == .step ? "step" : "elapsed time (minutes)",
+                              yLabel: log.lossLabel)
+        plot.legend = .topRight
+        let frame = try canvas.drawLinePlot(series(log, xAxis: options.xAxis), in: rect, options: plot)
+        if let best = log.bestVal {
+            let bx = options.xAxis == .step ? Double(best.step) : best.elapsedSeconds / 60
+            let p = frame.point(bx, best.loss)
+            let mark = Color(hex: 0xd62728)
+            canvas.strokeCircle(center: p, radius: 6, LineStyle(width: 1.5, color: mark))
+            let label = String(format: "best %.4g at step %d", best.loss, best.step)
+            // Validation usually sits above the train curve, so the label goes above the point, on a white patch,
+            // flipped left when it would run past the right edge.
+            let font = Font(size: 10)
+            let size = canvas.measure(label, font)
+            let right = p.x + 9 + size.width <= frame.rect.maxX - 4
+            let x0 = right ? p.x + 8 : p.x - 8 - size.width
+            let top = max(frame.rect.minY + 2, p.y - 10 - size.height)
+            canvas.fill(Rect(x: x0 - 2, y: top, width: size.width + 4, height: size.height), Color.white.withAlpha(0.8))
+            canvas.text(label, at: Point(x0, top), font, color: mark, anchor: TextAnchor(.left, .top))
+        }
+        return frame
+    }
+
+    /// Draws `log` and writes it to `path` (PNG, SVG or PDF by extension).
+    public static func render(_ log: MetricsLog, to path: String, options: Options = Options()) throws {
+        let canvas = try Canvas(path: path, width: options.size.width, height: options.size.height,
+                                pixelScale: options.pixelScale)
+        try draw(log, on: canvas, in: canvas.bounds.inset(by: 8), options: options)
+        try canvas.finish()
+    }
+}

@@ -1,0 +1,110 @@
+/// How handwriting strokes are drawn.
+public struct StrokeStyle: Equatable, Sendable {
+    /// Line width in points on the page (not scaled with the strokes).
+    public var width: Double
+    /// Ink colour, used when `strokeColors` is nil.
+    public var color: Color
+    /// Optional colour per stroke, cycled when there are more strokes than colours (e.g. `Color.categorical`).
+    public var strokeColors: [Color]?
+    /// Draw each stroke as a Catmull-Rom spline through its points, so vector output is not jagged.
+    public var smooth: Bool
+
+    public init(width: Double = 1.5, color: Color = .ink, strokeColors: [Color]? = nil, smooth: Bool = true) {
+        self.width = width
+        self.color = color
+        self.strokeColors = strokeColors
+        self.smooth = smooth
+    }
+
+    /// The colour of stroke number `index`.
+    public func color(forStroke index: Int) -> Color {
+        guard let colors = strokeColors, !colors.isEmpty else { return color }
+        return colors[index % colors.count]
+    }
+}
+
+extension Canvas {
+    /// Draws strokes mapped by `transform`, with round caps and joins; a one-point stroke draws a dot.
+    public func drawStrokes(_ strokes: [Stroke], transform: Transform, style: StrokeStyle = StrokeStyle()) {
+        for (i, trace) in strokes.enumerated() where !trace.isEmpty {
+            let points = transform.apply(trace)
+            let line = LineStyle(width: style.width, color: style.color(forStroke: i), round: true)
+            if points.count == 1 {
+                stroke(polyline: points, line)
+            } else {
+                stroke(style.smooth ? .catmullRom(points) : .polyline(points), line)
+            }
+        }
+    }
+
+    /// Draws strokes scaled to fit inside `rect` less `margin`, centred, keeping their aspect ratio.
+    ///
+    /// Returns the transform used, so overlays (a density heatmap, markers) can share the strokes' coordinates.
+    @discardableResult
+    public func drawStrokes(_ strokes: [Stroke], in rect: Rect, margin: Double = 0,
+                            style: StrokeStyle = StrokeStyle()) throws -> Transform {
+        try validateStrokes(strokes, what: path)
+        guard let bounds = Rect.bounding(strokes: strokes) else {
+            throw RenderError.emptyGeometry(what: path, detail: "no stroke has any point")
+        }
+        let t = StrokeLayout.fitInside(bounds, rect, margin: margin + style.width / 2)
+        drawStrokes(strokes, transform: t, style: style)
+        return t
+    }
+}
+
+/// Options for a page of handwriting.
+public struct PageOptions: Equatable, Sendable {
+    /// Height in points of each line's slot (the tallest line's ink fills it with `.uniform` scaling).
+    public var lineHeight: Double = 48
+    /// Vertical space between line slots.
+    public var lineGap: Double = 16
+    /// Blank border around the page.
+    public var margin: Double = 20
+    /// Fixed page width; nil sizes the page to the widest line. Lines too wide for a fixed page are shrunk.
+    public var width: Double? = nil
+    public var scaling: StrokeLayout.Scaling = .uniform
+    public var style = StrokeStyle()
+    /// PNG pixels per point.
+    public var pixelScale: Double = 1
+    public var background: Color? = .white
+
+    public init() {}
+}
+
+/// Renders whole pages of handwriting to files.
+public enum StrokeRenderer {
+    /// Lays `lines` out as a page (see `StrokeLayout.page`) and writes it to `path` (PNG, SVG or PDF by extension).
+    ///
+    /// Each line is a list of strokes in its own coordinates, y pointing down. Returns the layout used.
+    @discardableResult
+    public static func renderPage(lines: [[Stroke]], to path: String,
+                                  options: PageOptions = PageOptions()) throws -> PageLayout {
+        _ = try OutputFormat.forPath(path)
+        guard !lines.isEmpty else { throw RenderError.emptyGeometry(what: path, detail: "no lines") }
+        guard options.lineHeight.isFinite, options.lineHeight > 0, options.margin.isFinite, options.margin >= 0,
+              options.lineGap.isFinite, options.lineGap >= 0, options.style.width.isFinite, options.style.width > 0 else {
+            throw RenderError.invalidArgument(
+                what: path, detail: "line height and line width must be positive; margin and gap must be ≥ 0")
+        }
+        var bounds: [Rect] = []
+        for (i, line) in lines.enumerated() {
+            try validateStrokes(line, what: "\(path) (line \(i + 1))")
+            guard let b = Rect.bounding(strokes: line) else {
+                throw RenderError.emptyGeometry(what: "\(path) (line \(i + 1))", detail: "no points")
+            }
+            bounds.append(b)
+        }
+        // Half the pen width stays inside the margin so round caps are not clipped.
+        let pad = options.style.width / 2
+        let layout = StrokeLayout.page(lineBounds: bounds, lineHeight: options.lineHeight, lineGap: options.lineGap,
+                                       margin: options.margin + pad, width: options.width, scaling: options.scaling)
+        let canvas = try Canvas(path: path, width: layout.size.width, height: layout.size.height,
+                                pixelScale: options.pixelScale, background: options.background)
+        for (line, placement) in zip(lines, layout.lines) {
+            canvas.drawStrokes(line, transform: placement.transform, style: options.style)
+        }
+        try canvas.finish()
+        return layout
+    }
+}
