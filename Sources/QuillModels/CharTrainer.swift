@@ -176,7 +176,7 @@ public final class CharTrainer {
             optimizer.step = state.step
             for (name, t) in optimizer.stateTensors(for: params) {
                 guard let e = file.tensors[name], e.values.count == t.count else {
-                    throw CheckpointError.corrupt(path(Self.lastFile), "optimizer state '\(name)' missing; was it trained with another optimizer?")
+                    throw CheckpointError.corrupt(path(Self.lastFile), "optimizer state '\(name)' is missing (was the run trained with another optimizer?)")
                 }
                 for i in 0..<t.count { t[i] = e.values[i] }
             }
