@@ -36,8 +36,15 @@ public enum QuillEntry {
         }
     }
 
-    private static func isParserError(_ error: Error) -> Bool {
+    static func isParserError(_ error: Error) -> Bool {
         error is ValidationError || error is CleanExit || String(reflecting: type(of: error)).contains("ArgumentParser")
+    }
+}
+
+extension Quill {
+    /// What `quill` prints for an error: ArgumentParser's wording for usage errors, else the error's one line.
+    static func errorLine(for error: Error) -> String {
+        QuillEntry.isParserError(error) ? Quill.fullMessage(for: error) : String(describing: error)
     }
 }
 

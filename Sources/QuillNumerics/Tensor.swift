@@ -73,3 +73,17 @@ public final class Tensor<T: QuillScalar> {
 extension Tensor: CustomStringConvertible {
     public var description: String { "Tensor\(shape)" }
 }
+
+/// A flat buffer of Int32 indices (tokens, character ids), owned by reference like a tensor.
+public final class IndexBuffer {
+    public let count: Int
+    public let ptr: UnsafeMutablePointer<Int32>
+
+    public init(count: Int) {
+        self.count = count
+        ptr = .allocate(capacity: Swift.max(count, 1))
+        ptr.initialize(repeating: 0, count: Swift.max(count, 1))
+    }
+
+    deinit { ptr.deallocate() }
+}

@@ -1,0 +1,93 @@
+import ArgumentParser
+import Foundation
+import QuillModels
+import QuillTestSupport
+import XCTest
+@testable import QuillCLI
+
+/// Commands parsed and run in-process, as `quill` would.
+final class CLITests: XCTestCase {
+    func parse(_ args: [String]) throws -> ParsableCommand { try Quill.parseAsRoot(args) }
+
+    func errorText(_ args: [String]) -> String {
+        do {
+            var c = try parse(args)
+            try c.run()
+            return "no error"
+        } catch {
+            return Quill.errorLine(for: error)
+        }
+    }
+
+    func testHelpListsEveryCommand() {
+        let help = Quill.helpMessage()
+        for sub in ["char", "data", "plot", "bench"] { XCTAssertTrue(help.contains(sub), sub) }
+        let charHelp = Quill.helpMessage(for: CharTrain.self)
+        for option in ["--cell", "--layers", "--hidden", "--dropout", "--batch", "--seq", "--lr", "--clip",
+                       "--steps", "--minutes", "--seed", "--resume"] {
+            XCTAssertTrue(charHelp.contains(option), option)
+        }
+        XCTAssertEqual(Quill.configuration.version, Quill.version)
+    }
+
+    func testNonsensicalHyperparametersAreRejectedBeforeWork() {
+        let base = ["char", "train", "--data", "x.txt", "--out", "/tmp/quill-never-created", "--steps", "5"]
+        for (extra, expected) in [(["--hidden", "0"], "--hidden"), (["--layers", "-1"], "--layers"),
+                                  (["--dropout", "1.5"], "--dropout"), (["--lr=-0.1"], "learning rate"),
+                                  (["--batch", "0"], "--batch"), (["--clip", "-3"], "--clip"),
+                                  (["--cell", "transformer"], "cell")] {
+            let text = errorText(base + extra)
+            XCTAssertTrue(text.contains(expected), "\(extra): \(text)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "/tmp/quill-never-created"))
+        XCTAssertTrue(errorText(["char", "train", "--data", "x.txt", "--out", "/tmp/q"]).contains("--steps"))
+    }
+
+    func testTrainSampleEvalEndToEnd() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let data = dir.path("text.txt")
+        try String(repeating: "to be or not to be, that is the question.\n", count: 30)
+            .write(toFile: data, atomically: true, encoding: .utf8)
+        let out = dir.path("run")
+        var train = try parse(["char", "train", "--data", data, "--out", out, "--hidden", "16", "--layers", "1",
+                               "--batch", "4", "--seq", "20", "--steps", "6", "--eval-every", "3"])
+        try train.run()
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/model.safetensors"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/metrics.jsonl"))
+        var sample = try parse(["char", "sample", "--model", out, "--length", "10", "--seed", "3"])
+        try sample.run()
+        var eval = try parse(["char", "eval", "--model", out, "--data", data, "--part", "val"])
+        try eval.run()
+
+        // Resume with another architecture is refused, naming the option.
+        XCTAssertTrue(errorText(["char", "train", "--data", data, "--out", out, "--hidden", "32", "--steps", "9",
+                                 "--resume"]).contains("--hidden 32 differs from the checkpoint's 16"))
+        // A new run into the same directory is refused rather than overwriting it.
+        XCTAssertTrue(errorText(["char", "train", "--data", data, "--out", out, "--steps", "2", "--hidden", "8"])
+            .contains("already holds a trained model"))
+        // Priming text outside the vocabulary names the characters.
+        XCTAssertTrue(errorText(["char", "sample", "--model", out, "--prime", "Qx✓"]).contains("'Q', 'x', '✓'"))
+        // Evaluating on text with unknown characters names them too.
+        try "abc☃".write(toFile: dir.path("other.txt"), atomically: true, encoding: .utf8)
+        XCTAssertTrue(errorText(["char", "eval", "--model", out, "--data", dir.path("other.txt")]).contains("'☃'"))
+    }
+
+    func testMissingAndCorruptModels() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        XCTAssertTrue(errorText(["char", "sample", "--model", dir.path("none")]).contains("no such model file"))
+        try Data("not a checkpoint at all".utf8).write(to: URL(fileURLWithPath: dir.path("bad.safetensors")))
+        XCTAssertTrue(errorText(["char", "sample", "--model", dir.path("bad.safetensors")])
+            .contains("corrupt or truncated checkpoint"))
+    }
+
+    func testSampleOptionsAreChecked() {
+        XCTAssertTrue(errorText(["char", "sample", "--model", "m", "--temperature", "0"]).contains("--temperature"))
+        XCTAssertTrue(errorText(["char", "sample", "--model", "m", "--greedy", "--beam", "3"]).contains("--greedy"))
+        XCTAssertTrue(errorText(["char", "sample", "--model", "m", "--length", "0"]).contains("--length"))
+    }
+
+    func testDataShowNeedsOneSelector() {
+        XCTAssertTrue(errorText(["data", "show", "f.qds", "-o", "x.png"]).contains("exactly one"))
+        XCTAssertTrue(errorText(["data", "show", "f.qds", "--index", "1", "-o", "x.gif"]).lowercased().contains("gif"))
+    }
+}

@@ -1,0 +1,85 @@
+import QuillNumerics
+import QuillTestSupport
+import XCTest
+@testable import QuillNN
+
+final class SoftWindowTests: XCTestCase {
+    func randomTensor(_ shape: [Int], _ rng: inout SeededGenerator, scale: Double = 1) -> Tensor<Double> {
+        let t = Tensor<Double>(shape)
+        for i in 0..<t.count { t[i] = rng.normal() * scale }
+        return t
+    }
+
+    /// Gradients through several steps, so κ's accumulation (κ_t = κ_{t−1} + s·exp κ̂_t) carries gradient back.
+    func testGradientsAcrossSteps() {
+        var rng = SeededGenerator(seed: 31)
+        let K = 3, H = 4, V = 5, T = 6, B = 2, U = 4
+        let window = SoftWindow<Double>(components: K, inputSize: H, vocabularySize: V, kappaScale: 0.5,
+                                        name: "window", rng: &rng)
+        let ws = WindowWorkspace(window: window, steps: T, batch: B, maxTextLength: U)
+        ws.setText(row: 0, [1, 3, 3, 0])
+        ws.setText(row: 1, [4, 2])          // shorter text: padding must not leak
+        let h = randomTensor([T, B, H], &rng)
+        let r = randomTensor([T, B, V], &rng)
+        func loss() -> Double {
+            ws.resetState()
+            for t in 0..<T { window.forwardStep(t, h: h.ptr + t * B * H, ws) }
+            var s = 0.0
+            for t in 0..<T { let w = window.window(at: t, ws); for i in 0..<(B * V) { s += w[i] * r[t * B * V + i] } }
+            return s
+        }
+        _ = loss()
+        window.parameters.zeroGradients()
+        let dh = Tensor<Double>([T, B, H])
+        window.beginBackward(ws)
+        for t in stride(from: T - 1, through: 0, by: -1) {
+            window.backwardStep(t, dw: r.ptr + t * B * V, h: h.ptr + t * B * H, dh: dh.ptr + t * B * H, ws)
+        }
+        window.finishBackward(h: h.ptr, ws, steps: T)
+        for p in window.parameters { GradientCheck.check(p, loss: loss) }
+        GradientCheck.check(name: "window.h", values: h.ptr, grads: dh.ptr, count: h.count, loss: loss)
+    }
+
+    /// φ follows the formula, w_t sums φ by character, and κ only grows.
+    func testForwardValues() {
+        var rng = SeededGenerator(seed: 2)
+        let window = SoftWindow<Double>(components: 1, inputSize: 1, vocabularySize: 3, kappaScale: 1,
+                                        name: "w", rng: &rng)
+        window.linear.weight.value.fill(0)
+        // α = 1, β = 1, κ step = e^0 = 1 per step.
+        window.linear.bias.value.fill(0)
+        let ws = WindowWorkspace(window: window, steps: 3, batch: 1, maxTextLength: 3)
+        ws.setText(row: 0, [2, 0, 2])
+        ws.resetState()
+        let h = Tensor<Double>([3, 1, 1])
+        for t in 0..<3 { window.forwardStep(t, h: h.ptr + t, ws) }
+        // After step 1 (t = 1), κ = 2: φ(u) = exp(−(2 − u)²).
+        let phi = Array(UnsafeBufferPointer(start: ws.phi.ptr + 1 * 4, count: 4))
+        for u in 1...4 { XCTAssertEqual(phi[u - 1], Double.exp(-Double((2 - u) * (2 - u))), accuracy: 1e-12) }
+        let w = window.window(at: 1, ws)
+        XCTAssertEqual(w[2], phi[0] + phi[2], accuracy: 1e-12)
+        XCTAssertEqual(w[0], phi[1], accuracy: 1e-12)
+        XCTAssertEqual(w[1], 0)
+        XCTAssertEqual(ws.kappa[3], 3, accuracy: 1e-12)
+    }
+
+    /// Graves's stopping rule: done once φ(U+1) beats every φ(u ≤ U).
+    func testStoppingRule() {
+        var rng = SeededGenerator(seed: 2)
+        let window = SoftWindow<Double>(components: 1, inputSize: 1, vocabularySize: 2, kappaScale: 1,
+                                        name: "w", rng: &rng)
+        window.linear.weight.value.fill(0)
+        window.linear.bias.value.fill(0)
+        let ws = WindowWorkspace(window: window, steps: 6, batch: 1, maxTextLength: 3)
+        ws.setText(row: 0, [1, 0, 1])
+        ws.resetState()
+        let h = Tensor<Double>([6, 1, 1])
+        var stoppedAt: Int?
+        for t in 0..<6 {
+            window.forwardStep(t, h: h.ptr + t, ws)
+            if stoppedAt == nil, window.finished(t, row: 0, ws) { stoppedAt = t }
+        }
+        // κ = t + 1; the peak passes U + 1 = 4 between κ = 3 (tie-free: φ(3) > φ(4)) and κ = 4.
+        XCTAssertEqual(stoppedAt, 3)
+    }
+}
