@@ -10,7 +10,7 @@ public struct BenchCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure training and sampling throughput (build with -c release).",
-        subcommands: [BenchChar.self, BenchKernels.self, BenchImportCommand.self, BenchRenderCommand.self]
+        subcommands: [BenchChar.self, BenchHandwriting.self, BenchSampling.self, BenchKernels.self, BenchImportCommand.self, BenchRenderCommand.self]
     )
     public init() {}
 }

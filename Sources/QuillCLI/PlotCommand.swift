@@ -5,7 +5,7 @@ public struct PlotCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "plot",
         abstract: "Draw figures: loss curves, attention windows, mixture densities.",
-        subcommands: [PlotLossCommand.self]
+        subcommands: [PlotLossCommand.self, PlotWindowCommand.self, PlotDensityCommand.self]
     )
     public init() {}
 }

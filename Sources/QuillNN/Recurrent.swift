@@ -114,7 +114,7 @@ public final class RecurrentLayer<T: QuillScalar> {
     /// Forward over a whole sequence: one GEMM projects every timestep's input, then only the recurrent product runs
     /// per step. x: (T, B, inputSize). Outputs are `ws.outputs`: (T, B, H).
     public func forward(_ x: UnsafePointer<T>, _ ws: RecurrentWorkspace<T>, steps: Int? = nil) {
-        let T = steps ?? ws.steps
+        let T = steps ?? ws.activeSteps
         project(x, rows: T * ws.batch, into: ws.pre.ptr)
         for t in 0..<T { step(t, ws) }
     }
@@ -159,7 +159,7 @@ public final class RecurrentLayer<T: QuillScalar> {
     /// input gradient. x: (T, B, inputSize) as given to `forward`; dx: (T, B, inputSize), overwritten, or nil.
     public func finishBackward(_ x: UnsafePointer<T>, _ ws: RecurrentWorkspace<T>, dx: UnsafeMutablePointer<T>?,
                                steps: Int? = nil) {
-        let T = steps ?? ws.steps
+        let T = steps ?? ws.activeSteps
         let rows = T * ws.batch, H = hiddenSize, G = gateWidth
         let dPre = ws.dPre.ptr
         // dW_x += xᵀ · dPre ; db += Σ dPre ; dx = dPre · W_xᵀ
@@ -182,7 +182,7 @@ public final class RecurrentLayer<T: QuillScalar> {
     /// Backward over a whole sequence. dh: (T, B, H) gradient of the outputs, or nil for zero.
     public func backward(_ x: UnsafePointer<T>, _ ws: RecurrentWorkspace<T>, dh: UnsafePointer<T>?,
                          dx: UnsafeMutablePointer<T>?, steps: Int? = nil) {
-        let T = steps ?? ws.steps
+        let T = steps ?? ws.activeSteps
         let BH = ws.batch * hiddenSize
         beginBackward(ws)
         for t in stride(from: T - 1, through: 0, by: -1) {
@@ -199,7 +199,10 @@ public final class RecurrentLayer<T: QuillScalar> {
 /// h[1...T] — are contiguous (T, B, H). `c` likewise for LSTM.
 public final class RecurrentWorkspace<T: QuillScalar> {
     public let kind: CellKind
+    /// Capacity in timesteps.
     public let steps: Int
+    /// Timesteps the next sequence pass runs (≤ `steps`): batches of shorter sequences reuse one workspace.
+    public var activeSteps: Int
     public let batch: Int
     public let hidden: Int
     public let gateWidth: Int
@@ -224,6 +227,7 @@ public final class RecurrentWorkspace<T: QuillScalar> {
     public init(layer: RecurrentLayer<T>, steps: Int, batch: Int) {
         kind = layer.kind
         self.steps = steps
+        activeSteps = steps
         self.batch = batch
         hidden = layer.hiddenSize
         gateWidth = layer.gateWidth
@@ -258,7 +262,7 @@ public final class RecurrentWorkspace<T: QuillScalar> {
 
     /// Moves the state after `steps` steps to the initial slot, so the next window continues from it.
     public func carryState(after steps: Int? = nil) {
-        let T = steps ?? self.steps
+        let T = steps ?? activeSteps
         let n = batch * hidden
         if T == 0 { return }
         h.ptr.update(from: h.ptr + T * n, count: n)

@@ -42,7 +42,8 @@ public final class RecurrentStack<T: QuillScalar> {
     /// Forward over a sequence. x: (T, B, inputSize). Output: `ws.output`, (T, B, outputSize).
     /// `dropout` > 0 draws fresh masks from `rng` (training); 0 means evaluation.
     public func forward(_ x: UnsafePointer<T>, _ ws: StackWorkspace<T>, dropout: Double, rng: inout SeededGenerator) {
-        let rows = ws.steps * ws.batch, H = hiddenSize, I = inputSize
+        let rows = ws.activeSteps * ws.batch, H = hiddenSize, I = inputSize
+        ws.layers.forEach { $0.activeSteps = ws.activeSteps }
         ws.dropoutActive = dropout > 0
         for (n, layer) in layers.enumerated() {
             let lws = ws.layers[n]
@@ -82,7 +83,7 @@ public final class RecurrentStack<T: QuillScalar> {
     /// Backward over a sequence. dOut: (T, B, outputSize). dx: (T, B, inputSize), overwritten, or nil.
     public func backward(_ x: UnsafePointer<T>, _ ws: StackWorkspace<T>, dOut: UnsafePointer<T>,
                          dx: UnsafeMutablePointer<T>?) {
-        let rows = ws.steps * ws.batch, H = hiddenSize, I = inputSize, N = layers.count
+        let rows = ws.activeSteps * ws.batch, H = hiddenSize, I = inputSize, N = layers.count
         var dxWritten = false
         for n in stride(from: N - 1, through: 0, by: -1) {
             let layer = layers[n]
@@ -120,7 +121,10 @@ public final class RecurrentStack<T: QuillScalar> {
 
 /// Activations of a `RecurrentStack` for one (steps, batch) shape.
 public final class StackWorkspace<T: QuillScalar> {
+    /// Capacity in timesteps.
     public let steps: Int
+    /// Timesteps the next pass runs (≤ `steps`).
+    public var activeSteps: Int
     public let batch: Int
     public let layers: [RecurrentWorkspace<T>]
     /// Per layer n > 0: its assembled input (T, B, inputSize_n) and that input's gradient.
@@ -136,6 +140,7 @@ public final class StackWorkspace<T: QuillScalar> {
 
     init(stack: RecurrentStack<T>, steps: Int, batch: Int) {
         self.steps = steps
+        activeSteps = steps
         self.batch = batch
         let rows = steps * batch, H = stack.hiddenSize
         layers = stack.layers.map { RecurrentWorkspace(layer: $0, steps: steps, batch: batch) }

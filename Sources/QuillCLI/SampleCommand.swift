@@ -1,0 +1,149 @@
+import ArgumentParser
+import Foundation
+import QuillModels
+import QuillNumerics
+import QuillRender
+
+/// `quill sample`: unconditional handwriting from the prediction network.
+public struct SampleCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "sample", abstract: "Draw unconditional handwriting from a prediction network (Graves §4).")
+
+    @Option(help: "Prediction model directory (or .safetensors file).") var model: String
+    @Option(name: .shortAndLong, help: "Output image: .png, .svg or .pdf.") var output: String
+    @Option(help: "Pen steps to sample.") var length: Int = 700
+    @Option(help: "Sampling bias b (0: the model's own distribution).") var bias: Double = 0
+    @Option(help: "Random seed.") var seed: UInt64 = 1
+
+    public init() {}
+
+    public func validate() throws {
+        _ = try OutputFormat.forPath(output)
+        if !(1...100_000).contains(length) { throw ValidationError("--length must be between 1 and 100000") }
+        if !(bias >= 0 && bias <= 20) { throw ValidationError("--bias must be between 0 and 20") }
+    }
+
+    public func run() throws {
+        let loaded = try HandwritingCheckpoint.load(modelFile(model), expecting: .prediction)
+        let sampler = HandwritingSampler(model: loaded.model, alphabet: loaded.alphabet, stats: loaded.stats)
+        var rng = SeededGenerator(seed: seed)
+        let (line, _) = sampler.sample(steps: length, bias: bias, rng: &rng)
+        var options = PageOptions()
+        options.lineHeight = 90
+        options.style = StrokeStyle(width: 2)
+        _ = try StrokeRenderer.renderPage(lines: [HandwritingFigures.strokes(line)], to: output, options: options)
+        print("wrote \(output)")
+    }
+}
+
+/// `quill plot window "TEXT"`: Graves Fig. 13.
+public struct PlotWindowCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "window", abstract: "Write a line and plot the attention window φ(t, u) and w_t (Graves Fig. 13).")
+
+    @Argument(help: "The text to write (one line).") var text: String
+    @Option(help: "Synthesis model directory (default: Quill's bundled model).") var model: String?
+    @Option(name: .shortAndLong, help: "Output image: .png, .svg or .pdf.") var output: String
+    @Option(help: "Sampling bias b.") var bias: Double = 1
+    @Option(help: "Random seed.") var seed: UInt64 = 1
+
+    public init() {}
+
+    public func validate() throws {
+        _ = try OutputFormat.forPath(output)
+        if text.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("the text is empty") }
+        if text.count > 120 { throw ValidationError("plot window takes one line of at most 120 characters") }
+        if !(bias >= 0 && bias <= 20) { throw ValidationError("--bias must be between 0 and 20") }
+    }
+
+    public func run() throws {
+        let loaded = try HandwritingCheckpoint.load(modelFile(model ?? DefaultModel.synthesis), expecting: .synthesis)
+        let sampler = HandwritingSampler(model: loaded.model, alphabet: loaded.alphabet, stats: loaded.stats)
+        let line = try TextPreparation.checked(text, sampler: sampler)
+        var rng = SeededGenerator(seed: seed)
+        let g = sampler.write([line], bias: bias, rng: &rng)[0]
+        try HandwritingFigures.window(g, text: line.map(String.init), alphabet: loaded.alphabet, to: output)
+        print("wrote \(output) (\(g.phi.count) steps\(g.finished ? "" : ", stopped by the step cap"))")
+    }
+}
+
+/// `quill plot density`: Graves Fig. 10.
+public struct PlotDensityCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "density", abstract: "Sample from a prediction network and plot its predicted pen-position density and mixture weights (Graves Fig. 10).")
+
+    @Option(help: "Prediction model directory (or .safetensors file).") var model: String
+    @Option(name: .shortAndLong, help: "Output image: .png, .svg or .pdf.") var output: String
+    @Option(help: "Pen steps to sample.") var length: Int = 400
+    @Option(help: "Sampling bias b.") var bias: Double = 0
+    @Option(help: "Random seed.") var seed: UInt64 = 1
+
+    public init() {}
+
+    public func validate() throws {
+        _ = try OutputFormat.forPath(output)
+        if !(10...5000).contains(length) { throw ValidationError("--length must be between 10 and 5000") }
+    }
+
+    public func run() throws {
+        let loaded = try HandwritingCheckpoint.load(modelFile(model), expecting: .prediction)
+        let sampler = HandwritingSampler(model: loaded.model, alphabet: loaded.alphabet, stats: loaded.stats)
+        var rng = SeededGenerator(seed: seed)
+        let (line, params) = sampler.sample(steps: length, bias: bias, rng: &rng)
+        try HandwritingFigures.density(line, params: params, mixture: loaded.model.mixture, stats: loaded.stats, to: output)
+        print("wrote \(output)")
+    }
+}
+
+/// `quill style add`: a named style for a synthesis model, from the model's own seeded sample or your InkML.
+public struct StyleCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "style", abstract: "Manage the named handwriting styles shipped with a synthesis model.",
+        subcommands: [StyleAdd.self])
+    public init() {}
+}
+
+public struct StyleAdd: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "add", abstract: "Save a style: a seeded sample of the model itself, or strokes from an InkML file.")
+
+    @Argument(help: "The style's name (letters, digits, - and _).") var name: String
+    @Option(help: "Synthesis model directory (default: Quill's bundled model).") var model: String?
+    @Option(help: "The text of the style sample.") var text: String
+    @Option(help: "Seed of the model's own sample.") var seed: UInt64 = 1
+    @Option(help: "Bias of the model's own sample.") var bias: Double = 0.7
+    @Option(help: "Take the strokes from this InkML file (your handwriting of --text) instead.") var inkml: String?
+
+    public init() {}
+
+    public func validate() throws {
+        if name.isEmpty || !name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) {
+            throw ValidationError("a style name uses letters, digits, - and _ only")
+        }
+        if text.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--text is empty") }
+    }
+
+    public func run() throws {
+        let dir = model ?? DefaultModel.synthesis
+        let loaded = try HandwritingCheckpoint.load(modelFile(dir), expecting: .synthesis)
+        let sampler = HandwritingSampler(model: loaded.model, alphabet: loaded.alphabet, stats: loaded.stats)
+        let line = try TextPreparation.checked(text, sampler: sampler)
+        let rows: [[Float]], source: String
+        if let inkml {
+            let off = try QuillDataBridge.inkmlOffsets(inkml)
+            rows = HandwritingStyle.primeRows(rawDx: off.dx, rawDy: off.dy, eos: off.eos, stats: loaded.stats, rescale: true)
+            source = "InkML \(URL(fileURLWithPath: inkml).lastPathComponent)"
+        } else {
+            var rng = SeededGenerator(seed: seed)
+            let g = sampler.write([line], bias: bias, rng: &rng, record: false)[0]
+            guard g.finished else { throw CLIError("the model did not finish writing \"\(line)\" with seed \(seed); try another --seed") }
+            rows = [[0, 0, 0]] + (0..<g.dx.count).map { i in
+                [Float((g.dx[i] - loaded.stats.meanDx) / loaded.stats.stdDx),
+                 Float((g.dy[i] - loaded.stats.meanDy) / loaded.stats.stdDy), g.eos[i] ? 1 : 0]
+            }
+            source = "model sample, seed \(seed), bias \(bias)"
+        }
+        try HandwritingStyle(name: name, text: line, rows: rows, source: source).save(model: dir)
+        print("saved style '\(name)' (\(rows.count) points) in \(HandwritingStyle.directory(model: dir).path)")
+    }
+}

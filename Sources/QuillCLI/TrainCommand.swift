@@ -1,0 +1,146 @@
+import ArgumentParser
+import Foundation
+import QuillModels
+import QuillNN
+import QuillOptim
+
+/// `quill train prediction|synthesis`: Graves's handwriting networks.
+public struct TrainCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a handwriting network on a prepared dataset (see `quill data import`).",
+        subcommands: [TrainPrediction.self, TrainSynthesis.self]
+    )
+    public init() {}
+}
+
+/// Options shared by both handwriting networks.
+struct HandwritingTrainArguments: ParsableArguments {
+    @Option(help: "Prepared dataset written by `quill data import`.")
+    var data: String
+    @Option(help: "Output directory for checkpoints and metrics.")
+    var out: String
+    @Option(help: "LSTM layers. (default: 3)") var layers: Int?
+    @Option(help: "Units per layer. (default: 400)") var hidden: Int?
+    @Option(help: "Mixture components M. (default: 20)") var mixtures: Int?
+    @Option(help: "Sequences per batch. (default: 32)") var batch: Int?
+    @Option(help: "Optimiser: adam or graves-rmsprop (Graves: lr 1e-4, decay 0.95, momentum 0.9, ε 1e-4). (default: adam)")
+    var optimizer: OptimizerKind?
+    @Option(help: "Learning rate. (default: 1e-3 for adam, 1e-4 for graves-rmsprop)") var lr: Double?
+    @Option(name: .customLong("lr-decay"), help: "Multiply the learning rate by this every --lr-decay-every steps.")
+    var lrDecay: Double?
+    @Option(name: .customLong("lr-decay-every"), help: "Steps between decays. (default: 1000)") var lrDecayEvery: Int?
+    @Option(name: .customLong("output-clip"), help: "Clip ∂L/∂ŷ to ±this; 0 for none. (default: 100, as Graves)")
+    var outputClip: Double?
+    @Option(name: .customLong("lstm-clip"), help: "Clip LSTM pre-activation derivatives to ±this; 0 for none. (default: 10, as Graves)")
+    var lstmClip: Double?
+    @Option(help: "Clip the gradient's global norm to this instead (or as well).") var clip: Double?
+    @Option(help: "Stop after N steps in all.") var steps: Int?
+    @Option(help: "Stop after M minutes of this run.") var minutes: Double?
+    @Option(help: "Random seed. (default: 1)") var seed: UInt64?
+    @Option(name: .customLong("eval-every"), help: "Validate and checkpoint every N steps. (default: 200)") var evalEvery: Int?
+    @Option(name: .customLong("val-samples"), help: "Validation sequences per validation; 0 for all. (default: 256)")
+    var valSamples: Int?
+    @Option(name: .customLong("max-points"), help: "Leave out samples with more points. (default: 2001)") var maxPoints: Int?
+    @Flag(help: "Continue the run in --out exactly where it stopped.") var resume = false
+    @Flag(help: "Start a new run even if --out holds a model (overwrites it).") var force = false
+
+    func options(kind: HandwritingKind, window: Int?) throws -> HandwritingTrainOptions {
+        var o: HandwritingTrainOptions
+        if resume {
+            o = try HandwritingTrainer.savedOptions(outDir: out)
+            guard o.model.kind == kind else {
+                throw CLIError("\(out) holds a \(o.model.kind.rawValue) run; resume it with `quill train \(o.model.kind.rawValue)`")
+            }
+            func same<V: Equatable>(_ flag: String, _ given: V?, _ saved: V) throws {
+                if let g = given, g != saved {
+                    throw CLIError("--\(flag) \(g) differs from the checkpoint's \(saved); a resumed run keeps its architecture. Drop --\(flag), or train into a new --out")
+                }
+            }
+            try same("layers", layers, o.model.layers)
+            try same("hidden", hidden, o.model.hidden)
+            try same("mixtures", mixtures, o.model.mixture.components)
+            try same("window", window, o.model.windowComponents)
+            try same("batch", batch, o.batch)
+            try same("optimizer", optimizer, o.optimizer.kind)
+            try same("seed", seed, o.seed)
+            o.dataPath = data
+            o.outDir = out
+            if let lr { o.optimizer.learningRate = lr; o.lrSchedule.initial = lr }
+        } else {
+            var config = HandwritingConfig(kind: kind)
+            if let layers { config.layers = layers }
+            if let hidden { config.hidden = hidden }
+            if let mixtures { config.mixture.components = mixtures }
+            if let window { config.windowComponents = window }
+            o = HandwritingTrainOptions(dataPath: data, outDir: out, model: config)
+            o.batch = batch ?? 32
+            let k = optimizer ?? .adam
+            let rate = lr ?? (k == .gravesRMSProp ? 1e-4 : 1e-3)
+            o.optimizer = OptimizerConfig(kind: k, learningRate: rate)
+            o.lrSchedule = LearningRateSchedule(initial: rate)
+            o.seed = seed ?? 1
+        }
+        if let lrDecay { o.lrSchedule.factor = lrDecay }
+        if let lrDecayEvery { o.lrSchedule.every = lrDecayEvery }
+        if let outputClip { o.outputClip = outputClip == 0 ? nil : outputClip }
+        if let lstmClip { o.lstmClip = lstmClip == 0 ? nil : lstmClip }
+        if let clip { o.clipNorm = clip }
+        o.steps = steps
+        o.minutes = minutes
+        if let evalEvery { o.evalEvery = evalEvery }
+        if let valSamples { o.valSamples = valSamples }
+        if let maxPoints { o.stepLimit = maxPoints - 1 }
+        if let m = o.validate() { throw ValidationError(m) }
+        return o
+    }
+
+    func run(kind: HandwritingKind, window: Int?) throws {
+        let o = try options(kind: kind, window: window)
+        if force && !resume {
+            for f in [CharTrainer.bestFile, CharTrainer.lastFile, CharTrainer.metricsFile] {
+                try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: out).appendingPathComponent(f).path)
+            }
+        }
+        installInterruptHandler()
+        let bar = ProgressBar()
+        let trainer = HandwritingTrainer(options: o, resume: resume) { event in
+            switch event {
+            case let .started(parameters, trainSeq, valSeq, batches, resumedAt):
+                let what = resumedAt.map { "resuming at step \($0)" } ?? "starting"
+                bar.line("\(what): \(kind.rawValue) network, \(formatCount(parameters)) parameters; \(trainSeq) training sequences in \(batches) batches, \(valSeq) validation sequences")
+            case let .progress(step, total, loss, rate, elapsed, eta):
+                bar.update(step: step, total: total,
+                           fields: String(format: "loss %.3f nats/point  %@ sample-steps/s", loss, formatCount(Int(rate))),
+                           elapsed: elapsed, eta: eta)
+            case let .validation(step, perSeq, perPoint, best):
+                bar.line(String(format: "step %d  validation %.1f nats/sequence (%.4f nats/point)%@", step, perSeq, perPoint,
+                                best ? "  ★ best, saved" : ""))
+            case let .finished(step, reason, best):
+                bar.line("stopped at step \(step): \(reason)" + (best.map { String(format: "; best validation %.1f nats/sequence", $0) } ?? ""))
+            }
+        }
+        try trainer.run()
+    }
+}
+
+/// `quill train prediction`.
+public struct TrainPrediction: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "prediction", abstract: "Train the unconditional handwriting prediction network (Graves §4).")
+    @OptionGroup var args: HandwritingTrainArguments
+    public init() {}
+    public func validate() throws { _ = try args.options(kind: .prediction, window: nil) }
+    public func run() throws { try args.run(kind: .prediction, window: nil) }
+}
+
+/// `quill train synthesis`.
+public struct TrainSynthesis: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "synthesis", abstract: "Train the text-conditioned handwriting synthesis network (Graves §5).")
+    @OptionGroup var args: HandwritingTrainArguments
+    @Option(help: "Gaussians in the soft window K. (default: 10)") var window: Int?
+    public init() {}
+    public func validate() throws { _ = try args.options(kind: .synthesis, window: window) }
+    public func run() throws { try args.run(kind: .synthesis, window: window) }
+}

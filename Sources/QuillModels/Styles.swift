@@ -1,0 +1,66 @@
+import Foundation
+import QuillData
+
+/// A named handwriting style: priming strokes (in the model's normalised offset form) and their text, stored as
+/// `DIR/styles/NAME.json` beside a synthesis model.
+public struct HandwritingStyle: Codable, Equatable, Sendable {
+    public var name: String
+    public var text: String
+    /// Rows (dx, dy, eos), normalised with the model's statistics; row 0 is (0, 0, eos).
+    public var rows: [[Float]]
+    /// Where the style came from (for example "model sample, seed 3, bias 1.5").
+    public var source: String
+
+    public init(name: String, text: String, rows: [[Float]], source: String) {
+        self.name = name; self.text = text; self.rows = rows; self.source = source
+    }
+
+    public var prime: Prime { Prime(rows: rows.map { ($0[0], $0[1], $0[2]) }, text: text) }
+
+    public static func directory(model dir: String) -> URL { URL(fileURLWithPath: dir).appendingPathComponent("styles") }
+
+    /// The style names shipped with a model directory.
+    public static func names(model dir: String) -> [String] {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: directory(model: dir).path)) ?? []
+        return files.filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }.sorted()
+    }
+
+    public static func load(name: String, model dir: String) throws -> HandwritingStyle {
+        let url = directory(model: dir).appendingPathComponent("\(name).json")
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            let known = names(model: dir)
+            throw CharModelError.invalidOption("unknown style '\(name)'; the model in \(dir) has \(known.isEmpty ? "no styles" : "styles: " + known.joined(separator: ", "))")
+        }
+        guard let s = try? JSONDecoder().decode(HandwritingStyle.self, from: data),
+              !s.rows.isEmpty, s.rows.allSatisfy({ $0.count == 3 && $0.allSatisfy(\.isFinite) }) else {
+            throw CheckpointError.corrupt(url.path, "not a valid style file (name, text, rows of [dx, dy, eos])")
+        }
+        return s
+    }
+
+    public func save(model dir: String) throws {
+        let url = HandwritingStyle.directory(model: dir)
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        try AtomicFile.write(try JSONEncoder.sorted.encode(self), to: url.appendingPathComponent("\(name).json").path)
+    }
+
+    /// Priming rows from raw offsets (any units), rescaled so their overall spread matches the model's training
+    /// data, then normalised with the model's statistics. Used for a user's own InkML and for other datasets.
+    public static func primeRows(rawDx: [Double], rawDy: [Double], eos: [Bool], stats: OffsetStatistics,
+                                 rescale: Bool) -> [[Float]] {
+        var scale = 1.0
+        if rescale {
+            // Match the RMS offset (pen-up moves included, as in the statistics) to the training data's.
+            var s = 0.0, n = 0
+            for i in 1..<max(rawDx.count, 1) where i < rawDx.count { s += rawDx[i] * rawDx[i] + rawDy[i] * rawDy[i]; n += 1 }
+            let rms = n > 0 ? (s / Double(n)).squareRoot() : 0
+            let target = (stats.stdDx * stats.stdDx + stats.meanDx * stats.meanDx + stats.stdDy * stats.stdDy + stats.meanDy * stats.meanDy).squareRoot()
+            if rms > 0 && target > 0 { scale = target / rms }
+        }
+        return (0..<rawDx.count).map { i in
+            if i == 0 { return [0, 0, eos[0] ? 1 : 0] }
+            return [Float((rawDx[i] * scale - stats.meanDx) / stats.stdDx),
+                    Float((rawDy[i] * scale - stats.meanDy) / stats.stdDy), eos[i] ? 1 : 0]
+        }
+    }
+}

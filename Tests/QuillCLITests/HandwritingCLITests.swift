@@ -1,0 +1,87 @@
+import ArgumentParser
+import Foundation
+import QuillData
+import QuillModels
+import QuillNumerics
+import QuillTestSupport
+import XCTest
+@testable import QuillCLI
+
+/// `quill write`, `sample`, `plot window`, `style` on small models the tests make.
+final class HandwritingCLITests: XCTestCase {
+    func errorText(_ args: [String]) -> String {
+        do {
+            var c = try Quill.parseAsRoot(args)
+            try c.run()
+            return "no error"
+        } catch {
+            return Quill.errorLine(for: error)
+        }
+    }
+
+    /// An untrained synthesis model over a small alphabet, in `dir/model`.
+    func makeModel(_ dir: TempDir, kind: HandwritingKind = .synthesis) throws -> String {
+        var rng = SeededGenerator(seed: 1)
+        let alphabet = ["\u{FFFD}", " ", "a", "b", "c", "e", "h", "l", "o", "t", "w", "r", "d", "\""]
+        let model = HandwritingModel<Float>(config: HandwritingConfig(kind: kind, layers: 2, hidden: 8,
+                                                                       mixture: MixtureDensity(components: 2),
+                                                                       alphabetSize: alphabet.count), rng: &rng)
+        let out = dir.path("model-\(kind.rawValue)")
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        try HandwritingCheckpoint.save(model, alphabet: alphabet, stats: OffsetStatistics(meanDx: 0, meanDy: 0, stdDx: 10, stdDy: 10),
+                                       to: out + "/model.safetensors")
+        return out
+    }
+
+    func testWriteProducesImagesInEveryFormat() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let model = try makeModel(dir)
+        for ext in ["png", "svg", "pdf"] {
+            let out = dir.path("hello.\(ext)")
+            XCTAssertEqual(errorText(["write", "hello world\nabc", "--model", model, "-o", out, "--steps-per-char", "8"]), "no error")
+            XCTAssertGreaterThan((try? FileManager.default.attributesOfItem(atPath: out)[.size] as? Int) ?? 0, 100)
+        }
+        XCTAssertEqual(errorText(["plot", "window", "hello", "--model", model, "-o", dir.path("phi.png")]), "no error")
+        // Substitution of a curly quote and a diacritic is reported, not an error.
+        XCTAssertEqual(errorText(["write", "“héllo”", "--model", model, "-o", dir.path("q.png"), "--steps-per-char", "5"]), "no error")
+    }
+
+    func testWriteBadInput() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let model = try makeModel(dir)
+        let out = dir.path("x.png")
+        XCTAssertTrue(errorText(["write", "   ", "--model", model, "-o", out]).contains("the text is empty"))
+        XCTAssertTrue(errorText(["write", String(repeating: "a", count: 50), "--max-chars", "20", "--model", model, "-o", out])
+            .contains("more than --max-chars 20"))
+        XCTAssertTrue(errorText(["write", "hello ☃ zq", "--model", model, "-o", out]).contains("lacks '☃', 'z', 'q'"))
+        XCTAssertTrue(errorText(["write", "hello", "--model", model, "-o", out, "--style", "nope"]).contains("unknown style 'nope'"))
+        XCTAssertTrue(errorText(["write", "hello", "--model", dir.path("missing"), "-o", out]).contains("no such model file"))
+        let prediction = try makeModel(dir, kind: .prediction)
+        XCTAssertTrue(errorText(["write", "hello", "--model", prediction, "-o", out])
+            .contains("handwriting-prediction model, but the command needs a handwriting-synthesis model"))
+        try Data("garbage".utf8).write(to: URL(fileURLWithPath: dir.path("bad.safetensors")))
+        XCTAssertTrue(errorText(["write", "hello", "--model", dir.path("bad.safetensors"), "-o", out]).contains("corrupt or truncated"))
+        XCTAssertTrue(errorText(["write", "hello", "--model", model, "-o", dir.path("x.gif")]).lowercased().contains("gif"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out), "nothing half-written")
+    }
+
+    func testStylesAreSavedListedAndUsed() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let model = try makeModel(dir)
+        // An untrained window drifts at s·e⁰ = 0.04 characters per step, so "the" finishes in about 100 steps.
+        XCTAssertEqual(errorText(["style", "add", "neat", "--model", model, "--text", "the", "--seed", "2", "--bias", "3"]), "no error")
+        XCTAssertEqual(HandwritingStyle.names(model: model), ["neat"])
+        XCTAssertEqual(errorText(["write", "hello", "--model", model, "--style", "neat", "-o", dir.path("s.png"),
+                                  "--steps-per-char", "6"]), "no error")
+        XCTAssertEqual(errorText(["write", "--list-styles", "x", "--model", model, "-o", dir.path("unused.png")]), "no error")
+        XCTAssertTrue(errorText(["style", "add", "bad name!", "--text", "a"]).contains("letters, digits"))
+    }
+
+    func testSampleAndDensityOnPredictionModel() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let model = try makeModel(dir, kind: .prediction)
+        XCTAssertEqual(errorText(["sample", "--model", model, "-o", dir.path("s.png"), "--length", "50"]), "no error")
+        XCTAssertEqual(errorText(["plot", "density", "--model", model, "-o", dir.path("d.png"), "--length", "40"]), "no error")
+        XCTAssertTrue(errorText(["sample", "--model", try makeModel(dir), "-o", dir.path("s.png")]).contains("needs a handwriting-prediction"))
+    }
+}
