@@ -1,5 +1,6 @@
 import Foundation
 import QuillModels
+import QuillNN
 import QuillNumerics
 import QuillRender
 
@@ -56,17 +57,22 @@ enum HandwritingFigures {
             let p = params[t]
             // Only cells within a few σ of the predicted mean matter.
             for j in 0..<mixture.components where p.weights[j] > 1e-3 {
-                let mx = x + p.mu1[j] * stats.stdDx + stats.meanDx, my = y + p.mu2[j] * stats.stdDy + stats.meanDy
-                let sx = p.sigma1[j] * stats.stdDx, sy = p.sigma2[j] * stats.stdDy
+                let mx: Double = x + p.mu1[j] * stats.stdDx + stats.meanDx
+                let my: Double = y + p.mu2[j] * stats.stdDy + stats.meanDy
+                let sx: Double = p.sigma1[j] * stats.stdDx, sy: Double = p.sigma2[j] * stats.stdDy
                 let c0 = max(0, Int((mx - 3 * sx - bounds.minX) / cellW)), c1 = min(cols - 1, Int((mx + 3 * sx - bounds.minX) / cellW))
                 let r0 = max(0, Int((my - 3 * sy - bounds.minY) / cellH)), r1 = min(rows - 1, Int((my + 3 * sy - bounds.minY) / cellH))
                 if c0 > c1 || r0 > r1 { continue }
+                let rho = p.rho[j], weight = p.weights[j]
+                let omr: Double = 1 - rho * rho
                 for r in r0...r1 {
+                    let py: Double = bounds.minY + (Double(r) + 0.5) * cellH
+                    let z2: Double = (py - my) / sy
                     for c in c0...c1 {
-                        let px = bounds.minX + (Double(c) + 0.5) * cellW, py = bounds.minY + (Double(r) + 0.5) * cellH
-                        let z1 = (px - mx) / sx, z2 = (py - my) / sy, omr = 1 - p.rho[j] * p.rho[j]
-                        let zz = z1 * z1 + z2 * z2 - 2 * p.rho[j] * z1 * z2
-                        grid[r * cols + c] += p.weights[j] * exp(-zz / (2 * omr))
+                        let px: Double = bounds.minX + (Double(c) + 0.5) * cellW
+                        let z1: Double = (px - mx) / sx
+                        let zz: Double = z1 * z1 + z2 * z2 - 2 * rho * z1 * z2
+                        grid[r * cols + c] += weight * exp(-zz / (2 * omr))
                     }
                 }
             }

@@ -157,9 +157,9 @@ enum TextPreparation {
 
     /// Splits at newlines (and literal "\n"), wraps at word boundaries, and checks the characters.
     static func lines(_ text: String, wrap: Int, sampler: HandwritingSampler) throws -> [String] {
-        let checkedText = try checked(text.replacingOccurrences(of: "\\n", with: "\n"), sampler: sampler)
+        let paragraphs = text.replacingOccurrences(of: "\\n", with: "\n").split(separator: "\n", omittingEmptySubsequences: false)
         var lines = [String]()
-        for para in checkedText.split(separator: "\n", omittingEmptySubsequences: false) {
+        for para in try paragraphs.map({ try checked(String($0), sampler: sampler) }) {
             var line = ""
             for word in para.split(separator: " ") {
                 if line.isEmpty { line = String(word) }

@@ -57,7 +57,7 @@ public enum HandwritingCheckpoint {
         if let why = config.validate() { throw CheckpointError.corrupt(path, "bad config: \(why)") }
         guard let aj = file.metadata["quill.alphabet"],
               let alphabet = (try? JSONSerialization.jsonObject(with: Data(aj.utf8))) as? [String],
-              config.kind == .prediction || alphabet.count == config.alphabetSize else {
+              config.kind == .prediction || (alphabet.count == config.alphabetSize && alphabet.count > 0) else {
             throw CheckpointError.corrupt(path, "missing alphabet, or its size differs from the config's")
         }
         guard let sj = file.metadata["quill.stats"],

@@ -22,7 +22,7 @@ public struct HandwritingConfig: Codable, Equatable, Sendable {
     public var windowComponents: Int
     /// Synthesis: scale s of the window step, κ_t = κ_{t−1} + s·exp κ̂ (see `SoftWindow`).
     public var kappaScale: Double
-    /// Synthesis: the alphabet size (characters are one-hot inside the window).
+    /// Synthesis: the alphabet size (characters are one-hot inside the window); 0 until the data sets it.
     public var alphabetSize: Int
 
     public init(kind: HandwritingKind, layers: Int = 3, hidden: Int = 400, mixture: MixtureDensity = MixtureDensity(),
@@ -38,7 +38,7 @@ public struct HandwritingConfig: Codable, Equatable, Sendable {
         if kind == .synthesis {
             if !(1...100).contains(windowComponents) { return "--window must be between 1 and 100, got \(windowComponents)" }
             if !(kappaScale > 0 && kappaScale <= 10) { return "kappa scale must be in (0, 10], got \(kappaScale)" }
-            if alphabetSize < 1 { return "a synthesis model needs an alphabet" }
+            if alphabetSize < 0 { return "the alphabet size cannot be negative" }
         }
         return nil
     }

@@ -74,14 +74,15 @@ public final class HandwritingSampler {
                       prime: Prime? = nil, record: Bool = true) -> [GeneratedLine] {
         precondition(model.window != nil, "write needs a synthesis model")
         let B = texts.count
-        let fullTexts = texts.map { prime.map { p in p.text + " " + $0 } ?? $0 }
+        let fullTexts = texts.map { line in prime.map { $0.text + " " + line } ?? line }
         let encoded = fullTexts.map(encode)
         let U = max(1, encoded.map(\.count).max() ?? 1)
         let ws = model.makeWorkspace(steps: 1, batch: B, maxTextLength: U)
         for (b, chars) in encoded.enumerated() { ws.window!.setText(row: b, chars) }
         ws.resetState()
         ws.activeSteps = 1
-        var lines = texts.map { _ in GeneratedLine(dx: [], dy: [], eos: [], phi: [], windowWeights: [], finished: false) }
+        var lines = [GeneratedLine](repeating: GeneratedLine(dx: [], dy: [], eos: [], phi: [], windowWeights: [], finished: false),
+                                    count: B)
         var done = [Bool](repeating: false, count: B)
         // Every training sequence starts with the row (0, 0, 0); a prime is fed row by row (clamped), and its last
         // row is the input of the first sampled step.

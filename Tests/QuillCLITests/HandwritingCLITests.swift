@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import QuillData
 import QuillModels
+import QuillNN
 import QuillNumerics
 import QuillTestSupport
 import XCTest
