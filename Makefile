@@ -5,7 +5,7 @@ RELEASE    := .build/release/quill
 # Debian's OpenBLAS detects recent Xeons as Haswell; this selects its AVX-512 kernels (read when the library loads).
 export OPENBLAS_CORETYPE ?= SkylakeX
 
-.PHONY: deps build release test demo bench figures clean
+.PHONY: deps build release test demo demo-char bench figures clean
 
 deps:
 	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -27,10 +27,17 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-# The demo trains a small char model for a minute on the project's own sources and docs, then samples from it.
+# The demo writes a sentence with the bundled synthesis model (models/synthesis), then draws its attention window.
+demo: release
+	@mkdir -p runs
+	$(RELEASE) write "Quill writes by hand on an ordinary CPU" --bias 1 --seed 3 -o runs/demo.png
+	$(RELEASE) plot window "hello handwriting" --bias 1 --seed 3 -o runs/demo-window.png
+	@echo "see runs/demo.png and runs/demo-window.png"
+
+# The char demo trains a small char model for a minute on the project's own sources and docs, then samples from it.
 DEMO_DATA := README.md datasets/README.md $(sort $(wildcard Sources/*/*.swift))
 
-demo: release
+demo-char: release
 	@mkdir -p runs
 	$(RELEASE) char train $(addprefix --data ,$(DEMO_DATA)) --out runs/demo-char --force \
 	    --hidden 256 --layers 2 --seq 64 --batch 32 --minutes 1 --eval-every 150 --sample-length 120
@@ -38,6 +45,9 @@ demo: release
 
 bench: release
 	$(RELEASE) bench char
+	$(RELEASE) bench handwriting --network prediction
+	$(RELEASE) bench handwriting --network synthesis
+	$(RELEASE) bench sampling
 
 # Regenerates the README's figures. The Shakespeare run takes FIG_MINUTES (25) of training unless
 # runs/shakespeare already holds one; the IAM-OnDB figure needs ../shared/datasets beside the clone.
@@ -54,6 +64,15 @@ figures: release
 	$(RELEASE) plot loss runs/shakespeare -o figures/char-loss-shakespeare.png --x time --title "2×512 LSTM on tiny Shakespeare"
 	$(RELEASE) data import iam-jsonl $(SHARED)/iam_ondb_lines/iam_ondb_lines.sample100.jsonl --out runs/iam-sample100.qds
 	$(RELEASE) data show runs/iam-sample100.qds --id a01-000u-04 -o figures/iam-a01-000u-04.png
+	$(RELEASE) write "$$(printf 'A handwritten page from Quill.\nEvery line is sampled together,\nand each one stops where its text ends.')" \
+	    --bias 1 --seed 7 -o figures/page.png
+	$(RELEASE) write "Quill writes by hand" --bias 1 --seed 7 -o figures/page.svg
+	$(RELEASE) plot window "under the window" --bias 1 --seed 2 -o figures/window.png
+	$(RELEASE) plot loss models/synthesis -o figures/synthesis-loss.png --x time --title "Synthesis network on IAM-OnDB"
+	@if [ -f models/prediction/model.safetensors ]; then \
+	  $(RELEASE) plot density --model models/prediction --seed 4 -o figures/density.png; \
+	  $(RELEASE) plot loss models/prediction -o figures/prediction-loss.png --x time --title "Prediction network on IAM-OnDB"; \
+	fi
 
 clean:
 	rm -rf .build runs
