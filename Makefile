@@ -1,4 +1,5 @@
 # Quill: `make test` and `make demo` do all set-up on a fresh Debian/Ubuntu machine with Swift installed.
+SHELL      := /bin/bash
 SWIFT      ?= swift
 APT_PKGS   := libopenblas-dev libcairo2-dev libpng-dev pkg-config
 RELEASE    := .build/release/quill
@@ -23,9 +24,17 @@ build: deps
 release: deps
 	$(SWIFT) build -c release --product quill
 
+# Runs the XCTest suite and closes with one summary line ("tests: N passed, N failed, N skipped").
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	@mkdir -p .build
+	@$(SWIFT) test --skip-build --disable-swift-testing 2>&1 | tee .build/test.log; status=$${PIPESTATUS[0]}; \
+	  summary=$$(grep -E "Executed [0-9]+ tests?" .build/test.log | tail -1); \
+	  total=$$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<< "$$summary"); \
+	  skipped=$$(grep -oE "[0-9]+ tests? skipped" <<< "$$summary" | grep -oE "^[0-9]+" || echo 0); \
+	  failed=$$(sed -E 's/.* ([0-9]+) failures?.*/\1/' <<< "$$summary"); \
+	  if [ -z "$$summary" ]; then echo "tests: no test summary found"; exit 1; fi; \
+	  echo "tests: $$((total - failed - skipped)) passed, $$failed failed, $$skipped skipped"; exit $$status
 
 # The demo writes a sentence with the bundled synthesis model (models/synthesis), then draws its attention window.
 demo: release
