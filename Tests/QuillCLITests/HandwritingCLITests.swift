@@ -85,4 +85,17 @@ final class HandwritingCLITests: XCTestCase {
         XCTAssertEqual(errorText(["plot", "density", "--model", model, "-o", dir.path("d.png"), "--length", "40"]), "no error")
         XCTAssertTrue(errorText(["sample", "--model", try makeModel(dir), "-o", dir.path("s.png")]).contains("needs a handwriting-prediction"))
     }
+
+    /// The model bundled in models/synthesis loads, writes, and its styles work (skips if none is bundled).
+    func testBundledModelWrites() throws {
+        let dir = DefaultModel.synthesis
+        guard FileManager.default.fileExists(atPath: dir + "/model.safetensors") else {
+            throw XCTSkip("no bundled model in \(dir)")
+        }
+        let tmp = TempDir(); defer { tmp.cleanup() }
+        XCTAssertEqual(errorText(["write", "a bundled model", "-o", tmp.path("b.png"), "--seed", "1"]), "no error")
+        for style in HandwritingStyle.names(model: dir) {
+            XCTAssertEqual(errorText(["write", "in style", "--style", style, "-o", tmp.path("\(style).png")]), "no error", style)
+        }
+    }
 }
