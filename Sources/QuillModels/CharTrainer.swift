@@ -74,7 +74,7 @@ public enum CharTrainEvent {
 }
 
 /// Resumable trainer state, saved as JSON in last.safetensors.
-struct CharTrainerState: Codable {
+struct CharTrainerState: ResumableTrainerState {
     var step = 0
     var position = 0
     var epoch = 0
@@ -108,13 +108,7 @@ public final class CharTrainer {
 
     /// Reads the options saved in DIR/last.safetensors (for `--resume`).
     public static func savedOptions(outDir: String) throws -> CharTrainOptions {
-        let p = URL(fileURLWithPath: outDir).appendingPathComponent(lastFile).path
-        let file = try SafeTensors.read(p)
-        guard let j = file.metadata["quill.train-options"],
-              let o = try? JSONDecoder().decode(CharTrainOptions.self, from: Data(j.utf8)) else {
-            throw CheckpointError.corrupt(p, "no training options saved; it cannot be resumed")
-        }
-        return o
+        try RunDirectory.savedOptions(CharTrainOptions.self, outDir: outDir)
     }
 
     /// Runs training to the step or time limit. Returns the final trainer step.
@@ -138,17 +132,9 @@ public final class CharTrainer {
             vocab = loaded.vocabulary
             model = loaded.model
             resumedFile = loaded.file
-            guard let sj = loaded.file.metadata["quill.trainer"],
-                  let s = try? JSONDecoder().decode(CharTrainerState.self, from: Data(sj.utf8)),
-                  let r = SeededGenerator(state: s.rng.compactMap { UInt64($0, radix: 16) }) else {
-                throw CheckpointError.corrupt(path(Self.lastFile), "trainer state missing or unreadable")
-            }
-            state = s
-            rng = r
+            (state, rng) = try RunDirectory.trainerState(CharTrainerState.self, from: loaded.file, path: path(Self.lastFile))
         } else {
-            if fm.fileExists(atPath: path(Self.lastFile)) || fm.fileExists(atPath: path(Self.bestFile)) {
-                throw CharModelError.outputExists(options.outDir)
-            }
+            try RunDirectory.ensureFresh(options.outDir)
             vocab = CharVocabulary(text: corpus.text)
             options.model.vocabularySize = vocab.count
             options.dataFingerprint = corpus.fingerprint
@@ -173,13 +159,7 @@ public final class CharTrainer {
         let trainable = params.filter(\.trainable)
         let ws = model.makeWorkspace(steps: options.seq, batch: options.batch)
         if let file = resumedFile {
-            optimizer.step = state.step
-            for (name, t) in optimizer.stateTensors(for: params) {
-                guard let e = file.tensors[name], e.values.count == t.count else {
-                    throw CheckpointError.corrupt(path(Self.lastFile), "optimizer state '\(name)' is missing (was the run trained with another optimizer?)")
-                }
-                for i in 0..<t.count { t[i] = e.values[i] }
-            }
+            try RunDirectory.restore(optimizer, parameters: params, step: state.step, from: file, path: path(Self.lastFile))
             for (n, lws) in ws.stack.layers.enumerated() {
                 guard let h = file.tensors["state.rnn.\(n).h"], h.values.count == lws.batch * lws.hidden else {
                     throw CheckpointError.corrupt(path(Self.lastFile), "carried state of layer \(n) missing")
@@ -204,9 +184,9 @@ public final class CharTrainer {
         var reason = "reached the step limit"
 
         func saveLast() throws {
-            state.rng = rng.state.map { String($0, radix: 16) }
+            RunDirectory.record(rng, in: &state)
             state.elapsed = elapsedBefore + Date().timeIntervalSince(start)
-            var extra = optimizer.stateTensors(for: params).map { ($0.0, SafeTensors.Entry(shape: $0.1.shape, values: $0.1.array)) }
+            var extra = RunDirectory.entries(optimizer, parameters: params)
             for (n, lws) in ws.stack.layers.enumerated() {
                 let st = lws.initialState()
                 extra.append(("state.rnn.\(n).h", SafeTensors.Entry(shape: st.h.shape, values: st.h.array)))

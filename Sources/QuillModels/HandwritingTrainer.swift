@@ -61,7 +61,7 @@ public enum HandwritingTrainEvent {
     case finished(step: Int, reason: String, best: Double?)
 }
 
-struct HandwritingTrainerState: Codable {
+struct HandwritingTrainerState: ResumableTrainerState {
     var step = 0
     var epoch = 0
     var batchInEpoch = 0
@@ -86,13 +86,7 @@ public final class HandwritingTrainer {
     func path(_ f: String) -> String { URL(fileURLWithPath: options.outDir).appendingPathComponent(f).path }
 
     public static func savedOptions(outDir: String) throws -> HandwritingTrainOptions {
-        let p = URL(fileURLWithPath: outDir).appendingPathComponent(CharTrainer.lastFile).path
-        let file = try SafeTensors.read(p)
-        guard let j = file.metadata["quill.train-options"],
-              let o = try? JSONDecoder().decode(HandwritingTrainOptions.self, from: Data(j.utf8)) else {
-            throw CheckpointError.corrupt(p, "no handwriting training options saved; it cannot be resumed")
-        }
-        return o
+        try RunDirectory.savedOptions(HandwritingTrainOptions.self, outDir: outDir)
     }
 
     @discardableResult
@@ -113,17 +107,10 @@ public final class HandwritingTrainer {
             }
             model = loaded.model
             resumedFile = loaded.file
-            guard let sj = loaded.file.metadata["quill.trainer"],
-                  let s = try? JSONDecoder().decode(HandwritingTrainerState.self, from: Data(sj.utf8)),
-                  let r = SeededGenerator(state: s.rng.compactMap { UInt64($0, radix: 16) }) else {
-                throw CheckpointError.corrupt(path(CharTrainer.lastFile), "trainer state missing or unreadable")
-            }
-            state = s
-            rng = r
+            (state, rng) = try RunDirectory.trainerState(HandwritingTrainerState.self, from: loaded.file,
+                                                         path: path(CharTrainer.lastFile))
         } else {
-            if fm.fileExists(atPath: path(CharTrainer.lastFile)) || fm.fileExists(atPath: path(CharTrainer.bestFile)) {
-                throw CharModelError.outputExists(options.outDir)
-            }
+            try RunDirectory.ensureFresh(options.outDir)
             if synthesis { options.model.alphabetSize = dataset.alphabet.count }
             options.dataFingerprint = fingerprint
             rng = SeededGenerator(seed: options.seed)
@@ -148,13 +135,8 @@ public final class HandwritingTrainer {
         let optimizer: AnyOptimizer<Float> = options.optimizer.make()
         let params = model.parameters
         if let file = resumedFile {
-            optimizer.step = state.step
-            for (name, t) in optimizer.stateTensors(for: params) {
-                guard let e = file.tensors[name], e.values.count == t.count else {
-                    throw CheckpointError.corrupt(path(CharTrainer.lastFile), "optimizer state '\(name)' is missing (was the run trained with another optimizer?)")
-                }
-                for i in 0..<t.count { t[i] = e.values[i] }
-            }
+            try RunDirectory.restore(optimizer, parameters: params, step: state.step, from: file,
+                                     path: path(CharTrainer.lastFile))
         }
         onEvent(.started(parameters: params.scalarCount(), trainSequences: batches.batches.reduce(0) { $0 + $1.count },
                          valSequences: val.count, batches: batches.batches.count, resumedAt: resume ? state.step : nil))
@@ -168,9 +150,9 @@ public final class HandwritingTrainer {
         let encoder = JSONEncoder.sorted
 
         func saveLast() throws {
-            state.rng = rng.state.map { String($0, radix: 16) }
+            RunDirectory.record(rng, in: &state)
             state.elapsed = elapsedBefore + Date().timeIntervalSince(start)
-            let extra = optimizer.stateTensors(for: params).map { ($0.0, SafeTensors.Entry(shape: $0.1.shape, values: $0.1.array)) }
+            let extra = RunDirectory.entries(optimizer, parameters: params)
             try HandwritingCheckpoint.save(model, alphabet: alphabet, stats: stats, to: path(CharTrainer.lastFile), metadata: [
                 "quill.train-options": String(decoding: try encoder.encode(options), as: UTF8.self),
                 "quill.trainer": String(decoding: try encoder.encode(state), as: UTF8.self),

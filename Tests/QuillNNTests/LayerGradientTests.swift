@@ -4,16 +4,10 @@ import XCTest
 @testable import QuillNN
 
 final class LayerGradientTests: XCTestCase {
-    func randomTensor(_ shape: [Int], _ rng: inout SeededGenerator, scale: Double = 1) -> Tensor<Double> {
-        let t = Tensor<Double>(shape)
-        for i in 0..<t.count { t[i] = rng.normal() * scale }
-        return t
-    }
-
     func testLinearGradients() {
         var rng = SeededGenerator(seed: 1)
         let lin = Linear<Double>(inputSize: 5, outputSize: 3, name: "fc", rng: &rng)
-        let x = randomTensor([4, 5], &rng), r = randomTensor([4, 3], &rng)
+        let x = Tensor.random([4, 5], &rng), r = Tensor.random([4, 3], &rng)
         let y = Tensor<Double>([4, 3])
         func loss() -> Double {
             lin.forward(x.ptr, rows: 4, into: y.ptr)
@@ -30,7 +24,7 @@ final class LayerGradientTests: XCTestCase {
         var rng = SeededGenerator(seed: 2)
         let emb = Embedding<Double>(vocabularySize: 6, dimension: 3, name: "emb", rng: &rng)
         let tokens: [Int32] = [1, 4, 1, 5, 0]
-        let r = randomTensor([5, 3], &rng)
+        let r = Tensor.random([5, 3], &rng)
         let out = Tensor<Double>([5, 3])
         func loss() -> Double {
             emb.forward(tokens, count: 5, into: out.ptr)
@@ -52,7 +46,7 @@ final class LayerGradientTests: XCTestCase {
 
     func testSoftmaxCrossEntropyGradients() {
         var rng = SeededGenerator(seed: 3)
-        let logits = randomTensor([4, 6], &rng, scale: 3)
+        let logits = Tensor.random([4, 6], &rng, scale: 3)
         let targets: [Int32] = [0, 5, 2, 2]
         let d = Tensor<Double>([4, 6])
         _ = SoftmaxCrossEntropy.loss(logits: logits.ptr, targets: targets, rows: 4, classes: 6, dLogits: d.ptr)
@@ -75,8 +69,8 @@ final class LayerGradientTests: XCTestCase {
         let stack = RecurrentStack<Double>(kind: kind, inputSize: I, hiddenSize: H, layers: N,
                                            skipConnections: skip, name: "rnn", rng: &rng)
         let ws = stack.makeWorkspace(steps: T, batch: B)
-        let x = randomTensor([T, B, I], &rng)
-        let r = randomTensor([T, B, stack.outputSize], &rng)
+        let x = Tensor.random([T, B, I], &rng)
+        let r = Tensor.random([T, B, stack.outputSize], &rng)
         let maskSeed = SeededGenerator(seed: 99)
         func loss() -> Double {
             var m = maskSeed

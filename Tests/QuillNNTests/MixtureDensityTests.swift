@@ -4,18 +4,12 @@ import XCTest
 @testable import QuillNN
 
 final class MixtureDensityTests: XCTestCase {
-    func randomTensor(_ shape: [Int], _ rng: inout SeededGenerator, scale: Double = 1) -> Tensor<Double> {
-        let t = Tensor<Double>(shape)
-        for i in 0..<t.count { t[i] = rng.normal() * scale }
-        return t
-    }
-
     /// ∂NLL/∂ŷ against finite differences, with masked rows and both end-of-stroke values.
     func testGradients() {
         var rng = SeededGenerator(seed: 21)
         let mdn = MixtureDensity(components: 3, sigmaFloor: 1e-3, rhoMax: 0.99)
         let N = 5
-        let y = randomTensor([N, mdn.outputSize], &rng, scale: 0.5)
+        let y = Tensor.random([N, mdn.outputSize], &rng, scale: 0.5)
         let targets = Tensor<Double>([N, 3])
         for n in 0..<N { targets[3 * n] = rng.normal(); targets[3 * n + 1] = rng.normal(); targets[3 * n + 2] = Double(n % 2) }
         let mask = Tensor<Double>([N], [1, 1, 0, 1, 1])

@@ -5,12 +5,6 @@ import XCTest
 
 /// Finite-difference checks in Double of every recurrent cell, in sequence and step mode.
 final class RecurrentGradientTests: XCTestCase {
-    func randomTensor(_ shape: [Int], _ rng: inout SeededGenerator, scale: Double = 1) -> Tensor<Double> {
-        let t = Tensor<Double>(shape)
-        for i in 0..<t.count { t[i] = rng.normal() * scale }
-        return t
-    }
-
     /// L = Σ h_t ⊙ R_t over a sequence, from a non-zero initial state.
     func checkLayer(_ kind: CellKind, file: StaticString = #filePath, line: UInt = #line) {
         var rng = SeededGenerator(seed: 7)
@@ -19,10 +13,10 @@ final class RecurrentGradientTests: XCTestCase {
         // Larger weights so the non-linearities are exercised.
         for p in layer.parameters { for i in 0..<p.count { p.value[i] *= 2 } }
         let ws = RecurrentWorkspace(layer: layer, steps: T, batch: B)
-        let x = randomTensor([T, B, I], &rng)
-        let r = randomTensor([T, B, H], &rng)
-        let h0 = randomTensor([B, H], &rng, scale: 0.5)
-        let c0 = randomTensor([B, H], &rng, scale: 0.5)
+        let x = Tensor.random([T, B, I], &rng)
+        let r = Tensor.random([T, B, H], &rng)
+        let h0 = Tensor.random([B, H], &rng, scale: 0.5)
+        let c0 = Tensor.random([B, H], &rng, scale: 0.5)
 
         func loss() -> Double {
             ws.h.ptr.update(from: h0.ptr, count: B * H)
@@ -63,7 +57,7 @@ final class RecurrentGradientTests: XCTestCase {
             var rng = SeededGenerator(seed: 3)
             let T = 5, B = 2, I = 3, H = 4
             let layer = RecurrentLayer<Double>(kind: kind, inputSize: I, hiddenSize: H, name: "l", rng: &rng)
-            let x = randomTensor([T, B, I], &rng)
+            let x = Tensor.random([T, B, I], &rng)
             let a = RecurrentWorkspace(layer: layer, steps: T, batch: B)
             layer.forward(x.ptr, a)
             let b = RecurrentWorkspace(layer: layer, steps: 1, batch: B)
@@ -81,7 +75,7 @@ final class RecurrentGradientTests: XCTestCase {
         var rng = SeededGenerator(seed: 4)
         let T = 6, B = 2, I = 3, H = 4
         let layer = RecurrentLayer<Double>(kind: .lstm, inputSize: I, hiddenSize: H, name: "l", rng: &rng)
-        let x = randomTensor([T, B, I], &rng)
+        let x = Tensor.random([T, B, I], &rng)
         let whole = RecurrentWorkspace(layer: layer, steps: T, batch: B)
         layer.forward(x.ptr, whole)
         let half = RecurrentWorkspace(layer: layer, steps: T / 2, batch: B)
@@ -99,9 +93,9 @@ final class RecurrentGradientTests: XCTestCase {
         let layer = RecurrentLayer<Double>(kind: .lstm, inputSize: 2, hiddenSize: 3, name: "l", rng: &rng)
         layer.preactivationGradientClip = 0.01
         let ws = RecurrentWorkspace(layer: layer, steps: 3, batch: 2)
-        let x = randomTensor([3, 2, 2], &rng)
+        let x = Tensor.random([3, 2, 2], &rng)
         layer.forward(x.ptr, ws)
-        let dh = randomTensor([3, 2, 3], &rng, scale: 100)
+        let dh = Tensor.random([3, 2, 3], &rng, scale: 100)
         layer.backward(x.ptr, ws, dh: dh.ptr, dx: nil)
         XCTAssertLessThanOrEqual(ws.dPre.array.map(abs).max()!, 0.01)
     }

@@ -4,12 +4,6 @@ import XCTest
 @testable import QuillNN
 
 final class SoftWindowTests: XCTestCase {
-    func randomTensor(_ shape: [Int], _ rng: inout SeededGenerator, scale: Double = 1) -> Tensor<Double> {
-        let t = Tensor<Double>(shape)
-        for i in 0..<t.count { t[i] = rng.normal() * scale }
-        return t
-    }
-
     /// Gradients through several steps, so κ's accumulation (κ_t = κ_{t−1} + s·exp κ̂_t) carries gradient back.
     func testGradientsAcrossSteps() {
         var rng = SeededGenerator(seed: 31)
@@ -19,8 +13,8 @@ final class SoftWindowTests: XCTestCase {
         let ws = WindowWorkspace(window: window, steps: T, batch: B, maxTextLength: U)
         ws.setText(row: 0, [1, 3, 3, 0])
         ws.setText(row: 1, [4, 2])          // shorter text: padding must not leak
-        let h = randomTensor([T, B, H], &rng)
-        let r = randomTensor([T, B, V], &rng)
+        let h = Tensor.random([T, B, H], &rng)
+        let r = Tensor.random([T, B, V], &rng)
         func loss() -> Double {
             ws.resetState()
             for t in 0..<T { window.forwardStep(t, h: h.ptr + t * B * H, ws) }

@@ -79,3 +79,12 @@ public enum SharedData {
         return u
     }
 }
+
+extension Tensor where T == Double {
+    /// A tensor of normal draws (times `scale`) from the generator: the inputs of gradient checks.
+    public static func random(_ shape: [Int], _ rng: inout SeededGenerator, scale: Double = 1) -> Tensor<Double> {
+        let t = Tensor<Double>(shape)
+        for i in 0..<t.count { t[i] = rng.normal() * scale }
+        return t
+    }
+}
