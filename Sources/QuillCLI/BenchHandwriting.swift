@@ -18,6 +18,8 @@ public struct BenchHandwriting: ParsableCommand {
     @Option(help: "Steps per sequence.") var steps: Int = 300
     @Option(help: "Text length U (synthesis).") var textLength: Int = 40
     @Option(help: "Alphabet size (synthesis).") var alphabet: Int = 80
+    @Flag(help: "Also time each phase of a training step (forward, loss, backward per layer group, optimiser).")
+    var profile = false
 
     public init() {}
 
@@ -39,13 +41,18 @@ public struct BenchHandwriting: ParsableCommand {
         for b in 0..<batch { ws.window?.setText(row: b, (0..<textLength).map { _ in Int32(rng.next() % UInt64(alphabet)) }) }
         let opt: AnyOptimizer<Float> = OptimizerConfig(kind: .adam, learningRate: 1e-3).make()
         let params = model.parameters
+        let phases = PhaseProfile()
         func iteration() {
             ws.resetState()
             params.zeroGradients()
             _ = model.trainStep(ws, outputClip: 100)
+            phases.begin()
             opt.update(params)
+            phases.lap("optimiser")
         }
         for _ in 0..<2 { iteration() }
+        if profile { model.profile = phases }
+        phases.reset()
         var times = [Double]()
         for _ in 0..<iterations {
             let t0 = DispatchTime.now().uptimeNanoseconds
@@ -70,6 +77,15 @@ public struct BenchHandwriting: ParsableCommand {
                      median * 1e3, times[0] * 1e3, iterations, rate, rate / baseline, baseline))
         print(String(format: "%.1f MFLOP/sample-step → %.1f GFLOP/s = %.0f%% of the %.0f GFLOP/s peak",
                      3 * fwd / 1e6, gflops, 100 * gflops / Machine.peakGFLOPS, Machine.peakGFLOPS))
+        if profile {
+            print("per phase (mean of \(iterations); timing adds a little overhead):")
+            let rows = phases.summary(repetitions: iterations)
+            let width = rows.map(\.name.count).max() ?? 0
+            for r in rows {
+                let pad = String(repeating: " ", count: width - r.name.count)
+                print("  " + r.name + pad + String(format: " %8.1f ms  %5.1f%%", r.seconds * 1e3, r.share * 100))
+            }
+        }
     }
 }
 

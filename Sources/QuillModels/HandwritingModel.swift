@@ -57,6 +57,8 @@ public final class HandwritingModel<T: QuillScalar> {
     public let window: SoftWindow<T>?
     public let output: Linear<T>
     public var mixture: MixtureDensity { config.mixture }
+    /// When set, `trainStep` adds the time of each of its phases here (`quill bench handwriting --profile`).
+    public var profile: PhaseProfile?
 
     public init(config: HandwritingConfig, rng: inout SeededGenerator) {
         self.config = config
@@ -96,6 +98,7 @@ public final class HandwritingModel<T: QuillScalar> {
         let steps = ws.activeSteps, B = ws.batch, H = config.hidden, V = alphabetWidth
         let l1 = ws.layers[0]
         l1.activeSteps = steps
+        profile?.begin()
         if let window, let wws = ws.window {
             let in1 = 3 + V
             for t in 0..<steps {
@@ -110,6 +113,7 @@ public final class HandwritingModel<T: QuillScalar> {
         } else {
             layers[0].forward(ws.inputs.ptr, l1, steps: steps)
         }
+        profile?.lap(window == nil ? "forward layer 1" : "forward layer 1 + window")
         for n in 1..<layers.count {
             let inW = 3 + H + V, x = ws.layerInputs[n].ptr, rows = steps * B
             Kernels.copyRows(rows: rows, width: 3, from: ws.inputs.ptr, srcStride: 3, to: x, dstStride: inW)
@@ -120,12 +124,14 @@ public final class HandwritingModel<T: QuillScalar> {
             ws.layers[n].activeSteps = steps
             layers[n].forward(x, ws.layers[n], steps: steps)
         }
+        profile?.lap("forward layers 2…N")
         let N = layers.count, rows = steps * B
         for n in 0..<N {
             Kernels.copyRows(rows: rows, width: H, from: ws.layers[n].outputs, srcStride: H,
                              to: ws.concat.ptr + n * H, dstStride: N * H)
         }
         output.forward(ws.concat.ptr, rows: rows, into: ws.y.ptr)
+        profile?.lap("forward output")
     }
 
     // MARK: - Loss and backward
@@ -140,7 +146,9 @@ public final class HandwritingModel<T: QuillScalar> {
         let loss = mixture.loss(ws.y.ptr, targets: ws.targets.ptr, mask: ws.mask.ptr, rows: rows, dy: ws.dy.ptr,
                                 scale: 1 / Swift.max(T(ws.sequenceCount), 1))
         if let c = outputClip { Kernels.clamp(ws.dy.ptr, count: rows * mixture.outputSize, limit: c) }
+        profile?.lap("mixture loss + gradient")
         output.backward(ws.concat.ptr, rows: rows, dy: ws.dy.ptr, dx: ws.dConcat.ptr)
+        profile?.lap("backward output")
 
         // Layers N…2 in sequence mode; collect the gradients their inputs pass to h^{n−1} and to w.
         let dh = ws.dh.ptr
@@ -160,6 +168,7 @@ public final class HandwritingModel<T: QuillScalar> {
                 layers[n].backward(ws.layerInputs[n].ptr, ws.layers[n], dh: dh, dx: ws.dLayerInputs[n].ptr, steps: steps)
             }
         }
+        profile?.lap("backward layers N…2")
         // Layer 1 (and the window) step by step, in reverse: dh now holds the gradient reaching h¹ from above.
         let l1 = ws.layers[0]
         if let window, let wws = ws.window, let dWin = ws.dWindow {
@@ -184,6 +193,7 @@ public final class HandwritingModel<T: QuillScalar> {
         } else {
             layers[0].backward(ws.inputs.ptr, l1, dh: dh, dx: nil, steps: steps)
         }
+        profile?.lap(window == nil ? "backward layer 1" : "backward layer 1 + window")
         return loss
     }
 

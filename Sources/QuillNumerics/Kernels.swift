@@ -1,7 +1,7 @@
 /// Elementwise kernels on flat buffers.
 ///
-/// Each is generic over the scalar and pre-specialised for `Float` and `Double`, so generic callers (layers) reach
-/// a vectorised body through one type check instead of per-element dynamic dispatch.
+/// Each is generic over the scalar and pre-specialised for `Float` and `Double`. Callers that are themselves
+/// specialised (release builds use cross-module optimisation, see Package.swift) reach the vectorised body directly.
 public enum Kernels {
     /// `y[r, :] += bias` for each of `rows` rows of width `cols`.
     @_specialize(where T == Float) @_specialize(where T == Double)

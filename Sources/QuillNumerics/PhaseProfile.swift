@@ -1,0 +1,30 @@
+import Dispatch
+
+/// Wall-clock time per named phase of a repeated computation (`quill bench handwriting --profile`).
+///
+/// `begin()` starts the clock; each `lap(name)` adds the time since the previous lap (or `begin`) to `name`.
+/// Phases print in the order they were first seen.
+public final class PhaseProfile {
+    public private(set) var names: [String] = []
+    public private(set) var seconds: [String: Double] = [:]
+    private var last: UInt64 = 0
+
+    public init() {}
+
+    public func begin() { last = DispatchTime.now().uptimeNanoseconds }
+
+    public func lap(_ name: String) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        if seconds[name] == nil { names.append(name) }
+        seconds[name, default: 0] += Double(now - last) / 1e9
+        last = now
+    }
+
+    public func reset() { names = []; seconds = [:] }
+
+    /// Per phase in first-seen order: seconds per repetition and share of the total.
+    public func summary(repetitions: Int) -> [(name: String, seconds: Double, share: Double)] {
+        let total = names.reduce(0) { $0 + seconds[$1]! }
+        return names.map { ($0, seconds[$0]! / Double(max(repetitions, 1)), seconds[$0]! / max(total, 1e-12)) }
+    }
+}
