@@ -6,7 +6,7 @@ RELEASE    := .build/release/quill
 # Debian's OpenBLAS detects recent Xeons as Haswell; this selects its AVX-512 kernels (read when the library loads).
 export OPENBLAS_CORETYPE ?= SkylakeX
 
-.PHONY: deps build release test demo demo-char bench figures clean
+.PHONY: deps build release test demo demo-char bench figures styles clean
 
 deps:
 	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -78,6 +78,14 @@ figures: release
 	$(RELEASE) write "Quill writes by hand" --bias 1 --seed 7 -o figures/page.svg
 	$(RELEASE) plot window "under the window" --bias 1 --seed 2 -o figures/window.png
 	$(RELEASE) plot loss models/synthesis -o figures/synthesis-loss.png --x time --title "Synthesis network on IAM-OnDB"
+	$(RELEASE) plot density --model models/prediction --length 400 --bias 0.5 --seed 4 -o figures/density.png
+	$(RELEASE) plot loss models/prediction -o figures/prediction-loss.png --x time --title "Prediction network on IAM-OnDB"
+
+# Remakes the bundled model's named styles from its own seeded samples (run after retraining models/synthesis).
+styles: release
+	$(RELEASE) style add neat --model models/synthesis --text "the moon rose over the quiet hills" --seed 3 --bias 1.5
+	$(RELEASE) style add relaxed --model models/synthesis --text "a letter to a friend far away" --seed 5 --bias 0.7
+	$(RELEASE) style add upright --model models/synthesis --text "bring the books home tonight" --seed 8 --bias 1.0
 	@if [ -f models/prediction/model.safetensors ]; then \
 	  $(RELEASE) plot density --model models/prediction --seed 4 -o figures/density.png; \
 	  $(RELEASE) plot loss models/prediction -o figures/prediction-loss.png --x time --title "Prediction network on IAM-OnDB"; \
