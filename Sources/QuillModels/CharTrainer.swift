@@ -229,7 +229,7 @@ public final class CharTrainer {
         }
 
         quillInterruptRequested = 0
-        let stepAtStart = state.step
+        let limits = RunLimits(steps: options.steps, minutes: options.minutes, stepAtStart: state.step)
         while true {
             let elapsedRun = Date().timeIntervalSince(start)
             if let s = options.steps, state.step >= s { break }
@@ -240,17 +240,9 @@ public final class CharTrainer {
             params.zeroGradients()
             let loss = model.trainStep(inputs: inputs, targets: targets, ws, dropout: options.model.dropout,
                                        rng: &rng) / rows
-            guard loss.isFinite else {
-                throw CharModelError.nonFinite(step: state.step, what: "the training loss", dir: options.outDir)
-            }
-            let norm = options.clipNorm.map { GradientClipping.clipByGlobalNorm(trainable, maxNorm: $0) }
-                ?? GradientClipping.globalNorm(trainable)
-            guard norm.isFinite else {
-                throw CharModelError.nonFinite(step: state.step, what: "the gradient norm", dir: options.outDir)
-            }
-            if let v = options.clipValue { GradientClipping.clipByValue(trainable, limit: v) }
-            optimizer.learningRate = options.lrSchedule.rate(at: state.step)
-            optimizer.update(trainable)
+            try GuardedUpdate.apply(loss: loss, parameters: trainable, optimizer: optimizer, schedule: options.lrSchedule,
+                                    clipNorm: options.clipNorm, clipValue: options.clipValue, step: state.step,
+                                    outDir: options.outDir)
             state.step += 1
             let (next, newEpoch) = batcher.advance(state.position)
             state.position = next
@@ -260,9 +252,7 @@ public final class CharTrainer {
             let now = Date()
             let elapsed = now.timeIntervalSince(start)
             let rate = rows * Double(logCount) / max(now.timeIntervalSince(logStart), 1e-9)
-            var eta: Double?
-            if let s = options.steps { eta = Double(s - state.step) * elapsed / Double(state.step - stepAtStart) }
-            if let m = options.minutes { eta = min(eta ?? .infinity, m * 60 - elapsed) }
+            let eta = limits.eta(step: state.step, elapsed: elapsed)
             onEvent(.progress(step: state.step, totalSteps: options.steps, loss: loss, charsPerSecond: rate,
                               elapsed: elapsedBefore + elapsed, eta: eta))
             if state.step % options.logEvery == 0 {

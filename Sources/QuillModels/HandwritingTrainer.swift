@@ -144,7 +144,8 @@ public final class HandwritingTrainer {
         let metrics = try MetricsLog(path: path(CharTrainer.metricsFile), truncate: !resume)
         let alphabet = dataset.alphabet.symbols
         let stats = dataset.stats
-        let start = Date(), elapsedBefore = state.elapsed, stepAtStart = state.step
+        let start = Date(), elapsedBefore = state.elapsed
+        let limits = RunLimits(steps: options.steps, minutes: options.minutes, stepAtStart: state.step)
         var lastSaved = state.step, reason = "reached the step limit"
         var logLoss = 0.0, logPoints = 0, logCount = 0, logStart = Date()
         let encoder = JSONEncoder.sorted
@@ -194,16 +195,8 @@ public final class HandwritingTrainer {
             let points = StrokeBatches.fill(ws, samples: train, indices: batches.batches[order[state.batchInEpoch]])
             params.zeroGradients()
             let loss = model.trainStep(ws, outputClip: options.outputClip.map { Float($0) }).total
-            guard loss.isFinite else {
-                throw CharModelError.nonFinite(step: state.step, what: "the training loss", dir: options.outDir)
-            }
-            let norm = options.clipNorm.map { GradientClipping.clipByGlobalNorm(trainable, maxNorm: $0) }
-                ?? GradientClipping.globalNorm(trainable)
-            guard norm.isFinite else {
-                throw CharModelError.nonFinite(step: state.step, what: "the gradient norm", dir: options.outDir)
-            }
-            optimizer.learningRate = options.lrSchedule.rate(at: state.step)
-            optimizer.update(trainable)
+            try GuardedUpdate.apply(loss: loss, parameters: trainable, optimizer: optimizer, schedule: options.lrSchedule,
+                                    clipNorm: options.clipNorm, step: state.step, outDir: options.outDir)
             state.step += 1
             state.batchInEpoch += 1
             if state.batchInEpoch >= batches.batches.count { state.epoch += 1; state.batchInEpoch = 0 }
@@ -211,9 +204,7 @@ public final class HandwritingTrainer {
             logLoss += loss; logPoints += points; logCount += ws.sequenceCount
             let now = Date(), elapsed = now.timeIntervalSince(start)
             let rate = Double(logPoints) / max(now.timeIntervalSince(logStart), 1e-9)
-            var eta: Double?
-            if let s = options.steps { eta = Double(s - state.step) * elapsed / Double(state.step - stepAtStart) }
-            if let m = options.minutes { eta = min(eta ?? .infinity, m * 60 - elapsed) }
+            let eta = limits.eta(step: state.step, elapsed: elapsed)
             onEvent(.progress(step: state.step, totalSteps: options.steps, loss: loss / Double(max(points, 1)),
                               stepsPerSecond: rate, elapsed: elapsedBefore + elapsed, eta: eta))
             if state.step % options.logEvery == 0 {

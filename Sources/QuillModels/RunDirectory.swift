@@ -67,3 +67,38 @@ enum RunDirectory {
         optimizer.stateTensors(for: parameters).map { ($0.0, SafeTensors.Entry(shape: $0.1.shape, values: $0.1.array)) }
     }
 }
+
+/// The part of a training step both trainers share once the gradients are in: the NaN guard on the loss and on the
+/// gradient norm, clipping, and the optimiser step at the scheduled learning rate.
+enum GuardedUpdate {
+    static func apply(loss: Double, parameters: [Parameter<Float>], optimizer: AnyOptimizer<Float>,
+                      schedule: LearningRateSchedule, clipNorm: Double?, clipValue: Double? = nil,
+                      step: Int, outDir: String) throws {
+        guard loss.isFinite else {
+            throw CharModelError.nonFinite(step: step, what: "the training loss", dir: outDir)
+        }
+        let norm = clipNorm.map { GradientClipping.clipByGlobalNorm(parameters, maxNorm: $0) }
+            ?? GradientClipping.globalNorm(parameters)
+        guard norm.isFinite else {
+            throw CharModelError.nonFinite(step: step, what: "the gradient norm", dir: outDir)
+        }
+        if let v = clipValue { GradientClipping.clipByValue(parameters, limit: v) }
+        optimizer.learningRate = schedule.rate(at: step)
+        optimizer.update(parameters)
+    }
+}
+
+/// Time left in a run limited by a step count, minutes, or both (the sooner wins).
+struct RunLimits {
+    let steps: Int?
+    let minutes: Double?
+    let stepAtStart: Int
+
+    /// Seconds until the run stops, from `elapsed` seconds of this session at `step`; nil when unlimited.
+    func eta(step: Int, elapsed: Double) -> Double? {
+        var eta: Double?
+        if let s = steps, step > stepAtStart { eta = Double(s - step) * elapsed / Double(step - stepAtStart) }
+        if let m = minutes { eta = min(eta ?? .infinity, m * 60 - elapsed) }
+        return eta
+    }
+}
