@@ -43,6 +43,8 @@ public struct CharTrain: ParsableCommand {
     var dropout: Double?
     @Flag(name: .customLong("skip"), help: "Graves's skip connections (input to every layer, every layer to the output).")
     var skip = false
+    @Flag(help: "Graves's peephole connections in the LSTM cells (eqs. 7–11).")
+    var peepholes = false
     @Option(help: "Streams per batch. (default: 50)")
     var batch: Int?
     @Option(help: "Truncated-BPTT length. (default: 50)")
@@ -107,6 +109,7 @@ public struct CharTrain: ParsableCommand {
             try same("val-fraction", valFraction, o.valFraction)
             try same("seed", seed, o.seed)
             if skip && !o.model.skipConnections { throw CLIError("--skip differs from the checkpoint, which has no skip connections") }
+            if peepholes && !o.model.peepholes { throw CLIError("--peepholes differs from the checkpoint, which has no peepholes") }
             if data != o.dataPaths {
                 // Same content under another path is fine; the fingerprint check in the trainer decides.
                 o.dataPaths = data
@@ -116,7 +119,7 @@ public struct CharTrain: ParsableCommand {
         } else {
             o = CharTrainOptions(dataPaths: data, outDir: out, model: CharModelConfig(
                 cell: cell ?? .lstm, layers: layers ?? 2, hidden: hidden ?? 512, embedding: embedding ?? 0,
-                dropout: dropout ?? 0, skipConnections: skip, vocabularySize: 1))
+                dropout: dropout ?? 0, skipConnections: skip, vocabularySize: 1, peepholes: peepholes))
             o.batch = batch ?? 50
             o.seq = seq ?? 50
             let kind = optimizer ?? .adam

@@ -23,6 +23,8 @@ struct HandwritingTrainArguments: ParsableArguments {
     @Option(help: "LSTM layers. (default: 3)") var layers: Int?
     @Option(help: "Units per layer. (default: 400)") var hidden: Int?
     @Option(help: "Mixture components M. (default: 20)") var mixtures: Int?
+    @Flag(help: "Give the LSTM layers Graves's peephole connections (eqs. 7–11; off in most reimplementations).")
+    var peepholes = false
     @Option(help: "Sequences per batch. (default: 32)") var batch: Int?
     @Option(help: "Optimiser: adam or graves-rmsprop (Graves: lr 1e-4, decay 0.95, momentum 0.9, ε 1e-4). (default: adam)")
     var optimizer: OptimizerKind?
@@ -61,6 +63,7 @@ struct HandwritingTrainArguments: ParsableArguments {
             try same("hidden", hidden, o.model.hidden)
             try same("mixtures", mixtures, o.model.mixture.components)
             try same("window", window, o.model.windowComponents)
+            if peepholes && !o.model.peepholes { throw CLIError("--peepholes differs from the checkpoint, which has no peepholes") }
             try same("batch", batch, o.batch)
             try same("optimizer", optimizer, o.optimizer.kind)
             try same("seed", seed, o.seed)
@@ -73,6 +76,7 @@ struct HandwritingTrainArguments: ParsableArguments {
             if let hidden { config.hidden = hidden }
             if let mixtures { config.mixture.components = mixtures }
             if let window { config.windowComponents = window }
+            config.peepholes = peepholes
             o = HandwritingTrainOptions(dataPath: data, outDir: out, model: config)
             o.batch = batch ?? 32
             let k = optimizer ?? .adam

@@ -18,11 +18,31 @@ public struct CharModelConfig: Codable, Equatable, Sendable {
     public var skipConnections: Bool
     /// Vocabulary size (the vocabulary itself is stored beside the config).
     public var vocabularySize: Int
+    /// Graves's peephole connections (LSTM only).
+    public var peepholes: Bool
 
     public init(cell: CellKind = .lstm, layers: Int = 2, hidden: Int = 512, embedding: Int = 0, dropout: Double = 0,
-                skipConnections: Bool = false, vocabularySize: Int) {
+                skipConnections: Bool = false, vocabularySize: Int, peepholes: Bool = false) {
         self.cell = cell; self.layers = layers; self.hidden = hidden; self.embedding = embedding
         self.dropout = dropout; self.skipConnections = skipConnections; self.vocabularySize = vocabularySize
+        self.peepholes = peepholes
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case cell, layers, hidden, embedding, dropout, skipConnections, vocabularySize, peepholes
+    }
+
+    /// Checkpoints written before peepholes existed have no `peepholes` field.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        cell = try c.decode(CellKind.self, forKey: .cell)
+        layers = try c.decode(Int.self, forKey: .layers)
+        hidden = try c.decode(Int.self, forKey: .hidden)
+        embedding = try c.decode(Int.self, forKey: .embedding)
+        dropout = try c.decode(Double.self, forKey: .dropout)
+        skipConnections = try c.decode(Bool.self, forKey: .skipConnections)
+        vocabularySize = try c.decode(Int.self, forKey: .vocabularySize)
+        peepholes = try c.decodeIfPresent(Bool.self, forKey: .peepholes) ?? false
     }
 
     /// A message naming the first nonsensical field, or nil.
@@ -32,6 +52,7 @@ public struct CharModelConfig: Codable, Equatable, Sendable {
         if !(0...16384).contains(embedding) { return "--embedding must be between 0 (one-hot) and 16384, got \(embedding)" }
         if !(dropout >= 0 && dropout < 1) { return "--dropout must be in [0, 1), got \(dropout)" }
         if vocabularySize < 1 { return "the vocabulary is empty" }
+        if peepholes && cell != .lstm { return "--peepholes needs --cell lstm (only LSTM cells have peepholes)" }
         return nil
     }
 }
@@ -49,7 +70,8 @@ public final class CharModel<T: QuillScalar> {
         embedding = Embedding(vocabularySize: V, dimension: config.embedding > 0 ? config.embedding : nil,
                               name: "embedding", rng: &rng)
         stack = RecurrentStack(kind: config.cell, inputSize: embedding.dimension, hiddenSize: config.hidden,
-                               layers: config.layers, skipConnections: config.skipConnections, name: "rnn", rng: &rng)
+                               layers: config.layers, skipConnections: config.skipConnections,
+                               peepholes: config.peepholes, name: "rnn", rng: &rng)
         output = Linear(inputSize: stack.outputSize, outputSize: V, name: "output", rng: &rng)
     }
 

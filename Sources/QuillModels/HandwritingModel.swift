@@ -24,11 +24,32 @@ public struct HandwritingConfig: Codable, Equatable, Sendable {
     public var kappaScale: Double
     /// Synthesis: the alphabet size (characters are one-hot inside the window); 0 until the data sets it.
     public var alphabetSize: Int
+    /// Graves's peephole connections in every LSTM layer (eqs. 7–11); off by default, as in most reimplementations.
+    public var peepholes: Bool
 
     public init(kind: HandwritingKind, layers: Int = 3, hidden: Int = 400, mixture: MixtureDensity = MixtureDensity(),
-                windowComponents: Int = 10, kappaScale: Double = 1.0 / 25, alphabetSize: Int = 0) {
+                windowComponents: Int = 10, kappaScale: Double = 1.0 / 25, alphabetSize: Int = 0,
+                peepholes: Bool = false) {
         self.kind = kind; self.layers = layers; self.hidden = hidden; self.mixture = mixture
         self.windowComponents = windowComponents; self.kappaScale = kappaScale; self.alphabetSize = alphabetSize
+        self.peepholes = peepholes
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case kind, layers, hidden, mixture, windowComponents, kappaScale, alphabetSize, peepholes
+    }
+
+    /// Checkpoints written before peepholes existed have no `peepholes` field: they are plain LSTMs.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        kind = try c.decode(HandwritingKind.self, forKey: .kind)
+        layers = try c.decode(Int.self, forKey: .layers)
+        hidden = try c.decode(Int.self, forKey: .hidden)
+        mixture = try c.decode(MixtureDensity.self, forKey: .mixture)
+        windowComponents = try c.decode(Int.self, forKey: .windowComponents)
+        kappaScale = try c.decode(Double.self, forKey: .kappaScale)
+        alphabetSize = try c.decode(Int.self, forKey: .alphabetSize)
+        peepholes = try c.decodeIfPresent(Bool.self, forKey: .peepholes) ?? false
     }
 
     public func validate() -> String? {
@@ -67,7 +88,8 @@ public final class HandwritingModel<T: QuillScalar> {
         var ls = [RecurrentLayer<T>]()
         for n in 0..<config.layers {
             let input = n == 0 ? 3 + V : 3 + H + V
-            ls.append(RecurrentLayer(kind: .lstm, inputSize: input, hiddenSize: H, name: "lstm.\(n)", rng: &rng))
+            ls.append(RecurrentLayer(kind: .lstm, inputSize: input, hiddenSize: H, name: "lstm.\(n)",
+                                     peepholes: config.peepholes, rng: &rng))
         }
         layers = ls
         window = config.kind == .synthesis

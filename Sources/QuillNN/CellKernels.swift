@@ -4,24 +4,34 @@ import QuillNumerics
 ///
 /// Gate order is fixed everywhere in Quill: LSTM (i, f, g, o); GRU (r, z, n). Buffers are (B, gates·H) rows.
 public enum CellKernels {
-    // MARK: - LSTM (Graves eqs. 7–11, without peepholes)
+    // MARK: - LSTM (Graves eqs. 7–11; peepholes optional)
 
     /// Activates the LSTM gates in place and computes the new cell and output.
     /// - gates: (B, 4H) pre-activations in, activated (i, f, g, o) out.
     /// - cPrev, c, tanhC, h: (B, H).
+    /// - peepholes: nil, or (3H) Graves's diagonal peephole weights (w_ci, w_cf, w_co): i and f also see c_{t−1},
+    ///   o sees c_t (eqs. 7–11).
     @_specialize(where T == Float) @_specialize(where T == Double)
     public static func lstmForward<T: QuillScalar>(gates: UnsafeMutablePointer<T>, cPrev: UnsafePointer<T>,
                                                    c: UnsafeMutablePointer<T>, tanhC: UnsafeMutablePointer<T>,
-                                                   h: UnsafeMutablePointer<T>, batch: Int, hidden H: Int) {
+                                                   h: UnsafeMutablePointer<T>, batch: Int, hidden H: Int,
+                                                   peepholes: UnsafePointer<T>? = nil) {
         // Several short passes with one or two pointers each: a single fused loop over eight pointers defeats the
         // vectoriser's alias checks, and these rows stay in L1 between passes.
         for b in 0..<batch {
             let gi = gates + b * 4 * H, gf = gi + H, gg = gf + H, go = gg + H
             let cp = cPrev + b * H, cb = c + b * H, tb = tanhC + b * H, hb = h + b * H
+            if let p = peepholes {
+                for j in 0..<H { gi[j] += p[j] * cp[j] }
+                for j in 0..<H { gf[j] += p[H + j] * cp[j] }
+            }
             Kernels.sigmoidInPlace(gi, count: 2 * H)
             Kernels.tanhInPlace(gg, count: H)
-            Kernels.sigmoidInPlace(go, count: H)
             for j in 0..<H { cb[j] = gf[j] * cp[j] + gi[j] * gg[j] }
+            if let p = peepholes {
+                for j in 0..<H { go[j] += p[2 * H + j] * cb[j] }
+            }
+            Kernels.sigmoidInPlace(go, count: H)
             Kernels.tanh(cb, into: tb, count: H)
             Kernels.multiply(go, tb, into: hb, count: H)
         }
@@ -32,15 +42,32 @@ public enum CellKernels {
     /// - dh: (B, H) total gradient reaching h_t.
     /// - dc: (B, H) gradient reaching c_t from step t+1 in; gradient reaching c_{t-1} out.
     /// - dGates: (B, 4H) gradient with respect to the gate pre-activations, out.
+    /// - peepholes: the forward pass's peephole weights, or nil (their own gradient is summed over all steps by
+    ///   `peepholeGradients`).
     @_specialize(where T == Float) @_specialize(where T == Double)
     public static func lstmBackward<T: QuillScalar>(gates: UnsafePointer<T>, cPrev: UnsafePointer<T>,
                                                     tanhC: UnsafePointer<T>, dh: UnsafePointer<T>,
                                                     dc: UnsafeMutablePointer<T>, dGates: UnsafeMutablePointer<T>,
-                                                    batch: Int, hidden H: Int) {
+                                                    batch: Int, hidden H: Int, peepholes: UnsafePointer<T>? = nil) {
         for b in 0..<batch {
             let gi = gates + b * 4 * H, gf = gi + H, gg = gf + H, go = gg + H
             let di = dGates + b * 4 * H, df = di + H, dg = df + H, dout = dg + H
             let cp = cPrev + b * H, tb = tanhC + b * H, dhb = dh + b * H, dcb = dc + b * H
+            if let p = peepholes {
+                let pi = p, pf = p + H, po = p + 2 * H
+                for j in 0..<H {
+                    let i = gi[j], f = gf[j], g = gg[j], o = go[j], tc = tb[j], d = dhb[j]
+                    let dO = d * tc * o * (1 - o)
+                    let dcs = dcb[j] + d * o * (1 - tc * tc) + dO * po[j]
+                    let dI = dcs * g * i * (1 - i), dF = dcs * cp[j] * f * (1 - f)
+                    dout[j] = dO
+                    di[j] = dI
+                    df[j] = dF
+                    dg[j] = dcs * i * (1 - g * g)
+                    dcb[j] = dcs * f + dI * pi[j] + dF * pf[j]
+                }
+                continue
+            }
             for j in 0..<H {
                 let i = gi[j], f = gf[j], g = gg[j], o = go[j], tc = tb[j], d = dhb[j]
                 let dcs = dcb[j] + d * o * (1 - tc * tc)
@@ -50,6 +77,21 @@ public enum CellKernels {
                 dg[j] = dcs * i * (1 - g * g)
                 dcb[j] = dcs * f
             }
+        }
+    }
+
+    /// Peephole weight gradients over `rows` rows (all steps at once): ∂w_ci += Σ ∂i·c_{t−1}, ∂w_cf += Σ ∂f·c_{t−1},
+    /// ∂w_co += Σ ∂o·c_t. dGates: (rows, 4H); cPrev, c: (rows, H); grad: (3H), accumulated.
+    @_specialize(where T == Float) @_specialize(where T == Double)
+    public static func peepholeGradients<T: QuillScalar>(dGates: UnsafePointer<T>, cPrev: UnsafePointer<T>,
+                                                         c: UnsafePointer<T>, rows: Int, hidden H: Int,
+                                                         into grad: UnsafeMutablePointer<T>) {
+        for r in 0..<rows {
+            let di = dGates + r * 4 * H, df = di + H, dout = di + 3 * H
+            let cp = cPrev + r * H, cb = c + r * H
+            for j in 0..<H { grad[j] += di[j] * cp[j] }
+            for j in 0..<H { grad[H + j] += df[j] * cp[j] }
+            for j in 0..<H { grad[2 * H + j] += dout[j] * cb[j] }
         }
     }
 

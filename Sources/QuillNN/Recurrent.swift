@@ -50,13 +50,17 @@ public final class RecurrentLayer<T: QuillScalar> {
     public let bias: Parameter<T>
     /// (G): GRU's recurrent-side bias.
     public let biasH: Parameter<T>?
+    /// (3H): LSTM only, when enabled: Graves's diagonal peephole weights (w_ci, w_cf, w_co).
+    public let peephole: Parameter<T>?
     /// Graves's clipping of the derivatives with respect to the pre-activations (he uses 10); nil for none.
     public var preactivationGradientClip: T?
 
     public var gateWidth: Int { kind.gateCount * hiddenSize }
 
-    /// Uniform initialisation in ±1/√H (as PyTorch), with the LSTM forget-gate bias set to 1.
-    public init(kind: CellKind, inputSize: Int, hiddenSize: Int, name: String, rng: inout SeededGenerator) {
+    /// Uniform initialisation in ±1/√H (as PyTorch), with the LSTM forget-gate bias set to 1. `peepholes` adds
+    /// Graves's peephole connections to an LSTM (eqs. 7–11); they start at zero, so the cell starts as a plain LSTM.
+    public init(kind: CellKind, inputSize: Int, hiddenSize: Int, name: String, peepholes: Bool = false,
+                rng: inout SeededGenerator) {
         self.kind = kind
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
@@ -75,9 +79,12 @@ public final class RecurrentLayer<T: QuillScalar> {
         }
         bias = Parameter("\(name).b", b)
         biasH = kind == .gru ? Parameter("\(name).bh", Tensor<T>([G])) : nil
+        peephole = kind == .lstm && peepholes ? Parameter("\(name).peep", Tensor<T>([3 * hiddenSize])) : nil
     }
 
-    public var parameters: [Parameter<T>] { [wx, wh, bias] + (biasH.map { [$0] } ?? []) }
+    public var parameters: [Parameter<T>] {
+        [wx, wh, bias] + (biasH.map { [$0] } ?? []) + (peephole.map { [$0] } ?? [])
+    }
 
     // MARK: - Forward
 
@@ -99,7 +106,8 @@ public final class RecurrentLayer<T: QuillScalar> {
         case .lstm:
             matmul(m: B, n: G, k: H, a: hPrev, lda: H, b: wh.value.ptr, ldb: G, beta: 1, c: pre, ldc: G)
             CellKernels.lstmForward(gates: pre, cPrev: ws.cStep(t), c: ws.cStep(t + 1), tanhC: ws.tanhCStep(t),
-                                    h: ws.hStep(t + 1), batch: B, hidden: H)
+                                    h: ws.hStep(t + 1), batch: B, hidden: H,
+                                    peepholes: peephole.map { UnsafePointer($0.value.ptr) })
         case .rnn, .rnnRelu:
             matmul(m: B, n: G, k: H, a: hPrev, lda: H, b: wh.value.ptr, ldb: G, beta: 1, c: pre, ldc: G)
             CellKernels.rnnForward(pre: pre, h: ws.hStep(t + 1), count: B * H, relu: kind == .rnnRelu)
@@ -137,7 +145,8 @@ public final class RecurrentLayer<T: QuillScalar> {
         switch kind {
         case .lstm:
             CellKernels.lstmBackward(gates: ws.preStep(t), cPrev: ws.cStep(t), tanhC: ws.tanhCStep(t), dh: dh,
-                                     dc: ws.dcCarry!.ptr, dGates: dPre, batch: B, hidden: H)
+                                     dc: ws.dcCarry!.ptr, dGates: dPre, batch: B, hidden: H,
+                                     peepholes: peephole.map { UnsafePointer($0.value.ptr) })
         case .rnn, .rnnRelu:
             CellKernels.rnnBackward(h: ws.hStep(t + 1), dh: dh, dPre: dPre, count: B * H, relu: kind == .rnnRelu)
         case .gru:
@@ -176,6 +185,11 @@ public final class RecurrentLayer<T: QuillScalar> {
                beta: 1, c: wh.grad.ptr, ldc: G)
         if let bh = biasH {
             Kernels.accumulateColumnSums(dRec, rows: rows, cols: G, into: bh.grad.ptr)
+        }
+        if let p = peephole, let c = ws.c {
+            // c rows: c[0..T-1] are the c_{t−1} of steps 0…T−1, c[1...T] their c_t.
+            CellKernels.peepholeGradients(dGates: dPre, cPrev: c.ptr, c: c.ptr + ws.batch * H, rows: rows, hidden: H,
+                                          into: p.grad.ptr)
         }
     }
 

@@ -35,7 +35,8 @@ final class CLITests: XCTestCase {
         for (extra, expected) in [(["--hidden", "0"], "--hidden"), (["--layers", "-1"], "--layers"),
                                   (["--dropout", "1.5"], "--dropout"), (["--lr=-0.1"], "learning rate"),
                                   (["--batch", "0"], "--batch"), (["--clip", "-3"], "--clip"),
-                                  (["--cell", "transformer"], "cell")] {
+                                  (["--cell", "transformer"], "cell"),
+                                  (["--cell", "gru", "--peepholes"], "--peepholes needs --cell lstm")] {
             let text = errorText(base + extra)
             XCTAssertTrue(text.contains(expected), "\(extra): \(text)")
         }
@@ -62,6 +63,8 @@ final class CLITests: XCTestCase {
         // Resume with another architecture is refused, naming the option.
         XCTAssertTrue(errorText(["char", "train", "--data", data, "--out", out, "--hidden", "32", "--steps", "9",
                                  "--resume"]).contains("--hidden 32 differs from the checkpoint's 16"))
+        XCTAssertTrue(errorText(["char", "train", "--data", data, "--out", out, "--peepholes", "--steps", "9",
+                                 "--resume"]).contains("--peepholes differs from the checkpoint"))
         // A new run into the same directory is refused rather than overwriting it.
         XCTAssertTrue(errorText(["char", "train", "--data", data, "--out", out, "--steps", "2", "--hidden", "8"])
             .contains("already holds a trained model"))
@@ -70,6 +73,23 @@ final class CLITests: XCTestCase {
         // Evaluating on text with unknown characters names them too.
         try "abc☃".write(toFile: dir.path("other.txt"), atomically: true, encoding: .utf8)
         XCTAssertTrue(errorText(["char", "eval", "--model", out, "--data", dir.path("other.txt")]).contains("'☃'"))
+    }
+
+    /// Graves's peephole LSTM trains, saves its peephole weights, and samples from the checkpoint.
+    func testPeepholeCharModel() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let data = dir.path("text.txt")
+        try String(repeating: "peepholes see the cell.\n", count: 30).write(toFile: data, atomically: true, encoding: .utf8)
+        let out = dir.path("run")
+        var train = try parse(["char", "train", "--data", data, "--out", out, "--hidden", "8", "--layers", "2",
+                               "--peepholes", "--batch", "4", "--seq", "16", "--steps", "4", "--eval-every", "2"])
+        try train.run()
+        let loaded = try CharCheckpoint.load(out + "/model.safetensors")
+        XCTAssertTrue(loaded.model.config.peepholes)
+        XCTAssertTrue(loaded.model.parameters.contains { $0.name == "rnn.1.peep" })
+        XCTAssertTrue(loaded.model.stack.layers[0].peephole!.value.array.contains { $0 != 0 }, "peepholes were trained")
+        var sample = try parse(["char", "sample", "--model", out, "--length", "10", "--seed", "3"])
+        try sample.run()
     }
 
     func testMissingAndCorruptModels() throws {

@@ -47,12 +47,13 @@ enum TinyHandwriting {
 final class HandwritingModelTests: XCTestCase {
     /// The whole synthesis network — layer 1 in step mode with the window fed back, layers 2–3 in sequence mode,
     /// skip connections, the mixture output, padding masks — against finite differences.
-    func checkWholeModel(_ kind: HandwritingKind) {
+    func checkWholeModel(_ kind: HandwritingKind, peepholes: Bool = false) {
         var rng = SeededGenerator(seed: 17)
         let config = HandwritingConfig(kind: kind, layers: 3, hidden: 3,
                                        mixture: MixtureDensity(components: 2, sigmaFloor: 1e-3, rhoMax: 0.99),
-                                       windowComponents: 2, kappaScale: 0.3, alphabetSize: 4)
+                                       windowComponents: 2, kappaScale: 0.3, alphabetSize: 4, peepholes: peepholes)
         let model = HandwritingModel<Double>(config: config, rng: &rng)
+        for l in model.layers { if let p = l.peephole { for i in 0..<p.count { p.value[i] = rng.uniform() - 0.5 } } }
         let T = 5, B = 2
         let ws = model.makeWorkspace(steps: T, batch: B, maxTextLength: 3)
         for i in 0..<(T * B * 3) { ws.inputs[i] = rng.normal(); ws.targets[i] = rng.normal() }
@@ -73,6 +74,25 @@ final class HandwritingModelTests: XCTestCase {
 
     func testSynthesisGradients() { checkWholeModel(.synthesis) }
     func testPredictionGradients() { checkWholeModel(.prediction) }
+    func testSynthesisWithPeepholesGradients() { checkWholeModel(.synthesis, peepholes: true) }
+
+    /// Configurations saved before peepholes existed still load, as plain LSTMs; peephole weights round-trip.
+    func testPeepholeConfigAndCheckpoint() throws {
+        let old = #"{"kind":"prediction","layers":2,"hidden":4,"mixture":{"components":2,"sigmaFloor":0.0001,"rhoMax":0.9999},"windowComponents":10,"kappaScale":0.04,"alphabetSize":0}"#
+        let config = try JSONDecoder().decode(HandwritingConfig.self, from: Data(old.utf8))
+        XCTAssertFalse(config.peepholes)
+        let dir = TempDir(); defer { dir.cleanup() }
+        var rng = SeededGenerator(seed: 3)
+        let model = HandwritingModel<Float>(config: HandwritingConfig(kind: .prediction, layers: 2, hidden: 4,
+                                                                       mixture: MixtureDensity(components: 2),
+                                                                       peepholes: true), rng: &rng)
+        for l in model.layers { for i in 0..<l.peephole!.count { l.peephole!.value[i] = Float(i) / 10 } }
+        let path = dir.path("p.safetensors")
+        try HandwritingCheckpoint.save(model, alphabet: ["\u{FFFD}"], stats: OffsetStatistics(meanDx: 0, meanDy: 0, stdDx: 1, stdDy: 1), to: path)
+        let loaded = try HandwritingCheckpoint.load(path, expecting: .prediction)
+        XCTAssertTrue(loaded.model.config.peepholes)
+        XCTAssertEqual(loaded.model.layers[1].peephole?.value.array, model.layers[1].peephole?.value.array)
+    }
 
     func testCheckpointRoundTripAndWrongKind() throws {
         let dir = TempDir(); defer { dir.cleanup() }

@@ -6,10 +6,13 @@ import XCTest
 /// Finite-difference checks in Double of every recurrent cell, in sequence and step mode.
 final class RecurrentGradientTests: XCTestCase {
     /// L = Σ h_t ⊙ R_t over a sequence, from a non-zero initial state.
-    func checkLayer(_ kind: CellKind, file: StaticString = #filePath, line: UInt = #line) {
+    func checkLayer(_ kind: CellKind, peepholes: Bool = false, file: StaticString = #filePath, line: UInt = #line) {
         var rng = SeededGenerator(seed: 7)
         let T = 4, B = 3, I = 5, H = 4
-        let layer = RecurrentLayer<Double>(kind: kind, inputSize: I, hiddenSize: H, name: "l", rng: &rng)
+        let layer = RecurrentLayer<Double>(kind: kind, inputSize: I, hiddenSize: H, name: "l", peepholes: peepholes,
+                                           rng: &rng)
+        // Peepholes start at zero: give them values so their paths through c are exercised.
+        if let p = layer.peephole { for i in 0..<p.count { p.value[i] = rng.uniform() - 0.5 } }
         // Larger weights so the non-linearities are exercised.
         for p in layer.parameters { for i in 0..<p.count { p.value[i] *= 2 } }
         let ws = RecurrentWorkspace(layer: layer, steps: T, batch: B)
@@ -32,7 +35,12 @@ final class RecurrentGradientTests: XCTestCase {
         layer.backward(x.ptr, ws, dh: r.ptr, dx: dx.ptr)
         // Gradient with respect to the initial state is what the carry holds after the last step.
         let dh0 = ws.dhCarry.clone()
+        let dc0 = ws.dcCarry?.clone()
         for p in layer.parameters { GradientCheck.check(p, loss: loss, file: file, line: line) }
+        if let dc0 {
+            GradientCheck.check(name: "\(kind).c0", values: c0.ptr, grads: dc0.ptr, count: c0.count, loss: loss,
+                                file: file, line: line)
+        }
         GradientCheck.check(name: "\(kind).x", values: x.ptr, grads: dx.ptr, count: x.count, loss: loss,
                             file: file, line: line)
         GradientCheck.check(name: "\(kind).h0", values: h0.ptr, grads: dh0.ptr, count: h0.count, loss: loss,
@@ -40,6 +48,20 @@ final class RecurrentGradientTests: XCTestCase {
     }
 
     func testLSTMGradients() { checkLayer(.lstm) }
+    func testLSTMWithPeepholesGradients() { checkLayer(.lstm, peepholes: true) }
+
+    func testPeepholesAreOptionalAndStartAtZero() {
+        var rng = SeededGenerator(seed: 2)
+        let plain = RecurrentLayer<Float>(kind: .lstm, inputSize: 3, hiddenSize: 4, name: "l", rng: &rng)
+        XCTAssertNil(plain.peephole)
+        XCTAssertEqual(plain.parameters.count, 3)
+        let peep = RecurrentLayer<Float>(kind: .lstm, inputSize: 3, hiddenSize: 4, name: "l", peepholes: true, rng: &rng)
+        XCTAssertEqual(peep.peephole?.value.array, [Float](repeating: 0, count: 12))
+        XCTAssertEqual(peep.parameters.map(\.name), ["l.wx", "l.wh", "l.b", "l.peep"])
+        // Only LSTM cells have peepholes.
+        XCTAssertNil(RecurrentLayer<Float>(kind: .gru, inputSize: 3, hiddenSize: 4, name: "g", peepholes: true,
+                                           rng: &rng).peephole)
+    }
     func testGRUGradients() { checkLayer(.gru) }
     func testRNNTanhGradients() { checkLayer(.rnn) }
     func testRNNReLUGradients() { checkLayer(.rnnRelu) }
