@@ -43,6 +43,22 @@ public enum Kernels {
         for i in 0..<n { y[i] = x[i] * m[i] }
     }
 
+    /// `dst = srcᵀ`: src is (rows, cols) row-major, dst (cols, rows). Blocked so both sides stay in cache.
+    @_specialize(where T == Float) @_specialize(where T == Double)
+    public static func transpose<T: QuillScalar>(_ src: UnsafePointer<T>, rows: Int, cols: Int,
+                                                 into dst: UnsafeMutablePointer<T>) {
+        let blk = 32
+        for r0 in stride(from: 0, to: rows, by: blk) {
+            let r1 = Swift.min(r0 + blk, rows)
+            for c0 in stride(from: 0, to: cols, by: blk) {
+                let c1 = Swift.min(c0 + blk, cols)
+                for r in r0..<r1 {
+                    for c in c0..<c1 { dst[c * rows + r] = src[r * cols + c] }
+                }
+            }
+        }
+    }
+
     /// Copies `rows` rows of width `width` from a strided source into a strided destination.
     @_specialize(where T == Float) @_specialize(where T == Double)
     public static func copyRows<T: QuillScalar>(rows: Int, width: Int,
