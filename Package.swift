@@ -14,7 +14,7 @@ import PackageDescription
 // so elementwise kernels vectorise; Swift's default x86-64 baseline is SSE2. Cross-module optimisation lets the
 // command-line tool specialise the generic layers (Tensor<T>, RecurrentLayer<T>, …) for Float all the way down:
 // without it, code in one module called from generic code in another runs unspecialised, through witness tables
-// (measured: the soft window 10× slower, synthesis training 1.5× slower). After changing a class's stored
+// (measured: the soft window's loops ran about 10× slower that way). After changing a class's stored
 // properties, rebuild release from clean (`rm -rf .build/release`): incremental builds can keep stale inlined code.
 #if arch(x86_64)
 let cpuFlags = ["-target-cpu", "haswell"]
