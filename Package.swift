@@ -3,6 +3,7 @@ import PackageDescription
 
 // Module stack (dependencies run one way, top to bottom):
 //   CBLAS, CCairo          system-library shims (module maps only)
+//   CQuillKernels          C: fused, threaded LSTM steps with packed weights (AVX-512, portable fallback in Swift)
 //   QuillNumerics          tensors, BLAS dispatch, vectorised kernels, seeded RNG
 //   QuillNN                layers with forward/backward pairs (Linear, Embedding, LSTM/GRU/RNN, losses)
 //   QuillOptim             Adam, RMSProp (Graves), SGD, clipping, schedules
@@ -44,7 +45,10 @@ let package = Package(
             .product(name: "RealModule", package: "swift-numerics"),
         ],
                 swiftSettings: release),
-        .target(name: "QuillNN", dependencies: ["QuillNumerics"], swiftSettings: release),
+        // The fused LSTM step kernels (AVX-512, chosen at run time): always optimised, also in debug builds.
+        .target(name: "CQuillKernels", cSettings: [.unsafeFlags(["-O2"])],
+                linkerSettings: [.linkedLibrary("pthread", .when(platforms: [.linux]))]),
+        .target(name: "QuillNN", dependencies: ["QuillNumerics", "CQuillKernels"], swiftSettings: release),
         .target(name: "QuillOptim", dependencies: ["QuillNumerics"], swiftSettings: release),
         .target(name: "QuillData", dependencies: ["QuillNumerics"], swiftSettings: release),
         .target(name: "QuillRender", dependencies: ["CCairo"], swiftSettings: release),

@@ -123,6 +123,7 @@ public final class HandwritingModel<T: QuillScalar> {
         profile?.begin()
         if let window, let wws = ws.window {
             let in1 = 3 + V
+            layers[0].beginForward(l1, steps: steps)
             for t in 0..<steps {
                 let x1 = ws.layerInputs[0].ptr + t * B * in1
                 Kernels.copyRows(rows: B, width: 3, from: ws.inputs.ptr + t * B * 3, srcStride: 3, to: x1, dstStride: in1)

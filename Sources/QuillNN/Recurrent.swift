@@ -1,3 +1,4 @@
+import CQuillKernels
 import QuillNumerics
 
 /// The recurrent cell families.
@@ -96,6 +97,16 @@ public final class RecurrentLayer<T: QuillScalar> {
         Kernels.addRowVector(pre, rows: rows, cols: G, bias.value.ptr)
     }
 
+    /// Starts a forward pass of `steps` steps with these weights: an LSTM in Float with a batch of at least 4 packs
+    /// W_h for the fused step kernels (`FusedLSTM`), once per pass. Callers that drive `step` themselves call this
+    /// first; `forward` does. A pass that skips it runs the portable path.
+    public func beginForward(_ ws: RecurrentWorkspace<T>, steps: Int) {
+        ws.fusedForward = steps >= 8 && FusedLSTM.applies(kind, T.self, batch: ws.batch)
+        if ws.fusedForward {
+            qk_lstm_pack_forward(asFloat(UnsafePointer(wh.value.ptr)), Int32(hiddenSize), ws.packed(hiddenSize).forward)
+        }
+    }
+
     /// Runs step `t`, whose input-side pre-activations `ws.pre[t]` are already set (by `project`).
     /// Reads `ws.h[t]` (and `ws.c[t]`), writes `ws.h[t+1]` (and `ws.c[t+1]`).
     public func step(_ t: Int, _ ws: RecurrentWorkspace<T>) {
@@ -103,6 +114,11 @@ public final class RecurrentLayer<T: QuillScalar> {
         let pre = ws.preStep(t)
         let hPrev = ws.hStep(t)
         switch kind {
+        case .lstm where ws.fusedForward:
+            qk_lstm_forward_step(ws.packedWeights!.forward, Int32(B), Int32(H), asFloat(UnsafePointer(hPrev)),
+                                 asFloat(UnsafePointer(ws.cStep(t))), asFloat(pre), asFloat(ws.cStep(t + 1)),
+                                 asFloat(ws.tanhCStep(t)), asFloat(ws.hStep(t + 1)),
+                                 peephole.map { asFloat(UnsafePointer($0.value.ptr)) })
         case .lstm:
             matmul(m: B, n: G, k: H, a: hPrev, lda: H, b: wh.value.ptr, ldb: G, beta: 1, c: pre, ldc: G)
             CellKernels.lstmForward(gates: pre, cPrev: ws.cStep(t), c: ws.cStep(t + 1), tanhC: ws.tanhCStep(t),
@@ -124,6 +140,7 @@ public final class RecurrentLayer<T: QuillScalar> {
     public func forward(_ x: UnsafePointer<T>, _ ws: RecurrentWorkspace<T>, steps: Int? = nil) {
         let T = steps ?? ws.activeSteps
         project(x, rows: T * ws.batch, into: ws.pre.ptr)
+        beginForward(ws, steps: T)
         for t in 0..<T { step(t, ws) }
     }
 
@@ -131,10 +148,16 @@ public final class RecurrentLayer<T: QuillScalar> {
 
     /// Starts a backward pass: zeroes the gradient carried through the recurrence.
     /// Also takes a transposed copy of W_h, so the per-step product dh_{t−1} = dPre·W_hᵀ runs as a plain product
-    /// (about 15% faster in OpenBLAS than the transposed form at LSTM sizes; the copy costs one pass over W_h).
+    /// (about 15% faster in OpenBLAS than the transposed form at LSTM sizes; the copy costs one pass over W_h), or
+    /// for the fused kernels packs W_hᵀ into their panels.
     public func beginBackward(_ ws: RecurrentWorkspace<T>) {
         ws.dhCarry.zero()
         ws.dcCarry?.zero()
+        ws.fusedBackward = FusedLSTM.applies(kind, T.self, batch: ws.batch)
+        if ws.fusedBackward {
+            qk_lstm_pack_backward(asFloat(UnsafePointer(wh.value.ptr)), Int32(hiddenSize), ws.packed(hiddenSize).backward)
+            return
+        }
         if ws.whT == nil { ws.whT = Tensor([gateWidth, hiddenSize]) }
         Kernels.transpose(wh.value.ptr, rows: hiddenSize, cols: gateWidth, into: ws.whT!.ptr)
     }
@@ -144,8 +167,16 @@ public final class RecurrentLayer<T: QuillScalar> {
     public func backwardStep(_ t: Int, _ ws: RecurrentWorkspace<T>, dhExternal: UnsafePointer<T>?) {
         let B = ws.batch, H = hiddenSize, G = gateWidth
         let dh = ws.dhCarry.ptr
-        if let e = dhExternal { Kernels.add(e, into: dh, count: B * H) }
         let dPre = ws.dPreStep(t)
+        if kind == .lstm, ws.fusedBackward {
+            let clip = preactivationGradientClip.map { Float(Double($0)) } ?? 0
+            qk_lstm_backward_step(ws.packedWeights!.backward, Int32(B), Int32(H), asFloat(UnsafePointer(ws.preStep(t))),
+                                  asFloat(UnsafePointer(ws.cStep(t))), asFloat(UnsafePointer(ws.tanhCStep(t))),
+                                  asFloat(dh), dhExternal.map { asFloat($0) }, asFloat(ws.dcCarry!.ptr), asFloat(dPre),
+                                  clip, peephole.map { asFloat(UnsafePointer($0.value.ptr)) })
+            return
+        }
+        if let e = dhExternal { Kernels.add(e, into: dh, count: B * H) }
         switch kind {
         case .lstm:
             CellKernels.lstmBackward(gates: ws.preStep(t), cPrev: ws.cStep(t), tanhC: ws.tanhCStep(t), dh: dh,
@@ -175,6 +206,7 @@ public final class RecurrentLayer<T: QuillScalar> {
         let T = steps ?? ws.activeSteps
         let rows = T * ws.batch, H = hiddenSize, G = gateWidth
         let dPre = ws.dPre.ptr
+        ws.fusedForward = false   // the weights are about to change: the next pass packs them again
         // dW_x += xᵀ · dPre ; db += Σ dPre ; dx = dPre · W_xᵀ
         matmul(transA: true, m: inputSize, n: G, k: rows, a: x, lda: inputSize, b: dPre, ldb: G,
                beta: 1, c: wx.grad.ptr, ldc: G)
@@ -243,6 +275,17 @@ public final class RecurrentWorkspace<T: QuillScalar> {
     let scratchBH: Tensor<T>
     /// (G, H): W_hᵀ, refreshed by `beginBackward` (nil until the first backward pass).
     var whT: Tensor<T>?
+    /// The fused kernels' packed weights (allocated on first use) and whether this pass uses them.
+    var packedWeights: PackedRecurrentWeights?
+    var fusedForward = false
+    var fusedBackward = false
+
+    func packed(_ hidden: Int) -> PackedRecurrentWeights {
+        if let p = packedWeights { return p }
+        let p = PackedRecurrentWeights(hidden: hidden)
+        packedWeights = p
+        return p
+    }
 
     public init(layer: RecurrentLayer<T>, steps: Int, batch: Int) {
         kind = layer.kind

@@ -88,3 +88,12 @@ extension Tensor where T == Double {
         return t
     }
 }
+
+extension Tensor where T == Float {
+    /// A tensor of normal draws (times `scale`) in Float: inputs for comparing Float code paths.
+    public static func randomFloat(_ shape: [Int], _ rng: inout SeededGenerator, scale: Double = 1) -> Tensor<Float> {
+        let t = Tensor<Float>(shape)
+        for i in 0..<t.count { t[i] = Float(rng.normal() * scale) }
+        return t
+    }
+}

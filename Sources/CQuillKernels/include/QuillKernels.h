@@ -1,0 +1,56 @@
+// Quill's hand-written CPU kernels for the LSTM's per-step work (single precision).
+//
+// One timestep of an LSTM over a batch is a small product h_{t−1}·W_h (B × H by H × 4H) followed by the gate
+// maths; OpenBLAS repacks W_h on every such call and runs the gate maths on one core. Here W_h is packed once per
+// pass into panels that each thread keeps hot in its cache, and each thread owns a slice of the hidden units: it
+// computes the product for its units' four gate columns, then their gate maths, with one barrier per step.
+//
+// Every function is a no-op returning 0 where `qk_available()` is 0 (no AVX-512, or not x86-64); callers then take
+// the portable path.
+#ifndef QUILL_KERNELS_H
+#define QUILL_KERNELS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// 1 when this CPU runs the AVX-512 kernels (and QUILL_FUSED_LSTM is not set to 0), else 0.
+int qk_available(void);
+
+/// Threads the fused steps use (the caller's thread included): QUILL_THREADS if set, else the online CPUs, capped
+/// at 8 and so that each thread owns at least 32 hidden units.
+int qk_threads_for(int hidden);
+
+/// Floats needed for the packed forward (W_h) or backward (W_hᵀ) weights of one LSTM layer of `hidden` units.
+size_t qk_lstm_packed_count(int hidden);
+
+/// Packs W_h (hidden × 4·hidden, row-major, gates i f g o) for `qk_lstm_forward_step`.
+void qk_lstm_pack_forward(const float *wh, int hidden, float *packed);
+
+/// Packs W_hᵀ, read straight from W_h, for `qk_lstm_backward_step`.
+void qk_lstm_pack_backward(const float *wh, int hidden, float *packed);
+
+/// One forward LSTM step over a batch, Graves's eqs. 7–11 (peepholes optional).
+/// - gates: (B, 4H) input-side pre-activations in; activated gates (i, f, g, o) out.
+/// - hPrev, cPrev: (B, H) state in; c, tanhC, h: (B, H) out.
+/// - peepholes: NULL or (3H) w_ci, w_cf, w_co.
+void qk_lstm_forward_step(const float *packed, int batch, int hidden, const float *hPrev, const float *cPrev,
+                          float *gates, float *c, float *tanhC, float *h, const float *peepholes);
+
+/// One backward LSTM step over a batch.
+/// - gates, cPrev, tanhC: the forward step's activated gates, c_{t−1} and tanh(c_t).
+/// - dh: (B, H) gradient carried from step t+1 in; gradient reaching h_{t−1} out. dhExternal: NULL or (B, H),
+///   added to dh first.
+/// - dc: (B, H) gradient reaching c_t in; reaching c_{t−1} out.
+/// - dGates: (B, 4H) gradients of the pre-activations out, clamped to ±clip when clip > 0.
+void qk_lstm_backward_step(const float *packed, int batch, int hidden, const float *gates, const float *cPrev,
+                           const float *tanhC, float *dh, const float *dhExternal, float *dc, float *dGates,
+                           float clip, const float *peepholes);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,504 @@
+// Fused, threaded LSTM steps with packed recurrent weights: see include/QuillKernels.h.
+//
+// Layout. The hidden units are split between the threads in slices of a multiple of 16 units. Thread r owns units
+// [u_r, u_{r+1}): the columns of those units in each of the four gate blocks, and the same columns of h, c and dh.
+// Its weights are packed in panels of 32 columns, each panel stored k-major (panel[k][0..31]), so the microkernel
+// reads one panel row per k with two aligned loads. A slice's last panel may be partly padding (zeros).
+//
+// Forward, per step: each thread computes its gate columns G = pre + h_{t−1}·W_h, then the gate maths for its units,
+// and writes its part of c_t and h_t; the step returns when every thread is done (h_t is read whole by the next
+// step). Backward, per step: each thread computes the gate gradients of its units, a barrier, then its columns of
+// dh_{t−1} = dG·W_hᵀ, which reads every thread's dG.
+//
+// Threads: the caller's thread is thread 0; the others are workers that spin on a generation counter for a short
+// while after each job (a recurrent loop posts jobs every few tens of microseconds) and then sleep on a condition
+// variable, so they leave the cores to OpenBLAS between passes.
+#include "QuillKernels.h"
+
+#if defined(__x86_64__)
+
+#include <immintrin.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define QK_TARGET __attribute__((target("avx512f,avx512vl,avx512dq,fma,avx2")))
+#define NR 32
+#define MAX_THREADS 8
+
+// MARK: - Configuration
+
+static int qk_cpu_ok = -1;
+
+int qk_available(void) {
+    if (qk_cpu_ok < 0) {
+        __builtin_cpu_init();
+        int ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+                 __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma");
+        const char *env = getenv("QUILL_FUSED_LSTM");
+        if (env && env[0] == '0') ok = 0;
+        qk_cpu_ok = ok;
+    }
+    return qk_cpu_ok;
+}
+
+static int qk_cpu_threads(void) {
+    static int n = 0;
+    if (n == 0) {
+        const char *env = getenv("QUILL_THREADS");
+        int v = env ? atoi(env) : 0;
+        if (v <= 0) v = (int)sysconf(_SC_NPROCESSORS_ONLN);
+        if (v < 1) v = 1;
+        if (v > MAX_THREADS) v = MAX_THREADS;
+        n = v;
+    }
+    return n;
+}
+
+int qk_threads_for(int hidden) {
+    int n = qk_cpu_threads();
+    int byUnits = hidden / 32;
+    if (byUnits < 1) byUnits = 1;
+    return n < byUnits ? n : byUnits;
+}
+
+/// Unit slice boundaries: bounds[0] = 0 … bounds[n] = H, inner bounds multiples of 16.
+static void slices(int H, int n, int *bounds) {
+    bounds[0] = 0;
+    for (int r = 1; r < n; r++) {
+        int u = (int)(((long)r * H / n + 8) / 16) * 16;
+        if (u < bounds[r - 1]) u = bounds[r - 1];
+        if (u > H) u = H;
+        bounds[r] = u;
+    }
+    bounds[n] = H;
+}
+
+static inline int panels(int width) { return (width + NR - 1) / NR; }
+
+size_t qk_lstm_packed_count(int H) {
+    int n = qk_threads_for(H), b[MAX_THREADS + 1];
+    slices(H, n, b);
+    size_t total = 0;
+    for (int r = 0; r < n; r++) total += (size_t)4 * panels(b[r + 1] - b[r]) * NR * H;
+    return total;
+}
+
+/// Packs columns [c0, c0+width) of B (K rows, row stride ldb) into panels; `transposed` reads B's transpose, that is
+/// element (k, c) is B[c·ldb + k].
+static void pack_columns(const float *B, int K, int ldb, int c0, int width, int transposed, float *P) {
+    int np = panels(width);
+    for (int p = 0; p < np; p++) {
+        float *dst = P + (size_t)p * K * NR;
+        for (int j = 0; j < NR; j++) {
+            int c = p * NR + j;
+            if (c >= width) {
+                for (int k = 0; k < K; k++) dst[(size_t)k * NR + j] = 0;
+            } else if (transposed) {
+                const float *src = B + (size_t)(c0 + c) * ldb;
+                for (int k = 0; k < K; k++) dst[(size_t)k * NR + j] = src[k];
+            } else {
+                for (int k = 0; k < K; k++) dst[(size_t)k * NR + j] = B[(size_t)k * ldb + c0 + c];
+            }
+        }
+    }
+}
+
+void qk_lstm_pack_forward(const float *wh, int H, float *packed) {
+    int n = qk_threads_for(H), b[MAX_THREADS + 1];
+    slices(H, n, b);
+    float *P = packed;
+    for (int r = 0; r < n; r++) {
+        int w = b[r + 1] - b[r];
+        for (int q = 0; q < 4; q++) {
+            pack_columns(wh, H, 4 * H, q * H + b[r], w, 0, P);
+            P += (size_t)panels(w) * NR * H;
+        }
+    }
+}
+
+void qk_lstm_pack_backward(const float *wh, int H, float *packed) {
+    int n = qk_threads_for(H), b[MAX_THREADS + 1];
+    slices(H, n, b);
+    float *P = packed;
+    for (int r = 0; r < n; r++) {
+        int w = b[r + 1] - b[r];
+        // W_hᵀ is (4H, H): its column u is row u of W_h.
+        pack_columns(wh, 4 * H, 4 * H, b[r], w, 1, P);
+        P += (size_t)panels(w) * NR * 4 * H;
+    }
+}
+
+// MARK: - Thread pool
+
+typedef void (*qk_job)(void *arg, int tid, int nthreads);
+
+static struct {
+    pthread_t threads[MAX_THREADS];
+    int workers;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    _Atomic unsigned long generation;
+    _Atomic int sleepers;
+    _Atomic int done;
+    qk_job job;
+    void *arg;
+    int nthreads;
+    // Barrier inside a job.
+    _Atomic int arrived;
+    _Atomic unsigned long barrierGeneration;
+} pool = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER };
+
+static pthread_once_t poolOnce = PTHREAD_ONCE_INIT;
+
+static void *worker_main(void *p) {
+    int tid = (int)(long)p;
+    unsigned long seen = 0;
+    for (;;) {
+        unsigned long g;
+        int spins = 0;
+        while ((g = atomic_load(&pool.generation)) == seen && spins < 20000) {
+            _mm_pause();
+            spins++;
+        }
+        if (g == seen) {
+            pthread_mutex_lock(&pool.lock);
+            atomic_fetch_add(&pool.sleepers, 1);
+            while ((g = atomic_load(&pool.generation)) == seen) pthread_cond_wait(&pool.wake, &pool.lock);
+            atomic_fetch_sub(&pool.sleepers, 1);
+            pthread_mutex_unlock(&pool.lock);
+        }
+        seen = g;
+        if (tid < pool.nthreads) pool.job(pool.arg, tid, pool.nthreads);
+        atomic_fetch_add(&pool.done, 1);
+    }
+    return NULL;
+}
+
+static void pool_start(void) {
+    pool.workers = qk_cpu_threads() - 1;
+    for (int i = 0; i < pool.workers; i++) {
+        if (pthread_create(&pool.threads[i], NULL, worker_main, (void *)(long)(i + 1)) != 0) {
+            pool.workers = i;
+            break;
+        }
+    }
+}
+
+/// Spin barrier among the job's threads.
+static void pool_barrier(int nthreads) {
+    if (nthreads == 1) return;
+    unsigned long g = atomic_load(&pool.barrierGeneration);
+    if (atomic_fetch_add(&pool.arrived, 1) == nthreads - 1) {
+        atomic_store(&pool.arrived, 0);
+        atomic_fetch_add(&pool.barrierGeneration, 1);
+    } else {
+        while (atomic_load(&pool.barrierGeneration) == g) _mm_pause();
+    }
+}
+
+static pthread_mutex_t runLock = PTHREAD_MUTEX_INITIALIZER;
+
+/// Runs `job` on up to `nthreads` threads (the caller's as thread 0) and returns when all are done. A job run on
+/// fewer threads than it has slices loops over them; a caller that finds the pool busy (another thread's model)
+/// runs its job alone.
+static void pool_run(qk_job job, void *arg, int nthreads) {
+    pthread_once(&poolOnce, pool_start);
+    if (nthreads > pool.workers + 1) nthreads = pool.workers + 1;
+    if (nthreads <= 1 || pthread_mutex_trylock(&runLock) != 0) {
+        job(arg, 0, 1);
+        return;
+    }
+    pool.job = job;
+    pool.arg = arg;
+    pool.nthreads = nthreads;
+    atomic_store(&pool.done, 0);
+    atomic_fetch_add(&pool.generation, 1);
+    if (atomic_load(&pool.sleepers) > 0) {
+        pthread_mutex_lock(&pool.lock);
+        pthread_cond_broadcast(&pool.wake);
+        pthread_mutex_unlock(&pool.lock);
+    }
+    job(arg, 0, nthreads);
+    while (atomic_load(&pool.done) < pool.workers) _mm_pause();
+    pthread_mutex_unlock(&runLock);
+}
+
+// MARK: - Microkernels: C[MR × width] += A[MR × K] · panel (width ≤ 32, or ≤ 16 for the one-vector forms)
+
+#define KERNEL2(MR)                                                                                               \
+    QK_TARGET static void k2_##MR(int K, const float *A, int lda, const float *P, float *C, int ldc,            \
+                                  __mmask16 m1) {                                                                 \
+        __m512 c0[MR], c1[MR];                                                                                    \
+        _Pragma("clang loop unroll(full)")                                                                        \
+        for (int r = 0; r < MR; r++) {                                                                            \
+            c0[r] = _mm512_loadu_ps(C + r * ldc);                                                                 \
+            c1[r] = _mm512_maskz_loadu_ps(m1, C + r * ldc + 16);                                                  \
+        }                                                                                                         \
+        for (int k = 0; k < K; k++) {                                                                             \
+            __m512 b0 = _mm512_load_ps(P + (size_t)k * NR), b1 = _mm512_load_ps(P + (size_t)k * NR + 16);         \
+            _Pragma("clang loop unroll(full)")                                                                    \
+            for (int r = 0; r < MR; r++) {                                                                        \
+                __m512 a = _mm512_set1_ps(A[r * lda + k]);                                                        \
+                c0[r] = _mm512_fmadd_ps(a, b0, c0[r]);                                                            \
+                c1[r] = _mm512_fmadd_ps(a, b1, c1[r]);                                                            \
+            }                                                                                                     \
+        }                                                                                                         \
+        _Pragma("clang loop unroll(full)")                                                                        \
+        for (int r = 0; r < MR; r++) {                                                                            \
+            _mm512_storeu_ps(C + r * ldc, c0[r]);                                                                 \
+            _mm512_mask_storeu_ps(C + r * ldc + 16, m1, c1[r]);                                                   \
+        }                                                                                                         \
+    }
+
+#define KERNEL1(MR)                                                                                               \
+    QK_TARGET static void k1_##MR(int K, const float *A, int lda, const float *P, float *C, int ldc,            \
+                                  __mmask16 m0) {                                                                 \
+        __m512 c0[MR];                                                                                            \
+        _Pragma("clang loop unroll(full)")                                                                        \
+        for (int r = 0; r < MR; r++) c0[r] = _mm512_maskz_loadu_ps(m0, C + r * ldc);                              \
+        for (int k = 0; k < K; k++) {                                                                             \
+            __m512 b0 = _mm512_load_ps(P + (size_t)k * NR);                                                       \
+            _Pragma("clang loop unroll(full)")                                                                    \
+            for (int r = 0; r < MR; r++) c0[r] = _mm512_fmadd_ps(_mm512_set1_ps(A[r * lda + k]), b0, c0[r]);      \
+        }                                                                                                         \
+        _Pragma("clang loop unroll(full)")                                                                        \
+        for (int r = 0; r < MR; r++) _mm512_mask_storeu_ps(C + r * ldc, m0, c0[r]);                               \
+    }
+
+KERNEL2(12) KERNEL2(8) KERNEL2(4) KERNEL2(2) KERNEL2(1)
+KERNEL1(24) KERNEL1(8) KERNEL1(4) KERNEL1(2) KERNEL1(1)
+
+/// C[M × width] += A[M × K] · packed panels of `width` columns.
+QK_TARGET static void gemm_panels(int M, int width, int K, const float *A, int lda, const float *P, float *C,
+                                  int ldc) {
+    for (int p = 0; p * NR < width; p++) {
+        int w = width - p * NR;
+        const float *Pp = P + (size_t)p * K * NR;
+        float *Cp = C + p * NR;
+        int r = 0;
+        if (w > 16) {
+            __mmask16 m1 = w >= 32 ? (__mmask16)0xFFFF : (__mmask16)((1u << (w - 16)) - 1);
+            for (; r + 12 <= M; r += 12) k2_12(K, A + (size_t)r * lda, lda, Pp, Cp + (size_t)r * ldc, ldc, m1);
+            for (; r + 8 <= M; r += 8) k2_8(K, A + (size_t)r * lda, lda, Pp, Cp + (size_t)r * ldc, ldc, m1);
+            for (; r + 4 <= M; r += 4) k2_4(K, A + (size_t)r * lda, lda, Pp, Cp + (size_t)r * ldc, ldc, m1);
+            for (; r + 2 <= M; r += 2) k2_2(K, A + (size_t)r * lda, lda, Pp, Cp + (size_t)r * ldc, ldc, m1);
+            for (; r < M; r++) k2_1(K, A + (size_t)r * lda, lda, Pp, Cp + (size_t)r * ldc, ldc, m1);
+        } else {
+            __mmask16 m0 = w >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << w) - 1);
+            for (; r + 24 <= M; r += 24) k1_24(K, A + (size_t)r * lda, lda, Pp, Cp + (size_t)r * ldc, ldc, m0);
+            for (; r + 8 <= M; r += 8) k1_8(K, A + (size_t)r * lda, lda, Pp, Cp + (size_t)r * ldc, ldc, m0);
+            for (; r + 4 <= M; r += 4) k1_4(K, A + (size_t)r * lda, lda, Pp, Cp + (size_t)r * ldc, ldc, m0);
+            for (; r + 2 <= M; r += 2) k1_2(K, A + (size_t)r * lda, lda, Pp, Cp + (size_t)r * ldc, ldc, m0);
+            for (; r < M; r++) k1_1(K, A + (size_t)r * lda, lda, Pp, Cp + (size_t)r * ldc, ldc, m0);
+        }
+    }
+}
+
+// MARK: - Vector maths (the same Cephes approximations as Float.fastExp / fastTanh in QuillNumerics)
+
+QK_TARGET static inline __m512 v_exp(__m512 x) {
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.7f));
+    __m512 m = _mm512_fmadd_ps(x, _mm512_set1_ps(1.442695041f), _mm512_set1_ps(12582912.0f));
+    __m512 n = _mm512_sub_ps(m, _mm512_set1_ps(12582912.0f));
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    __m512 er = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), _mm512_set1_ps(1.0f));
+    __m512i bits = _mm512_slli_epi32(
+        _mm512_add_epi32(_mm512_sub_epi32(_mm512_castps_si512(m), _mm512_set1_epi32(0x4B400000)), _mm512_set1_epi32(127)),
+        23);
+    return _mm512_mul_ps(er, _mm512_castsi512_ps(bits));
+}
+
+QK_TARGET static inline __m512 v_sigmoid(__m512 x) {
+    __m512 one = _mm512_set1_ps(1.0f);
+    return _mm512_div_ps(one, _mm512_add_ps(one, v_exp(_mm512_sub_ps(_mm512_setzero_ps(), x))));
+}
+
+QK_TARGET static inline __m512 v_tanh(__m512 x) {
+    __m512 ax = _mm512_abs_ps(x), z = _mm512_mul_ps(x, x);
+    __m512 p = _mm512_set1_ps(-5.70498872745e-3f);
+    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(2.06390887954e-2f));
+    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(-5.37397155531e-2f));
+    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(1.33314422036e-1f));
+    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(-3.33332819422e-1f));
+    __m512 small = _mm512_fmadd_ps(_mm512_mul_ps(p, z), x, x);
+    __m512 e = v_exp(_mm512_add_ps(ax, ax));
+    __m512 bigAbs = _mm512_sub_ps(_mm512_set1_ps(1.0f), _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(e, _mm512_set1_ps(1.0f))));
+    // Copy x's sign onto bigAbs.
+    __m512 sign = _mm512_and_ps(x, _mm512_castsi512_ps(_mm512_set1_epi32((int)0x80000000u)));
+    __m512 big = _mm512_or_ps(bigAbs, sign);
+    __mmask16 isSmall = _mm512_cmp_ps_mask(ax, _mm512_set1_ps(0.625f), _CMP_LT_OQ);
+    return _mm512_mask_blend_ps(isSmall, big, small);
+}
+
+// MARK: - Steps
+
+typedef struct {
+    const float *packed;
+    int B, H;
+    int bounds[MAX_THREADS + 1];
+    int slices;
+    const float *hPrev, *cPrev, *peep;
+    float *gates, *c, *tanhC, *h;
+    // backward
+    const float *agates, *tanhCb, *dhExt;
+    float *dh, *dc, *dGates;
+    float clip;
+} step_args;
+
+/// Slice s's packed weights: forward and backward packings take the same room per slice, 4·panels·NR·H floats.
+static const float *slice_panels(const float *packed, const int *bounds, int s, int H) {
+    size_t off = 0;
+    for (int r = 0; r < s; r++) off += (size_t)4 * panels(bounds[r + 1] - bounds[r]) * NR * H;
+    return packed + off;
+}
+
+QK_TARGET static void forward_slice(step_args *a, int s) {
+    const int B = a->B, H = a->H, G = 4 * H, u0 = a->bounds[s], w = a->bounds[s + 1] - u0;
+    if (w <= 0) return;
+    const float *P = slice_panels(a->packed, a->bounds, s, H);
+    const size_t gateStride = (size_t)panels(w) * NR * H;
+    for (int q = 0; q < 4; q++) gemm_panels(B, w, H, a->hPrev, H, P + q * gateStride, a->gates + q * H + u0, G);
+
+    for (int b = 0; b < B; b++) {
+        float *gi = a->gates + (size_t)b * G + u0, *gf = gi + H, *gg = gf + H, *go = gg + H;
+        const float *cp = a->cPrev + (size_t)b * H + u0;
+        float *cb = a->c + (size_t)b * H + u0, *tb = a->tanhC + (size_t)b * H + u0, *hb = a->h + (size_t)b * H + u0;
+        for (int j = 0; j < w; j += 16) {
+            __mmask16 m = w - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (w - j)) - 1);
+            __m512 vc = _mm512_maskz_loadu_ps(m, cp + j);
+            __m512 xi = _mm512_maskz_loadu_ps(m, gi + j), xf = _mm512_maskz_loadu_ps(m, gf + j);
+            __m512 xg = _mm512_maskz_loadu_ps(m, gg + j), xo = _mm512_maskz_loadu_ps(m, go + j);
+            if (a->peep) {
+                const float *pp = a->peep + u0 + j;
+                xi = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, pp), vc, xi);
+                xf = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, pp + H), vc, xf);
+            }
+            __m512 i = v_sigmoid(xi), f = v_sigmoid(xf), g = v_tanh(xg);
+            __m512 cn = _mm512_fmadd_ps(f, vc, _mm512_mul_ps(i, g));
+            if (a->peep) xo = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a->peep + 2 * H + u0 + j), cn, xo);
+            __m512 o = v_sigmoid(xo), tc = v_tanh(cn);
+            _mm512_mask_storeu_ps(gi + j, m, i);
+            _mm512_mask_storeu_ps(gf + j, m, f);
+            _mm512_mask_storeu_ps(gg + j, m, g);
+            _mm512_mask_storeu_ps(go + j, m, o);
+            _mm512_mask_storeu_ps(cb + j, m, cn);
+            _mm512_mask_storeu_ps(tb + j, m, tc);
+            _mm512_mask_storeu_ps(hb + j, m, _mm512_mul_ps(o, tc));
+        }
+    }
+}
+
+static void forward_job(void *p, int tid, int nthreads) {
+    step_args *a = (step_args *)p;
+    for (int s = tid; s < a->slices; s += nthreads) forward_slice(a, s);
+}
+
+void qk_lstm_forward_step(const float *packed, int batch, int hidden, const float *hPrev, const float *cPrev,
+                          float *gates, float *c, float *tanhC, float *h, const float *peepholes) {
+    if (!qk_available()) return;
+    step_args a = { .packed = packed, .B = batch, .H = hidden, .hPrev = hPrev, .cPrev = cPrev, .peep = peepholes,
+                    .gates = gates, .c = c, .tanhC = tanhC, .h = h };
+    a.slices = qk_threads_for(hidden);
+    slices(hidden, a.slices, a.bounds);
+    pool_run(forward_job, &a, a.slices);
+}
+
+QK_TARGET static void backward_gates(step_args *a, int s) {
+    const int B = a->B, H = a->H, G = 4 * H, u0 = a->bounds[s], w = a->bounds[s + 1] - u0;
+    const __m512 one = _mm512_set1_ps(1.0f);
+    const int clip = a->clip > 0;
+    const __m512 hi = _mm512_set1_ps(a->clip), lo = _mm512_set1_ps(-a->clip);
+    for (int b = 0; b < B && w > 0; b++) {
+        const float *gi = a->agates + (size_t)b * G + u0, *gf = gi + H, *gg = gf + H, *go = gg + H;
+        float *di = a->dGates + (size_t)b * G + u0, *df = di + H, *dg = df + H, *dout = dg + H;
+        const float *cp = a->cPrev + (size_t)b * H + u0, *tb = a->tanhCb + (size_t)b * H + u0;
+        float *dhb = a->dh + (size_t)b * H + u0, *dcb = a->dc + (size_t)b * H + u0;
+        const float *ext = a->dhExt ? a->dhExt + (size_t)b * H + u0 : NULL;
+        for (int j = 0; j < w; j += 16) {
+            __mmask16 m = w - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (w - j)) - 1);
+            __m512 i = _mm512_maskz_loadu_ps(m, gi + j), f = _mm512_maskz_loadu_ps(m, gf + j);
+            __m512 g = _mm512_maskz_loadu_ps(m, gg + j), o = _mm512_maskz_loadu_ps(m, go + j);
+            __m512 tc = _mm512_maskz_loadu_ps(m, tb + j), c0 = _mm512_maskz_loadu_ps(m, cp + j);
+            __m512 d = _mm512_maskz_loadu_ps(m, dhb + j);
+            if (ext) d = _mm512_add_ps(d, _mm512_maskz_loadu_ps(m, ext + j));
+            __m512 dO = _mm512_mul_ps(_mm512_mul_ps(d, tc), _mm512_mul_ps(o, _mm512_sub_ps(one, o)));
+            __m512 dcs = _mm512_fmadd_ps(_mm512_mul_ps(d, o), _mm512_fnmadd_ps(tc, tc, one),
+                                         _mm512_maskz_loadu_ps(m, dcb + j));
+            if (a->peep) dcs = _mm512_fmadd_ps(dO, _mm512_maskz_loadu_ps(m, a->peep + 2 * H + u0 + j), dcs);
+            __m512 dI = _mm512_mul_ps(_mm512_mul_ps(dcs, g), _mm512_mul_ps(i, _mm512_sub_ps(one, i)));
+            __m512 dF = _mm512_mul_ps(_mm512_mul_ps(dcs, c0), _mm512_mul_ps(f, _mm512_sub_ps(one, f)));
+            __m512 dG = _mm512_mul_ps(_mm512_mul_ps(dcs, i), _mm512_fnmadd_ps(g, g, one));
+            __m512 dcn = _mm512_mul_ps(dcs, f);
+            if (a->peep) {
+                dcn = _mm512_fmadd_ps(dI, _mm512_maskz_loadu_ps(m, a->peep + u0 + j), dcn);
+                dcn = _mm512_fmadd_ps(dF, _mm512_maskz_loadu_ps(m, a->peep + H + u0 + j), dcn);
+            }
+            if (clip) {
+                dI = _mm512_min_ps(_mm512_max_ps(dI, lo), hi);
+                dF = _mm512_min_ps(_mm512_max_ps(dF, lo), hi);
+                dG = _mm512_min_ps(_mm512_max_ps(dG, lo), hi);
+                dO = _mm512_min_ps(_mm512_max_ps(dO, lo), hi);
+            }
+            _mm512_mask_storeu_ps(di + j, m, dI);
+            _mm512_mask_storeu_ps(df + j, m, dF);
+            _mm512_mask_storeu_ps(dg + j, m, dG);
+            _mm512_mask_storeu_ps(dout + j, m, dO);
+            _mm512_mask_storeu_ps(dcb + j, m, dcn);
+            // This thread's columns of dh are rewritten below, after every thread's dG is in.
+            _mm512_mask_storeu_ps(dhb + j, m, _mm512_setzero_ps());
+        }
+    }
+}
+
+static void backward_job(void *p, int tid, int nthreads) {
+    step_args *a = (step_args *)p;
+    const int H = a->H, G = 4 * H;
+    for (int s = tid; s < a->slices; s += nthreads) backward_gates(a, s);
+    pool_barrier(nthreads);
+    for (int s = tid; s < a->slices; s += nthreads) {
+        int u0 = a->bounds[s], w = a->bounds[s + 1] - u0;
+        if (w > 0) gemm_panels(a->B, w, G, a->dGates, G, slice_panels(a->packed, a->bounds, s, H), a->dh + u0, H);
+    }
+}
+
+void qk_lstm_backward_step(const float *packed, int batch, int hidden, const float *gates, const float *cPrev,
+                           const float *tanhC, float *dh, const float *dhExternal, float *dc, float *dGates,
+                           float clip, const float *peepholes) {
+    if (!qk_available()) return;
+    step_args a = { .packed = packed, .B = batch, .H = hidden, .agates = gates, .cPrev = cPrev, .tanhCb = tanhC,
+                    .dh = dh, .dhExt = dhExternal, .dc = dc, .dGates = dGates, .clip = clip, .peep = peepholes };
+    a.slices = qk_threads_for(hidden);
+    slices(hidden, a.slices, a.bounds);
+    pool_run(backward_job, &a, a.slices);
+}
+
+#else
+
+int qk_available(void) { return 0; }
+int qk_threads_for(int hidden) { (void)hidden; return 1; }
+size_t qk_lstm_packed_count(int hidden) { (void)hidden; return 0; }
+void qk_lstm_pack_forward(const float *wh, int hidden, float *packed) { (void)wh; (void)hidden; (void)packed; }
+void qk_lstm_pack_backward(const float *wh, int hidden, float *packed) { (void)wh; (void)hidden; (void)packed; }
+void qk_lstm_forward_step(const float *packed, int batch, int hidden, const float *hPrev, const float *cPrev,
+                          float *gates, float *c, float *tanhC, float *h, const float *peepholes) {
+    (void)packed; (void)batch; (void)hidden; (void)hPrev; (void)cPrev; (void)gates; (void)c; (void)tanhC; (void)h;
+    (void)peepholes;
+}
+void qk_lstm_backward_step(const float *packed, int batch, int hidden, const float *gates, const float *cPrev,
+                           const float *tanhC, float *dh, const float *dhExternal, float *dc, float *dGates,
+                           float clip, const float *peepholes) {
+    (void)packed; (void)batch; (void)hidden; (void)gates; (void)cPrev; (void)tanhC; (void)dh; (void)dhExternal;
+    (void)dc; (void)dGates; (void)clip; (void)peepholes;
+}
+
+#endif

@@ -1,0 +1,53 @@
+import CQuillKernels
+import QuillNumerics
+
+/// The fused LSTM step kernels of `CQuillKernels` for Float layers: packed recurrent weights, the product and the
+/// gate maths of one step in one call, split over the cores by hidden units.
+///
+/// Used by `RecurrentLayer` for LSTM layers in Float with a batch of at least 4, on CPUs with AVX-512; everything
+/// else (Double, GRU/RNN, batch-1 sampling, other CPUs) takes the portable path of OpenBLAS products and
+/// `CellKernels`. Both compute the same maths; the fused path is checked against the portable one in the tests.
+public enum FusedLSTM {
+    /// Off switch (tests compare both paths; `QUILL_FUSED_LSTM=0` in the environment also turns it off).
+    nonisolated(unsafe) public static var enabled = true
+
+    /// Whether this CPU runs the fused kernels.
+    public static var available: Bool { qk_available() != 0 }
+
+    /// Whether a layer of `kind` in `T` with this batch takes the fused path.
+    static func applies<T: QuillScalar>(_ kind: CellKind, _: T.Type, batch: Int) -> Bool {
+        enabled && kind == .lstm && T.self == Float.self && batch >= 4 && available
+    }
+}
+
+/// Packed copies of one layer's W_h (forward) and W_hᵀ (backward), 64-byte aligned, in the kernels' panel layout.
+final class PackedRecurrentWeights {
+    let hidden: Int
+    let count: Int
+    let forward: UnsafeMutablePointer<Float>
+    let backward: UnsafeMutablePointer<Float>
+
+    init(hidden: Int) {
+        self.hidden = hidden
+        count = Int(qk_lstm_packed_count(Int32(hidden)))
+        func allocate(_ n: Int) -> UnsafeMutablePointer<Float> {
+            UnsafeMutableRawPointer.allocate(byteCount: Swift.max(n, 1) * 4, alignment: 64)
+                .bindMemory(to: Float.self, capacity: Swift.max(n, 1))
+        }
+        forward = allocate(count)
+        backward = allocate(count)
+    }
+
+    deinit {
+        UnsafeMutableRawPointer(forward).deallocate()
+        UnsafeMutableRawPointer(backward).deallocate()
+    }
+}
+
+@inline(__always) func asFloat<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
+    UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
+}
+
+@inline(__always) func asFloat<T>(_ p: UnsafePointer<T>) -> UnsafePointer<Float> {
+    UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
+}
