@@ -318,9 +318,15 @@ QK_TARGET static inline __m512 v_exp(__m512 x) {
     return _mm512_mul_ps(er, _mm512_castsi512_ps(bits));
 }
 
+/// 1/d: the 14-bit hardware reciprocal and one Newton step (relative error about 1e-7, like the division it
+/// replaces, at a quarter of its cost). d ≥ 1 wherever it is used here.
+QK_TARGET static inline __m512 v_reciprocal(__m512 d) {
+    __m512 r = _mm512_rcp14_ps(d);
+    return _mm512_mul_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(2.0f)));
+}
+
 QK_TARGET static inline __m512 v_sigmoid(__m512 x) {
-    __m512 one = _mm512_set1_ps(1.0f);
-    return _mm512_div_ps(one, _mm512_add_ps(one, v_exp(_mm512_sub_ps(_mm512_setzero_ps(), x))));
+    return v_reciprocal(_mm512_add_ps(_mm512_set1_ps(1.0f), v_exp(_mm512_sub_ps(_mm512_setzero_ps(), x))));
 }
 
 QK_TARGET static inline __m512 v_tanh(__m512 x) {
@@ -332,7 +338,8 @@ QK_TARGET static inline __m512 v_tanh(__m512 x) {
     p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(-3.33332819422e-1f));
     __m512 small = _mm512_fmadd_ps(_mm512_mul_ps(p, z), x, x);
     __m512 e = v_exp(_mm512_add_ps(ax, ax));
-    __m512 bigAbs = _mm512_sub_ps(_mm512_set1_ps(1.0f), _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(e, _mm512_set1_ps(1.0f))));
+    __m512 bigAbs = _mm512_fnmadd_ps(_mm512_set1_ps(2.0f), v_reciprocal(_mm512_add_ps(e, _mm512_set1_ps(1.0f))),
+                                     _mm512_set1_ps(1.0f));
     // Copy x's sign onto bigAbs.
     __m512 sign = _mm512_and_ps(x, _mm512_castsi512_ps(_mm512_set1_epi32((int)0x80000000u)));
     __m512 big = _mm512_or_ps(bigAbs, sign);

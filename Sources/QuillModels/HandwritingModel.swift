@@ -124,14 +124,18 @@ public final class HandwritingModel<T: QuillScalar> {
         if let window, let wws = ws.window {
             let in1 = 3 + V
             layers[0].beginForward(l1, steps: steps)
-            for t in 0..<steps {
-                let x1 = ws.layerInputs[0].ptr + t * B * in1
-                Kernels.copyRows(rows: B, width: 3, from: ws.inputs.ptr + t * B * 3, srcStride: 3, to: x1, dstStride: in1)
-                Kernels.copyRows(rows: B, width: V, from: window.window(at: t - 1, wws), srcStride: V,
-                                 to: x1 + 3, dstStride: in1)
-                layers[0].project(x1, rows: B, into: l1.preactivations(at: t))
-                layers[0].step(t, l1)
-                window.forwardStep(t, h: l1.hStep(t + 1), wws)
+            // With the fused kernels on both cores, the small per-step products run on one BLAS thread.
+            Self.blasThreads(single: l1.fusedForward) {
+                for t in 0..<steps {
+                    let x1 = ws.layerInputs[0].ptr + t * B * in1
+                    Kernels.copyRows(rows: B, width: 3, from: ws.inputs.ptr + t * B * 3, srcStride: 3, to: x1,
+                                     dstStride: in1)
+                    Kernels.copyRows(rows: B, width: V, from: window.window(at: t - 1, wws), srcStride: V,
+                                     to: x1 + 3, dstStride: in1)
+                    layers[0].project(x1, rows: B, into: l1.preactivations(at: t))
+                    layers[0].step(t, l1)
+                    window.forwardStep(t, h: l1.hStep(t + 1), wws)
+                }
             }
         } else {
             layers[0].forward(ws.inputs.ptr, l1, steps: steps)
@@ -155,6 +159,10 @@ public final class HandwritingModel<T: QuillScalar> {
         }
         output.forward(ws.concat.ptr, rows: rows, into: ws.y.ptr)
         profile?.lap("forward output")
+    }
+
+    static func blasThreads(single: Bool, _ body: () -> Void) {
+        if single { BLASInfo.singleThreaded(body) } else { body() }
     }
 
     // MARK: - Loss and backward
@@ -200,16 +208,19 @@ public final class HandwritingModel<T: QuillScalar> {
             window.beginBackward(wws)
             let dwCarry = ws.dwCarry!.ptr, scratch = ws.scratchBH.ptr, dIn = ws.dInput1Step!.ptr
             dwCarry.update(repeating: 0, count: B * V)
-            for t in stride(from: steps - 1, through: 0, by: -1) {
-                // w_t feeds layers 2…N at t and layer 1 at t+1.
-                Kernels.add(dWin.ptr + t * B * V, into: dwCarry, count: B * V)
-                window.backwardStep(t, dw: dwCarry, h: l1.hStep(t + 1), dh: scratch, wws)
-                Kernels.add(dh + t * B * H, into: scratch, count: B * H)
-                layers[0].backwardStep(t, l1, dhExternal: scratch)
-                // Layer 1's input at t was [x_t, w_{t−1}]: its gradient's w part flows to w_{t−1}.
-                matmul(transB: true, m: B, n: in1, k: layers[0].gateWidth, a: l1.preactivationGradients(at: t),
-                       lda: layers[0].gateWidth, b: layers[0].wx.value.ptr, ldb: layers[0].gateWidth, c: dIn, ldc: in1)
-                Kernels.copyRows(rows: B, width: V, from: dIn + 3, srcStride: in1, to: dwCarry, dstStride: V)
+            Self.blasThreads(single: l1.fusedBackward) {
+                for t in stride(from: steps - 1, through: 0, by: -1) {
+                    // w_t feeds layers 2…N at t and layer 1 at t+1.
+                    Kernels.add(dWin.ptr + t * B * V, into: dwCarry, count: B * V)
+                    window.backwardStep(t, dw: dwCarry, h: l1.hStep(t + 1), dh: scratch, wws)
+                    Kernels.add(dh + t * B * H, into: scratch, count: B * H)
+                    layers[0].backwardStep(t, l1, dhExternal: scratch)
+                    // Layer 1's input at t was [x_t, w_{t−1}]: its gradient's w part flows to w_{t−1}.
+                    matmul(transB: true, m: B, n: in1, k: layers[0].gateWidth, a: l1.preactivationGradients(at: t),
+                           lda: layers[0].gateWidth, b: layers[0].wx.value.ptr, ldb: layers[0].gateWidth, c: dIn,
+                           ldc: in1)
+                    Kernels.copyRows(rows: B, width: V, from: dIn + 3, srcStride: in1, to: dwCarry, dstStride: V)
+                }
             }
             layers[0].finishBackward(ws.layerInputs[0].ptr, l1, dx: nil, steps: steps)
             window.finishBackward(h: l1.outputs, wws, steps: steps)

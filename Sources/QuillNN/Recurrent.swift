@@ -277,8 +277,9 @@ public final class RecurrentWorkspace<T: QuillScalar> {
     var whT: Tensor<T>?
     /// The fused kernels' packed weights (allocated on first use) and whether this pass uses them.
     var packedWeights: PackedRecurrentWeights?
-    var fusedForward = false
-    var fusedBackward = false
+    /// Whether this pass's forward (backward) steps run the fused kernels: set by `beginForward` (`beginBackward`).
+    public internal(set) var fusedForward = false
+    public internal(set) var fusedBackward = false
 
     func packed(_ hidden: Int) -> PackedRecurrentWeights {
         if let p = packedWeights { return p }

@@ -59,6 +59,15 @@ public enum BLASInfo {
         #endif
     }
 
+    /// Runs `body` with BLAS on one thread, then restores the thread count: for loops of small products that run
+    /// beside Quill's own threaded kernels, whose cores OpenBLAS's workers would otherwise contend for.
+    public static func singleThreaded<R>(_ body: () throws -> R) rethrows -> R {
+        let n = threads
+        if n > 1 { setThreads(1) }
+        defer { if n > 1 { setThreads(n) } }
+        return try body()
+    }
+
     public static var threads: Int {
         #if canImport(Accelerate)
         return 1
