@@ -226,6 +226,33 @@ static void pool_run(qk_job job, void *arg, int nthreads) {
     pthread_mutex_unlock(&runLock);
 }
 
+// MARK: - Parallel ranges for Swift kernels
+
+typedef struct {
+    qk_range_fn fn;
+    void *context;
+    int count;
+} range_args;
+
+static void range_job(void *p, int tid, int nthreads) {
+    range_args *a = (range_args *)p;
+    int begin = (int)((long)a->count * tid / nthreads), end = (int)((long)a->count * (tid + 1) / nthreads);
+    if (end > begin) a->fn(a->context, begin, end);
+}
+
+void qk_parallel_ranges(int count, int minimumPerThread, qk_range_fn fn, void *context) {
+    if (count <= 0) return;
+    int n = qk_cpu_threads();
+    if (minimumPerThread < 1) minimumPerThread = 1;
+    if (n > count / minimumPerThread) n = count / minimumPerThread;
+    if (n <= 1) {
+        fn(context, 0, count);
+        return;
+    }
+    range_args a = { .fn = fn, .context = context, .count = count };
+    pool_run(range_job, &a, n);
+}
+
 // MARK: - Microkernels: C[MR × width] += A[MR × K] · panel (width ≤ 32, or ≤ 16 for the one-vector forms)
 
 #define KERNEL2(MR)                                                                                               \
@@ -492,6 +519,10 @@ void qk_lstm_backward_step(const float *packed, int batch, int hidden, const flo
 #else
 
 int qk_available(void) { return 0; }
+void qk_parallel_ranges(int count, int minimumPerThread, qk_range_fn fn, void *context) {
+    (void)minimumPerThread;
+    if (count > 0) fn(context, 0, count);
+}
 int qk_threads_for(int hidden) { (void)hidden; return 1; }
 size_t qk_lstm_packed_count(int hidden) { (void)hidden; return 0; }
 void qk_lstm_pack_forward(const float *wh, int hidden, float *packed) { (void)wh; (void)hidden; (void)packed; }

@@ -31,6 +31,9 @@ public final class SoftWindow<T: QuillScalar> {
 
     public var parameters: [Parameter<T>] { linear.parameters }
 
+    /// Batch rows per kernel thread, at least: below that the window's per-step work runs on one thread.
+    static var rowsPerThread: Int { 4 }
+
     // MARK: - Forward
 
     /// Step t: reads h¹_t (B, inputSize) and κ_{t−1}, writes α, β, κ_t, φ(t, ·) and w_t.
@@ -38,15 +41,20 @@ public final class SoftWindow<T: QuillScalar> {
         let B = ws.batch, K = components
         let p = ws.params.ptr + t * B * 3 * K
         linear.forward(h, rows: B, into: p)
+        let U = ws.maxTextLength, V = vocabularySize
         ws.lengths.withUnsafeBufferPointer { lengths in
-            WindowKernels.forward(params: p, kappaPrevious: ws.kappa.ptr + t * B * K,
-                                  alpha: ws.alpha.ptr + t * B * K, beta: ws.beta.ptr + t * B * K,
-                                  kappa: ws.kappa.ptr + (t + 1) * B * K,
-                                  phi: ws.phi.ptr + t * B * (ws.maxTextLength + 1),
-                                  w: ws.w.ptr + (t + 1) * B * vocabularySize,
-                                  text: ws.text.ptr, lengths: lengths.baseAddress!, positions: ws.positions.ptr,
-                                  batch: B, components: K,
-                                  maxTextLength: ws.maxTextLength, vocabulary: vocabularySize, kappaScale: kappaScale)
+            // Rows are independent: split over the kernel threads.
+            KernelThreads.forEachRange(B, minimumPerThread: Self.rowsPerThread) { rows in
+                let r = rows.lowerBound
+                WindowKernels.forward(params: p + r * 3 * K, kappaPrevious: ws.kappa.ptr + (t * B + r) * K,
+                                      alpha: ws.alpha.ptr + (t * B + r) * K, beta: ws.beta.ptr + (t * B + r) * K,
+                                      kappa: ws.kappa.ptr + ((t + 1) * B + r) * K,
+                                      phi: ws.phi.ptr + (t * B + r) * (U + 1),
+                                      w: ws.w.ptr + ((t + 1) * B + r) * V,
+                                      text: ws.text.ptr + r * U, lengths: lengths.baseAddress! + r,
+                                      positions: ws.positions.ptr, batch: rows.count, components: K,
+                                      maxTextLength: U, vocabulary: V, kappaScale: kappaScale)
+            }
         }
     }
 
@@ -66,13 +74,19 @@ public final class SoftWindow<T: QuillScalar> {
                              _ ws: WindowWorkspace<T>) {
         let B = ws.batch, K = components
         let dp = ws.dParams.ptr + t * B * 3 * K
+        let U = ws.maxTextLength, V = vocabularySize
         ws.lengths.withUnsafeBufferPointer { lengths in
-            WindowKernels.backward(dw: dw, params: ws.params.ptr + t * B * 3 * K, alpha: ws.alpha.ptr + t * B * K,
-                                   beta: ws.beta.ptr + t * B * K, kappa: ws.kappa.ptr + (t + 1) * B * K,
-                                   kappaCarry: ws.dKappaCarry.ptr, dParams: dp, text: ws.text.ptr,
-                                   lengths: lengths.baseAddress!, positions: ws.positions.ptr,
-                                   scratch: ws.scratch.ptr, batch: B, components: K,
-                                   maxTextLength: ws.maxTextLength, vocabulary: vocabularySize, kappaScale: kappaScale)
+            KernelThreads.forEachRange(B, minimumPerThread: Self.rowsPerThread) { rows in
+                let r = rows.lowerBound
+                WindowKernels.backward(dw: dw + r * V, params: ws.params.ptr + (t * B + r) * 3 * K,
+                                       alpha: ws.alpha.ptr + (t * B + r) * K, beta: ws.beta.ptr + (t * B + r) * K,
+                                       kappa: ws.kappa.ptr + ((t + 1) * B + r) * K,
+                                       kappaCarry: ws.dKappaCarry.ptr + r * K, dParams: dp + r * 3 * K,
+                                       text: ws.text.ptr + r * U, lengths: lengths.baseAddress! + r,
+                                       positions: ws.positions.ptr, scratch: ws.scratch.ptr + r * 3 * K,
+                                       batch: rows.count, components: K, maxTextLength: U, vocabulary: V,
+                                       kappaScale: kappaScale)
+            }
         }
         matmul(transB: true, m: B, n: inputSize, k: 3 * K, a: dp, lda: 3 * K, b: linear.weight.value.ptr,
                ldb: 3 * K, c: dh, ldc: inputSize)
@@ -193,7 +207,7 @@ public final class WindowWorkspace<T: QuillScalar> {
     public let w: Tensor<T>
     /// (B, K)
     public let dKappaCarry: Tensor<T>
-    /// u = 1…U+1 as scalars, and scratch for the backward sums (3K).
+    /// u = 1…U+1 as scalars, and scratch for the backward sums (3K per row, so rows can run on separate threads).
     let positions: Tensor<T>
     let scratch: Tensor<T>
 
@@ -216,7 +230,7 @@ public final class WindowWorkspace<T: QuillScalar> {
         dKappaCarry = Tensor([batch, K])
         positions = Tensor([maxTextLength + 1])
         for u in 0...maxTextLength { positions[u] = T(u + 1) }
-        scratch = Tensor([3 * K])
+        scratch = Tensor([batch, 3 * K])
     }
 
     /// Sets row b's text (character indices; at most maxTextLength).

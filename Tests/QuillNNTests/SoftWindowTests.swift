@@ -34,6 +34,51 @@ final class SoftWindowTests: XCTestCase {
         GradientCheck.check(name: "window.h", values: h.ptr, grads: dh.ptr, count: h.count, loss: loss)
     }
 
+    /// A batch of 9 rows, whose per-step work is split over the kernel threads, gives each row exactly what that
+    /// row gives alone (batch 1 runs on one thread).
+    func testRowsSplitOverThreadsMatchRowsAlone() {
+        var rng = SeededGenerator(seed: 8)
+        let K = 3, H = 5, V = 6, T = 4, B = 9, U = 5
+        let window = SoftWindow<Double>(components: K, inputSize: H, vocabularySize: V, kappaScale: 0.3,
+                                        name: "window", rng: &rng)
+        let texts: [[Int32]] = (0..<B).map { b in (0..<(1 + b % U)).map { Int32(($0 + b) % V) } }
+        let h = Tensor.random([T, B, H], &rng)
+        let r = Tensor.random([T, B, V], &rng)
+        func run(rows: [Int]) -> (w: [Double], dh: [Double], kappaCarry: [Double]) {
+            let n = rows.count
+            let ws = WindowWorkspace(window: window, steps: T, batch: n, maxTextLength: U)
+            for (i, b) in rows.enumerated() { ws.setText(row: i, texts[b]) }
+            ws.resetState()
+            let hs = Tensor<Double>([T, n, H]), rs = Tensor<Double>([T, n, V]), dh = Tensor<Double>([T, n, H])
+            for t in 0..<T {
+                for (i, b) in rows.enumerated() {
+                    for j in 0..<H { hs[(t * n + i) * H + j] = h[(t * B + b) * H + j] }
+                    for j in 0..<V { rs[(t * n + i) * V + j] = r[(t * B + b) * V + j] }
+                }
+            }
+            for t in 0..<T { window.forwardStep(t, h: hs.ptr + t * n * H, ws) }
+            window.beginBackward(ws)
+            for t in stride(from: T - 1, through: 0, by: -1) {
+                window.backwardStep(t, dw: rs.ptr + t * n * V, h: hs.ptr + t * n * H, dh: dh.ptr + t * n * H, ws)
+            }
+            return (ws.w.array, dh.array, ws.dKappaCarry.array)
+        }
+        let all = run(rows: Array(0..<B))
+        for b in 0..<B {
+            let one = run(rows: [b])
+            for t in 0...T {
+                for j in 0..<V { XCTAssertEqual(all.w[(t * B + b) * V + j], one.w[t * V + j], "w, row \(b)") }
+            }
+            for t in 0..<T {
+                // dh is a BLAS product after the window kernels: rounding may differ with the batch size.
+                for j in 0..<H {
+                    XCTAssertEqual(all.dh[(t * B + b) * H + j], one.dh[t * H + j], accuracy: 1e-12, "dh, row \(b)")
+                }
+            }
+            for j in 0..<K { XCTAssertEqual(all.kappaCarry[b * K + j], one.kappaCarry[j], "dκ, row \(b)") }
+        }
+    }
+
     /// φ follows the formula, w_t sums φ by character, and κ only grows.
     func testForwardValues() {
         var rng = SeededGenerator(seed: 2)

@@ -49,6 +49,14 @@ void qk_lstm_backward_step(const float *packed, int batch, int hidden, const flo
                            const float *tanhC, float *dh, const float *dhExternal, float *dc, float *dGates,
                            float clip, const float *peepholes);
 
+/// A function over the index range [begin, end) of some work, with its context.
+typedef void (*qk_range_fn)(void *context, int begin, int end);
+
+/// Splits [0, count) into contiguous ranges of at least `minimumPerThread` indices over the kernel threads (the
+/// caller's included), runs `fn` on each, and returns when all are done. Runs `fn(context, 0, count)` on the
+/// caller's thread where there is one thread, or where the pool is busy. Works on every CPU.
+void qk_parallel_ranges(int count, int minimumPerThread, qk_range_fn fn, void *context);
+
 #ifdef __cplusplus
 }
 #endif
