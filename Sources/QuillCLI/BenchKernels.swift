@@ -43,6 +43,33 @@ public struct BenchKernels: ParsableCommand {
             matmul(transA: true, m: H, n: G, k: 2500, a: big.ptr, lda: H, b: bigG.ptr, ldb: G, beta: 1, c: out.ptr, ldc: G) })
         report("dG·Wxᵀ      (2500×\(G))·(\(G)×\(H))", 2.0 * 2500 * Double(H * G), time {
             matmul(transB: true, m: 2500, n: H, k: G, a: bigG.ptr, lda: G, b: w.ptr, ldb: G, c: big.ptr, ldc: H) })
+        // One LSTM layer's per-step work (product + gate maths) over 50 steps, through the layer's own API: the
+        // fused kernels (packed weights, both cores) against the portable path (OpenBLAS + CellKernels).
+        let steps = 50
+        let layer = RecurrentLayer<Float>(kind: .lstm, inputSize: 1, hiddenSize: H, name: "bench", rng: &rng)
+        let ws = RecurrentWorkspace(layer: layer, steps: steps, batch: B)
+        for i in 0..<ws.pre.count { ws.pre[i] = Float(rng.normal()) * 0.5 }
+        let stepFlops = 2.0 * Double(B * H * G)
+        for fused in [true, false] where fused == false || FusedLSTM.available {
+            FusedLSTM.enabled = fused
+            let name = fused ? "fused, \(FusedLSTM.threads(hidden: H)) threads" : "portable"
+            let f = time {
+                layer.beginForward(ws, steps: steps)
+                for t in 0..<steps { layer.step(t, ws) }
+            } / Double(steps)
+            report("LSTM step forward, \(name)", stepFlops, f)
+            let b = time {
+                layer.beginBackward(ws)
+                for t in stride(from: steps - 1, through: 0, by: -1) { layer.backwardStep(t, ws, dhExternal: nil) }
+            } / Double(steps)
+            report("LSTM step backward, \(name)", stepFlops, b)
+        }
+        FusedLSTM.enabled = true
+        let cores = FusedLSTM.threads(hidden: 1 << 20)
+        if let one = FusedLSTM.measuredPeakGFLOPS(threads: 1), let all = FusedLSTM.measuredPeakGFLOPS(threads: cores) {
+            print(String(format: "%-44@ %8.1f GFLOP/s on 1 thread, %.1f on %d (nominal %.0f)",
+                         "FP32 FMA peak, measured" as NSString, one, all, cores, Machine.peakGFLOPS))
+        }
         let c0 = rand(B * H), c1 = rand(B * H), tc = rand(B * H), hh = rand(B * H), dc = rand(B * H)
         let gates = rand(B * G), dG = rand(B * G)
         let fwd = time {

@@ -49,6 +49,10 @@ void qk_lstm_backward_step(const float *packed, int batch, int hidden, const flo
                            const float *tanhC, float *dh, const float *dhExternal, float *dc, float *dGates,
                            float clip, const float *peepholes);
 
+/// Measured single-precision FMA throughput in GFLOP/s on `threads` kernel threads (AVX-512, 12 independent chains,
+/// a tenth of a second), or 0 where the kernels do not run: the machine's real peak, turbo clocks included.
+double qk_peak_gflops(int threads);
+
 /// A function over the index range [begin, end) of some work, with its context.
 typedef void (*qk_range_fn)(void *context, int begin, int end);
 
