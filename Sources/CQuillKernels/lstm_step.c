@@ -402,8 +402,10 @@ QK_TARGET static inline __m512 v_exp(__m512 x) {
 }
 
 /// 1/d: the 14-bit hardware reciprocal and one Newton step (relative error about 1e-7, like the division it
-/// replaces, at a quarter of its cost). d ≥ 1 wherever it is used here.
+/// replaces, at a quarter of its cost). d ≥ 1 wherever it is used here, and may be +∞ (v_exp overflows above
+/// 88.38, as Float.fastExp does): d is capped at 1e30 first, since the Newton step would turn 1/∞ into ∞·0 = NaN.
 QK_TARGET static inline __m512 v_reciprocal(__m512 d) {
+    d = _mm512_min_ps(d, _mm512_set1_ps(1e30f));
     __m512 r = _mm512_rcp14_ps(d);
     return _mm512_mul_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(2.0f)));
 }
