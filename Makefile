@@ -57,6 +57,7 @@ bench: release
 	$(RELEASE) bench handwriting --network prediction
 	$(RELEASE) bench handwriting --network synthesis
 	$(RELEASE) bench sampling
+	$(RELEASE) bench kernels --batch 32 --hidden 400
 
 # Regenerates the README's figures. The Shakespeare run takes FIG_MINUTES (25) of training unless
 # runs/shakespeare already holds one; the IAM-OnDB figure needs ../shared/datasets beside the clone.
@@ -86,10 +87,6 @@ styles: release
 	$(RELEASE) style add neat --model models/synthesis --text "the moon rose over the quiet hills" --seed 3 --bias 1.5
 	$(RELEASE) style add relaxed --model models/synthesis --text "a letter to a friend far away" --seed 5 --bias 0.7
 	$(RELEASE) style add upright --model models/synthesis --text "bring the books home tonight" --seed 8 --bias 1.0
-	@if [ -f models/prediction/model.safetensors ]; then \
-	  $(RELEASE) plot density --model models/prediction --seed 4 -o figures/density.png; \
-	  $(RELEASE) plot loss models/prediction -o figures/prediction-loss.png --x time --title "Prediction network on IAM-OnDB"; \
-	fi
 
 clean:
 	rm -rf .build runs
