@@ -1,7 +1,7 @@
 // Fused, threaded LSTM steps with packed recurrent weights: see include/QuillKernels.h.
 //
-// Layout. The hidden units are split between the threads in slices of a multiple of 16 units. Thread r owns units
-// [u_r, u_{r+1}): the columns of those units in each of the four gate blocks, and the same columns of h, c and dh.
+// Layout. The hidden units are split into one slice per thread, a multiple of 16 units each. Slice s holds units
+// [u_s, u_{s+1}): the columns of those units in each of the four gate blocks, and the same columns of h, c and dh.
 // Its weights are packed in panels of 32 columns, each panel stored k-major (panel[k][0..31]), so the microkernel
 // reads one panel row per k with two aligned loads. A slice's last panel may be partly padding (zeros).
 //
@@ -94,15 +94,25 @@ static void pack_columns(const float *B, int K, int ldb, int c0, int width, int 
     int np = panels(width);
     for (int p = 0; p < np; p++) {
         float *dst = P + (size_t)p * K * NR;
-        for (int j = 0; j < NR; j++) {
-            int c = p * NR + j;
-            if (c >= width) {
-                for (int k = 0; k < K; k++) dst[(size_t)k * NR + j] = 0;
-            } else if (transposed) {
-                const float *src = B + (size_t)(c0 + c) * ldb;
-                for (int k = 0; k < K; k++) dst[(size_t)k * NR + j] = src[k];
-            } else {
-                for (int k = 0; k < K; k++) dst[(size_t)k * NR + j] = B[(size_t)k * ldb + c0 + c];
+        int w = width - p * NR < NR ? width - p * NR : NR;
+        if (transposed) {
+            // Column j of the panel is a row of B, written with stride NR: in blocks of 64 k, so the block of the
+            // panel being written (8 KB) stays in L1 while the 32 rows are read.
+            for (int k0 = 0; k0 < K; k0 += 64) {
+                int k1 = k0 + 64 < K ? k0 + 64 : K;
+                for (int j = 0; j < NR; j++) {
+                    const float *src = B + (size_t)(c0 + p * NR + j) * ldb;
+                    if (j < w) for (int k = k0; k < k1; k++) dst[(size_t)k * NR + j] = src[k];
+                    else for (int k = k0; k < k1; k++) dst[(size_t)k * NR + j] = 0;
+                }
+            }
+        } else {
+            // Row k of the panel is a piece of row k of B: both contiguous.
+            for (int k = 0; k < K; k++) {
+                const float *src = B + (size_t)k * ldb + c0 + p * NR;
+                float *row = dst + (size_t)k * NR;
+                for (int j = 0; j < w; j++) row[j] = src[j];
+                for (int j = w; j < NR; j++) row[j] = 0;
             }
         }
     }
