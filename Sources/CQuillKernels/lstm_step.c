@@ -17,7 +17,7 @@
 
 #if defined(__x86_64__)
 
-#include <immintrin.h>
+#include "vector_math.h"
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -26,7 +26,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define QK_TARGET __attribute__((target("avx512f,avx512vl,avx512dq,fma,avx2")))
 #define NR 32
 #define MAX_THREADS 8
 
@@ -388,58 +387,6 @@ QK_TARGET static void gemm_panels(int M, int width, int K, const float *A, int l
             for (; r < M; r++) k1_1(K, A + (size_t)r * lda, lda, Pp, Cp + (size_t)r * ldc, ldc, m0);
         }
     }
-}
-
-// MARK: - Vector maths (the same Cephes approximations as Float.fastExp / fastTanh in QuillNumerics)
-
-QK_TARGET static inline __m512 v_exp(__m512 x) {
-    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.7f));
-    __m512 m = _mm512_fmadd_ps(x, _mm512_set1_ps(1.442695041f), _mm512_set1_ps(12582912.0f));
-    __m512 n = _mm512_sub_ps(m, _mm512_set1_ps(12582912.0f));
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-    __m512 er = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), _mm512_set1_ps(1.0f));
-    __m512i bits = _mm512_slli_epi32(
-        _mm512_add_epi32(_mm512_sub_epi32(_mm512_castps_si512(m), _mm512_set1_epi32(0x4B400000)), _mm512_set1_epi32(127)),
-        23);
-    return _mm512_mul_ps(er, _mm512_castsi512_ps(bits));
-}
-
-/// 1/d: the 14-bit hardware reciprocal and one Newton step (relative error about 1e-7, like the division it
-/// replaces, at a quarter of its cost). d ≥ 1 wherever it is used here, and may be +∞ (v_exp overflows above
-/// 88.38, as Float.fastExp does): d is capped at 1e30 first, since the Newton step would turn 1/∞ into ∞·0 = NaN.
-QK_TARGET static inline __m512 v_reciprocal(__m512 d) {
-    d = _mm512_min_ps(d, _mm512_set1_ps(1e30f));
-    __m512 r = _mm512_rcp14_ps(d);
-    return _mm512_mul_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(2.0f)));
-}
-
-QK_TARGET static inline __m512 v_sigmoid(__m512 x) {
-    return v_reciprocal(_mm512_add_ps(_mm512_set1_ps(1.0f), v_exp(_mm512_sub_ps(_mm512_setzero_ps(), x))));
-}
-
-QK_TARGET static inline __m512 v_tanh(__m512 x) {
-    __m512 ax = _mm512_abs_ps(x), z = _mm512_mul_ps(x, x);
-    __m512 p = _mm512_set1_ps(-5.70498872745e-3f);
-    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(2.06390887954e-2f));
-    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(-5.37397155531e-2f));
-    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(1.33314422036e-1f));
-    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(-3.33332819422e-1f));
-    __m512 small = _mm512_fmadd_ps(_mm512_mul_ps(p, z), x, x);
-    __m512 e = v_exp(_mm512_add_ps(ax, ax));
-    __m512 bigAbs = _mm512_fnmadd_ps(_mm512_set1_ps(2.0f), v_reciprocal(_mm512_add_ps(e, _mm512_set1_ps(1.0f))),
-                                     _mm512_set1_ps(1.0f));
-    // Copy x's sign onto bigAbs.
-    __m512 sign = _mm512_and_ps(x, _mm512_castsi512_ps(_mm512_set1_epi32((int)0x80000000u)));
-    __m512 big = _mm512_or_ps(bigAbs, sign);
-    __mmask16 isSmall = _mm512_cmp_ps_mask(ax, _mm512_set1_ps(0.625f), _CMP_LT_OQ);
-    return _mm512_mask_blend_ps(isSmall, big, small);
 }
 
 // MARK: - Steps

@@ -50,9 +50,9 @@ public struct BenchKernels: ParsableCommand {
         let ws = RecurrentWorkspace(layer: layer, steps: steps, batch: B)
         for i in 0..<ws.pre.count { ws.pre[i] = Float(rng.normal()) * 0.5 }
         let stepFlops = 2.0 * Double(B * H * G)
-        for fused in [true, false] where fused == false || FusedLSTM.available {
-            FusedLSTM.enabled = fused
-            let name = fused ? "fused, \(FusedLSTM.threads(hidden: H)) threads" : "portable"
+        for fused in [true, false] where fused == false || FusedKernels.available {
+            FusedKernels.enabled = fused
+            let name = fused ? "fused, \(FusedKernels.threads(hidden: H)) threads" : "portable"
             let f = time {
                 layer.beginForward(ws, steps: steps)
                 for t in 0..<steps { layer.step(t, ws) }
@@ -64,9 +64,9 @@ public struct BenchKernels: ParsableCommand {
             } / Double(steps)
             report("LSTM step backward, \(name)", stepFlops, b)
         }
-        FusedLSTM.enabled = true
-        let cores = FusedLSTM.threads(hidden: 1 << 20)
-        if let one = FusedLSTM.measuredPeakGFLOPS(threads: 1), let all = FusedLSTM.measuredPeakGFLOPS(threads: cores) {
+        FusedKernels.enabled = true
+        let cores = FusedKernels.threads(hidden: 1 << 20)
+        if let one = FusedKernels.measuredPeakGFLOPS(threads: 1), let all = FusedKernels.measuredPeakGFLOPS(threads: cores) {
             print(String(format: "%-44@ %8.1f GFLOP/s on 1 thread, %.1f on %d (nominal %.0f)",
                          "FP32 FMA peak, measured" as NSString, one, all, cores, Machine.peakGFLOPS))
         }

@@ -98,10 +98,10 @@ public final class RecurrentLayer<T: QuillScalar> {
     }
 
     /// Starts a forward pass of `steps` steps with these weights: an LSTM in Float with a batch of at least 4 packs
-    /// W_h for the fused step kernels (`FusedLSTM`), once per pass. Callers that drive `step` themselves call this
+    /// W_h for the fused step kernels (`FusedKernels`), once per pass. Callers that drive `step` themselves call this
     /// first; `forward` does. A pass that skips it runs the portable path.
     public func beginForward(_ ws: RecurrentWorkspace<T>, steps: Int) {
-        ws.fusedForward = steps >= 8 && FusedLSTM.applies(kind, T.self, batch: ws.batch)
+        ws.fusedForward = steps >= 8 && FusedKernels.applies(kind, T.self, batch: ws.batch)
         if ws.fusedForward {
             qk_lstm_pack_forward(asFloat(UnsafePointer(wh.value.ptr)), Int32(hiddenSize), ws.packed(hiddenSize).forward)
         }
@@ -153,7 +153,7 @@ public final class RecurrentLayer<T: QuillScalar> {
     public func beginBackward(_ ws: RecurrentWorkspace<T>) {
         ws.dhCarry.zero()
         ws.dcCarry?.zero()
-        ws.fusedBackward = FusedLSTM.applies(kind, T.self, batch: ws.batch)
+        ws.fusedBackward = FusedKernels.applies(kind, T.self, batch: ws.batch)
         if ws.fusedBackward {
             qk_lstm_pack_backward(asFloat(UnsafePointer(wh.value.ptr)), Int32(hiddenSize), ws.packed(hiddenSize).backward)
             return

@@ -1,3 +1,4 @@
+import CQuillKernels
 import QuillNumerics
 
 /// Graves's soft attention window over the characters of a text (section 5, eqs. 46–51).
@@ -44,8 +45,19 @@ public final class SoftWindow<T: QuillScalar> {
         let U = ws.maxTextLength, V = vocabularySize
         ws.lengths.withUnsafeBufferPointer { lengths in
             // Rows are independent: split over the kernel threads.
+            let kernels = FusedKernels.appliesToWindow(T.self)
             KernelThreads.forEachRange(B, minimumPerThread: Self.rowsPerThread) { rows in
                 let r = rows.lowerBound
+                if kernels {
+                    qk_window_forward(asFloat(UnsafePointer(p + r * 3 * K)),
+                                      asFloat(UnsafePointer(ws.kappa.ptr + (t * B + r) * K)),
+                                      asFloat(ws.alpha.ptr + (t * B + r) * K), asFloat(ws.beta.ptr + (t * B + r) * K),
+                                      asFloat(ws.kappa.ptr + ((t + 1) * B + r) * K),
+                                      asFloat(ws.phi.ptr + (t * B + r) * (U + 1)), asFloat(ws.w.ptr + ((t + 1) * B + r) * V),
+                                      ws.text.ptr + r * U, lengths.baseAddress! + r, Int32(rows.count), Int32(K),
+                                      Int32(U), Int32(V), Float(Double(kappaScale)))
+                    return
+                }
                 WindowKernels.forward(params: p + r * 3 * K, kappaPrevious: ws.kappa.ptr + (t * B + r) * K,
                                       alpha: ws.alpha.ptr + (t * B + r) * K, beta: ws.beta.ptr + (t * B + r) * K,
                                       kappa: ws.kappa.ptr + ((t + 1) * B + r) * K,
@@ -76,8 +88,19 @@ public final class SoftWindow<T: QuillScalar> {
         let dp = ws.dParams.ptr + t * B * 3 * K
         let U = ws.maxTextLength, V = vocabularySize
         ws.lengths.withUnsafeBufferPointer { lengths in
+            let kernels = FusedKernels.appliesToWindow(T.self)
             KernelThreads.forEachRange(B, minimumPerThread: Self.rowsPerThread) { rows in
                 let r = rows.lowerBound
+                if kernels {
+                    qk_window_backward(asFloat(dw + r * V), asFloat(UnsafePointer(ws.params.ptr + (t * B + r) * 3 * K)),
+                                       asFloat(UnsafePointer(ws.alpha.ptr + (t * B + r) * K)),
+                                       asFloat(UnsafePointer(ws.beta.ptr + (t * B + r) * K)),
+                                       asFloat(UnsafePointer(ws.kappa.ptr + ((t + 1) * B + r) * K)),
+                                       asFloat(ws.dKappaCarry.ptr + r * K), asFloat(dp + r * 3 * K), ws.text.ptr + r * U,
+                                       lengths.baseAddress! + r, Int32(rows.count), Int32(K), Int32(U), Int32(V),
+                                       Float(Double(kappaScale)))
+                    return
+                }
                 WindowKernels.backward(dw: dw + r * V, params: ws.params.ptr + (t * B + r) * 3 * K,
                                        alpha: ws.alpha.ptr + (t * B + r) * K, beta: ws.beta.ptr + (t * B + r) * K,
                                        kappa: ws.kappa.ptr + ((t + 1) * B + r) * K,

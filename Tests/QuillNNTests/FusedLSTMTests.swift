@@ -6,7 +6,7 @@ import XCTest
 /// The fused LSTM kernels (packed weights, threaded steps) against the portable path of OpenBLAS products and
 /// `CellKernels`, which the Double gradient checks cover: same outputs, states and gradients in Float.
 final class FusedLSTMTests: XCTestCase {
-    override func tearDown() { FusedLSTM.enabled = true }
+    override func tearDown() { FusedKernels.enabled = true }
 
     struct Run {
         var outputs: [Float], cells: [Float], dPre: [Float], dx: [Float], dh0: [Float], dc0: [Float]
@@ -16,7 +16,7 @@ final class FusedLSTMTests: XCTestCase {
 
     func run(fused: Bool, batch B: Int, hidden H: Int, steps T: Int, peepholes: Bool, clip: Float?,
              saturate: Bool = false) -> Run {
-        FusedLSTM.enabled = fused
+        FusedKernels.enabled = fused
         var rng = SeededGenerator(seed: 11)
         let I = 7
         let layer = RecurrentLayer<Float>(kind: .lstm, inputSize: I, hiddenSize: H, name: "l", peepholes: peepholes,
@@ -57,7 +57,7 @@ final class FusedLSTMTests: XCTestCase {
         // Inputs of ±150 and cells of ±200 make Float rounding itself larger: there both paths differ from a Double
         // reference by about 5e-4 (measured), so they are held to each other within 2e-3 rather than 2e-4.
         let tolerance: Float = saturate ? 2e-3 : 2e-4
-        guard FusedLSTM.available else { throw XCTSkip("this CPU has no AVX-512: the fused LSTM kernels do not run") }
+        guard FusedKernels.available else { throw XCTSkip("this CPU has no AVX-512: the fused LSTM kernels do not run") }
         let f = run(fused: true, batch: batch, hidden: hidden, steps: steps, peepholes: peepholes, clip: clip,
                     saturate: saturate)
         let p = run(fused: false, batch: batch, hidden: hidden, steps: steps, peepholes: peepholes, clip: clip,
@@ -100,7 +100,7 @@ final class FusedLSTMTests: XCTestCase {
 
     /// Short passes and tiny batches (sampling) keep the portable path.
     func testSamplingShapesStayPortable() throws {
-        guard FusedLSTM.available else { throw XCTSkip("this CPU has no AVX-512: the fused LSTM kernels do not run") }
+        guard FusedKernels.available else { throw XCTSkip("this CPU has no AVX-512: the fused LSTM kernels do not run") }
         XCTAssertFalse(run(fused: true, batch: 1, hidden: 72, steps: 10, peepholes: false, clip: nil).fusedForward)
         XCTAssertFalse(run(fused: true, batch: 8, hidden: 72, steps: 3, peepholes: false, clip: nil).fusedForward)
     }

@@ -83,6 +83,50 @@ final class SoftWindowTests: XCTestCase {
         }
     }
 
+    /// The AVX-512 window kernels against the Swift kernels in Float: φ, w, κ and every gradient, with texts of
+    /// lengths 0 to U = 48 (several 16-lane blocks, masked tails, φ(U + 1) in a block of its own), K below and above
+    /// 16, and κ moving about 8 characters a step so the window sweeps every position.
+    func testKernelsMatchPortablePathInFloat() throws {
+        guard FusedKernels.available else { throw XCTSkip("this CPU has no AVX-512: the window kernels do not run") }
+        defer { FusedKernels.enabled = true }
+        for K in [10, 20] {
+            func run(kernels: Bool) -> [String: [Float]] {
+                FusedKernels.enabled = kernels
+                var rng = SeededGenerator(seed: 21)
+                let H = 12, V = 30, T = 7, B = 9, U = 48
+                let window = SoftWindow<Float>(components: K, inputSize: H, vocabularySize: V, kappaScale: 8,
+                                               name: "window", rng: &rng)
+                let ws = WindowWorkspace(window: window, steps: T, batch: B, maxTextLength: U)
+                let lengths = [0, 1, 15, 16, 17, 33, 48, 5, 47]
+                for b in 0..<B { ws.setText(row: b, (0..<lengths[b]).map { Int32(($0 * 7 + b) % V) }) }
+                ws.resetState()
+                let h = Tensor<Float>.randomFloat([T, B, H], &rng), dw = Tensor<Float>.randomFloat([T, B, V], &rng)
+                for t in 0..<T { window.forwardStep(t, h: h.ptr + t * B * H, ws) }
+                window.parameters.zeroGradients()
+                let dh = Tensor<Float>([T, B, H])
+                window.beginBackward(ws)
+                for t in stride(from: T - 1, through: 0, by: -1) {
+                    window.backwardStep(t, dw: dw.ptr + t * B * V, h: h.ptr + t * B * H, dh: dh.ptr + t * B * H, ws)
+                }
+                window.finishBackward(h: h.ptr, ws, steps: T)
+                var out = ["phi": ws.phi.array, "w": ws.w.array, "kappa": ws.kappa.array, "alpha": ws.alpha.array,
+                           "beta": ws.beta.array, "dParams": ws.dParams.array, "dh": dh.array,
+                           "dKappa": ws.dKappaCarry.array]
+                for p in window.parameters { out[p.name] = p.grad.array }
+                return out
+            }
+            let fast = run(kernels: true), portable = run(kernels: false)
+            for (name, b) in portable {
+                let a = fast[name]!
+                XCTAssertEqual(a.count, b.count)
+                XCTAssertTrue(a.allSatisfy(\.isFinite), "K = \(K): \(name) has NaN or ∞")
+                let scale = max(b.map(abs).max() ?? 0, 1)
+                let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
+                XCTAssertLessThanOrEqual(worst / scale, 1e-5, "K = \(K): \(name) differs by \(worst)")
+            }
+        }
+    }
+
     /// φ follows the formula, w_t sums φ by character, and κ only grows.
     func testForwardValues() {
         var rng = SeededGenerator(seed: 2)

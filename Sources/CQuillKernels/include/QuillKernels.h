@@ -1,4 +1,5 @@
-// Quill's hand-written CPU kernels for the LSTM's per-step work (single precision).
+// Quill's hand-written CPU kernels for the per-step work of the recurrent networks (single precision): the LSTM
+// step and Graves's soft window.
 //
 // One timestep of an LSTM over a batch is a small product h_{t−1}·W_h (B × H by H × 4H) followed by the gate
 // maths; OpenBLAS repacks W_h on every such call and runs the gate maths on one core. Here W_h is packed once per
@@ -48,6 +49,21 @@ void qk_lstm_forward_step(const float *packed, int batch, int hidden, const floa
 void qk_lstm_backward_step(const float *packed, int batch, int hidden, const float *gates, const float *cPrev,
                            const float *tanhC, float *dh, const float *dhExternal, float *dc, float *dGates,
                            float clip, const float *peepholes);
+
+/// Graves's soft window, forward through one step for `batch` rows (eqs. 46–51): α = exp α̂, β = exp β̂,
+/// κ_t = κ_{t−1} + s·exp κ̂; φ(t, u) for u = 1 … len_b + 1 (zero beyond, up to U + 1); w_t = Σ_u φ(t, u) c_u.
+/// params: (B, 3K); kappaPrevious, alpha, beta, kappa: (B, K); phi: (B, U + 1); w: (B, V); text: (B, U) character
+/// indices < V; lengths: (B). Call only where qk_available() is 1.
+void qk_window_forward(const float *params, const float *kappaPrevious, float *alpha, float *beta, float *kappa,
+                       float *phi, float *w, const int *text, const long *lengths, int batch, int K, int U, int V,
+                       float kappaScale);
+
+/// The window's backward through one step for `batch` rows: ∂L/∂(α̂, β̂, κ̂) into dParams (B, 3K) from ∂L/∂w_t
+/// (dw: B, V), with κ's gradient carried to the step before in kappaCarry (B, K), read and rewritten. Call only
+/// where qk_available() is 1.
+void qk_window_backward(const float *dw, const float *params, const float *alpha, const float *beta,
+                        const float *kappa, float *kappaCarry, float *dParams, const int *text, const long *lengths,
+                        int batch, int K, int U, int V, float kappaScale);
 
 /// Measured single-precision FMA throughput in GFLOP/s on `threads` kernel threads (AVX-512, 12 independent chains,
 /// a tenth of a second), or 0 where the kernels do not run: the machine's real peak, turbo clocks included.

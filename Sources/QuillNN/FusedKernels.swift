@@ -1,13 +1,14 @@
 import CQuillKernels
 import QuillNumerics
 
-/// The fused LSTM step kernels of `CQuillKernels` for Float layers: packed recurrent weights, the product and the
-/// gate maths of one step in one call, split over the cores by hidden units.
+/// The hand-written kernels of `CQuillKernels` for Float: the LSTM step (packed recurrent weights, the product and
+/// the gate maths in one call, split over the cores by hidden units) and Graves's soft window (AVX-512 over the
+/// characters).
 ///
-/// Used by `RecurrentLayer` for LSTM layers in Float with a batch of at least 4, on CPUs with AVX-512; everything
-/// else (Double, GRU/RNN, batch-1 sampling, other CPUs) takes the portable path of OpenBLAS products and
-/// `CellKernels`. Both compute the same maths; the fused path is checked against the portable one in the tests.
-public enum FusedLSTM {
+/// LSTM layers in Float with a batch of at least 4, and the window in Float, take them on CPUs with AVX-512;
+/// everything else (Double, GRU/RNN, batch-1 LSTM sampling, other CPUs) takes the portable path of OpenBLAS products
+/// and Swift kernels. Both compute the same maths; the tests hold the kernels to the portable path.
+public enum FusedKernels {
     /// Off switch (tests compare both paths; `QUILL_FUSED_LSTM=0` in the environment also turns it off).
     nonisolated(unsafe) public static var enabled = true
 
@@ -27,6 +28,9 @@ public enum FusedLSTM {
     static func applies<T: QuillScalar>(_ kind: CellKind, _: T.Type, batch: Int) -> Bool {
         enabled && kind == .lstm && T.self == Float.self && batch >= 4 && available
     }
+
+    /// Whether the soft window in `T` takes the kernels.
+    static func appliesToWindow<T: QuillScalar>(_: T.Type) -> Bool { enabled && T.self == Float.self && available }
 }
 
 /// Packed copies of one layer's W_h (forward) and W_hᵀ (backward), 64-byte aligned, in the kernels' panel layout.
