@@ -38,7 +38,7 @@ int qk_available(void) {
         __builtin_cpu_init();
         int ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
                  __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma");
-        const char *env = getenv("QUILL_FUSED_LSTM");
+        const char *env = getenv("QUILL_KERNELS");
         if (env && env[0] == '0') ok = 0;
         qk_cpu_ok = ok;
     }

@@ -9,7 +9,7 @@ import QuillNumerics
 /// everything else (Double, GRU/RNN, batch-1 LSTM sampling, other CPUs) takes the portable path of OpenBLAS products
 /// and Swift kernels. Both compute the same maths; the tests hold the kernels to the portable path.
 public enum FusedKernels {
-    /// Off switch (tests compare both paths; `QUILL_FUSED_LSTM=0` in the environment also turns it off).
+    /// Off switch (tests compare both paths; `QUILL_KERNELS=0` in the environment also turns it off).
     nonisolated(unsafe) public static var enabled = true
 
     /// Whether this CPU runs the fused kernels.

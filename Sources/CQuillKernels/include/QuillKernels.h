@@ -17,7 +17,7 @@
 extern "C" {
 #endif
 
-/// 1 when this CPU runs the AVX-512 kernels (and QUILL_FUSED_LSTM is not set to 0), else 0.
+/// 1 when this CPU runs the AVX-512 kernels (and QUILL_KERNELS is not set to 0), else 0.
 int qk_available(void);
 
 /// Threads the fused steps use (the caller's thread included): QUILL_THREADS if set, else the online CPUs, capped
