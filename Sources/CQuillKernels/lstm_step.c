@@ -372,14 +372,14 @@ QK_TARGET static void gemm_panels(int M, int width, int K, const float *A, int l
         float *Cp = C + p * NR;
         int r = 0;
         if (w > 16) {
-            __mmask16 m1 = w >= 32 ? (__mmask16)0xFFFF : (__mmask16)((1u << (w - 16)) - 1);
+            __mmask16 m1 = qk_mask(w - 16);
             for (; r + 12 <= M; r += 12) k2_12(K, A + (size_t)r * lda, lda, Pp, Cp + (size_t)r * ldc, ldc, m1);
             for (; r + 8 <= M; r += 8) k2_8(K, A + (size_t)r * lda, lda, Pp, Cp + (size_t)r * ldc, ldc, m1);
             for (; r + 4 <= M; r += 4) k2_4(K, A + (size_t)r * lda, lda, Pp, Cp + (size_t)r * ldc, ldc, m1);
             for (; r + 2 <= M; r += 2) k2_2(K, A + (size_t)r * lda, lda, Pp, Cp + (size_t)r * ldc, ldc, m1);
             for (; r < M; r++) k2_1(K, A + (size_t)r * lda, lda, Pp, Cp + (size_t)r * ldc, ldc, m1);
         } else {
-            __mmask16 m0 = w >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << w) - 1);
+            __mmask16 m0 = qk_mask(w);
             for (; r + 24 <= M; r += 24) k1_24(K, A + (size_t)r * lda, lda, Pp, Cp + (size_t)r * ldc, ldc, m0);
             for (; r + 8 <= M; r += 8) k1_8(K, A + (size_t)r * lda, lda, Pp, Cp + (size_t)r * ldc, ldc, m0);
             for (; r + 4 <= M; r += 4) k1_4(K, A + (size_t)r * lda, lda, Pp, Cp + (size_t)r * ldc, ldc, m0);
@@ -423,7 +423,7 @@ QK_TARGET static void forward_slice(step_args *a, int s) {
         const float *cp = a->cPrev + (size_t)b * H + u0;
         float *cb = a->c + (size_t)b * H + u0, *tb = a->tanhC + (size_t)b * H + u0, *hb = a->h + (size_t)b * H + u0;
         for (int j = 0; j < w; j += 16) {
-            __mmask16 m = w - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (w - j)) - 1);
+            __mmask16 m = qk_mask(w - j);
             __m512 vc = _mm512_maskz_loadu_ps(m, cp + j);
             __m512 xi = _mm512_maskz_loadu_ps(m, gi + j), xf = _mm512_maskz_loadu_ps(m, gf + j);
             __m512 xg = _mm512_maskz_loadu_ps(m, gg + j), xo = _mm512_maskz_loadu_ps(m, go + j);
@@ -474,7 +474,7 @@ QK_TARGET static void backward_gates(step_args *a, int s) {
         float *dhb = a->dh + (size_t)b * H + u0, *dcb = a->dc + (size_t)b * H + u0;
         const float *ext = a->dhExt ? a->dhExt + (size_t)b * H + u0 : NULL;
         for (int j = 0; j < w; j += 16) {
-            __mmask16 m = w - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (w - j)) - 1);
+            __mmask16 m = qk_mask(w - j);
             __m512 i = _mm512_maskz_loadu_ps(m, gi + j), f = _mm512_maskz_loadu_ps(m, gf + j);
             __m512 g = _mm512_maskz_loadu_ps(m, gg + j), o = _mm512_maskz_loadu_ps(m, go + j);
             __m512 tc = _mm512_maskz_loadu_ps(m, tb + j), c0 = _mm512_maskz_loadu_ps(m, cp + j);

@@ -74,12 +74,15 @@ QK_TARGET void qk_window_backward(const float *dw, const float *params, const fl
                 s2 = _mm512_fmadd_ps(ed, d, s2);
             }
             float sE = _mm512_reduce_add_ps(s0), sE1 = _mm512_reduce_add_ps(s1), sE2 = _mm512_reduce_add_ps(s2);
-            float dKappa = -2 * a[j] * be[j] * sE1 + carry[j];
-            carry[j] = dKappa;
+            carry[j] += -2 * a[j] * be[j] * sE1;
             dp[j] = sE * a[j];
             dp[K + j] = -a[j] * sE2 * be[j];
-            __m512 ek = v_exp(_mm512_set1_ps(p[2 * K + j]));
-            dp[2 * K + j] = dKappa * kappaScale * _mm512_cvtss_f32(ek);
+        }
+        // ∂L/∂κ̂ = ∂L/∂κ_t · s·exp κ̂, for all K at once (carry now holds ∂L/∂κ_t).
+        for (int j = 0; j < K; j += 16) {
+            __mmask16 m = qk_mask(K - j);
+            __m512 step = _mm512_mul_ps(_mm512_set1_ps(kappaScale), v_exp(_mm512_maskz_loadu_ps(m, p + 2 * K + j)));
+            _mm512_mask_storeu_ps(dp + 2 * K + j, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, carry + j), step));
         }
     }
 }

@@ -103,7 +103,7 @@ public final class RecurrentLayer<T: QuillScalar> {
     public func beginForward(_ ws: RecurrentWorkspace<T>, steps: Int) {
         ws.fusedForward = steps >= 8 && FusedKernels.applies(kind, T.self, batch: ws.batch)
         if ws.fusedForward {
-            qk_lstm_pack_forward(asFloat(UnsafePointer(wh.value.ptr)), Int32(hiddenSize), ws.packed(hiddenSize).forward)
+            qk_lstm_pack_forward(asFloat(UnsafePointer(wh.value.ptr)), Int32(hiddenSize), ws.packed.forward)
         }
     }
 
@@ -115,7 +115,7 @@ public final class RecurrentLayer<T: QuillScalar> {
         let hPrev = ws.hStep(t)
         switch kind {
         case .lstm where ws.fusedForward:
-            qk_lstm_forward_step(ws.packedWeights!.forward, Int32(B), Int32(H), asFloat(UnsafePointer(hPrev)),
+            qk_lstm_forward_step(ws.packed.forward, Int32(B), Int32(H), asFloat(UnsafePointer(hPrev)),
                                  asFloat(UnsafePointer(ws.cStep(t))), asFloat(pre), asFloat(ws.cStep(t + 1)),
                                  asFloat(ws.tanhCStep(t)), asFloat(ws.hStep(t + 1)),
                                  peephole.map { asFloat(UnsafePointer($0.value.ptr)) })
@@ -155,7 +155,7 @@ public final class RecurrentLayer<T: QuillScalar> {
         ws.dcCarry?.zero()
         ws.fusedBackward = FusedKernels.applies(kind, T.self, batch: ws.batch)
         if ws.fusedBackward {
-            qk_lstm_pack_backward(asFloat(UnsafePointer(wh.value.ptr)), Int32(hiddenSize), ws.packed(hiddenSize).backward)
+            qk_lstm_pack_backward(asFloat(UnsafePointer(wh.value.ptr)), Int32(hiddenSize), ws.packed.backward)
             return
         }
         if ws.whT == nil { ws.whT = Tensor([gateWidth, hiddenSize]) }
@@ -170,7 +170,7 @@ public final class RecurrentLayer<T: QuillScalar> {
         let dPre = ws.dPreStep(t)
         if kind == .lstm, ws.fusedBackward {
             let clip = preactivationGradientClip.map { Float(Double($0)) } ?? 0
-            qk_lstm_backward_step(ws.packedWeights!.backward, Int32(B), Int32(H), asFloat(UnsafePointer(ws.preStep(t))),
+            qk_lstm_backward_step(ws.packed.backward, Int32(B), Int32(H), asFloat(UnsafePointer(ws.preStep(t))),
                                   asFloat(UnsafePointer(ws.cStep(t))), asFloat(UnsafePointer(ws.tanhCStep(t))),
                                   asFloat(dh), dhExternal.map { asFloat($0) }, asFloat(ws.dcCarry!.ptr), asFloat(dPre),
                                   clip, peephole.map { asFloat(UnsafePointer($0.value.ptr)) })
@@ -275,18 +275,11 @@ public final class RecurrentWorkspace<T: QuillScalar> {
     let scratchBH: Tensor<T>
     /// (G, H): W_hᵀ, refreshed by `beginBackward` (nil until the first backward pass).
     var whT: Tensor<T>?
-    /// The fused kernels' packed weights (allocated on first use) and whether this pass uses them.
-    var packedWeights: PackedRecurrentWeights?
     /// Whether this pass's forward (backward) steps run the fused kernels: set by `beginForward` (`beginBackward`).
     public internal(set) var fusedForward = false
     public internal(set) var fusedBackward = false
-
-    func packed(_ hidden: Int) -> PackedRecurrentWeights {
-        if let p = packedWeights { return p }
-        let p = PackedRecurrentWeights(hidden: hidden)
-        packedWeights = p
-        return p
-    }
+    /// The fused kernels' packed W_h and W_hᵀ, allocated on first use.
+    lazy var packed = PackedRecurrentWeights(hidden: hidden)
 
     public init(layer: RecurrentLayer<T>, steps: Int, batch: Int) {
         kind = layer.kind

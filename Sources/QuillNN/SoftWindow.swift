@@ -45,19 +45,8 @@ public final class SoftWindow<T: QuillScalar> {
         let U = ws.maxTextLength, V = vocabularySize
         ws.lengths.withUnsafeBufferPointer { lengths in
             // Rows are independent: split over the kernel threads.
-            let kernels = FusedKernels.appliesToWindow(T.self)
             KernelThreads.forEachRange(B, minimumPerThread: Self.rowsPerThread) { rows in
                 let r = rows.lowerBound
-                if kernels {
-                    qk_window_forward(asFloat(UnsafePointer(p + r * 3 * K)),
-                                      asFloat(UnsafePointer(ws.kappa.ptr + (t * B + r) * K)),
-                                      asFloat(ws.alpha.ptr + (t * B + r) * K), asFloat(ws.beta.ptr + (t * B + r) * K),
-                                      asFloat(ws.kappa.ptr + ((t + 1) * B + r) * K),
-                                      asFloat(ws.phi.ptr + (t * B + r) * (U + 1)), asFloat(ws.w.ptr + ((t + 1) * B + r) * V),
-                                      ws.text.ptr + r * U, lengths.baseAddress! + r, Int32(rows.count), Int32(K),
-                                      Int32(U), Int32(V), Float(Double(kappaScale)))
-                    return
-                }
                 WindowKernels.forward(params: p + r * 3 * K, kappaPrevious: ws.kappa.ptr + (t * B + r) * K,
                                       alpha: ws.alpha.ptr + (t * B + r) * K, beta: ws.beta.ptr + (t * B + r) * K,
                                       kappa: ws.kappa.ptr + ((t + 1) * B + r) * K,
@@ -88,19 +77,8 @@ public final class SoftWindow<T: QuillScalar> {
         let dp = ws.dParams.ptr + t * B * 3 * K
         let U = ws.maxTextLength, V = vocabularySize
         ws.lengths.withUnsafeBufferPointer { lengths in
-            let kernels = FusedKernels.appliesToWindow(T.self)
             KernelThreads.forEachRange(B, minimumPerThread: Self.rowsPerThread) { rows in
                 let r = rows.lowerBound
-                if kernels {
-                    qk_window_backward(asFloat(dw + r * V), asFloat(UnsafePointer(ws.params.ptr + (t * B + r) * 3 * K)),
-                                       asFloat(UnsafePointer(ws.alpha.ptr + (t * B + r) * K)),
-                                       asFloat(UnsafePointer(ws.beta.ptr + (t * B + r) * K)),
-                                       asFloat(UnsafePointer(ws.kappa.ptr + ((t + 1) * B + r) * K)),
-                                       asFloat(ws.dKappaCarry.ptr + r * K), asFloat(dp + r * 3 * K), ws.text.ptr + r * U,
-                                       lengths.baseAddress! + r, Int32(rows.count), Int32(K), Int32(U), Int32(V),
-                                       Float(Double(kappaScale)))
-                    return
-                }
                 WindowKernels.backward(dw: dw + r * V, params: ws.params.ptr + (t * B + r) * 3 * K,
                                        alpha: ws.alpha.ptr + (t * B + r) * K, beta: ws.beta.ptr + (t * B + r) * K,
                                        kappa: ws.kappa.ptr + ((t + 1) * B + r) * K,
@@ -132,9 +110,11 @@ public final class SoftWindow<T: QuillScalar> {
     }
 }
 
-/// The window's per-step maths over a batch, as specialised static kernels on raw buffers. Each inner loop carries
-/// nothing from one iteration to the next (over characters u in `forward`, over Gaussians j in `backward`), so they
-/// vectorise; with scalar reductions in the inner loops the window took 15% of a synthesis training step.
+/// The window's per-step maths over a batch, as specialised static kernels on raw buffers. In Float on CPUs with
+/// AVX-512 they hand over to the C kernels of `CQuillKernels` (`FusedKernels`); the Swift loops below are the
+/// portable path and the reference. Each inner loop carries nothing from one iteration to the next (over characters
+/// u in `forward`, over Gaussians j in `backward`), so they vectorise; with scalar reductions in the inner loops the
+/// window took 15% of a synthesis training step.
 enum WindowKernels {
     /// α = exp α̂, β = exp β̂, κ_t = κ_{t−1} + s·exp κ̂; φ(t, u) for u = 1…U_b + 1 (zero beyond); w_t = Σ_u φ(t, u) c_u.
     @_specialize(where T == Float) @_specialize(where T == Double)
@@ -145,6 +125,12 @@ enum WindowKernels {
                                         lengths: UnsafePointer<Int>, positions: UnsafePointer<T>,
                                         batch B: Int, components K: Int,
                                         maxTextLength U: Int, vocabulary V: Int, kappaScale: T) {
+        if FusedKernels.appliesToWindow(T.self) {
+            qk_window_forward(asFloat(params), asFloat(kappaPrevious), asFloat(alpha), asFloat(beta), asFloat(kappa),
+                              asFloat(phi), asFloat(w), text, lengths, Int32(B), Int32(K), Int32(U), Int32(V),
+                              Float(Double(kappaScale)))
+            return
+        }
         for b in 0..<B {
             let pb = params + b * 3 * K
             let a = alpha + b * K, be = beta + b * K, kPrev = kappaPrevious + b * K, k = kappa + b * K
@@ -177,6 +163,12 @@ enum WindowKernels {
                                          positions: UnsafePointer<T>, scratch: UnsafeMutablePointer<T>,
                                          batch B: Int, components K: Int, maxTextLength U: Int, vocabulary V: Int,
                                          kappaScale: T) {
+        if FusedKernels.appliesToWindow(T.self) {
+            qk_window_backward(asFloat(dw), asFloat(params), asFloat(alpha), asFloat(beta), asFloat(kappa),
+                               asFloat(kappaCarry), asFloat(dParams), text, lengths, Int32(B), Int32(K), Int32(U),
+                               Int32(V), Float(Double(kappaScale)))
+            return
+        }
         for b in 0..<B {
             let a = alpha + b * K, be = beta + b * K, k = kappa + b * K
             let pb = params + b * 3 * K, dpb = dParams + b * 3 * K, carry = kappaCarry + b * K

@@ -4,6 +4,18 @@ import XCTest
 @testable import QuillNN
 
 final class SoftWindowTests: XCTestCase {
+    /// The window's backward pass over `steps` steps in reverse; dw, h, dh: (T, B, ·). `finish` also takes the weight
+    /// gradients.
+    func backward<T: QuillScalar>(_ window: SoftWindow<T>, _ ws: WindowWorkspace<T>, dw: UnsafePointer<T>,
+                                  h: UnsafePointer<T>, dh: UnsafeMutablePointer<T>, steps: Int, finish: Bool) {
+        let B = ws.batch, H = window.inputSize, V = window.vocabularySize
+        window.beginBackward(ws)
+        for t in stride(from: steps - 1, through: 0, by: -1) {
+            window.backwardStep(t, dw: dw + t * B * V, h: h + t * B * H, dh: dh + t * B * H, ws)
+        }
+        if finish { window.finishBackward(h: h, ws, steps: steps) }
+    }
+
     /// Gradients through several steps, so κ's accumulation (κ_t = κ_{t−1} + s·exp κ̂_t) carries gradient back.
     func testGradientsAcrossSteps() {
         var rng = SeededGenerator(seed: 31)
@@ -25,11 +37,7 @@ final class SoftWindowTests: XCTestCase {
         _ = loss()
         window.parameters.zeroGradients()
         let dh = Tensor<Double>([T, B, H])
-        window.beginBackward(ws)
-        for t in stride(from: T - 1, through: 0, by: -1) {
-            window.backwardStep(t, dw: r.ptr + t * B * V, h: h.ptr + t * B * H, dh: dh.ptr + t * B * H, ws)
-        }
-        window.finishBackward(h: h.ptr, ws, steps: T)
+        backward(window, ws, dw: r.ptr, h: h.ptr, dh: dh.ptr, steps: T, finish: true)
         for p in window.parameters { GradientCheck.check(p, loss: loss) }
         GradientCheck.check(name: "window.h", values: h.ptr, grads: dh.ptr, count: h.count, loss: loss)
     }
@@ -58,10 +66,7 @@ final class SoftWindowTests: XCTestCase {
                 }
             }
             for t in 0..<T { window.forwardStep(t, h: hs.ptr + t * n * H, ws) }
-            window.beginBackward(ws)
-            for t in stride(from: T - 1, through: 0, by: -1) {
-                window.backwardStep(t, dw: rs.ptr + t * n * V, h: hs.ptr + t * n * H, dh: dh.ptr + t * n * H, ws)
-            }
+            backward(window, ws, dw: rs.ptr, h: hs.ptr, dh: dh.ptr, steps: T, finish: false)
             return (ws.w.array, dh.array, ws.dKappaCarry.array)
         }
         let all = run(rows: Array(0..<B))
@@ -104,11 +109,7 @@ final class SoftWindowTests: XCTestCase {
                 for t in 0..<T { window.forwardStep(t, h: h.ptr + t * B * H, ws) }
                 window.parameters.zeroGradients()
                 let dh = Tensor<Float>([T, B, H])
-                window.beginBackward(ws)
-                for t in stride(from: T - 1, through: 0, by: -1) {
-                    window.backwardStep(t, dw: dw.ptr + t * B * V, h: h.ptr + t * B * H, dh: dh.ptr + t * B * H, ws)
-                }
-                window.finishBackward(h: h.ptr, ws, steps: T)
+                backward(window, ws, dw: dw.ptr, h: h.ptr, dh: dh.ptr, steps: T, finish: true)
                 var out = ["phi": ws.phi.array, "w": ws.w.array, "kappa": ws.kappa.array, "alpha": ws.alpha.array,
                            "beta": ws.beta.array, "dParams": ws.dParams.array, "dh": dh.array,
                            "dKappa": ws.dKappaCarry.array]
