@@ -6,7 +6,7 @@ RELEASE    := .build/release/quill
 # Debian's OpenBLAS detects recent Xeons as Haswell; this selects its AVX-512 kernels (read when the library loads).
 export OPENBLAS_CORETYPE ?= SkylakeX
 
-.PHONY: deps build release test demo demo-char bench figures styles clean
+.PHONY: deps build release test demo demo-char bench figures styles clean legibility
 
 deps:
 	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -90,3 +90,12 @@ styles: release
 
 clean:
 	rm -rf .build runs
+
+# Legibility benchmark (a measuring stick, not run by CI; Quill does not depend on tesseract): quill writes known
+# sentences and pages, tesseract reads them back, and the script prints the character error rate and the share of
+# lines whose last word is read right, per bias and style (installs tesseract-ocr with apt-get when missing).
+# Pass options with LEGIBILITY_ARGS, e.g. make legibility LEGIBILITY_ARGS="--broken-lines --json runs/legibility.json".
+LEGIBILITY_ARGS ?=
+
+legibility: release
+	python3 Tools/legibility/legibility.py --quill $(RELEASE) $(LEGIBILITY_ARGS)

@@ -114,8 +114,11 @@ public struct BenchSampling: ParsableCommand {
                 _ = sampler.sample(steps: steps, bias: 0, rng: &rng)
             } else {
                 // A text long enough that the cap, not the stopping rule, sets the length.
-                _ = sampler.write([String(repeating: "a", count: steps / 20)], bias: 0, rng: &rng, stepsPerCharacter: 20,
-                                  record: false)
+                // The cap is 20 × (characters + 1) steps.
+                var rngs = [rng]
+                _ = sampler.write([String(repeating: "a", count: max(1, steps / 20 - 1))],
+                                  options: WriteOptions(bias: 0, stepsPerCharacter: 20, finishingSteps: 0), rngs: &rngs)
+                rng = rngs[0]
             }
             times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 / Double(steps))
         }

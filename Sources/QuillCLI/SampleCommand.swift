@@ -59,9 +59,8 @@ public struct PlotWindowCommand: ParsableCommand {
     public func run() throws {
         let loaded = try HandwritingCheckpoint.load(modelFile(model ?? DefaultModel.synthesis), expecting: .synthesis)
         let sampler = HandwritingSampler(model: loaded.model, alphabet: loaded.alphabet, stats: loaded.stats)
-        let line = try TextPreparation.checked(text, sampler: sampler)
-        var rng = SeededGenerator(seed: seed)
-        let g = sampler.write([line], bias: bias, rng: &rng)[0]
+        let line = try checkedLine(text, sampler: sampler)
+        let g = sampler.write([line], options: WriteOptions(bias: bias, record: true), seed: seed)[0]
         try HandwritingFigures.window(g, text: line.map(String.init), alphabet: loaded.alphabet, to: output)
         print("wrote \(output) (\(g.phi.count) steps\(g.finished ? "" : ", stopped by the step cap"))")
     }
@@ -127,23 +126,28 @@ public struct StyleAdd: ParsableCommand {
         let dir = model ?? DefaultModel.synthesis
         let loaded = try HandwritingCheckpoint.load(modelFile(dir), expecting: .synthesis)
         let sampler = HandwritingSampler(model: loaded.model, alphabet: loaded.alphabet, stats: loaded.stats)
-        let line = try TextPreparation.checked(text, sampler: sampler)
+        let line = try checkedLine(text, sampler: sampler)
         let rows: [[Float]], source: String
         if let inkml {
             let off = try QuillDataBridge.inkmlOffsets(inkml)
             rows = HandwritingStyle.primeRows(rawDx: off.dx, rawDy: off.dy, eos: off.eos, stats: loaded.stats, rescale: true)
             source = "InkML \(URL(fileURLWithPath: inkml).lastPathComponent)"
         } else {
-            var rng = SeededGenerator(seed: seed)
-            let g = sampler.write([line], bias: bias, rng: &rng, record: false)[0]
+            let g = sampler.write([line], options: WriteOptions(bias: bias), seed: seed)[0]
             guard g.finished else { throw CLIError("the model did not finish writing \"\(line)\" with seed \(seed); try another --seed") }
-            rows = [[0, 0, 0]] + (0..<g.dx.count).map { i in
-                [Float((g.dx[i] - loaded.stats.meanDx) / loaded.stats.stdDx),
-                 Float((g.dy[i] - loaded.stats.meanDy) / loaded.stats.stdDy), g.eos[i] ? 1 : 0]
-            }
+            rows = g.prime(text: line).rows.map { [$0.0, $0.1, $0.2] }
             source = "model sample, seed \(seed), bias \(bias)"
         }
-        try HandwritingStyle(name: name, text: line, rows: rows, source: source).save(model: dir)
+        let style = HandwritingStyle(name: name, text: line, rows: rows, source: source)
+        // A sample is unfinished when its last pen-up comes before the window has left its text: priming with it
+        // would make the network finish the last letter in front of the new text.
+        if !sampler.primeIsFinished(style.prime) {
+            guard let inkml else {
+                throw CLIError("the model's sample of \"\(line)\" with seed \(seed) ends before its last letter is finished; try another --seed")
+            }
+            note("\(inkml): the model's window had not read all of \"\(line)\" by the last pen-up; check that --text says exactly what the ink says")
+        }
+        try style.save(model: dir)
         print("saved style '\(name)' (\(rows.count) points) in \(HandwritingStyle.directory(model: dir).path)")
     }
 }

@@ -23,20 +23,36 @@ public struct WriteCommand: ParsableCommand {
         commandName: "write",
         abstract: "Write text as handwriting (PNG, SVG or PDF by the output's extension).",
         discussion: """
-        Lines break at each newline (a literal \\n in TEXT counts) and wrap at --wrap characters; all lines are \
-        sampled together. Each line ends by Graves's rule — when the window has moved past the last character — or \
-        at --steps-per-char × its length. Characters outside the model's alphabet are replaced where a plain \
-        equivalent exists (é→e, “→", —→-) and the replacements are reported; any others are an error.
+        The text comes as an argument, from standard input (-) or from a UTF-8 file (--input). Lines break at each \
+        newline (CR LF and CR too; a literal \\n in an argument counts) and wrap at --wrap characters; blank lines \
+        become paragraph gaps. All lines of a page are sampled together, in one hand: with --style, --prime-from or \
+        --prime-inkml every line is primed with it; otherwise lines 2…n are primed with line 1's strokes. Every \
+        line is levelled and scaled to the page's letter height.
+
+        A line ends when its writing ends: after the window has moved past the last character (Graves's rule, \
+        φ(t, U+1) above every φ(t, u)), the pen goes on until the first pen-up that closes a stroke of two or more \
+        points, for at most --finish-steps steps (default 20; the data average 11.4 steps a character), so the \
+        last letter is complete and no stray dot follows it. A line that breaks down (the window runs back, skips \
+        or stalls, the line never ends, or its ink leaves the line) is written again with a seed derived from \
+        --seed, up to --tries tries; the lines written again are reported on standard error.
+
+        Characters outside the model's alphabet are replaced where a plain equivalent exists (é→e, “→", —→-) and \
+        the replacements are reported; any others are an error.
         """)
 
-    @Argument(help: "The text to write.") var text: String
+    @Argument(help: "The text to write; - reads it from standard input.") var text: String?
+    @Option(help: "Read the text from this UTF-8 file (- for standard input) instead.") var input: String?
     @Option(help: "Synthesis model directory (default: Quill's bundled model).") var model: String?
     @Option(name: .shortAndLong, help: "Output image: .png, .svg or .pdf.") var output: String
-    @Option(help: "Sampling bias b: 0 is the model's own distribution, 1 or more is neat.") var bias: Double = 1
-    @Option(help: "Random seed.") var seed: UInt64 = 1
-    @Option(help: "Wrap lines longer than this many characters.") var wrap: Int = 60
-    @Option(name: .customLong("max-chars"), help: "Refuse texts longer than this.") var maxChars: Int = 1000
-    @Option(name: .customLong("steps-per-char"), help: "Step cap per character.") var stepsPerChar: Int = 40
+    @Option(help: "Sampling bias b, 0…20: 0 is the model's own distribution, 1 or more is neat.") var bias: Double = 1
+    @Option(help: "Random seed: the same text, options and seed give the same image.") var seed: UInt64 = 1
+    @Option(help: "Wrap lines longer than this many characters (10…500).") var wrap: Int = 60
+    @Option(name: .customLong("max-chars"), help: "Refuse texts longer than this (1…100000).") var maxChars: Int = 1000
+    @Option(name: .customLong("steps-per-char"), help: "Step cap per character (5…200).") var stepsPerChar: Int = 40
+    @Option(name: .customLong("finish-steps"),
+            help: "Steps a line may go on after the window leaves its text, to finish its last stroke (0…100).")
+    var finishSteps: Int = 20
+    @Option(help: "Tries per line when a line breaks down (1…20; 1 never writes a line again).") var tries: Int = 6
     @Option(help: "A style shipped with the model (see --list-styles).") var style: String?
     @Flag(name: .customLong("list-styles"), help: "List the model's styles and exit.") var listStyles = false
     @Option(name: .customLong("prime-from"), help: "Prime with a sample of a prepared dataset (with --id).") var primeFrom: String?
@@ -44,8 +60,8 @@ public struct WriteCommand: ParsableCommand {
     @Option(name: .customLong("prime-inkml"), help: "Prime with your own handwriting: an InkML file.") var primeInkml: String?
     @Option(name: .customLong("prime-text"), help: "The text of the --prime-inkml strokes (when the file has none).")
     var primeText: String?
-    @Option(name: .customLong("line-height"), help: "Height of one line of writing, in points.") var lineHeight: Double = 60
-    @Option(name: .customLong("pen-width"), help: "Pen width in points.") var penWidth: Double = 2
+    @Option(name: .customLong("line-height"), help: "Height of one line of writing, in points (5…2000).") var lineHeight: Double = 60
+    @Option(name: .customLong("pen-width"), help: "Pen width in points (0…50).") var penWidth: Double = 2
     @Flag(name: .customLong("no-smooth"), help: "Straight segments instead of smoothed curves.") var noSmooth = false
 
     public init() {}
@@ -53,12 +69,15 @@ public struct WriteCommand: ParsableCommand {
     public func validate() throws {
         if !listStyles {
             _ = try OutputFormat.forPath(output)
-            if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw ValidationError("the text is empty; give something to write") }
-            if text.count > maxChars { throw ValidationError("the text has \(text.count) characters, more than --max-chars \(maxChars)") }
+            if text == nil && input == nil { throw ValidationError("give the text to write, - for standard input, or --input FILE") }
+            if text != nil && input != nil { throw ValidationError("give the text either as an argument or with --input, not both") }
         }
         if !(bias >= 0 && bias <= 20) { throw ValidationError("--bias must be between 0 and 20") }
         if !(10...500).contains(wrap) { throw ValidationError("--wrap must be between 10 and 500") }
+        if !(1...100_000).contains(maxChars) { throw ValidationError("--max-chars must be between 1 and 100000") }
         if !(5...200).contains(stepsPerChar) { throw ValidationError("--steps-per-char must be between 5 and 200") }
+        if !(0...100).contains(finishSteps) { throw ValidationError("--finish-steps must be between 0 and 100") }
+        if !(1...20).contains(tries) { throw ValidationError("--tries must be between 1 and 20") }
         if [style != nil, primeFrom != nil, primeInkml != nil].filter({ $0 }).count > 1 {
             throw ValidationError("choose one of --style, --prime-from and --prime-inkml")
         }
@@ -74,22 +93,56 @@ public struct WriteCommand: ParsableCommand {
             print(names.isEmpty ? "the model in \(dir) has no styles" : names.joined(separator: "\n"))
             return
         }
+        let raw = try readText()
         let loaded = try HandwritingCheckpoint.load(modelFile(dir), expecting: .synthesis)
         let sampler = HandwritingSampler(model: loaded.model, alphabet: loaded.alphabet, stats: loaded.stats)
-        let lines = try TextPreparation.lines(text, wrap: wrap, sampler: sampler)
+        let prepared = try TextPreparation.prepare(raw, wrap: wrap, literalNewlines: input == nil && text != "-",
+                                                   known: sampler.knows)
+        reportReplacements(prepared.replacements)
         let prime = try primeMaterial(dir: dir, loaded: loaded, sampler: sampler)
-        var rng = SeededGenerator(seed: seed)
-        let generated = sampler.write(lines, bias: bias, rng: &rng, stepsPerCharacter: stepsPerChar, prime: prime,
-                                      record: false)
-        for (l, g) in zip(lines, generated) where !g.finished {
-            FileHandle.standardError.write(Data("quill: note: the line \"\(l)\" reached the step cap before the window passed its end\n".utf8))
+        var writer = PageWriter(sampler: sampler, options: WriteOptions(bias: bias, stepsPerCharacter: stepsPerChar,
+                                                                         finishingSteps: finishSteps))
+        writer.maxTries = tries
+        let page = writer.write(prepared.lines, seed: seed, prime: prime)
+        for r in page.resampled {
+            let what = r.firstProblems.map(\.description).joined(separator: "; ")
+            let outcome = r.remaining.isEmpty ? "\(r.tries) tries"
+                : "still broken after \(r.tries) tries (\(r.remaining.map(\.description).joined(separator: "; "))); kept the best"
+            note("resampled line \(r.line + 1) (\(what)): \(outcome)")
+        }
+        for (i, g) in page.generated.enumerated() where g != nil && !g!.finished && !page.resampled.contains(where: { $0.line == i }) {
+            note("line \(i + 1) reached the step cap before the window passed its end")
         }
         var options = PageOptions()
         options.lineHeight = lineHeight
         options.style = StrokeStyle(width: penWidth, smooth: !noSmooth)
-        _ = try StrokeRenderer.renderPage(lines: generated.map { $0.strokes.map { $0.map { Point($0.x, $0.y) } } },
-                                          to: output, options: options)
-        print("wrote \(output) (\(lines.count) line\(lines.count == 1 ? "" : "s"))")
+        options.sharedLineBand = true
+        let strokes = page.lines.map { $0?.strokes.map { $0.map { Point($0.x, $0.y) } } ?? [] }
+        _ = try StrokeRenderer.renderPage(lines: strokes, to: output, options: options)
+        let n = page.lines.compactMap { $0 }.count
+        print("wrote \(output) (\(n) line\(n == 1 ? "" : "s"))")
+    }
+
+    /// The text as given: the argument, standard input for "-", or the --input file; checked against --max-chars.
+    func readText() throws -> String {
+        let raw: String
+        if let input {
+            if input != "-", sameFile(input, output) { throw CLIError("the output \(output) is the input file; choose another -o") }
+            raw = try TextPreparation.read(path: input)
+        } else if text == "-" {
+            raw = try TextPreparation.read(path: "-")
+        } else {
+            raw = text ?? ""
+        }
+        let normal = TextPreparation.normalisingLineBreaks(raw)
+        if normal.allSatisfy({ $0.isWhitespace }) {
+            throw CLIError("the text is empty; give something to write")
+        }
+        let count = normal.count
+        if count > maxChars {
+            throw CLIError("the text has \(count) characters, more than --max-chars \(maxChars); raise it with --max-chars \(count) (a page takes about 1 s per 10 characters)")
+        }
+        return raw
     }
 
     func primeMaterial(dir: String, loaded: HandwritingCheckpoint.Loaded, sampler: HandwritingSampler) throws -> Prime? {
@@ -103,7 +156,7 @@ public struct WriteCommand: ParsableCommand {
             let raw = ds.rawOffsets(s)
             let rows = HandwritingStyle.primeRows(rawDx: raw.dx, rawDy: raw.dy, eos: raw.eos.map { $0 != 0 },
                                                   stats: loaded.stats, rescale: false)
-            return Prime(rows: rows.map { ($0[0], $0[1], $0[2]) }, text: try TextPreparation.checked(t, sampler: sampler))
+            return Prime(rows: rows.map { ($0[0], $0[1], $0[2]) }, text: try checkedLine(t, sampler: sampler))
         }
         if let primeInkml {
             let sample = try InkMLImporter.load(path: primeInkml)
@@ -113,63 +166,36 @@ public struct WriteCommand: ParsableCommand {
             let off = sample.offsets()
             let rows = HandwritingStyle.primeRows(rawDx: off.dx, rawDy: off.dy, eos: off.eos.map { $0 != 0 },
                                                   stats: loaded.stats, rescale: true)
-            return Prime(rows: rows.map { ($0[0], $0[1], $0[2]) }, text: try TextPreparation.checked(t, sampler: sampler))
+            return Prime(rows: rows.map { ($0[0], $0[1], $0[2]) }, text: try checkedLine(t, sampler: sampler))
         }
         return nil
     }
 }
 
-/// Turning user text into lines the model can write.
-enum TextPreparation {
-    /// Plain equivalents for characters models trained on IAM-OnDB rarely know.
-    static let substitutions: [Character: String] = [
-        "“": "\"", "”": "\"", "„": "\"", "«": "\"", "»": "\"", "‘": "'", "’": "'", "‚": "'", "`": "'",
-        "–": "-", "—": "-", "−": "-", "…": "...", "\u{00A0}": " ", "\t": " ",
-    ]
+/// One line of text checked against a model's alphabet (replacements reported on standard error).
+func checkedLine(_ text: String, sampler: HandwritingSampler) throws -> String {
+    let (line, replacements) = try TextPreparation.checked(
+        TextPreparation.normalisingLineBreaks(text).replacingOccurrences(of: "\n", with: " "), known: sampler.knows)
+    reportReplacements(replacements)
+    return line
+}
 
-    /// Replaces what has a plain equivalent; reports replacements on standard error; errors on the rest.
-    static func checked(_ text: String, sampler: HandwritingSampler) throws -> String {
-        var out = "", replaced = [String]()
-        for c in text {
-            if sampler.unknownCharacters(in: String(c)).isEmpty { out.append(c); continue }
-            var plain = substitutions[c]
-            if plain == nil {
-                // Strip diacritics: é → e, Ü → U.
-                let folded = String(c).folding(options: [.diacriticInsensitive], locale: nil)
-                if folded != String(c), sampler.unknownCharacters(in: folded).isEmpty { plain = folded }
-            }
-            if let p = plain, sampler.unknownCharacters(in: p).isEmpty {
-                out += p
-                replaced.append("\(c)→\(p)")
-            } else {
-                out.append(c)
-            }
-        }
-        let unknown = sampler.unknownCharacters(in: out)
-        if !unknown.isEmpty {
-            throw CLIError("the model's alphabet lacks \(unknown.map { "'\($0)'" }.joined(separator: ", ")); rephrase without them (it knows: \(sampler.alphabet.dropFirst().joined()))")
-        }
-        if !replaced.isEmpty {
-            FileHandle.standardError.write(Data("quill: note: replaced characters the model lacks: \(Set(replaced).sorted().joined(separator: " "))\n".utf8))
-        }
-        return out
-    }
+func reportReplacements(_ replacements: [String]) {
+    if !replacements.isEmpty { note("replaced characters the model lacks: \(replacements.joined(separator: " "))") }
+}
 
-    /// Splits at newlines (and literal "\n"), wraps at word boundaries, and checks the characters.
-    static func lines(_ text: String, wrap: Int, sampler: HandwritingSampler) throws -> [String] {
-        let paragraphs = text.replacingOccurrences(of: "\\n", with: "\n").split(separator: "\n", omittingEmptySubsequences: false)
-        var lines = [String]()
-        for para in try paragraphs.map({ try checked(String($0), sampler: sampler) }) {
-            var line = ""
-            for word in para.split(separator: " ") {
-                if line.isEmpty { line = String(word) }
-                else if line.count + 1 + word.count <= wrap { line += " " + word }
-                else { lines.append(line); line = String(word) }
-                while line.count > wrap { lines.append(String(line.prefix(wrap))); line = String(line.dropFirst(wrap)) }
-            }
-            if !line.isEmpty { lines.append(line) }
-        }
-        guard !lines.isEmpty else { throw CLIError("the text has nothing to write after removing blank lines") }
-        return lines
-    }
+/// A note on standard error ("quill: note: …").
+func note(_ message: String) {
+    FileHandle.standardError.write(Data("quill: note: \(message)\n".utf8))
+}
+
+/// Whether two paths name the same existing file (after resolving links).
+func sameFile(_ a: String, _ b: String) -> Bool {
+    let fa = URL(fileURLWithPath: a).resolvingSymlinksInPath().standardizedFileURL.path
+    let fb = URL(fileURLWithPath: b).resolvingSymlinksInPath().standardizedFileURL.path
+    if fa == fb { return true }
+    guard let ia = try? FileManager.default.attributesOfItem(atPath: fa),
+          let ib = try? FileManager.default.attributesOfItem(atPath: fb) else { return false }
+    return (ia[.systemFileNumber] as? Int) == (ib[.systemFileNumber] as? Int)
+        && (ia[.systemNumber] as? Int) == (ib[.systemNumber] as? Int) && ia[.systemFileNumber] != nil
 }

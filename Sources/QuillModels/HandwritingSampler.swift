@@ -4,16 +4,30 @@ import QuillNumerics
 
 /// One line of generated handwriting.
 public struct GeneratedLine: Sendable {
-    /// Offsets in the dataset's raw units (normalisation undone), one row per point: (dx, dy, eos).
+    /// Offsets in the dataset's raw units (normalisation undone), one row per kept point: (dx, dy, eos).
     public var dx: [Double]
     public var dy: [Double]
     public var eos: [Bool]
-    /// φ(t, u) for every generated step (rows) and character u = 1…U (columns), synthesis only.
+    /// Every row the network was fed after the prime up to the line's last kept point, normalised as in training
+    /// (dx, dy, eos): the material to prime another line with this one's hand. Includes rows that were not kept.
+    public var inputs: [(Float, Float, Float)]
+    /// The window's focus for every kept point: the character u (0-based, in the requested text) where φ(t, u) is
+    /// largest; the text length when φ(t, U+1) is, that is when the window has left the text.
+    public var focus: [Int]
+    /// The number of characters of the requested text (prime excluded).
+    public var textLength: Int
+    /// φ(t, u) for every kept point (rows) and character u = 1…U of the whole text (columns); with `record` only.
     public var phi: [[Double]]
-    /// The window weights w_t over the alphabet for every generated step, synthesis only.
+    /// The window weights w_t over the alphabet for every kept point; with `record` only.
     public var windowWeights: [[Double]]
-    /// True when Graves's stopping rule ended the line; false when it hit the step cap.
+    /// True when the window left the text (Graves's rule); false when the line hit the step cap.
     public var finished: Bool
+
+    public init(textLength: Int = 0) {
+        dx = []; dy = []; eos = []; inputs = []; focus = []; phi = []; windowWeights = []
+        self.textLength = textLength
+        finished = false
+    }
 
     /// The line as absolute strokes (pen-down segments), starting at the origin; y as in the dataset (down).
     public var strokes: [[(x: Double, y: Double)]] {
@@ -27,6 +41,17 @@ public struct GeneratedLine: Sendable {
         if !cur.isEmpty { out.append(cur) }
         return out
     }
+
+    /// The line as a sample (absolute coordinates, y down), for the geometry of `StrokeGeometry`.
+    public var sample: HandwritingSample { HandwritingSample(id: "generated", strokes: strokes) }
+
+    /// Priming material that continues in this line's hand: the rows it was fed and its text (Graves section 5.5).
+    /// The last row is marked as a pen-up so the primed line starts with a new stroke.
+    public func prime(text: String) -> Prime {
+        var rows = [(Float(0), Float(0), Float(0))] + inputs
+        if let last = rows.last { rows[rows.count - 1] = (last.0, last.1, 1) }
+        return Prime(rows: rows, text: text)
+    }
 }
 
 /// Priming material (Graves section 5.5): strokes in the model's normalised offset form and their text.
@@ -37,6 +62,32 @@ public struct Prime: Sendable {
     public var text: String
 
     public init(rows: [(Float, Float, Float)], text: String) { self.rows = rows; self.text = text }
+}
+
+/// How the sampler writes a line: Graves's bias and stopping rule, and what Quill does around them.
+public struct WriteOptions: Sendable {
+    /// Graves's sampling bias b (eqs. 60–61): 0 samples the model's own distribution, 1 or more writes neatly.
+    public var bias: Double = 1
+    /// The step cap is this × (the text's length + 1) + `finishingSteps` (prime excluded).
+    public var stepsPerCharacter: Int = 40
+    /// Steps a line may go on after the window has left its text (Graves's rule: φ(t, U+1) above every
+    /// φ(t, u ≤ U), eqs. 46–51), so the last character's strokes are complete: the pen finishes its stroke and may
+    /// add delayed strokes over the written letters (t-crosses, i-dots); the line ends when a stroke starts right of
+    /// all ink (by more than one mean step) or after this many steps. IAM-OnDB at decimation 2 has 11.4 points per
+    /// character, so 20 is under twice the mean time a character takes.
+    public var finishingSteps: Int = 20
+    /// Keep φ(t, u) and w_t of every kept point (for `quill plot window`).
+    public var record: Bool = false
+    /// After a prime, a stroke that starts more than this many mean pen steps (the data's mean dx, 15.6 units on
+    /// IAM-OnDB, about a twelfth of a letter's width) right of all ink so far begins the requested text; strokes
+    /// before it finish the prime's letters and are not kept. After the window has left the text, only strokes
+    /// that start at most one mean step right of the ink (t-crosses, i-dots over the last word) are kept.
+    public var newStrokeMargin: Double = 6
+
+    public init(bias: Double = 1, stepsPerCharacter: Int = 40, finishingSteps: Int = 20, record: Bool = false) {
+        self.bias = bias; self.stepsPerCharacter = stepsPerCharacter; self.finishingSteps = finishingSteps
+        self.record = record
+    }
 }
 
 /// Samples handwriting from a trained network, a batch of lines at a time.
@@ -55,35 +106,76 @@ public final class HandwritingSampler {
         index = idx
     }
 
+    /// Whether the alphabet has the character (its unknown symbol, index 0, does not count).
+    public func knows(_ c: Character) -> Bool { (index[String(c)] ?? 0) > 0 }
+
     /// The characters of `text` the alphabet lacks, in order of first appearance.
     public func unknownCharacters(in text: String) -> [Character] {
         var seen = Set<Character>(), out = [Character]()
-        for c in text where index[String(c)] == nil && !seen.contains(c) { seen.insert(c); out.append(c) }
+        for c in text where !knows(c) && !seen.contains(c) { seen.insert(c); out.append(c) }
         return out
+    }
+
+    /// Whether priming material is finished: its last pen-up comes after the window has left its text (Graves's
+    /// rule, run with the network clamped to the prime's strokes). A prime that is not would make the network
+    /// finish its last letter before writing anything new.
+    public func primeIsFinished(_ prime: Prime) -> Bool {
+        guard let window = model.window,
+              let lastPenUp = prime.rows.indices.last(where: { $0 > 0 && prime.rows[$0].2 > 0.5 }) else { return false }
+        let encoded = encode(prime.text)
+        let ws = model.makeWorkspace(steps: 1, batch: 1, maxTextLength: max(1, encoded.count))
+        ws.window!.setText(row: 0, encoded)
+        ws.resetState()
+        ws.activeSteps = 1
+        // Row j is the network's output at step j − 1, whose window is the one that wrote it.
+        for t in 0..<lastPenUp {
+            advance(ws, inputs: [prime.rows[t]])
+            if window.finished(0, row: 0, ws.window!) { return true }
+        }
+        return false
     }
 
     /// Encodes text; unknown characters become the alphabet's unknown symbol (index 0).
     public func encode(_ text: String) -> [Int32] { text.map { index[String($0)] ?? 0 } }
 
-    /// Writes each line of `texts` (synthesis). Lines run together as one batch.
+    /// Where a line is in its life while it is sampled.
+    private enum Phase {
+        /// After a prime: the network may still be finishing the prime's last letters; nothing is kept until a
+        /// stroke starts with the window on the requested text's first character.
+        case skipping
+        case writing
+        /// The window has left the text; `left` steps remain to finish the last stroke.
+        case finishing(left: Int)
+        case done
+    }
+
+    /// Writes each line of `texts` (synthesis). Lines run together as one batch; line i draws from `rngs[i]` only,
+    /// so a line's strokes do not depend on which other lines share its batch (up to the rounding of batched
+    /// products).
+    ///
     /// - Parameters:
-    ///   - bias: Graves's sampling bias b (0: unbiased; 1 or more: neat).
-    ///   - stepsPerCharacter: the step cap is this × the text length (prime excluded).
-    ///   - prime: strokes and text to imitate; the text written is prime.text + " " + line.
-    public func write(_ texts: [String], bias: Double, rng: inout SeededGenerator, stepsPerCharacter: Int = 40,
-                      prime: Prime? = nil, record: Bool = true) -> [GeneratedLine] {
+    ///   - prime: strokes and text to imitate (Graves section 5.5); the network reads prime.text + " " + line,
+    ///     is clamped to the prime's strokes, and only what it writes from the requested text's first character on
+    ///     is kept.
+    /// - Returns: one line per text. A line ends when its writing ends after the window has left its text (see
+    ///   `WriteOptions.finishingSteps`), or at the step cap (`finished` false).
+    public func write(_ texts: [String], options: WriteOptions, rngs: inout [SeededGenerator],
+                      prime: Prime? = nil) -> [GeneratedLine] {
         precondition(model.window != nil, "write needs a synthesis model")
+        precondition(rngs.count == texts.count, "one generator per line")
         let B = texts.count
-        let fullTexts = texts.map { line in prime.map { $0.text + " " + line } ?? line }
-        let encoded = fullTexts.map(encode)
+        guard B > 0 else { return [] }
+        let window = model.window!
+        let start = prime.map { encode($0.text).count + 1 } ?? 0
+        let encoded = texts.map { line in prime.map { encode($0.text + " " + line) } ?? encode(line) }
         let U = max(1, encoded.map(\.count).max() ?? 1)
         let ws = model.makeWorkspace(steps: 1, batch: B, maxTextLength: U)
-        for (b, chars) in encoded.enumerated() { ws.window!.setText(row: b, chars) }
+        let wws = ws.window!
+        for (b, chars) in encoded.enumerated() { wws.setText(row: b, chars) }
         ws.resetState()
         ws.activeSteps = 1
-        var lines = [GeneratedLine](repeating: GeneratedLine(dx: [], dy: [], eos: [], phi: [], windowWeights: [], finished: false),
-                                    count: B)
-        var done = [Bool](repeating: false, count: B)
+        var lines = texts.map { GeneratedLine(textLength: $0.count) }
+        var phase = [Phase](repeating: prime == nil ? .writing : .skipping, count: B)
         // Every training sequence starts with the row (0, 0, 0); a prime is fed row by row (clamped), and its last
         // row is the input of the first sampled step.
         var x = [(Float, Float, Float)](repeating: (0, 0, 0), count: B)
@@ -91,32 +183,108 @@ public final class HandwritingSampler {
             for row in prime.rows.dropLast() { advance(ws, inputs: [(Float, Float, Float)](repeating: row, count: B)) }
             x = [(Float, Float, Float)](repeating: last, count: B)
         }
-        let cap = stepsPerCharacter * max(1, texts.map(\.count).max() ?? 1)
-        for _ in 0..<cap {
+        // Pen lifted before the next point: true at the start of a line and after every sampled pen-up.
+        var penUp = [Bool](repeating: prime.map { ($0.rows.last?.2 ?? 1) > 0.5 } ?? true, count: B)
+        // The pen's x (raw units, 0 where sampling starts) and the rightmost ink so far, the prime's included: a
+        // stroke that starts more than `margin` right of all ink is new writing; one that starts over the ink is a
+        // delayed stroke (a t-cross, an i-dot) of what is written already.
+        var penX = [Double](repeating: 0, count: B)
+        var inputsUsed = [Int](repeating: 0, count: B)
+        // Kept points written with the window on the last character.
+        var wroteLast = [Int](repeating: 0, count: B)
+        var rightmost = [Double](repeating: prime.map { primeReach($0) } ?? -Double.infinity, count: B)
+        let step1 = max(stats.meanDx, 0.1 * stats.stdDx), margin = options.newStrokeMargin * step1
+        let caps = texts.map { options.stepsPerCharacter * ($0.count + 1) + options.finishingSteps }
+        for step in 0..<(caps.max() ?? 0) {
             advance(ws, inputs: x)
-            for b in 0..<B where !done[b] {
-                let (dx, dy, eos) = model.mixture.sample(ws.y.ptr + b * model.mixture.outputSize, bias: bias, rng: &rng)
-                x[b] = (Float(dx), Float(dy), eos ? 1 : 0)
-                lines[b].dx.append(dx * stats.stdDx + stats.meanDx)
-                lines[b].dy.append(dy * stats.stdDy + stats.meanDy)
+            for b in 0..<B {
+                if case .done = phase[b] { continue }
+                let (ndx, ndy, eos) = model.mixture.sample(ws.y.ptr + b * model.mixture.outputSize,
+                                                           bias: options.bias, rng: &rngs[b])
+                x[b] = (Float(ndx), Float(ndy), eos ? 1 : 0)
+                lines[b].inputs.append(x[b])
+                let len = wws.lengths[b]
+                let phi = wws.phi.ptr + b * (U + 1)
+                var best = 0
+                for u in 1...len where phi[u] > phi[best] { best = u }
+                let focus = best - start
+                let rawDx = ndx * stats.stdDx + stats.meanDx, rawDy = ndy * stats.stdDy + stats.meanDy
+                let startsStroke = penUp[b]
+                penUp[b] = eos
+                penX[b] += rawDx
+                let newWriting = startsStroke && penX[b] > rightmost[b] + margin
+                // Once the text is written, a stroke is the last letters' only when it starts back over them.
+                let beyondInk = startsStroke && penX[b] > rightmost[b] + step1
+                switch phase[b] {
+                case .skipping:
+                    // The prime's text is done once the window has left it (onto the space before the requested
+                    // text, or further) and a stroke starts right of all ink.
+                    if !(newWriting && focus >= -1) {
+                        rightmost[b] = max(rightmost[b], penX[b])
+                        if step + 1 >= caps[b] { phase[b] = .done }
+                        continue
+                    }
+                    phase[b] = .writing
+                case .writing where window.finished(0, row: b, wws):
+                    lines[b].finished = true
+                    // The window left the text as the pen started something new: the line is complete.
+                    if beyondInk { phase[b] = .done; continue }
+                    phase[b] = options.finishingSteps > 0 ? .finishing(left: options.finishingSteps + 1) : .done
+                case .writing where newWriting && wroteLast[b] >= 4:
+                    // The last character has ink (4 points or more) and the pen starts a new word just before the
+                    // window leaves the text.
+                    lines[b].finished = true
+                    phase[b] = .done
+                    continue
+                case .finishing where beyondInk:
+                    // The window has left the text and the pen starts something new: the line is complete.
+                    phase[b] = .done
+                    continue
+                default: break
+                }
+                rightmost[b] = max(rightmost[b], penX[b])
+                lines[b].dx.append(rawDx)
+                lines[b].dy.append(rawDy)
                 lines[b].eos.append(eos)
-                if record, let wws = ws.window {
-                    let len = wws.lengths[b]
-                    let phi = wws.phi.ptr + b * (U + 1)
+                inputsUsed[b] = lines[b].inputs.count
+                if focus >= lines[b].textLength - 1 { wroteLast[b] += 1 }
+                // Past the text φ is vanishingly small everywhere and its peak means nothing.
+                lines[b].focus.append(lines[b].finished ? lines[b].textLength : focus)
+                if options.record {
                     lines[b].phi.append((0..<len).map { Double(phi[$0]) })
-                    let w = model.window!.window(at: 0, wws) + b * alphabet.count
+                    let w = window.window(at: 0, wws) + b * alphabet.count
                     lines[b].windowWeights.append((0..<alphabet.count).map { Double(w[$0]) })
                 }
-                if model.window!.finished(0, row: b, ws.window!) {
-                    done[b] = true
-                    lines[b].finished = true
-                    lines[b].eos[lines[b].eos.count - 1] = true
+                if case let .finishing(left) = phase[b] {
+                    phase[b] = left > 1 ? .finishing(left: left - 1) : .done
                 }
+                if step + 1 >= caps[b] { phase[b] = .done }
             }
-            if done.allSatisfy({ $0 }) { break }
+            if phase.allSatisfy({ if case .done = $0 { return true } else { return false } }) { break }
         }
-        for b in 0..<B where !lines[b].eos.isEmpty { lines[b].eos[lines[b].eos.count - 1] = true }
+        for b in 0..<B {
+            if let last = lines[b].eos.indices.last { lines[b].eos[last] = true }
+            // What came after the last kept point (the start of new writing) is not part of the line.
+            lines[b].inputs.removeLast(lines[b].inputs.count - inputsUsed[b])
+        }
         return lines
+    }
+
+    /// How far right of its last point a prime's ink reaches, in raw units (≥ 0).
+    private func primeReach(_ prime: Prime) -> Double {
+        var x = 0.0, reach = 0.0
+        for row in prime.rows.dropFirst() {
+            x += Double(row.0) * stats.stdDx + stats.meanDx
+            reach = max(reach, x)
+        }
+        return reach - x
+    }
+
+    /// Writes each line of `texts` with one generator: line i draws from `SeededGenerator(seed:
+    /// SeededGenerator.derivedSeed(seed, i))`.
+    public func write(_ texts: [String], options: WriteOptions, seed: UInt64, prime: Prime? = nil) -> [GeneratedLine] {
+        var rngs = texts.indices.map { SeededGenerator(seed: SeededGenerator.derivedSeed(seed, UInt64($0))) }
+        return write(texts, options: options, rngs: &rngs, prime: prime)
     }
 
     /// Unconditional handwriting from the prediction network, with the mixture parameters of every step.
@@ -126,7 +294,8 @@ public final class HandwritingSampler {
         let ws = model.makeWorkspace(steps: 1, batch: 1)
         ws.resetState()
         ws.activeSteps = 1
-        var line = GeneratedLine(dx: [], dy: [], eos: [], phi: [], windowWeights: [], finished: true)
+        var line = GeneratedLine()
+        line.finished = true
         var x: (Float, Float, Float) = (0, 0, 0)
         for _ in 0..<steps {
             advance(ws, inputs: [x])
@@ -136,6 +305,7 @@ public final class HandwritingSampler {
             line.dx.append(dx * stats.stdDx + stats.meanDx)
             line.dy.append(dy * stats.stdDy + stats.meanDy)
             line.eos.append(eos)
+            line.inputs.append(x)
         }
         if !line.eos.isEmpty { line.eos[line.eos.count - 1] = true }
         return (line, params)

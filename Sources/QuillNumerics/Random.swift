@@ -65,6 +65,18 @@ public struct SeededGenerator: RandomNumberGenerator, Codable, Equatable, Sendab
         return weights.count - 1
     }
 
+    /// A seed for stream `index`, attempt `attempt` of a run seeded with `seed` (line i of a page, its k-th retry):
+    /// SplitMix64 finalisers over the three words, so nearby seeds and indices give unrelated streams.
+    public static func derivedSeed(_ seed: UInt64, _ index: UInt64, attempt: UInt64 = 0) -> UInt64 {
+        func mix(_ v: UInt64) -> UInt64 {
+            var x = v &+ 0x9E37_79B9_7F4A_7C15
+            x = (x ^ (x >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            x = (x ^ (x >> 27)) &* 0x94D0_49BB_1331_11EB
+            return x ^ (x >> 31)
+        }
+        return mix(mix(mix(seed) ^ index) ^ (attempt &* 0xD6E8_FEB8_6659_FD93))
+    }
+
     /// A new generator derived from this one's state and a label, leaving this one untouched.
     /// Used for side streams (samples printed during training) that must not disturb the main stream.
     public func derived(_ label: UInt64) -> SeededGenerator {

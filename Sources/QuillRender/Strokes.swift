@@ -68,6 +68,9 @@ public struct PageOptions: Equatable, Sendable {
     /// PNG pixels per point.
     public var pixelScale: Double = 1
     public var background: Color? = .white
+    /// Give every line the same vertical extent (the union of the lines' ink from top to bottom), so lines drawn
+    /// with their midlines at y = 0 share one baseline on the page instead of each being centred on its own ink.
+    public var sharedLineBand: Bool = false
 
     public init() {}
 }
@@ -76,7 +79,8 @@ public struct PageOptions: Equatable, Sendable {
 public enum StrokeRenderer {
     /// Lays `lines` out as a page (see `StrokeLayout.page`) and writes it to `path` (PNG, SVG or PDF by extension).
     ///
-    /// Each line is a list of strokes in its own coordinates, y pointing down. Returns the layout used.
+    /// Each line is a list of strokes in its own coordinates, y pointing down; a line with no strokes is a blank
+    /// line (a paragraph gap). At least one line must have ink. Returns the layout used.
     @discardableResult
     public static func renderPage(lines: [[Stroke]], to path: String,
                                   options: PageOptions = PageOptions()) throws -> PageLayout {
@@ -87,13 +91,26 @@ public enum StrokeRenderer {
             throw RenderError.invalidArgument(
                 what: path, detail: "line height and line width must be positive; margin and gap must be ≥ 0")
         }
-        var bounds: [Rect] = []
+        // An empty line is a blank line (a paragraph gap): it takes a slot and draws nothing.
+        var inked: [Rect?] = []
         for (i, line) in lines.enumerated() {
+            guard !line.isEmpty else { inked.append(nil); continue }
             try validateStrokes(line, what: "\(path) (line \(i + 1))")
             guard let b = Rect.bounding(strokes: line) else {
                 throw RenderError.emptyGeometry(what: "\(path) (line \(i + 1))", detail: "no points")
             }
-            bounds.append(b)
+            inked.append(b)
+        }
+        let present = inked.compactMap { $0 }
+        guard let first = present.first else { throw RenderError.emptyGeometry(what: path, detail: "every line is blank") }
+        let top = options.sharedLineBand ? present.map(\.minY).min()! : 0
+        let bottom = options.sharedLineBand ? present.map(\.maxY).max()! : 0
+        let bounds: [Rect] = inked.map { b in
+            guard let b else {
+                return options.sharedLineBand ? Rect(x: 0, y: top, width: 0, height: bottom - top)
+                                              : Rect(x: 0, y: 0, width: 0, height: first.height)
+            }
+            return options.sharedLineBand ? Rect(x: b.x, y: top, width: b.width, height: bottom - top) : b
         }
         // Half the pen width stays inside the margin so round caps are not clipped.
         let pad = options.style.width / 2

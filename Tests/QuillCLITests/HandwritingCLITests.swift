@@ -98,4 +98,54 @@ final class HandwritingCLITests: XCTestCase {
             XCTAssertEqual(errorText(["write", "in style", "--style", style, "-o", tmp.path("\(style).png")]), "no error", style)
         }
     }
+
+    /// Text from a file (`--input`) and from standard input (`-`), with Windows line endings and a byte-order mark.
+    func testTextFromFilesAndStandardInput() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let model = try makeModel(dir)
+        let file = dir.path("text.txt")
+        try Data("\u{FEFF}hello\r\n\r\nworld\r\n".utf8).write(to: URL(fileURLWithPath: file))
+        XCTAssertEqual(errorText(["write", "--input", file, "--model", model, "-o", dir.path("f.png"), "--steps-per-char", "6"]),
+                       "no error")
+        let pngNamed = dir.path("text.png")
+        try FileManager.default.copyItem(atPath: file, toPath: pngNamed)
+        XCTAssertTrue(errorText(["write", "--input", pngNamed, "--model", model, "-o", pngNamed]).contains("is the input file"))
+        XCTAssertEqual(FileManager.default.contents(atPath: pngNamed), Data("\u{FEFF}hello\r\n\r\nworld\r\n".utf8))
+        XCTAssertTrue(errorText(["write", "--input", dir.path("missing.txt"), "--model", model, "-o", dir.path("m.png")])
+            .contains("no such file"))
+        XCTAssertTrue(errorText(["write", "abc", "--input", file, "--model", model, "-o", dir.path("m.png")]).contains("not both"))
+        XCTAssertTrue(errorText(["write", "--model", model, "-o", dir.path("m.png")]).contains("--input FILE"))
+        XCTAssertTrue(errorText(["write", "hello\u{07}", "--model", model, "-o", dir.path("m.png")]).contains("U+0007"))
+        let long = errorText(["write", String(repeating: "a ", count: 30), "--max-chars", "20", "--model", model, "-o", dir.path("m.png")])
+        XCTAssertTrue(long.contains("raise it with --max-chars 60"), long)
+
+        // Standard input: point file descriptor 0 at the file for the call.
+        let saved = dup(0)
+        let fd = open(file, O_RDONLY)
+        dup2(fd, 0)
+        let result = errorText(["write", "-", "--model", model, "-o", dir.path("stdin.png"), "--steps-per-char", "6"])
+        dup2(saved, 0)
+        close(fd); close(saved)
+        XCTAssertEqual(result, "no error")
+        XCTAssertGreaterThan((try? FileManager.default.attributesOfItem(atPath: dir.path("stdin.png"))[.size] as? Int) ?? 0, 100)
+    }
+
+    /// The same text, options and seed give the same PNG bytes, for a multi-line page with and without a style.
+    func testSameSeedSameBytes() throws {
+        let modelDir = DefaultModel.synthesis
+        guard FileManager.default.fileExists(atPath: modelDir + "/model.safetensors") else {
+            throw XCTSkip("no bundled model in \(modelDir)")
+        }
+        let tmp = TempDir(); defer { tmp.cleanup() }
+        let text = "A page of three lines,\nwritten twice\n\nwith one seed."
+        for extra in [[], ["--style", HandwritingStyle.names(model: modelDir).first ?? "neat"]] {
+            var bytes = [Data]()
+            for run in 0..<2 {
+                let out = tmp.path("page-\(run).png")
+                XCTAssertEqual(errorText(["write", text, "-o", out, "--seed", "3"] + extra), "no error")
+                bytes.append(try Data(contentsOf: URL(fileURLWithPath: out)))
+            }
+            XCTAssertEqual(bytes[0], bytes[1], "style \(extra)")
+        }
+    }
 }

@@ -119,9 +119,8 @@ final class HandwritingModelTests: XCTestCase {
         // Identical sampling from the saved and the loaded model.
         let s1 = HandwritingSampler(model: model, alphabet: loaded.alphabet, stats: stats)
         let s2 = HandwritingSampler(model: loaded.model, alphabet: loaded.alphabet, stats: stats)
-        var r1 = SeededGenerator(seed: 4), r2 = SeededGenerator(seed: 4)
-        let a = s1.write(["ab"], bias: 0.5, rng: &r1, stepsPerCharacter: 10)[0]
-        let b = s2.write(["ab"], bias: 0.5, rng: &r2, stepsPerCharacter: 10)[0]
+        let a = s1.write(["ab"], options: WriteOptions(bias: 0.5, stepsPerCharacter: 10), seed: 4)[0]
+        let b = s2.write(["ab"], options: WriteOptions(bias: 0.5, stepsPerCharacter: 10), seed: 4)[0]
         XCTAssertEqual(a.dx, b.dx)
         XCTAssertEqual(a.eos, b.eos)
     }
@@ -160,8 +159,7 @@ final class HandwritingModelTests: XCTestCase {
         XCTAssertEqual(argmax, argmax.sorted(), "φ's peak moves monotonically: \(argmax)")
 
         let sampler = HandwritingSampler(model: loaded.model, alphabet: loaded.alphabet, stats: loaded.stats)
-        var rng = SeededGenerator(seed: 3)
-        let g = sampler.write(["ab", "bba"], bias: 2, rng: &rng, stepsPerCharacter: 30)
+        let g = sampler.write(["ab", "bba"], options: WriteOptions(bias: 2, stepsPerCharacter: 30, record: true), seed: 3)
         XCTAssertTrue(g[0].finished && g[1].finished, "both lines end by the stopping rule")
         XCTAssertLessThan(g[0].dx.count, 60)
         XCTAssertEqual(g[0].phi.first?.count, 2)

@@ -1,0 +1,85 @@
+import Foundation
+
+/// Pure geometry of one written line, used to give a page one hand: its slope, its letter height, and the
+/// transforms that level it and bring it to a given size. Coordinates are absolute, y pointing down.
+extension StrokeGeometry {
+    /// The line y = intercept + slope·x through the sample's points: least squares, then least squares again
+    /// over the points within three median absolute residuals of the first fit, so a long descender or a stroke
+    /// that flies off does not tilt it. The slope is dy per dx (positive when the line runs downhill, as y points
+    /// down); (0, mean y) when all x are equal.
+    public static func fittedLine(_ s: HandwritingSample) -> (slope: Double, intercept: Double) {
+        let all = leastSquares(s.x, s.y, Array(0..<s.pointCount))
+        let residuals = (0..<s.pointCount).map { abs(s.y[$0] - all.intercept - all.slope * s.x[$0]) }
+        let mad = quantile(residuals.sorted(), 0.5)
+        let inliers = (0..<s.pointCount).filter { residuals[$0] <= 3 * mad }
+        return inliers.count >= 2 && mad > 0 ? leastSquares(s.x, s.y, inliers) : all
+    }
+
+    static func leastSquares(_ x: [Double], _ y: [Double], _ indices: [Int]) -> (slope: Double, intercept: Double) {
+        let n = Double(indices.count)
+        guard n > 0 else { return (0, 0) }
+        let mx = indices.reduce(0) { $0 + x[$1] } / n, my = indices.reduce(0) { $0 + y[$1] } / n
+        var sxy = 0.0, sxx = 0.0
+        for i in indices {
+            sxy += (x[i] - mx) * (y[i] - my)
+            sxx += (x[i] - mx) * (x[i] - mx)
+        }
+        guard sxx > 1e-12 else { return (0, my) }
+        let slope = sxy / sxx
+        return (slope, my - slope * mx)
+    }
+
+    /// The slope of `fittedLine` as an angle in degrees (positive: downhill).
+    public static func slopeDegrees(_ s: HandwritingSample) -> Double { atan(fittedLine(s).slope) * 180 / .pi }
+
+    /// The letter height of a line: twice the interquartile range of its points' y after levelling. The middle
+    /// half of the points lies in the band of the small letters, so this is close to the x-height and, unlike
+    /// the bounding box, hardly moves with one long descender or capital. 0 for fewer than 4 points.
+    public static func letterHeight(_ s: HandwritingSample) -> Double {
+        guard s.pointCount >= 4 else { return 0 }
+        let y = levelled(s).y.sorted()
+        return 2 * (quantile(y, 0.75) - quantile(y, 0.25))
+    }
+
+    /// The median y of a line's points after levelling: the middle of its small letters.
+    public static func midline(_ s: HandwritingSample) -> Double {
+        guard s.pointCount > 0 else { return 0 }
+        return quantile(levelled(s).y.sorted(), 0.5)
+    }
+
+    /// Rotates the sample about the origin so its fitted line is horizontal (undoes the slope, keeps the shapes).
+    public static func levelled(_ s: HandwritingSample) -> HandwritingSample {
+        let slope = fittedLine(s).slope
+        guard slope != 0 else { return s }
+        let a = -atan(slope), c = cos(a), sn = sin(a)
+        var out = s
+        for i in 0..<s.pointCount {
+            out.x[i] = c * s.x[i] - sn * s.y[i]
+            out.y[i] = sn * s.x[i] + c * s.y[i]
+        }
+        return out
+    }
+
+    /// Levels the line, scales it so its letter height is `height` (unless it has none), and moves it so its
+    /// leftmost point is at x = 0 and its midline at y = 0. Lines treated so share one baseline and one size.
+    public static func normalisedLine(_ s: HandwritingSample, letterHeight height: Double) -> HandwritingSample {
+        guard s.pointCount > 0 else { return s }
+        var out = levelled(s)
+        let own = letterHeight(out)
+        let scale = own > 1e-12 && height > 0 ? height / own : 1
+        let left = out.x.min() ?? 0, mid = quantile(out.y.sorted(), 0.5)
+        for i in 0..<out.pointCount {
+            out.x[i] = (out.x[i] - left) * scale
+            out.y[i] = (out.y[i] - mid) * scale
+        }
+        return out
+    }
+
+    /// The q-quantile (0…1) of sorted values, interpolating linearly between neighbours.
+    static func quantile(_ sorted: [Double], _ q: Double) -> Double {
+        guard !sorted.isEmpty else { return 0 }
+        let p = q * Double(sorted.count - 1)
+        let i = Int(p.rounded(.down)), f = p - Double(i)
+        return i + 1 < sorted.count ? sorted[i] * (1 - f) + sorted[i + 1] * f : sorted[i]
+    }
+}

@@ -1,0 +1,160 @@
+import Foundation
+
+/// A text made ready for a handwriting model: its lines, and what was replaced on the way.
+public struct PreparedText: Equatable, Sendable {
+    /// The page's lines in order; nil is a blank line (a paragraph gap).
+    public var lines: [String?]
+    /// Replacements made for characters the model lacks, as "“→\"", sorted, each once.
+    public var replacements: [String]
+}
+
+/// Why a text can't be written.
+public struct TextError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ message: String) { description = message }
+}
+
+/// Turns text as people have it (typed, pasted, read from a file) into lines a handwriting model can write.
+public enum TextPreparation {
+    /// Plain equivalents for characters models trained on IAM-OnDB rarely know.
+    public static let substitutions: [Character: String] = [
+        "“": "\"", "”": "\"", "„": "\"", "«": "\"", "»": "\"", "‘": "'", "’": "'", "‚": "'", "`": "'",
+        "–": "-", "—": "-", "−": "-", "…": "...", "\t": " ",
+    ]
+
+    /// Characters that are invisible and mean nothing on a page: byte-order mark / zero-width no-break space,
+    /// zero-width space, word joiner, soft hyphen.
+    static let dropped: Set<Unicode.Scalar> = ["\u{FEFF}", "\u{200B}", "\u{2060}", "\u{00AD}"]
+
+    /// Line breaks as one form: CR LF and a lone CR become LF (U+2028 and U+2029 too); invisible characters go.
+    public static func normalisingLineBreaks(_ text: String) -> String {
+        var out = String.UnicodeScalarView()
+        var previousCR = false
+        for s in text.unicodeScalars {
+            defer { previousCR = s == "\r" }
+            if dropped.contains(s) { continue }
+            switch s {
+            case "\r", "\u{2028}", "\u{2029}": out.append("\n")
+            case "\n": if !previousCR { out.append("\n") }
+            default: out.append(s)
+            }
+        }
+        return String(out)
+    }
+
+    /// A character as an error message shows it: quoted when it is visible, by code point when it is a control,
+    /// format or whitespace character other than a space (`U+000D`, `U+FEFF`).
+    public static func shown(_ c: Character) -> String {
+        let invisible = c.unicodeScalars.contains { s in
+            switch s.properties.generalCategory {
+            case .control, .format, .lineSeparator, .paragraphSeparator, .spaceSeparator, .unassigned,
+                 .privateUse, .surrogate, .nonspacingMark, .enclosingMark:
+                return s != " "
+            default: return false
+            }
+        }
+        guard invisible else { return "'\(c)'" }
+        return c.unicodeScalars.map { "U+" + String(String($0.value, radix: 16, uppercase: true).leftPadded(to: 4)) }
+            .joined(separator: " ")
+    }
+
+    /// A whole text with every invisible character shown by code point (for messages that quote the text).
+    public static func shown(text: String) -> String {
+        text.map { c in shown(c).hasPrefix("U+") ? "<\(shown(c))>" : String(c) }.joined()
+    }
+
+    /// Replaces what the alphabet lacks but has a plain equivalent for (curly quotes, dashes, "…", accented
+    /// letters, any kind of space); throws a `TextError` naming the characters that are left.
+    /// - Parameter known: whether the model's alphabet has a character.
+    public static func checked(_ text: String, known: (Character) -> Bool) throws -> (text: String, replacements: [String]) {
+        var out = "", replaced = Set<String>(), unknown = [Character]()
+        for c in text {
+            if known(c) { out.append(c); continue }
+            var plain = substitutions[c]
+            if plain == nil, c.unicodeScalars.allSatisfy({ $0.properties.generalCategory == .spaceSeparator }) {
+                plain = " "
+            }
+            if plain == nil {
+                // Strip diacritics: é → e, Ü → U.
+                let folded = String(c).folding(options: [.diacriticInsensitive], locale: nil)
+                if folded != String(c) { plain = folded }
+            }
+            if let p = plain, p.allSatisfy(known) {
+                out += p
+                replaced.insert("\(shown(c))→\(p == " " ? "' '" : p)")
+            } else if !unknown.contains(c) {
+                unknown.append(c)
+            }
+        }
+        if !unknown.isEmpty {
+            throw TextError("the model's alphabet lacks \(unknown.map(shown).joined(separator: ", ")); rephrase without them")
+        }
+        return (out, replaced.sorted())
+    }
+
+    /// Prepares a text for writing: normalises line breaks, splits into paragraphs at newlines, replaces or
+    /// refuses characters (`checked`), and wraps each paragraph at word boundaries to at most `wrap` characters
+    /// (a longer word is cut). A run of blank lines between paragraphs becomes one blank line; blank lines at the
+    /// start and end are dropped.
+    /// - Parameter literalNewlines: also break at the two characters `\n` (for text typed on a command line).
+    public static func prepare(_ text: String, wrap: Int, literalNewlines: Bool = false,
+                               known: (Character) -> Bool) throws -> PreparedText {
+        precondition(wrap > 0)
+        var normal = normalisingLineBreaks(text)
+        if literalNewlines { normal = normal.replacingOccurrences(of: "\\n", with: "\n") }
+        var lines = [String?](), replacements = Set<String>()
+        for paragraph in normal.split(separator: "\n", omittingEmptySubsequences: false) {
+            let (para, r) = try checked(String(paragraph), known: known)
+            replacements.formUnion(r)
+            var line = "", wrapped = [String]()
+            for word in para.split(separator: " ") {
+                if line.isEmpty { line = String(word) }
+                else if line.count + 1 + word.count <= wrap { line += " " + word }
+                else { wrapped.append(line); line = String(word) }
+                while line.count > wrap { wrapped.append(String(line.prefix(wrap))); line = String(line.dropFirst(wrap)) }
+            }
+            if !line.isEmpty { wrapped.append(line) }
+            if wrapped.isEmpty {
+                if let last = lines.last, last != nil { lines.append(nil) }
+            } else {
+                lines += wrapped.map { Optional($0) }
+            }
+        }
+        while let last = lines.last, last == nil { lines.removeLast() }
+        guard !lines.isEmpty else { throw TextError("the text has nothing to write (it is empty or blank)") }
+        return PreparedText(lines: lines, replacements: replacements.sorted())
+    }
+}
+
+extension TextPreparation {
+    /// Reads a UTF-8 text file, or standard input for "-". A byte-order mark is dropped later by `prepare`.
+    /// - Throws: `TextError` naming the file: missing, a directory, unreadable, larger than `maxBytes`, or not UTF-8.
+    public static func read(path: String, maxBytes: Int = 1 << 20) throws -> String {
+        let name = path == "-" ? "standard input" : path
+        let data: Data
+        if path == "-" {
+            data = FileHandle.standardInput.readDataToEndOfFile()
+        } else {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+                throw TextError("\(path): no such file; give the path of a UTF-8 text file")
+            }
+            if isDir.boolValue { throw TextError("\(path) is a directory; give the path of a UTF-8 text file") }
+            guard let d = FileManager.default.contents(atPath: path) else {
+                throw TextError("\(path): cannot read it (check its permissions)")
+            }
+            data = d
+        }
+        if data.count > maxBytes {
+            throw TextError("\(name) has \(data.count) bytes, more than the \(maxBytes) a page can take; split it")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw TextError("\(name) is not UTF-8 text; convert it first (for example iconv -f WINDOWS-1252 -t UTF-8)")
+        }
+        return text
+    }
+}
+
+extension String {
+    func leftPadded(to n: Int) -> String { count >= n ? self : String(repeating: "0", count: n - count) + self }
+}

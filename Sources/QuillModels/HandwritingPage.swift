@@ -1,0 +1,120 @@
+import QuillData
+import QuillNumerics
+
+/// A page of handwriting, ready to lay out: one hand, one letter height, level lines.
+public struct WrittenPage: Sendable {
+    /// One entry per line of the page: the line's ink (levelled, scaled to the page's letter height, leftmost point
+    /// at x = 0, midline at y = 0, y down), or nil for a blank line (a paragraph gap).
+    public var lines: [HandwritingSample?]
+    /// The network's output for each written line (nil for blank lines), as sampled.
+    public var generated: [GeneratedLine?]
+    /// Lines (page indices) written again because the first try broke down, with how many tries each took and
+    /// what was wrong with the first.
+    public var resampled: [Resample]
+    /// The page's letter height, in the dataset's raw units (every line is scaled to it).
+    public var letterHeight: Double
+
+    public struct Resample: Sendable, Equatable {
+        public var line: Int
+        /// Tries in all, the first included.
+        public var tries: Int
+        public var firstProblems: [LineProblem]
+        /// What is still wrong with the kept try, when every try broke down (the least broken one is kept).
+        public var remaining: [LineProblem]
+    }
+}
+
+/// Writes pages: lines sampled in one batch, in one hand, each checked and written again when it breaks down.
+///
+/// One hand: with a prime (a style, a prepared sample or the user's ink) every line is primed with it (Graves
+/// section 5.5); without one, the first line is written unprimed and lines 2…n are primed with its strokes and text.
+/// Broken lines (`LineCheck`) are written again with seeds derived from the page's seed, the line and the try, so
+/// a page is the same for the same seed. Finally every line is levelled and scaled to the page's median letter
+/// height (`StrokeGeometry.normalisedLine`).
+public struct PageWriter {
+    public let sampler: HandwritingSampler
+    public var options: WriteOptions
+    public var check = LineCheck()
+    /// Tries per line, the first included.
+    public var maxTries = 6
+
+    public init(sampler: HandwritingSampler, options: WriteOptions) {
+        self.sampler = sampler
+        self.options = options
+    }
+
+    /// Writes `lines` (nil: a blank line) with `seed`; `prime` gives the hand (nil: the first line's own).
+    public func write(_ lines: [String?], seed: UInt64, prime: Prime? = nil) -> WrittenPage {
+        let written = lines.indices.filter { lines[$0] != nil }
+        var generated = [GeneratedLine?](repeating: nil, count: lines.count)
+        var resampled = [WrittenPage.Resample]()
+        func run(_ indices: [Int], prime: Prime?) {
+            let (out, redone) = writeChecked(indices.map { lines[$0]! }, pageIndices: indices, seed: seed, prime: prime)
+            for (i, g) in zip(indices, out) { generated[i] = g }
+            resampled += redone
+        }
+        if let prime {
+            run(written, prime: prime)
+        } else if let first = written.first {
+            run([first], prime: nil)
+            if written.count > 1, let g = generated[first] {
+                run(Array(written.dropFirst()), prime: g.prime(text: lines[first]!))
+            }
+        }
+        let samples = generated.map { $0.map(\.sample) }
+        let heights = samples.compactMap { $0 }.map(StrokeGeometry.letterHeight).filter { $0 > 0 }.sorted()
+        let height = heights.isEmpty ? 0 : heights[heights.count / 2]
+        return WrittenPage(lines: samples.map { $0.map { StrokeGeometry.normalisedLine($0, letterHeight: height) } },
+                           generated: generated, resampled: resampled.sorted { $0.line < $1.line },
+                           letterHeight: height)
+    }
+
+    /// Writes texts as one batch, then writes each broken line again (the broken ones of a try as one batch),
+    /// up to `maxTries` tries; a line that never comes out sound keeps its least broken try.
+    func writeChecked(_ texts: [String], pageIndices: [Int], seed: UInt64, prime: Prime?)
+        -> ([GeneratedLine], [WrittenPage.Resample]) {
+        func attempt(_ rows: [Int], _ k: Int) -> [GeneratedLine] {
+            var rngs = rows.map {
+                SeededGenerator(seed: SeededGenerator.derivedSeed(seed, UInt64(pageIndices[$0]), attempt: UInt64(k)))
+            }
+            return sampler.write(rows.map { texts[$0] }, options: options, rngs: &rngs, prime: prime)
+        }
+        func problems(_ g: GeneratedLine) -> [LineProblem] {
+            check.problems(focus: g.focus, textLength: g.textLength, finished: g.finished, line: g.sample)
+        }
+        var best = attempt(Array(texts.indices), 0)
+        var bestProblems = best.map(problems)
+        let first = bestProblems
+        var tries = [Int](repeating: 1, count: texts.count)
+        var broken = texts.indices.filter { !bestProblems[$0].isEmpty }
+        var k = 1
+        while !broken.isEmpty && k < maxTries {
+            let again = attempt(broken, k)
+            for (r, g) in zip(broken, again) {
+                tries[r] += 1
+                let p = problems(g)
+                if p.count < bestProblems[r].count || (p.count == bestProblems[r].count && g.finished && !best[r].finished) {
+                    best[r] = g
+                    bestProblems[r] = p
+                }
+            }
+            broken = broken.filter { !bestProblems[$0].isEmpty }
+            k += 1
+        }
+        // A primed line that never got past the prime (an untrained or mismatched model) is written without it.
+        if prime != nil {
+            for r in texts.indices where bestProblems[r].contains(.empty) {
+                var rng = [SeededGenerator(seed: SeededGenerator.derivedSeed(seed, UInt64(pageIndices[r]),
+                                                                              attempt: UInt64(maxTries)))]
+                best[r] = sampler.write([texts[r]], options: options, rngs: &rng, prime: nil)[0]
+                bestProblems[r] = problems(best[r])
+                tries[r] += 1
+            }
+        }
+        let redone = texts.indices.filter { tries[$0] > 1 }.map {
+            WrittenPage.Resample(line: pageIndices[$0], tries: tries[$0], firstProblems: first[$0],
+                                 remaining: bestProblems[$0])
+        }
+        return (best, redone)
+    }
+}

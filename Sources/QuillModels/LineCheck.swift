@@ -1,0 +1,85 @@
+import QuillData
+
+/// Why a written line is judged broken and written again.
+public enum LineProblem: Equatable, Sendable, CustomStringConvertible {
+    /// The line reached the step cap before the window left its text.
+    case unfinished
+    /// Nothing of the requested text was written.
+    case empty
+    /// The window's focus fell `characters` behind the furthest character it had reached.
+    case windowBackwards(characters: Int)
+    /// The window's focus jumped `characters` ahead in one step (it skipped part of the text).
+    case windowJump(characters: Int)
+    /// The window stayed on one character for `steps` steps.
+    case windowStalled(steps: Int)
+    /// The ink left the line's band: a point lies `letterHeights` letter heights from the midline.
+    case outOfBand(letterHeights: Double)
+
+    public var description: String {
+        switch self {
+        case .unfinished: return "the window did not reach the end of the text"
+        case .empty: return "nothing was written"
+        case let .windowBackwards(n): return "the window ran back \(n) characters"
+        case let .windowJump(n): return "the window skipped \(n) characters"
+        case let .windowStalled(n): return "the window stalled for \(n) steps"
+        case let .outOfBand(h): return "the ink left the line (\(Int(h.rounded())) letter heights from its middle)"
+        }
+    }
+}
+
+/// Detects lines where synthesis broke down: the window runs backwards, jumps ahead or stalls, the line never
+/// finishes, or its strokes leave the line's band. Thresholds are in characters and in steps per character of the
+/// data (IAM-OnDB at decimation 2: 11.4 steps a character on average), checked against sampled lines of the
+/// bundled model: a normal line stays well inside each of them.
+public struct LineCheck: Sendable {
+    /// Focus may fall back this many characters behind the furthest reached without counting as running backwards
+    /// (φ peaks flicker between neighbours at character boundaries).
+    public var maxBackward = 2
+    /// A jump of more than this many characters in one step is a skip.
+    public var maxJump = 3
+    /// More steps than this on one character is a stall (about six times the mean a character takes).
+    public var maxDwell = 70
+    /// Ink farther than this many letter heights above or below the line's midline is out of its band.
+    public var band = 4.0
+
+    public init() {}
+
+    /// The window's focus at each step: the index u (0-based) of the largest φ(t, u) in each row of φ.
+    public static func focus(phi: [[Double]]) -> [Int] {
+        phi.map { row in row.indices.max(by: { row[$0] < row[$1] }) ?? 0 }
+    }
+
+    /// The problems of a written line (empty when it is sound).
+    /// - Parameters:
+    ///   - focus: the window's focus per step (0-based character; `textLength` when past the end).
+    ///   - line: the line's ink (absolute coordinates); nil skips the band check.
+    public func problems(focus: [Int], textLength: Int, finished: Bool, line: HandwritingSample?) -> [LineProblem] {
+        var out = [LineProblem]()
+        if !finished { out.append(.unfinished) }
+        if focus.isEmpty || (line?.pointCount ?? 1) == 0 { return out + [.empty] }
+        var furthest = focus[0], worstBack = 0, worstJump = 0, dwell = 1, worstDwell = 1
+        for t in 1..<focus.count {
+            let f = focus[t], previous = focus[t - 1]
+            worstJump = max(worstJump, f - previous)
+            furthest = max(furthest, f)
+            worstBack = max(worstBack, furthest - f)
+            // Dwelling past the end is the finishing steps, not a stall.
+            dwell = f == previous && f < textLength ? dwell + 1 : 1
+            worstDwell = max(worstDwell, dwell)
+        }
+        if worstBack > maxBackward { out.append(.windowBackwards(characters: worstBack)) }
+        if worstJump > maxJump { out.append(.windowJump(characters: worstJump)) }
+        if worstDwell > maxDwell { out.append(.windowStalled(steps: worstDwell)) }
+        if let line, let reach = bandReach(line), reach > band { out.append(.outOfBand(letterHeights: reach)) }
+        return out
+    }
+
+    /// How far the ink reaches from the line's midline, in letter heights (nil when the line has no height).
+    public func bandReach(_ line: HandwritingSample) -> Double? {
+        let level = StrokeGeometry.levelled(line)
+        let h = StrokeGeometry.letterHeight(level)
+        guard h > 1e-9 else { return nil }
+        let mid = StrokeGeometry.midline(level)
+        return level.y.map { abs($0 - mid) }.max().map { $0 / h }
+    }
+}

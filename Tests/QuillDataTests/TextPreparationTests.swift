@@ -1,0 +1,61 @@
+import Foundation
+import QuillData
+import QuillTestSupport
+import XCTest
+
+/// Text as people have it: line endings, byte-order marks, blank lines, invisible characters, wrapping.
+final class TextPreparationTests: XCTestCase {
+    let alphabet = Set(" abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWY.,'\"-!?")
+    func prepare(_ s: String, wrap: Int = 60, literal: Bool = false) throws -> [String?] {
+        try TextPreparation.prepare(s, wrap: wrap, literalNewlines: literal, known: alphabet.contains).lines
+    }
+
+    func testLineBreaksOfEveryKind() throws {
+        XCTAssertEqual(try prepare("one\r\ntwo\rthree\nfour"), ["one", "two", "three", "four"])
+        XCTAssertEqual(try prepare("\u{FEFF}with a mark\r\n"), ["with a mark"])
+        XCTAssertEqual(try prepare("one\\ntwo", literal: true), ["one", "two"])
+        XCTAssertThrowsError(try prepare("one\\ntwo")) { e in
+            XCTAssertTrue("\(e)".contains("'\\'"), "\(e)")
+        }
+    }
+
+    func testBlankLinesBecomeOneParagraphGap() throws {
+        XCTAssertEqual(try prepare("\n\nfirst para\r\n\r\n\r\nsecond para\n\n"), ["first para", nil, "second para"])
+        XCTAssertEqual(try prepare("a\n   \nb"), ["a", nil, "b"])
+        XCTAssertThrowsError(try prepare("\r\n \n\u{FEFF}")) { e in XCTAssertTrue("\(e)".contains("nothing to write")) }
+    }
+
+    func testWrapping() throws {
+        XCTAssertEqual(try prepare("the quick brown fox jumps", wrap: 10), ["the quick", "brown fox", "jumps"])
+        XCTAssertEqual(try prepare("abcdefghijklmnop", wrap: 10), ["abcdefghij", "klmnop"])
+    }
+
+    func testInvisibleCharactersAreNamedByCodePoint() throws {
+        XCTAssertThrowsError(try prepare("bell\u{07}here")) { e in
+            XCTAssertTrue("\(e)".contains("U+0007"), "\(e)")
+            XCTAssertFalse("\(e)".contains("\u{07}"))
+        }
+        XCTAssertThrowsError(try prepare("zero\u{200D}joiner")) { e in XCTAssertTrue("\(e)".contains("U+200D"), "\(e)") }
+        XCTAssertEqual(TextPreparation.shown("\r\n"), "U+000D U+000A")
+        XCTAssertEqual(TextPreparation.shown("é"), "'é'")
+        XCTAssertEqual(TextPreparation.shown(text: "a\u{FEFF}b"), "a<U+FEFF>b")
+    }
+
+    func testReplacements() throws {
+        let p = try TextPreparation.prepare("“Café” — naïve…\u{2003}end", wrap: 60, known: alphabet.contains)
+        XCTAssertEqual(p.lines, ["\"Cafe\" - naive... end"])
+        XCTAssertTrue(p.replacements.contains("'é'→e"))
+        XCTAssertTrue(p.replacements.contains("U+2003→' '"))
+    }
+
+    func testReadingFiles() throws {
+        let dir = try QuillDataTests.TempDir()
+        let good = try dir.write("good.txt", "\u{FEFF}line one\r\nline two")
+        XCTAssertEqual(try prepare(try TextPreparation.read(path: good)), ["line one", "line two"])
+        let latin = dir.path + "/latin.txt"
+        try Data([0x63, 0x61, 0x66, 0xE9]).write(to: URL(fileURLWithPath: latin))
+        XCTAssertThrowsError(try TextPreparation.read(path: latin)) { e in XCTAssertTrue("\(e)".contains("not UTF-8")) }
+        XCTAssertThrowsError(try TextPreparation.read(path: dir.path + "/none.txt")) { e in XCTAssertTrue("\(e)".contains("no such file")) }
+        XCTAssertThrowsError(try TextPreparation.read(path: dir.path)) { e in XCTAssertTrue("\(e)".contains("is a directory")) }
+    }
+}

@@ -1,0 +1,159 @@
+import Foundation
+import QuillData
+import QuillModels
+import QuillNumerics
+import QuillTestSupport
+import XCTest
+
+/// How lines end, how priming starts, one hand per page and broken-line detection, on the bundled synthesis model
+/// (models/synthesis, committed with the repository).
+final class PageWritingTests: XCTestCase {
+    static let modelDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("models/synthesis")
+
+    func bundledSampler() throws -> HandwritingSampler {
+        let file = Self.modelDir.appendingPathComponent("model.safetensors").path
+        guard FileManager.default.fileExists(atPath: file) else { throw XCTSkip("no bundled model in \(Self.modelDir.path)") }
+        let loaded = try HandwritingCheckpoint.load(file, expecting: .synthesis)
+        return HandwritingSampler(model: loaded.model, alphabet: loaded.alphabet, stats: loaded.stats)
+    }
+
+    /// The x where each stroke starts, and the rightmost x of all ink before it.
+    func strokeStarts(_ g: GeneratedLine) -> [(start: Double, inkBefore: Double)] {
+        var out = [(Double, Double)](), rightmost = -Double.infinity
+        for stroke in g.strokes {
+            out.append((stroke[0].x, rightmost))
+            rightmost = max(rightmost, stroke.map(\.x).max()!)
+        }
+        return out
+    }
+
+    /// Lines end when their writing ends: every line is finished, its last pen-up comes with the window on its last
+    /// character or past it, within the finishing bound, and no stray point follows the last word (a last stroke of
+    /// one point may only be a dot placed back over the written letters).
+    func testLinesEndAfterTheWindowLeavesTheText() throws {
+        let sampler = try bundledSampler()
+        let texts = ["Handwriting from any sentence", "the house at night", "a week of rain", "pencil in the dark",
+                     "it was quite late."]
+        let step = sampler.stats.meanDx
+        for seed: UInt64 in 1...3 {
+            let options = WriteOptions(bias: 1)
+            let lines = sampler.write(texts, options: options, seed: seed)
+            for (text, g) in zip(texts, lines) {
+                XCTAssertTrue(g.finished, "\(text), seed \(seed): not finished")
+                XCTAssertGreaterThanOrEqual(g.focus.last ?? -1, text.count - 1, "\(text), seed \(seed): ended early")
+                XCTAssertEqual(g.eos.last, true)
+                let pastEnd = g.focus.filter { $0 == text.count }.count
+                XCTAssertLessThanOrEqual(pastEnd, options.finishingSteps + 1, "\(text): finishing bound")
+                let strokes = g.strokes, starts = strokeStarts(g)
+                if strokes.last!.count == 1 {
+                    XCTAssertLessThanOrEqual(starts.last!.start, starts.last!.inkBefore + step,
+                                             "\(text), seed \(seed): a stray point after the last word")
+                }
+            }
+        }
+    }
+
+    /// After a prime, the first kept stroke starts once the window has left the prime's text (on the space before
+    /// the requested text or its first character), and right of the prime's ink: nothing the network does to
+    /// finish the prime's last letters is kept.
+    func testPrimedLineStartsWithTheRequestedText() throws {
+        let sampler = try bundledSampler()
+        let first = sampler.write(["bring the books home tonight"], options: WriteOptions(bias: 1), seed: 8)[0]
+        let prime = first.prime(text: "bring the books home tonight")
+        XCTAssertTrue(sampler.primeIsFinished(prime))
+        for seed: UInt64 in 1...3 {
+            let lines = sampler.write(["the moon rose", "over the hills"], options: WriteOptions(bias: 1), seed: seed,
+                                      prime: prime)
+            for g in lines {
+                XCTAssertGreaterThanOrEqual(g.focus.first ?? -9, -1, "seed \(seed): the first stroke is the prime's")
+                XCTAssertLessThanOrEqual(g.focus.first ?? 9, 1, "seed \(seed): the first letters were lost")
+                XCTAssertTrue(g.finished)
+            }
+        }
+        // A prime cut short (its last letters unwritten) is not finished.
+        var cut = prime
+        cut.rows = Array(prime.rows.prefix(prime.rows.count * 2 / 3))
+        XCTAssertFalse(sampler.primeIsFinished(cut))
+    }
+
+    /// Every shipped style is finished: its last pen-up comes after the window has left its text.
+    func testShippedStylesAreFinished() throws {
+        let sampler = try bundledSampler()
+        let names = HandwritingStyle.names(model: Self.modelDir.path)
+        XCTAssertFalse(names.isEmpty)
+        for name in names {
+            let style = try HandwritingStyle.load(name: name, model: Self.modelDir.path)
+            XCTAssertTrue(sampler.primeIsFinished(style.prime), "style \(name) is unfinished")
+        }
+    }
+
+    /// One hand per page: over 5 seeded pages, every line's fitted slope is under 1° and its letter height within
+    /// ±10% of the page's median.
+    func testOneHandPerPage() throws {
+        let sampler = try bundledSampler()
+        let text: [String?] = ["It was a cold night in the city.", "The lamps were lit along the street,", nil,
+                               "and a cab waited at the door."]
+        for seed: UInt64 in 1...5 {
+            let page = PageWriter(sampler: sampler, options: WriteOptions(bias: 1)).write(text, seed: seed)
+            XCTAssertNil(page.lines[2])
+            let lines = page.lines.compactMap { $0 }
+            XCTAssertEqual(lines.count, 3)
+            let heights = lines.map(StrokeGeometry.letterHeight).sorted()
+            let median = heights[heights.count / 2]
+            for (i, line) in lines.enumerated() {
+                XCTAssertLessThan(abs(StrokeGeometry.slopeDegrees(line)), 1, "seed \(seed), line \(i + 1): slope")
+                XCTAssertEqual(StrokeGeometry.letterHeight(line) / median, 1, accuracy: 0.1, "seed \(seed), line \(i + 1)")
+            }
+        }
+    }
+
+    /// The same seed gives the same page; another seed another.
+    func testPagesAreDeterministic() throws {
+        let sampler = try bundledSampler()
+        let writer = PageWriter(sampler: sampler, options: WriteOptions(bias: 1))
+        let a = writer.write(["one line", "and another"], seed: 5), b = writer.write(["one line", "and another"], seed: 5)
+        XCTAssertEqual(a.lines, b.lines)
+        XCTAssertNotEqual(a.lines, writer.write(["one line", "and another"], seed: 6).lines)
+    }
+
+    // MARK: - Broken-line detection
+
+    /// φ rows for a window whose peak visits `path` (one character per step).
+    func phi(_ path: [Int], length: Int) -> [[Double]] {
+        path.map { p in (0...length).map { u in exp(-Double((u - p) * (u - p))) } }
+    }
+
+    func testLineCheckFlagsJumpsBackwardsAndStalls() {
+        let check = LineCheck()
+        let normal = (0..<20).flatMap { [Int](repeating: $0, count: 11) } + [20, 20]
+        XCTAssertEqual(check.problems(focus: LineCheck.focus(phi: phi(normal, length: 20)), textLength: 20,
+                                      finished: true, line: nil), [])
+        // Jitter of one character at boundaries is normal.
+        let jitter = [0, 0, 1, 0, 1, 1, 2, 1, 2, 3, 3, 4, 5, 5, 6, 7, 8, 9, 10, 10]
+        XCTAssertEqual(check.problems(focus: jitter, textLength: 10, finished: true, line: nil), [])
+        let jump = [0, 0, 1, 1, 2, 9, 9, 10]
+        XCTAssertEqual(check.problems(focus: LineCheck.focus(phi: phi(jump, length: 10)), textLength: 10,
+                                      finished: true, line: nil), [.windowJump(characters: 7)])
+        let back = [0, 1, 2, 3, 4, 5, 6, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+        XCTAssertEqual(check.problems(focus: LineCheck.focus(phi: phi(back, length: 10)), textLength: 10,
+                                      finished: true, line: nil), [.windowBackwards(characters: 4)])
+        let stall = [0, 1, 2] + [Int](repeating: 3, count: 100) + [4, 5]
+        XCTAssertEqual(check.problems(focus: stall, textLength: 5, finished: false, line: nil),
+                       [.unfinished, .windowStalled(steps: 100)])
+        XCTAssertEqual(check.problems(focus: [], textLength: 5, finished: false, line: nil), [.unfinished, .empty])
+    }
+
+    func testLineCheckFlagsInkOutsideTheBand() {
+        // A line of small loops along y = 0, then the same with a stroke climbing 20 letter heights.
+        var strokes = (0..<12).map { k in (0..<8).map { i in
+            (x: Double(k) * 10 + 3 * cos(Double(i)), y: 3 * sin(Double(i))) } }
+        let check = LineCheck()
+        XCTAssertEqual(check.problems(focus: [0, 1, 2], textLength: 2, finished: true,
+                                      line: HandwritingSample(id: "ok", strokes: strokes)), [])
+        strokes.append((0..<6).map { (x: 120 + Double($0) * 4, y: -Double($0) * 30) })
+        let problems = check.problems(focus: [0, 1, 2], textLength: 2, finished: true,
+                                      line: HandwritingSample(id: "bad", strokes: strokes))
+        guard case .outOfBand = problems.first else { return XCTFail("\(problems)") }
+    }
+}
