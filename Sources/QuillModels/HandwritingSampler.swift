@@ -78,11 +78,11 @@ public struct WriteOptions: Sendable {
     public var finishingSteps: Int = 20
     /// Keep φ(t, u) and w_t of every kept point (for `quill plot window`).
     public var record: Bool = false
-    /// After a prime, a stroke that starts more than this many mean pen steps (the data's mean dx, 15.6 units on
-    /// IAM-OnDB, about a twelfth of a letter's width) right of all ink so far begins the requested text; strokes
-    /// before it finish the prime's letters and are not kept. After the window has left the text, only strokes
-    /// that start at most one mean step right of the ink (t-crosses, i-dots over the last word) are kept.
-    public var newStrokeMargin: Double = 6
+    /// A stroke that starts more than this many mean pen steps (the data's mean dx, 15.6 units on IAM-OnDB, about a
+    /// twelfth of a letter's width) right of all ink is a new word: once the last character has ink, it ends the
+    /// line even a step before the window leaves the text. After the window has left the text, only strokes that
+    /// start at most one mean step right of the ink (t-crosses, i-dots over the last word) are kept.
+    public var newWordMargin: Double = 6
 
     public init(bias: Double = 1, stepsPerCharacter: Int = 40, finishingSteps: Int = 20, record: Bool = false) {
         self.bias = bias; self.stepsPerCharacter = stepsPerCharacter; self.finishingSteps = finishingSteps
@@ -193,7 +193,7 @@ public final class HandwritingSampler {
         // Kept points written with the window on the last character.
         var wroteLast = [Int](repeating: 0, count: B)
         var rightmost = [Double](repeating: prime.map { primeReach($0) } ?? -Double.infinity, count: B)
-        let step1 = max(stats.meanDx, 0.1 * stats.stdDx), margin = options.newStrokeMargin * step1
+        let step1 = max(stats.meanDx, 0.1 * stats.stdDx), margin = options.newWordMargin * step1
         let caps = texts.map { options.stepsPerCharacter * ($0.count + 1) + options.finishingSteps }
         for step in 0..<(caps.max() ?? 0) {
             advance(ws, inputs: x)
@@ -217,9 +217,11 @@ public final class HandwritingSampler {
                 let beyondInk = startsStroke && penX[b] > rightmost[b] + step1
                 switch phase[b] {
                 case .skipping:
-                    // The prime's text is done once the window has left it (onto the space before the requested
-                    // text, or further) and a stroke starts right of all ink.
-                    if !(newWriting && focus >= -1) {
+                    // The requested text begins with the first stroke that is not a delayed stroke of the prime's
+                    // letters (those start back over its ink). The window's peak is not asked to have left the
+                    // prime's text: it often still sits on its last character when the pen sets off into the first
+                    // word, and the first letter would be lost.
+                    if !(startsStroke && penX[b] > rightmost[b] - 2 * step1) {
                         rightmost[b] = max(rightmost[b], penX[b])
                         if step + 1 >= caps[b] { phase[b] = .done }
                         continue
