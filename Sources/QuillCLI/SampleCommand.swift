@@ -110,20 +110,26 @@ public struct StyleAdd: ParsableCommand {
     @Option(help: "Synthesis model directory (default: Quill's bundled model).") var model: String?
     @Option(help: "The text of the style sample.") var text: String
     @Option(help: "Seed of the model's own sample.") var seed: UInt64 = 1
-    @Option(help: "Bias of the model's own sample.") var bias: Double = 0.7
+    @Option(help: "Bias of the model's own sample (0…20).") var bias: Double = 0.7
     @Option(help: "Take the strokes from this InkML file (your handwriting of --text) instead.") var inkml: String?
+    @Flag(help: "Replace a style of the same name.") var force = false
 
     public init() {}
 
     public func validate() throws {
-        if name.isEmpty || !name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) {
-            throw ValidationError("a style name uses letters, digits, - and _ only")
+        if name.isEmpty || name.count > 64 || !name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) {
+            throw ValidationError("a style name is 1 to 64 letters, digits, - and _")
         }
         if text.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--text is empty") }
+        if text.count > 200 { throw ValidationError("--text takes at most 200 characters (a style is one line)") }
+        if !(bias >= 0 && bias <= 20) { throw ValidationError("--bias must be between 0 and 20") }
     }
 
     public func run() throws {
         let dir = model ?? DefaultModel.synthesis
+        if !force, HandwritingStyle.names(model: dir).contains(name) {
+            throw CLIError("the model in \(dir) already has a style '\(name)'; add --force to replace it")
+        }
         let loaded = try HandwritingCheckpoint.load(modelFile(dir), expecting: .synthesis)
         let sampler = HandwritingSampler(model: loaded.model, alphabet: loaded.alphabet, stats: loaded.stats)
         let line = try checkedLine(text, sampler: sampler)

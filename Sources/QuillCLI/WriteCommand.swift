@@ -25,9 +25,10 @@ public struct WriteCommand: ParsableCommand {
         discussion: """
         The text comes as an argument, from standard input (-) or from a UTF-8 file (--input). Lines break at each \
         newline (CR LF and CR too; a literal \\n in an argument counts) and wrap at --wrap characters; blank lines \
-        become paragraph gaps. All lines of a page are sampled together, in one hand: with --style, --prime-from or \
-        --prime-inkml every line is primed with it; otherwise lines 2…n are primed with line 1's strokes. Every \
-        line is levelled and scaled to the page's letter height.
+        become paragraph gaps. All lines of a page are sampled together, in one hand: every line is primed with \
+        --style, --prime-from or --prime-inkml, or else with the model's style named "default" when it has one \
+        (the bundled model's is its neat hand); with --own-hand, or a model without a default style, lines 2…n \
+        are primed with line 1's strokes. Every line is levelled and scaled to the page's letter height.
 
         A line ends when its writing ends: after the window has moved past the last character (Graves's rule, \
         φ(t, U+1) above every φ(t, u)), the pen goes on until the first pen-up that closes a stroke of two or more \
@@ -53,15 +54,19 @@ public struct WriteCommand: ParsableCommand {
             help: "Steps a line may go on after the window leaves its text, to finish its last stroke (0…100).")
     var finishSteps: Int = 20
     @Option(help: "Tries per line when a line breaks down (1…20; 1 never writes a line again).") var tries: Int = 6
-    @Option(help: "A style shipped with the model (see --list-styles).") var style: String?
+    @Option(help: "A style shipped with the model (see --list-styles; default: the model's style named default).")
+    var style: String?
     @Flag(name: .customLong("list-styles"), help: "List the model's styles and exit.") var listStyles = false
+    @Flag(name: .customLong("own-hand"),
+          help: "Without a style or prime, write lines 2…n in line 1's hand instead of the model's default style.")
+    var ownHand = false
     @Option(name: .customLong("prime-from"), help: "Prime with a sample of a prepared dataset (with --id).") var primeFrom: String?
     @Option(help: "The id of the priming sample in --prime-from.") var id: String?
     @Option(name: .customLong("prime-inkml"), help: "Prime with your own handwriting: an InkML file.") var primeInkml: String?
     @Option(name: .customLong("prime-text"), help: "The text of the --prime-inkml strokes (when the file has none).")
     var primeText: String?
     @Option(name: .customLong("line-height"), help: "Height of one line of writing, in points (5…2000).") var lineHeight: Double = 60
-    @Option(name: .customLong("pen-width"), help: "Pen width in points (0…50).") var penWidth: Double = 2
+    @Option(name: .customLong("pen-width"), help: "Pen width in points (more than 0, at most 50).") var penWidth: Double = 2
     @Flag(name: .customLong("no-smooth"), help: "Straight segments instead of smoothed curves.") var noSmooth = false
 
     public init() {}
@@ -78,12 +83,16 @@ public struct WriteCommand: ParsableCommand {
         if !(5...200).contains(stepsPerChar) { throw ValidationError("--steps-per-char must be between 5 and 200") }
         if !(0...100).contains(finishSteps) { throw ValidationError("--finish-steps must be between 0 and 100") }
         if !(1...20).contains(tries) { throw ValidationError("--tries must be between 1 and 20") }
-        if [style != nil, primeFrom != nil, primeInkml != nil].filter({ $0 }).count > 1 {
-            throw ValidationError("choose one of --style, --prime-from and --prime-inkml")
+        if [style != nil, primeFrom != nil, primeInkml != nil, ownHand].filter({ $0 }).count > 1 {
+            throw ValidationError("choose one of --style, --prime-from, --prime-inkml and --own-hand")
         }
+        if let style, style.isEmpty || !style.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) {
+            throw ValidationError("a style name uses letters, digits, - and _ only (see --list-styles)")
+        }
+        if primeText != nil && primeInkml == nil { throw ValidationError("--prime-text goes with --prime-inkml") }
         if (primeFrom == nil) != (id == nil) { throw ValidationError("--prime-from and --id go together") }
-        if !(lineHeight > 5 && lineHeight < 2000) { throw ValidationError("--line-height must be between 5 and 2000") }
-        if !(penWidth > 0 && penWidth <= 50) { throw ValidationError("--pen-width must be in (0, 50]") }
+        if !(lineHeight >= 5 && lineHeight <= 2000) { throw ValidationError("--line-height must be between 5 and 2000") }
+        if !(penWidth > 0 && penWidth <= 50) { throw ValidationError("--pen-width must be more than 0 and at most 50") }
     }
 
     public func run() throws {
@@ -120,14 +129,16 @@ public struct WriteCommand: ParsableCommand {
         let strokes = page.lines.map { $0?.strokes.map { $0.map { Point($0.x, $0.y) } } ?? [] }
         _ = try StrokeRenderer.renderPage(lines: strokes, to: output, options: options)
         let n = page.lines.compactMap { $0 }.count
-        print("wrote \(output) (\(n) line\(n == 1 ? "" : "s"))")
+        print("wrote \(TextPreparation.shown(text: output)) (\(n) line\(n == 1 ? "" : "s"))")
     }
 
     /// The text as given: the argument, standard input for "-", or the --input file; checked against --max-chars.
     func readText() throws -> String {
         let raw: String
         if let input {
-            if input != "-", sameFile(input, output) { throw CLIError("the output \(output) is the input file; choose another -o") }
+            if input != "-", sameFile(input, output) {
+                throw CLIError("the output \(TextPreparation.shown(text: output)) is the input file; choose another -o")
+            }
             raw = try TextPreparation.read(path: input)
         } else if text == "-" {
             raw = try TextPreparation.read(path: "-")
@@ -167,6 +178,9 @@ public struct WriteCommand: ParsableCommand {
             let rows = HandwritingStyle.primeRows(rawDx: off.dx, rawDy: off.dy, eos: off.eos.map { $0 != 0 },
                                                   stats: loaded.stats, rescale: true)
             return Prime(rows: rows.map { ($0[0], $0[1], $0[2]) }, text: try checkedLine(t, sampler: sampler))
+        }
+        if !ownHand, HandwritingStyle.names(model: dir).contains(HandwritingStyle.defaultName) {
+            return try HandwritingStyle.load(name: HandwritingStyle.defaultName, model: dir).prime
         }
         return nil
     }

@@ -4,15 +4,20 @@ import Foundation
 /// transforms that level it and bring it to a given size. Coordinates are absolute, y pointing down.
 extension StrokeGeometry {
     /// The line y = intercept + slope·x through the sample's points: least squares, then least squares again
-    /// over the points within three median absolute residuals of the first fit, so a long descender or a stroke
+    /// over the points within three median absolute residuals of the fit (twice), so a long descender or a stroke
     /// that flies off does not tilt it. The slope is dy per dx (positive when the line runs downhill, as y points
     /// down); (0, mean y) when all x are equal.
     public static func fittedLine(_ s: HandwritingSample) -> (slope: Double, intercept: Double) {
-        let all = leastSquares(s.x, s.y, Array(0..<s.pointCount))
-        let residuals = (0..<s.pointCount).map { abs(s.y[$0] - all.intercept - all.slope * s.x[$0]) }
-        let mad = quantile(residuals.sorted(), 0.5)
-        let inliers = (0..<s.pointCount).filter { residuals[$0] <= 3 * mad }
-        return inliers.count >= 2 && mad > 0 ? leastSquares(s.x, s.y, inliers) : all
+        var fit = leastSquares(s.x, s.y, Array(0..<s.pointCount))
+        // Two rounds: the first fit may be tilted by the outliers themselves.
+        for _ in 0..<2 {
+            let residuals = (0..<s.pointCount).map { abs(s.y[$0] - fit.intercept - fit.slope * s.x[$0]) }
+            let mad = quantile(residuals.sorted(), 0.5)
+            let inliers = (0..<s.pointCount).filter { residuals[$0] <= 3 * mad }
+            guard inliers.count >= 2 && mad > 0 else { break }
+            fit = leastSquares(s.x, s.y, inliers)
+        }
+        return fit
     }
 
     static func leastSquares(_ x: [Double], _ y: [Double], _ indices: [Int]) -> (slope: Double, intercept: Double) {
@@ -47,10 +52,15 @@ extension StrokeGeometry {
         return quantile(levelled(s).y.sorted(), 0.5)
     }
 
-    /// Rotates the sample about the origin so its fitted line is horizontal (undoes the slope, keeps the shapes).
+    /// Writing slopes by a few degrees; a fitted line steeper than this says the sample is too short to tell
+    /// (a lone "I" or "l" fits a vertical line), and `levelled` leaves it as it is.
+    public static let maxLevellingDegrees = 10.0
+
+    /// Rotates the sample about the origin so its fitted line is horizontal (undoes the slope, keeps the shapes);
+    /// unchanged when the fitted slope is steeper than `maxLevellingDegrees`.
     public static func levelled(_ s: HandwritingSample) -> HandwritingSample {
         let slope = fittedLine(s).slope
-        guard slope != 0 else { return s }
+        guard slope != 0, abs(atan(slope)) <= maxLevellingDegrees * .pi / 180 else { return s }
         let a = -atan(slope), c = cos(a), sn = sin(a)
         var out = s
         for i in 0..<s.pointCount {

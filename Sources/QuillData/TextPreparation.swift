@@ -127,29 +127,40 @@ public enum TextPreparation {
 }
 
 extension TextPreparation {
-    /// Reads a UTF-8 text file, or standard input for "-". A byte-order mark is dropped later by `prepare`.
+    /// Reads a UTF-8 text file, or standard input for "-" (pipes, FIFOs and /dev/fd paths too), reading no more
+    /// than `maxBytes` + 1 bytes whatever the source. A byte-order mark is dropped later by `prepare`.
     /// - Throws: `TextError` naming the file: missing, a directory, unreadable, larger than `maxBytes`, or not UTF-8.
     public static func read(path: String, maxBytes: Int = 1 << 20) throws -> String {
-        let name = path == "-" ? "standard input" : path
-        let data: Data
-        if path == "-" {
-            data = FileHandle.standardInput.readDataToEndOfFile()
-        } else {
-            var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-                throw TextError("\(path): no such file; give the path of a UTF-8 text file")
+        let name = path == "-" ? "standard input" : shown(text: path)
+        let fd: Int32 = path == "-" ? 0 : open(path, O_RDONLY)
+        guard fd >= 0 else {
+            let why = errno == ENOENT ? "no such file; give the path of a UTF-8 text file"
+                : errno == EACCES ? "permission denied; check its permissions" : String(cString: strerror(errno))
+            throw TextError("\(name): \(why)")
+        }
+        defer { if fd != 0 { close(fd) } }
+        var st = stat()
+        if fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR {
+            throw TextError("\(name) is a directory; give the path of a UTF-8 text file")
+        }
+        var data = Data(), buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while data.count <= maxBytes {
+            let n = buffer.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw TextError("\(name): cannot read it (\(String(cString: strerror(errno))))")
             }
-            if isDir.boolValue { throw TextError("\(path) is a directory; give the path of a UTF-8 text file") }
-            guard let d = FileManager.default.contents(atPath: path) else {
-                throw TextError("\(path): cannot read it (check its permissions)")
-            }
-            data = d
+            if n == 0 { break }
+            data.append(contentsOf: buffer[0..<n])
         }
         if data.count > maxBytes {
-            throw TextError("\(name) has \(data.count) bytes, more than the \(maxBytes) a page can take; split it")
+            throw TextError("\(name) has more than the \(maxBytes) bytes a page can take; split it")
         }
         guard let text = String(data: data, encoding: .utf8) else {
-            throw TextError("\(name) is not UTF-8 text; convert it first (for example iconv -f WINDOWS-1252 -t UTF-8)")
+            let hint = data.starts(with: [0xFF, 0xFE]) || data.starts(with: [0xFE, 0xFF])
+                ? "it looks like UTF-16: convert it first (iconv -f UTF-16 -t UTF-8)"
+                : "convert it first (for example iconv -f WINDOWS-1252 -t UTF-8)"
+            throw TextError("\(name) is not UTF-8 text; \(hint)")
         }
         return text
     }

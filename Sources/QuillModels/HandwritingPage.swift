@@ -58,7 +58,7 @@ public struct PageWriter {
         } else if let first = written.first {
             run([first], prime: nil)
             if written.count > 1, let g = generated[first] {
-                run(Array(written.dropFirst()), prime: g.prime(text: lines[first]!))
+                run(Array(written.dropFirst()), prime: g.prime(text: lines[first]!, cutAtFinish: true))
             }
         }
         let samples = generated.map { $0.map(\.sample) }

@@ -45,10 +45,19 @@ public struct GeneratedLine: Sendable {
     /// The line as a sample (absolute coordinates, y down), for the geometry of `StrokeGeometry`.
     public var sample: HandwritingSample { HandwritingSample(id: "generated", strokes: strokes) }
 
+    /// How many of `inputs` came before the window left the text (all of them when it never did).
+    public var inputsWhenFinished: Int?
+
     /// Priming material that continues in this line's hand: the rows it was fed and its text (Graves section 5.5).
     /// The last row is marked as a pen-up so the primed line starts with a new stroke.
-    public func prime(text: String) -> Prime {
-        var rows = [(Float(0), Float(0), Float(0))] + inputs
+    ///
+    /// - Parameter cutAtFinish: stop at the step where the window left the text. In the finishing steps the
+    ///   window goes on moving; a prime that includes them hands the next line a window already past the space
+    ///   that follows the prime's text and into its first letter, which the network then skips. Cut there, the
+    ///   network finishes the prime's last letter itself (not kept, see `write`) with the window where it was.
+    public func prime(text: String, cutAtFinish: Bool = false) -> Prime {
+        let n = cutAtFinish ? min(inputs.count, inputsWhenFinished ?? inputs.count) : inputs.count
+        var rows = [(Float(0), Float(0), Float(0))] + inputs.prefix(n)
         if let last = rows.last { rows[rows.count - 1] = (last.0, last.1, 1) }
         return Prime(rows: rows, text: text)
     }
@@ -229,6 +238,7 @@ public final class HandwritingSampler {
                     phase[b] = .writing
                 case .writing where window.finished(0, row: b, wws):
                     lines[b].finished = true
+                    lines[b].inputsWhenFinished = lines[b].inputs.count - 1
                     // The window left the text as the pen started something new: the line is complete.
                     if beyondInk { phase[b] = .done; continue }
                     phase[b] = options.finishingSteps > 0 ? .finishing(left: options.finishingSteps + 1) : .done
@@ -236,6 +246,7 @@ public final class HandwritingSampler {
                     // The last character has ink (4 points or more) and the pen starts a new word just before the
                     // window leaves the text.
                     lines[b].finished = true
+                    lines[b].inputsWhenFinished = lines[b].inputs.count - 1
                     phase[b] = .done
                     continue
                 case .finishing where beyondInk:

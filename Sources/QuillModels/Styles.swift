@@ -17,6 +17,9 @@ public struct HandwritingStyle: Codable, Equatable, Sendable {
 
     public var prime: Prime { Prime(rows: rows.map { ($0[0], $0[1], $0[2]) }, text: text) }
 
+    /// The style `quill write` primes with when it is given none: a page is always in one hand.
+    public static let defaultName = "default"
+
     public static func directory(model dir: String) -> URL { URL(fileURLWithPath: dir).appendingPathComponent("styles") }
 
     /// The style names shipped with a model directory.

@@ -76,6 +76,21 @@ final class HandwritingCLITests: XCTestCase {
                                   "--steps-per-char", "6"]), "no error")
         XCTAssertEqual(errorText(["write", "--list-styles", "x", "--model", model, "-o", dir.path("unused.png")]), "no error")
         XCTAssertTrue(errorText(["style", "add", "bad name!", "--text", "a"]).contains("letters, digits"))
+        // An existing style is replaced only with --force.
+        XCTAssertTrue(errorText(["style", "add", "neat", "--model", model, "--text", "the", "--seed", "2", "--bias", "3"])
+            .contains("add --force"))
+        XCTAssertTrue(errorText(["style", "add", "x", "--model", model, "--text", "the", "--bias=-1"]).contains("--bias must be"))
+        // Style names are names, not paths; the priming options exclude each other.
+        XCTAssertTrue(errorText(["write", "hi", "--style", "../../x", "--model", model, "-o", dir.path("t.png")]).contains("letters, digits"))
+        XCTAssertTrue(errorText(["write", "hi", "--style", "neat", "--own-hand", "--model", model, "-o", dir.path("t.png")])
+            .contains("choose one of"))
+        XCTAssertTrue(errorText(["write", "hi", "--prime-text", "x", "--model", model, "-o", dir.path("t.png")])
+            .contains("goes with --prime-inkml"))
+        // A model with a style named "default" primes every page with it; --own-hand does without.
+        XCTAssertEqual(errorText(["style", "add", "default", "--model", model, "--text", "the", "--seed", "2", "--bias", "3"]), "no error")
+        XCTAssertEqual(errorText(["write", "hello\nthere", "--model", model, "-o", dir.path("d.png"), "--steps-per-char", "6"]), "no error")
+        XCTAssertEqual(errorText(["write", "hello\nthere", "--model", model, "-o", dir.path("o.png"), "--steps-per-char", "6",
+                                  "--own-hand"]), "no error")
     }
 
     func testSampleAndDensityOnPredictionModel() throws {

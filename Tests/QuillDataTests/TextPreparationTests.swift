@@ -57,5 +57,16 @@ final class TextPreparationTests: XCTestCase {
         XCTAssertThrowsError(try TextPreparation.read(path: latin)) { e in XCTAssertTrue("\(e)".contains("not UTF-8")) }
         XCTAssertThrowsError(try TextPreparation.read(path: dir.path + "/none.txt")) { e in XCTAssertTrue("\(e)".contains("no such file")) }
         XCTAssertThrowsError(try TextPreparation.read(path: dir.path)) { e in XCTAssertTrue("\(e)".contains("is a directory")) }
+        // Reading stops past the limit, whatever the source (an endless pipe included).
+        XCTAssertThrowsError(try TextPreparation.read(path: good, maxBytes: 10)) { e in XCTAssertTrue("\(e)".contains("more than the 10 bytes")) }
+        XCTAssertThrowsError(try TextPreparation.read(path: "/dev/zero", maxBytes: 1000)) { e in XCTAssertTrue("\(e)".contains("more than")) }
+        XCTAssertEqual(try TextPreparation.read(path: "/dev/null"), "")
+        let utf16 = dir.path + "/utf16.txt"
+        try Data([0xFF, 0xFE, 0x61, 0x00, 0xE9, 0x00]).write(to: URL(fileURLWithPath: utf16))
+        XCTAssertThrowsError(try TextPreparation.read(path: utf16)) { e in XCTAssertTrue("\(e)".contains("UTF-16")) }
+        XCTAssertThrowsError(try TextPreparation.read(path: dir.path + "/no\u{1B}[31m.txt")) { e in
+            XCTAssertTrue("\(e)".contains("U+001B"), "\(e)")
+            XCTAssertFalse("\(e)".contains("\u{1B}"))
+        }
     }
 }

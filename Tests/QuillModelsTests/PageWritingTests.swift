@@ -94,8 +94,9 @@ final class PageWritingTests: XCTestCase {
         let sampler = try bundledSampler()
         let text: [String?] = ["It was a cold night in the city.", "The lamps were lit along the street,", nil,
                                "and a cab waited at the door."]
-        for seed: UInt64 in 1...5 {
-            let page = PageWriter(sampler: sampler, options: WriteOptions(bias: 1)).write(text, seed: seed)
+        let style = try HandwritingStyle.load(name: HandwritingStyle.defaultName, model: Self.modelDir.path)
+        for (seed, prime): (UInt64, Prime?) in [(1, nil), (2, nil), (3, nil), (4, style.prime), (5, style.prime)] {
+            let page = PageWriter(sampler: sampler, options: WriteOptions(bias: 1)).write(text, seed: seed, prime: prime)
             XCTAssertNil(page.lines[2])
             let lines = page.lines.compactMap { $0 }
             XCTAssertEqual(lines.count, 3)
