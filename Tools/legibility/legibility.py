@@ -522,7 +522,8 @@ def main():
         workdir = tempfile.mkdtemp(prefix="quill-legibility-")
     started = time.time()
     runner = Runner(args, workdir)
-    styles = runner.styles() if args.styles else []
+    # A style named "default" is what `quill write` uses without --style: the first column already measures it.
+    styles = [s for s in runner.styles() if s != "default"] if args.styles else []
     tess_version = subprocess.run(["tesseract", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
     quill_version = runner.quill_out(["--version"]).strip()
 
@@ -569,10 +570,10 @@ def main():
         summary[key] = {}
         for st in [None] + styles:
             s = summarise([r for r in recs if r["kind"] == "sentence" and r["bias"] == b and r["style"] == st])
-            summary[key][st or "default"] = s
+            summary[key][st or "no --style"] = s
         if args.pages:
             summary[key]["pages"] = summarise([r for r in recs if r["kind"] == "page" and r["bias"] == b])
-    cols = ["default"] + styles
+    cols = ["no --style"] + styles
     head = f"{'bias':>5} | " + " | ".join(f"{c:^16}" for c in cols) + (" | page CER" if args.pages else "")
     sub = f"{'':>5} | " + " | ".join(f"{'CER':>7} {'last':>8}" for _ in cols) + (" | " if args.pages else "")
     if tasks:
