@@ -86,7 +86,7 @@ figures: release
 styles: release
 	$(RELEASE) style add neat --model models/synthesis --text "the moon rose over the quiet hills" --seed 3 --bias 1.5 --force
 	$(RELEASE) style add default --model models/synthesis --text "the moon rose over the quiet hills" --seed 3 --bias 1.5 --force
-	$(RELEASE) style add relaxed --model models/synthesis --text "a letter to a friend far away" --seed 5 --bias 0.7 --force
+	$(RELEASE) style add relaxed --model models/synthesis --text "a letter to a friend far away" --seed 10 --bias 0.7 --force
 	$(RELEASE) style add upright --model models/synthesis --text "bring the books home tonight" --seed 8 --bias 1.0 --force
 
 clean:
