@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import QuillData
 
 /// The `quill` root command.
 public struct Quill: ParsableCommand {
@@ -24,17 +25,21 @@ public enum QuillEntry {
             try command.run()
             Foundation.exit(0)
         } catch let error as CLIError {
-            FileHandle.standardError.write(Data("quill: error: \(error.description)\n".utf8))
+            FileHandle.standardError.write(Data("quill: error: \(oneLine(error.description))\n".utf8))
             Foundation.exit(1)
         } catch let error as ArgumentParser.ExitCode {
             Foundation.exit(error.rawValue)
         } catch {
             if isParserError(error) { Quill.exit(withError: error) }
             let text = String(describing: error)
-            FileHandle.standardError.write(Data("quill: error: \(text)\n".utf8))
+            FileHandle.standardError.write(Data("quill: error: \(oneLine(text))\n".utf8))
             Foundation.exit(1)
         }
     }
+
+    /// An error message as one line with nothing the terminal would act on: control and invisible characters
+    /// (from a file name, say) shown by code point.
+    static func oneLine(_ message: String) -> String { TextPreparation.shown(text: message) }
 
     static func isParserError(_ error: Error) -> Bool {
         error is ValidationError || error is CleanExit || String(reflecting: type(of: error)).contains("ArgumentParser")
@@ -44,7 +49,7 @@ public enum QuillEntry {
 extension Quill {
     /// What `quill` prints for an error: ArgumentParser's wording for usage errors, else the error's one line.
     static func errorLine(for error: Error) -> String {
-        QuillEntry.isParserError(error) ? Quill.fullMessage(for: error) : String(describing: error)
+        QuillEntry.isParserError(error) ? Quill.fullMessage(for: error) : QuillEntry.oneLine(String(describing: error))
     }
 }
 

@@ -131,6 +131,9 @@ final class HandwritingCLITests: XCTestCase {
         XCTAssertTrue(errorText(["write", "abc", "--input", file, "--model", model, "-o", dir.path("m.png")]).contains("not both"))
         XCTAssertTrue(errorText(["write", "--model", model, "-o", dir.path("m.png")]).contains("--input FILE"))
         XCTAssertTrue(errorText(["write", "hello\u{07}", "--model", model, "-o", dir.path("m.png")]).contains("U+0007"))
+        // A control character in a path is shown by code point, never sent to the terminal.
+        let escape = errorText(["write", "hello", "--model", dir.path("m\u{1B}[31m"), "-o", dir.path("m.png")])
+        XCTAssertTrue(escape.contains("U+001B") && !escape.contains("\u{1B}"), escape)
         let long = errorText(["write", String(repeating: "a ", count: 30), "--max-chars", "20", "--model", model, "-o", dir.path("m.png")])
         XCTAssertTrue(long.contains("raise it with --max-chars 60"), long)
 
