@@ -125,23 +125,27 @@ public final class HandwritingSampler {
         return out
     }
 
-    /// Whether priming material is finished: its last pen-up comes after the window has left its text (Graves's
-    /// rule, run with the network clamped to the prime's strokes). A prime that is not would make the network
-    /// finish its last letter before writing anything new.
+    /// Whether priming material is finished: by the step that reads its last row (a pen-up), the window has left
+    /// its text (Graves's rule, φ(t, U+1) above every φ(t, u ≤ U)) or its peak sits on the last character, with
+    /// the network clamped to the prime's strokes. (A sample can end on its last character: the sampler ends a
+    /// line when the pen sets off into a new word a step before the window leaves.) A prime cut short would make
+    /// the network finish its last letters before writing anything new.
     public func primeIsFinished(_ prime: Prime) -> Bool {
         guard let window = model.window,
               let lastPenUp = prime.rows.indices.last(where: { $0 > 0 && prime.rows[$0].2 > 0.5 }) else { return false }
         let encoded = encode(prime.text)
-        let ws = model.makeWorkspace(steps: 1, batch: 1, maxTextLength: max(1, encoded.count))
+        let U = max(1, encoded.count)
+        let ws = model.makeWorkspace(steps: 1, batch: 1, maxTextLength: U)
         ws.window!.setText(row: 0, encoded)
         ws.resetState()
         ws.activeSteps = 1
-        // Row j is the network's output at step j − 1, whose window is the one that wrote it.
-        for t in 0..<lastPenUp {
+        for t in 0...lastPenUp {
             advance(ws, inputs: [prime.rows[t]])
             if window.finished(0, row: 0, ws.window!) { return true }
         }
-        return false
+        let phi = ws.window!.phi.ptr
+        let peak = (0...encoded.count).max { phi[$0] < phi[$1] } ?? 0
+        return peak >= encoded.count - 1
     }
 
     /// Encodes text; unknown characters become the alphabet's unknown symbol (index 0).
