@@ -10,7 +10,7 @@ public struct Quill: ParsableCommand {
         commandName: "quill",
         abstract: "Handwriting synthesis and character-level language models (Graves 2013), on the CPU.",
         version: version,
-        subcommands: [WriteCommand.self, SampleCommand.self, TrainCommand.self, StyleCommand.self, CharCommand.self, DataCommand.self, PlotCommand.self, BenchCommand.self]
+        subcommands: [WriteCommand.self, SampleCommand.self, TrainCommand.self, EvalCommand.self, StyleCommand.self, CharCommand.self, DataCommand.self, PlotCommand.self, BenchCommand.self]
     )
 
     public init() {}

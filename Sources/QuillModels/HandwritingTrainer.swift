@@ -125,13 +125,11 @@ public final class HandwritingTrainer {
             val = (0..<options.valSamples).map { val[Int(Double($0) * stride)] }
         }
         let batches = StrokeBatches(train, batchSize: options.batch, stepLimit: options.stepLimit, needText: synthesis)
-        let valBatches = StrokeBatches(val, batchSize: options.batch, stepLimit: options.stepLimit, needText: synthesis)
         guard !batches.batches.isEmpty else {
             throw CharModelError.invalidOption("\(options.dataPath): no training samples\(synthesis ? " with text" : "") of at most \(options.stepLimit + 1) points")
         }
         try fm.createDirectory(atPath: options.outDir, withIntermediateDirectories: true)
-        let ws = model.makeWorkspace(steps: max(batches.maxSteps, valBatches.maxSteps), batch: options.batch,
-                                     maxTextLength: max(batches.maxTextLength, valBatches.maxTextLength))
+        let ws = model.makeWorkspace(steps: batches.maxSteps, batch: options.batch, maxTextLength: batches.maxTextLength)
         let optimizer: AnyOptimizer<Float> = options.optimizer.make()
         let params = model.parameters
         if let file = resumedFile {
@@ -162,14 +160,9 @@ public final class HandwritingTrainer {
         }
 
         func validate() throws {
-            var total = 0.0, points = 0, sequences = 0
-            for idx in valBatches.batches {
-                points += StrokeBatches.fill(ws, samples: val, indices: idx)
-                total += model.evaluate(ws).total
-                sequences += idx.count
-            }
-            let perSeq = sequences > 0 ? total / Double(sequences) : .nan
-            let perPoint = points > 0 ? total / Double(points) : .nan
+            // The same code as `quill eval`, so a run's full validation (--val-samples 0) is what it prints.
+            let scores = HandwritingEvaluation.evaluate(model, samples: val, batch: options.batch)
+            let perSeq = scores.natsPerSequence, perPoint = scores.natsPerPoint
             let improved = perSeq.isFinite && perSeq < (state.bestVal ?? .infinity)
             try metrics.append(["kind": "val", "step": state.step, "elapsed_s": elapsedBefore + Date().timeIntervalSince(start),
                                 "loss": perPoint, "nats_per_sequence": perSeq, "unit": "nats/point"])

@@ -166,4 +166,44 @@ final class HandwritingCLITests: XCTestCase {
             XCTAssertEqual(bytes[0], bytes[1], "style \(extra)")
         }
     }
+
+    /// `quill eval` on prepared data the test makes, and its refusals.
+    func testEvalAndItsBadInput() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let model = try makeModel(dir), prediction = try makeModel(dir, kind: .prediction)
+        // Lines of the model's alphabet, at the model's scale (std 10), half in Graves's validation part.
+        func dataset(text: String, std: Double, split: DataSplit = .validation) -> PreparedDataset {
+            let symbols = ["\u{FFFD}"] + Array(Set(text.map(String.init))).sorted()
+            let chars = text.map { c in Int32(symbols.firstIndex(of: String(c))!) }
+            let samples = (0..<4).map { i in
+                PreparedSample(id: "l\(i)", writer: nil, text: text, characters: chars, split: i % 2 == 0 ? split : .train,
+                               originX: 0, originY: 0, dx: (0..<30).map { Float(sin(Double($0 + i))) },
+                               dy: (0..<30).map { Float(cos(Double($0 * i))) }, eos: (0..<30).map { $0 % 7 == 6 ? 1 : 0 })
+            }
+            let stats = OffsetStatistics(meanDx: 0, meanDy: 0, stdDx: std, stdDy: std)
+            return PreparedDataset(header: PreparedHeader(format: .iamJSONL, options: PreprocessOptions(), stats: stats,
+                                                          measuredStats: stats,
+                                                          alphabet: Alphabet(policy: .frequency(minCount: 1),
+                                                                             symbols: symbols.map { $0.unicodeScalars.first! }),
+                                                          splitUsed: "source"), samples: samples)
+        }
+        let good = dir.path("good.qds"), scaled = dir.path("d1.qds"), zed = dir.path("z.qds"), noVal = dir.path("t.qds")
+        try PreparedFormat.write(dataset(text: "hello world", std: 10), to: good)
+        try PreparedFormat.write(dataset(text: "hello world", std: 20), to: scaled)
+        try PreparedFormat.write(dataset(text: "hello zebra", std: 10), to: zed)
+        try PreparedFormat.write(dataset(text: "hello", std: 10, split: .train), to: noVal)
+        XCTAssertEqual(errorText(["eval", "--model", model, "--data", good]), "no error")
+        XCTAssertEqual(errorText(["eval", "--model", prediction, "--data", good, "--part", "all", "--json"]), "no error")
+        XCTAssertTrue(errorText(["eval", "--model", model, "--data", scaled]).contains("another scale"))
+        XCTAssertTrue(errorText(["eval", "--model", model, "--data", zed]).contains("lacks 'z'"))
+        XCTAssertTrue(errorText(["eval", "--model", model, "--data", noVal]).contains("no lines with text"))
+        XCTAssertTrue(errorText(["eval", "--model", model, "--data", good, "--part", "test"]).contains("--part must be"))
+        let charModel = dir.path("char.safetensors")
+        var rng = SeededGenerator(seed: 1)
+        try CharCheckpoint.save(CharModel<Float>(config: CharModelConfig(layers: 1, hidden: 2, vocabularySize: 2), rng: &rng),
+                                vocabulary: CharVocabulary(text: "ab"), to: charModel)
+        XCTAssertTrue(errorText(["eval", "--model", charModel, "--data", good]).contains("char-lm"))
+        try Data("garbage".utf8).write(to: URL(fileURLWithPath: dir.path("bad.safetensors")))
+        XCTAssertTrue(errorText(["eval", "--model", dir.path("bad.safetensors"), "--data", good]).contains("corrupt or truncated"))
+    }
 }

@@ -1,0 +1,102 @@
+import Foundation
+import QuillData
+import QuillNN
+import QuillNumerics
+import QuillTestSupport
+import XCTest
+@testable import QuillModels
+
+/// `HandwritingEvaluation`: the scores `quill eval` prints and training's validation logs.
+final class HandwritingEvaluationTests: XCTestCase {
+    func model(_ kind: HandwritingKind, seed: UInt64 = 3) -> HandwritingModel<Float> {
+        var rng = SeededGenerator(seed: seed)
+        return HandwritingModel<Float>(config: HandwritingConfig(kind: kind, layers: 2, hidden: 6,
+                                                                 mixture: MixtureDensity(components: 3),
+                                                                 windowComponents: 2, alphabetSize: 3), rng: &rng)
+    }
+
+    /// The evaluation equals the sum of per-line losses computed one line at a time through the model.
+    func testEqualsTheSumOfPerLineLosses() {
+        let data = TinyHandwriting.dataset()
+        for kind in [HandwritingKind.prediction, .synthesis] {
+            let m = model(kind)
+            let scores = HandwritingEvaluation.evaluate(m, samples: data.samples, batch: 3)
+            var total = 0.0, points = 0
+            for s in data.samples {
+                let ws = m.makeWorkspace(steps: s.count - 1, batch: 1, maxTextLength: max(1, s.characters.count))
+                points += StrokeBatches.fill(ws, samples: [s], indices: [0])
+                total += m.evaluate(ws).total
+            }
+            XCTAssertEqual(scores.sequences, data.samples.count)
+            XCTAssertEqual(scores.points, points)
+            XCTAssertEqual(scores.nats, total, accuracy: 1e-4 * abs(total), "\(kind)")
+            XCTAssertEqual(scores.offsetNats + scores.endOfStrokeNats, scores.nats, accuracy: 1e-9 * abs(total))
+            XCTAssertEqual(scores.natsPerSequence, total / Double(data.samples.count), accuracy: 1e-4 * abs(total))
+        }
+    }
+
+    /// SSE and the end-of-stroke error rate on one line, by hand: with every weight zero the network's outputs are
+    /// its output biases, so the prediction is the same mixture mean at every step.
+    func testSSEAndEndOfStrokeErrorByHand() {
+        let m = model(.prediction)
+        for p in m.parameters { p.value.zero() }
+        // ê = 0.2 (e > 0.5: predicts a pen-up everywhere); π̂ = (0, 0, 0); μ₁ = (0.5, 0.5, 0.5), μ₂ = (1, −1, 0).
+        let b = m.output.bias.value
+        b[0] = 0.2
+        for j in 0..<3 { b[1 + 3 + j] = 0.5 }
+        b[1 + 6] = 1; b[1 + 7] = -1; b[1 + 8] = 0
+        let line = PreparedSample(id: "one", writer: nil, text: nil, characters: [], split: .validation,
+                                  originX: 0, originY: 0, dx: [0, 1, 0.5, -1], dy: [0, 0, 2, 0], eos: [0, 0, 1, 0])
+        let scores = HandwritingEvaluation.evaluate(m, samples: [line], batch: 1)
+        // Mean μ = (0.5, 0); targets (1, 0), (0.5, 2), (−1, 0).
+        let expected = ((0.5 * 0.5 + 0) + (0 + 4) + (1.5 * 1.5 + 0)) / 3
+        XCTAssertEqual(scores.sse, expected, accuracy: 1e-6)
+        // A pen-up is predicted at all 3 points; the data has one.
+        XCTAssertEqual(scores.endOfStrokeErrorRate, 2.0 / 3, accuracy: 1e-12)
+    }
+
+    /// Offsets are renormalised with the model's statistics; another scale or unknown characters are refused.
+    func testConformingDataToTheModel() throws {
+        var data = TinyHandwriting.dataset()
+        let modelStats = OffsetStatistics(meanDx: 1, meanDy: 0, stdDx: 2, stdDy: 1)
+        data.header.stats = OffsetStatistics(meanDx: 3, meanDy: 0, stdDx: 2.2, stdDy: 1)
+        let out = try HandwritingEvaluation.conformed(data.samples, of: data, path: "d.qds", kind: .synthesis,
+                                                      alphabet: ["\u{FFFD}", "b", "a"], stats: modelStats)
+        // raw = v·2.2 + 3, model-normalised = (raw − 1) / 2.
+        XCTAssertEqual(Double(out[0].dx[1]), (Double(data.samples[0].dx[1]) * 2.2 + 3 - 1) / 2, accuracy: 1e-6)
+        // 'a' is 1 in the data and 2 in the model.
+        XCTAssertEqual(data.samples[0].characters, [1, 2])
+        XCTAssertEqual(out[0].characters, [2, 1])
+        data.header.stats.stdDx = 10
+        XCTAssertThrowsError(try HandwritingEvaluation.conformed(data.samples, of: data, path: "d.qds", kind: .prediction,
+                                                                 alphabet: [], stats: modelStats)) { e in
+            XCTAssertTrue("\(e)".contains("another scale"), "\(e)")
+        }
+        data.header.stats.stdDx = 2
+        XCTAssertThrowsError(try HandwritingEvaluation.conformed(data.samples, of: data, path: "d.qds", kind: .synthesis,
+                                                                 alphabet: ["\u{FFFD}", "a"], stats: modelStats)) { e in
+            XCTAssertTrue("\(e)".contains("lacks 'b'"), "\(e)")
+        }
+    }
+
+    /// A training run's validation over its whole validation part logs what the evaluation gives for the
+    /// checkpoint it saved at that step.
+    func testTrainingValidationEqualsEvaluation() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let data = dir.path("tiny.qds")
+        try PreparedFormat.write(TinyHandwriting.dataset(), to: data)
+        var o = HandwritingTrainOptions(dataPath: data, outDir: dir.path("run"), model: HandwritingConfig(
+            kind: .synthesis, layers: 1, hidden: 8, mixture: MixtureDensity(components: 2), windowComponents: 2,
+            kappaScale: 0.1))
+        o.batch = 4; o.steps = 20; o.evalEvery = 20; o.valSamples = 0
+        try HandwritingTrainer(options: o, resume: false).run()
+        let metrics = try String(contentsOfFile: dir.path("run/metrics.jsonl"), encoding: .utf8)
+            .split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let logged = try XCTUnwrap(metrics.last { $0["kind"] as? String == "val" }?["nats_per_sequence"] as? Double)
+        let loaded = try HandwritingCheckpoint.load(dir.path("run/last.safetensors"), expecting: .synthesis)
+        let ds = TinyHandwriting.dataset()
+        let val = try HandwritingEvaluation.conformed(ds.samples(in: .validation), of: ds, path: data, kind: .synthesis,
+                                                      alphabet: loaded.alphabet, stats: loaded.stats)
+        XCTAssertEqual(HandwritingEvaluation.evaluate(loaded.model, samples: val, batch: 4).natsPerSequence, logged)
+    }
+}
