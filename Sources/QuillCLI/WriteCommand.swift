@@ -46,7 +46,7 @@ public struct WriteCommand: ParsableCommand {
     @Option(help: "Synthesis model directory (default: Quill's bundled model).") var model: String?
     @Option(name: .shortAndLong, help: "Output image: .png, .svg or .pdf.") var output: String
     @Option(help: "Sampling bias b, 0…20: 0 is the model's own distribution, 1 or more is neat.") var bias: Double = 1
-    @Option(help: "Random seed: the same text, options and seed give the same image.") var seed: UInt64 = 1
+    @Option(help: "Random seed: the same text, options and seed give the same image (PDF: the same bytes with SOURCE_DATE_EPOCH set).") var seed: UInt64 = 1
     @Option(help: "Wrap lines longer than this many characters (10…500).") var wrap: Int = 60
     @Option(name: .customLong("max-chars"), help: "Refuse texts longer than this (1…100000).") var maxChars: Int = 1000
     @Option(name: .customLong("steps-per-char"), help: "Step cap per character (5…200).") var stepsPerChar: Int = 40

@@ -120,6 +120,17 @@ public final class Canvas {
             surface = cairo_svg_surface_create(temp, width, height)
         case .pdf:
             surface = cairo_pdf_surface_create(temp, width, height)
+            // A PDF records when it was made; SOURCE_DATE_EPOCH (the reproducible-builds convention) fixes that
+            // date, so the same drawing gives the same bytes.
+            if let surface, let epoch = ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"].flatMap(Int.init),
+               epoch >= 0, epoch < 253_402_300_800 {
+                let f = DateFormatter()
+                f.locale = Locale(identifier: "en_US_POSIX")
+                f.timeZone = TimeZone(identifier: "UTC")
+                f.dateFormat = "yyyy-MM-dd'T'HH:mm:ss'Z'"
+                cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATE_DATE,
+                                               f.string(from: Date(timeIntervalSince1970: TimeInterval(epoch))))
+            }
         }
         guard let surface else { throw RenderError.cairo(path: path, status: "no surface") }
         let status = cairo_surface_status(surface)

@@ -150,4 +150,17 @@ final class CanvasTests: RenderTestCase {
         XCTAssertGreaterThan(top, 100)
         XCTAssertGreaterThan(bottom, 100)
     }
+
+    /// With SOURCE_DATE_EPOCH set, a PDF's creation date is fixed and the same drawing gives the same bytes.
+    func testPDFIsReproducibleWithSourceDateEpoch() throws {
+        setenv("SOURCE_DATE_EPOCH", "1700000000", 1)
+        defer { unsetenv("SOURCE_DATE_EPOCH") }
+        var bytes = [Data]()
+        for k in 0..<2 {
+            try StrokeRenderer.renderPage(lines: [[[Point(0, 0), Point(10, 5), Point(20, 0)]]], to: file("r\(k).pdf"))
+            bytes.append(try Data(contentsOf: URL(fileURLWithPath: file("r\(k).pdf"))))
+            if k == 0 { Thread.sleep(forTimeInterval: 1.1) }
+        }
+        XCTAssertEqual(bytes[0], bytes[1])
+    }
 }
