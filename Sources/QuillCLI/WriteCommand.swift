@@ -44,7 +44,7 @@ public struct WriteCommand: ParsableCommand {
     @Argument(help: "The text to write; - reads it from standard input.") var text: String?
     @Option(help: "Read the text from this UTF-8 file (- for standard input) instead.") var input: String?
     @Option(help: "Synthesis model directory (default: Quill's bundled model).") var model: String?
-    @Option(name: .shortAndLong, help: "Output image: .png, .svg or .pdf.") var output: String
+    @Option(name: .shortAndLong, help: "Output image: .png, .svg or .pdf.") var output: String?
     @Option(help: "Sampling bias b, 0…20: 0 is the model's own distribution, 1 or more is neat.") var bias: Double = 1
     @Option(help: "Random seed: the same text, options and seed give the same image (PDF: the same bytes with SOURCE_DATE_EPOCH set).") var seed: UInt64 = 1
     @Option(help: "Wrap lines longer than this many characters (10…500).") var wrap: Int = 60
@@ -73,6 +73,7 @@ public struct WriteCommand: ParsableCommand {
 
     public func validate() throws {
         if !listStyles {
+            guard let output else { throw ValidationError("give the output image with -o FILE (.png, .svg or .pdf)") }
             _ = try OutputFormat.forPath(output)
             if text == nil && input == nil { throw ValidationError("give the text to write, - for standard input, or --input FILE") }
             if text != nil && input != nil { throw ValidationError("give the text either as an argument or with --input, not both") }
@@ -102,7 +103,8 @@ public struct WriteCommand: ParsableCommand {
             print(names.isEmpty ? "the model in \(dir) has no styles" : names.joined(separator: "\n"))
             return
         }
-        let raw = try readText()
+        let output = self.output ?? ""
+        let raw = try readText(output: output)
         let loaded = try HandwritingCheckpoint.load(modelFile(dir), expecting: .synthesis)
         let sampler = HandwritingSampler(model: loaded.model, alphabet: loaded.alphabet, stats: loaded.stats)
         let prepared = try TextPreparation.prepare(raw, wrap: wrap, literalNewlines: input == nil && text != "-",
@@ -133,7 +135,7 @@ public struct WriteCommand: ParsableCommand {
     }
 
     /// The text as given: the argument, standard input for "-", or the --input file; checked against --max-chars.
-    func readText() throws -> String {
+    func readText(output: String) throws -> String {
         let raw: String
         if let input {
             if input != "-", sameFile(input, output) {
@@ -149,9 +151,9 @@ public struct WriteCommand: ParsableCommand {
         if normal.allSatisfy({ $0.isWhitespace }) {
             throw CLIError("the text is empty; give something to write")
         }
-        let count = normal.count
+        let count = normal.trimmingCharacters(in: .whitespacesAndNewlines).count
         if count > maxChars {
-            throw CLIError("the text has \(count) characters, more than --max-chars \(maxChars); raise it with --max-chars \(count) (a page takes about 1 s per 10 characters)")
+            throw CLIError("the text has \(count) characters, more than --max-chars \(maxChars); raise it with --max-chars \(count) (a 1,000-character page takes a few seconds)")
         }
         return raw
     }

@@ -19,12 +19,13 @@ public enum TextPreparation {
     /// Plain equivalents for characters models trained on IAM-OnDB rarely know.
     public static let substitutions: [Character: String] = [
         "“": "\"", "”": "\"", "„": "\"", "«": "\"", "»": "\"", "‘": "'", "’": "'", "‚": "'", "`": "'",
-        "–": "-", "—": "-", "−": "-", "…": "...", "\t": " ",
+        "–": "-", "—": "-", "−": "-", "\u{2010}": "-", "\u{2011}": "-", "…": "...", "\t": " ",
+        "ß": "ss", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L",
     ]
 
     /// Characters that are invisible and mean nothing on a page: byte-order mark / zero-width no-break space,
-    /// zero-width space, word joiner, soft hyphen.
-    static let dropped: Set<Unicode.Scalar> = ["\u{FEFF}", "\u{200B}", "\u{2060}", "\u{00AD}"]
+    /// zero-width space, word joiner, soft hyphen, left-to-right and right-to-left marks.
+    static let dropped: Set<Unicode.Scalar> = ["\u{FEFF}", "\u{200B}", "\u{2060}", "\u{00AD}", "\u{200E}", "\u{200F}"]
 
     /// Line breaks as one form: CR LF and a lone CR become LF (U+2028 and U+2029 too); invisible characters go.
     public static func normalisingLineBreaks(_ text: String) -> String {
@@ -63,8 +64,8 @@ public enum TextPreparation {
         text.map { c in shown(c).hasPrefix("U+") ? "<\(shown(c))>" : String(c) }.joined()
     }
 
-    /// Replaces what the alphabet lacks but has a plain equivalent for (curly quotes, dashes, "…", accented
-    /// letters, any kind of space); throws a `TextError` naming the characters that are left.
+    /// Replaces what the alphabet lacks but has a plain equivalent for (curly quotes, dashes and hyphens, "…",
+    /// ligatures and full-width forms, accented letters, ß æ œ ø ł, any kind of space); throws a `TextError` naming the characters that are left.
     /// - Parameter known: whether the model's alphabet has a character.
     public static func checked(_ text: String, known: (Character) -> Bool) throws -> (text: String, replacements: [String]) {
         var out = "", replaced = Set<String>(), unknown = [Character]()
@@ -75,9 +76,10 @@ public enum TextPreparation {
                 plain = " "
             }
             if plain == nil {
-                // Strip diacritics: é → e, Ü → U.
-                let folded = String(c).folding(options: [.diacriticInsensitive], locale: nil)
-                if folded != String(c) { plain = folded }
+                // Compatibility forms (ﬁ → fi, full-width Ａ → A), then diacritics stripped (é → e, Ü → U).
+                let folded = String(c).precomposedStringWithCompatibilityMapping
+                    .folding(options: [.diacriticInsensitive], locale: nil)
+                if folded != String(c) { plain = folded.map { substitutions[$0] ?? String($0) }.joined() }
             }
             if let p = plain, p.allSatisfy(known) {
                 out += p

@@ -135,7 +135,7 @@ final class HandwritingCLITests: XCTestCase {
         let escape = errorText(["write", "hello", "--model", dir.path("m\u{1B}[31m"), "-o", dir.path("m.png")])
         XCTAssertTrue(escape.contains("U+001B") && !escape.contains("\u{1B}"), escape)
         let long = errorText(["write", String(repeating: "a ", count: 30), "--max-chars", "20", "--model", model, "-o", dir.path("m.png")])
-        XCTAssertTrue(long.contains("raise it with --max-chars 60"), long)
+        XCTAssertTrue(long.contains("raise it with --max-chars 59"), long)
 
         // Standard input: point file descriptor 0 at the file for the call.
         let saved = dup(0)

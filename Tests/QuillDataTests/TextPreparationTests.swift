@@ -46,6 +46,8 @@ final class TextPreparationTests: XCTestCase {
         XCTAssertEqual(p.lines, ["\"Cafe\" - naive... end"])
         XCTAssertTrue(p.replacements.contains("'é'→e"))
         XCTAssertTrue(p.replacements.contains("U+2003→' '"))
+        let more = try TextPreparation.prepare("ﬁne Ｆull non\u{2011}breaking Straße \u{200E}ok", wrap: 60, known: alphabet.contains)
+        XCTAssertEqual(more.lines, ["fine Full non-breaking Strasse ok"])
     }
 
     func testReadingFiles() throws {
