@@ -33,6 +33,12 @@ final class ProgressBar {
         }
     }
 
+    /// Clears the bar from a terminal line (nothing to clear when not a terminal).
+    func finish() {
+        if tty && drawn { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        drawn = false
+    }
+
     /// Prints a full line above the bar.
     func line(_ text: String) {
         let prefix = tty && drawn ? "\r\u{1B}[K" : ""

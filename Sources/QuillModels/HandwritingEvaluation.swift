@@ -34,18 +34,28 @@ public struct EvaluationError: Error, CustomStringConvertible, Equatable {
 /// validation of a training run, so both print the same number for the same checkpoint and lines.
 public enum HandwritingEvaluation {
     /// The dataset's samples in the model's terms: offsets normalised with the model's statistics (whatever the
-    /// dataset's own), characters re-encoded in the model's alphabet (synthesis).
+    /// dataset's own), texts encoded in the model's alphabet (synthesis).
     ///
-    /// - Throws: `EvaluationError` when the dataset's offsets are on another scale than the model's (a different
-    ///   decimation or source: the spread of its raw offsets differs from the model's by more than 25%), or when a
-    ///   synthesis model's alphabet lacks characters of the lines (named).
+    /// Texts are encoded afresh from each line's transcription, so how the import grouped rare characters does
+    /// not matter: a character the model has gets its own index; one the model lacks is read as its unknown symbol
+    /// (index 0) when the dataset also treats it as unknown, as in training.
+    /// - Throws: `EvaluationError` when the dataset's offsets are on another scale than the model's (another
+    ///   decimation or source: the raw offsets' spread, or their mean step to the right, differs from the model's by
+    ///   more than 25%), when an offset is not finite, or when the lines use characters the dataset has as symbols
+    ///   of their own but the model lacks (named).
     public static func conformed(_ samples: [PreparedSample], of dataset: PreparedDataset, path: String,
                                  kind: HandwritingKind, alphabet: [String], stats: OffsetStatistics) throws -> [PreparedSample] {
-        let d = dataset.stats
-        for (name, a, b) in [("dx", d.stdDx, stats.stdDx), ("dy", d.stdDy, stats.stdDy)] where !(a / b >= 0.8 && a / b <= 1.25) {
-            throw EvaluationError("\(path): its offsets are on another scale than the model's (std \(name) "
+        let raw = dataset.header.measuredStats, d = dataset.stats
+        var checks = [("spread of dx", raw.stdDx, stats.stdDx), ("spread of dy", raw.stdDy, stats.stdDy)]
+        // The mean step to the right grows in proportion to the decimation, where the spread grows more slowly.
+        if abs(stats.meanDx) > 0.1 * stats.stdDx { checks.append(("mean dx", raw.meanDx, stats.meanDx)) }
+        for (name, a, b) in checks where !(a / b >= 0.8 && a / b <= 1.25) {
+            throw EvaluationError("\(path): its offsets are on another scale than the model's (\(name) "
                 + "\(String(format: "%.1f", a)) against \(String(format: "%.1f", b))): prepare it with the decimation "
                 + "and source the model was trained on (--decimate)")
+        }
+        if let bad = samples.first(where: { s in !s.dx.allSatisfy(\.isFinite) || !s.dy.allSatisfy(\.isFinite) }) {
+            throw EvaluationError("\(path): line \(bad.id) has an offset that is not a finite number; re-import it")
         }
         var out = samples
         if d != stats {
@@ -58,24 +68,19 @@ public enum HandwritingEvaluation {
         guard kind == .synthesis else { return out }
         var index = [String: Int32]()
         for (i, s) in alphabet.enumerated() where i > 0 && index[s] == nil { index[s] = Int32(i) }
-        let symbols = dataset.alphabet.symbols
+        let ownSymbols = Set(dataset.alphabet.symbols.dropFirst())
         var missing = [String]()
-        var map = [Int32](repeating: -1, count: symbols.count)
-        for (i, s) in symbols.enumerated() { map[i] = index[s] ?? -1 }
-        // Both alphabets put characters too rare to have their own symbol at index 0, the unknown symbol.
-        if !map.isEmpty { map[Int(Alphabet.unknownIndex)] = 0 }
         for k in out.indices {
-            out[k].characters = out[k].characters.map { c in
-                let m = c >= 0 && Int(c) < map.count ? map[Int(c)] : -1
-                if m < 0 {
-                    let name = c >= 0 && Int(c) < symbols.count ? symbols[Int(c)] : "index \(c)"
-                    if !missing.contains(name) { missing.append(name) }
-                }
-                return max(m, 0)
+            guard let text = out[k].text else { continue }
+            out[k].characters = text.unicodeScalars.map { scalar in
+                let c = String(scalar)
+                if let i = index[c] { return i }
+                if ownSymbols.contains(c) && !missing.contains(c) { missing.append(c) }
+                return 0
             }
         }
         if !missing.isEmpty {
-            let names = missing.map { $0.count == 1 ? TextPreparation.shown(Character($0)) : $0 }
+            let names = missing.map { TextPreparation.shown(Character($0)) }
             throw EvaluationError("\(path): the model's alphabet lacks \(names.joined(separator: ", ")), used by its lines; "
                 + "evaluate with a model whose alphabet has them")
         }
