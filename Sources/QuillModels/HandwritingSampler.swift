@@ -154,7 +154,7 @@ public final class HandwritingSampler {
     /// Where a line is in its life while it is sampled.
     private enum Phase {
         /// After a prime: the network may still be finishing the prime's last letters; nothing is kept until a
-        /// stroke starts with the window on the requested text's first character.
+        /// stroke starts that is not a delayed stroke of the prime's letters.
         case skipping
         case writing
         /// The window has left the text; `left` steps remain to finish the last stroke.
@@ -168,8 +168,8 @@ public final class HandwritingSampler {
     ///
     /// - Parameters:
     ///   - prime: strokes and text to imitate (Graves section 5.5); the network reads prime.text + " " + line,
-    ///     is clamped to the prime's strokes, and only what it writes from the requested text's first character on
-    ///     is kept.
+    ///     is clamped to the prime's strokes, and what it writes is kept from the first stroke that does not start
+    ///     back over the prime's ink (a delayed stroke finishing the prime's letters).
     /// - Returns: one line per text. A line ends when its writing ends after the window has left its text (see
     ///   `WriteOptions.finishingSteps`), or at the step cap (`finished` false).
     public func write(_ texts: [String], options: WriteOptions, rngs: inout [SeededGenerator],
