@@ -50,11 +50,17 @@ public enum HandwritingCheckpoint {
         guard k.hasPrefix("handwriting-") else {
             throw CheckpointError.wrongKind(path, expected: kind.map(kindName) ?? "handwriting", found: k)
         }
+        guard [HandwritingKind.prediction, .synthesis].map(kindName).contains(k) else {
+            throw CheckpointError.corrupt(path, "unknown model kind '\(k)' (quill.kind)")
+        }
         guard let cj = file.metadata["quill.config"],
               let config = try? JSONDecoder().decode(HandwritingConfig.self, from: Data(cj.utf8)) else {
             throw CheckpointError.corrupt(path, "missing or unreadable quill.config")
         }
         if let why = config.validate() { throw CheckpointError.corrupt(path, "bad config: \(why)") }
+        guard kindName(config.kind) == k else {
+            throw CheckpointError.corrupt(path, "quill.kind says \(k) but quill.config describes a \(config.kind.rawValue) network")
+        }
         guard let aj = file.metadata["quill.alphabet"],
               let alphabet = (try? JSONSerialization.jsonObject(with: Data(aj.utf8))) as? [String],
               config.kind == .prediction || (alphabet.count == config.alphabetSize && alphabet.count > 0) else {
@@ -63,6 +69,9 @@ public enum HandwritingCheckpoint {
         guard let sj = file.metadata["quill.stats"],
               let stats = try? JSONDecoder().decode(OffsetStatistics.self, from: Data(sj.utf8)) else {
             throw CheckpointError.corrupt(path, "missing normalisation statistics (quill.stats)")
+        }
+        guard [stats.meanDx, stats.meanDy, stats.stdDx, stats.stdDy].allSatisfy(\.isFinite), stats.stdDx > 0, stats.stdDy > 0 else {
+            throw CheckpointError.corrupt(path, "normalisation statistics (quill.stats) must be finite with positive standard deviations")
         }
         var rng = SeededGenerator(seed: 0)
         let model = HandwritingModel<Float>(config: config, rng: &rng)

@@ -126,4 +126,20 @@ final class HandwritingEvaluationTests: XCTestCase {
                                                       alphabet: loaded.alphabet, stats: loaded.stats)
         XCTAssertEqual(HandwritingEvaluation.evaluate(loaded.model, samples: val, batch: 4).natsPerSequence, logged)
     }
+
+    /// A checkpoint's kind and statistics are checked before anything uses them.
+    func testCheckpointKindAndStatisticsAreChecked() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let m = model(.prediction)
+        let good = OffsetStatistics(meanDx: 0, meanDy: 0, stdDx: 1, stdDy: 1)
+        for (name, stats, meta, expected) in [
+            ("zero-std", OffsetStatistics(meanDx: 0, meanDy: 0, stdDx: 0, stdDy: 1), [String: String](), "positive standard"),
+            ("odd-kind", good, ["quill.kind": "handwriting-foo"], "unknown model kind"),
+            ("mismatch", good, ["quill.kind": "handwriting-synthesis"], "describes a prediction network"),
+        ] {
+            let path = dir.path("\(name).safetensors")
+            try HandwritingCheckpoint.save(m, alphabet: [], stats: stats, to: path, metadata: meta)
+            XCTAssertThrowsError(try HandwritingCheckpoint.load(path)) { e in XCTAssertTrue("\(e)".contains(expected), "\(e)") }
+        }
+    }
 }
