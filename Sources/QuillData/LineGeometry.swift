@@ -40,16 +40,15 @@ extension StrokeGeometry {
     /// The letter height of a line: twice the interquartile range of its points' y after levelling. The middle
     /// half of the points lies in the band of the small letters, so this is close to the x-height and, unlike
     /// the bounding box, hardly moves with one long descender or capital. 0 for fewer than 4 points.
-    public static func letterHeight(_ s: HandwritingSample) -> Double {
-        guard s.pointCount >= 4 else { return 0 }
-        let y = levelled(s).y.sorted()
-        return 2 * (quantile(y, 0.75) - quantile(y, 0.25))
-    }
+    public static func letterHeight(_ s: HandwritingSample) -> Double { band(ofLevel: levelled(s)).letterHeight }
 
     /// The median y of a line's points after levelling: the middle of its small letters.
-    public static func midline(_ s: HandwritingSample) -> Double {
-        guard s.pointCount > 0 else { return 0 }
-        return quantile(levelled(s).y.sorted(), 0.5)
+    public static func midline(_ s: HandwritingSample) -> Double { band(ofLevel: levelled(s)).midline }
+
+    /// `letterHeight` and `midline` of a sample that is already levelled, from one sort of its y.
+    public static func band(ofLevel s: HandwritingSample) -> (letterHeight: Double, midline: Double) {
+        let y = s.y.sorted()
+        return (y.count >= 4 ? 2 * (quantile(y, 0.75) - quantile(y, 0.25)) : 0, quantile(y, 0.5))
     }
 
     /// Writing slopes by a few degrees; a fitted line steeper than this says the sample is too short to tell
@@ -75,9 +74,10 @@ extension StrokeGeometry {
     public static func normalisedLine(_ s: HandwritingSample, letterHeight height: Double) -> HandwritingSample {
         guard s.pointCount > 0 else { return s }
         var out = levelled(s)
-        let own = letterHeight(out)
+        // The height as `letterHeight` measures it (the robust fit may tilt a levelled line a little further).
+        let own = letterHeight(out), mid = band(ofLevel: out).midline
         let scale = own > 1e-12 && height > 0 ? height / own : 1
-        let left = out.x.min() ?? 0, mid = quantile(out.y.sorted(), 0.5)
+        let left = out.x.min() ?? 0
         for i in 0..<out.pointCount {
             out.x[i] = (out.x[i] - left) * scale
             out.y[i] = (out.y[i] - mid) * scale

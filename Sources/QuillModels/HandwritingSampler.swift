@@ -143,9 +143,7 @@ public final class HandwritingSampler {
             advance(ws, inputs: [prime.rows[t]])
             if window.finished(0, row: 0, ws.window!) { return true }
         }
-        let phi = ws.window!.phi.ptr
-        let peak = (0...encoded.count).max { phi[$0] < phi[$1] } ?? 0
-        return peak >= encoded.count - 1
+        return window.focus(0, row: 0, ws.window!) >= encoded.count - 1
     }
 
     /// Encodes text; unknown characters become the alphabet's unknown symbol (index 0).
@@ -217,9 +215,9 @@ public final class HandwritingSampler {
                 x[b] = (Float(ndx), Float(ndy), eos ? 1 : 0)
                 lines[b].inputs.append(x[b])
                 let len = wws.lengths[b]
-                let phi = wws.phi.ptr + b * (U + 1)
-                var best = 0
-                for u in 1...len where phi[u] > phi[best] { best = u }
+                let best = window.focus(0, row: b, wws)
+                // Graves's rule: the window has moved past the text.
+                let ruleFired = best == len
                 let focus = best - start
                 let rawDx = ndx * stats.stdDx + stats.meanDx, rawDy = ndy * stats.stdDy + stats.meanDy
                 let startsStroke = penUp[b]
@@ -240,7 +238,7 @@ public final class HandwritingSampler {
                         continue
                     }
                     phase[b] = .writing
-                case .writing where window.finished(0, row: b, wws):
+                case .writing where ruleFired:
                     lines[b].finished = true
                     lines[b].inputsWhenFinished = lines[b].inputs.count - 1
                     // The window left the text as the pen started something new: the line is complete.
@@ -268,6 +266,7 @@ public final class HandwritingSampler {
                 // Past the text φ is vanishingly small everywhere and its peak means nothing.
                 lines[b].focus.append(lines[b].finished ? lines[b].textLength : focus)
                 if options.record {
+                    let phi = wws.phi.ptr + b * (U + 1)
                     lines[b].phi.append((0..<len).map { Double(phi[$0]) })
                     let w = window.window(at: 0, wws) + b * alphabet.count
                     lines[b].windowWeights.append((0..<alphabet.count).map { Double(w[$0]) })

@@ -77,9 +77,8 @@ public struct LineCheck: Sendable {
     /// How far the ink reaches from the line's midline, in letter heights (nil when the line has no height).
     public func bandReach(_ line: HandwritingSample) -> Double? {
         let level = StrokeGeometry.levelled(line)
-        let h = StrokeGeometry.letterHeight(level)
+        let (h, mid) = StrokeGeometry.band(ofLevel: level)
         guard h > 1e-9 else { return nil }
-        let mid = StrokeGeometry.midline(level)
         return level.y.map { abs($0 - mid) }.max().map { $0 / h }
     }
 }

@@ -101,12 +101,20 @@ public final class SoftWindow<T: QuillScalar> {
         Kernels.accumulateColumnSums(ws.dParams.ptr, rows: rows, cols: K3, into: linear.bias.grad.ptr)
     }
 
-    /// Graves's stopping rule for row b after step t: φ(t, U+1) exceeds φ(t, u) for every u ≤ U.
-    public func finished(_ t: Int, row b: Int, _ ws: WindowWorkspace<T>) -> Bool {
+    /// The window's focus for row b at step t: the first u (0-based, 0…U) with the largest φ(t, u + 1); U when
+    /// φ(t, U+1), just past the text, is the largest.
+    public func focus(_ t: Int, row b: Int, _ ws: WindowWorkspace<T>) -> Int {
         let len = ws.lengths[b]
         let phi = ws.phi.ptr + (t * ws.batch + b) * (ws.maxTextLength + 1)
-        for u in 0..<len where phi[u] >= phi[len] { return false }
-        return true
+        var best = 0
+        for u in 0...len where phi[u] > phi[best] { best = u }
+        return best
+    }
+
+    /// Graves's stopping rule for row b after step t: φ(t, U+1) exceeds φ(t, u) for every u ≤ U, that is the
+    /// focus has moved past the text.
+    public func finished(_ t: Int, row b: Int, _ ws: WindowWorkspace<T>) -> Bool {
+        focus(t, row: b, ws) == ws.lengths[b]
     }
 }
 

@@ -110,13 +110,9 @@ final class HandwritingEvaluationTests: XCTestCase {
     /// checkpoint it saved at that step.
     func testTrainingValidationEqualsEvaluation() throws {
         let dir = TempDir(); defer { dir.cleanup() }
-        let data = dir.path("tiny.qds")
-        try PreparedFormat.write(TinyHandwriting.dataset(), to: data)
-        var o = HandwritingTrainOptions(dataPath: data, outDir: dir.path("run"), model: HandwritingConfig(
+        let data = try TinyHandwriting.train(in: dir, HandwritingConfig(
             kind: .synthesis, layers: 1, hidden: 8, mixture: MixtureDensity(components: 2), windowComponents: 2,
-            kappaScale: 0.1))
-        o.batch = 4; o.steps = 20; o.evalEvery = 20; o.valSamples = 0
-        try HandwritingTrainer(options: o, resume: false).run()
+            kappaScale: 0.1)) { o in o.batch = 4; o.steps = 20; o.evalEvery = 20; o.valSamples = 0 }
         let metrics = try String(contentsOfFile: dir.path("run/metrics.jsonl"), encoding: .utf8)
             .split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         let logged = try XCTUnwrap(metrics.last { $0["kind"] as? String == "val" }?["nats_per_sequence"] as? Double)

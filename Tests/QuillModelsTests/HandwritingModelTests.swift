@@ -42,6 +42,18 @@ enum TinyHandwriting {
                                     splitUsed: "source")
         return PreparedDataset(header: header, samples: samples)
     }
+
+    /// Trains a synthesis network of `config` on the dataset, in `dir/run`; returns the prepared file's path.
+    @discardableResult
+    static func train(in dir: TempDir, _ config: HandwritingConfig,
+                      _ configure: (inout HandwritingTrainOptions) -> Void) throws -> String {
+        let data = dir.path("tiny.qds")
+        try PreparedFormat.write(dataset(), to: data)
+        var o = HandwritingTrainOptions(dataPath: data, outDir: dir.path("run"), model: config)
+        configure(&o)
+        try HandwritingTrainer(options: o, resume: false).run()
+        return data
+    }
 }
 
 final class HandwritingModelTests: XCTestCase {
@@ -129,14 +141,12 @@ final class HandwritingModelTests: XCTestCase {
     /// stops by Graves's rule.
     func testTinySynthesisOverfitsAndAligns() throws {
         let dir = TempDir(); defer { dir.cleanup() }
-        let data = dir.path("tiny.qds")
-        try PreparedFormat.write(TinyHandwriting.dataset(), to: data)
-        var o = HandwritingTrainOptions(dataPath: data, outDir: dir.path("run"), model: HandwritingConfig(
+        try TinyHandwriting.train(in: dir, HandwritingConfig(
             kind: .synthesis, layers: 2, hidden: 24, mixture: MixtureDensity(components: 3), windowComponents: 2,
-            kappaScale: 0.1))
-        o.batch = 6; o.steps = 300; o.evalEvery = 100
-        o.optimizer = .init(kind: .adam, learningRate: 1e-2); o.lrSchedule = .init(initial: 1e-2)
-        try HandwritingTrainer(options: o, resume: false).run()
+            kappaScale: 0.1)) { o in
+            o.batch = 6; o.steps = 300; o.evalEvery = 100
+            o.optimizer = .init(kind: .adam, learningRate: 1e-2); o.lrSchedule = .init(initial: 1e-2)
+        }
         let metrics = try String(contentsOfFile: dir.path("run/metrics.jsonl"), encoding: .utf8)
             .split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         let train = metrics.filter { $0["kind"] as? String == "train" }.compactMap { $0["loss"] as? Double }
