@@ -4,6 +4,7 @@ import PackageDescription
 // Module stack (dependencies run one way, top to bottom):
 //   CBLAS, CCairo          system-library shims (module maps only)
 //   CQuillKernels          C: fused, threaded LSTM steps with packed weights (AVX-512, portable fallback in Swift)
+//   QuillIO                files written completely or not at all, plain-worded file-system errors (Foundation only)
 //   QuillNumerics          tensors, BLAS dispatch, vectorised kernels, seeded RNG
 //   QuillNN                layers with forward/backward pairs (Linear, Embedding, LSTM/GRU/RNN, losses)
 //   QuillOptim             Adam, RMSProp (Graves), SGD, clipping, schedules
@@ -40,6 +41,7 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CCairo", pkgConfig: "cairo",
                        providers: [.apt(["libcairo2-dev", "libpng-dev"]), .brew(["cairo"])]),
+        .target(name: "QuillIO"),
         .target(name: "QuillNumerics", dependencies: [
             .target(name: "CBLAS", condition: .when(platforms: [.linux])),
             .product(name: "RealModule", package: "swift-numerics"),
@@ -50,9 +52,9 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("pthread", .when(platforms: [.linux]))]),
         .target(name: "QuillNN", dependencies: ["QuillNumerics", "CQuillKernels"], swiftSettings: release),
         .target(name: "QuillOptim", dependencies: ["QuillNumerics"], swiftSettings: release),
-        .target(name: "QuillData", dependencies: ["QuillNumerics"], swiftSettings: release),
-        .target(name: "QuillRender", dependencies: ["CCairo"], swiftSettings: release),
-        .target(name: "QuillModels", dependencies: ["QuillNumerics", "QuillNN", "QuillOptim", "QuillData"],
+        .target(name: "QuillData", dependencies: ["QuillIO", "QuillNumerics"], swiftSettings: release),
+        .target(name: "QuillRender", dependencies: ["QuillIO", "CCairo"], swiftSettings: release),
+        .target(name: "QuillModels", dependencies: ["QuillIO", "QuillNumerics", "QuillNN", "QuillOptim", "QuillData"],
                 swiftSettings: release),
         .target(name: "QuillCLI", dependencies: [
             "QuillModels", "QuillData", "QuillRender",
@@ -61,6 +63,7 @@ let package = Package(
         .executableTarget(name: "quill", dependencies: ["QuillCLI"], swiftSettings: release),
 
         .target(name: "QuillTestSupport", dependencies: ["QuillNumerics"], path: "Tests/QuillTestSupport"),
+        .testTarget(name: "QuillIOTests", dependencies: ["QuillIO", "QuillTestSupport"]),
         .testTarget(name: "QuillNumericsTests", dependencies: ["QuillNumerics", "QuillTestSupport"]),
         .testTarget(name: "QuillNNTests", dependencies: ["QuillNN", "QuillTestSupport"]),
         .testTarget(name: "QuillOptimTests", dependencies: ["QuillOptim", "QuillTestSupport"]),
