@@ -1,4 +1,5 @@
 import Foundation
+import QuillIO
 
 /// A small byte-level JSON reader for one record at a time, fast enough for the 78 MB IAM-OnDB JSON-lines file.
 ///
@@ -311,9 +312,10 @@ func forEachLine(in bytes: UnsafeBufferPointer<UInt8>,
 
 /// Reads a whole file, naming it in the error.
 func readFile(_ path: String) throws -> Data {
+    // Read, not mapped: a mapped file that another process truncates kills the reader with SIGBUS.
     do {
-        return try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
-    } catch {
-        throw DatasetError.io(path, "cannot read the file (\(error.localizedDescription)). Check the path.")
+        return try InputFile.read(path, maxBytes: 1 << 32, tooLargeHint: "split it into smaller files")
+    } catch let error as FileSystemError {
+        throw DatasetError.io(path, "cannot read it: \(error.cause)")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import QuillIO
 
 /// The prepared binary format: one file holding a whole `PreparedDataset`, little-endian, loaded with a few
 /// bulk copies. The layout is documented field by field in datasets/README.md.
@@ -86,21 +87,13 @@ public enum PreparedFormat {
         try writeAtomically(data, to: path)
     }
 
-    /// Writes bytes to a temporary sibling and renames it over `path`, so readers never see a partial file.
+    /// Writes bytes completely or not at all (`QuillIO.AtomicOutput`): readers never see a partial file, and a failed
+    /// write leaves no temporary file behind.
     public static func writeAtomically(_ data: Data, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let dir = url.deletingLastPathComponent()
-        let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
         do {
-            try data.write(to: tmp)
-        } catch {
-            throw DatasetError.io(path, "cannot write \(tmp.path) (\(error.localizedDescription)). "
-                                  + "Check that the directory exists and is writable.")
-        }
-        if rename(tmp.path, url.path) != 0 {
-            let why = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: tmp)
-            throw DatasetError.io(path, "cannot rename the temporary file into place (\(why))")
+            try AtomicOutput.write(data, to: path)
+        } catch let error as FileSystemError {
+            throw DatasetError.io(path, "cannot write it: \(error.cause)")
         }
     }
 
@@ -127,13 +120,7 @@ public enum PreparedFormat {
 
     /// Loads a prepared file, checking magic, version, length, checksum and every table.
     public static func load(path: String) throws -> PreparedDataset {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw DatasetError.io(path, "cannot read the prepared file (\(error.localizedDescription)). Check the path.")
-        }
-        return try decode(data, file: path)
+        return try decode(try readFile(path), file: path)
     }
 
     /// Decodes the bytes of a prepared file; `file` names it in errors.

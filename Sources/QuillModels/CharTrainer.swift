@@ -1,4 +1,5 @@
 import Foundation
+import QuillIO
 import QuillNN
 import QuillNumerics
 import QuillOptim
@@ -270,19 +271,13 @@ public final class CharTrainer {
 
 }
 
-/// Appends JSON lines to metrics.jsonl, one object per call, flushed at once.
+/// Appends JSON lines to metrics.jsonl, one whole object per call (`QuillIO.AppendFile`: a failed write, a full disk
+/// say, throws `FileSystemError` and leaves no half line).
 final class MetricsLog {
-    let handle: FileHandle
+    let file: AppendFile
 
     init(path: String, truncate: Bool) throws {
-        if truncate || !FileManager.default.fileExists(atPath: path) {
-            FileManager.default.createFile(atPath: path, contents: nil)
-        }
-        guard let h = FileHandle(forWritingAtPath: path) else {
-            throw CharModelError.invalidOption("\(path): cannot open for writing; check the --out directory")
-        }
-        h.seekToEndOfFile()
-        handle = h
+        file = try AppendFile(path: path, truncate: truncate)
     }
 
     func append(_ object: [String: Any]) throws {
@@ -290,8 +285,6 @@ final class MetricsLog {
         for (k, v) in object { if let d = v as? Double, !d.isFinite { clean[k] = NSNull() } }
         var data = try JSONSerialization.data(withJSONObject: clean, options: [.sortedKeys])
         data.append(0x0a)
-        handle.write(data)
+        try file.append(data)
     }
-
-    deinit { try? handle.close() }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import QuillIO
 import QuillNumerics
 
 /// Reading and writing safetensors files: an 8-byte little-endian header length, a JSON header mapping tensor names
@@ -142,20 +143,10 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// Atomic file writes: write a temporary file beside the target, then rename over it.
+/// Atomic file writes for checkpoints and styles (`QuillIO.AtomicOutput`): complete or absent; a failure throws
+/// `FileSystemError` and leaves the older file in place.
 public enum AtomicFile {
     public static func write(_ data: Data, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let dir = url.deletingLastPathComponent()
-        let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-        do {
-            try data.write(to: tmp)
-            if rename(tmp.path, url.path) != 0 {
-                throw CocoaError(.fileWriteUnknown)
-            }
-        } catch {
-            try? FileManager.default.removeItem(at: tmp)
-            throw CheckpointError.incompatible(path, "cannot write the file (\(error.localizedDescription)); check the directory exists and is writable")
-        }
+        try AtomicOutput.write(data, to: path)
     }
 }

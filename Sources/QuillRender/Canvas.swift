@@ -1,5 +1,6 @@
 import CCairo
 import Foundation
+import QuillIO
 
 // Every Cairo call of the project lives in this file: `Canvas` (drawing to PNG, SVG or PDF) and `RasterImage`
 // (reading a PNG back). Everything else in QuillRender draws through `Canvas`'s small vocabulary.
@@ -62,10 +63,32 @@ public struct LineStyle: Equatable, Sendable {
     }
 }
 
+/// Carries Cairo's output into an `AtomicOutput` and keeps the first write failure, which Cairo itself reduces to a
+/// bare status.
+final class CairoStream {
+    let output: AtomicOutput
+    var failure: Error?
+    init(_ output: AtomicOutput) { self.output = output }
+}
+
+/// Cairo's write callback: `closure` is an unretained `CairoStream`.
+private let cairoWrite: cairo_write_func_t = { closure, data, length in
+    guard let closure else { return CAIRO_STATUS_WRITE_ERROR }
+    let stream = Unmanaged<CairoStream>.fromOpaque(closure).takeUnretainedValue()
+    guard stream.failure == nil else { return CAIRO_STATUS_WRITE_ERROR }
+    do {
+        try stream.output.write(UnsafeRawBufferPointer(start: data, count: Int(length)))
+    } catch {
+        stream.failure = error
+        return CAIRO_STATUS_WRITE_ERROR
+    }
+    return CAIRO_STATUS_SUCCESS
+}
+
 /// A drawing surface backed by a PNG, SVG or PDF file; the file appears, complete, only when `finish()` succeeds.
 ///
-/// Coordinates are in points with y pointing down. PNG canvases have `pixelScale` pixels per point. Drawing goes to a
-/// temporary file beside the target, which `finish()` renames into place, so a crash never leaves half a file.
+/// Coordinates are in points with y pointing down. PNG canvases have `pixelScale` pixels per point. The file is written
+/// through `QuillIO.AtomicOutput`: complete or absent, even when the disk fills or the process is killed.
 public final class Canvas {
     public let path: String
     public let format: OutputFormat
@@ -74,12 +97,13 @@ public final class Canvas {
 
     private let surface: OpaquePointer
     private let cr: OpaquePointer
-    private let tempPath: String
+    /// Where Cairo's bytes go: a temporary file that `finish()` renames into place.
+    private let stream: CairoStream
     private var finished = false
 
     /// Opens a canvas of `width` × `height` points that will be written to `path` (format from the extension).
     ///
-    /// Checks the extension and that the directory exists and is writable before drawing anything.
+    /// Checks the extension and that the path can be written (`FileSystemError`) before drawing anything.
     public init(path: String, width: Double, height: Double, pixelScale: Double = 1,
                 background: Color? = .white) throws {
         let format = try OutputFormat.forPath(path)
@@ -95,20 +119,11 @@ public final class Canvas {
                 what: path, detail: "a PNG of \(width) × \(height) points at \(pixelScale) px/pt exceeds Cairo's "
                     + "32767-pixel limit; lower the pixel scale or write .svg or .pdf")
         }
-        let url = URL(fileURLWithPath: path)
-        let dir = url.deletingLastPathComponent().path
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
-            throw RenderError.unwritableOutput(path: path, reason: "directory \(dir) does not exist")
-        }
-        guard FileManager.default.isWritableFile(atPath: dir) else {
-            throw RenderError.unwritableOutput(path: path, reason: "directory \(dir) is not writable")
-        }
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
-            throw RenderError.unwritableOutput(path: path, reason: "it is a directory")
-        }
-        let temp = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp").path
+        // Creating the output first reports a missing directory, a read-only file or a directory at the path before
+        // anything is drawn.
+        let output = try AtomicOutput(path: path)
+        let stream = CairoStream(output)
+        let closure = Unmanaged.passUnretained(stream).toOpaque()
 
         let surface: OpaquePointer?
         switch format {
@@ -117,9 +132,9 @@ public final class Canvas {
             let h = Int32(max(1, (height * pixelScale).rounded(.up)))
             surface = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h)
         case .svg:
-            surface = cairo_svg_surface_create(temp, width, height)
+            surface = cairo_svg_surface_create_for_stream(cairoWrite, closure, width, height)
         case .pdf:
-            surface = cairo_pdf_surface_create(temp, width, height)
+            surface = cairo_pdf_surface_create_for_stream(cairoWrite, closure, width, height)
             // A PDF records when it was made; SOURCE_DATE_EPOCH (the reproducible-builds convention) fixes that
             // date, so the same drawing gives the same bytes.
             if let surface, let epoch = ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"].flatMap(Int.init),
@@ -136,8 +151,7 @@ public final class Canvas {
         let status = cairo_surface_status(surface)
         guard status == CAIRO_STATUS_SUCCESS else {
             cairo_surface_destroy(surface)
-            try? FileManager.default.removeItem(atPath: temp)
-            throw RenderError.unwritableOutput(path: path, reason: Canvas.message(status))
+            throw RenderError.cairo(path: path, status: Canvas.message(status))
         }
         guard let cr = cairo_create(surface) else {
             cairo_surface_destroy(surface)
@@ -149,22 +163,22 @@ public final class Canvas {
         self.pixelScale = pixelScale
         self.surface = surface
         self.cr = cr
-        self.tempPath = temp
+        self.stream = stream
         if format == .png, pixelScale != 1 { cairo_scale(cr, pixelScale, pixelScale) }
         if let background { fill(Rect(size: size), background) }
     }
 
     deinit {
+        if !finished { stream.output.abort() }
         cairo_destroy(cr)
-        if !finished { cairo_surface_finish(surface) }
         cairo_surface_destroy(surface)
-        if !finished { try? FileManager.default.removeItem(atPath: tempPath) }
     }
 
     /// The whole canvas as a rectangle.
     public var bounds: Rect { Rect(size: size) }
 
-    /// Writes the file: flushes drawing to a temporary file in the target directory and renames it into place.
+    /// Writes the file: streams the drawing through a temporary file in the target directory, flushes it to the disk
+    /// and renames it into place. A failed write (a full disk, say) throws and leaves any older file at the path as it was.
     public func finish() throws {
         guard !finished else { return }
         finished = true
@@ -173,21 +187,22 @@ public final class Canvas {
             switch format {
             case .png:
                 cairo_surface_flush(surface)
-                status = cairo_surface_write_to_png(surface, tempPath)
+                status = cairo_surface_write_to_png_stream(surface, cairoWrite, Unmanaged.passUnretained(stream).toOpaque())
             case .svg, .pdf:
+                // Cairo's PDF and SVG surfaces write most of the file here, and report a failed write only by status.
                 cairo_surface_finish(surface)
                 status = cairo_surface_status(surface)
             }
         }
+        if let failure = stream.failure {
+            stream.output.abort()
+            throw failure
+        }
         guard status == CAIRO_STATUS_SUCCESS else {
-            try? FileManager.default.removeItem(atPath: tempPath)
+            stream.output.abort()
             throw RenderError.cairo(path: path, status: Canvas.message(status))
         }
-        if rename(tempPath, path) != 0 {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(atPath: tempPath)
-            throw RenderError.unwritableOutput(path: path, reason: reason)
-        }
+        try stream.output.commit()
     }
 
     private static func message(_ status: cairo_status_t) -> String {

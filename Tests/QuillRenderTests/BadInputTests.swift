@@ -1,4 +1,5 @@
 import Foundation
+import QuillIO
 import XCTest
 @testable import QuillRender
 
@@ -12,8 +13,8 @@ final class BadInputTests: RenderTestCase {
     func testMissingDirectoryIsUnwritable() {
         let path = file("no/such/dir/out.png")
         XCTAssertThrowsError(try Canvas(path: path, width: 10, height: 10)) { error in
-            guard case RenderError.unwritableOutput(let p, _) = error else { return XCTFail("\(error)") }
-            XCTAssertEqual(p, path)
+            guard let e = error as? FileSystemError else { return XCTFail("\(error)") }
+            XCTAssertEqual(e.path, path)
             XCTAssertTrue("\(error)".contains("does not exist"), "\(error)")
         }
     }
@@ -32,7 +33,31 @@ final class BadInputTests: RenderTestCase {
         try FileManager.default.setAttributes([.posixPermissions: 0o555], ofItemAtPath: ro)
         defer { try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: ro) }
         XCTAssertThrowsError(try Canvas(path: ro + "/x.svg", width: 10, height: 10)) {
-            XCTAssertTrue("\($0)".contains("not writable"), "\($0)")
+            XCTAssertTrue("\($0)".contains("permission denied"), "\($0)")
+        }
+    }
+
+    /// A disk that fills while a figure is written (simulated in the file layer) is an error; an older file at the path
+    /// stays as it was and no temporary file is left. Cairo's PDF surface reports such a failure only by status.
+    func testFullDiskKeepsTheOldFileInEveryFormat() throws {
+        defer { FaultInjection.failWrites(after: nil) }
+        for ext in ["png", "svg", "pdf"] {
+            let path = file("full.\(ext)")
+            let lines = [[[Point(0, 0), Point(40, 30), Point(80, 5)]]]
+            try StrokeRenderer.renderPage(lines: lines, to: file("whole.\(ext)"))
+            let size = try Data(contentsOf: URL(fileURLWithPath: file("whole.\(ext)"))).count
+            try Data("older good file".utf8).write(to: URL(fileURLWithPath: path))
+            for limit in [0, size / 2, size - 1] {
+                FaultInjection.failWrites(after: limit)
+                XCTAssertThrowsError(try StrokeRenderer.renderPage(lines: lines, to: path)) { error in
+                    XCTAssertTrue("\(error)".contains("no space left on the device"), "\(ext) \(limit): \(error)")
+                }
+                FaultInjection.failWrites(after: nil)
+                XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), "older good file", "\(ext) \(limit)")
+            }
+            let dir = (path as NSString).deletingLastPathComponent
+            let left = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix(".") }
+            XCTAssertEqual(left, [], ext)
         }
     }
 
