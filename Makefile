@@ -6,7 +6,7 @@ RELEASE    := .build/release/quill
 # Debian's OpenBLAS detects recent Xeons as Haswell; this selects its AVX-512 kernels (read when the library loads).
 export OPENBLAS_CORETYPE ?= SkylakeX
 
-.PHONY: deps build release test demo demo-char bench figures styles clean legibility
+.PHONY: deps build release test demo demo-char bench figures styles clean legibility fuzz
 
 deps:
 	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -100,3 +100,27 @@ LEGIBILITY_ARGS ?=
 
 legibility: release
 	python3 Tools/legibility/legibility.py --quill $(RELEASE) $(LEGIBILITY_ARGS)
+
+# Fuzzes each reader of untrusted files (Fuzz/fuzz-*) with libFuzzer and AddressSanitizer for FUZZ_SECONDS each,
+# starting from the committed seeds in Fuzz/Corpus; the corpus grows in .build/fuzz/corpus. A crash leaves its input
+# in .build/fuzz/crashes/: commit it to Fuzz/Regressions/<target>/ with the fix (`make test` replays those).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= json-lines iam-xml inkml quickdraw prepared safetensors style
+FUZZ_BUILD   := .build/fuzz
+FUZZ_FLAGS   := -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DFUZZING
+
+fuzz: deps
+	@for t in $(FUZZ_TARGETS); do \
+	  $(SWIFT) build --build-path $(FUZZ_BUILD) --product fuzz-$$t $(FUZZ_FLAGS) 2>&1 | grep -E "error|Compiling fuzz|Build complete" || exit 1; \
+	done
+	@mkdir -p $(FUZZ_BUILD)/crashes
+	@status=0; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
+	  SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 $(FUZZ_BUILD)/debug/fuzz-$$t $(FUZZ_BUILD)/corpus/$$t Fuzz/Corpus/$$t \
+	    -max_total_time=$(FUZZ_SECONDS) -timeout=20 -rss_limit_mb=3072 -max_len=65536 -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_BUILD)/crashes/$$t- > $(FUZZ_BUILD)/$$t.log 2>&1; rc=$$?; \
+	  runs=$$(grep -oE "stat::number_of_executed_units: *[0-9]+" $(FUZZ_BUILD)/$$t.log | grep -oE "[0-9]+$$"); \
+	  cov=$$(grep -oE "cov: [0-9]+ ft: [0-9]+" $(FUZZ_BUILD)/$$t.log | tail -1); \
+	  if [ $$rc = 0 ]; then echo "fuzz-$$t: $${runs:-?} runs in $(FUZZ_SECONDS) s, $$cov, no crash"; \
+	  else status=1; echo "fuzz-$$t: FAILED (exit $$rc) after $${runs:-?} runs; see $(FUZZ_BUILD)/$$t.log and $(FUZZ_BUILD)/crashes/"; fi; \
+	done; exit $$status

@@ -25,13 +25,17 @@ let cpuFlags: [String] = []
 #endif
 let release: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-cross-module-optimization"] + cpuFlags, .when(configuration: .release))]
 
+// One fuzz executable per reader of untrusted files (`make fuzz` builds them with libFuzzer; a plain build replays
+// inputs given as arguments). The readers' logic is in Fuzz/QuillFuzzing, which `QuillFuzzTests` also runs.
+let fuzzTargets = ["fuzz-json-lines", "fuzz-iam-xml", "fuzz-inkml", "fuzz-quickdraw", "fuzz-prepared", "fuzz-safetensors", "fuzz-style"]
+
 let package = Package(
     name: "Quill",
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "quill", targets: ["quill"]),
         .library(name: "QuillModels", targets: ["QuillModels"]),
-    ],
+    ] + fuzzTargets.map { .executable(name: $0, targets: [$0]) },
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
@@ -62,6 +66,8 @@ let package = Package(
         ], swiftSettings: release),
         .executableTarget(name: "quill", dependencies: ["QuillCLI"], swiftSettings: release),
 
+        .target(name: "QuillFuzzing", dependencies: ["QuillData", "QuillModels"], path: "Fuzz/QuillFuzzing"),
+
         .target(name: "QuillTestSupport", dependencies: ["QuillNumerics"], path: "Tests/QuillTestSupport"),
         .testTarget(name: "QuillIOTests", dependencies: ["QuillIO", "QuillTestSupport"]),
         .testTarget(name: "QuillNumericsTests", dependencies: ["QuillNumerics", "QuillTestSupport"]),
@@ -70,7 +76,9 @@ let package = Package(
         .testTarget(name: "QuillDataTests", dependencies: ["QuillData", "QuillTestSupport"]),
         .testTarget(name: "QuillRenderTests", dependencies: ["QuillRender", "QuillTestSupport"]),
         .testTarget(name: "QuillModelsTests", dependencies: ["QuillModels", "QuillTestSupport"]),
+        .testTarget(name: "QuillFuzzTests", dependencies: ["QuillFuzzing", "QuillTestSupport"]),
         .testTarget(name: "QuillCLITests", dependencies: ["QuillCLI", "QuillTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )
+package.targets += fuzzTargets.map { .executableTarget(name: $0, dependencies: ["QuillFuzzing"], path: "Fuzz/\($0)") }
