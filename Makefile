@@ -111,7 +111,7 @@ FUZZ_FLAGS   := -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xs
 
 fuzz: deps
 	@for t in $(FUZZ_TARGETS); do \
-	  $(SWIFT) build --build-path $(FUZZ_BUILD) --product fuzz-$$t $(FUZZ_FLAGS) 2>&1 | grep -E "error|Compiling fuzz|Build complete" || exit 1; \
+	  $(SWIFT) build --build-path $(FUZZ_BUILD) --product fuzz-$$t $(FUZZ_FLAGS) 2>&1 | grep -E "error:|Compiling fuzz|complete!" || exit 1; \
 	done
 	@mkdir -p $(FUZZ_BUILD)/crashes
 	@status=0; for t in $(FUZZ_TARGETS); do \
