@@ -211,7 +211,8 @@ public enum PreparedFormat {
             try monotonic(stringStart, B, "string")
             var samples = [PreparedSample]()
             samples.reserveCapacity(S)
-            let alphabetCount = Int32(header.alphabet.count)
+            // The alphabet came from at most H < 2³² bytes of JSON, several bytes a symbol, so it fits an Int32.
+            let alphabetCount = Int32(clamping: header.alphabet.count)
             for i in 0..<S {
                 let p0 = Int(pointStart[i]), n = Int(pointStart[i + 1]) - p0
                 let c0 = Int(charStart[i]), nc = Int(charStart[i + 1]) - c0

@@ -64,44 +64,38 @@ final class XMLElementNode {
     }
 
     /// The parser's complaint in plain words (never an error domain or code).
+    ///
+    /// Foundation reports libxml2's error numbers (`xmlParserErrors`, which Apple's `NSXMLParserError` mirrors);
+    /// they are matched as numbers because `XMLParser.ErrorCode`'s raw values are off by one on Linux.
     static func describe(_ error: Error) -> String {
-        let ns = error as NSError
-        guard let code = XMLParser.ErrorCode(rawValue: ns.code) else {
-            return "the XML is not well formed; the file may be truncated or have a bad tag"
-        }
         let what: String
-        switch code {
-        case .emptyDocumentError, .documentStartError: what = "the document is empty or does not start with an element"
-        case .prematureDocumentEndError:
+        switch (error as NSError).code {
+        case 3, 4: what = "the document is empty or does not start with an element"
+        case 5:
             what = "the document is not well formed here (truncated, a tag left open or mismatched, "
                 + "or content after the root element)"
-        case .tagNameMismatchError, .notWellBalancedError: what = "a closing tag does not match the open element"
-        case .unfinishedTagError, .gtRequiredError, .ltRequiredError, .ltSlashRequiredError:
-            what = "a tag is not finished"
-        case .invalidCharacterError: what = "a character that XML does not allow"
-        case .invalidCharacterRefError, .invalidHexCharacterRefError, .invalidDecimalCharacterRefError:
-            what = "a character reference (&#…;) names a character XML does not allow"
-        case .undeclaredEntityError, .entityReferenceMissingSemiError, .entityReferenceWithoutNameError,
-             .parsedEntityRefNoNameError, .parsedEntityRefMissingSemiError:
-            what = "an entity reference (&…;) that is not declared or not finished (write & as &amp;)"
-        case .entityRefLoopError, .entityBoundaryError, .entityIsExternalError, .entityIsParameterError:
-            what = "an entity definition that cannot be used (recursive or external)"
-        case .attributeNotStartedError, .attributeNotFinishedError, .attributeHasNoValueError,
-             .literalNotStartedError, .literalNotFinishedError, .equalExpectedError, .lessThanSymbolInAttributeError:
-            what = "an attribute is malformed (values must be quoted, and may not contain <)"
-        case .attributeRedefinedError: what = "an attribute appears twice in one tag"
-        case .unknownEncodingError, .encodingNotSupportedError, .invalidEncodingNameError, .invalidEncodingError:
-            what = "the declared text encoding is unknown or does not match the bytes"
-        case .commentNotFinishedError, .commentContainsDoubleHyphenError: what = "a comment is malformed"
-        case .cdataNotFinishedError, .misplacedCDATAEndStringError: what = "a CDATA section is malformed"
-        case .misplacedXMLDeclarationError, .xmlDeclNotStartedError, .xmlDeclNotFinishedError:
-            what = "the <?xml …?> declaration is malformed or not at the very start"
-        case .nameRequiredError: what = "a tag or attribute name is missing or starts with a character names may not"
-        case .internalError, .outOfMemoryError: what = "the XML parser gave up (the document is too large or too complex)"
+        case 6, 7, 8: what = "a character reference (&#…;) names a character XML does not allow"
+        case 9: what = "a character that XML does not allow (a control character, or bytes not in the declared encoding)"
+        case 10...25: what = "a character or entity reference (&…;) is malformed or misplaced (write & as &amp;)"
+        case 26, 27: what = "an entity reference (&…;) that is not declared (write & as &amp;)"
+        case 28, 29, 30, 88, 89, 90: what = "an entity that cannot be used here (unparsed, external, recursive)"
+        case 31, 32, 79, 81: what = "the declared text encoding is unknown or does not match the bytes"
+        case 38...41, 43, 44, 75: what = "an attribute is malformed (values must be quoted, and may not contain <)"
+        case 42: what = "an attribute appears twice in one tag"
+        case 45, 80: what = "a comment is not finished or contains --"
+        case 46, 47: what = "a processing instruction (<?…?>) is malformed"
+        case 56, 57, 64: what = "the <?xml …?> declaration is malformed or not at the very start"
+        case 62, 63: what = "a CDATA section is malformed"
+        case 68: what = "a tag or attribute name is missing or starts with a character names may not"
+        case 72, 73, 74, 77: what = "a tag is not finished"
+        case 76, 85: what = "a closing tag does not match the open element"
+        case 86: what = "there is content after the root element"
+        case 1, 2: what = "the XML parser gave up (the document is too large or too complex)"
         default: what = "the XML is not well formed"
         }
         return what + "; the file may be truncated or have a bad tag"
     }
+
     /// The local name without a namespace prefix (`inkml:trace` → `trace`).
     var localName: String {
         if let colon = name.lastIndex(of: ":") { return String(name[name.index(after: colon)...]) }
