@@ -273,6 +273,38 @@ final class ReaderLimitsTests: XCTestCase {
         }
     }
 
+    /// A prepared file with no samples and the given header JSON, with a correct length and checksum.
+    func emptyFile(header json: String) -> Data {
+        var h = Array(json.utf8)
+        while h.count % 8 != 0 { h.append(0x20) }
+        var d = Data(PreparedFormat.magic)
+        func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
+        func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
+        u32(1)
+        u32(UInt32(h.count))
+        for _ in 0..<6 { u64(0) }  // S, P, C, B, checksum, length
+        d.append(contentsOf: h)
+        for _ in 0..<3 { u64(0) }  // pointStart[1], charStart[1], stringStart[1]
+        d = patched(d, u64: UInt64(d.count), at: 56)
+        return patched(d, u64: PreparedFormat.checksum(d, from: 64), at: 48)
+    }
+
+    func testDeepOrHugeHeaderJSONIsCorrupt() throws {
+        let good = try PreparedFormat.decode(try makeData(), file: "p.qds")
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let header = String(decoding: try encoder.encode(good.header), as: UTF8.self)
+        XCTAssertEqual(try PreparedFormat.decode(emptyFile(header: header), file: "p.qds").samples.count, 0)
+        for json in [String(repeating: "[", count: 100_000), String(repeating: "{\"a\":", count: 50_000),
+                     header.replacingOccurrences(of: "\"skippedSamples\":0", with: "\"skippedSamples\":1e30"),
+                     header.replacingOccurrences(of: "\"skippedSamples\":0", with: "\"skippedSamples\":-3"),
+                     "", "null"] {
+            assertDatasetError(["p.qds", "not a valid prepared dataset", "header"]) {
+                _ = try PreparedFormat.decode(emptyFile(header: json), file: "p.qds")
+            }
+        }
+    }
+
     func testBadStatisticsAndValuesAreRefused() throws {
         var ds = try PreparedFormat.decode(try makeData(), file: "p.qds")
         let good = ds
