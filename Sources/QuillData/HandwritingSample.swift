@@ -85,7 +85,7 @@ public struct HandwritingSample: Equatable, Sendable {
     }
 
     /// Checks the invariants importers promise: at least one stroke, no empty stroke, finite coordinates no larger
-    /// than `limit` in magnitude, and consistent column lengths.
+    /// than `limit` in magnitude, finite times, and consistent column lengths.
     /// `position` names the record in errors (default: the source file).
     public func validate(limit: Double = HandwritingSample.coordinateLimit, at position: SourcePosition? = nil) throws {
         let pos = position ?? SourcePosition(file: source.isEmpty ? id : source)
@@ -102,6 +102,9 @@ public struct HandwritingSample: Equatable, Sendable {
             let (name, v) = abs(x[i]) <= limit ? ("y", y[i]) : ("x", x[i])
             throw DatasetError.badCoordinate(pos, "sample \(id), point \(i): \(name) = \(v) "
                 + "(must be finite and at most \(limit) in magnitude)")
+        }
+        if let time, let i = time.firstIndex(where: { !$0.isFinite }) {
+            throw DatasetError.badCoordinate(pos, "sample \(id), point \(i): time = \(time[i]) (must be finite)")
         }
     }
 

@@ -46,7 +46,12 @@ public enum IAMJSONLImporter {
                 } else if c.peek() == UInt8(ascii: "\"") {
                     writer = try c.readString()
                 } else {
-                    writer = String(Int(try c.readNumber()))
+                    let n = try c.readNumber()
+                    // Integral and exactly representable, so Int(n) cannot trap.
+                    guard n == n.rounded(), abs(n) <= 9_007_199_254_740_992 else {
+                        throw c.error("writer is \(n), expected a string or a whole number")
+                    }
+                    writer = String(Int(n))
                 }
             } else if keyEquals(key, "split_graves") {
                 if try c.takeNull() {
@@ -130,6 +135,7 @@ extension JSONCursor {
                 i += 1
             }
             var v = 0, digits = 0
+            if i + 1 < end, bytes[i] == UInt8(ascii: "0"), bytes[i + 1] &- 0x30 <= 9 { return nil }  // 07: not JSON
             while i < end, digits < 15 {
                 let d = bytes[i] &- 0x30
                 if d > 9 { break }

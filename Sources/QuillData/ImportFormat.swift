@@ -35,6 +35,8 @@ public struct ImportResult: Sendable {
     public var skipped: [DatasetError] = []
     /// Notes that are not errors (for example IAM lines whose form has fewer transcription lines than XML files).
     public var notes: [String] = []
+    /// The QuickDraw kind of the first drawing read, and where it was: every later drawing must be of the same kind.
+    var quickDrawKind: (kind: QuickDrawImporter.Kind, at: SourcePosition)?
 
     public init(samples: [HandwritingSample] = [], skipped: [DatasetError] = [], notes: [String] = []) {
         self.samples = samples
@@ -92,7 +94,7 @@ public enum Importer {
         case .inkml:
             for path in try files(in: inputs, extensions: format.fileExtensions) {
                 try result.attempt(skipInvalid: skipInvalid) { r in
-                    try r.add(try InkMLImporter.load(path: path), skipInvalid: skipInvalid)
+                    r.samples.append(try InkMLImporter.load(path: path))  // load validates
                 }
             }
         case .iamXML:

@@ -7,8 +7,24 @@ import Foundation
 /// channel becomes the point times. The transcription is the root-level `<annotation type="truth">`; when the file
 /// has none, a UNIPEN `.upx` file of the same name beside it (as in ADAB) supplies `<alternate value=…>` and the
 /// writer. Difference-encoded values (`'`, `"`, `!` prefixes) are rejected with a clear error.
+///
+/// InkML's X grows to the right and Y downwards; a `<channel name="X|Y" orientation="-ve">` runs the other way,
+/// so its values are negated to give the y-down sample every importer returns.
 public enum InkMLImporter {
+    /// Reads and validates one InkML file: the one entry point for every command that reads InkML
+    /// (`data import inkml`, `write --prime-inkml`, `style add --inkml`), so all apply the same checks.
+    ///
+    /// - Returns: one sample, y pointing down, coordinates in the file's units, validated with
+    ///   `HandwritingSample.validate` (finite coordinates within `HandwritingSample.coordinateLimit`, no empty stroke).
+    /// - Throws: `DatasetError.malformedXML` (not well formed, nested deeper than 256 elements, no X/Y channels,
+    ///   a bad orientation), `.badCoordinate`, `.emptyStroke`, `.io`.
     public static func load(path: String) throws -> HandwritingSample {
+        let sample = try parse(path: path)
+        try sample.validate(at: SourcePosition(file: path))
+        return sample
+    }
+
+    static func parse(path: String) throws -> HandwritingSample {
         let root = try XMLElementNode.parse(file: path)
         guard root.localName == "ink" else {
             throw DatasetError.malformedXML(SourcePosition(file: path, line: root.line),
@@ -24,6 +40,18 @@ public enum InkMLImporter {
                                             "the trace format has no X and Y channels (found \(channels))")
         }
         let ti = channels.firstIndex(of: "T")
+        func sign(_ name: String) throws -> Double {
+            guard let channel = root.descendants(named: "channel").first(where: { $0.attributes["name"]?.uppercased() == name }),
+                  let orientation = channel.attributes["orientation"] else { return 1 }
+            switch orientation.trimmingCharacters(in: .whitespaces) {
+            case "+ve": return 1
+            case "-ve": return -1
+            default:
+                throw DatasetError.malformedXML(SourcePosition(file: path, line: channel.line),
+                                                "channel \(name) has orientation '\(orientation)', expected +ve or -ve")
+            }
+        }
+        let sx = try sign("X"), sy = try sign("Y")
 
         var x = [Double](), y = [Double](), t = [Double](), ends = [Int]()
         let traces = root.descendants(named: "trace")
@@ -52,8 +80,8 @@ public enum InkMLImporter {
                     }
                     return v
                 }
-                x.append(try number(xi))
-                y.append(try number(yi))
+                x.append(sx * (try number(xi)))
+                y.append(sy * (try number(yi)))
                 if let ti, values.count > ti { t.append(try number(ti)) }
             }
             ends.append(x.count)

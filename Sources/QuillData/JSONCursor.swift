@@ -42,10 +42,8 @@ struct JSONCursor {
     }
 
     mutating func expect(_ byte: UInt8) throws {
-        guard let b = peek() else { throw error("unexpected end of input, expected '\(Character(Unicode.Scalar(byte)))'") }
-        guard b == byte else {
-            throw error("expected '\(Character(Unicode.Scalar(byte)))' but found '\(Character(Unicode.Scalar(b)))'")
-        }
+        guard let b = peek() else { throw error("unexpected end of input, expected '\(printable(byte))'") }
+        guard b == byte else { throw error("expected '\(printable(byte))' but found '\(printable(b))'") }
         index += 1
     }
 
@@ -99,47 +97,82 @@ struct JSONCursor {
         }
     }
 
-    /// The bytes of a string without escapes decoded (for comparing keys).
+    /// The deepest nesting of arrays and objects `skipValue` accepts; deeper input is an error, not a deep walk.
+    static let maxDepth = 512
+
+    /// The bytes of a string without escapes decoded (for comparing keys), after checking the whole string
+    /// against RFC 8259: no raw control characters, only the escapes `\" \\ \/ \b \f \n \r \t \uXXXX`, every
+    /// UTF-16 surrogate escape paired, and valid UTF-8.
     mutating func readRawString() throws -> UnsafeBufferPointer<UInt8> {
         try expect(UInt8(ascii: "\""))
         let start = index
+        var ascii = true
         while index < end {
             let b = bytes[index]
             if b == UInt8(ascii: "\"") {
                 let s = UnsafeBufferPointer(rebasing: bytes[start..<index])
+                if !ascii, String(validating: s, as: UTF8.self) == nil {
+                    index = start
+                    throw error("string is not valid UTF-8 (re-encode the file as UTF-8)")
+                }
                 index += 1
                 return s
             }
-            if b == UInt8(ascii: "\\") { index += 1 }
-            else if b < 0x20 { throw error("control character inside a string") }
+            if b == UInt8(ascii: "\\") {
+                try checkEscape()
+                continue
+            }
+            if b < 0x20 { throw error("control character \(printable(b)) inside a string (write it as an escape such as \\n)") }
+            if b >= 0x80 { ascii = false }
             index += 1
         }
         throw error("unterminated string")
     }
 
+    /// Checks one escape at `index` (which holds the backslash) and moves past it.
+    private mutating func checkEscape() throws {
+        guard index + 1 < end else { throw error("unterminated string") }
+        switch bytes[index + 1] {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+             UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+            index += 2
+        case UInt8(ascii: "u"):
+            guard let code = hex4(at: index + 2) else { throw error("bad \\u escape (needs four hex digits)") }
+            if (0xDC00..<0xE000).contains(code) { throw error("lone low surrogate \\u\(hexString(code)) in a string") }
+            if (0xD800..<0xDC00).contains(code) {
+                guard index + 11 < end, bytes[index + 6] == UInt8(ascii: "\\"), bytes[index + 7] == UInt8(ascii: "u"),
+                      let low = hex4(at: index + 8), (0xDC00..<0xE000).contains(low) else {
+                    throw error("high surrogate \\u\(hexString(code)) is not followed by a low surrogate escape")
+                }
+                index += 12
+            } else {
+                index += 6
+            }
+        default:
+            index += 1
+            throw error("invalid escape '\\\(printable(bytes[index]))' in a string")
+        }
+    }
+
     /// A string value with escapes decoded.
     mutating func readString() throws -> String {
-        let startIndex = index + (peek() == UInt8(ascii: "\"") ? 1 : 0)
         let raw = try readRawString()
         if !raw.contains(UInt8(ascii: "\\")) {
-            guard let s = String(validating: raw, as: UTF8.self) else {
-                index = startIndex
-                throw error("string is not valid UTF-8")
-            }
-            return s
+            // readRawString has validated the UTF-8.
+            return String(decoding: raw, as: UTF8.self)
         }
         var out = [UInt8]()
         out.reserveCapacity(raw.count)
         var i = 0
+        // readRawString has checked every escape, so each one below is complete and well formed.
         while i < raw.count {
             let b = raw[i]
-            guard b == UInt8(ascii: "\\") else {
+            guard b == UInt8(ascii: "\\"), i + 1 < raw.count else {
                 out.append(b)
                 i += 1
                 continue
             }
             i += 1
-            guard i < raw.count else { break }
             switch raw[i] {
             case UInt8(ascii: "n"): out.append(0x0A)
             case UInt8(ascii: "t"): out.append(0x09)
@@ -147,14 +180,10 @@ struct JSONCursor {
             case UInt8(ascii: "b"): out.append(0x08)
             case UInt8(ascii: "f"): out.append(0x0C)
             case UInt8(ascii: "u"):
-                guard i + 4 < raw.count, var code = hex4(raw, i + 1) else {
-                    index = startIndex + i
-                    throw error("bad \\u escape")
-                }
+                var code = Self.hex4(raw, i + 1) ?? 0xFFFD
                 i += 4
                 // A surrogate pair spells one scalar beyond the Basic Multilingual Plane.
-                if (0xD800..<0xDC00).contains(code), i + 6 < raw.count, raw[i + 1] == UInt8(ascii: "\\"),
-                   raw[i + 2] == UInt8(ascii: "u"), let low = hex4(raw, i + 3), (0xDC00..<0xE000).contains(low) {
+                if (0xD800..<0xDC00).contains(code), let low = Self.hex4(raw, i + 3) {
                     code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
                     i += 6
                 }
@@ -164,12 +193,16 @@ struct JSONCursor {
             }
             i += 1
         }
-        guard let s = String(validating: out, as: UTF8.self) else { throw error("string is not valid UTF-8") }
-        return s
+        return String(decoding: out, as: UTF8.self)
     }
 
-    private func hex4(_ raw: UnsafeBufferPointer<UInt8>, _ at: Int) -> UInt32? {
-        guard at + 4 <= raw.count else { return nil }
+    private func hex4(at: Int) -> UInt32? {
+        guard at >= 0, at <= end - 4 else { return nil }
+        return Self.hex4(UnsafeBufferPointer(rebasing: bytes[at..<(at + 4)]), 0)
+    }
+
+    private static func hex4(_ raw: UnsafeBufferPointer<UInt8>, _ at: Int) -> UInt32? {
+        guard at >= 0, at <= raw.count - 4 else { return nil }
         var v: UInt32 = 0
         for k in 0..<4 {
             let c = raw[at + k]
@@ -185,7 +218,18 @@ struct JSONCursor {
         return v
     }
 
-    /// A number; integers take a fast path, anything with a fraction or exponent goes through `strtod`.
+    private func hexString(_ code: UInt32) -> String {
+        let h = String(code, radix: 16, uppercase: true)
+        return String(repeating: "0", count: max(0, 4 - h.count)) + h
+    }
+
+    /// A byte as text for an error message: printable ASCII as itself, anything else as `0xNN`.
+    func printable(_ b: UInt8) -> String {
+        (0x21...0x7E).contains(b) ? String(Character(Unicode.Scalar(b))) : "0x" + String(b, radix: 16, uppercase: true)
+    }
+
+    /// A number in RFC 8259's grammar, `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`, and finite
+    /// as a Double. Integers of up to 18 digits take a fast path; anything else goes through `strtod`.
     @inline(__always) mutating func readNumber() throws -> Double {
         skipWhitespace()
         let start = index
@@ -196,6 +240,7 @@ struct JSONCursor {
         }
         var value: Int64 = 0
         var digits = 0
+        let firstDigit = index
         while index < end {
             let d = bytes[index] &- 0x30
             if d > 9 { break }
@@ -204,57 +249,95 @@ struct JSONCursor {
             index += 1
         }
         guard digits > 0 else {
+            if index >= end { throw error(negative ? "'-' without digits" : "unexpected end of input, expected a number") }
+            let found = bytes[index]
             index = start
-            if index >= end { throw error("unexpected end of input, expected a number") }
-            throw error("expected a number but found '\(Character(Unicode.Scalar(bytes[index])))'")
+            throw error(negative ? "'-' without digits" : "expected a number but found '\(printable(found))'")
         }
-        if index < end {
-            let b = bytes[index]
-            if b == UInt8(ascii: ".") || b == UInt8(ascii: "e") || b == UInt8(ascii: "E") {
-                return try readFloatSlow(from: start)
-            }
+        if digits > 1, bytes[firstDigit] == UInt8(ascii: "0") {
+            index = firstDigit
+            throw error("number with a leading zero (JSON numbers are written 0, 7 or 0.7, never 07)")
         }
-        if digits >= 18 { return try readFloatSlow(from: start) }
-        return Double(negative ? -value : value)
+        var simple = digits < 18
+        if index < end, bytes[index] == UInt8(ascii: ".") {
+            index += 1
+            guard try skipDigits() > 0 else { throw error("number has no digits after its decimal point") }
+            simple = false
+        }
+        if index < end, bytes[index] | 0x20 == UInt8(ascii: "e") {
+            index += 1
+            if index < end, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+            guard try skipDigits() > 0 else { throw error("number has no digits in its exponent") }
+            simple = false
+        }
+        if simple { return Double(negative ? -value : value) }
+        return try parseDouble(from: start)
     }
 
-    private mutating func readFloatSlow(from start: Int) throws -> Double {
-        index = start
-        var buffer = [CChar]()
-        while index < end {
-            let b = bytes[index]
-            let isNumberByte = (b >= 0x30 && b <= 0x39) || b == UInt8(ascii: "-") || b == UInt8(ascii: "+")
-                || b == UInt8(ascii: ".") || b == UInt8(ascii: "e") || b == UInt8(ascii: "E")
-            if !isNumberByte { break }
-            buffer.append(CChar(bitPattern: b))
-            index += 1
+    private mutating func skipDigits() throws -> Int {
+        let s = index
+        while index < end, bytes[index] &- 0x30 <= 9 { index += 1 }
+        return index - s
+    }
+
+    /// Converts the already-checked number bytes `start..<index` with `strtod`.
+    private mutating func parseDouble(from start: Int) throws -> Double {
+        var buffer = [CChar](repeating: 0, count: index - start + 1)
+        for k in start..<index { buffer[k - start] = CChar(bitPattern: bytes[k]) }
+        let value = buffer.withUnsafeBufferPointer { p -> Double in
+            guard let base = p.baseAddress else { return .nan }  // never nil: the buffer holds at least the NUL
+            return strtod(base, nil)
         }
-        buffer.append(0)
-        var endPointer: UnsafeMutablePointer<CChar>?
-        let value = buffer.withUnsafeMutableBufferPointer { p -> Double in
-            let v = strtod(p.baseAddress!, &endPointer)
-            if endPointer != p.baseAddress! + (p.count - 1) { endPointer = nil }
-            return v
-        }
-        guard endPointer != nil else {
+        guard value.isFinite else {
             index = start
-            throw error("malformed number")
+            throw error("number is too large for a double")
         }
         return value
     }
 
-    /// Passes over any value (used for keys the caller does not need).
-    mutating func skipValue(depth: Int = 0) throws {
-        guard depth < 512 else { throw error("nesting deeper than 512 levels") }
-        guard let b = peek() else { throw error("unexpected end of input, expected a value") }
-        switch b {
-        case UInt8(ascii: "{"): try readObject { c, _ in try c.skipValue(depth: depth + 1) }
-        case UInt8(ascii: "["): try readArray { c in try c.skipValue(depth: depth + 1) }
-        case UInt8(ascii: "\""): _ = try readRawString()
-        case UInt8(ascii: "t"): try literal("true")
-        case UInt8(ascii: "f"): try literal("false")
-        case UInt8(ascii: "n"): try literal("null")
-        default: _ = try readNumber()
+    /// Passes over any value (used for keys the caller does not need), checking it as strictly as the rest.
+    /// Iterative, with nesting capped at `maxDepth`, so deep input costs neither stack nor time.
+    mutating func skipValue() throws {
+        var open = [UInt8]()  // "{" or "[" for each container entered and not yet closed
+        while true {
+            // A value starts here.
+            guard let b = peek() else { throw error("unexpected end of input, expected a value") }
+            var container = false
+            switch b {
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                guard open.count < Self.maxDepth else {
+                    throw error("arrays and objects nested deeper than \(Self.maxDepth) levels")
+                }
+                index += 1
+                let close = b == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]")
+                if !take(close) {
+                    open.append(b)
+                    if b == UInt8(ascii: "{") {
+                        _ = try readRawString()
+                        try expect(UInt8(ascii: ":"))
+                    }
+                    container = true
+                }
+            case UInt8(ascii: "\""): _ = try readRawString()
+            case UInt8(ascii: "t"): try literal("true")
+            case UInt8(ascii: "f"): try literal("false")
+            case UInt8(ascii: "n"): try literal("null")
+            default: _ = try readNumber()
+            }
+            if container { continue }
+            // After a value: a comma starts the next member, or brackets close.
+            while let top = open.last {
+                if take(UInt8(ascii: ",")) {
+                    if top == UInt8(ascii: "{") {
+                        _ = try readRawString()
+                        try expect(UInt8(ascii: ":"))
+                    }
+                    break
+                }
+                try expect(top == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]"))
+                open.removeLast()
+            }
+            if open.isEmpty { return }
         }
     }
 
@@ -270,7 +353,7 @@ struct JSONCursor {
 
     /// Checks that nothing but white space is left.
     mutating func expectEnd() throws {
-        if let b = peek() { throw error("unexpected '\(Character(Unicode.Scalar(b)))' after the end of the record") }
+        if let b = peek() { throw error("unexpected '\(printable(b))' after the end of the record") }
     }
 }
 

@@ -77,6 +77,25 @@ public struct PreparedHeader: Codable, Equatable, Sendable {
     }
 }
 
+extension PreparedHeader {
+    /// What makes a decoded header unusable, in words, or nil when it is sound: statistics that are not finite
+    /// or have a deviation that is not positive, options out of range, negative counts, an unknown split source.
+    func problem() -> String? {
+        for (name, st) in [("stats", stats), ("measuredStats", measuredStats)] {
+            if let why = st.problem() { return "\(name) \(why)" }
+        }
+        do { try options.validate() } catch let error as DatasetError {
+            if case let .invalidOption(why) = error { return "options: \(why)" }
+            return "options are out of range"
+        } catch { return "options are out of range" }
+        guard skippedSamples >= 0, removedOutlierPoints >= 0 else { return "skippedSamples or removedOutlierPoints is negative" }
+        guard splitUsed == "source" || splitUsed == "seeded" else {
+            return "splitUsed is '\(splitUsed)', expected \"source\" or \"seeded\""
+        }
+        return nil
+    }
+}
+
 /// A prepared dataset: the header and the samples, as loaded from (or written to) a prepared file.
 public struct PreparedDataset: Equatable, Sendable {
     public var header: PreparedHeader

@@ -124,6 +124,11 @@ public enum PreparedFormat {
     }
 
     /// Decodes the bytes of a prepared file; `file` names it in errors.
+    ///
+    /// Every count, offset and length in the file is checked against the bytes actually present, with
+    /// overflow-checked arithmetic, before anything is allocated or indexed; the header's statistics must be
+    /// finite with positive deviations; offsets and origins must be finite and end-of-stroke bytes 0 or 1.
+    /// - Throws: `DatasetError.corruptPrepared` naming what is wrong, `.unsupportedVersion`.
     public static func decode(_ data: Data, file: String) throws -> PreparedDataset {
         func corrupt(_ why: String) -> DatasetError { .corruptPrepared(file, why) }
         return try data.withUnsafeBytes { raw -> PreparedDataset in
@@ -137,25 +142,36 @@ public enum PreparedFormat {
             guard version <= PreparedFormat.version, version >= 1 else {
                 throw DatasetError.unsupportedVersion(file, version)
             }
-            let H = Int(r.u32())
-            let S = Int(r.u64()), P = Int(r.u64()), C = Int(r.u64()), B = Int(r.u64())
+            let h64 = UInt64(r.u32())
+            let s64 = r.u64(), p64 = r.u64(), c64 = r.u64(), b64 = r.u64()
             let stored = r.u64()
             let total = r.u64()
             guard total == UInt64(raw.count) else {
                 throw corrupt("header says \(total) bytes but the file has \(raw.count) (truncated or extended)")
             }
-            let expected = 64 + H + 8 * (7 * S + 3) + 9 * P + 4 * C + 2 * S + B
-            guard S < 1 << 40, P < 1 << 40, C < 1 << 40, B < 1 << 40, H < 1 << 30, expected == raw.count else {
-                throw corrupt("table sizes (S=\(S), P=\(P), C=\(C), B=\(B), H=\(H)) do not add up to the file length")
+            // Each count is at most the file length before it is used, so the products below stay far from
+            // overflow; they are still computed with overflow checks, as nothing else guards them in release builds.
+            let sizes = "table sizes (S=\(s64), P=\(p64), C=\(c64), B=\(b64), H=\(h64))"
+            let fileLength = UInt64(raw.count)
+            guard s64 < fileLength, p64 < fileLength, c64 < fileLength, b64 < fileLength, h64 < fileLength else {
+                throw corrupt("\(sizes) exceed the file length \(raw.count)")
+            }
+            let H = Int(h64), S = Int(s64), P = Int(p64), C = Int(c64), B = Int(b64)
+            guard let expected = checkedSum([(1, 64), (1, H), (8, 7 * S + 3), (9, P), (4, C), (2, S), (1, B)]),
+                  expected == raw.count else {
+                throw corrupt("\(sizes) do not add up to the file length \(raw.count)")
             }
             let sum = checksum(data, from: fixedHeaderSize)
             guard sum == stored else { throw corrupt("checksum mismatch (the bytes after offset 64 are damaged)") }
             let header: PreparedHeader
             do {
                 header = try JSONDecoder().decode(PreparedHeader.self, from: Data(raw[64..<(64 + H)]))
+            } catch let error as DecodingError {
+                throw corrupt("header JSON at byte 64: \(describe(error))")
             } catch {
-                throw corrupt("header JSON at byte 64 does not decode (\(error))")
+                throw corrupt("header JSON at byte 64 does not decode")
             }
+            if let why = header.problem() { throw corrupt("header: \(why)") }
             r.offset = 64 + H
             let pointStart: [UInt64] = r.array(S + 1)
             let charStart: [UInt64] = r.array(S + 1)
@@ -172,6 +188,7 @@ public enum PreparedFormat {
             let splitBytes: [UInt8] = r.array(S)
             let present: [UInt8] = r.array(S)
             let blobBase = r.offset
+            // After these checks every table entry lies in 0…limit, so the slices below stay inside their tables.
             func monotonic(_ a: [UInt64], _ limit: Int, _ name: String) throws {
                 guard a.first == 0, a.last == UInt64(limit) else { throw corrupt("\(name) table does not span 0…\(limit)") }
                 for k in 1..<a.count where a[k] < a[k - 1] { throw corrupt("\(name) table decreases at entry \(k)") }
@@ -181,19 +198,33 @@ public enum PreparedFormat {
             try monotonic(stringStart, B, "string")
             var samples = [PreparedSample]()
             samples.reserveCapacity(S)
-            let alphabetCount = Int32(header.alphabet.count)
+            // The alphabet came from at most H < 2³² bytes of JSON, several bytes a symbol, so it fits an Int32.
+            let alphabetCount = Int32(clamping: header.alphabet.count)
             for i in 0..<S {
                 let p0 = Int(pointStart[i]), n = Int(pointStart[i + 1]) - p0
                 let c0 = Int(charStart[i]), nc = Int(charStart[i + 1]) - c0
                 guard let split = DataSplit(rawValue: splitBytes[i]) else {
-                    throw corrupt("sample \(i) has split code \(splitBytes[i])")
+                    throw corrupt("sample \(i) has split code \(splitBytes[i]) (expected 0, 1 or 2)")
                 }
+                guard present[i] <= 3 else { throw corrupt("sample \(i) has presence flags \(present[i]) (expected 0…3)") }
+                guard n > 0 else { throw corrupt("sample \(i) has no points") }
                 let dx: [Float] = ByteReader.copy(raw, at: dxBase + 4 * p0, count: n)
                 let dy: [Float] = ByteReader.copy(raw, at: dyBase + 4 * p0, count: n)
                 let eos: [UInt8] = ByteReader.copy(raw, at: eosBase + p0, count: n)
                 let chars: [Int32] = ByteReader.copy(raw, at: charBase + 4 * c0, count: nc)
                 if chars.contains(where: { $0 < 0 || $0 >= alphabetCount }) {
                     throw corrupt("sample \(i) has a character index outside the alphabet (\(alphabetCount) symbols)")
+                }
+                if let k = eos.firstIndex(where: { $0 > 1 }) {
+                    throw corrupt("sample \(i), point \(k) has end-of-stroke byte \(eos[k]) (expected 0 or 1)")
+                }
+                if let k = dx.indices.first(where: { !dx[$0].isFinite || !dy[$0].isFinite }) {
+                    throw corrupt("sample \(i), point \(k) has a non-finite offset (\(dx[k]), \(dy[k]))")
+                }
+                let ox = origin[2 * i], oy = origin[2 * i + 1]
+                guard abs(ox) <= HandwritingSample.coordinateLimit, abs(oy) <= HandwritingSample.coordinateLimit else {
+                    throw corrupt("sample \(i) has origin (\(ox), \(oy)), not finite or beyond "
+                                  + "\(HandwritingSample.coordinateLimit) in magnitude")
                 }
                 func string(_ k: Int) throws -> String {
                     let a = Int(stringStart[3 * i + k]), b = Int(stringStart[3 * i + k + 1])
@@ -206,9 +237,39 @@ public enum PreparedFormat {
                 samples.append(PreparedSample(
                     id: try string(0), writer: present[i] & 1 != 0 ? try string(1) : nil,
                     text: present[i] & 2 != 0 ? try string(2) : nil, characters: chars, split: split,
-                    originX: origin[2 * i], originY: origin[2 * i + 1], dx: dx, dy: dy, eos: eos))
+                    originX: ox, originY: oy, dx: dx, dy: dy, eos: eos))
             }
             return PreparedDataset(header: header, samples: samples)
+        }
+    }
+
+    /// Σ factor × count with overflow checks; nil on overflow or a negative term.
+    static func checkedSum(_ terms: [(Int, Int)]) -> Int? {
+        var total = 0
+        for (factor, count) in terms {
+            guard factor >= 0, count >= 0 else { return nil }
+            let (product, o1) = factor.multipliedReportingOverflow(by: count)
+            let (next, o2) = total.addingReportingOverflow(product)
+            if o1 || o2 { return nil }
+            total = next
+        }
+        return total
+    }
+
+    /// A decoding failure in one line of plain words: which field, and what was wrong with it.
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context, _ extra: CodingKey? = nil) -> String {
+            let keys = context.codingPath + (extra.map { [$0] } ?? [])
+            let names = keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
+            return names.isEmpty ? "the top level" : "field " + names.joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
+        }
+        switch error {
+        case let .keyNotFound(key, context): return "\(path(context, key)) is missing"
+        case let .valueNotFound(_, context): return "\(path(context)) is null or missing"
+        case let .typeMismatch(_, context): return "\(path(context)) has the wrong type"
+        case let .dataCorrupted(context):
+            return context.codingPath.isEmpty ? "not valid JSON" : "\(path(context)) has a value this quill does not know"
+        @unknown default: return "does not decode"
         }
     }
 }
@@ -262,11 +323,12 @@ struct ByteReader {
         return ByteReader.copy(raw, at: offset, count: count)
     }
 
-    /// Copies `count` values starting at byte `at` (any alignment).
+    /// Copies `count` values starting at byte `at` (any alignment). The caller has checked that
+    /// `at + count * stride` lies inside `raw`.
     static func copy<T>(_ raw: UnsafeRawBufferPointer, at: Int, count: Int) -> [T] {
         [T](unsafeUninitializedCapacity: count) { buffer, initialized in
-            if count > 0, let base = raw.baseAddress {
-                memcpy(buffer.baseAddress!, base + at, count * MemoryLayout<T>.stride)
+            if count > 0, let base = raw.baseAddress, let target = buffer.baseAddress {
+                memcpy(target, base + at, count * MemoryLayout<T>.stride)
             }
             initialized = count
         }

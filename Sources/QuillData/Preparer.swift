@@ -59,6 +59,8 @@ public enum Preparer {
             throw DatasetError.noSamples(imported.skipped.isEmpty ? "the inputs hold no samples"
                                          : "all \(imported.skipped.count) samples were invalid")
         }
+        // Importers validate what they read; samples built in code are held to the same rules here.
+        for sample in imported.samples { try sample.validate() }
         var removed = 0
         var sequences = [OffsetSequence]()
         sequences.reserveCapacity(imported.samples.count)
@@ -71,6 +73,10 @@ public enum Preparer {
         let trainIndices = splits.indices.filter { splits[$0] == .train }
         let basis = trainIndices.isEmpty ? Array(splits.indices) : trainIndices
         let measured = OffsetStatistics.measure(basis.map { sequences[$0] })
+        if let why = measured.problem() {
+            // Unreachable with validated coordinates (|x| ≤ 1e7); kept so no prepared file can carry such statistics.
+            throw DatasetError.badCoordinate(SourcePosition(file: "the training split"), "the offset statistics \(why)")
+        }
         let stats = o.normalise ? measured : .identity
         let alphabet = Alphabet.build(texts: basis.compactMap { imported.samples[$0].text }, policy: o.alphabet)
 

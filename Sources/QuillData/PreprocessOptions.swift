@@ -84,6 +84,16 @@ public struct OffsetStatistics: Codable, Equatable, Sendable {
         self.stdDy = stdDy
     }
 
+    /// Why these statistics cannot undo a normalisation, or nil when they can: every field finite and both
+    /// deviations positive (a zero deviation would divide by zero, a NaN would poison every offset).
+    public func problem() -> String? {
+        guard meanDx.isFinite, meanDy.isFinite, stdDx.isFinite, stdDy.isFinite else {
+            return "are not finite (mean \(meanDx), \(meanDy); std \(stdDx), \(stdDy))"
+        }
+        guard stdDx > 0, stdDy > 0 else { return "have a standard deviation that is not positive (\(stdDx), \(stdDy))" }
+        return nil
+    }
+
     /// The identity transform (used when normalisation is off).
     public static let identity = OffsetStatistics(meanDx: 0, meanDy: 0, stdDx: 1, stdDy: 1)
 

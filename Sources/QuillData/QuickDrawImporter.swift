@@ -6,18 +6,59 @@ import Foundation
 /// `[[x…], [y…], [t…]]` (absolute canvas pixels, floats allowed, t in milliseconds); a simplified one is
 /// `[[x…], [y…]]` (integers 0…255). y points down. `word` becomes the transcription, `countrycode` is kept as the
 /// writer field (the only information about who drew it).
+///
+/// The two forms have different scales, so one import takes one kind only (`Kind`); a drawing of another kind
+/// than the first one read, in the same file or a later one, stops the import with `DatasetError.mixedInputs`
+/// (even with --skip-invalid, which would otherwise drop every drawing of one kind).
 public enum QuickDrawImporter {
+    /// The form of a drawing, told apart by what Google's two files actually differ in.
+    enum Kind: Equatable, Sendable, CustomStringConvertible {
+        /// Strokes carry a time list: canvas pixels.
+        case raw
+        /// No times and every coordinate a whole number in 0…255: scaled to a 256-unit box.
+        case simplified
+        /// No times, but coordinates outside 0…255 or fractional: a raw-scale drawing without times.
+        case untimedRaw
+
+        static func of(_ s: HandwritingSample) -> Kind {
+            if s.time != nil { return .raw }
+            let simple = zip(s.x, s.y).allSatisfy { x, y in
+                x >= 0 && x <= 255 && y >= 0 && y <= 255 && x == x.rounded() && y == y.rounded()
+            }
+            return simple ? .simplified : .untimedRaw
+        }
+
+        var description: String {
+            switch self {
+            case .raw: return "raw (canvas pixels, with times)"
+            case .simplified: return "simplified (whole numbers 0…255, no times)"
+            case .untimedRaw: return "untimed with coordinates beyond the simplified 0…255 box"
+            }
+        }
+    }
+
     /// Reads every drawing of one file into `result`.
     public static func load(path: String, skipInvalid: Bool, into result: inout ImportResult) throws {
         let data = try readFile(path)
         try data.withUnsafeBytes { raw in
             let bytes = raw.bindMemory(to: UInt8.self)
             try forEachLine(in: bytes) { start, end, line in
+                var mixed: DatasetError?
                 try result.attempt(skipInvalid: skipInvalid) { r in
                     var cursor = JSONCursor(bytes: bytes, start: start, end: end, file: path, line: line)
-                    try r.add(try parseRecord(&cursor, source: path), skipInvalid: false,
-                              at: SourcePosition(file: path, line: line))
+                    let position = SourcePosition(file: path, line: line)
+                    let sample = try parseRecord(&cursor, source: path)
+                    try sample.validate(at: position)
+                    let kind = Kind.of(sample)
+                    if let first = r.quickDrawKind, first.kind != kind {
+                        mixed = .mixedInputs(position, "this drawing is \(kind), but the drawing at \(first.at) is "
+                                             + "\(first.kind); the two scales cannot be mixed in one dataset")
+                        return
+                    }
+                    if r.quickDrawKind == nil { r.quickDrawKind = (kind, position) }
+                    r.samples.append(sample)
                 }
+                if let mixed { throw mixed }
             }
         }
     }

@@ -101,7 +101,7 @@ public enum TextPreparation {
     /// - Parameter literalNewlines: also break at the two characters `\n` (for text typed on a command line).
     public static func prepare(_ text: String, wrap: Int, literalNewlines: Bool = false,
                                known: (Character) -> Bool) throws -> PreparedText {
-        precondition(wrap > 0)
+        guard wrap > 0 else { throw TextError("--wrap must be at least 1 character, got \(wrap)") }
         var normal = normalisingLineBreaks(text)
         if literalNewlines { normal = normal.replacingOccurrences(of: "\\n", with: "\n") }
         var lines = [String?](), replacements = Set<String>()

@@ -18,18 +18,44 @@ final class XMLElementNode {
         self.line = line
     }
 
-    /// Parses `data`; malformed or truncated XML throws `DatasetError.malformedXML` with the parser's position.
+    /// Frees the subtree with a loop rather than one nested deinit per level, so no tree is too deep to free.
+    /// A node still referenced elsewhere keeps its children.
+    deinit {
+        guard !children.isEmpty else { return }
+        var pending = children
+        children = []
+        while var node = pending.popLast() {
+            if isKnownUniquelyReferenced(&node) {
+                pending.append(contentsOf: node.children)
+                node.children = []
+            }
+        }
+    }
+
+    /// The deepest element nesting accepted. IAM-OnDB files nest 4 levels and InkML files a handful more;
+    /// the cap keeps both the tree and every walk over it shallow. (JSON allows more, `JSONCursor.maxDepth`,
+    /// because it is walked without building a tree.)
+    static let maxDepth = 256
+
+    /// Parses `data`; malformed or truncated XML, or elements nested deeper than `maxDepth`, throw
+    /// `DatasetError.malformedXML` with the parser's position. The parser stops at the first element past the
+    /// cap, so a deep document never becomes a deep tree.
     static func parse(_ data: Data, file: String) throws -> XMLElementNode {
         let parser = XMLParser(data: data)
         let builder = TreeBuilder()
         parser.delegate = builder
         let ok = parser.parse()
-        if !ok || builder.root == nil || !builder.stack.isEmpty {
+        if let line = builder.tooDeepAt {
+            throw DatasetError.malformedXML(SourcePosition(file: file, line: line),
+                                            "elements nested deeper than \(maxDepth) levels")
+        }
+        // Foundation's parser can report an error and still return true (for example content after the root).
+        guard ok, parser.parserError == nil, let root = builder.root, builder.stack.isEmpty else {
             let why = parser.parserError.map { describe($0) } ?? "the document ends before its root element is closed"
             throw DatasetError.malformedXML(SourcePosition(file: file, line: parser.lineNumber,
                                                            column: parser.columnNumber), why)
         }
-        return builder.root!
+        return root
     }
 
     /// Reads and parses a file.
@@ -37,9 +63,37 @@ final class XMLElementNode {
         try parse(try readFile(file), file: file)
     }
 
-    private static func describe(_ error: Error) -> String {
-        let ns = error as NSError
-        return "parser error \(ns.code) (\(ns.localizedDescription)); the file may be truncated or have a bad tag"
+    /// The parser's complaint in plain words (never an error domain or code).
+    ///
+    /// Foundation reports libxml2's error numbers (`xmlParserErrors`, which Apple's `NSXMLParserError` mirrors);
+    /// they are matched as numbers because `XMLParser.ErrorCode`'s raw values are off by one on Linux.
+    static func describe(_ error: Error) -> String {
+        let what: String
+        switch (error as NSError).code {
+        case 3, 4: what = "the document is empty or does not start with an element"
+        case 5:
+            what = "the document is not well formed here (truncated, a tag left open or mismatched, "
+                + "or content after the root element)"
+        case 6, 7, 8: what = "a character reference (&#…;) names a character XML does not allow"
+        case 9: what = "a character that XML does not allow (a control character, or bytes not in the declared encoding)"
+        case 10...25: what = "a character or entity reference (&…;) is malformed or misplaced (write & as &amp;)"
+        case 26, 27: what = "an entity reference (&…;) that is not declared (write & as &amp;)"
+        case 28, 29, 30, 88, 89, 90: what = "an entity that cannot be used here (unparsed, external, recursive)"
+        case 31, 32, 79, 81: what = "the declared text encoding is unknown or does not match the bytes"
+        case 38...41, 43, 44, 75: what = "an attribute is malformed (values must be quoted, and may not contain <)"
+        case 42: what = "an attribute appears twice in one tag"
+        case 45, 80: what = "a comment is not finished or contains --"
+        case 46, 47: what = "a processing instruction (<?…?>) is malformed"
+        case 56, 57, 64: what = "the <?xml …?> declaration is malformed or not at the very start"
+        case 62, 63: what = "a CDATA section is malformed"
+        case 68: what = "a tag or attribute name is missing or starts with a character names may not"
+        case 72, 73, 74, 77: what = "a tag is not finished"
+        case 76, 85: what = "a closing tag does not match the open element"
+        case 86: what = "there is content after the root element"
+        case 1, 2: what = "the XML parser gave up (the document is too large or too complex)"
+        default: what = "the XML is not well formed"
+        }
+        return what + "; the file may be truncated or have a bad tag"
     }
 
     /// The local name without a namespace prefix (`inkml:trace` → `trace`).
@@ -48,16 +102,14 @@ final class XMLElementNode {
         return name
     }
 
-    /// All descendants (depth first, document order) with this local name.
+    /// All descendants (depth first, document order) with this local name. Iterative: no stack depth.
     func descendants(named local: String) -> [XMLElementNode] {
         var out = [XMLElementNode]()
-        func walk(_ n: XMLElementNode) {
-            for c in n.children {
-                if c.localName == local { out.append(c) }
-                walk(c)
-            }
+        var pending = Array(children.reversed())
+        while let n = pending.popLast() {
+            if n.localName == local { out.append(n) }
+            pending.append(contentsOf: n.children.reversed())
         }
-        walk(self)
         return out
     }
 
@@ -68,9 +120,17 @@ final class XMLElementNode {
 private final class TreeBuilder: NSObject, XMLParserDelegate {
     var root: XMLElementNode?
     var stack: [XMLElementNode] = []
+    /// The line of the first element past `XMLElementNode.maxDepth`, where parsing was stopped.
+    var tooDeepAt: Int?
 
     func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
                 qualifiedName qName: String?, attributes attributeDict: [String: String] = [:]) {
+        guard tooDeepAt == nil else { return }
+        guard stack.count < XMLElementNode.maxDepth else {
+            tooDeepAt = parser.lineNumber
+            parser.abortParsing()
+            return
+        }
         let node = XMLElementNode(name: elementName, attributes: attributeDict, line: parser.lineNumber)
         if let parent = stack.last { parent.children.append(node) } else if root == nil { root = node }
         stack.append(node)
@@ -78,10 +138,12 @@ private final class TreeBuilder: NSObject, XMLParserDelegate {
 
     func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?,
                 qualifiedName qName: String?) {
+        guard tooDeepAt == nil else { return }
         _ = stack.popLast()
     }
 
     func parser(_ parser: XMLParser, foundCharacters string: String) {
+        guard tooDeepAt == nil else { return }
         stack.last?.text += string
     }
 }
