@@ -68,6 +68,9 @@ public enum HandwritingCheckpoint {
               config.kind == .prediction || (alphabet.count == config.alphabetSize && alphabet.count > 0) else {
             throw CheckpointError.corrupt(path, "missing alphabet, or its size differs from the config's")
         }
+        guard Set(alphabet).count == alphabet.count else {
+            throw CheckpointError.corrupt(path, "the alphabet (quill.alphabet) lists a symbol twice")
+        }
         guard let sj = file.metadata["quill.stats"],
               let stats = try? JSONDecoder().decode(OffsetStatistics.self, from: Data(sj.utf8)) else {
             throw CheckpointError.corrupt(path, "missing normalisation statistics (quill.stats)")

@@ -140,22 +140,23 @@ enum RunDirectory {
 /// gradient norm, the divergence rule, clipping, and the optimiser step at the scheduled learning rate.
 ///
 /// Every refusal throws before the weights change and before anything is saved, so the run directory keeps the
-/// last good checkpoint (`checkpoint`: its step, or nil when this run has written none).
+/// last good checkpoint (`checkpoint`: its step, or nil when this run has written none). `step` counts the steps
+/// already taken; errors name the step being taken (step + 1), as the progress line counts.
 enum GuardedUpdate {
     static func apply(loss: Double, parameters: [Parameter<Float>], optimizer: AnyOptimizer<Float>,
                       schedule: LearningRateSchedule, clipNorm: Double?, clipValue: Double? = nil,
                       step: Int, outDir: String, checkpoint: Int?, divergence: inout DivergenceRule,
                       divergenceLoss: Double? = nil) throws {
         guard loss.isFinite else {
-            throw CharModelError.nonFinite(step: step, what: "the training loss", dir: outDir, checkpoint: checkpoint)
+            throw CharModelError.nonFinite(step: step + 1, what: "the training loss", dir: outDir, checkpoint: checkpoint)
         }
         if let why = divergence.observe(divergenceLoss ?? loss) {
-            throw CharModelError.diverged(step: step, why: why, dir: outDir, checkpoint: checkpoint)
+            throw CharModelError.diverged(step: step + 1, why: why, dir: outDir, checkpoint: checkpoint)
         }
         let norm = clipNorm.map { GradientClipping.clipByGlobalNorm(parameters, maxNorm: $0) }
             ?? GradientClipping.globalNorm(parameters)
         guard norm.isFinite else {
-            throw CharModelError.nonFinite(step: step, what: "the gradient norm", dir: outDir, checkpoint: checkpoint)
+            throw CharModelError.nonFinite(step: step + 1, what: "the gradient norm", dir: outDir, checkpoint: checkpoint)
         }
         if let v = clipValue { GradientClipping.clipByValue(parameters, limit: v) }
         optimizer.learningRate = schedule.rate(at: step)
