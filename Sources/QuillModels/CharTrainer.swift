@@ -150,6 +150,10 @@ public final class CharTrainer {
         if resume {
             try checkMemory(options.model)
             let loaded = try CharCheckpoint.load(path(Self.lastFile), budget: budget)
+            // The memory check and the workspace follow the saved options: they must describe the saved model.
+            guard loaded.model.config == options.model else {
+                throw CheckpointError.corrupt(path(Self.lastFile), "quill.config and quill.train-options describe different models")
+            }
             guard options.dataFingerprint == corpus.fingerprint else {
                 throw CharModelError.resumeMismatch("the --data files differ from those \(options.outDir) was trained on; resume with the same text, or train into a new --out")
             }

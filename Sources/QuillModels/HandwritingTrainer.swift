@@ -135,6 +135,9 @@ public final class HandwritingTrainer {
         if resume {
             let loaded = try HandwritingCheckpoint.load(path(CharTrainer.lastFile), expecting: options.model.kind,
                                                         budget: budget)
+            guard loaded.model.config == options.model else {
+                throw CheckpointError.corrupt(path(CharTrainer.lastFile), "quill.config and quill.train-options describe different models")
+            }
             guard options.dataFingerprint == fingerprint else {
                 throw CharModelError.resumeMismatch("\(options.dataPath) differs from the dataset \(options.outDir) was trained on; resume with the same prepared file, or train into a new --out")
             }
