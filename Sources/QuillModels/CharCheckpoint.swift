@@ -13,8 +13,8 @@ public enum CharCheckpoint {
     public static let formatVersion = "1"
 
     /// Metadata every char checkpoint carries.
-    static func baseMetadata(config: CharModelConfig, vocabulary: CharVocabulary) -> [String: String] {
-        let cfg = String(decoding: try! JSONEncoder.sorted.encode(config), as: UTF8.self)
+    static func baseMetadata(config: CharModelConfig, vocabulary: CharVocabulary) throws -> [String: String] {
+        let cfg = String(decoding: try JSONEncoder.sorted.encode(config), as: UTF8.self)
         return ["quill.kind": kind, "quill.format": formatVersion, "quill.config": cfg,
                 "quill.vocabulary": vocabulary.json]
     }
@@ -28,7 +28,7 @@ public enum CharCheckpoint {
     public static func save(_ model: CharModel<Float>, vocabulary: CharVocabulary, to path: String,
                             metadata extra: [String: String] = [:],
                             extraTensors: [(String, SafeTensors.Entry)] = []) throws {
-        var meta = baseMetadata(config: model.config, vocabulary: vocabulary)
+        var meta = try baseMetadata(config: model.config, vocabulary: vocabulary)
         meta.merge(extra) { _, b in b }
         try SafeTensors.write(weightEntries(model) + extraTensors, metadata: meta, to: path)
     }
@@ -40,8 +40,10 @@ public enum CharCheckpoint {
         public let file: SafeTensors.File
     }
 
-    /// Rebuilds the model from a checkpoint alone.
-    public static func load(_ path: String) throws -> Loaded {
+    /// Rebuilds the model from a checkpoint alone. The tensors' shapes are compared with those the config implies,
+    /// and the memory the model needs with the process's limits (`MemoryBudget`), before the model is built.
+    /// Throws `CheckpointError` or `MemoryBudgetError`.
+    public static func load(_ path: String, budget: MemoryBudget? = nil) throws -> Loaded {
         let file = try SafeTensors.read(path)
         guard let k = file.metadata["quill.kind"] else {
             throw CheckpointError.corrupt(path, "no quill.kind metadata: not a Quill checkpoint")
@@ -56,6 +58,8 @@ public enum CharCheckpoint {
               vocab.count == config.vocabularySize else {
             throw CheckpointError.corrupt(path, "missing vocabulary, or its size differs from the config's")
         }
+        try ParameterShape.verify(config.parameterShapes, in: file, path: path)
+        try (budget ?? MemoryBudget.current()).check(MemoryEstimate.charModel(config))
         var rng = SeededGenerator(seed: 0)
         let model = CharModel<Float>(config: config, rng: &rng)
         try restore(model.parameters, from: file, path: path)

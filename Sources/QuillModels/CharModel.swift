@@ -52,6 +52,8 @@ public struct CharModelConfig: Codable, Equatable, Sendable {
         if !(0...16384).contains(embedding) { return "--embedding must be between 0 (one-hot) and 16384, got \(embedding)" }
         if !(dropout >= 0 && dropout < 1) { return "--dropout must be in [0, 1), got \(dropout)" }
         if vocabularySize < 1 { return "the vocabulary is empty" }
+        // Unicode has 1,114,112 code points; a larger vocabulary cannot come from text.
+        if vocabularySize > 1_114_112 { return "the vocabulary size \(vocabularySize) exceeds the number of Unicode code points" }
         if peepholes && cell != .lstm { return "--peepholes needs --cell lstm (only LSTM cells have peepholes)" }
         return nil
     }

@@ -83,15 +83,32 @@ struct CharTrainerState: ResumableTrainerState {
     var bestValLoss: Double?
     var bestStep: Int?
     var elapsed: Double = 0
+
+    func invalidField() -> String? {
+        if position < 0 { return "position \(position) is negative" }
+        if epoch < 0 { return "epoch \(epoch) is negative" }
+        if let b = bestValLoss, !(b.isFinite && b >= 0) { return "best validation loss \(b) is not a non-negative number" }
+        if let s = bestStep, !(0...step).contains(s) { return "best step \(s) is not between 0 and the step \(step)" }
+        return nil
+    }
 }
 
 /// Set by SIGINT: the trainer checkpoints and stops at the end of the current step.
 nonisolated(unsafe) public var quillInterruptRequested: Int32 = 0
 
 /// Trains a char model, checkpointing atomically and resumably.
+///
+/// Before anything is built, the memory the run needs (`MemoryEstimate.charTraining`) is compared with the
+/// process's limits (`MemoryBudget`). Training stops with an error, saving nothing more, when the loss or the
+/// gradient norm becomes NaN or infinite, or when the run diverges (`DivergenceRule`: the mean loss of the last
+/// K ≥ 20 steps rises above twice its best, or one nat above it, or above 3 · ln V nats/char, three times the loss
+/// of uniform guessing; or the validation loss does); model.safetensors and last.safetensors keep the last good
+/// checkpoint. On resume, metrics.jsonl loses the lines logged after that checkpoint, so no step appears twice.
 public final class CharTrainer {
     public var options: CharTrainOptions
     public let resume: Bool
+    /// The limits the run is checked against; nil for the process's own (`MemoryBudget.current()`).
+    public var budget: MemoryBudget?
     let onEvent: (CharTrainEvent) -> Void
 
     public static let bestFile = "model.safetensors"
@@ -125,8 +142,19 @@ public final class CharTrainer {
         let model: CharModel<Float>
         var resumedFile: SafeTensors.File?
         var rng: SeededGenerator
+        let budget = self.budget ?? MemoryBudget.current()
+        func checkMemory(_ config: CharModelConfig) throws {
+            try budget.check(MemoryEstimate.charTraining(config, batch: options.batch, seq: options.seq,
+                                                         optimizer: options.optimizer.kind,
+                                                         characters: corpus.text.unicodeScalars.count))
+        }
         if resume {
-            let loaded = try CharCheckpoint.load(path(Self.lastFile))
+            try checkMemory(options.model)
+            let loaded = try CharCheckpoint.load(path(Self.lastFile), budget: budget)
+            // The memory check and the workspace follow the saved options: they must describe the saved model.
+            guard loaded.model.config == options.model else {
+                throw CheckpointError.corrupt(path(Self.lastFile), "quill.config and quill.train-options describe different models")
+            }
             guard options.dataFingerprint == corpus.fingerprint else {
                 throw CharModelError.resumeMismatch("the --data files differ from those \(options.outDir) was trained on; resume with the same text, or train into a new --out")
             }
@@ -139,6 +167,8 @@ public final class CharTrainer {
             vocab = CharVocabulary(text: corpus.text)
             options.model.vocabularySize = vocab.count
             options.dataFingerprint = corpus.fingerprint
+            if let m = options.model.validate() { throw CharModelError.invalidOption(m) }
+            try checkMemory(options.model)
             rng = SeededGenerator(seed: options.seed)
             model = CharModel<Float>(config: options.model, rng: &rng)
         }
@@ -149,6 +179,9 @@ public final class CharTrainer {
         guard batcher.fits else {
             throw CharModelError.dataTooShort(options.dataPaths.joined(separator: ", "), chars: train.count,
                                               needed: options.batch * (options.seq + 1))
+        }
+        if resume && state.position + options.seq + 1 > batcher.streamLength {
+            throw CheckpointError.corrupt(path(Self.lastFile), "trainer state (quill.trainer): position \(state.position) lies past the end of the training text's streams (\(batcher.streamLength) characters each)")
         }
         if options.valFraction > 0 && val.count < 2 {
             throw CharModelError.invalidOption("the validation part (--val-fraction \(options.valFraction)) holds under 2 characters; use more text or a larger fraction")
@@ -162,19 +195,28 @@ public final class CharTrainer {
         if let file = resumedFile {
             try RunDirectory.restore(optimizer, parameters: params, step: state.step, from: file, path: path(Self.lastFile))
             for (n, lws) in ws.stack.layers.enumerated() {
-                guard let h = file.tensors["state.rnn.\(n).h"], h.values.count == lws.batch * lws.hidden else {
-                    throw CheckpointError.corrupt(path(Self.lastFile), "carried state of layer \(n) missing")
+                let count = lws.batch * lws.hidden
+                guard let h = file.tensors["state.rnn.\(n).h"], h.values.count == count else {
+                    throw CheckpointError.corrupt(path(Self.lastFile), "carried state of layer \(n) missing or of the wrong size")
                 }
-                for i in 0..<h.values.count { lws.h[i] = h.values[i] }
-                if let c = lws.c, let cs = file.tensors["state.rnn.\(n).c"] {
-                    for i in 0..<min(cs.values.count, lws.batch * lws.hidden) { c[i] = cs.values[i] }
+                let cs = file.tensors["state.rnn.\(n).c"]
+                if lws.c != nil {
+                    guard let cs, cs.values.count == count else {
+                        throw CheckpointError.corrupt(path(Self.lastFile), "carried cell state of layer \(n) missing or of the wrong size")
+                    }
                 }
+                guard h.values.allSatisfy(\.isFinite), cs?.values.allSatisfy(\.isFinite) ?? true else {
+                    throw CheckpointError.corrupt(path(Self.lastFile), "carried state of layer \(n) holds NaN or Inf")
+                }
+                for i in 0..<count { lws.h[i] = h.values[i] }
+                if let c = lws.c, let cs { for i in 0..<count { c[i] = cs.values[i] } }
             }
         }
 
         onEvent(.started(parameters: model.trainableScalarCount, trainChars: train.count, valChars: val.count,
                          vocabulary: vocab.count, resumedAt: resume ? state.step : nil))
 
+        if resume { try RunDirectory.dropMetrics(after: state.step, in: path(Self.metricsFile)) }
         let metrics = try MetricsLog(path: path(Self.metricsFile), truncate: !resume)
         var inputs = [Int32](repeating: 0, count: options.seq * options.batch), targets = inputs
         let rows = Double(options.seq * options.batch)
@@ -182,6 +224,9 @@ public final class CharTrainer {
         let elapsedBefore = state.elapsed
         var logLoss = 0.0, logCount = 0, logStart = Date()
         var lastCheckpointStep = state.step
+        // The step of the checkpoint in last.safetensors, nil until this run (if fresh) writes one.
+        var checkpoint: Int? = resume ? state.step : nil
+        var divergence = DivergenceRule.char(vocabularySize: vocab.count, charactersPerStep: options.batch * options.seq)
         var reason = "reached the step limit"
 
         func saveLast() throws {
@@ -198,6 +243,7 @@ public final class CharTrainer {
                 "quill.trainer": String(decoding: try JSONEncoder.sorted.encode(state), as: UTF8.self),
             ], extraTensors: extra)
             lastCheckpointStep = state.step
+            checkpoint = state.step
         }
 
         func validateAndCheckpoint() throws {
@@ -206,7 +252,16 @@ public final class CharTrainer {
             var loss = Double.nan
             if !val.isEmpty {
                 loss = CharEvaluation.evaluate(model, tokens: val).natsPerChar
-                improved = loss.isFinite && loss < (state.bestValLoss ?? .infinity)
+                // The weights were updated after the last loss the divergence rule saw: judge them before saving.
+                guard loss.isFinite else {
+                    throw CharModelError.nonFinite(step: state.step, what: "the validation loss", dir: options.outDir,
+                                                   checkpoint: checkpoint)
+                }
+                if let c = divergence.ceiling, loss > c {
+                    throw CharModelError.diverged(step: state.step, why: String(format: "the validation loss, %.4g nats/char, is above the ceiling of %.4g", loss, c),
+                                                  dir: options.outDir, checkpoint: checkpoint)
+                }
+                improved = loss < (state.bestValLoss ?? .infinity)
                 try metrics.append(["kind": "val", "step": state.step, "elapsed_s": elapsed, "loss": loss,
                                     "unit": "nats/char"])
             }
@@ -243,7 +298,7 @@ public final class CharTrainer {
                                        rng: &rng) / rows
             try GuardedUpdate.apply(loss: loss, parameters: trainable, optimizer: optimizer, schedule: options.lrSchedule,
                                     clipNorm: options.clipNorm, clipValue: options.clipValue, step: state.step,
-                                    outDir: options.outDir)
+                                    outDir: options.outDir, checkpoint: checkpoint, divergence: &divergence)
             state.step += 1
             let (next, newEpoch) = batcher.advance(state.position)
             state.position = next

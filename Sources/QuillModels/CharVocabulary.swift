@@ -34,7 +34,8 @@ public struct CharVocabulary: Equatable, Sendable {
     public func encode(_ text: String, source: String) throws -> [Int32] {
         let unknown = unknownCharacters(in: text)
         guard unknown.isEmpty else { throw CharModelError.unknownCharacters(source, unknown) }
-        return text.unicodeScalars.map { index[$0.value]! }
+        // Every scalar has an index: unknownCharacters found none missing.
+        return text.unicodeScalars.map { index[$0.value] ?? 0 }
     }
 
     public func decode<S: Sequence>(_ tokens: S) -> String where S.Element == Int32 {
@@ -45,17 +46,29 @@ public struct CharVocabulary: Equatable, Sendable {
 
     /// JSON form for checkpoints: an array of one-scalar strings.
     public var json: String {
-        let arr = scalars.map { String($0) }
-        let data = try! JSONSerialization.data(withJSONObject: arr)
-        return String(decoding: data, as: UTF8.self)
+        let items = scalars.map { s -> String in
+            switch s {
+            case "\"": return #""\"""#
+            case "\\": return #""\\""#
+            default:
+                // Control characters (and the line and paragraph separators) as \u escapes; the rest as is.
+                if s.value < 0x20 || s.value == 0x7f || s.value == 0x2028 || s.value == 0x2029 {
+                    return String(format: "\"\\u%04x\"", s.value)
+                }
+                return "\"\(s)\""
+            }
+        }
+        return "[" + items.joined(separator: ",") + "]"
     }
 
+    /// Reads the JSON form; nil unless it is an array of distinct one-scalar strings.
     public init?(json: String) {
         guard let arr = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String] else { return nil }
-        var out = [Unicode.Scalar]()
+        var out = [Unicode.Scalar](), seen = Set<UInt32>()
         for s in arr {
             let u = Array(s.unicodeScalars)
-            guard u.count == 1 else { return nil }
+            // A repeated character would map two indices to one; the model's rows would be misread.
+            guard u.count == 1, seen.insert(u[0].value).inserted else { return nil }
             out.append(u[0])
         }
         self.init(scalars: out)
@@ -76,6 +89,12 @@ func describe(_ s: Unicode.Scalar) -> String {
     }
 }
 
+/// What a stopped run left behind, for messages.
+private func keptCheckpoint(_ dir: String, _ step: Int?) -> String {
+    guard let step else { return "no checkpoint was written before it, so \(dir) holds no model from this run" }
+    return "the last good checkpoint in \(dir) (step \(step)) is intact"
+}
+
 /// Errors of the char-model commands, each naming the file or option and the fix.
 public enum CharModelError: Error, CustomStringConvertible, Equatable {
     case unknownCharacters(String, [Unicode.Scalar])
@@ -86,7 +105,9 @@ public enum CharModelError: Error, CustomStringConvertible, Equatable {
     case invalidOption(String)
     case resumeMismatch(String)
     case outputExists(String)
-    case nonFinite(step: Int, what: String, dir: String)
+    /// `checkpoint`: the step of the last good checkpoint in `dir`, or nil when the run wrote none.
+    case nonFinite(step: Int, what: String, dir: String, checkpoint: Int?)
+    case diverged(step: Int, why: String, dir: String, checkpoint: Int?)
 
     public var description: String {
         switch self {
@@ -108,8 +129,10 @@ public enum CharModelError: Error, CustomStringConvertible, Equatable {
             return m
         case .outputExists(let d):
             return "\(d) already holds a trained model; continue it with --resume, or pass --force to start over (it will be overwritten)"
-        case .nonFinite(let step, let what, let dir):
-            return "\(what) became NaN or infinite at step \(step); training stopped and the last good checkpoint in \(dir) is intact. Try a lower --lr or a tighter --clip"
+        case .nonFinite(let step, let what, let dir, let checkpoint):
+            return "\(what) became NaN or infinite at step \(step); training stopped and \(keptCheckpoint(dir, checkpoint)). Try a lower --lr or a tighter --clip"
+        case .diverged(let step, let why, let dir, let checkpoint):
+            return "training diverged at step \(step): \(why); training stopped and \(keptCheckpoint(dir, checkpoint)). Try a lower --lr or a tighter --clip"
         }
     }
 }

@@ -41,7 +41,9 @@ public enum HandwritingCheckpoint {
     }
 
     /// Loads a handwriting model; `expecting` names the kind the command needs.
-    public static func load(_ path: String, expecting kind: HandwritingKind? = nil) throws -> Loaded {
+    /// The tensors' shapes are compared with those the config implies, and the memory the model needs with the
+    /// process's limits (`MemoryBudget`), before the model is built. Throws `CheckpointError` or `MemoryBudgetError`.
+    public static func load(_ path: String, expecting kind: HandwritingKind? = nil, budget: MemoryBudget? = nil) throws -> Loaded {
         let file = try SafeTensors.read(path)
         guard let k = file.metadata["quill.kind"] else {
             throw CheckpointError.corrupt(path, "no quill.kind metadata: not a Quill checkpoint")
@@ -66,6 +68,9 @@ public enum HandwritingCheckpoint {
               config.kind == .prediction || (alphabet.count == config.alphabetSize && alphabet.count > 0) else {
             throw CheckpointError.corrupt(path, "missing alphabet, or its size differs from the config's")
         }
+        guard Set(alphabet).count == alphabet.count else {
+            throw CheckpointError.corrupt(path, "the alphabet (quill.alphabet) lists a symbol twice")
+        }
         guard let sj = file.metadata["quill.stats"],
               let stats = try? JSONDecoder().decode(OffsetStatistics.self, from: Data(sj.utf8)) else {
             throw CheckpointError.corrupt(path, "missing normalisation statistics (quill.stats)")
@@ -73,6 +78,8 @@ public enum HandwritingCheckpoint {
         guard [stats.meanDx, stats.meanDy, stats.stdDx, stats.stdDy].allSatisfy(\.isFinite), stats.stdDx > 0, stats.stdDy > 0 else {
             throw CheckpointError.corrupt(path, "normalisation statistics (quill.stats) must be finite with positive standard deviations")
         }
+        try ParameterShape.verify(config.parameterShapes, in: file, path: path)
+        try (budget ?? MemoryBudget.current()).check(MemoryEstimate.handwritingModel(config))
         var rng = SeededGenerator(seed: 0)
         let model = HandwritingModel<Float>(config: config, rng: &rng)
         try CharCheckpoint.restore(model.parameters, from: file, path: path)

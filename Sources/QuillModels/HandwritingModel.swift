@@ -59,7 +59,7 @@ public struct HandwritingConfig: Codable, Equatable, Sendable {
         if kind == .synthesis {
             if !(1...100).contains(windowComponents) { return "--window must be between 1 and 100, got \(windowComponents)" }
             if !(kappaScale > 0 && kappaScale <= 10) { return "kappa scale must be in (0, 10], got \(kappaScale)" }
-            if alphabetSize < 0 { return "the alphabet size cannot be negative" }
+            if !(0...1_114_112).contains(alphabetSize) { return "the alphabet size must be between 0 and 1114112, got \(alphabetSize)" }
         }
         return nil
     }

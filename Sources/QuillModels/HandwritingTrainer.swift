@@ -69,12 +69,29 @@ struct HandwritingTrainerState: ResumableTrainerState {
     var bestVal: Double?
     var bestStep: Int?
     var elapsed: Double = 0
+
+    func invalidField() -> String? {
+        if epoch < 0 { return "epoch \(epoch) is negative" }
+        if batchInEpoch < 0 { return "batch \(batchInEpoch) of the epoch is negative" }
+        if let b = bestVal, !b.isFinite { return "best validation loss \(b) is not a number" }
+        if let s = bestStep, !(0...step).contains(s) { return "best step \(s) is not between 0 and the step \(step)" }
+        return nil
+    }
 }
 
 /// Trains a prediction or synthesis network on a prepared dataset, checkpointing atomically and resumably.
+///
+/// Before anything is built, the memory the run needs (`MemoryEstimate.handwritingTraining`) is compared with the
+/// process's limits (`MemoryBudget`). Training stops with an error, saving nothing more, when the loss or the
+/// gradient norm becomes NaN or infinite, or when the run diverges (`DivergenceRule`: the mean loss per point of the
+/// last 20 steps rises 5 nats above its best, or 20 nats above the session's first step); model.safetensors and
+/// last.safetensors keep the last good checkpoint. On resume, metrics.jsonl loses the lines logged after that
+/// checkpoint.
 public final class HandwritingTrainer {
     public var options: HandwritingTrainOptions
     public let resume: Bool
+    /// The limits the run is checked against; nil for the process's own (`MemoryBudget.current()`).
+    public var budget: MemoryBudget?
     let onEvent: (HandwritingTrainEvent) -> Void
 
     public init(options: HandwritingTrainOptions, resume: Bool, onEvent: @escaping (HandwritingTrainEvent) -> Void = { _ in }) {
@@ -96,12 +113,31 @@ public final class HandwritingTrainer {
         let dataset = try PreparedFormat.load(path: options.dataPath)
         let fingerprint = "\(dataset.samples.count):\(dataset.samples.reduce(0) { $0 + $1.count }):\(dataset.alphabet.symbols.count)"
         let synthesis = options.model.kind == .synthesis
+        let stats = dataset.stats
+        guard [stats.meanDx, stats.meanDy, stats.stdDx, stats.stdDy].allSatisfy(\.isFinite), stats.stdDx > 0, stats.stdDy > 0 else {
+            throw CharModelError.invalidOption("\(options.dataPath): its normalisation statistics must be finite with positive standard deviations; import the data again")
+        }
+        let train = dataset.samples(in: .train)
+        let batches = StrokeBatches(train, batchSize: options.batch, stepLimit: options.stepLimit, needText: synthesis)
+        guard !batches.batches.isEmpty else {
+            throw CharModelError.invalidOption("\(options.dataPath): no training samples\(synthesis ? " with text" : "") of at most \(options.stepLimit + 1) points")
+        }
+        if !resume && synthesis { options.model.alphabetSize = dataset.alphabet.count }
+        if let m = options.model.validate() { throw CharModelError.invalidOption(m) }
+        let budget = self.budget ?? MemoryBudget.current()
+        try budget.check(MemoryEstimate.handwritingTraining(options.model, batch: options.batch, steps: batches.maxSteps,
+                                                            maxTextLength: batches.maxTextLength,
+                                                            optimizer: options.optimizer.kind))
         var state = HandwritingTrainerState()
         var rng: SeededGenerator
         let model: HandwritingModel<Float>
         var resumedFile: SafeTensors.File?
         if resume {
-            let loaded = try HandwritingCheckpoint.load(path(CharTrainer.lastFile), expecting: options.model.kind)
+            let loaded = try HandwritingCheckpoint.load(path(CharTrainer.lastFile), expecting: options.model.kind,
+                                                        budget: budget)
+            guard loaded.model.config == options.model else {
+                throw CheckpointError.corrupt(path(CharTrainer.lastFile), "quill.config and quill.train-options describe different models")
+            }
             guard options.dataFingerprint == fingerprint else {
                 throw CharModelError.resumeMismatch("\(options.dataPath) differs from the dataset \(options.outDir) was trained on; resume with the same prepared file, or train into a new --out")
             }
@@ -109,24 +145,21 @@ public final class HandwritingTrainer {
             resumedFile = loaded.file
             (state, rng) = try RunDirectory.trainerState(HandwritingTrainerState.self, from: loaded.file,
                                                          path: path(CharTrainer.lastFile))
+            guard state.batchInEpoch < batches.batches.count else {
+                throw CheckpointError.corrupt(path(CharTrainer.lastFile), "trainer state (quill.trainer): batch \(state.batchInEpoch) of the epoch is past the \(batches.batches.count) batches")
+            }
         } else {
             try RunDirectory.ensureFresh(options.outDir)
-            if synthesis { options.model.alphabetSize = dataset.alphabet.count }
             options.dataFingerprint = fingerprint
             rng = SeededGenerator(seed: options.seed)
             model = HandwritingModel<Float>(config: options.model, rng: &rng)
         }
         model.setPreactivationGradientClip(options.lstmClip.map { Float($0) })
-        let train = dataset.samples(in: .train)
         var val = dataset.samples(in: .validation)
         if options.valSamples > 0 && val.count > options.valSamples {
             // An evenly spread, fixed subset, so successive validations are comparable.
             let stride = Double(val.count) / Double(options.valSamples)
             val = (0..<options.valSamples).map { val[Int(Double($0) * stride)] }
-        }
-        let batches = StrokeBatches(train, batchSize: options.batch, stepLimit: options.stepLimit, needText: synthesis)
-        guard !batches.batches.isEmpty else {
-            throw CharModelError.invalidOption("\(options.dataPath): no training samples\(synthesis ? " with text" : "") of at most \(options.stepLimit + 1) points")
         }
         try fm.createDirectory(atPath: options.outDir, withIntermediateDirectories: true)
         let ws = model.makeWorkspace(steps: batches.maxSteps, batch: options.batch, maxTextLength: batches.maxTextLength)
@@ -139,12 +172,15 @@ public final class HandwritingTrainer {
         onEvent(.started(parameters: params.scalarCount(), trainSequences: batches.batches.reduce(0) { $0 + $1.count },
                          valSequences: val.count, batches: batches.batches.count, resumedAt: resume ? state.step : nil))
 
+        if resume { try RunDirectory.dropMetrics(after: state.step, in: path(CharTrainer.metricsFile)) }
         let metrics = try MetricsLog(path: path(CharTrainer.metricsFile), truncate: !resume)
         let alphabet = dataset.alphabet.symbols
-        let stats = dataset.stats
         let start = Date(), elapsedBefore = state.elapsed
         let limits = RunLimits(steps: options.steps, minutes: options.minutes, stepAtStart: state.step)
         var lastSaved = state.step, reason = "reached the step limit"
+        // The step of the checkpoint in last.safetensors, nil until this run (if fresh) writes one.
+        var checkpoint: Int? = resume ? state.step : nil
+        var divergence = DivergenceRule.handwriting()
         var logLoss = 0.0, logPoints = 0, logCount = 0, logStart = Date()
         let encoder = JSONEncoder.sorted
 
@@ -157,12 +193,18 @@ public final class HandwritingTrainer {
                 "quill.trainer": String(decoding: try encoder.encode(state), as: UTF8.self),
             ], extraTensors: extra)
             lastSaved = state.step
+            checkpoint = state.step
         }
 
         func validate() throws {
             // The same code as `quill eval`, so a run's full validation (--val-samples 0) is what it prints.
             let scores = HandwritingEvaluation.evaluate(model, samples: val, batch: options.batch)
             let perSeq = scores.natsPerSequence, perPoint = scores.natsPerPoint
+            // The weights were updated after the last loss the divergence rule saw: judge them before saving.
+            if !val.isEmpty && !perSeq.isFinite {
+                throw CharModelError.nonFinite(step: state.step, what: "the validation loss", dir: options.outDir,
+                                               checkpoint: checkpoint)
+            }
             let improved = perSeq.isFinite && perSeq < (state.bestVal ?? .infinity)
             try metrics.append(["kind": "val", "step": state.step, "elapsed_s": elapsedBefore + Date().timeIntervalSince(start),
                                 "loss": perPoint, "nats_per_sequence": perSeq, "unit": "nats/point"])
@@ -188,8 +230,11 @@ public final class HandwritingTrainer {
             let points = StrokeBatches.fill(ws, samples: train, indices: batches.batches[order[state.batchInEpoch]])
             params.zeroGradients()
             let loss = model.trainStep(ws, outputClip: options.outputClip.map { Float($0) }).total
+            // The divergence rule reads the loss per point, which does not depend on the batch's lengths.
             try GuardedUpdate.apply(loss: loss, parameters: trainable, optimizer: optimizer, schedule: options.lrSchedule,
-                                    clipNorm: options.clipNorm, step: state.step, outDir: options.outDir)
+                                    clipNorm: options.clipNorm, step: state.step, outDir: options.outDir,
+                                    checkpoint: checkpoint, divergence: &divergence,
+                                    divergenceLoss: loss / Double(max(points, 1)))
             state.step += 1
             state.batchInEpoch += 1
             if state.batchInEpoch >= batches.batches.count { state.epoch += 1; state.batchInEpoch = 0 }

@@ -6,7 +6,16 @@ import QuillOptim
 protocol ResumableTrainerState: Codable {
     /// The generator's four state words, in hex (JSON numbers cannot hold 64-bit words exactly).
     var rng: [String] { get set }
+    /// Optimiser steps taken.
+    var step: Int { get }
+    /// Seconds of training before this invocation.
+    var elapsed: Double { get }
+    /// A message naming the first field that is out of range, or nil (checked on resume, beyond step and elapsed).
+    func invalidField() -> String?
 }
+
+/// The most steps a run may record: far beyond any real run, and far from Int overflow in step arithmetic.
+let maximumTrainerSteps = 1_000_000_000_000
 
 /// The resume plumbing both trainers share: a run directory's files, saved options and trainer state, and the
 /// optimiser state tensors.
@@ -38,11 +47,62 @@ enum RunDirectory {
     static func trainerState<S: ResumableTrainerState>(_: S.Type, from file: SafeTensors.File,
                                                        path: String) throws -> (S, SeededGenerator) {
         guard let sj = file.metadata["quill.trainer"],
-              let s = try? JSONDecoder().decode(S.self, from: Data(sj.utf8)),
-              let r = SeededGenerator(state: s.rng.compactMap { UInt64($0, radix: 16) }) else {
-            throw CheckpointError.corrupt(path, "trainer state missing or unreadable")
+              let s = try? JSONDecoder().decode(S.self, from: Data(sj.utf8)) else {
+            throw CheckpointError.corrupt(path, "trainer state (quill.trainer) missing or unreadable")
         }
+        let words = s.rng.map { UInt64($0, radix: 16) }
+        guard words.count == 4, words.allSatisfy({ $0 != nil }), let r = SeededGenerator(state: words.compactMap { $0 }) else {
+            throw CheckpointError.corrupt(path, "trainer state (quill.trainer): the random generator's state is not four non-zero hex words")
+        }
+        guard (0...maximumTrainerSteps).contains(s.step) else {
+            throw CheckpointError.corrupt(path, "trainer state (quill.trainer): step \(s.step) is out of range")
+        }
+        guard s.elapsed.isFinite, s.elapsed >= 0 else {
+            throw CheckpointError.corrupt(path, "trainer state (quill.trainer): elapsed time \(s.elapsed) is not a non-negative number")
+        }
+        if let why = s.invalidField() { throw CheckpointError.corrupt(path, "trainer state (quill.trainer): \(why)") }
         return (s, r)
+    }
+
+    /// Drops the lines of `metrics.jsonl` logged after `step` (by a run killed after its last checkpoint, which the
+    /// resumed run logs again), and a last line cut short by the kill, rewriting the file atomically. Lines without
+    /// a step are kept. A missing file is left missing.
+    static func dropMetrics(after step: Int, in path: String) throws {
+        guard let data = FileManager.default.contents(atPath: path) else { return }
+        var kept: [Data.SubSequence] = []
+        var dropped = false
+        let lines = data.split(separator: 0x0a, omittingEmptySubsequences: false)
+        for (i, line) in lines.enumerated() {
+            if line.isEmpty { continue }
+            let object = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any]
+            if object == nil && i == lines.count - 1 { dropped = true; continue }  // cut short by the kill
+            if let s = object?["step"] as? NSNumber, s.doubleValue > Double(step) { dropped = true; continue }
+            kept.append(line)
+        }
+        guard dropped else { return }
+        var out = Data()
+        for line in kept { out.append(line); out.append(0x0a) }
+        try replaceAtomically(path, with: out)
+    }
+
+    // QuillIO: move to the shared file layer
+    /// Writes `data` to a temporary file beside `path` and renames it over `path`; removes the temporary on failure.
+    private static func replaceAtomically(_ path: String, with data: Data) throws {
+        let url = URL(fileURLWithPath: path)
+        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+        do {
+            try data.write(to: tmp)
+            guard rename(tmp.path, url.path) == 0 else {
+                let why = String(cString: strerror(errno))
+                try? FileManager.default.removeItem(at: tmp)
+                throw CharModelError.invalidOption("\(path): cannot replace the file (\(why)); check that the run directory is writable")
+            }
+        } catch let error as CharModelError {
+            throw error
+        } catch {
+            try? FileManager.default.removeItem(at: tmp)
+            throw CharModelError.invalidOption("\(path): cannot rewrite the file after the resume point; check that the run directory is writable and the disk has space")
+        }
     }
 
     /// Records the generator's state in the trainer state.
@@ -55,8 +115,16 @@ enum RunDirectory {
                         from file: SafeTensors.File, path: String) throws {
         optimizer.step = step
         for (name, t) in optimizer.stateTensors(for: parameters) {
-            guard let e = file.tensors[name], e.values.count == t.count else {
+            guard let e = file.tensors[name] else {
                 throw CheckpointError.corrupt(path, "optimizer state '\(name)' is missing (was the run trained with another optimizer?)")
+            }
+            guard e.shape == t.shape, e.values.count == t.count else {
+                throw CheckpointError.corrupt(path, "optimizer state '\(name)' has shape \(e.shape), expected \(t.shape)")
+            }
+            // Running means of squares (RMSProp's n, Adam's v) must not be negative: their square roots divide.
+            let squares = name.hasPrefix("adam.v.") || name.hasPrefix("rmsprop.n.") || name.hasPrefix("graves.n.")
+            for v in e.values where !v.isFinite || (squares && v < 0) {
+                throw CheckpointError.corrupt(path, "optimizer state '\(name)' holds \(v.isFinite ? "a negative mean square" : "NaN or Inf")")
             }
             for i in 0..<t.count { t[i] = e.values[i] }
         }
@@ -69,18 +137,26 @@ enum RunDirectory {
 }
 
 /// The part of a training step both trainers share once the gradients are in: the NaN guard on the loss and on the
-/// gradient norm, clipping, and the optimiser step at the scheduled learning rate.
+/// gradient norm, the divergence rule, clipping, and the optimiser step at the scheduled learning rate.
+///
+/// Every refusal throws before the weights change and before anything is saved, so the run directory keeps the
+/// last good checkpoint (`checkpoint`: its step, or nil when this run has written none). `step` counts the steps
+/// already taken; errors name the step being taken (step + 1), as the progress line counts.
 enum GuardedUpdate {
     static func apply(loss: Double, parameters: [Parameter<Float>], optimizer: AnyOptimizer<Float>,
                       schedule: LearningRateSchedule, clipNorm: Double?, clipValue: Double? = nil,
-                      step: Int, outDir: String) throws {
+                      step: Int, outDir: String, checkpoint: Int?, divergence: inout DivergenceRule,
+                      divergenceLoss: Double? = nil) throws {
         guard loss.isFinite else {
-            throw CharModelError.nonFinite(step: step, what: "the training loss", dir: outDir)
+            throw CharModelError.nonFinite(step: step + 1, what: "the training loss", dir: outDir, checkpoint: checkpoint)
+        }
+        if let why = divergence.observe(divergenceLoss ?? loss) {
+            throw CharModelError.diverged(step: step + 1, why: why, dir: outDir, checkpoint: checkpoint)
         }
         let norm = clipNorm.map { GradientClipping.clipByGlobalNorm(parameters, maxNorm: $0) }
             ?? GradientClipping.globalNorm(parameters)
         guard norm.isFinite else {
-            throw CharModelError.nonFinite(step: step, what: "the gradient norm", dir: outDir)
+            throw CharModelError.nonFinite(step: step + 1, what: "the gradient norm", dir: outDir, checkpoint: checkpoint)
         }
         if let v = clipValue { GradientClipping.clipByValue(parameters, limit: v) }
         optimizer.learningRate = schedule.rate(at: step)
@@ -100,5 +176,81 @@ struct RunLimits {
         if let s = steps, step > stepAtStart { eta = Double(s - step) * elapsed / Double(step - stepAtStart) }
         if let m = minutes { eta = min(eta ?? .infinity, m * 60 - elapsed) }
         return eta
+    }
+}
+
+/// Divergence that has not (yet) become NaN: a training loss far above the best this run has reached.
+///
+/// The rule looks at m, the mean training loss of the last K steps (fewer at the start of a session), and b, the
+/// lowest such mean over a full window of K steps. A run has diverged when
+///
+/// 1. the window holds K steps and m > max(F · b, b + M) (F only when b > 0): the loss has doubled, or risen by M
+///    nats, over its best; or
+/// 2. m > C, a ceiling: for char models C = max(3 · ln V, 1) nats/char, three times the loss of guessing uniformly
+///    among V characters (a fresh model starts at about ln V); for handwriting C = L₁ + 20 nats/point, with L₁ the
+///    loss of the session's first step. The ceiling applies once the window holds `minimumSteps`.
+///
+/// The constants leave normal runs alone: early in training the loss falls from its starting value, so m stays
+/// below the first full window's mean and below C; later, noise in a window's mean is a small fraction of a nat.
+/// A diverged run (say `--lr 1e3`) passes C within a few steps. The state is not saved: a resumed run starts afresh.
+struct DivergenceRule {
+    /// K, steps per window.
+    let window: Int
+    /// Steps the window must hold before the ceiling applies.
+    let minimumSteps: Int
+    /// F (nil: additive rule only, for losses that can be negative).
+    let factor: Double?
+    /// M, nats.
+    let margin: Double
+    /// C for char models; nil to use the first step's loss plus `startMargin`.
+    var ceiling: Double?
+    let startMargin: Double
+    let unit: String
+    private var recent: [Double] = []
+    private var next = 0
+    private var sum = 0.0
+    private(set) var best: Double?
+
+    init(window: Int, minimumSteps: Int, factor: Double?, margin: Double, ceiling: Double?, startMargin: Double, unit: String) {
+        self.window = max(window, 1); self.minimumSteps = max(1, min(minimumSteps, window))
+        self.factor = factor; self.margin = margin; self.ceiling = ceiling; self.startMargin = startMargin; self.unit = unit
+    }
+
+    /// The rule for a char model: K covers at least 2,000 characters (20 steps or more), the ceiling at least 100.
+    static func char(vocabularySize V: Int, charactersPerStep rows: Int) -> DivergenceRule {
+        let rows = max(rows, 1)
+        return DivergenceRule(window: max(20, (2000 + rows - 1) / rows), minimumSteps: (100 + rows - 1) / rows,
+                              factor: 2, margin: 1, ceiling: max(3 * log(Double(max(V, 1))), 1), startMargin: 0,
+                              unit: "nats/char")
+    }
+
+    /// The rule for a handwriting model, on the loss in nats per point (which can be negative).
+    static func handwriting() -> DivergenceRule {
+        DivergenceRule(window: 20, minimumSteps: 1, factor: nil, margin: 5, ceiling: nil, startMargin: 20,
+                       unit: "nats/point")
+    }
+
+    /// Adds one step's (finite) loss; returns why the run has diverged, or nil.
+    mutating func observe(_ loss: Double) -> String? {
+        if ceiling == nil { ceiling = loss + startMargin }
+        if recent.count < window { recent.append(loss); sum += loss } else {
+            sum += loss - recent[next]; recent[next] = loss; next = (next + 1) % window
+        }
+        let n = recent.count, m = sum / Double(n)
+        let what = n == 1 ? "the training loss" : "the mean training loss of the last \(n) steps"
+        if let c = ceiling, n >= minimumSteps, m > c {
+            return String(format: "%@, %.4g %@, is above the ceiling of %.4g", what, m, unit, c)
+        }
+        if n == window {
+            if let b = best {
+                var limit = b + margin
+                if let f = factor, b > 0 { limit = max(limit, f * b) }
+                if m > limit {
+                    return String(format: "%@, %.4g %@, is far above the best such mean, %.4g", what, m, unit, b)
+                }
+            }
+            best = min(best ?? m, m)
+        }
+        return nil
     }
 }

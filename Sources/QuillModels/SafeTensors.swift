@@ -43,10 +43,11 @@ public enum SafeTensors {
         out.append(json)
         for (_, e) in tensors {
             e.values.withUnsafeBufferPointer { buf in
+                guard let base = buf.baseAddress, !buf.isEmpty else { return }  // an empty tensor has no bytes
                 #if _endian(big)
                 for v in buf { var b = v.bitPattern.littleEndian; withUnsafeBytes(of: &b) { out.append(contentsOf: $0) } }
                 #else
-                out.append(UnsafeBufferPointer(start: UnsafeRawPointer(buf.baseAddress!).assumingMemoryBound(to: UInt8.self),
+                out.append(UnsafeBufferPointer(start: UnsafeRawPointer(base).assumingMemoryBound(to: UInt8.self),
                                                count: buf.count * 4))
                 #endif
             }
@@ -54,55 +55,123 @@ public enum SafeTensors {
         try AtomicFile.write(out, to: path)
     }
 
+    /// Largest header Quill reads (bytes): far above any real checkpoint's (a few kB), far below memory limits.
+    static let maxHeaderBytes = 100_000_000
+    /// Largest tensor rank Quill reads; its own tensors have rank 1 or 2.
+    static let maxRank = 8
+
     /// Reads and validates a file. Every structural problem is a `CheckpointError` naming the file.
+    ///
+    /// The header is checked before any data is read: the header length against the file size, every dtype,
+    /// shape and offset as an exact non-negative integer, element and byte counts with overflow-safe arithmetic,
+    /// and every tensor's byte range inside the data and overlapping no other tensor's.
     public static func read(_ path: String) throws -> File {
         guard FileManager.default.fileExists(atPath: path) else { throw CheckpointError.missing(path) }
-        guard let data = FileManager.default.contents(atPath: path) else { throw CheckpointError.unreadable(path) }
-        guard data.count >= 8 else { throw CheckpointError.corrupt(path, "file is \(data.count) bytes, too short for a header") }
-        let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | (UInt64($1.element) << (8 * UInt64($1.offset))) }
-        guard headerLength > 0, headerLength <= UInt64(data.count - 8), headerLength < 100_000_000 else {
-            throw CheckpointError.corrupt(path, "header length \(headerLength) does not fit a \(data.count)-byte file (truncated?)")
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw CheckpointError.unreadable(path) }
+        defer { try? handle.close() }
+        let fileSize: UInt64
+        do { fileSize = try handle.seekToEnd(); try handle.seek(toOffset: 0) } catch {
+            throw CheckpointError.unreadable(path)
+        }
+        guard fileSize >= 8 else { throw CheckpointError.corrupt(path, "file is \(fileSize) bytes, too short for a header") }
+        func readBytes(_ n: Int) throws -> Data {
+            guard let d = try? handle.read(upToCount: n), d.count == n else {
+                throw CheckpointError.corrupt(path, "the file ended early or could not be read (truncated?)")
+            }
+            return d
+        }
+        let prefix = try readBytes(8)
+        let headerLength = prefix.enumerated().reduce(UInt64(0)) { $0 | (UInt64($1.element) << (8 * UInt64($1.offset))) }
+        guard headerLength > 0, headerLength <= fileSize - 8, headerLength <= UInt64(maxHeaderBytes) else {
+            throw CheckpointError.corrupt(path, "header length \(headerLength) does not fit a \(fileSize)-byte file (truncated?)")
         }
         let hl = Int(headerLength)
-        let headerData = data.subdata(in: 8..<(8 + hl))
+        let headerData = try readBytes(hl)
         guard let header = (try? JSONSerialization.jsonObject(with: headerData)) as? [String: Any] else {
             throw CheckpointError.corrupt(path, "header is not a JSON object")
         }
-        let base = 8 + hl
-        let dataBytes = data.count - base
+        let dataBytes = Int(fileSize - 8 - headerLength)
         var file = File()
         if let meta = header["__metadata__"] {
             guard let m = meta as? [String: String] else { throw CheckpointError.corrupt(path, "__metadata__ is not a map of strings") }
             file.metadata = m
         }
+        // Check every entry before reading any data.
+        struct Layout { let name: String; let shape: [Int]; let count: Int; let width: Int; let begin: Int; let end: Int }
+        var layouts: [Layout] = []
         for (name, value) in header where name != "__metadata__" {
+            let shown = String(name.unicodeScalars.prefix(80).map { $0.value < 0x20 || $0.value == 0x7f ? "?" : Character($0) })
+            func bad(_ why: String) -> CheckpointError { .corrupt(path, "tensor '\(shown)' \(why)") }
             guard let info = value as? [String: Any], let dtype = info["dtype"] as? String,
-                  let shape = info["shape"] as? [Int], let offs = info["data_offsets"] as? [Int], offs.count == 2 else {
-                throw CheckpointError.corrupt(path, "tensor '\(name)' has a malformed header entry")
+                  let shapeValues = info["shape"] as? [Any], let offsetValues = info["data_offsets"] as? [Any],
+                  offsetValues.count == 2 else {
+                throw bad("has a malformed header entry")
             }
             guard dtype == "F32" || dtype == "F16" else {
-                throw CheckpointError.corrupt(path, "tensor '\(name)' has dtype \(dtype); Quill reads F32 and F16")
+                throw bad("has dtype \(dtype.prefix(16)); Quill reads F32 and F16")
             }
             let width = dtype == "F32" ? 4 : 2
-            guard shape.allSatisfy({ $0 >= 0 }) else { throw CheckpointError.corrupt(path, "tensor '\(name)' has a negative dimension") }
-            let count = shape.reduce(1, *)
-            guard offs[0] >= 0, offs[1] == offs[0] + count * width, offs[1] <= dataBytes else {
-                throw CheckpointError.corrupt(path, "tensor '\(name)' lies outside the file's \(dataBytes) data bytes (truncated?)")
+            guard shapeValues.count <= maxRank else { throw bad("has rank \(shapeValues.count); at most \(maxRank) is allowed") }
+            var shape: [Int] = []
+            for v in shapeValues {
+                guard let d = exactInteger(v) else { throw bad("has a shape entry that is not a whole number") }
+                guard d >= 0 else { throw bad("has a negative dimension") }
+                shape.append(d)
             }
-            var values = [Float](repeating: 0, count: count)
+            var count = 1
+            for d in shape {
+                let (p, overflow) = count.multipliedReportingOverflow(by: d)
+                guard !overflow, p <= dataBytes else { throw bad("has shape \(shape), larger than the file's \(dataBytes) data bytes") }
+                count = p
+            }
+            let (bytes, overflow) = count.multipliedReportingOverflow(by: width)
+            guard !overflow else { throw bad("has shape \(shape), larger than the file's \(dataBytes) data bytes") }
+            guard let begin = exactInteger(offsetValues[0]), let end = exactInteger(offsetValues[1]) else {
+                throw bad("has data offsets that are not whole numbers")
+            }
+            let (expectedEnd, endOverflow) = begin.addingReportingOverflow(bytes)
+            guard begin >= 0, !endOverflow, end == expectedEnd else {
+                throw bad("has data offsets [\(begin), \(end)] that do not hold \(count) \(dtype) values")
+            }
+            guard end <= dataBytes else {
+                throw bad("lies outside the file's \(dataBytes) data bytes (truncated?)")
+            }
+            layouts.append(Layout(name: name, shape: shape, count: count, width: width, begin: begin, end: end))
+        }
+        // Byte ranges must not overlap (empty tensors occupy nothing).
+        let ranges = layouts.filter { $0.end > $0.begin }.sorted { ($0.begin, $0.end) < ($1.begin, $1.end) }
+        for (a, b) in zip(ranges, ranges.dropFirst()) where b.begin < a.end {
+            throw CheckpointError.corrupt(path, "tensors '\(a.name.prefix(80))' and '\(b.name.prefix(80))' overlap in the data")
+        }
+        let data = dataBytes > 0 ? try readBytes(dataBytes) : Data()
+        for l in layouts {
+            var values = [Float](repeating: 0, count: l.count)
             data.withUnsafeBytes { raw in
-                let p = raw.baseAddress! + base + offs[0]
-                for i in 0..<count {
-                    if width == 4 {
+                guard let base = raw.baseAddress else { return }  // no data: every tensor is empty
+                let p = base + l.begin
+                for i in 0..<l.count {
+                    if l.width == 4 {
                         values[i] = Float(bitPattern: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
                     } else {
                         values[i] = Float(Float16Bits(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))))
                     }
                 }
             }
-            file.tensors[name] = Entry(shape: shape, values: values)
+            file.tensors[l.name] = Entry(shape: l.shape, values: values)
         }
         return file
+    }
+
+    /// A JSON number that is exactly a whole number in Int's range (booleans, fractions and huge values are not).
+    static func exactInteger(_ value: Any) -> Int? {
+        guard let n = value as? NSNumber else { return nil }
+        let type = String(cString: n.objCType)
+        guard type != "c" && type != "B" else { return nil }  // booleans
+        let d = n.doubleValue
+        guard d.isFinite, d == d.rounded(), abs(d) <= 9.2e18 else { return nil }
+        let i = n.int64Value
+        guard Double(i) == d else { return nil }
+        return Int(i)
     }
 }
 

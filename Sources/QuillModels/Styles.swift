@@ -28,20 +28,54 @@ public struct HandwritingStyle: Codable, Equatable, Sendable {
         return files.filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }.sorted()
     }
 
+    /// The most rows a style may hold: a few lines of handwriting are a few thousand points.
+    public static let maximumRows = 100_000
+    /// The largest offset a style may hold, in standard deviations of the training data's offsets.
+    public static let maximumOffset: Float = 1000
+    /// The largest style file read, in bytes (a full style of `maximumRows` is about 5 MB).
+    static let maximumFileBytes = 64 << 20
+
+    /// A style name: letters, digits, '-', '_' and '.', not starting with '.', so it names a file in styles/.
+    public static func isValidName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 100 && !name.hasPrefix(".")
+            && name.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0) }
+    }
+
+    /// Loads DIR/styles/NAME.json. Rows must number 1 to `maximumRows`, each (dx, dy, eos) with finite offsets of
+    /// at most `maximumOffset` and eos 0 or 1.
     public static func load(name: String, model dir: String) throws -> HandwritingStyle {
+        guard isValidName(name) else {
+            throw CharModelError.invalidOption("style name '\(name.prefix(100))' is not valid; use letters, digits, '-', '_' and '.'")
+        }
         let url = directory(model: dir).appendingPathComponent("\(name).json")
+        if let size = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? NSNumber,
+           size.int64Value > Int64(maximumFileBytes) {
+            throw CheckpointError.corrupt(url.path, "the style file is \(size.int64Value) bytes, more than a style can hold")
+        }
         guard let data = FileManager.default.contents(atPath: url.path) else {
             let known = names(model: dir)
             throw CharModelError.invalidOption("unknown style '\(name)'; the model in \(dir) has \(known.isEmpty ? "no styles" : "styles: " + known.joined(separator: ", "))")
         }
-        guard let s = try? JSONDecoder().decode(HandwritingStyle.self, from: data),
-              !s.rows.isEmpty, s.rows.allSatisfy({ $0.count == 3 && $0.allSatisfy(\.isFinite) }) else {
+        guard let s = try? JSONDecoder().decode(HandwritingStyle.self, from: data) else {
             throw CheckpointError.corrupt(url.path, "not a valid style file (name, text, rows of [dx, dy, eos])")
+        }
+        guard (1...maximumRows).contains(s.rows.count) else {
+            throw CheckpointError.corrupt(url.path, "the style has \(s.rows.count) rows; a style holds 1 to \(maximumRows)")
+        }
+        for (i, r) in s.rows.enumerated() {
+            guard r.count == 3 else { throw CheckpointError.corrupt(url.path, "row \(i) has \(r.count) values; each row is [dx, dy, eos]") }
+            guard r[0].isFinite, r[1].isFinite, abs(r[0]) <= maximumOffset, abs(r[1]) <= maximumOffset else {
+                throw CheckpointError.corrupt(url.path, "row \(i) has an offset that is not a number of at most \(Int(maximumOffset)) in size")
+            }
+            guard r[2] == 0 || r[2] == 1 else { throw CheckpointError.corrupt(url.path, "row \(i) has eos \(r[2]); it must be 0 or 1") }
         }
         return s
     }
 
     public func save(model dir: String) throws {
+        guard HandwritingStyle.isValidName(name) else {
+            throw CharModelError.invalidOption("style name '\(name.prefix(100))' is not valid; use letters, digits, '-', '_' and '.'")
+        }
         let url = HandwritingStyle.directory(model: dir)
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         try AtomicFile.write(try JSONEncoder.sorted.encode(self), to: url.appendingPathComponent("\(name).json").path)

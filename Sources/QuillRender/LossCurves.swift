@@ -5,6 +5,8 @@ public enum MetricsError: Error, CustomStringConvertible, Equatable {
     case missing(path: String)
     case unreadable(path: String, reason: String)
     case empty(path: String)
+    /// Every train and val record has `"loss": null` (a loss that was NaN, or a validation without a split).
+    case noLosses(path: String)
     case malformed(path: String, line: Int, reason: String)
 
     public var description: String {
@@ -15,6 +17,8 @@ public enum MetricsError: Error, CustomStringConvertible, Equatable {
             return "\(path): cannot read (\(reason)); check the file's permissions"
         case .empty(let path):
             return "\(path): no train or val records; train for at least one logging interval first"
+        case .noLosses(let path):
+            return "\(path): every train and val record has \"loss\": null (no finite loss was logged, or the run has no validation split); train for at least one logging interval first"
         case .malformed(let path, let line, let reason):
             return "\(path):\(line): \(reason); each line must be one JSON object such as "
                 + #"{"kind":"train","step":120,"elapsed_s":14.2,"loss":1.83}"#
@@ -40,7 +44,8 @@ public struct MetricsRecord: Equatable, Sendable {
 /// Schema, one JSON object per line (unknown keys and blank lines are ignored):
 /// `{"kind":"train","step":120,"elapsed_s":14.2,"loss":1.83,"lr":0.002,"rate":8123.4}` or
 /// `{"kind":"val","step":200,"elapsed_s":25.0,"loss":1.71}`, with an optional `"unit"` naming the loss
-/// (e.g. `"nats/char"`, `"nats/point"`).
+/// (e.g. `"nats/char"`, `"nats/point"`). A record whose `"loss"` is null (the trainers log a NaN loss, and the
+/// validation of a run without a validation split, so) is skipped; a file with only such records is an error.
 public struct MetricsLog: Equatable, Sendable {
     public var train: [MetricsRecord]
     public var val: [MetricsRecord]
@@ -85,6 +90,7 @@ public struct MetricsLog: Equatable, Sendable {
     /// Parses the text of a `metrics.jsonl`; `path` only names the file in errors.
     public static func parse(_ text: String, path: String) throws -> MetricsLog {
         var log = MetricsLog()
+        var nullLosses = 0
         for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
             if line.isEmpty { continue }
@@ -118,6 +124,7 @@ public struct MetricsLog: Equatable, Sendable {
             guard let step = try number("step", required: true), step >= 0, step == step.rounded() else {
                 throw MetricsError.malformed(path: path, line: n, reason: "\"step\" must be a whole number ≥ 0")
             }
+            if dict["loss"] is NSNull { nullLosses += 1; continue }
             let record = MetricsRecord(kind: kind, step: Int(step),
                                        elapsedSeconds: try number("elapsed_s", required: false) ?? 0,
                                        loss: try number("loss", required: true) ?? 0,
@@ -128,7 +135,9 @@ public struct MetricsLog: Equatable, Sendable {
             case .val: MetricsLog.append(record, to: &log.val)
             }
         }
-        guard !log.train.isEmpty || !log.val.isEmpty else { throw MetricsError.empty(path: path) }
+        guard !log.train.isEmpty || !log.val.isEmpty else {
+            throw nullLosses > 0 ? MetricsError.noLosses(path: path) : MetricsError.empty(path: path)
+        }
         return log
     }
 }

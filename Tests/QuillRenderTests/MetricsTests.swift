@@ -99,6 +99,30 @@ final class MetricsTests: RenderTestCase {
         XCTAssertEqual(try listing().filter { $0.hasPrefix(".") }, [], "no temporary files left")
     }
 
+    /// A handwriting run without a validation split logs `"loss": null` validations; they are skipped.
+    func testNullLossesAreSkipped() throws {
+        let text = """
+        {"kind":"train","step":10,"elapsed_s":1,"loss":1.5,"nats_per_sequence":900,"unit":"nats/point"}
+        {"kind":"val","step":10,"elapsed_s":1.2,"loss":null,"nats_per_sequence":null,"unit":"nats/point"}
+        {"kind":"train","step":20,"elapsed_s":2,"loss":1.2,"unit":"nats/point"}
+        """
+        let log = try MetricsLog.parse(text, path: "m.jsonl")
+        XCTAssertEqual(log.train.map(\.step), [10, 20])
+        XCTAssertEqual(log.val, [])
+        XCTAssertNil(log.bestVal)
+        XCTAssertEqual(LossPlot.series(log, xAxis: .step).map(\.name), ["train"])
+        try text.write(toFile: file("metrics.jsonl"), atomically: true, encoding: .utf8)
+        try LossPlot.render(try MetricsLog.read(file("metrics.jsonl")), to: file("loss.png"))
+
+        let onlyNulls = #"{"kind":"val","step":10,"loss":null}"# + "\n" + #"{"kind":"train","step":10,"loss":null}"#
+        XCTAssertThrowsError(try MetricsLog.parse(onlyNulls, path: "m.jsonl")) { e in
+            XCTAssertEqual(e as? MetricsError, .noLosses(path: "m.jsonl"))
+            XCTAssertTrue("\(e)".hasPrefix("m.jsonl: every train and val record has \"loss\": null"), "\(e)")
+        }
+        // A missing loss is still an error.
+        XCTAssertThrowsError(try MetricsLog.parse(#"{"kind":"val","step":3}"#, path: "m.jsonl"))
+    }
+
     func testResumedRunSupersedesLaterRecords() throws {
         let text = [10, 20, 30, 40, 20, 30, 50].map { #"{"kind":"train","step":\#($0),"loss":\#(Double($0) / 10)}"# }
         let log = try MetricsLog.parse(text.joined(separator: "\n"), path: "m")
