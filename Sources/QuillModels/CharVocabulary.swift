@@ -1,4 +1,5 @@
 import Foundation
+import QuillData
 
 /// The characters a char model knows: Unicode scalars, in sorted order, indexed from 0.
 public struct CharVocabulary: Equatable, Sendable {
@@ -109,7 +110,10 @@ public enum CharModelError: Error, CustomStringConvertible, Equatable {
     case nonFinite(step: Int, what: String, dir: String, checkpoint: Int?)
     case diverged(step: Int, why: String, dir: String, checkpoint: Int?)
 
-    public var description: String {
+    /// The message with any invisible or control character (from a file's contents or name) shown by code point.
+    public var description: String { TextPreparation.shown(text: message) }
+
+    var message: String {
         switch self {
         case .unknownCharacters(let source, let chars):
             let list = chars.prefix(12).map(describe).joined(separator: ", ")

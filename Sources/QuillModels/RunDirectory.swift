@@ -1,4 +1,5 @@
 import Foundation
+import QuillIO
 import QuillNumerics
 import QuillOptim
 
@@ -85,24 +86,9 @@ enum RunDirectory {
         try replaceAtomically(path, with: out)
     }
 
-    // QuillIO: move to the shared file layer
-    /// Writes `data` to a temporary file beside `path` and renames it over `path`; removes the temporary on failure.
+    /// Replaces `path` with `data`, completely or not at all (`QuillIO.AtomicOutput`).
     private static func replaceAtomically(_ path: String, with data: Data) throws {
-        let url = URL(fileURLWithPath: path)
-        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-        do {
-            try data.write(to: tmp)
-            guard rename(tmp.path, url.path) == 0 else {
-                let why = String(cString: strerror(errno))
-                try? FileManager.default.removeItem(at: tmp)
-                throw CharModelError.invalidOption("\(path): cannot replace the file (\(why)); check that the run directory is writable")
-            }
-        } catch let error as CharModelError {
-            throw error
-        } catch {
-            try? FileManager.default.removeItem(at: tmp)
-            throw CharModelError.invalidOption("\(path): cannot rewrite the file after the resume point; check that the run directory is writable and the disk has space")
-        }
+        try AtomicOutput.write(data, to: path)
     }
 
     /// Records the generator's state in the trainer state.

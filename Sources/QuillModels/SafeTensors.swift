@@ -1,4 +1,5 @@
 import Foundation
+import QuillData
 import QuillIO
 import QuillNumerics
 
@@ -196,7 +197,10 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
     case incompatible(String, String)
     case wrongKind(String, expected: String, found: String)
 
-    public var description: String {
+    /// The message with any invisible or control character (from a file's contents or name) shown by code point.
+    public var description: String { TextPreparation.shown(text: message) }
+
+    var message: String {
         switch self {
         case .missing(let p):
             return "\(p): no such model file; train one first, or check the --model directory"
