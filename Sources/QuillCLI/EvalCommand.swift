@@ -29,7 +29,7 @@ public struct EvalCommand: ParsableCommand {
 
     public func validate() throws {
         if !["all", "val", "train"].contains(part) { throw ValidationError("--part must be all, val or train") }
-        if !(1...64).contains(batch) { throw ValidationError("--batch must be between 1 and 64") }
+        try OptionRange.check("batch", batch, 1...64)
     }
 
     public func run() throws {

@@ -46,7 +46,7 @@ public struct WriteCommand: ParsableCommand {
     @Option(help: "Synthesis model directory (default: Quill's bundled model).") var model: String?
     @Option(name: .shortAndLong, help: "Output image: .png, .svg or .pdf.") var output: String?
     @Option(help: "Sampling bias b, 0…20: 0 is the model's own distribution, 1 or more is neat.") var bias: Double = 1
-    @Option(help: "Random seed: the same text, options and seed give the same image (PDF: the same bytes with SOURCE_DATE_EPOCH set).") var seed: UInt64 = 1
+    @Option(help: "Random seed (0…18446744073709551615): the same text, options and seed give the same image (PDF: the same bytes with SOURCE_DATE_EPOCH set).") var seed: UInt64 = 1
     @Option(help: "Wrap lines longer than this many characters (10…500).") var wrap: Int = 60
     @Option(name: .customLong("max-chars"), help: "Refuse texts longer than this (1…100000).") var maxChars: Int = 1000
     @Option(name: .customLong("steps-per-char"), help: "Step cap per character (5…200).") var stepsPerChar: Int = 40
@@ -77,13 +77,16 @@ public struct WriteCommand: ParsableCommand {
             _ = try OutputFormat.forPath(output)
             if text == nil && input == nil { throw ValidationError("give the text to write, - for standard input, or --input FILE") }
             if text != nil && input != nil { throw ValidationError("give the text either as an argument or with --input, not both") }
+            try refuseOverwriting(inputs: [("--input", input), ("--prime-from", primeFrom), ("--prime-inkml", primeInkml),
+                                           ("the --model file", modelFile(model ?? DefaultModel.synthesis))],
+                                  output: output)
         }
-        if !(bias >= 0 && bias <= 20) { throw ValidationError("--bias must be between 0 and 20") }
-        if !(10...500).contains(wrap) { throw ValidationError("--wrap must be between 10 and 500") }
-        if !(1...100_000).contains(maxChars) { throw ValidationError("--max-chars must be between 1 and 100000") }
-        if !(5...200).contains(stepsPerChar) { throw ValidationError("--steps-per-char must be between 5 and 200") }
-        if !(0...100).contains(finishSteps) { throw ValidationError("--finish-steps must be between 0 and 100") }
-        if !(1...20).contains(tries) { throw ValidationError("--tries must be between 1 and 20") }
+        try OptionRange.check("bias", bias, 0...20)
+        try OptionRange.check("wrap", wrap, 10...500)
+        try OptionRange.check("max-chars", maxChars, 1...100_000)
+        try OptionRange.check("steps-per-char", stepsPerChar, 5...200)
+        try OptionRange.check("finish-steps", finishSteps, 0...100)
+        try OptionRange.check("tries", tries, 1...20)
         if [style != nil, primeFrom != nil, primeInkml != nil, ownHand].filter({ $0 }).count > 1 {
             throw ValidationError("choose one of --style, --prime-from, --prime-inkml and --own-hand")
         }
@@ -92,8 +95,8 @@ public struct WriteCommand: ParsableCommand {
         }
         if primeText != nil && primeInkml == nil { throw ValidationError("--prime-text goes with --prime-inkml") }
         if (primeFrom == nil) != (id == nil) { throw ValidationError("--prime-from and --id go together") }
-        if !(lineHeight >= 5 && lineHeight <= 2000) { throw ValidationError("--line-height must be between 5 and 2000") }
-        if !(penWidth > 0 && penWidth <= 50) { throw ValidationError("--pen-width must be more than 0 and at most 50") }
+        try OptionRange.check("line-height", lineHeight, 5...2000)
+        try OptionRange.check("pen-width", penWidth, 0...50, aboveLower: true)
     }
 
     public func run() throws {
@@ -138,9 +141,6 @@ public struct WriteCommand: ParsableCommand {
     func readText(output: String) throws -> String {
         let raw: String
         if let input {
-            if input != "-", sameFile(input, output) {
-                throw CLIError("the output \(TextPreparation.shown(text: output)) is the input file; choose another -o")
-            }
             raw = try TextPreparation.read(path: input)
         } else if text == "-" {
             raw = try TextPreparation.read(path: "-")
@@ -203,15 +203,4 @@ func reportReplacements(_ replacements: [String]) {
 /// A note on standard error ("quill: note: …").
 func note(_ message: String) {
     FileHandle.standardError.write(Data("quill: note: \(message)\n".utf8))
-}
-
-/// Whether two paths name the same existing file (after resolving links).
-func sameFile(_ a: String, _ b: String) -> Bool {
-    let fa = URL(fileURLWithPath: a).resolvingSymlinksInPath().standardizedFileURL.path
-    let fb = URL(fileURLWithPath: b).resolvingSymlinksInPath().standardizedFileURL.path
-    if fa == fb { return true }
-    guard let ia = try? FileManager.default.attributesOfItem(atPath: fa),
-          let ib = try? FileManager.default.attributesOfItem(atPath: fb) else { return false }
-    return (ia[.systemFileNumber] as? Int) == (ib[.systemFileNumber] as? Int)
-        && (ia[.systemNumber] as? Int) == (ib[.systemNumber] as? Int) && ia[.systemFileNumber] != nil
 }
