@@ -23,6 +23,7 @@ public struct BenchImportCommand: ParsableCommand {
     public func validate() throws {
         try OptionRange.check("repeat", repeats, 1...100)
         try OptionRange.check("baseline", baseline, 0...1_000_000, aboveLower: true)
+        try refuseNonFiles([("--data", data)])
     }
 
     public func run() throws {

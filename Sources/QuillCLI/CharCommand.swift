@@ -88,6 +88,7 @@ public struct CharTrain: ParsableCommand {
         try checkRanges()
         try refuseRunDirectoryOverInputs(data: data, out: out)
         _ = try options()
+        try refuseNonFiles(data.map { (what: "--data", path: Optional($0)) })
     }
 
     /// Every numeric option's range, checked before anything is read (also on --resume, where the checkpoint's
@@ -218,6 +219,7 @@ public struct CharSample: ParsableCommand {
         try OptionRange.check("temperature", temperature, 0...100, aboveLower: true)
         try OptionRange.check("beam", beam, 1...256)
         if greedy && beam != nil { throw ValidationError("--greedy and --beam are alternatives; pick one") }
+        try refuseNonFiles([("--model", modelFile(model))])
     }
 
     public func run() throws {
@@ -253,6 +255,7 @@ public struct CharEval: ParsableCommand {
     public func validate() throws {
         if !["all", "val", "train"].contains(part) { throw ValidationError("--part must be all, val or train") }
         try OptionRange.check("val-fraction", valFraction, 0...1, aboveLower: true, belowUpper: true)
+        try refuseNonFiles([("--model", modelFile(model)), ("--data", data)])
     }
 
     public func run() throws {

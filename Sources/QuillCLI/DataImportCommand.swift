@@ -126,6 +126,9 @@ public struct DataImportCommand: ParsableCommand {
         guard (trainList == nil) == (validList == nil) else {
             throw ValidationError("--train-list and --valid-list go together")
         }
+        try refuseNonFiles(inputs.map { (what: "an input of the import", path: Optional($0)) }, directoriesAllowed: true)
+        try refuseNonFiles([("--ascii", ascii)], directoriesAllowed: true)
+        try refuseNonFiles([("--train-list", trainList), ("--valid-list", validList)])
         var extensions = (try? ImportFormat(name: format))?.fileExtensions ?? []
         if ascii != nil { extensions.insert("txt") }
         try refuseOverwriting(inputs: inputs.map { (what: "an input of the import", path: Optional($0)) }

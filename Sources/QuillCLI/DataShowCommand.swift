@@ -35,6 +35,7 @@ public struct DataShowCommand: ParsableCommand {
         try OptionRange.check("height", height, 10...2000)
         try OptionRange.check("pen-width", penWidth, 0...50, aboveLower: true)
         _ = try OutputFormat.forPath(output)
+        try refuseNonFiles([("the dataset file", file)])
         try refuseOverwriting(inputs: [("the dataset file", file)], output: output)
     }
 

@@ -30,6 +30,7 @@ public struct EvalCommand: ParsableCommand {
     public func validate() throws {
         if !["all", "val", "train"].contains(part) { throw ValidationError("--part must be all, val or train") }
         try OptionRange.check("batch", batch, 1...64)
+        try refuseNonFiles([("--model", modelFile(model)), ("--data", data)])
     }
 
     public func run() throws {

@@ -81,6 +81,8 @@ func fileErrorLine(_ error: Error, path: String) -> String {
     if ns.domain == NSCocoaErrorDomain, let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError,
        underlying.domain == NSPOSIXErrorDomain {
         code = underlying.code
+    } else if ns.domain == NSCocoaErrorDomain, isDirectory(path) {
+        code = Int(EISDIR)
     } else if ns.domain == NSCocoaErrorDomain {
         switch ns.code {
         case NSFileNoSuchFileError, NSFileReadNoSuchFileError: code = Int(ENOENT)
@@ -101,6 +103,33 @@ func fileErrorLine(_ error: Error, path: String) -> String {
     case EROFS: return "\(shown): the file system is read-only; choose a path on a writable one"
     case EISDIR: return "\(shown): is a directory, not a file; give a file"
     case ENOTDIR: return "\(shown): a part of the path is not a directory; check the path"
-    default: return "\(shown): the file could not be read or written (\(ns.localizedDescription)); check the path"
+    default:
+        if ns.domain == NSPOSIXErrorDomain || code > 0, let text = strerror(Int32(truncatingIfNeeded: code)) {
+            return "\(shown): \(String(cString: text).lowercased()); check the path"
+        }
+        return "\(shown): the file could not be read or written; check that it is a regular file you may read and write"
+    }
+}
+
+/// Refuses inputs that exist but are not regular files: a directory where a file is read (unless
+/// `directoriesAllowed`), a device such as /dev/null, a pipe or a socket. Paths that do not exist are left to the
+/// reader, which names them; nil and "-" (standard input) are skipped.
+/// - Throws: `CLIError` "PATH: is a directory, not a file (WHAT); give a file".
+func refuseNonFiles(_ inputs: [(what: String, path: String?)], directoriesAllowed: Bool = false) throws {
+    for (what, path) in inputs {
+        guard let path, path != "-" else { continue }
+        var s = stat()
+        guard stat(path, &s) == 0 else { continue }
+        let shown = TextPreparation.shown(text: path)
+        switch s.st_mode & S_IFMT {
+        case S_IFREG: continue
+        case S_IFDIR:
+            if directoriesAllowed { continue }
+            throw CLIError("\(shown): is a directory, not a file (\(what)); give a file")
+        case S_IFCHR, S_IFBLK:
+            throw CLIError("\(shown): is a device, not a regular file (\(what)); give a file")
+        default:
+            throw CLIError("\(shown): is a pipe or socket, not a regular file (\(what)); give a file")
+        }
     }
 }

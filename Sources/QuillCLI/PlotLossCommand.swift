@@ -35,6 +35,7 @@ public struct PlotLossCommand: ParsableCommand {
         try OptionRange.check("width", width, 200...10_000)
         try OptionRange.check("height", height, 150...10_000)
         do { _ = try OutputFormat.forPath(output) } catch { throw ValidationError("\(error)") }
+        try refuseNonFiles([("the metrics log", metricsPath)])
         try refuseOverwriting(inputs: [("the metrics log", metricsPath)], output: output)
     }
 

@@ -154,6 +154,7 @@ public struct TrainPrediction: ParsableCommand {
     public func validate() throws {
         try args.check(window: nil)
         _ = try args.options(kind: .prediction, window: nil)
+        try refuseNonFiles([("--data", args.data)])
     }
     public func run() throws { try args.run(kind: .prediction, window: nil) }
 }
@@ -168,6 +169,7 @@ public struct TrainSynthesis: ParsableCommand {
     public func validate() throws {
         try args.check(window: window)
         _ = try args.options(kind: .synthesis, window: window)
+        try refuseNonFiles([("--data", args.data)])
     }
     public func run() throws { try args.run(kind: .synthesis, window: window) }
 }

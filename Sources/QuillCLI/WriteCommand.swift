@@ -77,6 +77,9 @@ public struct WriteCommand: ParsableCommand {
             _ = try OutputFormat.forPath(output)
             if text == nil && input == nil { throw ValidationError("give the text to write, - for standard input, or --input FILE") }
             if text != nil && input != nil { throw ValidationError("give the text either as an argument or with --input, not both") }
+            // --input may be a pipe (/dev/fd/N): TextPreparation.read handles it and names a directory.
+            try refuseNonFiles([("--prime-from", primeFrom), ("--prime-inkml", primeInkml),
+                                ("the --model file", modelFile(model ?? DefaultModel.synthesis))])
             try refuseOverwriting(inputs: [("--input", input), ("--prime-from", primeFrom), ("--prime-inkml", primeInkml),
                                            ("the --model file", modelFile(model ?? DefaultModel.synthesis))],
                                   output: output)
