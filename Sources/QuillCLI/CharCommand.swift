@@ -207,7 +207,7 @@ public struct CharSample: ParsableCommand {
     var temperature: Double = 1
     @Flag(help: "Always take the most likely character.")
     var greedy = false
-    @Option(help: "Beam search with this many beams (1…256; deterministic).")
+    @Option(help: "Beam search with this many beams (1…256; deterministic; --length × --beam at most 200000).")
     var beam: Int?
     @Option(help: "Random seed (0…18446744073709551615).")
     var seed: UInt64 = 1
@@ -218,6 +218,10 @@ public struct CharSample: ParsableCommand {
         try OptionRange.check("length", length, 1...1_000_000)
         try OptionRange.check("temperature", temperature, 0...100, aboveLower: true)
         try OptionRange.check("beam", beam, 1...256)
+        if let b = beam, length > 10_000 || length * b > 200_000 {
+            // Beam search keeps, and copies at every step, each beam's text so far.
+            throw ValidationError("--length with --beam must be at most 10000, and --length × --beam at most 200000, got \(length) × \(b)")
+        }
         if greedy && beam != nil { throw ValidationError("--greedy and --beam are alternatives; pick one") }
         try refuseNonFiles([("--model", modelFile(model))])
     }

@@ -116,6 +116,7 @@ public struct WriteCommand: ParsableCommand {
         let prepared = try TextPreparation.prepare(raw, wrap: wrap, literalNewlines: input == nil && text != "-",
                                                    known: sampler.knows)
         reportReplacements(prepared.replacements)
+        try checkPageSize(prepared.lines, output: output)
         let prime = try primeMaterial(dir: dir, loaded: loaded, sampler: sampler)
         var writer = PageWriter(sampler: sampler, options: WriteOptions(bias: bias, stepsPerCharacter: stepsPerChar,
                                                                          finishingSteps: finishSteps))
@@ -159,6 +160,26 @@ public struct WriteCommand: ParsableCommand {
             throw CLIError("the text has \(count) characters, more than --max-chars \(maxChars); raise it with --max-chars \(count) (a 1,000-character page takes a few seconds)")
         }
         return raw
+    }
+
+    /// Refuses, before any sampling, a page the renderer would refuse afterwards: taller, or (by a low estimate of
+    /// a handwritten character's width, a fifth of the line height) wider than a canvas can be: 100000 points, and
+    /// 32767 pixels for PNG (one pixel a point).
+    func checkPageSize(_ lines: [String?], output: String) throws {
+        let page = PageOptions()
+        let n = Double(lines.count)
+        let height = n * lineHeight + max(n - 1, 0) * page.lineGap + 2 * (page.margin + penWidth / 2)
+        let longest = Double(lines.map { $0?.count ?? 0 }.max() ?? 0)
+        let width = longest * lineHeight / 5 + 2 * (page.margin + penWidth / 2)
+        let png = (try? OutputFormat.forPath(output)) == .png
+        let limit = png ? 32_767.0 : 100_000.0
+        if height > limit || width > limit {
+            let what = height > limit ? String(format: "%.0f points tall (%d lines at --line-height %@)", height, lines.count,
+                                               OptionRange.shown(lineHeight))
+                : String(format: "at least %.0f points wide (%d characters at --line-height %@)", width, Int(longest),
+                         OptionRange.shown(lineHeight))
+            throw CLIError("\(TextPreparation.shown(text: output)): the page would be \(what), more than the \(Int(limit)) a\(png ? " PNG" : "") page can take; lower --line-height or --wrap, split the text\(png ? ", or write .svg or .pdf" : "")")
+        }
     }
 
     func primeMaterial(dir: String, loaded: HandwritingCheckpoint.Loaded, sampler: HandwritingSampler) throws -> Prime? {

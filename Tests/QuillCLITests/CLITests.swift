@@ -104,6 +104,10 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(errorText(["char", "sample", "--model", "m", "--temperature", "0"]).contains("--temperature"))
         XCTAssertTrue(errorText(["char", "sample", "--model", "m", "--greedy", "--beam", "3"]).contains("--greedy"))
         XCTAssertTrue(errorText(["char", "sample", "--model", "m", "--length", "0"]).contains("--length"))
+        // Beam search's memory and time grow with length × beams.
+        XCTAssertTrue(errorText(["char", "sample", "--model", "m", "--beam", "256", "--length", "1000"])
+            .contains("--length × --beam at most 200000"))
+        XCTAssertTrue(errorText(["char", "sample", "--model", "m", "--beam", "1", "--length", "10001"]).contains("--beam"))
     }
 
     func testDataShowNeedsOneSelector() {

@@ -158,6 +158,19 @@ final class HandwritingCLITests: XCTestCase {
         return errorText(args)
     }
 
+    /// A page too large for the canvas is refused before any line is sampled.
+    func testPageTooLargeIsRefusedBeforeSampling() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let model = try makeModel(dir)
+        let tall = errorText(["write", String(repeating: "a\n", count: 500), "--model", model, "-o", dir.path("t.png")])
+        XCTAssertTrue(tall.contains("t.png: the page would be 38") && tall.contains("500 lines at --line-height 60")
+                      && tall.contains("write .svg or .pdf"), tall)
+        let wide = errorText(["write", String(repeating: "ab ", count: 100), "--wrap", "500", "--line-height", "2000",
+                              "--model", model, "-o", dir.path("w.pdf")])
+        XCTAssertTrue(wide.contains("points wide") && wide.contains("more than the 100000"), wide)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path("t.png")))
+    }
+
     /// `plot window -` reads its line from standard input, as `write -` does, and refuses several lines or none.
     func testPlotWindowReadsStandardInput() throws {
         let dir = TempDir(); defer { dir.cleanup() }
