@@ -12,7 +12,7 @@ public struct SampleCommand: ParsableCommand {
 
     @Option(help: "Prediction model directory (or .safetensors file).") var model: String
     @Option(name: .shortAndLong, help: "Output image: .png, .svg or .pdf.") var output: String
-    @Option(help: "Pen steps to sample (1…100000).") var length: Int = 700
+    @Option(help: "Pen steps to sample (1…20000; about 11 a letter).") var length: Int = 700
     @Option(help: "Sampling bias b, 0…20 (0: the model's own distribution).") var bias: Double = 0
     @Option(help: "Random seed (0…18446744073709551615).") var seed: UInt64 = 1
 
@@ -20,7 +20,7 @@ public struct SampleCommand: ParsableCommand {
 
     public func validate() throws {
         _ = try OutputFormat.forPath(output)
-        try OptionRange.check("length", length, 1...100_000)
+        try OptionRange.check("length", length, 1...20_000)
         try OptionRange.check("bias", bias, 0...20)
         try refuseNonFiles([("the --model file", modelFile(model))])
         try refuseOverwriting(inputs: [("the --model file", modelFile(model))], output: output)

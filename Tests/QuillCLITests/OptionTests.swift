@@ -93,7 +93,7 @@ final class OptionTests: XCTestCase {
             Numeric(write, "line-height", "4", "2001", float: true), Numeric(write, "pen-width", "0", "51", float: true),
         ]
         let sample = ["sample", "--model", "m", "-o", "x.png"]
-        table += [Numeric(sample, "length", "0", "100001"), Numeric(sample, "bias", "-1", "21", float: true)]
+        table += [Numeric(sample, "length", "0", "20001"), Numeric(sample, "bias", "-1", "21", float: true)]
         let density = ["plot", "density", "--model", "m", "-o", "x.png"]
         table += [Numeric(density, "length", "9", "5001"), Numeric(density, "bias", "-1", "21", float: true)]
         table.append(Numeric(["plot", "window", "hi", "-o", "x.png"], "bias", "-1", "21", float: true))
