@@ -21,9 +21,10 @@ func refuseOverwriting(inputs: [(what: String, path: String?)], output: String,
     for (what, path) in inputs {
         guard let path, path != "-" else { continue }
         if sameFile(path, output) { throw CLIError("\(out): is also an input (\(what)); \(fix)") }
+        let directory = canonicalPath(path)
         if !directoryExtensions.isEmpty, isDirectory(path),
            directoryExtensions.contains((output as NSString).pathExtension.lowercased()),
-           canonicalPath(output).hasPrefix(canonicalPath(path).hasSuffix("/") ? canonicalPath(path) : canonicalPath(path) + "/") {
+           canonicalPath(output).hasPrefix(directory.hasSuffix("/") ? directory : directory + "/") {
             throw CLIError("\(out): is also an input (a .\((output as NSString).pathExtension) file in the input directory \(TextPreparation.shown(text: path)), which the command reads); \(fix)")
         }
     }
