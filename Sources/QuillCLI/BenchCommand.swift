@@ -27,19 +27,28 @@ public struct BenchChar: ParsableCommand {
         commandName: "char",
         abstract: "Char-LM training throughput: 2×512 LSTM, vocab 65, batch 50 × 50, Adam, clip 5 (PyTorch: 5,270 chars/s).")
 
-    @Option(help: "Timed iterations after 3 warm-up iterations.") var iterations: Int = 30
+    @Option(help: "Timed iterations after 3 warm-up iterations (1…10000).") var iterations: Int = 30
     @Option(help: "Recurrent cell.") var cell: CellKind = .lstm
-    @Option(help: "Layers.") var layers: Int = 2
-    @Option(help: "Units per layer.") var hidden: Int = 512
-    @Option(help: "Batch.") var batch: Int = 50
-    @Option(help: "Sequence length.") var seq: Int = 50
-    @Option(help: "Embedding size (the PyTorch script learns a 65-wide embedding); 0 for one-hot.") var embedding: Int = 65
+    @Option(help: "Layers (1…32).") var layers: Int = 2
+    @Option(help: "Units per layer (1…8192).") var hidden: Int = 512
+    @Option(help: "Batch (1…4096).") var batch: Int = 50
+    @Option(help: "Sequence length (1…4096).") var seq: Int = 50
+    @Option(help: "Embedding size (0…8192; the PyTorch script learns a 65-wide embedding); 0 for one-hot.") var embedding: Int = 65
 
     public init() {}
 
     public func validate() throws {
-        if !(1...10_000).contains(iterations) { throw ValidationError("--iterations must be between 1 and 10000") }
-        if layers < 1 || hidden < 1 || batch < 1 || seq < 1 || embedding < 0 { throw ValidationError("sizes must be positive") }
+        try OptionRange.check("iterations", iterations, 1...10_000)
+        try OptionRange.check("layers", layers, 1...32)
+        try OptionRange.check("hidden", hidden, 1...8192)
+        try OptionRange.check("batch", batch, 1...4096)
+        try OptionRange.check("seq", seq, 1...4096)
+        try OptionRange.check("embedding", embedding, 0...8192)
+        // About 14 floats of activations per unit, step and row (as `char train` estimates).
+        let bytes = Double(batch) * Double(seq) * Double(hidden) * Double(layers) * 4 * 14
+        if bytes > 16e9 {
+            throw ValidationError("--batch × --seq × --hidden × --layers needs about \(Int(bytes / 1e9)) GB of activations; lower them")
+        }
     }
 
     public func run() throws {

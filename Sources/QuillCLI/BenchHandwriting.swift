@@ -13,19 +13,24 @@ public struct BenchHandwriting: ParsableCommand {
         abstract: "Handwriting training throughput: 3×400 LSTM, M = 20, batch 32 × 300, Adam (PyTorch: prediction 5,630, synthesis 3,550 sample-steps/s).")
 
     @Option(help: "prediction or synthesis.") var network: HandwritingKind = .synthesis
-    @Option(help: "Timed iterations after 2 warm-up iterations.") var iterations: Int = 10
-    @Option(help: "Batch.") var batch: Int = 32
-    @Option(help: "Steps per sequence.") var steps: Int = 300
-    @Option(help: "Text length U (synthesis).") var textLength: Int = 40
-    @Option(help: "Alphabet size (synthesis).") var alphabet: Int = 80
+    @Option(help: "Timed iterations after 2 warm-up iterations (1…1000).") var iterations: Int = 10
+    @Option(help: "Batch (1…512; --batch × --steps at most 100000).") var batch: Int = 32
+    @Option(help: "Steps per sequence (2…10000).") var steps: Int = 300
+    @Option(help: "Text length U (synthesis; 1…1000).") var textLength: Int = 40
+    @Option(help: "Alphabet size (synthesis; 2…1000).") var alphabet: Int = 80
     @Flag(help: "Also time each phase of a training step (forward, loss, backward per layer group, optimiser).")
     var profile = false
 
     public init() {}
 
     public func validate() throws {
-        if !(1...1000).contains(iterations) || batch < 1 || steps < 2 || textLength < 1 || alphabet < 2 {
-            throw ValidationError("sizes must be positive")
+        try OptionRange.check("iterations", iterations, 1...1000)
+        try OptionRange.check("batch", batch, 1...512)
+        try OptionRange.check("steps", steps, 2...10_000)
+        try OptionRange.check("text-length", textLength, 1...1000)
+        try OptionRange.check("alphabet", alphabet, 2...1000)
+        if batch * steps > 100_000 {
+            throw ValidationError("--batch × --steps must be at most 100000 (about 10 GB of activations), got \(batch * steps)")
         }
     }
 
@@ -96,10 +101,15 @@ public struct BenchSampling: ParsableCommand {
         abstract: "Batch-1 sampling: 3×400 LSTM stack with the mixture head and mixture sampling (PyTorch: 0.90 ms/step).")
 
     @Option(help: "prediction or synthesis.") var network: HandwritingKind = .prediction
-    @Option(help: "Steps to sample.") var steps: Int = 700
-    @Option(help: "Repetitions (the median is reported).") var reps: Int = 5
+    @Option(help: "Steps to sample (20…100000).") var steps: Int = 700
+    @Option(help: "Repetitions (1…1000; the median is reported).") var reps: Int = 5
 
     public init() {}
+
+    public func validate() throws {
+        try OptionRange.check("steps", steps, 20...100_000)
+        try OptionRange.check("reps", reps, 1...1000)
+    }
 
     public func run() throws {
         var rng = SeededGenerator(seed: 0)

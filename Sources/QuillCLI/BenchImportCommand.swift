@@ -12,16 +12,18 @@ public struct BenchImportCommand: ParsableCommand {
     @Option(name: .customLong("data"), help: "The IAM-OnDB JSON-lines file.")
     var data = "../shared/datasets/iam_ondb_lines/iam_ondb_lines.jsonl"
 
-    @Option(name: .customLong("repeat"), help: "Runs; the best time is reported.")
+    @Option(name: .customLong("repeat"), help: "Runs (1…100); the best time is reported.")
     var repeats = 3
 
-    @Option(name: .customLong("baseline"), help: "Seconds Python's json module needs to parse the file.")
+    @Option(name: .customLong("baseline"), help: "Seconds Python's json module needs to parse the file (more than 0, at most 1000000).")
     var baseline = 6.0
 
     public init() {}
 
     public func validate() throws {
-        guard repeats >= 1 else { throw ValidationError("--repeat must be at least 1") }
+        try OptionRange.check("repeat", repeats, 1...100)
+        try OptionRange.check("baseline", baseline, 0...1_000_000, aboveLower: true)
+        try refuseNonFiles([("--data", data)])
     }
 
     public func run() throws {

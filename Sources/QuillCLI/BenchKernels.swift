@@ -8,11 +8,17 @@ public struct BenchKernels: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "kernels", abstract: "Time LSTM-shaped GEMMs and the fused pointwise kernels.")
 
-    @Option(help: "Batch rows.") var batch: Int = 50
-    @Option(help: "Hidden units.") var hidden: Int = 512
-    @Option(help: "Repetitions per measurement.") var reps: Int = 200
+    @Option(help: "Batch rows (1…4096).") var batch: Int = 50
+    @Option(help: "Hidden units (1…4096).") var hidden: Int = 512
+    @Option(help: "Repetitions per measurement (1…100000).") var reps: Int = 200
 
     public init() {}
+
+    public func validate() throws {
+        try OptionRange.check("batch", batch, 1...4096)
+        try OptionRange.check("hidden", hidden, 1...4096)
+        try OptionRange.check("reps", reps, 1...100_000)
+    }
 
     func time(_ body: () -> Void) -> Double {
         body()

@@ -11,20 +11,20 @@ public struct BenchRenderCommand: ParsableCommand {
             + "afterwards unless --keep names a directory."
     )
 
-    @Option(help: "Number of lines to render.")
+    @Option(help: "Number of lines to render (1…1000000).")
     public var lines: Int = 1000
 
     @Option(help: "Keep the PNG files in this existing directory instead of a removed temporary one.")
     public var keep: String?
 
-    @Option(help: "Line height in points.")
+    @Option(help: "Line height in points (4…1000).")
     public var lineHeight: Double = 48
 
     public init() {}
 
     public func validate() throws {
-        guard lines >= 1, lines <= 1_000_000 else { throw ValidationError("--lines must be in 1…1000000") }
-        guard lineHeight >= 4, lineHeight <= 1000 else { throw ValidationError("--line-height must be in 4…1000") }
+        try OptionRange.check("lines", lines, 1...1_000_000)
+        try OptionRange.check("line-height", lineHeight, 4...1000)
     }
 
     public func run() throws {

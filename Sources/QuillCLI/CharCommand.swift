@@ -33,47 +33,47 @@ public struct CharTrain: ParsableCommand {
     var out: String
     @Option(help: "Recurrent cell: lstm, gru, rnn, rnn-relu. (default: lstm)")
     var cell: CellKind?
-    @Option(help: "Number of recurrent layers. (default: 2)")
+    @Option(help: "Number of recurrent layers (1…32). (default: 2)")
     var layers: Int?
-    @Option(help: "Units per layer. (default: 512)")
+    @Option(help: "Units per layer (1…16384). (default: 512)")
     var hidden: Int?
-    @Option(help: "Embedding size; 0 for one-hot input. (default: 0)")
+    @Option(help: "Embedding size (0…16384); 0 for one-hot input. (default: 0)")
     var embedding: Int?
-    @Option(help: "Dropout between layers and before the output. (default: 0)")
+    @Option(help: "Dropout between layers and before the output, at least 0 and less than 1. (default: 0)")
     var dropout: Double?
     @Flag(name: .customLong("skip"), help: "Graves's skip connections (input to every layer, every layer to the output).")
     var skip = false
     @Flag(help: "Graves's peephole connections in the LSTM cells (eqs. 7–11).")
     var peepholes = false
-    @Option(help: "Streams per batch. (default: 50)")
+    @Option(help: "Streams per batch (1…10000). (default: 50)")
     var batch: Int?
-    @Option(help: "Truncated-BPTT length. (default: 50)")
+    @Option(help: "Truncated-BPTT length (1…10000). (default: 50)")
     var seq: Int?
     @Option(help: "Optimiser: adam, rmsprop, graves-rmsprop, sgd. (default: adam)")
     var optimizer: OptimizerKind?
-    @Option(help: "Learning rate. (default: 2e-3 for adam and rmsprop, 1e-4 for graves-rmsprop, 0.1 for sgd)")
+    @Option(help: "Learning rate, more than 0 and at most 1000. (default: 2e-3 for adam and rmsprop, 1e-4 for graves-rmsprop, 0.1 for sgd)")
     var lr: Double?
-    @Option(name: .customLong("lr-decay"), help: "Multiply the learning rate by this every --lr-decay-every steps. (default: 1)")
+    @Option(name: .customLong("lr-decay"), help: "Multiply the learning rate by this (more than 0, at most 1) every --lr-decay-every steps. (default: 1)")
     var lrDecay: Double?
-    @Option(name: .customLong("lr-decay-every"), help: "Steps between learning-rate decays. (default: 1000)")
+    @Option(name: .customLong("lr-decay-every"), help: "Steps between learning-rate decays (1…1000000). (default: 1000)")
     var lrDecayEvery: Int?
-    @Option(name: .customLong("lr-decay-start"), help: "Step after which decay begins. (default: 0)")
+    @Option(name: .customLong("lr-decay-start"), help: "Step after which decay begins (0…100000000). (default: 0)")
     var lrDecayStart: Int?
-    @Option(help: "Clip the gradient's global norm to this; 0 for no norm clipping. (default: 5)")
+    @Option(help: "Clip the gradient's global norm to this (0…1000000); 0 for no norm clipping. (default: 5)")
     var clip: Double?
-    @Option(name: .customLong("clip-value"), help: "Clamp each gradient value to ±this.")
+    @Option(name: .customLong("clip-value"), help: "Clamp each gradient value to ±this (more than 0, at most 1000000).")
     var clipValue: Double?
-    @Option(help: "Stop after N steps in all.")
+    @Option(help: "Stop after N steps in all (1…100000000).")
     var steps: Int?
-    @Option(help: "Stop after M minutes of this run.")
+    @Option(help: "Stop after M minutes of this run (more than 0, at most 1000000).")
     var minutes: Double?
-    @Option(help: "Random seed. (default: 1)")
+    @Option(help: "Random seed, 0…18446744073709551615. (default: 1)")
     var seed: UInt64?
-    @Option(name: .customLong("val-fraction"), help: "Fraction of the text, at its end, held out. (default: 0.1)")
+    @Option(name: .customLong("val-fraction"), help: "Fraction of the text, at its end, held out (0…0.5). (default: 0.1)")
     var valFraction: Double?
-    @Option(name: .customLong("eval-every"), help: "Validate, sample and checkpoint every N steps. (default: 500)")
+    @Option(name: .customLong("eval-every"), help: "Validate, sample and checkpoint every N steps (1…1000000). (default: 500)")
     var evalEvery: Int?
-    @Option(name: .customLong("sample-length"), help: "Characters sampled at each validation. (default: 200)")
+    @Option(name: .customLong("sample-length"), help: "Characters sampled at each validation (0…100000). (default: 200)")
     var sampleLength: Int?
     @Flag(help: "Continue the run in --out exactly where it stopped.")
     var resume = false
@@ -85,7 +85,27 @@ public struct CharTrain: ParsableCommand {
     public func validate() throws {
         if data.isEmpty { throw ValidationError("--data FILE is required") }
         if resume && force { throw ValidationError("--resume and --force contradict each other") }
+        try checkRanges()
+        try refuseRunDirectoryOverInputs(data: data, out: out)
         _ = try options()
+        try refuseNonFiles(data.map { (what: "--data", path: Optional($0)) })
+    }
+
+    /// Every numeric option's range, checked before anything is read (also on --resume, where the checkpoint's
+    /// values are compared with the given ones).
+    func checkRanges() throws {
+        try OptionRange.check("layers", layers, 1...32)
+        try OptionRange.check("hidden", hidden, 1...16384)
+        try OptionRange.check("embedding", embedding, 0...16384)
+        try OptionRange.check("dropout", dropout, 0...1, belowUpper: true)
+        try OptionRange.check("batch", batch, 1...10_000)
+        try OptionRange.check("seq", seq, 1...10_000)
+        try TrainingRanges.check(lr: lr, lrDecay: lrDecay, lrDecayEvery: lrDecayEvery, clip: clip, steps: steps,
+                                 minutes: minutes, evalEvery: evalEvery)
+        try OptionRange.check("lr-decay-start", lrDecayStart, 0...TrainingRanges.steps.upperBound)
+        try OptionRange.check("clip-value", clipValue, TrainingRanges.clip, aboveLower: true)
+        try OptionRange.check("val-fraction", valFraction, 0...0.5)
+        try OptionRange.check("sample-length", sampleLength, 0...100_000)
     }
 
     /// Builds the run's options: defaults for a new run, the checkpoint's for --resume, checked for conflicts.
@@ -181,24 +201,29 @@ public struct CharSample: ParsableCommand {
     var model: String
     @Option(help: "Text to start from.")
     var prime: String = ""
-    @Option(help: "Characters to generate.")
+    @Option(help: "Characters to generate (1…1000000).")
     var length: Int = 500
-    @Option(help: "Softmax temperature; lower is more conservative.")
+    @Option(help: "Softmax temperature, more than 0 and at most 100; lower is more conservative.")
     var temperature: Double = 1
     @Flag(help: "Always take the most likely character.")
     var greedy = false
-    @Option(help: "Beam search with this many beams (deterministic).")
+    @Option(help: "Beam search with this many beams (1…256; deterministic; --length × --beam at most 200000).")
     var beam: Int?
-    @Option(help: "Random seed.")
+    @Option(help: "Random seed (0…18446744073709551615).")
     var seed: UInt64 = 1
 
     public init() {}
 
     public func validate() throws {
-        if !(1...1_000_000).contains(length) { throw ValidationError("--length must be between 1 and 1000000") }
-        if !(temperature > 0 && temperature <= 100) { throw ValidationError("--temperature must be in (0, 100]") }
-        if let b = beam, !(1...256).contains(b) { throw ValidationError("--beam must be between 1 and 256") }
+        try OptionRange.check("length", length, 1...1_000_000)
+        try OptionRange.check("temperature", temperature, 0...100, aboveLower: true)
+        try OptionRange.check("beam", beam, 1...256)
+        if let b = beam, length > 10_000 || length * b > 200_000 {
+            // Beam search keeps, and copies at every step, each beam's text so far.
+            throw ValidationError("--length with --beam must be at most 10000, and --length × --beam at most 200000, got \(length) × \(b)")
+        }
         if greedy && beam != nil { throw ValidationError("--greedy and --beam are alternatives; pick one") }
+        try refuseNonFiles([("--model", modelFile(model))])
     }
 
     public func run() throws {
@@ -226,14 +251,15 @@ public struct CharEval: ParsableCommand {
     var data: String
     @Option(help: "Which part of the file: all, or val (the last --val-fraction, as held out in training), or train.")
     var part: String = "all"
-    @Option(name: .customLong("val-fraction"), help: "Held-out fraction for --part val/train (default: the model's own).")
+    @Option(name: .customLong("val-fraction"), help: "Held-out fraction for --part val/train, more than 0 and less than 1 (default: the model's own).")
     var valFraction: Double?
 
     public init() {}
 
     public func validate() throws {
         if !["all", "val", "train"].contains(part) { throw ValidationError("--part must be all, val or train") }
-        if let f = valFraction, !(f > 0 && f < 1) { throw ValidationError("--val-fraction must be in (0, 1)") }
+        try OptionRange.check("val-fraction", valFraction, 0...1, aboveLower: true, belowUpper: true)
+        try refuseNonFiles([("--model", modelFile(model)), ("--data", data)])
     }
 
     public func run() throws {

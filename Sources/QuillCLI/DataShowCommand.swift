@@ -18,9 +18,9 @@ public struct DataShowCommand: ParsableCommand {
     var index: Int?
     @Option(name: .shortAndLong, help: "Output image: .png, .svg or .pdf.")
     var output: String
-    @Option(help: "Height of the handwriting in points.")
+    @Option(help: "Height of the handwriting in points (10…2000).")
     var height: Double = 120
-    @Option(help: "Pen width in points.")
+    @Option(help: "Pen width in points (more than 0, at most 50).")
     var penWidth: Double = 1.6
     @Flag(help: "Give each stroke its own colour.")
     var colorStrokes = false
@@ -31,10 +31,12 @@ public struct DataShowCommand: ParsableCommand {
 
     public func validate() throws {
         if (id == nil) == (index == nil) { throw ValidationError("give exactly one of --id ID or --index N") }
-        if let i = index, i < 0 { throw ValidationError("--index must not be negative") }
-        if !(height >= 10 && height <= 2000) { throw ValidationError("--height must be between 10 and 2000 points") }
-        if !(penWidth > 0 && penWidth <= 50) { throw ValidationError("--pen-width must be in (0, 50]") }
+        try OptionRange.check("index", index, 0...Int(Int32.max))
+        try OptionRange.check("height", height, 10...2000)
+        try OptionRange.check("pen-width", penWidth, 0...50, aboveLower: true)
         _ = try OutputFormat.forPath(output)
+        try refuseNonFiles([("the dataset file", file)])
+        try refuseOverwriting(inputs: [("the dataset file", file)], output: output)
     }
 
     public func run() throws {

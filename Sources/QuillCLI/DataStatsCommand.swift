@@ -13,6 +13,8 @@ public struct DataStatsCommand: ParsableCommand {
 
     public init() {}
 
+    public func validate() throws { try refuseNonFiles([("the dataset file", file)]) }
+
     public func run() throws {
         let ds = try PreparedFormat.load(path: file)
         let h = ds.header

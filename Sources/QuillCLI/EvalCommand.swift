@@ -29,7 +29,8 @@ public struct EvalCommand: ParsableCommand {
 
     public func validate() throws {
         if !["all", "val", "train"].contains(part) { throw ValidationError("--part must be all, val or train") }
-        if !(1...64).contains(batch) { throw ValidationError("--batch must be between 1 and 64") }
+        try OptionRange.check("batch", batch, 1...64)
+        try refuseNonFiles([("--model", modelFile(model)), ("--data", data)])
     }
 
     public func run() throws {

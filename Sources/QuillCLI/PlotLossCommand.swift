@@ -23,23 +23,27 @@ public struct PlotLossCommand: ParsableCommand {
     @Option(help: "Title drawn above the plot.")
     public var title: String?
 
-    @Option(help: "Figure width in points.")
+    @Option(help: "Figure width in points (200…10000).")
     public var width: Double = 720
 
-    @Option(help: "Figure height in points.")
+    @Option(help: "Figure height in points (150…10000).")
     public var height: Double = 440
 
     public init() {}
 
     public func validate() throws {
-        guard width >= 200, width <= 10_000, height >= 150, height <= 10_000 else {
-            throw ValidationError("--width must be in 200…10000 and --height in 150…10000 points")
-        }
+        try OptionRange.check("width", width, 200...10_000)
+        try OptionRange.check("height", height, 150...10_000)
         do { _ = try OutputFormat.forPath(output) } catch { throw ValidationError("\(error)") }
+        try refuseNonFiles([("the metrics log", metricsPath)])
+        try refuseOverwriting(inputs: [("the metrics log", metricsPath)], output: output)
     }
 
+    /// The metrics log read: DIR/metrics.jsonl, or DIR itself when it names a .jsonl file.
+    var metricsPath: String { dir.hasSuffix(".jsonl") ? dir : (dir as NSString).appendingPathComponent("metrics.jsonl") }
+
     public func run() throws {
-        let metrics = dir.hasSuffix(".jsonl") ? dir : (dir as NSString).appendingPathComponent("metrics.jsonl")
+        let metrics = metricsPath
         let log = try MetricsLog.read(metrics)
         var options = LossPlot.Options()
         options.xAxis = x

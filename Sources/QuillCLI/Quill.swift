@@ -21,20 +21,42 @@ public struct Quill: ParsableCommand {
 public enum QuillEntry {
     public static func run(_ arguments: [String]? = nil) -> Never {
         do {
-            var command = try Quill.parseAsRoot(arguments)
+            var command = try Quill.parseCommand(arguments)
             try command.run()
             Foundation.exit(0)
-        } catch let error as CLIError {
-            FileHandle.standardError.write(Data("quill: error: \(oneLine(error.description))\n".utf8))
-            Foundation.exit(1)
         } catch let error as ArgumentParser.ExitCode {
             Foundation.exit(error.rawValue)
         } catch {
-            if isParserError(error) { Quill.exit(withError: error) }
-            let text = String(describing: error)
-            FileHandle.standardError.write(Data("quill: error: \(oneLine(text))\n".utf8))
+            if isParserError(error) && commandError(in: error) == nil { Quill.exit(withError: error) }
+            FileHandle.standardError.write(Data("\(Quill.errorLine(for: error))\n".utf8))
             Foundation.exit(1)
         }
+    }
+
+    /// The `CLIError` a command's `validate()` threw, which ArgumentParser wraps in its own error: such errors are
+    /// the command's own findings about files (not usage mistakes) and are shown as "quill: error: …".
+    static func commandError(in error: Error) -> CLIError? {
+        func search(_ value: Any, depth: Int) -> CLIError? {
+            if let e = value as? CLIError { return e }
+            guard depth < 4 else { return nil }
+            for child in Mirror(reflecting: value).children {
+                if let e = search(child.value, depth: depth + 1) { return e }
+            }
+            return nil
+        }
+        return search(error, depth: 0)
+    }
+
+    /// A one-line message for an error that is not Quill's own: Foundation's file errors are mapped to what
+    /// happened and the fix, never shown as "Error Domain=…"; Quill's typed errors give their description.
+    static func message(for error: Error) -> String {
+        let ns = error as NSError
+        if ns.domain == NSCocoaErrorDomain || ns.domain == NSPOSIXErrorDomain {
+            let path = (ns.userInfo[NSFilePathErrorKey] as? String)
+                ?? (ns.userInfo[NSURLErrorKey] as? URL)?.path ?? "a file"
+            return fileErrorLine(error, path: path)
+        }
+        return String(describing: error)
     }
 
     /// An error message as one line with nothing the terminal would act on: control and invisible characters
@@ -47,9 +69,81 @@ public enum QuillEntry {
 }
 
 extension Quill {
-    /// What `quill` prints for an error: ArgumentParser's wording for usage errors, else the error's one line.
+    /// What `quill` prints for an error: ArgumentParser's wording for usage errors, else "quill: error: " and the
+    /// error's one line.
     static func errorLine(for error: Error) -> String {
-        QuillEntry.isParserError(error) ? Quill.fullMessage(for: error) : QuillEntry.oneLine(String(describing: error))
+        if let e = QuillEntry.commandError(in: error) { return "quill: error: " + QuillEntry.oneLine(e.description) }
+        if QuillEntry.isParserError(error) { return Quill.fullMessage(for: error) }
+        return "quill: error: " + QuillEntry.oneLine(QuillEntry.message(for: error))
+    }
+
+    /// Parses `quill`'s arguments (the process's when nil) into the command to run, as `parseAsRoot` does, after
+    /// joining a negative number to the option before it: `--bias -1` becomes `--bias=-1`, which ArgumentParser
+    /// would otherwise read as a short flag `-1` and report as a missing value. Only options that take a value (from
+    /// ArgumentParser's own description of the command tree) are joined, and only before `--`.
+    public static func parseCommand(_ arguments: [String]? = nil) throws -> ParsableCommand {
+        try parseAsRoot(joiningNegativeValues(arguments ?? Array(CommandLine.arguments.dropFirst())))
+    }
+
+    /// `arguments` with each `--option -NUMBER` (NUMBER: digits with an optional fraction and exponent, `.5`,
+    /// `inf`, `infinity` or `nan`) written as `--option=-NUMBER` when `--option` takes a value in the command named
+    /// by the arguments before it.
+    static func joiningNegativeValues(_ arguments: [String]) -> [String] {
+        var node = OptionTree.root
+        var out = [String]()
+        var i = 0
+        while i < arguments.count {
+            let a = arguments[i]
+            if a == "--" { out.append(contentsOf: arguments[i...]); break }
+            if let sub = node?.subcommands[a] {
+                node = sub
+            } else if a.hasPrefix("--"), !a.contains("="), i + 1 < arguments.count,
+                      node?.valueOptions.contains(String(a.dropFirst(2))) == true,
+                      isNegativeNumber(arguments[i + 1]) {
+                out.append(a + "=" + arguments[i + 1])
+                i += 2
+                continue
+            }
+            out.append(a)
+            i += 1
+        }
+        return out
+    }
+
+    static func isNegativeNumber(_ s: String) -> Bool {
+        guard s.hasPrefix("-"), s.count > 1 else { return false }
+        let body = s.dropFirst().lowercased()
+        if ["inf", "infinity", "nan"].contains(body) { return true }
+        return body.range(of: #"^([0-9]+\.?[0-9]*|\.[0-9]+)(e[+-]?[0-9]+)?$"#, options: .regularExpression) != nil
+    }
+}
+
+/// Which long options take a value, per command, from ArgumentParser's JSON description of the command tree.
+struct OptionTree {
+    /// Long names (without --) of the options that take a value.
+    var valueOptions: Set<String> = []
+    var subcommands: [String: OptionTree] = [:]
+
+    /// The tree of `quill`; nil if ArgumentParser's description can't be read (arguments are then left as given).
+    static let root: OptionTree? = {
+        guard let data = Quill._dumpHelp().data(using: .utf8),
+              let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let command = json["command"] as? [String: Any] else { return nil }
+        return OptionTree(command)
+    }()
+
+    init(_ command: [String: Any]) {
+        for argument in command["arguments"] as? [[String: Any]] ?? [] where argument["kind"] as? String == "option" {
+            for name in argument["names"] as? [[String: Any]] ?? [] where name["kind"] as? String == "long" {
+                if let n = name["name"] as? String { valueOptions.insert(n) }
+            }
+        }
+        for sub in command["subcommands"] as? [[String: Any]] ?? [] {
+            guard let name = sub["commandName"] as? String else { continue }
+            let tree = OptionTree(sub)
+            subcommands[name] = tree
+            for alias in sub["aliases"] as? [String] ?? [] { subcommands[alias] = tree }
+        }
     }
 }
 

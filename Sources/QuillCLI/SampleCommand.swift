@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import QuillData
 import QuillModels
 import QuillNumerics
 import QuillRender
@@ -11,16 +12,18 @@ public struct SampleCommand: ParsableCommand {
 
     @Option(help: "Prediction model directory (or .safetensors file).") var model: String
     @Option(name: .shortAndLong, help: "Output image: .png, .svg or .pdf.") var output: String
-    @Option(help: "Pen steps to sample.") var length: Int = 700
-    @Option(help: "Sampling bias b (0: the model's own distribution).") var bias: Double = 0
-    @Option(help: "Random seed.") var seed: UInt64 = 1
+    @Option(help: "Pen steps to sample (1…20000; about 11 a letter).") var length: Int = 700
+    @Option(help: "Sampling bias b, 0…20 (0: the model's own distribution).") var bias: Double = 0
+    @Option(help: "Random seed (0…18446744073709551615).") var seed: UInt64 = 1
 
     public init() {}
 
     public func validate() throws {
         _ = try OutputFormat.forPath(output)
-        if !(1...100_000).contains(length) { throw ValidationError("--length must be between 1 and 100000") }
-        if !(bias >= 0 && bias <= 20) { throw ValidationError("--bias must be between 0 and 20") }
+        try OptionRange.check("length", length, 1...20_000)
+        try OptionRange.check("bias", bias, 0...20)
+        try refuseNonFiles([("the --model file", modelFile(model))])
+        try refuseOverwriting(inputs: [("the --model file", modelFile(model))], output: output)
     }
 
     public func run() throws {
@@ -41,28 +44,51 @@ public struct PlotWindowCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "window", abstract: "Write a line and plot the attention window φ(t, u) and w_t (Graves Fig. 13).")
 
-    @Argument(help: "The text to write (one line).") var text: String
+    @Argument(help: "The text to write (one line of at most 120 characters); - reads it from standard input.")
+    var text: String
     @Option(help: "Synthesis model directory (default: Quill's bundled model).") var model: String?
     @Option(name: .shortAndLong, help: "Output image: .png, .svg or .pdf.") var output: String
-    @Option(help: "Sampling bias b.") var bias: Double = 1
-    @Option(help: "Random seed.") var seed: UInt64 = 1
+    @Option(help: "Sampling bias b (0…20).") var bias: Double = 1
+    @Option(help: "Random seed (0…18446744073709551615).") var seed: UInt64 = 1
 
     public init() {}
 
     public func validate() throws {
         _ = try OutputFormat.forPath(output)
-        if text.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("the text is empty") }
-        if text.count > 120 { throw ValidationError("plot window takes one line of at most 120 characters") }
-        if !(bias >= 0 && bias <= 20) { throw ValidationError("--bias must be between 0 and 20") }
+        if text != "-" { try Self.checkLine(text) }
+        try OptionRange.check("bias", bias, 0...20)
+        try refuseNonFiles([("the --model file", modelFile(model ?? DefaultModel.synthesis))])
+        try refuseOverwriting(inputs: [("the --model file", modelFile(model ?? DefaultModel.synthesis))], output: output)
     }
 
     public func run() throws {
+        let text = try lineText()
         let loaded = try HandwritingCheckpoint.load(modelFile(model ?? DefaultModel.synthesis), expecting: .synthesis)
         let sampler = HandwritingSampler(model: loaded.model, alphabet: loaded.alphabet, stats: loaded.stats)
         let line = try checkedLine(text, sampler: sampler)
         let g = sampler.write([line], options: WriteOptions(bias: bias, record: true), seed: seed)[0]
         try HandwritingFigures.window(g, text: line.map(String.init), alphabet: loaded.alphabet, to: output)
         print("wrote \(output) (\(g.phi.count) steps\(g.finished ? "" : ", stopped by the step cap"))")
+    }
+}
+
+extension PlotWindowCommand {
+    /// The text argument, or for "-" standard input (as `quill write -` reads it), checked to be one line.
+    func lineText() throws -> String {
+        guard text == "-" else { return text }
+        let line = TextPreparation.normalisingLineBreaks(try TextPreparation.read(path: "-"))
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        do { try Self.checkLine(line) } catch let e as ValidationError { throw CLIError("standard input: \(e.message)") }
+        if line.contains(where: \.isNewline) {
+            throw CLIError("standard input: plot window takes one line; the text has \(line.split(whereSeparator: \.isNewline).count) lines")
+        }
+        return line
+    }
+
+    /// A line plot window can write: not blank, at most 120 characters.
+    static func checkLine(_ line: String) throws {
+        if line.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("the text is empty; give something to write") }
+        if line.count > 120 { throw ValidationError("plot window takes one line of at most 120 characters, got \(line.count)") }
     }
 }
 
@@ -73,15 +99,18 @@ public struct PlotDensityCommand: ParsableCommand {
 
     @Option(help: "Prediction model directory (or .safetensors file).") var model: String
     @Option(name: .shortAndLong, help: "Output image: .png, .svg or .pdf.") var output: String
-    @Option(help: "Pen steps to sample.") var length: Int = 400
-    @Option(help: "Sampling bias b.") var bias: Double = 0
-    @Option(help: "Random seed.") var seed: UInt64 = 1
+    @Option(help: "Pen steps to sample (10…5000).") var length: Int = 400
+    @Option(help: "Sampling bias b (0…20).") var bias: Double = 0
+    @Option(help: "Random seed (0…18446744073709551615).") var seed: UInt64 = 1
 
     public init() {}
 
     public func validate() throws {
         _ = try OutputFormat.forPath(output)
-        if !(10...5000).contains(length) { throw ValidationError("--length must be between 10 and 5000") }
+        try OptionRange.check("length", length, 10...5000)
+        try OptionRange.check("bias", bias, 0...20)
+        try refuseNonFiles([("the --model file", modelFile(model))])
+        try refuseOverwriting(inputs: [("the --model file", modelFile(model))], output: output)
     }
 
     public func run() throws {
@@ -109,7 +138,7 @@ public struct StyleAdd: ParsableCommand {
     @Argument(help: "The style's name (letters, digits, - and _).") var name: String
     @Option(help: "Synthesis model directory (default: Quill's bundled model).") var model: String?
     @Option(help: "The text of the style sample.") var text: String
-    @Option(help: "Seed of the model's own sample.") var seed: UInt64 = 1
+    @Option(help: "Seed of the model's own sample (0…18446744073709551615).") var seed: UInt64 = 1
     @Option(help: "Bias of the model's own sample (0…20).") var bias: Double = 0.7
     @Option(help: "Take the strokes from this InkML file (your handwriting of --text) instead.") var inkml: String?
     @Flag(help: "Replace a style of the same name.") var force = false
@@ -122,7 +151,12 @@ public struct StyleAdd: ParsableCommand {
         }
         if text.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--text is empty") }
         if text.count > 200 { throw ValidationError("--text takes at most 200 characters (a style is one line)") }
-        if !(bias >= 0 && bias <= 20) { throw ValidationError("--bias must be between 0 and 20") }
+        try OptionRange.check("bias", bias, 0...20)
+        let dir = model ?? DefaultModel.synthesis
+        let styleFile = HandwritingStyle.directory(model: dir).appendingPathComponent("\(name).json").path
+        try refuseNonFiles([("--inkml", inkml), ("the --model file", modelFile(dir))])
+        try refuseOverwriting(inputs: [("--inkml", inkml), ("the --model file", modelFile(dir))], output: styleFile,
+                              fix: "choose another style name or input file")
     }
 
     public func run() throws {

@@ -20,32 +20,49 @@ struct HandwritingTrainArguments: ParsableArguments {
     var data: String
     @Option(help: "Output directory for checkpoints and metrics.")
     var out: String
-    @Option(help: "LSTM layers. (default: 3)") var layers: Int?
-    @Option(help: "Units per layer. (default: 400)") var hidden: Int?
-    @Option(help: "Mixture components M. (default: 20)") var mixtures: Int?
+    @Option(help: "LSTM layers (1…16). (default: 3)") var layers: Int?
+    @Option(help: "Units per layer (1…8192). (default: 400)") var hidden: Int?
+    @Option(help: "Mixture components M (1…1000). (default: 20)") var mixtures: Int?
     @Flag(help: "Give the LSTM layers Graves's peephole connections (eqs. 7–11; off in most reimplementations).")
     var peepholes = false
-    @Option(help: "Sequences per batch. (default: 32)") var batch: Int?
+    @Option(help: "Sequences per batch (1…4096). (default: 32)") var batch: Int?
     @Option(help: "Optimiser: adam or graves-rmsprop (Graves: lr 1e-4, decay 0.95, momentum 0.9, ε 1e-4). (default: adam)")
     var optimizer: OptimizerKind?
-    @Option(help: "Learning rate. (default: 1e-3 for adam, 1e-4 for graves-rmsprop)") var lr: Double?
-    @Option(name: .customLong("lr-decay"), help: "Multiply the learning rate by this every --lr-decay-every steps.")
+    @Option(help: "Learning rate, more than 0 and at most 1000. (default: 1e-3 for adam, 1e-4 for graves-rmsprop)") var lr: Double?
+    @Option(name: .customLong("lr-decay"), help: "Multiply the learning rate by this (more than 0, at most 1) every --lr-decay-every steps. (default: 1)")
     var lrDecay: Double?
-    @Option(name: .customLong("lr-decay-every"), help: "Steps between decays. (default: 1000)") var lrDecayEvery: Int?
-    @Option(name: .customLong("output-clip"), help: "Clip ∂L/∂ŷ to ±this; 0 for none. (default: 100, as Graves)")
+    @Option(name: .customLong("lr-decay-every"), help: "Steps between decays (1…1000000). (default: 1000)") var lrDecayEvery: Int?
+    @Option(name: .customLong("output-clip"), help: "Clip ∂L/∂ŷ to ±this (0…1000000); 0 for none. (default: 100, as Graves)")
     var outputClip: Double?
-    @Option(name: .customLong("lstm-clip"), help: "Clip LSTM pre-activation derivatives to ±this; 0 for none. (default: 10, as Graves)")
+    @Option(name: .customLong("lstm-clip"), help: "Clip LSTM pre-activation derivatives to ±this (0…1000000); 0 for none. (default: 10, as Graves)")
     var lstmClip: Double?
-    @Option(help: "Clip the gradient's global norm to this instead (or as well).") var clip: Double?
-    @Option(help: "Stop after N steps in all.") var steps: Int?
-    @Option(help: "Stop after M minutes of this run.") var minutes: Double?
-    @Option(help: "Random seed. (default: 1)") var seed: UInt64?
-    @Option(name: .customLong("eval-every"), help: "Validate and checkpoint every N steps. (default: 200)") var evalEvery: Int?
-    @Option(name: .customLong("val-samples"), help: "Validation sequences per validation; 0 for all. (default: 256)")
+    @Option(help: "Clip the gradient's global norm to this instead (or as well) (0…1000000); 0 for none (the default).") var clip: Double?
+    @Option(help: "Stop after N steps in all (1…100000000).") var steps: Int?
+    @Option(help: "Stop after M minutes of this run (more than 0, at most 1000000).") var minutes: Double?
+    @Option(help: "Random seed, 0…18446744073709551615. (default: 1)") var seed: UInt64?
+    @Option(name: .customLong("eval-every"), help: "Validate and checkpoint every N steps (1…1000000). (default: 200)") var evalEvery: Int?
+    @Option(name: .customLong("val-samples"), help: "Validation sequences per validation (0…1000000); 0 for all. (default: 256)")
     var valSamples: Int?
-    @Option(name: .customLong("max-points"), help: "Leave out samples with more points. (default: 2001)") var maxPoints: Int?
+    @Option(name: .customLong("max-points"), help: "Leave out samples with more points (3…100000). (default: 2001)") var maxPoints: Int?
     @Flag(help: "Continue the run in --out exactly where it stopped.") var resume = false
     @Flag(help: "Start a new run even if --out holds a model (overwrites it).") var force = false
+
+    /// Every numeric option's range and the output directory, checked before anything is read.
+    func check(window: Int?) throws {
+        try OptionRange.check("layers", layers, 1...16)
+        try OptionRange.check("hidden", hidden, 1...8192)
+        try OptionRange.check("mixtures", mixtures, 1...1000)
+        try OptionRange.check("window", window, 1...100)
+        try OptionRange.check("batch", batch, 1...4096)
+        try TrainingRanges.check(lr: lr, lrDecay: lrDecay, lrDecayEvery: lrDecayEvery, clip: clip, steps: steps,
+                                 minutes: minutes, evalEvery: evalEvery)
+        try OptionRange.check("output-clip", outputClip, TrainingRanges.clip)
+        try OptionRange.check("lstm-clip", lstmClip, TrainingRanges.clip)
+        try OptionRange.check("val-samples", valSamples, 0...1_000_000)
+        try OptionRange.check("max-points", maxPoints, 3...100_000)
+        if resume && force { throw ValidationError("--resume and --force contradict each other") }
+        try refuseRunDirectoryOverInputs(data: [data], out: out)
+    }
 
     func options(kind: HandwritingKind, window: Int?) throws -> HandwritingTrainOptions {
         var o: HandwritingTrainOptions
@@ -89,7 +106,7 @@ struct HandwritingTrainArguments: ParsableArguments {
         if let lrDecayEvery { o.lrSchedule.every = lrDecayEvery }
         if let outputClip { o.outputClip = outputClip == 0 ? nil : outputClip }
         if let lstmClip { o.lstmClip = lstmClip == 0 ? nil : lstmClip }
-        if let clip { o.clipNorm = clip }
+        if let clip { o.clipNorm = clip == 0 ? nil : clip }
         o.steps = steps
         o.minutes = minutes
         if let evalEvery { o.evalEvery = evalEvery }
@@ -134,7 +151,11 @@ public struct TrainPrediction: ParsableCommand {
         commandName: "prediction", abstract: "Train the unconditional handwriting prediction network (Graves §4).")
     @OptionGroup var args: HandwritingTrainArguments
     public init() {}
-    public func validate() throws { _ = try args.options(kind: .prediction, window: nil) }
+    public func validate() throws {
+        try args.check(window: nil)
+        _ = try args.options(kind: .prediction, window: nil)
+        try refuseNonFiles([("--data", args.data)])
+    }
     public func run() throws { try args.run(kind: .prediction, window: nil) }
 }
 
@@ -143,8 +164,12 @@ public struct TrainSynthesis: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "synthesis", abstract: "Train the text-conditioned handwriting synthesis network (Graves §5).")
     @OptionGroup var args: HandwritingTrainArguments
-    @Option(help: "Gaussians in the soft window K. (default: 10)") var window: Int?
+    @Option(help: "Gaussians in the soft window K (1…100). (default: 10)") var window: Int?
     public init() {}
-    public func validate() throws { _ = try args.options(kind: .synthesis, window: window) }
+    public func validate() throws {
+        try args.check(window: window)
+        _ = try args.options(kind: .synthesis, window: window)
+        try refuseNonFiles([("--data", args.data)])
+    }
     public func run() throws { try args.run(kind: .synthesis, window: window) }
 }

@@ -46,7 +46,7 @@ public struct WriteCommand: ParsableCommand {
     @Option(help: "Synthesis model directory (default: Quill's bundled model).") var model: String?
     @Option(name: .shortAndLong, help: "Output image: .png, .svg or .pdf.") var output: String?
     @Option(help: "Sampling bias b, 0…20: 0 is the model's own distribution, 1 or more is neat.") var bias: Double = 1
-    @Option(help: "Random seed: the same text, options and seed give the same image (PDF: the same bytes with SOURCE_DATE_EPOCH set).") var seed: UInt64 = 1
+    @Option(help: "Random seed (0…18446744073709551615): the same text, options and seed give the same image (PDF: the same bytes with SOURCE_DATE_EPOCH set).") var seed: UInt64 = 1
     @Option(help: "Wrap lines longer than this many characters (10…500).") var wrap: Int = 60
     @Option(name: .customLong("max-chars"), help: "Refuse texts longer than this (1…100000).") var maxChars: Int = 1000
     @Option(name: .customLong("steps-per-char"), help: "Step cap per character (5…200).") var stepsPerChar: Int = 40
@@ -77,13 +77,19 @@ public struct WriteCommand: ParsableCommand {
             _ = try OutputFormat.forPath(output)
             if text == nil && input == nil { throw ValidationError("give the text to write, - for standard input, or --input FILE") }
             if text != nil && input != nil { throw ValidationError("give the text either as an argument or with --input, not both") }
+            // --input may be a pipe (/dev/fd/N): TextPreparation.read handles it and names a directory.
+            try refuseNonFiles([("--prime-from", primeFrom), ("--prime-inkml", primeInkml),
+                                ("the --model file", modelFile(model ?? DefaultModel.synthesis))])
+            try refuseOverwriting(inputs: [("--input", input), ("--prime-from", primeFrom), ("--prime-inkml", primeInkml),
+                                           ("the --model file", modelFile(model ?? DefaultModel.synthesis))],
+                                  output: output)
         }
-        if !(bias >= 0 && bias <= 20) { throw ValidationError("--bias must be between 0 and 20") }
-        if !(10...500).contains(wrap) { throw ValidationError("--wrap must be between 10 and 500") }
-        if !(1...100_000).contains(maxChars) { throw ValidationError("--max-chars must be between 1 and 100000") }
-        if !(5...200).contains(stepsPerChar) { throw ValidationError("--steps-per-char must be between 5 and 200") }
-        if !(0...100).contains(finishSteps) { throw ValidationError("--finish-steps must be between 0 and 100") }
-        if !(1...20).contains(tries) { throw ValidationError("--tries must be between 1 and 20") }
+        try OptionRange.check("bias", bias, 0...20)
+        try OptionRange.check("wrap", wrap, 10...500)
+        try OptionRange.check("max-chars", maxChars, 1...100_000)
+        try OptionRange.check("steps-per-char", stepsPerChar, 5...200)
+        try OptionRange.check("finish-steps", finishSteps, 0...100)
+        try OptionRange.check("tries", tries, 1...20)
         if [style != nil, primeFrom != nil, primeInkml != nil, ownHand].filter({ $0 }).count > 1 {
             throw ValidationError("choose one of --style, --prime-from, --prime-inkml and --own-hand")
         }
@@ -92,8 +98,8 @@ public struct WriteCommand: ParsableCommand {
         }
         if primeText != nil && primeInkml == nil { throw ValidationError("--prime-text goes with --prime-inkml") }
         if (primeFrom == nil) != (id == nil) { throw ValidationError("--prime-from and --id go together") }
-        if !(lineHeight >= 5 && lineHeight <= 2000) { throw ValidationError("--line-height must be between 5 and 2000") }
-        if !(penWidth > 0 && penWidth <= 50) { throw ValidationError("--pen-width must be more than 0 and at most 50") }
+        try OptionRange.check("line-height", lineHeight, 5...2000)
+        try OptionRange.check("pen-width", penWidth, 0...50, aboveLower: true)
     }
 
     public func run() throws {
@@ -110,6 +116,7 @@ public struct WriteCommand: ParsableCommand {
         let prepared = try TextPreparation.prepare(raw, wrap: wrap, literalNewlines: input == nil && text != "-",
                                                    known: sampler.knows)
         reportReplacements(prepared.replacements)
+        try checkPageSize(prepared.lines, output: output)
         let prime = try primeMaterial(dir: dir, loaded: loaded, sampler: sampler)
         var writer = PageWriter(sampler: sampler, options: WriteOptions(bias: bias, stepsPerCharacter: stepsPerChar,
                                                                          finishingSteps: finishSteps))
@@ -138,9 +145,6 @@ public struct WriteCommand: ParsableCommand {
     func readText(output: String) throws -> String {
         let raw: String
         if let input {
-            if input != "-", sameFile(input, output) {
-                throw CLIError("the output \(TextPreparation.shown(text: output)) is the input file; choose another -o")
-            }
             raw = try TextPreparation.read(path: input)
         } else if text == "-" {
             raw = try TextPreparation.read(path: "-")
@@ -156,6 +160,26 @@ public struct WriteCommand: ParsableCommand {
             throw CLIError("the text has \(count) characters, more than --max-chars \(maxChars); raise it with --max-chars \(count) (a 1,000-character page takes a few seconds)")
         }
         return raw
+    }
+
+    /// Refuses, before any sampling, a page the renderer would refuse afterwards: taller, or (by a low estimate of
+    /// a handwritten character's width, a fifth of the line height) wider than a canvas can be: 100000 points, and
+    /// 32767 pixels for PNG (one pixel a point).
+    func checkPageSize(_ lines: [String?], output: String) throws {
+        let page = PageOptions()
+        let n = Double(lines.count)
+        let height = n * lineHeight + max(n - 1, 0) * page.lineGap + 2 * (page.margin + penWidth / 2)
+        let longest = Double(lines.map { $0?.count ?? 0 }.max() ?? 0)
+        let width = longest * lineHeight / 5 + 2 * (page.margin + penWidth / 2)
+        let png = (try? OutputFormat.forPath(output)) == .png
+        let limit = png ? 32_767.0 : 100_000.0
+        if height > limit || width > limit {
+            let what = height > limit ? String(format: "%.0f points tall (%d lines at --line-height %@)", height, lines.count,
+                                               OptionRange.shown(lineHeight))
+                : String(format: "at least %.0f points wide (%d characters at --line-height %@)", width, Int(longest),
+                         OptionRange.shown(lineHeight))
+            throw CLIError("\(TextPreparation.shown(text: output)): the page would be \(what), more than the \(Int(limit)) a\(png ? " PNG" : "") page can take; lower --line-height or --wrap, split the text\(png ? ", or write .svg or .pdf" : "")")
+        }
     }
 
     func primeMaterial(dir: String, loaded: HandwritingCheckpoint.Loaded, sampler: HandwritingSampler) throws -> Prime? {
@@ -203,15 +227,4 @@ func reportReplacements(_ replacements: [String]) {
 /// A note on standard error ("quill: note: …").
 func note(_ message: String) {
     FileHandle.standardError.write(Data("quill: note: \(message)\n".utf8))
-}
-
-/// Whether two paths name the same existing file (after resolving links).
-func sameFile(_ a: String, _ b: String) -> Bool {
-    let fa = URL(fileURLWithPath: a).resolvingSymlinksInPath().standardizedFileURL.path
-    let fb = URL(fileURLWithPath: b).resolvingSymlinksInPath().standardizedFileURL.path
-    if fa == fb { return true }
-    guard let ia = try? FileManager.default.attributesOfItem(atPath: fa),
-          let ib = try? FileManager.default.attributesOfItem(atPath: fb) else { return false }
-    return (ia[.systemFileNumber] as? Int) == (ib[.systemFileNumber] as? Int)
-        && (ia[.systemNumber] as? Int) == (ib[.systemNumber] as? Int) && ia[.systemFileNumber] != nil
 }

@@ -7,7 +7,7 @@ import XCTest
 
 /// Commands parsed and run in-process, as `quill` would.
 final class CLITests: XCTestCase {
-    func parse(_ args: [String]) throws -> ParsableCommand { try Quill.parseAsRoot(args) }
+    func parse(_ args: [String]) throws -> ParsableCommand { try Quill.parseCommand(args) }
 
     func errorText(_ args: [String]) -> String {
         do {
@@ -33,7 +33,7 @@ final class CLITests: XCTestCase {
     func testNonsensicalHyperparametersAreRejectedBeforeWork() {
         let base = ["char", "train", "--data", "x.txt", "--out", "/tmp/quill-never-created", "--steps", "5"]
         for (extra, expected) in [(["--hidden", "0"], "--hidden"), (["--layers", "-1"], "--layers"),
-                                  (["--dropout", "1.5"], "--dropout"), (["--lr=-0.1"], "learning rate"),
+                                  (["--dropout", "1.5"], "--dropout"), (["--lr=-0.1"], "--lr must be"),
                                   (["--batch", "0"], "--batch"), (["--clip", "-3"], "--clip"),
                                   (["--cell", "transformer"], "cell"),
                                   (["--cell", "gru", "--peepholes"], "--peepholes needs --cell lstm")] {
@@ -104,6 +104,10 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(errorText(["char", "sample", "--model", "m", "--temperature", "0"]).contains("--temperature"))
         XCTAssertTrue(errorText(["char", "sample", "--model", "m", "--greedy", "--beam", "3"]).contains("--greedy"))
         XCTAssertTrue(errorText(["char", "sample", "--model", "m", "--length", "0"]).contains("--length"))
+        // Beam search's memory and time grow with length × beams.
+        XCTAssertTrue(errorText(["char", "sample", "--model", "m", "--beam", "256", "--length", "1000"])
+            .contains("--length × --beam at most 200000"))
+        XCTAssertTrue(errorText(["char", "sample", "--model", "m", "--beam", "1", "--length", "10001"]).contains("--beam"))
     }
 
     func testDataShowNeedsOneSelector() {

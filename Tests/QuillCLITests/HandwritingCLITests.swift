@@ -12,7 +12,7 @@ import XCTest
 final class HandwritingCLITests: XCTestCase {
     func errorText(_ args: [String]) -> String {
         do {
-            var c = try Quill.parseAsRoot(args)
+            var c = try Quill.parseCommand(args)
             try c.run()
             return "no error"
         } catch {
@@ -124,7 +124,7 @@ final class HandwritingCLITests: XCTestCase {
                        "no error")
         let pngNamed = dir.path("text.png")
         try FileManager.default.copyItem(atPath: file, toPath: pngNamed)
-        XCTAssertTrue(errorText(["write", "--input", pngNamed, "--model", model, "-o", pngNamed]).contains("is the input file"))
+        XCTAssertTrue(errorText(["write", "--input", pngNamed, "--model", model, "-o", pngNamed]).contains("is also an input (--input)"))
         XCTAssertEqual(FileManager.default.contents(atPath: pngNamed), Data("\u{FEFF}hello\r\n\r\nworld\r\n".utf8))
         XCTAssertTrue(errorText(["write", "--input", dir.path("missing.txt"), "--model", model, "-o", dir.path("m.png")])
             .contains("no such file"))
@@ -146,6 +146,80 @@ final class HandwritingCLITests: XCTestCase {
         close(fd); close(saved)
         XCTAssertEqual(result, "no error")
         XCTAssertGreaterThan((try? FileManager.default.attributesOfItem(atPath: dir.path("stdin.png"))[.size] as? Int) ?? 0, 100)
+    }
+
+    /// Runs `args` with standard input read from a file holding `input`.
+    func errorText(_ args: [String], stdin input: String, in dir: TempDir) throws -> String {
+        let file = dir.path("stdin-\(UUID().uuidString).txt")
+        try Data(input.utf8).write(to: URL(fileURLWithPath: file))
+        let saved = dup(0), fd = open(file, O_RDONLY)
+        dup2(fd, 0)
+        defer { dup2(saved, 0); close(fd); close(saved) }
+        return errorText(args)
+    }
+
+    /// A page too large for the canvas is refused before any line is sampled.
+    func testPageTooLargeIsRefusedBeforeSampling() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let model = try makeModel(dir)
+        let tall = errorText(["write", String(repeating: "a\n", count: 500), "--model", model, "-o", dir.path("t.png")])
+        XCTAssertTrue(tall.contains("t.png: the page would be 38") && tall.contains("500 lines at --line-height 60")
+                      && tall.contains("write .svg or .pdf"), tall)
+        let wide = errorText(["write", String(repeating: "ab ", count: 100), "--wrap", "500", "--line-height", "2000",
+                              "--model", model, "-o", dir.path("w.pdf")])
+        XCTAssertTrue(wide.contains("points wide") && wide.contains("more than the 100000"), wide)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path("t.png")))
+    }
+
+    /// `plot window -` reads its line from standard input, as `write -` does, and refuses several lines or none.
+    func testPlotWindowReadsStandardInput() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let model = try makeModel(dir)
+        let out = dir.path("phi.png")
+        XCTAssertEqual(try errorText(["plot", "window", "-", "--model", model, "-o", out], stdin: "hello\n", in: dir), "no error")
+        XCTAssertGreaterThan((try? FileManager.default.attributesOfItem(atPath: out)[.size] as? Int) ?? 0, 100)
+        let two = try errorText(["plot", "window", "-", "--model", model, "-o", out], stdin: "hello\nworld\n", in: dir)
+        XCTAssertTrue(two.hasPrefix("quill: error: standard input: plot window takes one line; the text has 2 lines"), two)
+        let none = try errorText(["plot", "window", "-", "--model", model, "-o", out], stdin: " \n", in: dir)
+        XCTAssertTrue(none.contains("standard input: the text is empty"), none)
+        let long = try errorText(["plot", "window", "-", "--model", model, "-o", out],
+                                 stdin: String(repeating: "a", count: 121), in: dir)
+        XCTAssertTrue(long.contains("at most 120 characters"), long)
+    }
+
+    /// Outputs that name an input (the same path, a symbolic link or a hard link to it) are refused before
+    /// anything is written, and the input is left as it was.
+    func testOutputsThatAreInputsAreRefused() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let model = try makeModel(dir), prediction = try makeModel(dir, kind: .prediction)
+        let text = dir.path("text.png")
+        try "hello".write(toFile: text, atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: dir.path("link.png"), withDestinationPath: text)
+        try FileManager.default.linkItem(atPath: text, toPath: dir.path("hard.png"))
+        let inkml = dir.path("ink.svg")
+        try "<ink/>".write(toFile: inkml, atomically: true, encoding: .utf8)
+        let modelFile = prediction + "/model.safetensors"
+        let before = try Data(contentsOf: URL(fileURLWithPath: modelFile))
+        for (args, what) in [
+            (["write", "--input", text, "--model", model, "-o", dir.path("link.png")], "--input"),
+            (["write", "--input", text, "--model", model, "-o", dir.path("hard.png")], "--input"),
+            (["write", "hi", "--prime-inkml", inkml, "--model", model, "-o", inkml], "--prime-inkml"),
+            (["write", "hi", "--prime-from", text, "--id", "a", "--model", model, "-o", dir.path("./hard.png")], "--prime-from"),
+            (["sample", "--model", dir.path("m.png"), "-o", dir.path("m.png")], "the --model file"),
+            (["plot", "density", "--model", dir.path("d/../m.png"), "-o", dir.path("m.png")], "the --model file"),
+            (["plot", "window", "hi", "--model", dir.path("m.pdf"), "-o", dir.path("m.pdf")], "the --model file"),
+            (["style", "add", "mine", "--text", "hi", "--model", model, "--inkml", model + "/styles/mine.json"], "--inkml"),
+        ] {
+            let e = errorText(args)
+            XCTAssertTrue(e.hasPrefix("quill: error: ") && e.contains(": is also an input (\(what)); choose another"),
+                          "\(args): \(e)")
+        }
+        XCTAssertEqual(try String(contentsOfFile: text, encoding: .utf8), "hello")
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: modelFile)), before)
+        // A symbolic link to the model file itself, as the output of a command reading that model.
+        try FileManager.default.createSymbolicLink(atPath: dir.path("model-link.png"), withDestinationPath: modelFile)
+        XCTAssertTrue(errorText(["sample", "--model", modelFile, "-o", dir.path("model-link.png")]).contains("is also an input"))
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: modelFile)), before)
     }
 
     /// The same text, options and seed give the same PNG bytes, for a multi-line page with and without a style.

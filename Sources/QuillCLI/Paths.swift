@@ -1,0 +1,136 @@
+import Foundation
+import QuillData
+import QuillModels
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Throws when `output` is one of a command's `inputs`: the same file after resolving symbolic links, or, when both
+/// exist, the same device and inode (a hard link). Inputs that are nil or "-" (standard input) are skipped.
+///
+/// - inputs: each input path with what it is, for the message ("--data", "the --input file").
+/// - directoryExtensions: for commands that read every file with these extensions in an input directory (`data
+///   import`): an output inside such a directory with one of them would be read as input, and is refused too.
+/// - fix: what to do, after the semicolon.
+/// - Throws: `CLIError` "PATH: is also an input (WHAT); choose another output path".
+func refuseOverwriting(inputs: [(what: String, path: String?)], output: String,
+                       directoryExtensions: Set<String> = [], fix: String = "choose another output path") throws {
+    let out = TextPreparation.shown(text: output)
+    for (what, path) in inputs {
+        guard let path, path != "-" else { continue }
+        if sameFile(path, output) { throw CLIError("\(out): is also an input (\(what)); \(fix)") }
+        let directory = canonicalPath(path)
+        if !directoryExtensions.isEmpty, isDirectory(path),
+           directoryExtensions.contains((output as NSString).pathExtension.lowercased()),
+           canonicalPath(output).hasPrefix(directory.hasSuffix("/") ? directory : directory + "/") {
+            throw CLIError("\(out): is also an input (a .\((output as NSString).pathExtension) file in the input directory \(TextPreparation.shown(text: path)), which the command reads); \(fix)")
+        }
+    }
+}
+
+/// Refuses a training run whose `--out` directory would write, or with `--force` delete, one of its data files: the
+/// best and last checkpoints and the metrics log. Also refuses an `--out` that exists and is not a directory.
+func refuseRunDirectoryOverInputs(data: [String], out: String) throws {
+    if FileManager.default.fileExists(atPath: out), !isDirectory(out) {
+        throw CLIError("\(TextPreparation.shown(text: out)): is a file, not a directory; give --out a directory for the run's checkpoints")
+    }
+    let inputs = data.map { (what: "--data", path: Optional($0)) }
+    for file in [CharTrainer.bestFile, CharTrainer.lastFile, CharTrainer.metricsFile] {
+        try refuseOverwriting(inputs: inputs, output: (out as NSString).appendingPathComponent(file),
+                              fix: "the run writes (and --force deletes) \(file) in --out; choose another --out directory")
+    }
+}
+
+/// Whether two paths name the same file: the same device and inode when both exist, else the same absolute path
+/// once symbolic links are resolved.
+func sameFile(_ a: String, _ b: String) -> Bool {
+    if let ia = fileIdentity(a), let ib = fileIdentity(b) { return ia == ib }
+    return canonicalPath(a) == canonicalPath(b)
+}
+
+/// (device, inode) of an existing path, following links; nil if it can't be stat'ed.
+func fileIdentity(_ path: String) -> [UInt64]? {
+    var s = stat()
+    guard stat(path, &s) == 0 else { return nil }
+    return [UInt64(s.st_dev), UInt64(s.st_ino)]
+}
+
+/// Whether `path` exists and is a directory (following links).
+func isDirectory(_ path: String) -> Bool {
+    var isDir: ObjCBool = false
+    return FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && isDir.boolValue
+}
+
+/// The absolute path with `.`, `..` and symbolic links resolved, as far as the path exists: a file that does not
+/// exist yet gets its directory resolved.
+func canonicalPath(_ path: String) -> String {
+    let url = URL(fileURLWithPath: path).standardizedFileURL
+    if FileManager.default.fileExists(atPath: url.path) { return url.resolvingSymlinksInPath().path }
+    let dir = url.deletingLastPathComponent()
+    guard dir.path != url.path else { return url.path }
+    return (canonicalPath(dir.path) as NSString).appendingPathComponent(url.lastPathComponent)
+}
+
+/// One plain line for an error from the file system, naming the path: what happened and what to do. Used for
+/// Foundation errors that would otherwise be shown as "Error Domain=…". (To be replaced by the shared mapper.)
+func fileErrorLine(_ error: Error, path: String) -> String {
+    let shown = TextPreparation.shown(text: path)
+    let ns = error as NSError
+    var code = ns.code
+    if ns.domain == NSCocoaErrorDomain, let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError,
+       underlying.domain == NSPOSIXErrorDomain {
+        code = underlying.code
+    } else if ns.domain == NSCocoaErrorDomain, isDirectory(path) {
+        code = Int(EISDIR)
+    } else if ns.domain == NSCocoaErrorDomain {
+        switch ns.code {
+        case NSFileNoSuchFileError, NSFileReadNoSuchFileError: code = Int(ENOENT)
+        case NSFileWriteFileExistsError: code = Int(EEXIST)
+        case NSFileReadNoPermissionError, NSFileWriteNoPermissionError: code = Int(EACCES)
+        case NSFileWriteOutOfSpaceError: code = Int(ENOSPC)
+        case NSFileWriteVolumeReadOnlyError: code = Int(EROFS)
+        default: code = -1
+        }
+    } else if ns.domain != NSPOSIXErrorDomain {
+        code = -1
+    }
+    switch Int32(truncatingIfNeeded: code) {
+    case ENOENT: return "\(shown): no such file or directory; check the path"
+    case EEXIST: return "\(shown): already exists; remove it or choose another path"
+    case EACCES, EPERM: return "\(shown): permission denied; check the file's and its directory's permissions"
+    case ENOSPC: return "\(shown): no space left on the device; free some space and try again"
+    case EROFS: return "\(shown): the file system is read-only; choose a path on a writable one"
+    case EISDIR: return "\(shown): is a directory, not a file; give a file"
+    case ENOTDIR: return "\(shown): a part of the path is not a directory; check the path"
+    default:
+        if ns.domain == NSPOSIXErrorDomain || code > 0, let text = strerror(Int32(truncatingIfNeeded: code)) {
+            return "\(shown): \(String(cString: text).lowercased()); check the path"
+        }
+        return "\(shown): the file could not be read or written; check that it is a regular file you may read and write"
+    }
+}
+
+/// Refuses inputs that exist but are not regular files: a directory where a file is read (unless
+/// `directoriesAllowed`), a device such as /dev/null, a pipe or a socket. Paths that do not exist are left to the
+/// reader, which names them; nil and "-" (standard input) are skipped.
+/// - Throws: `CLIError` "PATH: is a directory, not a file (WHAT); give a file".
+func refuseNonFiles(_ inputs: [(what: String, path: String?)], directoriesAllowed: Bool = false) throws {
+    for (what, path) in inputs {
+        guard let path, path != "-" else { continue }
+        var s = stat()
+        guard stat(path, &s) == 0 else { continue }
+        let shown = TextPreparation.shown(text: path)
+        switch s.st_mode & S_IFMT {
+        case S_IFREG: continue
+        case S_IFDIR:
+            if directoriesAllowed { continue }
+            throw CLIError("\(shown): is a directory, not a file (\(what)); give a file")
+        case S_IFCHR, S_IFBLK:
+            throw CLIError("\(shown): is a device, not a regular file (\(what)); give a file")
+        default:
+            throw CLIError("\(shown): is a pipe or socket, not a regular file (\(what)); give a file")
+        }
+    }
+}

@@ -1,0 +1,341 @@
+import ArgumentParser
+import Foundation
+import QuillModels
+import QuillTestSupport
+import XCTest
+@testable import QuillCLI
+
+/// Every numeric option of every command is range-checked, takes a negative value after a space, and every command
+/// that writes refuses to write over its inputs.
+final class OptionTests: XCTestCase {
+    /// The first line `quill` would print for `args`, parsed (and validated) but not run.
+    func parseError(_ args: [String]) -> String {
+        do {
+            _ = try Quill.parseCommand(args)
+            return "no error"
+        } catch {
+            return Quill.errorLine(for: error)
+        }
+    }
+
+    func runError(_ args: [String]) -> String {
+        do {
+            var c = try Quill.parseCommand(args)
+            try c.run()
+            return "no error"
+        } catch {
+            return Quill.errorLine(for: error)
+        }
+    }
+
+    /// A numeric option: the arguments that reach its check, a value below and one above its range, and whether it
+    /// is a floating-point option (then NaN and infinity are tried too).
+    struct Numeric {
+        let base: [String], name: String, below: String, above: String, float: Bool
+        init(_ base: [String], _ name: String, _ below: String, _ above: String, float: Bool = false) {
+            self.base = base; self.name = name; self.below = below; self.above = above; self.float = float
+        }
+        /// "command subcommand --name".
+        var key: String { (OptionTests.commandPath(base) + ["--" + name]).joined(separator: " ") }
+    }
+
+    /// The subcommand names at the start of `arguments`.
+    static func commandPath(_ arguments: [String]) -> [String] {
+        var node = OptionTree.root, path = [String]()
+        for word in arguments {
+            guard let sub = node?.subcommands[word] else { break }
+            path.append(word)
+            node = sub
+        }
+        return path
+    }
+
+    static let out = NSTemporaryDirectory() + "quill-never-created"
+
+    static let numeric: [Numeric] = {
+        let char = ["char", "train", "--data", "x.txt", "--out", out]
+        let pred = ["train", "prediction", "--data", "x.qds", "--out", out]
+        let synth = ["train", "synthesis", "--data", "x.qds", "--out", out]
+        var table = [Numeric]()
+        for base in [char, pred, synth] {
+            table += [
+                Numeric(base, "lr", "0", "1001", float: true), Numeric(base, "lr-decay", "0", "1.5", float: true),
+                Numeric(base, "lr-decay-every", "0", "1000001"), Numeric(base, "clip", "-0.1", "1e7", float: true),
+                Numeric(base, "steps", "0", "100000001"), Numeric(base, "minutes", "0", "1e7", float: true),
+                Numeric(base, "eval-every", "0", "1000001"),
+            ]
+        }
+        table += [
+            Numeric(char, "layers", "0", "33"), Numeric(char, "hidden", "0", "16385"),
+            Numeric(char, "embedding", "-1", "16385"), Numeric(char, "dropout", "-0.1", "1", float: true),
+            Numeric(char, "batch", "0", "10001"), Numeric(char, "seq", "0", "10001"),
+            Numeric(char, "lr-decay-start", "-1", "100000001"), Numeric(char, "clip-value", "0", "1e7", float: true),
+            Numeric(char, "val-fraction", "-0.1", "0.6", float: true), Numeric(char, "sample-length", "-1", "100001"),
+        ]
+        for base in [pred, synth] {
+            table += [
+                Numeric(base, "layers", "0", "17"), Numeric(base, "hidden", "0", "8193"), Numeric(base, "mixtures", "0", "1001"),
+                Numeric(base, "batch", "0", "4097"), Numeric(base, "output-clip", "-1", "1e7", float: true),
+                Numeric(base, "lstm-clip", "-1", "1e7", float: true), Numeric(base, "val-samples", "-1", "1000001"),
+                Numeric(base, "max-points", "2", "100001"),
+            ]
+        }
+        table.append(Numeric(synth, "window", "0", "101"))
+        let charSample = ["char", "sample", "--model", "m"]
+        table += [Numeric(charSample, "length", "0", "1000001"), Numeric(charSample, "temperature", "0", "101", float: true),
+                  Numeric(charSample, "beam", "0", "257")]
+        table.append(Numeric(["char", "eval", "--model", "m", "--data", "x.txt"], "val-fraction", "0", "1", float: true))
+        let write = ["write", "hi", "-o", "x.png"]
+        table += [
+            Numeric(write, "bias", "-0.5", "21", float: true), Numeric(write, "wrap", "9", "501"),
+            Numeric(write, "max-chars", "0", "100001"), Numeric(write, "steps-per-char", "4", "201"),
+            Numeric(write, "finish-steps", "-1", "101"), Numeric(write, "tries", "0", "21"),
+            Numeric(write, "line-height", "4", "2001", float: true), Numeric(write, "pen-width", "0", "51", float: true),
+        ]
+        let sample = ["sample", "--model", "m", "-o", "x.png"]
+        table += [Numeric(sample, "length", "0", "20001"), Numeric(sample, "bias", "-1", "21", float: true)]
+        let density = ["plot", "density", "--model", "m", "-o", "x.png"]
+        table += [Numeric(density, "length", "9", "5001"), Numeric(density, "bias", "-1", "21", float: true)]
+        table.append(Numeric(["plot", "window", "hi", "-o", "x.png"], "bias", "-1", "21", float: true))
+        let loss = ["plot", "loss", "run", "-o", "x.png"]
+        table += [Numeric(loss, "width", "199", "10001", float: true), Numeric(loss, "height", "149", "10001", float: true)]
+        table.append(Numeric(["style", "add", "s", "--text", "hi"], "bias", "-1", "21", float: true))
+        table.append(Numeric(["eval", "--model", "m", "--data", "x.qds"], "batch", "0", "65"))
+        let show = ["data", "show", "x.qds", "-o", "x.png"]
+        table += [Numeric(show, "index", "-1", "2147483648"), Numeric(show + ["--index", "0"], "height", "9", "2001", float: true),
+                  Numeric(show + ["--index", "0"], "pen-width", "0", "51", float: true)]
+        let imp = ["data", "import", "iam-jsonl", "x.jsonl", "--out", "x.qds"]
+        table += [
+            Numeric(imp, "outlier-threshold", "0", "2e9", float: true), Numeric(imp, "smooth-window", "1", "1003"),
+            Numeric(imp, "smooth-order", "-1", "21"), Numeric(imp, "decimate", "0", "1001"),
+            Numeric(imp, "max-points", "1", "10000001"), Numeric(imp, "min-count", "0", "1000000001"),
+            Numeric(imp, "valid-fraction", "-0.1", "1", float: true),
+        ]
+        let bc = ["bench", "char"]
+        table += [Numeric(bc, "iterations", "0", "10001"), Numeric(bc, "layers", "0", "33"), Numeric(bc, "hidden", "0", "8193"),
+                  Numeric(bc, "batch", "0", "4097"), Numeric(bc, "seq", "0", "4097"), Numeric(bc, "embedding", "-1", "8193")]
+        let bh = ["bench", "handwriting"]
+        table += [Numeric(bh, "iterations", "0", "1001"), Numeric(bh, "batch", "0", "513"), Numeric(bh, "steps", "1", "10001"),
+                  Numeric(bh, "text-length", "0", "1001"), Numeric(bh, "alphabet", "1", "1001")]
+        table += [Numeric(["bench", "sampling"], "steps", "19", "100001"), Numeric(["bench", "sampling"], "reps", "0", "1001")]
+        let bk = ["bench", "kernels"]
+        table += [Numeric(bk, "batch", "0", "4097"), Numeric(bk, "hidden", "0", "4097"), Numeric(bk, "reps", "0", "100001")]
+        table += [Numeric(["bench", "import"], "repeat", "0", "101"),
+                  Numeric(["bench", "import"], "baseline", "0", "1e7", float: true)]
+        table += [Numeric(["bench", "render"], "lines", "0", "1000001"),
+                  Numeric(["bench", "render"], "line-height", "3", "1001", float: true)]
+        return table
+    }()
+
+    /// Commands with a seed (any UInt64).
+    static let seeds: [[String]] = [
+        ["char", "train", "--data", "x.txt", "--out", out], ["train", "prediction", "--data", "x.qds", "--out", out],
+        ["char", "sample", "--model", "m"], ["write", "hi", "-o", "x.png"], ["sample", "--model", "m", "-o", "x.png"],
+        ["plot", "density", "--model", "m", "-o", "x.png"], ["plot", "window", "hi", "-o", "x.png"],
+        ["style", "add", "s", "--text", "hi"], ["data", "import", "iam-jsonl", "x.jsonl", "--out", "x.qds"],
+    ]
+
+    func testEveryNumericOptionIsRangeChecked() {
+        for n in Self.numeric {
+            var values = [n.below, n.above]
+            if n.float { values += ["nan", "inf", "-inf"] }
+            for v in values {
+                let e = parseError(n.base + ["--\(n.name)=\(v)"])
+                XCTAssertTrue(e.contains("--\(n.name) must be"), "\(n.key) \(v): \(e)")
+            }
+            // Values far beyond the range (past Int for integers) name the option too.
+            let e = parseError(n.base + ["--\(n.name)", n.float ? "-1e300" : "-99999999999999999999"])
+            XCTAssertTrue(e.contains("--\(n.name)") && !e.contains("Missing value"), "\(n.key): \(e)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: Self.out))
+    }
+
+    /// `--name -1` (a space, not `=`) reaches the option's own check: never "Missing value".
+    func testNegativeNumbersAfterASpace() {
+        for n in Self.numeric {
+            for v in ["-1", "-0.5", "-1e3", "-.5"] + (n.float ? ["-inf", "-nan"] : []) {
+                let e = parseError(n.base + ["--\(n.name)", v])
+                XCTAssertFalse(e.contains("Missing value"), "\(n.key) \(v): \(e)")
+                // -1 is outside every numeric option's range; a fraction is not an integer.
+                XCTAssertTrue(e.contains("--\(n.name)") || e == "no error", "\(n.key) \(v): \(e)")
+            }
+        }
+        for base in Self.seeds {
+            let e = parseError(base + ["--seed", "-1"])
+            XCTAssertTrue(e.contains("'-1' is invalid for '--seed"), "\(base): \(e)")
+            XCTAssertFalse(parseError(base + ["--seed", "18446744073709551615"]).contains("--seed"), "\(base)")
+        }
+    }
+
+    func testJoiningNegativeValues() {
+        let j = Quill.joiningNegativeValues
+        XCTAssertEqual(j(["sample", "--bias", "-1", "--length", "-.5"]), ["sample", "--bias=-1", "--length=-.5"])
+        for v in ["-0.5", "-1e3", "-1E+3", "-2.", "-inf", "-Infinity", "-nan"] {
+            XCTAssertEqual(j(["write", "hi", "--bias", v]), ["write", "hi", "--bias=\(v)"], v)
+        }
+        // Flags, short names, non-numbers, unknown options and anything after -- are left as they are.
+        XCTAssertEqual(j(["write", "--own-hand", "-1"]), ["write", "--own-hand", "-1"])
+        XCTAssertEqual(j(["write", "-o", "-1"]), ["write", "-o", "-1"])
+        XCTAssertEqual(j(["write", "--bias", "-x"]), ["write", "--bias", "-x"])
+        XCTAssertEqual(j(["write", "--bias", "-1x"]), ["write", "--bias", "-1x"])
+        XCTAssertEqual(j(["write", "--nope", "-1"]), ["write", "--nope", "-1"])
+        XCTAssertEqual(j(["write", "--", "--bias", "-1"]), ["write", "--", "--bias", "-1"])
+        // Options are those of the command named: --embedding belongs to char train, not to sample.
+        XCTAssertEqual(j(["char", "train", "--embedding", "-1"]), ["char", "train", "--embedding=-1"])
+        XCTAssertEqual(j(["sample", "--embedding", "-1"]), ["sample", "--embedding", "-1"])
+        // Any value-taking option, string ones too: a prime text "-1" is text.
+        XCTAssertEqual(j(["char", "sample", "--prime", "-1"]), ["char", "sample", "--prime=-1"])
+    }
+
+    /// Every option of every command is either in the numeric table, a seed, or known not to be a number: a new
+    /// numeric option must be added to the table (and given a range).
+    func testEveryOptionIsAccountedFor() throws {
+        let notNumbers: Set<String> = [
+            "data", "out", "model", "output", "cell", "optimizer", "part", "prime", "id", "input", "style", "prime-from",
+            "prime-inkml", "prime-text", "title", "x", "network", "keep", "y-axis", "split", "ascii", "train-list",
+            "valid-list", "text", "inkml", "seed",
+        ]
+        let covered = Set(Self.numeric.map(\.key))
+        var seen = 0
+        func walk(_ path: [String], _ tree: OptionTree) {
+            for name in tree.valueOptions {
+                seen += 1
+                let key = (path + ["--" + name]).joined(separator: " ")
+                if path == ["data", "import"] && name == "alphabet" { continue }  // frequency or graves
+                XCTAssertTrue(covered.contains(key) || notNumbers.contains(name), "\(key) is not in the table")
+            }
+            for (name, sub) in tree.subcommands { walk(path + [name], sub) }
+        }
+        let root = try XCTUnwrap(OptionTree.root)
+        walk([], root)
+        XCTAssertGreaterThan(seen, 100)
+        // And every table entry names a real option of its command.
+        for n in Self.numeric {
+            var node: OptionTree? = root
+            for word in Self.commandPath(n.base) { node = node?.subcommands[word] }
+            XCTAssertTrue(node?.valueOptions.contains(n.name) == true, n.key)
+        }
+    }
+
+    /// In-range values that once divided by zero or let the learning rate grow are refused before any work.
+    func testLearningRateScheduleOptions() {
+        let base = ["char", "train", "--data", "x.txt", "--out", Self.out, "--steps", "5"]
+        XCTAssertTrue(parseError(base + ["--lr-decay-every", "0"]).contains("--lr-decay-every must be between 1 and 1000000, got 0"))
+        XCTAssertTrue(parseError(base + ["--lr-decay-every", "-5"]).contains("--lr-decay-every must be between 1 and 1000000, got -5"))
+        XCTAssertTrue(parseError(base + ["--lr-decay", "2"]).contains("--lr-decay must be a number more than 0 and at most 1"))
+        XCTAssertTrue(parseError(base + ["--lr", "nan"]).contains("--lr must be a number more than 0 and at most 1000, got nan"))
+        for kind in ["prediction", "synthesis"] {
+            let hw = ["train", kind, "--data", "x.qds", "--out", Self.out, "--steps", "5"]
+            XCTAssertTrue(parseError(hw + ["--lr-decay-every", "0"]).contains("--lr-decay-every must be"))
+            XCTAssertTrue(parseError(hw + ["--lr-decay", "1.01"]).contains("--lr-decay must be"))
+        }
+    }
+
+    // MARK: - Outputs that are inputs
+
+    func testDataImportRefusesItsInput() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let input = dir.path("in.jsonl")
+        let content = "{\"id\": \"a\"}\n"
+        try content.write(toFile: input, atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: dir.path("link.qds"), withDestinationPath: input)
+        for out in [input, dir.path("./in.jsonl"), dir.path("link.qds")] {
+            let e = runError(["data", "import", "iam-jsonl", input, "--out", out])
+            XCTAssertTrue(e.hasPrefix("quill: error: ") && e.contains("is also an input (an input of the import); choose another output path"), e)
+        }
+        // An output inside an input directory, with an extension the import reads there.
+        let e = runError(["data", "import", "iam-jsonl", dir.path(""), "--out", dir.path("sub/new.jsonl")])
+        XCTAssertTrue(e.contains("in the input directory"), e)
+        for (flag, list) in [("--train-list", "train.txt"), ("--valid-list", "valid.txt")] {
+            try "a\n".write(toFile: dir.path(list), atomically: true, encoding: .utf8)
+            let args = ["data", "import", "iam-jsonl", input, "--train-list", dir.path("train.txt"),
+                        "--valid-list", dir.path("valid.txt"), "--out", dir.path(list)]
+            XCTAssertTrue(runError(args).contains("is also an input (\(flag))"), flag)
+        }
+        XCTAssertEqual(try String(contentsOfFile: input, encoding: .utf8), content)
+    }
+
+    func testDataShowAndPlotLossRefuseTheirInput() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        try "x".write(toFile: dir.path("d.qds"), atomically: true, encoding: .utf8)
+        try FileManager.default.linkItem(atPath: dir.path("d.qds"), toPath: dir.path("d.png"))
+        XCTAssertTrue(runError(["data", "show", dir.path("d.qds"), "--index", "0", "-o", dir.path("d.png")])
+            .contains("d.png: is also an input (the dataset file)"))
+        try "{}\n".write(toFile: dir.path("metrics.jsonl"), atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: dir.path("loss.svg"), withDestinationPath: dir.path("metrics.jsonl"))
+        XCTAssertTrue(runError(["plot", "loss", dir.path(""), "-o", dir.path("loss.svg")])
+            .contains("loss.svg: is also an input (the metrics log)"))
+        XCTAssertEqual(try String(contentsOfFile: dir.path("metrics.jsonl"), encoding: .utf8), "{}\n")
+    }
+
+    /// A training run never writes or (with --force) deletes its own data, and --out must be a directory.
+    func testTrainingOutputDirectoryNeverTouchesItsData() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let run = dir.path("run")
+        try FileManager.default.createDirectory(atPath: run, withIntermediateDirectories: true)
+        let content = String(repeating: "some text to learn. ", count: 40)
+        for file in ["model.safetensors", "last.safetensors", "metrics.jsonl"] {
+            try content.write(toFile: run + "/" + file, atomically: true, encoding: .utf8)
+            let e = runError(["char", "train", "--data", run + "/" + file, "--out", run, "--steps", "1", "--force"])
+            XCTAssertTrue(e.contains("\(file): is also an input (--data); the run writes (and --force deletes) \(file)"), e)
+            for kind in ["prediction", "synthesis"] {
+                let e = runError(["train", kind, "--data", run + "/" + file, "--out", run, "--steps", "1", "--force"])
+                XCTAssertTrue(e.contains("is also an input (--data)"), e)
+            }
+            XCTAssertEqual(try String(contentsOfFile: run + "/" + file, encoding: .utf8), content)
+        }
+        // A hard link to the data under a name the run writes.
+        let text = dir.path("text.txt")
+        try content.write(toFile: text, atomically: true, encoding: .utf8)
+        let other = dir.path("other")
+        try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)
+        try FileManager.default.linkItem(atPath: text, toPath: other + "/metrics.jsonl")
+        XCTAssertTrue(runError(["char", "train", "--data", text, "--out", other, "--steps", "1", "--force"])
+            .contains("is also an input"))
+        XCTAssertEqual(try String(contentsOfFile: text, encoding: .utf8), content)
+        // Data beside the run's files is fine; --out naming a file is not.
+        XCTAssertTrue(runError(["char", "train", "--data", text, "--out", text, "--steps", "1"])
+            .contains("text.txt: is a file, not a directory"))
+    }
+
+    // MARK: - Inputs that are not files
+
+    func testDirectoriesAndDevicesAsInputFiles() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let d = dir.path("")
+        for (args, what) in [
+            (["char", "train", "--data", d, "--out", dir.path("run"), "--steps", "1"], "--data"),
+            (["char", "eval", "--model", dir.path("m.safetensors"), "--data", "/dev/null"], "--data"),
+            (["char", "sample", "--model", "/dev/null"], "--model"),
+            (["train", "prediction", "--data", "/dev/null", "--out", dir.path("run"), "--steps", "1"], "--data"),
+            (["eval", "--model", dir.path("m.safetensors"), "--data", d], "--data"),
+            (["data", "stats", d], "the dataset file"),
+            (["data", "show", "/dev/null", "--index", "0", "-o", dir.path("x.png")], "the dataset file"),
+            (["write", "hi", "--prime-from", d, "--id", "a", "-o", dir.path("x.png")], "--prime-from"),
+            (["data", "import", "iam-jsonl", "/dev/null", "--out", dir.path("x.qds")], "an input of the import"),
+        ] {
+            let e = runError(args)
+            XCTAssertTrue(e.hasPrefix("quill: error: ") && (e.contains("is a directory, not a file (\(what))")
+                          || e.contains("is a device, not a regular file (\(what))")), "\(args): \(e)")
+        }
+        XCTAssertTrue(runError(["write", "--input", d, "-o", dir.path("x.png")]).contains("is a directory"))
+    }
+
+    /// Foundation's file errors become one plain line naming the path.
+    func testFileSystemErrorsAreOneLine() {
+        let cases: [(Error, String)] = [
+            (CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: "/x/y"]), "/x/y: no such file or directory"),
+            (CocoaError(.fileWriteOutOfSpace, userInfo: [NSFilePathErrorKey: "/x/y"]), "/x/y: no space left"),
+            (CocoaError(.fileWriteFileExists, userInfo: [NSFilePathErrorKey: "/x/y"]), "/x/y: already exists"),
+            (CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: "/x/y"]), "/x/y: permission denied"),
+            (NSError(domain: NSPOSIXErrorDomain, code: Int(EISDIR), userInfo: [NSFilePathErrorKey: "/x"]), "/x: is a directory"),
+            (CocoaError(.fileReadUnknown, userInfo: [NSFilePathErrorKey: NSTemporaryDirectory()]), "is a directory"),
+            (CocoaError(.fileReadUnknown), "a file: the file could not be read or written"),
+        ]
+        for (error, expected) in cases {
+            let line = Quill.errorLine(for: error)
+            XCTAssertTrue(line.hasPrefix("quill: error: ") && line.contains(expected), line)
+            XCTAssertFalse(line.contains("Domain") || line.contains("Code="), line)
+        }
+    }
+}
