@@ -33,11 +33,16 @@ public enum QuillEntry {
         }
     }
 
-    /// The `CLIError` a command's `validate()` threw, which ArgumentParser wraps in its own error: such errors are
-    /// the command's own findings about files (not usage mistakes) and are shown as "quill: error: …".
-    static func commandError(in error: Error) -> CLIError? {
-        func search(_ value: Any, depth: Int) -> CLIError? {
-            if let e = value as? CLIError { return e }
+    /// The error of Quill's own that a command's `validate()` threw (a `CLIError`, or a checkpoint, render or file
+    /// error from checking an input), which ArgumentParser wraps in its own error: such errors are findings about
+    /// files, not usage mistakes, and are shown as "quill: error: …" without the usage.
+    static func commandError(in error: Error) -> Error? {
+        func own(_ e: Error) -> Bool {
+            !(e is ValidationError) && !(e is CleanExit) && !(e is ExitCode)
+                && !String(reflecting: type(of: e)).contains("ArgumentParser")
+        }
+        func search(_ value: Any, depth: Int) -> Error? {
+            if let e = value as? Error, own(e) { return e }
             guard depth < 4 else { return nil }
             for child in Mirror(reflecting: value).children {
                 if let e = search(child.value, depth: depth + 1) { return e }
@@ -72,7 +77,7 @@ extension Quill {
     /// What `quill` prints for an error: ArgumentParser's wording for usage errors, else "quill: error: " and the
     /// error's one line.
     static func errorLine(for error: Error) -> String {
-        if let e = QuillEntry.commandError(in: error) { return "quill: error: " + QuillEntry.oneLine(e.description) }
+        if let e = QuillEntry.commandError(in: error) { return "quill: error: " + QuillEntry.oneLine(QuillEntry.message(for: e)) }
         if QuillEntry.isParserError(error) { return Quill.fullMessage(for: error) }
         return "quill: error: " + QuillEntry.oneLine(QuillEntry.message(for: error))
     }

@@ -153,7 +153,9 @@ public struct WriteCommand: ParsableCommand {
         }
         let normal = TextPreparation.normalisingLineBreaks(raw)
         if normal.allSatisfy({ $0.isWhitespace }) {
-            throw CLIError("the text is empty; give something to write")
+            let source = input.map { TextPreparation.shown(text: $0) + " is empty" }
+                ?? (text == "-" ? "standard input is empty" : "the text is empty")
+            throw CLIError("\(source); give something to write")
         }
         let count = normal.trimmingCharacters(in: .whitespacesAndNewlines).count
         if count > maxChars {
@@ -183,7 +185,7 @@ public struct WriteCommand: ParsableCommand {
     }
 
     func primeMaterial(dir: String, loaded: HandwritingCheckpoint.Loaded, sampler: HandwritingSampler) throws -> Prime? {
-        if let style { return try HandwritingStyle.load(name: style, model: dir).prime }
+        if let style { return try styledPrime(style, dir: dir, sampler: sampler) }
         if let primeFrom, let id {
             let ds = try PreparedFormat.load(path: primeFrom)
             guard let s = ds.samples.first(where: { $0.id == id }) else {
@@ -206,9 +208,23 @@ public struct WriteCommand: ParsableCommand {
             return Prime(rows: rows.map { ($0[0], $0[1], $0[2]) }, text: try checkedLine(t, sampler: sampler))
         }
         if !ownHand, HandwritingStyle.names(model: dir).contains(HandwritingStyle.defaultName) {
-            return try HandwritingStyle.load(name: HandwritingStyle.defaultName, model: dir).prime
+            return try styledPrime(HandwritingStyle.defaultName, dir: dir, sampler: sampler)
         }
         return nil
+    }
+
+    /// A shipped style's prime; its text must be written in the model's alphabet (a style file made for another
+    /// model, or edited by hand, may not be).
+    func styledPrime(_ name: String, dir: String, sampler: HandwritingSampler) throws -> Prime {
+        let style = try HandwritingStyle.load(name: name, model: dir)
+        let unknown = Set(style.text.filter { !sampler.knows($0) })
+        guard unknown.isEmpty else {
+            let file = HandwritingStyle.directory(model: dir).appendingPathComponent("\(name).json").path
+            throw CLIError("\(file): the style's text has characters the model does not know "
+                           + "(\(unknown.sorted().map(TextPreparation.shown).joined(separator: ", "))); "
+                           + "make the style again with `quill style add \(name) --force`")
+        }
+        return style.prime
     }
 }
 

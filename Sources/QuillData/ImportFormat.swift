@@ -100,6 +100,10 @@ public enum Importer {
         case .iamXML:
             try IAMXMLImporter.load(inputs: inputs, asciiRoot: asciiRoot, skipInvalid: skipInvalid, into: &result)
         }
+        if result.samples.isEmpty, result.skipped.isEmpty {
+            let names = inputs.prefix(3).joined(separator: ", ") + (inputs.count > 3 ? " and \(inputs.count - 3) more" : "")
+            throw DatasetError.noSamples("\(names) \(inputs.count == 1 ? "holds" : "hold") no \(format.rawValue) samples")
+        }
         return result
     }
 
@@ -123,6 +127,10 @@ public enum Importer {
             for case let rel as String in walker
             where extensions.contains((rel as NSString).pathExtension.lowercased()) {
                 found.append((input as NSString).appendingPathComponent(rel))
+            }
+            guard !found.isEmpty else {
+                throw DatasetError.io(input, "the directory holds no \(extensions.sorted().map { "." + $0 }.joined(separator: ", ")) "
+                                      + "files (its subdirectories included); give the files or the folder that holds them")
             }
             out.append(contentsOf: found.sorted())
         }

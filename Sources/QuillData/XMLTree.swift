@@ -41,6 +41,7 @@ final class XMLElementNode {
     /// `DatasetError.malformedXML` with the parser's position. The parser stops at the first element past the
     /// cap, so a deep document never becomes a deep tree.
     static func parse(_ data: Data, file: String) throws -> XMLElementNode {
+        try checkEncoding(data, file: file)
         let parser = XMLParser(data: data)
         let builder = TreeBuilder()
         parser.delegate = builder
@@ -56,6 +57,38 @@ final class XMLElementNode {
                                                            column: parser.columnNumber), why)
         }
         return root
+    }
+
+    /// Refuses a document that is (by its declaration, or by default) UTF-8 but holds bytes that are not UTF-8:
+    /// Foundation's parser traps on such bytes in an element or attribute name. Documents that declare another
+    /// encoding (IAM-OnDB's ISO-8859-1) or start with a UTF-16 byte-order mark are converted by the parser itself.
+    static func checkEncoding(_ data: Data, file: String) throws {
+        let bytes = [UInt8](data.prefix(200))
+        if bytes.starts(with: [0xFF, 0xFE]) || bytes.starts(with: [0xFE, 0xFF]) { return }
+        let head = String(decoding: bytes, as: UTF8.self).lowercased()
+        if head.hasPrefix("<?xml"), let range = head.range(of: #"encoding\s*=\s*["']([a-z0-9._-]+)["']"#, options: .regularExpression) {
+            let name = head[range].split(whereSeparator: { $0 == "\"" || $0 == "'" }).dropFirst().first.map(String.init) ?? ""
+            if !["utf-8", "utf8"].contains(name) { return }
+        }
+        var line = 1, column = 1, i = 0
+        let all = [UInt8](data)
+        while i < all.count {
+            let b = all[i]
+            var length = 1
+            if b >= 0x80 {
+                length = b >= 0xF0 && b <= 0xF4 ? 4 : b >= 0xE0 ? 3 : b >= 0xC2 && b < 0xE0 ? 2 : 0
+                let valid = length > 0 && i + length <= all.count
+                    && String(validatingUTF8: all[i..<(i + length)].map { CChar(bitPattern: $0) } + [0]) != nil
+                if !valid {
+                    throw DatasetError.malformedXML(
+                        SourcePosition(file: file, line: line, column: column),
+                        String(format: "byte 0x%02X is not UTF-8, the encoding the file declares or defaults to; ", b)
+                            + "convert the file to UTF-8 (for example iconv -f WINDOWS-1252 -t UTF-8) or declare its encoding")
+                }
+            }
+            if b == 0x0A { line += 1; column = 1 } else { column += 1 }
+            i += length
+        }
     }
 
     /// Reads and parses a file.
