@@ -61,7 +61,7 @@ let package = Package(
         .target(name: "QuillModels", dependencies: ["QuillIO", "QuillNumerics", "QuillNN", "QuillOptim", "QuillData"],
                 swiftSettings: release),
         .target(name: "QuillCLI", dependencies: [
-            "QuillModels", "QuillData", "QuillRender",
+            "QuillIO", "QuillModels", "QuillData", "QuillRender",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: release),
         .executableTarget(name: "quill", dependencies: ["QuillCLI"], swiftSettings: release),

@@ -1,4 +1,5 @@
 import Foundation
+import QuillIO
 import QuillData
 import QuillModels
 #if canImport(Glibc)
@@ -74,7 +75,7 @@ func canonicalPath(_ path: String) -> String {
 }
 
 /// One plain line for an error from the file system, naming the path: what happened and what to do. Used for
-/// Foundation errors that would otherwise be shown as "Error Domain=…". (To be replaced by the shared mapper.)
+/// Foundation errors that would otherwise be shown as "Error Domain=…", mapped to errno and worded by `FileSystemError`.
 func fileErrorLine(_ error: Error, path: String) -> String {
     let shown = TextPreparation.shown(text: path)
     let ns = error as NSError
@@ -96,20 +97,11 @@ func fileErrorLine(_ error: Error, path: String) -> String {
     } else if ns.domain != NSPOSIXErrorDomain {
         code = -1
     }
-    switch Int32(truncatingIfNeeded: code) {
-    case ENOENT: return "\(shown): no such file or directory; check the path"
-    case EEXIST: return "\(shown): already exists; remove it or choose another path"
-    case EACCES, EPERM: return "\(shown): permission denied; check the file's and its directory's permissions"
-    case ENOSPC: return "\(shown): no space left on the device; free some space and try again"
-    case EROFS: return "\(shown): the file system is read-only; choose a path on a writable one"
-    case EISDIR: return "\(shown): is a directory, not a file; give a file"
-    case ENOTDIR: return "\(shown): a part of the path is not a directory; check the path"
-    default:
-        if ns.domain == NSPOSIXErrorDomain || code > 0, let text = strerror(Int32(truncatingIfNeeded: code)) {
-            return "\(shown): \(String(cString: text).lowercased()); check the path"
-        }
+    guard code > 0 else {
         return "\(shown): the file could not be read or written; check that it is a regular file you may read and write"
     }
+    // The same words as every other file error (QuillIO).
+    return "\(shown): " + FileSystemError(path: path, operation: .read, code: Int32(truncatingIfNeeded: code)).cause
 }
 
 /// Refuses inputs that exist but are not regular files: a directory where a file is read (unless

@@ -326,9 +326,9 @@ final class OptionTests: XCTestCase {
         let cases: [(Error, String)] = [
             (CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: "/x/y"]), "/x/y: no such file or directory"),
             (CocoaError(.fileWriteOutOfSpace, userInfo: [NSFilePathErrorKey: "/x/y"]), "/x/y: no space left"),
-            (CocoaError(.fileWriteFileExists, userInfo: [NSFilePathErrorKey: "/x/y"]), "/x/y: already exists"),
+            (CocoaError(.fileWriteFileExists, userInfo: [NSFilePathErrorKey: "/x/y"]), "/x/y: it already exists"),
             (CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: "/x/y"]), "/x/y: permission denied"),
-            (NSError(domain: NSPOSIXErrorDomain, code: Int(EISDIR), userInfo: [NSFilePathErrorKey: "/x"]), "/x: is a directory"),
+            (NSError(domain: NSPOSIXErrorDomain, code: Int(EISDIR), userInfo: [NSFilePathErrorKey: "/x"]), "/x: it is a directory"),
             (CocoaError(.fileReadUnknown, userInfo: [NSFilePathErrorKey: NSTemporaryDirectory()]), "is a directory"),
             (CocoaError(.fileReadUnknown), "a file: the file could not be read or written"),
         ]
