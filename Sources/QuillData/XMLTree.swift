@@ -65,9 +65,13 @@ final class XMLElementNode {
     static func checkEncoding(_ data: Data, file: String) throws {
         let bytes = [UInt8](data.prefix(200))
         if bytes.starts(with: [0xFF, 0xFE]) || bytes.starts(with: [0xFE, 0xFF]) { return }
-        let head = String(decoding: bytes, as: UTF8.self).lowercased()
-        if head.hasPrefix("<?xml"), let range = head.range(of: #"encoding\s*=\s*["']([a-z0-9._-]+)["']"#, options: .regularExpression) {
-            let name = head[range].split(whereSeparator: { $0 == "\"" || $0 == "'" }).dropFirst().first.map(String.init) ?? ""
+        // Only a well-formed declaration counts (XML 1.0 §2.8, §4.3.3): an encoding named anywhere else, or in a
+        // broken declaration, is not the document's.
+        let head = String(decoding: bytes, as: UTF8.self)
+        let declaration = #"^<\?xml\s+version\s*=\s*("[^"]*"|'[^']*')\s+encoding\s*=\s*("[A-Za-z][A-Za-z0-9._-]*"|'[A-Za-z][A-Za-z0-9._-]*')(\s+standalone\s*=\s*("(yes|no)"|'(yes|no)'))?\s*\?>"#
+        if let range = head.range(of: declaration, options: .regularExpression),
+           let enc = head[range].range(of: #"encoding\s*=\s*["']([A-Za-z0-9._-]+)"#, options: .regularExpression) {
+            let name = head[enc].split(whereSeparator: { $0 == "\"" || $0 == "'" }).last.map { $0.lowercased() } ?? ""
             if !["utf-8", "utf8"].contains(name) { return }
         }
         var line = 1, column = 1, i = 0
