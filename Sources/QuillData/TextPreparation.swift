@@ -159,12 +159,21 @@ extension TextPreparation {
             throw TextError("\(name) has more than the \(maxBytes) bytes a page can take; split it")
         }
         guard let text = String(data: data, encoding: .utf8) else {
-            let hint = data.starts(with: [0xFF, 0xFE]) || data.starts(with: [0xFE, 0xFF])
-                ? "it looks like UTF-16: convert it first (iconv -f UTF-16 -t UTF-8)"
-                : "convert it first (for example iconv -f WINDOWS-1252 -t UTF-8)"
-            throw TextError("\(name) is not UTF-8 text; \(hint)")
+            throw TextError("\(name) is not UTF-8 text; \(conversionHint(for: data))")
         }
         return text
+    }
+
+    /// How to convert bytes that are not UTF-8, by their look: UTF-16 (a byte-order mark, or every other byte zero),
+    /// else Windows-1252, which is what "Latin-1" text from Windows is: converting it as ISO-8859-1 would turn its
+    /// curly quotes and dashes (0x91–0x97) into invisible control characters.
+    public static func conversionHint(for data: Data) -> String {
+        let head = [UInt8](data.prefix(512))
+        let zeros = stride(from: 1, to: head.count, by: 2).filter { head[$0] == 0 }.count
+        if head.starts(with: [0xFF, 0xFE]) || head.starts(with: [0xFE, 0xFF]) || (head.count >= 8 && zeros * 4 >= head.count) {
+            return "it looks like UTF-16: convert it first (iconv -f UTF-16 -t UTF-8)"
+        }
+        return "convert it first (for example iconv -f WINDOWS-1252 -t UTF-8)"
     }
 }
 

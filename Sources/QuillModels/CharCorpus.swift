@@ -1,4 +1,6 @@
 import Foundation
+import QuillData
+import QuillIO
 
 /// Training text for a char model: one or more UTF-8 files, concatenated, with its vocabulary and a fingerprint
 /// that lets `--resume` notice the data changed.
@@ -14,10 +16,16 @@ public struct CharCorpus {
         var bytes = 0
         for p in paths {
             guard FileManager.default.fileExists(atPath: p) else { throw CharModelError.dataMissing(p) }
-            guard let data = FileManager.default.contents(atPath: p) else { throw CharModelError.dataMissing(p) }
+            let data: Data
+            do {
+                data = try InputFile.read(p, maxBytes: 1 << 32, tooLargeHint: "split it into several --data files")
+            } catch let error as FileSystemError {
+                throw CharModelError.invalidOption(error.description)
+            }
             guard !data.isEmpty else { throw CharModelError.dataEmpty(p) }
             guard let s = String(data: data, encoding: .utf8) else {
-                throw CharModelError.dataNotUTF8(p, offset: CharCorpus.firstInvalidUTF8(data))
+                throw CharModelError.dataNotUTF8(p, offset: CharCorpus.firstInvalidUTF8(data),
+                                                 hint: TextPreparation.conversionHint(for: data))
             }
             for b in data { hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3 }
             bytes += data.count

@@ -101,7 +101,7 @@ public enum CharModelError: Error, CustomStringConvertible, Equatable {
     case unknownCharacters(String, [Unicode.Scalar])
     case dataMissing(String)
     case dataEmpty(String)
-    case dataNotUTF8(String, offset: Int)
+    case dataNotUTF8(String, offset: Int, hint: String)
     case dataTooShort(String, chars: Int, needed: Int)
     case invalidOption(String)
     case resumeMismatch(String)
@@ -123,8 +123,8 @@ public enum CharModelError: Error, CustomStringConvertible, Equatable {
             return "\(p): no such file; pass an existing text file with --data"
         case .dataEmpty(let p):
             return "\(p): the file is empty; a char model needs text to learn from"
-        case .dataNotUTF8(let p, let off):
-            return "\(p): not valid UTF-8 (first bad byte at offset \(off)); convert it, e.g. iconv -f LATIN1 -t UTF-8"
+        case .dataNotUTF8(let p, let off, let hint):
+            return "\(p): not valid UTF-8 (first bad byte at offset \(off)); \(hint)"
         case .dataTooShort(let p, let chars, let needed):
             return "\(p): \(chars) characters of training text is shorter than one batch (\(needed) needed: batch × (seq + 1)); lower --batch or --seq, or use more text"
         case .invalidOption(let m):

@@ -71,4 +71,13 @@ final class TextPreparationTests: XCTestCase {
             XCTAssertFalse("\(e)".contains("\u{1B}"))
         }
     }
+
+    /// Text that is not UTF-8 gets the conversion that keeps its characters: Windows-1252 for "Latin-1" text from
+    /// Windows (ISO-8859-1 would turn its curly quotes into control characters), UTF-16 with or without a mark.
+    func testConversionHintNamesTheLikelyEncoding() {
+        let cp1252 = Data([0x93, 0x68, 0x69, 0x94, 0x20, 0x96, 0x20, 0x63, 0x61, 0x66, 0xE9])
+        XCTAssertTrue(TextPreparation.conversionHint(for: cp1252).contains("WINDOWS-1252"))
+        XCTAssertTrue(TextPreparation.conversionHint(for: "plain words here".data(using: .utf16LittleEndian)!).contains("UTF-16"))
+        XCTAssertTrue(TextPreparation.conversionHint(for: Data([0xFF, 0xFE, 0x41, 0x00])).contains("UTF-16"))
+    }
 }
