@@ -104,12 +104,25 @@ nonisolated(unsafe) public var quillInterruptRequested: Int32 = 0
 /// K ≥ 20 steps rises above twice its best, or one nat above it, or above 3 · ln V nats/char, three times the loss
 /// of uniform guessing; or the validation loss does); model.safetensors and last.safetensors keep the last good
 /// checkpoint. On resume, metrics.jsonl loses the lines logged after that checkpoint, so no step appears twice.
+///
+/// The run directory is always resumable or cleanly restartable. Every file is complete or absent (`QuillIO`), and
+/// each checkpoint writes in one order: the validation line of metrics.jsonl, then last.safetensors (the resume
+/// point, which records the best step), then model.safetensors when the model improved. So no checkpoint claims a
+/// step whose metrics failed to write, and a failed write at any point (a full disk) or a kill leaves
+/// last.safetensors at the previous checkpoint or this one, and model.safetensors the best model up to the step of
+/// last.safetensors, or one checkpoint behind it when only its own write failed: a resume then rewrites it from
+/// last.safetensors' weights (`RunDirectory.bestRepair`). A failed write stops the run with
+/// `RunDirectoryError.writeFailed`, naming the last good checkpoint. Every run first removes the temporary files
+/// of dead processes from the directory; a new run accepts a directory that holds no checkpoint yet.
 public final class CharTrainer {
     public var options: CharTrainOptions
     public let resume: Bool
     /// The limits the run is checked against; nil for the process's own (`MemoryBudget.current()`).
     public var budget: MemoryBudget?
     let onEvent: (CharTrainEvent) -> Void
+    /// The step reached and the step of the last good checkpoint, for the message of a failed write.
+    private var reachedStep = 0
+    private var savedCheckpoint: Int?
 
     public static let bestFile = "model.safetensors"
     public static let lastFile = "last.safetensors"
@@ -129,10 +142,18 @@ public final class CharTrainer {
         try RunDirectory.savedOptions(CharTrainOptions.self, outDir: outDir)
     }
 
-    /// Runs training to the step or time limit. Returns the final trainer step.
+    /// Runs training to the step or time limit. Returns the final trainer step. A failed write (say, a full disk)
+    /// throws `RunDirectoryError.writeFailed`.
     @discardableResult
     public func run() throws -> Int {
+        do { return try train() } catch let error as FileSystemError where error.operation != .read {
+            throw RunDirectoryError.writeFailed(error, step: reachedStep, dir: options.outDir, checkpoint: savedCheckpoint)
+        }
+    }
+
+    private func train() throws -> Int {
         if let m = options.validate() { throw CharModelError.invalidOption(m) }
+        RunDirectory.removeStaleTemporaries(options.outDir)
         let corpus = try CharCorpus(paths: options.dataPaths)
         let fm = FileManager.default
 
@@ -149,6 +170,7 @@ public final class CharTrainer {
                                                          characters: corpus.text.unicodeScalars.count))
         }
         if resume {
+            try RunDirectory.ensureResumable(options.outDir)
             try checkMemory(options.model)
             let loaded = try CharCheckpoint.load(path(Self.lastFile), budget: budget)
             // The memory check and the workspace follow the saved options: they must describe the saved model.
@@ -162,6 +184,8 @@ public final class CharTrainer {
             model = loaded.model
             resumedFile = loaded.file
             (state, rng) = try RunDirectory.trainerState(CharTrainerState.self, from: loaded.file, path: path(Self.lastFile))
+            reachedStep = state.step
+            savedCheckpoint = state.step
         } else {
             try RunDirectory.ensureFresh(options.outDir)
             vocab = CharVocabulary(text: corpus.text)
@@ -217,6 +241,15 @@ public final class CharTrainer {
                          vocabulary: vocab.count, resumedAt: resume ? state.step : nil))
 
         if resume { try RunDirectory.dropMetrics(after: state.step, in: path(Self.metricsFile)) }
+        if let file = resumedFile {
+            switch RunDirectory.bestRepair(outDir: options.outDir, bestStep: state.bestStep, step: state.step) {
+            case .keep: break
+            case .forget: state.bestValLoss = nil; state.bestStep = nil
+            case .rewriteFromLast:
+                try saveBest(model, vocab, trainOptions: file.metadata["quill.train-options"], step: state.step,
+                             loss: state.bestValLoss ?? .nan)
+            }
+        }
         let metrics = try MetricsLog(path: path(Self.metricsFile), truncate: !resume)
         var inputs = [Int32](repeating: 0, count: options.seq * options.batch), targets = inputs
         let rows = Double(options.seq * options.batch)
@@ -244,6 +277,7 @@ public final class CharTrainer {
             ], extraTensors: extra)
             lastCheckpointStep = state.step
             checkpoint = state.step
+            savedCheckpoint = state.step
         }
 
         func validateAndCheckpoint() throws {
@@ -268,12 +302,10 @@ public final class CharTrainer {
             if improved {
                 state.bestValLoss = val.isEmpty ? nil : loss
                 state.bestStep = state.step
-                try CharCheckpoint.save(model, vocabulary: vocab, to: path(Self.bestFile), metadata: [
-                    "quill.train-options": String(decoding: try JSONEncoder.sorted.encode(options), as: UTF8.self),
-                    "quill.best": "{\"step\":\(state.step),\"val_loss\":\(loss.isFinite ? "\(loss)" : "null")}",
-                ])
             }
+            // The resume point first: it records the best step, and a resume rewrites a best model whose write failed.
             try saveLast()
+            if improved { try saveBest(model, vocab, trainOptions: nil, step: state.step, loss: loss) }
             var sample = ""
             if options.sampleLength > 0 {
                 var sampleRNG = rng.derived(UInt64(state.step))
@@ -300,6 +332,7 @@ public final class CharTrainer {
                                     clipNorm: options.clipNorm, clipValue: options.clipValue, step: state.step,
                                     outDir: options.outDir, checkpoint: checkpoint, divergence: &divergence)
             state.step += 1
+            reachedStep = state.step
             let (next, newEpoch) = batcher.advance(state.position)
             state.position = next
             if newEpoch { state.epoch += 1; ws.stack.resetState() } else { ws.stack.carryState() }
@@ -324,6 +357,15 @@ public final class CharTrainer {
         return state.step
     }
 
+    /// Writes model.safetensors, the best model (at `step`, validation loss `loss`, NaN without a validation split).
+    /// `trainOptions`: the options JSON to record, nil for the current options.
+    private func saveBest(_ model: CharModel<Float>, _ vocab: CharVocabulary, trainOptions: String?, step: Int,
+                          loss: Double) throws {
+        try CharCheckpoint.save(model, vocabulary: vocab, to: path(Self.bestFile), metadata: [
+            "quill.train-options": try trainOptions ?? String(decoding: JSONEncoder.sorted.encode(options), as: UTF8.self),
+            "quill.best": "{\"step\":\(step),\"val_loss\":\(loss.isFinite ? "\(loss)" : "null")}",
+        ])
+    }
 }
 
 /// Appends JSON lines to metrics.jsonl, one whole object per call (`QuillIO.AppendFile`: a failed write, a full disk

@@ -1,5 +1,6 @@
 import Foundation
 import QuillData
+import QuillIO
 import QuillNumerics
 import QuillOptim
 
@@ -87,12 +88,21 @@ struct HandwritingTrainerState: ResumableTrainerState {
 /// last 20 steps rises 5 nats above its best, or 20 nats above the session's first step); model.safetensors and
 /// last.safetensors keep the last good checkpoint. On resume, metrics.jsonl loses the lines logged after that
 /// checkpoint.
+///
+/// Files and failures follow `CharTrainer`'s invariant: every file complete or absent; each checkpoint writes the
+/// validation line of metrics.jsonl, then last.safetensors (recording the best step), then model.safetensors when
+/// the model improved; a failed write stops the run with `RunDirectoryError.writeFailed` and leaves the directory
+/// resumable (a resume rewrites a best model whose own write failed from last.safetensors); stale temporary files
+/// are removed when a run starts; a new run accepts a directory that holds no checkpoint yet.
 public final class HandwritingTrainer {
     public var options: HandwritingTrainOptions
     public let resume: Bool
     /// The limits the run is checked against; nil for the process's own (`MemoryBudget.current()`).
     public var budget: MemoryBudget?
     let onEvent: (HandwritingTrainEvent) -> Void
+    /// The step reached and the step of the last good checkpoint, for the message of a failed write.
+    private var reachedStep = 0
+    private var savedCheckpoint: Int?
 
     public init(options: HandwritingTrainOptions, resume: Bool, onEvent: @escaping (HandwritingTrainEvent) -> Void = { _ in }) {
         self.options = options
@@ -106,9 +116,18 @@ public final class HandwritingTrainer {
         try RunDirectory.savedOptions(HandwritingTrainOptions.self, outDir: outDir)
     }
 
+    /// Runs training to the step or time limit. Returns the final trainer step. A failed write (say, a full disk)
+    /// throws `RunDirectoryError.writeFailed`.
     @discardableResult
     public func run() throws -> Int {
+        do { return try train() } catch let error as FileSystemError where error.operation != .read {
+            throw RunDirectoryError.writeFailed(error, step: reachedStep, dir: options.outDir, checkpoint: savedCheckpoint)
+        }
+    }
+
+    private func train() throws -> Int {
         if let m = options.validate() { throw CharModelError.invalidOption(m) }
+        RunDirectory.removeStaleTemporaries(options.outDir)
         let fm = FileManager.default
         let dataset = try PreparedFormat.load(path: options.dataPath)
         let fingerprint = "\(dataset.samples.count):\(dataset.samples.reduce(0) { $0 + $1.count }):\(dataset.alphabet.symbols.count)"
@@ -133,6 +152,7 @@ public final class HandwritingTrainer {
         let model: HandwritingModel<Float>
         var resumedFile: SafeTensors.File?
         if resume {
+            try RunDirectory.ensureResumable(options.outDir)
             let loaded = try HandwritingCheckpoint.load(path(CharTrainer.lastFile), expecting: options.model.kind,
                                                         budget: budget)
             guard loaded.model.config == options.model else {
@@ -148,6 +168,8 @@ public final class HandwritingTrainer {
             guard state.batchInEpoch < batches.batches.count else {
                 throw CheckpointError.corrupt(path(CharTrainer.lastFile), "trainer state (quill.trainer): batch \(state.batchInEpoch) of the epoch is past the \(batches.batches.count) batches")
             }
+            reachedStep = state.step
+            savedCheckpoint = state.step
         } else {
             try RunDirectory.ensureFresh(options.outDir)
             options.dataFingerprint = fingerprint
@@ -175,6 +197,22 @@ public final class HandwritingTrainer {
         if resume { try RunDirectory.dropMetrics(after: state.step, in: path(CharTrainer.metricsFile)) }
         let metrics = try MetricsLog(path: path(CharTrainer.metricsFile), truncate: !resume)
         let alphabet = dataset.alphabet.symbols
+        let encoder = JSONEncoder.sorted
+        /// Writes model.safetensors; `trainOptions`: the options JSON to record, nil for the current options.
+        func saveBest(trainOptions: String?, perSequence: Double) throws {
+            try HandwritingCheckpoint.save(model, alphabet: alphabet, stats: stats, to: path(CharTrainer.bestFile), metadata: [
+                "quill.train-options": try trainOptions ?? String(decoding: encoder.encode(options), as: UTF8.self),
+                "quill.best": "{\"step\":\(state.step),\"val_nats_per_sequence\":\(perSequence.isFinite ? "\(perSequence)" : "null")}",
+            ])
+        }
+        if let file = resumedFile {
+            switch RunDirectory.bestRepair(outDir: options.outDir, bestStep: state.bestStep, step: state.step) {
+            case .keep: break
+            case .forget: state.bestVal = nil; state.bestStep = nil
+            case .rewriteFromLast:
+                try saveBest(trainOptions: file.metadata["quill.train-options"], perSequence: state.bestVal ?? .nan)
+            }
+        }
         let start = Date(), elapsedBefore = state.elapsed
         let limits = RunLimits(steps: options.steps, minutes: options.minutes, stepAtStart: state.step)
         var lastSaved = state.step, reason = "reached the step limit"
@@ -182,7 +220,6 @@ public final class HandwritingTrainer {
         var checkpoint: Int? = resume ? state.step : nil
         var divergence = DivergenceRule.handwriting()
         var logLoss = 0.0, logPoints = 0, logCount = 0, logStart = Date()
-        let encoder = JSONEncoder.sorted
 
         func saveLast() throws {
             RunDirectory.record(rng, in: &state)
@@ -194,6 +231,7 @@ public final class HandwritingTrainer {
             ], extraTensors: extra)
             lastSaved = state.step
             checkpoint = state.step
+            savedCheckpoint = state.step
         }
 
         func validate() throws {
@@ -211,12 +249,10 @@ public final class HandwritingTrainer {
             if improved || val.isEmpty {
                 state.bestVal = perSeq.isFinite ? perSeq : nil
                 state.bestStep = state.step
-                try HandwritingCheckpoint.save(model, alphabet: alphabet, stats: stats, to: path(CharTrainer.bestFile), metadata: [
-                    "quill.train-options": String(decoding: try encoder.encode(options), as: UTF8.self),
-                    "quill.best": "{\"step\":\(state.step),\"val_nats_per_sequence\":\(perSeq.isFinite ? "\(perSeq)" : "null")}",
-                ])
             }
+            // The resume point first: it records the best step, and a resume rewrites a best model whose write failed.
             try saveLast()
+            if improved || val.isEmpty { try saveBest(trainOptions: nil, perSequence: perSeq) }
             onEvent(.validation(step: state.step, perSequence: perSeq, perPoint: perPoint, best: improved))
         }
 
@@ -236,6 +272,7 @@ public final class HandwritingTrainer {
                                     checkpoint: checkpoint, divergence: &divergence,
                                     divergenceLoss: loss / Double(max(points, 1)))
             state.step += 1
+            reachedStep = state.step
             state.batchInEpoch += 1
             if state.batchInEpoch >= batches.batches.count { state.epoch += 1; state.batchInEpoch = 0 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import QuillData
 import QuillIO
 import QuillNumerics
 import QuillOptim
@@ -25,8 +26,10 @@ enum RunDirectory {
         URL(fileURLWithPath: outDir).appendingPathComponent(file).path
     }
 
-    /// The options saved in DIR/last.safetensors (for `--resume`).
+    /// The options saved in DIR/last.safetensors (for `--resume`). Throws `RunDirectoryError.nothingToResume` when
+    /// the directory holds no resume point.
     static func savedOptions<O: Decodable>(_: O.Type, outDir: String) throws -> O {
+        try ensureResumable(outDir)
         let p = path(outDir, CharTrainer.lastFile)
         let file = try SafeTensors.read(p)
         guard let j = file.metadata["quill.train-options"],
@@ -36,12 +39,57 @@ enum RunDirectory {
         return o
     }
 
-    /// Refuses to start a new run over a directory that holds a model.
+    /// Refuses to start a new run over a directory that holds a model. A directory with no checkpoint (a run
+    /// stopped before its first one: metrics.jsonl, temporary files) holds nothing to lose and is accepted; the new
+    /// run starts metrics.jsonl afresh.
     static func ensureFresh(_ outDir: String) throws {
         let fm = FileManager.default
-        if fm.fileExists(atPath: path(outDir, CharTrainer.lastFile)) || fm.fileExists(atPath: path(outDir, CharTrainer.bestFile)) {
-            throw CharModelError.outputExists(outDir)
+        if fm.fileExists(atPath: path(outDir, CharTrainer.lastFile)) { throw CharModelError.outputExists(outDir) }
+        if fm.fileExists(atPath: path(outDir, CharTrainer.bestFile)) { throw RunDirectoryError.bestWithoutResumePoint(outDir) }
+    }
+
+    /// Refuses `--resume` over a directory without last.safetensors, saying why and what to do instead.
+    static func ensureResumable(_ outDir: String) throws {
+        let fm = FileManager.default
+        if fm.fileExists(atPath: path(outDir, CharTrainer.lastFile)) { return }
+        var isDirectory: ObjCBool = false
+        guard fm.fileExists(atPath: outDir, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw RunDirectoryError.nothingToResume(outDir, .noDirectory)
         }
+        throw RunDirectoryError.nothingToResume(outDir, fm.fileExists(atPath: path(outDir, CharTrainer.bestFile)) ? .bestOnly : .noCheckpoint)
+    }
+
+    /// Removes the temporary files of dead processes (a run killed while writing a checkpoint) from a run directory.
+    /// Every training run, fresh or resumed, calls this first.
+    static func removeStaleTemporaries(_ outDir: String) {
+        Temporaries.removeStale(in: outDir)
+    }
+
+    /// What a resumed run does with model.safetensors so that it holds the best model up to the resume point.
+    enum BestRepair: Equatable {
+        /// It holds the best step that last.safetensors records (or a model the run cannot tell apart): keep it.
+        case keep
+        /// The best step is the resume point itself and its write failed or was killed: rewrite it from
+        /// last.safetensors' weights.
+        case rewriteFromLast
+        /// It is missing and the best weights are gone: forget the recorded best, so the next validation saves one.
+        case forget
+    }
+
+    /// Compares model.safetensors (its `quill.best` step) with the best step recorded in last.safetensors.
+    static func bestRepair(outDir: String, bestStep: Int?, step: Int) -> BestRepair {
+        var present = false, recorded: Int?
+        if let file = try? SafeTensors.read(path(outDir, CharTrainer.bestFile)) {
+            present = true
+            if let j = file.metadata["quill.best"],
+               let o = (try? JSONSerialization.jsonObject(with: Data(j.utf8))) as? [String: Any],
+               let s = o["step"] as? NSNumber {
+                recorded = s.intValue
+            }
+        }
+        guard let bestStep, recorded != bestStep else { return present || bestStep == nil ? .keep : .forget }
+        if bestStep == step { return .rewriteFromLast }
+        return present ? .keep : .forget
     }
 
     /// The trainer state and random generator saved in a resume checkpoint.
@@ -119,6 +167,48 @@ enum RunDirectory {
     /// The optimiser's state tensors as checkpoint entries.
     static func entries(_ optimizer: AnyOptimizer<Float>, parameters: [Parameter<Float>]) -> [(String, SafeTensors.Entry)] {
         optimizer.stateTensors(for: parameters).map { ($0.0, SafeTensors.Entry(shape: $0.1.shape, values: $0.1.array)) }
+    }
+}
+
+/// A run directory that cannot be used as asked, or a write that stopped a run.
+public enum RunDirectoryError: Error, CustomStringConvertible, Equatable {
+    /// What `--resume` found instead of last.safetensors.
+    public enum Found: Equatable, Sendable {
+        case noDirectory, noCheckpoint, bestOnly
+    }
+    /// `--resume` over a directory without last.safetensors.
+    case nothingToResume(String, Found)
+    /// A new run over a directory holding model.safetensors but no last.safetensors.
+    case bestWithoutResumePoint(String)
+    /// A write failed during training (a full disk, say). `step`: the step the run had reached; `checkpoint`: the
+    /// step of the last good checkpoint in `dir`, nil when there is none.
+    case writeFailed(FileSystemError, step: Int, dir: String, checkpoint: Int?)
+
+    /// The underlying file-system error of a failed write.
+    public var fileSystemError: FileSystemError? {
+        if case let .writeFailed(e, _, _, _) = self { return e }
+        return nil
+    }
+
+    /// One line, with any invisible or control character (from a path) shown by code point.
+    public var description: String { TextPreparation.shown(text: message) }
+
+    var message: String {
+        switch self {
+        case let .nothingToResume(dir, .noDirectory):
+            return "\(dir): no such run directory, so there is nothing to resume; check --out, or start a new run without --resume"
+        case let .nothingToResume(dir, .noCheckpoint):
+            return "\(dir) holds no checkpoint yet (the run stopped before it wrote \(CharTrainer.lastFile)), so there is nothing to resume; start the run again without --resume"
+        case let .nothingToResume(dir, .bestOnly), let .bestWithoutResumePoint(dir):
+            return "\(dir) holds \(CharTrainer.bestFile) but no \(CharTrainer.lastFile) (the resume point), so the run cannot be continued; pass --force to start over (\(CharTrainer.bestFile) will be overwritten), or train into a new --out"
+        case let .writeFailed(e, step, dir, checkpoint):
+            let what = e.isOutOfSpace
+                ? "\(e.path): cannot \(e.operation == .append ? "append to" : "write") it: no space left on the device" : e.description
+            guard let checkpoint else {
+                return "\(what); training stopped at step \(step), before its first checkpoint, so \(dir) holds no model from this run; \(e.isOutOfSpace ? "free some space and " : "")start the run again without --resume"
+            }
+            return "\(what); training stopped at step \(step) and the last good checkpoint in \(dir) (step \(checkpoint)) is intact; \(e.isOutOfSpace ? "free some space and " : "")continue it with --resume"
+        }
     }
 }
 
