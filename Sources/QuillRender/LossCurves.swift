@@ -91,7 +91,8 @@ public struct MetricsLog: Equatable, Sendable {
     public static func parse(_ text: String, path: String) throws -> MetricsLog {
         var log = MetricsLog()
         var nullLosses = 0
-        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        for (i, raw) in lines.enumerated() {
             let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
             if line.isEmpty { continue }
             let n = i + 1
@@ -99,6 +100,9 @@ public struct MetricsLog: Equatable, Sendable {
             do {
                 object = try JSONSerialization.jsonObject(with: Data(line.utf8))
             } catch {
+                // A run killed while appending leaves its last line unfinished (no line break): the records before
+                // it are the run's history, so that line alone is left out.
+                if i == lines.count - 1, i > 0, !text.hasSuffix("\n") { continue }
                 throw MetricsError.malformed(path: path, line: n, reason: "not valid JSON")
             }
             guard let dict = object as? [String: Any] else {

@@ -23,7 +23,7 @@ final class MetricsTests: RenderTestCase {
 
     func testMalformedLinesNameFileAndLine() {
         let cases: [(String, String)] = [
-            ("{\"kind\":\"train\",\"step\":1,\"loss\":2}\n{not json", "m.jsonl:2: not valid JSON"),
+            ("{\"kind\":\"train\",\"step\":1,\"loss\":2}\n{not json\n", "m.jsonl:2: not valid JSON"),
             ("[1,2]", "m.jsonl:1: not a JSON object"),
             (#"{"step":1,"loss":2}"#, "missing \"kind\""),
             (#"{"kind":"train","loss":2}"#, "missing \"step\""),
@@ -38,6 +38,13 @@ final class MetricsTests: RenderTestCase {
                 XCTAssertTrue("\(error)".contains(expected), "\(error) should contain \(expected)")
             }
         }
+    }
+
+    /// A run killed while appending leaves an unfinished last line: the records before it still plot.
+    func testUnfinishedLastLineOfAKilledRunIsLeftOut() throws {
+        let text = "{\"kind\":\"train\",\"step\":1,\"loss\":2}\n{\"kind\":\"train\",\"step\":2,\"lo"
+        let log = try MetricsLog.parse(text, path: "m.jsonl")
+        XCTAssertEqual(log.train.map(\.step), [1])
     }
 
     func testEmptyAndMissingFiles() throws {
