@@ -115,7 +115,7 @@ public struct BenchSampling: ParsableCommand {
         var rng = SeededGenerator(seed: 0)
         let config = HandwritingConfig(kind: network, alphabetSize: 80)
         let model = HandwritingModel<Float>(config: config, rng: &rng)
-        let sampler = HandwritingSampler(model: model, alphabet: (0..<80).map { String(UnicodeScalar(32 + $0)!) },
+        let sampler = HandwritingSampler(model: model, alphabet: (0..<80).map { String(UnicodeScalar(UInt8(32 + $0))) },
                                          stats: .init(meanDx: 0, meanDy: 0, stdDx: 1, stdDy: 1))
         var times = [Double]()
         for _ in 0..<max(reps, 1) {

@@ -36,7 +36,7 @@ public struct BenchImportCommand: ParsableCommand {
         var bestLoad = Double.infinity
         for _ in 0..<repeats {
             let r = try ImportPipeline.run(format: .iamJSONL, inputs: [data], output: out, options: PreprocessOptions())
-            if best == nil || r.totalSeconds < best!.totalSeconds { best = r }
+            if best.map({ r.totalSeconds < $0.totalSeconds }) ?? true { best = r }
             let t0 = Date()
             _ = try PreparedFormat.load(path: out)
             bestLoad = min(bestLoad, Date().timeIntervalSince(t0))

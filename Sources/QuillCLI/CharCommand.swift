@@ -143,7 +143,11 @@ public struct CharTrain: ParsableCommand {
             o.batch = batch ?? 50
             o.seq = seq ?? 50
             let kind = optimizer ?? .adam
-            let defaultLR: Double = [.adam: 2e-3, .rmsprop: 2e-3, .gravesRMSProp: 1e-4, .sgd: 0.1][kind]!
+            let defaultLR: Double = switch kind {
+            case .adam, .rmsprop: 2e-3
+            case .gravesRMSProp: 1e-4
+            case .sgd: 0.1
+            }
             o.optimizer = OptimizerConfig(kind: kind, learningRate: lr ?? defaultLR)
             o.lrSchedule = LearningRateSchedule(initial: lr ?? defaultLR)
             o.seed = seed ?? 1

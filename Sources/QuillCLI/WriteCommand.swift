@@ -128,7 +128,7 @@ public struct WriteCommand: ParsableCommand {
                 : "still broken after \(r.tries) tries (\(r.remaining.map(\.description).joined(separator: "; "))); kept the best"
             note("resampled line \(r.line + 1) (\(what)): \(outcome)")
         }
-        for (i, g) in page.generated.enumerated() where g != nil && !g!.finished && !page.resampled.contains(where: { $0.line == i }) {
+        for (i, g) in page.generated.enumerated() where g?.finished == false && !page.resampled.contains(where: { $0.line == i }) {
             note("line \(i + 1) reached the step cap before the window passed its end")
         }
         var options = PageOptions()

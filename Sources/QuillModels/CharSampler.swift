@@ -24,6 +24,7 @@ public final class CharSampler {
             model.forward(input, ws, dropout: 0, rng: &unused)
             ws.stack.carryState()
         }
+        // Invariant: tokens is non-empty (an empty prime was replaced by one token above).
         return (ws, tokens.last!)
     }
 

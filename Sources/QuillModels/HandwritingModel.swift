@@ -202,11 +202,12 @@ public final class HandwritingModel<T: QuillScalar> {
         profile?.lap("backward layers N…2")
         // Layer 1 (and the window) step by step, in reverse: dh now holds the gradient reaching h¹ from above.
         let l1 = ws.layers[0]
-        if let window, let wws = ws.window, let dWin = ws.dWindow {
+        if let window, let wws = ws.window, let dWin = ws.dWindow,
+           let dwCarryTensor = ws.dwCarry, let dInputTensor = ws.dInput1Step {
             let in1 = 3 + V
             layers[0].beginBackward(l1)
             window.beginBackward(wws)
-            let dwCarry = ws.dwCarry!.ptr, scratch = ws.scratchBH.ptr, dIn = ws.dInput1Step!.ptr
+            let dwCarry = dwCarryTensor.ptr, scratch = ws.scratchBH.ptr, dIn = dInputTensor.ptr
             dwCarry.update(repeating: 0, count: B * V)
             Self.blasThreads(single: l1.fusedBackward) {
                 for t in stride(from: steps - 1, through: 0, by: -1) {

@@ -45,11 +45,12 @@ public struct PageWriter {
 
     /// Writes `lines` (nil: a blank line) with `seed`; `prime` gives the hand (nil: the first line's own).
     public func write(_ lines: [String?], seed: UInt64, prime: Prime? = nil) -> WrittenPage {
-        let written = lines.indices.filter { lines[$0] != nil }
+        let written = lines.enumerated().compactMap { i, line in line.map { (index: i, text: $0) } }
         var generated = [GeneratedLine?](repeating: nil, count: lines.count)
         var resampled = [WrittenPage.Resample]()
-        func run(_ indices: [Int], prime: Prime?) {
-            let (out, redone) = writeChecked(indices.map { lines[$0]! }, pageIndices: indices, seed: seed, prime: prime)
+        func run(_ entries: [(index: Int, text: String)], prime: Prime?) {
+            let indices = entries.map(\.index)
+            let (out, redone) = writeChecked(entries.map(\.text), pageIndices: indices, seed: seed, prime: prime)
             for (i, g) in zip(indices, out) { generated[i] = g }
             resampled += redone
         }
@@ -57,8 +58,8 @@ public struct PageWriter {
             run(written, prime: prime)
         } else if let first = written.first {
             run([first], prime: nil)
-            if written.count > 1, let g = generated[first] {
-                run(Array(written.dropFirst()), prime: g.prime(text: lines[first]!, cutAtFinish: true))
+            if written.count > 1, let g = generated[first.index] {
+                run(Array(written.dropFirst()), prime: g.prime(text: first.text, cutAtFinish: true))
             }
         }
         let samples = generated.map { $0.map(\.sample) }

@@ -136,14 +136,16 @@ public final class HandwritingSampler {
         let encoded = encode(prime.text)
         let U = max(1, encoded.count)
         let ws = model.makeWorkspace(steps: 1, batch: 1, maxTextLength: U)
-        ws.window!.setText(row: 0, encoded)
+        // Invariant: a workspace has a window part whenever its model has a window (checked by the guard above).
+        let wws = ws.window!
+        wws.setText(row: 0, encoded)
         ws.resetState()
         ws.activeSteps = 1
         for t in 0...lastPenUp {
             advance(ws, inputs: [prime.rows[t]])
-            if window.finished(0, row: 0, ws.window!) { return true }
+            if window.finished(0, row: 0, wws) { return true }
         }
-        return window.focus(0, row: 0, ws.window!) >= encoded.count - 1
+        return window.focus(0, row: 0, wws) >= encoded.count - 1
     }
 
     /// Encodes text; unknown characters become the alphabet's unknown symbol (index 0).
@@ -172,15 +174,19 @@ public final class HandwritingSampler {
     ///   `WriteOptions.finishingSteps`), or at the step cap (`finished` false).
     public func write(_ texts: [String], options: WriteOptions, rngs: inout [SeededGenerator],
                       prime: Prime? = nil) -> [GeneratedLine] {
-        precondition(model.window != nil, "write needs a synthesis model")
-        precondition(rngs.count == texts.count, "one generator per line")
+        // Programmer invariants: callers load synthesis checkpoints only (`expecting: .synthesis`), and make one
+        // generator per line.
+        guard let window = model.window else {
+            preconditionFailure("write needs a synthesis model (one with a window)")
+        }
+        precondition(rngs.count == texts.count, "write needs one generator per line")
         let B = texts.count
         guard B > 0 else { return [] }
-        let window = model.window!
         let start = prime.map { encode($0.text).count + 1 } ?? 0
         let encoded = texts.map { line in prime.map { encode($0.text + " " + line) } ?? encode(line) }
         let U = max(1, encoded.map(\.count).max() ?? 1)
         let ws = model.makeWorkspace(steps: 1, batch: B, maxTextLength: U)
+        // Invariant: a workspace has a window part whenever its model has a window (the guard above).
         let wws = ws.window!
         for (b, chars) in encoded.enumerated() { wws.setText(row: b, chars) }
         ws.resetState()

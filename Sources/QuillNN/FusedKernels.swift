@@ -75,6 +75,7 @@ enum KernelThreads {
             var closure = body
             withUnsafeMutablePointer(to: &closure) { context in
                 qk_parallel_ranges(Int32(count), Int32(minimumPerThread), { context, begin, end in
+                    // Invariant: qk_parallel_ranges hands back the context given to it, a pointer to `closure`.
                     context!.assumingMemoryBound(to: ((Range<Int>) -> Void).self).pointee(Int(begin)..<Int(end))
                 }, context)
             }

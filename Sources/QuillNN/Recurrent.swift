@@ -130,6 +130,7 @@ public final class RecurrentLayer<T: QuillScalar> {
         case .gru:
             let hg = ws.hgStep(t)
             matmul(m: B, n: G, k: H, a: hPrev, lda: H, b: wh.value.ptr, ldb: G, c: hg, ldc: G)
+            // Invariant: a GRU layer always has biasH (init).
             Kernels.addRowVector(hg, rows: B, cols: G, biasH!.value.ptr)
             CellKernels.gruForward(xg: pre, hg: hg, hPrev: hPrev, h: ws.hStep(t + 1), batch: B, hidden: H)
         }
@@ -158,8 +159,9 @@ public final class RecurrentLayer<T: QuillScalar> {
             qk_lstm_pack_backward(asFloat(UnsafePointer(wh.value.ptr)), Int32(hiddenSize), ws.packed.backward)
             return
         }
-        if ws.whT == nil { ws.whT = Tensor([gateWidth, hiddenSize]) }
-        Kernels.transpose(wh.value.ptr, rows: hiddenSize, cols: gateWidth, into: ws.whT!.ptr)
+        let whT = ws.whT ?? Tensor([gateWidth, hiddenSize])
+        ws.whT = whT
+        Kernels.transpose(wh.value.ptr, rows: hiddenSize, cols: gateWidth, into: whT.ptr)
     }
 
     /// Backward through step `t`. `dhExternal` (B, H) is the gradient reaching h_{t+1} from outside the layer
@@ -170,17 +172,21 @@ public final class RecurrentLayer<T: QuillScalar> {
         let dPre = ws.dPreStep(t)
         if kind == .lstm, ws.fusedBackward {
             let clip = preactivationGradientClip.map { Float(Double($0)) } ?? 0
+            // Invariant: an LSTM workspace always has dcCarry (init, kind.hasCell).
+            let dc = ws.dcCarry!.ptr
             qk_lstm_backward_step(ws.packed.backward, Int32(B), Int32(H), asFloat(UnsafePointer(ws.preStep(t))),
                                   asFloat(UnsafePointer(ws.cStep(t))), asFloat(UnsafePointer(ws.tanhCStep(t))),
-                                  asFloat(dh), dhExternal.map { asFloat($0) }, asFloat(ws.dcCarry!.ptr), asFloat(dPre),
+                                  asFloat(dh), dhExternal.map { asFloat($0) }, asFloat(dc), asFloat(dPre),
                                   clip, peephole.map { asFloat(UnsafePointer($0.value.ptr)) })
             return
         }
         if let e = dhExternal { Kernels.add(e, into: dh, count: B * H) }
         switch kind {
         case .lstm:
+            // Invariant: an LSTM workspace always has dcCarry (init, kind.hasCell).
+            let dc = ws.dcCarry!.ptr
             CellKernels.lstmBackward(gates: ws.preStep(t), cPrev: ws.cStep(t), tanhC: ws.tanhCStep(t), dh: dh,
-                                     dc: ws.dcCarry!.ptr, dGates: dPre, batch: B, hidden: H,
+                                     dc: dc, dGates: dPre, batch: B, hidden: H,
                                      peepholes: peephole.map { UnsafePointer($0.value.ptr) })
         case .rnn, .rnnRelu:
             CellKernels.rnnBackward(h: ws.hStep(t + 1), dh: dh, dPre: dPre, count: B * H, relu: kind == .rnnRelu)
@@ -195,6 +201,7 @@ public final class RecurrentLayer<T: QuillScalar> {
         }
         // dh_{t-1} = dPre_h · W_hᵀ (+ z ⊙ dh for GRU), with the transposed copy taken by `beginBackward`.
         let dRec = kind == .gru ? UnsafePointer(ws.dhgStep(t)) : UnsafePointer(dPre)
+        // Invariant: beginBackward ran first and, as this pass is not fused, set ws.whT.
         matmul(m: B, n: H, k: G, a: dRec, lda: G, b: ws.whT!.ptr, ldb: H, c: dh, ldc: H)
         if kind == .gru { Kernels.add(ws.scratchBH.ptr, into: dh, count: B * H) }
     }
@@ -216,6 +223,7 @@ public final class RecurrentLayer<T: QuillScalar> {
                    c: dx, ldc: inputSize)
         }
         // dW_h += h_prevᵀ · dPre_h over all steps: h_prev rows are ws.h[0..T-1], contiguous.
+        // Invariant: a GRU workspace always has dhg (init).
         let dRec = kind == .gru ? UnsafePointer(ws.dhg!.ptr) : UnsafePointer(dPre)
         matmul(transA: true, m: H, n: G, k: rows, a: ws.h.ptr, lda: H, b: dRec, ldb: G,
                beta: 1, c: wh.grad.ptr, ldc: G)
@@ -304,9 +312,13 @@ public final class RecurrentWorkspace<T: QuillScalar> {
     @inline(__always) func preStep(_ t: Int) -> UnsafeMutablePointer<T> { pre.ptr + t * batch * gateWidth }
     @inline(__always) func dPreStep(_ t: Int) -> UnsafeMutablePointer<T> { dPre.ptr + t * batch * gateWidth }
     @inline(__always) public func hStep(_ t: Int) -> UnsafeMutablePointer<T> { h.ptr + t * batch * hidden }
+    // Invariant: called for LSTM layers only, whose workspaces always have c (init).
     @inline(__always) func cStep(_ t: Int) -> UnsafeMutablePointer<T> { c!.ptr + t * batch * hidden }
+    // Invariant: called for LSTM layers only, whose workspaces always have tanhC (init).
     @inline(__always) func tanhCStep(_ t: Int) -> UnsafeMutablePointer<T> { tanhC!.ptr + t * batch * hidden }
+    // Invariant: called for GRU layers only, whose workspaces always have hg (init).
     @inline(__always) func hgStep(_ t: Int) -> UnsafeMutablePointer<T> { hg!.ptr + t * batch * gateWidth }
+    // Invariant: called for GRU layers only, whose workspaces always have dhg (init).
     @inline(__always) func dhgStep(_ t: Int) -> UnsafeMutablePointer<T> { dhg!.ptr + t * batch * gateWidth }
 
     /// Input-side pre-activations of step t, (B, G): where step-mode callers project their input.

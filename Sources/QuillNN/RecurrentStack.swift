@@ -51,6 +51,7 @@ public final class RecurrentStack<T: QuillScalar> {
             if n == 0 {
                 input = x
             } else {
+                // Invariant: the workspace has an input buffer for every layer above the first (init).
                 let xin = ws.inputs[n]!
                 let w = layer.inputSize
                 // Layer input: [x, h^{n-1}] with skips, else h^{n-1}; h^{n-1} after dropout.
@@ -67,6 +68,7 @@ public final class RecurrentStack<T: QuillScalar> {
             }
         }
         if skipConnections {
+            // Invariant: the workspace has an output buffer when the stack has skip connections (init).
             let out = ws.output!
             for n in 0..<layers.count {
                 Kernels.copyRows(rows: rows, width: H, from: ws.fedForward(n), srcStride: H,
@@ -77,6 +79,7 @@ public final class RecurrentStack<T: QuillScalar> {
 
     /// The stack's output after `forward`: (T, B, outputSize).
     public func output(_ ws: StackWorkspace<T>) -> UnsafeMutablePointer<T> {
+        // Invariant: the workspace has an output buffer when the stack has skip connections (init).
         skipConnections ? ws.output!.ptr : ws.fedForward(layers.count - 1)
     }
 
@@ -98,13 +101,15 @@ public final class RecurrentStack<T: QuillScalar> {
             if n < N - 1 {
                 // Gradient from the layer above, whose input held [x, h^n] or h^n.
                 let w = layers[n + 1].inputSize, off = skipConnections ? I : 0
+                // Invariant: the workspace has dInputs for every layer above the first (init); n + 1 ≥ 1.
                 Kernels.addRows(rows: rows, width: H, from: ws.dInputs[n + 1]!.ptr + off, srcStride: w,
                                 to: dh, dstStride: H)
             }
             if ws.dropoutActive { Kernels.multiplyInPlace(dh, by: ws.masks[n].ptr, count: rows * H) }
+            // Invariant: inputs[n] and dInputs[n] exist for n > 0 (init); n == 0 uses x and dx instead.
             let input: UnsafePointer<T> = n == 0 ? x : UnsafePointer(ws.inputs[n]!.ptr)
             let needDInput = n > 0 || dx != nil
-            let dIn: UnsafeMutablePointer<T>? = n == 0 ? dx : ws.dInputs[n]!.ptr
+            let dIn: UnsafeMutablePointer<T>? = n == 0 ? dx : ws.dInputs[n]!.ptr   // Invariant: as above, n > 0.
             layer.backward(input, ws.layers[n], dh: dh, dx: needDInput ? dIn : nil)
             if n == 0, dx != nil { dxWritten = true }
         }
@@ -112,6 +117,7 @@ public final class RecurrentStack<T: QuillScalar> {
         if skipConnections, let dx {
             if !dxWritten { dx.update(repeating: 0, count: rows * I) }
             for n in 1..<N {
+                // Invariant: dInputs[n] exists for n ≥ 1 (init).
                 Kernels.addRows(rows: rows, width: I, from: ws.dInputs[n]!.ptr, srcStride: layers[n].inputSize,
                                 to: dx, dstStride: I)
             }

@@ -47,12 +47,14 @@ public final class SoftWindow<T: QuillScalar> {
             // Rows are independent: split over the kernel threads.
             KernelThreads.forEachRange(B, minimumPerThread: Self.rowsPerThread) { rows in
                 let r = rows.lowerBound
+                // Invariant: the body runs only for a non-empty range of rows and ws.lengths has one entry per row.
+                let rowLengths = lengths.baseAddress! + r
                 WindowKernels.forward(params: p + r * 3 * K, kappaPrevious: ws.kappa.ptr + (t * B + r) * K,
                                       alpha: ws.alpha.ptr + (t * B + r) * K, beta: ws.beta.ptr + (t * B + r) * K,
                                       kappa: ws.kappa.ptr + ((t + 1) * B + r) * K,
                                       phi: ws.phi.ptr + (t * B + r) * (U + 1),
                                       w: ws.w.ptr + ((t + 1) * B + r) * V,
-                                      text: ws.text.ptr + r * U, lengths: lengths.baseAddress! + r,
+                                      text: ws.text.ptr + r * U, lengths: rowLengths,
                                       positions: ws.positions.ptr, batch: rows.count, components: K,
                                       maxTextLength: U, vocabulary: V, kappaScale: kappaScale)
             }
@@ -79,11 +81,13 @@ public final class SoftWindow<T: QuillScalar> {
         ws.lengths.withUnsafeBufferPointer { lengths in
             KernelThreads.forEachRange(B, minimumPerThread: Self.rowsPerThread) { rows in
                 let r = rows.lowerBound
+                // Invariant: the body runs only for a non-empty range of rows and ws.lengths has one entry per row.
+                let rowLengths = lengths.baseAddress! + r
                 WindowKernels.backward(dw: dw + r * V, params: ws.params.ptr + (t * B + r) * 3 * K,
                                        alpha: ws.alpha.ptr + (t * B + r) * K, beta: ws.beta.ptr + (t * B + r) * K,
                                        kappa: ws.kappa.ptr + ((t + 1) * B + r) * K,
                                        kappaCarry: ws.dKappaCarry.ptr + r * K, dParams: dp + r * 3 * K,
-                                       text: ws.text.ptr + r * U, lengths: lengths.baseAddress! + r,
+                                       text: ws.text.ptr + r * U, lengths: rowLengths,
                                        positions: ws.positions.ptr, scratch: ws.scratch.ptr + r * 3 * K,
                                        batch: rows.count, components: K, maxTextLength: U, vocabulary: V,
                                        kappaScale: kappaScale)

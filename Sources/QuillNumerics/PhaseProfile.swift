@@ -24,7 +24,8 @@ public final class PhaseProfile {
 
     /// Per phase in first-seen order: seconds per repetition and share of the total.
     public func summary(repetitions: Int) -> [(name: String, seconds: Double, share: Double)] {
-        let total = names.reduce(0) { $0 + seconds[$1]! }
-        return names.map { ($0, seconds[$0]! / Double(max(repetitions, 1)), seconds[$0]! / max(total, 1e-12)) }
+        let total = names.reduce(0) { $0 + seconds[$1, default: 0] }
+        return names.map { ($0, seconds[$0, default: 0] / Double(max(repetitions, 1)),
+                            seconds[$0, default: 0] / max(total, 1e-12)) }
     }
 }

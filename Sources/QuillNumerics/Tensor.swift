@@ -8,6 +8,9 @@ public final class Tensor<T: QuillScalar> {
     public let ptr: UnsafeMutablePointer<T>
 
     /// A tensor of the given shape filled with `value`.
+    ///
+    /// Shapes and values come from code, never straight from a file: readers check a stored tensor's shape and
+    /// count against the configuration first, so the preconditions here are programmer invariants.
     public init(_ shape: [Int], fill value: T = 0) {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
         self.shape = shape
@@ -20,7 +23,8 @@ public final class Tensor<T: QuillScalar> {
     public convenience init(_ shape: [Int], _ values: [T]) {
         self.init(shape)
         precondition(values.count == count, "\(values.count) values for shape \(shape)")
-        values.withUnsafeBufferPointer { ptr.update(from: $0.baseAddress!, count: count) }
+        // An empty array may have no base address; then count is 0 and there is nothing to copy.
+        values.withUnsafeBufferPointer { if let base = $0.baseAddress { ptr.update(from: base, count: count) } }
     }
 
     deinit { ptr.deallocate() }

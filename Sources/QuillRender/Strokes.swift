@@ -103,8 +103,9 @@ public enum StrokeRenderer {
         }
         let present = inked.compactMap { $0 }
         guard let first = present.first else { throw RenderError.emptyGeometry(what: path, detail: "every line is blank") }
-        let top = options.sharedLineBand ? present.map(\.minY).min()! : 0
-        let bottom = options.sharedLineBand ? present.map(\.maxY).max()! : 0
+        // present is non-empty (the guard above), so the fallbacks are never used.
+        let top = options.sharedLineBand ? present.map(\.minY).min() ?? first.minY : 0
+        let bottom = options.sharedLineBand ? present.map(\.maxY).max() ?? first.maxY : 0
         let bounds: [Rect] = inked.map { b in
             guard let b else {
                 return options.sharedLineBand ? Rect(x: 0, y: top, width: 0, height: bottom - top)
