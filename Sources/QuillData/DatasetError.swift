@@ -52,7 +52,10 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
     /// One import mixes inputs that must not be combined (raw and simplified QuickDraw drawings).
     case mixedInputs(SourcePosition, String)
 
-    public var description: String {
+    /// The message with any invisible or control character (quoted from a file, or in its name) shown by code point.
+    public var description: String { TextPreparation.shown(text: message) }
+
+    var message: String {
         switch self {
         case let .malformedJSON(pos, why):
             return "\(pos): malformed JSON: \(why). Fix or remove this record, or pass --skip-invalid to skip it."
