@@ -41,8 +41,7 @@ final class XMLElementNode {
     /// `DatasetError.malformedXML` with the parser's position. The parser stops at the first element past the
     /// cap, so a deep document never becomes a deep tree.
     static func parse(_ data: Data, file: String) throws -> XMLElementNode {
-        try checkEncoding(data, file: file)
-        let parser = XMLParser(data: data)
+        let parser = XMLParser(data: try utf8Document(data, file: file))
         let builder = TreeBuilder()
         parser.delegate = builder
         let ok = parser.parse()
@@ -59,30 +58,71 @@ final class XMLElementNode {
         return root
     }
 
-    /// Refuses a document that is (by its declaration, or by default) UTF-8 but holds bytes that are not UTF-8:
-    /// Foundation's parser traps on such bytes in an element or attribute name. Documents that declare another
-    /// encoding (IAM-OnDB's ISO-8859-1) or start with a UTF-16 byte-order mark are converted by the parser itself.
-    static func checkEncoding(_ data: Data, file: String) throws {
-        let bytes = [UInt8](data.prefix(200))
-        if bytes.starts(with: [0xFF, 0xFE]) || bytes.starts(with: [0xFE, 0xFF]) { return }
-        // Only a well-formed declaration counts (XML 1.0 §2.8, §4.3.3): an encoding named anywhere else, or in a
-        // broken declaration, is not the document's.
-        let head = String(decoding: bytes, as: UTF8.self)
-        let declaration = #"^<\?xml\s+version\s*=\s*("[^"]*"|'[^']*')\s+encoding\s*=\s*("[A-Za-z][A-Za-z0-9._-]*"|'[A-Za-z][A-Za-z0-9._-]*')(\s+standalone\s*=\s*("(yes|no)"|'(yes|no)'))?\s*\?>"#
-        if let range = head.range(of: declaration, options: .regularExpression),
-           let enc = head[range].range(of: #"encoding\s*=\s*["']([A-Za-z0-9._-]+)"#, options: .regularExpression) {
-            let name = head[enc].split(whereSeparator: { $0 == "\"" || $0 == "'" }).last.map { $0.lowercased() } ?? ""
-            if !["utf-8", "utf8"].contains(name) { return }
+    /// The document as UTF-8 bytes, the only form handed to Foundation's parser, which traps on bytes that are not
+    /// UTF-8 in an element or attribute name and trusts libxml2's reading of the declaration.
+    ///
+    /// A UTF-16 document (by its byte-order mark) and one declaring ISO-8859-1 (IAM-OnDB's), Windows-1252 or
+    /// US-ASCII are converted here, their declaration rewritten to say UTF-8; any other document must be UTF-8, and
+    /// a byte that is not, a NUL, or a declared encoding Quill does not read is a `malformedXML` error naming the
+    /// line and column. Lines and columns are those of the file (conversion keeps one character per byte).
+    static func utf8Document(_ data: Data, file: String) throws -> Data {
+        var bytes = [UInt8](data)
+        var text: String?
+        if bytes.starts(with: [0xFF, 0xFE]) || bytes.starts(with: [0xFE, 0xFF]) {
+            guard let decoded = String(data: data, encoding: .utf16) else {
+                throw DatasetError.malformedXML(SourcePosition(file: file), "the file starts as UTF-16 but is not valid UTF-16; convert it to UTF-8")
+            }
+            text = decoded.hasPrefix("\u{FEFF}") ? String(decoded.dropFirst()) : decoded
+            bytes = Array(text!.utf8)
         }
+        // The declaration (XML 1.0 §2.8, §4.3.3), strictly: only a well-formed one names the document's encoding.
+        let head = String(decoding: bytes.prefix(300), as: UTF8.self)
+        let pattern = #"^(\xEF\xBB\xBF)?<\?xml\s+version\s*=\s*("1\.[0-9]+"|'1\.[0-9]+')\s+encoding\s*=\s*("[A-Za-z][A-Za-z0-9._-]*"|'[A-Za-z][A-Za-z0-9._-]*')(\s+standalone\s*=\s*("(yes|no)"|'(yes|no)'))?\s*\?>"#
+        var declared: String?
+        var declaration: Range<String.Index>?
+        if let range = head.range(of: pattern, options: .regularExpression),
+           let enc = head[range].range(of: #"encoding\s*=\s*["'][A-Za-z0-9._-]+"#, options: .regularExpression) {
+            declared = head[enc].split(whereSeparator: { $0 == "\"" || $0 == "'" }).last.map { $0.lowercased() }
+            declaration = range
+        }
+        if text == nil, let name = declared, !["utf-8", "utf8"].contains(name) {
+            let encoding: String.Encoding
+            switch name {
+            case "iso-8859-1", "iso_8859-1", "latin1", "latin-1", "l1", "iso-ir-100", "cp819": encoding = .isoLatin1
+            case "windows-1252", "cp1252": encoding = .windowsCP1252
+            case "us-ascii", "ascii": encoding = .ascii
+            case "utf-16", "utf16":
+                throw DatasetError.malformedXML(SourcePosition(file: file, line: 1), "the file declares UTF-16 but has no byte-order mark; convert it to UTF-8")
+            default:
+                throw DatasetError.malformedXML(SourcePosition(file: file, line: 1), "Quill reads XML in UTF-8, UTF-16, ISO-8859-1, Windows-1252 or US-ASCII, not the declared encoding '\(name)'; convert the file to UTF-8")
+            }
+            guard let decoded = String(data: data, encoding: encoding) else {
+                throw DatasetError.malformedXML(SourcePosition(file: file), "the file is not valid \(name) text, its declared encoding; convert it to UTF-8")
+            }
+            text = decoded
+        }
+        if var converted = text {
+            // The declaration must now say what the bytes are.
+            if declaration != nil, let decl = converted.range(of: #"^<\?xml[^>]*\?>"#, options: .regularExpression) {
+                let fixed = converted[decl].replacingOccurrences(of: #"encoding\s*=\s*["'][A-Za-z0-9._-]+["']"#,
+                                                                 with: "encoding=\"UTF-8\"", options: .regularExpression)
+                converted.replaceSubrange(decl, with: fixed)
+            }
+            bytes = Array(converted.utf8)
+        }
+        // Every byte must now be UTF-8, and none a NUL (not an XML character).
         var line = 1, column = 1, i = 0
-        let all = [UInt8](data)
-        while i < all.count {
-            let b = all[i]
+        while i < bytes.count {
+            let b = bytes[i]
             var length = 1
+            if b == 0 {
+                throw DatasetError.malformedXML(SourcePosition(file: file, line: line, column: column),
+                                                "a NUL byte, which XML does not allow (UTF-16 without a byte-order mark?); convert the file to UTF-8")
+            }
             if b >= 0x80 {
-                length = b >= 0xF0 && b <= 0xF4 ? 4 : b >= 0xE0 ? 3 : b >= 0xC2 && b < 0xE0 ? 2 : 0
-                let valid = length > 0 && i + length <= all.count
-                    && String(validatingUTF8: all[i..<(i + length)].map { CChar(bitPattern: $0) } + [0]) != nil
+                length = b >= 0xF0 && b <= 0xF4 ? 4 : b >= 0xE0 && b < 0xF0 ? 3 : b >= 0xC2 && b < 0xE0 ? 2 : 0
+                let valid = length > 0 && i + length <= bytes.count
+                    && String(validatingUTF8: bytes[i..<(i + length)].map { CChar(bitPattern: $0) } + [0]) != nil
                 if !valid {
                     throw DatasetError.malformedXML(
                         SourcePosition(file: file, line: line, column: column),
@@ -93,6 +133,7 @@ final class XMLElementNode {
             if b == 0x0A { line += 1; column = 1 } else { column += 1 }
             i += length
         }
+        return Data(bytes)
     }
 
     /// Reads and parses a file.
