@@ -110,6 +110,23 @@ final class XMLElementNode {
             }
             bytes = Array(converted.utf8)
         }
+        // Processing instructions other than the declaration are refused: Foundation's parser crashes on one without
+        // data (`<?x?>`), and neither IAM-OnDB nor InkML needs them.
+        let bom = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        let start = String(decoding: bytes[bom...].prefix(300), as: UTF8.self)
+        let anyDeclaration = #"^<\?xml\s+version\s*=\s*("1\.[0-9]+"|'1\.[0-9]+')(\s+encoding\s*=\s*("[A-Za-z][A-Za-z0-9._-]*"|'[A-Za-z][A-Za-z0-9._-]*'))?(\s+standalone\s*=\s*("(yes|no)"|'(yes|no)'))?\s*\?>"#
+        let declarationLength = start.range(of: anyDeclaration, options: .regularExpression).map { start.utf8.distance(from: start.startIndex, to: $0.upperBound) } ?? 0
+        var k = bom + declarationLength, pline = 1, pcolumn = 1
+        for b in bytes[..<min(k, bytes.count)] where b == 0x0A { pline += 1 }
+        while k + 1 < bytes.count {
+            if bytes[k] == 0x3C && bytes[k + 1] == 0x3F {
+                let what = k == bom ? "a malformed XML declaration" : "a processing instruction (<?…?>)"
+                throw DatasetError.malformedXML(SourcePosition(file: file, line: pline, column: pcolumn),
+                                                "\(what), which Quill does not read; remove it (the declaration reads <?xml version=\"1.0\" encoding=\"UTF-8\"?>)")
+            }
+            if bytes[k] == 0x0A { pline += 1; pcolumn = 1 } else { pcolumn += 1 }
+            k += 1
+        }
         // Every byte must now be UTF-8, and none a NUL (not an XML character).
         var line = 1, column = 1, i = 0
         while i < bytes.count {
