@@ -64,6 +64,7 @@ public struct FileSystemError: Error, Equatable, CustomStringConvertible, Sendab
         case EMFILE, ENFILE: return "too many open files; close some programs and run again"
         case EBUSY, ETXTBSY: return "the file is busy; try again when the program using it has finished"
         case EXDEV: return "the temporary file and the target are on different devices"
+        case ENOMEM: return "not enough memory; raise ulimit -v or free memory"
         default: return String(cString: strerror(code))
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import QuillNN
+import QuillNumerics
 import QuillOptim
 #if canImport(Glibc)
 import Glibc
@@ -31,16 +32,23 @@ public struct MemoryBudget: Equatable, Sendable {
     ///   subtracted (what the process maps already counts against them).
     /// - cgroupMax: the contents of cgroup memory-limit files (v2 `memory.max`, where "max" means none, or v1
     ///   `memory.limit_in_bytes`, where a huge value means none).
+    /// - blasBuffers: address space OpenBLAS will reserve at its first product (a buffer per thread), subtracted from
+    ///   the address-space and data limits: when it cannot, OpenBLAS retries for ever instead of failing.
     public static func from(physical: UInt64?, addressSpace: UInt64?, addressSpaceInUse: UInt64 = 0,
-                            data: UInt64?, dataInUse: UInt64 = 0, cgroupMax: [String] = []) -> MemoryBudget {
+                            data: UInt64?, dataInUse: UInt64 = 0, cgroupMax: [String] = [],
+                            blasBuffers: UInt64 = 0) -> MemoryBudget {
         var limits: [Limit] = []
         if let p = physical, p > 0 { limits.append(Limit(bytes: p, name: "physical memory")) }
+        let after = blasBuffers > 0
+            ? " leaves after OpenBLAS's \(MemoryEstimate.size(Double(blasBuffers))) of buffers (OPENBLAS_NUM_THREADS=1 needs fewer)"
+            : " allows"
         if let a = addressSpace {
-            limits.append(Limit(bytes: a > addressSpaceInUse ? a - addressSpaceInUse : 0,
-                                name: "address-space limit (ulimit -v)"))
+            let used = addressSpaceInUse + blasBuffers
+            limits.append(Limit(bytes: a > used ? a - used : 0, name: "address-space limit (ulimit -v)" + after))
         }
         if let d = data {
-            limits.append(Limit(bytes: d > dataInUse ? d - dataInUse : 0, name: "data-segment limit (ulimit -d)"))
+            let used = dataInUse + blasBuffers
+            limits.append(Limit(bytes: d > used ? d - used : 0, name: "data-segment limit (ulimit -d)" + after))
         }
         for text in cgroupMax {
             let t = text.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -74,8 +82,10 @@ public struct MemoryBudget: Equatable, Sendable {
             let f = statm.split(separator: " ").compactMap { UInt64($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
             if f.count >= 6, pageSize > 0 { vsize = f[0] * UInt64(pageSize); dataSize = f[5] * UInt64(pageSize) }
         }
+        // OpenBLAS reserves a 128 MiB buffer (BUFFER_SIZE on x86-64) per thread at its first product.
+        let blas = UInt64(max(BLASInfo.threads, 1)) * (128 << 20)
         return from(physical: physical, addressSpace: asLimit, addressSpaceInUse: vsize, data: dataLimit,
-                    dataInUse: dataSize, cgroupMax: cgroupLimitTexts())
+                    dataInUse: dataSize, cgroupMax: cgroupLimitTexts(), blasBuffers: blas)
     }
 
     /// The memory-limit files of this process's cgroup (v2 and v1), read where present.
@@ -113,10 +123,11 @@ public struct MemoryBudgetError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         let parts = estimate.parts.filter { $0.bytes >= 0.05 * 1_073_741_824 }
-            .map { "\($0.name) \(MemoryEstimate.gib($0.bytes))" }.joined(separator: ", ")
-        return "\(estimate.what) needs about \(MemoryEstimate.gib(estimate.bytes)) GiB of memory"
+            .map { "\($0.name) \(MemoryEstimate.size($0.bytes))" }.joined(separator: ", ")
+        let verb = limit.name.hasSuffix(")") || limit.name.contains(" leaves ") || limit.name.hasSuffix(" allows") ? "" : " allows"
+        return "\(estimate.what) needs about \(MemoryEstimate.size(estimate.bytes)) of memory"
             + (parts.isEmpty ? "" : " (\(parts))")
-            + ", more than the \(MemoryEstimate.gib(Double(limit.bytes))) GiB that the \(limit.name) allows; \(estimate.advice)"
+            + ", more than the \(MemoryEstimate.size(Double(limit.bytes))) that the \(limit.name)\(verb); \(estimate.advice)"
     }
 }
 
@@ -135,6 +146,11 @@ public struct MemoryEstimate: Equatable, Sendable {
     public var bytes: Double { parts.reduce(0) { $0 + $1.bytes } }
 
     static func gib(_ b: Double) -> String { String(format: "%.1f", b / 1_073_741_824) }
+
+    /// A size for a message: GiB with one decimal from 1 GiB up, else whole MiB.
+    static func size(_ b: Double) -> String {
+        b >= 1_073_741_824 ? gib(b) + " GiB" : String(format: "%.0f MiB", max(b, 0) / 1_048_576)
+    }
 
     /// Optimiser state tensors per trainable parameter.
     static func optimizerSlots(_ kind: OptimizerKind) -> Double {

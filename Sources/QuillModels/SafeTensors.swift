@@ -76,8 +76,19 @@ public enum SafeTensors {
         }
         guard fileSize >= 8 else { throw CheckpointError.corrupt(path, "file is \(fileSize) bytes, too short for a header") }
         func readBytes(_ n: Int) throws -> Data {
-            guard let d = try? handle.read(upToCount: n), d.count == n else {
-                throw CheckpointError.corrupt(path, "the file ended early or could not be read (truncated?)")
+            let d: Data?
+            do { d = try handle.read(upToCount: n) } catch {
+                // A read that fails is not a truncated file: say what the system said (often memory, under ulimit -v).
+                let code = ((error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError)?.code ?? (error as NSError).code
+                let cause = code == Int(ENOMEM) || code == Int(EFAULT)
+                    ? "not enough memory to read it (the buffer could not be allocated); raise ulimit -v or free memory"
+                    : (error as NSError).domain == NSPOSIXErrorDomain || code > 0 && code < 200
+                    ? FileSystemError(path: path, operation: .read, code: Int32(truncatingIfNeeded: code)).cause
+                    : "the read failed (out of memory? check ulimit -v)"
+                throw CheckpointError.incompatible(path, "cannot read the checkpoint: \(cause)")
+            }
+            guard let d, d.count == n else {
+                throw CheckpointError.corrupt(path, "the file ended early (truncated?)")
             }
             return d
         }
