@@ -37,7 +37,7 @@ final class TrainingRunHashTests: XCTestCase {
                                  model: CharModelConfig(layers: 2, hidden: 16, vocabularySize: 1))
         a.batch = 4; a.seq = 8; a.steps = 7; a.evalEvery = 3; a.logEvery = 2; a.sampleLength = 5; a.seed = 3
         a.lrSchedule.factor = 0.9; a.lrSchedule.every = 2; a.clipValue = 1
-        try CharTrainer(options: a, resume: false).run()
+        try TrainingRun(options: a, resume: false).run()
         got["char-lstm"] = try digest(a.outDir, dir: dir)
 
         // A GRU with an embedding and dropout, stopped at step 4 and resumed to step 9.
@@ -45,10 +45,10 @@ final class TrainingRunHashTests: XCTestCase {
                                  model: CharModelConfig(cell: .gru, layers: 2, hidden: 12, embedding: 4, dropout: 0.1,
                                                         vocabularySize: 1))
         b.batch = 3; b.seq = 10; b.steps = 4; b.evalEvery = 3; b.logEvery = 1; b.sampleLength = 0; b.seed = 11
-        try CharTrainer(options: b, resume: false).run()
-        var b2 = try CharTrainer.savedOptions(outDir: b.outDir)
+        try TrainingRun(options: b, resume: false).run()
+        var b2 = try CharTrainOptions.saved(outDir: b.outDir)
         b2.steps = 9
-        try CharTrainer(options: b2, resume: true).run()
+        try TrainingRun(options: b2, resume: true).run()
         got["char-gru-resumed"] = try digest(b.outDir, dir: dir)
 
         // No validation split: every checkpoint is "best".
@@ -57,14 +57,14 @@ final class TrainingRunHashTests: XCTestCase {
                                                         vocabularySize: 1))
         c.batch = 2; c.seq = 6; c.steps = 5; c.evalEvery = 2; c.valFraction = 0; c.sampleLength = 3
         c.optimizer = OptimizerConfig(kind: .rmsprop, learningRate: 1e-3); c.lrSchedule = LearningRateSchedule(initial: 1e-3)
-        try CharTrainer(options: c, resume: false).run()
+        try TrainingRun(options: c, resume: false).run()
         got["char-no-validation"] = try digest(c.outDir, dir: dir)
 
         // Prediction with a norm clip and a validation subset.
         var p = HandwritingTrainOptions(dataPath: strokes, outDir: dir.path("prediction"), model: HandwritingConfig(
             kind: .prediction, layers: 2, hidden: 6, mixture: MixtureDensity(components: 2)))
         p.batch = 2; p.steps = 5; p.evalEvery = 2; p.valSamples = 1; p.logEvery = 2; p.clipNorm = 1; p.seed = 5
-        try HandwritingTrainer(options: p, resume: false).run()
+        try TrainingRun(options: p, resume: false).run()
         got["prediction"] = try digest(p.outDir, dir: dir)
 
         // Synthesis with peepholes, stopped at step 4 and resumed to step 7.
@@ -74,10 +74,10 @@ final class TrainingRunHashTests: XCTestCase {
         s.batch = 2; s.steps = 4; s.evalEvery = 3; s.valSamples = 0; s.logEvery = 1; s.seed = 7
         s.optimizer = OptimizerConfig(kind: .gravesRMSProp, learningRate: 1e-4)
         s.lrSchedule = LearningRateSchedule(initial: 1e-4)
-        try HandwritingTrainer(options: s, resume: false).run()
-        var s2 = try HandwritingTrainer.savedOptions(outDir: s.outDir)
+        try TrainingRun(options: s, resume: false).run()
+        var s2 = try HandwritingTrainOptions.saved(outDir: s.outDir)
         s2.steps = 7
-        try HandwritingTrainer(options: s2, resume: true).run()
+        try TrainingRun(options: s2, resume: true).run()
         got["synthesis-resumed"] = try digest(s.outDir, dir: dir)
 
         for (name, hash) in got.sorted(by: { $0.key < $1.key }) {
