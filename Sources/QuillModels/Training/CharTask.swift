@@ -98,11 +98,11 @@ extension TrainingRun {
 /// and the char divergence rule.
 final class CharTask: TrainingTask {
     var options: CharTrainOptions
-    private var corpus: CharCorpus!
-    private var vocab: CharVocabulary!
-    private var model: CharModel<Float>!
-    private var ws: CharWorkspace<Float>!
-    private var batcher: StreamBatcher!
+    private var corpus: CharCorpus!  // Invariant: loadData sets it, before any other use.
+    private var vocab: CharVocabulary!  // Invariant: startFresh or resume sets it, before any other use.
+    private var model: CharModel<Float>!  // Invariant: startFresh or resume sets it, before any other use.
+    private var ws: CharWorkspace<Float>!  // Invariant: prepare sets it, before any other use.
+    private var batcher: StreamBatcher!  // Invariant: prepare sets it, before any other use.
     private var train: [Int32] = [], val: [Int32] = []
     private var inputs: [Int32] = [], targets: [Int32] = []
 

@@ -88,10 +88,10 @@ extension TrainingRun {
 /// fixed validation subset, Graves's output and LSTM clips, and the handwriting divergence rule (per point).
 final class HandwritingTask: TrainingTask {
     var options: HandwritingTrainOptions
-    private var dataset: PreparedDataset!
-    private var batches: StrokeBatches!
-    private var model: HandwritingModel<Float>!
-    private var ws: HandwritingWorkspace<Float>!
+    private var dataset: PreparedDataset!  // Invariant: loadData sets it, before any other use.
+    private var batches: StrokeBatches!  // Invariant: loadData sets it, before any other use.
+    private var model: HandwritingModel<Float>!  // Invariant: startFresh or resume sets it, before any other use.
+    private var ws: HandwritingWorkspace<Float>!  // Invariant: prepare sets it, before any other use.
     private var train: [PreparedSample] = [], val: [PreparedSample] = []
     private var fingerprint = ""
 
@@ -153,9 +153,6 @@ final class HandwritingTask: TrainingTask {
                                                   validationSequences: val.count, batches: batches.batches.count))
     }
 
-    func extraTensors() -> [(String, SafeTensors.Entry)] { [] }
-    func restoreExtras(from file: SafeTensors.File, path: String) throws {}
-
     func save(to path: String, metadata: [String: String], extraTensors: [(String, SafeTensors.Entry)]) throws {
         try HandwritingCheckpoint.save(model, alphabet: dataset.alphabet.symbols, stats: dataset.stats, to: path,
                                        metadata: metadata, extraTensors: extraTensors)
@@ -189,6 +186,4 @@ final class HandwritingTask: TrainingTask {
                           line: ["loss": scores.natsPerPoint, "nats_per_sequence": scores.natsPerSequence,
                                  "unit": "nats/point"])
     }
-
-    func sample(step: Int, rng: SeededGenerator) -> String { "" }
 }

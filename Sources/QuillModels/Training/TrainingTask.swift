@@ -101,7 +101,7 @@ protocol TrainingTask: AnyObject {
     var parameters: [Parameter<Float>] { get }
     var startedData: (parameters: Int, data: TrainingData) { get }
 
-    /// Tensors saved in last.safetensors beyond weights and optimiser state, and their restoring.
+    /// Tensors saved in last.safetensors beyond weights and optimiser state, and their restoring (default: none).
     func extraTensors() -> [(String, SafeTensors.Entry)]
     func restoreExtras(from file: SafeTensors.File, path: String) throws
     /// Writes the model with `metadata` (and `extraTensors` after its weights) to `path`.
@@ -117,6 +117,14 @@ protocol TrainingTask: AnyObject {
     /// A training line's fields beyond kind, step, elapsed_s, lr and rate.
     func trainLine(_ window: LogWindow, state: State) -> [String: Any]
     func validate() -> Validation
-    /// Text sampled at a validation (empty for none), from a generator derived from `rng`.
+    /// Text sampled at a validation (default: none, empty), from a generator derived from `rng`.
     func sample(step: Int, rng: SeededGenerator) -> String
+}
+
+extension TrainingTask {
+    /// No tensors beyond weights and optimiser state.
+    func extraTensors() -> [(String, SafeTensors.Entry)] { [] }
+    func restoreExtras(from file: SafeTensors.File, path: String) throws {}
+    /// No sample.
+    func sample(step: Int, rng: SeededGenerator) -> String { "" }
 }
