@@ -29,8 +29,6 @@ public struct CharTrain: ParsableCommand {
 
     @Option(name: .customLong("data"), help: "Text file (UTF-8) to train on; repeat to concatenate several.")
     var data: [String] = []
-    @Option(name: .customLong("out"), help: "Output directory for checkpoints and metrics.")
-    var out: String
     @Option(help: "Recurrent cell: lstm, gru, rnn, rnn-relu. (default: lstm)")
     var cell: CellKind?
     @Option(help: "Number of recurrent layers (1…32). (default: 2)")
@@ -63,30 +61,20 @@ public struct CharTrain: ParsableCommand {
     var clip: Double?
     @Option(name: .customLong("clip-value"), help: "Clamp each gradient value to ±this (more than 0, at most 1000000).")
     var clipValue: Double?
-    @Option(help: "Stop after N steps in all (1…100000000).")
-    var steps: Int?
-    @Option(help: "Stop after M minutes of this run (more than 0, at most 1000000).")
-    var minutes: Double?
-    @Option(help: "Random seed, 0…18446744073709551615. (default: 1)")
-    var seed: UInt64?
     @Option(name: .customLong("val-fraction"), help: "Fraction of the text, at its end, held out (0…0.5). (default: 0.1)")
     var valFraction: Double?
     @Option(name: .customLong("eval-every"), help: "Validate, sample and checkpoint every N steps (1…1000000). (default: 500)")
     var evalEvery: Int?
     @Option(name: .customLong("sample-length"), help: "Characters sampled at each validation (0…100000). (default: 200)")
     var sampleLength: Int?
-    @Flag(help: "Continue the run in --out exactly where it stopped.")
-    var resume = false
-    @Flag(help: "Start a new run even if --out holds a model (overwrites it).")
-    var force = false
+    @OptionGroup var runArgs: RunArguments
 
     public init() {}
 
     public func validate() throws {
         if data.isEmpty { throw ValidationError("--data FILE is required") }
-        if resume && force { throw ValidationError("--resume and --force contradict each other") }
         try checkRanges()
-        try refuseRunDirectoryOverInputs(data: data, out: out)
+        try runArgs.check(data: data)
         _ = try options()
         try refuseNonFiles(data.map { (what: "--data", path: Optional($0)) })
     }
@@ -100,8 +88,7 @@ public struct CharTrain: ParsableCommand {
         try OptionRange.check("dropout", dropout, 0...1, belowUpper: true)
         try OptionRange.check("batch", batch, 1...10_000)
         try OptionRange.check("seq", seq, 1...10_000)
-        try TrainingRanges.check(lr: lr, lrDecay: lrDecay, lrDecayEvery: lrDecayEvery, clip: clip, steps: steps,
-                                 minutes: minutes, evalEvery: evalEvery)
+        try TrainingRanges.check(lr: lr, lrDecay: lrDecay, lrDecayEvery: lrDecayEvery, clip: clip, evalEvery: evalEvery)
         try OptionRange.check("lr-decay-start", lrDecayStart, 0...TrainingRanges.steps.upperBound)
         try OptionRange.check("clip-value", clipValue, TrainingRanges.clip, aboveLower: true)
         try OptionRange.check("val-fraction", valFraction, 0...0.5)
@@ -111,33 +98,24 @@ public struct CharTrain: ParsableCommand {
     /// Builds the run's options: defaults for a new run, the checkpoint's for --resume, checked for conflicts.
     func options() throws -> CharTrainOptions {
         var o: CharTrainOptions
-        if resume {
-            o = try CharTrainer.savedOptions(outDir: out)
-            func same<V: Equatable>(_ flag: String, _ given: V?, _ saved: V) throws {
-                if let g = given, g != saved {
-                    throw CLIError("--\(flag) \(g) differs from the checkpoint's \(saved); a resumed run keeps its architecture and batching. Drop --\(flag), or train into a new --out")
-                }
-            }
-            try same("cell", cell, o.model.cell)
-            try same("layers", layers, o.model.layers)
-            try same("hidden", hidden, o.model.hidden)
-            try same("embedding", embedding, o.model.embedding)
-            try same("dropout", dropout, o.model.dropout)
-            try same("batch", batch, o.batch)
-            try same("seq", seq, o.seq)
-            try same("optimizer", optimizer, o.optimizer.kind)
-            try same("val-fraction", valFraction, o.valFraction)
-            try same("seed", seed, o.seed)
-            if skip && !o.model.skipConnections { throw CLIError("--skip differs from the checkpoint, which has no skip connections") }
-            if peepholes && !o.model.peepholes { throw CLIError("--peepholes differs from the checkpoint, which has no peepholes") }
-            if data != o.dataPaths {
-                // Same content under another path is fine; the fingerprint check in the trainer decides.
-                o.dataPaths = data
-            }
-            o.outDir = out
+        if runArgs.resume {
+            o = try runArgs.saved(CharTrainOptions.self)
+            try runArgs.same("cell", cell, o.model.cell)
+            try runArgs.same("layers", layers, o.model.layers)
+            try runArgs.same("hidden", hidden, o.model.hidden)
+            try runArgs.same("embedding", embedding, o.model.embedding)
+            try runArgs.same("dropout", dropout, o.model.dropout)
+            try runArgs.same("batch", batch, o.batch)
+            try runArgs.same("seq", seq, o.seq)
+            try runArgs.same("optimizer", optimizer, o.optimizer.kind)
+            try runArgs.same("val-fraction", valFraction, o.valFraction)
+            try runArgs.same("skip", given: skip, saved: o.model.skipConnections, what: "skip connections")
+            try runArgs.same("peepholes", given: peepholes, saved: o.model.peepholes, what: "peepholes")
+            // Same content under another path is fine; the fingerprint check in the trainer decides.
+            o.dataPaths = data
             if let lr { o.optimizer.learningRate = lr; o.lrSchedule.initial = lr }
         } else {
-            o = CharTrainOptions(dataPaths: data, outDir: out, model: CharModelConfig(
+            o = CharTrainOptions(dataPaths: data, outDir: runArgs.out, model: CharModelConfig(
                 cell: cell ?? .lstm, layers: layers ?? 2, hidden: hidden ?? 512, embedding: embedding ?? 0,
                 dropout: dropout ?? 0, skipConnections: skip, vocabularySize: 1, peepholes: peepholes))
             o.batch = batch ?? 50
@@ -150,7 +128,7 @@ public struct CharTrain: ParsableCommand {
             }
             o.optimizer = OptimizerConfig(kind: kind, learningRate: lr ?? defaultLR)
             o.lrSchedule = LearningRateSchedule(initial: lr ?? defaultLR)
-            o.seed = seed ?? 1
+            o.seed = runArgs.seed ?? 1
             o.valFraction = valFraction ?? 0.1
         }
         if let lrDecay { o.lrSchedule.factor = lrDecay }
@@ -158,8 +136,7 @@ public struct CharTrain: ParsableCommand {
         if let lrDecayStart { o.lrSchedule.start = lrDecayStart }
         if let clip { o.clipNorm = clip == 0 ? nil : clip }
         if let clipValue { o.clipValue = clipValue }
-        o.steps = steps
-        o.minutes = minutes
+        runArgs.apply(to: &o)
         if let evalEvery { o.evalEvery = evalEvery }
         if let sampleLength { o.sampleLength = sampleLength }
         if let m = o.validate() { throw ValidationError(m) }
@@ -168,31 +145,8 @@ public struct CharTrain: ParsableCommand {
 
     public func run() throws {
         let o = try options()
-        if force && !resume {
-            for f in [CharTrainer.bestFile, CharTrainer.lastFile, CharTrainer.metricsFile] {
-                try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: out).appendingPathComponent(f).path)
-            }
-        }
-        installInterruptHandler()
-        let bar = ProgressBar()
-        let trainer = CharTrainer(options: o, resume: resume) { event in
-            switch event {
-            case let .started(parameters, trainChars, valChars, vocabulary, resumedAt):
-                let what = resumedAt.map { "resuming at step \($0)" } ?? "starting"
-                bar.line("\(what): \(formatCount(parameters)) parameters; \(formatCount(trainChars)) training and \(formatCount(valChars)) validation characters; vocabulary \(vocabulary); BLAS \(BLASInfo.coreName) × \(BLASInfo.threads)")
-            case let .progress(step, total, loss, rate, elapsed, eta):
-                bar.update(step: step, total: total, fields: String(format: "loss %.3f  %@ chars/s", loss, formatCount(Int(rate))),
-                           elapsed: elapsed, eta: eta)
-            case let .validation(step, loss, best, sample):
-                bar.line(String(format: "step %d  validation %.4f nats/char (%.3f bits/char)%@", step, loss, loss / log(2.0),
-                                best ? "  ★ best, saved" : ""))
-                if !sample.isEmpty { bar.line("  sample: " + sample.replacingOccurrences(of: "\n", with: "⏎ ")) }
-            case let .finished(step, reason, best):
-                bar.line("stopped at step \(step): \(reason)" + (best.map { String(format: "; best validation %.4f nats/char", $0) } ?? ""))
-            }
-        }
-        try trainer.run()
-        bar.line("checkpoints in \(out): \(CharTrainer.bestFile) (best), \(CharTrainer.lastFile) (resume with --resume)")
+        let printer = try runArgs.train { TrainingRun(options: o, resume: runArgs.resume, onEvent: $0) }
+        printer.line("checkpoints in \(runArgs.out): \(RunFiles.best) (best), \(RunFiles.last) (resume with --resume)")
     }
 }
 
@@ -289,7 +243,7 @@ public struct CharEval: ParsableCommand {
 func modelFile(_ path: String) -> String {
     var isDir: ObjCBool = false
     if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
-        return URL(fileURLWithPath: path).appendingPathComponent(CharTrainer.bestFile).path
+        return URL(fileURLWithPath: path).appendingPathComponent(RunFiles.best).path
     }
     return path
 }

@@ -42,14 +42,12 @@ enum TrainingRanges {
     static let minutes = 0.0...1_000_000
     static let evalEvery = 1...1_000_000
 
-    static func check(lr: Double?, lrDecay: Double?, lrDecayEvery: Int?, clip: Double?, steps: Int?,
-                      minutes: Double?, evalEvery: Int?) throws {
+    /// The learning-rate, clip and validation options; --steps and --minutes are `RunArguments.check`'s.
+    static func check(lr: Double?, lrDecay: Double?, lrDecayEvery: Int?, clip: Double?, evalEvery: Int?) throws {
         try OptionRange.check("lr", lr, learningRate, aboveLower: true)
         try OptionRange.check("lr-decay", lrDecay, 0...1, aboveLower: true)
         try OptionRange.check("lr-decay-every", lrDecayEvery, TrainingRanges.lrDecayEvery)
         try OptionRange.check("clip", clip, TrainingRanges.clip)
-        try OptionRange.check("steps", steps, TrainingRanges.steps)
-        try OptionRange.check("minutes", minutes, TrainingRanges.minutes, aboveLower: true)
         try OptionRange.check("eval-every", evalEvery, TrainingRanges.evalEvery)
     }
 }

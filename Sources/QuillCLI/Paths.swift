@@ -38,7 +38,7 @@ func refuseRunDirectoryOverInputs(data: [String], out: String) throws {
         throw CLIError("\(TextPreparation.shown(text: out)): is a file, not a directory; give --out a directory for the run's checkpoints")
     }
     let inputs = data.map { (what: "--data", path: Optional($0)) }
-    for file in [CharTrainer.bestFile, CharTrainer.lastFile, CharTrainer.metricsFile] {
+    for file in RunFiles.all {
         try refuseOverwriting(inputs: inputs, output: (out as NSString).appendingPathComponent(file),
                               fix: "the run writes (and --force deletes) \(file) in --out; choose another --out directory")
     }

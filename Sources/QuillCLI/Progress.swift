@@ -57,11 +57,3 @@ func formatCount(_ n: Int) -> String {
     if n >= 10_000 { return String(format: "%.1fk", Double(n) / 1e3) }
     return "\(n)"
 }
-
-/// Ctrl-C asks training to checkpoint and stop after the current step; a second Ctrl-C exits at once.
-func installInterruptHandler() {
-    signal(SIGINT) { _ in
-        if quillInterruptRequested != 0 { _exit(130) }
-        quillInterruptRequested = 1
-    }
-}

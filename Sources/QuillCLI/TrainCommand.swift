@@ -18,8 +18,6 @@ public struct TrainCommand: ParsableCommand {
 struct HandwritingTrainArguments: ParsableArguments {
     @Option(help: "Prepared dataset written by `quill data import`.")
     var data: String
-    @Option(help: "Output directory for checkpoints and metrics.")
-    var out: String
     @Option(help: "LSTM layers (1…16). (default: 3)") var layers: Int?
     @Option(help: "Units per layer (1…8192). (default: 400)") var hidden: Int?
     @Option(help: "Mixture components M (1…1000). (default: 20)") var mixtures: Int?
@@ -37,15 +35,11 @@ struct HandwritingTrainArguments: ParsableArguments {
     @Option(name: .customLong("lstm-clip"), help: "Clip LSTM pre-activation derivatives to ±this (0…1000000); 0 for none. (default: 10, as Graves)")
     var lstmClip: Double?
     @Option(help: "Clip the gradient's global norm to this instead (or as well) (0…1000000); 0 for none (the default).") var clip: Double?
-    @Option(help: "Stop after N steps in all (1…100000000).") var steps: Int?
-    @Option(help: "Stop after M minutes of this run (more than 0, at most 1000000).") var minutes: Double?
-    @Option(help: "Random seed, 0…18446744073709551615. (default: 1)") var seed: UInt64?
     @Option(name: .customLong("eval-every"), help: "Validate and checkpoint every N steps (1…1000000). (default: 200)") var evalEvery: Int?
     @Option(name: .customLong("val-samples"), help: "Validation sequences per validation (0…1000000); 0 for all. (default: 256)")
     var valSamples: Int?
     @Option(name: .customLong("max-points"), help: "Leave out samples with more points (3…100000). (default: 2001)") var maxPoints: Int?
-    @Flag(help: "Continue the run in --out exactly where it stopped.") var resume = false
-    @Flag(help: "Start a new run even if --out holds a model (overwrites it).") var force = false
+    @OptionGroup var runArgs: RunArguments
 
     /// Every numeric option's range and the output directory, checked before anything is read.
     func check(window: Int?) throws {
@@ -54,38 +48,29 @@ struct HandwritingTrainArguments: ParsableArguments {
         try OptionRange.check("mixtures", mixtures, 1...1000)
         try OptionRange.check("window", window, 1...100)
         try OptionRange.check("batch", batch, 1...4096)
-        try TrainingRanges.check(lr: lr, lrDecay: lrDecay, lrDecayEvery: lrDecayEvery, clip: clip, steps: steps,
-                                 minutes: minutes, evalEvery: evalEvery)
+        try TrainingRanges.check(lr: lr, lrDecay: lrDecay, lrDecayEvery: lrDecayEvery, clip: clip, evalEvery: evalEvery)
         try OptionRange.check("output-clip", outputClip, TrainingRanges.clip)
         try OptionRange.check("lstm-clip", lstmClip, TrainingRanges.clip)
         try OptionRange.check("val-samples", valSamples, 0...1_000_000)
         try OptionRange.check("max-points", maxPoints, 3...100_000)
-        if resume && force { throw ValidationError("--resume and --force contradict each other") }
-        try refuseRunDirectoryOverInputs(data: [data], out: out)
+        try runArgs.check(data: [data])
     }
 
     func options(kind: HandwritingKind, window: Int?) throws -> HandwritingTrainOptions {
         var o: HandwritingTrainOptions
-        if resume {
-            o = try HandwritingTrainer.savedOptions(outDir: out)
+        if runArgs.resume {
+            o = try runArgs.saved(HandwritingTrainOptions.self)
             guard o.model.kind == kind else {
-                throw CLIError("\(out) holds a \(o.model.kind.rawValue) run; resume it with `quill train \(o.model.kind.rawValue)`")
+                throw CLIError("\(runArgs.out) holds a \(o.model.kind.rawValue) run; resume it with `quill train \(o.model.kind.rawValue)`")
             }
-            func same<V: Equatable>(_ flag: String, _ given: V?, _ saved: V) throws {
-                if let g = given, g != saved {
-                    throw CLIError("--\(flag) \(g) differs from the checkpoint's \(saved); a resumed run keeps its architecture. Drop --\(flag), or train into a new --out")
-                }
-            }
-            try same("layers", layers, o.model.layers)
-            try same("hidden", hidden, o.model.hidden)
-            try same("mixtures", mixtures, o.model.mixture.components)
-            try same("window", window, o.model.windowComponents)
-            if peepholes && !o.model.peepholes { throw CLIError("--peepholes differs from the checkpoint, which has no peepholes") }
-            try same("batch", batch, o.batch)
-            try same("optimizer", optimizer, o.optimizer.kind)
-            try same("seed", seed, o.seed)
+            try runArgs.same("layers", layers, o.model.layers)
+            try runArgs.same("hidden", hidden, o.model.hidden)
+            try runArgs.same("mixtures", mixtures, o.model.mixture.components)
+            try runArgs.same("window", window, o.model.windowComponents)
+            try runArgs.same("peepholes", given: peepholes, saved: o.model.peepholes, what: "peepholes")
+            try runArgs.same("batch", batch, o.batch)
+            try runArgs.same("optimizer", optimizer, o.optimizer.kind)
             o.dataPath = data
-            o.outDir = out
             if let lr { o.optimizer.learningRate = lr; o.lrSchedule.initial = lr }
         } else {
             var config = HandwritingConfig(kind: kind)
@@ -94,21 +79,20 @@ struct HandwritingTrainArguments: ParsableArguments {
             if let mixtures { config.mixture.components = mixtures }
             if let window { config.windowComponents = window }
             config.peepholes = peepholes
-            o = HandwritingTrainOptions(dataPath: data, outDir: out, model: config)
+            o = HandwritingTrainOptions(dataPath: data, outDir: runArgs.out, model: config)
             o.batch = batch ?? 32
             let k = optimizer ?? .adam
             let rate = lr ?? (k == .gravesRMSProp ? 1e-4 : 1e-3)
             o.optimizer = OptimizerConfig(kind: k, learningRate: rate)
             o.lrSchedule = LearningRateSchedule(initial: rate)
-            o.seed = seed ?? 1
+            o.seed = runArgs.seed ?? 1
         }
         if let lrDecay { o.lrSchedule.factor = lrDecay }
         if let lrDecayEvery { o.lrSchedule.every = lrDecayEvery }
         if let outputClip { o.outputClip = outputClip == 0 ? nil : outputClip }
         if let lstmClip { o.lstmClip = lstmClip == 0 ? nil : lstmClip }
         if let clip { o.clipNorm = clip == 0 ? nil : clip }
-        o.steps = steps
-        o.minutes = minutes
+        runArgs.apply(to: &o)
         if let evalEvery { o.evalEvery = evalEvery }
         if let valSamples { o.valSamples = valSamples }
         if let maxPoints { o.stepLimit = maxPoints - 1 }
@@ -116,32 +100,9 @@ struct HandwritingTrainArguments: ParsableArguments {
         return o
     }
 
-    func run(kind: HandwritingKind, window: Int?) throws {
+    func train(kind: HandwritingKind, window: Int?) throws {
         let o = try options(kind: kind, window: window)
-        if force && !resume {
-            for f in [CharTrainer.bestFile, CharTrainer.lastFile, CharTrainer.metricsFile] {
-                try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: out).appendingPathComponent(f).path)
-            }
-        }
-        installInterruptHandler()
-        let bar = ProgressBar()
-        let trainer = HandwritingTrainer(options: o, resume: resume) { event in
-            switch event {
-            case let .started(parameters, trainSeq, valSeq, batches, resumedAt):
-                let what = resumedAt.map { "resuming at step \($0)" } ?? "starting"
-                bar.line("\(what): \(kind.rawValue) network, \(formatCount(parameters)) parameters; \(trainSeq) training sequences in \(batches) batches, \(valSeq) validation sequences")
-            case let .progress(step, total, loss, rate, elapsed, eta):
-                bar.update(step: step, total: total,
-                           fields: String(format: "loss %.3f nats/point  %@ sample-steps/s", loss, formatCount(Int(rate))),
-                           elapsed: elapsed, eta: eta)
-            case let .validation(step, perSeq, perPoint, best):
-                bar.line(String(format: "step %d  validation %.1f nats/sequence (%.4f nats/point)%@", step, perSeq, perPoint,
-                                best ? "  ★ best, saved" : ""))
-            case let .finished(step, reason, best):
-                bar.line("stopped at step \(step): \(reason)" + (best.map { String(format: "; best validation %.1f nats/sequence", $0) } ?? ""))
-            }
-        }
-        try trainer.run()
+        try runArgs.train { TrainingRun(options: o, resume: runArgs.resume, onEvent: $0) }
     }
 }
 
@@ -156,7 +117,7 @@ public struct TrainPrediction: ParsableCommand {
         _ = try args.options(kind: .prediction, window: nil)
         try refuseNonFiles([("--data", args.data)])
     }
-    public func run() throws { try args.run(kind: .prediction, window: nil) }
+    public func run() throws { try args.train(kind: .prediction, window: nil) }
 }
 
 /// `quill train synthesis`.
@@ -171,5 +132,5 @@ public struct TrainSynthesis: ParsableCommand {
         _ = try args.options(kind: .synthesis, window: window)
         try refuseNonFiles([("--data", args.data)])
     }
-    public func run() throws { try args.run(kind: .synthesis, window: window) }
+    public func run() throws { try args.train(kind: .synthesis, window: window) }
 }

@@ -62,25 +62,8 @@ public enum CharCheckpoint {
         try (budget ?? MemoryBudget.current()).check(MemoryEstimate.charModel(config))
         var rng = SeededGenerator(seed: 0)
         let model = CharModel<Float>(config: config, rng: &rng)
-        try restore(model.parameters, from: file, path: path)
+        try file.restore(model.parameters, path: path)
         return Loaded(model: model, vocabulary: vocab, file: file)
-    }
-
-    /// Copies named tensors into parameters, checking presence, shape and finiteness.
-    static func restore(_ params: [Parameter<Float>], from file: SafeTensors.File, path: String,
-                        prefix: String = "") throws {
-        for p in params {
-            guard let e = file.tensors[prefix + p.name] else {
-                throw CheckpointError.corrupt(path, "tensor '\(prefix + p.name)' is missing")
-            }
-            guard e.shape == p.shape else {
-                throw CheckpointError.corrupt(path, "tensor '\(prefix + p.name)' has shape \(e.shape), expected \(p.shape)")
-            }
-            for (i, v) in e.values.enumerated() {
-                guard v.isFinite else { throw CheckpointError.corrupt(path, "tensor '\(prefix + p.name)' holds NaN or Inf") }
-                p.value[i] = v
-            }
-        }
     }
 }
 

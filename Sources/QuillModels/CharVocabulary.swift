@@ -90,11 +90,6 @@ func describe(_ s: Unicode.Scalar) -> String {
     }
 }
 
-/// What a stopped run left behind, for messages.
-private func keptCheckpoint(_ dir: String, _ step: Int?) -> String {
-    guard let step else { return "no checkpoint was written before it, so \(dir) holds no model from this run" }
-    return "the last good checkpoint in \(dir) (step \(step)) is intact"
-}
 
 /// Errors of the char-model commands, each naming the file or option and the fix.
 public enum CharModelError: Error, CustomStringConvertible, Equatable {
@@ -104,11 +99,6 @@ public enum CharModelError: Error, CustomStringConvertible, Equatable {
     case dataNotUTF8(String, offset: Int, hint: String)
     case dataTooShort(String, chars: Int, needed: Int)
     case invalidOption(String)
-    case resumeMismatch(String)
-    case outputExists(String)
-    /// `checkpoint`: the step of the last good checkpoint in `dir`, or nil when the run wrote none.
-    case nonFinite(step: Int, what: String, dir: String, checkpoint: Int?)
-    case diverged(step: Int, why: String, dir: String, checkpoint: Int?)
 
     /// The message with any invisible or control character (from a file's contents or name) shown by code point.
     public var description: String { TextPreparation.shown(text: message) }
@@ -129,14 +119,6 @@ public enum CharModelError: Error, CustomStringConvertible, Equatable {
             return "\(p): \(chars) characters of training text is shorter than one batch (\(needed) needed: batch × (seq + 1)); lower --batch or --seq, or use more text"
         case .invalidOption(let m):
             return m
-        case .resumeMismatch(let m):
-            return m
-        case .outputExists(let d):
-            return "\(d) already holds a trained model; continue it with --resume, or pass --force to start over (it will be overwritten)"
-        case .nonFinite(let step, let what, let dir, let checkpoint):
-            return "\(what) became NaN or infinite at step \(step); training stopped and \(keptCheckpoint(dir, checkpoint)). Try a lower --lr or a tighter --clip"
-        case .diverged(let step, let why, let dir, let checkpoint):
-            return "training diverged at step \(step): \(why); training stopped and \(keptCheckpoint(dir, checkpoint)). Try a lower --lr or a tighter --clip"
         }
     }
 }

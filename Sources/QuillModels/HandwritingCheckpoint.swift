@@ -82,7 +82,7 @@ public enum HandwritingCheckpoint {
         try (budget ?? MemoryBudget.current()).check(MemoryEstimate.handwritingModel(config))
         var rng = SeededGenerator(seed: 0)
         let model = HandwritingModel<Float>(config: config, rng: &rng)
-        try CharCheckpoint.restore(model.parameters, from: file, path: path)
+        try file.restore(model.parameters, path: path)
         return Loaded(model: model, alphabet: alphabet, stats: stats, file: file)
     }
 }

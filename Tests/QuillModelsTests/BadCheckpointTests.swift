@@ -139,8 +139,8 @@ final class BadCheckpointTests: XCTestCase {
         var o = CharTrainOptions(dataPaths: [data], outDir: dir.path("run"),
                                  model: CharModelConfig(cell: .lstm, layers: 1, hidden: 8, vocabularySize: 1))
         o.batch = 4; o.seq = 8; o.steps = 3; o.evalEvery = 3; o.sampleLength = 0
-        try CharTrainer(options: o, resume: false).run()
-        return try CharTrainer.savedOptions(outDir: o.outDir)
+        try TrainingRun(options: o, resume: false).run()
+        return try CharTrainOptions.saved(outDir: o.outDir)
     }
 
     func testOutOfRangeTrainerStateIsRefused() throws {
@@ -170,7 +170,7 @@ final class BadCheckpointTests: XCTestCase {
         ]
         for (key, value, expected) in cases {
             try rewrite(dir.path("run/last.safetensors"), to: last) { meta, _ in meta["quill.trainer"] = withField(key, value) }
-            XCTAssertThrowsError(try CharTrainer(options: o, resume: true).run(), "\(key)=\(value)") { e in
+            XCTAssertThrowsError(try TrainingRun(options: o, resume: true).run(), "\(key)=\(value)") { e in
                 XCTAssertTrue("\(e)".contains(expected) && "\(e)".contains("trainer state"), "\(key)=\(value): \(e)")
             }
             try good.write(to: URL(fileURLWithPath: last))
@@ -180,16 +180,16 @@ final class BadCheckpointTests: XCTestCase {
             let key = tensors.keys.first { $0.hasPrefix("adam.v.") }!
             tensors[key]!.values[0] = -1
         }
-        XCTAssertThrowsError(try CharTrainer(options: o, resume: true).run()) { e in
+        XCTAssertThrowsError(try TrainingRun(options: o, resume: true).run()) { e in
             XCTAssertTrue("\(e)".contains("negative mean square"), "\(e)")
         }
         try good.write(to: URL(fileURLWithPath: last))
         try rewrite(last, to: last) { _, tensors in tensors["state.rnn.0.h"]!.values[0] = .nan }
-        XCTAssertThrowsError(try CharTrainer(options: o, resume: true).run()) { e in
+        XCTAssertThrowsError(try TrainingRun(options: o, resume: true).run()) { e in
             XCTAssertTrue("\(e)".contains("NaN or Inf"), "\(e)")
         }
         try good.write(to: URL(fileURLWithPath: last))
-        XCTAssertNoThrow(try CharTrainer(options: o, resume: true).run())
+        XCTAssertNoThrow(try TrainingRun(options: o, resume: true).run())
     }
 
     // MARK: - Styles

@@ -48,14 +48,14 @@ final class CharModelTests: XCTestCase {
 
         var straight = options(dir, data: data, steps: 12)
         straight.outDir = dir.path("straight")
-        try CharTrainer(options: straight, resume: false).run()
+        try TrainingRun(options: straight, resume: false).run()
 
         var first = options(dir, data: data, steps: 7)
         first.outDir = dir.path("split")
-        try CharTrainer(options: first, resume: false).run()
-        var second = try CharTrainer.savedOptions(outDir: first.outDir)
+        try TrainingRun(options: first, resume: false).run()
+        var second = try CharTrainOptions.saved(outDir: first.outDir)
         second.steps = 12
-        try CharTrainer(options: second, resume: true).run()
+        try TrainingRun(options: second, resume: true).run()
 
         let a = try SafeTensors.read(dir.path("straight/last.safetensors"))
         let b = try SafeTensors.read(dir.path("split/last.safetensors"))
@@ -146,7 +146,7 @@ final class CharModelTests: XCTestCase {
                                  model: CharModelConfig(layers: 1, hidden: 48, vocabularySize: 1))
         o.batch = 2; o.seq = 30; o.steps = 250; o.valFraction = 0; o.evalEvery = 1000; o.sampleLength = 0
         o.optimizer = .init(kind: .adam, learningRate: 1e-2); o.lrSchedule = .init(initial: 1e-2)
-        try CharTrainer(options: o, resume: false).run()
+        try TrainingRun(options: o, resume: false).run()
         let loaded = try CharCheckpoint.load(dir.path("run/model.safetensors"))
         let tokens = try loaded.vocabulary.encode(String(repeating: text, count: 12), source: "text")
         let eval = CharEvaluation.evaluate(loaded.model, tokens: tokens, batch: 1)
@@ -160,7 +160,7 @@ final class CharModelTests: XCTestCase {
     // MARK: - Bad input
 
     func trainError(_ o: CharTrainOptions, resume: Bool = false) -> String {
-        do { try CharTrainer(options: o, resume: resume).run(); return "no error" } catch { return "\(error)" }
+        do { try TrainingRun(options: o, resume: resume).run(); return "no error" } catch { return "\(error)" }
     }
 
     func testBadDataFiles() throws {
@@ -200,7 +200,7 @@ final class CharModelTests: XCTestCase {
         let data = dir.path("tiny.txt")
         try makeTinyText().write(toFile: data, atomically: true, encoding: .utf8)
         let o = options(dir, data: data, steps: 2)
-        try CharTrainer(options: o, resume: false).run()
+        try TrainingRun(options: o, resume: false).run()
         let before = try Data(contentsOf: URL(fileURLWithPath: dir.path("run/model.safetensors")))
         XCTAssertTrue(trainError(o).contains("already holds a trained model"))
         XCTAssertEqual(before, try Data(contentsOf: URL(fileURLWithPath: dir.path("run/model.safetensors"))))
@@ -210,9 +210,9 @@ final class CharModelTests: XCTestCase {
         let dir = TempDir(); defer { dir.cleanup() }
         let data = dir.path("tiny.txt")
         try makeTinyText().write(toFile: data, atomically: true, encoding: .utf8)
-        try CharTrainer(options: options(dir, data: data, steps: 2), resume: false).run()
+        try TrainingRun(options: options(dir, data: data, steps: 2), resume: false).run()
         try (makeTinyText() + "more").write(toFile: data, atomically: true, encoding: .utf8)
-        var o = try CharTrainer.savedOptions(outDir: dir.path("run"))
+        var o = try CharTrainOptions.saved(outDir: dir.path("run"))
         o.steps = 4
         XCTAssertTrue(trainError(o, resume: true).contains("differ from those"))
     }
@@ -222,11 +222,11 @@ final class CharModelTests: XCTestCase {
         let dir = TempDir(); defer { dir.cleanup() }
         let data = dir.path("tiny.txt")
         try makeTinyText().write(toFile: data, atomically: true, encoding: .utf8)
-        try CharTrainer(options: options(dir, data: data, steps: 5), resume: false).run()
+        try TrainingRun(options: options(dir, data: data, steps: 5), resume: false).run()
         let lastPath = dir.path("run/last.safetensors")
         let before = try Data(contentsOf: URL(fileURLWithPath: lastPath))
         // An absurd learning rate drives the weights to infinity.
-        var o = try CharTrainer.savedOptions(outDir: dir.path("run"))
+        var o = try CharTrainOptions.saved(outDir: dir.path("run"))
         o.steps = 40
         o.optimizer.learningRate = 1e38; o.lrSchedule.initial = 1e38; o.clipNorm = nil
         let message = trainError(o, resume: true)

@@ -51,7 +51,7 @@ enum TinyHandwriting {
         try PreparedFormat.write(dataset(), to: data)
         var o = HandwritingTrainOptions(dataPath: data, outDir: dir.path("run"), model: config)
         configure(&o)
-        try HandwritingTrainer(options: o, resume: false).run()
+        try TrainingRun(options: o, resume: false).run()
         return data
     }
 }

@@ -37,11 +37,11 @@ final class RunDirectoryFailureTests: XCTestCase {
         return Harness(name: "char", fresh: { out, steps in
             var o = CharTrainOptions(dataPaths: [data], outDir: out, model: CharModelConfig(layers: 1, hidden: 8, vocabularySize: 1))
             o.batch = 4; o.seq = 8; o.steps = steps; o.evalEvery = every; o.logEvery = 1; o.sampleLength = 0
-            try CharTrainer(options: o, resume: false).run()
+            try TrainingRun(options: o, resume: false).run()
         }, resume: { out, steps in
-            var o = try CharTrainer.savedOptions(outDir: out)
+            var o = try CharTrainOptions.saved(outDir: out)
             o.outDir = out; o.steps = steps
-            try CharTrainer(options: o, resume: true).run()
+            try TrainingRun(options: o, resume: true).run()
         }, load: { path in _ = try CharCheckpoint.load(path) })
     }
 
@@ -53,11 +53,11 @@ final class RunDirectoryFailureTests: XCTestCase {
             var o = HandwritingTrainOptions(dataPath: data, outDir: out, model: HandwritingConfig(
                 kind: kind, layers: 2, hidden: 6, mixture: MixtureDensity(components: 2), windowComponents: 2))
             o.batch = 2; o.steps = steps; o.evalEvery = every; o.logEvery = 1; o.valSamples = 0; o.seed = 7
-            try HandwritingTrainer(options: o, resume: false).run()
+            try TrainingRun(options: o, resume: false).run()
         }, resume: { out, steps in
-            var o = try HandwritingTrainer.savedOptions(outDir: out)
+            var o = try HandwritingTrainOptions.saved(outDir: out)
             o.outDir = out; o.steps = steps
-            try HandwritingTrainer(options: o, resume: true).run()
+            try TrainingRun(options: o, resume: true).run()
         }, load: { path in _ = try HandwritingCheckpoint.load(path, expecting: kind) })
     }
 

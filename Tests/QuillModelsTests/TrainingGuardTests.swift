@@ -75,7 +75,7 @@ final class TrainingGuardTests: XCTestCase {
         var o = CharTrainOptions(dataPaths: [data], outDir: dir.path("run"),
                                  model: CharModelConfig(layers: 2, hidden: 256, vocabularySize: 1))
         o.batch = 4; o.seq = 8; o.steps = 1
-        let trainer = CharTrainer(options: o, resume: false)
+        let trainer = TrainingRun(options: o, resume: false)
         trainer.budget = MemoryBudget(limits: [.init(bytes: 1 << 20, name: "test limit")])
         XCTAssertThrowsError(try trainer.run()) { e in
             XCTAssertTrue(e is MemoryBudgetError, "\(e)")
@@ -88,7 +88,7 @@ final class TrainingGuardTests: XCTestCase {
         var h = HandwritingTrainOptions(dataPath: hdata, outDir: dir.path("hrun"),
                                         model: HandwritingConfig(kind: .synthesis, layers: 1, hidden: 64))
         h.steps = 1
-        let ht = HandwritingTrainer(options: h, resume: false)
+        let ht = TrainingRun(options: h, resume: false)
         ht.budget = MemoryBudget(limits: [.init(bytes: 1 << 20, name: "test limit")])
         XCTAssertThrowsError(try ht.run()) { e in XCTAssertTrue("\(e)".hasPrefix("train synthesis needs about"), "\(e)") }
     }
@@ -191,16 +191,16 @@ final class TrainingGuardTests: XCTestCase {
         var o = CharTrainOptions(dataPaths: [data], outDir: dir.path("run"),
                                  model: CharModelConfig(layers: 1, hidden: 32, vocabularySize: 1))
         o.batch = 8; o.seq = 32; o.steps = 5; o.evalEvery = 5; o.sampleLength = 0
-        try CharTrainer(options: o, resume: false).run()
+        try TrainingRun(options: o, resume: false).run()
         let last = dir.path("run/last.safetensors"), best = dir.path("run/model.safetensors")
         let lastBefore = try Data(contentsOf: URL(fileURLWithPath: last))
         let bestBefore = try Data(contentsOf: URL(fileURLWithPath: best))
 
-        var d = try CharTrainer.savedOptions(outDir: o.outDir)
+        var d = try CharTrainOptions.saved(outDir: o.outDir)
         d.steps = 500; d.evalEvery = 1
         d.optimizer.learningRate = 1e3; d.lrSchedule.initial = 1e3; d.clipNorm = nil
-        XCTAssertThrowsError(try CharTrainer(options: d, resume: true).run()) { e in
-            guard case let CharModelError.diverged(step, _, _, checkpoint)? = e as? CharModelError else {
+        XCTAssertThrowsError(try TrainingRun(options: d, resume: true).run()) { e in
+            guard case let TrainingError.diverged(step, _, _, checkpoint)? = e as? TrainingError else {
                 return XCTFail("expected divergence, got \(e)")
             }
             XCTAssertLessThanOrEqual(step, 105)
@@ -214,7 +214,7 @@ final class TrainingGuardTests: XCTestCase {
         var fresh = o
         fresh.outDir = dir.path("fresh"); fresh.steps = 500; fresh.evalEvery = 400; fresh.clipNorm = nil
         fresh.optimizer.learningRate = 1e3; fresh.lrSchedule.initial = 1e3
-        XCTAssertThrowsError(try CharTrainer(options: fresh, resume: false).run()) { e in
+        XCTAssertThrowsError(try TrainingRun(options: fresh, resume: false).run()) { e in
             XCTAssertTrue("\(e)".contains("no checkpoint was written"), "\(e)")
             XCTAssertFalse("\(e)".contains("is intact"), "\(e)")
         }
@@ -238,19 +238,19 @@ final class TrainingGuardTests: XCTestCase {
         var o = CharTrainOptions(dataPaths: [data], outDir: dir.path("run"),
                                  model: CharModelConfig(layers: 1, hidden: 8, vocabularySize: 1))
         o.batch = 4; o.seq = 8; o.steps = 5; o.evalEvery = 5; o.logEvery = 1; o.sampleLength = 0
-        try CharTrainer(options: o, resume: false).run()
+        try TrainingRun(options: o, resume: false).run()
         let last = dir.path("run/last.safetensors")
         let atFive = try Data(contentsOf: URL(fileURLWithPath: last))
-        var r = try CharTrainer.savedOptions(outDir: o.outDir)
+        var r = try CharTrainOptions.saved(outDir: o.outDir)
         r.steps = 8
-        try CharTrainer(options: r, resume: true).run()
+        try TrainingRun(options: r, resume: true).run()
         // The "kill": the checkpoint of step 8 never happened, and a line was cut short.
         try atFive.write(to: URL(fileURLWithPath: last))
         let metrics = dir.path("run/metrics.jsonl")
         let h = try FileHandle(forWritingTo: URL(fileURLWithPath: metrics))
         h.seekToEndOfFile(); h.write(Data(#"{"kind":"train","st"#.utf8)); try h.close()
         r.steps = 10
-        try CharTrainer(options: r, resume: true).run()
+        try TrainingRun(options: r, resume: true).run()
         let steps = try metricSteps(metrics)
         XCTAssertEqual(steps.filter { $0.0 == "train" }.map(\.1), Array(1...10))
         XCTAssertEqual(steps.filter { $0.0 == "val" }.map(\.1), [5, 10])
@@ -270,11 +270,11 @@ final class TrainingGuardTests: XCTestCase {
             o.batch = 2; o.steps = steps; o.evalEvery = 3; o.valSamples = 0; o.seed = 7
             return o
         }
-        try HandwritingTrainer(options: options("straight", steps: 8), resume: false).run()
-        try HandwritingTrainer(options: options("split", steps: 4), resume: false).run()
-        var second = try HandwritingTrainer.savedOptions(outDir: dir.path("split"))
+        try TrainingRun(options: options("straight", steps: 8), resume: false).run()
+        try TrainingRun(options: options("split", steps: 4), resume: false).run()
+        var second = try HandwritingTrainOptions.saved(outDir: dir.path("split"))
         second.steps = 8
-        try HandwritingTrainer(options: second, resume: true).run()
+        try TrainingRun(options: second, resume: true).run()
 
         let a = try SafeTensors.read(dir.path("straight/last.safetensors"))
         let b = try SafeTensors.read(dir.path("split/last.safetensors"))

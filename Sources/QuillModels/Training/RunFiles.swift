@@ -4,24 +4,21 @@ import QuillIO
 import QuillNumerics
 import QuillOptim
 
-/// Trainer state that travels in last.safetensors: whatever the trainer needs, plus its random stream.
-protocol ResumableTrainerState: Codable {
-    /// The generator's four state words, in hex (JSON numbers cannot hold 64-bit words exactly).
-    var rng: [String] { get set }
-    /// Optimiser steps taken.
-    var step: Int { get }
-    /// Seconds of training before this invocation.
-    var elapsed: Double { get }
-    /// A message naming the first field that is out of range, or nil (checked on resume, beyond step and elapsed).
-    func invalidField() -> String?
-}
-
 /// The most steps a run may record: far beyond any real run, and far from Int overflow in step arithmetic.
 let maximumTrainerSteps = 1_000_000_000_000
 
-/// The resume plumbing both trainers share: a run directory's files, saved options and trainer state, and the
-/// optimiser state tensors.
-enum RunDirectory {
+/// A run directory's files and the resume plumbing every `TrainingRun` shares: saved options and trainer state,
+/// the optimiser state tensors, the metrics lines of a resumed run, and the repair of a best model.
+public enum RunFiles {
+    /// The best model by validation loss.
+    public static let best = "model.safetensors"
+    /// The resume point: weights, optimiser and trainer state, options.
+    public static let last = "last.safetensors"
+    /// One JSON object per line: training and validation losses.
+    public static let metrics = "metrics.jsonl"
+    /// Every file a run writes (and `--force` deletes).
+    public static let all = [best, last, metrics]
+
     static func path(_ outDir: String, _ file: String) -> String {
         URL(fileURLWithPath: outDir).appendingPathComponent(file).path
     }
@@ -30,7 +27,7 @@ enum RunDirectory {
     /// the directory holds no resume point.
     static func savedOptions<O: Decodable>(_: O.Type, outDir: String) throws -> O {
         try ensureResumable(outDir)
-        let p = path(outDir, CharTrainer.lastFile)
+        let p = path(outDir, last)
         let file = try SafeTensors.read(p)
         guard let j = file.metadata["quill.train-options"],
               let o = try? JSONDecoder().decode(O.self, from: Data(j.utf8)) else {
@@ -44,19 +41,19 @@ enum RunDirectory {
     /// run starts metrics.jsonl afresh.
     static func ensureFresh(_ outDir: String) throws {
         let fm = FileManager.default
-        if fm.fileExists(atPath: path(outDir, CharTrainer.lastFile)) { throw CharModelError.outputExists(outDir) }
-        if fm.fileExists(atPath: path(outDir, CharTrainer.bestFile)) { throw RunDirectoryError.bestWithoutResumePoint(outDir) }
+        if fm.fileExists(atPath: path(outDir, last)) { throw TrainingError.outputExists(outDir) }
+        if fm.fileExists(atPath: path(outDir, best)) { throw RunDirectoryError.bestWithoutResumePoint(outDir) }
     }
 
     /// Refuses `--resume` over a directory without last.safetensors, saying why and what to do instead.
     static func ensureResumable(_ outDir: String) throws {
         let fm = FileManager.default
-        if fm.fileExists(atPath: path(outDir, CharTrainer.lastFile)) { return }
+        if fm.fileExists(atPath: path(outDir, last)) { return }
         var isDirectory: ObjCBool = false
         guard fm.fileExists(atPath: outDir, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw RunDirectoryError.nothingToResume(outDir, .noDirectory)
         }
-        throw RunDirectoryError.nothingToResume(outDir, fm.fileExists(atPath: path(outDir, CharTrainer.bestFile)) ? .bestOnly : .noCheckpoint)
+        throw RunDirectoryError.nothingToResume(outDir, fm.fileExists(atPath: path(outDir, best)) ? .bestOnly : .noCheckpoint)
     }
 
     /// Removes the temporary files of dead processes (a run killed while writing a checkpoint) from a run directory.
@@ -79,7 +76,7 @@ enum RunDirectory {
     /// Compares model.safetensors (its `quill.best` step) with the best step recorded in last.safetensors.
     static func bestRepair(outDir: String, bestStep: Int?, step: Int) -> BestRepair {
         var present = false, recorded: Int?
-        if let file = try? SafeTensors.read(path(outDir, CharTrainer.bestFile)) {
+        if let file = try? SafeTensors.read(path(outDir, best)) {
             present = true
             if let j = file.metadata["quill.best"],
                let o = (try? JSONSerialization.jsonObject(with: Data(j.utf8))) as? [String: Any],
@@ -93,7 +90,7 @@ enum RunDirectory {
     }
 
     /// The trainer state and random generator saved in a resume checkpoint.
-    static func trainerState<S: ResumableTrainerState>(_: S.Type, from file: SafeTensors.File,
+    static func trainerState<S: TrainerState>(_: S.Type, from file: SafeTensors.File,
                                                        path: String) throws -> (S, SeededGenerator) {
         guard let sj = file.metadata["quill.trainer"],
               let s = try? JSONDecoder().decode(S.self, from: Data(sj.utf8)) else {
@@ -140,7 +137,7 @@ enum RunDirectory {
     }
 
     /// Records the generator's state in the trainer state.
-    static func record<S: ResumableTrainerState>(_ rng: SeededGenerator, in state: inout S) {
+    static func record<S: TrainerState>(_ rng: SeededGenerator, in state: inout S) {
         state.rng = rng.state.map { String($0, radix: 16) }
     }
 
@@ -198,9 +195,9 @@ public enum RunDirectoryError: Error, CustomStringConvertible, Equatable {
         case let .nothingToResume(dir, .noDirectory):
             return "\(dir): no such run directory, so there is nothing to resume; check --out, or start a new run without --resume"
         case let .nothingToResume(dir, .noCheckpoint):
-            return "\(dir) holds no checkpoint yet (the run stopped before it wrote \(CharTrainer.lastFile)), so there is nothing to resume; start the run again without --resume"
+            return "\(dir) holds no checkpoint yet (the run stopped before it wrote \(RunFiles.last)), so there is nothing to resume; start the run again without --resume"
         case let .nothingToResume(dir, .bestOnly), let .bestWithoutResumePoint(dir):
-            return "\(dir) holds \(CharTrainer.bestFile) but no \(CharTrainer.lastFile) (the resume point), so the run cannot be continued; pass --force to start over (\(CharTrainer.bestFile) will be overwritten), or train into a new --out"
+            return "\(dir) holds \(RunFiles.best) but no \(RunFiles.last) (the resume point), so the run cannot be continued; pass --force to start over (\(RunFiles.best) will be overwritten), or train into a new --out"
         case let .writeFailed(e, step, dir, checkpoint):
             let what = e.isOutOfSpace
                 ? "\(e.path): cannot \(e.operation == .append ? "append to" : "write") it: no space left on the device" : e.description
@@ -212,121 +209,3 @@ public enum RunDirectoryError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// The part of a training step both trainers share once the gradients are in: the NaN guard on the loss and on the
-/// gradient norm, the divergence rule, clipping, and the optimiser step at the scheduled learning rate.
-///
-/// Every refusal throws before the weights change and before anything is saved, so the run directory keeps the
-/// last good checkpoint (`checkpoint`: its step, or nil when this run has written none). `step` counts the steps
-/// already taken; errors name the step being taken (step + 1), as the progress line counts.
-enum GuardedUpdate {
-    static func apply(loss: Double, parameters: [Parameter<Float>], optimizer: AnyOptimizer<Float>,
-                      schedule: LearningRateSchedule, clipNorm: Double?, clipValue: Double? = nil,
-                      step: Int, outDir: String, checkpoint: Int?, divergence: inout DivergenceRule,
-                      divergenceLoss: Double? = nil) throws {
-        guard loss.isFinite else {
-            throw CharModelError.nonFinite(step: step + 1, what: "the training loss", dir: outDir, checkpoint: checkpoint)
-        }
-        if let why = divergence.observe(divergenceLoss ?? loss) {
-            throw CharModelError.diverged(step: step + 1, why: why, dir: outDir, checkpoint: checkpoint)
-        }
-        let norm = clipNorm.map { GradientClipping.clipByGlobalNorm(parameters, maxNorm: $0) }
-            ?? GradientClipping.globalNorm(parameters)
-        guard norm.isFinite else {
-            throw CharModelError.nonFinite(step: step + 1, what: "the gradient norm", dir: outDir, checkpoint: checkpoint)
-        }
-        if let v = clipValue { GradientClipping.clipByValue(parameters, limit: v) }
-        optimizer.learningRate = schedule.rate(at: step)
-        optimizer.update(parameters)
-    }
-}
-
-/// Time left in a run limited by a step count, minutes, or both (the sooner wins).
-struct RunLimits {
-    let steps: Int?
-    let minutes: Double?
-    let stepAtStart: Int
-
-    /// Seconds until the run stops, from `elapsed` seconds of this session at `step`; nil when unlimited.
-    func eta(step: Int, elapsed: Double) -> Double? {
-        var eta: Double?
-        if let s = steps, step > stepAtStart { eta = Double(s - step) * elapsed / Double(step - stepAtStart) }
-        if let m = minutes { eta = min(eta ?? .infinity, m * 60 - elapsed) }
-        return eta
-    }
-}
-
-/// Divergence that has not (yet) become NaN: a training loss far above the best this run has reached.
-///
-/// The rule looks at m, the mean training loss of the last K steps (fewer at the start of a session), and b, the
-/// lowest such mean over a full window of K steps. A run has diverged when
-///
-/// 1. the window holds K steps and m > max(F · b, b + M) (F only when b > 0): the loss has doubled, or risen by M
-///    nats, over its best; or
-/// 2. m > C, a ceiling: for char models C = max(3 · ln V, 1) nats/char, three times the loss of guessing uniformly
-///    among V characters (a fresh model starts at about ln V); for handwriting C = L₁ + 20 nats/point, with L₁ the
-///    loss of the session's first step. The ceiling applies once the window holds `minimumSteps`.
-///
-/// The constants leave normal runs alone: early in training the loss falls from its starting value, so m stays
-/// below the first full window's mean and below C; later, noise in a window's mean is a small fraction of a nat.
-/// A diverged run (say `--lr 1e3`) passes C within a few steps. The state is not saved: a resumed run starts afresh.
-struct DivergenceRule {
-    /// K, steps per window.
-    let window: Int
-    /// Steps the window must hold before the ceiling applies.
-    let minimumSteps: Int
-    /// F (nil: additive rule only, for losses that can be negative).
-    let factor: Double?
-    /// M, nats.
-    let margin: Double
-    /// C for char models; nil to use the first step's loss plus `startMargin`.
-    var ceiling: Double?
-    let startMargin: Double
-    let unit: String
-    private var recent: [Double] = []
-    private var next = 0
-    private var sum = 0.0
-    private(set) var best: Double?
-
-    init(window: Int, minimumSteps: Int, factor: Double?, margin: Double, ceiling: Double?, startMargin: Double, unit: String) {
-        self.window = max(window, 1); self.minimumSteps = max(1, min(minimumSteps, window))
-        self.factor = factor; self.margin = margin; self.ceiling = ceiling; self.startMargin = startMargin; self.unit = unit
-    }
-
-    /// The rule for a char model: K covers at least 2,000 characters (20 steps or more), the ceiling at least 100.
-    static func char(vocabularySize V: Int, charactersPerStep rows: Int) -> DivergenceRule {
-        let rows = max(rows, 1)
-        return DivergenceRule(window: max(20, (2000 + rows - 1) / rows), minimumSteps: (100 + rows - 1) / rows,
-                              factor: 2, margin: 1, ceiling: max(3 * log(Double(max(V, 1))), 1), startMargin: 0,
-                              unit: "nats/char")
-    }
-
-    /// The rule for a handwriting model, on the loss in nats per point (which can be negative).
-    static func handwriting() -> DivergenceRule {
-        DivergenceRule(window: 20, minimumSteps: 1, factor: nil, margin: 5, ceiling: nil, startMargin: 20,
-                       unit: "nats/point")
-    }
-
-    /// Adds one step's (finite) loss; returns why the run has diverged, or nil.
-    mutating func observe(_ loss: Double) -> String? {
-        if ceiling == nil { ceiling = loss + startMargin }
-        if recent.count < window { recent.append(loss); sum += loss } else {
-            sum += loss - recent[next]; recent[next] = loss; next = (next + 1) % window
-        }
-        let n = recent.count, m = sum / Double(n)
-        let what = n == 1 ? "the training loss" : "the mean training loss of the last \(n) steps"
-        if let c = ceiling, n >= minimumSteps, m > c {
-            return String(format: "%@, %.4g %@, is above the ceiling of %.4g", what, m, unit, c)
-        }
-        if n == window {
-            if let b = best {
-                var limit = b + margin
-                if let f = factor, b > 0 { limit = max(limit, f * b) }
-                if m > limit {
-                    return String(format: "%@, %.4g %@, is far above the best such mean, %.4g", what, m, unit, b)
-                }
-            }
-            best = min(best ?? m, m)
-        }
-        return nil
-    }
-}

@@ -1,0 +1,199 @@
+import Foundation
+import QuillIO
+import QuillNumerics
+import QuillOptim
+
+/// One training run of any task (`CharTask`, `HandwritingTask`), checkpointing atomically and resumably.
+///
+/// The run owns what every model's training shares: a new start or a resume (`RunFiles`: stale temporaries, a
+/// directory that must be fresh or resumable, the repair of a best model whose write failed), the one random
+/// generator and the trainer state, the memory check (through the task, before anything is built), the limits on
+/// steps and minutes, the loop with its progress events, the metrics lines and the validation cadence, the best and
+/// last checkpoints, the guarded update, and interruption through `shouldStop`.
+///
+/// Training stops with an error, saving nothing more, when the loss or the gradient norm becomes NaN or infinite,
+/// or when the run diverges (`DivergenceRule`, the task's); model.safetensors and last.safetensors keep the last good
+/// checkpoint. On resume, metrics.jsonl loses the lines logged after that checkpoint, so no step appears twice.
+///
+/// The run directory is always resumable or cleanly restartable. Every file is complete or absent (`QuillIO`), and
+/// each checkpoint writes in one order: the validation line of metrics.jsonl, then last.safetensors (the resume
+/// point, which records the best step), then model.safetensors when the model improved. So no checkpoint claims a
+/// step whose metrics failed to write, and a failed write at any point (a full disk) or a kill leaves
+/// last.safetensors at the previous checkpoint or this one, and model.safetensors the best model up to the step of
+/// last.safetensors, or one checkpoint behind it when only its own write failed: a resume then rewrites it from
+/// last.safetensors' weights (`RunFiles.bestRepair`). A failed write stops the run with
+/// `RunDirectoryError.writeFailed`, naming the last good checkpoint. Every run first removes the temporary files
+/// of dead processes from the directory; a new run accepts a directory that holds no checkpoint yet.
+public final class TrainingRun {
+    private let task: any TrainingTask
+    public let resume: Bool
+    /// The limits the run is checked against; nil for the process's own (`MemoryBudget.current()`).
+    public var budget: MemoryBudget?
+    /// Asked before every step: true checkpoints and stops the run ("interrupted"). The CLI's Ctrl-C sets it.
+    public var shouldStop: () -> Bool = { false }
+    let onEvent: (TrainingEvent) -> Void
+    /// The step reached and the step of the last good checkpoint, for the message of a failed write.
+    private var reachedStep = 0
+    private var savedCheckpoint: Int?
+
+    init(task: any TrainingTask, resume: Bool, onEvent: @escaping (TrainingEvent) -> Void) {
+        self.task = task
+        self.resume = resume
+        self.onEvent = onEvent
+    }
+
+    /// Runs training to the step or time limit, or until `shouldStop`. Returns the final trainer step. A failed
+    /// write (say, a full disk) throws `RunDirectoryError.writeFailed`; refusals throw `TrainingError`.
+    @discardableResult
+    public func run() throws -> Int {
+        do { return try train(task) } catch let error as FileSystemError where error.operation != .read {
+            throw RunDirectoryError.writeFailed(error, step: reachedStep, dir: task.outDir, checkpoint: savedCheckpoint)
+        }
+    }
+
+    private func train<Task: TrainingTask>(_ task: Task) throws -> Int {
+        if let m = task.options.validate() { throw TrainingError.invalidOption(m) }
+        let outDir = task.options.outDir
+        func path(_ file: String) -> String { RunFiles.path(outDir, file) }
+        RunFiles.removeStaleTemporaries(outDir)
+        let budget = self.budget ?? MemoryBudget.current()
+        try task.loadData(resuming: resume, budget: budget)
+
+        // The model: from the resume point, or new from the seed.
+        var state = Task.State()
+        var rng: SeededGenerator
+        var resumedFile: SafeTensors.File?
+        if resume {
+            try RunFiles.ensureResumable(outDir)
+            let file = try task.resume(from: path(RunFiles.last), budget: budget)
+            (state, rng) = try RunFiles.trainerState(Task.State.self, from: file, path: path(RunFiles.last))
+            resumedFile = file
+            reachedStep = state.step
+            savedCheckpoint = state.step
+            try task.prepare(resumed: state, path: path(RunFiles.last))
+        } else {
+            try RunFiles.ensureFresh(outDir)
+            rng = SeededGenerator(seed: task.options.seed)
+            try task.startFresh(rng: &rng, budget: budget)
+            try task.prepare(resumed: nil, path: path(RunFiles.last))
+        }
+        try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
+        let optimizer: AnyOptimizer<Float> = task.options.optimizer.make()
+        let params = task.parameters
+        let trainable = params.filter(\.trainable)
+        if let file = resumedFile {
+            try RunFiles.restore(optimizer, parameters: params, step: state.step, from: file, path: path(RunFiles.last))
+            try task.restoreExtras(from: file, path: path(RunFiles.last))
+        }
+        let started = task.startedData
+        onEvent(.started(parameters: started.parameters, data: started.data, resumedAt: resume ? state.step : nil))
+
+        let encoder = JSONEncoder.sorted
+        /// Writes model.safetensors at the current step; `trainOptions`: the options JSON to record, nil for the
+        /// current options.
+        func saveBest(trainOptions: String?, score: Double) throws {
+            try task.save(to: path(RunFiles.best), metadata: [
+                "quill.train-options": try trainOptions ?? String(decoding: encoder.encode(task.options), as: UTF8.self),
+                "quill.best": "{\"step\":\(state.step),\"\(task.bestKey)\":\(score.isFinite ? "\(score)" : "null")}",
+            ], extraTensors: [])
+        }
+        if let file = resumedFile {
+            try RunFiles.dropMetrics(after: state.step, in: path(RunFiles.metrics))
+            switch RunFiles.bestRepair(outDir: outDir, bestStep: state.bestStep, step: state.step) {
+            case .keep: break
+            case .forget: state.bestScore = nil; state.bestStep = nil
+            case .rewriteFromLast:
+                try saveBest(trainOptions: file.metadata["quill.train-options"], score: state.bestScore ?? .nan)
+            }
+        }
+        let metrics = try MetricsWriter(path: path(RunFiles.metrics), truncate: !resume)
+        let start = Date(), elapsedBefore = state.elapsed
+        func elapsed() -> Double { elapsedBefore + Date().timeIntervalSince(start) }
+        var window = LogWindow(), windowStart = Date()
+        var lastSaved = state.step
+        // The step of the checkpoint in last.safetensors, nil until this run (if fresh) writes one.
+        var checkpoint: Int? = resume ? state.step : nil
+        var divergence = task.divergenceRule()
+        var reason = "reached the step limit"
+
+        func saveLast() throws {
+            RunFiles.record(rng, in: &state)
+            state.elapsed = elapsed()
+            try task.save(to: path(RunFiles.last), metadata: [
+                "quill.train-options": String(decoding: try encoder.encode(task.options), as: UTF8.self),
+                "quill.trainer": String(decoding: try encoder.encode(state), as: UTF8.self),
+            ], extraTensors: RunFiles.entries(optimizer, parameters: params) + task.extraTensors())
+            lastSaved = state.step
+            checkpoint = state.step
+            savedCheckpoint = state.step
+        }
+
+        func validateAndCheckpoint() throws {
+            let v = task.validate()
+            var improved = false
+            if let score = v.score {
+                // The weights were updated after the last loss the divergence rule saw: judge them before saving.
+                guard score.isFinite else {
+                    throw TrainingError.nonFinite(step: state.step, what: "the validation loss", dir: outDir,
+                                                  checkpoint: checkpoint)
+                }
+                if let why = divergence.judgeValidation(score) {
+                    throw TrainingError.diverged(step: state.step, why: why, dir: outDir, checkpoint: checkpoint)
+                }
+                improved = score < (state.bestScore ?? .infinity)
+            }
+            if let line = v.line {
+                try metrics.append(line.merging(["kind": "val", "step": state.step, "elapsed_s": elapsed()]) { $1 })
+            }
+            // Without a validation set every checkpoint is the best model.
+            let best = improved || v.score == nil
+            if best { state.bestScore = v.score; state.bestStep = state.step }
+            // The resume point first: it records the best step, and a resume rewrites a best model whose write failed.
+            try saveLast()
+            if best { try saveBest(trainOptions: nil, score: v.score ?? .nan) }
+            let sample = task.sample(step: state.step, rng: rng)
+            if v.score != nil || v.line != nil {
+                onEvent(.validation(step: state.step, score: v.score ?? .nan, perUnit: v.perUnit, best: improved,
+                                    sample: sample))
+            }
+        }
+
+        let options = task.options
+        let limits = RunLimits(steps: options.steps, minutes: options.minutes, stepAtStart: state.step)
+        while true {
+            if let s = options.steps, state.step >= s { break }
+            if let m = options.minutes, Date().timeIntervalSince(start) >= m * 60 { reason = "reached the time limit"; break }
+            if shouldStop() { reason = "interrupted"; break }
+
+            params.zeroGradients()
+            let loss = task.trainStep(state, rng: &rng)
+            try GuardedUpdate.apply(loss: loss.loss, parameters: trainable, optimizer: optimizer,
+                                    schedule: options.lrSchedule, clipNorm: options.clipNorm,
+                                    clipValue: options.clipValue, step: state.step, outDir: outDir,
+                                    checkpoint: checkpoint, divergence: &divergence, divergenceLoss: loss.perUnit)
+            state.step += 1
+            reachedStep = state.step
+            task.advance(&state)
+
+            window.add(loss)
+            let now = Date(), session = now.timeIntervalSince(start)
+            let rate = Double(window.units) / max(now.timeIntervalSince(windowStart), 1e-9)
+            onEvent(.progress(step: state.step, totalSteps: options.steps, loss: loss.perUnit, rate: rate,
+                              elapsed: elapsedBefore + session, eta: limits.eta(step: state.step, elapsed: session)))
+            if state.step % options.logEvery == 0 {
+                let line = task.trainLine(window, state: state)
+                try metrics.append(line.merging(["kind": "train", "step": state.step, "elapsed_s": elapsedBefore + session,
+                                                 "lr": optimizer.learningRate, "rate": rate]) { $1 })
+                window = LogWindow(); windowStart = now
+            }
+            if state.step % options.evalEvery == 0 { try validateAndCheckpoint() }
+        }
+        if lastSaved != state.step || state.bestStep == nil { try validateAndCheckpoint() }
+        onEvent(.finished(step: state.step, reason: reason, best: state.bestScore))
+        return state.step
+    }
+}
+
+extension TrainingTask {
+    var outDir: String { options.outDir }
+}

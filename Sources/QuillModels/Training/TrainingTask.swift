@@ -1,0 +1,130 @@
+import QuillNumerics
+import QuillOptim
+
+/// The options every training run has, whatever it trains; saved in every checkpoint (quill.train-options).
+public protocol RunOptions: Codable, Equatable, Sendable {
+    /// The run directory: model.safetensors, last.safetensors, metrics.jsonl (`RunFiles`).
+    var outDir: String { get set }
+    /// Stop after this many steps in all (counting steps before a resume).
+    var steps: Int? { get set }
+    /// Stop after this many minutes of this invocation.
+    var minutes: Double? { get set }
+    /// Seeds the one generator of a new run (initialisation, dropout, sampling).
+    var seed: UInt64 { get }
+    /// Validate and checkpoint every this many steps.
+    var evalEvery: Int { get }
+    /// Write a training line to metrics.jsonl every this many steps.
+    var logEvery: Int { get }
+    var optimizer: OptimizerConfig { get }
+    var lrSchedule: LearningRateSchedule { get }
+    /// Clip the gradient's global norm to this (nil: no norm clipping).
+    var clipNorm: Double? { get }
+    /// Clamp every gradient value to ±this (nil: no value clipping).
+    var clipValue: Double? { get }
+    /// A message naming the first nonsensical option, or nil. Runs before any work starts.
+    func validate() -> String?
+}
+
+extension RunOptions {
+    /// The options saved in DIR/last.safetensors (for `--resume`). Throws `RunDirectoryError.nothingToResume` when
+    /// the directory holds no resume point, `CheckpointError.corrupt` when it holds options of another kind.
+    public static func saved(outDir: String) throws -> Self {
+        try RunFiles.savedOptions(Self.self, outDir: outDir)
+    }
+}
+
+/// Trainer state that travels in last.safetensors (quill.trainer): the run's counters and random stream, plus
+/// whatever the task needs to continue exactly (its place in the data).
+protocol TrainerState: Codable {
+    init()
+    /// The generator's four state words, in hex (JSON numbers cannot hold 64-bit words exactly).
+    var rng: [String] { get set }
+    /// Optimiser steps taken.
+    var step: Int { get set }
+    /// Seconds of training before this invocation.
+    var elapsed: Double { get set }
+    /// The best validation score so far and its step (nil before the first validation, or with no validation set).
+    var bestScore: Double? { get set }
+    var bestStep: Int? { get set }
+    /// A message naming the first field that is out of range, or nil (checked on resume, beyond step and elapsed).
+    func invalidField() -> String?
+}
+
+/// One training step's losses, as the run guards and logs them.
+struct StepLoss {
+    /// The loss the NaN guard checks and the log window sums.
+    var loss: Double
+    /// The loss per unit (character, point): what the divergence rule and the progress line read.
+    var perUnit: Double
+    /// Units (characters, points) and sequences in the step's batch.
+    var units: Int
+    var sequences: Int
+}
+
+/// The steps since the last metrics line.
+struct LogWindow {
+    var loss = 0.0
+    var steps = 0
+    var units = 0
+    var sequences = 0
+
+    mutating func add(_ s: StepLoss) { loss += s.loss; steps += 1; units += s.units; sequences += s.sequences }
+}
+
+/// One validation's outcome.
+struct Validation {
+    /// The loss the best model is chosen by; nil when there is no validation set.
+    var score: Double?
+    /// The loss per unit, for the report.
+    var perUnit: Double
+    /// The fields of the metrics line beyond kind, step and elapsed_s; nil for no line.
+    var line: [String: Any]?
+}
+
+/// What one kind of model brings to a `TrainingRun`: its data, model and checkpoint format, one step's loss, its
+/// validation and its divergence rule. The run calls these in order: `loadData`, then `startFresh` or `resume`,
+/// then `prepare`, then steps and validations.
+protocol TrainingTask: AnyObject {
+    associatedtype Options: RunOptions
+    associatedtype State: TrainerState
+    var options: Options { get set }
+
+    /// Reads the data and checks what depends on it and the options alone; `resuming`: the options are a
+    /// checkpoint's.
+    func loadData(resuming: Bool, budget: MemoryBudget) throws
+    /// Builds a new model from `rng` after checking its memory, completing the options from the data.
+    func startFresh(rng: inout SeededGenerator, budget: MemoryBudget) throws
+    /// Loads the model of the resume point at `path` and checks it against the options and the data.
+    func resume(from path: String, budget: MemoryBudget) throws -> SafeTensors.File
+    /// Checks a resumed state against the data (nil for a new run) and builds the workspace.
+    func prepare(resumed: State?, path: String) throws
+    var parameters: [Parameter<Float>] { get }
+    var startedData: (parameters: Int, data: TrainingData) { get }
+
+    /// Tensors saved in last.safetensors beyond weights and optimiser state, and their restoring (default: none).
+    func extraTensors() -> [(String, SafeTensors.Entry)]
+    func restoreExtras(from file: SafeTensors.File, path: String) throws
+    /// Writes the model with `metadata` (and `extraTensors` after its weights) to `path`.
+    func save(to path: String, metadata: [String: String], extraTensors: [(String, SafeTensors.Entry)]) throws
+    /// The key of the best score in model.safetensors' quill.best.
+    var bestKey: String { get }
+
+    func divergenceRule() -> DivergenceRule
+    /// Fills the next batch at `state` and runs forward and backward (the gradients are zero when called).
+    func trainStep(_ state: State, rng: inout SeededGenerator) -> StepLoss
+    /// Moves `state` past the batch of the step just taken.
+    func advance(_ state: inout State)
+    /// A training line's fields beyond kind, step, elapsed_s, lr and rate.
+    func trainLine(_ window: LogWindow, state: State) -> [String: Any]
+    func validate() -> Validation
+    /// Text sampled at a validation (default: none, empty), from a generator derived from `rng`.
+    func sample(step: Int, rng: SeededGenerator) -> String
+}
+
+extension TrainingTask {
+    /// No tensors beyond weights and optimiser state.
+    func extraTensors() -> [(String, SafeTensors.Entry)] { [] }
+    func restoreExtras(from file: SafeTensors.File, path: String) throws {}
+    /// No sample.
+    func sample(step: Int, rng: SeededGenerator) -> String { "" }
+}
