@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import QuillData
 import QuillModels
 
 /// Where the commands that sample a handwriting model (`write`, `sample`, `plot window`, `plot density`, `style add`,
@@ -50,6 +51,19 @@ enum DefaultModel {
         guard (bin as NSString).lastPathComponent == "bin" else { return nil }
         let prefix = (bin as NSString).deletingLastPathComponent
         return ["share", "quill", "models", kind.rawValue].reduce(prefix) { ($0 as NSString).appendingPathComponent($1) }
+    }
+
+    /// `model` (the `--model` given), or else the default of `kind` when it holds a model.
+    /// - Throws: `CLIError` naming the folder looked in and why, when no `--model` was given and the default has no
+    ///   `model.safetensors`.
+    static func path(_ model: String?, _ kind: HandwritingKind) throws -> String {
+        if let model { return model }
+        let dir = directory(kind)
+        if FileManager.default.fileExists(atPath: modelFile(dir)) { return dir }
+        let setting = ProcessInfo.processInfo.environment[environmentVariable] ?? ""
+        throw CLIError("no --model given and no \(kind.rawValue) model in \(TextPreparation.shown(text: dir))"
+            + (setting.isEmpty ? "" : " (from \(environmentVariable)=\(TextPreparation.shown(text: setting)))")
+            + "; give --model DIR, or set \(environmentVariable) to a folder holding \(kind.rawValue)/model.safetensors")
     }
 
     static var synthesis: String { directory(.synthesis) }

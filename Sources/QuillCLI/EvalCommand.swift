@@ -31,11 +31,11 @@ public struct EvalCommand: ParsableCommand {
     public func validate() throws {
         if !["all", "val", "train"].contains(part) { throw ValidationError("--part must be all, val or train") }
         try OptionRange.check("batch", batch, 1...64)
-        try refuseNonFiles([("--model", modelFile(model ?? DefaultModel.synthesis)), ("--data", data)])
+        try refuseNonFiles([("--model", modelFile(DefaultModel.path(model, .synthesis))), ("--data", data)])
     }
 
     public func run() throws {
-        let file = modelFile(model ?? DefaultModel.synthesis)
+        let file = modelFile(try DefaultModel.path(model, .synthesis))
         let loaded = try HandwritingCheckpoint.load(file)
         let dataset = try PreparedFormat.load(path: data)
         let lines: [PreparedSample] = part == "all" ? dataset.samples

@@ -22,12 +22,12 @@ public struct SampleCommand: ParsableCommand {
         _ = try OutputFormat.forPath(output)
         try OptionRange.check("length", length, 1...20_000)
         try OptionRange.check("bias", bias, 0...20)
-        try refuseNonFiles([("the --model file", modelFile(model ?? DefaultModel.prediction))])
-        try refuseOverwriting(inputs: [("the --model file", modelFile(model ?? DefaultModel.prediction))], output: output)
+        try refuseNonFiles([("the --model file", modelFile(DefaultModel.path(model, .prediction)))])
+        try refuseOverwriting(inputs: [("the --model file", modelFile(DefaultModel.path(model, .prediction)))], output: output)
     }
 
     public func run() throws {
-        let loaded = try HandwritingCheckpoint.load(modelFile(model ?? DefaultModel.prediction), expecting: .prediction)
+        let loaded = try HandwritingCheckpoint.load(modelFile(DefaultModel.path(model, .prediction)), expecting: .prediction)
         let sampler = HandwritingSampler(model: loaded.model, alphabet: loaded.alphabet, stats: loaded.stats)
         var rng = SeededGenerator(seed: seed)
         let (line, _) = sampler.sample(steps: length, bias: bias, rng: &rng)
@@ -57,13 +57,13 @@ public struct PlotWindowCommand: ParsableCommand {
         _ = try OutputFormat.forPath(output)
         if text != "-" { try Self.checkLine(text) }
         try OptionRange.check("bias", bias, 0...20)
-        try refuseNonFiles([("the --model file", modelFile(model ?? DefaultModel.synthesis))])
-        try refuseOverwriting(inputs: [("the --model file", modelFile(model ?? DefaultModel.synthesis))], output: output)
+        try refuseNonFiles([("the --model file", modelFile(DefaultModel.path(model, .synthesis)))])
+        try refuseOverwriting(inputs: [("the --model file", modelFile(DefaultModel.path(model, .synthesis)))], output: output)
     }
 
     public func run() throws {
         let text = try lineText()
-        let loaded = try HandwritingCheckpoint.load(modelFile(model ?? DefaultModel.synthesis), expecting: .synthesis)
+        let loaded = try HandwritingCheckpoint.load(modelFile(DefaultModel.path(model, .synthesis)), expecting: .synthesis)
         let sampler = HandwritingSampler(model: loaded.model, alphabet: loaded.alphabet, stats: loaded.stats)
         let line = try checkedLine(text, sampler: sampler)
         let g = sampler.write([line], options: WriteOptions(bias: bias, record: true), seed: seed)[0]
@@ -109,12 +109,12 @@ public struct PlotDensityCommand: ParsableCommand {
         _ = try OutputFormat.forPath(output)
         try OptionRange.check("length", length, 10...5000)
         try OptionRange.check("bias", bias, 0...20)
-        try refuseNonFiles([("the --model file", modelFile(model ?? DefaultModel.prediction))])
-        try refuseOverwriting(inputs: [("the --model file", modelFile(model ?? DefaultModel.prediction))], output: output)
+        try refuseNonFiles([("the --model file", modelFile(DefaultModel.path(model, .prediction)))])
+        try refuseOverwriting(inputs: [("the --model file", modelFile(DefaultModel.path(model, .prediction)))], output: output)
     }
 
     public func run() throws {
-        let loaded = try HandwritingCheckpoint.load(modelFile(model ?? DefaultModel.prediction), expecting: .prediction)
+        let loaded = try HandwritingCheckpoint.load(modelFile(DefaultModel.path(model, .prediction)), expecting: .prediction)
         let sampler = HandwritingSampler(model: loaded.model, alphabet: loaded.alphabet, stats: loaded.stats)
         var rng = SeededGenerator(seed: seed)
         let (line, params) = sampler.sample(steps: length, bias: bias, rng: &rng)
@@ -152,7 +152,7 @@ public struct StyleAdd: ParsableCommand {
         if text.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--text is empty") }
         if text.count > 200 { throw ValidationError("--text takes at most 200 characters (a style is one line)") }
         try OptionRange.check("bias", bias, 0...20)
-        let dir = model ?? DefaultModel.synthesis
+        let dir = try DefaultModel.path(model, .synthesis)
         let styleFile = HandwritingStyle.directory(model: dir).appendingPathComponent("\(name).json").path
         try refuseNonFiles([("--inkml", inkml), ("the --model file", modelFile(dir))])
         try refuseOverwriting(inputs: [("--inkml", inkml), ("the --model file", modelFile(dir))], output: styleFile,
@@ -160,7 +160,7 @@ public struct StyleAdd: ParsableCommand {
     }
 
     public func run() throws {
-        let dir = model ?? DefaultModel.synthesis
+        let dir = try DefaultModel.path(model, .synthesis)
         if !force, HandwritingStyle.names(model: dir).contains(name) {
             throw CLIError("the model in \(dir) already has a style '\(name)'; add --force to replace it")
         }

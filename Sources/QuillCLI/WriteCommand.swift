@@ -67,9 +67,9 @@ public struct WriteCommand: ParsableCommand {
             if text != nil && input != nil { throw ValidationError("give the text either as an argument or with --input, not both") }
             // --input may be a pipe (/dev/fd/N): TextPreparation.read handles it and names a directory.
             try refuseNonFiles([("--prime-from", primeFrom), ("--prime-inkml", primeInkml),
-                                ("the --model file", modelFile(model ?? DefaultModel.synthesis))])
+                                ("the --model file", modelFile(DefaultModel.path(model, .synthesis)))])
             try refuseOverwriting(inputs: [("--input", input), ("--prime-from", primeFrom), ("--prime-inkml", primeInkml),
-                                           ("the --model file", modelFile(model ?? DefaultModel.synthesis))],
+                                           ("the --model file", modelFile(DefaultModel.path(model, .synthesis)))],
                                   output: output)
         }
         try OptionRange.check("bias", bias, 0...20)
@@ -91,7 +91,7 @@ public struct WriteCommand: ParsableCommand {
     }
 
     public func run() throws {
-        let dir = model ?? DefaultModel.synthesis
+        let dir = try DefaultModel.path(model, .synthesis)
         if listStyles {
             let names = HandwritingStyle.names(model: dir)
             print(names.isEmpty ? "the model in \(dir) has no styles" : names.joined(separator: "\n"))

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import QuillModels
+import QuillTestSupport
 import XCTest
 @testable import QuillCLI
 
@@ -61,6 +62,40 @@ final class DefaultModelTests: XCTestCase {
         for (command, kind) in commands {
             let help = Quill.helpMessage(for: command, columns: 1000)
             XCTAssertTrue(help.contains("$QUILL_MODEL_DIR/\(kind.rawValue)"), "\(command): \(help)")
+        }
+    }
+
+    func errorText(_ args: [String]) -> String {
+        do {
+            var c = try Quill.parseCommand(args)
+            try c.run()
+            return "no error"
+        } catch {
+            return Quill.errorLine(for: error)
+        }
+    }
+
+    /// Without --model, the prediction commands sample the bundled prediction model; with QUILL_MODEL_DIR naming a
+    /// folder without models, every command says where it looked and what to do.
+    func testCommandsRunOnTheDefaultModelOrSayWhereTheyLooked() throws {
+        let tmp = TempDir(); defer { tmp.cleanup() }
+        if FileManager.default.fileExists(atPath: DefaultModel.prediction + "/model.safetensors") {
+            XCTAssertEqual(errorText(["sample", "-o", tmp.path("s.png"), "--length", "20"]), "no error")
+        }
+        let saved = ProcessInfo.processInfo.environment["QUILL_MODEL_DIR"]
+        setenv("QUILL_MODEL_DIR", tmp.path("empty"), 1)
+        defer { if let saved { setenv("QUILL_MODEL_DIR", saved, 1) } else { unsetenv("QUILL_MODEL_DIR") } }
+        let commands: [([String], HandwritingKind)] = [
+            (["write", "hi", "-o", tmp.path("w.png")], .synthesis), (["sample", "-o", tmp.path("s.png")], .prediction),
+            (["plot", "window", "hi", "-o", tmp.path("p.png")], .synthesis),
+            (["plot", "density", "-o", tmp.path("d.png")], .prediction),
+            (["style", "add", "x", "--text", "hi"], .synthesis), (["eval", "--data", tmp.path("d.qds")], .synthesis),
+        ]
+        for (args, kind) in commands {
+            XCTAssertEqual(errorText(args),
+                           "quill: error: no --model given and no \(kind.rawValue) model in \(tmp.path("empty"))/\(kind.rawValue) "
+                           + "(from QUILL_MODEL_DIR=\(tmp.path("empty"))); give --model DIR, or set QUILL_MODEL_DIR to a "
+                           + "folder holding \(kind.rawValue)/model.safetensors", args.joined(separator: " "))
         }
     }
 }
