@@ -59,6 +59,29 @@ bench: release
 	$(RELEASE) bench sampling
 	$(RELEASE) bench kernels --batch 32 --hidden 400
 
+# Installs quill to PREFIX/bin and the bundled models (with the synthesis model's styles) to
+# PREFIX/share/quill/models, where an installed quill finds them (QUILL_MODEL_DIR, when set, still wins).
+# DESTDIR stages the install for packaging. `make uninstall PREFIX=…` removes exactly these files.
+PREFIX     ?= /usr/local
+MODELS_DIR  = $(DESTDIR)$(PREFIX)/share/quill/models
+
+.PHONY: install uninstall
+
+install: release
+	@if [ -z "$(PREFIX)" ]; then echo "PREFIX is empty; give a folder, e.g. make install PREFIX=$$HOME/.local"; exit 1; fi
+	install -d $(DESTDIR)$(PREFIX)/bin $(MODELS_DIR)/synthesis/styles $(MODELS_DIR)/prediction
+	install -m 755 $(RELEASE) $(DESTDIR)$(PREFIX)/bin/quill
+	install -m 644 models/synthesis/model.safetensors $(MODELS_DIR)/synthesis/
+	install -m 644 models/synthesis/styles/*.json $(MODELS_DIR)/synthesis/styles/
+	install -m 644 models/prediction/model.safetensors $(MODELS_DIR)/prediction/
+	@echo "installed $(DESTDIR)$(PREFIX)/bin/quill and its models in $(MODELS_DIR)"
+
+uninstall:
+	@if [ -z "$(PREFIX)" ]; then echo "PREFIX is empty; give the folder quill was installed to"; exit 1; fi
+	rm -f $(DESTDIR)$(PREFIX)/bin/quill
+	rm -rf $(MODELS_DIR)/synthesis $(MODELS_DIR)/prediction
+	@rmdir $(MODELS_DIR) $(DESTDIR)$(PREFIX)/share/quill 2>/dev/null || true
+
 # Regenerates the README's figures. The Shakespeare run takes FIG_MINUTES (25) of training unless
 # runs/shakespeare already holds one; the IAM-OnDB figure needs ../shared/datasets beside the clone.
 SHARED     ?= ../shared/datasets

@@ -25,9 +25,74 @@ let cpuFlags: [String] = []
 #endif
 let release: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-cross-module-optimization"] + cpuFlags, .when(configuration: .release))]
 
-// One fuzz executable per reader of untrusted files (`make fuzz` builds them with libFuzzer; a plain build replays
-// inputs given as arguments). The readers' logic is in Fuzz/QuillFuzzing, which `QuillFuzzTests` also runs.
+// MARK: - Public API: the products (`quill`, and the QuillModels library for programs that train or sample models)
+
+let publicAPI: [Target] = [
+    .executableTarget(name: "quill", dependencies: ["QuillCLI"], swiftSettings: release),
+    .target(name: "QuillModels", dependencies: ["QuillIO", "QuillNumerics", "QuillNN", "QuillOptim", "QuillData"],
+            swiftSettings: release),
+]
+
+// MARK: - Implementation details: the modules under the products, in the order of the stack above
+
+let implementation: [Target] = [
+    .target(name: "QuillIO"),
+    .target(name: "QuillNumerics", dependencies: [
+        .target(name: "CBLAS", condition: .when(platforms: [.linux])),
+        .product(name: "RealModule", package: "swift-numerics"),
+    ],
+            swiftSettings: release),
+    .target(name: "QuillNN", dependencies: ["QuillNumerics", "CQuillKernels"], swiftSettings: release),
+    .target(name: "QuillOptim", dependencies: ["QuillNumerics"], swiftSettings: release),
+    .target(name: "QuillData", dependencies: ["QuillIO", "QuillNumerics"], swiftSettings: release),
+    .target(name: "QuillRender", dependencies: ["QuillIO", "CCairo"], swiftSettings: release),
+    .target(name: "QuillCLI", dependencies: [
+        "QuillIO", "QuillNumerics", "QuillNN", "QuillOptim", "QuillData", "QuillRender", "QuillModels",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+    ], swiftSettings: release),
+]
+
+// MARK: - C shims: system libraries (module maps only) and the C kernels
+
+let shims: [Target] = [
+    .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
+                   providers: [.apt(["libopenblas-dev"])]),
+    .systemLibrary(name: "CCairo", pkgConfig: "cairo",
+                   providers: [.apt(["libcairo2-dev", "libpng-dev"]), .brew(["cairo"])]),
+    // The fused LSTM step kernels (AVX-512, chosen at run time): always optimised, also in debug builds.
+    .target(name: "CQuillKernels", cSettings: [.unsafeFlags(["-O2"])],
+            linkerSettings: [.linkedLibrary("pthread", .when(platforms: [.linux]))]),
+]
+
+// MARK: - Tests: one bundle per module, plus the shared test-support module. Each lists every module its files
+// import (QuillCLITests' PackageGraphTests checks it).
+
+let tests: [Target] = [
+    .target(name: "QuillTestSupport", dependencies: ["QuillNumerics"], path: "Tests/QuillTestSupport"),
+    .testTarget(name: "QuillIOTests", dependencies: ["QuillIO", "QuillTestSupport"]),
+    .testTarget(name: "QuillNumericsTests", dependencies: ["QuillNumerics", "QuillTestSupport"]),
+    .testTarget(name: "QuillNNTests", dependencies: ["QuillNumerics", "QuillNN", "QuillTestSupport"]),
+    .testTarget(name: "QuillOptimTests", dependencies: ["QuillNumerics", "QuillOptim", "QuillTestSupport"]),
+    .testTarget(name: "QuillDataTests", dependencies: ["QuillData", "QuillTestSupport"]),
+    .testTarget(name: "QuillRenderTests", dependencies: ["QuillIO", "QuillRender", "QuillTestSupport"]),
+    .testTarget(name: "QuillModelsTests", dependencies: [
+        "QuillIO", "QuillNumerics", "QuillNN", "QuillData", "QuillModels", "QuillTestSupport",
+    ]),
+    .testTarget(name: "QuillFuzzTests", dependencies: ["QuillFuzzing", "QuillTestSupport"]),
+    .testTarget(name: "QuillCLITests", dependencies: [
+        "QuillIO", "QuillNumerics", "QuillNN", "QuillData", "QuillRender", "QuillModels", "QuillCLI",
+        "QuillTestSupport",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+    ], exclude: ["HelpSnapshots"]),
+]
+
+// MARK: - Fuzzing: one fuzz executable per reader of untrusted files (`make fuzz` builds them with libFuzzer; a plain
+// build replays inputs given as arguments). The readers' logic is in Fuzz/QuillFuzzing, which `QuillFuzzTests` also runs.
+
 let fuzzTargets = ["fuzz-json-lines", "fuzz-iam-xml", "fuzz-inkml", "fuzz-quickdraw", "fuzz-prepared", "fuzz-safetensors", "fuzz-style"]
+let fuzzing: [Target] = [
+    .target(name: "QuillFuzzing", dependencies: ["QuillData", "QuillModels"], path: "Fuzz/QuillFuzzing"),
+] + fuzzTargets.map { .executableTarget(name: $0, dependencies: ["QuillFuzzing"], path: "Fuzz/\($0)") }
 
 let package = Package(
     name: "Quill",
@@ -40,45 +105,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
     ],
-    targets: [
-        .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
-                       providers: [.apt(["libopenblas-dev"])]),
-        .systemLibrary(name: "CCairo", pkgConfig: "cairo",
-                       providers: [.apt(["libcairo2-dev", "libpng-dev"]), .brew(["cairo"])]),
-        .target(name: "QuillIO"),
-        .target(name: "QuillNumerics", dependencies: [
-            .target(name: "CBLAS", condition: .when(platforms: [.linux])),
-            .product(name: "RealModule", package: "swift-numerics"),
-        ],
-                swiftSettings: release),
-        // The fused LSTM step kernels (AVX-512, chosen at run time): always optimised, also in debug builds.
-        .target(name: "CQuillKernels", cSettings: [.unsafeFlags(["-O2"])],
-                linkerSettings: [.linkedLibrary("pthread", .when(platforms: [.linux]))]),
-        .target(name: "QuillNN", dependencies: ["QuillNumerics", "CQuillKernels"], swiftSettings: release),
-        .target(name: "QuillOptim", dependencies: ["QuillNumerics"], swiftSettings: release),
-        .target(name: "QuillData", dependencies: ["QuillIO", "QuillNumerics"], swiftSettings: release),
-        .target(name: "QuillRender", dependencies: ["QuillIO", "CCairo"], swiftSettings: release),
-        .target(name: "QuillModels", dependencies: ["QuillIO", "QuillNumerics", "QuillNN", "QuillOptim", "QuillData"],
-                swiftSettings: release),
-        .target(name: "QuillCLI", dependencies: [
-            "QuillIO", "QuillModels", "QuillData", "QuillRender",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], swiftSettings: release),
-        .executableTarget(name: "quill", dependencies: ["QuillCLI"], swiftSettings: release),
-
-        .target(name: "QuillFuzzing", dependencies: ["QuillData", "QuillModels"], path: "Fuzz/QuillFuzzing"),
-
-        .target(name: "QuillTestSupport", dependencies: ["QuillNumerics"], path: "Tests/QuillTestSupport"),
-        .testTarget(name: "QuillIOTests", dependencies: ["QuillIO", "QuillTestSupport"]),
-        .testTarget(name: "QuillNumericsTests", dependencies: ["QuillNumerics", "QuillTestSupport"]),
-        .testTarget(name: "QuillNNTests", dependencies: ["QuillNN", "QuillTestSupport"]),
-        .testTarget(name: "QuillOptimTests", dependencies: ["QuillOptim", "QuillTestSupport"]),
-        .testTarget(name: "QuillDataTests", dependencies: ["QuillData", "QuillTestSupport"]),
-        .testTarget(name: "QuillRenderTests", dependencies: ["QuillRender", "QuillTestSupport"]),
-        .testTarget(name: "QuillModelsTests", dependencies: ["QuillModels", "QuillTestSupport"]),
-        .testTarget(name: "QuillFuzzTests", dependencies: ["QuillFuzzing", "QuillTestSupport"]),
-        .testTarget(name: "QuillCLITests", dependencies: ["QuillCLI", "QuillTestSupport"]),
-    ],
+    targets: publicAPI + implementation + shims + tests + fuzzing,
     swiftLanguageModes: [.v5]
 )
-package.targets += fuzzTargets.map { .executableTarget(name: $0, dependencies: ["QuillFuzzing"], path: "Fuzz/\($0)") }

@@ -17,7 +17,8 @@ public struct EvalCommand: ParsableCommand {
         training's validation does.
         """)
 
-    @Option(help: "Model directory (its model.safetensors) or checkpoint file.") var model: String
+    @Option(help: DefaultModel.help(.synthesis, what: "Model directory (its model.safetensors) or checkpoint file, prediction or synthesis"))
+    var model: String?
     @Option(help: "Prepared dataset (.qds, from quill data import).") var data: String
     @Option(help: "Which part of the dataset's split: val (default), train, or all lines. IAM-OnDB imported from its JSON lines carries Graves's split; other imports a seeded one.")
     var part: String = "val"
@@ -30,11 +31,11 @@ public struct EvalCommand: ParsableCommand {
     public func validate() throws {
         if !["all", "val", "train"].contains(part) { throw ValidationError("--part must be all, val or train") }
         try OptionRange.check("batch", batch, 1...64)
-        try refuseNonFiles([("--model", modelFile(model)), ("--data", data)])
+        try refuseNonFiles([("--model", modelFile(DefaultModel.path(model, .synthesis))), ("--data", data)])
     }
 
     public func run() throws {
-        let file = modelFile(model)
+        let file = modelFile(try DefaultModel.path(model, .synthesis))
         let loaded = try HandwritingCheckpoint.load(file)
         let dataset = try PreparedFormat.load(path: data)
         let lines: [PreparedSample] = part == "all" ? dataset.samples

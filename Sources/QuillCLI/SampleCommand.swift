@@ -10,7 +10,7 @@ public struct SampleCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "sample", abstract: "Draw unconditional handwriting from a prediction network (Graves §4).")
 
-    @Option(help: "Prediction model directory (or .safetensors file).") var model: String
+    @Option(help: DefaultModel.help(.prediction)) var model: String?
     @Option(name: .shortAndLong, help: "Output image: .png, .svg or .pdf.") var output: String
     @Option(help: "Pen steps to sample (1…20000; about 11 a letter).") var length: Int = 700
     @Option(help: "Sampling bias b, 0…20 (0: the model's own distribution).") var bias: Double = 0
@@ -22,12 +22,12 @@ public struct SampleCommand: ParsableCommand {
         _ = try OutputFormat.forPath(output)
         try OptionRange.check("length", length, 1...20_000)
         try OptionRange.check("bias", bias, 0...20)
-        try refuseNonFiles([("the --model file", modelFile(model))])
-        try refuseOverwriting(inputs: [("the --model file", modelFile(model))], output: output)
+        try refuseNonFiles([("the --model file", modelFile(DefaultModel.path(model, .prediction)))])
+        try refuseOverwriting(inputs: [("the --model file", modelFile(DefaultModel.path(model, .prediction)))], output: output)
     }
 
     public func run() throws {
-        let loaded = try HandwritingCheckpoint.load(modelFile(model), expecting: .prediction)
+        let loaded = try HandwritingCheckpoint.load(modelFile(DefaultModel.path(model, .prediction)), expecting: .prediction)
         let sampler = HandwritingSampler(model: loaded.model, alphabet: loaded.alphabet, stats: loaded.stats)
         var rng = SeededGenerator(seed: seed)
         let (line, _) = sampler.sample(steps: length, bias: bias, rng: &rng)
@@ -46,7 +46,7 @@ public struct PlotWindowCommand: ParsableCommand {
 
     @Argument(help: "The text to write (one line of at most 120 characters); - reads it from standard input.")
     var text: String
-    @Option(help: "Synthesis model directory (default: Quill's bundled model).") var model: String?
+    @Option(help: DefaultModel.help(.synthesis)) var model: String?
     @Option(name: .shortAndLong, help: "Output image: .png, .svg or .pdf.") var output: String
     @Option(help: "Sampling bias b (0…20).") var bias: Double = 1
     @Option(help: "Random seed (0…18446744073709551615).") var seed: UInt64 = 1
@@ -57,13 +57,13 @@ public struct PlotWindowCommand: ParsableCommand {
         _ = try OutputFormat.forPath(output)
         if text != "-" { try Self.checkLine(text) }
         try OptionRange.check("bias", bias, 0...20)
-        try refuseNonFiles([("the --model file", modelFile(model ?? DefaultModel.synthesis))])
-        try refuseOverwriting(inputs: [("the --model file", modelFile(model ?? DefaultModel.synthesis))], output: output)
+        try refuseNonFiles([("the --model file", modelFile(DefaultModel.path(model, .synthesis)))])
+        try refuseOverwriting(inputs: [("the --model file", modelFile(DefaultModel.path(model, .synthesis)))], output: output)
     }
 
     public func run() throws {
         let text = try lineText()
-        let loaded = try HandwritingCheckpoint.load(modelFile(model ?? DefaultModel.synthesis), expecting: .synthesis)
+        let loaded = try HandwritingCheckpoint.load(modelFile(DefaultModel.path(model, .synthesis)), expecting: .synthesis)
         let sampler = HandwritingSampler(model: loaded.model, alphabet: loaded.alphabet, stats: loaded.stats)
         let line = try checkedLine(text, sampler: sampler)
         let g = sampler.write([line], options: WriteOptions(bias: bias, record: true), seed: seed)[0]
@@ -97,7 +97,7 @@ public struct PlotDensityCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "density", abstract: "Sample from a prediction network and plot its predicted pen-position density and mixture weights (Graves Fig. 10).")
 
-    @Option(help: "Prediction model directory (or .safetensors file).") var model: String
+    @Option(help: DefaultModel.help(.prediction)) var model: String?
     @Option(name: .shortAndLong, help: "Output image: .png, .svg or .pdf.") var output: String
     @Option(help: "Pen steps to sample (10…5000).") var length: Int = 400
     @Option(help: "Sampling bias b (0…20).") var bias: Double = 0
@@ -109,12 +109,12 @@ public struct PlotDensityCommand: ParsableCommand {
         _ = try OutputFormat.forPath(output)
         try OptionRange.check("length", length, 10...5000)
         try OptionRange.check("bias", bias, 0...20)
-        try refuseNonFiles([("the --model file", modelFile(model))])
-        try refuseOverwriting(inputs: [("the --model file", modelFile(model))], output: output)
+        try refuseNonFiles([("the --model file", modelFile(DefaultModel.path(model, .prediction)))])
+        try refuseOverwriting(inputs: [("the --model file", modelFile(DefaultModel.path(model, .prediction)))], output: output)
     }
 
     public func run() throws {
-        let loaded = try HandwritingCheckpoint.load(modelFile(model), expecting: .prediction)
+        let loaded = try HandwritingCheckpoint.load(modelFile(DefaultModel.path(model, .prediction)), expecting: .prediction)
         let sampler = HandwritingSampler(model: loaded.model, alphabet: loaded.alphabet, stats: loaded.stats)
         var rng = SeededGenerator(seed: seed)
         let (line, params) = sampler.sample(steps: length, bias: bias, rng: &rng)
@@ -136,7 +136,7 @@ public struct StyleAdd: ParsableCommand {
         commandName: "add", abstract: "Save a style: a seeded sample of the model itself, or strokes from an InkML file.")
 
     @Argument(help: "The style's name (letters, digits, - and _).") var name: String
-    @Option(help: "Synthesis model directory (default: Quill's bundled model).") var model: String?
+    @Option(help: DefaultModel.help(.synthesis)) var model: String?
     @Option(help: "The text of the style sample.") var text: String
     @Option(help: "Seed of the model's own sample (0…18446744073709551615).") var seed: UInt64 = 1
     @Option(help: "Bias of the model's own sample (0…20).") var bias: Double = 0.7
@@ -152,7 +152,7 @@ public struct StyleAdd: ParsableCommand {
         if text.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--text is empty") }
         if text.count > 200 { throw ValidationError("--text takes at most 200 characters (a style is one line)") }
         try OptionRange.check("bias", bias, 0...20)
-        let dir = model ?? DefaultModel.synthesis
+        let dir = try DefaultModel.path(model, .synthesis)
         let styleFile = HandwritingStyle.directory(model: dir).appendingPathComponent("\(name).json").path
         try refuseNonFiles([("--inkml", inkml), ("the --model file", modelFile(dir))])
         try refuseOverwriting(inputs: [("--inkml", inkml), ("the --model file", modelFile(dir))], output: styleFile,
@@ -160,7 +160,7 @@ public struct StyleAdd: ParsableCommand {
     }
 
     public func run() throws {
-        let dir = model ?? DefaultModel.synthesis
+        let dir = try DefaultModel.path(model, .synthesis)
         if !force, HandwritingStyle.names(model: dir).contains(name) {
             throw CLIError("the model in \(dir) already has a style '\(name)'; add --force to replace it")
         }

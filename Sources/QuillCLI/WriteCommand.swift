@@ -5,18 +5,6 @@ import QuillModels
 import QuillNumerics
 import QuillRender
 
-/// Where Quill's default synthesis model lives: `models/synthesis` in the source tree this binary was built from,
-/// or `QUILL_MODEL_DIR`.
-enum DefaultModel {
-    static var synthesis: String {
-        if let env = ProcessInfo.processInfo.environment["QUILL_MODEL_DIR"] { return env }
-        // This file is Sources/QuillCLI/WriteCommand.swift: the repository root is three levels up.
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        return root.appendingPathComponent("models/synthesis").path
-    }
-}
-
 /// `quill write "TEXT"`: text to handwriting with the synthesis network.
 public struct WriteCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
@@ -43,7 +31,7 @@ public struct WriteCommand: ParsableCommand {
 
     @Argument(help: "The text to write; - reads it from standard input.") var text: String?
     @Option(help: "Read the text from this UTF-8 file (- for standard input) instead.") var input: String?
-    @Option(help: "Synthesis model directory (default: Quill's bundled model).") var model: String?
+    @Option(help: DefaultModel.help(.synthesis)) var model: String?
     @Option(name: .shortAndLong, help: "Output image: .png, .svg or .pdf.") var output: String?
     @Option(help: "Sampling bias b, 0…20: 0 is the model's own distribution, 1 or more is neat.") var bias: Double = 1
     @Option(help: "Random seed (0…18446744073709551615): the same text, options and seed give the same image (PDF: the same bytes with SOURCE_DATE_EPOCH set).") var seed: UInt64 = 1
@@ -79,9 +67,9 @@ public struct WriteCommand: ParsableCommand {
             if text != nil && input != nil { throw ValidationError("give the text either as an argument or with --input, not both") }
             // --input may be a pipe (/dev/fd/N): TextPreparation.read handles it and names a directory.
             try refuseNonFiles([("--prime-from", primeFrom), ("--prime-inkml", primeInkml),
-                                ("the --model file", modelFile(model ?? DefaultModel.synthesis))])
+                                ("the --model file", modelFile(DefaultModel.path(model, .synthesis)))])
             try refuseOverwriting(inputs: [("--input", input), ("--prime-from", primeFrom), ("--prime-inkml", primeInkml),
-                                           ("the --model file", modelFile(model ?? DefaultModel.synthesis))],
+                                           ("the --model file", modelFile(DefaultModel.path(model, .synthesis)))],
                                   output: output)
         }
         try OptionRange.check("bias", bias, 0...20)
@@ -103,7 +91,7 @@ public struct WriteCommand: ParsableCommand {
     }
 
     public func run() throws {
-        let dir = model ?? DefaultModel.synthesis
+        let dir = try DefaultModel.path(model, .synthesis)
         if listStyles {
             let names = HandwritingStyle.names(model: dir)
             print(names.isEmpty ? "the model in \(dir) has no styles" : names.joined(separator: "\n"))

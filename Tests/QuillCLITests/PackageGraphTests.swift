@@ -1,0 +1,175 @@
+import Foundation
+import QuillTestSupport
+import XCTest
+
+/// Package.swift declares every edge: each target's `dependencies` name every module its Swift files import. Swift
+/// lets a file import a module that is only a dependency of a dependency, so a missing edge builds today and breaks
+/// when the module in between stops depending on it; this test reads the manifest (`swift package dump-package`)
+/// and the `import` lines of every Swift file under each target's folder and fails naming the file and the module.
+final class PackageGraphTests: XCTestCase {
+    static let root = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    func testEveryImportIsADeclaredDependency() throws {
+        let targets = try PackageGraph.targets(manifestJSON: try dumpPackage())
+        XCTAssertGreaterThan(targets.count, 20, "found too few targets in Package.swift")
+        var files = 0
+        var problems: [String] = []
+        for target in targets {
+            let folder = Self.root.appendingPathComponent(target.path)
+            guard let walker = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: nil) else { continue }
+            for case let url as URL in walker where url.pathExtension == "swift" {
+                files += 1
+                let name = target.path + url.standardizedFileURL.path.dropFirst(folder.standardizedFileURL.path.count)
+                let text = try String(contentsOf: url, encoding: .utf8)
+                for use in PackageGraph.imports(in: text) where !target.allows(use.module) {
+                    problems.append("\(name):\(use.line): imports \(use.module), which target \(target.name) does not "
+                                    + "list in its dependencies in Package.swift")
+                }
+            }
+        }
+        XCTAssertGreaterThan(files, 100, "found too few Swift files under the targets' folders")
+        XCTAssert(problems.isEmpty, "\n" + problems.joined(separator: "\n"))
+    }
+
+    /// `swift package dump-package` run with a scratch folder of its own, so it neither waits for the lock on
+    /// `.build` held by the `swift test` running this test nor touches that folder. It reads the manifest only:
+    /// no network, about 3 s.
+    func dumpPackage() throws -> Data {
+        let scratch = TempDir("quill-dump-package"); defer { scratch.cleanup() }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["swift", "package", "--package-path", Self.root.path, "--scratch-path", scratch.url.path,
+                             "dump-package"]
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        do { try process.run() } catch { throw XCTSkip("cannot run `swift package dump-package`: \(error)") }
+        let json = out.fileHandleForReading.readDataToEndOfFile()
+        let message = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            XCTFail("swift package dump-package failed (\(process.terminationStatus)): \(String(decoding: message, as: UTF8.self))")
+            return Data()
+        }
+        return json
+    }
+
+    // MARK: - The scanner and the manifest reader themselves
+
+    func testFindsImportsOfEveryForm() {
+        let text = "import Foundation\n@testable import QuillCLI\n  @_implementationOnly import CBLAS\n"
+            + "import struct QuillNN.Linear\nimport QuillData.Sub // comment\n#if canImport(Glibc)\nimport Glibc\n#endif\n"
+            + "let s = \"\"\"\nimport NotCode\n\"\"\"\n// import NotCode\n/* import NotCode */\nlet important = 1\n"
+            + "public import QuillIO\n@preconcurrency import QuillRender;\n"
+        XCTAssertEqual(PackageGraph.imports(in: text).map { "\($0.line) \($0.module)" },
+                       ["1 Foundation", "2 QuillCLI", "3 CBLAS", "4 QuillNN", "5 QuillData", "7 Glibc", "15 QuillIO",
+                        "16 QuillRender"])
+    }
+
+    func testReadsTargetsDependenciesAndDefaultPaths() throws {
+        let json = """
+        {"targets": [
+          {"name": "A", "type": "regular", "path": null, "dependencies": [
+            {"byName": ["B", null]}, {"target": ["C", {"platformNames": ["linux"]}]},
+            {"product": ["RealModule", "swift-numerics", null, null]}]},
+          {"name": "ATests", "type": "test", "path": null, "dependencies": [{"byName": ["A", null]}]},
+          {"name": "F", "type": "executable", "path": "Fuzz/F", "dependencies": []},
+          {"name": "S", "type": "system", "path": null, "dependencies": []}
+        ]}
+        """
+        let targets = try PackageGraph.targets(manifestJSON: Data(json.utf8))
+        XCTAssertEqual(targets.map(\.name), ["A", "ATests", "F"])
+        XCTAssertEqual(targets.map(\.path), ["Sources/A", "Tests/ATests", "Fuzz/F"])
+        XCTAssertEqual(targets[0].dependencies, ["B", "C", "RealModule"])
+        XCTAssertTrue(targets[0].allows("RealModule"))
+        XCTAssertTrue(targets[0].allows("Foundation"))
+        XCTAssertTrue(targets[0].allows("A"), "a target's own name (a file naming its own module)")
+        XCTAssertFalse(targets[1].allows("B"), "a dependency of a dependency is not declared")
+    }
+}
+
+/// Reads targets from `swift package dump-package`'s JSON and `import` declarations from Swift source.
+enum PackageGraph {
+    struct Target {
+        let name: String
+        /// The folder of the target's sources, relative to the package root.
+        let path: String
+        /// Targets and products named in `dependencies`.
+        let dependencies: Set<String>
+
+        /// Whether a file of this target may import `module`.
+        func allows(_ module: String) -> Bool {
+            module == name || dependencies.contains(module) || PackageGraph.platformModules.contains(module)
+                || dependencies.contains { PackageGraph.productModules[$0]?.contains(module) == true }
+        }
+    }
+
+    /// Modules of the toolchain and the operating system, which no manifest declares.
+    static let platformModules: Set<String> = [
+        "Swift", "Foundation", "FoundationXML", "FoundationNetworking", "FoundationEssentials", "Dispatch", "XCTest",
+        "Testing", "Glibc", "Musl", "Darwin", "Accelerate", "os", "CoreFoundation", "Synchronization", "_Concurrency",
+    ]
+
+    /// Modules that an external product provides under names other than its own (swift-numerics' umbrella).
+    static let productModules: [String: Set<String>] = ["Numerics": ["RealModule", "ComplexModule"]]
+
+    /// The targets with source folders (system-library and binary targets have none), in manifest order.
+    static func targets(manifestJSON: Data) throws -> [Target] {
+        guard let manifest = try JSONSerialization.jsonObject(with: manifestJSON) as? [String: Any],
+              let list = manifest["targets"] as? [[String: Any]] else {
+            throw ManifestError("the JSON of swift package dump-package has no \"targets\" list")
+        }
+        return list.compactMap { target -> Target? in
+            guard let name = target["name"] as? String, let type = target["type"] as? String,
+                  ["regular", "executable", "test", "macro"].contains(type) else { return nil }
+            let path = target["path"] as? String ?? (type == "test" ? "Tests/\(name)" : "Sources/\(name)")
+            var dependencies = Set<String>()
+            for dependency in target["dependencies"] as? [[String: Any]] ?? [] {
+                for key in ["byName", "target", "product"] {
+                    if let first = (dependency[key] as? [Any])?.first as? String { dependencies.insert(first) }
+                }
+            }
+            return Target(name: name, path: path, dependencies: dependencies)
+        }
+    }
+
+    /// The modules `text` imports, with 1-based line numbers: declarations at the start of a line (after attributes
+    /// and an access level), outside multi-line strings and block comments; `import struct M.T` and `import M.Sub`
+    /// count as importing M.
+    static func imports(in text: String) -> [(line: Int, module: String)] {
+        var found: [(line: Int, module: String)] = []
+        var inString = false, inComment = false
+        for (index, raw) in text.components(separatedBy: "\n").enumerated() {
+            var line = raw.trimmingCharacters(in: .whitespaces)
+            let quotes = line.components(separatedBy: "\"\"\"").count - 1
+            if inString {
+                if quotes % 2 == 1 { inString = false }
+                continue
+            }
+            if inComment {
+                guard let end = line.range(of: "*/") else { continue }
+                inComment = false
+                line = String(line[end.upperBound...]).trimmingCharacters(in: .whitespaces)
+            }
+            if quotes % 2 == 1 { inString = true }
+            if line.hasPrefix("/*") && !line.contains("*/") { inComment = true; continue }
+            var words = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == ";" }).map(String.init)
+            while let first = words.first, first.hasPrefix("@") || ["public", "package", "internal", "private",
+                                                                      "fileprivate"].contains(first) {
+                words.removeFirst()
+            }
+            guard words.first == "import", words.count >= 2 else { continue }
+            let kinds: Set<String> = ["struct", "class", "enum", "protocol", "typealias", "func", "var", "let"]
+            let path = kinds.contains(words[1]) && words.count >= 3 ? words[2] : words[1]
+            guard let module = path.split(separator: ".").first, !module.hasPrefix("//") else { continue }
+            found.append((index + 1, String(module)))
+        }
+        return found
+    }
+}
+
+struct ManifestError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
