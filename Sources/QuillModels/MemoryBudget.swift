@@ -18,7 +18,11 @@ public struct MemoryBudget: Equatable, Sendable {
     public struct Limit: Equatable, Sendable {
         public var bytes: UInt64
         public var name: String
-        public init(bytes: UInt64, name: String) { self.bytes = bytes; self.name = name }
+        /// What was set aside under the limit before `bytes`, for the message (OpenBLAS's buffers).
+        public var setAside: String = ""
+        public init(bytes: UInt64, name: String, setAside: String = "") {
+            self.bytes = bytes; self.name = name; self.setAside = setAside
+        }
     }
 
     /// Every known limit; an empty list means none is known (nothing is refused).
@@ -40,15 +44,15 @@ public struct MemoryBudget: Equatable, Sendable {
         var limits: [Limit] = []
         if let p = physical, p > 0 { limits.append(Limit(bytes: p, name: "physical memory")) }
         let after = blasBuffers > 0
-            ? " leaves after OpenBLAS's \(MemoryEstimate.size(Double(blasBuffers))) of buffers (OPENBLAS_NUM_THREADS=1 needs fewer)"
-            : " allows"
+            ? " after OpenBLAS's \(MemoryEstimate.size(Double(blasBuffers))) of buffers (OPENBLAS_NUM_THREADS=1 needs fewer)"
+            : ""
         if let a = addressSpace {
             let used = addressSpaceInUse + blasBuffers
-            limits.append(Limit(bytes: a > used ? a - used : 0, name: "address-space limit (ulimit -v)" + after))
+            limits.append(Limit(bytes: a > used ? a - used : 0, name: "address-space limit (ulimit -v)", setAside: after))
         }
         if let d = data {
             let used = dataInUse + blasBuffers
-            limits.append(Limit(bytes: d > used ? d - used : 0, name: "data-segment limit (ulimit -d)" + after))
+            limits.append(Limit(bytes: d > used ? d - used : 0, name: "data-segment limit (ulimit -d)", setAside: after))
         }
         for text in cgroupMax {
             let t = text.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -124,10 +128,9 @@ public struct MemoryBudgetError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         let parts = estimate.parts.filter { $0.bytes >= 0.05 * 1_073_741_824 }
             .map { "\($0.name) \(MemoryEstimate.size($0.bytes))" }.joined(separator: ", ")
-        let verb = limit.name.hasSuffix(")") || limit.name.contains(" leaves ") || limit.name.hasSuffix(" allows") ? "" : " allows"
         return "\(estimate.what) needs about \(MemoryEstimate.size(estimate.bytes)) of memory"
             + (parts.isEmpty ? "" : " (\(parts))")
-            + ", more than the \(MemoryEstimate.size(Double(limit.bytes))) that the \(limit.name)\(verb); \(estimate.advice)"
+            + ", more than the \(MemoryEstimate.size(Double(limit.bytes))) that the \(limit.name) allows\(limit.setAside); \(estimate.advice)"
     }
 }
 

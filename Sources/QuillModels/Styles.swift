@@ -41,8 +41,12 @@ public struct HandwritingStyle: Codable, Equatable, Sendable {
             && name.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0) }
     }
 
+    /// The longest style text, in characters: a style primes a line, and IAM-OnDB's longest line has 64.
+    public static let maximumTextLength = 1000
+
     /// Loads DIR/styles/NAME.json. Rows must number 1 to `maximumRows`, each (dx, dy, eos) with finite offsets of
-    /// at most `maximumOffset` and eos 0 or 1.
+    /// at most `maximumOffset` and eos 0 or 1; the text must have 1 to `maximumTextLength` characters, no more than
+    /// the rows (handwriting takes several points a character). A bad file is a `StyleError`.
     public static func load(name: String, model dir: String) throws -> HandwritingStyle {
         guard isValidName(name) else {
             throw CharModelError.invalidOption("style name '\(name.prefix(100))' is not valid; use letters, digits, '-', '_' and '.'")
@@ -50,24 +54,31 @@ public struct HandwritingStyle: Codable, Equatable, Sendable {
         let url = directory(model: dir).appendingPathComponent("\(name).json")
         if let size = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? NSNumber,
            size.int64Value > Int64(maximumFileBytes) {
-            throw CheckpointError.corrupt(url.path, "the style file is \(size.int64Value) bytes, more than a style can hold")
+            throw StyleError(file: url.path, name: name, why: "the file is \(size.int64Value) bytes, more than a style can hold")
         }
         guard let data = FileManager.default.contents(atPath: url.path) else {
             let known = names(model: dir)
             throw CharModelError.invalidOption("unknown style '\(name)'; the model in \(dir) has \(known.isEmpty ? "no styles" : "styles: " + known.joined(separator: ", "))")
         }
         guard let s = try? JSONDecoder().decode(HandwritingStyle.self, from: data) else {
-            throw CheckpointError.corrupt(url.path, "not a valid style file (name, text, rows of [dx, dy, eos])")
+            throw StyleError(file: url.path, name: name, why: "it is not a style file (JSON with name, text, source and rows of [dx, dy, eos])")
         }
         guard (1...maximumRows).contains(s.rows.count) else {
-            throw CheckpointError.corrupt(url.path, "the style has \(s.rows.count) rows; a style holds 1 to \(maximumRows)")
+            throw StyleError(file: url.path, name: name, why: "it has \(s.rows.count) rows; a style holds 1 to \(maximumRows)")
+        }
+        let text = s.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !text.isEmpty, s.text.count <= maximumTextLength else {
+            throw StyleError(file: url.path, name: name, why: "its text has \(s.text.count) character\(s.text.count == 1 ? "" : "s")\(text.isEmpty ? " and nothing to write" : ""); a style's text has 1 to \(maximumTextLength)")
+        }
+        guard s.text.count <= s.rows.count else {
+            throw StyleError(file: url.path, name: name, why: "its text has \(s.text.count) character\(s.text.count == 1 ? "" : "s") but its strokes only \(s.rows.count) points")
         }
         for (i, r) in s.rows.enumerated() {
-            guard r.count == 3 else { throw CheckpointError.corrupt(url.path, "row \(i) has \(r.count) values; each row is [dx, dy, eos]") }
+            guard r.count == 3 else { throw StyleError(file: url.path, name: name, why: "row \(i) has \(r.count) values; each row is [dx, dy, eos]") }
             guard r[0].isFinite, r[1].isFinite, abs(r[0]) <= maximumOffset, abs(r[1]) <= maximumOffset else {
-                throw CheckpointError.corrupt(url.path, "row \(i) has an offset that is not a number of at most \(Int(maximumOffset)) in size")
+                throw StyleError(file: url.path, name: name, why: "row \(i) has an offset that is not a number of at most \(Int(maximumOffset)) in size")
             }
-            guard r[2] == 0 || r[2] == 1 else { throw CheckpointError.corrupt(url.path, "row \(i) has eos \(r[2]); it must be 0 or 1") }
+            guard r[2] == 0 || r[2] == 1 else { throw StyleError(file: url.path, name: name, why: "row \(i) has eos \(r[2]); it must be 0 or 1") }
         }
         return s
     }
@@ -99,5 +110,16 @@ public struct HandwritingStyle: Codable, Equatable, Sendable {
             return [Float((rawDx[i] * scale - stats.meanDx) / stats.stdDx),
                     Float((rawDy[i] * scale - stats.meanDy) / stats.stdDy), eos[i] ? 1 : 0]
         }
+    }
+}
+
+/// A style file that cannot be used: the file, what is wrong, and how to make it again.
+public struct StyleError: Error, CustomStringConvertible, Equatable {
+    public let file: String
+    public let name: String
+    public let why: String
+
+    public var description: String {
+        TextPreparation.shown(text: "\(file): not a usable style: \(why); make it again with `quill style add \(name) --force`, or remove the file")
     }
 }

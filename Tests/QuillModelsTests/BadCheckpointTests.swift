@@ -100,7 +100,7 @@ final class BadCheckpointTests: XCTestCase {
         let tiny = MemoryBudget(limits: [.init(bytes: 1000, name: "test limit")])
         XCTAssertThrowsError(try CharCheckpoint.load(path, budget: tiny)) { e in
             XCTAssertTrue(e is MemoryBudgetError, "\(e)")
-            XCTAssertTrue("\(e)".contains("GiB"), "\(e)")
+            XCTAssertTrue("\(e)".contains("MiB"), "\(e)")
         }
 
         // The same for a handwriting checkpoint.
@@ -207,7 +207,7 @@ final class BadCheckpointTests: XCTestCase {
             ("[[0,0,1],[1e30,0,0]]", "offset"),
             ("[[0,0,1],[1,2]]", "row 1 has 2 values"),
             ("[[0,0,1],[1,2,0.5]]", "eos 0.5"),
-            (#"[[0,0,1],[1,"x",0]]"#, "not a valid style file"),
+            (#"[[0,0,1],[1,"x",0]]"#, "not a style file"),
         ]
         for (rows, expected) in cases {
             try style(rows)
