@@ -121,7 +121,12 @@ public struct WriteCommand: ParsableCommand {
         var writer = PageWriter(sampler: sampler, options: WriteOptions(bias: bias, stepsPerCharacter: stepsPerChar,
                                                                          finishingSteps: finishSteps))
         writer.maxTries = tries
-        let page = writer.write(prepared.lines, seed: seed, prime: prime)
+        let page: WrittenPage
+        do {
+            page = try writer.write(prepared.lines, seed: seed, prime: prime)
+        } catch let e as NonFiniteOutputError {
+            throw e.naming(modelFile(dir))
+        }
         for r in page.resampled {
             let what = r.firstProblems.map(\.description).joined(separator: "; ")
             let outcome = r.remaining.isEmpty ? "\(r.tries) tries"

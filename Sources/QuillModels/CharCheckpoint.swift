@@ -66,7 +66,13 @@ public enum CharCheckpoint {
         return Loaded(model: model, vocabulary: vocab, file: file)
     }
 
-    /// Copies named tensors into parameters, checking presence, shape and finiteness.
+    /// The largest |weight| a checkpoint may hold. Trained Quill models stay below 2 (the bundled ones: 1.65); a
+    /// weight beyond 1e5 saturates every gate and overflows the mixture's exp(σ̂) to infinity, so it can only come
+    /// from a corrupt file or a diverged run. (Optimiser state, such as Adam's second moment, is not bounded here.)
+    public static let maxWeightMagnitude: Float = 1e5
+
+    /// Copies named tensors into parameters, checking presence, shape, finiteness and `maxWeightMagnitude`
+    /// (char and handwriting checkpoints alike).
     static func restore(_ params: [Parameter<Float>], from file: SafeTensors.File, path: String,
                         prefix: String = "") throws {
         for p in params {
@@ -78,6 +84,10 @@ public enum CharCheckpoint {
             }
             for (i, v) in e.values.enumerated() {
                 guard v.isFinite else { throw CheckpointError.corrupt(path, "tensor '\(prefix + p.name)' holds NaN or Inf") }
+                guard abs(v) <= maxWeightMagnitude else {
+                    throw CheckpointError.corrupt(path, "tensor '\(prefix + p.name)' holds \(v), beyond the plausible "
+                        + "|w| ≤ 1e5 of a trained model (a damaged file or a diverged run)")
+                }
                 p.value[i] = v
             }
         }
