@@ -61,7 +61,7 @@ public enum InkMLImporter {
         for (k, trace) in traces.enumerated() {
             let pos = SourcePosition(file: path, line: trace.line)
             let points = trace.text.split(separator: ",")
-                .map { $0.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\r" || $0 == "\t" }) }
+                .map { $0.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\r\n" || $0 == "\r" || $0 == "\t" }) }
                 .filter { !$0.isEmpty }
             guard !points.isEmpty else { throw DatasetError.emptyStroke(pos, stroke: k) }
             for (j, values) in points.enumerated() {
