@@ -160,7 +160,9 @@ public struct WriteCommand: ParsableCommand {
         if normal.allSatisfy({ $0.isWhitespace }) {
             let source = input.map { TextPreparation.shown(text: $0) + " is empty" }
                 ?? (text == "-" ? "standard input is empty" : "the text is empty")
-            throw CLIError("\(source); give something to write")
+            // Zero-width spaces, joiners and byte-order marks are dropped (TextPreparation.dropped).
+            let invisible = raw.allSatisfy(\.isWhitespace) ? "" : " once its invisible characters (zero-width spaces, joiners, byte-order marks) are dropped"
+            throw CLIError("\(source)\(invisible); give something to write")
         }
         let count = normal.trimmingCharacters(in: .whitespacesAndNewlines).count
         if count > maxChars {
@@ -238,6 +240,10 @@ func checkedLine(_ text: String, sampler: HandwritingSampler) throws -> String {
     let (line, replacements) = try TextPreparation.checked(
         TextPreparation.normalisingLineBreaks(text).replacingOccurrences(of: "\n", with: " "), known: sampler.knows)
     reportReplacements(replacements)
+    guard !line.allSatisfy(\.isWhitespace) else {
+        throw CLIError("the text has nothing to write once its invisible characters (zero-width spaces, joiners, "
+                       + "byte-order marks) are dropped; give something to write")
+    }
     return line
 }
 
