@@ -75,7 +75,7 @@ public enum InkMLImporter {
                         throw DatasetError.badCoordinate(pos, "trace \(k), point \(j): difference-encoded value '\(s)' "
                                                          + "is not supported; export absolute coordinates")
                     }
-                    guard let v = Double(s) else {
+                    guard let v = DecimalText.double(s) else {
                         throw DatasetError.badCoordinate(pos, "trace \(k), point \(j): '\(s)' is not a number")
                     }
                     return v
