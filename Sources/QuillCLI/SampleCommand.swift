@@ -19,6 +19,7 @@ public struct SampleCommand: ParsableCommand {
     public init() {}
 
     public func validate() throws {
+        try refuseEmptyOutput("output", output)
         _ = try OutputFormat.forPath(output)
         try OptionRange.check("length", length, 1...20_000)
         try OptionRange.check("bias", bias, 0...20)
@@ -55,6 +56,7 @@ public struct PlotWindowCommand: ParsableCommand {
     public init() {}
 
     public func validate() throws {
+        try refuseEmptyOutput("output", output)
         _ = try OutputFormat.forPath(output)
         if text != "-" { try Self.checkLine(text) }
         try OptionRange.check("bias", bias, 0...20)
@@ -108,6 +110,7 @@ public struct PlotDensityCommand: ParsableCommand {
     public init() {}
 
     public func validate() throws {
+        try refuseEmptyOutput("output", output)
         _ = try OutputFormat.forPath(output)
         try OptionRange.check("length", length, 10...5000)
         try OptionRange.check("bias", bias, 0...20)

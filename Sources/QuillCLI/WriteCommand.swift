@@ -72,6 +72,7 @@ public struct WriteCommand: ParsableCommand {
     public init() {}
 
     public func validate() throws {
+        try refuseEmptyOutput("output", output)
         if !listStyles {
             guard let output else { throw ValidationError("give the output image with -o FILE (.png, .svg or .pdf)") }
             _ = try OutputFormat.forPath(output)
