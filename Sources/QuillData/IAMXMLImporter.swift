@@ -110,7 +110,15 @@ public enum IAMXMLImporter {
                 }
                 x.append(px)
                 y.append(py)
-                if let ts = p.attributes["time"], let pt = DecimalText.double(ts) { t.append(pt) } else { allTimed = false }
+                if let ts = p.attributes["time"] {
+                    guard let pt = DecimalText.double(ts) else {
+                        throw DatasetError.badCoordinate(SourcePosition(file: file, line: p.line),
+                                                         "<Point> has time=\(ts), not a decimal number")
+                    }
+                    t.append(pt)
+                } else {
+                    allTimed = false
+                }
             }
             ends.append(x.count)
         }
