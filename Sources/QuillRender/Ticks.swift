@@ -20,7 +20,7 @@ public struct NiceTicks: Equatable, Sendable {
         if !a.isFinite || !b.isFinite { a = 0; b = 1 }
         // Keep b − a and the padding below finite.
         let half = Double.greatestFiniteMagnitude / 4
-        a = Swift.max(a, -half); b = Swift.min(b, half)
+        a = Swift.min(Swift.max(a, -half), half); b = Swift.min(Swift.max(b, -half), half)
         if b - a < 1e-12 * Swift.max(1, abs(a)) {
             let pad = a == 0 ? 1 : abs(a) * 0.1
             a -= pad; b += pad
