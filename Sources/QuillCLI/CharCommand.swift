@@ -185,14 +185,19 @@ public struct CharSample: ParsableCommand {
     }
 
     public func run() throws {
-        let loaded = try CharCheckpoint.load(modelFile(model))
+        let file = modelFile(model)
+        let loaded = try CharCheckpoint.load(file)
         let sampler = CharSampler(model: loaded.model, vocabulary: loaded.vocabulary)
         let text: String
-        if let b = beam {
-            text = try sampler.beam(prime: prime, length: length, width: b)
-        } else {
-            var rng = SeededGenerator(seed: seed)
-            text = try sampler.sample(prime: prime, length: length, temperature: temperature, greedy: greedy, rng: &rng)
+        do {
+            if let b = beam {
+                text = try sampler.beam(prime: prime, length: length, width: b)
+            } else {
+                var rng = SeededGenerator(seed: seed)
+                text = try sampler.sample(prime: prime, length: length, temperature: temperature, greedy: greedy, rng: &rng)
+            }
+        } catch let e as NonFiniteOutputError {
+            throw e.naming(file)
         }
         print(prime + text)
     }
@@ -234,6 +239,7 @@ public struct CharEval: ParsableCommand {
         let slice: [Int32] = part == "all" ? tokens : part == "val" ? Array(tokens[split...]) : Array(tokens[..<split])
         guard slice.count >= 2 else { throw CLIError("\(data): the \(part) part holds under 2 characters; nothing to evaluate") }
         let r = CharEvaluation.evaluate(loaded.model, tokens: slice)
+        guard r.natsPerChar.isFinite else { throw NonFiniteOutputError(model: file) }
         print(String(format: "%@ (%@, %d characters predicted)", data, part, r.characters))
         print(String(format: "  %.4f nats/char   %.4f bits/char   perplexity %.3f", r.natsPerChar, r.bitsPerChar, r.perplexity))
     }

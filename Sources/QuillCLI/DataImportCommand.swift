@@ -123,6 +123,7 @@ public struct DataImportCommand: ParsableCommand {
     @OptionGroup var preprocess: PreprocessFlags
 
     public func validate() throws {
+        try refuseEmptyOutput("out", out)
         guard (trainList == nil) == (validList == nil) else {
             throw ValidationError("--train-list and --valid-list go together")
         }

@@ -30,6 +30,7 @@ public struct DataShowCommand: ParsableCommand {
     public init() {}
 
     public func validate() throws {
+        try refuseEmptyOutput("output", output)
         if (id == nil) == (index == nil) { throw ValidationError("give exactly one of --id ID or --index N") }
         try OptionRange.check("index", index, 0...Int(Int32.max))
         try OptionRange.check("height", height, 10...2000)

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import QuillIO
 import QuillData
@@ -7,6 +8,14 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+
+/// Throws when an output path option is the empty string (`--out ""`), which names no file: every command's output
+/// options call this first in `validate()`.
+/// - Throws: `ValidationError` "--NAME is empty; give a file path" (or "a directory path" for `directory`).
+func refuseEmptyOutput(_ name: String, _ path: String?, directory: Bool = false) throws {
+    guard let path, path.isEmpty else { return }
+    throw ValidationError("--\(name) is empty; give a \(directory ? "directory" : "file") path")
+}
 
 /// Throws when `output` is one of a command's `inputs`: the same file after resolving symbolic links, or, when both
 /// exist, the same device and inode (a hard link). Inputs that are nil or "-" (standard input) are skipped.

@@ -32,6 +32,7 @@ public struct PlotLossCommand: ParsableCommand {
     public init() {}
 
     public func validate() throws {
+        try refuseEmptyOutput("output", output)
         try OptionRange.check("width", width, 200...10_000)
         try OptionRange.check("height", height, 150...10_000)
         do { _ = try OutputFormat.forPath(output) } catch { throw ValidationError("\(error)") }

@@ -32,6 +32,7 @@ struct RunArguments: ParsableArguments {
         try OptionRange.check("steps", steps, TrainingRanges.steps)
         try OptionRange.check("minutes", minutes, TrainingRanges.minutes, aboveLower: true)
         if resume && force { throw ValidationError("--resume and --force contradict each other") }
+        try refuseEmptyOutput("out", out, directory: true)
         try refuseRunDirectoryOverInputs(data: data, out: out)
     }
 

@@ -19,6 +19,7 @@ public struct SampleCommand: ParsableCommand {
     public init() {}
 
     public func validate() throws {
+        try refuseEmptyOutput("output", output)
         _ = try OutputFormat.forPath(output)
         try OptionRange.check("length", length, 1...20_000)
         try OptionRange.check("bias", bias, 0...20)
@@ -31,6 +32,7 @@ public struct SampleCommand: ParsableCommand {
         let sampler = HandwritingSampler(model: loaded.model, alphabet: loaded.alphabet, stats: loaded.stats)
         var rng = SeededGenerator(seed: seed)
         let (line, _) = sampler.sample(steps: length, bias: bias, rng: &rng)
+        guard line.isFinite else { throw NonFiniteOutputError(model: try modelFile(DefaultModel.path(model, .prediction))) }
         var options = PageOptions()
         options.lineHeight = 90
         options.style = StrokeStyle(width: 2)
@@ -54,6 +56,7 @@ public struct PlotWindowCommand: ParsableCommand {
     public init() {}
 
     public func validate() throws {
+        try refuseEmptyOutput("output", output)
         _ = try OutputFormat.forPath(output)
         if text != "-" { try Self.checkLine(text) }
         try OptionRange.check("bias", bias, 0...20)
@@ -67,6 +70,7 @@ public struct PlotWindowCommand: ParsableCommand {
         let sampler = HandwritingSampler(model: loaded.model, alphabet: loaded.alphabet, stats: loaded.stats)
         let line = try checkedLine(text, sampler: sampler)
         let g = sampler.write([line], options: WriteOptions(bias: bias, record: true), seed: seed)[0]
+        guard g.isFinite else { throw NonFiniteOutputError(model: modelFile(model ?? DefaultModel.synthesis)) }
         try HandwritingFigures.window(g, text: line.map(String.init), alphabet: loaded.alphabet, to: output)
         print("wrote \(output) (\(g.phi.count) steps\(g.finished ? "" : ", stopped by the step cap"))")
     }
@@ -106,6 +110,7 @@ public struct PlotDensityCommand: ParsableCommand {
     public init() {}
 
     public func validate() throws {
+        try refuseEmptyOutput("output", output)
         _ = try OutputFormat.forPath(output)
         try OptionRange.check("length", length, 10...5000)
         try OptionRange.check("bias", bias, 0...20)
@@ -118,6 +123,7 @@ public struct PlotDensityCommand: ParsableCommand {
         let sampler = HandwritingSampler(model: loaded.model, alphabet: loaded.alphabet, stats: loaded.stats)
         var rng = SeededGenerator(seed: seed)
         let (line, params) = sampler.sample(steps: length, bias: bias, rng: &rng)
+        guard line.isFinite else { throw NonFiniteOutputError(model: try modelFile(DefaultModel.path(model, .prediction))) }
         try HandwritingFigures.density(line, params: params, mixture: loaded.model.mixture, stats: loaded.stats, to: output)
         print("wrote \(output)")
     }
@@ -174,6 +180,7 @@ public struct StyleAdd: ParsableCommand {
             source = "InkML \(URL(fileURLWithPath: inkml).lastPathComponent)"
         } else {
             let g = sampler.write([line], options: WriteOptions(bias: bias), seed: seed)[0]
+            guard g.isFinite else { throw NonFiniteOutputError(model: modelFile(dir)) }
             guard g.finished else { throw CLIError("the model did not finish writing \"\(line)\" with seed \(seed); try another --seed") }
             rows = g.prime(text: line).rows.map { [$0.0, $0.1, $0.2] }
             source = "model sample, seed \(seed), bias \(bias)"

@@ -60,6 +60,7 @@ public struct WriteCommand: ParsableCommand {
     public init() {}
 
     public func validate() throws {
+        try refuseEmptyOutput("output", output)
         if !listStyles {
             guard let output else { throw ValidationError("give the output image with -o FILE (.png, .svg or .pdf)") }
             _ = try OutputFormat.forPath(output)
@@ -109,7 +110,12 @@ public struct WriteCommand: ParsableCommand {
         var writer = PageWriter(sampler: sampler, options: WriteOptions(bias: bias, stepsPerCharacter: stepsPerChar,
                                                                          finishingSteps: finishSteps))
         writer.maxTries = tries
-        let page = writer.write(prepared.lines, seed: seed, prime: prime)
+        let page: WrittenPage
+        do {
+            page = try writer.write(prepared.lines, seed: seed, prime: prime)
+        } catch let e as NonFiniteOutputError {
+            throw e.naming(modelFile(dir))
+        }
         for r in page.resampled {
             let what = r.firstProblems.map(\.description).joined(separator: "; ")
             let outcome = r.remaining.isEmpty ? "\(r.tries) tries"
@@ -143,7 +149,9 @@ public struct WriteCommand: ParsableCommand {
         if normal.allSatisfy({ $0.isWhitespace }) {
             let source = input.map { TextPreparation.shown(text: $0) + " is empty" }
                 ?? (text == "-" ? "standard input is empty" : "the text is empty")
-            throw CLIError("\(source); give something to write")
+            // Zero-width spaces, joiners and byte-order marks are dropped (TextPreparation.dropped).
+            let invisible = raw.allSatisfy(\.isWhitespace) ? "" : " once its invisible characters (zero-width spaces, joiners, byte-order marks) are dropped"
+            throw CLIError("\(source)\(invisible); give something to write")
         }
         let count = normal.trimmingCharacters(in: .whitespacesAndNewlines).count
         if count > maxChars {
@@ -221,6 +229,10 @@ func checkedLine(_ text: String, sampler: HandwritingSampler) throws -> String {
     let (line, replacements) = try TextPreparation.checked(
         TextPreparation.normalisingLineBreaks(text).replacingOccurrences(of: "\n", with: " "), known: sampler.knows)
     reportReplacements(replacements)
+    guard !line.allSatisfy(\.isWhitespace) else {
+        throw CLIError("the text has nothing to write once its invisible characters (zero-width spaces, joiners, "
+                       + "byte-order marks) are dropped; give something to write")
+    }
     return line
 }
 

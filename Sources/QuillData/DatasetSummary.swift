@@ -53,7 +53,8 @@ public struct DatasetSummary: Equatable, Sendable {
         lines.append("splits: " + splitSizes.map { "\($0.split)=\($0.count)" }.joined(separator: " "))
         lines.append("alphabet (\(symbolCounts.count) symbols, index 0 = unknown):")
         for (i, s) in symbolCounts.enumerated() {
-            let shown = s.symbol == " " ? "' '" : s.symbol
+            // Control and invisible symbols (from a file written before imports refused them) by code point.
+            let shown = s.symbol == " " ? "' '" : TextPreparation.shown(text: s.symbol)
             lines.append("  \(i)\t\(shown)\t\(s.count)")
         }
         return lines.joined(separator: "\n")

@@ -85,7 +85,8 @@ public struct HandwritingSample: Equatable, Sendable {
     }
 
     /// Checks the invariants importers promise: at least one stroke, no empty stroke, finite coordinates no larger
-    /// than `limit` in magnitude, finite times, and consistent column lengths.
+    /// than `limit` in magnitude, finite times, consistent column lengths, and a transcription without control or
+    /// bidirectional-override characters (`DatasetError.missingField` naming the code point).
     /// `position` names the record in errors (default: the source file).
     public func validate(limit: Double = HandwritingSample.coordinateLimit, at position: SourcePosition? = nil) throws {
         let pos = position ?? SourcePosition(file: source.isEmpty ? id : source)
@@ -105,6 +106,23 @@ public struct HandwritingSample: Equatable, Sendable {
         }
         if let time, let i = time.firstIndex(where: { !$0.isFinite }) {
             throw DatasetError.badCoordinate(pos, "sample \(id), point \(i): time = \(time[i]) (must be finite)")
+        }
+        if let text, let (offset, scalar) = text.unicodeScalars.enumerated().first(where: { Self.refusedInText($0.1) }) {
+            let code = "U+" + String(String(scalar.value, radix: 16, uppercase: true).leftPadded(to: 4))
+            throw DatasetError.missingField(pos, "\"text\" of sample \(id) (it holds \(code) at character "
+                + "\(offset + 1), a control or bidirectional-override character; a transcription is printable text, "
+                + "so remove it from the file)")
+        }
+    }
+
+    /// Characters a transcription may not hold: C0 and C1 controls other than tab, line feed and carriage return
+    /// (NUL, ESC, DEL…), and the bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069),
+    /// which would rewrite a terminal line when the text is printed.
+    static func refusedInText(_ s: Unicode.Scalar) -> Bool {
+        switch s.value {
+        case 0x09, 0x0A, 0x0D: return false
+        case 0x00...0x1F, 0x7F...0x9F, 0x202A...0x202E, 0x2066...0x2069: return true
+        default: return false
         }
     }
 

@@ -101,15 +101,24 @@ public enum IAMXMLImporter {
                 throw DatasetError.emptyStroke(SourcePosition(file: file, line: stroke.line), stroke: k)
             }
             for p in points {
-                guard let xs = p.attributes["x"], let px = Double(xs), let ys = p.attributes["y"], let py = Double(ys)
+                guard let xs = p.attributes["x"], let px = DecimalText.double(xs), let ys = p.attributes["y"],
+                      let py = DecimalText.double(ys)
                 else {
                     throw DatasetError.badCoordinate(SourcePosition(file: file, line: p.line),
-                                                     "<Point> needs numeric x and y attributes, found "
+                                                     "<Point> needs decimal x and y attributes, found "
                                                      + "x=\(p.attributes["x"] ?? "nil") y=\(p.attributes["y"] ?? "nil")")
                 }
                 x.append(px)
                 y.append(py)
-                if let ts = p.attributes["time"], let pt = Double(ts) { t.append(pt) } else { allTimed = false }
+                if let ts = p.attributes["time"] {
+                    guard let pt = DecimalText.double(ts) else {
+                        throw DatasetError.badCoordinate(SourcePosition(file: file, line: p.line),
+                                                         "<Point> has time=\(ts), not a decimal number")
+                    }
+                    t.append(pt)
+                } else {
+                    allTimed = false
+                }
             }
             ends.append(x.count)
         }

@@ -61,7 +61,7 @@ public enum InkMLImporter {
         for (k, trace) in traces.enumerated() {
             let pos = SourcePosition(file: path, line: trace.line)
             let points = trace.text.split(separator: ",")
-                .map { $0.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\r" || $0 == "\t" }) }
+                .map { $0.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\r\n" || $0 == "\r" || $0 == "\t" }) }
                 .filter { !$0.isEmpty }
             guard !points.isEmpty else { throw DatasetError.emptyStroke(pos, stroke: k) }
             for (j, values) in points.enumerated() {
@@ -75,7 +75,7 @@ public enum InkMLImporter {
                         throw DatasetError.badCoordinate(pos, "trace \(k), point \(j): difference-encoded value '\(s)' "
                                                          + "is not supported; export absolute coordinates")
                     }
-                    guard let v = Double(s) else {
+                    guard let v = DecimalText.double(s) else {
                         throw DatasetError.badCoordinate(pos, "trace \(k), point \(j): '\(s)' is not a number")
                     }
                     return v

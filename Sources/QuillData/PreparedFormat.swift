@@ -221,6 +221,15 @@ public enum PreparedFormat {
                 if let k = dx.indices.first(where: { !dx[$0].isFinite || !dy[$0].isFinite }) {
                     throw corrupt("sample \(i), point \(k) has a non-finite offset (\(dx[k]), \(dy[k]))")
                 }
+                // An offset joins two points an importer accepted, so in raw units it is at most twice their limit.
+                let st = header.stats
+                if let k = dx.indices.first(where: {
+                    !(abs(Double(dx[$0]) * st.stdDx + st.meanDx) <= OffsetStatistics.meanLimit
+                      && abs(Double(dy[$0]) * st.stdDy + st.meanDy) <= OffsetStatistics.meanLimit)
+                }) {
+                    throw corrupt("sample \(i), point \(k) has an offset (\(dx[k]), \(dy[k]) normalised) beyond "
+                                  + "\(OffsetStatistics.meanLimit) in magnitude in raw units")
+                }
                 let ox = origin[2 * i], oy = origin[2 * i + 1]
                 guard abs(ox) <= HandwritingSample.coordinateLimit, abs(oy) <= HandwritingSample.coordinateLimit else {
                     throw corrupt("sample \(i) has origin (\(ox), \(oy)), not finite or beyond "

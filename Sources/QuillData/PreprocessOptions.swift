@@ -84,13 +84,30 @@ public struct OffsetStatistics: Codable, Equatable, Sendable {
         self.stdDy = stdDy
     }
 
-    /// Why these statistics cannot undo a normalisation, or nil when they can: every field finite and both
-    /// deviations positive (a zero deviation would divide by zero, a NaN would poison every offset).
+    /// The plausible range of a standard deviation, in the dataset's raw units. Real data: IAM-OnDB's pen offsets
+    /// have σ ≈ 60 (decimated) and QuickDraw's a few units; the upper bound is the largest offset an importer
+    /// accepts (two coordinates of `HandwritingSample.coordinateLimit`), the lower one far below any pen's
+    /// resolution. A deviation outside it can only come from a damaged file, and would blow offsets up or
+    /// shrink a drawing to nothing.
+    public static let stdRange: ClosedRange<Double> = 1e-6...(2 * HandwritingSample.coordinateLimit)
+    /// The largest plausible |mean| of an offset: the largest offset an importer accepts.
+    public static let meanLimit = 2 * HandwritingSample.coordinateLimit
+
+    /// Why these statistics cannot undo a normalisation, or nil when they can: every field finite, both
+    /// deviations within `stdRange` (a zero deviation would divide by zero, a NaN would poison every offset, a
+    /// deviation of 1e-300 would shrink every line to a dot) and both means within `meanLimit`.
     public func problem() -> String? {
         guard meanDx.isFinite, meanDy.isFinite, stdDx.isFinite, stdDy.isFinite else {
             return "are not finite (mean \(meanDx), \(meanDy); std \(stdDx), \(stdDy))"
         }
         guard stdDx > 0, stdDy > 0 else { return "have a standard deviation that is not positive (\(stdDx), \(stdDy))" }
+        let r = Self.stdRange
+        guard r.contains(stdDx), r.contains(stdDy) else {
+            return "have an implausible standard deviation (\(stdDx), \(stdDy); expected \(r.lowerBound)…\(r.upperBound))"
+        }
+        guard abs(meanDx) <= Self.meanLimit, abs(meanDy) <= Self.meanLimit else {
+            return "have an implausible mean (\(meanDx), \(meanDy); expected at most \(Self.meanLimit) in magnitude)"
+        }
         return nil
     }
 
@@ -98,7 +115,7 @@ public struct OffsetStatistics: Codable, Equatable, Sendable {
     public static let identity = OffsetStatistics(meanDx: 0, meanDy: 0, stdDx: 1, stdDy: 1)
 
     /// Population mean and standard deviation over rows 1… of each sequence (row 0 is the (0, 0) start row);
-    /// a zero deviation becomes 1 so that normalising never divides by zero.
+    /// a zero deviation (or one below `stdRange`) becomes 1 so that normalising never divides by zero.
     public static func measure(_ sequences: [OffsetSequence]) -> OffsetStatistics {
         var n = 0.0, sx = 0.0, sy = 0.0
         for s in sequences where s.count > 1 {
@@ -118,6 +135,7 @@ public struct OffsetStatistics: Codable, Equatable, Sendable {
             }
         }
         let dxStd = (vx / n).squareRoot(), dyStd = (vy / n).squareRoot()
-        return OffsetStatistics(meanDx: mx, meanDy: my, stdDx: dxStd > 0 ? dxStd : 1, stdDy: dyStd > 0 ? dyStd : 1)
+        let low = stdRange.lowerBound
+        return OffsetStatistics(meanDx: mx, meanDy: my, stdDx: dxStd >= low ? dxStd : 1, stdDy: dyStd >= low ? dyStd : 1)
     }
 }

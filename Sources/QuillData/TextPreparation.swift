@@ -23,9 +23,18 @@ public enum TextPreparation {
         "ß": "ss", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L",
     ]
 
-    /// Characters that are invisible and mean nothing on a page: byte-order mark / zero-width no-break space,
-    /// zero-width space, word joiner, soft hyphen, left-to-right and right-to-left marks.
-    static let dropped: Set<Unicode.Scalar> = ["\u{FEFF}", "\u{200B}", "\u{2060}", "\u{00AD}", "\u{200E}", "\u{200F}"]
+    /// Characters that are invisible and mean nothing on a page, dropped silently: byte-order mark / zero-width
+    /// no-break space, zero-width space, zero-width non-joiner and joiner, word joiner, soft hyphen, left-to-right
+    /// and right-to-left marks.
+    public static let dropped: Set<Unicode.Scalar> = ["\u{FEFF}", "\u{200B}", "\u{200C}", "\u{200D}", "\u{2060}",
+                                                      "\u{00AD}", "\u{200E}", "\u{200F}"]
+
+    /// `text` without the `dropped` characters.
+    public static func droppingInvisible(_ text: String) -> String {
+        var out = String.UnicodeScalarView()
+        out.append(contentsOf: text.unicodeScalars.lazy.filter { !dropped.contains($0) })
+        return String(out)
+    }
 
     /// Line breaks as one form: CR LF and a lone CR become LF (U+2028 and U+2029 too); invisible characters go.
     public static func normalisingLineBreaks(_ text: String) -> String {
@@ -66,10 +75,12 @@ public enum TextPreparation {
 
     /// Replaces what the alphabet lacks but has a plain equivalent for (curly quotes, dashes and hyphens, "…",
     /// ligatures and full-width forms, accented letters, ß æ œ ø ł, any kind of space); throws a `TextError` naming the characters that are left.
+    /// Invisible characters (`dropped`: zero-width spaces and joiners, byte-order marks, soft hyphens) are removed
+    /// first, so a text of only those comes back empty.
     /// - Parameter known: whether the model's alphabet has a character.
     public static func checked(_ text: String, known: (Character) -> Bool) throws -> (text: String, replacements: [String]) {
         var out = "", replaced = Set<String>(), unknown = [Character]()
-        for c in text {
+        for c in droppingInvisible(text) {
             if known(c) { out.append(c); continue }
             var plain = substitutions[c]
             if plain == nil, c.unicodeScalars.allSatisfy({ $0.properties.generalCategory == .spaceSeparator }) {
@@ -123,7 +134,10 @@ public enum TextPreparation {
             }
         }
         while let last = lines.last, last == nil { lines.removeLast() }
-        guard !lines.isEmpty else { throw TextError("the text has nothing to write (it is empty or blank)") }
+        guard !lines.isEmpty else {
+            throw TextError("the text has nothing to write (it is empty, blank, or only invisible characters such as "
+                            + "zero-width spaces, which are dropped)")
+        }
         return PreparedText(lines: lines, replacements: replacements.sorted())
     }
 }

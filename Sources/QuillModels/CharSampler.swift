@@ -29,22 +29,27 @@ public final class CharSampler {
     }
 
     /// Samples `length` characters after `prime` at `temperature` (greedy when `greedy`). Returns only the new text.
+    ///
+    /// Any positive temperature is safe: the distribution is computed in Double from the logits minus their
+    /// maximum, so a temperature too low for any other character to survive samples the most likely one (greedy).
+    /// - Throws: `NonFiniteOutputError` when the model's logits are NaN or infinite (a broken checkpoint).
     public func sample(prime: String, length: Int, temperature: Double = 1, greedy: Bool = false,
                        rng: inout SeededGenerator) throws -> String {
         let V = vocabulary.count
         let (ws, _) = try primed(prime, width: 1)
-        var probs = [Float](repeating: 0, count: V)
+        var probs = [Double](repeating: 0, count: V)
         var out = [Int32]()
         out.reserveCapacity(length)
         var unused = SeededGenerator(seed: 0)
         for _ in 0..<length {
             let next: Int32
+            guard (0..<V).allSatisfy({ ws.logits[$0].isFinite }) else { throw NonFiniteOutputError() }
             if greedy {
                 var best = 0
                 for j in 1..<V where ws.logits[j] > ws.logits[best] { best = j }
                 next = Int32(best)
             } else {
-                SoftmaxCrossEntropy.softmax(ws.logits.ptr, count: V, temperature: Float(temperature), into: &probs)
+                Self.distribution(ws.logits.ptr, count: V, temperature: temperature, into: &probs)
                 next = Int32(probs.withUnsafeBufferPointer { rng.categorical($0) })
             }
             out.append(next)
@@ -54,8 +59,25 @@ public final class CharSampler {
         return vocabulary.decode(out)
     }
 
+    /// softmax(logits / temperature) into `probs` (V values), for any temperature > 0: exp((l_j − max l) / T) in
+    /// Double is exactly 1 for the maximum and underflows to exactly 0 for the others as T → 0 (greedy), where Float
+    /// would turn T itself into 0 and the maximum's term into 0/0.
+    static func distribution(_ logits: UnsafePointer<Float>, count V: Int, temperature: Double,
+                             into probs: inout [Double]) {
+        var m = logits[0]
+        for j in 1..<V { m = Swift.max(m, logits[j]) }
+        var s = 0.0
+        for j in 0..<V {
+            let d = Double(logits[j]) - Double(m)
+            let e = d == 0 ? 1 : Double.exp(d / temperature)
+            probs[j] = e; s += e
+        }
+        for j in 0..<V { probs[j] /= s }
+    }
+
     /// Beam search of width `width`: keeps the `width` most probable continuations (by summed log-probability)
     /// and returns the best one of `length` characters.
+    /// - Throws: `NonFiniteOutputError` when the model's logits are NaN or infinite (a broken checkpoint).
     public func beam(prime: String, length: Int, width: Int) throws -> String {
         let V = vocabulary.count
         let (ws, _) = try primed(prime, width: width)
@@ -69,6 +91,7 @@ public final class CharSampler {
             var candidates = [(score: Double, beam: Int, token: Int32)]()
             candidates.reserveCapacity(live * V)
             for b in 0..<live {
+                guard (0..<V).allSatisfy({ ws.logits[b * V + $0].isFinite }) else { throw NonFiniteOutputError() }
                 SoftmaxCrossEntropy.logSoftmax(ws.logits.ptr + b * V, count: V, into: &logp)
                 for j in 0..<V { candidates.append((scores[b] + Double(logp[j]), b, Int32(j))) }
             }

@@ -75,8 +75,8 @@ public enum HandwritingCheckpoint {
               let stats = try? JSONDecoder().decode(OffsetStatistics.self, from: Data(sj.utf8)) else {
             throw CheckpointError.corrupt(path, "missing normalisation statistics (quill.stats)")
         }
-        guard [stats.meanDx, stats.meanDy, stats.stdDx, stats.stdDy].allSatisfy(\.isFinite), stats.stdDx > 0, stats.stdDy > 0 else {
-            throw CheckpointError.corrupt(path, "normalisation statistics (quill.stats) must be finite with positive standard deviations")
+        if let why = stats.problem() {
+            throw CheckpointError.corrupt(path, "the normalisation statistics (quill.stats) \(why)")
         }
         try ParameterShape.verify(config.parameterShapes, in: file, path: path)
         try (budget ?? MemoryBudget.current()).check(MemoryEstimate.handwritingModel(config))

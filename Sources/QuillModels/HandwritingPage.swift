@@ -44,22 +44,23 @@ public struct PageWriter {
     }
 
     /// Writes `lines` (nil: a blank line) with `seed`; `prime` gives the hand (nil: the first line's own).
-    public func write(_ lines: [String?], seed: UInt64, prime: Prime? = nil) -> WrittenPage {
+    /// - Throws: `NonFiniteOutputError` when the network's output becomes NaN or infinite (a broken checkpoint).
+    public func write(_ lines: [String?], seed: UInt64, prime: Prime? = nil) throws -> WrittenPage {
         let written = lines.enumerated().compactMap { i, line in line.map { (index: i, text: $0) } }
         var generated = [GeneratedLine?](repeating: nil, count: lines.count)
         var resampled = [WrittenPage.Resample]()
-        func run(_ entries: [(index: Int, text: String)], prime: Prime?) {
+        func run(_ entries: [(index: Int, text: String)], prime: Prime?) throws {
             let indices = entries.map(\.index)
-            let (out, redone) = writeChecked(entries.map(\.text), pageIndices: indices, seed: seed, prime: prime)
+            let (out, redone) = try writeChecked(entries.map(\.text), pageIndices: indices, seed: seed, prime: prime)
             for (i, g) in zip(indices, out) { generated[i] = g }
             resampled += redone
         }
         if let prime {
-            run(written, prime: prime)
+            try run(written, prime: prime)
         } else if let first = written.first {
-            run([first], prime: nil)
+            try run([first], prime: nil)
             if written.count > 1, let g = generated[first.index] {
-                run(Array(written.dropFirst()), prime: g.prime(text: first.text, cutAtFinish: true))
+                try run(Array(written.dropFirst()), prime: g.prime(text: first.text, cutAtFinish: true))
             }
         }
         let samples = generated.map { $0.map(\.sample) }
@@ -72,25 +73,28 @@ public struct PageWriter {
 
     /// Writes texts as one batch, then writes each broken line again (the broken ones of a try as one batch),
     /// up to `maxTries` tries; a line that never comes out sound keeps its least broken try.
-    func writeChecked(_ texts: [String], pageIndices: [Int], seed: UInt64, prime: Prime?)
+    /// - Throws: `NonFiniteOutputError` as soon as a try's output is not finite (no point in trying again).
+    func writeChecked(_ texts: [String], pageIndices: [Int], seed: UInt64, prime: Prime?) throws
         -> ([GeneratedLine], [WrittenPage.Resample]) {
-        func attempt(_ rows: [Int], _ k: Int) -> [GeneratedLine] {
+        func attempt(_ rows: [Int], _ k: Int) throws -> [GeneratedLine] {
             var rngs = rows.map {
                 SeededGenerator(seed: SeededGenerator.derivedSeed(seed, UInt64(pageIndices[$0]), attempt: UInt64(k)))
             }
-            return sampler.write(rows.map { texts[$0] }, options: options, rngs: &rngs, prime: prime)
+            let out = sampler.write(rows.map { texts[$0] }, options: options, rngs: &rngs, prime: prime)
+            guard out.allSatisfy(\.isFinite) else { throw NonFiniteOutputError() }
+            return out
         }
         func problems(_ g: GeneratedLine) -> [LineProblem] {
             check.problems(focus: g.focus, textLength: g.textLength, finished: g.finished, line: g.sample)
         }
-        var best = attempt(Array(texts.indices), 0)
+        var best = try attempt(Array(texts.indices), 0)
         var bestProblems = best.map(problems)
         let first = bestProblems
         var tries = [Int](repeating: 1, count: texts.count)
         var broken = texts.indices.filter { !bestProblems[$0].isEmpty }
         var k = 1
         while !broken.isEmpty && k < maxTries {
-            let again = attempt(broken, k)
+            let again = try attempt(broken, k)
             for (r, g) in zip(broken, again) {
                 tries[r] += 1
                 let p = problems(g)
@@ -108,6 +112,7 @@ public struct PageWriter {
                 var rng = [SeededGenerator(seed: SeededGenerator.derivedSeed(seed, UInt64(pageIndices[r]),
                                                                               attempt: UInt64(maxTries)))]
                 best[r] = sampler.write([texts[r]], options: options, rngs: &rng, prime: nil)[0]
+                guard best[r].isFinite else { throw NonFiniteOutputError() }
                 bestProblems[r] = problems(best[r])
                 tries[r] += 1
             }

@@ -22,12 +22,18 @@ public struct GeneratedLine: Sendable {
     public var windowWeights: [[Double]]
     /// True when the window left the text (Graves's rule); false when the line hit the step cap.
     public var finished: Bool
+    /// True when the network's output was NaN or infinite at some step (a broken or diverged checkpoint); the line
+    /// stops there.
+    public var brokeDown = false
 
     public init(textLength: Int = 0) {
         dx = []; dy = []; eos = []; inputs = []; focus = []; phi = []; windowWeights = []
         self.textLength = textLength
         finished = false
     }
+
+    /// Whether the network's output stayed finite and every offset is a finite number.
+    public var isFinite: Bool { !brokeDown && dx.allSatisfy(\.isFinite) && dy.allSatisfy(\.isFinite) }
 
     /// The line as absolute strokes (pen-down segments), starting at the origin; y as in the dataset (down).
     public var strokes: [[(x: Double, y: Double)]] {
@@ -216,6 +222,7 @@ public final class HandwritingSampler {
             advance(ws, inputs: x)
             for b in 0..<B {
                 if case .done = phase[b] { continue }
+                if !outputIsFinite(ws, row: b) { lines[b].brokeDown = true; phase[b] = .done; continue }
                 let (ndx, ndy, eos) = model.mixture.sample(ws.y.ptr + b * model.mixture.outputSize,
                                                            bias: options.bias, rng: &rngs[b])
                 x[b] = (Float(ndx), Float(ndy), eos ? 1 : 0)
@@ -321,6 +328,7 @@ public final class HandwritingSampler {
         var x: (Float, Float, Float) = (0, 0, 0)
         for _ in 0..<steps {
             advance(ws, inputs: [x])
+            if !outputIsFinite(ws, row: 0) { line.brokeDown = true; break }
             params.append(model.mixture.parameters(ws.y.ptr, bias: bias))
             let (dx, dy, eos) = model.mixture.sample(ws.y.ptr, bias: bias, rng: &rng)
             x = (Float(dx), Float(dy), eos ? 1 : 0)
@@ -331,6 +339,12 @@ public final class HandwritingSampler {
         }
         if !line.eos.isEmpty { line.eos[line.eos.count - 1] = true }
         return (line, params)
+    }
+
+    /// Whether the mixture outputs of batch row `row` (the last step's) are all finite numbers.
+    private func outputIsFinite(_ ws: HandwritingWorkspace<Float>, row: Int) -> Bool {
+        let W = model.mixture.outputSize, y = ws.y.ptr + row * W
+        return (0..<W).allSatisfy { y[$0].isFinite }
     }
 
     /// Feeds one step of inputs and moves the state on. The outputs are in `ws.y`.

@@ -1,8 +1,13 @@
 import QuillNumerics
 
+/// The largest |weight| a checkpoint may hold. Trained Quill models stay below 2 (the bundled ones: 1.65); a weight
+/// beyond 1e5 saturates every gate and overflows the mixture's exp(σ̂) to infinity, so it can only come from a corrupt
+/// file or a diverged run. (Optimiser state, such as Adam's second moment, is not bounded here.)
+public let maxWeightMagnitude: Float = 1e5
+
 extension SafeTensors.File {
-    /// Copies the tensors named like `params` (after `prefix`) into them, checking presence, shape and finiteness.
-    /// Throws `CheckpointError.corrupt` naming `path` and the tensor.
+    /// Copies the tensors named like `params` (after `prefix`) into them, checking presence, shape, finiteness and
+    /// `maxWeightMagnitude`. Throws `CheckpointError.corrupt` naming `path` and the tensor.
     func restore(_ params: [Parameter<Float>], path: String, prefix: String = "") throws {
         for p in params {
             guard let e = tensors[prefix + p.name] else {
@@ -13,6 +18,10 @@ extension SafeTensors.File {
             }
             for (i, v) in e.values.enumerated() {
                 guard v.isFinite else { throw CheckpointError.corrupt(path, "tensor '\(prefix + p.name)' holds NaN or Inf") }
+                guard abs(v) <= maxWeightMagnitude else {
+                    throw CheckpointError.corrupt(path, "tensor '\(prefix + p.name)' holds \(v), beyond the plausible "
+                        + "|w| ≤ 1e5 of a trained model (a damaged file or a diverged run)")
+                }
                 p.value[i] = v
             }
         }

@@ -32,14 +32,19 @@ public enum SoftmaxCrossEntropy {
         return total
     }
 
-    /// Writes the softmax of `logits / temperature` into `probs` (V values).
+    /// Writes the softmax of `logits / temperature` into `probs` (V values). The maximum's term is exactly 1, so a
+    /// temperature that underflows to 0 in `T` gives the greedy distribution rather than 0/0.
     @_specialize(where T == Float) @_specialize(where T == Double)
     public static func softmax<T: QuillScalar>(_ logits: UnsafePointer<T>, count V: Int, temperature: T = 1,
                                                into probs: UnsafeMutablePointer<T>) {
         var m = logits[0]
         for j in 1..<V { m = Swift.max(m, logits[j]) }
         var s: T = 0
-        for j in 0..<V { let e = T.fastExp((logits[j] - m) / temperature); probs[j] = e; s += e }
+        for j in 0..<V {
+            let d = logits[j] - m
+            let e = d == 0 ? 1 : T.fastExp(d / temperature)
+            probs[j] = e; s += e
+        }
         for j in 0..<V { probs[j] /= s }
     }
 

@@ -15,7 +15,8 @@ public struct Point: Equatable, Hashable, Sendable, CustomStringConvertible {
     public static let zero = Point(x: 0, y: 0)
 
     public var isFinite: Bool { x.isFinite && y.isFinite }
-    public var description: String { "(\(x), \(y))" }
+    /// Plain numbers for messages: "(12.5, 3)".
+    public var description: String { "(\(plainNumber(x)), \(plainNumber(y)))" }
 
     public static func + (a: Point, b: Point) -> Point { Point(x: a.x + b.x, y: a.y + b.y) }
     public static func - (a: Point, b: Point) -> Point { Point(x: a.x - b.x, y: a.y - b.y) }
@@ -26,8 +27,14 @@ public struct Point: Equatable, Hashable, Sendable, CustomStringConvertible {
 /// One pen-down trace: the points the pen passes through, in order, y pointing down.
 public typealias Stroke = [Point]
 
+/// A number as a person writes it in a message: 8 rather than 8.0, 0.5, 1e+300, nan.
+func plainNumber(_ v: Double) -> String {
+    guard v.isFinite else { return v.isNaN ? "nan" : (v > 0 ? "inf" : "-inf") }
+    return String(format: "%g", v)
+}
+
 /// A width and a height.
-public struct Size: Equatable, Sendable {
+public struct Size: Equatable, Sendable, CustomStringConvertible {
     public var width: Double
     public var height: Double
 
@@ -35,6 +42,9 @@ public struct Size: Equatable, Sendable {
         self.width = width
         self.height = height
     }
+
+    /// Plain numbers for messages: "720 × 440".
+    public var description: String { "\(plainNumber(width)) × \(plainNumber(height))" }
 }
 
 /// An axis-aligned rectangle; `y` is the top edge because y points down.
@@ -63,7 +73,10 @@ public struct Rect: Equatable, Sendable, CustomStringConvertible {
     public var midY: Double { y + height / 2 }
     public var size: Size { Size(width: width, height: height) }
     public var isFinite: Bool { x.isFinite && y.isFinite && width.isFinite && height.isFinite }
-    public var description: String { "Rect(x: \(x), y: \(y), w: \(width), h: \(height))" }
+    /// Plain numbers for messages: "704 × 424 at (8, 8)".
+    public var description: String {
+        "\(plainNumber(width)) × \(plainNumber(height)) at (\(plainNumber(x)), \(plainNumber(y)))"
+    }
 
     /// The rectangle shrunk by `insets` on each side; sizes never go below zero.
     public func inset(by insets: EdgeInsets) -> Rect {

@@ -87,11 +87,19 @@ public struct MetricsLog: Equatable, Sendable {
         records.append(record)
     }
 
-    /// Parses the text of a `metrics.jsonl`; `path` only names the file in errors.
+    /// The largest |value| of a step, loss, learning rate or rate a run can log: a loss of 1e12 nats is far past
+    /// any divergence guard, and a step of 1e12 would take centuries. Larger values mean a damaged file.
+    public static let limit = 1e12
+    /// The largest elapsed_s: 1e10 seconds is over 300 years.
+    public static let elapsedLimit = 1e10
+
+    /// Parses the text of a `metrics.jsonl` (LF or CRLF line ends); `path` only names the file in errors.
+    /// Steps must lie in 0…`limit`, losses, learning rates and rates within ±`limit`, elapsed_s in 0…`elapsedLimit`.
     public static func parse(_ text: String, path: String) throws -> MetricsLog {
         var log = MetricsLog()
         var nullLosses = 0
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        // "\r\n" is one Character in Swift, so splitting on "\n" alone would leave a CRLF file in one piece.
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
         for (i, raw) in lines.enumerated() {
             let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
             if line.isEmpty { continue }
@@ -102,13 +110,15 @@ public struct MetricsLog: Equatable, Sendable {
             } catch {
                 // A run killed while appending leaves its last line unfinished (no line break): the records before
                 // it are the run's history, so that line alone is left out.
-                if i == lines.count - 1, i > 0, !text.hasSuffix("\n") { continue }
+                if i == lines.count - 1, i > 0, text.unicodeScalars.last != "\n" { continue }
                 throw MetricsError.malformed(path: path, line: n, reason: "not valid JSON")
             }
             guard let dict = object as? [String: Any] else {
                 throw MetricsError.malformed(path: path, line: n, reason: "not a JSON object")
             }
-            func number(_ key: String, required: Bool) throws -> Double? {
+            /// The value of `key`, a finite number within `range` (what a training run can log).
+            func number(_ key: String, required: Bool, in range: ClosedRange<Double> = -Self.limit...Self.limit)
+                throws -> Double? {
                 guard let v = dict[key], !(v is NSNull) else {
                     if required { throw MetricsError.malformed(path: path, line: n, reason: "missing \"\(key)\"") }
                     return nil
@@ -117,6 +127,10 @@ public struct MetricsLog: Equatable, Sendable {
                 guard let num = v as? NSNumber, String(cString: num.objCType) != "c",
                       num.doubleValue.isFinite else {
                     throw MetricsError.malformed(path: path, line: n, reason: "\"\(key)\" must be a finite number")
+                }
+                guard range.contains(num.doubleValue) else {
+                    throw MetricsError.malformed(path: path, line: n, reason: "\"\(key)\" is \(plainNumber(num.doubleValue)), "
+                        + "outside the plausible \(plainNumber(range.lowerBound))…\(plainNumber(range.upperBound)) (a damaged file?)")
                 }
                 return num.doubleValue
             }
@@ -130,7 +144,8 @@ public struct MetricsLog: Equatable, Sendable {
             }
             if dict["loss"] is NSNull { nullLosses += 1; continue }
             let record = MetricsRecord(kind: kind, step: Int(step),
-                                       elapsedSeconds: try number("elapsed_s", required: false) ?? 0,
+                                       elapsedSeconds: try number("elapsed_s", required: false,
+                                                                  in: 0...Self.elapsedLimit) ?? 0,
                                        loss: try number("loss", required: true) ?? 0,
                                        learningRate: try number("lr", required: false),
                                        rate: try number("rate", required: false))

@@ -111,7 +111,7 @@ final class IAMXMLImporterTests: XCTestCase {
         <Stroke><Point x="1" y="nan" time="0"/></Stroke>
         </StrokeSet></WhiteboardCaptureSession>
         """)
-        assertDatasetError(["a01-000x-01.xml", "must be finite"]) {
+        assertDatasetError(["a01-000x-01.xml", "needs decimal x and y", "y=nan"]) {
             _ = try Importer.load(.iamXML, inputs: [dir.path])
         }
     }

@@ -131,16 +131,18 @@ final class ReaderLimitsTests: XCTestCase {
         // `InkMLImporter.load` is what `write --prime-inkml` and `style add --inkml` call: it must refuse what
         // `data import inkml` refuses.
         let dir = try TempDir()
-        for (name, trace) in [("nan.inkml", "1 2, nan 3"), ("huge.inkml", "1 2, 1e300 3"), ("inf.inkml", "1 2, 3 -inf")] {
+        for (name, trace, why) in [("nan.inkml", "1 2, nan 3", "'nan' is not a number"),
+                                   ("huge.inkml", "1 2, 1e300 3", "must be finite"),
+                                   ("inf.inkml", "1 2, 3 -inf", "'-inf' is not a number")] {
             let path = try dir.write(name, "<ink><trace>\(trace)</trace></ink>")
-            assertDatasetError([name, "bad coordinate", "must be finite"]) { _ = try InkMLImporter.load(path: path) }
-            assertDatasetError([name, "bad coordinate", "must be finite"]) { _ = try Importer.load(.inkml, inputs: [path]) }
+            assertDatasetError([name, "bad coordinate", why]) { _ = try InkMLImporter.load(path: path) }
+            assertDatasetError([name, "bad coordinate", why]) { _ = try Importer.load(.inkml, inputs: [path]) }
         }
         let time = try dir.write("t.inkml", """
         <ink><traceFormat><channel name="X"/><channel name="Y"/><channel name="T"/></traceFormat>
         <trace>1 2 0, 3 4 nan</trace></ink>
         """)
-        assertDatasetError(["t.inkml", "time = nan"]) { _ = try InkMLImporter.load(path: time) }
+        assertDatasetError(["t.inkml", "'nan' is not a number"]) { _ = try InkMLImporter.load(path: time) }
     }
 
     // MARK: - QuickDraw kinds
@@ -369,7 +371,7 @@ final class ReaderLimitsTests: XCTestCase {
             + "<Point x=\"2\" y=\"3\" time=\"1\"/></Stroke></StrokeSet></WhiteboardCaptureSession>"
         try dir.write("a01-000u-01.xml", xml)
         try dir.write("a01-000u.txt", "CSR:\nhello\n")
-        assertDatasetError(["a01-000u-01.xml", "time = nan"]) { _ = try Importer.load(.iamXML, inputs: [dir.path]) }
+        assertDatasetError(["a01-000u-01.xml", "time=nan, not a decimal number"]) { _ = try Importer.load(.iamXML, inputs: [dir.path]) }
     }
 
     func testWrapWidthIsCheckedNotTrapped() {

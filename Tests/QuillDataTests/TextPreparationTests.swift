@@ -35,7 +35,9 @@ final class TextPreparationTests: XCTestCase {
             XCTAssertTrue("\(e)".contains("U+0007"), "\(e)")
             XCTAssertFalse("\(e)".contains("\u{07}"))
         }
-        XCTAssertThrowsError(try prepare("zero\u{200D}joiner")) { e in XCTAssertTrue("\(e)".contains("U+200D"), "\(e)") }
+        // Zero-width joiners are dropped (README); other invisible format characters are named.
+        XCTAssertEqual(try prepare("zero\u{200D}joiner"), ["zerojoiner"])
+        XCTAssertThrowsError(try prepare("invisible\u{2062}times")) { e in XCTAssertTrue("\(e)".contains("U+2062"), "\(e)") }
         XCTAssertEqual(TextPreparation.shown("\r\n"), "U+000D U+000A")
         XCTAssertEqual(TextPreparation.shown("é"), "'é'")
         XCTAssertEqual(TextPreparation.shown(text: "a\u{FEFF}b"), "a<U+FEFF>b")

@@ -129,7 +129,7 @@ final class HandwritingEvaluationTests: XCTestCase {
         let m = model(.prediction)
         let good = OffsetStatistics(meanDx: 0, meanDy: 0, stdDx: 1, stdDy: 1)
         for (name, stats, meta, expected) in [
-            ("zero-std", OffsetStatistics(meanDx: 0, meanDy: 0, stdDx: 0, stdDy: 1), [String: String](), "positive standard"),
+            ("zero-std", OffsetStatistics(meanDx: 0, meanDy: 0, stdDx: 0, stdDy: 1), [String: String](), "not positive"),
             ("odd-kind", good, ["quill.kind": "handwriting-foo"], "unknown model kind"),
             ("mismatch", good, ["quill.kind": "handwriting-synthesis"], "describes a prediction network"),
         ] {

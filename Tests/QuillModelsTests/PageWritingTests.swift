@@ -96,7 +96,7 @@ final class PageWritingTests: XCTestCase {
                                "and a cab waited at the door."]
         let style = try HandwritingStyle.load(name: HandwritingStyle.defaultName, model: Self.modelDir.path)
         for (seed, prime): (UInt64, Prime?) in [(1, nil), (2, nil), (3, nil), (4, style.prime), (5, style.prime)] {
-            let page = PageWriter(sampler: sampler, options: WriteOptions(bias: 1)).write(text, seed: seed, prime: prime)
+            let page = try PageWriter(sampler: sampler, options: WriteOptions(bias: 1)).write(text, seed: seed, prime: prime)
             XCTAssertNil(page.lines[2])
             let lines = page.lines.compactMap { $0 }
             XCTAssertEqual(lines.count, 3)
@@ -113,9 +113,9 @@ final class PageWritingTests: XCTestCase {
     func testPagesAreDeterministic() throws {
         let sampler = try bundledSampler()
         let writer = PageWriter(sampler: sampler, options: WriteOptions(bias: 1))
-        let a = writer.write(["one line", "and another"], seed: 5), b = writer.write(["one line", "and another"], seed: 5)
+        let a = try writer.write(["one line", "and another"], seed: 5), b = try writer.write(["one line", "and another"], seed: 5)
         XCTAssertEqual(a.lines, b.lines)
-        XCTAssertNotEqual(a.lines, writer.write(["one line", "and another"], seed: 6).lines)
+        XCTAssertNotEqual(a.lines, try writer.write(["one line", "and another"], seed: 6).lines)
     }
 
     // MARK: - Broken-line detection
