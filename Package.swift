@@ -76,7 +76,7 @@ let tests: [Target] = [
     .testTarget(name: "QuillDataTests", dependencies: ["QuillData", "QuillTestSupport"]),
     .testTarget(name: "QuillRenderTests", dependencies: ["QuillIO", "QuillRender", "QuillTestSupport"]),
     .testTarget(name: "QuillModelsTests", dependencies: [
-        "QuillIO", "QuillNumerics", "QuillNN", "QuillData", "QuillModels", "QuillTestSupport",
+        "QuillIO", "QuillNumerics", "QuillNN", "QuillOptim", "QuillData", "QuillModels", "QuillTestSupport",
     ]),
     .testTarget(name: "QuillFuzzTests", dependencies: ["QuillFuzzing", "QuillTestSupport"]),
     .testTarget(name: "QuillCLITests", dependencies: [

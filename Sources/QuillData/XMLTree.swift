@@ -72,8 +72,9 @@ final class XMLElementNode {
             guard let decoded = String(data: data, encoding: .utf16) else {
                 throw DatasetError.malformedXML(SourcePosition(file: file), "the file starts as UTF-16 but is not valid UTF-16; convert it to UTF-8")
             }
-            text = decoded.hasPrefix("\u{FEFF}") ? String(decoded.dropFirst()) : decoded
-            bytes = Array(text!.utf8)
+            let body = decoded.hasPrefix("\u{FEFF}") ? String(decoded.dropFirst()) : decoded
+            text = body
+            bytes = Array(body.utf8)
         }
         // The declaration (XML 1.0 §2.8, §4.3.3), strictly: only a well-formed one names the document's encoding.
         let head = String(decoding: bytes.prefix(300), as: UTF8.self)
