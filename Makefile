@@ -82,6 +82,18 @@ uninstall:
 	rm -rf $(MODELS_DIR)/synthesis $(MODELS_DIR)/prediction
 	@rmdir $(MODELS_DIR) $(DESTDIR)$(PREFIX)/share/quill 2>/dev/null || true
 
+# Quill beside the PyTorch scripts of ../shared/bench/pytorch on this machine, alternated 3 rounds, same threads; prints
+# both medians, their ratio and the measured FMA peak. Needs a Python with torch (PYTHON=…); BENCH_COMPARE_ARGS passes
+# options (--quick, --rounds N, --threads N, --workloads char,prediction,synthesis,sampling) to the script.
+PYTHON ?= $(if $(wildcard /tmp/torchvenv/bin/python),/tmp/torchvenv/bin/python,python3)
+BENCH_COMPARE_ARGS ?=
+
+.PHONY: bench-compare
+bench-compare:
+	@$(PYTHON) Tools/bench-compare.py --check
+	$(MAKE) release
+	$(PYTHON) Tools/bench-compare.py --quill $(RELEASE) $(BENCH_COMPARE_ARGS)
+
 # Regenerates the README's figures. The Shakespeare run takes FIG_MINUTES (25) of training unless
 # runs/shakespeare already holds one; the IAM-OnDB figure needs ../shared/datasets beside the clone.
 SHARED     ?= ../shared/datasets

@@ -273,51 +273,6 @@ void qk_parallel_ranges(int count, int minimumPerThread, qk_range_fn fn, void *c
     pool_run(range_job, &a, n);
 }
 
-// MARK: - Peak arithmetic throughput
-
-typedef struct {
-    long iterations;
-    float sink[MAX_THREADS];
-} peak_args;
-
-/// 12 independent chains of AVX-512 FMAs: enough to hide the FMA latency on two ports.
-QK_TARGET static void peak_job(void *p, int tid, int nthreads) {
-    (void)nthreads;
-    peak_args *a = (peak_args *)p;
-    __m512 b = _mm512_set1_ps(0.9999f), c = _mm512_set1_ps(1e-4f);
-    __m512 x0 = _mm512_set1_ps(0.1f), x1 = x0, x2 = x0, x3 = x0, x4 = x0, x5 = x0;
-    __m512 x6 = x0, x7 = x0, x8 = x0, x9 = x0, x10 = x0, x11 = x0;
-    for (long i = 0; i < a->iterations; i++) {
-        x0 = _mm512_fmadd_ps(x0, b, c); x1 = _mm512_fmadd_ps(x1, b, c); x2 = _mm512_fmadd_ps(x2, b, c);
-        x3 = _mm512_fmadd_ps(x3, b, c); x4 = _mm512_fmadd_ps(x4, b, c); x5 = _mm512_fmadd_ps(x5, b, c);
-        x6 = _mm512_fmadd_ps(x6, b, c); x7 = _mm512_fmadd_ps(x7, b, c); x8 = _mm512_fmadd_ps(x8, b, c);
-        x9 = _mm512_fmadd_ps(x9, b, c); x10 = _mm512_fmadd_ps(x10, b, c); x11 = _mm512_fmadd_ps(x11, b, c);
-    }
-    __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(x0, x1), _mm512_add_ps(x2, x3)),
-                             _mm512_add_ps(_mm512_add_ps(x4, x5), _mm512_add_ps(x6, x7)));
-    s = _mm512_add_ps(s, _mm512_add_ps(_mm512_add_ps(x8, x9), _mm512_add_ps(x10, x11)));
-    a->sink[tid] = _mm512_reduce_add_ps(s);
-}
-
-static double seconds_now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-double qk_peak_gflops(int threads) {
-    if (!qk_available()) return 0;
-    pthread_once(&poolOnce, pool_start);
-    if (threads < 1) threads = 1;
-    if (threads > pool.workers + 1) threads = pool.workers + 1;
-    peak_args a = { .iterations = 20000000 };
-    pool_run(peak_job, &a, threads);   // warm-up (clocks ramp up)
-    double t0 = seconds_now();
-    pool_run(peak_job, &a, threads);
-    double dt = seconds_now() - t0;
-    return (double)threads * (double)a.iterations * 12 * 32 / dt / 1e9;
-}
-
 // MARK: - Microkernels: C[MR × width] += A[MR × K] · panel (width ≤ 32, or ≤ 16 for the one-vector forms)
 
 #define KERNEL2(MR)                                                                                               \
@@ -534,7 +489,6 @@ void qk_lstm_backward_step(const float *packed, int batch, int hidden, const flo
 #else
 
 int qk_available(void) { return 0; }
-double qk_peak_gflops(int threads) { (void)threads; return 0; }
 void qk_parallel_ranges(int count, int minimumPerThread, qk_range_fn fn, void *context) {
     (void)minimumPerThread;
     if (count > 0) fn(context, 0, count);

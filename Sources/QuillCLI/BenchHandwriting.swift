@@ -10,7 +10,7 @@ import QuillOptim
 public struct BenchHandwriting: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "handwriting",
-        abstract: "Handwriting training throughput: 3×400 LSTM, M = 20, batch 32 × 300, Adam (PyTorch: prediction 5,630, synthesis 3,550 sample-steps/s).")
+        abstract: "Handwriting training throughput: 3×400 LSTM, M = 20, batch 32 × 300, Adam.")
 
     @Option(help: "prediction or synthesis.") var network: HandwritingKind = .synthesis
     @Option(help: "Timed iterations after 2 warm-up iterations (1…1000).") var iterations: Int = 10
@@ -20,6 +20,8 @@ public struct BenchHandwriting: ParsableCommand {
     @Option(help: "Alphabet size (synthesis; 2…1000).") var alphabet: Int = 80
     @Flag(help: "Also time each phase of a training step (forward, loss, backward per layer group, optimiser).")
     var profile = false
+    @OptionGroup var output: BenchOutputOptions
+    @OptionGroup var peakOptions: BenchPeakOptions
 
     public init() {}
 
@@ -34,7 +36,10 @@ public struct BenchHandwriting: ParsableCommand {
         }
     }
 
-    public func run() throws {
+    public func run() throws { report().emit(json: output.json) }
+
+    /// Trains for the iterations asked and measures.
+    func report() -> BenchReport {
         var rng = SeededGenerator(seed: 0)
         let config = HandwritingConfig(kind: network, alphabetSize: alphabet)
         let model = HandwritingModel<Float>(config: config, rng: &rng)
@@ -58,39 +63,52 @@ public struct BenchHandwriting: ParsableCommand {
         for _ in 0..<2 { iteration() }
         if profile { model.profile = phases }
         phases.reset()
-        var times = [Double]()
-        for _ in 0..<iterations {
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            iteration()
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        let times = BenchTimes.measure(warmUp: 0, repetitions: iterations, iteration)
+        let peak = BenchMachine.peak(seconds: peakOptions.peakSeconds)
+        let rate = Double(batch * steps) / times.median
+        // Forward and backward (twice the forward) FLOPs per sample-step.
+        let flops = 3 * HandwritingFLOPs.forwardPerStep(model, textLength: textLength)
+        var r = BenchReport(bench: "handwriting")
+        r.line("\(network.rawValue) network 3×400, M = 20\(network == .synthesis ? ", K = 10, U = \(textLength), alphabet \(alphabet)" : ""), batch \(batch) × \(steps), Adam")
+        r.blas()
+        r.line(String(format: "median %.0f ms/batch (best %.0f, n=%d) → %.0f sample-steps/s (best %.0f)",
+                      times.median * 1e3, times.best * 1e3, times.count, rate, Double(batch * steps) / times.best))
+        r.set("network", network.rawValue)
+        r.set("median_seconds", times.median)
+        r.set("best_seconds", times.best)
+        r.set("iterations", times.count)
+        r.set("sample_steps_per_second", rate)
+        r.set("best_sample_steps_per_second", Double(batch * steps) / times.best)
+        r.throughput(gflops: rate * flops / 1e9, flopsPerUnit: flops, unit: "sample-step", peak: peak)
+        if profile {
+            r.line("per phase (mean of \(iterations); timing adds a little overhead):")
+            let rows = phases.summary(repetitions: iterations)
+            let width = rows.map(\.name.count).max() ?? 0
+            for row in rows {
+                let pad = String(repeating: " ", count: width - row.name.count)
+                r.line("  " + row.name + pad + String(format: " %8.1f ms  %5.1f%%", row.seconds * 1e3, row.share * 100))
+            }
+            r.set("phases", rows.map { ["name": $0.name, "seconds": $0.seconds, "share": $0.share] as [String: Any] })
         }
-        times.sort()
-        let median = times[times.count / 2]
-        let rate = Double(batch * steps) / median
-        let baseline = network == .synthesis ? 3550.0 : 5630.0
-        // Forward FLOPs per sample-step: LSTM input and recurrent products, window, output; backward ×2.
-        let H = Double(config.hidden), G = 4 * H, V = Double(network == .synthesis ? alphabet : 0)
+        return r
+    }
+}
+
+/// Counted FLOPs of the handwriting networks (every product counted as 2 FLOPs).
+enum HandwritingFLOPs {
+    /// Forward FLOPs per sample-step: each LSTM layer's input and recurrent products, the mixture head over every
+    /// layer's output and, in the synthesis network, the window's parameters and its sum over `textLength`
+    /// characters.
+    static func forwardPerStep(_ model: HandwritingModel<Float>, textLength: Int) -> Double {
+        let config = model.config
+        let H = Double(config.hidden), G = 4 * H
         var fwd = 0.0
         for l in model.layers { fwd += 2 * Double(l.inputSize) * G + 2 * H * G }
         fwd += 2 * Double(model.layers.count) * H * Double(config.mixture.outputSize)
-        if network == .synthesis { fwd += 2 * H * Double(3 * config.windowComponents) + 4 * Double(config.windowComponents * textLength) }
-        _ = V
-        let gflops = rate * 3 * fwd / 1e9
-        print("\(network.rawValue) network 3×400, M = 20\(network == .synthesis ? ", K = 10, U = \(textLength), alphabet \(alphabet)" : ""), batch \(batch) × \(steps), Adam")
-        print("BLAS: OpenBLAS \(BLASInfo.coreName), \(BLASInfo.threads) threads")
-        print(String(format: "median %.0f ms/batch (best %.0f, n=%d) → %.0f sample-steps/s = %.2f× PyTorch's %.0f",
-                     median * 1e3, times[0] * 1e3, iterations, rate, rate / baseline, baseline))
-        print(String(format: "%.1f MFLOP/sample-step → %.1f GFLOP/s = %.0f%% of the %.0f GFLOP/s peak",
-                     3 * fwd / 1e6, gflops, 100 * gflops / Machine.peakGFLOPS, Machine.peakGFLOPS))
-        if profile {
-            print("per phase (mean of \(iterations); timing adds a little overhead):")
-            let rows = phases.summary(repetitions: iterations)
-            let width = rows.map(\.name.count).max() ?? 0
-            for r in rows {
-                let pad = String(repeating: " ", count: width - r.name.count)
-                print("  " + r.name + pad + String(format: " %8.1f ms  %5.1f%%", r.seconds * 1e3, r.share * 100))
-            }
+        if config.kind == .synthesis {
+            fwd += 2 * H * Double(3 * config.windowComponents) + 4 * Double(config.windowComponents * textLength)
         }
+        return fwd
     }
 }
 
@@ -98,11 +116,13 @@ public struct BenchHandwriting: ParsableCommand {
 public struct BenchSampling: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "sampling",
-        abstract: "Batch-1 sampling: 3×400 LSTM stack with the mixture head and mixture sampling (PyTorch: 0.90 ms/step).")
+        abstract: "Batch-1 sampling: 3×400 LSTM stack with the mixture head and mixture sampling.")
 
     @Option(help: "prediction or synthesis.") var network: HandwritingKind = .prediction
     @Option(help: "Steps to sample (20…100000).") var steps: Int = 700
     @Option(help: "Repetitions (1…1000; the median is reported).") var reps: Int = 5
+    @OptionGroup var output: BenchOutputOptions
+    @OptionGroup var peakOptions: BenchPeakOptions
 
     public init() {}
 
@@ -111,32 +131,43 @@ public struct BenchSampling: ParsableCommand {
         try OptionRange.check("reps", reps, 1...1000)
     }
 
-    public func run() throws {
+    public func run() throws { report().emit(json: output.json) }
+
+    /// Samples for the repetitions asked and measures.
+    func report() -> BenchReport {
         var rng = SeededGenerator(seed: 0)
         let config = HandwritingConfig(kind: network, alphabetSize: 80)
         let model = HandwritingModel<Float>(config: config, rng: &rng)
         let sampler = HandwritingSampler(model: model, alphabet: (0..<80).map { String(UnicodeScalar(UInt8(32 + $0))) },
                                          stats: .init(meanDx: 0, meanDy: 0, stdDx: 1, stdDy: 1))
-        var times = [Double]()
-        for _ in 0..<max(reps, 1) {
-            let t0 = DispatchTime.now().uptimeNanoseconds
+        // A text long enough that the cap, not the stopping rule, sets the length: 20 × (characters + 1) steps.
+        let characters = max(1, steps / 20 - 1)
+        let times = BenchTimes.measure(warmUp: 0, repetitions: reps) {
             if network == .prediction {
                 _ = sampler.sample(steps: steps, bias: 0, rng: &rng)
             } else {
-                // A text long enough that the cap, not the stopping rule, sets the length.
-                // The cap is 20 × (characters + 1) steps.
                 var rngs = [rng]
-                _ = sampler.write([String(repeating: "a", count: max(1, steps / 20 - 1))],
+                _ = sampler.write([String(repeating: "a", count: characters)],
                                   options: WriteOptions(bias: 0, stepsPerCharacter: 20, finishingSteps: 0), rngs: &rngs)
                 rng = rngs[0]
             }
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 / Double(steps))
         }
-        times.sort()
-        let m = times[times.count / 2]
-        print("\(network.rawValue) sampling, batch 1, 3×400, M = 20, \(steps) steps; BLAS \(BLASInfo.coreName) × \(BLASInfo.threads)")
-        print(String(format: "%.3f ms/step (best %.3f) = %.2f× faster than PyTorch's 0.90 ms/step; a 1,000-step line takes %.2f s",
-                     m * 1e3, times[0] * 1e3, 0.90 / (m * 1e3), m * 1000))
+        let peak = BenchMachine.peak(seconds: peakOptions.peakSeconds)
+        let perStep = times.median / Double(steps), bestPerStep = times.best / Double(steps)
+        let flops = HandwritingFLOPs.forwardPerStep(model, textLength: network == .synthesis ? characters : 0)
+        var r = BenchReport(bench: "sampling")
+        r.line("\(network.rawValue) sampling, batch 1, 3×400, M = 20, \(steps) steps")
+        r.blas()
+        r.line(String(format: "%.3f ms/step (best %.3f, n=%d) → %.0f steps/s; a 1,000-step line takes %.2f s",
+                      perStep * 1e3, bestPerStep * 1e3, times.count, 1 / perStep, perStep * 1000))
+        r.set("network", network.rawValue)
+        r.set("steps", steps)
+        r.set("repetitions", times.count)
+        r.set("median_seconds_per_step", perStep)
+        r.set("best_seconds_per_step", bestPerStep)
+        r.set("steps_per_second", 1 / perStep)
+        r.throughput(gflops: flops / perStep / 1e9, flopsPerUnit: flops, unit: "step", peak: peak)
+        return r
     }
 }
 

@@ -15,14 +15,12 @@ public struct BenchImportCommand: ParsableCommand {
     @Option(name: .customLong("repeat"), help: "Runs (1…100); the best time is reported.")
     var repeats = 3
 
-    @Option(name: .customLong("baseline"), help: "Seconds Python's json module needs to parse the file (more than 0, at most 1000000).")
-    var baseline = 6.0
+    @OptionGroup var output: BenchOutputOptions
 
     public init() {}
 
     public func validate() throws {
         try OptionRange.check("repeat", repeats, 1...100)
-        try OptionRange.check("baseline", baseline, 0...1_000_000, aboveLower: true)
         try refuseNonFiles([("--data", data)])
     }
 
@@ -44,14 +42,25 @@ public struct BenchImportCommand: ParsableCommand {
         guard let r = best else { return }
         let points = Double(r.dataset.samples.reduce(0) { $0 + $1.count })
         let mb = Double(r.inputBytes) / 1e6
-        print(String(format: "input: %@ (%.1f MB, %d samples, %.0f points)", data, mb, r.dataset.samples.count, points))
-        print(String(format: "parse   %.3f s  (%.0f MB/s, %.1f M points/s)", r.parseSeconds, mb / r.parseSeconds,
-                     points / r.parseSeconds / 1e6))
-        print(String(format: "prepare %.3f s", r.prepareSeconds))
-        print(String(format: "write   %.3f s  (%.1f MB)", r.writeSeconds, Double(r.outputBytes) / 1e6))
-        print(String(format: "total   %.3f s  (%.0f MB/s, %.1f M points/s): %.1fx faster than Python's json parse (%.1f s)",
-                     r.totalSeconds, mb / r.totalSeconds, points / r.totalSeconds / 1e6, baseline / r.totalSeconds,
-                     baseline))
-        print(String(format: "load prepared file: %.3f s (best of %d)", bestLoad, repeats))
+        var report = BenchReport(bench: "import")
+        report.line(String(format: "input: %@ (%.1f MB, %d samples, %.0f points)", data, mb, r.dataset.samples.count, points))
+        report.line(String(format: "parse   %.3f s  (%.0f MB/s, %.1f M points/s)", r.parseSeconds, mb / r.parseSeconds,
+                           points / r.parseSeconds / 1e6))
+        report.line(String(format: "prepare %.3f s", r.prepareSeconds))
+        report.line(String(format: "write   %.3f s  (%.1f MB)", r.writeSeconds, Double(r.outputBytes) / 1e6))
+        report.line(String(format: "total   %.3f s  (%.0f MB/s, %.1f M points/s), best of %d", r.totalSeconds,
+                           mb / r.totalSeconds, points / r.totalSeconds / 1e6, repeats))
+        report.line(String(format: "load prepared file: %.3f s (best of %d)", bestLoad, repeats))
+        report.set("input_megabytes", mb)
+        report.set("samples", r.dataset.samples.count)
+        report.set("points", points)
+        report.set("parse_seconds", r.parseSeconds)
+        report.set("prepare_seconds", r.prepareSeconds)
+        report.set("write_seconds", r.writeSeconds)
+        report.set("total_seconds", r.totalSeconds)
+        report.set("load_seconds", bestLoad)
+        report.set("points_per_second", points / r.totalSeconds)
+        report.set("repeats", repeats)
+        report.emit(json: output.json)
     }
 }

@@ -11,6 +11,8 @@ public struct BenchKernels: ParsableCommand {
     @Option(help: "Batch rows (1…4096).") var batch: Int = 50
     @Option(help: "Hidden units (1…4096).") var hidden: Int = 512
     @Option(help: "Repetitions per measurement (1…100000).") var reps: Int = 200
+    @OptionGroup var output: BenchOutputOptions
+    @OptionGroup var peakOptions: BenchPeakOptions
 
     public init() {}
 
@@ -27,7 +29,12 @@ public struct BenchKernels: ParsableCommand {
         return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 / Double(reps)
     }
 
-    public func run() throws {
+    public func run() throws { report().emit(json: output.json) }
+
+    /// Times each kernel; the figures go under `kernels` (name, seconds and GFLOP/s or ns per element).
+    func report() -> BenchReport {
+        var r = BenchReport(bench: "kernels")
+        var rows = [[String: Any]]()
         let B = batch, H = hidden, G = 4 * H
         var rng = SeededGenerator(seed: 1)
         func rand(_ n: Int) -> Tensor<Float> {
@@ -35,19 +42,28 @@ public struct BenchKernels: ParsableCommand {
         }
         let h = rand(B * H), w = rand(H * G), g = rand(B * G), big = rand(2500 * H), bigG = rand(2500 * G)
         let out = rand(H * G)
-        print("BLAS: OpenBLAS \(BLASInfo.coreName), \(BLASInfo.threads) threads")
-        func report(_ name: String, _ flops: Double, _ s: Double) {
-            print(String(format: "%-44@ %8.1f µs  %6.1f GFLOP/s", name as NSString, s * 1e6, flops / s / 1e9))
+        r.blas()
+        let peak = BenchMachine.peak(seconds: peakOptions.peakSeconds)
+        r.peak(peak)
+        func flopRate(_ name: String, _ flops: Double, _ s: Double) {
+            let rate = flops / s / 1e9
+            let share = peak.map { String(format: "  %3.0f%% of peak", 100 * $0.fraction(of: rate)) } ?? ""
+            r.line(BenchReport.column(name) + String(format: "%8.1f µs  %6.1f GFLOP/s", s * 1e6, rate) + share)
+            rows.append(["name": name, "seconds": s, "gflops": rate])
         }
-        report("h·Wh        (\(B)×\(H))·(\(H)×\(G))", 2.0 * Double(B * H * G), time {
+        func perElement(_ name: String, _ s: Double, _ elements: Int, unit: String) {
+            r.line(BenchReport.column(name) + String(format: "%8.2f ns/", s * 1e9 / Double(elements)) + unit)
+            rows.append(["name": name, "seconds": s, "nanoseconds_per_\(unit)": s * 1e9 / Double(elements)])
+        }
+        flopRate("h·Wh        (\(B)×\(H))·(\(H)×\(G))", 2.0 * Double(B * H * G), time {
             matmul(m: B, n: G, k: H, a: h.ptr, lda: H, b: w.ptr, ldb: G, beta: 1, c: g.ptr, ldc: G) })
-        report("dG·Whᵀ      (\(B)×\(G))·(\(G)×\(H))", 2.0 * Double(B * H * G), time {
+        flopRate("dG·Whᵀ      (\(B)×\(G))·(\(G)×\(H))", 2.0 * Double(B * H * G), time {
             matmul(transB: true, m: B, n: H, k: G, a: g.ptr, lda: G, b: w.ptr, ldb: G, c: h.ptr, ldc: H) })
-        report("X·Wx        (2500×\(H))·(\(H)×\(G))", 2.0 * 2500 * Double(H * G), time {
+        flopRate("X·Wx        (2500×\(H))·(\(H)×\(G))", 2.0 * 2500 * Double(H * G), time {
             matmul(m: 2500, n: G, k: H, a: big.ptr, lda: H, b: w.ptr, ldb: G, c: bigG.ptr, ldc: G) })
-        report("Xᵀ·dG       (\(H)×2500)·(2500×\(G))", 2.0 * 2500 * Double(H * G), time {
+        flopRate("Xᵀ·dG       (\(H)×2500)·(2500×\(G))", 2.0 * 2500 * Double(H * G), time {
             matmul(transA: true, m: H, n: G, k: 2500, a: big.ptr, lda: H, b: bigG.ptr, ldb: G, beta: 1, c: out.ptr, ldc: G) })
-        report("dG·Wxᵀ      (2500×\(G))·(\(G)×\(H))", 2.0 * 2500 * Double(H * G), time {
+        flopRate("dG·Wxᵀ      (2500×\(G))·(\(G)×\(H))", 2.0 * 2500 * Double(H * G), time {
             matmul(transB: true, m: 2500, n: H, k: G, a: bigG.ptr, lda: G, b: w.ptr, ldb: G, c: big.ptr, ldc: H) })
         // One LSTM layer's per-step work (product + gate maths) over 50 steps, through the layer's own API: the
         // fused kernels (packed weights, both cores) against the portable path (OpenBLAS + CellKernels).
@@ -63,37 +79,39 @@ public struct BenchKernels: ParsableCommand {
                 layer.beginForward(ws, steps: steps)
                 for t in 0..<steps { layer.step(t, ws) }
             } / Double(steps)
-            report("LSTM step forward, \(name)", stepFlops, f)
+            flopRate("LSTM step forward, \(name)", stepFlops, f)
             let b = time {
                 layer.beginBackward(ws)
                 for t in stride(from: steps - 1, through: 0, by: -1) { layer.backwardStep(t, ws, dhExternal: nil) }
             } / Double(steps)
-            report("LSTM step backward, \(name)", stepFlops, b)
+            flopRate("LSTM step backward, \(name)", stepFlops, b)
         }
         FusedKernels.enabled = true
-        let cores = FusedKernels.threads(hidden: 1 << 20)
-        if let one = FusedKernels.measuredPeakGFLOPS(threads: 1), let all = FusedKernels.measuredPeakGFLOPS(threads: cores) {
-            print(String(format: "%-44@ %8.1f GFLOP/s on 1 thread, %.1f on %d (nominal %.0f)",
-                         "FP32 FMA peak, measured" as NSString, one, all, cores, Machine.peakGFLOPS))
+        if let one = FMAPeak.measure(threads: 1, seconds: peakOptions.peakSeconds) {
+            r.line(BenchReport.column("FMA peak measured, 1 thread") + String(format: "%8.1f GFLOP/s", one.gflops))
+            r.set("peak_gflops_one_thread", one.gflops)
         }
+        if let peak { r.line(peak.description) }
         let c0 = rand(B * H), c1 = rand(B * H), tc = rand(B * H), hh = rand(B * H), dc = rand(B * H)
         let gates = rand(B * G), dG = rand(B * G)
         let fwd = time {
             CellKernels.lstmForward(gates: gates.ptr, cPrev: c0.ptr, c: c1.ptr, tanhC: tc.ptr, h: hh.ptr, batch: B, hidden: H)
         }
-        print(String(format: "%-44@ %8.1f µs  %6.2f ns/unit", "LSTM pointwise forward" as NSString, fwd * 1e6, fwd * 1e9 / Double(B * H)))
+        perElement("LSTM pointwise forward", fwd, B * H, unit: "unit")
         let bwd = time {
             CellKernels.lstmBackward(gates: gates.ptr, cPrev: c0.ptr, tanhC: tc.ptr, dh: hh.ptr, dc: dc.ptr, dGates: dG.ptr, batch: B, hidden: H)
         }
-        print(String(format: "%-44@ %8.1f µs  %6.2f ns/unit", "LSTM pointwise backward" as NSString, bwd * 1e6, bwd * 1e9 / Double(B * H)))
+        perElement("LSTM pointwise backward", bwd, B * H, unit: "unit")
         let rowT = time { for b in 0..<B { Kernels.sigmoidInPlace(gates.ptr + b * G, count: G) } }
-        print(String(format: "%-44@ %8.2f ns/element", "sigmoid by rows of 4H" as NSString, rowT * 1e9 / Double(B * G)))
+        perElement("sigmoid by rows of 4H", rowT, B * G, unit: "element")
         let n = B * G
         let tanhT = time { Kernels.tanh(gates.ptr, into: dG.ptr, count: n) }
-        print(String(format: "%-44@ %8.2f ns/element", "fast tanh (vector)" as NSString, tanhT * 1e9 / Double(n)))
+        perElement("fast tanh (vector)", tanhT, n, unit: "element")
         let expT = time { Kernels.exp(gates.ptr, into: dG.ptr, count: n) }
-        print(String(format: "%-44@ %8.2f ns/element", "fast exp (vector)" as NSString, expT * 1e9 / Double(n)))
+        perElement("fast exp (vector)", expT, n, unit: "element")
         let libmT = time { for i in 0..<n { dG[i] = Foundation.tanhf(gates[i]) } }
-        print(String(format: "%-44@ %8.2f ns/element", "glibc tanhf" as NSString, libmT * 1e9 / Double(n)))
+        perElement("glibc tanhf", libmT, n, unit: "element")
+        r.set("kernels", rows)
+        return r
     }
 }

@@ -20,6 +20,8 @@ public struct BenchRenderCommand: ParsableCommand {
     @Option(help: "Line height in points (4…1000).")
     public var lineHeight: Double = 48
 
+    @OptionGroup var output: BenchOutputOptions
+
     public init() {}
 
     public func validate() throws {
@@ -40,6 +42,14 @@ public struct BenchRenderCommand: ParsableCommand {
         var options = PageOptions()
         options.lineHeight = lineHeight
         let result = try RenderBenchmark.run(lines: lines, directory: directory, options: options)
-        print(result)
+        var report = BenchReport(bench: "render")
+        report.line(result.description)
+        report.set("lines", result.lines)
+        report.set("points", result.points)
+        report.set("strokes", result.strokes)
+        report.set("seconds", result.seconds)
+        report.set("lines_per_second", result.linesPerSecond)
+        report.set("bytes", result.bytes)
+        report.emit(json: output.json)
     }
 }

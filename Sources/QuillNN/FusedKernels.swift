@@ -18,12 +18,6 @@ public enum FusedKernels {
     /// Threads the fused steps of a layer of `hidden` units use.
     public static func threads(hidden: Int) -> Int { Int(qk_threads_for(Int32(hidden))) }
 
-    /// Measured FP32 FMA throughput on `threads` threads, in GFLOP/s (nil where the kernels do not run).
-    public static func measuredPeakGFLOPS(threads: Int) -> Double? {
-        let g = qk_peak_gflops(Int32(threads))
-        return g > 0 ? g : nil
-    }
-
     /// Whether a layer of `kind` in `T` with this batch takes the fused path.
     static func applies<T: QuillScalar>(_ kind: CellKind, _: T.Type, batch: Int) -> Bool {
         enabled && kind == .lstm && T.self == Float.self && batch >= 4 && available

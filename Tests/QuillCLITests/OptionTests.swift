@@ -120,8 +120,8 @@ final class OptionTests: XCTestCase {
         table += [Numeric(["bench", "sampling"], "steps", "19", "100001"), Numeric(["bench", "sampling"], "reps", "0", "1001")]
         let bk = ["bench", "kernels"]
         table += [Numeric(bk, "batch", "0", "4097"), Numeric(bk, "hidden", "0", "4097"), Numeric(bk, "reps", "0", "100001")]
-        table += [Numeric(["bench", "import"], "repeat", "0", "101"),
-                  Numeric(["bench", "import"], "baseline", "0", "1e7", float: true)]
+        table.append(Numeric(["bench", "import"], "repeat", "0", "101"))
+        for bench in [bc, bh, ["bench", "sampling"], bk] { table.append(Numeric(bench, "peak-seconds", "0.001", "11", float: true)) }
         table += [Numeric(["bench", "render"], "lines", "0", "1000001"),
                   Numeric(["bench", "render"], "line-height", "3", "1001", float: true)]
         return table

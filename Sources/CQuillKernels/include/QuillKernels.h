@@ -65,9 +65,12 @@ void qk_window_backward(const float *dw, const float *params, const float *alpha
                         const float *kappa, float *kappaCarry, float *dParams, const int *text, const long *lengths,
                         int batch, int K, int U, int V, float kappaScale);
 
-/// Measured single-precision FMA throughput in GFLOP/s on `threads` kernel threads (AVX-512, 12 independent chains,
-/// a tenth of a second), or 0 where the kernels do not run: the machine's real peak, turbo clocks included.
-double qk_peak_gflops(int threads);
+/// The machine's single-precision FMA peak in GFLOP/s, measured on `threads` threads (1…256) for `seconds`
+/// (0.001…10, after a warm-up of a quarter of that): 12 independent FMA chains per thread in the widest vectors the
+/// CPU runs, chosen at run time (AVX-512, else AVX2 + FMA, else 128-bit vectors). Turbo clocks included; counts an
+/// FMA as 2 FLOPs. Writes the vector width in bits (512, 256 or 128) to `vectorBits` when not NULL. Returns 0 when
+/// a thread could not be started. Works on every CPU; measurements run one at a time.
+double qk_fma_peak_gflops(int threads, double seconds, int *vectorBits);
 
 /// A function over the index range [begin, end) of some work, with its context.
 typedef void (*qk_range_fn)(void *context, int begin, int end);

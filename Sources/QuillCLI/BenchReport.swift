@@ -1,0 +1,139 @@
+import ArgumentParser
+import Foundation
+import QuillNN
+import QuillNumerics
+
+/// The output option every bench shares.
+struct BenchOutputOptions: ParsableArguments {
+    @Flag(help: "Print the figures as one JSON object on stdout instead of text (for Tools/bench-compare.py).")
+    var json = false
+}
+
+/// How the benches that count FLOPs measure the machine's FMA peak.
+struct BenchPeakOptions: ParsableArguments {
+    @Option(help: "Seconds to measure the machine's FMA peak for, after a quarter of that to warm up (0.01…10).")
+    var peakSeconds: Double = 0.5
+
+    func validate() throws {
+        try OptionRange.check("peak-seconds", peakSeconds, 0.01...10)
+    }
+}
+
+/// The machine the benches run on, measured rather than assumed.
+enum BenchMachine {
+    /// Threads the benches compute on: OpenBLAS's, or the fused kernels' where those use more.
+    static var threads: Int {
+        Swift.max(BLASInfo.threads, FusedKernels.available ? FusedKernels.threads(hidden: 1 << 20) : 1)
+    }
+
+    /// The FMA peak on `threads` threads, measured for `seconds`.
+    static func peak(seconds: Double) -> FMAPeak? { FMAPeak.measure(threads: threads, seconds: seconds) }
+}
+
+/// What one bench measured: lines for a person, and the same figures as one JSON object for scripts (`--json`).
+/// Figures are absolute (per second, GFLOP/s) or fractions of the FMA peak measured on this machine during the run.
+struct BenchReport {
+    /// The text, line by line.
+    private(set) var lines: [String] = []
+    /// The figures, keyed by snake_case names with their unit (`median_seconds`, `chars_per_second`).
+    private(set) var figures: [String: Any]
+
+    /// A report for the bench named `bench` ("char", "handwriting", …).
+    init(bench: String) { figures = ["bench": bench] }
+
+    /// Adds a line of text.
+    mutating func line(_ text: String) { lines.append(text) }
+
+    /// Adds a figure: a number, string or Bool (non-finite numbers become JSON null).
+    mutating func set(_ key: String, _ value: Any) { figures[key] = value }
+
+    /// `name` padded with spaces to `width` characters: the first column of a table (`%-44@` does not pad on Linux).
+    static func column(_ name: String, _ width: Int = 44) -> String {
+        name.count >= width ? name + " " : name + String(repeating: " ", count: width - name.count)
+    }
+
+    /// The BLAS library and its threads, as a line and as figures.
+    mutating func blas() {
+        line("BLAS: OpenBLAS \(BLASInfo.coreName) kernels, \(BLASInfo.threads) threads")
+        set("blas_core", BLASInfo.coreName)
+        set("blas_threads", BLASInfo.threads)
+    }
+
+    /// The work rate `gflops` (GFLOP/s, from `flopsPerUnit` FLOPs per `unit`) against the measured `peak`: one line,
+    /// and the figures `gflops`, `peak_gflops`, `peak_threads`, `peak_vector_bits` and `peak_fraction`.
+    mutating func throughput(gflops: Double, flopsPerUnit: Double, unit: String, peak: FMAPeak?) {
+        set("gflops", gflops)
+        set("mflop_per_" + unit.replacingOccurrences(of: "-", with: "_"), flopsPerUnit / 1e6)
+        let rate = String(format: "%.1f MFLOP/%@ → %.1f GFLOP/s", flopsPerUnit / 1e6, unit, gflops)
+        self.peak(peak)
+        guard let peak else {
+            line(rate)
+            return
+        }
+        set("peak_fraction", peak.fraction(of: gflops))
+        line(rate + String(format: " = %.0f%% of the measured FMA peak", 100 * peak.fraction(of: gflops)))
+        line(peak.description)
+    }
+
+    /// The measured peak as figures (and a line saying so when it could not be measured).
+    mutating func peak(_ peak: FMAPeak?) {
+        guard let peak else {
+            line("FMA peak: not measured (a measuring thread could not be started)")
+            return
+        }
+        set("peak_gflops", peak.gflops)
+        set("peak_threads", peak.threads)
+        set("peak_vector_bits", peak.vectorBits)
+        set("peak_instruction_set", peak.instructionSet)
+    }
+
+    /// The figures as one line of JSON with sorted keys.
+    func json() -> String {
+        func clean(_ v: Any) -> Any {
+            if let d = v as? Double { return d.isFinite ? d : NSNull() }
+            if let a = v as? [Any] { return a.map(clean) }
+            if let o = v as? [String: Any] { return o.mapValues(clean) }
+            return v
+        }
+        let object = figures.mapValues(clean)
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]),
+              let text = String(data: data, encoding: .utf8) else { return "{}" }
+        return text
+    }
+
+    /// Prints the JSON object or the text.
+    func emit(json asJSON: Bool) {
+        if asJSON {
+            print(json())
+        } else {
+            for l in lines { print(l) }
+        }
+    }
+}
+
+/// Median and best of timed repetitions.
+struct BenchTimes {
+    let median: Double
+    let best: Double
+    let count: Int
+
+    /// `seconds`, one per repetition (at least one).
+    init(_ seconds: [Double]) {
+        let s = seconds.sorted()
+        median = s.isEmpty ? .nan : s[s.count / 2]
+        best = s.first ?? .nan
+        count = s.count
+    }
+
+    /// Runs `body` `warmUp` times untimed, then `repetitions` times timed.
+    static func measure(warmUp: Int, repetitions: Int, _ body: () -> Void) -> BenchTimes {
+        for _ in 0..<warmUp { body() }
+        var times = [Double]()
+        for _ in 0..<repetitions {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            body()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        }
+        return BenchTimes(times)
+    }
+}
