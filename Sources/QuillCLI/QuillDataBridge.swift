@@ -4,7 +4,12 @@ import QuillData
 enum QuillDataBridge {
     /// Raw offsets of an InkML file (the first sample), with end-of-stroke flags.
     static func inkmlOffsets(_ path: String) throws -> (dx: [Double], dy: [Double], eos: [Bool]) {
-        let off = try InkMLImporter.load(path: path).offsets()
+        let off = try withoutSkipAdvice { try InkMLImporter.load(path: path) }.offsets()
         return (off.dx, off.dy, off.eos.map { $0 != 0 })
     }
+}
+
+/// Runs a reader for a command that has no `--skip-invalid`: its errors lose the advice to pass it.
+func withoutSkipAdvice<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let error as DatasetError { throw CLIError(error.withoutSkipAdvice) }
 }

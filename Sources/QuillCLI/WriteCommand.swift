@@ -194,7 +194,7 @@ public struct WriteCommand: ParsableCommand {
             return Prime(rows: rows.map { ($0[0], $0[1], $0[2]) }, text: try checkedLine(t, sampler: sampler))
         }
         if let primeInkml {
-            let sample = try InkMLImporter.load(path: primeInkml)
+            let sample = try withoutSkipAdvice { try InkMLImporter.load(path: primeInkml) }
             guard let t = primeText ?? sample.text, !t.isEmpty else {
                 throw CLIError("\(primeInkml): the file carries no transcription; say what it says with --prime-text")
             }

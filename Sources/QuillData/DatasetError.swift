@@ -55,6 +55,13 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
     /// The message with any invisible or control character (quoted from a file, or in its name) shown by code point.
     public var description: String { TextPreparation.shown(text: message) }
 
+    /// The message for a command that reads one file and has no `--skip-invalid` (`write --prime-inkml`,
+    /// `style add --inkml`): the same words without the advice to skip.
+    public var withoutSkipAdvice: String {
+        description.replacingOccurrences(of: #",? or pass --skip-invalid to skip [a-z ]+\."#, with: ".",
+                                         options: .regularExpression)
+    }
+
     var message: String {
         switch self {
         case let .malformedJSON(pos, why):
