@@ -135,6 +135,17 @@ public enum FuzzReplay {
     }
 }
 
+/// The whole program of a fuzz executable: built for fuzzing (`make fuzz`, `-DFUZZING`), hands `target` to
+/// libFuzzer; otherwise replays the files or directories given as arguments.
+public func fuzzMain(_ target: FuzzTarget) {
+    #if FUZZING
+    FuzzDriver.target = target
+    exit(FuzzDriver.run())
+    #else
+    FuzzReplay.main(target)
+    #endif
+}
+
 #if FUZZING
 /// libFuzzer's driver (linked by `-sanitize=fuzzer`): SwiftPM gives every executable its own `main`, so the fuzz
 /// executables start libFuzzer through this entry rather than libFuzzer's `main`.
@@ -143,12 +154,22 @@ private func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<CInt>,
                                  _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
                                  _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt) -> CInt
 
-public enum FuzzDriver {
-    /// Runs libFuzzer with the process's arguments and `callback` as the target.
-    public static func run(_ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt) -> CInt {
+enum FuzzDriver {
+    /// The reader being fuzzed (a C callback cannot capture it).
+    nonisolated(unsafe) static var target = FuzzTarget.jsonLines
+
+    /// Runs libFuzzer with the process's arguments; each input goes to `target`.
+    static func run() -> CInt {
         var argc = CommandLine.argc
         var argv = CommandLine.unsafeArgv as UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
-        return LLVMFuzzerRunDriver(&argc, &argv, callback)
+        return LLVMFuzzerRunDriver(&argc, &argv, fuzzOneInput)
     }
+}
+
+/// libFuzzer's callback, by its conventional name (libFuzzer's objects refer to it): one input, the bytes of one file.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    FuzzDriver.target.run(Data(bytes: data, count: size))
+    return 0
 }
 #endif

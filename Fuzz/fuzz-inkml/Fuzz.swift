@@ -1,20 +1,6 @@
-import Foundation
 import QuillFuzzing
 
-/// One input, the bytes of one file (libFuzzer's callback).
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    FuzzTarget.inkml.run(Data(bytes: data, count: size))
-    return 0
-}
-
-/// Built for fuzzing (`make fuzz`), hands control to libFuzzer; otherwise replays the files or directories given.
+/// `make fuzz` runs this reader under libFuzzer; a plain build replays the inputs given as arguments.
 @main struct FuzzMain {
-    static func main() {
-        #if FUZZING
-        exit(FuzzDriver.run(fuzzOneInput))
-        #else
-        FuzzReplay.main(.inkml)
-        #endif
-    }
+    static func main() { fuzzMain(.inkml) }
 }
