@@ -58,6 +58,9 @@ final class XMLElementNode {
         return root
     }
 
+    /// XML 1.0's declaration (§2.8, §4.3.3), strictly, at the start of a document (after any byte-order mark).
+    static let declarationPattern = #"^<\?xml\s+version\s*=\s*("1\.[0-9]+"|'1\.[0-9]+')(\s+encoding\s*=\s*("[A-Za-z][A-Za-z0-9._-]*"|'[A-Za-z][A-Za-z0-9._-]*'))?(\s+standalone\s*=\s*("(yes|no)"|'(yes|no)'))?\s*\?>"#
+
     /// The document as UTF-8 bytes, the only form handed to Foundation's parser, which traps on bytes that are not
     /// UTF-8 in an element or attribute name and trusts libxml2's reading of the declaration.
     ///
@@ -76,12 +79,11 @@ final class XMLElementNode {
             text = body
             bytes = Array(body.utf8)
         }
-        // The declaration (XML 1.0 §2.8, §4.3.3), strictly: only a well-formed one names the document's encoding.
-        let head = String(decoding: bytes.prefix(300), as: UTF8.self)
-        let pattern = #"^(\xEF\xBB\xBF)?<\?xml\s+version\s*=\s*("1\.[0-9]+"|'1\.[0-9]+')\s+encoding\s*=\s*("[A-Za-z][A-Za-z0-9._-]*"|'[A-Za-z][A-Za-z0-9._-]*')(\s+standalone\s*=\s*("(yes|no)"|'(yes|no)'))?\s*\?>"#
+        // Only a well-formed declaration names the document's encoding.
+        let head = String(decoding: bytes.dropFirst(bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0).prefix(300), as: UTF8.self)
         var declared: String?
         var declaration: Range<String.Index>?
-        if let range = head.range(of: pattern, options: .regularExpression),
+        if let range = head.range(of: declarationPattern, options: .regularExpression),
            let enc = head[range].range(of: #"encoding\s*=\s*["'][A-Za-z0-9._-]+"#, options: .regularExpression) {
             declared = head[enc].split(whereSeparator: { $0 == "\"" || $0 == "'" }).last.map { $0.lowercased() }
             declaration = range
@@ -115,8 +117,7 @@ final class XMLElementNode {
         // data (`<?x?>`), and neither IAM-OnDB nor InkML needs them.
         let bom = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
         let start = String(decoding: bytes[bom...].prefix(300), as: UTF8.self)
-        let anyDeclaration = #"^<\?xml\s+version\s*=\s*("1\.[0-9]+"|'1\.[0-9]+')(\s+encoding\s*=\s*("[A-Za-z][A-Za-z0-9._-]*"|'[A-Za-z][A-Za-z0-9._-]*'))?(\s+standalone\s*=\s*("(yes|no)"|'(yes|no)'))?\s*\?>"#
-        let declarationLength = start.range(of: anyDeclaration, options: .regularExpression).map { start.utf8.distance(from: start.startIndex, to: $0.upperBound) } ?? 0
+        let declarationLength = start.range(of: declarationPattern, options: .regularExpression).map { start.utf8.distance(from: start.startIndex, to: $0.upperBound) } ?? 0
         var k = bom + declarationLength, pline = 1, pcolumn = 1
         for b in bytes[..<min(k, bytes.count)] where b == 0x0A { pline += 1 }
         while k + 1 < bytes.count {

@@ -53,7 +53,7 @@ public enum SafeTensors {
                 #endif
             }
         }
-        try AtomicFile.write(out, to: path)
+        try AtomicOutput.write(out, to: path)
     }
 
     /// Largest header Quill reads (bytes): far above any real checkpoint's (a few kB), far below memory limits.
@@ -227,10 +227,3 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// Atomic file writes for checkpoints and styles (`QuillIO.AtomicOutput`): complete or absent; a failure throws
-/// `FileSystemError` and leaves the older file in place.
-public enum AtomicFile {
-    public static func write(_ data: Data, to path: String) throws {
-        try AtomicOutput.write(data, to: path)
-    }
-}

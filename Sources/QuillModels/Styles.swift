@@ -1,5 +1,6 @@
 import Foundation
 import QuillData
+import QuillIO
 
 /// A named handwriting style: priming strokes (in the model's normalised offset form) and their text, stored as
 /// `DIR/styles/NAME.json` beside a synthesis model.
@@ -89,7 +90,7 @@ public struct HandwritingStyle: Codable, Equatable, Sendable {
         }
         let url = HandwritingStyle.directory(model: dir)
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        try AtomicFile.write(try JSONEncoder.sorted.encode(self), to: url.appendingPathComponent("\(name).json").path)
+        try AtomicOutput.write(try JSONEncoder.sorted.encode(self), to: url.appendingPathComponent("\(name).json").path)
     }
 
     /// Priming rows from raw offsets (any units), rescaled so their overall spread matches the model's training
