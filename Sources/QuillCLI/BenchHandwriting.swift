@@ -103,8 +103,8 @@ enum HandwritingFLOPs {
         let config = model.config
         let H = Double(config.hidden), G = 4 * H
         var fwd = 0.0
-        for l in model.layers { fwd += 2 * Double(l.inputSize) * G + 2 * H * G }
-        fwd += 2 * Double(model.layers.count) * H * Double(config.mixture.outputSize)
+        for l in model.stack.layers { fwd += 2 * Double(l.inputSize) * G + 2 * H * G }
+        fwd += 2 * Double(model.stack.layers.count) * H * Double(config.mixture.outputSize)
         if config.kind == .synthesis {
             fwd += 2 * H * Double(3 * config.windowComponents) + 4 * Double(config.windowComponents * textLength)
         }

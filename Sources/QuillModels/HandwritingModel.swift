@@ -65,104 +65,52 @@ public struct HandwritingConfig: Codable, Equatable, Sendable {
     }
 }
 
-/// Graves's handwriting networks: stacked LSTMs with skip connections and a mixture-density output; with a soft
-/// window over the text for synthesis.
+/// Graves's handwriting networks: a `RecurrentStack` of LSTMs with skip connections (eqs. 1–3) — with a soft window
+/// over the text for synthesis (eqs. 46–53) — composed with a `MixtureHead` (eqs. 17–26).
 ///
-/// Layer inputs (eqs. 1–3 and 52–53): layer 1 reads [x_t] for prediction, [x_t, w_{t−1}] for synthesis; layer n > 1
-/// reads [x_t, hⁿ⁻¹_t] plus w_t for synthesis. The window (eqs. 46–51) reads h¹_t. The output reads every layer.
-/// Layers 2…N run in sequence mode (one GEMM per layer for all input projections) because only layer 1 and the
-/// window form a recurrence with each other.
+/// Layer 1 reads (dx, dy, eos), and for synthesis the window vector w_{t−1}; layer n > 1 reads (dx, dy, eos), hⁿ⁻¹_t
+/// and w_t. The window reads h¹_t. The mixture head reads every layer's output.
 public final class HandwritingModel<T: QuillScalar> {
     public let config: HandwritingConfig
-    public let layers: [RecurrentLayer<T>]
-    public let window: SoftWindow<T>?
-    public let output: Linear<T>
+    /// The LSTM layers `lstm.0` … and, for synthesis, the window `window`.
+    public let stack: RecurrentStack<T>
+    /// The mixture head `output`, over all layers' outputs.
+    public let output: MixtureHead<T>
+    public var window: SoftWindow<T>? { stack.window }
     public var mixture: MixtureDensity { config.mixture }
     /// When set, `trainStep` adds the time of each of its phases here (`quill bench handwriting --profile`).
-    public var profile: PhaseProfile?
+    public var profile: PhaseProfile? { didSet { stack.profile = profile } }
 
     public init(config: HandwritingConfig, rng: inout SeededGenerator) {
         self.config = config
-        let H = config.hidden
-        let V = config.kind == .synthesis ? config.alphabetSize : 0
-        var ls = [RecurrentLayer<T>]()
-        for n in 0..<config.layers {
-            let input = n == 0 ? 3 + V : 3 + H + V
-            ls.append(RecurrentLayer(kind: .lstm, inputSize: input, hiddenSize: H, name: "lstm.\(n)",
-                                     peepholes: config.peepholes, rng: &rng))
-        }
-        layers = ls
-        window = config.kind == .synthesis
-            ? SoftWindow(components: config.windowComponents, inputSize: H, vocabularySize: V,
-                         kappaScale: config.kappaScale, name: "window", rng: &rng)
+        let window = config.kind == .synthesis
+            ? SoftWindowShape(components: config.windowComponents, vocabularySize: config.alphabetSize,
+                              kappaScale: config.kappaScale, name: "window")
             : nil
-        output = Linear(inputSize: config.layers * H, outputSize: config.mixture.outputSize, name: "output", rng: &rng)
+        stack = RecurrentStack(kind: .lstm, inputSize: 3, hiddenSize: config.hidden, layers: config.layers,
+                               skipConnections: true, peepholes: config.peepholes, window: window, name: "lstm",
+                               rng: &rng)
+        output = MixtureHead(inputSize: stack.outputSize, density: config.mixture, name: "output", rng: &rng)
     }
 
-    public var parameters: [Parameter<T>] {
-        layers.flatMap(\.parameters) + (window?.parameters ?? []) + output.parameters
-    }
+    /// Every tensor, in checkpoint order: the layers, the window, the mixture head.
+    public var parameters: [Parameter<T>] { stack.parameters + output.parameters }
 
     /// Graves's clip of the LSTM pre-activation derivatives (he uses 10); nil for none.
-    public func setPreactivationGradientClip(_ clip: T?) { layers.forEach { $0.preactivationGradientClip = clip } }
+    public func setPreactivationGradientClip(_ clip: T?) { stack.setPreactivationGradientClip(clip) }
 
     public func makeWorkspace(steps: Int, batch: Int, maxTextLength: Int = 1) -> HandwritingWorkspace<T> {
         HandwritingWorkspace(model: self, steps: steps, batch: batch, maxTextLength: maxTextLength)
     }
-
-    var alphabetWidth: Int { window?.vocabularySize ?? 0 }
 
     // MARK: - Forward
 
     /// Forward over `ws.activeSteps` steps from the workspace's current state. Inputs are `ws.inputs` (T, B, 3);
     /// the raw mixture outputs land in `ws.y` (T, B, 1 + 6M).
     public func forward(_ ws: HandwritingWorkspace<T>) {
-        let steps = ws.activeSteps, B = ws.batch, H = config.hidden, V = alphabetWidth
-        let l1 = ws.layers[0]
-        l1.activeSteps = steps
-        profile?.begin()
-        if let window, let wws = ws.window {
-            let in1 = 3 + V
-            layers[0].beginForward(l1, steps: steps)
-            // With the fused kernels on both cores, the small per-step products run on one BLAS thread.
-            Self.blasThreads(single: l1.fusedForward) {
-                for t in 0..<steps {
-                    let x1 = ws.layerInputs[0].ptr + t * B * in1
-                    Kernels.copyRows(rows: B, width: 3, from: ws.inputs.ptr + t * B * 3, srcStride: 3, to: x1,
-                                     dstStride: in1)
-                    Kernels.copyRows(rows: B, width: V, from: window.window(at: t - 1, wws), srcStride: V,
-                                     to: x1 + 3, dstStride: in1)
-                    layers[0].project(x1, rows: B, into: l1.preactivations(at: t))
-                    layers[0].step(t, l1)
-                    window.forwardStep(t, h: l1.hStep(t + 1), wws)
-                }
-            }
-        } else {
-            layers[0].forward(ws.inputs.ptr, l1, steps: steps)
-        }
-        profile?.lap(window == nil ? "forward layer 1" : "forward layer 1 + window")
-        for n in 1..<layers.count {
-            let inW = 3 + H + V, x = ws.layerInputs[n].ptr, rows = steps * B
-            Kernels.copyRows(rows: rows, width: 3, from: ws.inputs.ptr, srcStride: 3, to: x, dstStride: inW)
-            Kernels.copyRows(rows: rows, width: H, from: ws.layers[n - 1].outputs, srcStride: H, to: x + 3, dstStride: inW)
-            if let wws = ws.window {
-                Kernels.copyRows(rows: rows, width: V, from: wws.w.ptr + B * V, srcStride: V, to: x + 3 + H, dstStride: inW)
-            }
-            ws.layers[n].activeSteps = steps
-            layers[n].forward(x, ws.layers[n], steps: steps)
-        }
-        profile?.lap("forward layers 2…N")
-        let N = layers.count, rows = steps * B
-        for n in 0..<N {
-            Kernels.copyRows(rows: rows, width: H, from: ws.layers[n].outputs, srcStride: H,
-                             to: ws.concat.ptr + n * H, dstStride: N * H)
-        }
-        output.forward(ws.concat.ptr, rows: rows, into: ws.y.ptr)
+        stack.forward(ws.inputs.ptr, ws.stack)
+        output.forward(stack.output(ws.stack), rows: ws.activeSteps * ws.batch, into: ws.y.ptr)
         profile?.lap("forward output")
-    }
-
-    static func blasThreads(single: Bool, _ body: () -> Void) {
-        if single { BLASInfo.singleThreaded(body) } else { body() }
     }
 
     // MARK: - Loss and backward
@@ -172,131 +120,64 @@ public final class HandwritingModel<T: QuillScalar> {
     /// loss). `outputClip` clamps ∂L/∂ŷ (Graves: 100). Returns the summed NLL (nats) and its parts.
     public func trainStep(_ ws: HandwritingWorkspace<T>, outputClip: T?) -> (total: Double, offsets: Double, endOfStroke: Double) {
         forward(ws)
-        let steps = ws.activeSteps, B = ws.batch, H = config.hidden, V = alphabetWidth, N = layers.count
-        let rows = steps * B
-        let loss = mixture.loss(ws.y.ptr, targets: ws.targets.ptr, mask: ws.mask.ptr, rows: rows, dy: ws.dy.ptr,
-                                scale: 1 / Swift.max(T(ws.sequenceCount), 1))
-        if let c = outputClip { Kernels.clamp(ws.dy.ptr, count: rows * mixture.outputSize, limit: c) }
+        let rows = ws.activeSteps * ws.batch
+        let loss = output.loss(ws.y.ptr, targets: ws.targets.ptr, mask: ws.mask.ptr, rows: rows, dy: ws.dy.ptr,
+                               scale: 1 / Swift.max(T(ws.sequenceCount), 1))
+        if let c = outputClip { Kernels.clamp(ws.dy.ptr, count: rows * output.outputSize, limit: c) }
         profile?.lap("mixture loss + gradient")
-        output.backward(ws.concat.ptr, rows: rows, dy: ws.dy.ptr, dx: ws.dConcat.ptr)
+        output.backward(stack.output(ws.stack), rows: rows, dy: ws.dy.ptr, dx: ws.dStackOutput.ptr)
         profile?.lap("backward output")
-
-        // Layers N…2 in sequence mode; collect the gradients their inputs pass to h^{n−1} and to w.
-        let dh = ws.dh.ptr
-        ws.dWindow?.zero()
-        for n in stride(from: N - 1, through: 0, by: -1) {
-            Kernels.copyRows(rows: rows, width: H, from: ws.dConcat.ptr + n * H, srcStride: N * H, to: dh, dstStride: H)
-            if n < N - 1 {
-                let inW = 3 + H + V
-                Kernels.addRows(rows: rows, width: H, from: ws.dLayerInputs[n + 1].ptr + 3, srcStride: inW,
-                                to: dh, dstStride: H)
-                if let dw = ws.dWindow {
-                    Kernels.addRows(rows: rows, width: V, from: ws.dLayerInputs[n + 1].ptr + 3 + H, srcStride: inW,
-                                    to: dw.ptr, dstStride: V)
-                }
-            }
-            if n > 0 {
-                layers[n].backward(ws.layerInputs[n].ptr, ws.layers[n], dh: dh, dx: ws.dLayerInputs[n].ptr, steps: steps)
-            }
-        }
-        profile?.lap("backward layers N…2")
-        // Layer 1 (and the window) step by step, in reverse: dh now holds the gradient reaching h¹ from above.
-        let l1 = ws.layers[0]
-        if let window, let wws = ws.window, let dWin = ws.dWindow,
-           let dwCarryTensor = ws.dwCarry, let dInputTensor = ws.dInput1Step {
-            let in1 = 3 + V
-            layers[0].beginBackward(l1)
-            window.beginBackward(wws)
-            let dwCarry = dwCarryTensor.ptr, scratch = ws.scratchBH.ptr, dIn = dInputTensor.ptr
-            dwCarry.update(repeating: 0, count: B * V)
-            Self.blasThreads(single: l1.fusedBackward) {
-                for t in stride(from: steps - 1, through: 0, by: -1) {
-                    // w_t feeds layers 2…N at t and layer 1 at t+1.
-                    Kernels.add(dWin.ptr + t * B * V, into: dwCarry, count: B * V)
-                    window.backwardStep(t, dw: dwCarry, h: l1.hStep(t + 1), dh: scratch, wws)
-                    Kernels.add(dh + t * B * H, into: scratch, count: B * H)
-                    layers[0].backwardStep(t, l1, dhExternal: scratch)
-                    // Layer 1's input at t was [x_t, w_{t−1}]: its gradient's w part flows to w_{t−1}.
-                    matmul(transB: true, m: B, n: in1, k: layers[0].gateWidth, a: l1.preactivationGradients(at: t),
-                           lda: layers[0].gateWidth, b: layers[0].wx.value.ptr, ldb: layers[0].gateWidth, c: dIn,
-                           ldc: in1)
-                    Kernels.copyRows(rows: B, width: V, from: dIn + 3, srcStride: in1, to: dwCarry, dstStride: V)
-                }
-            }
-            layers[0].finishBackward(ws.layerInputs[0].ptr, l1, dx: nil, steps: steps)
-            window.finishBackward(h: l1.outputs, wws, steps: steps)
-        } else {
-            layers[0].backward(ws.inputs.ptr, l1, dh: dh, dx: nil, steps: steps)
-        }
-        profile?.lap(window == nil ? "backward layer 1" : "backward layer 1 + window")
+        stack.backward(ws.inputs.ptr, ws.stack, dOut: ws.dStackOutput.ptr, dx: nil)
         return loss
     }
 
     /// The NLL of a batch without gradients.
     public func evaluate(_ ws: HandwritingWorkspace<T>) -> (total: Double, offsets: Double, endOfStroke: Double) {
         forward(ws)
-        return mixture.loss(ws.y.ptr, targets: ws.targets.ptr, mask: ws.mask.ptr, rows: ws.activeSteps * ws.batch, dy: nil)
+        return output.loss(ws.y.ptr, targets: ws.targets.ptr, mask: ws.mask.ptr, rows: ws.activeSteps * ws.batch,
+                           dy: nil)
     }
 }
 
 /// Activations of a `HandwritingModel` for up to `steps` steps of `batch` sequences.
 public final class HandwritingWorkspace<T: QuillScalar> {
-    public let steps: Int
-    public let batch: Int
-    /// Steps the next pass runs (≤ `steps`).
-    public var activeSteps: Int
+    /// The stack's activations, the window's text and state among them.
+    public let stack: StackWorkspace<T>
     /// Sequences in the batch with at least one unmasked step (the loss is averaged over these).
     public var sequenceCount: Int
     /// (T, B, 3) inputs x_t and targets x_{t+1} as (dx, dy, eos); (T, B) mask.
     public let inputs: Tensor<T>
     public let targets: Tensor<T>
     public let mask: Tensor<T>
-    public let layers: [RecurrentWorkspace<T>]
-    /// Per layer: its assembled input (T, B, width) and that input's gradient (unused for layer 1).
-    let layerInputs: [Tensor<T>]
-    let dLayerInputs: [Tensor<T>]
-    public let window: WindowWorkspace<T>?
-    /// (T, B, N·H) all layers side by side, and its gradient.
-    let concat: Tensor<T>
-    let dConcat: Tensor<T>
     /// (T, B, 1 + 6M) raw mixture outputs, and their gradient.
     public let y: Tensor<T>
     let dy: Tensor<T>
-    let dh: Tensor<T>
-    let dWindow: Tensor<T>?
-    let dwCarry: Tensor<T>?
-    let dInput1Step: Tensor<T>?
-    let scratchBH: Tensor<T>
+    /// (T, B, N·H) the gradient reaching the stack's output.
+    let dStackOutput: Tensor<T>
 
     init(model: HandwritingModel<T>, steps: Int, batch: Int, maxTextLength: Int) {
-        self.steps = steps
-        self.batch = batch
-        activeSteps = steps
+        stack = model.stack.makeWorkspace(steps: steps, batch: batch, maxTextLength: maxTextLength)
         sequenceCount = batch
-        let H = model.config.hidden, N = model.layers.count, V = model.alphabetWidth, rows = steps * batch
+        let rows = steps * batch
         inputs = Tensor([steps, batch, 3])
         targets = Tensor([steps, batch, 3])
         mask = Tensor([steps, batch])
-        layers = model.layers.map { RecurrentWorkspace(layer: $0, steps: steps, batch: batch) }
-        layerInputs = model.layers.enumerated().map { n, l in
-            Tensor(n == 0 && model.window == nil ? [1] : [rows, l.inputSize])
-        }
-        dLayerInputs = model.layers.enumerated().map { n, l in Tensor(n == 0 ? [1] : [rows, l.inputSize]) }
-        window = model.window.map { WindowWorkspace(window: $0, steps: steps, batch: batch, maxTextLength: maxTextLength) }
-        concat = Tensor([rows, N * H])
-        dConcat = Tensor([rows, N * H])
-        y = Tensor([rows, model.mixture.outputSize])
-        dy = Tensor([rows, model.mixture.outputSize])
-        dh = Tensor([rows, H])
-        dWindow = model.window == nil ? nil : Tensor([rows, V])
-        dwCarry = model.window == nil ? nil : Tensor([batch, V])
-        dInput1Step = model.window == nil ? nil : Tensor([batch, 3 + V])
-        scratchBH = Tensor([batch, H])
+        y = Tensor([rows, model.output.outputSize])
+        dy = Tensor([rows, model.output.outputSize])
+        dStackOutput = Tensor([rows, model.stack.outputSize])
     }
 
-    /// Starts every sequence from zero state (and the window before the first character).
-    public func resetState() {
-        layers.forEach { $0.resetState() }
-        window?.resetState()
+    /// Capacity in steps, and the batch size.
+    public var steps: Int { stack.steps }
+    public var batch: Int { stack.batch }
+    /// Steps the next pass runs (≤ `steps`).
+    public var activeSteps: Int {
+        get { stack.activeSteps }
+        set { stack.activeSteps = newValue }
     }
+    /// The window's text and state (synthesis).
+    public var window: WindowWorkspace<T>? { stack.window }
+
+    /// Starts every sequence from zero state (and the window before the first character).
+    public func resetState() { stack.resetState() }
 }

@@ -354,8 +354,7 @@ public final class HandwritingSampler {
             ws.inputs[3 * b] = v.0; ws.inputs[3 * b + 1] = v.1; ws.inputs[3 * b + 2] = v.2
         }
         model.forward(ws)
-        ws.layers.forEach { $0.carryState(after: 1) }
-        ws.window?.carryState(after: 1)
+        ws.stack.carryState()
         return ws.y.ptr
     }
 }

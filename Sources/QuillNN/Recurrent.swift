@@ -136,6 +136,13 @@ public final class RecurrentLayer<T: QuillScalar> {
         }
     }
 
+    /// Step t from its input x_t (B, inputSize): `project`, then `step`. Callers that build a step's input from the
+    /// step before (Graves's window) run the layer this way, after `beginForward`.
+    public func forwardStep(_ t: Int, _ x: UnsafePointer<T>, _ ws: RecurrentWorkspace<T>) {
+        project(x, rows: ws.batch, into: ws.preStep(t))
+        step(t, ws)
+    }
+
     /// Forward over a whole sequence: one GEMM projects every timestep's input, then only the recurrent product runs
     /// per step. x: (T, B, inputSize). Outputs are `ws.outputs`: (T, B, H).
     public func forward(_ x: UnsafePointer<T>, _ ws: RecurrentWorkspace<T>, steps: Int? = nil) {
@@ -218,10 +225,7 @@ public final class RecurrentLayer<T: QuillScalar> {
         matmul(transA: true, m: inputSize, n: G, k: rows, a: x, lda: inputSize, b: dPre, ldb: G,
                beta: 1, c: wx.grad.ptr, ldc: G)
         Kernels.accumulateColumnSums(dPre, rows: rows, cols: G, into: bias.grad.ptr)
-        if let dx {
-            matmul(transB: true, m: rows, n: inputSize, k: G, a: dPre, lda: G, b: wx.value.ptr, ldb: G,
-                   c: dx, ldc: inputSize)
-        }
+        if let dx { inputGradient(dPre, rows: rows, into: dx) }
         // dW_h += h_prevᵀ · dPre_h over all steps: h_prev rows are ws.h[0..T-1], contiguous.
         // Invariant: a GRU workspace always has dhg (init).
         let dRec = kind == .gru ? UnsafePointer(ws.dhg!.ptr) : UnsafePointer(dPre)
@@ -235,6 +239,19 @@ public final class RecurrentLayer<T: QuillScalar> {
             CellKernels.peepholeGradients(dGates: dPre, cPrev: c.ptr, c: c.ptr + ws.batch * H, rows: rows, hidden: H,
                                           into: p.grad.ptr)
         }
+    }
+
+    /// The gradient of step t's input, dx_t = dPre_t · W_xᵀ: (B, inputSize), overwritten. Valid after
+    /// `backwardStep(t)`, for callers that pass it on within the backward pass (Graves's window).
+    public func inputGradient(at t: Int, _ ws: RecurrentWorkspace<T>, into dx: UnsafeMutablePointer<T>) {
+        inputGradient(ws.dPreStep(t), rows: ws.batch, into: dx)
+    }
+
+    /// dx = dPre · W_xᵀ over `rows` rows. dPre: (rows, G); dx: (rows, inputSize), overwritten.
+    private func inputGradient(_ dPre: UnsafePointer<T>, rows: Int, into dx: UnsafeMutablePointer<T>) {
+        let G = gateWidth
+        matmul(transB: true, m: rows, n: inputSize, k: G, a: dPre, lda: G, b: wx.value.ptr, ldb: G, c: dx,
+               ldc: inputSize)
     }
 
     /// Backward over a whole sequence. dh: (T, B, H) gradient of the outputs, or nil for zero.
@@ -320,11 +337,6 @@ public final class RecurrentWorkspace<T: QuillScalar> {
     @inline(__always) func hgStep(_ t: Int) -> UnsafeMutablePointer<T> { hg!.ptr + t * batch * gateWidth }
     // Invariant: called for GRU layers only, whose workspaces always have dhg (init).
     @inline(__always) func dhgStep(_ t: Int) -> UnsafeMutablePointer<T> { dhg!.ptr + t * batch * gateWidth }
-
-    /// Input-side pre-activations of step t, (B, G): where step-mode callers project their input.
-    public func preactivations(at t: Int) -> UnsafeMutablePointer<T> { preStep(t) }
-    /// Gradient of step t's input-side pre-activations, (B, G), valid after `backwardStep(t)`.
-    public func preactivationGradients(at t: Int) -> UnsafeMutablePointer<T> { dPreStep(t) }
 
     /// The outputs h[1...T]: (T, B, H).
     public var outputs: UnsafeMutablePointer<T> { h.ptr + batch * hidden }

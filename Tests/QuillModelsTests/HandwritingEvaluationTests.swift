@@ -41,7 +41,7 @@ final class HandwritingEvaluationTests: XCTestCase {
         let m = model(.prediction)
         for p in m.parameters { p.value.zero() }
         // ê = 0.2 (e > 0.5: predicts a pen-up everywhere); π̂ = (0, 0, 0); μ₁ = (0.5, 0.5, 0.5), μ₂ = (1, −1, 0).
-        let b = m.output.bias.value
+        let b = m.output.linear.bias.value
         b[0] = 0.2
         for j in 0..<3 { b[1 + 3 + j] = 0.5 }
         b[1 + 6] = 1; b[1 + 7] = -1; b[1 + 8] = 0

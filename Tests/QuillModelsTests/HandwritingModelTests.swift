@@ -65,7 +65,7 @@ final class HandwritingModelTests: XCTestCase {
                                        mixture: MixtureDensity(components: 2, sigmaFloor: 1e-3, rhoMax: 0.99),
                                        windowComponents: 2, kappaScale: 0.3, alphabetSize: 4, peepholes: peepholes)
         let model = HandwritingModel<Double>(config: config, rng: &rng)
-        for l in model.layers { if let p = l.peephole { for i in 0..<p.count { p.value[i] = rng.uniform() - 0.5 } } }
+        for l in model.stack.layers { if let p = l.peephole { for i in 0..<p.count { p.value[i] = rng.uniform() - 0.5 } } }
         let T = 5, B = 2
         let ws = model.makeWorkspace(steps: T, batch: B, maxTextLength: 3)
         for i in 0..<(T * B * 3) { ws.inputs[i] = rng.normal(); ws.targets[i] = rng.normal() }
@@ -98,12 +98,12 @@ final class HandwritingModelTests: XCTestCase {
         let model = HandwritingModel<Float>(config: HandwritingConfig(kind: .prediction, layers: 2, hidden: 4,
                                                                        mixture: MixtureDensity(components: 2),
                                                                        peepholes: true), rng: &rng)
-        for l in model.layers { for i in 0..<l.peephole!.count { l.peephole!.value[i] = Float(i) / 10 } }
+        for l in model.stack.layers { for i in 0..<l.peephole!.count { l.peephole!.value[i] = Float(i) / 10 } }
         let path = dir.path("p.safetensors")
         try HandwritingCheckpoint.save(model, alphabet: ["\u{FFFD}"], stats: OffsetStatistics(meanDx: 0, meanDy: 0, stdDx: 1, stdDy: 1), to: path)
         let loaded = try HandwritingCheckpoint.load(path, expecting: .prediction)
         XCTAssertTrue(loaded.model.config.peepholes)
-        XCTAssertEqual(loaded.model.layers[1].peephole?.value.array, model.layers[1].peephole?.value.array)
+        XCTAssertEqual(loaded.model.stack.layers[1].peephole?.value.array, model.stack.layers[1].peephole?.value.array)
     }
 
     func testCheckpointRoundTripAndWrongKind() throws {
