@@ -63,12 +63,18 @@ final class LayerGradientTests: XCTestCase {
         XCTAssertEqual(l2, 1000, accuracy: 1e-3)
     }
 
-    func checkStack(kind: CellKind, skip: Bool, dropout: Double, file: StaticString = #filePath, line: UInt = #line) {
+    /// L = Σ out ⊙ R over the stack's output, from zero state; with `window`, Graves's soft window over two texts
+    /// of different lengths reads layer 1 and feeds layer 1 at the next step and every layer above.
+    func checkStack(kind: CellKind, skip: Bool, dropout: Double, window: Bool = false,
+                    file: StaticString = #filePath, line: UInt = #line) {
         var rng = SeededGenerator(seed: 11)
         let T = 3, B = 2, I = 3, H = 4, N = 3
+        let shape = window ? SoftWindowShape(components: 2, vocabularySize: 5, kappaScale: 0.4, name: "window") : nil
         let stack = RecurrentStack<Double>(kind: kind, inputSize: I, hiddenSize: H, layers: N,
-                                           skipConnections: skip, name: "rnn", rng: &rng)
-        let ws = stack.makeWorkspace(steps: T, batch: B)
+                                           skipConnections: skip, window: shape, name: "rnn", rng: &rng)
+        let ws = stack.makeWorkspace(steps: T, batch: B, maxTextLength: 3)
+        ws.window?.setText(row: 0, [1, 4, 2])
+        ws.window?.setText(row: 1, [3])
         let x = Tensor.random([T, B, I], &rng)
         let r = Tensor.random([T, B, stack.outputSize], &rng)
         let maskSeed = SeededGenerator(seed: 99)
@@ -83,6 +89,7 @@ final class LayerGradientTests: XCTestCase {
         stack.parameters.zeroGradients()
         let dx = Tensor<Double>([T, B, I])
         stack.backward(x.ptr, ws, dOut: r.ptr, dx: dx.ptr)
+        if window { XCTAssertEqual(stack.parameters.suffix(2).map(\.name), ["window.w", "window.b"], file: file, line: line) }
         for p in stack.parameters { GradientCheck.check(p, loss: loss, file: file, line: line) }
         GradientCheck.check(name: "x", values: x.ptr, grads: dx.ptr, count: x.count, loss: loss, file: file, line: line)
     }
@@ -91,4 +98,9 @@ final class LayerGradientTests: XCTestCase {
     func testStackWithSkipConnectionsGradients() { checkStack(kind: .lstm, skip: true, dropout: 0) }
     func testStackWithDropoutGradients() { checkStack(kind: .gru, skip: true, dropout: 0.3) }
     func testStackOfRNNGradients() { checkStack(kind: .rnn, skip: false, dropout: 0.2) }
+    /// Graves's synthesis stack: LSTMs, skips, the window.
+    func testStackWithWindowGradients() { checkStack(kind: .lstm, skip: true, dropout: 0, window: true) }
+    func testStackWithWindowWithoutSkipsWithDropoutGradients() {
+        checkStack(kind: .gru, skip: false, dropout: 0.3, window: true)
+    }
 }

@@ -91,6 +91,36 @@ final class RecurrentGradientTests: XCTestCase {
         }
     }
 
+    /// Step-mode backward with the input gradient taken per step (`inputGradient(at:)`, as the window's feedback
+    /// needs it) against finite differences, for every cell.
+    func testPerStepInputGradients() {
+        for kind in CellKind.allCases {
+            var rng = SeededGenerator(seed: 6)
+            let T = 4, B = 2, I = 3, H = 4
+            let layer = RecurrentLayer<Double>(kind: kind, inputSize: I, hiddenSize: H, name: "l", rng: &rng)
+            let ws = RecurrentWorkspace(layer: layer, steps: T, batch: B)
+            let x = Tensor.random([T, B, I], &rng)
+            let r = Tensor.random([T, B, H], &rng)
+            func loss() -> Double {
+                ws.resetState()
+                layer.beginForward(ws, steps: T)
+                for t in 0..<T { layer.forwardStep(t, x.ptr + t * B * I, ws) }
+                return (0..<r.count).reduce(0) { $0 + ws.outputs[$1] * r[$1] }
+            }
+            _ = loss()
+            layer.parameters.zeroGradients()
+            let dx = Tensor<Double>([T, B, I])
+            layer.beginBackward(ws)
+            for t in stride(from: T - 1, through: 0, by: -1) {
+                layer.backwardStep(t, ws, dhExternal: r.ptr + t * B * H)
+                layer.inputGradient(at: t, ws, into: dx.ptr + t * B * I)
+            }
+            layer.finishBackward(x.ptr, ws, dx: nil)
+            for p in layer.parameters { GradientCheck.check(p, loss: loss) }
+            GradientCheck.check(name: "\(kind).x", values: x.ptr, grads: dx.ptr, count: x.count, loss: loss)
+        }
+    }
+
     /// Two windows with carried state equal one long window.
     func testStateCarriesAcrossWindows() {
         var rng = SeededGenerator(seed: 4)
