@@ -58,11 +58,8 @@ public enum CharCheckpoint {
               vocab.count == config.vocabularySize else {
             throw CheckpointError.corrupt(path, "missing vocabulary, or its size differs from the config's")
         }
-        try ParameterShape.verify(config.parameterShapes, in: file, path: path)
-        try (budget ?? MemoryBudget.current()).check(MemoryEstimate.charModel(config))
-        var rng = SeededGenerator(seed: 0)
-        let model = CharModel<Float>(config: config, rng: &rng)
-        try file.restore(model.parameters, path: path)
+        let model: CharModel<Float> = try file.model(config, shapes: config.parameterShapes,
+                                                     memory: MemoryEstimate.charModel(config), budget: budget, path: path)
         return Loaded(model: model, vocabulary: vocab, file: file)
     }
 }

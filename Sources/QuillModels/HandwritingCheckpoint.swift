@@ -78,11 +78,9 @@ public enum HandwritingCheckpoint {
         if let why = stats.problem() {
             throw CheckpointError.corrupt(path, "the normalisation statistics (quill.stats) \(why)")
         }
-        try ParameterShape.verify(config.parameterShapes, in: file, path: path)
-        try (budget ?? MemoryBudget.current()).check(MemoryEstimate.handwritingModel(config))
-        var rng = SeededGenerator(seed: 0)
-        let model = HandwritingModel<Float>(config: config, rng: &rng)
-        try file.restore(model.parameters, path: path)
+        let model: HandwritingModel<Float> = try file.model(config, shapes: config.parameterShapes,
+                                                            memory: MemoryEstimate.handwritingModel(config),
+                                                            budget: budget, path: path)
         return Loaded(model: model, alphabet: alphabet, stats: stats, file: file)
     }
 }

@@ -27,3 +27,28 @@ extension SafeTensors.File {
         }
     }
 }
+
+/// A model that a checkpoint rebuilds from its configuration alone.
+protocol CheckpointedModel: AnyObject {
+    associatedtype Config
+    init(config: Config, rng: inout SeededGenerator)
+    var parameters: [Parameter<Float>] { get }
+}
+
+extension CharModel: CheckpointedModel where T == Float {}
+extension HandwritingModel: CheckpointedModel where T == Float {}
+
+extension SafeTensors.File {
+    /// Builds the model `config` describes and copies its weights from this file (`restore`), once the file's
+    /// tensors have the shapes the config implies and the model fits the memory budget (`memory`). Throws
+    /// `CheckpointError` or `MemoryBudgetError`.
+    func model<M: CheckpointedModel>(_ config: M.Config, shapes: [ParameterShape], memory: MemoryEstimate,
+                                     budget: MemoryBudget?, path: String) throws -> M {
+        try ParameterShape.verify(shapes, in: self, path: path)
+        try (budget ?? MemoryBudget.current()).check(memory)
+        var rng = SeededGenerator(seed: 0)
+        let model = M(config: config, rng: &rng)
+        try restore(model.parameters, path: path)
+        return model
+    }
+}
