@@ -81,7 +81,7 @@ public final class RecurrentStack<T: QuillScalar> {
     /// Forward over `ws.activeSteps` steps from the workspace's state. x: (T, B, inputSize). Output:
     /// `output(ws)`, (T, B, outputSize). `dropout` > 0 draws fresh masks from `rng` (training); 0 means evaluation.
     public func forward(_ x: UnsafePointer<T>, _ ws: StackWorkspace<T>, dropout: Double, rng: inout SeededGenerator) {
-        let rows = ws.activeSteps * ws.batch, H = hiddenSize, I = inputSize
+        let rows = ws.activeSteps * ws.batch, H = hiddenSize
         ws.layers.forEach { $0.activeSteps = ws.activeSteps }
         ws.dropoutActive = dropout > 0
         profile?.begin()
@@ -95,18 +95,7 @@ public final class RecurrentStack<T: QuillScalar> {
                 }
                 profile?.lap(window == nil ? "forward layer 1" : "forward layer 1 + window")
             } else {
-                // Invariant: the workspace has an input buffer for every layer above the first (init).
-                let xin = ws.inputs[n]!.ptr
-                let w = layer.inputSize, off = skipConnections ? I : 0
-                if skipConnections { Kernels.copyRows(rows: rows, width: I, from: x, srcStride: I, to: xin, dstStride: w) }
-                Kernels.copyRows(rows: rows, width: H, from: ws.fedForward(n - 1), srcStride: H,
-                                 to: xin + off, dstStride: w)
-                if let window, let wws = ws.window {
-                    let V = window.vocabularySize
-                    Kernels.copyRows(rows: rows, width: V, from: window.window(at: 0, wws), srcStride: V,
-                                     to: xin + off + H, dstStride: w)
-                }
-                layer.forward(xin, lws)
+                layer.forward(assembleInput(of: n, x, ws), lws)
             }
             if dropout > 0 {
                 Dropout.makeMask(ws.masks[n].ptr, count: rows * H, p: dropout, rng: &rng)
@@ -122,6 +111,23 @@ public final class RecurrentStack<T: QuillScalar> {
                                  to: out.ptr + n * H, dstStride: layers.count * H)
             }
         }
+    }
+
+    /// Layer n > 1's input [x_t (with skips), hⁿ⁻¹_t (after dropout), w_t (with a window)], assembled in
+    /// `ws.inputs[n]`: (T, B, inputSize_n).
+    private func assembleInput(of n: Int, _ x: UnsafePointer<T>, _ ws: StackWorkspace<T>) -> UnsafeMutablePointer<T> {
+        let rows = ws.activeSteps * ws.batch, H = hiddenSize, I = inputSize
+        let w = layers[n].inputSize, off = skipConnections ? I : 0
+        // Invariant: the workspace has an input buffer for every layer above the first (init).
+        let xin = ws.inputs[n]!.ptr
+        if skipConnections { Kernels.copyRows(rows: rows, width: I, from: x, srcStride: I, to: xin, dstStride: w) }
+        Kernels.copyRows(rows: rows, width: H, from: ws.fedForward(n - 1), srcStride: H, to: xin + off, dstStride: w)
+        if let window, let wws = ws.window {
+            let V = window.vocabularySize
+            Kernels.copyRows(rows: rows, width: V, from: window.window(at: 0, wws), srcStride: V,
+                             to: xin + off + H, dstStride: w)
+        }
+        return xin
     }
 
     /// Forward without dropout (evaluation, sampling, networks trained without it).
