@@ -222,10 +222,11 @@ public final class RecurrentStack<T: QuillScalar> {
                                     _ ws: StackWorkspace<T>, dx: UnsafeMutablePointer<T>?) {
         let layer = layers[0], lws = ws.layers[0], steps = ws.activeSteps, B = ws.batch, H = hiddenSize
         let I = inputSize, V = window.vocabularySize, W = layer.inputSize
+        let dh = ws.dh.ptr
         // Invariant: with a window the workspace has these buffers (init).
         let x1 = ws.inputs[0]!.ptr, dWindow = ws.dWindow!.ptr, dwCarry = ws.dwCarry!.ptr
+        // Invariant: these too (init).
         let dhWindow = ws.dhWindow!.ptr, dInput = ws.dInputStep!.ptr
-        let dh = ws.dh.ptr
         layer.beginBackward(lws)
         window.beginBackward(wws)
         dwCarry.update(repeating: 0, count: B * V)
