@@ -35,7 +35,7 @@ public struct CharTrain: ParsableCommand {
     var layers: Int?
     @Option(help: "Units per layer (1…16384). (default: 512)")
     var hidden: Int?
-    @Option(help: "Embedding size (0…16384); 0 for one-hot input. (default: 0)")
+    @Option(help: "Embedding size (0…16384); 0 for one-hot input. (default: \(CharModelConfig.defaultEmbedding))")
     var embedding: Int?
     @Option(help: "Dropout between layers and before the output, at least 0 and less than 1. (default: 0)")
     var dropout: Double?
@@ -43,6 +43,8 @@ public struct CharTrain: ParsableCommand {
     var skip = false
     @Flag(help: "Graves's peephole connections in the LSTM cells (eqs. 7–11).")
     var peepholes = false
+    @Option(help: "Initial bias of the LSTM forget gates (-10…10); the other biases start at 0. (default: \(CharModelConfig.defaultForgetBias))")
+    var forgetBias: Double?
     @Option(help: "Streams per batch (1…10000). (default: 50)")
     var batch: Int?
     @Option(help: "Truncated-BPTT length (1…10000). (default: 50)")
@@ -86,6 +88,7 @@ public struct CharTrain: ParsableCommand {
         try OptionRange.check("hidden", hidden, 1...16384)
         try OptionRange.check("embedding", embedding, 0...16384)
         try OptionRange.check("dropout", dropout, 0...1, belowUpper: true)
+        try OptionRange.check("forget-bias", forgetBias, -10...10)
         try OptionRange.check("batch", batch, 1...10_000)
         try OptionRange.check("seq", seq, 1...10_000)
         try TrainingRanges.check(lr: lr, lrDecay: lrDecay, lrDecayEvery: lrDecayEvery, clip: clip, evalEvery: evalEvery)
@@ -105,6 +108,7 @@ public struct CharTrain: ParsableCommand {
             try runArgs.same("hidden", hidden, o.model.hidden)
             try runArgs.same("embedding", embedding, o.model.embedding)
             try runArgs.same("dropout", dropout, o.model.dropout)
+            try runArgs.same("forget-bias", forgetBias, o.model.forgetBias)
             try runArgs.same("batch", batch, o.batch)
             try runArgs.same("seq", seq, o.seq)
             try runArgs.same("optimizer", optimizer, o.optimizer.kind)
@@ -116,8 +120,9 @@ public struct CharTrain: ParsableCommand {
             if let lr { o.optimizer.learningRate = lr; o.lrSchedule.initial = lr }
         } else {
             o = CharTrainOptions(dataPaths: data, outDir: runArgs.out, model: CharModelConfig(
-                cell: cell ?? .lstm, layers: layers ?? 2, hidden: hidden ?? 512, embedding: embedding ?? 0,
-                dropout: dropout ?? 0, skipConnections: skip, vocabularySize: 1, peepholes: peepholes))
+                cell: cell ?? .lstm, layers: layers ?? 2, hidden: hidden ?? 512, embedding: embedding ?? CharModelConfig.defaultEmbedding,
+                dropout: dropout ?? 0, skipConnections: skip, vocabularySize: 1, peepholes: peepholes,
+                forgetBias: forgetBias ?? CharModelConfig.defaultForgetBias))
             o.batch = batch ?? 50
             o.seq = seq ?? 50
             let kind = optimizer ?? .adam

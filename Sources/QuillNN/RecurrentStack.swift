@@ -11,7 +11,7 @@ public final class RecurrentStack<T: QuillScalar> {
     public let layers: [RecurrentLayer<T>]
 
     public init(kind: CellKind, inputSize: Int, hiddenSize: Int, layers n: Int, skipConnections: Bool,
-                peepholes: Bool = false, name: String, rng: inout SeededGenerator) {
+                peepholes: Bool = false, forgetBias: Double = 1, name: String, rng: inout SeededGenerator) {
         self.kind = kind
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
@@ -20,7 +20,7 @@ public final class RecurrentStack<T: QuillScalar> {
         for i in 0..<n {
             let inSize = i == 0 ? inputSize : hiddenSize + (skipConnections ? inputSize : 0)
             ls.append(RecurrentLayer(kind: kind, inputSize: inSize, hiddenSize: hiddenSize, name: "\(name).\(i)",
-                                     peepholes: peepholes, rng: &rng))
+                                     peepholes: peepholes, forgetBias: forgetBias, rng: &rng))
         }
         layers = ls
     }
