@@ -10,7 +10,7 @@ public struct CharModelConfig: Codable, Equatable, Sendable {
     public var layers: Int
     /// Units per layer.
     public var hidden: Int
-    /// Embedding width; 0 means a one-hot input (char-rnn's choice). The default, a learned embedding as wide as a
+    /// Embedding width; 0 means a one-hot input (char-rnn's choice). The default, a learned embedding twice as wide as a
     /// typical vocabulary, learns several times faster per step than a one-hot input under Adam: the input weights of a
     /// one-hot input move by about the learning rate per step, while an embedding's product with the input weights moves
     /// by about `embedding` times that (measured on tiny Shakespeare: README, "Learning per step").
@@ -36,8 +36,9 @@ public struct CharModelConfig: Codable, Equatable, Sendable {
         self.peepholes = peepholes; self.forgetBias = forgetBias
     }
 
-    /// The default embedding width (PyTorch's reference puts `nn.Embedding(65, 65)` before its LSTM).
-    public static let defaultEmbedding = 64
+    /// The default embedding width: on tiny Shakespeare, 128 learns faster per step than PyTorch's reference
+    /// (`nn.Embedding(65, 65)` before its LSTM), 64 about as fast (README, "Learning per step").
+    public static let defaultEmbedding = 128
     /// The default initial forget-gate bias.
     public static let defaultForgetBias = 0.0
 
