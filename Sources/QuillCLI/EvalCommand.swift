@@ -41,7 +41,7 @@ public struct EvalCommand: ParsableCommand {
         let lines: [PreparedSample] = part == "all" ? dataset.samples
             : dataset.samples(in: part == "val" ? .validation : .train)
         let kind = loaded.model.config.kind
-        let usable = lines.filter { $0.count >= 2 && (kind == .prediction || !$0.characters.isEmpty) }
+        let usable = HandwritingEvaluation.usable(lines, kind: kind)
         guard !usable.isEmpty else {
             throw CLIError("\(data): the \(part) part has no lines\(kind == .synthesis ? " with text" : "") to evaluate"
                 + (part == "all" ? "" : "; try --part all"))

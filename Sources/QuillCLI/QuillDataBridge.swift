@@ -1,4 +1,5 @@
 import QuillData
+import QuillRender
 
 /// Small conversions between the data module and the commands.
 enum QuillDataBridge {
@@ -8,6 +9,9 @@ enum QuillDataBridge {
         return (off.dx, off.dy, off.eos.map { $0 != 0 })
     }
 }
+
+/// Strokes of the data and the models (tuples) as the renderer's points.
+func drawable(_ strokes: [[(x: Double, y: Double)]]) -> [Stroke] { strokes.map { $0.map { Point($0.x, $0.y) } } }
 
 /// Runs a reader for a command that has no `--skip-invalid`: its errors lose the advice to pass it.
 func withoutSkipAdvice<T>(_ body: () throws -> T) throws -> T {

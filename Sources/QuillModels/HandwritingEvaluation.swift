@@ -33,6 +33,12 @@ public struct EvaluationError: Error, CustomStringConvertible, Equatable {
 /// Evaluation of handwriting networks on prepared data: the one code path for `quill eval` and for the
 /// validation of a training run, so both print the same number for the same checkpoint and lines.
 public enum HandwritingEvaluation {
+    /// The lines a network of `kind` can be scored on: at least 2 points (one prediction), and for synthesis a
+    /// transcription to condition on.
+    public static func usable(_ lines: [PreparedSample], kind: HandwritingKind) -> [PreparedSample] {
+        lines.filter { $0.count >= 2 && (kind == .prediction || !$0.characters.isEmpty) }
+    }
+
     /// The dataset's samples in the model's terms: offsets normalised with the model's statistics (whatever the
     /// dataset's own), texts encoded in the model's alphabet (synthesis).
     ///

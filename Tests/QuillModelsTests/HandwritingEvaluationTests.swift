@@ -57,6 +57,15 @@ final class HandwritingEvaluationTests: XCTestCase {
 
     /// Offsets are renormalised with the model's statistics and texts re-encoded in its alphabet; another scale,
     /// non-finite offsets and characters the model lacks are refused.
+    /// Prediction scores every line of 2 or more points; synthesis also needs a transcription.
+    func testUsableLines() {
+        var data = TinyHandwriting.dataset()
+        data.samples[0].characters = []
+        let short = data.samples.filter { $0.count < 2 }.count
+        XCTAssertEqual(HandwritingEvaluation.usable(data.samples, kind: .prediction).count, data.samples.count - short)
+        XCTAssertFalse(HandwritingEvaluation.usable(data.samples, kind: .synthesis).contains { $0.id == data.samples[0].id })
+    }
+
     func testConformingDataToTheModel() throws {
         var data = TinyHandwriting.dataset()
         let modelStats = OffsetStatistics(meanDx: 1, meanDy: 0, stdDx: 2, stdDy: 1)
