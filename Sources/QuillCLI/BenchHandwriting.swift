@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import QuillData
 import QuillModels
 import QuillNN
 import QuillNumerics
@@ -138,7 +139,9 @@ public struct BenchSampling: ParsableCommand {
         var rng = SeededGenerator(seed: 0)
         let config = HandwritingConfig(kind: network, alphabetSize: 80)
         let model = HandwritingModel<Float>(config: config, rng: &rng)
-        let sampler = HandwritingSampler(model: model, alphabet: (0..<80).map { String(UnicodeScalar(UInt8(32 + $0))) },
+        // The unknown symbol and 79 ASCII characters from "!" ('a' is index 65, as in the 80 ASCII symbols from " ").
+        let alphabet = Alphabet(policy: .frequency(minCount: 1), symbols: (33..<112).compactMap(Unicode.Scalar.init))
+        let sampler = HandwritingSampler(model: model, alphabet: alphabet,
                                          stats: .init(meanDx: 0, meanDy: 0, stdDx: 1, stdDy: 1))
         // A text long enough that the cap, not the stopping rule, sets the length: 20 × (characters + 1) steps.
         let characters = max(1, steps / 20 - 1)

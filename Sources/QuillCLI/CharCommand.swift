@@ -187,7 +187,7 @@ public struct CharSample: ParsableCommand {
     public func run() throws {
         let file = modelFile(model)
         let loaded = try CharCheckpoint.load(file)
-        let sampler = CharSampler(model: loaded.model, vocabulary: loaded.vocabulary)
+        let sampler = CharSampler(model: loaded.model, alphabet: loaded.alphabet)
         let text: String
         do {
             if let b = beam {
@@ -229,7 +229,7 @@ public struct CharEval: ParsableCommand {
         let file = modelFile(model)
         let loaded = try CharCheckpoint.load(file)
         let corpus = try CharCorpus(paths: [data])
-        let tokens = try loaded.vocabulary.encode(corpus.text, source: data)
+        let tokens = try loaded.alphabet.tokens(corpus.text, source: data)
         var fraction = valFraction ?? 0.1
         if valFraction == nil, let j = loaded.file.metadata["quill.train-options"],
            let o = try? JSONDecoder().decode(CharTrainOptions.self, from: Data(j.utf8)), o.valFraction > 0 {

@@ -54,7 +54,7 @@ public struct DataShowCommand: ParsableCommand {
             }
             sample = ds.samples[i]
         }
-        try SampleFigure.draw(strokes: ds.strokes(of: sample).map { $0.map { Point($0.x, $0.y) } },
+        try SampleFigure.draw(strokes: ds.strokes(of: sample),
                               caption: "\(sample.id)" + (sample.text.map { ": \($0)" } ?? ""),
                               to: output, height: height,
                               style: StrokeStyle(width: penWidth, strokeColors: colorStrokes ? Color.categorical : nil,

@@ -1,4 +1,5 @@
 import Foundation
+import QuillData
 import QuillModels
 import QuillNN
 import QuillNumerics
@@ -6,7 +7,6 @@ import QuillRender
 
 /// Graves's figures, drawn from generated lines.
 enum HandwritingFigures {
-    static func strokes(_ g: GeneratedLine) -> [Stroke] { g.strokes.map { $0.map { Point($0.x, $0.y) } } }
 
     /// Fig. 13: the written line, a heatmap of φ(t, u) with the characters along u, and the window weights w_t.
     static func window(_ g: GeneratedLine, text: [String], alphabet: [String], to path: String) throws {
@@ -15,7 +15,7 @@ enum HandwritingFigures {
         let canvas = try Canvas(path: path, width: 900, height: 720, pixelScale: 2)
         let panels = Layout.vstack(in: canvas.bounds.inset(by: 10), [.weight(0.8), .weight(1.4), .weight(1.2)], spacing: 10)
         let insets = EdgeInsets(top: 26, left: 56, bottom: 40, right: 16)
-        try canvas.drawStrokes(strokes(g), in: panels[0], margin: 8, style: StrokeStyle(width: 1.6))
+        try canvas.drawStrokes(g.strokes, in: panels[0], margin: 8, style: StrokeStyle(width: 1.6))
         var phi = [Double](repeating: 0, count: U * T)
         for t in 0..<T { for u in 0..<min(U, g.phi[t].count) { phi[u * T + t] = g.phi[t][u] } }
         var hm = HeatmapOptions()
@@ -42,7 +42,7 @@ enum HandwritingFigures {
     /// `params[t]` are the mixture parameters that predicted point t + 1 (in normalised units); `stats` undoes that.
     static func density(_ g: GeneratedLine, params: [MixtureDensity.Parameters], mixture: MixtureDensity,
                         stats: QuillDataStats, to path: String) throws {
-        let s = strokes(g)
+        let s = g.strokes
         guard let ink = Rect.bounding(strokes: s) else { throw CLIError("\(path): the sample has no points") }
         let bounds = ink.inset(by: -max(ink.height, 1) * 0.15)
         let canvas = try Canvas(path: path, width: 900, height: 520, pixelScale: 2)
@@ -57,9 +57,10 @@ enum HandwritingFigures {
             let p = params[t]
             // Only cells within a few σ of the predicted mean matter.
             for j in 0..<mixture.components where p.weights[j] > 1e-3 {
-                let mx: Double = x + p.mu1[j] * stats.stdDx + stats.meanDx
-                let my: Double = y + p.mu2[j] * stats.stdDy + stats.meanDy
-                let sx: Double = p.sigma1[j] * stats.stdDx, sy: Double = p.sigma2[j] * stats.stdDy
+                let mean = stats.denormalise(Point(x: p.mu1[j], y: p.mu2[j]))
+                let spread = stats.denormaliseSpread(Point(x: p.sigma1[j], y: p.sigma2[j]))
+                let mx: Double = x + mean.x, my: Double = y + mean.y
+                let sx: Double = spread.x, sy: Double = spread.y
                 let c0 = max(0, Int((mx - 3 * sx - bounds.minX) / cellW)), c1 = min(cols - 1, Int((mx + 3 * sx - bounds.minX) / cellW))
                 let r0 = max(0, Int((my - 3 * sy - bounds.minY) / cellH)), r1 = min(rows - 1, Int((my + 3 * sy - bounds.minY) / cellH))
                 if c0 > c1 || r0 > r1 { continue }

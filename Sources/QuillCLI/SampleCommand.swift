@@ -36,7 +36,7 @@ public struct SampleCommand: ParsableCommand {
         var options = PageOptions()
         options.lineHeight = 90
         options.style = StrokeStyle(width: 2)
-        _ = try StrokeRenderer.renderPage(lines: [HandwritingFigures.strokes(line)], to: output, options: options)
+        _ = try StrokeRenderer.renderPage(lines: [line.strokes], to: output, options: options)
         print("wrote \(output)")
     }
 }
@@ -71,7 +71,8 @@ public struct PlotWindowCommand: ParsableCommand {
         let line = try checkedLine(text, sampler: sampler)
         let g = sampler.write([line], options: WriteOptions(bias: bias, record: true), seed: seed)[0]
         guard g.isFinite else { throw NonFiniteOutputError(model: modelFile(model ?? DefaultModel.synthesis)) }
-        try HandwritingFigures.window(g, text: line.map(String.init), alphabet: loaded.alphabet, to: output)
+        try HandwritingFigures.window(g, text: line.unicodeScalars.map(String.init), alphabet: loaded.alphabet.symbols,
+                                      to: output)
         print("wrote \(output) (\(g.phi.count) steps\(g.finished ? "" : ", stopped by the step cap"))")
     }
 }
@@ -173,19 +174,18 @@ public struct StyleAdd: ParsableCommand {
         let loaded = try HandwritingCheckpoint.load(modelFile(dir), expecting: .synthesis)
         let sampler = HandwritingSampler(model: loaded.model, alphabet: loaded.alphabet, stats: loaded.stats)
         let line = try checkedLine(text, sampler: sampler)
-        let rows: [[Float]], source: String
+        let prime: Prime, source: String
         if let inkml {
-            let off = try QuillDataBridge.inkmlOffsets(inkml)
-            rows = HandwritingStyle.primeRows(rawDx: off.dx, rawDy: off.dy, eos: off.eos, stats: loaded.stats, rescale: true)
+            prime = Prime(raw: try QuillDataBridge.inkmlOffsets(inkml), text: line, stats: loaded.stats, rescale: true)
             source = "InkML \(URL(fileURLWithPath: inkml).lastPathComponent)"
         } else {
             let g = sampler.write([line], options: WriteOptions(bias: bias), seed: seed)[0]
             guard g.isFinite else { throw NonFiniteOutputError(model: modelFile(dir)) }
             guard g.finished else { throw CLIError("the model did not finish writing \"\(line)\" with seed \(seed); try another --seed") }
-            rows = g.prime(text: line).rows.map { [$0.0, $0.1, $0.2] }
+            prime = g.prime(text: line)
             source = "model sample, seed \(seed), bias \(bias)"
         }
-        let style = HandwritingStyle(name: name, text: line, rows: rows, source: source)
+        let style = HandwritingStyle(name: name, prime: prime, source: source)
         // A sample is unfinished when its last pen-up comes before the window has left its text: priming with it
         // would make the network finish the last letter in front of the new text.
         if !sampler.primeIsFinished(style.prime) {
@@ -195,6 +195,6 @@ public struct StyleAdd: ParsableCommand {
             note("\(inkml): the model's window had not read all of \"\(line)\" by the last pen-up; check that --text says exactly what the ink says")
         }
         try style.save(model: dir)
-        print("saved style '\(name)' (\(rows.count) points) in \(HandwritingStyle.directory(model: dir).path)")
+        print("saved style '\(name)' (\(prime.rows.count) points) in \(HandwritingStyle.directory(model: dir).path)")
     }
 }
