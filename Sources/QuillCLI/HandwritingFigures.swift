@@ -7,7 +7,6 @@ import QuillRender
 
 /// Graves's figures, drawn from generated lines.
 enum HandwritingFigures {
-
     /// Fig. 13: the written line, a heatmap of φ(t, u) with the characters along u, and the window weights w_t.
     static func window(_ g: GeneratedLine, text: [String], alphabet: [String], to path: String) throws {
         let T = g.phi.count, U = text.count

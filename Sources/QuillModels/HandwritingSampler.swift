@@ -11,8 +11,8 @@ public struct GeneratedLine: Sendable {
     /// Every row the network was fed after the prime up to the line's last kept point, normalised as in training:
     /// the material to prime another line with this one's hand. Includes rows that were not kept.
     public var inputs: [OffsetRow]
-    /// The window's focus for every kept point: the character u (0-based, in the requested text) where φ(t, u) is
-    /// largest; the text length when φ(t, U+1) is, that is when the window has left the text.
+    /// The window's focus for every kept point: the symbol u (0-based, in the requested text's encoding) where
+    /// φ(t, u) is largest; the text length when φ(t, U+1) is, that is when the window has left the text.
     public var focus: [Int]
     /// The length of the requested text in symbols of the alphabet, Unicode scalars (prime excluded).
     public var textLength: Int

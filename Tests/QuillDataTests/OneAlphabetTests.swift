@@ -20,6 +20,17 @@ final class OneAlphabetTests: XCTestCase {
         XCTAssertEqual(v.symbolsJSON, #"["\u000a","a","b","c"]"#)
     }
 
+    /// A prepared file's header holds the alphabet as it always did: policy and symbols, nothing more.
+    func testPreparedFormOfTheAlphabetIsUnchanged() throws {
+        struct Before: Codable { var policy: AlphabetPolicy; var symbols: [String] }
+        let a = Alphabet.build(texts: ["héllo, wörld"], policy: .frequency(minCount: 1))
+        let encoder = JSONEncoder()
+        for formatting: JSONEncoder.OutputFormatting in [[], [.sortedKeys]] {
+            encoder.outputFormatting = formatting
+            XCTAssertEqual(try encoder.encode(a), try encoder.encode(Before(policy: a.policy ?? .graves, symbols: a.symbols)))
+        }
+    }
+
     func testDatasetAlphabetReadsTheUnknownSymbolAsNoCharacter() {
         let a = Alphabet.build(texts: ["ab"], policy: .frequency(minCount: 1))
         XCTAssertTrue(a.hasUnknownSymbol)
