@@ -25,7 +25,7 @@ public struct CharEval: ParsableCommand {
     public func run() throws {
         let loaded = try model.load()
         let corpus = try CharCorpus(paths: [data])
-        let tokens = try loaded.vocabulary.encode(corpus.text, source: data)
+        let tokens = try loaded.alphabet.tokens(corpus.text, source: data)
         // The model's own held-out fraction, as in training, unless it trained with none.
         let saved = loaded.trainOptions.map(\.valFraction) ?? 0
         let fraction = valFraction ?? (saved > 0 ? saved : CharTrainOptions.defaults.valFraction)

@@ -30,7 +30,7 @@ public struct CharSample: ParsableCommand {
 
     public func run() throws {
         let loaded = try model.load()
-        let sampler = CharSampler(model: loaded.model, vocabulary: loaded.vocabulary)
+        let sampler = CharSampler(model: loaded.model, alphabet: loaded.alphabet)
         let text: String
         do {
             if let b = beam {

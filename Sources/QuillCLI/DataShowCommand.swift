@@ -41,7 +41,7 @@ public struct DataShowCommand: ParsableCommand {
             }
             sample = ds.samples[i]
         }
-        try HandwritingFigures.captioned(strokes: drawable(ds.strokes(of: sample)),
+        try HandwritingFigures.captioned(strokes: ds.strokes(of: sample),
                                          caption: "\(sample.id)" + (sample.text.map { ": \($0)" } ?? ""),
                                          to: image.output, height: height,
                                          style: pen.style(strokeColors: colorStrokes ? Color.categorical : nil))

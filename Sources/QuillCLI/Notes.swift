@@ -2,15 +2,11 @@ import Foundation
 import QuillData
 import QuillModels
 
-/// One line of text checked against a model's alphabet (replacements reported on standard error).
+/// One line of text checked against a model's alphabet (`TextPreparation.line`; replacements reported on standard
+/// error).
 func checkedLine(_ text: String, sampler: HandwritingSampler) throws -> String {
-    let (line, replacements) = try TextPreparation.checked(
-        TextPreparation.normalisingLineBreaks(text).replacingOccurrences(of: "\n", with: " "), known: sampler.knows)
+    let (line, replacements) = try TextPreparation.line(text, alphabet: sampler.alphabet)
     reportReplacements(replacements)
-    guard !line.allSatisfy(\.isWhitespace) else {
-        throw CLIError("the text has nothing to write once its invisible characters (zero-width spaces, joiners, "
-                       + "byte-order marks) are dropped; give something to write")
-    }
     return line
 }
 

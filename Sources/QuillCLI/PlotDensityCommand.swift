@@ -25,7 +25,7 @@ public struct PlotDensityCommand: ParsableCommand {
             throw CLIError("\(image.output): the sample has no points")
         }
         try HandwritingFigures.density(
-            strokes: drawable(line.strokes), density: try Matrix(figure.density),
+            strokes: line.strokes, density: try Matrix(figure.density),
             area: Rect(x: figure.minX, y: figure.minY, width: figure.width, height: figure.height),
             mixtureWeights: try Matrix(figure.mixtureWeights), to: image.output)
         print("wrote \(image.output)")

@@ -27,10 +27,11 @@ public struct PlotWindowCommand: ParsableCommand {
         let line = try checkedLine(text, sampler: sampler)
         let g = sampler.write([line], options: WriteOptions(bias: sampling.bias, record: true), seed: sampling.seed)[0]
         guard g.isFinite else { throw NonFiniteOutputError(model: try sampling.file()) }
-        guard let figure = WindowFigureData(line: g, text: line.map(String.init), alphabet: loaded.alphabet) else {
+        guard let figure = WindowFigureData(line: g, text: line.unicodeScalars.map(String.init),
+                                              alphabet: loaded.alphabet.symbols) else {
             throw CLIError("\(image.output): nothing was written, so there is no window to plot")
         }
-        try HandwritingFigures.window(strokes: drawable(g.strokes), phi: try Matrix(figure.phi), characters: figure.phi.rowLabels,
+        try HandwritingFigures.window(strokes: g.strokes, phi: try Matrix(figure.phi), characters: figure.phi.rowLabels,
                                       weights: try Matrix(figure.windowWeights),
                                       symbols: figure.windowWeights.rowLabels.isEmpty ? nil : figure.windowWeights.rowLabels,
                                       to: image.output)

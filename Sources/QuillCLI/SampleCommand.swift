@@ -28,7 +28,7 @@ public struct SampleCommand: ParsableCommand {
         var options = PageOptions()
         options.lineHeight = Self.lineHeight
         options.style = StrokeStyle(width: PagePen.width)
-        _ = try StrokeRenderer.renderPage(lines: [drawable(line.strokes)], to: image.output, options: options)
+        _ = try StrokeRenderer.renderPage(lines: [line.strokes], to: image.output, options: options)
         print("wrote \(image.output)")
     }
 }

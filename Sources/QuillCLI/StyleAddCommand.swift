@@ -33,20 +33,19 @@ public struct StyleAdd: ParsableCommand {
         }
         let (loaded, sampler) = try sampling.sampler()
         let line = try checkedLine(text, sampler: sampler)
-        let rows: [[Float]], source: String
+        let prime: Prime, source: String
         if let inkml {
-            let off = try QuillDataBridge.inkmlOffsets(inkml)
-            rows = HandwritingStyle.primeRows(rawDx: off.dx, rawDy: off.dy, eos: off.eos, stats: loaded.stats, rescale: true)
+            prime = Prime(raw: try QuillDataBridge.inkmlOffsets(inkml), text: line, stats: loaded.stats, rescale: true)
             source = "InkML \(URL(fileURLWithPath: inkml).lastPathComponent)"
         } else {
             let seed = sampling.seed, bias = sampling.bias
             let g = sampler.write([line], options: WriteOptions(bias: bias), seed: seed)[0]
             guard g.isFinite else { throw NonFiniteOutputError(model: try sampling.file()) }
             guard g.finished else { throw CLIError("the model did not finish writing \"\(line)\" with seed \(seed); try another --seed") }
-            rows = g.prime(text: line).rows.map { [$0.0, $0.1, $0.2] }
+            prime = g.prime(text: line)
             source = "model sample, seed \(seed), bias \(bias)"
         }
-        let style = HandwritingStyle(name: name, text: line, rows: rows, source: source)
+        let style = HandwritingStyle(name: name, prime: prime, source: source)
         // A sample is unfinished when its last pen-up comes before the window has left its text: priming with it
         // would make the network finish the last letter in front of the new text.
         if !sampler.primeIsFinished(style.prime) {
@@ -56,6 +55,6 @@ public struct StyleAdd: ParsableCommand {
             note("\(inkml): the model's window had not read all of \"\(line)\" by the last pen-up; check that --text says exactly what the ink says")
         }
         try style.save(model: dir)
-        print("saved style '\(name)' (\(rows.count) points) in \(HandwritingStyle.directory(model: dir).path)")
+        print("saved style '\(name)' (\(prime.rows.count) points) in \(HandwritingStyle.directory(model: dir).path)")
     }
 }

@@ -89,7 +89,7 @@ public struct WriteCommand: ParsableCommand {
         let raw = try readText(output: output)
         let (loaded, sampler) = try sampling.sampler()
         let prepared = try TextPreparation.prepare(raw, wrap: wrap, literalNewlines: input == nil && text != "-",
-                                                   known: sampler.knows)
+                                                   alphabet: loaded.alphabet)
         reportReplacements(prepared.replacements)
         try checkPageSize(prepared.lines, output: output)
         let prime = try primeMaterial(dir: dir, loaded: loaded, sampler: sampler)
@@ -112,7 +112,7 @@ public struct WriteCommand: ParsableCommand {
         options.lineHeight = lineHeight
         options.style = pen.style()
         options.sharedLineBand = true
-        _ = try StrokeRenderer.renderPage(lines: page.lines.map { $0.map { drawable($0.strokes) } ?? [] }, to: output, options: options)
+        _ = try StrokeRenderer.renderPage(lines: page.lines.map { $0?.strokes ?? [] }, to: output, options: options)
         let n = page.lines.compactMap { $0 }.count
         print("wrote \(TextPreparation.shown(text: output)) (\(n) line\(n == 1 ? "" : "s"))")
     }
@@ -170,20 +170,16 @@ public struct WriteCommand: ParsableCommand {
                 throw CLIError("\(primeFrom): no sample with id '\(id)'")
             }
             guard let t = s.text, !t.isEmpty else { throw CLIError("\(primeFrom): sample '\(id)' has no transcription to prime with") }
-            let raw = ds.rawOffsets(s)
-            let rows = HandwritingStyle.primeRows(rawDx: raw.dx, rawDy: raw.dy, eos: raw.eos.map { $0 != 0 },
-                                                  stats: loaded.stats, rescale: false)
-            return Prime(rows: rows.map { ($0[0], $0[1], $0[2]) }, text: try checkedLine(t, sampler: sampler))
+            return Prime(raw: ds.rawOffsets(s), text: try checkedLine(t, sampler: sampler), stats: loaded.stats,
+                         rescale: false)
         }
         if let primeInkml {
             let sample = try withoutSkipAdvice { try InkMLImporter.load(path: primeInkml) }
             guard let t = primeText ?? sample.text, !t.isEmpty else {
                 throw CLIError("\(primeInkml): the file carries no transcription; say what it says with --prime-text")
             }
-            let off = sample.offsets()
-            let rows = HandwritingStyle.primeRows(rawDx: off.dx, rawDy: off.dy, eos: off.eos.map { $0 != 0 },
-                                                  stats: loaded.stats, rescale: true)
-            return Prime(rows: rows.map { ($0[0], $0[1], $0[2]) }, text: try checkedLine(t, sampler: sampler))
+            return Prime(raw: sample.offsets(), text: try checkedLine(t, sampler: sampler), stats: loaded.stats,
+                         rescale: true)
         }
         if !ownHand, HandwritingStyle.names(model: dir).contains(HandwritingStyle.defaultName) {
             return try styledPrime(HandwritingStyle.defaultName, dir: dir, sampler: sampler)
@@ -195,7 +191,7 @@ public struct WriteCommand: ParsableCommand {
     /// model, or edited by hand, may not be).
     func styledPrime(_ name: String, dir: String, sampler: HandwritingSampler) throws -> Prime {
         let style = try HandwritingStyle.load(name: name, model: dir)
-        let unknown = Set(style.text.filter { !sampler.knows($0) })
+        let unknown = Set(style.text.filter { !sampler.alphabet.knows($0) })
         guard unknown.isEmpty else {
             let file = HandwritingStyle.directory(model: dir).appendingPathComponent("\(name).json").path
             throw CLIError("\(file): the style's text has characters the model does not know "

@@ -1,3 +1,4 @@
+import QuillData
 import QuillNN
 import QuillNumerics
 import QuillOptim
@@ -115,7 +116,7 @@ public struct HandwritingTrainingBenchmark {
 }
 
 /// Batch-1 sampling as `quill bench sampling` times it (bench_c_sampling.py), from an untrained network of
-/// `config` with an alphabet of printable ASCII, `repetitions` times: `steps` steps of the prediction network, or
+/// `config` with an alphabet of ASCII characters (at least 66, so it has 'a'), `repetitions` times: `steps` steps of the prediction network, or
 /// for synthesis a text of a's long enough that the step cap (20 steps a character, no finishing steps), not the
 /// stopping rule, sets the length. Units: pen steps (an iteration is a whole line).
 public struct SamplingBenchmark {
@@ -134,9 +135,11 @@ public struct SamplingBenchmark {
     public func run() -> BenchResult {
         var rng = SeededGenerator(seed: 0)
         let model = HandwritingModel<Float>(config: config, rng: &rng)
-        let sampler = HandwritingSampler(
-            model: model, alphabet: (0..<config.alphabetSize).map { String(UnicodeScalar(UInt8(32 + $0 % 95))) },
-            stats: .init(meanDx: 0, meanDy: 0, stdDx: 1, stdDy: 1))
+        // The unknown symbol and ASCII characters from "!" (with IAM-OnDB's 80 symbols, 'a' is index 65, as in the 80
+        // ASCII symbols from " ").
+        let symbols = (33..<(32 + config.alphabetSize)).compactMap(Unicode.Scalar.init)
+        let sampler = HandwritingSampler(model: model, alphabet: Alphabet(policy: .frequency(minCount: 1), symbols: symbols),
+                                         stats: .init(meanDx: 0, meanDy: 0, stdDx: 1, stdDy: 1))
         let characters = max(1, steps / 20 - 1)
         let times = BenchTimes.measure(warmUp: 0, repetitions: repetitions) {
             if config.kind == .prediction {

@@ -82,27 +82,29 @@ public struct DensityFigureData {
         let cols = columns, rows = max(40, Int(Double(columns) * height / max(width, 1)))
         let cellW = width / Double(cols), cellH = height / Double(rows)
         var grid = [Double](repeating: 0, count: rows * cols)
-        var x = 0.0, y = 0.0
+        var pen = Point.zero
         for t in 0..<min(parameters.count, line.dx.count) {
             let (kept, p) = Self.significant(parameters[t], of: mixture)
             // The cells within `reach` σ of a kept component's mean, in the line's units.
             var lowX = Double.infinity, highX = -Double.infinity, lowY = Double.infinity, highY = -Double.infinity
             for j in 0..<kept.components {
-                let mx = x + p.mu1[j] * stats.stdDx + stats.meanDx, my = y + p.mu2[j] * stats.stdDy + stats.meanDy
-                let sx = Self.reach * p.sigma1[j] * stats.stdDx, sy = Self.reach * p.sigma2[j] * stats.stdDy
-                lowX = min(lowX, mx - sx); highX = max(highX, mx + sx); lowY = min(lowY, my - sy); highY = max(highY, my + sy)
+                let mean = pen + stats.denormalise(Point(x: p.mu1[j], y: p.mu2[j]))
+                let spread = stats.denormaliseSpread(Point(x: p.sigma1[j], y: p.sigma2[j])) * Self.reach
+                lowX = min(lowX, mean.x - spread.x); highX = max(highX, mean.x + spread.x)
+                lowY = min(lowY, mean.y - spread.y); highY = max(highY, mean.y + spread.y)
             }
             // Cells partly inside that box (nothing when the box misses the area or no component is kept).
             if lowX <= minX + width, highX >= minX, lowY <= minY + height, highY >= minY {
                 for r in Self.cell(lowY - minY, cellH, rows)...Self.cell(highY - minY, cellH, rows) {
-                    let dy = (minY + (Double(r) + 0.5) * cellH - y - stats.meanDy) / stats.stdDy
                     for c in Self.cell(lowX - minX, cellW, cols)...Self.cell(highX - minX, cellW, cols) {
-                        let dx = (minX + (Double(c) + 0.5) * cellW - x - stats.meanDx) / stats.stdDx
-                        grid[r * cols + c] += kept.density(p, x1: dx, x2: dy)
+                        // The cell's centre as the offset from the pen, in the network's normalised units.
+                        let centre = Point(x: minX + (Double(c) + 0.5) * cellW, y: minY + (Double(r) + 0.5) * cellH)
+                        let offset = stats.normalise(centre - pen)
+                        grid[r * cols + c] += kept.density(p, x1: offset.x, x2: offset.y)
                     }
                 }
             }
-            x += line.dx[t]; y += line.dy[t]
+            pen = pen + Point(x: line.dx[t], y: line.dy[t])
         }
         if let top = grid.max(), top > 0 { grid = grid.map { ($0 / top).squareRoot() } }
         density = FigureGrid(rows: rows, columns: cols, values: grid)

@@ -50,7 +50,7 @@ public enum HandwritingEvaluation {
     ///   more than 25%), when an offset is not finite, or when the lines use characters the dataset has as symbols
     ///   of their own but the model lacks (named).
     public static func conformed(_ samples: [PreparedSample], of dataset: PreparedDataset, path: String,
-                                 kind: HandwritingKind, alphabet: [String], stats: OffsetStatistics) throws -> [PreparedSample] {
+                                 kind: HandwritingKind, alphabet: Alphabet, stats: OffsetStatistics) throws -> [PreparedSample] {
         let raw = dataset.header.measuredStats, d = dataset.stats
         var checks = [("spread of dx", raw.stdDx, stats.stdDx), ("spread of dy", raw.stdDy, stats.stdDy)]
         // The mean step to the right grows in proportion to the decimation, where the spread grows more slowly.
@@ -67,23 +67,20 @@ public enum HandwritingEvaluation {
         if d != stats {
             // Undo the dataset's normalisation and apply the model's.
             for k in out.indices {
-                out[k].dx = out[k].dx.map { Float(((Double($0) * d.stdDx + d.meanDx) - stats.meanDx) / stats.stdDx) }
-                out[k].dy = out[k].dy.map { Float(((Double($0) * d.stdDy + d.meanDy) - stats.meanDy) / stats.stdDy) }
+                for i in 0..<out[k].count {
+                    let n = stats.normalise(d.denormalise(Point(x: Double(out[k].dx[i]), y: Double(out[k].dy[i]))))
+                    out[k].dx[i] = Float(n.x)
+                    out[k].dy[i] = Float(n.y)
+                }
             }
         }
         guard kind == .synthesis else { return out }
-        var index = [String: Int32]()
-        for (i, s) in alphabet.enumerated() where i > 0 && index[s] == nil { index[s] = Int32(i) }
-        let ownSymbols = Set(dataset.alphabet.symbols.dropFirst())
-        var missing = [String]()
+        var missing = [Unicode.Scalar]()
         for k in out.indices {
             guard let text = out[k].text else { continue }
-            out[k].characters = text.unicodeScalars.map { scalar in
-                let c = String(scalar)
-                if let i = index[c] { return i }
-                if ownSymbols.contains(c) && !missing.contains(c) { missing.append(c) }
-                return 0
-            }
+            out[k].characters = alphabet.encode(text)
+            for s in alphabet.unknownCharacters(in: text)
+            where dataset.alphabet.index(of: s) != nil && !missing.contains(s) { missing.append(s) }
         }
         if !missing.isEmpty {
             let names = missing.map { TextPreparation.shown(Character($0)) }

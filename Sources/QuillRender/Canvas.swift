@@ -1,5 +1,6 @@
 import CCairo
 import Foundation
+import QuillData
 import QuillIO
 
 // Every Cairo call of the project lives in this file: `Canvas` (drawing to PNG, SVG or PDF) and `RasterImage`

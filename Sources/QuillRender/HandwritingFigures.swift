@@ -1,3 +1,5 @@
+import QuillData
+
 /// Figures of written lines: Graves's Figs. 10 and 13, and a dataset sample under its caption. They draw plain
 /// numbers (strokes and matrices); the models compute the numbers (`WindowFigureData`, `DensityFigureData`).
 public enum HandwritingFigures {

@@ -1,3 +1,5 @@
+import QuillData
+
 /// How handwriting strokes are drawn.
 public struct StrokeStyle: Equatable, Sendable {
     /// Line width in points on the page (not scaled with the strokes).

@@ -50,6 +50,7 @@ final class BenchmarkTests: XCTestCase {
         for kind in [HandwritingKind.prediction, .synthesis] {
             var config = small
             config.kind = kind
+            config.alphabetSize = 80
             let sampling = SamplingBenchmark(config: config, steps: 40, repetitions: 1).run()
             XCTAssertEqual(sampling.units, 40)
             XCTAssertTrue(sampling.times.best.isFinite && sampling.times.best >= 0)

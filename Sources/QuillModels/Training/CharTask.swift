@@ -1,4 +1,5 @@
 import Foundation
+import QuillData
 import QuillIO
 import QuillNN
 import QuillNumerics
@@ -125,7 +126,7 @@ extension TrainingRun {
 final class CharTask: TrainingTask {
     var options: CharTrainOptions
     private var corpus: CharCorpus!  // Invariant: loadData sets it, before any other use.
-    private var vocab: CharVocabulary!  // Invariant: startFresh or resume sets it, before any other use.
+    private var vocab: Alphabet!  // Invariant: startFresh or resume sets it, before any other use.
     private var model: CharModel<Float>!  // Invariant: startFresh or resume sets it, before any other use.
     private var ws: CharWorkspace<Float>!  // Invariant: prepare sets it, before any other use.
     private var batcher: StreamBatcher!  // Invariant: prepare sets it, before any other use.
@@ -143,7 +144,7 @@ final class CharTask: TrainingTask {
     }
 
     func startFresh(rng: inout SeededGenerator, budget: MemoryBudget) throws {
-        vocab = CharVocabulary(text: corpus.text)
+        vocab = Alphabet(text: corpus.text)
         options.model.vocabularySize = vocab.count
         options.dataFingerprint = corpus.fingerprint
         if let m = options.model.validate() { throw TrainingError.invalidOption(m) }
@@ -161,12 +162,12 @@ final class CharTask: TrainingTask {
         guard options.dataFingerprint == corpus.fingerprint else {
             throw TrainingError.resumeMismatch("the --data files differ from those \(options.outDir) was trained on; resume with the same text, or train into a new --out")
         }
-        (vocab, model) = (loaded.vocabulary, loaded.model)
+        (vocab, model) = (loaded.alphabet, loaded.model)
         return loaded.file
     }
 
     func prepare(resumed: CharTrainerState?, path: String) throws {
-        let tokens = try vocab.encode(corpus.text, source: options.dataPaths.joined(separator: ", "))
+        let tokens = try vocab.tokens(corpus.text, source: options.dataPaths.joined(separator: ", "))
         let nTrain = CharTrainOptions.validationStart(count: tokens.count, valFraction: options.valFraction)
         (train, val) = (Array(tokens[0..<nTrain]), Array(tokens[nTrain...]))
         batcher = StreamBatcher(tokenCount: train.count, batch: options.batch, steps: options.seq)
@@ -195,7 +196,7 @@ final class CharTask: TrainingTask {
     }
 
     func save(to path: String, metadata: [String: String], extraTensors: [(String, SafeTensors.Entry)]) throws {
-        try CharCheckpoint.save(model, vocabulary: vocab, to: path, metadata: metadata, extraTensors: extraTensors)
+        try CharCheckpoint.save(model, alphabet: vocab, to: path, metadata: metadata, extraTensors: extraTensors)
     }
     let bestKey = "val_loss"
 
@@ -230,7 +231,7 @@ final class CharTask: TrainingTask {
     func sample(step: Int, rng: SeededGenerator) -> String {
         guard options.sampleLength > 0 else { return "" }
         var sampleRNG = rng.derived(UInt64(step))
-        return (try? CharSampler(model: model, vocabulary: vocab)
+        return (try? CharSampler(model: model, alphabet: vocab)
             .sample(prime: "", length: options.sampleLength, temperature: 0.8, rng: &sampleRNG)) ?? ""
     }
 }

@@ -164,7 +164,7 @@ final class HandwritingTask: TrainingTask {
     }
 
     func save(to path: String, metadata: [String: String], extraTensors: [(String, SafeTensors.Entry)]) throws {
-        try HandwritingCheckpoint.save(model, alphabet: dataset.alphabet.symbols, stats: dataset.stats, to: path,
+        try HandwritingCheckpoint.save(model, alphabet: dataset.alphabet, stats: dataset.stats, to: path,
                                        metadata: metadata, extraTensors: extraTensors)
     }
     let bestKey = "val_nats_per_sequence"
