@@ -4,10 +4,19 @@ import QuillData
 extension PreprocessOptions.YAxis: ExpressibleByArgument {}
 extension PreprocessOptions.SplitPolicy: ExpressibleByArgument {}
 
-/// The preprocessing flags, shared by `data import` and `bench import`.
+/// The preprocessing flags of `data import`; defaults are `PreprocessOptions`'.
 struct PreprocessFlags: ParsableArguments {
+    static let defaults = PreprocessOptions()
+    /// The default alphabet policy (`AlphabetPolicy.default`) as --alphabet and --min-count spell it.
+    static var defaultAlphabet: (name: String, minCount: Int) {
+        switch AlphabetPolicy.default {
+        case let .frequency(minCount): ("frequency", minCount)
+        case .graves: ("graves", 1)
+        }
+    }
+
     @Option(name: .customLong("y-axis"), help: "Orientation of y in the prepared file: down (as the sources) or up.")
-    var yAxis: PreprocessOptions.YAxis = .down
+    var yAxis = PreprocessFlags.defaults.yAxis
 
     @Option(name: .customLong("outlier-threshold"),
             help: "Drop in-stroke points farther than this (source units, more than 0, at most 1e9) from the previous point; off by default.")
@@ -17,7 +26,7 @@ struct PreprocessFlags: ParsableArguments {
     var smoothWindow: Int?
 
     @Option(name: .customLong("smooth-order"), help: "Savitzky-Golay polynomial order (0…20, less than the window).")
-    var smoothOrder: Int = 3
+    var smoothOrder = PreprocessFlags.defaults.smoothingOrder
 
     @Flag(name: .customLong("slant"), help: "Correct the slant so near-vertical strokes become vertical.")
     var slant = false
@@ -33,19 +42,19 @@ struct PreprocessFlags: ParsableArguments {
 
     @Option(name: .customLong("alphabet"),
             help: "Alphabet policy: frequency (characters seen at least --min-count times) or graves (57 classes).")
-    var alphabet: String = "frequency"
+    var alphabet = PreprocessFlags.defaultAlphabet.name
 
     @Option(name: .customLong("min-count"), help: "Minimum count for a character to enter a frequency alphabet (1…1000000000).")
-    var minCount: Int = 10
+    var minCount = PreprocessFlags.defaultAlphabet.minCount
 
     @Option(name: .customLong("split"), help: "auto (the source's split if any, else seeded), source or seeded.")
-    var split: PreprocessOptions.SplitPolicy = .auto
+    var split = PreprocessFlags.defaults.split
 
     @Option(name: .customLong("valid-fraction"), help: "Validation fraction of a seeded split, at least 0 and less than 1.")
-    var validFraction: Double = 0.1
+    var validFraction = PreprocessFlags.defaults.validationFraction
 
     @Option(name: .customLong("seed"), help: "Seed of a seeded split (0…18446744073709551615).")
-    var seed: UInt64 = 1
+    var seed = PreprocessFlags.defaults.seed
 
     /// Every numeric option's range.
     func validate() throws {

@@ -33,6 +33,9 @@ public struct EvaluationError: Error, CustomStringConvertible, Equatable {
 /// Evaluation of handwriting networks on prepared data: the one code path for `quill eval` and for the
 /// validation of a training run, so both print the same number for the same checkpoint and lines.
 public enum HandwritingEvaluation {
+    /// Lines a batch when none is given: a new handwriting run's batch, which its validation uses.
+    public static var defaultBatch: Int { HandwritingTrainOptions.defaults.batch }
+
     /// The lines a network of `kind` can be scored on: at least 2 points (one prediction), and for synthesis a
     /// transcription to condition on.
     public static func usable(_ lines: [PreparedSample], kind: HandwritingKind) -> [PreparedSample] {
@@ -93,7 +96,7 @@ public enum HandwritingEvaluation {
     /// Scores `samples` (already `conformed`): lines sorted by length and run in batches of `batch`, each from a
     /// fresh state, every point of every line predicted (synthesis: lines without text are left out).
     /// - Parameter progress: called after each batch with (lines done, lines in all).
-    public static func evaluate(_ model: HandwritingModel<Float>, samples: [PreparedSample], batch: Int = 32,
+    public static func evaluate(_ model: HandwritingModel<Float>, samples: [PreparedSample], batch: Int = defaultBatch,
                                 progress: ((Int, Int) -> Void)? = nil) -> HandwritingScores {
         let batches = StrokeBatches(samples, batchSize: batch, stepLimit: Int.max, needText: model.config.kind == .synthesis)
         var scores = HandwritingScores(sequences: 0, points: 0, nats: 0, offsetNats: 0, endOfStrokeNats: 0, sse: 0,
