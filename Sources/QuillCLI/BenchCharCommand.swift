@@ -14,7 +14,8 @@ public struct BenchChar: ParsableCommand {
     @Option(help: "Recurrent cell.") var cell: CellKind = .lstm
     @Option(help: "Batch (1…4096).") var batch: Int = 50
     @Option(help: "Sequence length (1…4096).") var seq: Int = 50
-    @Option(help: "Embedding size (0…8192; the PyTorch script learns a 65-wide embedding); 0 for one-hot.") var embedding: Int = 65
+    @Option(help: ArgumentHelp("Embedding size (0…8192; the PyTorch script learns a 65-wide embedding); "
+            + "0 for one-hot.")) var embedding: Int = 65
     @OptionGroup var measure: BenchMeasureOptions
 
     /// The PyTorch script's vocabulary (tinyshakespeare's 65 characters).

@@ -7,11 +7,15 @@ import QuillNN
 struct CharModelArguments: ParsableArguments {
     static let defaults = CharTrainOptions.defaults.model
 
-    @Option(help: "Recurrent cell: lstm, gru, rnn, rnn-relu. (default: \(defaults.cell.rawValue))") var cell: CellKind?
-    @Option(help: "Number of recurrent layers (1…32). (default: \(defaults.layers))") var layers: Int?
-    @Option(help: "Units per layer (1…16384). (default: \(defaults.hidden))") var hidden: Int?
-    @Option(help: "Embedding size (0…16384); 0 for one-hot input. (default: \(defaults.embedding))") var embedding: Int?
-    @Option(help: "Dropout between layers and before the output, at least 0 and less than 1. (default: \(OptionRange.shown(defaults.dropout)))") var dropout: Double?
+    @Option(help: .text("Recurrent cell: lstm, gru, rnn, rnn-relu.", default: defaults.cell.rawValue))
+
+    var cell: CellKind?
+    @Option(help: .text("Number of recurrent layers (1…32).", default: defaults.layers)) var layers: Int?
+    @Option(help: .text("Units per layer (1…16384).", default: defaults.hidden)) var hidden: Int?
+    @Option(help: .text("Embedding size (0…16384); 0 for one-hot input.",
+                        default: defaults.embedding)) var embedding: Int?
+    @Option(help: .text("Dropout between layers and before the output, at least 0 and less than 1.",
+                        default: defaults.dropout)) var dropout: Double?
     @Flag(name: .customLong("skip"), help: "Graves's skip connections (input to every layer, every layer to the output).") var skip = false
     @Flag(help: "Graves's peephole connections in the LSTM cells (eqs. 7–11).") var peepholes = false
 

@@ -10,9 +10,11 @@ public struct CharSample: ParsableCommand {
     @OptionGroup var model: CharModelFile
     @Option(help: "Text to start from.") var prime: String = ""
     @Option(help: "Characters to generate (1…1000000).") var length: Int = 500
-    @Option(help: "Softmax temperature, more than 0 and at most 100; lower is more conservative.") var temperature: Double = 1
+    @Option(help: ArgumentHelp("Softmax temperature, more than 0 and at most 100; "
+            + "lower is more conservative.")) var temperature: Double = 1
     @Flag(help: "Always take the most likely character.") var greedy = false
-    @Option(help: "Beam search with this many beams (1…256; deterministic; --length × --beam at most 200000).") var beam: Int?
+    @Option(help: ArgumentHelp("Beam search with this many beams (1…256; deterministic; "
+            + "--length × --beam at most 200000).")) var beam: Int?
     @Option(help: "Random seed (0…18446744073709551615).") var seed: UInt64 = 1
 
     public init() {}

@@ -17,11 +17,13 @@ public struct CharTrain: ParsableCommand {
     @Option(help: "Text file (UTF-8) to train on; repeat to concatenate several.") var data: [String] = []
     @OptionGroup var runArgs: RunArguments<CharTrainOptions>
     @OptionGroup var model: CharModelArguments
-    @Option(help: "Streams per batch (1…10000). (default: \(defaults.batch))") var batch: Int?
-    @Option(help: "Truncated-BPTT length (1…10000). (default: \(defaults.seq))") var seq: Int?
+    @Option(help: .text("Streams per batch (1…10000).", default: defaults.batch)) var batch: Int?
+    @Option(help: .text("Truncated-BPTT length (1…10000).", default: defaults.seq)) var seq: Int?
     @Option(help: "Clamp each gradient value to ±this (more than 0, at most 1000000).") var clipValue: Double?
-    @Option(help: "Fraction of the text, at its end, held out (0…0.5). (default: \(OptionRange.shown(defaults.valFraction)))") var valFraction: Double?
-    @Option(help: "Characters sampled at each validation (0…100000). (default: \(defaults.sampleLength))") var sampleLength: Int?
+    @Option(help: .text("Fraction of the text, at its end, held out (0…0.5).",
+                        default: defaults.valFraction)) var valFraction: Double?
+    @Option(help: .text("Characters sampled at each validation (0…100000).",
+                        default: defaults.sampleLength)) var sampleLength: Int?
 
     public init() {}
 

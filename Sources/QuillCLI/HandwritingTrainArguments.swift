@@ -8,15 +8,20 @@ struct HandwritingTrainArguments: ParsableArguments {
 
     @Option(help: "Prepared dataset written by `quill data import`.") var data: String
     @OptionGroup var runArgs: RunArguments<HandwritingTrainOptions>
-    @Option(help: "LSTM layers (1…16). (default: \(defaults.model.layers))") var layers: Int?
-    @Option(help: "Units per layer (1…8192). (default: \(defaults.model.hidden))") var hidden: Int?
-    @Option(help: "Mixture components M (1…1000). (default: \(defaults.model.mixture.components))") var mixtures: Int?
-    @Option(help: "Sequences per batch (1…4096). (default: \(defaults.batch))") var batch: Int?
+    @Option(help: .text("LSTM layers (1…16).", default: defaults.model.layers)) var layers: Int?
+    @Option(help: .text("Units per layer (1…8192).", default: defaults.model.hidden)) var hidden: Int?
+    @Option(help: .text("Mixture components M (1…1000).",
+                        default: defaults.model.mixture.components)) var mixtures: Int?
+    @Option(help: .text("Sequences per batch (1…4096).", default: defaults.batch)) var batch: Int?
     @Flag(help: "Give the LSTM layers Graves's peephole connections (eqs. 7–11; off in most reimplementations).") var peepholes = false
-    @Option(help: "Clip ∂L/∂ŷ to ±this (0…1000000); 0 for none. (default: \(OptionRange.shown(defaults.outputClip ?? 0)), as Graves)") var outputClip: Double?
-    @Option(help: "Clip LSTM pre-activation derivatives to ±this (0…1000000); 0 for none. (default: \(OptionRange.shown(defaults.lstmClip ?? 0)), as Graves)") var lstmClip: Double?
-    @Option(help: "Validation sequences per validation (0…1000000); 0 for all. (default: \(defaults.valSamples))") var valSamples: Int?
-    @Option(help: "Leave out samples with more points (3…100000). (default: \(defaults.stepLimit + 1))") var maxPoints: Int?
+    @Option(help: .text("Clip ∂L/∂ŷ to ±this (0…1000000); 0 for none.",
+                        default: defaults.outputClip ?? 0, ", as Graves")) var outputClip: Double?
+    @Option(help: .text("Clip LSTM pre-activation derivatives to ±this (0…1000000); 0 for none.",
+                        default: defaults.lstmClip ?? 0, ", as Graves")) var lstmClip: Double?
+    @Option(help: .text("Validation sequences per validation (0…1000000); 0 for all.",
+                        default: defaults.valSamples)) var valSamples: Int?
+    @Option(help: .text("Leave out samples with more points (3…100000).",
+                        default: defaults.stepLimit + 1)) var maxPoints: Int?
 
     /// Every numeric option's range and the output directory, checked before anything is read.
     func check(window: Int?) throws {

@@ -42,3 +42,16 @@ enum TrainingRanges {
     static let minutes = 0.0...1_000_000
     static let evalEvery = 1...1_000_000
 }
+
+extension ArgumentHelp {
+    /// The help of an optional flag whose value, when left out, comes from a config type (a new run's options, a
+    /// model's architecture): `text` and "(default: VALUE)", the value as the config holds it. ArgumentParser shows
+    /// defaults only for flags that are not optional; these are optional so that --resume can tell them apart.
+    static func text(_ text: String, default value: Double, _ note: String = "") -> ArgumentHelp {
+        ArgumentHelp("\(text) (default: \(OptionRange.shown(value))\(note))")
+    }
+
+    static func text(_ text: String, default value: some CustomStringConvertible, _ note: String = "") -> ArgumentHelp {
+        ArgumentHelp("\(text) (default: \(value)\(note))")
+    }
+}

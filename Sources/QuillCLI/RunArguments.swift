@@ -12,16 +12,22 @@ struct RunArguments<Options: RunOptions>: ParsableArguments {
     @Option(help: "Output directory for checkpoints and metrics.") var out: String
     @Option(help: "Stop after N steps in all (1…100000000).") var steps: Int?
     @Option(help: "Stop after M minutes of this run (more than 0, at most 1000000).") var minutes: Double?
-    @Option(help: "Random seed, 0…18446744073709551615. (default: \(Options.defaults.seed))") var seed: UInt64?
-    @Option(help: "Validate and checkpoint every N steps (1…1000000). (default: \(Options.defaults.evalEvery))") var evalEvery: Int?
+    @Option(help: .text("Random seed, 0…18446744073709551615.", default: Options.defaults.seed)) var seed: UInt64?
+    @Option(help: .text("Validate and checkpoint every N steps (1…1000000).",
+                        default: Options.defaults.evalEvery)) var evalEvery: Int?
     @Flag(help: "Continue the run in --out exactly where it stopped.") var resume = false
     @Flag(help: "Start a new run even if --out holds a model (overwrites it).") var force = false
-    @Option(help: "Optimiser: adam, rmsprop, graves-rmsprop (Graves's RMSProp, eqs. 38–45: \(Self.gravesRMSProp)) or sgd. (default: \(Options.defaults.optimizer.kind.rawValue))") var optimizer: OptimizerKind?
-    @Option(help: "Learning rate, more than 0 and at most 1000. (default: \(Self.learningRates))") var lr: Double?
-    @Option(help: "Multiply the learning rate by this (more than 0, at most 1) every --lr-decay-every steps. (default: \(OptionRange.shown(Options.defaults.lrSchedule.factor)))") var lrDecay: Double?
-    @Option(help: "Steps between learning-rate decays (1…1000000). (default: \(Options.defaults.lrSchedule.every))") var lrDecayEvery: Int?
-    @Option(help: "Step after which decay begins (0…100000000). (default: \(Options.defaults.lrSchedule.start))") var lrDecayStart: Int?
-    @Option(help: "Clip the gradient's global norm to this (0…1000000); 0 for no norm clipping. (default: \(OptionRange.shown(Options.defaults.clipNorm ?? 0)))") var clip: Double?
+    @Option(help: .text("Optimiser: adam, rmsprop, graves-rmsprop (Graves's RMSProp, eqs. 38–45: \(Self.gravesRMSProp)) or sgd.",
+                        default: Options.defaults.optimizer.kind.rawValue)) var optimizer: OptimizerKind?
+    @Option(help: .text("Learning rate, more than 0 and at most 1000.", default: Self.learningRates)) var lr: Double?
+    @Option(help: .text("Multiply the learning rate by this (more than 0, at most 1) every --lr-decay-every steps.",
+                        default: Options.defaults.lrSchedule.factor)) var lrDecay: Double?
+    @Option(help: .text("Steps between learning-rate decays (1…1000000).",
+                        default: Options.defaults.lrSchedule.every)) var lrDecayEvery: Int?
+    @Option(help: .text("Step after which decay begins (0…100000000).",
+                        default: Options.defaults.lrSchedule.start)) var lrDecayStart: Int?
+    @Option(help: .text("Clip the gradient's global norm to this (0…1000000); 0 for no norm clipping.",
+                        default: Options.defaults.clipNorm ?? 0)) var clip: Double?
 
     /// Graves's RMSProp hyperparameters as `OptimizerConfig` sets them: "decay 0.95, momentum 0.9, ε 0.0001".
     static var gravesRMSProp: String {
@@ -29,15 +35,19 @@ struct RunArguments<Options: RunOptions>: ParsableArguments {
         return String(format: "decay %g, momentum %g, ε %g", c.decay, c.momentum, c.epsilon)
     }
 
-    /// The default learning rate of each optimiser, as the help says it: "1e-3 for adam, …".
+    /// The default learning rate of each optimiser, as the help says it: "0.001 for adam, rmsprop and sgd, …".
     static var learningRates: String {
         var rates: [(rate: Double, kinds: [String])] = []
         for kind in OptimizerKind.allCases {
             let rate = Options.defaultLearningRate(for: kind)
-            if let i = rates.firstIndex(where: { $0.rate == rate }) { rates[i].kinds.append(kind.rawValue) } else { rates.append((rate, [kind.rawValue])) }
+            if let i = rates.firstIndex(where: { $0.rate == rate }) {
+                rates[i].kinds.append(kind.rawValue)
+            } else {
+                rates.append((rate, [kind.rawValue]))
+            }
         }
         return rates.map { r in
-            let kinds = r.kinds.count == 1 ? r.kinds[0] : r.kinds.dropLast().joined(separator: ", ") + " and " + (r.kinds.last ?? "")
+            let kinds = r.kinds.dropLast().joined(separator: ", ") + (r.kinds.count > 1 ? " and " : "") + (r.kinds.last ?? "")
             return String(format: "%g for ", r.rate) + kinds
         }.joined(separator: ", ")
     }

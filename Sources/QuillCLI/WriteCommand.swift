@@ -49,7 +49,8 @@ public struct WriteCommand: ParsableCommand {
     @Option(name: .customLong("prime-inkml"), help: "Prime with your own handwriting: an InkML file.") var primeInkml: String?
     @Option(name: .customLong("prime-text"), help: "The text of the --prime-inkml strokes (when the file has none).")
     var primeText: String?
-    @Option(name: .customLong("line-height"), help: "Height of one line of writing, in points (5…2000).") var lineHeight: Double = 60
+    @Option(name: .customLong("line-height"), help: ArgumentHelp("Height of one line of writing, "
+            + "in points (5…2000).")) var lineHeight: Double = 60
     @OptionGroup var pen: PenOptions<PagePen>
 
     public init() {}
