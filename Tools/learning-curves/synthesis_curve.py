@@ -47,6 +47,8 @@ p.add_argument("--val-samples", type=int, default=256)
 p.add_argument("--init", choices=["torch", "quill"], default="torch")
 p.add_argument("--lstm-bias", choices=["torch", "quill"], help="default: --init")
 p.add_argument("--window-bias", choices=["torch", "quill"], help="default: --init")
+p.add_argument("--init-from", help="start from the weights of a Quill synthesis checkpoint (.safetensors; fresh Adam), "
+               "e.g. one written by `quill train synthesis --steps 1 --lr 1e-30`: Quill's initialisation for the seed")
 p.add_argument("--seed", type=int, default=1, help="batch order (as quill's --seed)")
 p.add_argument("--torch-seed", type=int, default=1, help="PyTorch's initialisation")
 p.add_argument("--threads", type=int, default=1)
@@ -194,6 +196,18 @@ def mdn_nll(y, target, mask):  # MixtureDensity.loss: summed over unmasked rows
     return ((-log_p + eos) * mask).sum()
 
 model = Synthesis()
+if a.init_from:  # Quill stores x·W layouts (in, out): transpose to PyTorch's (out, in)
+    blob = open(a.init_from, "rb").read(); n, = struct.unpack_from("<Q", blob, 0); meta = json.loads(blob[8:8 + n])
+    def tensor(name):
+        e = meta[name]; lo, hi = e["data_offsets"]
+        return torch.from_numpy(np.frombuffer(blob, "<f4", (hi - lo) // 4, 8 + n + lo).reshape(e["shape"]).copy())
+    assert a.lstm_bias == "quill", "--init-from needs --lstm-bias quill (one bias vector)"
+    with torch.no_grad():
+        for k, layer in enumerate(model.layers):
+            layer.w_ih.copy_(tensor(f"lstm.{k}.wx").t()); layer.w_hh.copy_(tensor(f"lstm.{k}.wh").t())
+            layer.b_ih.copy_(tensor(f"lstm.{k}.b"))
+        model.win.weight.copy_(tensor("window.w").t()); model.win.bias.copy_(tensor("window.b"))
+        model.out.weight.copy_(tensor("output.w").t()); model.out.bias.copy_(tensor("output.b"))
 opt = torch.optim.Adam(model.parameters(), lr=a.lr)
 
 @torch.no_grad()
@@ -207,6 +221,8 @@ def evaluate():
 print(json.dumps({"config": vars(a), "train_sequences": sum(map(len, train_batches)), "batches": len(train_batches),
                   "val_sequences": sum(map(len, val_batches)), "parameters": sum(q.numel() for q in model.parameters())}),
       flush=True)
+if a.init_from:
+    vs, vp = evaluate(); print(json.dumps({"step": 0, "val_nats_per_sequence": round(vs, 2), "val_nats_per_point": round(vp, 4)}))
 start, epoch, order, k, win_nats, win_points = time.time(), 0, epoch_order(0), 0, 0.0, 0
 for step in range(1, a.steps + 1):
     x, y, mask, onehot, n = fill(train_batches[order[k]])
