@@ -62,14 +62,14 @@ final class OptionTests: XCTestCase {
                 Numeric(base, "lr", "0", "1001", float: true), Numeric(base, "lr-decay", "0", "1.5", float: true),
                 Numeric(base, "lr-decay-every", "0", "1000001"), Numeric(base, "clip", "-0.1", "1e7", float: true),
                 Numeric(base, "steps", "0", "100000001"), Numeric(base, "minutes", "0", "1e7", float: true),
-                Numeric(base, "eval-every", "0", "1000001"),
+                Numeric(base, "eval-every", "0", "1000001"), Numeric(base, "lr-decay-start", "-1", "100000001"),
             ]
         }
         table += [
             Numeric(char, "layers", "0", "33"), Numeric(char, "hidden", "0", "16385"),
             Numeric(char, "embedding", "-1", "16385"), Numeric(char, "dropout", "-0.1", "1", float: true),
             Numeric(char, "batch", "0", "10001"), Numeric(char, "seq", "0", "10001"),
-            Numeric(char, "lr-decay-start", "-1", "100000001"), Numeric(char, "clip-value", "0", "1e7", float: true),
+            Numeric(char, "clip-value", "0", "1e7", float: true),
             Numeric(char, "val-fraction", "-0.1", "0.6", float: true), Numeric(char, "sample-length", "-1", "100001"),
         ]
         for base in [pred, synth] {
