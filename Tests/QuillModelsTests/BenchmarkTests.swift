@@ -9,7 +9,8 @@ final class BenchmarkTests: XCTestCase {
     /// One LSTM layer of 3 units on a one-hot vocabulary of 5: 2·(5 + 3)·12 for the layer and 2·3·5 for the output.
     func testCharModelFLOPsByHand() {
         var rng = SeededGenerator(seed: 1)
-        let model = CharModel<Float>(config: CharModelConfig(layers: 1, hidden: 3, vocabularySize: 5), rng: &rng)
+        let model = CharModel<Float>(config: CharModelConfig(layers: 1, hidden: 3, embedding: 0, vocabularySize: 5),
+                                     rng: &rng)
         let expected: Double = 2 * 8 * 12 + 2 * 3 * 5
         XCTAssertEqual(model.forwardFLOPsPerCharacter, expected)
     }
