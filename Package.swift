@@ -9,7 +9,7 @@ import PackageDescription
 //   QuillNN                layers with forward/backward pairs (Linear, Embedding, LSTM/GRU/RNN, losses)
 //   QuillOptim             Adam, RMSProp (Graves), SGD, clipping, schedules
 //   QuillData              stroke data model, importers, preprocessing, prepared format
-//   QuillRender            Cairo canvas, stroke layout, heatmaps, line plots
+//   QuillRender            Cairo canvas, stroke layout, heatmaps, line plots (points and strokes are QuillData's)
 //   QuillModels            char LM, handwriting models, checkpoints, training loops
 //   QuillCLI / quill       the command-line tool
 // Release builds drop runtime checks in numeric loops and, on x86-64, target AVX2 + FMA (every x86 CPU since 2015)
@@ -45,7 +45,7 @@ let implementation: [Target] = [
     .target(name: "QuillNN", dependencies: ["QuillNumerics", "CQuillKernels"], swiftSettings: release),
     .target(name: "QuillOptim", dependencies: ["QuillNumerics"], swiftSettings: release),
     .target(name: "QuillData", dependencies: ["QuillIO", "QuillNumerics"], swiftSettings: release),
-    .target(name: "QuillRender", dependencies: ["QuillIO", "CCairo"], swiftSettings: release),
+    .target(name: "QuillRender", dependencies: ["QuillIO", "QuillData", "CCairo"], swiftSettings: release),
     .target(name: "QuillCLI", dependencies: [
         "QuillIO", "QuillNumerics", "QuillNN", "QuillOptim", "QuillData", "QuillRender", "QuillModels",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -74,7 +74,7 @@ let tests: [Target] = [
     .testTarget(name: "QuillNNTests", dependencies: ["QuillNumerics", "QuillNN", "QuillTestSupport"]),
     .testTarget(name: "QuillOptimTests", dependencies: ["QuillNumerics", "QuillOptim", "QuillTestSupport"]),
     .testTarget(name: "QuillDataTests", dependencies: ["QuillData", "QuillTestSupport"]),
-    .testTarget(name: "QuillRenderTests", dependencies: ["QuillIO", "QuillRender", "QuillTestSupport"]),
+    .testTarget(name: "QuillRenderTests", dependencies: ["QuillIO", "QuillData", "QuillRender", "QuillTestSupport"]),
     .testTarget(name: "QuillModelsTests", dependencies: [
         "QuillIO", "QuillNumerics", "QuillNN", "QuillOptim", "QuillData", "QuillModels", "QuillTestSupport",
     ]),

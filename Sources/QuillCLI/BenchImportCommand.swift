@@ -28,19 +28,10 @@ public struct BenchImportCommand: ParsableCommand {
         guard FileManager.default.fileExists(atPath: data) else {
             throw CLIError("\(data): no such file. Pass --data PATH to iam_ondb_lines.jsonl.")
         }
-        let out = NSTemporaryDirectory() + "quill-bench-\(ProcessInfo.processInfo.processIdentifier).qds"
-        defer { try? FileManager.default.removeItem(atPath: out) }
-        var best: ImportPipeline.Report?
-        var bestLoad = Double.infinity
-        for _ in 0..<repeats {
-            let r = try ImportPipeline.run(format: .iamJSONL, inputs: [data], output: out, options: PreprocessOptions())
-            if best.map({ r.totalSeconds < $0.totalSeconds }) ?? true { best = r }
-            let t0 = Date()
-            _ = try PreparedFormat.load(path: out)
-            bestLoad = min(bestLoad, Date().timeIntervalSince(t0))
-        }
-        guard let r = best else { return }
-        let points = Double(r.dataset.samples.reduce(0) { $0 + $1.count })
+        let scratch = NSTemporaryDirectory() + "quill-bench-\(ProcessInfo.processInfo.processIdentifier).qds"
+        let bench = try ImportPipeline.benchmark(jsonl: data, repeats: repeats, scratch: scratch)
+        let r = bench.best, bestLoad = bench.loadSeconds
+        let points = Double(bench.points)
         let mb = Double(r.inputBytes) / 1e6
         var report = BenchReport(bench: "import")
         report.line(String(format: "input: %@ (%.1f MB, %d samples, %.0f points)", data, mb, r.dataset.samples.count, points))

@@ -9,14 +9,20 @@ struct BenchOutputOptions: ParsableArguments {
     var json = false
 }
 
-/// How the benches that count FLOPs measure the machine's FMA peak.
-struct BenchPeakOptions: ParsableArguments {
+/// The options of the benches that count FLOPs: the output, and how they measure the machine's FMA peak.
+struct BenchMeasureOptions: ParsableArguments {
+    @OptionGroup var output: BenchOutputOptions
     @Option(help: "Seconds to measure the machine's FMA peak for, after a quarter of that to warm up (0.01…10).")
     var peakSeconds: Double = 0.5
 
     func validate() throws {
         try OptionRange.check("peak-seconds", peakSeconds, 0.01...10)
     }
+
+    var json: Bool { output.json }
+
+    /// The FMA peak of the machine on the benches' threads, measured for --peak-seconds.
+    func peak() -> FMAPeak? { BenchMachine.peak(seconds: peakSeconds) }
 }
 
 /// The machine the benches run on, measured rather than assumed.
@@ -57,6 +63,17 @@ struct BenchReport {
         line("BLAS: OpenBLAS \(BLASInfo.coreName) kernels, \(BLASInfo.threads) threads")
         set("blas_core", BLASInfo.coreName)
         set("blas_threads", BLASInfo.threads)
+    }
+
+    /// The median and best of `times` as figures (`median_seconds`, `best_seconds`, `iterations`), and the rates
+    /// of `units` (a snake_case name: `chars`) at `per` units an iteration (`chars_per_second`,
+    /// `best_chars_per_second`).
+    mutating func timings(_ times: BenchTimes, units: String, per: Int) {
+        set("median_seconds", times.median)
+        set("best_seconds", times.best)
+        set("iterations", times.count)
+        set("\(units)_per_second", Double(per) / times.median)
+        set("best_\(units)_per_second", Double(per) / times.best)
     }
 
     /// The work rate `gflops` (GFLOP/s, from `flopsPerUnit` FLOPs per `unit`) against the measured `peak`: one line,
@@ -108,32 +125,5 @@ struct BenchReport {
         } else {
             for l in lines { print(l) }
         }
-    }
-}
-
-/// Median and best of timed repetitions.
-struct BenchTimes {
-    let median: Double
-    let best: Double
-    let count: Int
-
-    /// `seconds`, one per repetition (at least one).
-    init(_ seconds: [Double]) {
-        let s = seconds.sorted()
-        median = s.isEmpty ? .nan : s[s.count / 2]
-        best = s.first ?? .nan
-        count = s.count
-    }
-
-    /// Runs `body` `warmUp` times untimed, then `repetitions` times timed.
-    static func measure(warmUp: Int, repetitions: Int, _ body: () -> Void) -> BenchTimes {
-        for _ in 0..<warmUp { body() }
-        var times = [Double]()
-        for _ in 0..<repetitions {
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            body()
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
-        }
-        return BenchTimes(times)
     }
 }

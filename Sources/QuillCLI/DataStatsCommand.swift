@@ -8,14 +8,12 @@ public struct DataStatsCommand: ParsableCommand {
         abstract: "Print samples, points, strokes, length percentiles, the alphabet with counts and split sizes."
     )
 
-    @Argument(help: "A prepared dataset file written by `quill data import`.")
-    var file: String
+    @OptionGroup var dataset: PreparedDatasetArgument
 
     public init() {}
 
-    public func validate() throws { try refuseNonFiles([("the dataset file", file)]) }
-
     public func run() throws {
+        let file = dataset.file
         let ds = try PreparedFormat.load(path: file)
         let h = ds.header
         print("file: \(file) (format \(h.format.rawValue), split \(h.splitUsed), alphabet \(h.options.alphabet))")

@@ -23,7 +23,7 @@ public struct EvalCommand: ParsableCommand {
     @Option(help: "Which part of the dataset's split: val (default), train, or all lines. IAM-OnDB imported from its JSON lines carries Graves's split; other imports a seeded one.")
     var part: String = "val"
     @Option(help: "Lines per batch (1…64; memory grows with it: about 60 MB a line on IAM-OnDB at decimation 2); the result does not depend on it beyond rounding.")
-    var batch: Int = 32
+    var batch = HandwritingEvaluation.defaultBatch
     @Flag(help: "Print the scores as one JSON object.") var json = false
 
     public init() {}
@@ -41,7 +41,7 @@ public struct EvalCommand: ParsableCommand {
         let lines: [PreparedSample] = part == "all" ? dataset.samples
             : dataset.samples(in: part == "val" ? .validation : .train)
         let kind = loaded.model.config.kind
-        let usable = lines.filter { $0.count >= 2 && (kind == .prediction || !$0.characters.isEmpty) }
+        let usable = HandwritingEvaluation.usable(lines, kind: kind)
         guard !usable.isEmpty else {
             throw CLIError("\(data): the \(part) part has no lines\(kind == .synthesis ? " with text" : "") to evaluate"
                 + (part == "all" ? "" : "; try --part all"))

@@ -33,7 +33,7 @@ enum OptionRange {
 }
 
 /// Ranges of the options the three trainers share (`char train`, `train prediction`, `train synthesis`), checked in
-/// one place. Steps and step counts are bounded by 10⁸, far beyond any run Quill can finish.
+/// one place (`RunArguments.check`). Steps and step counts are bounded by 10⁸, far beyond any run Quill can finish.
 enum TrainingRanges {
     static let steps = 1...100_000_000
     static let learningRate = 0.0...1000
@@ -41,13 +41,17 @@ enum TrainingRanges {
     static let clip = 0.0...1_000_000
     static let minutes = 0.0...1_000_000
     static let evalEvery = 1...1_000_000
+}
 
-    /// The learning-rate, clip and validation options; --steps and --minutes are `RunArguments.check`'s.
-    static func check(lr: Double?, lrDecay: Double?, lrDecayEvery: Int?, clip: Double?, evalEvery: Int?) throws {
-        try OptionRange.check("lr", lr, learningRate, aboveLower: true)
-        try OptionRange.check("lr-decay", lrDecay, 0...1, aboveLower: true)
-        try OptionRange.check("lr-decay-every", lrDecayEvery, TrainingRanges.lrDecayEvery)
-        try OptionRange.check("clip", clip, TrainingRanges.clip)
-        try OptionRange.check("eval-every", evalEvery, TrainingRanges.evalEvery)
+extension ArgumentHelp {
+    /// The help of an optional flag whose value, when left out, comes from a config type (a new run's options, a
+    /// model's architecture): `text` and "(default: VALUE)", the value as the config holds it. ArgumentParser shows
+    /// defaults only for flags that are not optional; these are optional so that --resume can tell them apart.
+    static func text(_ text: String, default value: Double, _ note: String = "") -> ArgumentHelp {
+        ArgumentHelp("\(text) (default: \(OptionRange.shown(value))\(note))")
+    }
+
+    static func text(_ text: String, default value: some CustomStringConvertible, _ note: String = "") -> ArgumentHelp {
+        ArgumentHelp("\(text) (default: \(value)\(note))")
     }
 }

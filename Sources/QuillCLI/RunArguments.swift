@@ -1,45 +1,107 @@
 import ArgumentParser
 import Foundation
 import QuillModels
-import QuillNumerics
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import QuillOptim
 
 /// The flags every training command shares (`char train`, `train prediction`, `train synthesis`): where the run
-/// lives, when it stops, its seed, and whether it continues or replaces what --out holds. Also the steps every
-/// training command takes with them: the conflict check of --resume against the saved options, the --force
-/// deletion, and running with Ctrl-C and the event printer.
-struct RunArguments: ParsableArguments {
-    @Option(help: "Output directory for checkpoints and metrics.")
-    var out: String
-    @Option(help: "Stop after N steps in all (1…100000000).")
-    var steps: Int?
-    @Option(help: "Stop after M minutes of this run (more than 0, at most 1000000).")
-    var minutes: Double?
-    @Option(help: "Random seed, 0…18446744073709551615. (default: 1)")
-    var seed: UInt64?
-    @Flag(help: "Continue the run in --out exactly where it stopped.")
-    var resume = false
-    @Flag(help: "Start a new run even if --out holds a model (overwrites it).")
-    var force = false
+/// lives, when it stops, its seed, the optimiser and its schedule, gradient clipping, the validation cadence, and
+/// whether it continues or replaces what --out holds. Defaults are those of `Options` (`RunOptions.defaults`).
+/// Also the steps every training command takes with them: the conflict check of --resume against the saved
+/// options, the --force deletion, and running with Ctrl-C and the event printer.
+struct RunArguments<Options: RunOptions>: ParsableArguments {
+    @Option(help: "Output directory for checkpoints and metrics.") var out: String
+    @Option(help: "Stop after N steps in all (1…100000000).") var steps: Int?
+    @Option(help: "Stop after M minutes of this run (more than 0, at most 1000000).") var minutes: Double?
+    @Option(help: .text("Random seed, 0…18446744073709551615.", default: Options.defaults.seed)) var seed: UInt64?
+    @Option(help: .text("Validate and checkpoint every N steps (1…1000000).",
+                        default: Options.defaults.evalEvery)) var evalEvery: Int?
+    @Flag(help: "Continue the run in --out exactly where it stopped.") var resume = false
+    @Flag(help: "Start a new run even if --out holds a model (overwrites it).") var force = false
+    @Option(help: .text("Optimiser: adam, rmsprop, graves-rmsprop (Graves's RMSProp, eqs. 38–45: \(Self.gravesRMSProp)) or sgd.",
+                        default: Options.defaults.optimizer.kind.rawValue)) var optimizer: OptimizerKind?
+    @Option(help: .text("Learning rate, more than 0 and at most 1000.", default: Self.learningRates)) var lr: Double?
+    @Option(help: .text("Multiply the learning rate by this (more than 0, at most 1) every --lr-decay-every steps.",
+                        default: Options.defaults.lrSchedule.factor)) var lrDecay: Double?
+    @Option(help: .text("Steps between learning-rate decays (1…1000000).",
+                        default: Options.defaults.lrSchedule.every)) var lrDecayEvery: Int?
+    @Option(help: .text("Step after which decay begins (0…100000000).",
+                        default: Options.defaults.lrSchedule.start)) var lrDecayStart: Int?
+    @Option(help: .text("Clip the gradient's global norm to this (0…1000000); 0 for no norm clipping.",
+                        default: Options.defaults.clipNorm ?? 0)) var clip: Double?
 
-    /// The ranges of --steps and --minutes, --resume against --force, and an --out that would write over (or with
+    /// Graves's RMSProp hyperparameters as `OptimizerConfig` sets them: "decay 0.95, momentum 0.9, ε 0.0001".
+    static var gravesRMSProp: String {
+        let c = OptimizerConfig(kind: .gravesRMSProp, learningRate: Options.defaultLearningRate(for: .gravesRMSProp))
+        return String(format: "decay %g, momentum %g, ε %g", c.decay, c.momentum, c.epsilon)
+    }
+
+    /// The default learning rate of each optimiser, as the help says it: "0.001 for adam, rmsprop and sgd, …".
+    static var learningRates: String {
+        var rates: [(rate: Double, kinds: [String])] = []
+        for kind in OptimizerKind.allCases {
+            let rate = Options.defaultLearningRate(for: kind)
+            if let i = rates.firstIndex(where: { $0.rate == rate }) {
+                rates[i].kinds.append(kind.rawValue)
+            } else {
+                rates.append((rate, [kind.rawValue]))
+            }
+        }
+        return rates.map { r in
+            let kinds = r.kinds.dropLast().joined(separator: ", ") + (r.kinds.count > 1 ? " and " : "") + (r.kinds.last ?? "")
+            return String(format: "%g for ", r.rate) + kinds
+        }.joined(separator: ", ")
+    }
+
+    /// The ranges of the numeric flags, --resume against --force, and an --out that would write over (or with
     /// --force delete) one of the `data` files.
     func check(data: [String]) throws {
         try OptionRange.check("steps", steps, TrainingRanges.steps)
         try OptionRange.check("minutes", minutes, TrainingRanges.minutes, aboveLower: true)
+        try OptionRange.check("lr", lr, TrainingRanges.learningRate, aboveLower: true)
+        try OptionRange.check("lr-decay", lrDecay, 0...1, aboveLower: true)
+        try OptionRange.check("lr-decay-every", lrDecayEvery, TrainingRanges.lrDecayEvery)
+        try OptionRange.check("lr-decay-start", lrDecayStart, 0...TrainingRanges.steps.upperBound)
+        try OptionRange.check("clip", clip, TrainingRanges.clip)
+        try OptionRange.check("eval-every", evalEvery, TrainingRanges.evalEvery)
         if resume && force { throw ValidationError("--resume and --force contradict each other") }
         try refuseEmptyOutput("out", out, directory: true)
         try refuseRunDirectoryOverInputs(data: data, out: out)
     }
 
-    /// The options saved in --out's resume point, for --resume; a --seed that differs from the saved one is refused.
-    func saved<O: RunOptions>(_: O.Type) throws -> O {
-        let o = try O.saved(outDir: out)
-        try same("seed", seed, o.seed)
+    /// The run's options. On --resume, those saved in --out, after `checkResumed` has refused the flags that would
+    /// change them (and --seed and --optimizer have been compared here); a new --lr applies. Otherwise `fresh`, with
+    /// the optimiser, learning rate and seed given or the defaults. Then, either way, the learning-rate schedule,
+    /// clipping, validation cadence, directory and limits given, and `adjust` for the command's own flags. Checked
+    /// with `RunOptions.validate`.
+    /// - Throws: `ValidationError` for nonsensical options, `CLIError` for a flag that conflicts with the saved run,
+    ///   and what reading the saved options throws.
+    func options(fresh: () -> Options, checkResumed: (Options) throws -> Void,
+                 adjust: (inout Options) -> Void = { _ in }) throws -> Options {
+        var o: Options
+        if resume {
+            o = try Options.saved(outDir: out)
+            try same("seed", seed, o.seed)
+            try same("optimizer", optimizer, o.optimizer.kind)
+            try checkResumed(o)
+            if let lr { o.optimizer.learningRate = lr; o.lrSchedule.initial = lr }
+        } else {
+            o = fresh()
+            let kind = optimizer ?? o.optimizer.kind
+            let rate = lr ?? Options.defaultLearningRate(for: kind)
+            o.optimizer = OptimizerConfig(kind: kind, learningRate: rate)
+            o.lrSchedule = LearningRateSchedule(initial: rate)
+            if let seed { o.seed = seed }
+        }
+        if let lrDecay { o.lrSchedule.factor = lrDecay }
+        if let lrDecayEvery { o.lrSchedule.every = lrDecayEvery }
+        if let lrDecayStart { o.lrSchedule.start = lrDecayStart }
+        if let clip { o.clipNorm = clip == 0 ? nil : clip }
+        if let evalEvery { o.evalEvery = evalEvery }
+        o.outDir = out
+        o.steps = steps
+        o.minutes = minutes
+        adjust(&o)
+        if let m = o.validate() { throw ValidationError(m) }
         return o
     }
 
@@ -55,15 +117,8 @@ struct RunArguments: ParsableArguments {
         if given && !saved { throw CLIError("--\(flag) differs from the checkpoint, which has no \(what)") }
     }
 
-    /// Applies the limits and the directory to a run's options.
-    func apply<O: RunOptions>(to o: inout O) {
-        o.outDir = out
-        o.steps = steps
-        o.minutes = minutes
-    }
-
     /// Runs training: with --force first deletes the run's files in --out (never an input: `check` refused that),
-    /// then trains with Ctrl-C checkpointing and stopping the run, drawing its events.
+    /// then trains the run `makeRun` builds around the event printer, with Ctrl-C checkpointing and stopping it.
     @discardableResult
     func train(_ makeRun: (@escaping (TrainingEvent) -> Void) -> TrainingRun) throws -> TrainingEventPrinter {
         if force && !resume {
@@ -77,59 +132,4 @@ struct RunArguments: ParsableArguments {
         try run.run()
         return printer
     }
-}
-
-/// Draws a training run's events on standard error: a first line, a progress bar, a line per validation (with the
-/// sample of a char model) and a last line.
-final class TrainingEventPrinter {
-    private let bar = ProgressBar()
-    /// Whether the run trains a char model (nats/char) rather than a handwriting network (nats/sequence).
-    private var text = true
-
-    func draw(_ event: TrainingEvent) {
-        switch event {
-        case let .started(parameters, data, resumedAt):
-            let what = resumedAt.map { "resuming at step \($0)" } ?? "starting"
-            switch data {
-            case let .text(trainChars, valChars, vocabulary):
-                text = true
-                bar.line("\(what): \(formatCount(parameters)) parameters; \(formatCount(trainChars)) training and \(formatCount(valChars)) validation characters; vocabulary \(vocabulary); BLAS \(BLASInfo.coreName) × \(BLASInfo.threads)")
-            case let .strokes(kind, trainSeq, valSeq, batches):
-                text = false
-                bar.line("\(what): \(kind.rawValue) network, \(formatCount(parameters)) parameters; \(trainSeq) training sequences in \(batches) batches, \(valSeq) validation sequences")
-            }
-        case let .progress(step, total, loss, rate, elapsed, eta):
-            let fields = text ? String(format: "loss %.3f  %@ chars/s", loss, formatCount(Int(rate)))
-                : String(format: "loss %.3f nats/point  %@ sample-steps/s", loss, formatCount(Int(rate)))
-            bar.update(step: step, total: total, fields: fields, elapsed: elapsed, eta: eta)
-        case let .validation(step, score, perUnit, best, sample):
-            let saved = best ? "  ★ best, saved" : ""
-            if text {
-                bar.line(String(format: "step %d  validation %.4f nats/char (%.3f bits/char)%@", step, score, score / log(2.0), saved))
-            } else {
-                bar.line(String(format: "step %d  validation %.1f nats/sequence (%.4f nats/point)%@", step, score, perUnit, saved))
-            }
-            if !sample.isEmpty { bar.line("  sample: " + sample.replacingOccurrences(of: "\n", with: "⏎ ")) }
-        case let .finished(step, reason, best):
-            let format = text ? "; best validation %.4f nats/char" : "; best validation %.1f nats/sequence"
-            bar.line("stopped at step \(step): \(reason)" + (best.map { String(format: format, $0) } ?? ""))
-        }
-    }
-
-    /// Prints a full line above the bar.
-    func line(_ s: String) { bar.line(s) }
-}
-
-/// Set by SIGINT; read through the closure `installInterruptHandler` returns.
-nonisolated(unsafe) private var interruptRequested: Int32 = 0
-
-/// Ctrl-C asks training to checkpoint and stop after the current step; a second Ctrl-C exits at once. Returns the
-/// run's stop check.
-func installInterruptHandler() -> () -> Bool {
-    interruptRequested = 0
-    signal(SIGINT) { _ in
-        if interruptRequested != 0 { _exit(130) }
-        interruptRequested = 1
-    }
-    return { interruptRequested != 0 }
 }

@@ -20,28 +20,24 @@ public struct WriteCommand: ParsableCommand {
 
         A line ends when its writing ends: after the window has moved past the last character (Graves's rule, \
         φ(t, U+1) above every φ(t, u)), the pen goes on until the first pen-up that closes a stroke of two or more \
-        points, for at most --finish-steps steps (default 20; the data average 11.4 steps a character), so the \
-        last letter is complete and no stray dot follows it. A line that breaks down (the window runs back, skips \
+        points, for at most --finish-steps steps (default \(WriteOptions().finishingSteps); the data average 11.4 steps a \
+        character), so the last letter is complete and no stray dot follows it. A line that breaks down (the window runs back, skips \
         or stalls, the line never ends, or its ink leaves the line) is written again with a seed derived from \
         --seed, up to --tries tries; the lines written again are reported on standard error.
 
         Characters outside the model's alphabet are replaced where a plain equivalent exists (é→e, “→", —→-) and \
         the replacements are reported; any others are an error.
+
+        The same text, options and --seed give the same image (a PDF the same bytes when SOURCE_DATE_EPOCH is set).
         """)
 
     @Argument(help: "The text to write; - reads it from standard input.") var text: String?
     @Option(help: "Read the text from this UTF-8 file (- for standard input) instead.") var input: String?
-    @Option(help: DefaultModel.help(.synthesis)) var model: String?
-    @Option(name: .shortAndLong, help: "Output image: .png, .svg or .pdf.") var output: String?
-    @Option(help: "Sampling bias b, 0…20: 0 is the model's own distribution, 1 or more is neat.") var bias: Double = 1
-    @Option(help: "Random seed (0…18446744073709551615): the same text, options and seed give the same image (PDF: the same bytes with SOURCE_DATE_EPOCH set).") var seed: UInt64 = 1
+    @OptionGroup var sampling: SamplingOptions<WritingDefaults>
+    @Option(name: .shortAndLong, help: ArgumentHelp(ImageOutput.help)) var output: String?
     @Option(help: "Wrap lines longer than this many characters (10…500).") var wrap: Int = 60
     @Option(name: .customLong("max-chars"), help: "Refuse texts longer than this (1…100000).") var maxChars: Int = 1000
-    @Option(name: .customLong("steps-per-char"), help: "Step cap per character (5…200).") var stepsPerChar: Int = 40
-    @Option(name: .customLong("finish-steps"),
-            help: "Steps a line may go on after the window leaves its text, to finish its last stroke (0…100).")
-    var finishSteps: Int = 20
-    @Option(help: "Tries per line when a line breaks down (1…20; 1 never writes a line again).") var tries: Int = 6
+    @OptionGroup var lines: LineWritingOptions
     @Option(help: "A style shipped with the model (see --list-styles; default: the model's style named default).")
     var style: String?
     @Flag(name: .customLong("list-styles"), help: "List the model's styles and exit.") var listStyles = false
@@ -53,9 +49,9 @@ public struct WriteCommand: ParsableCommand {
     @Option(name: .customLong("prime-inkml"), help: "Prime with your own handwriting: an InkML file.") var primeInkml: String?
     @Option(name: .customLong("prime-text"), help: "The text of the --prime-inkml strokes (when the file has none).")
     var primeText: String?
-    @Option(name: .customLong("line-height"), help: "Height of one line of writing, in points (5…2000).") var lineHeight: Double = 60
-    @Option(name: .customLong("pen-width"), help: "Pen width in points (more than 0, at most 50).") var penWidth: Double = 2
-    @Flag(name: .customLong("no-smooth"), help: "Straight segments instead of smoothed curves.") var noSmooth = false
+    @Option(name: .customLong("line-height"), help: ArgumentHelp("Height of one line of writing, "
+            + "in points (5…2000).")) var lineHeight: Double = 60
+    @OptionGroup var pen: PenOptions<PagePen>
 
     public init() {}
 
@@ -63,22 +59,15 @@ public struct WriteCommand: ParsableCommand {
         try refuseEmptyOutput("output", output)
         if !listStyles {
             guard let output else { throw ValidationError("give the output image with -o FILE (.png, .svg or .pdf)") }
-            _ = try OutputFormat.forPath(output)
+            try ImageOutput.check(output)
             if text == nil && input == nil { throw ValidationError("give the text to write, - for standard input, or --input FILE") }
             if text != nil && input != nil { throw ValidationError("give the text either as an argument or with --input, not both") }
             // --input may be a pipe (/dev/fd/N): TextPreparation.read handles it and names a directory.
-            try refuseNonFiles([("--prime-from", primeFrom), ("--prime-inkml", primeInkml),
-                                ("the --model file", modelFile(DefaultModel.path(model, .synthesis)))])
-            try refuseOverwriting(inputs: [("--input", input), ("--prime-from", primeFrom), ("--prime-inkml", primeInkml),
-                                           ("the --model file", modelFile(DefaultModel.path(model, .synthesis)))],
-                                  output: output)
+            try sampling.refuseInputs([("--prime-from", primeFrom), ("--prime-inkml", primeInkml)],
+                                      streams: [("--input", input)], output: output)
         }
-        try OptionRange.check("bias", bias, 0...20)
         try OptionRange.check("wrap", wrap, 10...500)
         try OptionRange.check("max-chars", maxChars, 1...100_000)
-        try OptionRange.check("steps-per-char", stepsPerChar, 5...200)
-        try OptionRange.check("finish-steps", finishSteps, 0...100)
-        try OptionRange.check("tries", tries, 1...20)
         if [style != nil, primeFrom != nil, primeInkml != nil, ownHand].filter({ $0 }).count > 1 {
             throw ValidationError("choose one of --style, --prime-from, --prime-inkml and --own-hand")
         }
@@ -88,11 +77,10 @@ public struct WriteCommand: ParsableCommand {
         if primeText != nil && primeInkml == nil { throw ValidationError("--prime-text goes with --prime-inkml") }
         if (primeFrom == nil) != (id == nil) { throw ValidationError("--prime-from and --id go together") }
         try OptionRange.check("line-height", lineHeight, 5...2000)
-        try OptionRange.check("pen-width", penWidth, 0...50, aboveLower: true)
     }
 
     public func run() throws {
-        let dir = try DefaultModel.path(model, .synthesis)
+        let dir = try sampling.directory()
         if listStyles {
             let names = HandwritingStyle.names(model: dir)
             print(names.isEmpty ? "the model in \(dir) has no styles" : names.joined(separator: "\n"))
@@ -100,21 +88,17 @@ public struct WriteCommand: ParsableCommand {
         }
         let output = self.output ?? ""
         let raw = try readText(output: output)
-        let loaded = try HandwritingCheckpoint.load(modelFile(dir), expecting: .synthesis)
-        let sampler = HandwritingSampler(model: loaded.model, alphabet: loaded.alphabet, stats: loaded.stats)
+        let (loaded, sampler) = try sampling.sampler()
         let prepared = try TextPreparation.prepare(raw, wrap: wrap, literalNewlines: input == nil && text != "-",
-                                                   known: sampler.knows)
+                                                   alphabet: loaded.alphabet)
         reportReplacements(prepared.replacements)
         try checkPageSize(prepared.lines, output: output)
         let prime = try primeMaterial(dir: dir, loaded: loaded, sampler: sampler)
-        var writer = PageWriter(sampler: sampler, options: WriteOptions(bias: bias, stepsPerCharacter: stepsPerChar,
-                                                                         finishingSteps: finishSteps))
-        writer.maxTries = tries
         let page: WrittenPage
         do {
-            page = try writer.write(prepared.lines, seed: seed, prime: prime)
+            page = try lines.writer(sampler, bias: sampling.bias).write(prepared.lines, seed: sampling.seed, prime: prime)
         } catch let e as NonFiniteOutputError {
-            throw e.naming(modelFile(dir))
+            throw e.naming(try sampling.file())
         }
         for r in page.resampled {
             let what = r.firstProblems.map(\.description).joined(separator: "; ")
@@ -127,10 +111,9 @@ public struct WriteCommand: ParsableCommand {
         }
         var options = PageOptions()
         options.lineHeight = lineHeight
-        options.style = StrokeStyle(width: penWidth, smooth: !noSmooth)
+        options.style = pen.style()
         options.sharedLineBand = true
-        let strokes = page.lines.map { $0?.strokes.map { $0.map { Point($0.x, $0.y) } } ?? [] }
-        _ = try StrokeRenderer.renderPage(lines: strokes, to: output, options: options)
+        _ = try StrokeRenderer.renderPage(lines: page.lines.map { $0?.strokes ?? [] }, to: output, options: options)
         let n = page.lines.compactMap { $0 }.count
         print("wrote \(TextPreparation.shown(text: output)) (\(n) line\(n == 1 ? "" : "s"))")
     }
@@ -161,20 +144,20 @@ public struct WriteCommand: ParsableCommand {
     }
 
     /// Refuses, before any sampling, a page the renderer would refuse afterwards: taller, or (by a low estimate of
-    /// a handwritten character's width, a fifth of the line height) wider than a canvas can be: 100000 points, and
-    /// 32767 pixels for PNG (one pixel a point).
+    /// a handwritten character's width, `PageOptions.estimatedSize`) wider than a canvas can be.
     func checkPageSize(_ lines: [String?], output: String) throws {
-        let page = PageOptions()
-        let n = Double(lines.count)
-        let height = n * lineHeight + max(n - 1, 0) * page.lineGap + 2 * (page.margin + penWidth / 2)
-        let longest = Double(lines.map { $0?.count ?? 0 }.max() ?? 0)
-        let width = longest * lineHeight / 5 + 2 * (page.margin + penWidth / 2)
+        var page = PageOptions()
+        page.lineHeight = lineHeight
+        page.style.width = pen.penWidth
+        let longest = lines.map { $0?.count ?? 0 }.max() ?? 0
+        let size = page.estimatedSize(lines: lines.count, longestLine: longest)
         let png = (try? OutputFormat.forPath(output)) == .png
-        let limit = png ? 32_767.0 : 100_000.0
-        if height > limit || width > limit {
-            let what = height > limit ? String(format: "%.0f points tall (%d lines at --line-height %@)", height, lines.count,
-                                               OptionRange.shown(lineHeight))
-                : String(format: "at least %.0f points wide (%d characters at --line-height %@)", width, Int(longest),
+        let limit = Canvas.maximumSide(for: png ? .png : .pdf)
+        if size.height > limit || size.width > limit {
+            let what = size.height > limit
+                ? String(format: "%.0f points tall (%d lines at --line-height %@)", size.height, lines.count,
+                         OptionRange.shown(lineHeight))
+                : String(format: "at least %.0f points wide (%d characters at --line-height %@)", size.width, longest,
                          OptionRange.shown(lineHeight))
             throw CLIError("\(TextPreparation.shown(text: output)): the page would be \(what), more than the \(Int(limit)) a\(png ? " PNG" : "") page can take; lower --line-height or --wrap, split the text\(png ? ", or write .svg or .pdf" : "")")
         }
@@ -188,20 +171,16 @@ public struct WriteCommand: ParsableCommand {
                 throw CLIError("\(primeFrom): no sample with id '\(id)'")
             }
             guard let t = s.text, !t.isEmpty else { throw CLIError("\(primeFrom): sample '\(id)' has no transcription to prime with") }
-            let raw = ds.rawOffsets(s)
-            let rows = HandwritingStyle.primeRows(rawDx: raw.dx, rawDy: raw.dy, eos: raw.eos.map { $0 != 0 },
-                                                  stats: loaded.stats, rescale: false)
-            return Prime(rows: rows.map { ($0[0], $0[1], $0[2]) }, text: try checkedLine(t, sampler: sampler))
+            return Prime(raw: ds.rawOffsets(s), text: try checkedLine(t, sampler: sampler), stats: loaded.stats,
+                         rescale: false)
         }
         if let primeInkml {
             let sample = try withoutSkipAdvice { try InkMLImporter.load(path: primeInkml) }
             guard let t = primeText ?? sample.text, !t.isEmpty else {
                 throw CLIError("\(primeInkml): the file carries no transcription; say what it says with --prime-text")
             }
-            let off = sample.offsets()
-            let rows = HandwritingStyle.primeRows(rawDx: off.dx, rawDy: off.dy, eos: off.eos.map { $0 != 0 },
-                                                  stats: loaded.stats, rescale: true)
-            return Prime(rows: rows.map { ($0[0], $0[1], $0[2]) }, text: try checkedLine(t, sampler: sampler))
+            return Prime(raw: sample.offsets(), text: try checkedLine(t, sampler: sampler), stats: loaded.stats,
+                         rescale: true)
         }
         if !ownHand, HandwritingStyle.names(model: dir).contains(HandwritingStyle.defaultName) {
             return try styledPrime(HandwritingStyle.defaultName, dir: dir, sampler: sampler)
@@ -213,7 +192,7 @@ public struct WriteCommand: ParsableCommand {
     /// model, or edited by hand, may not be).
     func styledPrime(_ name: String, dir: String, sampler: HandwritingSampler) throws -> Prime {
         let style = try HandwritingStyle.load(name: name, model: dir)
-        let unknown = Set(style.text.filter { !sampler.knows($0) })
+        let unknown = Set(style.text.filter { !sampler.alphabet.knows($0) })
         guard unknown.isEmpty else {
             let file = HandwritingStyle.directory(model: dir).appendingPathComponent("\(name).json").path
             throw CLIError("\(file): the style's text has characters the model does not know "
@@ -222,25 +201,4 @@ public struct WriteCommand: ParsableCommand {
         }
         return style.prime
     }
-}
-
-/// One line of text checked against a model's alphabet (replacements reported on standard error).
-func checkedLine(_ text: String, sampler: HandwritingSampler) throws -> String {
-    let (line, replacements) = try TextPreparation.checked(
-        TextPreparation.normalisingLineBreaks(text).replacingOccurrences(of: "\n", with: " "), known: sampler.knows)
-    reportReplacements(replacements)
-    guard !line.allSatisfy(\.isWhitespace) else {
-        throw CLIError("the text has nothing to write once its invisible characters (zero-width spaces, joiners, "
-                       + "byte-order marks) are dropped; give something to write")
-    }
-    return line
-}
-
-func reportReplacements(_ replacements: [String]) {
-    if !replacements.isEmpty { note("replaced characters the model lacks: \(replacements.joined(separator: " "))") }
-}
-
-/// A note on standard error ("quill: note: …").
-func note(_ message: String) {
-    FileHandle.standardError.write(Data("quill: note: \(message)\n".utf8))
 }

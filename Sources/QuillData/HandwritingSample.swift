@@ -49,8 +49,8 @@ public struct HandwritingSample: Equatable, Sendable {
         self.strokeEnds = strokeEnds
     }
 
-    /// Builds a sample from strokes given as lists of (x, y) points.
-    public init(id: String, strokes: [[(x: Double, y: Double)]], text: String? = nil) {
+    /// Builds a sample from strokes given as lists of points.
+    public init(id: String, strokes: [Stroke], text: String? = nil) {
         var xs = [Double](), ys = [Double](), ends = [Int]()
         for stroke in strokes {
             for p in stroke {
@@ -79,9 +79,9 @@ public struct HandwritingSample: Equatable, Sendable {
         }
     }
 
-    /// The sample's strokes as lists of (x, y) points.
-    public var strokes: [[(x: Double, y: Double)]] {
-        strokeRanges.map { r in r.map { (x: x[$0], y: y[$0]) } }
+    /// The sample's strokes as lists of points.
+    public var strokes: [Stroke] {
+        strokeRanges.map { r in r.map { Point(x: x[$0], y: y[$0]) } }
     }
 
     /// Checks the invariants importers promise: at least one stroke, no empty stroke, finite coordinates no larger

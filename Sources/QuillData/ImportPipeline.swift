@@ -39,3 +39,36 @@ public enum ImportPipeline {
                       writeSeconds: t3.timeIntervalSince(t2))
     }
 }
+
+extension ImportPipeline {
+    /// What `quill bench import` measured: the fastest of the runs, and the fastest reload of the prepared file.
+    public struct Benchmark: Sendable {
+        /// The run with the least total time.
+        public var best: Report
+        /// Seconds to load the prepared file, the least of the reloads.
+        public var loadSeconds: Double
+        public var repeats: Int
+        /// Points in the prepared dataset.
+        public var points: Int { best.dataset.samples.reduce(0) { $0 + $1.count } }
+    }
+
+    /// Imports the IAM-OnDB JSON-lines file `input` with the default preprocessing into `scratch` (removed
+    /// afterwards) and reloads it, `repeats` times (at least once).
+    /// - Throws: what importing, writing or loading throws (a missing input: `DatasetError`).
+    public static func benchmark(jsonl input: String, repeats: Int, scratch: String) throws -> Benchmark {
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        func once() throws -> (report: Report, loadSeconds: Double) {
+            let r = try run(format: .iamJSONL, inputs: [input], output: scratch, options: PreprocessOptions())
+            let t0 = Date()
+            _ = try PreparedFormat.load(path: scratch)
+            return (r, Date().timeIntervalSince(t0))
+        }
+        var (best, bestLoad) = try once()
+        for _ in 1..<max(repeats, 1) {
+            let (r, load) = try once()
+            if r.totalSeconds < best.totalSeconds { best = r }
+            bestLoad = min(bestLoad, load)
+        }
+        return Benchmark(best: best, loadSeconds: bestLoad, repeats: max(repeats, 1))
+    }
+}

@@ -115,17 +115,12 @@ public struct PreparedDataset: Equatable, Sendable {
 
     /// Raw offsets (normalisation undone) of a sample, in the prepared orientation.
     public func rawOffsets(_ s: PreparedSample) -> OffsetSequence {
-        let st = header.stats
-        var dx = [Double](repeating: 0, count: s.count), dy = dx
-        for k in 1..<max(s.count, 1) where k < s.count {
-            dx[k] = Double(s.dx[k]) * st.stdDx + st.meanDx
-            dy[k] = Double(s.dy[k]) * st.stdDy + st.meanDy
-        }
+        let (dx, dy) = header.stats.rawOffsets(dx: s.dx, dy: s.dy)
         return OffsetSequence(originX: s.originX, originY: s.originY, dx: dx, dy: dy, eos: s.eos)
     }
 
     /// A sample as absolute strokes for drawing, with y pointing down whatever the prepared orientation.
-    public func strokes(of s: PreparedSample) -> [[(x: Double, y: Double)]] {
+    public func strokes(of s: PreparedSample) -> [Stroke] {
         var sample = HandwritingSample(id: s.id, offsets: rawOffsets(s))
         if header.options.yAxis == .up { sample = StrokeGeometry.flipY(sample) }
         return sample.strokes

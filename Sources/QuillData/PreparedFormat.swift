@@ -224,8 +224,8 @@ public enum PreparedFormat {
                 // An offset joins two points an importer accepted, so in raw units it is at most twice their limit.
                 let st = header.stats
                 if let k = dx.indices.first(where: {
-                    !(abs(Double(dx[$0]) * st.stdDx + st.meanDx) <= OffsetStatistics.meanLimit
-                      && abs(Double(dy[$0]) * st.stdDy + st.meanDy) <= OffsetStatistics.meanLimit)
+                    let raw = st.denormalise(Point(x: Double(dx[$0]), y: Double(dy[$0])))
+                    return !(abs(raw.x) <= OffsetStatistics.meanLimit && abs(raw.y) <= OffsetStatistics.meanLimit)
                 }) {
                     throw corrupt("sample \(i), point \(k) has an offset (\(dx[k]), \(dy[k]) normalised) beyond "
                                   + "\(OffsetStatistics.meanLimit) in magnitude in raw units")

@@ -84,13 +84,7 @@ public enum Preparer {
         samples.reserveCapacity(sequences.count)
         for (i, seq) in sequences.enumerated() {
             let src = imported.samples[i]
-            let n = seq.count
-            var dx = [Float](repeating: 0, count: n), dy = [Float](repeating: 0, count: n)
-            let ix = 1 / stats.stdDx, iy = 1 / stats.stdDy
-            for k in 1..<max(n, 1) where k < n {
-                dx[k] = Float((seq.dx[k] - stats.meanDx) * ix)
-                dy[k] = Float((seq.dy[k] - stats.meanDy) * iy)
-            }
+            let (dx, dy) = stats.preparedRows(seq)
             samples.append(PreparedSample(id: src.id, writer: src.writer, text: src.text,
                                           characters: src.text.map { alphabet.encode($0) } ?? [],
                                           split: splits[i], originX: seq.originX, originY: seq.originY,

@@ -114,6 +114,48 @@ public struct OffsetStatistics: Codable, Equatable, Sendable {
     /// The identity transform (used when normalisation is off).
     public static let identity = OffsetStatistics(meanDx: 0, meanDy: 0, stdDx: 1, stdDy: 1)
 
+    // MARK: - Normalisation: the one place offsets change units
+
+    /// A raw offset in the normalised units, per axis: (raw − mean) / std.
+    public func normalise(_ raw: Point) -> Point {
+        Point(x: (raw.x - meanDx) / stdDx, y: (raw.y - meanDy) / stdDy)
+    }
+
+    /// A normalised offset back in raw units, per axis: normalised · std + mean.
+    public func denormalise(_ normalised: Point) -> Point {
+        Point(x: normalised.x * stdDx + meanDx, y: normalised.y * stdDy + meanDy)
+    }
+
+    /// A spread of normalised offsets (a mixture component's σ) in raw units, per axis: σ · std.
+    public func denormaliseSpread(_ sigma: Point) -> Point { Point(x: sigma.x * stdDx, y: sigma.y * stdDy) }
+
+    /// A sequence's offsets as a prepared file stores them: rows 1… normalised, row 0 the (0, 0) start row.
+    /// The arithmetic is (raw − mean) · (1 / std), the reciprocal taken once per sequence, as prepared files have
+    /// always been written; it can differ from `normalise` in the last bit, and is kept so that importing the same
+    /// data gives the same bytes.
+    public func preparedRows(_ sequence: OffsetSequence) -> (dx: [Float], dy: [Float]) {
+        let n = sequence.count
+        var dx = [Float](repeating: 0, count: n), dy = [Float](repeating: 0, count: n)
+        let ix = 1 / stdDx, iy = 1 / stdDy
+        for k in 1..<max(n, 1) where k < n {
+            dx[k] = Float((sequence.dx[k] - meanDx) * ix)
+            dy[k] = Float((sequence.dy[k] - meanDy) * iy)
+        }
+        return (dx, dy)
+    }
+
+    /// Raw offsets of prepared rows (`denormalise` of rows 1…; row 0 stays the (0, 0) start row).
+    public func rawOffsets(dx: [Float], dy: [Float]) -> (dx: [Double], dy: [Double]) {
+        let n = min(dx.count, dy.count)
+        var rx = [Double](repeating: 0, count: n), ry = rx
+        for k in 1..<max(n, 1) where k < n {
+            let raw = denormalise(Point(x: Double(dx[k]), y: Double(dy[k])))
+            rx[k] = raw.x
+            ry[k] = raw.y
+        }
+        return (rx, ry)
+    }
+
     /// Population mean and standard deviation over rows 1… of each sequence (row 0 is the (0, 0) start row);
     /// a zero deviation (or one below `stdRange`) becomes 1 so that normalising never divides by zero.
     public static func measure(_ sequences: [OffsetSequence]) -> OffsetStatistics {

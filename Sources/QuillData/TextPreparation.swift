@@ -73,28 +73,33 @@ public enum TextPreparation {
         text.map { c in shown(c).hasPrefix("U+") ? "<\(shown(c))>" : String(c) }.joined()
     }
 
-    /// Replaces what the alphabet lacks but has a plain equivalent for (curly quotes, dashes and hyphens, "…",
-    /// ligatures and full-width forms, accented letters, ß æ œ ø ł, any kind of space); throws a `TextError` naming the characters that are left.
-    /// Invisible characters (`dropped`: zero-width spaces and joiners, byte-order marks, soft hyphens) are removed
-    /// first, so a text of only those comes back empty.
-    /// - Parameter known: whether the model's alphabet has a character.
-    public static func checked(_ text: String, known: (Character) -> Bool) throws -> (text: String, replacements: [String]) {
+    /// A plain equivalent of a character, or nil: `substitutions`, a space for any Unicode space, else the
+    /// compatibility form (ﬁ → fi, full-width Ａ → A) with diacritics stripped (é → e, Ü → U), when that differs.
+    public static func plainEquivalent(_ c: Character) -> String? {
+        if let plain = substitutions[c] { return plain }
+        if c.unicodeScalars.allSatisfy({ $0.properties.generalCategory == .spaceSeparator }) { return " " }
+        let folded = String(c).precomposedStringWithCompatibilityMapping.folding(options: [.diacriticInsensitive], locale: nil)
+        return folded != String(c) ? folded.map { substitutions[$0] ?? String($0) }.joined() : nil
+    }
+
+    /// A text in the terms of a model's alphabet, under its `textPolicy`: invisible characters (`dropped`: zero-width
+    /// spaces and joiners, byte-order marks, soft hyphens) removed, so a text of only those comes back empty; then,
+    /// when the policy substitutes, what the alphabet lacks but has a plain equivalent for (`plainEquivalent`:
+    /// curly quotes, dashes and hyphens, "…", ligatures and full-width forms, accented letters, ß æ œ ø ł, any
+    /// kind of space) replaced; then any character still unknown refused or, when the policy says so, kept to be
+    /// read as the unknown symbol. A character is known when every scalar of it is a symbol of the alphabet.
+    /// - Returns: the text and the replacements made, as "“→\"", sorted, each once.
+    /// - Throws: `TextError` naming the characters the alphabet lacks (invisible ones by code point).
+    public static func checked(_ text: String, alphabet: Alphabet) throws -> (text: String, replacements: [String]) {
+        let policy = alphabet.textPolicy
         var out = "", replaced = Set<String>(), unknown = [Character]()
         for c in droppingInvisible(text) {
-            if known(c) { out.append(c); continue }
-            var plain = substitutions[c]
-            if plain == nil, c.unicodeScalars.allSatisfy({ $0.properties.generalCategory == .spaceSeparator }) {
-                plain = " "
-            }
-            if plain == nil {
-                // Compatibility forms (ﬁ → fi, full-width Ａ → A), then diacritics stripped (é → e, Ü → U).
-                let folded = String(c).precomposedStringWithCompatibilityMapping
-                    .folding(options: [.diacriticInsensitive], locale: nil)
-                if folded != String(c) { plain = folded.map { substitutions[$0] ?? String($0) }.joined() }
-            }
-            if let p = plain, p.allSatisfy(known) {
+            if alphabet.knows(c) { out.append(c); continue }
+            if policy.substitutes, let p = plainEquivalent(c), p.allSatisfy(alphabet.knows) {
                 out += p
                 replaced.insert("\(shown(c))→\(p == " " ? "' '" : p)")
+            } else if policy.unknown == .unknownSymbol {
+                out.append(c)
             } else if !unknown.contains(c) {
                 unknown.append(c)
             }
@@ -105,19 +110,31 @@ public enum TextPreparation {
         return (out, replaced.sorted())
     }
 
+    /// One line of text (a priming text, a line to plot) for a model: line breaks become spaces, then `checked`.
+    /// - Throws: `TextError` for characters the alphabet lacks, or when nothing is left to write (the text was only
+    ///   invisible characters and spaces).
+    public static func line(_ text: String, alphabet: Alphabet) throws -> (text: String, replacements: [String]) {
+        let checked = try checked(normalisingLineBreaks(text).replacingOccurrences(of: "\n", with: " "), alphabet: alphabet)
+        guard !checked.text.allSatisfy(\.isWhitespace) else {
+            throw TextError("the text has nothing to write once its invisible characters (zero-width spaces, joiners, "
+                            + "byte-order marks) are dropped; give something to write")
+        }
+        return checked
+    }
+
     /// Prepares a text for writing: normalises line breaks, splits into paragraphs at newlines, replaces or
-    /// refuses characters (`checked`), and wraps each paragraph at word boundaries to at most `wrap` characters
+    /// refuses characters as the alphabet's policy says (`checked`), and wraps each paragraph at word boundaries to at most `wrap` characters
     /// (a longer word is cut). A run of blank lines between paragraphs becomes one blank line; blank lines at the
     /// start and end are dropped.
     /// - Parameter literalNewlines: also break at the two characters `\n` (for text typed on a command line).
     public static func prepare(_ text: String, wrap: Int, literalNewlines: Bool = false,
-                               known: (Character) -> Bool) throws -> PreparedText {
+                               alphabet: Alphabet) throws -> PreparedText {
         guard wrap > 0 else { throw TextError("--wrap must be at least 1 character, got \(wrap)") }
         var normal = normalisingLineBreaks(text)
         if literalNewlines { normal = normal.replacingOccurrences(of: "\\n", with: "\n") }
         var lines = [String?](), replacements = Set<String>()
         for paragraph in normal.split(separator: "\n", omittingEmptySubsequences: false) {
-            let (para, r) = try checked(String(paragraph), known: known)
+            let (para, r) = try checked(String(paragraph), alphabet: alphabet)
             replacements.formUnion(r)
             var line = "", wrapped = [String]()
             for word in para.split(separator: " ") {

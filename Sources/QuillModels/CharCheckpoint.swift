@@ -1,4 +1,5 @@
 import Foundation
+import QuillData
 import QuillNumerics
 
 /// Char-model checkpoints in safetensors form.
@@ -7,16 +8,20 @@ import QuillNumerics
 /// `rnn.n.wx` (inputSize, gates·H), `rnn.n.wh` (H, gates·H), `rnn.n.b` (gates·H) and for GRU `rnn.n.bh`,
 /// then `output.w` (stack output, V) and `output.b` (V). Gate order is LSTM (i, f, g, o), GRU (r, z, n).
 /// Metadata: `quill.kind` = "char-lm", `quill.format` = "1", `quill.config` (CharModelConfig JSON),
-/// `quill.vocabulary` (JSON array of one-character strings), and free-form JSON under other `quill.*` keys.
+/// `quill.vocabulary` (JSON array of one-character strings, index order), `quill.text-policy` (TextPolicy JSON) when
+/// the vocabulary's text policy is not `TextPolicy.strict` (absent, as in every checkpoint written before it existed,
+/// it is `strict`), and free-form JSON under other `quill.*` keys.
 public enum CharCheckpoint {
     public static let kind = "char-lm"
     public static let formatVersion = "1"
 
     /// Metadata every char checkpoint carries.
-    static func baseMetadata(config: CharModelConfig, vocabulary: CharVocabulary) throws -> [String: String] {
+    static func baseMetadata(config: CharModelConfig, alphabet: Alphabet) throws -> [String: String] {
         let cfg = String(decoding: try JSONEncoder.sorted.encode(config), as: UTF8.self)
-        return ["quill.kind": kind, "quill.format": formatVersion, "quill.config": cfg,
-                "quill.vocabulary": vocabulary.json]
+        var meta = ["quill.kind": kind, "quill.format": formatVersion, "quill.config": cfg,
+                    "quill.vocabulary": alphabet.symbolsJSON]
+        meta[TextPolicyMetadata.key] = try TextPolicyMetadata.value(alphabet.textPolicy, default: .strict)
+        return meta
     }
 
     /// Weights as safetensors entries.
@@ -24,11 +29,12 @@ public enum CharCheckpoint {
         model.parameters.map { ($0.name, SafeTensors.Entry(shape: $0.shape, values: $0.value.array)) }
     }
 
-    /// Saves weights, config and vocabulary, plus extra metadata and tensors, atomically.
-    public static func save(_ model: CharModel<Float>, vocabulary: CharVocabulary, to path: String,
+    /// Saves weights, config and vocabulary (`alphabet`, one without an unknown symbol), plus extra metadata and
+    /// tensors, atomically.
+    public static func save(_ model: CharModel<Float>, alphabet: Alphabet, to path: String,
                             metadata extra: [String: String] = [:],
                             extraTensors: [(String, SafeTensors.Entry)] = []) throws {
-        var meta = try baseMetadata(config: model.config, vocabulary: vocabulary)
+        var meta = try baseMetadata(config: model.config, alphabet: alphabet)
         meta.merge(extra) { _, b in b }
         try SafeTensors.write(weightEntries(model) + extraTensors, metadata: meta, to: path)
     }
@@ -36,7 +42,8 @@ public enum CharCheckpoint {
     /// A loaded char checkpoint.
     public struct Loaded {
         public let model: CharModel<Float>
-        public let vocabulary: CharVocabulary
+        /// The vocabulary: every index a character of the training text, no unknown symbol.
+        public let alphabet: Alphabet
         public let file: SafeTensors.File
     }
 
@@ -54,13 +61,38 @@ public enum CharCheckpoint {
             throw CheckpointError.corrupt(path, "missing or unreadable quill.config")
         }
         if let why = config.validate() { throw CheckpointError.corrupt(path, "bad config: \(why)") }
-        guard let vj = file.metadata["quill.vocabulary"], let vocab = CharVocabulary(json: vj),
+        let policy = try TextPolicyMetadata.read(file, path: path, default: .strict)
+        guard let vj = file.metadata["quill.vocabulary"],
+              let vocab = try? Alphabet(json: vj, unknownSymbol: false, textPolicy: policy),
               vocab.count == config.vocabularySize else {
             throw CheckpointError.corrupt(path, "missing vocabulary, or its size differs from the config's")
         }
+        if let why = policy.problem(with: vocab) { throw CheckpointError.corrupt(path, "quill.text-policy \(why)") }
         let model: CharModel<Float> = try file.model(config, shapes: config.parameterShapes,
                                                      memory: MemoryEstimate.charModel(config), budget: budget, path: path)
-        return Loaded(model: model, vocabulary: vocab, file: file)
+        return Loaded(model: model, alphabet: vocab, file: file)
+    }
+}
+
+/// The text policy in a checkpoint's metadata (`quill.text-policy`): written only when it differs from the model
+/// family's default, so checkpoints with the default keep the bytes they always had, and read as the default when
+/// absent, as in every checkpoint written before the field existed.
+enum TextPolicyMetadata {
+    static let key = "quill.text-policy"
+
+    /// The metadata value for `policy`, or nil when it is the family's default.
+    static func value(_ policy: TextPolicy, default: TextPolicy) throws -> String? {
+        policy == `default` ? nil : String(decoding: try JSONEncoder.sorted.encode(policy), as: UTF8.self)
+    }
+
+    /// The checkpoint's text policy, `default` when it records none.
+    /// - Throws: `CheckpointError.corrupt` when the entry is not a text policy.
+    static func read(_ file: SafeTensors.File, path: String, default: TextPolicy) throws -> TextPolicy {
+        guard let json = file.metadata[key] else { return `default` }
+        guard let policy = try? JSONDecoder().decode(TextPolicy.self, from: Data(json.utf8)) else {
+            throw CheckpointError.corrupt(path, "unreadable \(key) (expected {\"substitutes\": true|false, \"unknown\": \"refuse\"|\"unknown-symbol\"})")
+        }
+        return policy
     }
 }
 

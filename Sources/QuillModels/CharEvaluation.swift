@@ -1,3 +1,4 @@
+import Foundation
 import QuillNumerics
 
 /// Loss of a char model over a token sequence, in nats per character.
@@ -41,5 +42,30 @@ public struct CharEvaluation: Equatable, Sendable {
         }
         let count = B * predictable
         return CharEvaluation(natsPerChar: total / Double(count), characters: count)
+    }
+}
+
+/// Which part of a text a char model is evaluated on: the part training held out for validation, the part it trained
+/// on, or all of it.
+public enum CharTextPart: String, CaseIterable, Sendable {
+    case all, train, val
+
+    /// This part of `tokens`, split where training splits a text held out by `valFraction`
+    /// (`CharTrainOptions.validationStart`).
+    public func of(_ tokens: [Int32], valFraction: Double) -> [Int32] {
+        let start = CharTrainOptions.validationStart(count: tokens.count, valFraction: valFraction)
+        switch self {
+        case .all: return tokens
+        case .train: return Array(tokens[..<start])
+        case .val: return Array(tokens[start...])
+        }
+    }
+}
+
+extension CharCheckpoint.Loaded {
+    /// The options of the run that wrote the checkpoint (nil for a checkpoint without them, or with options of
+    /// another kind).
+    public var trainOptions: CharTrainOptions? {
+        file.metadata["quill.train-options"].flatMap { try? JSONDecoder().decode(CharTrainOptions.self, from: Data($0.utf8)) }
     }
 }

@@ -1,21 +1,23 @@
+import QuillData
 import QuillNN
 import QuillNumerics
 
 /// Generates text from a char model, one character at a time at batch 1 (gemv), or as a beam.
 public final class CharSampler {
     public let model: CharModel<Float>
-    public let vocabulary: CharVocabulary
+    /// The model's vocabulary (no unknown symbol) and its text policy for priming texts.
+    public let alphabet: Alphabet
 
-    public init(model: CharModel<Float>, vocabulary: CharVocabulary) {
+    public init(model: CharModel<Float>, alphabet: Alphabet) {
         self.model = model
-        self.vocabulary = vocabulary
+        self.alphabet = alphabet
     }
 
     /// Feeds `prime` through a fresh batch-`width` workspace and returns it with the logits of the last character.
     /// With an empty prime the model starts from a newline (or its first character) and zero state.
     func primed(_ prime: String, width: Int) throws -> (CharWorkspace<Float>, Int32) {
-        var tokens = try vocabulary.encode(prime, source: "the priming text")
-        if tokens.isEmpty { tokens = [vocabulary.index(of: "\n") ?? 0] }
+        var tokens = try alphabet.userTokens(prime, source: "the priming text")
+        if tokens.isEmpty { tokens = [alphabet.index(of: "\n") ?? 0] }
         let ws = model.makeWorkspace(steps: 1, batch: width)
         var unused = SeededGenerator(seed: 0)
         var input = [Int32](repeating: 0, count: width)
@@ -35,7 +37,7 @@ public final class CharSampler {
     /// - Throws: `NonFiniteOutputError` when the model's logits are NaN or infinite (a broken checkpoint).
     public func sample(prime: String, length: Int, temperature: Double = 1, greedy: Bool = false,
                        rng: inout SeededGenerator) throws -> String {
-        let V = vocabulary.count
+        let V = alphabet.count
         let (ws, _) = try primed(prime, width: 1)
         var probs = [Double](repeating: 0, count: V)
         var out = [Int32]()
@@ -56,7 +58,7 @@ public final class CharSampler {
             model.forward([next], ws, dropout: 0, rng: &unused)
             ws.stack.carryState()
         }
-        return vocabulary.decode(out)
+        return alphabet.decode(out)
     }
 
     /// softmax(logits / temperature) into `probs` (V values), for any temperature > 0: exp((l_j − max l) / T) in
@@ -79,7 +81,7 @@ public final class CharSampler {
     /// and returns the best one of `length` characters.
     /// - Throws: `NonFiniteOutputError` when the model's logits are NaN or infinite (a broken checkpoint).
     public func beam(prime: String, length: Int, width: Int) throws -> String {
-        let V = vocabulary.count
+        let V = alphabet.count
         let (ws, _) = try primed(prime, width: width)
         var scores = [Double](repeating: 0, count: width)
         var sequences = [[Int32]](repeating: [], count: width)
@@ -105,6 +107,6 @@ public final class CharSampler {
             model.forward(picks.map(\.token), ws, dropout: 0, rng: &unused)
             ws.stack.carryState()
         }
-        return vocabulary.decode(sequences[0])
+        return alphabet.decode(sequences[0])
     }
 }

@@ -10,7 +10,9 @@ import QuillNumerics
 /// synthesis, the window vector; layer n > 1's input is (dx, dy, eos, hⁿ⁻¹, window).
 /// Metadata: `quill.kind` (`handwriting-prediction` or `handwriting-synthesis`), `quill.format`, `quill.config`
 /// (HandwritingConfig JSON), `quill.alphabet` (JSON array of symbols, index order; index 0 is the unknown symbol),
-/// `quill.stats` (the offset normalisation: mean and std of dx and dy).
+/// `quill.stats` (the offset normalisation: mean and std of dx and dy), and `quill.text-policy` (TextPolicy JSON)
+/// when the alphabet's text policy is not `TextPolicy.substituting` (absent, as in every checkpoint written before
+/// it existed, it is `substituting`).
 public enum HandwritingCheckpoint {
     public static let formatVersion = "1"
 
@@ -20,21 +22,23 @@ public enum HandwritingCheckpoint {
     public struct Loaded {
         public typealias Stats = OffsetStatistics
         public let model: HandwritingModel<Float>
-        public let alphabet: [String]
+        /// The alphabet (index 0 the unknown symbol) with the model's text policy.
+        public let alphabet: Alphabet
         public let stats: OffsetStatistics
         public let file: SafeTensors.File
     }
 
-    public static func save(_ model: HandwritingModel<Float>, alphabet: [String], stats: OffsetStatistics,
+    public static func save(_ model: HandwritingModel<Float>, alphabet: Alphabet, stats: OffsetStatistics,
                             to path: String, metadata extra: [String: String] = [:],
                             extraTensors: [(String, SafeTensors.Entry)] = []) throws {
         let enc = JSONEncoder.sorted
         var meta: [String: String] = [
             "quill.kind": kindName(model.config.kind), "quill.format": formatVersion,
             "quill.config": String(decoding: try enc.encode(model.config), as: UTF8.self),
-            "quill.alphabet": String(decoding: try JSONSerialization.data(withJSONObject: alphabet), as: UTF8.self),
+            "quill.alphabet": String(decoding: try JSONSerialization.data(withJSONObject: alphabet.symbols), as: UTF8.self),
             "quill.stats": String(decoding: try enc.encode(stats), as: UTF8.self),
         ]
+        meta[TextPolicyMetadata.key] = try TextPolicyMetadata.value(alphabet.textPolicy, default: .substituting)
         meta.merge(extra) { _, b in b }
         let weights = model.parameters.map { ($0.name, SafeTensors.Entry(shape: $0.shape, values: $0.value.array)) }
         try SafeTensors.write(weights + extraTensors, metadata: meta, to: path)
@@ -63,14 +67,19 @@ public enum HandwritingCheckpoint {
         guard kindName(config.kind) == k else {
             throw CheckpointError.corrupt(path, "quill.kind says \(k) but quill.config describes a \(config.kind.rawValue) network")
         }
+        let policy = try TextPolicyMetadata.read(file, path: path, default: .substituting)
         guard let aj = file.metadata["quill.alphabet"],
-              let alphabet = (try? JSONSerialization.jsonObject(with: Data(aj.utf8))) as? [String],
-              config.kind == .prediction || (alphabet.count == config.alphabetSize && alphabet.count > 0) else {
+              let symbols = (try? JSONSerialization.jsonObject(with: Data(aj.utf8))) as? [String],
+              config.kind == .prediction || (symbols.count == config.alphabetSize && symbols.count > 0) else {
             throw CheckpointError.corrupt(path, "missing alphabet, or its size differs from the config's")
         }
-        guard Set(alphabet).count == alphabet.count else {
-            throw CheckpointError.corrupt(path, "the alphabet (quill.alphabet) lists a symbol twice")
+        let alphabet: Alphabet
+        do {
+            alphabet = try Alphabet(storedSymbols: symbols, unknownSymbol: true, textPolicy: policy)
+        } catch let e as AlphabetError {
+            throw CheckpointError.corrupt(path, "the alphabet (quill.alphabet) \(e)")
         }
+        if let why = policy.problem(with: alphabet) { throw CheckpointError.corrupt(path, "quill.text-policy \(why)") }
         guard let sj = file.metadata["quill.stats"],
               let stats = try? JSONDecoder().decode(OffsetStatistics.self, from: Data(sj.utf8)) else {
             throw CheckpointError.corrupt(path, "missing normalisation statistics (quill.stats)")

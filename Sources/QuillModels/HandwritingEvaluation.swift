@@ -33,6 +33,15 @@ public struct EvaluationError: Error, CustomStringConvertible, Equatable {
 /// Evaluation of handwriting networks on prepared data: the one code path for `quill eval` and for the
 /// validation of a training run, so both print the same number for the same checkpoint and lines.
 public enum HandwritingEvaluation {
+    /// Lines a batch when none is given: a new handwriting run's batch, which its validation uses.
+    public static var defaultBatch: Int { HandwritingTrainOptions.defaults.batch }
+
+    /// The lines a network of `kind` can be scored on: at least 2 points (one prediction), and for synthesis a
+    /// transcription to condition on.
+    public static func usable(_ lines: [PreparedSample], kind: HandwritingKind) -> [PreparedSample] {
+        lines.filter { $0.count >= 2 && (kind == .prediction || !$0.characters.isEmpty) }
+    }
+
     /// The dataset's samples in the model's terms: offsets normalised with the model's statistics (whatever the
     /// dataset's own), texts encoded in the model's alphabet (synthesis).
     ///
@@ -44,7 +53,7 @@ public enum HandwritingEvaluation {
     ///   more than 25%), when an offset is not finite, or when the lines use characters the dataset has as symbols
     ///   of their own but the model lacks (named).
     public static func conformed(_ samples: [PreparedSample], of dataset: PreparedDataset, path: String,
-                                 kind: HandwritingKind, alphabet: [String], stats: OffsetStatistics) throws -> [PreparedSample] {
+                                 kind: HandwritingKind, alphabet: Alphabet, stats: OffsetStatistics) throws -> [PreparedSample] {
         let raw = dataset.header.measuredStats, d = dataset.stats
         var checks = [("spread of dx", raw.stdDx, stats.stdDx), ("spread of dy", raw.stdDy, stats.stdDy)]
         // The mean step to the right grows in proportion to the decimation, where the spread grows more slowly.
@@ -61,23 +70,20 @@ public enum HandwritingEvaluation {
         if d != stats {
             // Undo the dataset's normalisation and apply the model's.
             for k in out.indices {
-                out[k].dx = out[k].dx.map { Float(((Double($0) * d.stdDx + d.meanDx) - stats.meanDx) / stats.stdDx) }
-                out[k].dy = out[k].dy.map { Float(((Double($0) * d.stdDy + d.meanDy) - stats.meanDy) / stats.stdDy) }
+                for i in 0..<out[k].count {
+                    let n = stats.normalise(d.denormalise(Point(x: Double(out[k].dx[i]), y: Double(out[k].dy[i]))))
+                    out[k].dx[i] = Float(n.x)
+                    out[k].dy[i] = Float(n.y)
+                }
             }
         }
         guard kind == .synthesis else { return out }
-        var index = [String: Int32]()
-        for (i, s) in alphabet.enumerated() where i > 0 && index[s] == nil { index[s] = Int32(i) }
-        let ownSymbols = Set(dataset.alphabet.symbols.dropFirst())
-        var missing = [String]()
+        var missing = [Unicode.Scalar]()
         for k in out.indices {
             guard let text = out[k].text else { continue }
-            out[k].characters = text.unicodeScalars.map { scalar in
-                let c = String(scalar)
-                if let i = index[c] { return i }
-                if ownSymbols.contains(c) && !missing.contains(c) { missing.append(c) }
-                return 0
-            }
+            out[k].characters = alphabet.encode(text)
+            for s in alphabet.unknownCharacters(in: text)
+            where dataset.alphabet.index(of: s) != nil && !missing.contains(s) { missing.append(s) }
         }
         if !missing.isEmpty {
             let names = missing.map { TextPreparation.shown(Character($0)) }
@@ -90,7 +96,7 @@ public enum HandwritingEvaluation {
     /// Scores `samples` (already `conformed`): lines sorted by length and run in batches of `batch`, each from a
     /// fresh state, every point of every line predicted (synthesis: lines without text are left out).
     /// - Parameter progress: called after each batch with (lines done, lines in all).
-    public static func evaluate(_ model: HandwritingModel<Float>, samples: [PreparedSample], batch: Int = 32,
+    public static func evaluate(_ model: HandwritingModel<Float>, samples: [PreparedSample], batch: Int = defaultBatch,
                                 progress: ((Int, Int) -> Void)? = nil) -> HandwritingScores {
         let batches = StrokeBatches(samples, batchSize: batch, stepLimit: Int.max, needText: model.config.kind == .synthesis)
         var scores = HandwritingScores(sequences: 0, points: 0, nats: 0, offsetNats: 0, endOfStrokeNats: 0, sse: 0,

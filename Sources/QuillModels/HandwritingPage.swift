@@ -36,7 +36,9 @@ public struct PageWriter {
     public var options: WriteOptions
     public var check = LineCheck()
     /// Tries per line, the first included.
-    public var maxTries = 6
+    public var maxTries = PageWriter.defaultMaxTries
+    /// The default of `maxTries` (`quill write --tries`).
+    public static let defaultMaxTries = 6
 
     public init(sampler: HandwritingSampler, options: WriteOptions) {
         self.sampler = sampler

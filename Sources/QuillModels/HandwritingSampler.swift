@@ -8,13 +8,13 @@ public struct GeneratedLine: Sendable {
     public var dx: [Double]
     public var dy: [Double]
     public var eos: [Bool]
-    /// Every row the network was fed after the prime up to the line's last kept point, normalised as in training
-    /// (dx, dy, eos): the material to prime another line with this one's hand. Includes rows that were not kept.
-    public var inputs: [(Float, Float, Float)]
-    /// The window's focus for every kept point: the character u (0-based, in the requested text) where φ(t, u) is
-    /// largest; the text length when φ(t, U+1) is, that is when the window has left the text.
+    /// Every row the network was fed after the prime up to the line's last kept point, normalised as in training:
+    /// the material to prime another line with this one's hand. Includes rows that were not kept.
+    public var inputs: [OffsetRow]
+    /// The window's focus for every kept point: the symbol u (0-based, in the requested text's encoding) where
+    /// φ(t, u) is largest; the text length when φ(t, U+1) is, that is when the window has left the text.
     public var focus: [Int]
-    /// The number of characters of the requested text (prime excluded).
+    /// The length of the requested text in symbols of the alphabet, Unicode scalars (prime excluded).
     public var textLength: Int
     /// φ(t, u) for every kept point (rows) and character u = 1…U of the whole text (columns); with `record` only.
     public var phi: [[Double]]
@@ -36,12 +36,12 @@ public struct GeneratedLine: Sendable {
     public var isFinite: Bool { !brokeDown && dx.allSatisfy(\.isFinite) && dy.allSatisfy(\.isFinite) }
 
     /// The line as absolute strokes (pen-down segments), starting at the origin; y as in the dataset (down).
-    public var strokes: [[(x: Double, y: Double)]] {
-        var out = [[(x: Double, y: Double)]](), cur = [(x: Double, y: Double)]()
+    public var strokes: [Stroke] {
+        var out = [Stroke](), cur = Stroke()
         var x = 0.0, y = 0.0
         for i in 0..<dx.count {
             x += dx[i]; y += dy[i]
-            cur.append((x, y))
+            cur.append(Point(x: x, y: y))
             if eos[i] { out.append(cur); cur = [] }
         }
         if !cur.isEmpty { out.append(cur) }
@@ -63,20 +63,28 @@ public struct GeneratedLine: Sendable {
     ///   network finishes the prime's last letter itself (not kept, see `write`) with the window where it was.
     public func prime(text: String, cutAtFinish: Bool = false) -> Prime {
         let n = cutAtFinish ? min(inputs.count, inputsWhenFinished ?? inputs.count) : inputs.count
-        var rows = [(Float(0), Float(0), Float(0))] + inputs.prefix(n)
-        if let last = rows.last { rows[rows.count - 1] = (last.0, last.1, 1) }
+        var rows = [OffsetRow.start] + inputs.prefix(n)
+        rows[rows.count - 1].eos = 1
         return Prime(rows: rows, text: text)
     }
 }
 
-/// Priming material (Graves section 5.5): strokes in the model's normalised offset form and their text.
-public struct Prime: Sendable {
-    /// Rows (dx, dy, eos), normalised like the training data; row 0 is (0, 0, eos).
-    public var rows: [(Float, Float, Float)]
+/// Priming material (Graves section 5.5), the one form every source of a hand takes (a style, a prepared sample,
+/// the user's InkML, a line written before): strokes in the model's normalised offset form and their text.
+public struct Prime: Equatable, Sendable {
+    /// Rows normalised like the training data; row 0 is (0, 0, eos).
+    public var rows: [OffsetRow]
     /// The prime's transcription.
     public var text: String
 
-    public init(rows: [(Float, Float, Float)], text: String) { self.rows = rows; self.text = text }
+    public init(rows: [OffsetRow], text: String) { self.rows = rows; self.text = text }
+
+    /// A prime from raw offsets in any units (a user's InkML, a prepared dataset's sample), normalised with the
+    /// model's statistics; with `rescale`, first scaled so their overall spread matches the model's training data
+    /// (`OffsetStatistics.scaleMatchingSpread`).
+    public init(raw: OffsetSequence, text: String, stats: OffsetStatistics, rescale: Bool) {
+        self.init(rows: stats.rows(raw, scale: rescale ? stats.scaleMatchingSpread(of: raw) : 1), text: text)
+    }
 }
 
 /// How the sampler writes a line: Graves's bias and stopping rule, and what Quill does around them.
@@ -108,27 +116,15 @@ public struct WriteOptions: Sendable {
 /// Samples handwriting from a trained network, a batch of lines at a time.
 public final class HandwritingSampler {
     public let model: HandwritingModel<Float>
-    public let alphabet: [String]
+    /// The model's alphabet (index 0 the unknown symbol) and text policy: texts are encoded scalar by scalar, as
+    /// the training data's transcriptions were.
+    public let alphabet: Alphabet
     public let stats: OffsetStatistics
-    private let index: [String: Int32]
 
-    public init(model: HandwritingModel<Float>, alphabet: [String], stats: OffsetStatistics) {
+    public init(model: HandwritingModel<Float>, alphabet: Alphabet, stats: OffsetStatistics) {
         self.model = model
         self.alphabet = alphabet
         self.stats = stats
-        var idx = [String: Int32]()
-        for (i, s) in alphabet.enumerated() where idx[s] == nil { idx[s] = Int32(i) }
-        index = idx
-    }
-
-    /// Whether the alphabet has the character (its unknown symbol, index 0, does not count).
-    public func knows(_ c: Character) -> Bool { (index[String(c)] ?? 0) > 0 }
-
-    /// The characters of `text` the alphabet lacks, in order of first appearance.
-    public func unknownCharacters(in text: String) -> [Character] {
-        var seen = Set<Character>(), out = [Character]()
-        for c in text where !knows(c) && !seen.contains(c) { seen.insert(c); out.append(c) }
-        return out
     }
 
     /// Whether priming material is finished: by the step that reads its last row (a pen-up), the window has left
@@ -138,7 +134,7 @@ public final class HandwritingSampler {
     /// the network finish its last letters before writing anything new.
     public func primeIsFinished(_ prime: Prime) -> Bool {
         guard let window = model.window,
-              let lastPenUp = prime.rows.indices.last(where: { $0 > 0 && prime.rows[$0].2 > 0.5 }) else { return false }
+              let lastPenUp = prime.rows.indices.last(where: { $0 > 0 && prime.rows[$0].penUp }) else { return false }
         let encoded = encode(prime.text)
         let U = max(1, encoded.count)
         let ws = model.makeWorkspace(steps: 1, batch: 1, maxTextLength: U)
@@ -154,8 +150,9 @@ public final class HandwritingSampler {
         return window.focus(0, row: 0, wws) >= encoded.count - 1
     }
 
-    /// Encodes text; unknown characters become the alphabet's unknown symbol (index 0).
-    public func encode(_ text: String) -> [Int32] { text.map { index[String($0)] ?? 0 } }
+    /// Encodes text scalar by scalar; unknown characters become the alphabet's unknown symbol (index 0). Text a
+    /// user gives is checked against the alphabet's policy first (`TextPreparation.prepare` or `line`).
+    public func encode(_ text: String) -> [Int32] { alphabet.encode(text) }
 
     /// Where a line is in its life while it is sampled.
     private enum Phase {
@@ -190,6 +187,8 @@ public final class HandwritingSampler {
         guard B > 0 else { return [] }
         let start = prime.map { encode($0.text).count + 1 } ?? 0
         let encoded = texts.map { line in prime.map { encode($0.text + " " + line) } ?? encode(line) }
+        // Lengths in the unit of the encoding, scalars: a character of several scalars is several symbols.
+        let lengths = encoded.map { $0.count - start }
         let U = max(1, encoded.map(\.count).max() ?? 1)
         let ws = model.makeWorkspace(steps: 1, batch: B, maxTextLength: U)
         // Invariant: a workspace has a window part whenever its model has a window (the guard above).
@@ -197,17 +196,17 @@ public final class HandwritingSampler {
         for (b, chars) in encoded.enumerated() { wws.setText(row: b, chars) }
         ws.resetState()
         ws.activeSteps = 1
-        var lines = texts.map { GeneratedLine(textLength: $0.count) }
+        var lines = lengths.map { GeneratedLine(textLength: $0) }
         var phase = [Phase](repeating: prime == nil ? .writing : .skipping, count: B)
         // Every training sequence starts with the row (0, 0, 0); a prime is fed row by row (clamped), and its last
         // row is the input of the first sampled step.
-        var x = [(Float, Float, Float)](repeating: (0, 0, 0), count: B)
+        var x = [OffsetRow](repeating: .start, count: B)
         if let prime, let last = prime.rows.last {
-            for row in prime.rows.dropLast() { advance(ws, inputs: [(Float, Float, Float)](repeating: row, count: B)) }
-            x = [(Float, Float, Float)](repeating: last, count: B)
+            for row in prime.rows.dropLast() { advance(ws, inputs: [OffsetRow](repeating: row, count: B)) }
+            x = [OffsetRow](repeating: last, count: B)
         }
         // Pen lifted before the next point: true at the start of a line and after every sampled pen-up.
-        var penUp = [Bool](repeating: prime.map { ($0.rows.last?.2 ?? 1) > 0.5 } ?? true, count: B)
+        var penUp = [Bool](repeating: prime.map { $0.rows.last?.penUp ?? true } ?? true, count: B)
         // The pen's x (raw units, 0 where sampling starts) and the rightmost ink so far, the prime's included: a
         // stroke that starts more than `margin` right of all ink is new writing; one that starts over the ink is a
         // delayed stroke (a t-cross, an i-dot) of what is written already.
@@ -217,7 +216,7 @@ public final class HandwritingSampler {
         var wroteLast = [Int](repeating: 0, count: B)
         var rightmost = [Double](repeating: prime.map { primeReach($0) } ?? -Double.infinity, count: B)
         let step1 = max(stats.meanDx, 0.1 * stats.stdDx), margin = options.newWordMargin * step1
-        let caps = texts.map { options.stepsPerCharacter * ($0.count + 1) + options.finishingSteps }
+        let caps = lengths.map { options.stepsPerCharacter * ($0 + 1) + options.finishingSteps }
         for step in 0..<(caps.max() ?? 0) {
             advance(ws, inputs: x)
             for b in 0..<B {
@@ -225,14 +224,14 @@ public final class HandwritingSampler {
                 if !outputIsFinite(ws, row: b) { lines[b].brokeDown = true; phase[b] = .done; continue }
                 let (ndx, ndy, eos) = model.mixture.sample(ws.y.ptr + b * model.mixture.outputSize,
                                                            bias: options.bias, rng: &rngs[b])
-                x[b] = (Float(ndx), Float(ndy), eos ? 1 : 0)
+                x[b] = OffsetRow(dx: Float(ndx), dy: Float(ndy), eos: eos ? 1 : 0)
                 lines[b].inputs.append(x[b])
                 let len = wws.lengths[b]
                 let best = window.focus(0, row: b, wws)
                 // Graves's rule: the window has moved past the text.
                 let ruleFired = best == len
                 let focus = best - start
-                let rawDx = ndx * stats.stdDx + stats.meanDx, rawDy = ndy * stats.stdDy + stats.meanDy
+                let raw = stats.denormalise(Point(x: ndx, y: ndy)), rawDx = raw.x, rawDy = raw.y
                 let startsStroke = penUp[b]
                 penUp[b] = eos
                 penX[b] += rawDx
@@ -303,7 +302,7 @@ public final class HandwritingSampler {
     private func primeReach(_ prime: Prime) -> Double {
         var x = 0.0, reach = 0.0
         for row in prime.rows.dropFirst() {
-            x += Double(row.0) * stats.stdDx + stats.meanDx
+            x += stats.denormalise(row.offset).x
             reach = max(reach, x)
         }
         return reach - x
@@ -325,15 +324,16 @@ public final class HandwritingSampler {
         ws.activeSteps = 1
         var line = GeneratedLine()
         line.finished = true
-        var x: (Float, Float, Float) = (0, 0, 0)
+        var x = OffsetRow.start
         for _ in 0..<steps {
             advance(ws, inputs: [x])
             if !outputIsFinite(ws, row: 0) { line.brokeDown = true; break }
             params.append(model.mixture.parameters(ws.y.ptr, bias: bias))
             let (dx, dy, eos) = model.mixture.sample(ws.y.ptr, bias: bias, rng: &rng)
-            x = (Float(dx), Float(dy), eos ? 1 : 0)
-            line.dx.append(dx * stats.stdDx + stats.meanDx)
-            line.dy.append(dy * stats.stdDy + stats.meanDy)
+            x = OffsetRow(dx: Float(dx), dy: Float(dy), eos: eos ? 1 : 0)
+            let raw = stats.denormalise(Point(x: dx, y: dy))
+            line.dx.append(raw.x)
+            line.dy.append(raw.y)
             line.eos.append(eos)
             line.inputs.append(x)
         }
@@ -349,9 +349,9 @@ public final class HandwritingSampler {
 
     /// Feeds one step of inputs and moves the state on. The outputs are in `ws.y`.
     @discardableResult
-    func advance(_ ws: HandwritingWorkspace<Float>, inputs: [(Float, Float, Float)]) -> UnsafeMutablePointer<Float> {
+    func advance(_ ws: HandwritingWorkspace<Float>, inputs: [OffsetRow]) -> UnsafeMutablePointer<Float> {
         for (b, v) in inputs.enumerated() {
-            ws.inputs[3 * b] = v.0; ws.inputs[3 * b + 1] = v.1; ws.inputs[3 * b + 2] = v.2
+            ws.inputs[3 * b] = v.dx; ws.inputs[3 * b + 1] = v.dy; ws.inputs[3 * b + 2] = v.eos
         }
         model.forward(ws)
         ws.stack.carryState()

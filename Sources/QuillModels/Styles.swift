@@ -4,19 +4,26 @@ import QuillIO
 
 /// A named handwriting style: priming strokes (in the model's normalised offset form) and their text, stored as
 /// `DIR/styles/NAME.json` beside a synthesis model.
-public struct HandwritingStyle: Codable, Equatable, Sendable {
+public struct HandwritingStyle: Equatable, Sendable {
     public var name: String
-    public var text: String
-    /// Rows (dx, dy, eos), normalised with the model's statistics; row 0 is (0, 0, eos).
-    public var rows: [[Float]]
+    /// The priming strokes, normalised with the model's statistics, and their text.
+    public var prime: Prime
     /// Where the style came from (for example "model sample, seed 3, bias 1.5").
     public var source: String
 
-    public init(name: String, text: String, rows: [[Float]], source: String) {
-        self.name = name; self.text = text; self.rows = rows; self.source = source
+    public init(name: String, prime: Prime, source: String) {
+        self.name = name; self.prime = prime; self.source = source
     }
 
-    public var prime: Prime { Prime(rows: rows.map { ($0[0], $0[1], $0[2]) }, text: text) }
+    public var text: String { prime.text }
+
+    /// The file's form: JSON with `name`, `text`, `source` and `rows`, each row `[dx, dy, eos]`.
+    private struct File: Codable {
+        var name: String
+        var text: String
+        var rows: [[Float]]
+        var source: String
+    }
 
     /// The style `quill write` primes with when it is given none: a page is always in one hand.
     public static let defaultName = "default"
@@ -61,7 +68,7 @@ public struct HandwritingStyle: Codable, Equatable, Sendable {
             let known = names(model: dir)
             throw CharModelError.invalidOption("unknown style '\(name)'; the model in \(dir) has \(known.isEmpty ? "no styles" : "styles: " + known.joined(separator: ", "))")
         }
-        guard let s = try? JSONDecoder().decode(HandwritingStyle.self, from: data) else {
+        guard let s = try? JSONDecoder().decode(File.self, from: data) else {
             throw StyleError(file: url.path, name: name, why: "it is not a style file (JSON with name, text, source and rows of [dx, dy, eos])")
         }
         guard (1...maximumRows).contains(s.rows.count) else {
@@ -81,7 +88,8 @@ public struct HandwritingStyle: Codable, Equatable, Sendable {
             }
             guard r[2] == 0 || r[2] == 1 else { throw StyleError(file: url.path, name: name, why: "row \(i) has eos \(r[2]); it must be 0 or 1") }
         }
-        return s
+        return HandwritingStyle(name: s.name, prime: Prime(rows: s.rows.map { OffsetRow(dx: $0[0], dy: $0[1], eos: $0[2]) },
+                                                           text: s.text), source: s.source)
     }
 
     public func save(model dir: String) throws {
@@ -90,27 +98,8 @@ public struct HandwritingStyle: Codable, Equatable, Sendable {
         }
         let url = HandwritingStyle.directory(model: dir)
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        try AtomicOutput.write(try JSONEncoder.sorted.encode(self), to: url.appendingPathComponent("\(name).json").path)
-    }
-
-    /// Priming rows from raw offsets (any units), rescaled so their overall spread matches the model's training
-    /// data, then normalised with the model's statistics. Used for a user's own InkML and for other datasets.
-    public static func primeRows(rawDx: [Double], rawDy: [Double], eos: [Bool], stats: OffsetStatistics,
-                                 rescale: Bool) -> [[Float]] {
-        var scale = 1.0
-        if rescale {
-            // Match the RMS offset (pen-up moves included, as in the statistics) to the training data's.
-            var s = 0.0, n = 0
-            for i in 1..<max(rawDx.count, 1) where i < rawDx.count { s += rawDx[i] * rawDx[i] + rawDy[i] * rawDy[i]; n += 1 }
-            let rms = n > 0 ? (s / Double(n)).squareRoot() : 0
-            let target = (stats.stdDx * stats.stdDx + stats.meanDx * stats.meanDx + stats.stdDy * stats.stdDy + stats.meanDy * stats.meanDy).squareRoot()
-            if rms > 0 && target > 0 { scale = target / rms }
-        }
-        return (0..<rawDx.count).map { i in
-            if i == 0 { return [0, 0, eos[0] ? 1 : 0] }
-            return [Float((rawDx[i] * scale - stats.meanDx) / stats.stdDx),
-                    Float((rawDy[i] * scale - stats.meanDy) / stats.stdDy), eos[i] ? 1 : 0]
-        }
+        let file = File(name: name, text: prime.text, rows: prime.rows.map { [$0.dx, $0.dy, $0.eos] }, source: source)
+        try AtomicOutput.write(try JSONEncoder.sorted.encode(file), to: url.appendingPathComponent("\(name).json").path)
     }
 }
 

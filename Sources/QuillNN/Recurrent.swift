@@ -58,10 +58,11 @@ public final class RecurrentLayer<T: QuillScalar> {
 
     public var gateWidth: Int { kind.gateCount * hiddenSize }
 
-    /// Uniform initialisation in ±1/√H (as PyTorch), with the LSTM forget-gate bias set to 1. `peepholes` adds
-    /// Graves's peephole connections to an LSTM (eqs. 7–11); they start at zero, so the cell starts as a plain LSTM.
+    /// Uniform initialisation in ±1/√H (as PyTorch), with zero biases but the LSTM forget gate's, set to
+    /// `forgetBias` (1 after Gers et al. 2000; PyTorch's biases have mean 0). `peepholes` adds Graves's peephole
+    /// connections to an LSTM (eqs. 7–11); they start at zero, so the cell starts as a plain LSTM.
     public init(kind: CellKind, inputSize: Int, hiddenSize: Int, name: String, peepholes: Bool = false,
-                rng: inout SeededGenerator) {
+                forgetBias: Double = 1, rng: inout SeededGenerator) {
         self.kind = kind
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
@@ -76,7 +77,7 @@ public final class RecurrentLayer<T: QuillScalar> {
         wh = Parameter("\(name).wh", uniform([hiddenSize, G]))
         let b = Tensor<T>([G])
         if kind == .lstm {
-            for j in hiddenSize..<(2 * hiddenSize) { b[j] = 1 }
+            for j in hiddenSize..<(2 * hiddenSize) { b[j] = T(forgetBias) }
         }
         bias = Parameter("\(name).b", b)
         biasH = kind == .gru ? Parameter("\(name).bh", Tensor<T>([G])) : nil

@@ -41,7 +41,8 @@ public final class RecurrentStack<T: QuillScalar> {
 
     /// Layers are named `name.0` … `name.N−1` and initialised in that order from `rng`, then the window.
     public init(kind: CellKind, inputSize: Int, hiddenSize: Int, layers n: Int, skipConnections: Bool,
-                peepholes: Bool = false, window: SoftWindowShape? = nil, name: String, rng: inout SeededGenerator) {
+                peepholes: Bool = false, forgetBias: Double = 1, window: SoftWindowShape? = nil, name: String,
+                rng: inout SeededGenerator) {
         self.kind = kind
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
@@ -51,7 +52,7 @@ public final class RecurrentStack<T: QuillScalar> {
         for i in 0..<n {
             let inSize = i == 0 ? inputSize + V : (skipConnections ? inputSize : 0) + hiddenSize + V
             ls.append(RecurrentLayer(kind: kind, inputSize: inSize, hiddenSize: hiddenSize, name: "\(name).\(i)",
-                                     peepholes: peepholes, rng: &rng))
+                                     peepholes: peepholes, forgetBias: forgetBias, rng: &rng))
         }
         layers = ls
         self.window = window.map {

@@ -1,5 +1,6 @@
 import CCairo
 import Foundation
+import QuillData
 import QuillIO
 
 // Every Cairo call of the project lives in this file: `Canvas` (drawing to PNG, SVG or PDF) and `RasterImage`
@@ -101,20 +102,31 @@ public final class Canvas {
     private let stream: CairoStream
     private var finished = false
 
+    /// The largest width or height of a canvas, in points.
+    public static let maximumPoints = 100_000.0
+    /// The largest width or height of a PNG, in pixels (Cairo's image surfaces).
+    public static let maximumPixels = 32_767.0
+
+    /// The largest width or height of a canvas written as `format` at one pixel a point.
+    public static func maximumSide(for format: OutputFormat) -> Double {
+        format == .png ? maximumPixels : maximumPoints
+    }
+
     /// Opens a canvas of `width` × `height` points that will be written to `path` (format from the extension).
     ///
     /// Checks the extension and that the path can be written (`FileSystemError`) before drawing anything.
     public init(path: String, width: Double, height: Double, pixelScale: Double = 1,
                 background: Color? = .white) throws {
         let format = try OutputFormat.forPath(path)
-        guard width.isFinite, height.isFinite, width >= 1, height >= 1, width <= 100_000, height <= 100_000 else {
+        guard width.isFinite, height.isFinite, width >= 1, height >= 1, width <= Canvas.maximumPoints,
+              height <= Canvas.maximumPoints else {
             throw RenderError.invalidArgument(what: path,
                                               detail: "canvas size \(width) × \(height) must be between 1 and 100000 points")
         }
         guard pixelScale.isFinite, pixelScale > 0, pixelScale <= 16 else {
             throw RenderError.invalidArgument(what: path, detail: "pixel scale \(pixelScale) must be in (0, 16]")
         }
-        if format == .png, width * pixelScale > 32_767 || height * pixelScale > 32_767 {
+        if format == .png, width * pixelScale > Canvas.maximumPixels || height * pixelScale > Canvas.maximumPixels {
             throw RenderError.invalidArgument(
                 what: path, detail: "a PNG of \(width) × \(height) points at \(pixelScale) px/pt exceeds Cairo's "
                     + "32767-pixel limit; lower the pixel scale or write .svg or .pdf")

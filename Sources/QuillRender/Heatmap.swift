@@ -1,3 +1,5 @@
+import QuillData
+
 /// A dense row-major matrix of numbers to draw as a heatmap; `values[r * cols + c]` is row r, column c.
 public struct Matrix: Equatable, Sendable {
     public let rows: Int

@@ -1,3 +1,5 @@
+import QuillData
+
 /// One curve of a line plot.
 public struct Series: Equatable, Sendable {
     /// Name shown in the legend; nil leaves the series out of the legend.
@@ -33,12 +35,12 @@ public struct Series: Equatable, Sendable {
         self.init(name: name, xs: ys.indices.map(Double.init), ys: ys, color: color)
     }
 
-    /// The finite (x, y) pairs, split into runs wherever a non-finite value breaks the curve.
-    public var finiteRuns: [[(x: Double, y: Double)]] {
-        var runs: [[(x: Double, y: Double)]] = [[]]
+    /// The finite (x, y) points, split into runs wherever a non-finite value breaks the curve.
+    public var finiteRuns: [[Point]] {
+        var runs: [[Point]] = [[]]
         for (x, y) in zip(xs, ys) {
             if x.isFinite && y.isFinite {
-                runs[runs.count - 1].append((x, y))
+                runs[runs.count - 1].append(Point(x: x, y: y))
             } else if !(runs.last?.isEmpty ?? true) {
                 runs.append([])
             }

@@ -1,4 +1,5 @@
 import Foundation
+import QuillData
 
 /// Errors reading a training run's `metrics.jsonl`; each names the file (and line) and what to do.
 public enum MetricsError: Error, CustomStringConvertible, Equatable {

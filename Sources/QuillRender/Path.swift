@@ -1,3 +1,5 @@
+import QuillData
+
 /// A drawing path made of moves, straight lines and cubic Bézier curves, in drawing coordinates.
 public struct Path: Equatable, Sendable {
     /// One path command.

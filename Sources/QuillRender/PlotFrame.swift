@@ -1,3 +1,5 @@
+import QuillData
+
 /// The data area of a plot and the map from data coordinates to the canvas.
 ///
 /// `x.lower` maps to the left edge and `x.upper` to the right; `y.lower` to the bottom and `y.upper` to the top.

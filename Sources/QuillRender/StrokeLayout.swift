@@ -1,3 +1,5 @@
+import QuillData
+
 /// Where one line of handwriting sits on a page: its transform and the box it covers on the page.
 public struct LinePlacement: Equatable, Sendable {
     /// Maps the line's own stroke coordinates to page coordinates.

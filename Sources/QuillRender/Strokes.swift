@@ -1,3 +1,5 @@
+import QuillData
+
 /// How handwriting strokes are drawn.
 public struct StrokeStyle: Equatable, Sendable {
     /// Line width in points on the page (not scaled with the strokes).
@@ -73,6 +75,17 @@ public struct PageOptions: Equatable, Sendable {
     public var sharedLineBand: Bool = false
 
     public init() {}
+}
+
+extension PageOptions {
+    /// A low estimate of the size of a page of `lines` lines whose longest has `longestLine` characters, before
+    /// they are written: a handwritten character is taken to be at least a fifth of the line height wide. A page
+    /// larger than a canvas can be (`Canvas.maximumSide`) can be refused before any sampling.
+    public func estimatedSize(lines: Int, longestLine: Int) -> Size {
+        let n = Double(lines), border = 2 * (margin + style.width / 2)
+        return Size(width: Double(longestLine) * lineHeight / 5 + border,
+                    height: n * lineHeight + max(n - 1, 0) * lineGap + border)
+    }
 }
 
 /// Renders whole pages of handwriting to files.

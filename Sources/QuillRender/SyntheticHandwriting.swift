@@ -1,4 +1,5 @@
 import Foundation
+import QuillData
 
 /// Seeded cursive-like lines of handwriting, for benchmarks and tests; not real handwriting.
 ///

@@ -20,7 +20,7 @@ final class BenchTests: XCTestCase {
     func testCharBenchReportsAbsoluteFiguresAndTheMeasuredPeak() throws {
         let bench = try BenchChar.parse(["--iterations", "1", "--layers", "1", "--hidden", "8", "--batch", "2",
                                          "--seq", "3", "--peak-seconds", "0.01", "--json"])
-        XCTAssertTrue(bench.output.json)
+        XCTAssertTrue(bench.measure.json)
         let report = bench.report()
         let o = try object(report)
         XCTAssertEqual(o["bench"] as? String, "char")

@@ -23,7 +23,7 @@ final class HandwritingCLITests: XCTestCase {
     /// An untrained synthesis model over a small alphabet, in `dir/model`.
     func makeModel(_ dir: TempDir, kind: HandwritingKind = .synthesis) throws -> String {
         var rng = SeededGenerator(seed: 1)
-        let alphabet = ["\u{FFFD}", " ", "a", "b", "c", "e", "h", "l", "o", "t", "w", "r", "d", "\""]
+        let alphabet = try Alphabet(storedSymbols: ["\u{FFFD}", " ", "a", "b", "c", "e", "h", "l", "o", "t", "w", "r", "d", "\""])
         let model = HandwritingModel<Float>(config: HandwritingConfig(kind: kind, layers: 2, hidden: 8,
                                                                        mixture: MixtureDensity(components: 2),
                                                                        alphabetSize: alphabet.count), rng: &rng)
@@ -275,7 +275,7 @@ final class HandwritingCLITests: XCTestCase {
         let charModel = dir.path("char.safetensors")
         var rng = SeededGenerator(seed: 1)
         try CharCheckpoint.save(CharModel<Float>(config: CharModelConfig(layers: 1, hidden: 2, vocabularySize: 2), rng: &rng),
-                                vocabulary: CharVocabulary(text: "ab"), to: charModel)
+                                alphabet: Alphabet(text: "ab"), to: charModel)
         XCTAssertTrue(errorText(["eval", "--model", charModel, "--data", good]).contains("char-lm"))
         try Data("garbage".utf8).write(to: URL(fileURLWithPath: dir.path("bad.safetensors")))
         XCTAssertTrue(errorText(["eval", "--model", dir.path("bad.safetensors"), "--data", good]).contains("corrupt or truncated"))

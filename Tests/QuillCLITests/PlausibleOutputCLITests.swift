@@ -46,13 +46,13 @@ final class PlausibleOutputCLITests: XCTestCase {
     func testHugeWeightCheckpointIsRefusedByCharCommands() throws {
         let dir = TempDir(); defer { dir.cleanup() }
         var rng = SeededGenerator(seed: 1)
-        let vocab = CharVocabulary(text: "ab \n")
+        let vocab = Alphabet(text: "ab \n")
         let model = CharModel<Float>(config: CharModelConfig(layers: 1, hidden: 4, vocabularySize: vocab.count), rng: &rng)
         for p in model.parameters where p.trainable {
             for i in 0..<p.value.count { p.value[i] = 3.4e38 }
         }
         let path = dir.path("huge.safetensors")
-        try CharCheckpoint.save(model, vocabulary: vocab, to: path)
+        try CharCheckpoint.save(model, alphabet: vocab, to: path)
         let data = dir.path("t.txt")
         try String(repeating: "ab ba\n", count: 30).write(toFile: data, atomically: true, encoding: .utf8)
         for args in [["char", "sample", "--model", path, "--temperature", "1e-60", "--length", "30"],

@@ -32,9 +32,9 @@ final class AlphabetSplitTests: XCTestCase {
     }
 
     func testSourceSplitWinsUnderAuto() throws {
-        var a = HandwritingSample(id: "a", strokes: [[(0, 0)]])
+        var a = HandwritingSample(id: "a", strokes: [[Point(0, 0)]])
         a.split = .validation
-        let b = HandwritingSample(id: "b", strokes: [[(0, 0)]])
+        let b = HandwritingSample(id: "b", strokes: [[Point(0, 0)]])
         let (splits, used) = try Preparer.assignSplits([a, b], PreprocessOptions())
         XCTAssertEqual(splits, [.validation, .unassigned])
         XCTAssertEqual(used, "source")
@@ -47,7 +47,7 @@ final class AlphabetSplitTests: XCTestCase {
         let dir = try TempDir()
         let train = try dir.write("train.txt", "lineStrokes/a01/a01-000/a-01.xml\r\nb\r\n")
         let valid = try dir.write("valid.txt", "lineStrokes/a01/a01-000/c.xml\n\n")
-        var r = ImportResult(samples: ["a-01", "b", "c", "d"].map { HandwritingSample(id: $0, strokes: [[(0, 0)]]) })
+        var r = ImportResult(samples: ["a-01", "b", "c", "d"].map { HandwritingSample(id: $0, strokes: [[Point(0, 0)]]) })
         try SplitLists.apply(train: train, validation: valid, to: &r)
         XCTAssertEqual(r.samples.map(\.split), [.train, .train, .validation, .unassigned])
         let clash = try dir.write("clash.txt", "b\n")

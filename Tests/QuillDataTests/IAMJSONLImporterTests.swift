@@ -32,6 +32,19 @@ final class IAMJSONLImporterTests: XCTestCase {
         XCTAssertEqual(r.samples[2].split, .unassigned)
     }
 
+    /// `quill bench import`: the best of the runs, reloaded, and the scratch file removed.
+    func testImportBenchmark() throws {
+        let dir = try TempDir()
+        let path = try dir.write("lines.jsonl", Self.good)
+        let scratch = dir.file("scratch.qds")
+        let bench = try ImportPipeline.benchmark(jsonl: path, repeats: 2, scratch: scratch)
+        XCTAssertEqual(bench.best.dataset.samples.count, 3)
+        XCTAssertEqual(bench.points, 8)
+        XCTAssertEqual(bench.repeats, 2)
+        XCTAssertTrue(bench.loadSeconds.isFinite && bench.loadSeconds >= 0)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: scratch))
+    }
+
     func testSpacedAndFractionalRowsTakeTheGeneralPath() throws {
         let dir = try TempDir()
         let path = try dir.write("spaced.jsonl", """

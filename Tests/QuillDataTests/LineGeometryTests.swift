@@ -6,9 +6,9 @@ import XCTest
 final class LineGeometryTests: XCTestCase {
     /// A line of small loops (radius r) along y = slope·x, one every 10 units.
     func loops(count: Int = 12, radius r: Double = 3, slope: Double = 0) -> HandwritingSample {
-        let strokes = (0..<count).map { k in (0..<8).map { i -> (x: Double, y: Double) in
+        let strokes = (0..<count).map { k in (0..<8).map { i -> Point in
             let x = Double(k) * 10 + r * cos(Double(i) * .pi / 4)
-            return (x: x, y: slope * x + r * sin(Double(i) * .pi / 4))
+            return Point(x: x, y: slope * x + r * sin(Double(i) * .pi / 4))
         } }
         return HandwritingSample(id: "loops", strokes: strokes)
     }
@@ -22,12 +22,12 @@ final class LineGeometryTests: XCTestCase {
 
     func testOneStrokeFlyingOffDoesNotTiltTheLine() {
         var strokes = loops().strokes
-        strokes.append((0..<6).map { (x: 120 + Double($0) * 4, y: -Double($0) * 30) })
+        strokes.append((0..<6).map { Point(x: 120 + Double($0) * 4, y: -Double($0) * 30) })
         XCTAssertEqual(StrokeGeometry.slopeDegrees(HandwritingSample(id: "fly", strokes: strokes)), 0, accuracy: 0.5)
     }
 
     func testAVerticalStrokeIsNotTurnedOnItsSide() {
-        let i = HandwritingSample(id: "I", strokes: [[(x: 0, y: 0), (x: 1, y: 20), (x: 2, y: 40)]])
+        let i = HandwritingSample(id: "I", strokes: [[Point(x: 0, y: 0), Point(x: 1, y: 20), Point(x: 2, y: 40)]])
         XCTAssertEqual(StrokeGeometry.levelled(i), i)
     }
 

@@ -3,7 +3,7 @@ import XCTest
 
 final class OffsetFormTests: XCTestCase {
     func testOffsetsOfTwoStrokes() {
-        let s = HandwritingSample(id: "a", strokes: [[(10, 20), (13, 24), (15, 21)], [(40, 20), (41, 22)]])
+        let s = HandwritingSample(id: "a", strokes: [[Point(10, 20), Point(13, 24), Point(15, 21)], [Point(40, 20), Point(41, 22)]])
         let o = s.offsets()
         XCTAssertEqual(o.originX, 10)
         XCTAssertEqual(o.originY, 20)
@@ -15,12 +15,12 @@ final class OffsetFormTests: XCTestCase {
     func testRoundTripIsExactForIntegersAndDyadicFractions() {
         var rng = SystemRandomNumberGenerator()
         for trial in 0..<50 {
-            var strokes = [[(x: Double, y: Double)]]()
+            var strokes = [Stroke]()
             for _ in 0..<Int.random(in: 1...6, using: &rng) {
                 strokes.append((0..<Int.random(in: 1...20, using: &rng)).map { _ in
                     // Integers for half the trials, multiples of 1/64 for the others: both are exact in Double.
                     let scale = trial % 2 == 0 ? 1.0 : 1.0 / 64
-                    return (Double(Int.random(in: -5000...5000, using: &rng)) * scale,
+                    return Point(Double(Int.random(in: -5000...5000, using: &rng)) * scale,
                             Double(Int.random(in: -5000...5000, using: &rng)) * scale)
                 })
             }
@@ -32,7 +32,7 @@ final class OffsetFormTests: XCTestCase {
     }
 
     func testSinglePointStrokesSurvive() {
-        let s = HandwritingSample(id: "dots", strokes: [[(1, 1)], [(5, 5)], [(9, 1)]])
+        let s = HandwritingSample(id: "dots", strokes: [[Point(1, 1)], [Point(5, 5)], [Point(9, 1)]])
         XCTAssertEqual(s.offsets().eos, [1, 1, 1])
         XCTAssertEqual(HandwritingSample(id: "dots", offsets: s.offsets()), s)
     }

@@ -101,7 +101,7 @@ final class PlausibleInputTests: XCTestCase {
 
     func makeDataset() throws -> PreparedDataset {
         let samples = (0..<4).map { k in
-            HandwritingSample(id: "s\(k)", strokes: [(0..<5).map { (Double($0 * 3 + k), Double($0)) }], text: "ab")
+            HandwritingSample(id: "s\(k)", strokes: [(0..<5).map { Point(Double($0 * 3 + k), Double($0)) }], text: "ab")
         }
         return try Preparer.prepare(ImportResult(samples: samples), format: .quickdraw, options: PreprocessOptions())
     }
@@ -124,13 +124,13 @@ final class PlausibleInputTests: XCTestCase {
 
     /// Zero-width characters are dropped, as the README says; a text of nothing else says so.
     func testZeroWidthCharactersAreDropped() throws {
-        let known: (Character) -> Bool = { "abc ".contains($0) }
+        let known = Alphabet(policy: .frequency(minCount: 1), symbols: Array("abc ".unicodeScalars))
         for c in ["\u{200B}", "\u{200C}", "\u{200D}", "\u{2060}", "\u{FEFF}", "\u{00AD}"] {
-            XCTAssertEqual(try TextPreparation.checked("a\(c)b", known: known).text, "ab", c)
-            XCTAssertEqual(try TextPreparation.prepare("a\(c)b c", wrap: 60, known: known).lines, ["ab c"], c)
+            XCTAssertEqual(try TextPreparation.checked("a\(c)b", alphabet: known).text, "ab", c)
+            XCTAssertEqual(try TextPreparation.prepare("a\(c)b c", wrap: 60, alphabet: known).lines, ["ab c"], c)
         }
-        XCTAssertEqual(try TextPreparation.checked("\u{200B}\u{200D}\u{FEFF}", known: known).text, "")
-        XCTAssertThrowsError(try TextPreparation.prepare("\u{200B}\u{200D}\u{FEFF}", wrap: 60, known: known)) {
+        XCTAssertEqual(try TextPreparation.checked("\u{200B}\u{200D}\u{FEFF}", alphabet: known).text, "")
+        XCTAssertThrowsError(try TextPreparation.prepare("\u{200B}\u{200D}\u{FEFF}", wrap: 60, alphabet: known)) {
             XCTAssertTrue("\($0)".contains("nothing to write") && "\($0)".contains("invisible"), "\($0)")
         }
     }

@@ -5,8 +5,8 @@ final class PreparedFormatTests: XCTestCase {
     func makeDataset() throws -> PreparedDataset {
         var samples = [HandwritingSample]()
         for k in 0..<12 {
-            var s = HandwritingSample(id: "id-\(k)", strokes: [(0..<(3 + k)).map { (Double($0 * 3 + k), Double($0)) },
-                                                              [(40, 2)]],
+            var s = HandwritingSample(id: "id-\(k)", strokes: [(0..<(3 + k)).map { Point(Double($0 * 3 + k), Double($0)) },
+                                                              [Point(40, 2)]],
                                       text: k == 3 ? nil : "héllo \(k)")
             s.writer = k % 2 == 0 ? "w\(k)" : nil
             samples.append(s)

@@ -4,13 +4,13 @@ import XCTest
 final class PreprocessingTests: XCTestCase {
     func testOutlierRemovalDropsInStrokeGlitchesOnly() {
         // Stroke 1 has a glitch at index 2; the jump to stroke 2 (pen up) is long but legitimate.
-        let s = HandwritingSample(id: "o", strokes: [[(0, 0), (1, 0), (500, 500), (2, 0)], [(1000, 0), (1001, 1)]])
+        let s = HandwritingSample(id: "o", strokes: [[Point(0, 0), Point(1, 0), Point(500, 500), Point(2, 0)], [Point(1000, 0), Point(1001, 1)]])
         let (out, removed) = StrokeGeometry.removeOutliers(s, threshold: 50)
         XCTAssertEqual(removed, 1)
         XCTAssertEqual(out.x, [0, 1, 2, 1000, 1001])
         XCTAssertEqual(out.strokeEnds, [3, 5])
         // A glitch at a stroke's last point moves the stroke end back.
-        let t = HandwritingSample(id: "t", strokes: [[(0, 0), (1, 0), (900, 0)], [(5, 5)]])
+        let t = HandwritingSample(id: "t", strokes: [[Point(0, 0), Point(1, 0), Point(900, 0)], [Point(5, 5)]])
         let (out2, removed2) = StrokeGeometry.removeOutliers(t, threshold: 50)
         XCTAssertEqual(removed2, 1)
         XCTAssertEqual(out2.x, [0, 1, 5])
@@ -38,8 +38,8 @@ final class PreprocessingTests: XCTestCase {
 
     func testSmoothingIsPerStroke() {
         // Two strokes that are each a straight line: smoothing changes nothing, even across the jump.
-        let s = HandwritingSample(id: "s", strokes: [(0..<9).map { (Double($0), 2 * Double($0)) },
-                                                     (0..<9).map { (100 + Double($0), 50.0) }])
+        let s = HandwritingSample(id: "s", strokes: [(0..<9).map { Point(Double($0), 2 * Double($0)) },
+                                                     (0..<9).map { Point(100 + Double($0), 50.0) }])
         let out = StrokeGeometry.smooth(s, window: 5, order: 1)
         for i in s.x.indices {
             XCTAssertEqual(out.x[i], s.x[i], accuracy: 1e-9)
@@ -49,12 +49,12 @@ final class PreprocessingTests: XCTestCase {
 
     func testSlantCorrectionMakesSlantedStrokesVertical() {
         // Down strokes leaning right by 0.4 units of x per unit of y (y down: the top is to the right).
-        var strokes = [[(x: Double, y: Double)]]()
+        var strokes = [Stroke]()
         for k in 0..<5 {
             let x0 = Double(k) * 30
-            strokes.append((0...10).map { j -> (x: Double, y: Double) in
+            strokes.append((0...10).map { j -> Point in
                 let y = Double(j * 5)
-                return (x: x0 - 0.4 * y, y: y)
+                return Point(x: x0 - 0.4 * y, y: y)
             })
         }
         let s = HandwritingSample(id: "slant", strokes: strokes)
@@ -67,7 +67,7 @@ final class PreprocessingTests: XCTestCase {
     }
 
     func testDecimationKeepsStrokeEnds() {
-        let s = HandwritingSample(id: "d", strokes: [(0..<10).map { (Double($0), 0) }, [(50, 0), (51, 0)], [(70, 0)]])
+        let s = HandwritingSample(id: "d", strokes: [(0..<10).map { Point(Double($0), 0) }, [Point(50, 0), Point(51, 0)], [Point(70, 0)]])
         let out = StrokeGeometry.decimate(s, every: 4)
         XCTAssertEqual(out.x, [0, 4, 8, 9, 50, 51, 70])
         XCTAssertEqual(out.strokeEnds, [4, 6, 7])
@@ -75,7 +75,7 @@ final class PreprocessingTests: XCTestCase {
     }
 
     func testTruncationEndsTheLastStroke() {
-        let s = HandwritingSample(id: "t", strokes: [[(0, 0), (1, 1), (2, 2)], [(5, 5), (6, 6), (7, 7)]])
+        let s = HandwritingSample(id: "t", strokes: [[Point(0, 0), Point(1, 1), Point(2, 2)], [Point(5, 5), Point(6, 6), Point(7, 7)]])
         let out = StrokeGeometry.truncate(s, maxPoints: 4)
         XCTAssertEqual(out.x, [0, 1, 2, 5])
         XCTAssertEqual(out.strokeEnds, [3, 4])
@@ -96,7 +96,7 @@ final class PreprocessingTests: XCTestCase {
         var samples = [HandwritingSample]()
         for k in 0..<40 {
             var s = HandwritingSample(id: "s\(k)", strokes: [(0..<(5 + k % 7)).map { j in
-                (Double(j * j + k), Double(3 * j - k)) }, [(Double(k), 9), (Double(k + 4), 12)]], text: "ab")
+                Point(Double(j * j + k), Double(3 * j - k)) }, [Point(Double(k), 9), Point(Double(k + 4), 12)]], text: "ab")
             s.source = "fixture"
             samples.append(s)
         }
@@ -122,7 +122,7 @@ final class PreprocessingTests: XCTestCase {
     }
 
     func testYAxisUpIsUndoneForDrawing() throws {
-        let src = HandwritingSample(id: "y", strokes: [[(0, 0), (1, 10)], [(5, 20)]], text: "x")
+        let src = HandwritingSample(id: "y", strokes: [[Point(0, 0), Point(1, 10)], [Point(5, 20)]], text: "x")
         var o = PreprocessOptions()
         o.yAxis = .up
         o.normalise = false

@@ -197,7 +197,7 @@ final class ReaderLimitsTests: XCTestCase {
 
     func makeData() throws -> Data {
         let samples = (0..<3).map { k in
-            HandwritingSample(id: "s\(k)", strokes: [[(0, 0), (Double(k), 1), (4, 2)], [(5, 5)]], text: "ab")
+            HandwritingSample(id: "s\(k)", strokes: [[Point(0, 0), Point(Double(k), 1), Point(4, 2)], [Point(5, 5)]], text: "ab")
         }
         return try PreparedFormat.encode(try Preparer.prepare(ImportResult(samples: samples), format: .inkml,
                                                               options: PreprocessOptions()))
@@ -375,7 +375,7 @@ final class ReaderLimitsTests: XCTestCase {
     }
 
     func testWrapWidthIsCheckedNotTrapped() {
-        XCTAssertThrowsError(try TextPreparation.prepare("abc", wrap: 0, known: { _ in true })) { error in
+        XCTAssertThrowsError(try TextPreparation.prepare("abc", wrap: 0, alphabet: Alphabet(text: "abc"))) { error in
             XCTAssertTrue("\(error)".contains("--wrap"))
         }
     }

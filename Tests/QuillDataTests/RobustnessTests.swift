@@ -38,7 +38,7 @@ final class RobustnessTests: XCTestCase {
 
     func testEveryTruncationOfAPreparedFileIsAnError() throws {
         let samples = (0..<4).map { k in
-            HandwritingSample(id: "s\(k)", strokes: [[(0, 0), (Double(k), 1)], [(5, 5)]], text: "ab")
+            HandwritingSample(id: "s\(k)", strokes: [[Point(0, 0), Point(Double(k), 1)], [Point(5, 5)]], text: "ab")
         }
         let data = try PreparedFormat.encode(try Preparer.prepare(ImportResult(samples: samples), format: .inkml,
                                                                   options: PreprocessOptions()))

@@ -5,9 +5,10 @@ import XCTest
 
 /// Text as people have it: line endings, byte-order marks, blank lines, invisible characters, wrapping.
 final class TextPreparationTests: XCTestCase {
-    let alphabet = Set(" abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWY.,'\"-!?")
+    let alphabet = Alphabet(policy: .frequency(minCount: 1),
+                            symbols: Array(" abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWY.,'\"-!?".unicodeScalars))
     func prepare(_ s: String, wrap: Int = 60, literal: Bool = false) throws -> [String?] {
-        try TextPreparation.prepare(s, wrap: wrap, literalNewlines: literal, known: alphabet.contains).lines
+        try TextPreparation.prepare(s, wrap: wrap, literalNewlines: literal, alphabet: alphabet).lines
     }
 
     func testLineBreaksOfEveryKind() throws {
@@ -44,11 +45,11 @@ final class TextPreparationTests: XCTestCase {
     }
 
     func testReplacements() throws {
-        let p = try TextPreparation.prepare("“Café” — naïve…\u{2003}end", wrap: 60, known: alphabet.contains)
+        let p = try TextPreparation.prepare("“Café” — naïve…\u{2003}end", wrap: 60, alphabet: alphabet)
         XCTAssertEqual(p.lines, ["\"Cafe\" - naive... end"])
         XCTAssertTrue(p.replacements.contains("'é'→e"))
         XCTAssertTrue(p.replacements.contains("U+2003→' '"))
-        let more = try TextPreparation.prepare("ﬁne Ｆull non\u{2011}breaking Straße \u{200E}ok", wrap: 60, known: alphabet.contains)
+        let more = try TextPreparation.prepare("ﬁne Ｆull non\u{2011}breaking Straße \u{200E}ok", wrap: 60, alphabet: alphabet)
         XCTAssertEqual(more.lines, ["fine Full non-breaking Strasse ok"])
     }
 

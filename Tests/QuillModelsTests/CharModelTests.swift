@@ -1,4 +1,5 @@
 import Foundation
+import QuillData
 import QuillNN
 import QuillNumerics
 import QuillTestSupport
@@ -76,11 +77,11 @@ final class CharModelTests: XCTestCase {
             let config = CharModelConfig(cell: cell, layers: 2, hidden: 6, embedding: cell == .gru ? 3 : 0,
                                          skipConnections: cell == .lstm, vocabularySize: 5)
             let model = CharModel<Float>(config: config, rng: &rng)
-            let vocab = CharVocabulary(text: "abcde")
+            let vocab = Alphabet(text: "abcde")
             let path = dir.path("\(cell).safetensors")
-            try CharCheckpoint.save(model, vocabulary: vocab, to: path)
+            try CharCheckpoint.save(model, alphabet: vocab, to: path)
             let loaded = try CharCheckpoint.load(path)
-            XCTAssertEqual(loaded.vocabulary, vocab)
+            XCTAssertEqual(loaded.alphabet, vocab)
             XCTAssertEqual(loaded.model.config, config)
             let w1 = model.makeWorkspace(steps: 2, batch: 1), w2 = loaded.model.makeWorkspace(steps: 2, batch: 1)
             _ = model.evaluate(inputs: [1, 2], targets: [2, 3], w1)
@@ -94,7 +95,7 @@ final class CharModelTests: XCTestCase {
         var rng = SeededGenerator(seed: 5)
         let model = CharModel<Float>(config: CharModelConfig(layers: 1, hidden: 4, vocabularySize: 3), rng: &rng)
         let path = dir.path("m.safetensors")
-        try CharCheckpoint.save(model, vocabulary: CharVocabulary(text: "abc"), to: path)
+        try CharCheckpoint.save(model, alphabet: Alphabet(text: "abc"), to: path)
         let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
         for cut in [0, 4, 12, bytes.count / 2, bytes.count - 1] {
             let p = dir.path("cut\(cut).safetensors")
@@ -116,7 +117,7 @@ final class CharModelTests: XCTestCase {
     func testSeededSamplingIsDeterministic() throws {
         var rng = SeededGenerator(seed: 1)
         let model = CharModel<Float>(config: CharModelConfig(layers: 1, hidden: 8, vocabularySize: 4), rng: &rng)
-        let sampler = CharSampler(model: model, vocabulary: CharVocabulary(text: "ab c"))
+        let sampler = CharSampler(model: model, alphabet: Alphabet(text: "ab c"))
         var r1 = SeededGenerator(seed: 42), r2 = SeededGenerator(seed: 42), r3 = SeededGenerator(seed: 43)
         let a = try sampler.sample(prime: "ab", length: 200, rng: &r1)
         let b = try sampler.sample(prime: "ab", length: 200, rng: &r2)
@@ -130,7 +131,7 @@ final class CharModelTests: XCTestCase {
     func testPrimeWithUnknownCharactersNamesThem() throws {
         var rng = SeededGenerator(seed: 1)
         let model = CharModel<Float>(config: CharModelConfig(layers: 1, hidden: 4, vocabularySize: 3), rng: &rng)
-        let sampler = CharSampler(model: model, vocabulary: CharVocabulary(text: "abc"))
+        let sampler = CharSampler(model: model, alphabet: Alphabet(text: "abc"))
         XCTAssertThrowsError(try sampler.sample(prime: "abz€", length: 3, rng: &rng)) { e in
             XCTAssertEqual("\(e)", "the priming text has characters the model's vocabulary lacks: 'z', '€'; remove them or train on text that has them")
         }
@@ -148,11 +149,11 @@ final class CharModelTests: XCTestCase {
         o.optimizer = .init(kind: .adam, learningRate: 1e-2); o.lrSchedule = .init(initial: 1e-2)
         try TrainingRun(options: o, resume: false).run()
         let loaded = try CharCheckpoint.load(dir.path("run/model.safetensors"))
-        let tokens = try loaded.vocabulary.encode(String(repeating: text, count: 12), source: "text")
+        let tokens = try loaded.alphabet.tokens(String(repeating: text, count: 12), source: "text")
         let eval = CharEvaluation.evaluate(loaded.model, tokens: tokens, batch: 1)
         XCTAssertLessThan(eval.natsPerChar, 0.05)
         var rng = SeededGenerator(seed: 0)
-        let s = try CharSampler(model: loaded.model, vocabulary: loaded.vocabulary)
+        let s = try CharSampler(model: loaded.model, alphabet: loaded.alphabet)
             .sample(prime: "hello", length: 25, greedy: true, rng: &rng)
         XCTAssertEqual(s, " quill, write me a line.\n")
     }

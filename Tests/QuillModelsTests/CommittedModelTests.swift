@@ -19,8 +19,8 @@ final class CommittedModelTests: XCTestCase {
     func digest(_ lines: [GeneratedLine]) -> String {
         var bytes = [UInt8]()
         for g in lines {
-            for (a, b, c) in g.inputs {
-                for v in [a, b, c] { withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes += $0 } }
+            for row in g.inputs {
+                for v in [row.dx, row.dy, row.eos] { withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes += $0 } }
             }
             bytes.append(0xFF)
         }

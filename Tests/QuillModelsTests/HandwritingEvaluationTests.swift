@@ -57,13 +57,22 @@ final class HandwritingEvaluationTests: XCTestCase {
 
     /// Offsets are renormalised with the model's statistics and texts re-encoded in its alphabet; another scale,
     /// non-finite offsets and characters the model lacks are refused.
+    /// Prediction scores every line of 2 or more points; synthesis also needs a transcription.
+    func testUsableLines() {
+        var data = TinyHandwriting.dataset()
+        data.samples[0].characters = []
+        let short = data.samples.filter { $0.count < 2 }.count
+        XCTAssertEqual(HandwritingEvaluation.usable(data.samples, kind: .prediction).count, data.samples.count - short)
+        XCTAssertFalse(HandwritingEvaluation.usable(data.samples, kind: .synthesis).contains { $0.id == data.samples[0].id })
+    }
+
     func testConformingDataToTheModel() throws {
         var data = TinyHandwriting.dataset()
         let modelStats = OffsetStatistics(meanDx: 1, meanDy: 0, stdDx: 2, stdDy: 1)
         data.header.stats = OffsetStatistics(meanDx: 1.1, meanDy: 0, stdDx: 2.2, stdDy: 1)
         data.header.measuredStats = data.header.stats
         let out = try HandwritingEvaluation.conformed(data.samples, of: data, path: "d.qds", kind: .synthesis,
-                                                      alphabet: ["\u{FFFD}", "b", "a"], stats: modelStats)
+                                                      alphabet: try Alphabet(storedSymbols: ["\u{FFFD}", "b", "a"]), stats: modelStats)
         // raw = v·2.2 + 1.1, model-normalised = (raw − 1) / 2.
         XCTAssertEqual(Double(out[0].dx[1]), (Double(data.samples[0].dx[1]) * 2.2 + 1.1 - 1) / 2, accuracy: 1e-6)
         // 'a' is 1 in the data and 2 in the model.
@@ -76,32 +85,32 @@ final class HandwritingEvaluationTests: XCTestCase {
         lumped.header.alphabet = Alphabet(policy: .frequency(minCount: 1), symbols: ["\u{FFFD}", "a"])
         lumped.samples[0].text = "ab?"
         let relumped = try HandwritingEvaluation.conformed(lumped.samples, of: lumped, path: "d.qds", kind: .synthesis,
-                                                           alphabet: ["\u{FFFD}", "b", "a"], stats: modelStats)
+                                                           alphabet: try Alphabet(storedSymbols: ["\u{FFFD}", "b", "a"]), stats: modelStats)
         XCTAssertEqual(relumped[0].characters, [2, 1, 0])
 
         // Unnormalised data (identity stats) is judged by the spread it measured.
         var plain = data
         plain.header.stats = OffsetStatistics(meanDx: 0, meanDy: 0, stdDx: 1, stdDy: 1)
         XCTAssertNoThrow(try HandwritingEvaluation.conformed(plain.samples, of: plain, path: "d.qds", kind: .prediction,
-                                                             alphabet: [], stats: modelStats))
+                                                             alphabet: try Alphabet(storedSymbols: []), stats: modelStats))
 
         for (spread, mean) in [(10.0, 1.1), (2.2, 1.6)] {   // another spread; another mean step (decimation)
             var other = data
             other.header.measuredStats.stdDx = spread
             other.header.measuredStats.meanDx = mean
             XCTAssertThrowsError(try HandwritingEvaluation.conformed(other.samples, of: other, path: "d.qds",
-                                                                     kind: .prediction, alphabet: [], stats: modelStats)) { e in
+                                                                     kind: .prediction, alphabet: try Alphabet(storedSymbols: []), stats: modelStats)) { e in
                 XCTAssertTrue("\(e)".contains("another scale"), "\(e)")
             }
         }
         var nan = data
         nan.samples[3].dx[4] = .nan
         XCTAssertThrowsError(try HandwritingEvaluation.conformed(nan.samples, of: nan, path: "d.qds", kind: .prediction,
-                                                                 alphabet: [], stats: modelStats)) { e in
+                                                                 alphabet: try Alphabet(storedSymbols: []), stats: modelStats)) { e in
             XCTAssertTrue("\(e)".contains("not a finite number"), "\(e)")
         }
         XCTAssertThrowsError(try HandwritingEvaluation.conformed(data.samples, of: data, path: "d.qds", kind: .synthesis,
-                                                                 alphabet: ["\u{FFFD}", "a"], stats: modelStats)) { e in
+                                                                 alphabet: try Alphabet(storedSymbols: ["\u{FFFD}", "a"]), stats: modelStats)) { e in
             XCTAssertTrue("\(e)".contains("lacks 'b'"), "\(e)")
         }
     }
@@ -134,7 +143,7 @@ final class HandwritingEvaluationTests: XCTestCase {
             ("mismatch", good, ["quill.kind": "handwriting-synthesis"], "describes a prediction network"),
         ] {
             let path = dir.path("\(name).safetensors")
-            try HandwritingCheckpoint.save(m, alphabet: [], stats: stats, to: path, metadata: meta)
+            try HandwritingCheckpoint.save(m, alphabet: try Alphabet(storedSymbols: []), stats: stats, to: path, metadata: meta)
             XCTAssertThrowsError(try HandwritingCheckpoint.load(path)) { e in XCTAssertTrue("\(e)".contains(expected), "\(e)") }
         }
     }

@@ -100,7 +100,7 @@ final class HandwritingModelTests: XCTestCase {
                                                                        peepholes: true), rng: &rng)
         for l in model.stack.layers { for i in 0..<l.peephole!.count { l.peephole!.value[i] = Float(i) / 10 } }
         let path = dir.path("p.safetensors")
-        try HandwritingCheckpoint.save(model, alphabet: ["\u{FFFD}"], stats: OffsetStatistics(meanDx: 0, meanDy: 0, stdDx: 1, stdDy: 1), to: path)
+        try HandwritingCheckpoint.save(model, alphabet: try Alphabet(storedSymbols: ["\u{FFFD}"]), stats: OffsetStatistics(meanDx: 0, meanDy: 0, stdDx: 1, stdDy: 1), to: path)
         let loaded = try HandwritingCheckpoint.load(path, expecting: .prediction)
         XCTAssertTrue(loaded.model.config.peepholes)
         XCTAssertEqual(loaded.model.stack.layers[1].peephole?.value.array, model.stack.layers[1].peephole?.value.array)
@@ -114,17 +114,17 @@ final class HandwritingModelTests: XCTestCase {
                                                                        alphabetSize: 3), rng: &rng)
         let stats = OffsetStatistics(meanDx: 1, meanDy: 2, stdDx: 3, stdDy: 4)
         let path = dir.path("m.safetensors")
-        try HandwritingCheckpoint.save(model, alphabet: ["\u{FFFD}", "a", "b"], stats: stats, to: path)
+        try HandwritingCheckpoint.save(model, alphabet: try Alphabet(storedSymbols: ["\u{FFFD}", "a", "b"]), stats: stats, to: path)
         let loaded = try HandwritingCheckpoint.load(path, expecting: .synthesis)
         XCTAssertEqual(loaded.stats, stats)
-        XCTAssertEqual(loaded.alphabet, ["\u{FFFD}", "a", "b"])
+        XCTAssertEqual(loaded.alphabet.symbols, ["\u{FFFD}", "a", "b"])
         for (a, b) in zip(model.parameters, loaded.model.parameters) { XCTAssertEqual(a.value.array, b.value.array, a.name) }
         XCTAssertThrowsError(try HandwritingCheckpoint.load(path, expecting: .prediction)) { e in
             XCTAssertTrue("\(e)".contains("handwriting-synthesis model, but the command needs a handwriting-prediction"))
         }
         let charPath = dir.path("char.safetensors")
         try CharCheckpoint.save(CharModel<Float>(config: CharModelConfig(layers: 1, hidden: 2, vocabularySize: 2), rng: &rng),
-                                vocabulary: CharVocabulary(text: "ab"), to: charPath)
+                                alphabet: Alphabet(text: "ab"), to: charPath)
         XCTAssertThrowsError(try HandwritingCheckpoint.load(charPath, expecting: .synthesis)) { e in
             XCTAssertTrue("\(e)".contains("char-lm model"))
         }
@@ -175,14 +175,14 @@ final class HandwritingModelTests: XCTestCase {
         XCTAssertEqual(g[0].phi.first?.count, 2)
     }
 
-    func testTextPolicyHelpers() {
+    func testTextPolicyHelpers() throws {
         var rng = SeededGenerator(seed: 1)
         let model = HandwritingModel<Float>(config: HandwritingConfig(kind: .synthesis, layers: 1, hidden: 4,
                                                                        mixture: MixtureDensity(components: 2),
                                                                        alphabetSize: 3), rng: &rng)
-        let sampler = HandwritingSampler(model: model, alphabet: ["\u{FFFD}", "a", "b"],
+        let sampler = HandwritingSampler(model: model, alphabet: try Alphabet(storedSymbols: ["\u{FFFD}", "a", "b"]),
                                          stats: OffsetStatistics(meanDx: 0, meanDy: 0, stdDx: 1, stdDy: 1))
-        XCTAssertEqual(sampler.unknownCharacters(in: "abcab☃"), ["c", "☃"])
+        XCTAssertEqual(sampler.alphabet.unknownCharacters(in: "abcab☃"), ["c", "☃"])
         XCTAssertEqual(sampler.encode("abz"), [1, 2, 0])
     }
 }

@@ -8,9 +8,9 @@ import XCTest
 
 /// Sampling and evaluation never report NaN or infinity as a result, whatever the temperature or the checkpoint.
 final class NonFiniteOutputTests: XCTestCase {
-    func charModel(seed: UInt64 = 3) -> (CharModel<Float>, CharVocabulary) {
+    func charModel(seed: UInt64 = 3) -> (CharModel<Float>, Alphabet) {
         var rng = SeededGenerator(seed: seed)
-        let vocab = CharVocabulary(text: "abcdefgh \n")
+        let vocab = Alphabet(text: "abcdefgh \n")
         let model = CharModel<Float>(config: CharModelConfig(layers: 1, hidden: 16, vocabularySize: vocab.count), rng: &rng)
         return (model, vocab)
     }
@@ -19,7 +19,7 @@ final class NonFiniteOutputTests: XCTestCase {
     /// used to make the softmax 0/0 (NaN) and print only newlines.
     func testTinyTemperatureIsGreedy() throws {
         let (model, vocab) = charModel()
-        let sampler = CharSampler(model: model, vocabulary: vocab)
+        let sampler = CharSampler(model: model, alphabet: vocab)
         var unused = SeededGenerator(seed: 1)
         let greedy = try sampler.sample(prime: "ab", length: 30, greedy: true, rng: &unused)
         for t in [1e-40, 1e-60, 1e-300, Double.leastNonzeroMagnitude] {
@@ -49,7 +49,7 @@ final class NonFiniteOutputTests: XCTestCase {
         let (model, vocab) = charModel()
         // Invariant: a char model has an output layer, whose bias is its last parameter.
         model.parameters.last!.value[0] = .infinity
-        let sampler = CharSampler(model: model, vocabulary: vocab)
+        let sampler = CharSampler(model: model, alphabet: vocab)
         var rng = SeededGenerator(seed: 1)
         for greedy in [false, true] {
             XCTAssertThrowsError(try sampler.sample(prime: "a", length: 5, temperature: 1e-60, greedy: greedy, rng: &rng)) {
@@ -57,7 +57,7 @@ final class NonFiniteOutputTests: XCTestCase {
             }
         }
         XCTAssertThrowsError(try sampler.beam(prime: "a", length: 5, width: 2)) { XCTAssertTrue($0 is NonFiniteOutputError) }
-        let tokens = try vocab.encode(String(repeating: "abc defg\n", count: 20), source: "test")
+        let tokens = try vocab.tokens(String(repeating: "abc defg\n", count: 20), source: "test")
         XCTAssertFalse(CharEvaluation.evaluate(model, tokens: tokens).natsPerChar.isFinite)
         let message = NonFiniteOutputError(model: "run/best.safetensors").description
         XCTAssertTrue(message.hasPrefix("run/best.safetensors: the model produced non-finite values"), message)
@@ -70,7 +70,7 @@ final class NonFiniteOutputTests: XCTestCase {
         let dir = TempDir(); defer { dir.cleanup() }
         let (model, vocab) = charModel()
         let path = dir.path("c.safetensors")
-        try CharCheckpoint.save(model, vocabulary: vocab, to: path)
+        try CharCheckpoint.save(model, alphabet: vocab, to: path)
         XCTAssertNoThrow(try CharCheckpoint.load(path))
         let huge = dir.path("huge.safetensors")
         try rewrite(path, to: huge) { t in
@@ -85,7 +85,7 @@ final class NonFiniteOutputTests: XCTestCase {
         let hw = HandwritingModel<Float>(config: HandwritingConfig(kind: .prediction, layers: 1, hidden: 4,
                                                                    mixture: .init(components: 2)), rng: &rng)
         let hp = dir.path("h.safetensors")
-        try HandwritingCheckpoint.save(hw, alphabet: [], stats: .identity, to: hp)
+        try HandwritingCheckpoint.save(hw, alphabet: try Alphabet(storedSymbols: []), stats: .identity, to: hp)
         XCTAssertNoThrow(try HandwritingCheckpoint.load(hp))
         let name = hw.parameters[0].name
         try rewrite(hp, to: dir.path("hh.safetensors")) { t in
@@ -109,7 +109,7 @@ final class NonFiniteOutputTests: XCTestCase {
         var rng = SeededGenerator(seed: 4)
         let prediction = HandwritingModel<Float>(config: HandwritingConfig(kind: .prediction, layers: 1, hidden: 4,
                                                                            mixture: .init(components: 2)), rng: &rng)
-        let sampler = HandwritingSampler(model: prediction, alphabet: [], stats: .identity)
+        let sampler = HandwritingSampler(model: prediction, alphabet: try Alphabet(storedSymbols: []), stats: .identity)
         var r = SeededGenerator(seed: 1)
         XCTAssertTrue(sampler.sample(steps: 20, bias: 0, rng: &r).line.isFinite)
         prediction.parameters.last!.value[0] = .nan
@@ -122,7 +122,7 @@ final class NonFiniteOutputTests: XCTestCase {
                                                                           mixture: MixtureDensity(components: 2),
                                                                           alphabetSize: 3), rng: &rng)
         synthesis.parameters.last!.value[0] = .infinity
-        let writer = HandwritingSampler(model: synthesis, alphabet: ["\u{FFFD}", "a", "b"], stats: .identity)
+        let writer = HandwritingSampler(model: synthesis, alphabet: try Alphabet(storedSymbols: ["\u{FFFD}", "a", "b"]), stats: .identity)
         XCTAssertFalse(writer.write(["ab"], options: WriteOptions(bias: 1), seed: 1)[0].isFinite)
         XCTAssertThrowsError(try PageWriter(sampler: writer, options: WriteOptions(bias: 1)).write(["ab", "ba"], seed: 1)) {
             XCTAssertTrue($0 is NonFiniteOutputError, "\($0)")

@@ -148,11 +148,11 @@ final class PageWritingTests: XCTestCase {
     func testLineCheckFlagsInkOutsideTheBand() {
         // A line of small loops along y = 0, then the same with a stroke climbing 20 letter heights.
         var strokes = (0..<12).map { k in (0..<8).map { i in
-            (x: Double(k) * 10 + 3 * cos(Double(i)), y: 3 * sin(Double(i))) } }
+            Point(x: Double(k) * 10 + 3 * cos(Double(i)), y: 3 * sin(Double(i))) } }
         let check = LineCheck()
         XCTAssertEqual(check.problems(focus: [0, 1, 2], textLength: 2, finished: true,
                                       line: HandwritingSample(id: "ok", strokes: strokes)), [])
-        strokes.append((0..<6).map { (x: 120 + Double($0) * 4, y: -Double($0) * 30) })
+        strokes.append((0..<6).map { Point(x: 120 + Double($0) * 4, y: -Double($0) * 30) })
         let problems = check.problems(focus: [0, 1, 2], textLength: 2, finished: true,
                                       line: HandwritingSample(id: "bad", strokes: strokes))
         guard case .outOfBand = problems.first else { return XCTFail("\(problems)") }

@@ -111,4 +111,20 @@ final class RandomTests: XCTestCase {
         XCTAssertEqual(counts[0], 0)
         XCTAssertEqual(Double(counts[1]) / 4000, 0.75, accuracy: 0.03)
     }
+
+    func testBenchTimesTakeTheMedianAndTheBest() {
+        let t = BenchTimes([0.3, 0.1, 0.2, 0.5])
+        XCTAssertEqual(t.median, 0.3)
+        XCTAssertEqual(t.best, 0.1)
+        XCTAssertEqual(t.count, 4)
+        XCTAssertTrue(BenchTimes([]).median.isNaN)
+        var runs = 0
+        let measured = BenchTimes.measure(warmUp: 2, repetitions: 3) { runs += 1 }
+        XCTAssertEqual(runs, 5)
+        XCTAssertEqual(measured.count, 3)
+        XCTAssertTrue(measured.best >= 0 && measured.best <= measured.median)
+        XCTAssertNil(BenchLimits.problem([("batch", 4, 1...8), ("steps", 8, 1...8)]))
+        XCTAssertEqual(BenchLimits.problem([("batch", 4, 1...8), ("steps", 0, 1...8), ("reps", 0, 1...8)]),
+                       "--steps must be between 1 and 8, got 0")
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import QuillData
 import QuillIO
 import XCTest
 @testable import QuillRender

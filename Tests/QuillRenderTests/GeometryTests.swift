@@ -1,7 +1,18 @@
+import QuillData
 import XCTest
 @testable import QuillRender
 
 final class GeometryTests: XCTestCase {
+    /// Three lines of 60 points, the longest of 10 characters (12 points each), margin 20, gap 16, pen 2.
+    func testEstimatedPageSize() {
+        var page = PageOptions()
+        page.lineHeight = 60
+        page.style.width = 2
+        XCTAssertEqual(page.estimatedSize(lines: 3, longestLine: 10), Size(width: 120 + 42, height: 180 + 32 + 42))
+        XCTAssertEqual(Canvas.maximumSide(for: .png), 32_767)
+        XCTAssertEqual(Canvas.maximumSide(for: .pdf), 100_000)
+    }
+
     func testBoundingBoxOfStrokes() throws {
         let strokes: [Stroke] = [[Point(1, 2), Point(3, -1)], [], [Point(-2, 5)]]
         let b = try XCTUnwrap(Rect.bounding(strokes: strokes))

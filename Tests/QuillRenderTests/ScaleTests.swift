@@ -1,3 +1,4 @@
+import QuillData
 import XCTest
 @testable import QuillRender
 

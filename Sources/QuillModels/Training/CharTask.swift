@@ -1,4 +1,5 @@
 import Foundation
+import QuillData
 import QuillIO
 import QuillNN
 import QuillNumerics
@@ -16,9 +17,9 @@ public struct CharTrainOptions: RunOptions {
     public var batch: Int = 50
     /// Truncated-BPTT window length.
     public var seq: Int = 50
-    public var optimizer: OptimizerConfig = OptimizerConfig(kind: .adam, learningRate: 2e-3)
+    public var optimizer = OptimizerConfig(kind: .adam, learningRate: CharTrainOptions.defaultLearningRate(for: .adam))
     /// Step decay of the learning rate: ×factor every `every` steps after `start`.
-    public var lrSchedule: LearningRateSchedule = LearningRateSchedule(initial: 2e-3)
+    public var lrSchedule = LearningRateSchedule(initial: CharTrainOptions.defaultLearningRate(for: .adam))
     /// Clip the gradient's global norm to this value (nil: no norm clipping).
     public var clipNorm: Double? = 5
     /// Clamp every gradient value to ±this (nil: no value clipping).
@@ -43,6 +44,26 @@ public struct CharTrainOptions: RunOptions {
         self.dataPaths = dataPaths; self.outDir = outDir; self.model = model
     }
 
+    /// No data, no directory, `CharModelConfig`'s default architecture (its vocabulary comes from the data).
+    public static var defaults: CharTrainOptions {
+        CharTrainOptions(dataPaths: [], outDir: "", model: CharModelConfig(vocabularySize: 1))
+    }
+
+    /// Where the held-out text starts in a text of `count` characters: its last `valFraction` is held out for
+    /// validation (none when the fraction is 0).
+    public static func validationStart(count: Int, valFraction: Double) -> Int {
+        valFraction > 0 ? Int(Double(count) * (1 - valFraction)) : count
+    }
+
+    /// char-rnn's rates: 2e-3 for Adam and RMSProp, 1e-4 for Graves's RMSProp (his handwriting rate), 0.1 for SGD.
+    public static func defaultLearningRate(for kind: OptimizerKind) -> Double {
+        switch kind {
+        case .adam, .rmsprop: 2e-3
+        case .gravesRMSProp: 1e-4
+        case .sgd: 0.1
+        }
+    }
+
     /// A message naming the first nonsensical option, or nil. Runs before any work starts.
     public func validate() -> String? {
         if dataPaths.isEmpty { return "--data is required" }
@@ -60,8 +81,14 @@ public struct CharTrainOptions: RunOptions {
         if evalEvery < 1 { return "--eval-every must be at least 1, got \(evalEvery)" }
         if logEvery < 1 { return "--log-every must be at least 1" }
         if sampleLength < 0 { return "--sample-length must not be negative" }
-        let ws = Double(batch) * Double(seq) * Double(model.hidden) * Double(model.layers) * 4 * 14
-        if ws > 16e9 { return "--batch × --seq × --hidden × --layers needs about \(Int(ws / 1e9)) GB of activations; lower them" }
+        return activationsProblem
+    }
+
+    /// A message when the activations a step keeps (about 14 floats per unit, step and row) would pass 16 GB;
+    /// nil when they fit.
+    public var activationsProblem: String? {
+        let bytes = Double(batch) * Double(seq) * Double(model.hidden) * Double(model.layers) * 4 * 14
+        if bytes > 16e9 { return "--batch × --seq × --hidden × --layers needs about \(Int(bytes / 1e9)) GB of activations; lower them" }
         return nil
     }
 }
@@ -99,7 +126,7 @@ extension TrainingRun {
 final class CharTask: TrainingTask {
     var options: CharTrainOptions
     private var corpus: CharCorpus!  // Invariant: loadData sets it, before any other use.
-    private var vocab: CharVocabulary!  // Invariant: startFresh or resume sets it, before any other use.
+    private var vocab: Alphabet!  // Invariant: startFresh or resume sets it, before any other use.
     private var model: CharModel<Float>!  // Invariant: startFresh or resume sets it, before any other use.
     private var ws: CharWorkspace<Float>!  // Invariant: prepare sets it, before any other use.
     private var batcher: StreamBatcher!  // Invariant: prepare sets it, before any other use.
@@ -117,7 +144,7 @@ final class CharTask: TrainingTask {
     }
 
     func startFresh(rng: inout SeededGenerator, budget: MemoryBudget) throws {
-        vocab = CharVocabulary(text: corpus.text)
+        vocab = Alphabet(text: corpus.text)
         options.model.vocabularySize = vocab.count
         options.dataFingerprint = corpus.fingerprint
         if let m = options.model.validate() { throw TrainingError.invalidOption(m) }
@@ -135,13 +162,13 @@ final class CharTask: TrainingTask {
         guard options.dataFingerprint == corpus.fingerprint else {
             throw TrainingError.resumeMismatch("the --data files differ from those \(options.outDir) was trained on; resume with the same text, or train into a new --out")
         }
-        (vocab, model) = (loaded.vocabulary, loaded.model)
+        (vocab, model) = (loaded.alphabet, loaded.model)
         return loaded.file
     }
 
     func prepare(resumed: CharTrainerState?, path: String) throws {
-        let tokens = try vocab.encode(corpus.text, source: options.dataPaths.joined(separator: ", "))
-        let nTrain = options.valFraction > 0 ? Int(Double(tokens.count) * (1 - options.valFraction)) : tokens.count
+        let tokens = try vocab.tokens(corpus.text, source: options.dataPaths.joined(separator: ", "))
+        let nTrain = CharTrainOptions.validationStart(count: tokens.count, valFraction: options.valFraction)
         (train, val) = (Array(tokens[0..<nTrain]), Array(tokens[nTrain...]))
         batcher = StreamBatcher(tokenCount: train.count, batch: options.batch, steps: options.seq)
         guard batcher.fits else {
@@ -169,7 +196,7 @@ final class CharTask: TrainingTask {
     }
 
     func save(to path: String, metadata: [String: String], extraTensors: [(String, SafeTensors.Entry)]) throws {
-        try CharCheckpoint.save(model, vocabulary: vocab, to: path, metadata: metadata, extraTensors: extraTensors)
+        try CharCheckpoint.save(model, alphabet: vocab, to: path, metadata: metadata, extraTensors: extraTensors)
     }
     let bestKey = "val_loss"
 
@@ -204,7 +231,7 @@ final class CharTask: TrainingTask {
     func sample(step: Int, rng: SeededGenerator) -> String {
         guard options.sampleLength > 0 else { return "" }
         var sampleRNG = rng.derived(UInt64(step))
-        return (try? CharSampler(model: model, vocabulary: vocab)
+        return (try? CharSampler(model: model, alphabet: vocab)
             .sample(prime: "", length: options.sampleLength, temperature: 0.8, rng: &sampleRNG)) ?? ""
     }
 }

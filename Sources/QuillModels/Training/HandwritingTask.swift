@@ -13,8 +13,8 @@ public struct HandwritingTrainOptions: RunOptions {
     public var model: HandwritingConfig
     /// Sequences per batch.
     public var batch: Int = 32
-    public var optimizer: OptimizerConfig = OptimizerConfig(kind: .adam, learningRate: 1e-3)
-    public var lrSchedule: LearningRateSchedule = LearningRateSchedule(initial: 1e-3)
+    public var optimizer = OptimizerConfig(kind: .adam, learningRate: HandwritingTrainOptions.defaultLearningRate(for: .adam))
+    public var lrSchedule = LearningRateSchedule(initial: HandwritingTrainOptions.defaultLearningRate(for: .adam))
     /// Graves's clip of ∂L/∂ŷ (100); nil for none.
     public var outputClip: Double? = 100
     /// Graves's clip of the LSTM pre-activation derivatives (10); nil for none.
@@ -37,6 +37,16 @@ public struct HandwritingTrainOptions: RunOptions {
 
     public init(dataPath: String, outDir: String, model: HandwritingConfig) {
         self.dataPath = dataPath; self.outDir = outDir; self.model = model
+    }
+
+    /// No data, no directory, Graves's synthesis network (`HandwritingConfig`'s defaults).
+    public static var defaults: HandwritingTrainOptions {
+        HandwritingTrainOptions(dataPath: "", outDir: "", model: HandwritingConfig(kind: .synthesis))
+    }
+
+    /// 1e-4 for Graves's RMSProp (his rate, section 4.2), 1e-3 for the others.
+    public static func defaultLearningRate(for kind: OptimizerKind) -> Double {
+        kind == .gravesRMSProp ? 1e-4 : 1e-3
     }
 
     public func validate() -> String? {
@@ -154,7 +164,7 @@ final class HandwritingTask: TrainingTask {
     }
 
     func save(to path: String, metadata: [String: String], extraTensors: [(String, SafeTensors.Entry)]) throws {
-        try HandwritingCheckpoint.save(model, alphabet: dataset.alphabet.symbols, stats: dataset.stats, to: path,
+        try HandwritingCheckpoint.save(model, alphabet: dataset.alphabet, stats: dataset.stats, to: path,
                                        metadata: metadata, extraTensors: extraTensors)
     }
     let bestKey = "val_nats_per_sequence"

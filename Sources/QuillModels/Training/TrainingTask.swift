@@ -10,19 +10,24 @@ public protocol RunOptions: Codable, Equatable, Sendable {
     /// Stop after this many minutes of this invocation.
     var minutes: Double? { get set }
     /// Seeds the one generator of a new run (initialisation, dropout, sampling).
-    var seed: UInt64 { get }
+    var seed: UInt64 { get set }
     /// Validate and checkpoint every this many steps.
-    var evalEvery: Int { get }
+    var evalEvery: Int { get set }
     /// Write a training line to metrics.jsonl every this many steps.
     var logEvery: Int { get }
-    var optimizer: OptimizerConfig { get }
-    var lrSchedule: LearningRateSchedule { get }
+    var optimizer: OptimizerConfig { get set }
+    var lrSchedule: LearningRateSchedule { get set }
     /// Clip the gradient's global norm to this (nil: no norm clipping).
-    var clipNorm: Double? { get }
+    var clipNorm: Double? { get set }
     /// Clamp every gradient value to ±this (nil: no value clipping).
     var clipValue: Double? { get }
     /// A message naming the first nonsensical option, or nil. Runs before any work starts.
     func validate() -> String?
+    /// The options of a run that nothing has changed (no data, no directory, the default architecture): the one
+    /// place the defaults of a new run are written, read by `quill`'s help and flags.
+    static var defaults: Self { get }
+    /// The learning rate a new run with optimiser `kind` starts from when none is given.
+    static func defaultLearningRate(for kind: OptimizerKind) -> Double
 }
 
 extension RunOptions {

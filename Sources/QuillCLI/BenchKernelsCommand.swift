@@ -1,0 +1,48 @@
+import ArgumentParser
+import QuillNN
+
+/// `quill bench kernels`: the pieces of a recurrent step, timed apart (GEMM shapes and fused pointwise maths).
+public struct BenchKernels: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "kernels", abstract: "Time LSTM-shaped GEMMs and the fused pointwise kernels.")
+
+    @Option(help: "Batch rows (1…4096).") var batch: Int = 50
+    @Option(help: "Hidden units (1…4096).") var hidden: Int = 512
+    @Option(help: "Repetitions per measurement (1…100000).") var reps: Int = 200
+    @OptionGroup var measure: BenchMeasureOptions
+
+    public init() {}
+
+    public func validate() throws { if let m = workload.validate() { throw ValidationError(m) } }
+
+    var workload: KernelBenchmark { KernelBenchmark(batch: batch, hidden: hidden, repetitions: reps) }
+
+    public func run() throws { report().emit(json: measure.json) }
+
+    /// Times each kernel; the figures go under `kernels` (name, seconds and GFLOP/s or ns per element).
+    func report() -> BenchReport {
+        var r = BenchReport(bench: "kernels")
+        r.blas()
+        let peak = measure.peak()
+        r.peak(peak)
+        var rows = [[String: Any]]()
+        for t in workload.products() {
+            let rate = (t.flops ?? 0) / t.seconds / 1e9
+            let share = peak.map { String(format: "  %3.0f%% of peak", 100 * $0.fraction(of: rate)) } ?? ""
+            r.line(BenchReport.column(t.name) + String(format: "%8.1f µs  %6.1f GFLOP/s", t.seconds * 1e6, rate) + share)
+            rows.append(["name": t.name, "seconds": t.seconds, "gflops": rate])
+        }
+        if let one = FMAPeak.measure(threads: 1, seconds: measure.peakSeconds) {
+            r.line(BenchReport.column("FMA peak measured, 1 thread") + String(format: "%8.1f GFLOP/s", one.gflops))
+            r.set("peak_gflops_one_thread", one.gflops)
+        }
+        if let peak { r.line(peak.description) }
+        for t in workload.pointwise() {
+            let nanoseconds = t.seconds * 1e9 / Double(t.elements)
+            r.line(BenchReport.column(t.name) + String(format: "%8.2f ns/", nanoseconds) + t.unit)
+            rows.append(["name": t.name, "seconds": t.seconds, "nanoseconds_per_\(t.unit)": nanoseconds])
+        }
+        r.set("kernels", rows)
+        return r
+    }
+}

@@ -1,0 +1,56 @@
+import ArgumentParser
+import QuillModels
+import QuillNN
+
+/// The architecture flags of `char train`, left out on --resume (the checkpoint's are kept); defaults are
+/// `CharModelConfig`'s.
+struct CharModelArguments: ParsableArguments {
+    static let defaults = CharTrainOptions.defaults.model
+
+    @Option(help: .text("Recurrent cell: lstm, gru, rnn, rnn-relu.", default: defaults.cell.rawValue))
+    var cell: CellKind?
+    @Option(help: .text("Number of recurrent layers (1…32).", default: defaults.layers)) var layers: Int?
+    @Option(help: .text("Units per layer (1…16384).", default: defaults.hidden)) var hidden: Int?
+    @Option(help: .text("Embedding size (0…16384); 0 for one-hot input.",
+                        default: defaults.embedding)) var embedding: Int?
+    @Option(help: .text("Dropout between layers and before the output, at least 0 and less than 1.",
+                        default: defaults.dropout)) var dropout: Double?
+    @Flag(name: .customLong("skip"), help: "Graves's skip connections (input to every layer, every layer to the output).") var skip = false
+    @Flag(help: "Graves's peephole connections in the LSTM cells (eqs. 7–11).") var peepholes = false
+    @Option(help: .text("Initial bias of the LSTM forget gates (-10…10); the other biases start at 0.",
+                        default: defaults.forgetBias)) var forgetBias: Double?
+
+    func validate() throws {
+        try OptionRange.check("layers", layers, 1...32)
+        try OptionRange.check("hidden", hidden, 1...16384)
+        try OptionRange.check("embedding", embedding, 0...16384)
+        try OptionRange.check("dropout", dropout, 0...1, belowUpper: true)
+        try OptionRange.check("forget-bias", forgetBias, -10...10)
+    }
+
+    /// The architecture of a new run (its vocabulary size comes from the data).
+    var config: CharModelConfig {
+        var c = Self.defaults
+        c.cell = cell ?? c.cell
+        c.layers = layers ?? c.layers
+        c.hidden = hidden ?? c.hidden
+        c.embedding = embedding ?? c.embedding
+        c.dropout = dropout ?? c.dropout
+        c.forgetBias = forgetBias ?? c.forgetBias
+        c.skipConnections = skip
+        c.peepholes = peepholes
+        return c
+    }
+
+    /// Refuses, on --resume, a flag that differs from the saved architecture.
+    func checkResumed<O: RunOptions>(_ saved: CharModelConfig, _ run: RunArguments<O>) throws {
+        try run.same("cell", cell, saved.cell)
+        try run.same("layers", layers, saved.layers)
+        try run.same("hidden", hidden, saved.hidden)
+        try run.same("embedding", embedding, saved.embedding)
+        try run.same("dropout", dropout, saved.dropout)
+        try run.same("forget-bias", forgetBias, saved.forgetBias)
+        try run.same("skip", given: skip, saved: saved.skipConnections, what: "skip connections")
+        try run.same("peepholes", given: peepholes, saved: saved.peepholes, what: "peepholes")
+    }
+}

@@ -1,0 +1,21 @@
+import ArgumentParser
+import Foundation
+import QuillModels
+
+/// `--model`: the char model a command reads.
+struct CharModelFile: ParsableArguments {
+    @Option(help: "Model directory (or a .safetensors file).") var model: String
+
+    func validate() throws { try refuseNonFiles([("--model", file)]) }
+
+    /// The checkpoint file `--model` names.
+    var file: String { modelFile(model) }
+
+    /// The checkpoint, loaded.
+    func load() throws -> CharCheckpoint.Loaded { try CharCheckpoint.load(file) }
+}
+
+/// A model argument may name the directory or the file itself.
+func modelFile(_ path: String) -> String {
+    isDirectory(path) ? URL(fileURLWithPath: path).appendingPathComponent(RunFiles.best).path : path
+}

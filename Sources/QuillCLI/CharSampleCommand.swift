@@ -1,0 +1,49 @@
+import ArgumentParser
+import QuillModels
+import QuillNumerics
+
+/// `quill char sample`.
+public struct CharSample: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "sample", abstract: "Generate text from a trained char model.")
+
+    @OptionGroup var model: CharModelFile
+    @Option(help: "Text to start from.") var prime: String = ""
+    @Option(help: "Characters to generate (1…1000000).") var length: Int = 500
+    @Option(help: ArgumentHelp("Softmax temperature, more than 0 and at most 100; "
+            + "lower is more conservative.")) var temperature: Double = 1
+    @Flag(help: "Always take the most likely character.") var greedy = false
+    @Option(help: ArgumentHelp("Beam search with this many beams (1…256; deterministic; "
+            + "--length × --beam at most 200000).")) var beam: Int?
+    @Option(help: "Random seed (0…18446744073709551615).") var seed: UInt64 = 1
+
+    public init() {}
+
+    public func validate() throws {
+        try OptionRange.check("length", length, 1...1_000_000)
+        try OptionRange.check("temperature", temperature, 0...100, aboveLower: true)
+        try OptionRange.check("beam", beam, 1...256)
+        if let b = beam, length > 10_000 || length * b > 200_000 {
+            // Beam search keeps, and copies at every step, each beam's text so far.
+            throw ValidationError("--length with --beam must be at most 10000, and --length × --beam at most 200000, got \(length) × \(b)")
+        }
+        if greedy && beam != nil { throw ValidationError("--greedy and --beam are alternatives; pick one") }
+    }
+
+    public func run() throws {
+        let loaded = try model.load()
+        let sampler = CharSampler(model: loaded.model, alphabet: loaded.alphabet)
+        let text: String
+        do {
+            if let b = beam {
+                text = try sampler.beam(prime: prime, length: length, width: b)
+            } else {
+                var rng = SeededGenerator(seed: seed)
+                text = try sampler.sample(prime: prime, length: length, temperature: temperature, greedy: greedy, rng: &rng)
+            }
+        } catch let e as NonFiniteOutputError {
+            throw e.naming(model.file)
+        }
+        print(prime + text)
+    }
+}

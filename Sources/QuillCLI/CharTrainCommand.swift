@@ -1,0 +1,68 @@
+import ArgumentParser
+import QuillModels
+
+/// `quill char train`.
+public struct CharTrain: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a char-level language model on text.",
+        discussion: """
+        The last --val-fraction of the text is held out for validation. DIR receives model.safetensors (best \
+        validation loss so far), last.safetensors (the resume point, with optimiser state and carried RNN state) and \
+        metrics.jsonl. Architecture options left out on --resume are taken from the checkpoint.
+        """
+    )
+    static let defaults = CharTrainOptions.defaults
+
+    @Option(help: "Text file (UTF-8) to train on; repeat to concatenate several.") var data: [String] = []
+    @OptionGroup var runArgs: RunArguments<CharTrainOptions>
+    @OptionGroup var model: CharModelArguments
+    @Option(help: .text("Streams per batch (1…10000).", default: defaults.batch)) var batch: Int?
+    @Option(help: .text("Truncated-BPTT length (1…10000).", default: defaults.seq)) var seq: Int?
+    @Option(help: "Clamp each gradient value to ±this (more than 0, at most 1000000).") var clipValue: Double?
+    @Option(help: .text("Fraction of the text, at its end, held out (0…0.5).",
+                        default: defaults.valFraction)) var valFraction: Double?
+    @Option(help: .text("Characters sampled at each validation (0…100000).",
+                        default: defaults.sampleLength)) var sampleLength: Int?
+
+    public init() {}
+
+    public func validate() throws {
+        if data.isEmpty { throw ValidationError("--data FILE is required") }
+        try OptionRange.check("batch", batch, 1...10_000)
+        try OptionRange.check("seq", seq, 1...10_000)
+        try OptionRange.check("clip-value", clipValue, TrainingRanges.clip, aboveLower: true)
+        try OptionRange.check("val-fraction", valFraction, 0...0.5)
+        try OptionRange.check("sample-length", sampleLength, 0...100_000)
+        try runArgs.check(data: data)
+        _ = try options()
+        try refuseNonFiles(data.map { (what: "--data", path: Optional($0)) })
+    }
+
+    /// Builds the run's options: defaults for a new run, the checkpoint's for --resume, checked for conflicts.
+    func options() throws -> CharTrainOptions {
+        try runArgs.options(fresh: {
+            var o = CharTrainOptions(dataPaths: data, outDir: runArgs.out, model: model.config)
+            o.batch = batch ?? o.batch
+            o.seq = seq ?? o.seq
+            o.valFraction = valFraction ?? o.valFraction
+            return o
+        }, checkResumed: { saved in
+            try model.checkResumed(saved.model, runArgs)
+            try runArgs.same("batch", batch, saved.batch)
+            try runArgs.same("seq", seq, saved.seq)
+            try runArgs.same("val-fraction", valFraction, saved.valFraction)
+        }, adjust: { o in
+            // Same content under another path is fine on --resume; the fingerprint check in the trainer decides.
+            o.dataPaths = data
+            if let clipValue { o.clipValue = clipValue }
+            if let sampleLength { o.sampleLength = sampleLength }
+        })
+    }
+
+    public func run() throws {
+        let o = try options()
+        let printer = try runArgs.train { TrainingRun(options: o, resume: runArgs.resume, onEvent: $0) }
+        printer.line("checkpoints in \(runArgs.out): \(RunFiles.best) (best), \(RunFiles.last) (resume with --resume)")
+    }
+}

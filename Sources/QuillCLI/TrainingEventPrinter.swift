@@ -1,0 +1,63 @@
+import Foundation
+import QuillModels
+import QuillNumerics
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Draws a training run's events on standard error: a first line, a progress bar, a line per validation (with the
+/// sample of a char model) and a last line.
+final class TrainingEventPrinter {
+    private let bar = ProgressBar()
+    /// Whether the run trains a char model (nats/char) rather than a handwriting network (nats/sequence).
+    private var text = true
+
+    func draw(_ event: TrainingEvent) {
+        switch event {
+        case let .started(parameters, data, resumedAt):
+            let what = resumedAt.map { "resuming at step \($0)" } ?? "starting"
+            switch data {
+            case let .text(trainChars, valChars, vocabulary):
+                text = true
+                bar.line("\(what): \(formatCount(parameters)) parameters; \(formatCount(trainChars)) training and \(formatCount(valChars)) validation characters; vocabulary \(vocabulary); BLAS \(BLASInfo.coreName) × \(BLASInfo.threads)")
+            case let .strokes(kind, trainSeq, valSeq, batches):
+                text = false
+                bar.line("\(what): \(kind.rawValue) network, \(formatCount(parameters)) parameters; \(trainSeq) training sequences in \(batches) batches, \(valSeq) validation sequences")
+            }
+        case let .progress(step, total, loss, rate, elapsed, eta):
+            let fields = text ? String(format: "loss %.3f  %@ chars/s", loss, formatCount(Int(rate)))
+                : String(format: "loss %.3f nats/point  %@ sample-steps/s", loss, formatCount(Int(rate)))
+            bar.update(step: step, total: total, fields: fields, elapsed: elapsed, eta: eta)
+        case let .validation(step, score, perUnit, best, sample):
+            let saved = best ? "  ★ best, saved" : ""
+            if text {
+                bar.line(String(format: "step %d  validation %.4f nats/char (%.3f bits/char)%@", step, score, score / log(2.0), saved))
+            } else {
+                bar.line(String(format: "step %d  validation %.1f nats/sequence (%.4f nats/point)%@", step, score, perUnit, saved))
+            }
+            if !sample.isEmpty { bar.line("  sample: " + sample.replacingOccurrences(of: "\n", with: "⏎ ")) }
+        case let .finished(step, reason, best):
+            let format = text ? "; best validation %.4f nats/char" : "; best validation %.1f nats/sequence"
+            bar.line("stopped at step \(step): \(reason)" + (best.map { String(format: format, $0) } ?? ""))
+        }
+    }
+
+    /// Prints a full line above the bar.
+    func line(_ s: String) { bar.line(s) }
+}
+
+/// Set by SIGINT; read through the closure `installInterruptHandler` returns.
+nonisolated(unsafe) private var interruptRequested: Int32 = 0
+
+/// Ctrl-C asks training to checkpoint and stop after the current step; a second Ctrl-C exits at once. Returns the
+/// run's stop check.
+func installInterruptHandler() -> () -> Bool {
+    interruptRequested = 0
+    signal(SIGINT) { _ in
+        if interruptRequested != 0 { _exit(130) }
+        interruptRequested = 1
+    }
+    return { interruptRequested != 0 }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import QuillData
+
+extension Alphabet {
+    /// A char model's tokens for `text`, every character as it is (training text, evaluation text).
+    /// - Throws: `CharModelError.unknownCharacters` naming every character the vocabulary lacks; `source` names
+    ///   the text in the message.
+    public func tokens(_ text: String, source: String) throws -> [Int32] {
+        let unknown = unknownCharacters(in: text)
+        guard unknown.isEmpty else { throw CharModelError.unknownCharacters(source, unknown) }
+        return encode(text)
+    }
+
+    /// A char model's tokens for text a user gives (a priming text), under the vocabulary's `textPolicy`: plain
+    /// equivalents replace what it lacks when the policy substitutes (`TextPreparation.checked`), then `tokens`.
+    public func userTokens(_ text: String, source: String) throws -> [Int32] {
+        guard textPolicy.substitutes else { return try tokens(text, source: source) }
+        var relaxed = self
+        relaxed.textPolicy.unknown = .unknownSymbol
+        return try tokens(try TextPreparation.checked(text, alphabet: relaxed).text, source: source)
+    }
+}
+
+/// Describes a character for an error message: printable ones quoted, others by code point.
+func describe(_ s: Unicode.Scalar) -> String {
+    switch s {
+    case "\n": return "'\\n'"
+    case "\t": return "'\\t'"
+    case "\r": return "'\\r'"
+    default:
+        if s.properties.isWhitespace || s.value < 0x20 || s.properties.generalCategory == .control {
+            return String(format: "U+%04X", s.value)
+        }
+        return "'\(s)'"
+    }
+}
+
+
+/// Errors of the char-model commands, each naming the file or option and the fix.
+public enum CharModelError: Error, CustomStringConvertible, Equatable {
+    case unknownCharacters(String, [Unicode.Scalar])
+    case dataMissing(String)
+    case dataEmpty(String)
+    case dataNotUTF8(String, offset: Int, hint: String)
+    case dataTooShort(String, chars: Int, needed: Int)
+    case invalidOption(String)
+
+    /// The message with any invisible or control character (from a file's contents or name) shown by code point.
+    public var description: String { TextPreparation.shown(text: message) }
+
+    var message: String {
+        switch self {
+        case .unknownCharacters(let source, let chars):
+            let list = chars.prefix(12).map(describe).joined(separator: ", ")
+            let more = chars.count > 12 ? " and \(chars.count - 12) more" : ""
+            return "\(source) has characters the model's vocabulary lacks: \(list)\(more); remove them or train on text that has them"
+        case .dataMissing(let p):
+            return "\(p): no such file; pass an existing text file with --data"
+        case .dataEmpty(let p):
+            return "\(p): the file is empty; a char model needs text to learn from"
+        case .dataNotUTF8(let p, let off, let hint):
+            return "\(p): not valid UTF-8 (first bad byte at offset \(off)); \(hint)"
+        case .dataTooShort(let p, let chars, let needed):
+            return "\(p): \(chars) characters of training text is shorter than one batch (\(needed) needed: batch × (seq + 1)); lower --batch or --seq, or use more text"
+        case .invalidOption(let m):
+            return m
+        }
+    }
+}

@@ -1,0 +1,118 @@
+import Dispatch
+import Foundation
+import QuillNumerics
+
+/// The pieces of a recurrent step timed apart (`quill bench kernels`): LSTM-shaped GEMMs, one LSTM layer's step
+/// forward and backward on the fused and the portable path, and the pointwise kernels.
+public struct KernelBenchmark {
+    /// Batch rows, hidden units, and calls per measurement.
+    public var batch: Int, hidden: Int, repetitions: Int
+
+    public init(batch: Int, hidden: Int, repetitions: Int) {
+        self.batch = batch; self.hidden = hidden; self.repetitions = repetitions
+    }
+
+    /// The first size out of range; nil when it can run.
+    public func validate() -> String? {
+        BenchLimits.problem([("batch", batch, 1...4096), ("hidden", hidden, 1...4096), ("reps", repetitions, 1...100_000)])
+    }
+
+    /// One timed kernel.
+    public struct Timing: Equatable, Sendable {
+        /// What was timed, with its shape.
+        public var name: String
+        /// Seconds per call (mean over the repetitions, after one untimed call).
+        public var seconds: Double
+        /// FLOPs per call for the products (2 a multiply-add); nil for the pointwise kernels.
+        public var flops: Double?
+        /// Elements per call for the pointwise kernels, counted in `unit`s ("unit": hidden units, "element").
+        public var elements: Int
+        public var unit: String
+    }
+
+    /// The products (GEMMs of a 50-step window of `batch` rows and `hidden` units, and one LSTM layer's steps),
+    /// each repeated `repetitions` times. Leaves the fused kernels enabled.
+    public func products() -> [Timing] {
+        let B = batch, H = hidden, G = 4 * H
+        var rng = SeededGenerator(seed: 1)
+        let h = Self.random(B * H, &rng), w = Self.random(H * G, &rng), g = Self.random(B * G, &rng)
+        let big = Self.random(2500 * H, &rng), bigG = Self.random(2500 * G, &rng), out = Self.random(H * G, &rng)
+        var rows = [Timing]()
+        func product(_ name: String, _ flops: Double, _ body: () -> Void) {
+            rows.append(Timing(name: name, seconds: Self.time(repetitions, body), flops: flops, elements: 0, unit: ""))
+        }
+        product("h·Wh        (\(B)×\(H))·(\(H)×\(G))", 2.0 * Double(B * H * G)) {
+            matmul(m: B, n: G, k: H, a: h.ptr, lda: H, b: w.ptr, ldb: G, beta: 1, c: g.ptr, ldc: G) }
+        product("dG·Whᵀ      (\(B)×\(G))·(\(G)×\(H))", 2.0 * Double(B * H * G)) {
+            matmul(transB: true, m: B, n: H, k: G, a: g.ptr, lda: G, b: w.ptr, ldb: G, c: h.ptr, ldc: H) }
+        product("X·Wx        (2500×\(H))·(\(H)×\(G))", 2.0 * 2500 * Double(H * G)) {
+            matmul(m: 2500, n: G, k: H, a: big.ptr, lda: H, b: w.ptr, ldb: G, c: bigG.ptr, ldc: G) }
+        product("Xᵀ·dG       (\(H)×2500)·(2500×\(G))", 2.0 * 2500 * Double(H * G)) {
+            matmul(transA: true, m: H, n: G, k: 2500, a: big.ptr, lda: H, b: bigG.ptr, ldb: G, beta: 1, c: out.ptr, ldc: G) }
+        product("dG·Wxᵀ      (2500×\(G))·(\(G)×\(H))", 2.0 * 2500 * Double(H * G)) {
+            matmul(transB: true, m: 2500, n: H, k: G, a: bigG.ptr, lda: G, b: w.ptr, ldb: G, c: big.ptr, ldc: H) }
+        // One LSTM layer's per-step work (product + gate maths) over 50 steps, through the layer's own API: the
+        // fused kernels (packed weights, both cores) against the portable path (OpenBLAS + CellKernels).
+        let steps = 50
+        let layer = RecurrentLayer<Float>(kind: .lstm, inputSize: 1, hiddenSize: H, name: "bench", rng: &rng)
+        let ws = RecurrentWorkspace(layer: layer, steps: steps, batch: B)
+        for i in 0..<ws.pre.count { ws.pre[i] = Float(rng.normal()) * 0.5 }
+        let stepFlops = 2.0 * Double(B * H * G)
+        for fused in [true, false] where fused == false || FusedKernels.available {
+            FusedKernels.enabled = fused
+            let name = fused ? "fused, \(FusedKernels.threads(hidden: H)) threads" : "portable"
+            product("LSTM step forward, \(name)", stepFlops) {
+                layer.beginForward(ws, steps: steps)
+                for t in 0..<steps { layer.step(t, ws) }
+            }
+            product("LSTM step backward, \(name)", stepFlops) {
+                layer.beginBackward(ws)
+                for t in stride(from: steps - 1, through: 0, by: -1) { layer.backwardStep(t, ws, dhExternal: nil) }
+            }
+            rows[rows.count - 2].seconds /= Double(steps)
+            rows[rows.count - 1].seconds /= Double(steps)
+        }
+        FusedKernels.enabled = true
+        return rows
+    }
+
+    /// The pointwise kernels on `batch` rows of `hidden` units (4 × `hidden` gates), each repeated `repetitions`
+    /// times: the LSTM cell maths, the sigmoid by rows, the fast vector tanh and exp, and glibc's tanhf beside them.
+    public func pointwise() -> [Timing] {
+        let B = batch, H = hidden, G = 4 * H, n = B * G
+        var rng = SeededGenerator(seed: 2)
+        let c0 = Self.random(B * H, &rng), c1 = Self.random(B * H, &rng), tc = Self.random(B * H, &rng)
+        let hh = Self.random(B * H, &rng), dc = Self.random(B * H, &rng)
+        let gates = Self.random(B * G, &rng), dG = Self.random(B * G, &rng)
+        var rows = [Timing]()
+        func kernel(_ name: String, _ elements: Int, _ unit: String, _ body: () -> Void) {
+            rows.append(Timing(name: name, seconds: Self.time(repetitions, body), flops: nil, elements: elements, unit: unit))
+        }
+        kernel("LSTM pointwise forward", B * H, "unit") {
+            CellKernels.lstmForward(gates: gates.ptr, cPrev: c0.ptr, c: c1.ptr, tanhC: tc.ptr, h: hh.ptr, batch: B, hidden: H)
+        }
+        kernel("LSTM pointwise backward", B * H, "unit") {
+            CellKernels.lstmBackward(gates: gates.ptr, cPrev: c0.ptr, tanhC: tc.ptr, dh: hh.ptr, dc: dc.ptr, dGates: dG.ptr,
+                                     batch: B, hidden: H)
+        }
+        kernel("sigmoid by rows of 4H", n, "element") { for b in 0..<B { Kernels.sigmoidInPlace(gates.ptr + b * G, count: G) } }
+        kernel("fast tanh (vector)", n, "element") { Kernels.tanh(gates.ptr, into: dG.ptr, count: n) }
+        kernel("fast exp (vector)", n, "element") { Kernels.exp(gates.ptr, into: dG.ptr, count: n) }
+        kernel("glibc tanhf", n, "element") { for i in 0..<n { dG[i] = Foundation.tanhf(gates[i]) } }
+        return rows
+    }
+
+    /// Seconds per call of `body`, over `repetitions` calls after one untimed call.
+    static func time(_ repetitions: Int, _ body: () -> Void) -> Double {
+        body()
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<repetitions { body() }
+        return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 / Double(repetitions)
+    }
+
+    static func random(_ n: Int, _ rng: inout SeededGenerator) -> Tensor<Float> {
+        let t = Tensor<Float>([n])
+        for i in 0..<n { t[i] = Float(rng.normal()) * 0.5 }
+        return t
+    }
+}
