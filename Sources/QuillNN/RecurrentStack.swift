@@ -316,8 +316,11 @@ public final class StackWorkspace<T: QuillScalar> {
         layers.forEach { $0.resetState() }
         window?.resetState()
     }
-    /// Zeroes one batch row's initial state in every layer.
-    public func resetState(row b: Int) { layers.forEach { $0.resetState(row: b) } }
+    /// Zeroes one batch row's initial state in every layer and, with a window, that row's κ₀ and w₀.
+    public func resetState(row b: Int) {
+        layers.forEach { $0.resetState(row: b) }
+        window?.resetState(row: b)
+    }
     /// Reorders batch rows of the initial state (beam search).
     public func reorderState(_ order: [Int]) { layers.forEach { $0.reorderInitialState(order) } }
     /// The initial states, one per layer.

@@ -274,6 +274,12 @@ public final class WindowWorkspace<T: QuillScalar> {
         (w.ptr).update(repeating: 0, count: batch * vocabularySize)
     }
 
+    /// Zeroes batch row `b`'s κ₀ and w₀: that row's window starts again before the first character.
+    public func resetState(row b: Int) {
+        (kappa.ptr + b * components).update(repeating: 0, count: components)
+        (w.ptr + b * vocabularySize).update(repeating: 0, count: vocabularySize)
+    }
+
     /// Moves the state after `steps` steps to the initial slots (step-by-step sampling).
     public func carryState(after steps: Int) {
         kappa.ptr.update(from: kappa.ptr + steps * batch * components, count: batch * components)

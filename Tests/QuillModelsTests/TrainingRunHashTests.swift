@@ -67,7 +67,7 @@ final class TrainingRunHashTests: XCTestCase {
         a.batch = 4; a.seq = 8; a.steps = 7; a.evalEvery = 3; a.logEvery = 2; a.sampleLength = 5; a.seed = 3
         a.lrSchedule.factor = 0.9; a.lrSchedule.every = 2; a.clipValue = 1
         try TrainingRun(options: a, resume: false).run()
-        got["char-lstm"] = try digest(a.outDir, dir: dir)
+        got["char-lstm"] = try Self.digest(a.outDir, root: dir.url.path)
 
         // A GRU with an embedding and dropout, stopped at step 4 and resumed to step 9.
         var b = CharTrainOptions(dataPaths: [text], outDir: dir.path("char-gru-resumed"),
@@ -78,7 +78,7 @@ final class TrainingRunHashTests: XCTestCase {
         var b2 = try CharTrainOptions.saved(outDir: b.outDir)
         b2.steps = 9
         try TrainingRun(options: b2, resume: true).run()
-        got["char-gru-resumed"] = try digest(b.outDir, dir: dir)
+        got["char-gru-resumed"] = try Self.digest(b.outDir, root: dir.url.path)
 
         // No validation split: every checkpoint is "best".
         var c = CharTrainOptions(dataPaths: [text], outDir: dir.path("char-no-validation"),
@@ -87,14 +87,14 @@ final class TrainingRunHashTests: XCTestCase {
         c.batch = 2; c.seq = 6; c.steps = 5; c.evalEvery = 2; c.valFraction = 0; c.sampleLength = 3
         c.optimizer = OptimizerConfig(kind: .rmsprop, learningRate: 1e-3); c.lrSchedule = LearningRateSchedule(initial: 1e-3)
         try TrainingRun(options: c, resume: false).run()
-        got["char-no-validation"] = try digest(c.outDir, dir: dir)
+        got["char-no-validation"] = try Self.digest(c.outDir, root: dir.url.path)
 
         // Prediction with a norm clip and a validation subset.
         var p = HandwritingTrainOptions(dataPath: strokes, outDir: dir.path("prediction"), model: HandwritingConfig(
             kind: .prediction, layers: 2, hidden: 6, mixture: MixtureDensity(components: 2)))
         p.batch = 2; p.steps = 5; p.evalEvery = 2; p.valSamples = 1; p.logEvery = 2; p.clipNorm = 1; p.seed = 5
         try TrainingRun(options: p, resume: false).run()
-        got["prediction"] = try digest(p.outDir, dir: dir)
+        got["prediction"] = try Self.digest(p.outDir, root: dir.url.path)
 
         // Synthesis with peepholes, stopped at step 4 and resumed to step 7.
         var s = HandwritingTrainOptions(dataPath: strokes, outDir: dir.path("synthesis-resumed"), model: HandwritingConfig(
@@ -107,16 +107,15 @@ final class TrainingRunHashTests: XCTestCase {
         var s2 = try HandwritingTrainOptions.saved(outDir: s.outDir)
         s2.steps = 7
         try TrainingRun(options: s2, resume: true).run()
-        got["synthesis-resumed"] = try digest(s.outDir, dir: dir)
+        got["synthesis-resumed"] = try Self.digest(s.outDir, root: dir.url.path)
 
         return got
     }
 
-    /// SHA-256 of a run directory's files, with paths, elapsed times and rates taken out.
-    func digest(_ outDir: String, dir: TempDir) throws -> String {
+    /// SHA-256 of a run directory's files, with the path `root` (replaced by "DIR"), elapsed times and rates taken out.
+    static func digest(_ outDir: String, root: String) throws -> String {
         var bytes = [UInt8]()
         func add(_ s: String) { bytes += Array(s.utf8); bytes.append(0) }
-        let root = dir.url.path
         for name in ["model.safetensors", "last.safetensors"] {
             let file = try SafeTensors.read((outDir as NSString).appendingPathComponent(name))
             add(name)

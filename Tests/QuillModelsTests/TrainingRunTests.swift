@@ -1,6 +1,7 @@
 import Foundation
 import QuillData
 import QuillNN
+import QuillNumerics
 import QuillTestSupport
 import XCTest
 @testable import QuillModels
@@ -47,20 +48,11 @@ final class TrainingRunTests: XCTestCase {
         second.steps = 9
         try TrainingRun(options: second, resume: true).run()
 
-        let a = try SafeTensors.read(dir.path("straight/\(RunFiles.last)"))
-        let b = try SafeTensors.read(dir.path("split/\(RunFiles.last)"))
-        XCTAssertEqual(Set(a.tensors.keys), Set(b.tensors.keys))
-        for (name, e) in a.tensors {
-            XCTAssertEqual(e.values.map(\.bitPattern), b.tensors[name]?.values.map(\.bitPattern), "tensor \(name) differs after resume")
-        }
-        var stA = try JSONDecoder().decode(HandwritingTrainerState.self, from: Data(a.metadata["quill.trainer"]!.utf8))
-        var stB = try JSONDecoder().decode(HandwritingTrainerState.self, from: Data(b.metadata["quill.trainer"]!.utf8))
-        stA.elapsed = 0; stB.elapsed = 0
-        XCTAssertEqual(try JSONEncoder.sorted.encode(stA), try JSONEncoder.sorted.encode(stB))
+        try assertSameResumePoint(dir.path("straight"), dir.path("split"))
     }
 
-    /// The committed resume point (models/synthesis-run) reads with today's options and trainer-state types.
-    func testCommittedResumePointReads() throws {
+    /// The repository's models/synthesis-run, or a skip.
+    static func committedRun() throws -> String {
         var root = URL(fileURLWithPath: #filePath)
         while !FileManager.default.fileExists(atPath: root.appendingPathComponent("Package.swift").path) {
             root.deleteLastPathComponent()
@@ -68,6 +60,12 @@ final class TrainingRunTests: XCTestCase {
         }
         let dir = root.appendingPathComponent("models/synthesis-run").path
         guard FileManager.default.fileExists(atPath: dir + "/" + RunFiles.last) else { throw XCTSkip("no \(dir)") }
+        return dir
+    }
+
+    /// The committed resume point (models/synthesis-run) reads with today's options and trainer-state types.
+    func testCommittedResumePointReads() throws {
+        let dir = try Self.committedRun()
         let options = try HandwritingTrainOptions.saved(outDir: dir)
         XCTAssertEqual(options.model.kind, .synthesis)
         let file = try SafeTensors.read(dir + "/" + RunFiles.last)
@@ -76,4 +74,72 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertEqual(state.bestStep, 6904)
         XCTAssertNotNil(state.bestScore)
     }
+
+    /// Digests of the committed run continued to step 6906 (`TrainingRunHashTests.digest`), by OpenBLAS kernel family,
+    /// recorded when the training loops had become one `TrainingRun` and the handwriting networks `RecurrentStack`s;
+    /// the release binaries from before both changes (commit 1a03036) and after continue the run to the same bytes.
+    static let continuedDigests: [String: String] = [
+        "Haswell": "5592a57464767444e4159ff71f27fa050c10c75f048bf2fb47b941b1d2cd7a78",
+        "Prescott": "bb16f1b3280fda4125af2363a42dc9ca11aa1b424270d5e3920ee8e3ef1bb1e7",
+        "SkylakeX": "1d79db532e1e51193c1a36c004a1779dea3d231ab17e14b3a876964bb746b1af",
+    ]
+
+    /// The committed resume point continues exactly (issue 13 item 9): resumed to step 6906 in one go, and to 6905
+    /// then resumed again, it ends with the same weights, optimiser state and trainer state, and with the bytes
+    /// recorded for this kernel family. It trains on IAM-OnDB imported as the run was (`quill data import iam-jsonl
+    /// … --decimate 2`), so it skips, saying so, without ../shared/datasets.
+    func testCommittedResumePointResumesExactly() throws {
+        let jsonl = try SharedData.require("iam_ondb_lines/iam_ondb_lines.jsonl")
+        let committed = try Self.committedRun()
+        // The data lies in the straight run's directory, whose path the digest takes out.
+        let straight = TempDir(), split = TempDir()
+        defer { straight.cleanup(); split.cleanup() }
+        let data = straight.path("iam-d2.qds")
+        var preprocess = PreprocessOptions()
+        preprocess.decimation = 2
+        _ = try ImportPipeline.run(format: .iamJSONL, inputs: [jsonl.path], output: data, options: preprocess)
+        func copy(to dir: TempDir, steps: Int) throws -> HandwritingTrainOptions {
+            try FileManager.default.createDirectory(atPath: dir.path("run"), withIntermediateDirectories: true)
+            for name in RunFiles.all {
+                try FileManager.default.copyItem(atPath: committed + "/" + name, toPath: dir.path("run/" + name))
+            }
+            var o = try HandwritingTrainOptions.saved(outDir: dir.path("run"))
+            (o.outDir, o.dataPath, o.steps, o.minutes) = (dir.path("run"), data, steps, nil)
+            return o
+        }
+        try TrainingRun(options: try copy(to: straight, steps: 6906), resume: true).run()
+        try TrainingRun(options: try copy(to: split, steps: 6905), resume: true).run()
+        var rest = try HandwritingTrainOptions.saved(outDir: split.path("run"))
+        rest.steps = 6906
+        try TrainingRun(options: rest, resume: true).run()
+
+        XCTAssertEqual(try assertSameResumePoint(straight.path("run"), split.path("run")).step, 6906)
+
+        let got = try TrainingRunHashTests.digest(straight.path("run"), root: straight.url.path)
+        let core = BLASInfo.coreName
+        guard let recorded = Self.continuedDigests[core] else {
+            print("TrainingRunTests: no digest recorded for OpenBLAS \(core) kernels; models/synthesis-run continued to step 6906 gave \(got)")
+            return
+        }
+        XCTAssertEqual(got, recorded, "models/synthesis-run on \(core) kernels: resuming no longer continues as it did")
+    }
+}
+
+/// Asserts that the resume points (last.safetensors) of two handwriting run directories hold the same tensors, bit for
+/// bit, and the same trainer state but for the elapsed time; returns the first's state.
+@discardableResult
+func assertSameResumePoint(_ dirA: String, _ dirB: String, file: StaticString = #filePath, line: UInt = #line) throws
+    -> HandwritingTrainerState {
+    let a = try SafeTensors.read(dirA + "/" + RunFiles.last), b = try SafeTensors.read(dirB + "/" + RunFiles.last)
+    XCTAssertEqual(Set(a.tensors.keys), Set(b.tensors.keys), file: file, line: line)
+    for (name, e) in a.tensors {
+        XCTAssertEqual(e.values.map(\.bitPattern), b.tensors[name]?.values.map(\.bitPattern), "tensor \(name) differs after resume",
+                       file: file, line: line)
+    }
+    var stA = try JSONDecoder().decode(HandwritingTrainerState.self, from: Data(a.metadata["quill.trainer", default: ""].utf8))
+    var stB = try JSONDecoder().decode(HandwritingTrainerState.self, from: Data(b.metadata["quill.trainer", default: ""].utf8))
+    let state = stA
+    (stA.elapsed, stB.elapsed) = (0, 0)
+    XCTAssertEqual(try JSONEncoder.sorted.encode(stA), try JSONEncoder.sorted.encode(stB), "trainer states differ", file: file, line: line)
+    return state
 }

@@ -151,6 +151,30 @@ final class SoftWindowTests: XCTestCase {
         XCTAssertEqual(ws.kappa[3], 3, accuracy: 1e-12)
     }
 
+    /// Carrying the state moves κ and w after the last step to the initial slots; resetting one row zeroes that row's
+    /// κ₀ and w₀ and leaves the other rows as they were.
+    func testCarryAndResetOneRow() {
+        var rng = SeededGenerator(seed: 2)
+        let window = SoftWindow<Double>(components: 1, inputSize: 1, vocabularySize: 3, kappaScale: 1,
+                                        name: "w", rng: &rng)
+        window.linear.weight.value.fill(0)
+        window.linear.bias.value.fill(0)
+        let ws = WindowWorkspace(window: window, steps: 2, batch: 2, maxTextLength: 3)
+        ws.setText(row: 0, [2, 0, 2]); ws.setText(row: 1, [1, 1, 0])
+        ws.resetState()
+        let h = Tensor<Double>([2, 2, 1])
+        for t in 0..<2 { window.forwardStep(t, h: h.ptr + t * 2, ws) }
+        let after = (kappa: Array(UnsafeBufferPointer(start: ws.kappa.ptr + 2 * 2, count: 2)),
+                     w: Array(UnsafeBufferPointer(start: ws.w.ptr + 2 * 2 * 3, count: 6)))
+        ws.carryState(after: 2)
+        XCTAssertEqual(Array(UnsafeBufferPointer(start: ws.kappa.ptr, count: 2)), after.kappa)
+        XCTAssertEqual(after.kappa, [2, 2])
+        ws.resetState(row: 1)
+        XCTAssertEqual(Array(UnsafeBufferPointer(start: ws.kappa.ptr, count: 2)), [2, 0])
+        XCTAssertEqual(Array(UnsafeBufferPointer(start: ws.w.ptr, count: 6)), Array(after.w[0..<3]) + [0, 0, 0])
+        XCTAssertNotEqual(Array(after.w[3..<6]), [0, 0, 0])
+    }
+
     /// Graves's stopping rule: done once φ(U+1) beats every φ(u ≤ U).
     func testStoppingRule() {
         var rng = SeededGenerator(seed: 2)
