@@ -9,16 +9,6 @@ import XCTest
 final class CLITests: XCTestCase {
     func parse(_ args: [String]) throws -> ParsableCommand { try Quill.parseCommand(args) }
 
-    func errorText(_ args: [String]) -> String {
-        do {
-            var c = try parse(args)
-            try c.run()
-            return "no error"
-        } catch {
-            return Quill.errorLine(for: error)
-        }
-    }
-
     func testHelpListsEveryCommand() {
         let help = Quill.helpMessage()
         for sub in ["char", "data", "plot", "bench"] { XCTAssertTrue(help.contains(sub), sub) }

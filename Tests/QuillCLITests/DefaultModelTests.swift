@@ -65,16 +65,6 @@ final class DefaultModelTests: XCTestCase {
         }
     }
 
-    func errorText(_ args: [String]) -> String {
-        do {
-            var c = try Quill.parseCommand(args)
-            try c.run()
-            return "no error"
-        } catch {
-            return Quill.errorLine(for: error)
-        }
-    }
-
     /// Without --model, the prediction commands sample the bundled prediction model; with QUILL_MODEL_DIR naming a
     /// folder without models, every command says where it looked and what to do.
     func testCommandsRunOnTheDefaultModelOrSayWhereTheyLooked() throws {

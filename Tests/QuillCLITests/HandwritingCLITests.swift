@@ -10,16 +10,6 @@ import XCTest
 
 /// `quill write`, `sample`, `plot window`, `style` on small models the tests make.
 final class HandwritingCLITests: XCTestCase {
-    func errorText(_ args: [String]) -> String {
-        do {
-            var c = try Quill.parseCommand(args)
-            try c.run()
-            return "no error"
-        } catch {
-            return Quill.errorLine(for: error)
-        }
-    }
-
     /// An untrained synthesis model over a small alphabet, in `dir/model`.
     func makeModel(_ dir: TempDir, kind: HandwritingKind = .synthesis) throws -> String {
         var rng = SeededGenerator(seed: 1)

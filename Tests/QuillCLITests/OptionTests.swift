@@ -18,16 +18,6 @@ final class OptionTests: XCTestCase {
         }
     }
 
-    func runError(_ args: [String]) -> String {
-        do {
-            var c = try Quill.parseCommand(args)
-            try c.run()
-            return "no error"
-        } catch {
-            return Quill.errorLine(for: error)
-        }
-    }
-
     /// A numeric option: the arguments that reach its check, a value below and one above its range, and whether it
     /// is a floating-point option (then NaN and infinity are tried too).
     struct Numeric {
@@ -244,17 +234,17 @@ final class OptionTests: XCTestCase {
         try content.write(toFile: input, atomically: true, encoding: .utf8)
         try FileManager.default.createSymbolicLink(atPath: dir.path("link.qds"), withDestinationPath: input)
         for out in [input, dir.path("./in.jsonl"), dir.path("link.qds")] {
-            let e = runError(["data", "import", "iam-jsonl", input, "--out", out])
+            let e = errorText(["data", "import", "iam-jsonl", input, "--out", out])
             XCTAssertTrue(e.hasPrefix("quill: error: ") && e.contains("is also an input (an input of the import); choose another output path"), e)
         }
         // An output inside an input directory, with an extension the import reads there.
-        let e = runError(["data", "import", "iam-jsonl", dir.path(""), "--out", dir.path("sub/new.jsonl")])
+        let e = errorText(["data", "import", "iam-jsonl", dir.path(""), "--out", dir.path("sub/new.jsonl")])
         XCTAssertTrue(e.contains("in the input directory"), e)
         for (flag, list) in [("--train-list", "train.txt"), ("--valid-list", "valid.txt")] {
             try "a\n".write(toFile: dir.path(list), atomically: true, encoding: .utf8)
             let args = ["data", "import", "iam-jsonl", input, "--train-list", dir.path("train.txt"),
                         "--valid-list", dir.path("valid.txt"), "--out", dir.path(list)]
-            XCTAssertTrue(runError(args).contains("is also an input (\(flag))"), flag)
+            XCTAssertTrue(errorText(args).contains("is also an input (\(flag))"), flag)
         }
         XCTAssertEqual(try String(contentsOfFile: input, encoding: .utf8), content)
     }
@@ -263,11 +253,11 @@ final class OptionTests: XCTestCase {
         let dir = TempDir(); defer { dir.cleanup() }
         try "x".write(toFile: dir.path("d.qds"), atomically: true, encoding: .utf8)
         try FileManager.default.linkItem(atPath: dir.path("d.qds"), toPath: dir.path("d.png"))
-        XCTAssertTrue(runError(["data", "show", dir.path("d.qds"), "--index", "0", "-o", dir.path("d.png")])
+        XCTAssertTrue(errorText(["data", "show", dir.path("d.qds"), "--index", "0", "-o", dir.path("d.png")])
             .contains("d.png: is also an input (the dataset file)"))
         try "{}\n".write(toFile: dir.path("metrics.jsonl"), atomically: true, encoding: .utf8)
         try FileManager.default.createSymbolicLink(atPath: dir.path("loss.svg"), withDestinationPath: dir.path("metrics.jsonl"))
-        XCTAssertTrue(runError(["plot", "loss", dir.path(""), "-o", dir.path("loss.svg")])
+        XCTAssertTrue(errorText(["plot", "loss", dir.path(""), "-o", dir.path("loss.svg")])
             .contains("loss.svg: is also an input (the metrics log)"))
         XCTAssertEqual(try String(contentsOfFile: dir.path("metrics.jsonl"), encoding: .utf8), "{}\n")
     }
@@ -280,10 +270,10 @@ final class OptionTests: XCTestCase {
         let content = String(repeating: "some text to learn. ", count: 40)
         for file in ["model.safetensors", "last.safetensors", "metrics.jsonl"] {
             try content.write(toFile: run + "/" + file, atomically: true, encoding: .utf8)
-            let e = runError(["char", "train", "--data", run + "/" + file, "--out", run, "--steps", "1", "--force"])
+            let e = errorText(["char", "train", "--data", run + "/" + file, "--out", run, "--steps", "1", "--force"])
             XCTAssertTrue(e.contains("\(file): is also an input (--data); the run writes (and --force deletes) \(file)"), e)
             for kind in ["prediction", "synthesis"] {
-                let e = runError(["train", kind, "--data", run + "/" + file, "--out", run, "--steps", "1", "--force"])
+                let e = errorText(["train", kind, "--data", run + "/" + file, "--out", run, "--steps", "1", "--force"])
                 XCTAssertTrue(e.contains("is also an input (--data)"), e)
             }
             XCTAssertEqual(try String(contentsOfFile: run + "/" + file, encoding: .utf8), content)
@@ -294,11 +284,11 @@ final class OptionTests: XCTestCase {
         let other = dir.path("other")
         try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)
         try FileManager.default.linkItem(atPath: text, toPath: other + "/metrics.jsonl")
-        XCTAssertTrue(runError(["char", "train", "--data", text, "--out", other, "--steps", "1", "--force"])
+        XCTAssertTrue(errorText(["char", "train", "--data", text, "--out", other, "--steps", "1", "--force"])
             .contains("is also an input"))
         XCTAssertEqual(try String(contentsOfFile: text, encoding: .utf8), content)
         // Data beside the run's files is fine; --out naming a file is not.
-        XCTAssertTrue(runError(["char", "train", "--data", text, "--out", text, "--steps", "1"])
+        XCTAssertTrue(errorText(["char", "train", "--data", text, "--out", text, "--steps", "1"])
             .contains("text.txt: is a file, not a directory"))
     }
 
@@ -318,11 +308,11 @@ final class OptionTests: XCTestCase {
             (["write", "hi", "--prime-from", d, "--id", "a", "-o", dir.path("x.png")], "--prime-from"),
             (["data", "import", "iam-jsonl", "/dev/null", "--out", dir.path("x.qds")], "an input of the import"),
         ] {
-            let e = runError(args)
+            let e = errorText(args)
             XCTAssertTrue(e.hasPrefix("quill: error: ") && (e.contains("is a directory, not a file (\(what))")
                           || e.contains("is a device, not a regular file (\(what))")), "\(args): \(e)")
         }
-        XCTAssertTrue(runError(["write", "--input", d, "-o", dir.path("x.png")]).contains("is a directory"))
+        XCTAssertTrue(errorText(["write", "--input", d, "-o", dir.path("x.png")]).contains("is a directory"))
     }
 
     /// Foundation's file errors become one plain line naming the path.

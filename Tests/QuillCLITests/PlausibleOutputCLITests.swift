@@ -9,16 +9,6 @@ import XCTest
 
 /// Empty output paths, absurd checkpoints and invisible-only texts fail with one clear line.
 final class PlausibleOutputCLITests: XCTestCase {
-    func errorText(_ args: [String]) -> String {
-        do {
-            var c = try Quill.parseCommand(args)
-            try c.run()
-            return "no error"
-        } catch {
-            return Quill.errorLine(for: error)
-        }
-    }
-
     func testEmptyOutputPathsAreRefused() throws {
         let dir = TempDir(); defer { dir.cleanup() }
         let jsonl = dir.path("in.jsonl")

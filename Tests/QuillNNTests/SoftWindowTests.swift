@@ -130,12 +130,7 @@ final class SoftWindowTests: XCTestCase {
 
     /// φ follows the formula, w_t sums φ by character, and κ only grows.
     func testForwardValues() {
-        var rng = SeededGenerator(seed: 2)
-        let window = SoftWindow<Double>(components: 1, inputSize: 1, vocabularySize: 3, kappaScale: 1,
-                                        name: "w", rng: &rng)
-        window.linear.weight.value.fill(0)
-        // α = 1, β = 1, κ step = e^0 = 1 per step.
-        window.linear.bias.value.fill(0)
+        let window = Self.flatWindow(vocabularySize: 3)
         let ws = WindowWorkspace(window: window, steps: 3, batch: 1, maxTextLength: 3)
         ws.setText(row: 0, [2, 0, 2])
         ws.resetState()
@@ -154,11 +149,7 @@ final class SoftWindowTests: XCTestCase {
     /// Carrying the state moves κ and w after the last step to the initial slots; resetting one row zeroes that row's
     /// κ₀ and w₀ and leaves the other rows as they were.
     func testCarryAndResetOneRow() {
-        var rng = SeededGenerator(seed: 2)
-        let window = SoftWindow<Double>(components: 1, inputSize: 1, vocabularySize: 3, kappaScale: 1,
-                                        name: "w", rng: &rng)
-        window.linear.weight.value.fill(0)
-        window.linear.bias.value.fill(0)
+        let window = Self.flatWindow(vocabularySize: 3)
         let ws = WindowWorkspace(window: window, steps: 2, batch: 2, maxTextLength: 3)
         ws.setText(row: 0, [2, 0, 2]); ws.setText(row: 1, [1, 1, 0])
         ws.resetState()
@@ -175,13 +166,19 @@ final class SoftWindowTests: XCTestCase {
         XCTAssertNotEqual(Array(after.w[3..<6]), [0, 0, 0])
     }
 
-    /// Graves's stopping rule: done once φ(U+1) beats every φ(u ≤ U).
-    func testStoppingRule() {
+    /// One component over one input with zero weights and bias: α = 1, β = 1, κ steps by e⁰ = 1 each step.
+    static func flatWindow(vocabularySize: Int) -> SoftWindow<Double> {
         var rng = SeededGenerator(seed: 2)
-        let window = SoftWindow<Double>(components: 1, inputSize: 1, vocabularySize: 2, kappaScale: 1,
+        let window = SoftWindow<Double>(components: 1, inputSize: 1, vocabularySize: vocabularySize, kappaScale: 1,
                                         name: "w", rng: &rng)
         window.linear.weight.value.fill(0)
         window.linear.bias.value.fill(0)
+        return window
+    }
+
+    /// Graves's stopping rule: done once φ(U+1) beats every φ(u ≤ U).
+    func testStoppingRule() {
+        let window = Self.flatWindow(vocabularySize: 2)
         let ws = WindowWorkspace(window: window, steps: 6, batch: 1, maxTextLength: 3)
         ws.setText(row: 0, [1, 0, 1])
         ws.resetState()
