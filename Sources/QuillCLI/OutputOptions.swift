@@ -41,3 +41,51 @@ struct PenOptions<Defaults: PenDefaults>: ParsableArguments {
         StrokeStyle(width: penWidth, strokeColors: strokeColors, smooth: !noSmooth)
     }
 }
+
+/// `quill write -o FILE`: an image (PNG, SVG, PDF), the strokes (InkML, JSON, NumPy) or a pen-plotter program
+/// (G-code, HPGL), by the file's extension.
+enum WriteOutput {
+    static let help = "Output by extension: an image (.png, .svg, .pdf), the strokes (.inkml, .json, .npy) or a "
+        + "pen-plotter program (.gcode, .hpgl)."
+
+    /// Refuses an empty path and an extension that is none of these.
+    static func check(_ output: String) throws {
+        try refuseEmptyOutput("output", output)
+        guard StrokeFormat.forPath(output) != nil || (try? OutputFormat.forPath(output)) != nil else {
+            throw ValidationError("\(output): unknown output format; use a file name ending in .png, .svg, .pdf, "
+                                  + ".inkml, .json, .npy, .gcode or .hpgl")
+        }
+    }
+}
+
+/// How `write` drives a pen plotter (.gcode, .hpgl output).
+struct PlotterArguments: ParsableArguments {
+    @Option(help: ArgumentHelp("Pen commands of the plotter's firmware (grbl-servo: M3/M5; marlin-z: G0 Z moves).",
+                               valueName: "preset"))
+    var plotter: PlotterOptions.Preset = PlotterOptions().preset
+    @Option(name: .customLong("feed-rate"), help: "Drawing speed in mm/min (1…100000).")
+    var feedRate: Double = PlotterOptions().feedRate
+    @Option(name: .customLong("pen-down"), help: "G-code that lowers the pen, replacing the preset's.")
+    var penDown: String?
+    @Option(name: .customLong("pen-up"), help: "G-code that raises the pen, replacing the preset's.")
+    var penUp: String?
+    @Option(help: "Where the page's origin lies on the plotter.") var origin: PlotterOptions.Origin = PlotterOptions().origin
+
+    /// The library options these flags describe.
+    var options: PlotterOptions {
+        var o = PlotterOptions()
+        (o.preset, o.feedRate, o.penDown, o.penUp, o.origin) = (plotter, feedRate, penDown, penUp, origin)
+        return o
+    }
+
+    /// Refuses values out of range, and plotter flags given for an output that is not a plotter program.
+    func check(output: String) throws {
+        if let m = options.validate() { throw ValidationError(m) }
+        if StrokeFormat.forPath(output)?.isPlotter != true && options != PlotterOptions() {
+            throw ValidationError("--plotter, --feed-rate, --pen-down, --pen-up and --origin apply to .gcode and .hpgl output")
+        }
+    }
+}
+
+extension PlotterOptions.Preset: ExpressibleByArgument {}
+extension PlotterOptions.Origin: ExpressibleByArgument {}

@@ -9,7 +9,7 @@ import QuillRender
 public struct WriteCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "write",
-        abstract: "Write text as handwriting (PNG, SVG or PDF by the output's extension).",
+        abstract: "Write text as handwriting: an image, the strokes or a pen-plotter program, by the output's extension.",
         discussion: """
         The text comes as an argument, from standard input (-) or from a UTF-8 file (--input). Lines break at each \
         newline (CR LF and CR too; a literal \\n in an argument counts) and wrap at --wrap characters; blank lines \
@@ -28,13 +28,19 @@ public struct WriteCommand: ParsableCommand {
         Characters outside the model's alphabet are replaced where a plain equivalent exists (é→e, “→", —→-) and \
         the replacements are reported; any others are an error.
 
+        The output's extension chooses what is written: an image (.png, .svg, .pdf); the strokes in page \
+        coordinates, points (1/72 inch) with y down (.inkml, which --prime-inkml and `data import inkml` read back; \
+        .json, per line its text and [x, y] points; .npy, an N×3 float32 array of Graves's offsets dx, dy, end of \
+        stroke); or a pen-plotter program in millimetres (.gcode, .hpgl), its strokes ordered nearest-first when that \
+        travels less with the pen up than the sampled order (both distances are printed).
+
         The same text, options and --seed give the same image (a PDF the same bytes when SOURCE_DATE_EPOCH is set).
         """)
 
     @Argument(help: "The text to write; - reads it from standard input.") var text: String?
     @Option(help: "Read the text from this UTF-8 file (- for standard input) instead.") var input: String?
     @OptionGroup var sampling: SamplingOptions<WritingDefaults>
-    @Option(name: .shortAndLong, help: ArgumentHelp(ImageOutput.help)) var output: String?
+    @Option(name: .shortAndLong, help: ArgumentHelp(WriteOutput.help)) var output: String?
     @Option(help: "Wrap lines longer than this many characters (10…500).") var wrap: Int = 60
     @Option(name: .customLong("max-chars"), help: "Refuse texts longer than this (1…100000).") var maxChars: Int = 1000
     @OptionGroup var lines: LineWritingOptions
@@ -52,14 +58,16 @@ public struct WriteCommand: ParsableCommand {
     @Option(name: .customLong("line-height"), help: ArgumentHelp("Height of one line of writing, "
             + "in points (5…2000).")) var lineHeight: Double = 60
     @OptionGroup var pen: PenOptions<PagePen>
+    @OptionGroup(title: "Pen plotters (.gcode, .hpgl)") var plotter: PlotterArguments
 
     public init() {}
 
     public func validate() throws {
         try refuseEmptyOutput("output", output)
         if !listStyles {
-            guard let output else { throw ValidationError("give the output image with -o FILE (.png, .svg or .pdf)") }
-            try ImageOutput.check(output)
+            guard let output else { throw ValidationError("give the output with -o FILE (.png, .svg, .pdf, .inkml, .json, .npy, .gcode or .hpgl)") }
+            try WriteOutput.check(output)
+            try plotter.check(output: output)
             if text == nil && input == nil { throw ValidationError("give the text to write, - for standard input, or --input FILE") }
             if text != nil && input != nil { throw ValidationError("give the text either as an argument or with --input, not both") }
             // --input may be a pipe (/dev/fd/N): TextPreparation.read handles it and names a directory.
@@ -113,9 +121,20 @@ public struct WriteCommand: ParsableCommand {
         options.lineHeight = lineHeight
         options.style = pen.style()
         options.sharedLineBand = true
-        _ = try StrokeRenderer.renderPage(lines: page.lines.map { $0?.strokes ?? [] }, to: output, options: options)
+        let strokes = page.lines.map { $0?.strokes ?? [] }
         let n = page.lines.compactMap { $0 }.count
-        print("wrote \(TextPreparation.shown(text: output)) (\(n) line\(n == 1 ? "" : "s"))")
+        var travel = ""
+        if let format = StrokeFormat.forPath(output) {
+            let placed = try StrokeRenderer.place(lines: strokes, options: options, what: output)
+            let report = try StrokeExport.write(placed, texts: prepared.lines, format: format, to: output,
+                                                plotter: plotter.options)
+            if let t = report.penUpTravel {
+                travel = String(format: "; pen-up travel %.0f mm (%.0f mm in the sampled order)", t.written, t.sampled)
+            }
+        } else {
+            _ = try StrokeRenderer.renderPage(lines: strokes, to: output, options: options)
+        }
+        print("wrote \(TextPreparation.shown(text: output)) (\(n) line\(n == 1 ? "" : "s")\(travel))")
     }
 
     /// The text as given: the argument, standard input for "-", or the --input file; checked against --max-chars.
@@ -151,7 +170,8 @@ public struct WriteCommand: ParsableCommand {
         page.style.width = pen.penWidth
         let longest = lines.map { $0?.count ?? 0 }.max() ?? 0
         let size = page.estimatedSize(lines: lines.count, longestLine: longest)
-        let png = (try? OutputFormat.forPath(output)) == .png
+        guard let format = try? OutputFormat.forPath(output) else { return }  // strokes: no canvas to outgrow
+        let png = format == .png
         let limit = Canvas.maximumSide(for: png ? .png : .pdf)
         if size.height > limit || size.width > limit {
             let what = size.height > limit

@@ -98,24 +98,38 @@ public enum StrokeRenderer {
     public static func renderPage(lines: [[Stroke]], to path: String,
                                   options: PageOptions = PageOptions()) throws -> PageLayout {
         _ = try OutputFormat.forPath(path)
-        guard !lines.isEmpty else { throw RenderError.emptyGeometry(what: path, detail: "no lines") }
+        let page = try place(lines: lines, options: options, what: path)
+        let canvas = try Canvas(path: path, width: page.layout.size.width, height: page.layout.size.height,
+                                pixelScale: options.pixelScale, background: options.background)
+        for (line, placement) in zip(lines, page.layout.lines) {
+            canvas.drawStrokes(line, transform: placement.transform, style: options.style)
+        }
+        try canvas.finish()
+        return page.layout
+    }
+
+    /// Lays `lines` out as a page as `renderPage` draws it: each line's strokes moved to page coordinates (points, y
+    /// down, origin at the page's top-left corner). Throws `RenderError` for bad options, non-finite points or a
+    /// page without ink; `what` names the page in the message.
+    public static func place(lines: [[Stroke]], options: PageOptions = PageOptions(), what: String) throws -> PlacedPage {
+        guard !lines.isEmpty else { throw RenderError.emptyGeometry(what: what, detail: "no lines") }
         guard options.lineHeight.isFinite, options.lineHeight > 0, options.margin.isFinite, options.margin >= 0,
               options.lineGap.isFinite, options.lineGap >= 0, options.style.width.isFinite, options.style.width > 0 else {
             throw RenderError.invalidArgument(
-                what: path, detail: "line height and line width must be positive; margin and gap must be ≥ 0")
+                what: what, detail: "line height and line width must be positive; margin and gap must be ≥ 0")
         }
         // An empty line is a blank line (a paragraph gap): it takes a slot and draws nothing.
         var inked: [Rect?] = []
         for (i, line) in lines.enumerated() {
             guard !line.isEmpty else { inked.append(nil); continue }
-            try validateStrokes(line, what: "\(path) (line \(i + 1))")
+            try validateStrokes(line, what: "\(what) (line \(i + 1))")
             guard let b = Rect.bounding(strokes: line) else {
-                throw RenderError.emptyGeometry(what: "\(path) (line \(i + 1))", detail: "no points")
+                throw RenderError.emptyGeometry(what: "\(what) (line \(i + 1))", detail: "no points")
             }
             inked.append(b)
         }
         let present = inked.compactMap { $0 }
-        guard let first = present.first else { throw RenderError.emptyGeometry(what: path, detail: "every line is blank") }
+        guard let first = present.first else { throw RenderError.emptyGeometry(what: what, detail: "every line is blank") }
         // present is non-empty (the guard above), so the fallbacks are never used.
         let top = options.sharedLineBand ? present.map(\.minY).min() ?? first.minY : 0
         let bottom = options.sharedLineBand ? present.map(\.maxY).max() ?? first.maxY : 0
@@ -130,12 +144,18 @@ public enum StrokeRenderer {
         let pad = options.style.width / 2
         let layout = StrokeLayout.page(lineBounds: bounds, lineHeight: options.lineHeight, lineGap: options.lineGap,
                                        margin: options.margin + pad, width: options.width, scaling: options.scaling)
-        let canvas = try Canvas(path: path, width: layout.size.width, height: layout.size.height,
-                                pixelScale: options.pixelScale, background: options.background)
-        for (line, placement) in zip(lines, layout.lines) {
-            canvas.drawStrokes(line, transform: placement.transform, style: options.style)
-        }
-        try canvas.finish()
-        return layout
+        return PlacedPage(layout: layout, lines: zip(lines, layout.lines).map { line, placement in
+            line.map(placement.transform.apply)
+        })
     }
+}
+
+/// A page of handwriting laid out: its size and each line's strokes in page coordinates (points, 1/72 inch; y down
+/// from the top-left corner). A blank line has no strokes.
+public struct PlacedPage: Equatable, Sendable {
+    public var layout: PageLayout
+    public var lines: [[Stroke]]
+    public var size: Size { layout.size }
+
+    public init(layout: PageLayout, lines: [[Stroke]]) { self.layout = layout; self.lines = lines }
 }

@@ -37,6 +37,30 @@ final class HandwritingCLITests: XCTestCase {
         XCTAssertEqual(errorText(["write", "“héllo”", "--model", model, "-o", dir.path("q.png"), "--steps-per-char", "5"]), "no error")
     }
 
+    /// The stroke exports and plotter programs by extension; the exported InkML primes a later line; plotter flags
+    /// are refused for other outputs.
+    func testWriteExportsStrokesAndPlotterPrograms() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let model = try makeModel(dir)
+        for ext in ["inkml", "json", "npy", "gcode", "hpgl"] {
+            let out = dir.path("hello.\(ext)")
+            XCTAssertEqual(errorText(["write", "hello world\nabc", "--model", model, "-o", out, "--steps-per-char", "8"]
+                                     + (ext == "gcode" ? ["--plotter", "marlin-z", "--feed-rate", "1200", "--origin", "top-left"] : [])),
+                           "no error", ext)
+            XCTAssertGreaterThan((try? FileManager.default.attributesOfItem(atPath: out)[.size] as? Int) ?? 0, 100, ext)
+        }
+        let gcode = try String(contentsOfFile: dir.path("hello.gcode"), encoding: .utf8)
+        XCTAssertTrue(gcode.contains("G0 Z5") && gcode.contains("G1 F1200.000"), gcode)
+        XCTAssertEqual(errorText(["write", "abc", "--prime-inkml", dir.path("hello.inkml"), "--model", model,
+                                  "-o", dir.path("primed.png"), "--steps-per-char", "6"]), "no error")
+        XCTAssertTrue(errorText(["write", "abc", "--model", model, "-o", dir.path("p.png"), "--feed-rate", "900"])
+            .contains("apply to .gcode and .hpgl output"))
+        XCTAssertTrue(errorText(["write", "abc", "--model", model, "-o", dir.path("p.gcode"), "--feed-rate", "0"])
+            .contains("between 1 and 100000"))
+        XCTAssertTrue(errorText(["write", "abc", "--model", model, "-o", dir.path("p.gcode"), "--pen-up", " "])
+            .contains("pen-up command is empty"))
+    }
+
     func testWriteBadInput() throws {
         let dir = TempDir(); defer { dir.cleanup() }
         let model = try makeModel(dir)
