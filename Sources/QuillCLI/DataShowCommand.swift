@@ -44,7 +44,8 @@ public struct DataShowCommand: ParsableCommand {
         try HandwritingFigures.captioned(strokes: ds.strokes(of: sample),
                                          caption: "\(sample.id)" + (sample.text.map { ": \($0)" } ?? ""),
                                          to: image.output, height: height,
-                                         style: pen.style(strokeColors: colorStrokes ? Color.categorical : nil))
+                                         style: pen.style(strokeColors: colorStrokes ? Color.categorical : nil),
+                                         pixelScale: pen.pixelScale)
         print("wrote \(image.output)")
     }
 }

@@ -29,18 +29,40 @@ enum PagePen: PenDefaults { static let width = 2.0 }
 /// A dataset sample drawn large (`data show`).
 enum SamplePen: PenDefaults { static let width = 1.6 }
 
-/// How the pen draws: its width, and smoothed curves or straight segments.
+/// How the pen draws: its width, kind and colour, smoothed curves or straight segments, and the PNG resolution.
 struct PenOptions<Defaults: PenDefaults>: ParsableArguments {
-    @Option(help: "Pen width in points (more than 0, at most 50).") var penWidth: Double = Defaults.width
+    @Option(help: "Pen width in points (more than 0, at most 50); a fountain pen's nominal width.")
+    var penWidth: Double = Defaults.width
+    @Option(help: ArgumentHelp("constant: one width; fountain: thicker where the pen moves slowly, thinner where fast.",
+                               valueName: "kind"))
+    var pen: PenKind = .constant
+    @Option(help: ArgumentHelp("Ink colour: a name (\(PenOptions.colorNames)) or a hex code (#rgb, #rrggbb, #rrggbbaa).",
+                               valueName: "colour"))
+    var color: String = "ink"
+    @Option(help: "Resolution of PNG output in pixels per inch (a point is 1/72 inch; 18…1200).") var dpi: Double = 150
     @Flag(help: "Draw straight segments between points instead of smoothed curves.") var noSmooth = false
 
-    func validate() throws { try OptionRange.check("pen-width", penWidth, 0...50, aboveLower: true) }
+    static var colorNames: String { Color.named.keys.sorted().joined(separator: ", ") }
+
+    func validate() throws {
+        try OptionRange.check("pen-width", penWidth, 0...50, aboveLower: true)
+        try OptionRange.check("dpi", dpi, 18...1200)
+        guard Color(parsing: color) != nil else {
+            throw ValidationError("--color \(color): not a colour; use a name (\(Self.colorNames)) or a hex code such as #1a1f3a")
+        }
+    }
+
+    /// PNG pixels per point.
+    var pixelScale: Double { dpi / 72 }
 
     /// The stroke style these flags describe, with a colour per stroke when `strokeColors` is given.
     func style(strokeColors: [Color]? = nil) -> StrokeStyle {
-        StrokeStyle(width: penWidth, strokeColors: strokeColors, smooth: !noSmooth)
+        StrokeStyle(width: penWidth, color: Color(parsing: color) ?? .ink, strokeColors: strokeColors,
+                    smooth: !noSmooth, pen: pen)
     }
 }
+
+extension PenKind: ExpressibleByArgument {}
 
 /// `quill write -o FILE`: an image (PNG, SVG, PDF), the strokes (InkML, JSON, NumPy) or a pen-plotter program
 /// (G-code, HPGL), by the file's extension.
@@ -80,6 +102,7 @@ struct PlotterArguments: ParsableArguments {
 
     /// Refuses values out of range, and plotter flags given for an output that is not a plotter program.
     func check(output: String) throws {
+        try OptionRange.check("feed-rate", feedRate, 1...100_000)
         if let m = options.validate() { throw ValidationError(m) }
         if StrokeFormat.forPath(output)?.isPlotter != true && options != PlotterOptions() {
             throw ValidationError("--plotter, --feed-rate, --pen-down, --pen-up and --origin apply to .gcode and .hpgl output")

@@ -120,6 +120,7 @@ public struct WriteCommand: ParsableCommand {
         var options = PageOptions()
         options.lineHeight = lineHeight
         options.style = pen.style()
+        options.pixelScale = pen.pixelScale
         options.sharedLineBand = true
         let strokes = page.lines.map { $0?.strokes ?? [] }
         let n = page.lines.compactMap { $0 }.count
@@ -172,14 +173,15 @@ public struct WriteCommand: ParsableCommand {
         let size = page.estimatedSize(lines: lines.count, longestLine: longest)
         guard let format = try? OutputFormat.forPath(output) else { return }  // strokes: no canvas to outgrow
         let png = format == .png
-        let limit = Canvas.maximumSide(for: png ? .png : .pdf)
+        // A PNG's limit is in pixels: --dpi / 72 of them a point.
+        let limit = png ? Canvas.maximumSide(for: .png) / pen.pixelScale : Canvas.maximumSide(for: .pdf)
         if size.height > limit || size.width > limit {
             let what = size.height > limit
                 ? String(format: "%.0f points tall (%d lines at --line-height %@)", size.height, lines.count,
                          OptionRange.shown(lineHeight))
                 : String(format: "at least %.0f points wide (%d characters at --line-height %@)", size.width, longest,
                          OptionRange.shown(lineHeight))
-            throw CLIError("\(TextPreparation.shown(text: output)): the page would be \(what), more than the \(Int(limit)) a\(png ? " PNG" : "") page can take; lower --line-height or --wrap, split the text\(png ? ", or write .svg or .pdf" : "")")
+            throw CLIError("\(TextPreparation.shown(text: output)): the page would be \(what), more than the \(Int(limit)) points a\(png ? " PNG at --dpi \(OptionRange.shown(pen.dpi))" : "") page can take; lower --line-height or --wrap, split the text\(png ? ", lower --dpi, or write .svg or .pdf" : "")")
         }
     }
 

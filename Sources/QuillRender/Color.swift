@@ -1,3 +1,5 @@
+import Foundation
+
 /// An sRGB colour with alpha, each channel in [0, 1].
 public struct Color: Equatable, Hashable, Sendable {
     public var r: Double
@@ -35,6 +37,29 @@ public struct Color: Equatable, Hashable, Sendable {
     public static let axis = Color(hex: 0x333333)
     /// Light grid lines.
     public static let grid = Color(hex: 0xe5e5e5)
+
+    /// The colour names `Color(parsing:)` knows: CSS's sixteen basic colours, a few common ink colours, and Quill's
+    /// own `ink`.
+    public static let named: [String: Color] = [
+        "black": 0x000000, "white": 0xffffff, "gray": 0x808080, "grey": 0x808080, "silver": 0xc0c0c0,
+        "red": 0xff0000, "maroon": 0x800000, "yellow": 0xffff00, "olive": 0x808000, "lime": 0x00ff00,
+        "green": 0x008000, "aqua": 0x00ffff, "teal": 0x008080, "blue": 0x0000ff, "navy": 0x000080,
+        "fuchsia": 0xff00ff, "purple": 0x800080, "orange": 0xffa500, "brown": 0xa52a2a, "darkblue": 0x00008b,
+        "darkred": 0x8b0000, "darkgreen": 0x006400, "royalblue": 0x4169e1, "ink": 0x1a1f3a,
+    ].mapValues { Color(hex: $0) }
+
+    /// A colour from a name in `named` (any case) or a hex code `#rgb`, `#rrggbb` or `#rrggbbaa` (the `#` optional).
+    /// Returns nil for anything else.
+    public init?(parsing text: String) {
+        let t = text.trimmingCharacters(in: .whitespaces).lowercased()
+        if let c = Color.named[t] { self = c; return }
+        var hex = t.hasPrefix("#") ? String(t.dropFirst()) : t
+        guard [3, 6, 8].contains(hex.count), hex.allSatisfy(\.isHexDigit) else { return nil }
+        if hex.count == 3 { hex = hex.map { "\($0)\($0)" }.joined() }
+        guard let v = UInt64(hex, radix: 16) else { return nil }
+        let alpha = hex.count == 8 ? Double(v & 0xff) / 255 : 1
+        self.init(hex: UInt32(truncatingIfNeeded: hex.count == 8 ? v >> 8 : v), alpha: alpha)
+    }
 
     /// Ten distinct colours for series and per-stroke colouring (matplotlib's "tab10").
     public static let categorical: [Color] = [

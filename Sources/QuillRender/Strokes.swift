@@ -10,12 +10,16 @@ public struct StrokeStyle: Equatable, Sendable {
     public var strokeColors: [Color]?
     /// Draw each stroke as a Catmull-Rom spline through its points, so vector output is not jagged.
     public var smooth: Bool
+    /// Constant width, or a fountain pen's width that follows the speed (`FountainPen`), `width` its nominal width.
+    public var pen: PenKind
 
-    public init(width: Double = 1.5, color: Color = .ink, strokeColors: [Color]? = nil, smooth: Bool = true) {
+    public init(width: Double = 1.5, color: Color = .ink, strokeColors: [Color]? = nil, smooth: Bool = true,
+                pen: PenKind = .constant) {
         self.width = width
         self.color = color
         self.strokeColors = strokeColors
         self.smooth = smooth
+        self.pen = pen
     }
 
     /// The colour of stroke number `index`.
@@ -27,11 +31,17 @@ public struct StrokeStyle: Equatable, Sendable {
 
 extension Canvas {
     /// Draws strokes mapped by `transform`, with round caps and joins; a one-point stroke draws a dot.
+    /// With a fountain pen, each stroke is filled as an outline whose width follows the speed, relative to the
+    /// median speed of these strokes on the page.
     public func drawStrokes(_ strokes: [Stroke], transform: Transform, style: StrokeStyle = StrokeStyle()) {
-        for (i, trace) in strokes.enumerated() where !trace.isEmpty {
-            let points = transform.apply(trace)
+        let placed = strokes.map(transform.apply)
+        let reference = style.pen == .fountain ? FountainPen.referenceSpeed(placed) : 0
+        for (i, points) in placed.enumerated() where !points.isEmpty {
             let line = LineStyle(width: style.width, color: style.color(forStroke: i), round: true)
-            if points.count == 1 {
+            if style.pen == .fountain {
+                let widths = FountainPen.widths(points, nominal: style.width, reference: reference)
+                fill(FountainPen.outline(points, widths: widths, smooth: style.smooth), line.color)
+            } else if points.count == 1 {
                 stroke(polyline: points, line)
             } else {
                 stroke(style.smooth ? .catmullRom(points) : .polyline(points), line)

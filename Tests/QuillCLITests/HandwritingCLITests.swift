@@ -61,6 +61,29 @@ final class HandwritingCLITests: XCTestCase {
             .contains("pen-up command is empty"))
     }
 
+    /// --dpi scales a PNG's pixels; a fountain pen and a named or hex colour write; bad values are refused.
+    func testInkAndResolution() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let model = try makeModel(dir)
+        func pngWidth(_ path: String) throws -> Int {
+            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)).prefix(24))
+            return bytes[16..<20].reduce(0) { $0 << 8 | Int($1) }
+        }
+        for (name, dpi) in [("a", "72"), ("b", "144")] {
+            XCTAssertEqual(errorText(["write", "abc", "--model", model, "-o", dir.path("\(name).png"), "--dpi", dpi,
+                                      "--steps-per-char", "6"]), "no error")
+        }
+        XCTAssertEqual(try pngWidth(dir.path("b.png")), 2 * (try pngWidth(dir.path("a.png"))), accuracy: 1)
+        for color in ["navy", "#a52a2a"] {
+            XCTAssertEqual(errorText(["write", "abc", "--model", model, "-o", dir.path("f.svg"), "--pen", "fountain",
+                                      "--color", color, "--steps-per-char", "6"]), "no error", color)
+        }
+        XCTAssertTrue(errorText(["write", "abc", "--model", model, "-o", dir.path("x.png"), "--color", "blurple"])
+            .contains("--color blurple: not a colour"))
+        XCTAssertTrue(errorText(["write", "abc", "--model", model, "-o", dir.path("x.png"), "--dpi", "0"]).contains("--dpi"))
+        XCTAssertTrue(errorText(["write", "abc", "--model", model, "-o", dir.path("x.png"), "--pen", "quill"]).contains("quill"))
+    }
+
     func testWriteBadInput() throws {
         let dir = TempDir(); defer { dir.cleanup() }
         let model = try makeModel(dir)

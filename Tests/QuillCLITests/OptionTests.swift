@@ -84,6 +84,8 @@ final class OptionTests: XCTestCase {
             Numeric(write, "max-chars", "0", "100001"), Numeric(write, "steps-per-char", "4", "201"),
             Numeric(write, "finish-steps", "-1", "101"), Numeric(write, "tries", "0", "21"),
             Numeric(write, "line-height", "4", "2001", float: true), Numeric(write, "pen-width", "0", "51", float: true),
+            Numeric(write, "dpi", "17", "1201", float: true),
+            Numeric(["write", "hi", "-o", "x.gcode"], "feed-rate", "0.5", "100001", float: true),
         ]
         let sample = ["sample", "--model", "m", "-o", "x.png"]
         table += [Numeric(sample, "length", "0", "20001"), Numeric(sample, "bias", "-1", "21", float: true)]
@@ -96,7 +98,8 @@ final class OptionTests: XCTestCase {
         table.append(Numeric(["eval", "--model", "m", "--data", "x.qds"], "batch", "0", "65"))
         let show = ["data", "show", "x.qds", "-o", "x.png"]
         table += [Numeric(show, "index", "-1", "2147483648"), Numeric(show + ["--index", "0"], "height", "9", "2001", float: true),
-                  Numeric(show + ["--index", "0"], "pen-width", "0", "51", float: true)]
+                  Numeric(show + ["--index", "0"], "pen-width", "0", "51", float: true),
+                  Numeric(show + ["--index", "0"], "dpi", "17", "1201", float: true)]
         let imp = ["data", "import", "iam-jsonl", "x.jsonl", "--out", "x.qds"]
         table += [
             Numeric(imp, "outlier-threshold", "0", "2e9", float: true), Numeric(imp, "smooth-window", "1", "1003"),
@@ -187,7 +190,7 @@ final class OptionTests: XCTestCase {
         let notNumbers: Set<String> = [
             "data", "out", "model", "output", "cell", "optimizer", "part", "prime", "id", "input", "style", "prime-from",
             "prime-inkml", "prime-text", "title", "x", "network", "keep", "y-axis", "split", "ascii", "train-list",
-            "valid-list", "text", "inkml", "seed",
+            "valid-list", "text", "inkml", "seed", "color", "pen", "plotter", "pen-down", "pen-up", "origin",
         ]
         let covered = Set(Self.numeric.map(\.key))
         var seen = 0

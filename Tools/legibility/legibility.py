@@ -278,6 +278,8 @@ class Runner:
         self.env_ocr = dict(os.environ, OMP_THREAD_LIMIT="1")  # one thread per tesseract; --jobs runs several
         help_text = self.quill_out(["write", "--help"])
         self.has_input = "--input" in help_text and not args.text_arg
+        # PNGs at one pixel per point, as the benchmark has always read them (quill's default became 150 dpi).
+        self.fixed_dpi = ["--dpi", "72"] if "--dpi" in help_text else []
         self.counter = 0
         self.lock = threading.Lock()
 
@@ -311,7 +313,7 @@ class Runner:
         else:
             cmd += [text]
         cmd += ["-o", png, "--bias", f"{bias:g}", "--seed", str(seed), "--line-height", str(LINE_HEIGHT),
-                "--pen-width", str(PEN_WIDTH)]
+                "--pen-width", str(PEN_WIDTH)] + self.fixed_dpi
         if page:
             cmd += ["--max-chars", "2000"]
         if style:
