@@ -58,6 +58,7 @@ public struct WriteCommand: ParsableCommand {
     @Option(name: .customLong("line-height"), help: ArgumentHelp("Height of one line of writing, "
             + "in points (5…2000).")) var lineHeight: Double = 60
     @OptionGroup var pen: PenOptions<PagePen>
+    @OptionGroup(title: "Sheets of paper") var sheets: PaperArguments
     @OptionGroup(title: "Pen plotters (.gcode, .hpgl)") var plotter: PlotterArguments
 
     public init() {}
@@ -68,6 +69,9 @@ public struct WriteCommand: ParsableCommand {
             guard let output else { throw ValidationError("give the output with -o FILE (.png, .svg, .pdf, .inkml, .json, .npy, .gcode or .hpgl)") }
             try WriteOutput.check(output)
             try plotter.check(output: output)
+            if let setup = try sheets.setup(), let m = setup.problem(lineHeight: lineHeight) {
+                throw ValidationError("--page \(sheets.page ?? ""): \(m)")
+            }
             if text == nil && input == nil { throw ValidationError("give the text to write, - for standard input, or --input FILE") }
             if text != nil && input != nil { throw ValidationError("give the text either as an argument or with --input, not both") }
             // --input may be a pipe (/dev/fd/N): TextPreparation.read handles it and names a directory.
@@ -124,18 +128,33 @@ public struct WriteCommand: ParsableCommand {
         options.sharedLineBand = true
         let strokes = page.lines.map { $0?.strokes ?? [] }
         let n = page.lines.compactMap { $0 }.count
-        var travel = ""
+        let setup = try sheets.setup()
+        // Lines have their midline at y = 0 and are scaled to the page's letter height: the baseline is half of it
+        // lower (y down).
+        let pages = try setup.map {
+            try StrokeRenderer.placePages(lines: strokes, options: options, paper: $0, baseline: page.letterHeight / 2,
+                                          what: output)
+        } ?? [StrokeRenderer.place(lines: strokes, options: options, what: output)]
+        var files: [String] = [], travel = 0.0, sampledTravel = 0.0
         if let format = StrokeFormat.forPath(output) {
-            let placed = try StrokeRenderer.place(lines: strokes, options: options, what: output)
-            let report = try StrokeExport.write(placed, texts: prepared.lines, format: format, to: output,
-                                                plotter: plotter.options)
-            if let t = report.penUpTravel {
-                travel = String(format: "; pen-up travel %.0f mm (%.0f mm in the sampled order)", t.written, t.sampled)
+            for (k, placed) in pages.enumerated() {
+                let file = StrokeRenderer.pagePath(output, page: k, of: pages.count)
+                let texts = Array(prepared.lines[placed.firstLine..<(placed.firstLine + placed.lines.count)])
+                let report = try StrokeExport.write(placed, texts: texts, format: format, to: file, plotter: plotter.options)
+                travel += report.penUpTravel?.written ?? 0
+                sampledTravel += report.penUpTravel?.sampled ?? 0
+                files.append(file)
             }
+        } else if let setup {
+            files = try StrokeRenderer.renderPages(pages, to: output, options: options, paper: setup)
         } else {
             _ = try StrokeRenderer.renderPage(lines: strokes, to: output, options: options)
+            files = [output]
         }
-        print("wrote \(TextPreparation.shown(text: output)) (\(n) line\(n == 1 ? "" : "s")\(travel))")
+        let sheetsNote = setup == nil ? "" : ", \(pages.count) page\(pages.count == 1 ? "" : "s")"
+        let travelNote = StrokeFormat.forPath(output)?.isPlotter == true
+            ? String(format: "; pen-up travel %.0f mm (%.0f mm in the sampled order)", travel, sampledTravel) : ""
+        print("wrote \(files.map { TextPreparation.shown(text: $0) }.joined(separator: ", ")) (\(n) line\(n == 1 ? "" : "s")\(sheetsNote)\(travelNote))")
     }
 
     /// The text as given: the argument, standard input for "-", or the --input file; checked against --max-chars.
@@ -173,6 +192,13 @@ public struct WriteCommand: ParsableCommand {
         let size = page.estimatedSize(lines: lines.count, longestLine: longest)
         guard let format = try? OutputFormat.forPath(output) else { return }  // strokes: no canvas to outgrow
         let png = format == .png
+        if let sheet = try sheets.setup()?.size {
+            // Text flows onto further sheets; only a sheet itself can be too large, as a PNG.
+            if png, max(sheet.width, sheet.height) * pen.pixelScale > Canvas.maximumSide(for: .png) {
+                throw CLIError(String(format: "--page %@ at --dpi %@ would be %.0f pixels on its longer side, more than a PNG can take (32767); lower --dpi, or write .svg or .pdf", sheets.page ?? "", OptionRange.shown(pen.dpi), max(sheet.width, sheet.height) * pen.pixelScale))
+            }
+            return
+        }
         // A PNG's limit is in pixels: --dpi / 72 of them a point.
         let limit = png ? Canvas.maximumSide(for: .png) / pen.pixelScale : Canvas.maximumSide(for: .pdf)
         if size.height > limit || size.width > limit {

@@ -189,6 +189,16 @@ public final class Canvas {
     /// The whole canvas as a rectangle.
     public var bounds: Rect { Rect(size: size) }
 
+    /// Ends the page drawn so far and starts a fresh one of the same size (PDF only: PNG and SVG hold one page),
+    /// filled with `background`. Throws `RenderError.invalidArgument` for PNG and SVG.
+    public func newPage(background: Color? = .white) throws {
+        guard format == .pdf else {
+            throw RenderError.invalidArgument(what: path, detail: "a \(format.rawValue.uppercased()) file holds one page")
+        }
+        cairo_show_page(cr)
+        if let background { fill(Rect(size: size), background) }
+    }
+
     /// Writes the file: streams the drawing through a temporary file in the target directory, flushes it to the disk
     /// and renames it into place. A failed write (a full disk, say) throws and leaves any older file at the path as it was.
     public func finish() throws {

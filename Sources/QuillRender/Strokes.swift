@@ -165,7 +165,13 @@ public enum StrokeRenderer {
 public struct PlacedPage: Equatable, Sendable {
     public var layout: PageLayout
     public var lines: [[Stroke]]
+    /// The index of the page's first line among all the lines laid out (pages after the first start further on).
+    public var firstLine: Int
+    /// The y of each rule of ruled paper (`PaperSetup.Ruling.ruled`), in points; empty for plain paper.
+    public var rules: [Double]
     public var size: Size { layout.size }
 
-    public init(layout: PageLayout, lines: [[Stroke]]) { self.layout = layout; self.lines = lines }
+    public init(layout: PageLayout, lines: [[Stroke]], firstLine: Int = 0, rules: [Double] = []) {
+        self.layout = layout; self.lines = lines; self.firstLine = firstLine; self.rules = rules
+    }
 }

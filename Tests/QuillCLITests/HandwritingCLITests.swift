@@ -84,6 +84,28 @@ final class HandwritingCLITests: XCTestCase {
         XCTAssertTrue(errorText(["write", "abc", "--model", model, "-o", dir.path("x.png"), "--pen", "quill"]).contains("quill"))
     }
 
+    /// --page writes on sheets (several PNGs when the text does not fit one); its options are checked.
+    func testSheetsOfPaper() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let model = try makeModel(dir)
+        XCTAssertEqual(errorText(["write", "abc\nbca\ncab", "--model", model, "-o", dir.path("s.png"), "--page", "60x40mm",
+                                  "--margin", "5mm", "--paper", "ruled", "--align", "center", "--line-spacing", "1.5",
+                                  "--dpi", "72", "--steps-per-char", "6"]), "no error")
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path("")).filter { $0.hasPrefix("s-") }
+        XCTAssertGreaterThanOrEqual(files.count, 2, "\(files)")
+        XCTAssertEqual(errorText(["write", "abc", "--model", model, "-o", dir.path("s.pdf"), "--page", "a5",
+                                  "--steps-per-char", "6"]), "no error")
+        XCTAssertTrue(errorText(["write", "abc", "--model", model, "-o", dir.path("x.png"), "--margin", "5mm"])
+            .contains("go with --page"))
+        XCTAssertTrue(errorText(["write", "abc", "--model", model, "-o", dir.path("x.png"), "--page", "a4", "--margin", "200mm"])
+            .contains("leave no room"))
+        XCTAssertTrue(errorText(["write", "abc", "--model", model, "-o", dir.path("x.png"), "--page", "b7"]).contains("--page b7"))
+        XCTAssertTrue(errorText(["write", "abc", "--model", model, "-o", dir.path("x.png"), "--page", "a4", "--margin", "x"])
+            .contains("--margin x"))
+        XCTAssertTrue(errorText(["write", "abc", "--model", model, "-o", dir.path("x.png"), "--page", "5000x5000mm",
+                                 "--dpi", "600"]).contains("more than a PNG can take"))
+    }
+
     func testWriteBadInput() throws {
         let dir = TempDir(); defer { dir.cleanup() }
         let model = try makeModel(dir)

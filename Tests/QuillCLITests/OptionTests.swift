@@ -85,6 +85,7 @@ final class OptionTests: XCTestCase {
             Numeric(write, "finish-steps", "-1", "101"), Numeric(write, "tries", "0", "21"),
             Numeric(write, "line-height", "4", "2001", float: true), Numeric(write, "pen-width", "0", "51", float: true),
             Numeric(write, "dpi", "17", "1201", float: true),
+            Numeric(write + ["--page", "a4"], "line-spacing", "0.5", "11", float: true),
             Numeric(["write", "hi", "-o", "x.gcode"], "feed-rate", "0.5", "100001", float: true),
         ]
         let sample = ["sample", "--model", "m", "-o", "x.png"]
@@ -191,6 +192,7 @@ final class OptionTests: XCTestCase {
             "data", "out", "model", "output", "cell", "optimizer", "part", "prime", "id", "input", "style", "prime-from",
             "prime-inkml", "prime-text", "title", "x", "network", "keep", "y-axis", "split", "ascii", "train-list",
             "valid-list", "text", "inkml", "seed", "color", "pen", "plotter", "pen-down", "pen-up", "origin",
+            "page", "margin", "align", "paper",
         ]
         let covered = Set(Self.numeric.map(\.key))
         var seen = 0

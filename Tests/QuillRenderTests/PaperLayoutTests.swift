@@ -1,0 +1,90 @@
+import Foundation
+import QuillData
+import XCTest
+@testable import QuillRender
+
+/// Sheets of paper: sizes and lengths read, lines flowing onto further sheets inside the margins with one letter
+/// size, alignment, ruling, and the files of a multi-page output.
+final class PaperLayoutTests: RenderTestCase {
+    func testSizesAndLengths() throws {
+        let a4 = try XCTUnwrap(PaperSetup.size(named: "A4"))
+        XCTAssertEqual(a4.width, 595.28, accuracy: 0.01)
+        XCTAssertEqual(a4.height, 841.89, accuracy: 0.01)
+        XCTAssertEqual(PaperSetup.size(named: "letter"), Size(width: 612, height: 792))
+        XCTAssertEqual(PaperSetup.size(named: "8.5x11in"), Size(width: 612, height: 792))
+        XCTAssertEqual(try XCTUnwrap(PaperSetup.size(named: "150x100mm")).height, 283.46, accuracy: 0.01)
+        for bad in ["a6x1", "x100mm", "100x", "100x100", "0x100mm", "-5x100mm", "100x100km", "99999x1mm", "nanxnanmm"] {
+            XCTAssertNil(PaperSetup.size(named: bad), bad)
+        }
+        XCTAssertEqual(try XCTUnwrap(PaperSetup.length("10")), 28.35, accuracy: 0.01)
+        XCTAssertEqual(PaperSetup.length("0.5in"), 36)
+        XCTAssertEqual(PaperSetup.length("36pt"), 36)
+        XCTAssertNil(PaperSetup.length("ten mm"))
+        XCTAssertNil(PaperSetup.length("infmm"))
+        var setup = PaperSetup(size: Size(width: 100, height: 100))
+        setup.margin = 50
+        XCTAssertNotNil(setup.problem(lineHeight: 10))
+        setup.margin = 10
+        XCTAssertNil(setup.problem(lineHeight: 10))
+        XCTAssertNotNil(setup.problem(lineHeight: 90))
+        XCTAssertEqual(StrokeRenderer.pagePath("/a/page.png", page: 1, of: 3), "/a/page-2.png")
+        XCTAssertEqual(StrokeRenderer.pagePath("/a/page.png", page: 0, of: 1), "/a/page.png")
+    }
+
+    /// Ten lines, one of them blank and one much wider than the rest, on a small sheet.
+    func lines() -> [[Stroke]] {
+        (0..<10).map { i -> [Stroke] in
+            if i == 4 { return [] }
+            let length = i == 7 ? 400.0 : 60 + Double(i) * 5
+            return [[Point(x: 0, y: -8), Point(x: length / 2, y: 8), Point(x: length, y: 0)], [Point(x: 3, y: -12)]]
+        }
+    }
+
+    func testLinesFlowOntoSheetsInsideTheMarginsWithOneLetterSize() throws {
+        var paper = PaperSetup(size: Size(width: 300, height: 120))
+        paper.margin = 20
+        paper.alignment = .right
+        paper.ruling = .ruled
+        var options = PageOptions()
+        options.lineHeight = 30
+        options.sharedLineBand = true
+        let pages = try StrokeRenderer.placePages(lines: lines(), options: options, paper: paper, baseline: 8, what: "t")
+        XCTAssertGreaterThan(pages.count, 1)
+        XCTAssertEqual(pages.map(\.lines.count).reduce(0, +), 10)
+        XCTAssertEqual(pages.map(\.firstLine), pages.indices.map { $0 * pages[0].lines.count })
+        let scales = Set(pages.flatMap { $0.layout.lines.map(\.transform.scale) })
+        XCTAssertEqual(scales.count, 1, "one letter size: \(scales)")
+        for page in pages {
+            XCTAssertEqual(page.size, paper.size)
+            for line in page.lines where !line.isEmpty {
+                let b = try XCTUnwrap(Rect.bounding(strokes: line))
+                XCTAssertGreaterThanOrEqual(b.minX, paper.margin - 1e-9)
+                XCTAssertEqual(b.maxX, paper.size.width - paper.margin, accuracy: 1e-9, "right-aligned")
+                XCTAssertGreaterThanOrEqual(b.minY, paper.margin - 1e-9)
+                XCTAssertLessThanOrEqual(b.maxY, paper.size.height - paper.margin + 1e-9)
+            }
+            XCTAssertFalse(page.rules.isEmpty)
+            XCTAssertTrue(page.rules.allSatisfy { $0 > paper.margin && $0 < paper.size.height - paper.margin }, "\(page.rules)")
+        }
+        // The widest line fills the text width exactly.
+        let widest = try XCTUnwrap(pages.flatMap(\.lines).compactMap { Rect.bounding(strokes: $0)?.width }.max())
+        XCTAssertEqual(widest, paper.size.width - 2 * paper.margin, accuracy: 1e-9)
+    }
+
+    func testMultiPageFiles() throws {
+        var paper = PaperSetup(size: Size(width: 300, height: 120))
+        paper.margin = 20
+        paper.ruling = .squared
+        var options = PageOptions()
+        options.lineHeight = 30
+        let pages = try StrokeRenderer.placePages(lines: lines(), options: options, paper: paper, baseline: 8, what: "t")
+        let pdf = try StrokeRenderer.renderPages(pages, to: file("p.pdf"), options: options, paper: paper)
+        XCTAssertEqual(pdf, [file("p.pdf")])
+        let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: file("p.pdf"))), as: UTF8.self)
+        XCTAssertEqual(text.components(separatedBy: "/Type /Page\n").count - 1 + text.components(separatedBy: "/Type /Page ").count - 1
+                       + text.components(separatedBy: "/Type /Page>").count - 1, pages.count, "pages in the PDF")
+        let pngs = try StrokeRenderer.renderPages(pages, to: file("p.png"), options: options, paper: paper)
+        XCTAssertEqual(pngs, pages.indices.map { file("p-\($0 + 1).png") })
+        XCTAssertEqual(try listing(), (["p.pdf"] + pages.indices.map { "p-\($0 + 1).png" }).sorted())
+    }
+}
