@@ -1,7 +1,7 @@
 # Quill: `make test` and `make demo` do all set-up on a fresh Debian/Ubuntu machine with Swift installed.
 SHELL      := /bin/bash
 SWIFT      ?= swift
-APT_PKGS   := libopenblas-dev libcairo2-dev libpng-dev pkg-config
+APT_PKGS   := libopenblas-dev libcairo2-dev libpng-dev libgif-dev pkg-config
 RELEASE    := .build/release/quill
 # Debian's OpenBLAS detects recent Xeons as Haswell; this selects its AVX-512 kernels (read when the library loads).
 export OPENBLAS_CORETYPE ?= SkylakeX

@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Module stack (dependencies run one way, top to bottom):
-//   CBLAS, CCairo          system-library shims (module maps only)
+//   CBLAS, CCairo, CGIF    system-library shims (module maps only)
 //   CQuillKernels          C: fused, threaded LSTM steps with packed weights (AVX-512, portable fallback in Swift)
 //   QuillIO                files written completely or not at all, plain-worded file-system errors (Foundation only)
 //   QuillNumerics          tensors, BLAS dispatch, vectorised kernels, seeded RNG
@@ -45,7 +45,7 @@ let implementation: [Target] = [
     .target(name: "QuillNN", dependencies: ["QuillNumerics", "CQuillKernels"], swiftSettings: release),
     .target(name: "QuillOptim", dependencies: ["QuillNumerics"], swiftSettings: release),
     .target(name: "QuillData", dependencies: ["QuillIO", "QuillNumerics"], swiftSettings: release),
-    .target(name: "QuillRender", dependencies: ["QuillIO", "QuillData", "CCairo"], swiftSettings: release),
+    .target(name: "QuillRender", dependencies: ["QuillIO", "QuillData", "CCairo", "CGIF"], swiftSettings: release),
     .target(name: "QuillCLI", dependencies: [
         "QuillIO", "QuillNumerics", "QuillNN", "QuillOptim", "QuillData", "QuillRender", "QuillModels",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -59,6 +59,7 @@ let shims: [Target] = [
                    providers: [.apt(["libopenblas-dev"])]),
     .systemLibrary(name: "CCairo", pkgConfig: "cairo",
                    providers: [.apt(["libcairo2-dev", "libpng-dev"]), .brew(["cairo"])]),
+    .systemLibrary(name: "CGIF", providers: [.apt(["libgif-dev"]), .brew(["giflib"])]),
     // The fused LSTM step kernels (AVX-512, chosen at run time): always optimised, also in debug builds.
     .target(name: "CQuillKernels", cSettings: [.unsafeFlags(["-O2"])],
             linkerSettings: [.linkedLibrary("pthread", .when(platforms: [.linux]))]),

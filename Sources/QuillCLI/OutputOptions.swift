@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import QuillRender
 
@@ -67,16 +68,45 @@ extension PenKind: ExpressibleByArgument {}
 /// `quill write -o FILE`: an image (PNG, SVG, PDF), the strokes (InkML, JSON, NumPy) or a pen-plotter program
 /// (G-code, HPGL), by the file's extension.
 enum WriteOutput {
-    static let help = "Output by extension: an image (.png, .svg, .pdf), the strokes (.inkml, .json, .npy) or a "
-        + "pen-plotter program (.gcode, .hpgl)."
+    static let help = "Output by extension: an image (.png, .svg, .pdf), an animation (.gif), the strokes (.inkml, "
+        + ".json, .npy) or a pen-plotter program (.gcode, .hpgl)."
 
     /// Refuses an empty path and an extension that is none of these.
     static func check(_ output: String) throws {
         try refuseEmptyOutput("output", output)
-        guard StrokeFormat.forPath(output) != nil || (try? OutputFormat.forPath(output)) != nil else {
+        guard StrokeFormat.forPath(output) != nil || (try? OutputFormat.forPath(output)) != nil || isGIF(output) else {
             throw ValidationError("\(output): unknown output format; use a file name ending in .png, .svg, .pdf, "
-                                  + ".inkml, .json, .npy, .gcode or .hpgl")
+                                  + ".gif, .inkml, .json, .npy, .gcode or .hpgl")
         }
+    }
+
+    static func isGIF(_ output: String) -> Bool { (output as NSString).pathExtension.lowercased() == "gif" }
+}
+
+/// `write --animate`, .gif: the strokes drawn at the pace they were written.
+struct AnimationArguments: ParsableArguments {
+    @Flag(help: "Write an animated SVG that draws the strokes as they were written (with .svg output).")
+    var animate = false
+    @Option(help: "Frames a second of a GIF (1…100). (default: 25)") var fps: Double?
+    @Option(help: ArgumentHelp("Seconds from the first stroke to the last (0.1…3600; default: the pace of writing, "
+                               + "\(Int(AnimationOptions.stepsPerSecond)) pen steps a second).", valueName: "seconds"))
+    var duration: Double?
+
+    /// The library options; refuses values out of range and animation flags for outputs that do not animate.
+    func options(output: String) throws -> AnimationOptions? {
+        let svg = (output as NSString).pathExtension.lowercased() == "svg"
+        if animate && !svg { throw ValidationError("--animate goes with .svg output (a .gif is always animated)") }
+        let animated = WriteOutput.isGIF(output) || (animate && svg)
+        if !animated && (fps != nil || duration != nil) {
+            throw ValidationError("--fps and --duration go with .gif output or --animate with .svg")
+        }
+        if let fps { try OptionRange.check("fps", fps, 1...100) }
+        if let duration { try OptionRange.check("duration", duration, 0.1...3600) }
+        guard animated else { return nil }
+        var o = AnimationOptions()
+        o.fps = fps ?? o.fps
+        o.duration = duration
+        return o
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import QuillData
+import QuillIO
 import QuillModels
 import QuillNumerics
 import QuillRender
@@ -59,6 +60,7 @@ public struct WriteCommand: ParsableCommand {
             + "in points (5…2000).")) var lineHeight: Double = 60
     @OptionGroup var pen: PenOptions<PagePen>
     @OptionGroup(title: "Sheets of paper") var sheets: PaperArguments
+    @OptionGroup(title: "Animation (.gif, or .svg with --animate)") var animation: AnimationArguments
     @OptionGroup(title: "Pen plotters (.gcode, .hpgl)") var plotter: PlotterArguments
 
     public init() {}
@@ -69,6 +71,7 @@ public struct WriteCommand: ParsableCommand {
             guard let output else { throw ValidationError("give the output with -o FILE (.png, .svg, .pdf, .inkml, .json, .npy, .gcode or .hpgl)") }
             try WriteOutput.check(output)
             try plotter.check(output: output)
+            _ = try animation.options(output: output)
             if let setup = try sheets.setup(), let m = setup.problem(lineHeight: lineHeight) {
                 throw ValidationError("--page \(sheets.page ?? ""): \(m)")
             }
@@ -136,7 +139,17 @@ public struct WriteCommand: ParsableCommand {
                                           what: output)
         } ?? [StrokeRenderer.place(lines: strokes, options: options, what: output)]
         var files: [String] = [], travel = 0.0, sampledTravel = 0.0
-        if let format = StrokeFormat.forPath(output) {
+        if let animated = try animation.options(output: output) {
+            for (k, placed) in pages.enumerated() {
+                let file = StrokeRenderer.pagePath(output, page: k, of: pages.count)
+                if WriteOutput.isGIF(output) {
+                    try StrokeAnimation.gif(placed, style: options.style, options: animated, pixelScale: pen.pixelScale, to: file)
+                } else {
+                    try AtomicOutput.write(Data(StrokeAnimation.svg(placed, style: options.style, options: animated).utf8), to: file)
+                }
+                files.append(file)
+            }
+        } else if let format = StrokeFormat.forPath(output) {
             for (k, placed) in pages.enumerated() {
                 let file = StrokeRenderer.pagePath(output, page: k, of: pages.count)
                 let texts = Array(prepared.lines[placed.firstLine..<(placed.firstLine + placed.lines.count)])
@@ -190,7 +203,8 @@ public struct WriteCommand: ParsableCommand {
         page.style.width = pen.penWidth
         let longest = lines.map { $0?.count ?? 0 }.max() ?? 0
         let size = page.estimatedSize(lines: lines.count, longestLine: longest)
-        guard let format = try? OutputFormat.forPath(output) else { return }  // strokes: no canvas to outgrow
+        // Strokes have no canvas to outgrow; a GIF's frames are rasters like a PNG.
+        guard let format = WriteOutput.isGIF(output) ? .png : try? OutputFormat.forPath(output) else { return }
         let png = format == .png
         if let sheet = try sheets.setup()?.size {
             // Text flows onto further sheets; only a sheet itself can be too large, as a PNG.

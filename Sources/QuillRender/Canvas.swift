@@ -98,8 +98,8 @@ public final class Canvas {
 
     private let surface: OpaquePointer
     private let cr: OpaquePointer
-    /// Where Cairo's bytes go: a temporary file that `finish()` renames into place.
-    private let stream: CairoStream
+    /// Where Cairo's bytes go: a temporary file that `finish()` renames into place (nil for an in-memory raster).
+    private let stream: CairoStream?
     private var finished = false
 
     /// The largest width or height of a canvas, in points.
@@ -181,9 +181,41 @@ public final class Canvas {
     }
 
     deinit {
-        if !finished { stream.output.abort() }
+        if !finished { stream?.output.abort() }
         cairo_destroy(cr)
         cairo_surface_destroy(surface)
+    }
+
+    /// An in-memory raster of `width` × `height` points at `pixelScale` pixels per point, written to no file: draw on
+    /// it, then read it with `withPixels` (animation frames). Throws `RenderError.invalidArgument` for a size out of
+    /// range and `.cairo` when Cairo cannot allocate it.
+    public init(rasterWidth width: Double, height: Double, pixelScale: Double = 1, background: Color? = .white) throws {
+        let w = (width * pixelScale).rounded(.up), h = (height * pixelScale).rounded(.up)
+        guard width.isFinite, height.isFinite, pixelScale.isFinite, pixelScale > 0, w >= 1, h >= 1,
+              w <= Canvas.maximumPixels, h <= Canvas.maximumPixels else {
+            throw RenderError.invalidArgument(what: "raster", detail: "\(width) × \(height) points at \(pixelScale) px/pt is out of range")
+        }
+        guard let surface = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, Int32(w), Int32(h)),
+              cairo_surface_status(surface) == CAIRO_STATUS_SUCCESS, let cr = cairo_create(surface) else {
+            throw RenderError.cairo(path: "raster", status: "cannot allocate a \(Int(w)) × \(Int(h)) image")
+        }
+        (self.path, self.format, self.size, self.pixelScale) = ("raster", .png, Size(width: width, height: height), pixelScale)
+        (self.surface, self.cr, self.stream) = (surface, cr, nil)
+        if pixelScale != 1 { cairo_scale(cr, pixelScale, pixelScale) }
+        if let background { fill(Rect(size: size), background) }
+    }
+
+    /// Calls `body` with the pixels of a PNG canvas or raster as drawn so far: rows of premultiplied native-endian
+    /// 0xAARRGGBB words, `stride` words apart. Nil for SVG and PDF.
+    public func withPixels<R>(_ body: (_ pixels: UnsafePointer<UInt32>, _ width: Int, _ height: Int, _ stride: Int) throws -> R)
+        rethrows -> R? {
+        guard format == .png, let data = cairo_image_surface_get_data(surface) else { return nil }
+        cairo_surface_flush(surface)
+        let width = Int(cairo_image_surface_get_width(surface)), height = Int(cairo_image_surface_get_height(surface))
+        let stride = Int(cairo_image_surface_get_stride(surface)) / 4
+        return try data.withMemoryRebound(to: UInt32.self, capacity: stride * height) {
+            try body(UnsafePointer($0), width, height, stride)
+        }
     }
 
     /// The whole canvas as a rectangle.
@@ -204,6 +236,7 @@ public final class Canvas {
     public func finish() throws {
         guard !finished else { return }
         finished = true
+        guard let stream else { return }  // an in-memory raster has no file
         var status = cairo_status(cr)
         if status == CAIRO_STATUS_SUCCESS {
             switch format {

@@ -106,6 +106,20 @@ final class HandwritingCLITests: XCTestCase {
                                  "--dpi", "600"]).contains("more than a PNG can take"))
     }
 
+    /// A GIF and an animated SVG are written; animation flags for other outputs are refused.
+    func testAnimations() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let model = try makeModel(dir)
+        XCTAssertEqual(errorText(["write", "abc", "--model", model, "-o", dir.path("a.gif"), "--fps", "5", "--dpi", "36",
+                                  "--steps-per-char", "6"]), "no error")
+        XCTAssertEqual(Array(try Data(contentsOf: URL(fileURLWithPath: dir.path("a.gif"))).prefix(6)), Array("GIF89a".utf8))
+        XCTAssertEqual(errorText(["write", "abc", "--model", model, "-o", dir.path("a.svg"), "--animate", "--duration", "2",
+                                  "--steps-per-char", "6"]), "no error")
+        XCTAssertTrue(try String(contentsOfFile: dir.path("a.svg"), encoding: .utf8).contains("<animate "))
+        XCTAssertTrue(errorText(["write", "abc", "--model", model, "-o", dir.path("x.png"), "--animate"]).contains("--animate goes with .svg"))
+        XCTAssertTrue(errorText(["write", "abc", "--model", model, "-o", dir.path("x.svg"), "--fps", "10"]).contains("go with .gif"))
+    }
+
     func testWriteBadInput() throws {
         let dir = TempDir(); defer { dir.cleanup() }
         let model = try makeModel(dir)

@@ -86,6 +86,8 @@ final class OptionTests: XCTestCase {
             Numeric(write, "line-height", "4", "2001", float: true), Numeric(write, "pen-width", "0", "51", float: true),
             Numeric(write, "dpi", "17", "1201", float: true),
             Numeric(write + ["--page", "a4"], "line-spacing", "0.5", "11", float: true),
+            Numeric(["write", "hi", "-o", "x.gif"], "fps", "0.5", "101", float: true),
+            Numeric(["write", "hi", "-o", "x.gif"], "duration", "0.05", "3601", float: true),
             Numeric(["write", "hi", "-o", "x.gcode"], "feed-rate", "0.5", "100001", float: true),
         ]
         let sample = ["sample", "--model", "m", "-o", "x.png"]
