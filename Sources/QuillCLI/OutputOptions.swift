@@ -122,6 +122,9 @@ struct PlotterArguments: ParsableArguments {
     @Option(name: .customLong("pen-up"), help: "G-code that raises the pen, replacing the preset's.")
     var penUp: String?
     @Option(help: "Where the page's origin lies on the plotter.") var origin: PlotterOptions.Origin = PlotterOptions().origin
+    @Flag(name: .customLong("plotter-svg"),
+          help: "With .svg output: an SVG for pen plotters (millimetres, no background, one path per stroke, grouped by line and word).")
+    var plotterSVG = false
 
     /// The library options these flags describe.
     var options: PlotterOptions {
@@ -134,6 +137,9 @@ struct PlotterArguments: ParsableArguments {
     func check(output: String) throws {
         try OptionRange.check("feed-rate", feedRate, 1...100_000)
         if let m = options.validate() { throw ValidationError(m) }
+        if plotterSVG && (output as NSString).pathExtension.lowercased() != "svg" {
+            throw ValidationError("--plotter-svg goes with .svg output")
+        }
         if StrokeFormat.forPath(output)?.isPlotter != true && options != PlotterOptions() {
             throw ValidationError("--plotter, --feed-rate, --pen-down, --pen-up and --origin apply to .gcode and .hpgl output")
         }

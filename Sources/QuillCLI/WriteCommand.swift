@@ -72,6 +72,7 @@ public struct WriteCommand: ParsableCommand {
             try WriteOutput.check(output)
             try plotter.check(output: output)
             _ = try animation.options(output: output)
+            if plotter.plotterSVG && animation.animate { throw ValidationError("choose --plotter-svg or --animate, not both") }
             if let setup = try sheets.setup(), let m = setup.problem(lineHeight: lineHeight) {
                 throw ValidationError("--page \(sheets.page ?? ""): \(m)")
             }
@@ -139,7 +140,14 @@ public struct WriteCommand: ParsableCommand {
                                           what: output)
         } ?? [StrokeRenderer.place(lines: strokes, options: options, what: output)]
         var files: [String] = [], travel = 0.0, sampledTravel = 0.0
-        if let animated = try animation.options(output: output) {
+        if plotter.plotterSVG {
+            for (k, placed) in pages.enumerated() {
+                let file = StrokeRenderer.pagePath(output, page: k, of: pages.count)
+                let texts = Array(prepared.lines[placed.firstLine..<(placed.firstLine + placed.lines.count)])
+                try AtomicOutput.write(Data(StrokeExport.plotterSVG(placed, texts: texts, style: options.style).utf8), to: file)
+                files.append(file)
+            }
+        } else if let animated = try animation.options(output: output) {
             for (k, placed) in pages.enumerated() {
                 let file = StrokeRenderer.pagePath(output, page: k, of: pages.count)
                 if WriteOutput.isGIF(output) {

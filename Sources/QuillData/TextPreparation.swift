@@ -105,7 +105,7 @@ public enum TextPreparation {
             }
         }
         if !unknown.isEmpty {
-            throw TextError("the model's alphabet lacks \(unknown.map(shown).joined(separator: ", ")); rephrase without them")
+            throw TextError("the model's alphabet lacks \(unknown.map(shown).joined(separator: ", ")); rephrase without \(unknown.count == 1 ? "it" : "them")")
         }
         return (out, replaced.sorted())
     }

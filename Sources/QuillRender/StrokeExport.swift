@@ -142,3 +142,56 @@ public enum StrokeExport {
         return s
     }
 }
+
+extension StrokeExport {
+    /// An SVG for pen plotters such as the AxiDraw: sized in millimetres (the viewBox in points), no background,
+    /// one `<path>` of straight segments per stroke (a dot is a zero-length segment), grouped by line
+    /// (`<g id="line-N">`) and, within a line, by word (`<g id="line-N-word-M">`): a line whose text has k words is
+    /// cut at the k − 1 widest gaps between a stroke and the ink before it.
+    public static func plotterSVG(_ page: PlacedPage, texts: [String?], style: StrokeStyle) -> String {
+        func n(_ v: Double) -> String { String(format: "%.3f", v) }
+        let mm = 25.4 / 72
+        var s = """
+        <?xml version="1.0" encoding="UTF-8"?>
+        <svg xmlns="http://www.w3.org/2000/svg" width="\(n(page.size.width * mm))mm" \
+        height="\(n(page.size.height * mm))mm" viewBox="0 0 \(n(page.size.width)) \(n(page.size.height))">
+        <g fill="none" stroke="black" stroke-width="\(n(style.width))" stroke-linecap="round" stroke-linejoin="round">
+
+        """
+        for (i, line) in page.lines.enumerated() where !line.isEmpty {
+            let text = i < texts.count ? texts[i] ?? "" : ""
+            let words = wordGroups(line, words: text.split(whereSeparator: \.isWhitespace).count)
+            s += "<g id=\"line-\(page.firstLine + i + 1)\">\n"
+            for (w, group) in words.enumerated() {
+                s += "<g id=\"line-\(page.firstLine + i + 1)-word-\(w + 1)\">\n"
+                for stroke in group {
+                    let points = stroke.count == 1 ? [stroke[0], stroke[0]] : stroke
+                    s += "<path d=\"M" + points.map { "\(n($0.x)) \(n($0.y))" }.joined(separator: " L") + "\"/>\n"
+                }
+                s += "</g>\n"
+            }
+            s += "</g>\n"
+        }
+        return s + "</g>\n</svg>\n"
+    }
+
+    /// `strokes` (in writing order) split into `words` groups at the widest gaps between a stroke's left edge and
+    /// the right edge of the ink before it; strokes that start back over that ink never start a word. Fewer
+    /// groups when there are fewer gaps.
+    static func wordGroups(_ strokes: [Stroke], words: Int) -> [[Stroke]] {
+        var gaps: [(gap: Double, index: Int)] = []
+        var right = -Double.infinity
+        for (i, stroke) in strokes.enumerated() {
+            let minX = stroke.map(\.x).min() ?? 0, maxX = stroke.map(\.x).max() ?? 0
+            if i > 0, minX > right { gaps.append((minX - right, i)) }
+            right = max(right, maxX)
+        }
+        let cuts = Set(gaps.sorted { ($0.gap, -$0.index) > ($1.gap, -$1.index) }.prefix(max(words - 1, 0)).map(\.index))
+        var groups: [[Stroke]] = [[]]
+        for (i, stroke) in strokes.enumerated() {
+            if cuts.contains(i) { groups.append([]) }
+            groups[groups.count - 1].append(stroke)
+        }
+        return groups
+    }
+}

@@ -59,6 +59,10 @@ final class HandwritingCLITests: XCTestCase {
             .contains("between 1 and 100000"))
         XCTAssertTrue(errorText(["write", "abc", "--model", model, "-o", dir.path("p.gcode"), "--pen-up", " "])
             .contains("pen-up command is empty"))
+        XCTAssertEqual(errorText(["write", "abc cab", "--model", model, "-o", dir.path("axi.svg"), "--plotter-svg",
+                                  "--steps-per-char", "6"]), "no error")
+        XCTAssertTrue(try String(contentsOfFile: dir.path("axi.svg"), encoding: .utf8).contains("id=\"line-1-word-1\""))
+        XCTAssertTrue(errorText(["write", "abc", "--model", model, "-o", dir.path("p.png"), "--plotter-svg"]).contains("goes with .svg"))
     }
 
     /// --dpi scales a PNG's pixels; a fountain pen and a named or hex colour write; bad values are refused.

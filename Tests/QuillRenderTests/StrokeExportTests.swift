@@ -109,6 +109,23 @@ final class StrokeExportTests: RenderTestCase {
         }
     }
 
+    /// Words split at the widest gaps; a stroke back over the ink (a t-cross) stays in its word.
+    func testWordGroupsAndPlotterSVG() throws {
+        func s(_ x0: Double, _ x1: Double) -> Stroke { [Point(x: x0, y: 0), Point(x: x1, y: 1)] }
+        let strokes = [s(0, 5), s(6, 10), s(3, 8), s(20, 25), s(26, 30), s(45, 50)]
+        let groups = StrokeExport.wordGroups(strokes, words: 3)
+        XCTAssertEqual(groups.map(\.count), [3, 2, 1])
+        XCTAssertEqual(StrokeExport.wordGroups(strokes, words: 1).map(\.count), [6])
+        XCTAssertEqual(StrokeExport.wordGroups([s(0, 5), s(1, 2)], words: 4).map(\.count), [2])
+
+        let (page, texts) = try page()
+        let svg = StrokeExport.plotterSVG(page, texts: texts, style: StrokeStyle(width: 1))
+        XCTAssertEqual(svg.components(separatedBy: "<path ").count - 1, page.lines.joined().count)
+        XCTAssertFalse(svg.contains("<rect"))
+        XCTAssertTrue(svg.contains("id=\"line-1-word-2\"") && svg.contains("id=\"line-3\"") && !svg.contains("id=\"line-2\""))
+        XCTAssertTrue(svg.contains(String(format: "width=\"%.3fmm\"", page.size.width * 25.4 / 72)))
+    }
+
     /// The greedy order is kept only when it travels less with the pen up; strokes are reordered, never reversed.
     func testNearestNeighbourOrderTravelsNoFurther() {
         let far = [Point(x: 100, y: 0), Point(x: 101, y: 0)], near = [Point(x: 1, y: 0), Point(x: 2, y: 0)]
