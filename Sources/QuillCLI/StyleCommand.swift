@@ -4,6 +4,6 @@ import ArgumentParser
 public struct StyleCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "style", abstract: "Manage the named handwriting styles shipped with a synthesis model.",
-        subcommands: [StyleAdd.self])
+        subcommands: [StyleList.self, StyleShow.self, StyleAdd.self, StyleRemove.self])
     public init() {}
 }

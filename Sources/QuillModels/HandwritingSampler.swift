@@ -79,6 +79,20 @@ public struct Prime: Equatable, Sendable {
 
     public init(rows: [OffsetRow], text: String) { self.rows = rows; self.text = text }
 
+    /// The prime as absolute strokes in the dataset's units (y down), its offsets denormalised with `stats`:
+    /// each row moves the pen, and a row with eos 1 ends its stroke.
+    public func strokes(stats: OffsetStatistics) -> [Stroke] {
+        var out: [Stroke] = [], current: Stroke = [], pen = Point(x: 0, y: 0)
+        // Row 0 is the start row, (0, 0) before normalising: no offset and no point of its own.
+        for row in rows.dropFirst() {
+            pen = pen + stats.denormalise(Point(x: Double(row.dx), y: Double(row.dy)))
+            current.append(pen)
+            if row.eos >= 0.5 { out.append(current); current = [] }
+        }
+        if !current.isEmpty { out.append(current) }
+        return out
+    }
+
     /// A prime from raw offsets in any units (a user's InkML, a prepared dataset's sample), normalised with the
     /// model's statistics; with `rescale`, first scaled so their overall spread matches the model's training data
     /// (`OffsetStatistics.scaleMatchingSpread`).

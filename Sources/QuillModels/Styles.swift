@@ -92,6 +92,17 @@ public struct HandwritingStyle: Equatable, Sendable {
                                                            text: s.text), source: s.source)
     }
 
+    /// Deletes DIR/styles/NAME.json. Throws `CharModelError.invalidOption` for a bad or unknown name and
+    /// `FileSystemError` when the file cannot be removed.
+    public static func remove(name: String, model dir: String) throws {
+        guard isValidName(name), names(model: dir).contains(name) else {
+            let known = names(model: dir)
+            throw CharModelError.invalidOption("unknown style '\(name.prefix(100))'; the model in \(dir) has \(known.isEmpty ? "no styles" : "styles: " + known.joined(separator: ", "))")
+        }
+        let path = directory(model: dir).appendingPathComponent("\(name).json").path
+        guard unlink(path) == 0 else { throw FileSystemError.current(path, .write) }
+    }
+
     public func save(model dir: String) throws {
         guard HandwritingStyle.isValidName(name) else {
             throw CharModelError.invalidOption("style name '\(name.prefix(100))' is not valid; use letters, digits, '-', '_' and '.'")

@@ -153,6 +153,16 @@ final class HandwritingCLITests: XCTestCase {
                                   "--steps-per-char", "6"]), "no error")
         XCTAssertEqual(errorText(["write", "--list-styles", "x", "--model", model, "-o", dir.path("unused.png")]), "no error")
         XCTAssertTrue(errorText(["style", "add", "bad name!", "--text", "a"]).contains("letters, digits"))
+        // list, show and remove.
+        XCTAssertEqual(errorText(["style", "list", "--model", model]), "no error")
+        XCTAssertEqual(errorText(["style", "show", "neat", "--model", model, "-o", dir.path("neat.svg")]), "no error")
+        XCTAssertTrue(try String(contentsOfFile: dir.path("neat.svg"), encoding: .utf8).contains("<path"))
+        XCTAssertTrue(errorText(["style", "show", "nope", "--model", model, "-o", dir.path("n.png")]).contains("unknown style 'nope'"))
+        XCTAssertEqual(errorText(["style", "add", "spare", "--model", model, "--text", "the", "--seed", "2", "--bias", "3"]), "no error")
+        XCTAssertEqual(errorText(["style", "remove", "spare", "--model", model]), "no error")
+        XCTAssertFalse(HandwritingStyle.names(model: model).contains("spare"))
+        XCTAssertTrue(errorText(["style", "remove", "spare", "--model", model]).contains("unknown style 'spare'"))
+        XCTAssertTrue(errorText(["style", "remove", "../x", "--model", model]).contains("unknown style"))
         // An existing style is replaced only with --force.
         XCTAssertTrue(errorText(["style", "add", "neat", "--model", model, "--text", "the", "--seed", "2", "--bias", "3"])
             .contains("add --force"))

@@ -98,6 +98,9 @@ final class OptionTests: XCTestCase {
         let loss = ["plot", "loss", "run", "-o", "x.png"]
         table += [Numeric(loss, "width", "199", "10001", float: true), Numeric(loss, "height", "149", "10001", float: true)]
         table.append(Numeric(["style", "add", "s", "--text", "hi"], "bias", "-1", "21", float: true))
+        let styleShow = ["style", "show", "neat", "-o", "x.png"]
+        table += [Numeric(styleShow, "height", "9", "2001", float: true), Numeric(styleShow, "pen-width", "0", "51", float: true),
+                  Numeric(styleShow, "dpi", "17", "1201", float: true)]
         table.append(Numeric(["eval", "--model", "m", "--data", "x.qds"], "batch", "0", "65"))
         let show = ["data", "show", "x.qds", "-o", "x.png"]
         table += [Numeric(show, "index", "-1", "2147483648"), Numeric(show + ["--index", "0"], "height", "9", "2001", float: true),

@@ -78,6 +78,21 @@ final class PageWritingTests: XCTestCase {
     }
 
     /// Every shipped style is finished: its last pen-up comes after the window has left its text.
+    /// A prime made from raw offsets gives those strokes back: the start row moves nothing, eos ends a stroke.
+    func testPrimeStrokesUndoTheNormalisation() {
+        let stats = OffsetStatistics(meanDx: 3, meanDy: -1, stdDx: 20, stdDy: 10)
+        let raw = OffsetSequence(originX: 0, originY: 0, dx: [0, 5, 5, 30, 2], dy: [0, 1, -1, 4, 6], eos: [0, 0, 1, 0, 1])
+        let strokes = Prime(raw: raw, text: "x", stats: stats, rescale: false).strokes(stats: stats)
+        XCTAssertEqual(strokes.count, 2)
+        let expected: [[(Double, Double)]] = [[(5, 1), (10, 0)], [(40, 4), (42, 10)]]
+        for (s, e) in zip(strokes, expected) {
+            XCTAssertEqual(s.count, e.count)
+            for (p, q) in zip(s, e) {
+                XCTAssertEqual(p.x, q.0, accuracy: 1e-4); XCTAssertEqual(p.y, q.1, accuracy: 1e-4)
+            }
+        }
+    }
+
     func testShippedStylesAreFinished() throws {
         let sampler = try bundledSampler()
         let names = HandwritingStyle.names(model: Self.modelDir.path)
