@@ -9,6 +9,7 @@ public struct Quill: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "quill",
         abstract: "Handwriting synthesis and character-level language models (Graves 2013), on the CPU.",
+        discussion: ExitStatus.summary,
         version: version,
         subcommands: [WriteCommand.self, SampleCommand.self, TrainCommand.self, EvalCommand.self, StyleCommand.self, CharCommand.self, DataCommand.self, PlotCommand.self, BenchCommand.self]
     )
@@ -29,7 +30,7 @@ public enum QuillEntry {
         } catch {
             if isParserError(error) && commandError(in: error) == nil { Quill.exit(withError: error) }
             FileHandle.standardError.write(Data("\(Quill.errorLine(for: error))\n".utf8))
-            Foundation.exit(1)
+            Foundation.exit(ExitStatus.of(commandError(in: error) ?? error).rawValue)
         }
     }
 

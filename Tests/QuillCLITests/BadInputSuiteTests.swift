@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+@testable import QuillCLI
 
 /// The bad-input suite: hundreds of generated bad inputs (truncations, byte flips, huge, negative and non-finite numbers,
 /// deep nesting, wrong kinds of file, wrong encodings, unwritable and identical output paths) run through the real
@@ -182,6 +183,7 @@ final class BadInputSuiteTests: XCTestCase {
         guard let status else { return err }
         let lines = err.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
         guard status != 0 else { return "exit 0 (accepted); stderr: \(err.prefix(300))" }
+        guard ExitStatus(rawValue: status) != nil else { return "exit \(status), not a documented status; stderr: \(err.prefix(300))" }
         guard let first = lines.first else { return "exit \(status) with nothing on stderr" }
         if first.hasPrefix("Error: ") {
             if !err.contains("Usage:") { return "ArgumentParser error without usage: \(first)" }
@@ -612,7 +614,7 @@ final class BadInputSuiteTests: XCTestCase {
             cases.append(Case(name: "\(name) missing dir", args: args + [missing], names: ["x.\(ext)", "dir"], outputs: [missing]))
             cases.append(Case(name: "\(name) is a directory", args: args + [isDir], names: ["isdir.png"], outputs: []))
             if ext == "png" {
-                cases.append(Case(name: "\(name) unknown extension", args: args + [path("out/x.gif")], names: ["x.gif"], outputs: [path("out/x.gif")]))
+                cases.append(Case(name: "\(name) unknown extension", args: args + [path("out/x.bmp")], names: ["x.bmp"], outputs: [path("out/x.bmp")]))
             }
         }
         // An output that is one of the inputs.

@@ -139,7 +139,7 @@ final class HandwritingCLITests: XCTestCase {
             .contains("handwriting-prediction model, but the command needs a handwriting-synthesis model"))
         try Data("garbage".utf8).write(to: URL(fileURLWithPath: dir.path("bad.safetensors")))
         XCTAssertTrue(errorText(["write", "hello", "--model", dir.path("bad.safetensors"), "-o", out]).contains("corrupt or truncated"))
-        XCTAssertTrue(errorText(["write", "hello", "--model", model, "-o", dir.path("x.gif")]).lowercased().contains("gif"))
+        XCTAssertTrue(errorText(["write", "hello", "--model", model, "-o", dir.path("x.bmp")]).lowercased().contains("bmp"))
         XCTAssertFalse(FileManager.default.fileExists(atPath: out), "nothing half-written")
     }
 

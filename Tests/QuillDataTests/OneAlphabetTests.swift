@@ -24,11 +24,11 @@ final class OneAlphabetTests: XCTestCase {
     func testPreparedFormOfTheAlphabetIsUnchanged() throws {
         struct Before: Codable { var policy: AlphabetPolicy; var symbols: [String] }
         let a = Alphabet.build(texts: ["héllo, wörld"], policy: .frequency(minCount: 1))
+        // Sorted keys, as PreparedFormat writes them (unsorted, Foundation's key order varies from one encoding to
+        // the next on Linux).
         let encoder = JSONEncoder()
-        for formatting: JSONEncoder.OutputFormatting in [[], [.sortedKeys]] {
-            encoder.outputFormatting = formatting
-            XCTAssertEqual(try encoder.encode(a), try encoder.encode(Before(policy: a.policy ?? .graves, symbols: a.symbols)))
-        }
+        encoder.outputFormatting = [.sortedKeys]
+        XCTAssertEqual(try encoder.encode(a), try encoder.encode(Before(policy: a.policy ?? .graves, symbols: a.symbols)))
     }
 
     func testDatasetAlphabetReadsTheUnknownSymbolAsNoCharacter() {

@@ -1,0 +1,51 @@
+import Foundation
+import QuillData
+import QuillIO
+import QuillModels
+import QuillTestSupport
+import XCTest
+@testable import QuillCLI
+
+/// The documented exit statuses, from the binary: a usage error, a missing and a corrupt input, text the model cannot
+/// write, an output that cannot be written; and the mapping of each kind of error.
+final class ExitStatusTests: XCTestCase {
+    func status(_ args: [String]) throws -> Int32 {
+        let process = Process()
+        process.executableURL = BadInputSuiteTests.quill
+        process.arguments = args
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    func testStatusesFromTheBinary() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        try Data("not a checkpoint".utf8).write(to: URL(fileURLWithPath: dir.path("bad.safetensors")))
+        XCTAssertEqual(try status(["write", "hi", "-o", dir.path("a.png"), "--no-such-option"]), 64)
+        XCTAssertEqual(try status(["write", "hi", "-o", dir.path("a.png"), "--bias", "99"]), 64)
+        XCTAssertEqual(try status(["write", "hi", "-o", dir.path("a.png"), "--model", dir.path("missing")]), 66)
+        XCTAssertEqual(try status(["write", "hi", "-o", dir.path("a.png"), "--model", dir.path("bad.safetensors")]), 65)
+        XCTAssertEqual(try status(["char", "train", "--data", dir.path("none.txt"), "--out", dir.path("run"), "--steps", "1"]), 66)
+        if FileManager.default.fileExists(atPath: DefaultModel.synthesis + "/model.safetensors") {
+            XCTAssertEqual(try status(["write", "hi ☃", "-o", dir.path("a.png")]), 65)
+            XCTAssertEqual(try status(["write", "hi", "-o", dir.path("no/such/dir/a.png")]), 74)
+        }
+    }
+
+    func testEveryKindOfErrorHasItsStatus() {
+        XCTAssertEqual(ExitStatus.of(FileSystemError(path: "x", operation: .read, code: ENOENT)), .noInput)
+        XCTAssertEqual(ExitStatus.of(FileSystemError(path: "x", operation: .write, code: ENOSPC)), .ioError)
+        XCTAssertEqual(ExitStatus.of(CheckpointError.corrupt("x", "y")), .dataError)
+        XCTAssertEqual(ExitStatus.of(CheckpointError.missing("x")), .noInput)
+        XCTAssertEqual(ExitStatus.of(TrainingError.diverged(step: 3, why: "w", dir: "d", checkpoint: nil)), .failure)
+        XCTAssertEqual(ExitStatus.of(TrainingError.invalidOption("x")), .usage)
+        XCTAssertEqual(ExitStatus.of(CLIError("x")), .dataError)
+        XCTAssertEqual(ExitStatus.of(TextError("x")), .dataError)
+        XCTAssertEqual(ExitStatus.of(NSError(domain: NSCocoaErrorDomain, code: NSFileReadNoSuchFileError)), .noInput)
+        for status in ExitStatus.allCases where status != .success {
+            XCTAssertTrue(ExitStatus.summary.contains("\(status.rawValue) "), "\(status) is documented")
+        }
+    }
+}
