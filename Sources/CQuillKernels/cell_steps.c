@@ -29,6 +29,11 @@ typedef struct {
     float clip;
 } cell_args;
 
+/// Thread `tid`'s share of a job: `fn` on slices tid, tid + nthreads, …
+static void each_slice(cell_args *a, int tid, int nthreads, void (*fn)(cell_args *, int)) {
+    for (int s = tid; s < a->slices; s += nthreads) fn(a, s);
+}
+
 /// Runs `job` over the slices of `a->H` units.
 static void run_slices(cell_args *a, qk_job job) {
     a->slices = qk_unit_slices(a->H, a->bounds);
@@ -99,7 +104,7 @@ QK_TARGET static void gru_forward_slice(cell_args *a, int s) {
 
 static void gru_forward_job(void *p, int tid, int nthreads) {
     cell_args *a = (cell_args *)p;
-    for (int s = tid; s < a->slices; s += nthreads) gru_forward_slice(a, s);
+    each_slice(a, tid, nthreads, gru_forward_slice);
 }
 
 void qk_gru_forward_step(const float *packed, int batch, int hidden, const float *hPrev, const float *biasH,
@@ -117,8 +122,7 @@ QK_TARGET static void gru_backward_gates(cell_args *a, int s) {
     for (int b = 0; b < B && w > 0; b++) {
         const float *ar = a->act + (size_t)b * G + u0, *az = ar + H, *an = az + H;
         const float *hn = a->hgIn + (size_t)b * G + 2 * H + u0;
-        float *dxr = a->dPre + (size_t)b * G + u0, *dxz = dxr + H, *dxn = dxz + H;
-        float *dhr = a->dhg + (size_t)b * G + u0, *dhz = dhr + H, *dhn = dhz + H;
+        float *dxr = a->dPre + (size_t)b * G + u0, *dhr = a->dhg + (size_t)b * G + u0;
         const float *hp = a->hPrev + (size_t)b * H + u0;
         float *dhb = a->dh + (size_t)b * H + u0;
         const float *ext = a->dhExt ? a->dhExt + (size_t)b * H + u0 : NULL;
@@ -138,12 +142,12 @@ QK_TARGET static void gru_backward_gates(cell_args *a, int s) {
                 dn = clamp(dn, a->clip);
                 dhnv = clamp(dhnv, a->clip);
             }
-            _mm512_mask_storeu_ps(dxr + j, m, dr);
-            _mm512_mask_storeu_ps(dxz + j, m, dz);
-            _mm512_mask_storeu_ps(dxn + j, m, dn);
-            _mm512_mask_storeu_ps(dhr + j, m, dr);
-            _mm512_mask_storeu_ps(dhz + j, m, dz);
-            _mm512_mask_storeu_ps(dhn + j, m, dhnv);
+            // Both sides share the r and z gradients; the recurrent side's n gradient is r ⊙ dn.
+            const __m512 dx[3] = { dr, dz, dn }, dRec[3] = { dr, dz, dhnv };
+            for (int q = 0; q < 3; q++) {
+                _mm512_mask_storeu_ps(dxr + q * H + j, m, dx[q]);
+                _mm512_mask_storeu_ps(dhr + q * H + j, m, dRec[q]);
+            }
             // The part of dh_{t−1} that skips the weights, z ⊙ dh; carry_dh adds dhg · W_hᵀ to it.
             _mm512_mask_storeu_ps(dhb + j, m, _mm512_mul_ps(d, z));
         }
@@ -152,7 +156,7 @@ QK_TARGET static void gru_backward_gates(cell_args *a, int s) {
 
 static void gru_backward_job(void *p, int tid, int nthreads) {
     cell_args *a = (cell_args *)p;
-    for (int s = tid; s < a->slices; s += nthreads) gru_backward_gates(a, s);
+    each_slice(a, tid, nthreads, gru_backward_gates);
     carry_dh(a, tid, nthreads, 3, a->dhg);
 }
 
@@ -186,7 +190,7 @@ QK_TARGET static void rnn_forward_slice(cell_args *a, int s) {
 
 static void rnn_forward_job(void *p, int tid, int nthreads) {
     cell_args *a = (cell_args *)p;
-    for (int s = tid; s < a->slices; s += nthreads) rnn_forward_slice(a, s);
+    each_slice(a, tid, nthreads, rnn_forward_slice);
 }
 
 void qk_rnn_forward_step(const float *packed, int batch, int hidden, int relu, const float *hPrev, float *pre,
@@ -219,7 +223,7 @@ QK_TARGET static void rnn_backward_slice(cell_args *a, int s) {
 
 static void rnn_backward_job(void *p, int tid, int nthreads) {
     cell_args *a = (cell_args *)p;
-    for (int s = tid; s < a->slices; s += nthreads) rnn_backward_slice(a, s);
+    each_slice(a, tid, nthreads, rnn_backward_slice);
     carry_dh(a, tid, nthreads, 1, a->dPre);
 }
 
