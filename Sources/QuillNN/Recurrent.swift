@@ -134,9 +134,9 @@ public final class RecurrentLayer<T: QuillScalar> {
             CellKernels.rnnForward(pre: pre, h: ws.hStep(t + 1), count: B * H, relu: kind == .rnnRelu)
         case .gru where ws.fusedForward:
             // Invariant: a GRU layer always has biasH (init).
-            qk_gru_forward_step(ws.packed.forward, Int32(B), Int32(H), asFloat(UnsafePointer(hPrev)),
-                                asFloat(UnsafePointer(biasH!.value.ptr)), asFloat(pre), asFloat(ws.hgStep(t)),
-                                asFloat(ws.hStep(t + 1)))
+            let bh = UnsafePointer(biasH!.value.ptr)
+            qk_gru_forward_step(ws.packed.forward, Int32(B), Int32(H), asFloat(UnsafePointer(hPrev)), asFloat(bh),
+                                asFloat(pre), asFloat(ws.hgStep(t)), asFloat(ws.hStep(t + 1)))
         case .gru:
             let hg = ws.hgStep(t)
             matmul(m: B, n: G, k: H, a: hPrev, lda: H, b: wh.value.ptr, ldb: G, c: hg, ldc: G)
