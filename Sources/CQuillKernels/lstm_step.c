@@ -1,4 +1,6 @@
-// Fused, threaded LSTM steps with packed recurrent weights: see include/QuillKernels.h.
+// Fused, threaded LSTM steps with packed recurrent weights: see include/QuillKernels.h. The slices, the packing,
+// the thread pool and the panel product defined here serve the GRU and RNN steps too (cell_steps.c, through
+// recurrent_shared.h); the packing takes any number of gate blocks (LSTM 4, GRU 3, RNN 1).
 //
 // Layout. The hidden units are split into one slice per thread, a multiple of 16 units each. Slice s holds units
 // [u_s, u_{s+1}): the columns of those units in each of the four gate blocks, and the same columns of h, c and dh.
@@ -17,6 +19,7 @@
 
 #if defined(__x86_64__)
 
+#include "recurrent_shared.h"
 #include "vector_math.h"
 #include <pthread.h>
 #include <sched.h>
@@ -26,8 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define NR 32
-#define MAX_THREADS 8
+#define NR QK_NR
+#define MAX_THREADS QK_MAX_THREADS
 
 // MARK: - Configuration
 
@@ -65,8 +68,8 @@ int qk_threads_for(int hidden) {
     return n < byUnits ? n : byUnits;
 }
 
-/// Unit slice boundaries: bounds[0] = 0 … bounds[n] = H, inner bounds multiples of 16.
-static void slices(int H, int n, int *bounds) {
+int qk_unit_slices(int H, int *bounds) {
+    int n = qk_threads_for(H);
     bounds[0] = 0;
     for (int r = 1; r < n; r++) {
         int u = (int)(((long)r * H / n + 8) / 16) * 16;
@@ -75,16 +78,25 @@ static void slices(int H, int n, int *bounds) {
         bounds[r] = u;
     }
     bounds[n] = H;
+    return n;
 }
 
-static inline int panels(int width) { return (width + NR - 1) / NR; }
+#define panels qk_panels
 
-size_t qk_lstm_packed_count(int H) {
-    int n = qk_threads_for(H), b[MAX_THREADS + 1];
-    slices(H, n, b);
-    size_t total = 0;
-    for (int r = 0; r < n; r++) total += (size_t)4 * panels(b[r + 1] - b[r]) * NR * H;
-    return total;
+/// Floats before slice s in a packing of `gates` gate blocks.
+static size_t slice_offset(int gates, const int *bounds, int s, int H) {
+    size_t off = 0;
+    for (int r = 0; r < s; r++) off += (size_t)gates * panels(bounds[r + 1] - bounds[r]) * NR * H;
+    return off;
+}
+
+const float *qk_slice_panels(const float *packed, int gates, const int *bounds, int s, int H) {
+    return packed + slice_offset(gates, bounds, s, H);
+}
+
+size_t qk_recurrent_packed_count(int gates, int H) {
+    int b[MAX_THREADS + 1], n = qk_unit_slices(H, b);
+    return slice_offset(gates, b, n, H);
 }
 
 /// Packs columns [c0, c0+width) of B (K rows, row stride ldb) into panels; `transposed` reads B's transpose, that is
@@ -117,34 +129,30 @@ static void pack_columns(const float *B, int K, int ldb, int c0, int width, int 
     }
 }
 
-void qk_lstm_pack_forward(const float *wh, int H, float *packed) {
-    int n = qk_threads_for(H), b[MAX_THREADS + 1];
-    slices(H, n, b);
+void qk_recurrent_pack_forward(const float *wh, int gates, int H, float *packed) {
+    int b[MAX_THREADS + 1], n = qk_unit_slices(H, b);
     float *P = packed;
     for (int r = 0; r < n; r++) {
         int w = b[r + 1] - b[r];
-        for (int q = 0; q < 4; q++) {
-            pack_columns(wh, H, 4 * H, q * H + b[r], w, 0, P);
+        for (int q = 0; q < gates; q++) {
+            pack_columns(wh, H, gates * H, q * H + b[r], w, 0, P);
             P += (size_t)panels(w) * NR * H;
         }
     }
 }
 
-void qk_lstm_pack_backward(const float *wh, int H, float *packed) {
-    int n = qk_threads_for(H), b[MAX_THREADS + 1];
-    slices(H, n, b);
+void qk_recurrent_pack_backward(const float *wh, int gates, int H, float *packed) {
+    int b[MAX_THREADS + 1], n = qk_unit_slices(H, b);
     float *P = packed;
     for (int r = 0; r < n; r++) {
         int w = b[r + 1] - b[r];
-        // W_hᵀ is (4H, H): its column u is row u of W_h.
-        pack_columns(wh, 4 * H, 4 * H, b[r], w, 1, P);
-        P += (size_t)panels(w) * NR * 4 * H;
+        // W_hᵀ is (gates·H, H): its column u is row u of W_h.
+        pack_columns(wh, gates * H, gates * H, b[r], w, 1, P);
+        P += (size_t)panels(w) * NR * gates * H;
     }
 }
 
 // MARK: - Thread pool
-
-typedef void (*qk_job)(void *arg, int tid, int nthreads);
 
 static struct {
     pthread_t threads[MAX_THREADS];
@@ -205,8 +213,7 @@ static inline void spin_wait(int *rounds) {
     if (++*rounds > 4096) sched_yield();
 }
 
-/// Spin barrier among the job's threads.
-static void pool_barrier(int nthreads) {
+void qk_pool_barrier(int nthreads) {
     if (nthreads == 1) return;
     unsigned long g = atomic_load(&pool.barrierGeneration);
     if (atomic_fetch_add(&pool.arrived, 1) == nthreads - 1) {
@@ -220,10 +227,9 @@ static void pool_barrier(int nthreads) {
 
 static pthread_mutex_t runLock = PTHREAD_MUTEX_INITIALIZER;
 
-/// Runs `job` on up to `nthreads` threads (the caller's as thread 0) and returns when all are done. A job run on
-/// fewer threads than it has slices loops over them; a caller that finds the pool busy (another thread's model)
-/// runs its job alone.
-static void pool_run(qk_job job, void *arg, int nthreads) {
+/// A job run on fewer threads than it has slices loops over them; a caller that finds the pool busy (another
+/// thread's model) runs its job alone.
+void qk_pool_run(qk_job job, void *arg, int nthreads) {
     pthread_once(&poolOnce, pool_start);
     if (nthreads > pool.workers + 1) nthreads = pool.workers + 1;
     if (nthreads <= 1 || pthread_mutex_trylock(&runLock) != 0) {
@@ -270,7 +276,7 @@ void qk_parallel_ranges(int count, int minimumPerThread, qk_range_fn fn, void *c
         return;
     }
     range_args a = { .fn = fn, .context = context, .count = count };
-    pool_run(range_job, &a, n);
+    qk_pool_run(range_job, &a, n);
 }
 
 // MARK: - Microkernels: C[MR × width] += A[MR × K] · panel (width ≤ 32, or ≤ 16 for the one-vector forms)
@@ -318,8 +324,7 @@ void qk_parallel_ranges(int count, int minimumPerThread, qk_range_fn fn, void *c
 KERNEL2(12) KERNEL2(8) KERNEL2(4) KERNEL2(2) KERNEL2(1)
 KERNEL1(24) KERNEL1(8) KERNEL1(4) KERNEL1(2) KERNEL1(1)
 
-/// C[M × width] += A[M × K] · packed panels of `width` columns.
-QK_TARGET static void gemm_panels(int M, int width, int K, const float *A, int lda, const float *P, float *C,
+QK_TARGET void qk_gemm_panels(int M, int width, int K, const float *A, int lda, const float *P, float *C,
                                   int ldc) {
     for (int p = 0; p * NR < width; p++) {
         int w = width - p * NR;
@@ -359,19 +364,12 @@ typedef struct {
     float clip;
 } step_args;
 
-/// Slice s's packed weights: forward and backward packings take the same room per slice, 4·panels·NR·H floats.
-static const float *slice_panels(const float *packed, const int *bounds, int s, int H) {
-    size_t off = 0;
-    for (int r = 0; r < s; r++) off += (size_t)4 * panels(bounds[r + 1] - bounds[r]) * NR * H;
-    return packed + off;
-}
-
 QK_TARGET static void forward_slice(step_args *a, int s) {
     const int B = a->B, H = a->H, G = 4 * H, u0 = a->bounds[s], w = a->bounds[s + 1] - u0;
     if (w <= 0) return;
-    const float *P = slice_panels(a->packed, a->bounds, s, H);
+    const float *P = qk_slice_panels(a->packed, 4, a->bounds, s, H);
     const size_t gateStride = (size_t)panels(w) * NR * H;
-    for (int q = 0; q < 4; q++) gemm_panels(B, w, H, a->hPrev, H, P + q * gateStride, a->gates + q * H + u0, G);
+    for (int q = 0; q < 4; q++) qk_gemm_panels(B, w, H, a->hPrev, H, P + q * gateStride, a->gates + q * H + u0, G);
 
     for (int b = 0; b < B; b++) {
         float *gi = a->gates + (size_t)b * G + u0, *gf = gi + H, *gg = gf + H, *go = gg + H;
@@ -412,9 +410,8 @@ void qk_lstm_forward_step(const float *packed, int batch, int hidden, const floa
     if (!qk_available()) return;
     step_args a = { .packed = packed, .B = batch, .H = hidden, .hPrev = hPrev, .cPrev = cPrev, .peep = peepholes,
                     .gates = gates, .c = c, .tanhC = tanhC, .h = h };
-    a.slices = qk_threads_for(hidden);
-    slices(hidden, a.slices, a.bounds);
-    pool_run(forward_job, &a, a.slices);
+    a.slices = qk_unit_slices(hidden, a.bounds);
+    qk_pool_run(forward_job, &a, a.slices);
 }
 
 QK_TARGET static void backward_gates(step_args *a, int s) {
@@ -468,10 +465,11 @@ static void backward_job(void *p, int tid, int nthreads) {
     step_args *a = (step_args *)p;
     const int H = a->H, G = 4 * H;
     for (int s = tid; s < a->slices; s += nthreads) backward_gates(a, s);
-    pool_barrier(nthreads);
+    qk_pool_barrier(nthreads);
     for (int s = tid; s < a->slices; s += nthreads) {
         int u0 = a->bounds[s], w = a->bounds[s + 1] - u0;
-        if (w > 0) gemm_panels(a->B, w, G, a->dGates, G, slice_panels(a->packed, a->bounds, s, H), a->dh + u0, H);
+        if (w > 0)
+            qk_gemm_panels(a->B, w, G, a->dGates, G, qk_slice_panels(a->packed, 4, a->bounds, s, H), a->dh + u0, H);
     }
 }
 
@@ -481,9 +479,8 @@ void qk_lstm_backward_step(const float *packed, int batch, int hidden, const flo
     if (!qk_available()) return;
     step_args a = { .packed = packed, .B = batch, .H = hidden, .agates = gates, .cPrev = cPrev, .tanhCb = tanhC,
                     .dh = dh, .dhExt = dhExternal, .dc = dc, .dGates = dGates, .clip = clip, .peep = peepholes };
-    a.slices = qk_threads_for(hidden);
-    slices(hidden, a.slices, a.bounds);
-    pool_run(backward_job, &a, a.slices);
+    a.slices = qk_unit_slices(hidden, a.bounds);
+    qk_pool_run(backward_job, &a, a.slices);
 }
 
 #else
@@ -494,9 +491,13 @@ void qk_parallel_ranges(int count, int minimumPerThread, qk_range_fn fn, void *c
     if (count > 0) fn(context, 0, count);
 }
 int qk_threads_for(int hidden) { (void)hidden; return 1; }
-size_t qk_lstm_packed_count(int hidden) { (void)hidden; return 0; }
-void qk_lstm_pack_forward(const float *wh, int hidden, float *packed) { (void)wh; (void)hidden; (void)packed; }
-void qk_lstm_pack_backward(const float *wh, int hidden, float *packed) { (void)wh; (void)hidden; (void)packed; }
+size_t qk_recurrent_packed_count(int gates, int hidden) { (void)gates; (void)hidden; return 0; }
+void qk_recurrent_pack_forward(const float *wh, int gates, int hidden, float *packed) {
+    (void)wh; (void)gates; (void)hidden; (void)packed;
+}
+void qk_recurrent_pack_backward(const float *wh, int gates, int hidden, float *packed) {
+    (void)wh; (void)gates; (void)hidden; (void)packed;
+}
 void qk_lstm_forward_step(const float *packed, int batch, int hidden, const float *hPrev, const float *cPrev,
                           float *gates, float *c, float *tanhC, float *h, const float *peepholes) {
     (void)packed; (void)batch; (void)hidden; (void)hPrev; (void)cPrev; (void)gates; (void)c; (void)tanhC; (void)h;

@@ -2,8 +2,9 @@ import Dispatch
 import Foundation
 import QuillNumerics
 
-/// The pieces of a recurrent step timed apart (`quill bench kernels`): LSTM-shaped GEMMs, one LSTM layer's step
-/// forward and backward on the fused and the portable path, and the pointwise kernels.
+/// The pieces of a recurrent step timed apart (`quill bench kernels`): LSTM-shaped GEMMs, one layer's step of each
+/// cell kind (LSTM, GRU, RNN, RNN-ReLU) forward and backward on the fused and the portable path, and the pointwise
+/// kernels.
 public struct KernelBenchmark {
     /// Batch rows, hidden units, and calls per measurement.
     public var batch: Int, hidden: Int, repetitions: Int
@@ -30,7 +31,7 @@ public struct KernelBenchmark {
         public var unit: String
     }
 
-    /// The products (GEMMs of a 50-step window of `batch` rows and `hidden` units, and one LSTM layer's steps),
+    /// The products (GEMMs of a 50-step window of `batch` rows and `hidden` units, and one layer's steps per cell kind),
     /// each repeated `repetitions` times. Leaves the fused kernels enabled.
     public func products() -> [Timing] {
         let B = batch, H = hidden, G = 4 * H
@@ -51,26 +52,38 @@ public struct KernelBenchmark {
             matmul(transA: true, m: H, n: G, k: 2500, a: big.ptr, lda: H, b: bigG.ptr, ldb: G, beta: 1, c: out.ptr, ldc: G) }
         product("dG·Wxᵀ      (2500×\(G))·(\(G)×\(H))", 2.0 * 2500 * Double(H * G)) {
             matmul(transB: true, m: 2500, n: H, k: G, a: bigG.ptr, lda: G, b: w.ptr, ldb: G, c: big.ptr, ldc: H) }
-        // One LSTM layer's per-step work (product + gate maths) over 50 steps, through the layer's own API: the
-        // fused kernels (packed weights, both cores) against the portable path (OpenBLAS + CellKernels).
-        let steps = 50
-        let layer = RecurrentLayer<Float>(kind: .lstm, inputSize: 1, hiddenSize: H, name: "bench", rng: &rng)
+        for kind in CellKind.allCases { rows += stepTimings(kind) }
+        return rows
+    }
+
+    /// One recurrent layer's per-step work (product + cell maths) over 50 steps of `batch` rows and `hidden` units,
+    /// forward and backward, through the layer's own API: the fused kernels (packed weights, every kernel thread)
+    /// against the portable path (OpenBLAS + CellKernels). Seconds per step; FLOPs those of the recurrent product,
+    /// 2·B·H·gates·H. Leaves the fused kernels enabled.
+    func stepTimings(_ kind: CellKind) -> [Timing] {
+        let B = batch, H = hidden, steps = 50
+        var rng = SeededGenerator(seed: 3)
+        let layer = RecurrentLayer<Float>(kind: kind, inputSize: 1, hiddenSize: H, name: "bench", rng: &rng)
         let ws = RecurrentWorkspace(layer: layer, steps: steps, batch: B)
         for i in 0..<ws.pre.count { ws.pre[i] = Float(rng.normal()) * 0.5 }
-        let stepFlops = 2.0 * Double(B * H * G)
+        let flops = 2.0 * Double(B * H * layer.gateWidth)
+        let label = kind.rawValue.uppercased()
+        var rows = [Timing]()
         for fused in [true, false] where fused == false || FusedKernels.available {
             FusedKernels.enabled = fused
             let name = fused ? "fused, \(FusedKernels.threads(hidden: H)) threads" : "portable"
-            product("LSTM step forward, \(name)", stepFlops) {
+            let forward = Self.time(repetitions) {
                 layer.beginForward(ws, steps: steps)
                 for t in 0..<steps { layer.step(t, ws) }
             }
-            product("LSTM step backward, \(name)", stepFlops) {
+            let backward = Self.time(repetitions) {
                 layer.beginBackward(ws)
                 for t in stride(from: steps - 1, through: 0, by: -1) { layer.backwardStep(t, ws, dhExternal: nil) }
             }
-            rows[rows.count - 2].seconds /= Double(steps)
-            rows[rows.count - 1].seconds /= Double(steps)
+            rows.append(Timing(name: "\(label) step forward, \(name)", seconds: forward / Double(steps), flops: flops,
+                               elements: 0, unit: ""))
+            rows.append(Timing(name: "\(label) step backward, \(name)", seconds: backward / Double(steps),
+                               flops: flops, elements: 0, unit: ""))
         }
         FusedKernels.enabled = true
         return rows

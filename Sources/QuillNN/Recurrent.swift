@@ -98,13 +98,14 @@ public final class RecurrentLayer<T: QuillScalar> {
         Kernels.addRowVector(pre, rows: rows, cols: G, bias.value.ptr)
     }
 
-    /// Starts a forward pass of `steps` steps with these weights: an LSTM in Float with a batch of at least 4 packs
+    /// Starts a forward pass of `steps` steps with these weights: a layer in Float with a batch of at least 4 packs
     /// W_h for the fused step kernels (`FusedKernels`), once per pass. Callers that drive `step` themselves call this
     /// first; `forward` does. A pass that skips it runs the portable path.
     public func beginForward(_ ws: RecurrentWorkspace<T>, steps: Int) {
         ws.fusedForward = steps >= 8 && FusedKernels.applies(kind, T.self, batch: ws.batch)
         if ws.fusedForward {
-            qk_lstm_pack_forward(asFloat(UnsafePointer(wh.value.ptr)), Int32(hiddenSize), ws.packed.forward)
+            qk_recurrent_pack_forward(asFloat(UnsafePointer(wh.value.ptr)), Int32(kind.gateCount), Int32(hiddenSize),
+                                      ws.packed.forward)
         }
     }
 
@@ -125,9 +126,17 @@ public final class RecurrentLayer<T: QuillScalar> {
             CellKernels.lstmForward(gates: pre, cPrev: ws.cStep(t), c: ws.cStep(t + 1), tanhC: ws.tanhCStep(t),
                                     h: ws.hStep(t + 1), batch: B, hidden: H,
                                     peepholes: peephole.map { UnsafePointer($0.value.ptr) })
+        case .rnn where ws.fusedForward, .rnnRelu where ws.fusedForward:
+            qk_rnn_forward_step(ws.packed.forward, Int32(B), Int32(H), kind == .rnnRelu ? 1 : 0,
+                                asFloat(UnsafePointer(hPrev)), asFloat(pre), asFloat(ws.hStep(t + 1)))
         case .rnn, .rnnRelu:
             matmul(m: B, n: G, k: H, a: hPrev, lda: H, b: wh.value.ptr, ldb: G, beta: 1, c: pre, ldc: G)
             CellKernels.rnnForward(pre: pre, h: ws.hStep(t + 1), count: B * H, relu: kind == .rnnRelu)
+        case .gru where ws.fusedForward:
+            // Invariant: a GRU layer always has biasH (init).
+            let bh = UnsafePointer(biasH!.value.ptr)
+            qk_gru_forward_step(ws.packed.forward, Int32(B), Int32(H), asFloat(UnsafePointer(hPrev)), asFloat(bh),
+                                asFloat(pre), asFloat(ws.hgStep(t)), asFloat(ws.hStep(t + 1)))
         case .gru:
             let hg = ws.hgStep(t)
             matmul(m: B, n: G, k: H, a: hPrev, lda: H, b: wh.value.ptr, ldb: G, c: hg, ldc: G)
@@ -164,7 +173,8 @@ public final class RecurrentLayer<T: QuillScalar> {
         ws.dcCarry?.zero()
         ws.fusedBackward = FusedKernels.applies(kind, T.self, batch: ws.batch)
         if ws.fusedBackward {
-            qk_lstm_pack_backward(asFloat(UnsafePointer(wh.value.ptr)), Int32(hiddenSize), ws.packed.backward)
+            qk_recurrent_pack_backward(asFloat(UnsafePointer(wh.value.ptr)), Int32(kind.gateCount), Int32(hiddenSize),
+                                       ws.packed.backward)
             return
         }
         let whT = ws.whT ?? Tensor([gateWidth, hiddenSize])
@@ -178,14 +188,8 @@ public final class RecurrentLayer<T: QuillScalar> {
         let B = ws.batch, H = hiddenSize, G = gateWidth
         let dh = ws.dhCarry.ptr
         let dPre = ws.dPreStep(t)
-        if kind == .lstm, ws.fusedBackward {
-            let clip = preactivationGradientClip.map { Float(Double($0)) } ?? 0
-            // Invariant: an LSTM workspace always has dcCarry (init, kind.hasCell).
-            let dc = ws.dcCarry!.ptr
-            qk_lstm_backward_step(ws.packed.backward, Int32(B), Int32(H), asFloat(UnsafePointer(ws.preStep(t))),
-                                  asFloat(UnsafePointer(ws.cStep(t))), asFloat(UnsafePointer(ws.tanhCStep(t))),
-                                  asFloat(dh), dhExternal.map { asFloat($0) }, asFloat(dc), asFloat(dPre),
-                                  clip, peephole.map { asFloat(UnsafePointer($0.value.ptr)) })
+        if ws.fusedBackward {
+            fusedBackwardStep(t, ws, dhExternal: dhExternal)
             return
         }
         if let e = dhExternal { Kernels.add(e, into: dh, count: B * H) }
@@ -212,6 +216,30 @@ public final class RecurrentLayer<T: QuillScalar> {
         // Invariant: beginBackward ran first and, as this pass is not fused, set ws.whT.
         matmul(m: B, n: H, k: G, a: dRec, lda: G, b: ws.whT!.ptr, ldb: H, c: dh, ldc: H)
         if kind == .gru { Kernels.add(ws.scratchBH.ptr, into: dh, count: B * H) }
+    }
+
+    /// `backwardStep` on the fused kernels: the cell's gradients and dh_{t−1} in one threaded call.
+    private func fusedBackwardStep(_ t: Int, _ ws: RecurrentWorkspace<T>, dhExternal: UnsafePointer<T>?) {
+        let B = Int32(ws.batch), H = Int32(hiddenSize)
+        let clip = preactivationGradientClip.map { Float(Double($0)) } ?? 0
+        let packed = ws.packed.backward, dh = asFloat(ws.dhCarry.ptr), dPre = asFloat(ws.dPreStep(t))
+        let external = dhExternal.map { asFloat($0) }
+        switch kind {
+        case .lstm:
+            // Invariant: an LSTM workspace always has dcCarry (init, kind.hasCell).
+            let dc = ws.dcCarry!.ptr
+            qk_lstm_backward_step(packed, B, H, asFloat(UnsafePointer(ws.preStep(t))),
+                                  asFloat(UnsafePointer(ws.cStep(t))), asFloat(UnsafePointer(ws.tanhCStep(t))),
+                                  dh, external, asFloat(dc), dPre, clip,
+                                  peephole.map { asFloat(UnsafePointer($0.value.ptr)) })
+        case .gru:
+            qk_gru_backward_step(packed, B, H, asFloat(UnsafePointer(ws.preStep(t))),
+                                 asFloat(UnsafePointer(ws.hgStep(t))), asFloat(UnsafePointer(ws.hStep(t))), dh,
+                                 external, dPre, asFloat(ws.dhgStep(t)), clip)
+        case .rnn, .rnnRelu:
+            qk_rnn_backward_step(packed, B, H, kind == .rnnRelu ? 1 : 0, asFloat(UnsafePointer(ws.hStep(t + 1))), dh,
+                                 external, dPre, clip)
+        }
     }
 
     /// Finishes a backward pass over `steps` steps: weight gradients as single GEMMs over all timesteps, and the
@@ -305,7 +333,7 @@ public final class RecurrentWorkspace<T: QuillScalar> {
     public internal(set) var fusedForward = false
     public internal(set) var fusedBackward = false
     /// The fused kernels' packed W_h and W_hᵀ, allocated on first use.
-    lazy var packed = PackedRecurrentWeights(hidden: hidden)
+    lazy var packed = PackedRecurrentWeights(hidden: hidden, gates: kind.gateCount)
 
     public init(layer: RecurrentLayer<T>, steps: Int, batch: Int) {
         kind = layer.kind

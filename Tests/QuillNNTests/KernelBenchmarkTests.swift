@@ -8,8 +8,15 @@ final class KernelBenchmarkTests: XCTestCase {
         XCTAssertNil(bench.validate())
         XCTAssertEqual(KernelBenchmark(batch: 0, hidden: 4, repetitions: 1).validate(), "--batch must be between 1 and 4096, got 0")
         let products = bench.products()
-        XCTAssertEqual(products.count, FusedKernels.available ? 9 : 7)
+        // Five GEMMs, then forward and backward steps of each cell kind, fused (where the CPU runs it) and portable.
+        let paths = FusedKernels.available ? 2 : 1
+        XCTAssertEqual(products.count, 5 + CellKind.allCases.count * 2 * paths)
         XCTAssertEqual(products[0].flops, 2 * 2 * 4 * 16)
+        for (kind, label) in [(CellKind.lstm, "LSTM"), (.gru, "GRU"), (.rnn, "RNN"), (.rnnRelu, "RNN-RELU")] {
+            let steps = products.filter { $0.name.hasPrefix("\(label) step ") }
+            XCTAssertEqual(steps.count, 2 * paths, label)
+            XCTAssertTrue(steps.allSatisfy { $0.flops == 2 * 2 * 4 * Double(4 * kind.gateCount) }, label)
+        }
         XCTAssertTrue(FusedKernels.enabled, "left enabled")
         let pointwise = bench.pointwise()
         XCTAssertEqual(pointwise.map(\.elements), [8, 8, 32, 32, 32, 32])

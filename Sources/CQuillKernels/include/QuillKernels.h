@@ -1,5 +1,5 @@
-// Quill's hand-written CPU kernels for the per-step work of the recurrent networks (single precision): the LSTM
-// step and Graves's soft window.
+// Quill's hand-written CPU kernels for the per-step work of the recurrent networks (single precision): the LSTM,
+// GRU and plain-RNN steps and Graves's soft window.
 //
 // One timestep of an LSTM over a batch is a small product h_{t−1}·W_h (B × H by H × 4H) followed by the gate
 // maths; OpenBLAS repacks W_h on every such call and runs the gate maths on one core. Here W_h is packed once per
@@ -24,14 +24,16 @@ int qk_available(void);
 /// at 8 and so that each thread owns at least 32 hidden units.
 int qk_threads_for(int hidden);
 
-/// Floats needed for the packed forward (W_h) or backward (W_hᵀ) weights of one LSTM layer of `hidden` units.
-size_t qk_lstm_packed_count(int hidden);
+/// Floats needed for the packed forward (W_h) or backward (W_hᵀ) weights of one recurrent layer of `hidden` units
+/// and `gates` gate blocks (LSTM 4, GRU 3, RNN 1).
+size_t qk_recurrent_packed_count(int gates, int hidden);
 
-/// Packs W_h (hidden × 4·hidden, row-major, gates i f g o) for `qk_lstm_forward_step`.
-void qk_lstm_pack_forward(const float *wh, int hidden, float *packed);
+/// Packs W_h (hidden × gates·hidden, row-major, gate blocks in Quill's order) for the forward steps
+/// (`qk_lstm_forward_step`, `qk_gru_forward_step`, `qk_rnn_forward_step`).
+void qk_recurrent_pack_forward(const float *wh, int gates, int hidden, float *packed);
 
-/// Packs W_hᵀ, read straight from W_h, for `qk_lstm_backward_step`.
-void qk_lstm_pack_backward(const float *wh, int hidden, float *packed);
+/// Packs W_hᵀ, read straight from W_h, for the backward steps.
+void qk_recurrent_pack_backward(const float *wh, int gates, int hidden, float *packed);
 
 /// One forward LSTM step over a batch, Graves's eqs. 7–11 (peepholes optional).
 /// - gates: (B, 4H) input-side pre-activations in; activated gates (i, f, g, o) out.
@@ -79,6 +81,43 @@ typedef void (*qk_range_fn)(void *context, int begin, int end);
 /// caller's included), runs `fn` on each, and returns when all are done. Runs `fn(context, 0, count)` on the
 /// caller's thread where there is one thread, or where the pool is busy. Works on every CPU.
 void qk_parallel_ranges(int count, int minimumPerThread, qk_range_fn fn, void *context);
+
+// MARK: - GRU and plain-RNN steps (cell_steps.c)
+//
+// The same scheme as the LSTM step: W_h packed once per pass (`qk_recurrent_pack_forward` / `_backward` with 3 or
+// 1 gate blocks), each thread owning a slice of hidden units, product and cell maths fused per slice. The maths is
+// QuillNN's CellKernels.gruForward/gruBackward and rnnForward/rnnBackward.
+
+/// One forward GRU step over a batch: r = σ(x_r + h_r), z = σ(x_z + h_z), n = tanh(x_n + r ⊙ h_n),
+/// h = (1 − z) ⊙ n + z ⊙ h_{t−1}, where (h_r, h_z, h_n) = h_{t−1}·W_h + b_h.
+/// - hPrev: (B, H); biasH: (3H) the recurrent-side bias.
+/// - xg: (B, 3H) input-side pre-activations in, activated (r, z, n) out.
+/// - hg: (B, 3H) out: the recurrent-side pre-activations h_{t−1}·W_h + b_h (backward reads h_n).
+/// - h: (B, H) out.
+void qk_gru_forward_step(const float *packed, int batch, int hidden, const float *hPrev, const float *biasH,
+                         float *xg, float *hg, float *h);
+
+/// One backward GRU step over a batch.
+/// - act, hg, hPrev: the forward step's activated (r, z, n), its recurrent-side pre-activations, and h_{t−1}.
+/// - dh: (B, H) gradient carried from step t+1 in; gradient reaching h_{t−1} out. dhExternal: NULL or (B, H), added
+///   to dh first.
+/// - dxg, dhg: (B, 3H) gradients of the input-side and recurrent-side pre-activations out, each clamped to ±clip
+///   when clip > 0.
+void qk_gru_backward_step(const float *packed, int batch, int hidden, const float *act, const float *hg,
+                          const float *hPrev, float *dh, const float *dhExternal, float *dxg, float *dhg,
+                          float clip);
+
+/// One forward plain-RNN step over a batch: h = tanh(pre + h_{t−1}·W_h), or max(·, 0) when `relu` is 1.
+/// - pre: (B, H) input-side pre-activations in, h out; h: (B, H) out.
+void qk_rnn_forward_step(const float *packed, int batch, int hidden, int relu, const float *hPrev, float *pre,
+                         float *h);
+
+/// One backward plain-RNN step over a batch.
+/// - h: (B, H) the forward step's output.
+/// - dh: (B, H) gradient carried from step t+1 in; gradient reaching h_{t−1} out. dhExternal: NULL or (B, H).
+/// - dPre: (B, H) gradient of the pre-activations out, clamped to ±clip when clip > 0.
+void qk_rnn_backward_step(const float *packed, int batch, int hidden, int relu, const float *h, float *dh,
+                          const float *dhExternal, float *dPre, float clip);
 
 #ifdef __cplusplus
 }
