@@ -10,16 +10,23 @@ public struct CharTrain: ParsableCommand {
         The last --val-fraction of the text is held out for validation. DIR receives model.safetensors (best \
         validation loss so far), last.safetensors (the resume point, with optimiser state and carried RNN state) and \
         metrics.jsonl. Architecture options left out on --resume are taken from the checkpoint.
+
+        Give --steps or --minutes, or both: the run stops at whichever comes first, and a run stopped by either (or \
+        by Ctrl-C) continues with --resume (with the same --data).
+
+        --clip is a clip of the gradient's global norm, applied before the update; char-rnn's -grad_clip clamps each \
+        gradient value instead, which is --clip-value here.
         """
     )
     static let defaults = CharTrainOptions.defaults
 
-    @Option(help: "Text file (UTF-8) to train on; repeat to concatenate several.") var data: [String] = []
+    @Option(help: "Text file (UTF-8) to train on, also when resuming; repeat to concatenate several.") var data: [String]
     @OptionGroup var runArgs: RunArguments<CharTrainOptions>
     @OptionGroup var model: CharModelArguments
     @Option(help: .text("Streams per batch (1…10000).", default: defaults.batch)) var batch: Int?
     @Option(help: .text("Truncated-BPTT length (1…10000).", default: defaults.seq)) var seq: Int?
-    @Option(help: "Clamp each gradient value to ±this (more than 0, at most 1000000).") var clipValue: Double?
+    @Option(help: "Clamp each gradient value to ±this (more than 0, at most 1000000): char-rnn's -grad_clip.")
+    var clipValue: Double?
     @Option(help: .text("Fraction of the text, at its end, held out (0…0.5).",
                         default: defaults.valFraction)) var valFraction: Double?
     @Option(help: .text("Characters sampled at each validation (0…100000).",

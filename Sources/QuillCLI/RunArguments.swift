@@ -10,8 +10,8 @@ import QuillOptim
 /// options, the --force deletion, and running with Ctrl-C and the event printer.
 struct RunArguments<Options: RunOptions>: ParsableArguments {
     @Option(help: "Output directory for checkpoints and metrics.") var out: String
-    @Option(help: "Stop after N steps in all (1…100000000).") var steps: Int?
-    @Option(help: "Stop after M minutes of this run (more than 0, at most 1000000).") var minutes: Double?
+    @Option(help: "Stop after N steps in all (1…100000000). Give --steps, --minutes or both.") var steps: Int?
+    @Option(help: "Stop after M minutes of this invocation (more than 0, at most 1000000).") var minutes: Double?
     @Option(help: .text("Random seed, 0…18446744073709551615.", default: Options.defaults.seed)) var seed: UInt64?
     @Option(help: .text("Validate and checkpoint every N steps (1…1000000).",
                         default: Options.defaults.evalEvery)) var evalEvery: Int?
