@@ -10,24 +10,16 @@
 // step). Backward, per step: each thread computes the gate gradients of its units, a barrier, then its columns of
 // dh_{t−1} = dG·W_hᵀ, which reads every thread's dG.
 //
-// Threads: the caller's thread is thread 0; the others are workers that spin on a generation counter for a short
-// while after each job (a recurrent loop posts jobs every few tens of microseconds) and then sleep on a condition
-// variable, so they leave the cores to OpenBLAS between passes.
+// Threads: the pool of thread_pool.c, the caller's thread as thread 0.
 #include "QuillKernels.h"
 
 #if defined(__x86_64__)
 
+#include "thread_pool.h"
 #include "vector_math.h"
-#include <pthread.h>
-#include <sched.h>
-#include <stdatomic.h>
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #define NR 32
-#define MAX_THREADS 8
 
 // MARK: - Configuration
 
@@ -45,18 +37,6 @@ int qk_available(void) {
     return qk_cpu_ok;
 }
 
-static int qk_cpu_threads(void) {
-    static int n = 0;
-    if (n == 0) {
-        const char *env = getenv("QUILL_THREADS");
-        int v = env ? atoi(env) : 0;
-        if (v <= 0) v = (int)sysconf(_SC_NPROCESSORS_ONLN);
-        if (v < 1) v = 1;
-        if (v > MAX_THREADS) v = MAX_THREADS;
-        n = v;
-    }
-    return n;
-}
 
 int qk_threads_for(int hidden) {
     int n = qk_cpu_threads();
@@ -140,137 +120,6 @@ void qk_lstm_pack_backward(const float *wh, int H, float *packed) {
         pack_columns(wh, 4 * H, 4 * H, b[r], w, 1, P);
         P += (size_t)panels(w) * NR * 4 * H;
     }
-}
-
-// MARK: - Thread pool
-
-typedef void (*qk_job)(void *arg, int tid, int nthreads);
-
-static struct {
-    pthread_t threads[MAX_THREADS];
-    int workers;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    _Atomic unsigned long generation;
-    _Atomic int sleepers;
-    _Atomic int done;
-    qk_job job;
-    void *arg;
-    int nthreads;
-    // Barrier inside a job.
-    _Atomic int arrived;
-    _Atomic unsigned long barrierGeneration;
-} pool = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER };
-
-static pthread_once_t poolOnce = PTHREAD_ONCE_INIT;
-
-static void *worker_main(void *p) {
-    int tid = (int)(long)p;
-    unsigned long seen = 0;
-    for (;;) {
-        unsigned long g;
-        int spins = 0;
-        while ((g = atomic_load(&pool.generation)) == seen && spins < 20000) {
-            _mm_pause();
-            spins++;
-        }
-        if (g == seen) {
-            pthread_mutex_lock(&pool.lock);
-            atomic_fetch_add(&pool.sleepers, 1);
-            while ((g = atomic_load(&pool.generation)) == seen) pthread_cond_wait(&pool.wake, &pool.lock);
-            atomic_fetch_sub(&pool.sleepers, 1);
-            pthread_mutex_unlock(&pool.lock);
-        }
-        seen = g;
-        if (tid < pool.nthreads) pool.job(pool.arg, tid, pool.nthreads);
-        atomic_fetch_add(&pool.done, 1);
-    }
-    return NULL;
-}
-
-static void pool_start(void) {
-    pool.workers = qk_cpu_threads() - 1;
-    for (int i = 0; i < pool.workers; i++) {
-        if (pthread_create(&pool.threads[i], NULL, worker_main, (void *)(long)(i + 1)) != 0) {
-            pool.workers = i;
-            break;
-        }
-    }
-}
-
-/// One round of waiting in a spin loop: pause, and after a few thousand rounds also yield the core, so that a
-/// partner thread that the OS has descheduled (more busy threads than cores) gets to run.
-static inline void spin_wait(int *rounds) {
-    _mm_pause();
-    if (++*rounds > 4096) sched_yield();
-}
-
-/// Spin barrier among the job's threads.
-static void pool_barrier(int nthreads) {
-    if (nthreads == 1) return;
-    unsigned long g = atomic_load(&pool.barrierGeneration);
-    if (atomic_fetch_add(&pool.arrived, 1) == nthreads - 1) {
-        atomic_store(&pool.arrived, 0);
-        atomic_fetch_add(&pool.barrierGeneration, 1);
-    } else {
-        int rounds = 0;
-        while (atomic_load(&pool.barrierGeneration) == g) spin_wait(&rounds);
-    }
-}
-
-static pthread_mutex_t runLock = PTHREAD_MUTEX_INITIALIZER;
-
-/// Runs `job` on up to `nthreads` threads (the caller's as thread 0) and returns when all are done. A job run on
-/// fewer threads than it has slices loops over them; a caller that finds the pool busy (another thread's model)
-/// runs its job alone.
-static void pool_run(qk_job job, void *arg, int nthreads) {
-    pthread_once(&poolOnce, pool_start);
-    if (nthreads > pool.workers + 1) nthreads = pool.workers + 1;
-    if (nthreads <= 1 || pthread_mutex_trylock(&runLock) != 0) {
-        job(arg, 0, 1);
-        return;
-    }
-    pool.job = job;
-    pool.arg = arg;
-    pool.nthreads = nthreads;
-    atomic_store(&pool.done, 0);
-    atomic_fetch_add(&pool.generation, 1);
-    if (atomic_load(&pool.sleepers) > 0) {
-        pthread_mutex_lock(&pool.lock);
-        pthread_cond_broadcast(&pool.wake);
-        pthread_mutex_unlock(&pool.lock);
-    }
-    job(arg, 0, nthreads);
-    int rounds = 0;
-    while (atomic_load(&pool.done) < pool.workers) spin_wait(&rounds);
-    pthread_mutex_unlock(&runLock);
-}
-
-// MARK: - Parallel ranges for Swift kernels
-
-typedef struct {
-    qk_range_fn fn;
-    void *context;
-    int count;
-} range_args;
-
-static void range_job(void *p, int tid, int nthreads) {
-    range_args *a = (range_args *)p;
-    int begin = (int)((long)a->count * tid / nthreads), end = (int)((long)a->count * (tid + 1) / nthreads);
-    if (end > begin) a->fn(a->context, begin, end);
-}
-
-void qk_parallel_ranges(int count, int minimumPerThread, qk_range_fn fn, void *context) {
-    if (count <= 0) return;
-    int n = qk_cpu_threads();
-    if (minimumPerThread < 1) minimumPerThread = 1;
-    if (n > count / minimumPerThread) n = count / minimumPerThread;
-    if (n <= 1) {
-        fn(context, 0, count);
-        return;
-    }
-    range_args a = { .fn = fn, .context = context, .count = count };
-    pool_run(range_job, &a, n);
 }
 
 // MARK: - Microkernels: C[MR × width] += A[MR × K] · panel (width ≤ 32, or ≤ 16 for the one-vector forms)
@@ -414,7 +263,7 @@ void qk_lstm_forward_step(const float *packed, int batch, int hidden, const floa
                     .gates = gates, .c = c, .tanhC = tanhC, .h = h };
     a.slices = qk_threads_for(hidden);
     slices(hidden, a.slices, a.bounds);
-    pool_run(forward_job, &a, a.slices);
+    qk_pool_run(forward_job, &a, a.slices);
 }
 
 QK_TARGET static void backward_gates(step_args *a, int s) {
@@ -468,7 +317,7 @@ static void backward_job(void *p, int tid, int nthreads) {
     step_args *a = (step_args *)p;
     const int H = a->H, G = 4 * H;
     for (int s = tid; s < a->slices; s += nthreads) backward_gates(a, s);
-    pool_barrier(nthreads);
+    qk_pool_barrier(nthreads);
     for (int s = tid; s < a->slices; s += nthreads) {
         int u0 = a->bounds[s], w = a->bounds[s + 1] - u0;
         if (w > 0) gemm_panels(a->B, w, G, a->dGates, G, slice_panels(a->packed, a->bounds, s, H), a->dh + u0, H);
@@ -483,16 +332,12 @@ void qk_lstm_backward_step(const float *packed, int batch, int hidden, const flo
                     .dh = dh, .dhExt = dhExternal, .dc = dc, .dGates = dGates, .clip = clip, .peep = peepholes };
     a.slices = qk_threads_for(hidden);
     slices(hidden, a.slices, a.bounds);
-    pool_run(backward_job, &a, a.slices);
+    qk_pool_run(backward_job, &a, a.slices);
 }
 
 #else
 
 int qk_available(void) { return 0; }
-void qk_parallel_ranges(int count, int minimumPerThread, qk_range_fn fn, void *context) {
-    (void)minimumPerThread;
-    if (count > 0) fn(context, 0, count);
-}
 int qk_threads_for(int hidden) { (void)hidden; return 1; }
 size_t qk_lstm_packed_count(int hidden) { (void)hidden; return 0; }
 void qk_lstm_pack_forward(const float *wh, int hidden, float *packed) { (void)wh; (void)hidden; (void)packed; }

@@ -19,7 +19,8 @@ public struct BenchKernels: ParsableCommand {
 
     public func run() throws { report().emit(json: measure.json) }
 
-    /// Times each kernel; the figures go under `kernels` (name, seconds and GFLOP/s or ns per element).
+    /// Times each kernel; the figures go under `kernels` (name, seconds and GFLOP/s with the fraction of the measured
+    /// peak, or ns per element).
     func report() -> BenchReport {
         var r = BenchReport(bench: "kernels")
         r.blas()
@@ -30,7 +31,9 @@ public struct BenchKernels: ParsableCommand {
             let rate = (t.flops ?? 0) / t.seconds / 1e9
             let share = peak.map { String(format: "  %3.0f%% of peak", 100 * $0.fraction(of: rate)) } ?? ""
             r.line(BenchReport.column(t.name) + String(format: "%8.1f µs  %6.1f GFLOP/s", t.seconds * 1e6, rate) + share)
-            rows.append(["name": t.name, "seconds": t.seconds, "gflops": rate])
+            var row: [String: Any] = ["name": t.name, "seconds": t.seconds, "gflops": rate]
+            if let peak { row["peak_fraction"] = peak.fraction(of: rate) }
+            rows.append(row)
         }
         if let one = FMAPeak.measure(threads: 1, seconds: measure.peakSeconds) {
             r.line(BenchReport.column("FMA peak measured, 1 thread") + String(format: "%8.1f GFLOP/s", one.gflops))
