@@ -1,25 +1,28 @@
 // Quill's single-precision matrix product: see include/QuillKernels.h.
 //
 // Goto's algorithm, as BLIS writes it. C is computed in MR × NR tiles by a micro-kernel that holds the tile in
-// registers (MR rows of two 16-float vectors: 2·MR of the 32 zmm registers) and, for each k, loads one row of a
-// packed B panel (two aligned vectors) and broadcasts MR elements of a packed A panel straight into the FMAs.
-// Around it, five loops:
+// registers (MR = 14 rows of two 16-float vectors: 28 of the 32 zmm registers) and, for each k, loads one row of a
+// packed B panel (two aligned vectors) and broadcasts the MR elements of op(A) in that column into the FMAs.
+// Around it, the loops:
 //
 //   for jc over column blocks of nc:        (nc ≤ NC)
 //     for pc over depth blocks of kc:       pack op(B)[pc, jc] (kc × nc) into NR-wide panels, each k-major
-//       for ic over row blocks of mc:       pack op(A)[ic, pc] (mc × kc) into MR-tall panels, each k-major
+//       for ic over row blocks of mc:       (mc ≤ MC)
 //         for jr over the NR-wide panels:   the B panel (kc × NR, 32 KB at kc = 256) stays in L1
-//           for ir over the MR-tall panels: micro-kernel, C tile += α·A panel · B panel
+//           for ir over MR-row panels:      micro-kernel: C tile = α·(A panel · B panel) + β·C
 //
-// so the A block (mc × kc) and the B block stay in the core's L2 while they are reused. Panels are padded with
-// zeros to whole tiles; the micro-kernel computes whole tiles and writes back only the rows and columns that exist.
+// The B block (kc × nc, ≤ 1 MB) and the A block (mc × kc, ≤ 168 KB) stay in the core's L2 while they are reused.
+// A is read in place (its MR rows, or for a transposed A its MR columns, with their own stride): measured, the
+// micro-kernel runs as fast from A's own layout as from a packed copy once the block is in L2, and packing A cost
+// 6–13% of the products over 2,500 rows. Only a last panel of fewer than MR rows is packed, padded with zeros. B
+// panels are padded with zero columns; the micro-kernel writes back only the rows and columns that exist.
 //
-// Threads. The rows of C (or its columns, whichever is longer) are cut into one contiguous range per thread, at
-// multiples of MR (or NR), and each thread runs the loops above on its own range with its own packing buffers. K is
-// never split, and every element of C is computed by the same sequence of operations wherever its tile falls (the
-// depth blocks depend on k only; a tile's accumulators start at zero for each depth block and are added to C as
-// C = α·acc + β·C for the first block, C = α·acc + C for the others), so the result does not depend on the number
-// of threads, on which thread ran a range, or on load.
+// Threads. The rows of C (or its columns, where there are more of those) are cut into one contiguous range per
+// thread, at multiples of MR (or NR), and each thread runs the loops above on its own range with its own packing
+// room. K is never split, and every element of C is computed by the same sequence of operations wherever its tile
+// falls (the depth blocks depend on k only; a tile's accumulators start at zero for each depth block and are
+// added to C as α·acc + β·C for the first block, α·acc + C for the others), so the result does not depend on the
+// number of threads, on which thread ran a range, or on load.
 #include "QuillKernels.h"
 
 #include <stdlib.h>
@@ -67,13 +70,22 @@ int qk_sgemm_preferred(void) {
 #include "vector_math.h"
 
 /// Tile: MR rows × NR columns (NR = two zmm vectors).
+#ifndef MR
 #define MR 14
+#endif
 #define NR 32
 /// Block sizes: depth KC (the B panel, KC × NR floats, fills two thirds of a 48 KB L1), rows MC (the A block,
-/// MC × KC floats = 168 KB, in L2), columns NC (the B block, KC × NC floats = 1 MB, in L2).
+/// MC × KC floats = 168 KB, in L2), columns NC (the B block, KC × NC floats = 1 MB, in L2). The #ifndef lets a
+/// tuning build try others (-DKC=…).
+#ifndef KC
 #define KC 256
+#endif
+#ifndef MC
 #define MC (MR * 12)
+#endif
+#ifndef NC
 #define NC 1024
+#endif
 
 static inline int ceil_div(int a, int b) { return (a + b - 1) / b; }
 
@@ -176,10 +188,13 @@ QK_TARGET static void pack_b(int transB, const float *B, int ldb, int p0, int kc
 
 // MARK: - Micro-kernel
 
-/// C tile (rows × the columns in m0, m1; rows ≤ MR) = α·(a · b) + β·C, where a is an MR × kc panel and b a kc × NR
-/// panel, both k-major. β = 0 does not read C.
-QK_TARGET static void micro_kernel(int kc, const float *restrict a, const float *restrict b, float *c, size_t ldc,
-                                   int rows, __mmask16 m0, __mmask16 m1, float alpha, float beta) {
+/// C tile (rows × the columns in m0, m1; rows ≤ MR) = α·(a · b) + β·C, where b is a packed kc × NR panel and a an
+/// MR × kc panel whose element (r, k) is a[r·rs + k·ks]: packed (rs = 1, ks = MR), or read in place from A's rows
+/// (rs = lda, ks = 1) or columns (rs = 1, ks = lda). β = 0 does not read C. Every element of the tile is the same
+/// sequence of FMAs whichever form a takes.
+QK_TARGET static inline __attribute__((always_inline)) void
+tile(int kc, const float *restrict a, size_t rs, size_t ks, const float *restrict b, float *c, size_t ldc, int rows,
+     __mmask16 m0, __mmask16 m1, float alpha, float beta) {
     __m512 c0[MR], c1[MR];
     // The C tile is read (β ≠ 0) and written after the loop: start fetching its lines now.
     for (int r = 0; r < rows; r++) {
@@ -193,7 +208,7 @@ QK_TARGET static void micro_kernel(int kc, const float *restrict a, const float 
         __m512 b0 = _mm512_load_ps(b + (size_t)k * NR), b1 = _mm512_load_ps(b + (size_t)k * NR + 16);
         _Pragma("clang loop unroll(full)")
         for (int r = 0; r < MR; r++) {
-            __m512 x = _mm512_set1_ps(a[(size_t)k * MR + r]);
+            __m512 x = _mm512_set1_ps(a[r * rs + (size_t)k * ks]);
             c0[r] = _mm512_fmadd_ps(x, b0, c0[r]);
             c1[r] = _mm512_fmadd_ps(x, b1, c1[r]);
         }
@@ -219,6 +234,24 @@ QK_TARGET static void micro_kernel(int kc, const float *restrict a, const float 
     }
 }
 
+/// `tile` with a packed A panel.
+QK_TARGET static void tile_packed(int kc, const float *a, const float *b, float *c, size_t ldc, int rows,
+                                  __mmask16 m0, __mmask16 m1, float alpha, float beta) {
+    tile(kc, a, 1, MR, b, c, ldc, rows, m0, m1, alpha, beta);
+}
+
+/// `tile` with MR whole rows of A read in place (row stride lda).
+QK_TARGET static void tile_rows(int kc, const float *a, size_t lda, const float *b, float *c, size_t ldc,
+                                __mmask16 m0, __mmask16 m1, float alpha, float beta) {
+    tile(kc, a, lda, 1, b, c, ldc, MR, m0, m1, alpha, beta);
+}
+
+/// `tile` with MR whole columns of a stored-transposed A read in place (op(A)'s row r is A's column r).
+QK_TARGET static void tile_columns(int kc, const float *a, size_t lda, const float *b, float *c, size_t ldc,
+                                   __mmask16 m0, __mmask16 m1, float alpha, float beta) {
+    tile(kc, a, 1, lda, b, c, ldc, MR, m0, m1, alpha, beta);
+}
+
 // MARK: - One thread's range
 
 typedef struct {
@@ -234,7 +267,7 @@ typedef struct {
 } gemm_args;
 
 /// This thread's packing room (A block then B block), kept between calls and grown when a call needs more: at most
-/// (MC·KC + KC·NC) floats, 1.2 MB, per thread that has run a product.
+/// (MR·KC + KC·NC) floats, about 1 MB, per thread that has run a product.
 static __thread float *packRoom;
 static __thread size_t packRoomFloats;
 
@@ -248,15 +281,17 @@ static float *pack_room(size_t floats) {
     return packRoom;
 }
 
-/// C[i0..i1, j0..j1] by the five loops of the header comment. Returns 0 when the packing room could not be had.
+/// C[i0..i1, j0..j1] by the loops of the header comment. Returns 0 when the packing room could not be had.
 QK_TARGET static int gemm_range(const gemm_args *g, int i0, int i1, int j0, int j1) {
     const int kc0 = g->kc, nc0 = g->nc;
     const int mc0 = MC < ceil_div(i1 - i0, MR) * MR ? MC : ceil_div(i1 - i0, MR) * MR;
-    // The B block starts on a 64-byte boundary: its panels are read with aligned loads.
-    const size_t aFloats = ((size_t)mc0 * kc0 + 15) / 16 * 16;
+    // Room for one A panel (a last one of fewer than MR rows, padded) and the B block, which starts on a 64-byte
+    // boundary: its panels are read with aligned loads.
+    const size_t aFloats = ((size_t)MR * kc0 + 15) / 16 * 16;
     float *room = pack_room(aFloats + (size_t)kc0 * nc0);
     if (!room) return 0;
     float *Ap = room, *Bp = room + aFloats;
+    const size_t lda = (size_t)g->lda, ldc = (size_t)g->ldc;
     for (int jc = j0; jc < j1; jc += nc0) {
         int nc = j1 - jc < nc0 ? j1 - jc : nc0;
         for (int pc = 0; pc < g->k; pc += kc0) {
@@ -265,16 +300,24 @@ QK_TARGET static int gemm_range(const gemm_args *g, int i0, int i1, int j0, int 
             pack_b(g->transB, g->B, g->ldb, pc, kc, jc, nc, Bp);
             for (int ic = i0; ic < i1; ic += mc0) {
                 int mc = i1 - ic < mc0 ? i1 - ic : mc0;
-                pack_a(g->transA, g->A, g->lda, ic, mc, pc, kc, Ap);
+                // Whole panels of MR rows are read in place; a last panel of fewer rows is packed with zeros.
+                int whole = mc / MR * MR;
+                if (whole < mc) pack_a(g->transA, g->A, g->lda, ic + whole, mc - whole, pc, kc, Ap);
                 for (int jr = 0; jr < nc; jr += NR) {
                     int cols = nc - jr;
                     __mmask16 m0 = qk_mask(cols), m1 = qk_mask(cols - 16);
                     const float *b = Bp + (size_t)jr * kc;
-                    for (int ir = 0; ir < mc; ir += MR) {
-                        int rows = mc - ir < MR ? mc - ir : MR;
-                        micro_kernel(kc, Ap + (size_t)ir * kc, b, g->C + (size_t)(ic + ir) * g->ldc + jc + jr,
-                                     (size_t)g->ldc, rows, m0, m1, g->alpha, beta);
+                    float *c = g->C + (size_t)ic * ldc + jc + jr;
+                    for (int ir = 0; ir < whole; ir += MR) {
+                        if (g->transA)
+                            tile_columns(kc, g->A + (size_t)pc * lda + ic + ir, lda, b, c + ir * ldc, ldc, m0, m1,
+                                         g->alpha, beta);
+                        else
+                            tile_rows(kc, g->A + (size_t)(ic + ir) * lda + pc, lda, b, c + ir * ldc, ldc, m0, m1,
+                                      g->alpha, beta);
                     }
+                    if (whole < mc)
+                        tile_packed(kc, Ap, b, c + whole * ldc, ldc, mc - whole, m0, m1, g->alpha, beta);
                 }
             }
         }

@@ -31,6 +31,9 @@ final class GemmTests: XCTestCase {
     static let shapes = [(1, 1, 1), (1, 37, 20), (37, 1, 20), (17, 33, 1), (14, 32, 256), (15, 33, 257),
                          (29, 65, 300), (40, 70, 513), (3, 200, 40), (300, 45, 130), (45, 300, 130), (130, 1050, 5)]
 
+    /// (α, β): β = 0 (C not read) and 1 (accumulate), α = 1 and others.
+    static let scalings: [(Float, Float)] = [(1, 0), (1.5, 0), (1, 1), (-0.75, 1), (0.5, 0.25)]
+
     func testMatchesTheReferenceOnOddShapes() throws {
         try requireKernel()
         var rng = SeededGenerator(seed: 14)
@@ -38,7 +41,7 @@ final class GemmTests: XCTestCase {
             for transA in [false, true] {
                 for transB in [false, true] {
                     let ops = Operands(m: m, n: n, k: k, transA: transA, transB: transB, rng: &rng)
-                    for (alpha, beta) in [(Float(1), Float(0)), (1.5, 0), (1, 1), (-0.75, 1), (0.5, 0.25)] {
+                    for (alpha, beta) in Self.scalings {
                         var fast = ops.c, ref = ops.c
                         QuillGEMM.multiply(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
                                            a: ops.a, lda: ops.lda, b: ops.b, ldb: ops.ldb, beta: beta,

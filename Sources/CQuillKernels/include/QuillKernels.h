@@ -80,7 +80,7 @@ double qk_fma_peak_gflops(int threads, double seconds, int *vectorBits);
 /// A packed, register-blocked AVX-512 product (Goto's algorithm, 14 × 32 tiles; see gemm.c) on `threads` threads,
 /// the caller's included (≤ 0: the kernels' thread count, QUILL_THREADS or the online CPUs, at most 8): the rows
 /// of C, or its columns where there are more of those, are cut into one range per thread; k is never split, so
-/// every thread count gives the same bits. Plain loops where qk_available() is 0. Each thread keeps up to 1.2 MB of
+/// every thread count gives the same bits. Plain loops where qk_available() is 0. Each thread keeps about 1 MB of
 /// packing room between calls.
 void qk_sgemm(int transA, int transB, int m, int n, int k, float alpha, const float *A, int lda, const float *B,
               int ldb, float beta, float *C, int ldc, int threads);
