@@ -117,6 +117,9 @@ final class GemmTests: XCTestCase {
         XCTAssertFalse(QuillGEMM.isLarge(m: 50, n: 2048, k: 512), "a per-step product at batch 50")
         XCTAssertFalse(QuillGEMM.isLarge(m: 2500, n: 1600, k: 3), "an input projection of pen offsets")
         XCTAssertFalse(QuillGEMM.isLarge(m: 128, n: 128, k: 128), "below 2²⁴ multiply-adds")
+        XCTAssertTrue(QuillGEMM.isLarge(m: 9600, n: 121, k: 1200), "the mixture head over 32 × 300 rows")
+        XCTAssertTrue(QuillGEMM.isLarge(m: 9600, n: 1200, k: 121), "the mixture head's input gradient")
+        XCTAssertFalse(QuillGEMM.isLarge(m: 2500, n: 65, k: 512), "the char model's output layer")
         try requireKernel()
         let saved = QuillGEMM.path
         defer { QuillGEMM.path = saved }
