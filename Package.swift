@@ -3,9 +3,11 @@ import PackageDescription
 
 // Module stack (dependencies run one way, top to bottom):
 //   CBLAS, CCairo, CGIF    system-library shims (module maps only)
-//   CQuillKernels          C: fused, threaded LSTM steps with packed weights (AVX-512, portable fallback in Swift)
+//   CQuillKernels          C: fused, threaded LSTM/GRU/RNN steps with packed weights and a packed SGEMM (AVX-512,
+//                          chosen at run time; portable fallbacks)
 //   QuillIO                files written completely or not at all, plain-worded file-system errors (Foundation only)
-//   QuillNumerics          tensors, BLAS dispatch, vectorised kernels, seeded RNG
+//   QuillNumerics          tensors, BLAS dispatch (OpenBLAS, or Quill's SGEMM for large Float products), vectorised
+//                          kernels, seeded RNG
 //   QuillNN                layers with forward/backward pairs (Linear, Embedding, LSTM/GRU/RNN, losses)
 //   QuillOptim             Adam, RMSProp (Graves), SGD, clipping, schedules
 //   QuillData              stroke data model, importers, preprocessing, prepared format
@@ -39,6 +41,7 @@ let implementation: [Target] = [
     .target(name: "QuillIO"),
     .target(name: "QuillNumerics", dependencies: [
         .target(name: "CBLAS", condition: .when(platforms: [.linux])),
+        "CQuillKernels",
         .product(name: "RealModule", package: "swift-numerics"),
     ],
             swiftSettings: release),
@@ -60,7 +63,7 @@ let shims: [Target] = [
     .systemLibrary(name: "CCairo", pkgConfig: "cairo",
                    providers: [.apt(["libcairo2-dev", "libpng-dev"]), .brew(["cairo"])]),
     .systemLibrary(name: "CGIF", providers: [.apt(["libgif-dev"]), .brew(["giflib"])]),
-    // The fused LSTM step kernels (AVX-512, chosen at run time): always optimised, also in debug builds.
+    // The fused recurrent step kernels and the SGEMM (AVX-512, chosen at run time): always optimised, also in debug builds.
     .target(name: "CQuillKernels", cSettings: [.unsafeFlags(["-O2"])],
             linkerSettings: [.linkedLibrary("pthread", .when(platforms: [.linux]))]),
 ]

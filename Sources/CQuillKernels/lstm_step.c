@@ -48,7 +48,7 @@ int qk_available(void) {
     return qk_cpu_ok;
 }
 
-static int qk_cpu_threads(void) {
+int qk_cpu_threads(void) {
     static int n = 0;
     if (n == 0) {
         const char *env = getenv("QUILL_THREADS");

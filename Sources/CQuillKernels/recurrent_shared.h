@@ -1,4 +1,4 @@
-// The pieces every fused recurrent step shares (defined in lstm_step.c, used by lstm_step.c and cell_steps.c):
+// The pieces every fused recurrent step shares (defined in lstm_step.c, used by lstm_step.c, cell_steps.c and gemm.c):
 // the split of the hidden units into per-thread slices, the panel layout of the packed recurrent weights, the
 // worker threads with their barrier, and the product of a row block with packed panels. Internal to CQuillKernels.
 #ifndef QUILL_RECURRENT_SHARED_H
@@ -31,6 +31,10 @@ typedef void (*qk_job)(void *arg, int tid, int nthreads);
 /// Runs `job` on up to `nthreads` threads (the caller's as thread 0) and returns when all are done; alone on the
 /// caller's thread when the pool is busy.
 QK_INTERNAL void qk_pool_run(qk_job job, void *arg, int nthreads);
+
+/// Threads the kernels use, the caller's included: QUILL_THREADS if set, else the online CPUs, capped at
+/// QK_MAX_THREADS. Read once.
+QK_INTERNAL int qk_cpu_threads(void);
 
 /// Spin barrier among a job's `nthreads` threads.
 QK_INTERNAL void qk_pool_barrier(int nthreads);

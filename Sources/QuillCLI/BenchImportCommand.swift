@@ -26,7 +26,7 @@ public struct BenchImportCommand: ParsableCommand {
 
     public func run() throws {
         guard FileManager.default.fileExists(atPath: data) else {
-            throw CLIError("\(data): no such file. Pass --data PATH to iam_ondb_lines.jsonl.")
+            throw CLIError("\(data): no such file. Pass --data PATH to iam_ondb_lines.jsonl.", status: .noInput)
         }
         let scratch = NSTemporaryDirectory() + "quill-bench-\(ProcessInfo.processInfo.processIdentifier).qds"
         let bench = try ImportPipeline.benchmark(jsonl: data, repeats: repeats, scratch: scratch)

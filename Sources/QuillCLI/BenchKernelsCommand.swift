@@ -19,7 +19,8 @@ public struct BenchKernels: ParsableCommand {
 
     public func run() throws { report().emit(json: measure.json) }
 
-    /// Times each kernel; the figures go under `kernels` (name, seconds and GFLOP/s or ns per element).
+    /// Times each kernel; the figures go under `kernels` (name, seconds and GFLOP/s with the fraction of the measured
+    /// peak, or ns per element).
     func report() -> BenchReport {
         var r = BenchReport(bench: "kernels")
         r.blas()
@@ -29,17 +30,19 @@ public struct BenchKernels: ParsableCommand {
         for t in workload.products() {
             let rate = (t.flops ?? 0) / t.seconds / 1e9
             let share = peak.map { String(format: "  %3.0f%% of peak", 100 * $0.fraction(of: rate)) } ?? ""
-            r.line(BenchReport.column(t.name) + String(format: "%8.1f µs  %6.1f GFLOP/s", t.seconds * 1e6, rate) + share)
-            rows.append(["name": t.name, "seconds": t.seconds, "gflops": rate])
+            r.line(BenchReport.column(t.name, 56) + String(format: "%8.1f µs  %6.1f GFLOP/s", t.seconds * 1e6, rate) + share)
+            var row: [String: Any] = ["name": t.name, "seconds": t.seconds, "gflops": rate]
+            if let peak { row["peak_fraction"] = peak.fraction(of: rate) }
+            rows.append(row)
         }
         if let one = FMAPeak.measure(threads: 1, seconds: measure.peakSeconds) {
-            r.line(BenchReport.column("FMA peak measured, 1 thread") + String(format: "%8.1f GFLOP/s", one.gflops))
+            r.line(BenchReport.column("FMA peak measured, 1 thread", 56) + String(format: "%8.1f GFLOP/s", one.gflops))
             r.set("peak_gflops_one_thread", one.gflops)
         }
         if let peak { r.line(peak.description) }
         for t in workload.pointwise() {
             let nanoseconds = t.seconds * 1e9 / Double(t.elements)
-            r.line(BenchReport.column(t.name) + String(format: "%8.2f ns/", nanoseconds) + t.unit)
+            r.line(BenchReport.column(t.name, 56) + String(format: "%8.2f ns/", nanoseconds) + t.unit)
             rows.append(["name": t.name, "seconds": t.seconds, "nanoseconds_per_\(t.unit)": nanoseconds])
         }
         r.set("kernels", rows)

@@ -37,7 +37,7 @@ public struct DataShowCommand: ParsableCommand {
             sample = s
         } else {
             guard let i = index, i < ds.samples.count else {
-                throw CLIError("\(file): --index \(index ?? 0) is out of range; the file holds \(ds.samples.count) samples (0…\(ds.samples.count - 1))")
+                throw CLIError("\(file): --index \(index ?? 0) is out of range; the file holds \(ds.samples.count) samples (0…\(ds.samples.count - 1))", status: .usage)
             }
             sample = ds.samples[i]
         }

@@ -63,7 +63,8 @@ enum DefaultModel {
         let setting = ProcessInfo.processInfo.environment[environmentVariable] ?? ""
         throw CLIError("no --model given and no \(kind.rawValue) model in \(TextPreparation.shown(text: dir))"
             + (setting.isEmpty ? "" : " (from \(environmentVariable)=\(TextPreparation.shown(text: setting)))")
-            + "; give --model DIR, or set \(environmentVariable) to a folder holding \(kind.rawValue)/model.safetensors")
+            + "; give --model DIR, or set \(environmentVariable) to a folder holding \(kind.rawValue)/model.safetensors",
+                       status: .noInput)
     }
 
     static var synthesis: String { directory(.synthesis) }

@@ -60,7 +60,14 @@ enum ExitStatus: Int32, CaseIterable {
             case .unknownExtension, .invalidArgument: return .usage
             default: return .dataError
             }
-        case is StyleError, is TextError, is AlphabetError, is CLIError, is EvaluationError: return .dataError
+        case let e as CLIError: return e.status
+        case let e as TextError: return e.isUnreadableFile ? .noInput : .dataError
+        case let e as MetricsError:
+            switch e {
+            case .missing, .unreadable: return .noInput
+            default: return .dataError
+            }
+        case is StyleError, is AlphabetError, is EvaluationError: return .dataError
         case is NonFiniteOutputError, is MemoryBudgetError: return .failure
         default:
             let ns = error as NSError

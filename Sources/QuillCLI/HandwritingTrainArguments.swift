@@ -52,7 +52,7 @@ struct HandwritingTrainArguments: ParsableArguments {
             return o
         }, checkResumed: { saved in
             guard saved.model.kind == kind else {
-                throw CLIError("\(runArgs.out) holds a \(saved.model.kind.rawValue) run; resume it with `quill train \(saved.model.kind.rawValue)`")
+                throw CLIError("\(runArgs.out) holds a \(saved.model.kind.rawValue) run; resume it with `quill train \(saved.model.kind.rawValue)`", status: .usage)
             }
             try runArgs.same("layers", layers, saved.model.layers)
             try runArgs.same("hidden", hidden, saved.model.hidden)

@@ -39,8 +39,12 @@ struct PenOptions<Defaults: PenDefaults>: ParsableArguments {
     var pen: PenKind = .constant
     @Option(help: ArgumentHelp("Ink colour: a name (\(PenOptions.colorNames)) or a hex code (#rgb, #rrggbb, #rrggbbaa).",
                                valueName: "colour"))
-    var color: String = "ink"
-    @Option(help: "Resolution of PNG output in pixels per inch (a point is 1/72 inch; 18…1200).") var dpi: Double = 150
+    var color: String = PenOptions.defaultColor
+    @Option(help: "Resolution of PNG output in pixels per inch (a point is 1/72 inch; 18…1200).")
+    var dpi: Double = PenOptions.defaultDPI
+
+    static var defaultColor: String { "ink" }
+    static var defaultDPI: Double { 150 }
     @Flag(help: "Draw straight segments between points instead of smoothed curves.") var noSmooth = false
 
     static var colorNames: String { Color.named.keys.sorted().joined(separator: ", ") }

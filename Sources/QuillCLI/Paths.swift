@@ -30,12 +30,12 @@ func refuseOverwriting(inputs: [(what: String, path: String?)], output: String,
     let out = TextPreparation.shown(text: output)
     for (what, path) in inputs {
         guard let path, path != "-" else { continue }
-        if sameFile(path, output) { throw CLIError("\(out): is also an input (\(what)); \(fix)") }
+        if sameFile(path, output) { throw CLIError("\(out): is also an input (\(what)); \(fix)", status: .usage) }
         let directory = canonicalPath(path)
         if !directoryExtensions.isEmpty, isDirectory(path),
            directoryExtensions.contains((output as NSString).pathExtension.lowercased()),
            canonicalPath(output).hasPrefix(directory.hasSuffix("/") ? directory : directory + "/") {
-            throw CLIError("\(out): is also an input (a .\((output as NSString).pathExtension) file in the input directory \(TextPreparation.shown(text: path)), which the command reads); \(fix)")
+            throw CLIError("\(out): is also an input (a .\((output as NSString).pathExtension) file in the input directory \(TextPreparation.shown(text: path)), which the command reads); \(fix)", status: .usage)
         }
     }
 }
@@ -44,7 +44,7 @@ func refuseOverwriting(inputs: [(what: String, path: String?)], output: String,
 /// best and last checkpoints and the metrics log. Also refuses an `--out` that exists and is not a directory.
 func refuseRunDirectoryOverInputs(data: [String], out: String) throws {
     if FileManager.default.fileExists(atPath: out), !isDirectory(out) {
-        throw CLIError("\(TextPreparation.shown(text: out)): is a file, not a directory; give --out a directory for the run's checkpoints")
+        throw CLIError("\(TextPreparation.shown(text: out)): is a file, not a directory; give --out a directory for the run's checkpoints", status: .usage)
     }
     let inputs = data.map { (what: "--data", path: Optional($0)) }
     for file in RunFiles.all {
@@ -127,11 +127,11 @@ func refuseNonFiles(_ inputs: [(what: String, path: String?)], directoriesAllowe
         case S_IFREG: continue
         case S_IFDIR:
             if directoriesAllowed { continue }
-            throw CLIError("\(shown): is a directory, not a file (\(what)); give a file")
+            throw CLIError("\(shown): is a directory, not a file (\(what)); give a file", status: .noInput)
         case S_IFCHR, S_IFBLK:
-            throw CLIError("\(shown): is a device, not a regular file (\(what)); give a file")
+            throw CLIError("\(shown): is a device, not a regular file (\(what)); give a file", status: .noInput)
         default:
-            throw CLIError("\(shown): is a pipe or socket, not a regular file (\(what)); give a file")
+            throw CLIError("\(shown): is a pipe or socket, not a regular file (\(what)); give a file", status: .noInput)
         }
     }
 }

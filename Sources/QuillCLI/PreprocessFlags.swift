@@ -85,7 +85,7 @@ struct PreprocessFlags: ParsableArguments {
         switch alphabet.lowercased() {
         case "frequency": o.alphabet = .frequency(minCount: minCount)
         case "graves": o.alphabet = .graves
-        default: throw CLIError("--alphabet \(alphabet): use frequency or graves")
+        default: throw CLIError("--alphabet \(alphabet): use frequency or graves", status: .usage)
         }
         o.split = split
         o.validationFraction = validFraction

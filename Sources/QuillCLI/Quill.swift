@@ -156,5 +156,8 @@ struct OptionTree {
 /// An error raised by a command itself, with a message that names the file or option and the fix.
 public struct CLIError: Error, CustomStringConvertible {
     public let description: String
-    public init(_ message: String) { description = message }
+    /// The exit status it gives (`ExitStatus`): a malformed input unless said otherwise.
+    let status: ExitStatus
+    public init(_ message: String) { description = message; status = .dataError }
+    init(_ message: String, status: ExitStatus) { description = message; self.status = status }
 }

@@ -10,5 +10,8 @@ enum QuillDataBridge {
 
 /// Runs a reader for a command that has no `--skip-invalid`: its errors lose the advice to pass it.
 func withoutSkipAdvice<T>(_ body: () throws -> T) throws -> T {
-    do { return try body() } catch let error as DatasetError { throw CLIError(error.withoutSkipAdvice) }
+    do { return try body() } catch let error as DatasetError {
+        if case .io = error { throw CLIError(error.withoutSkipAdvice, status: .noInput) }
+        throw CLIError(error.withoutSkipAdvice)
+    }
 }

@@ -108,13 +108,13 @@ struct RunArguments<Options: RunOptions>: ParsableArguments {
     /// Refuses a flag given on --resume whose value differs from the saved run's.
     func same<V: Equatable>(_ flag: String, _ given: V?, _ saved: V) throws {
         if let g = given, g != saved {
-            throw CLIError("--\(flag) \(g) differs from the checkpoint's \(saved); a resumed run keeps its architecture and batching. Drop --\(flag), or train into a new --out")
+            throw CLIError("--\(flag) \(g) differs from the checkpoint's \(saved); a resumed run keeps its architecture and batching. Drop --\(flag), or train into a new --out", status: .usage)
         }
     }
 
     /// Refuses an on/off flag given on --resume that the saved run lacks (`what`: the saved run's feature).
     func same(_ flag: String, given: Bool, saved: Bool, what: String) throws {
-        if given && !saved { throw CLIError("--\(flag) differs from the checkpoint, which has no \(what)") }
+        if given && !saved { throw CLIError("--\(flag) differs from the checkpoint, which has no \(what)", status: .usage) }
     }
 
     /// Runs training: with --force first deletes the run's files in --out (never an input: `check` refused that),

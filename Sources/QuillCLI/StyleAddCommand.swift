@@ -29,7 +29,7 @@ public struct StyleAdd: ParsableCommand {
     public func run() throws {
         let dir = try sampling.directory()
         if !force, HandwritingStyle.names(model: dir).contains(name) {
-            throw CLIError("the model in \(dir) already has a style '\(name)'; add --force to replace it")
+            throw CLIError("the model in \(dir) already has a style '\(name)'; add --force to replace it", status: .usage)
         }
         let (loaded, sampler) = try sampling.sampler()
         let line = try checkedLine(text, sampler: sampler)

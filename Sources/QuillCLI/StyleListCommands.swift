@@ -8,7 +8,12 @@ import QuillRender
 struct StyleModelOption: ParsableArguments {
     @Option(help: DefaultModel.help(.synthesis)) var model: String?
 
-    func directory() throws -> String { try DefaultModel.path(model, .synthesis) }
+    /// The model directory; throws `CheckpointError.missing` when it holds no model (a mistyped --model).
+    func directory() throws -> String {
+        let dir = try DefaultModel.path(model, .synthesis)
+        guard FileManager.default.fileExists(atPath: modelFile(dir)) else { throw CheckpointError.missing(modelFile(dir)) }
+        return dir
+    }
 }
 
 /// `quill style list`: the styles of a model, with their texts and where they came from.

@@ -63,16 +63,21 @@ public struct WriteCommand: ParsableCommand {
     @OptionGroup(title: "Animation (.gif, or .svg with --animate)") var animation: AnimationArguments
     @OptionGroup(title: "Pen plotters (.gcode, .hpgl)") var plotter: PlotterArguments
 
+    /// The most points a --prime-inkml file may hold: IAM-OnDB's longest lines have about 4,000 as recorded (2,000 at the
+    /// bundled model's decimation), and every line of a page is primed with all of them.
+    static let maximumPrimePoints = 6000
+
     public init() {}
 
     public func validate() throws {
         try refuseEmptyOutput("output", output)
         if !listStyles {
-            guard let output else { throw ValidationError("give the output with -o FILE (.png, .svg, .pdf, .inkml, .json, .npy, .gcode or .hpgl)") }
+            guard let output else { throw ValidationError("give the output with -o FILE (.png, .svg, .pdf, .gif, .inkml, .json, .npy, .gcode or .hpgl)") }
             try WriteOutput.check(output)
             try plotter.check(output: output)
             _ = try animation.options(output: output)
             if plotter.plotterSVG && animation.animate { throw ValidationError("choose --plotter-svg or --animate, not both") }
+            try refuseInkOptionsThatDoNotApply(output)
             if let setup = try sheets.setup(), let m = setup.problem(lineHeight: lineHeight) {
                 throw ValidationError("--page \(sheets.page ?? ""): \(m)")
             }
@@ -93,6 +98,19 @@ public struct WriteCommand: ParsableCommand {
         if primeText != nil && primeInkml == nil { throw ValidationError("--prime-text goes with --prime-inkml") }
         if (primeFrom == nil) != (id == nil) { throw ValidationError("--prime-from and --id go together") }
         try OptionRange.check("line-height", lineHeight, 5...2000)
+    }
+
+    /// --dpi only makes pixels (.png, .gif); colour, pen kind and smoothing only pictures, not stroke exports or
+    /// plotter programs.
+    func refuseInkOptionsThatDoNotApply(_ output: String) throws {
+        let ext = (output as NSString).pathExtension.lowercased()
+        if pen.dpi != PenOptions<PagePen>.defaultDPI && !["png", "gif"].contains(ext) {
+            throw ValidationError("--dpi applies to .png and .gif output, not .\(ext)")
+        }
+        let drawsInk = StrokeFormat.forPath(output) == nil && !plotter.plotterSVG
+        if !drawsInk && (pen.color != PenOptions<PagePen>.defaultColor || pen.pen != .constant || pen.noSmooth) {
+            throw ValidationError("--color, --pen and --no-smooth draw pictures; they do not apply to \(plotter.plotterSVG ? "--plotter-svg" : ".\(ext)") output")
+        }
     }
 
     public func run() throws {
@@ -140,31 +158,26 @@ public struct WriteCommand: ParsableCommand {
                                           what: output)
         } ?? [StrokeRenderer.place(lines: strokes, options: options, what: output)]
         var files: [String] = [], travel = 0.0, sampledTravel = 0.0
+        func texts(_ placed: PlacedPage) -> [String?] {
+            Array(prepared.lines[placed.firstLine..<(placed.firstLine + placed.lines.count)])
+        }
         if plotter.plotterSVG {
-            for (k, placed) in pages.enumerated() {
-                let file = StrokeRenderer.pagePath(output, page: k, of: pages.count)
-                let texts = Array(prepared.lines[placed.firstLine..<(placed.firstLine + placed.lines.count)])
-                try AtomicOutput.write(Data(StrokeExport.plotterSVG(placed, texts: texts, style: options.style).utf8), to: file)
-                files.append(file)
+            files = try StrokeRenderer.writeEachPage(count: pages.count, output: output) { k, file in
+                try AtomicOutput.write(Data(StrokeExport.plotterSVG(pages[k], texts: texts(pages[k]), style: options.style).utf8), to: file)
             }
         } else if let animated = try animation.options(output: output) {
-            for (k, placed) in pages.enumerated() {
-                let file = StrokeRenderer.pagePath(output, page: k, of: pages.count)
+            files = try StrokeRenderer.writeEachPage(count: pages.count, output: output) { k, file in
                 if WriteOutput.isGIF(output) {
-                    try StrokeAnimation.gif(placed, style: options.style, options: animated, pixelScale: pen.pixelScale, to: file)
+                    try StrokeAnimation.gif(pages[k], style: options.style, options: animated, pixelScale: pen.pixelScale, to: file)
                 } else {
-                    try AtomicOutput.write(Data(StrokeAnimation.svg(placed, style: options.style, options: animated).utf8), to: file)
+                    try AtomicOutput.write(Data(StrokeAnimation.svg(pages[k], style: options.style, options: animated).utf8), to: file)
                 }
-                files.append(file)
             }
         } else if let format = StrokeFormat.forPath(output) {
-            for (k, placed) in pages.enumerated() {
-                let file = StrokeRenderer.pagePath(output, page: k, of: pages.count)
-                let texts = Array(prepared.lines[placed.firstLine..<(placed.firstLine + placed.lines.count)])
-                let report = try StrokeExport.write(placed, texts: texts, format: format, to: file, plotter: plotter.options)
+            files = try StrokeRenderer.writeEachPage(count: pages.count, output: output) { k, file in
+                let report = try StrokeExport.write(pages[k], texts: texts(pages[k]), format: format, to: file, plotter: plotter.options)
                 travel += report.penUpTravel?.written ?? 0
                 sampledTravel += report.penUpTravel?.sampled ?? 0
-                files.append(file)
             }
         } else if let setup {
             files = try StrokeRenderer.renderPages(pages, to: output, options: options, paper: setup)
@@ -172,10 +185,14 @@ public struct WriteCommand: ParsableCommand {
             _ = try StrokeRenderer.renderPage(lines: strokes, to: output, options: options)
             files = [output]
         }
+        if files.count > 1 || setup != nil, case let stale = StrokeRenderer.stalePages(output, after: files.count), !stale.isEmpty {
+            note("\(stale.map { TextPreparation.shown(text: ($0 as NSString).lastPathComponent) }.joined(separator: ", ")) "
+                 + "\(stale.count == 1 ? "is a page" : "are pages") of an earlier, longer page set, left as \(stale.count == 1 ? "it was" : "they were")")
+        }
         let sheetsNote = setup == nil ? "" : ", \(pages.count) page\(pages.count == 1 ? "" : "s")"
         let travelNote = StrokeFormat.forPath(output)?.isPlotter == true
             ? String(format: "; pen-up travel %.0f mm (%.0f mm in the sampled order)", travel, sampledTravel) : ""
-        print("wrote \(files.map { TextPreparation.shown(text: $0) }.joined(separator: ", ")) (\(n) line\(n == 1 ? "" : "s")\(sheetsNote)\(travelNote))")
+        print("wrote \(files.map { TextPreparation.shown(text: $0) }.joined(separator: ", ")) (\(n) \(n == 1 ? "line" : "lines")\(sheetsNote)\(travelNote))")
     }
 
     /// The text as given: the argument, standard input for "-", or the --input file; checked against --max-chars.
@@ -198,7 +215,7 @@ public struct WriteCommand: ParsableCommand {
         }
         let count = normal.trimmingCharacters(in: .whitespacesAndNewlines).count
         if count > maxChars {
-            throw CLIError("the text has \(count) characters, more than --max-chars \(maxChars); raise it with --max-chars \(count) (a 1,000-character page takes a few seconds)")
+            throw CLIError("the text has \(count) characters, more than --max-chars \(maxChars); raise it with --max-chars \(count) (a 1,000-character page takes a few seconds)", status: .usage)
         }
         return raw
     }
@@ -217,7 +234,7 @@ public struct WriteCommand: ParsableCommand {
         if let sheet = try sheets.setup()?.size {
             // Text flows onto further sheets; only a sheet itself can be too large, as a PNG.
             if png, max(sheet.width, sheet.height) * pen.pixelScale > Canvas.maximumSide(for: .png) {
-                throw CLIError(String(format: "--page %@ at --dpi %@ would be %.0f pixels on its longer side, more than a PNG can take (32767); lower --dpi, or write .svg or .pdf", sheets.page ?? "", OptionRange.shown(pen.dpi), max(sheet.width, sheet.height) * pen.pixelScale))
+                throw CLIError(String(format: "--page %@ at --dpi %@ would be %.0f pixels on its longer side, more than a PNG can take (32767); lower --dpi, or write .svg or .pdf", sheets.page ?? "", OptionRange.shown(pen.dpi), max(sheet.width, sheet.height) * pen.pixelScale), status: .usage)
             }
             return
         }
@@ -229,7 +246,7 @@ public struct WriteCommand: ParsableCommand {
                          OptionRange.shown(lineHeight))
                 : String(format: "at least %.0f points wide (%d characters at --line-height %@)", size.width, longest,
                          OptionRange.shown(lineHeight))
-            throw CLIError("\(TextPreparation.shown(text: output)): the page would be \(what), more than the \(Int(limit)) points a\(png ? " PNG at --dpi \(OptionRange.shown(pen.dpi))" : "") page can take; lower --line-height or --wrap, split the text\(png ? ", lower --dpi, or write .svg or .pdf" : "")")
+            throw CLIError("\(TextPreparation.shown(text: output)): the page would be \(what), more than the \(Int(limit)) points a\(png ? " PNG at --dpi \(OptionRange.shown(pen.dpi))" : "") page can take; lower --line-height or --wrap, split the text\(png ? ", lower --dpi, or write .svg or .pdf" : "")", status: .usage)
         }
     }
 
@@ -248,6 +265,12 @@ public struct WriteCommand: ParsableCommand {
             let sample = try withoutSkipAdvice { try InkMLImporter.load(path: primeInkml) }
             guard let t = primeText ?? sample.text, !t.isEmpty else {
                 throw CLIError("\(primeInkml): the file carries no transcription; say what it says with --prime-text")
+            }
+            if primeText == nil, case let lines = t.split(whereSeparator: \.isNewline), lines.count > 1 {
+                throw CLIError("\(primeInkml): the file holds \(lines.count) lines of writing; prime with one line (write it alone, or export a single line)")
+            }
+            guard sample.pointCount <= Self.maximumPrimePoints else {
+                throw CLIError("\(primeInkml): \(sample.pointCount) points is more than a prime takes (\(Self.maximumPrimePoints), a long line of handwriting); prime with one line")
             }
             return Prime(raw: sample.offsets(), text: try checkedLine(t, sampler: sampler), stats: loaded.stats,
                          rescale: true)

@@ -11,7 +11,10 @@ public struct PreparedText: Equatable, Sendable {
 /// Why a text can't be written.
 public struct TextError: Error, CustomStringConvertible, Equatable {
     public let description: String
-    public init(_ message: String) { description = message }
+    /// The text file could not be opened or read (missing, a directory, no permission), as against text that was
+    /// read and cannot be written.
+    public let isUnreadableFile: Bool
+    public init(_ message: String, unreadableFile: Bool = false) { description = message; isUnreadableFile = unreadableFile }
 }
 
 /// Turns text as people have it (typed, pasted, read from a file) into lines a handwriting model can write.
@@ -169,19 +172,19 @@ extension TextPreparation {
         guard fd >= 0 else {
             let why = errno == ENOENT ? "no such file; give the path of a UTF-8 text file"
                 : errno == EACCES ? "permission denied; check its permissions" : String(cString: strerror(errno))
-            throw TextError("\(name): \(why)")
+            throw TextError("\(name): \(why)", unreadableFile: true)
         }
         defer { if fd != 0 { close(fd) } }
         var st = stat()
         if fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR {
-            throw TextError("\(name) is a directory; give the path of a UTF-8 text file")
+            throw TextError("\(name) is a directory; give the path of a UTF-8 text file", unreadableFile: true)
         }
         var data = Data(), buffer = [UInt8](repeating: 0, count: 1 << 16)
         while data.count <= maxBytes {
             let n = buffer.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw TextError("\(name): cannot read it (\(String(cString: strerror(errno))))")
+                throw TextError("\(name): cannot read it (\(String(cString: strerror(errno))))", unreadableFile: true)
             }
             if n == 0 { break }
             data.append(contentsOf: buffer[0..<n])

@@ -37,7 +37,8 @@ public final class AtomicOutput {
             case S_IFDIR:
                 throw FileSystemError(path: path, operation: .write, code: EISDIR)
             case S_IFREG:
-                if access(target, W_OK) != 0 {
+                // No write bit for anyone is read-only for root too, whom access() would let through.
+                if access(target, W_OK) != 0 || st.st_mode & 0o222 == 0 {
                     throw FileSystemError(path: path, operation: .write,
                                           detail: errno == EROFS ? "the file system is read-only; choose another path"
                                               : "the file is read-only; make it writable or choose another path")

@@ -28,7 +28,13 @@ public struct HandwritingStyle: Equatable, Sendable {
     /// The style `quill write` primes with when it is given none: a page is always in one hand.
     public static let defaultName = "default"
 
-    public static func directory(model dir: String) -> URL { URL(fileURLWithPath: dir).appendingPathComponent("styles") }
+    /// DIR/styles for a model directory; for a model file (`--model DIR/model.safetensors`), the styles beside it.
+    public static func directory(model dir: String) -> URL {
+        var isDirectory: ObjCBool = false
+        let url = URL(fileURLWithPath: dir)
+        let file = FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory) && !isDirectory.boolValue
+        return (file ? url.deletingLastPathComponent() : url).appendingPathComponent("styles")
+    }
 
     /// The style names shipped with a model directory.
     public static func names(model dir: String) -> [String] {

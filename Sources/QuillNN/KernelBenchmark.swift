@@ -32,7 +32,9 @@ public struct KernelBenchmark {
     }
 
     /// The products (GEMMs of a 50-step window of `batch` rows and `hidden` units, and one layer's steps per cell kind),
-    /// each repeated `repetitions` times. Leaves the fused kernels enabled.
+    /// each repeated `repetitions` times: the per-step products on the path `matmul` picks, the three products over
+    /// 2,500 rows on Quill's GEMM (where the CPU runs it) and on OpenBLAS. Leaves the fused kernels enabled and
+    /// `QuillGEMM.path` as it found it.
     public func products() -> [Timing] {
         let B = batch, H = hidden, G = 4 * H
         var rng = SeededGenerator(seed: 1)
@@ -46,12 +48,23 @@ public struct KernelBenchmark {
             matmul(m: B, n: G, k: H, a: h.ptr, lda: H, b: w.ptr, ldb: G, beta: 1, c: g.ptr, ldc: G) }
         product("dG·Whᵀ      (\(B)×\(G))·(\(G)×\(H))", 2.0 * Double(B * H * G)) {
             matmul(transB: true, m: B, n: H, k: G, a: g.ptr, lda: G, b: w.ptr, ldb: G, c: h.ptr, ldc: H) }
-        product("X·Wx        (2500×\(H))·(\(H)×\(G))", 2.0 * 2500 * Double(H * G)) {
-            matmul(m: 2500, n: G, k: H, a: big.ptr, lda: H, b: w.ptr, ldb: G, c: bigG.ptr, ldc: G) }
-        product("Xᵀ·dG       (\(H)×2500)·(2500×\(G))", 2.0 * 2500 * Double(H * G)) {
-            matmul(transA: true, m: H, n: G, k: 2500, a: big.ptr, lda: H, b: bigG.ptr, ldb: G, beta: 1, c: out.ptr, ldc: G) }
-        product("dG·Wxᵀ      (2500×\(G))·(\(G)×\(H))", 2.0 * 2500 * Double(H * G)) {
-            matmul(transB: true, m: 2500, n: H, k: G, a: bigG.ptr, lda: G, b: w.ptr, ldb: G, c: big.ptr, ldc: H) }
+        // The products over a 50-step window (2,500 rows at batch 50), each on both paths that `matmul` chooses
+        // between: Quill's GEMM (where this CPU runs it) and OpenBLAS.
+        let saved = QuillGEMM.path
+        let paths: [(QuillGEMM.Path, String)] = (QuillGEMM.available ? [(.quill, "Quill GEMM")] : [])
+            + [(.openBLAS, "OpenBLAS")]
+        let large = 2.0 * 2500 * Double(H * G)
+        for (path, label) in paths {
+            QuillGEMM.path = path
+            product("X·Wx        (2500×\(H))·(\(H)×\(G)), \(label)", large) {
+                matmul(m: 2500, n: G, k: H, a: big.ptr, lda: H, b: w.ptr, ldb: G, c: bigG.ptr, ldc: G) }
+            product("Xᵀ·dG       (\(H)×2500)·(2500×\(G)), \(label)", large) {
+                matmul(transA: true, m: H, n: G, k: 2500, a: big.ptr, lda: H, b: bigG.ptr, ldb: G, beta: 1, c: out.ptr,
+                       ldc: G) }
+            product("dG·Wxᵀ      (2500×\(G))·(\(G)×\(H)), \(label)", large) {
+                matmul(transB: true, m: 2500, n: H, k: G, a: bigG.ptr, lda: G, b: w.ptr, ldb: G, c: big.ptr, ldc: H) }
+        }
+        QuillGEMM.path = saved
         for kind in CellKind.allCases { rows += stepTimings(kind) }
         return rows
     }

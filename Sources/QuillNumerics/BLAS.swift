@@ -7,10 +7,17 @@ import CBLAS
 // All BLAS calls in Quill go through this file. Matrices are row-major.
 
 extension Float {
+    /// Row-major `C = alpha · op(A) · op(B) + beta · C` (`QuillScalar.blasGemm`): Quill's own GEMM where
+    /// `QuillGEMM.takes` says so (large products on AVX-512 CPUs), else OpenBLAS's `cblas_sgemm`.
     public static func blasGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                                 alpha: Float, a: UnsafePointer<Float>, lda: Int,
                                 b: UnsafePointer<Float>, ldb: Int,
                                 beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if QuillGEMM.takes(m: m, n: n, k: k) {
+            QuillGEMM.multiply(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                               b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            return
+        }
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }

@@ -61,15 +61,17 @@ public struct PaperSetup: Equatable, Sendable {
 
     /// A message when the margins leave no room or an option is out of range; nil when the setup can be used.
     public func problem(lineHeight: Double) -> String? {
-        if !(margin.isFinite && margin >= 0) { return "the margin must not be negative" }
-        if 2 * margin >= min(size.width, size.height) {
-            return String(format: "margins of %.0f pt leave no room on a %.0f × %.0f pt page", margin, size.width, size.height)
+        let mm = PaperSetup.pointsPerMillimetre
+        func shown(_ points: Double) -> String { String(format: "%.0f mm", points / mm) }
+        if !(margin.isFinite && margin >= 0 && margin < 5000 * mm) { return "the margin must be a length from 0 to 5 m" }
+        let room = Size(width: size.width - 2 * margin, height: size.height - 2 * margin)
+        // A line needs room for a few letters: four line heights across, one down.
+        if room.width < 4 * lineHeight || room.height < lineHeight {
+            return "margins of \(shown(margin)) leave \(shown(max(room.width, 0))) × \(shown(max(room.height, 0))) of a "
+                + "\(shown(size.width)) × \(shown(size.height)) page for writing; a line \(shown(lineHeight)) high needs at "
+                + "least \(shown(4 * lineHeight)) × \(shown(lineHeight)) (lower --margin or --line-height)"
         }
         if !(lineSpacing.isFinite && lineSpacing >= 1 && lineSpacing <= 10) { return "the line spacing must be between 1 and 10" }
-        if lineHeight > size.height - 2 * margin {
-            return String(format: "a line %.0f pt high does not fit between the margins of a page %.0f pt high",
-                          lineHeight, size.height)
-        }
         return nil
     }
 }
@@ -144,6 +146,36 @@ extension StrokeRenderer {
         return ns.deletingPathExtension + "-\(page + 1)" + (ext.isEmpty ? "" : "." + ext)
     }
 
+    /// Writes one file per page through `body(page, file)` (files named by `pagePath`). When a page fails, the pages
+    /// this call has written are removed before the error is rethrown, so a multi-page output is complete or absent.
+    /// Returns the files written.
+    public static func writeEachPage(count: Int, output: String, _ body: (Int, String) throws -> Void) throws -> [String] {
+        var files: [String] = []
+        do {
+            for k in 0..<count {
+                let file = pagePath(output, page: k, of: count)
+                try body(k, file)
+                files.append(file)
+            }
+        } catch {
+            for file in files { unlink(file) }
+            throw error
+        }
+        return files
+    }
+
+    /// Numbered pages beyond the first `count` that an earlier, longer run left (`NAME-(count+1).EXT`, … while they
+    /// exist), which a run of `count` pages does not replace.
+    public static func stalePages(_ output: String, after count: Int) -> [String] {
+        // A single page is NAME.EXT itself, so every numbered page is stale then.
+        var stale: [String] = [], k = count <= 1 ? 0 : count
+        while k < 10_000, case let file = pagePath(output, page: k, of: k + 1), FileManager.default.fileExists(atPath: file) {
+            stale.append(file)
+            k += 1
+        }
+        return stale
+    }
+
     /// Draws `pages` (`placePages`): one multi-page PDF, or one PNG or SVG per page (`pagePath`), each sheet with
     /// `paper`'s ruling beneath the writing. Returns the files written.
     @discardableResult
@@ -151,25 +183,25 @@ extension StrokeRenderer {
                                    paper: PaperSetup) throws -> [String] {
         let format = try OutputFormat.forPath(path)
         guard let size = pages.first?.size else { throw RenderError.emptyGeometry(what: path, detail: "no pages") }
-        var canvas: Canvas?
-        var files: [String] = []
-        for (k, page) in pages.enumerated() {
-            if format == .pdf, let c = canvas {
-                try c.newPage(background: options.background)
-            } else {
-                let file = format == .pdf ? path : pagePath(path, page: k, of: pages.count)
-                try canvas?.finish()
-                canvas = try Canvas(path: file, width: size.width, height: size.height, pixelScale: options.pixelScale,
-                                    background: options.background)
-                files.append(file)
-            }
-            // Invariant: the branch above has just opened a canvas when there was none.
-            let c = canvas!
+        func draw(_ page: PlacedPage, on c: Canvas) {
             drawRuling(on: c, page: page, paper: paper)
             for line in page.lines { c.drawStrokes(line, transform: .identity, style: options.style) }
         }
-        try canvas?.finish()
-        return files
+        guard format == .pdf else {
+            return try writeEachPage(count: pages.count, output: path) { k, file in
+                let c = try Canvas(path: file, width: size.width, height: size.height, pixelScale: options.pixelScale,
+                                   background: options.background)
+                draw(pages[k], on: c)
+                try c.finish()
+            }
+        }
+        let c = try Canvas(path: path, width: size.width, height: size.height, background: options.background)
+        for (k, page) in pages.enumerated() {
+            if k > 0 { try c.newPage(background: options.background) }
+            draw(page, on: c)
+        }
+        try c.finish()
+        return [path]
     }
 
     /// Ruled lines at the page's rules across the text width, or a 5 mm grid over the sheet.

@@ -22,6 +22,19 @@ public struct StrokeTimeline: Sendable {
         totalSteps = max(step - 2, 1)
     }
 
+    /// The bounding box of the points written after step `after` up to step `upTo`, with the `back` points before
+    /// each (whose smoothed curve the new points bend); nil when none were written.
+    public func changed(after: Double, upTo: Double, back: Int) -> Rect? {
+        var points: [Point] = []
+        for entry in strokes {
+            let first = Int((after - Double(entry.start)).rounded(.down)) + 1  // points already drawn
+            let last = min(Int((upTo - Double(entry.start)).rounded(.down)) + 1, entry.points.count)
+            guard last > max(first, 0) else { continue }
+            points += entry.points[max(0, first - back)..<last]
+        }
+        return Rect.bounding(points)
+    }
+
     /// The ink written by step `s` (fractional): every stroke begun by then, up to its last point reached.
     public func ink(at s: Double) -> [Stroke] {
         strokes.compactMap { entry in
@@ -53,6 +66,9 @@ public struct AnimationOptions: Equatable, Sendable {
 
 /// Animated output of a page (`quill write --animate`, .gif): the strokes drawn at the pace they were written.
 public enum StrokeAnimation {
+    /// The most pixels a GIF frame may have (16 million: an A3 sheet at 300 dpi).
+    public static let maximumFramePixels = 16_000_000
+
     /// An SVG document in which each stroke is drawn in, from its first point to its last, over the seconds the
     /// pen took (SMIL `<animate>` of the stroke's dash offset, which browsers play); played once, the last frame
     /// kept. Strokes are drawn with `style`'s colour and width (a fountain pen's nominal width) and smoothed as
@@ -118,6 +134,10 @@ public enum StrokeAnimation {
         guard frames <= 100_000 else {
             throw RenderError.invalidArgument(what: path, detail: "\(frames) frames is too many; lower --fps or --duration")
         }
+        let pixels = (page.size.width * pixelScale).rounded(.up) * (page.size.height * pixelScale).rounded(.up)
+        guard pixels <= Double(maximumFramePixels) else {
+            throw RenderError.invalidArgument(what: path, detail: String(format: "a GIF frame of %.0f million pixels is more than the %d million a GIF may have here; lower --dpi or write a smaller page", pixels / 1e6, maximumFramePixels / 1_000_000))
+        }
         let raster = try Canvas(rasterWidth: page.size.width, height: page.size.height, pixelScale: pixelScale)
         let ink = style.color(forStroke: 0)
         let levels = 64
@@ -128,18 +148,29 @@ public enum StrokeAnimation {
         defer { writer.abort() }
         var indices = [UInt8](repeating: 0, count: width * height)
         let centiseconds = max(1, Int((100 / options.fps).rounded()))
+        // Ink only grows, so a frame differs from the one before only around the points added since (a smoothed
+        // curve also bends back two points): only that rectangle is redrawn, converted and compared.
+        let reach = style.width * (style.pen == .fountain ? 1.6 : 1) / 2 + 2 / pixelScale
+        var previousStep = -1.0
         for k in 0...frames {
             // Frame k shows the ink at its time; the extra last frame is the finished page, held.
             let step = k == frames ? Double(timeline.totalSteps) : Double(k) / options.fps / options.secondsPerStep(timeline)
+            let dirty = k == 0 ? raster.bounds : timeline.changed(after: previousStep, upTo: step, back: 2)
+                .map { Rect(x: $0.x - reach, y: $0.y - reach, width: $0.width + 2 * reach, height: $0.height + 2 * reach) }
+            previousStep = step
+            let delay = k == frames ? max(1, Int((options.hold * 100).rounded())) : centiseconds
+            guard let dirty else { try writer.frame(indices, delay: delay, region: (0, 0, 0, 0)); continue }
+            let x0 = max(0, Int((dirty.minX * pixelScale).rounded(.down))), y0 = max(0, Int((dirty.minY * pixelScale).rounded(.down)))
+            let x1 = min(width - 1, Int((dirty.maxX * pixelScale).rounded(.up))), y1 = min(height - 1, Int((dirty.maxY * pixelScale).rounded(.up)))
+            guard x0 <= x1, y0 <= y1 else { try writer.frame(indices, delay: delay, region: (0, 0, 0, 0)); continue }
             raster.fill(raster.bounds, .white)
             raster.drawStrokes(timeline.ink(at: step), transform: .identity, style: style)
-            let delay = k == frames ? max(1, Int((options.hold * 100).rounded())) : centiseconds
-            raster.withPixels { pixels, width, height, stride in
-                for y in 0..<height {
-                    for x in 0..<width { indices[y * width + x] = UInt8(rampIndex(pixels[y * stride + x], ink: ink, levels: levels)) }
+            raster.withPixels { pixels, width, _, stride in
+                for y in y0...y1 {
+                    for x in x0...x1 { indices[y * width + x] = UInt8(rampIndex(pixels[y * stride + x], ink: ink, levels: levels)) }
                 }
             }
-            try writer.frame(indices, delay: delay)
+            try writer.frame(indices, delay: delay, region: k == 0 ? (0, 0, width - 1, height - 1) : (x0, y0, x1, y1))
         }
         try writer.commit()
         return frames + 1
@@ -162,7 +193,6 @@ final class GIFWriter {
     private var failure: Error?
     private let width: Int, height: Int
     private var line: [GifByteType]
-    private var previous: [UInt8]?
     let path: String
 
     init(path: String, width: Int, height: Int, palette: [Color]) throws {
@@ -199,22 +229,12 @@ final class GIFWriter {
         try check(EGifPutScreenDesc(gif, Int32(width), Int32(height), 8, 0, map))
     }
 
-    /// Appends a frame of palette indices (`width` × `height`, row-major) shown for `delay` hundredths of a second.
-    /// Only the rectangle that differs from the frame before is stored (each frame is drawn over the last).
-    func frame(_ indices: [UInt8], delay: Int) throws {
+    /// Appends a frame of palette indices (`width` × `height`, row-major) shown for `delay` hundredths of a second,
+    /// storing only `region` (x0, y0, x1, y1, inclusive; drawn over the frame before): where it changed.
+    func frame(_ indices: [UInt8], delay: Int, region: (Int, Int, Int, Int)) throws {
         guard let gif else { return }
         precondition(indices.count == width * height)
-        var (x0, y0, x1, y1) = (0, 0, width - 1, height - 1)
-        if let previous {
-            (x0, y0, x1, y1) = (width, height, -1, -1)
-            for y in 0..<height {
-                for x in 0..<width where indices[y * width + x] != previous[y * width + x] {
-                    (x0, y0, x1, y1) = (min(x0, x), min(y0, y), max(x1, x), max(y1, y))
-                }
-            }
-            if x1 < 0 { (x0, y0, x1, y1) = (0, 0, 0, 0) }  // nothing changed: one unchanged pixel
-        }
-        previous = indices
+        let (x0, y0, x1, y1) = region
         var control = GraphicsControlBlock(DisposalMode: DISPOSE_DO_NOT, UserInputFlag: false,
                                            DelayTime: Int32(min(delay, 65_535)), TransparentColor: NO_TRANSPARENT_COLOR)
         var extension_ = [GifByteType](repeating: 0, count: 4)

@@ -6,7 +6,8 @@ import QuillIO
 /// exports other programs read (InkML, JSON, NumPy) and pen-plotter programs (G-code, HPGL).
 public enum StrokeFormat: String, CaseIterable, Sendable {
     /// W3C InkML: one `<traceGroup>` per line, one `<trace>` per stroke, X and Y in points, y down; the page's text
-    /// as the root `<annotation type="truth">`, so `quill write --prime-inkml` and `quill data import inkml` read it.
+    /// (its lines joined by line breaks) as the root `<annotation type="truth">`, so `quill write --prime-inkml`
+    /// (one line) and `quill data import inkml` read it.
     case inkml
     /// JSON: the page size and, per line, its text and strokes as [x, y] pairs in points, y down.
     case json
@@ -66,7 +67,7 @@ public enum StrokeExport {
         var s = """
         <?xml version="1.0" encoding="UTF-8"?>
         <ink xmlns="http://www.w3.org/2003/InkML">
-          <annotation type="truth">\(escaped(texts.compactMap { $0 }.joined(separator: " ")))</annotation>
+          <annotation type="truth">\(escaped(texts.compactMap { $0 }.joined(separator: "\n")))</annotation>
           <annotation type="writer">quill write</annotation>
           <traceFormat>
             <channel name="X" type="decimal" units="pt"/>

@@ -51,7 +51,10 @@ final class HandwritingCLITests: XCTestCase {
         }
         let gcode = try String(contentsOfFile: dir.path("hello.gcode"), encoding: .utf8)
         XCTAssertTrue(gcode.contains("G0 Z5") && gcode.contains("G1 F1200.000"), gcode)
-        XCTAssertEqual(errorText(["write", "abc", "--prime-inkml", dir.path("hello.inkml"), "--model", model,
+        XCTAssertTrue(errorText(["write", "abc", "--prime-inkml", dir.path("hello.inkml"), "--model", model,
+                                 "-o", dir.path("primed.png")]).contains("holds 2 lines of writing"))
+        XCTAssertEqual(errorText(["write", "bca", "--model", model, "-o", dir.path("one.inkml"), "--steps-per-char", "8"]), "no error")
+        XCTAssertEqual(errorText(["write", "abc", "--prime-inkml", dir.path("one.inkml"), "--model", model,
                                   "-o", dir.path("primed.png"), "--steps-per-char", "6"]), "no error")
         XCTAssertTrue(errorText(["write", "abc", "--model", model, "-o", dir.path("p.png"), "--feed-rate", "900"])
             .contains("apply to .gcode and .hpgl output"))
@@ -92,8 +95,8 @@ final class HandwritingCLITests: XCTestCase {
     func testSheetsOfPaper() throws {
         let dir = TempDir(); defer { dir.cleanup() }
         let model = try makeModel(dir)
-        XCTAssertEqual(errorText(["write", "abc\nbca\ncab", "--model", model, "-o", dir.path("s.png"), "--page", "60x40mm",
-                                  "--margin", "5mm", "--paper", "ruled", "--align", "center", "--line-spacing", "1.5",
+        XCTAssertEqual(errorText(["write", "abc\nbca\ncab", "--model", model, "-o", dir.path("s.png"), "--page", "60x25mm",
+                                  "--margin", "5mm", "--line-height", "20", "--paper", "ruled", "--align", "center", "--line-spacing", "1.5",
                                   "--dpi", "72", "--steps-per-char", "6"]), "no error")
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.path("")).filter { $0.hasPrefix("s-") }
         XCTAssertGreaterThanOrEqual(files.count, 2, "\(files)")
@@ -102,7 +105,7 @@ final class HandwritingCLITests: XCTestCase {
         XCTAssertTrue(errorText(["write", "abc", "--model", model, "-o", dir.path("x.png"), "--margin", "5mm"])
             .contains("go with --page"))
         XCTAssertTrue(errorText(["write", "abc", "--model", model, "-o", dir.path("x.png"), "--page", "a4", "--margin", "200mm"])
-            .contains("leave no room"))
+            .contains("for writing"))
         XCTAssertTrue(errorText(["write", "abc", "--model", model, "-o", dir.path("x.png"), "--page", "b7"]).contains("--page b7"))
         XCTAssertTrue(errorText(["write", "abc", "--model", model, "-o", dir.path("x.png"), "--page", "a4", "--margin", "x"])
             .contains("--margin x"))

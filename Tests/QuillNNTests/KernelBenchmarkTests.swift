@@ -1,3 +1,4 @@
+import QuillNumerics
 import XCTest
 @testable import QuillNN
 
@@ -7,10 +8,16 @@ final class KernelBenchmarkTests: XCTestCase {
         let bench = KernelBenchmark(batch: 2, hidden: 4, repetitions: 1)
         XCTAssertNil(bench.validate())
         XCTAssertEqual(KernelBenchmark(batch: 0, hidden: 4, repetitions: 1).validate(), "--batch must be between 1 and 4096, got 0")
+        let saved = QuillGEMM.path
         let products = bench.products()
-        // Five GEMMs, then forward and backward steps of each cell kind, fused (where the CPU runs it) and portable.
+        // Two per-step GEMMs, the three large ones on each path, then forward and backward steps of each cell kind,
+        // fused (where the CPU runs it) and portable.
         let paths = FusedKernels.available ? 2 : 1
-        XCTAssertEqual(products.count, 5 + CellKind.allCases.count * 2 * paths)
+        let gemmPaths = QuillGEMM.available ? 2 : 1
+        XCTAssertEqual(products.count, 2 + 3 * gemmPaths + CellKind.allCases.count * 2 * paths)
+        XCTAssertEqual(products.filter { $0.name.hasSuffix(", OpenBLAS") }.count, 3)
+        XCTAssertEqual(products.filter { $0.name.hasSuffix(", Quill GEMM") }.count, QuillGEMM.available ? 3 : 0)
+        XCTAssertEqual(QuillGEMM.path, saved, "left as found")
         XCTAssertEqual(products[0].flops, 2 * 2 * 4 * 16)
         for (kind, label) in [(CellKind.lstm, "LSTM"), (.gru, "GRU"), (.rnn, "RNN"), (.rnnRelu, "RNN-RELU")] {
             let steps = products.filter { $0.name.hasPrefix("\(label) step ") }

@@ -27,7 +27,7 @@ final class StrokeExportTests: RenderTestCase {
         XCTAssertEqual(sample.strokeCount, strokes.count)
         XCTAssertEqual(sample.x, strokes.flatMap { $0.map(\.x) })
         XCTAssertEqual(sample.y, strokes.flatMap { $0.map(\.y) })
-        XCTAssertEqual(sample.text, "it's <one> two & \"three\"")
+        XCTAssertEqual(sample.text, "it's <one>\ntwo & \"three\"")
         XCTAssertEqual(try listing(), ["p.inkml"])
     }
 

@@ -1,13 +1,13 @@
-// Quill's hand-written CPU kernels for the per-step work of the recurrent networks (single precision): the LSTM,
-// GRU and plain-RNN steps and Graves's soft window.
+// Quill's hand-written CPU kernels (single precision): the per-step work of the recurrent networks (the LSTM, GRU
+// and plain-RNN steps and Graves's soft window) and the large matrix products over whole sequences (qk_sgemm).
 //
 // One timestep of an LSTM over a batch is a small product h_{t−1}·W_h (B × H by H × 4H) followed by the gate
 // maths; OpenBLAS repacks W_h on every such call and runs the gate maths on one core. Here W_h is packed once per
 // pass into panels that each thread keeps hot in its cache, and each thread owns a slice of the hidden units: it
 // computes the product for its units' four gate columns, then their gate maths, with one barrier per step.
 //
-// Every function is a no-op returning 0 where `qk_available()` is 0 (no AVX-512, or not x86-64); callers then take
-// the portable path.
+// The LSTM and window functions are no-ops where `qk_available()` is 0 (no AVX-512, or not x86-64); callers then
+// take the portable path. qk_sgemm, qk_parallel_ranges and qk_fma_peak_gflops work on every CPU.
 #ifndef QUILL_KERNELS_H
 #define QUILL_KERNELS_H
 
@@ -73,6 +73,23 @@ void qk_window_backward(const float *dw, const float *params, const float *alpha
 /// FMA as 2 FLOPs. Writes the vector width in bits (512, 256 or 128) to `vectorBits` when not NULL. Returns 0 when
 /// a thread could not be started. Works on every CPU; measurements run one at a time.
 double qk_fma_peak_gflops(int threads, double seconds, int *vectorBits);
+
+/// Quill's single-precision matrix product, row-major: C = α·op(A)·op(B) + β·C, where op(A) is (m × k) and op(B)
+/// is (k × n). A is stored (m × k) with row stride lda, or (k × m) when transA is 1; B is stored (k × n) with row
+/// stride ldb, or (n × k) when transB is 1; C is (m × n) with row stride ldc. β = 0 sets C without reading it;
+/// α = 0 or k = 0 only scales C by β. Any m, n, k ≥ 0.
+///
+/// A packed, register-blocked AVX-512 product (Goto's algorithm, 14 × 32 tiles; see gemm.c) on `threads` threads,
+/// the caller's included (≤ 0: the kernels' thread count, QUILL_THREADS or the online CPUs, at most 8): the rows
+/// of C, or its columns where there are more of those, are cut into one range per thread; k is never split, so
+/// every thread count gives the same bits. Plain loops where qk_available() is 0. Each thread keeps about 1 MB of
+/// packing room between calls.
+void qk_sgemm(int transA, int transB, int m, int n, int k, float alpha, const float *A, int lda, const float *B,
+              int ldb, float beta, float *C, int ldc, int threads);
+
+/// 0 when the environment sets QUILL_GEMM=openblas (every Float product then goes to OpenBLAS, for comparisons),
+/// else 1. Read once.
+int qk_sgemm_preferred(void);
 
 /// A function over the index range [begin, end) of some work, with its context.
 typedef void (*qk_range_fn)(void *context, int begin, int end);

@@ -1,0 +1,387 @@
+// Quill's single-precision matrix product: see include/QuillKernels.h.
+//
+// Goto's algorithm, as BLIS writes it. C is computed in MR × NR tiles by a micro-kernel that holds the tile in
+// registers (MR = 14 rows of two 16-float vectors: 28 of the 32 zmm registers) and, for each k, loads one row of a
+// packed B panel (two aligned vectors) and broadcasts the MR elements of op(A) in that column into the FMAs.
+// Around it, the loops:
+//
+//   for jc over column blocks of nc:        (nc ≤ NC)
+//     for pc over depth blocks of kc:       pack op(B)[pc, jc] (kc × nc) into NR-wide panels, each k-major
+//       for ic over row blocks of mc:       (mc ≤ MC)
+//         for jr over the NR-wide panels:   the B panel (kc × NR, 32 KB at kc = 256) stays in L1
+//           for ir over MR-row panels:      micro-kernel: C tile = α·(A panel · B panel) + β·C
+//
+// The B block (kc × nc, ≤ 1 MB) and the A block (mc × kc, ≤ 56 KB) stay in the core's L2 while they are reused.
+// A is read in place (its MR rows, or for a transposed A its MR columns, with their own stride): measured, the
+// micro-kernel runs as fast from A's own layout as from a packed copy once the block is in L2, and packing A cost
+// 6–13% of the products over 2,500 rows. Only a last panel of fewer than MR rows is packed, padded with zeros. B
+// panels are padded with zero columns; the micro-kernel writes back only the rows and columns that exist.
+//
+// Threads. The rows of C (or its columns, where there are more of those) are cut into one contiguous range per
+// thread, at multiples of MR (or NR), and each thread runs the loops above on its own range with its own packing
+// room. K is never split, and every element of C is computed by the same sequence of operations wherever its tile
+// falls (the depth blocks depend on k only; a tile's accumulators start at zero for each depth block and are
+// added to C as α·acc + β·C for the first block, α·acc + C for the others), so the result does not depend on the
+// number of threads, on which thread ran a range, or on load.
+#include "QuillKernels.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/// C = β·C over m × n (β = 0 writes zeros without reading C): the whole product where α = 0 or k = 0.
+static void scale_c(int m, int n, float beta, float *C, int ldc) {
+    for (int i = 0; i < m; i++) {
+        float *row = C + (size_t)i * ldc;
+        if (beta == 0) memset(row, 0, sizeof(float) * (size_t)n);
+        else for (int j = 0; j < n; j++) row[j] *= beta;
+    }
+}
+
+/// The plain-loop product, for CPUs without AVX-512 (the Swift side sends nothing here on those; kept so the
+/// function is right on every CPU).
+static void sgemm_loops(int transA, int transB, int m, int n, int k, float alpha, const float *A, int lda,
+                        const float *B, int ldb, float beta, float *C, int ldc) {
+    for (int i = 0; i < m; i++) {
+        for (int j = 0; j < n; j++) {
+            float s = 0;
+            for (int p = 0; p < k; p++) {
+                float a = transA ? A[(size_t)p * lda + i] : A[(size_t)i * lda + p];
+                float b = transB ? B[(size_t)j * ldb + p] : B[(size_t)p * ldb + j];
+                s += a * b;
+            }
+            float *c = C + (size_t)i * ldc + j;
+            *c = beta == 0 ? alpha * s : alpha * s + beta * *c;
+        }
+    }
+}
+
+int qk_sgemm_preferred(void) {
+    static int preferred = -1;
+    if (preferred < 0) {
+        const char *env = getenv("QUILL_GEMM");
+        preferred = !(env && strcmp(env, "openblas") == 0);
+    }
+    return preferred;
+}
+
+#if defined(__x86_64__)
+
+#include "recurrent_shared.h"
+#include "vector_math.h"
+
+/// Tile: MR rows × NR columns (NR = two zmm vectors).
+#ifndef MR
+#define MR 14
+#endif
+#define NR 32
+/// Block sizes: depth KC (the B panel, KC × NR floats, fills two thirds of a 48 KB L1), rows MC (the A block,
+/// MC × KC floats = 56 KB), columns NC (the B block, KC × NC floats = 1 MB, in L2). Measured on the products over
+/// 2,500 rows (one thread, its CPU time, on a Xeon with 48 KB L1 and 2 MB L2 per core): MC = 56 gave 79–87% of the
+/// FMA peak against 74–80% for 168 and 336; KC = 192 lost 2–15%. The #ifndef lets a tuning build try others.
+#ifndef KC
+#define KC 256
+#endif
+#ifndef MC
+#define MC (MR * 4)
+#endif
+#ifndef NC
+#define NC 1024
+#endif
+
+static inline int ceil_div(int a, int b) { return (a + b - 1) / b; }
+
+/// Splits `length` into the fewest blocks of at most `most`, of equal size rounded up to a multiple of `unit`
+/// (the last one shorter): the block size. Depends on `length` only, never on threads.
+static int balanced_block(int length, int most, int unit) {
+    int blocks = ceil_div(length, most);
+    int size = ceil_div(length, blocks);
+    return ceil_div(size, unit) * unit;
+}
+
+// MARK: - Packing
+
+/// The 128-bit lane q of both sources, twice each: the immediate of _mm512_shuffle_f32x4.
+#define LANE_TWICE(q) ((q) | ((q) << 2) | ((q) << 4) | ((q) << 6))
+/// Lanes 0 and 2 of each source: [a.0, a.2, b.0, b.2].
+#define LANES_0_2 0x88
+
+/// Transposes up to 16 rows of up to 16 floats: row i (i < count) starts at src + i·stride and holds `width`
+/// floats; writes dst[t·dstStride + i] = row i's float t for t < width and the lanes i in `lanes`, with zeros for
+/// rows past `count`.
+QK_TARGET static void transpose16(const float *src, size_t stride, int count, int width, float *dst,
+                                  size_t dstStride, __mmask16 lanes) {
+    __m512 r[16], t[16];
+    __mmask16 m = qk_mask(width);
+    for (int i = 0; i < 16; i++) r[i] = i < count ? _mm512_maskz_loadu_ps(m, src + i * stride) : _mm512_setzero_ps();
+    // Pairs of rows, then pairs of pairs: afterwards r[4g + s] holds, in its 128-bit lane L, the floats 4L + s of
+    // rows 4g … 4g + 3.
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        __m512d t0 = _mm512_castps_pd(t[i]), t1 = _mm512_castps_pd(t[i + 1]);
+        __m512d t2 = _mm512_castps_pd(t[i + 2]), t3 = _mm512_castps_pd(t[i + 3]);
+        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
+        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
+        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
+        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
+    }
+    // Float 4L + s of every row: lane L of r[s], r[4 + s], r[8 + s], r[12 + s], side by side.
+#define GATHER_LANE(L)                                                                                            \
+    for (int s = 0; s < 4; s++)                                                                                   \
+        t[4 * (L) + s] = _mm512_shuffle_f32x4(_mm512_shuffle_f32x4(r[s], r[4 + s], LANE_TWICE(L)),                \
+                                              _mm512_shuffle_f32x4(r[8 + s], r[12 + s], LANE_TWICE(L)), LANES_0_2);
+    GATHER_LANE(0) GATHER_LANE(1) GATHER_LANE(2) GATHER_LANE(3)
+#undef GATHER_LANE
+    for (int i = 0; i < width; i++) _mm512_mask_storeu_ps(dst + (size_t)i * dstStride, lanes, t[i]);
+}
+
+/// Packs rows [i0, i0 + mc) × depth [p0, p0 + kc) of op(A) into ⌈mc / MR⌉ panels of MR × kc, each stored k-major
+/// (panel[k·MR + r]); rows past mc are zeros.
+QK_TARGET static void pack_a(int transA, const float *A, int lda, int i0, int mc, int p0, int kc, float *dst) {
+    for (int ip = 0; ip < mc; ip += MR, dst += (size_t)MR * kc) {
+        int rows = mc - ip < MR ? mc - ip : MR;
+        if (transA) {
+            // op(A)'s rows are A's columns: for each k, MR consecutive floats of A's row k.
+            __mmask16 m = qk_mask(rows);
+            for (int k = 0; k < kc; k++) {
+                const float *src = A + (size_t)(p0 + k) * lda + i0 + ip;
+                _mm512_mask_storeu_ps(dst + (size_t)k * MR, (__mmask16)((1u << MR) - 1),
+                                      _mm512_maskz_loadu_ps(m, src));
+            }
+        } else {
+            // The panel is the transpose of MR rows of A: 16 × 16 blocks transposed in registers, MR lanes kept.
+            const float *src = A + (size_t)(i0 + ip) * lda + p0;
+            for (int k = 0; k < kc; k += 16) {
+                int width = kc - k < 16 ? kc - k : 16;
+                transpose16(src + k, (size_t)lda, rows, width, dst + (size_t)k * MR, MR, (__mmask16)((1u << MR) - 1));
+            }
+        }
+    }
+}
+
+/// Packs depth [p0, p0 + kc) × columns [j0, j0 + nc) of op(B) into ⌈nc / NR⌉ panels of kc × NR, each stored
+/// k-major (panel[k·NR + j]); columns past nc are zeros.
+QK_TARGET static void pack_b(int transB, const float *B, int ldb, int p0, int kc, int j0, int nc, float *dst) {
+    for (int jp = 0; jp < nc; jp += NR, dst += (size_t)NR * kc) {
+        int cols = nc - jp < NR ? nc - jp : NR;
+        if (transB) {
+            // op(B)'s columns are B's rows: 16 × 16 blocks, transposed in registers.
+            for (int h = 0; h < NR; h += 16) {
+                int count = cols - h;
+                const float *src = B + (size_t)(j0 + jp + h) * ldb + p0;
+                for (int k = 0; k < kc; k += 16) {
+                    int width = kc - k < 16 ? kc - k : 16;
+                    transpose16(src + k, (size_t)ldb, count, width, dst + (size_t)k * NR + h, NR, 0xFFFF);
+                }
+            }
+        } else {
+            __mmask16 m0 = qk_mask(cols), m1 = qk_mask(cols - 16);
+            for (int k = 0; k < kc; k++) {
+                const float *src = B + (size_t)(p0 + k) * ldb + j0 + jp;
+                _mm512_store_ps(dst + (size_t)k * NR, _mm512_maskz_loadu_ps(m0, src));
+                _mm512_store_ps(dst + (size_t)k * NR + 16, _mm512_maskz_loadu_ps(m1, src + 16));
+            }
+        }
+    }
+}
+
+// MARK: - Micro-kernel
+
+/// C tile (rows × the columns in m0, m1; rows ≤ MR) = α·(a · b) + β·C, where b is a packed kc × NR panel and a an
+/// MR × kc panel whose element (r, k) is a[r·rs + k·ks]: packed (rs = 1, ks = MR), or read in place from A's rows
+/// (rs = lda, ks = 1) or columns (rs = 1, ks = lda). β = 0 does not read C. Every element of the tile is the same
+/// sequence of FMAs whichever form a takes.
+QK_TARGET static inline __attribute__((always_inline)) void
+tile(int kc, const float *restrict a, size_t rs, size_t ks, const float *restrict b, float *c, size_t ldc, int rows,
+     __mmask16 m0, __mmask16 m1, float alpha, float beta) {
+    __m512 c0[MR], c1[MR];
+    // The C tile is read (β ≠ 0) and written after the loop: start fetching its lines now.
+    for (int r = 0; r < rows; r++) {
+        _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + r * ldc + NR - 1), _MM_HINT_T0);
+    }
+    _Pragma("clang loop unroll(full)")
+    for (int r = 0; r < MR; r++) { c0[r] = _mm512_setzero_ps(); c1[r] = _mm512_setzero_ps(); }
+    _Pragma("clang loop unroll_count(4)")
+    for (int k = 0; k < kc; k++) {
+        __m512 b0 = _mm512_load_ps(b + (size_t)k * NR), b1 = _mm512_load_ps(b + (size_t)k * NR + 16);
+        _Pragma("clang loop unroll(full)")
+        for (int r = 0; r < MR; r++) {
+            __m512 x = _mm512_set1_ps(a[r * rs + (size_t)k * ks]);
+            c0[r] = _mm512_fmadd_ps(x, b0, c0[r]);
+            c1[r] = _mm512_fmadd_ps(x, b1, c1[r]);
+        }
+    }
+    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    if (beta == 0) {
+        _Pragma("clang loop unroll(full)")
+        for (int r = 0; r < MR; r++) {
+            if (r < rows) {
+                _mm512_mask_storeu_ps(c + r * ldc, m0, _mm512_mul_ps(c0[r], va));
+                _mm512_mask_storeu_ps(c + r * ldc + 16, m1, _mm512_mul_ps(c1[r], va));
+            }
+        }
+    } else {
+        _Pragma("clang loop unroll(full)")
+        for (int r = 0; r < MR; r++) {
+            if (r < rows) {
+                __m512 o0 = _mm512_maskz_loadu_ps(m0, c + r * ldc), o1 = _mm512_maskz_loadu_ps(m1, c + r * ldc + 16);
+                _mm512_mask_storeu_ps(c + r * ldc, m0, _mm512_fmadd_ps(c0[r], va, _mm512_mul_ps(o0, vb)));
+                _mm512_mask_storeu_ps(c + r * ldc + 16, m1, _mm512_fmadd_ps(c1[r], va, _mm512_mul_ps(o1, vb)));
+            }
+        }
+    }
+}
+
+/// `tile` with a packed A panel.
+QK_TARGET static void tile_packed(int kc, const float *a, const float *b, float *c, size_t ldc, int rows,
+                                  __mmask16 m0, __mmask16 m1, float alpha, float beta) {
+    tile(kc, a, 1, MR, b, c, ldc, rows, m0, m1, alpha, beta);
+}
+
+/// `tile` with MR whole rows of A read in place (row stride lda).
+QK_TARGET static void tile_rows(int kc, const float *a, size_t lda, const float *b, float *c, size_t ldc,
+                                __mmask16 m0, __mmask16 m1, float alpha, float beta) {
+    tile(kc, a, lda, 1, b, c, ldc, MR, m0, m1, alpha, beta);
+}
+
+/// `tile` with MR whole columns of a stored-transposed A read in place (op(A)'s row r is A's column r).
+QK_TARGET static void tile_columns(int kc, const float *a, size_t lda, const float *b, float *c, size_t ldc,
+                                   __mmask16 m0, __mmask16 m1, float alpha, float beta) {
+    tile(kc, a, 1, lda, b, c, ldc, MR, m0, m1, alpha, beta);
+}
+
+// MARK: - One thread's range
+
+typedef struct {
+    int transA, transB, m, n, k;
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+    int lda, ldb, ldc;
+    int kc, nc;              // depth and column block sizes, from k and n only
+    int splitRows;           // 1: the ranges cut the rows of C; 0: its columns
+    int ranges;
+    int bounds[QK_MAX_THREADS + 1];
+} gemm_args;
+
+/// This thread's packing room (A block then B block), kept between calls and grown when a call needs more: at most
+/// (MR·KC + KC·NC) floats, about 1 MB, per thread that has run a product.
+static __thread float *packRoom;
+static __thread size_t packRoomFloats;
+
+static float *pack_room(size_t floats) {
+    if (floats > packRoomFloats) {
+        floats = (floats + 15) / 16 * 16;   // aligned_alloc takes whole multiples of the alignment
+        free(packRoom);
+        packRoom = aligned_alloc(64, floats * sizeof(float));
+        packRoomFloats = packRoom ? floats : 0;
+    }
+    return packRoom;
+}
+
+/// C[i0..i1, j0..j1] by the loops of the header comment. Returns 0 when the packing room could not be had.
+QK_TARGET static int gemm_range(const gemm_args *g, int i0, int i1, int j0, int j1) {
+    const int kc0 = g->kc, nc0 = g->nc;
+    const int mc0 = MC < ceil_div(i1 - i0, MR) * MR ? MC : ceil_div(i1 - i0, MR) * MR;
+    // Room for one A panel (a last one of fewer than MR rows, padded) and the B block, which starts on a 64-byte
+    // boundary: its panels are read with aligned loads.
+    const size_t aFloats = ((size_t)MR * kc0 + 15) / 16 * 16;
+    float *room = pack_room(aFloats + (size_t)kc0 * nc0);
+    if (!room) return 0;
+    float *Ap = room, *Bp = room + aFloats;
+    const size_t lda = (size_t)g->lda, ldc = (size_t)g->ldc;
+    for (int jc = j0; jc < j1; jc += nc0) {
+        int nc = j1 - jc < nc0 ? j1 - jc : nc0;
+        for (int pc = 0; pc < g->k; pc += kc0) {
+            int kc = g->k - pc < kc0 ? g->k - pc : kc0;
+            float beta = pc == 0 ? g->beta : 1.0f;
+            pack_b(g->transB, g->B, g->ldb, pc, kc, jc, nc, Bp);
+            for (int ic = i0; ic < i1; ic += mc0) {
+                int mc = i1 - ic < mc0 ? i1 - ic : mc0;
+                // Whole panels of MR rows are read in place; a last panel of fewer rows is packed with zeros.
+                int whole = mc / MR * MR;
+                if (whole < mc) pack_a(g->transA, g->A, g->lda, ic + whole, mc - whole, pc, kc, Ap);
+                for (int jr = 0; jr < nc; jr += NR) {
+                    int cols = nc - jr;
+                    __mmask16 m0 = qk_mask(cols), m1 = qk_mask(cols - 16);
+                    const float *b = Bp + (size_t)jr * kc;
+                    float *c = g->C + (size_t)ic * ldc + jc + jr;
+                    for (int ir = 0; ir < whole; ir += MR) {
+                        if (g->transA)
+                            tile_columns(kc, g->A + (size_t)pc * lda + ic + ir, lda, b, c + ir * ldc, ldc, m0, m1,
+                                         g->alpha, beta);
+                        else
+                            tile_rows(kc, g->A + (size_t)(ic + ir) * lda + pc, lda, b, c + ir * ldc, ldc, m0, m1,
+                                      g->alpha, beta);
+                    }
+                    if (whole < mc)
+                        tile_packed(kc, Ap, b, c + whole * ldc, ldc, mc - whole, m0, m1, g->alpha, beta);
+                }
+            }
+        }
+    }
+    return 1;
+}
+
+static void gemm_job(void *p, int tid, int nthreads) {
+    const gemm_args *g = (const gemm_args *)p;
+    for (int s = tid; s < g->ranges; s += nthreads) {
+        int lo = g->bounds[s], hi = g->bounds[s + 1];
+        if (hi <= lo) continue;
+        int ok = g->splitRows ? gemm_range(g, lo, hi, 0, g->n) : gemm_range(g, 0, g->m, lo, hi);
+        if (!ok) {
+            // No memory for the packing room: this range by plain loops (slow, same maths up to rounding).
+            if (g->splitRows)
+                sgemm_loops(g->transA, g->transB, hi - lo, g->n, g->k, g->alpha,
+                            g->transA ? g->A + lo : g->A + (size_t)lo * g->lda, g->lda, g->B, g->ldb, g->beta,
+                            g->C + (size_t)lo * g->ldc, g->ldc);
+            else
+                sgemm_loops(g->transA, g->transB, g->m, hi - lo, g->k, g->alpha, g->A, g->lda,
+                            g->transB ? g->B + (size_t)lo * g->ldb : g->B + lo, g->ldb, g->beta, g->C + lo, g->ldc);
+        }
+    }
+}
+
+void qk_sgemm(int transA, int transB, int m, int n, int k, float alpha, const float *A, int lda, const float *B,
+              int ldb, float beta, float *C, int ldc, int threads) {
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0 || alpha == 0) {
+        scale_c(m, n, beta, C, ldc);
+        return;
+    }
+    if (!qk_available()) {
+        sgemm_loops(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    gemm_args g = { .transA = transA, .transB = transB, .m = m, .n = n, .k = k, .alpha = alpha, .beta = beta,
+                    .A = A, .B = B, .C = C, .lda = lda, .ldb = ldb, .ldc = ldc };
+    g.kc = balanced_block(k, KC, 1);
+    g.nc = balanced_block(n, NC, NR);
+    // Cut the longer side of C, so the operand every thread packs whole is the smaller one.
+    g.splitRows = m >= n;
+    int length = g.splitRows ? m : n, unit = g.splitRows ? MR : NR;
+    int units = ceil_div(length, unit);
+    if (threads <= 0) threads = qk_cpu_threads();
+    if (threads > QK_MAX_THREADS) threads = QK_MAX_THREADS;
+    g.ranges = threads < units ? threads : units;
+    for (int r = 0; r <= g.ranges; r++) {
+        int b = (int)((long)units * r / g.ranges) * unit;
+        g.bounds[r] = b < length ? b : length;
+    }
+    qk_pool_run(gemm_job, &g, g.ranges);
+}
+
+#else
+
+void qk_sgemm(int transA, int transB, int m, int n, int k, float alpha, const float *A, int lda, const float *B,
+              int ldb, float beta, float *C, int ldc, int threads) {
+    (void)threads;
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0 || alpha == 0) scale_c(m, n, beta, C, ldc);
+    else sgemm_loops(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+#endif

@@ -1,0 +1,60 @@
+import CQuillKernels
+
+/// Quill's own single-precision matrix product (`qk_sgemm` in CQuillKernels: packed, register-blocked AVX-512 in
+/// 14 × 32 tiles, split over the kernel threads by rows or columns of C, never along k), and the rule that sends a
+/// Float product to it or to OpenBLAS.
+///
+/// `Float.blasGemm` asks `takes(m:n:k:)` on every call: the large products over whole sequences (the input
+/// projection X·W_x, the weight gradients Xᵀ·dG and the input gradient dG·W_xᵀ over T·B rows) run here on CPUs with
+/// AVX-512, everything smaller (per-step products, batch-1 sampling) and every `Double` product stays on OpenBLAS.
+/// The result does not depend on the thread count, so a run's bytes do not either.
+public enum QuillGEMM {
+    /// Which implementation runs the Float products that reach `Float.blasGemm`.
+    public enum Path: String, Sendable, CaseIterable {
+        /// Quill's GEMM for the products `isLarge` accepts, on CPUs where it runs; OpenBLAS for the rest.
+        case automatic
+        /// Quill's GEMM for every product, where it runs (tests and benches).
+        case quill
+        /// OpenBLAS for every product.
+        case openBLAS = "openblas"
+    }
+
+    /// The current choice: `.automatic` unless the environment sets `QUILL_GEMM=openblas`. The benches set it to
+    /// time both paths in one run; set it before products run, from one thread.
+    nonisolated(unsafe) public static var path: Path = qk_sgemm_preferred() != 0 ? .automatic : .openBLAS
+
+    /// Whether this CPU runs Quill's GEMM (AVX-512 F, VL, DQ and FMA, and `QUILL_KERNELS` not 0).
+    public static var available: Bool { qk_available() != 0 }
+
+    /// Whether a product of op(A) (m × k) and op(B) (k × n) is large enough for Quill's GEMM: at least 128 rows (so
+    /// per-step products over a batch of up to 127 rows, and batch-1 sampling, stay on OpenBLAS), n and k at least
+    /// 96, and at least 2²⁴ multiply-adds. Measured (one thread, its CPU time, Xeon with AVX-512 against OpenBLAS's
+    /// SkylakeX kernels): Quill's GEMM was ahead on the mixture head's products (121 outputs: 71–83% of the FMA
+    /// peak against 62–69%) and behind on the char model's 65-wide output layer (58–60% against 65–66%).
+    public static func isLarge(m: Int, n: Int, k: Int) -> Bool {
+        m >= 128 && n >= 96 && k >= 96 && m * n * k >= 1 << 24
+    }
+
+    /// Whether `Float.blasGemm` sends this product to Quill's GEMM under the current `path`.
+    @inlinable
+    public static func takes(m: Int, n: Int, k: Int) -> Bool {
+        switch path {
+        case .openBLAS: return false
+        case .quill: return available
+        case .automatic: return available && isLarge(m: m, n: n, k: k)
+        }
+    }
+
+    /// Row-major `C (m, n) = alpha · op(A) · op(B) + beta · C` by Quill's GEMM, whatever `path` says. A is stored
+    /// (m, k) with row stride `lda`, or (k, m) when `transA`; B is stored (k, n) with row stride `ldb`, or (n, k)
+    /// when `transB`; C has row stride `ldc`. `beta == 0` writes C without reading it. `threads`: how many ranges
+    /// of C to cut (the caller's thread included; 0 for the kernels' own count, `QUILL_THREADS` or the online CPUs);
+    /// every count gives the same bits. Plain loops on CPUs without AVX-512.
+    public static func multiply(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+                                alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+                                b: UnsafePointer<Float>, ldb: Int,
+                                beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int = 0) {
+        qk_sgemm(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
+                 beta, c, Int32(ldc), Int32(threads))
+    }
+}
