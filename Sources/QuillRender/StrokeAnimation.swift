@@ -155,7 +155,10 @@ public enum StrokeAnimation {
         for k in 0...frames {
             // Frame k shows the ink at its time; the extra last frame is the finished page, held.
             let step = k == frames ? Double(timeline.totalSteps) : Double(k) / options.fps / options.secondsPerStep(timeline)
-            let dirty = k == 0 ? raster.bounds : timeline.changed(after: previousStep, upTo: step, back: 2)
+            // A fountain pen's widths follow the median speed of all ink drawn so far, so each frame can change
+            // every stroke a little: it is redrawn whole.
+            let dirty = k == 0 || style.pen == .fountain ? raster.bounds
+                : timeline.changed(after: previousStep, upTo: step, back: 2)
                 .map { Rect(x: $0.x - reach, y: $0.y - reach, width: $0.width + 2 * reach, height: $0.height + 2 * reach) }
             previousStep = step
             let delay = k == frames ? max(1, Int((options.hold * 100).rounded())) : centiseconds

@@ -161,7 +161,12 @@ public final class TrainingRun {
         let options = task.options
         let limits = RunLimits(steps: options.steps, minutes: options.minutes, stepAtStart: state.step)
         while true {
-            if let s = options.steps, state.step >= s { break }
+            if let s = options.steps, state.step >= s {
+                if state.step == limits.stepAtStart {
+                    reason = "the run was already at step \(state.step), at or past --steps \(s); give a larger --steps to train on"
+                }
+                break
+            }
             if let m = options.minutes, Date().timeIntervalSince(start) >= m * 60 { reason = "reached the time limit"; break }
             if shouldStop() { reason = "interrupted"; break }
 
