@@ -108,7 +108,12 @@ public struct HandwritingTrainingBenchmark {
         for _ in 0..<2 { iteration() }
         if profile != nil { model.profile = phases }
         phases.reset()
+        ProductClock.reset()
+        ProductClock.enabled = profile != nil
         let times = BenchTimes.measure(warmUp: 0, repetitions: iterations, iteration)
+        ProductClock.enabled = false
+        phases.productSeconds = ProductClock.seconds(.products)
+        phases.recurrentStepSeconds = ProductClock.seconds(.recurrentSteps)
         model.profile = nil
         return BenchResult(times: times, units: batch * steps,
                            flopsPerUnit: 3 * model.forwardFLOPsPerStep(textLength: config.kind == .synthesis ? textLength : 0))

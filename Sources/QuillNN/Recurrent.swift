@@ -112,6 +112,14 @@ public final class RecurrentLayer<T: QuillScalar> {
     /// Runs step `t`, whose input-side pre-activations `ws.pre[t]` are already set (by `project`).
     /// Reads `ws.h[t]` (and `ws.c[t]`), writes `ws.h[t+1]` (and `ws.c[t+1]`).
     public func step(_ t: Int, _ ws: RecurrentWorkspace<T>) {
+        if ws.fusedForward && ProductClock.enabled {
+            ProductClock.time(.recurrentSteps) { untimedStep(t, ws) }
+            return
+        }
+        untimedStep(t, ws)
+    }
+
+    private func untimedStep(_ t: Int, _ ws: RecurrentWorkspace<T>) {
         let B = ws.batch, H = hiddenSize, G = gateWidth
         let pre = ws.preStep(t)
         let hPrev = ws.hStep(t)
@@ -189,7 +197,7 @@ public final class RecurrentLayer<T: QuillScalar> {
         let dh = ws.dhCarry.ptr
         let dPre = ws.dPreStep(t)
         if ws.fusedBackward {
-            fusedBackwardStep(t, ws, dhExternal: dhExternal)
+            ProductClock.time(.recurrentSteps) { fusedBackwardStep(t, ws, dhExternal: dhExternal) }
             return
         }
         if let e = dhExternal { Kernels.add(e, into: dh, count: B * H) }

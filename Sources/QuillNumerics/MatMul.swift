@@ -7,6 +7,22 @@ public func matmul<T: QuillScalar>(transA: Bool = false, transB: Bool = false, m
                                    alpha: T = 1, a: UnsafePointer<T>, lda: Int,
                                    b: UnsafePointer<T>, ldb: Int,
                                    beta: T = 0, c: UnsafeMutablePointer<T>, ldc: Int) {
+    if ProductClock.enabled {
+        ProductClock.time(.products) {
+            untimedMatmul(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b,
+                          ldb: ldb, beta: beta, c: c, ldc: ldc)
+        }
+        return
+    }
+    untimedMatmul(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                  beta: beta, c: c, ldc: ldc)
+}
+
+/// `matmul` without the profile's clock.
+@inlinable
+func untimedMatmul<T: QuillScalar>(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: T,
+                                   a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
+                                   beta: T, c: UnsafeMutablePointer<T>, ldc: Int) {
     if m == 0 || n == 0 { return }
     if k == 0 {
         for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }

@@ -7,6 +7,9 @@ import Dispatch
 public final class PhaseProfile {
     public private(set) var names: [String] = []
     public private(set) var seconds: [String: Double] = [:]
+    /// Seconds within the phases spent in matrix products and in the fused recurrent step kernels, summed over all
+    /// repetitions (`ProductClock`), when the bench counted them.
+    public var productSeconds = 0.0, recurrentStepSeconds = 0.0
     private var last: UInt64 = 0
 
     public init() {}
@@ -20,7 +23,12 @@ public final class PhaseProfile {
         last = now
     }
 
-    public func reset() { names = []; seconds = [:] }
+    public func reset() { names = []; seconds = [:]; productSeconds = 0; recurrentStepSeconds = 0 }
+
+    /// Seconds per repetition of all phases together.
+    public func total(repetitions: Int) -> Double {
+        names.reduce(0) { $0 + seconds[$1, default: 0] } / Double(max(repetitions, 1))
+    }
 
     /// Per phase in first-seen order: seconds per repetition and share of the total.
     public func summary(repetitions: Int) -> [(name: String, seconds: Double, share: Double)] {
