@@ -1,5 +1,6 @@
 import ArgumentParser
 import QuillModels
+import QuillNN
 
 /// `quill bench sampling`: batch-1 sampling speed (../shared/bench/pytorch/bench_c_sampling.py).
 public struct BenchSampling: ParsableCommand {
@@ -45,6 +46,23 @@ public struct BenchSampling: ParsableCommand {
         r.set("steps_per_second", 1 / perStep)
         r.throughput(gflops: result.flopsPerUnit / perStep / 1e9, flopsPerUnit: result.flopsPerUnit, unit: "step",
                      peak: measure.peak())
+        // Batch 1 reads every weight once a step: the measured read bandwidth for a buffer of the weights' size bounds
+        // the step from below.
+        if let bytes = result.weightBytesPerUnit {
+            let rate = Double(bytes) / perStep / 1e9
+            r.set("weight_bytes_per_step", bytes)
+            r.set("weight_read_gbs", rate)
+            if let bandwidth = ReadBandwidth.measure(threads: BenchMachine.threads, bytes: bytes, seconds: measure.peakSeconds) {
+                r.set("read_bandwidth_gbs", bandwidth.gigabytesPerSecond)
+                r.set("read_bandwidth_fraction", rate / bandwidth.gigabytesPerSecond)
+                r.line(String(format: "weights read per step: %.1f MB → %.1f GB/s = %.0f%% of the measured read bandwidth; floor %.3f ms/step",
+                              Double(bytes) / 1e6, rate, 100 * rate / bandwidth.gigabytesPerSecond,
+                              Double(bytes) / bandwidth.gigabytesPerSecond / 1e6))
+                r.line(bandwidth.description)
+            } else {
+                r.line(String(format: "weights read per step: %.1f MB → %.1f GB/s; read bandwidth: not measured", Double(bytes) / 1e6, rate))
+            }
+        }
         return r
     }
 }

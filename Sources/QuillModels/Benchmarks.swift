@@ -11,6 +11,9 @@ public struct BenchResult {
     public var units: Int
     /// FLOPs per unit of work (every product counted as 2 FLOPs; a backward pass as twice its forward pass).
     public var flopsPerUnit: Double
+    /// Bytes of weights read per unit of work, where that bounds the speed (batch-1 sampling: every parameter once a
+    /// step); nil elsewhere.
+    public var weightBytesPerUnit: Int? = nil
 }
 
 /// Char-LM training as `quill bench char` times it (../shared/bench/pytorch/bench_b_charlm_train.py): a model of
@@ -157,7 +160,8 @@ public struct SamplingBenchmark {
             }
         }
         return BenchResult(times: times, units: steps,
-                           flopsPerUnit: model.forwardFLOPsPerStep(textLength: config.kind == .synthesis ? characters : 0))
+                           flopsPerUnit: model.forwardFLOPsPerStep(textLength: config.kind == .synthesis ? characters : 0),
+                           weightBytesPerUnit: model.parameters.reduce(0) { $0 + $1.count } * MemoryLayout<Float>.size)
     }
 }
 

@@ -22,3 +22,25 @@ final class FMAPeakTests: XCTestCase {
         XCTAssertNotNil(FMAPeak.measure(threads: 1, seconds: .nan))
     }
 }
+
+final class ReadBandwidthTests: XCTestCase {
+    func testMeasuresAPlausibleRateOnOneAndTwoThreads() throws {
+        for threads in [1, 2] {
+            let bw = try XCTUnwrap(ReadBandwidth.measure(threads: threads, bytes: 1 << 20, seconds: 0.02), "\(threads) threads")
+            XCTAssertEqual(bw.threads, threads)
+            XCTAssertEqual(bw.bytes, 1 << 20)
+            // Any machine reads 1 MB faster than 0.1 GB/s and slower than 100 TB/s.
+            XCTAssert(bw.gigabytesPerSecond > 0.1 && bw.gigabytesPerSecond < 100_000, "\(bw)")
+            XCTAssert(bw.description.hasPrefix("read bandwidth measured: "), bw.description)
+        }
+    }
+
+    func testClampsAbsurdArguments() throws {
+        let bw = try XCTUnwrap(ReadBandwidth.measure(threads: 0, bytes: -5, seconds: -1))
+        XCTAssertEqual(bw.threads, 1)
+        XCTAssertEqual(bw.bytes, 4096)
+        XCTAssertNotNil(ReadBandwidth.measure(threads: 1, bytes: 4096, seconds: .nan))
+        // More threads than 64-float blocks: a thread would have nothing to read, so no figure.
+        XCTAssertNil(ReadBandwidth.measure(threads: 32, bytes: 4096, seconds: 0.01))
+    }
+}

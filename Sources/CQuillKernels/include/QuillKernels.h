@@ -74,6 +74,13 @@ void qk_window_backward(const float *dw, const float *params, const float *alpha
 /// a thread could not be started. Works on every CPU; measurements run one at a time.
 double qk_fma_peak_gflops(int threads, double seconds, int *vectorBits);
 
+/// The rate, in GB/s (10⁹ bytes a second), at which `threads` threads (1…256) read a buffer of `bytes` bytes
+/// (4 KB…4 GB), each streaming its own contiguous share again and again with the widest vector loads the CPU has, for
+/// `seconds` (0.001…10) after a warm-up of a quarter of that: the yardstick of batch-1 sampling, which reads every
+/// weight once a step. 0 when a thread could not be started, the buffer could not be allocated, or a thread's share
+/// is empty.
+double qk_read_bandwidth_gbs(int threads, size_t bytes, double seconds);
+
 /// Quill's single-precision matrix product, row-major: C = α·op(A)·op(B) + β·C, where op(A) is (m × k) and op(B)
 /// is (k × n). A is stored (m × k) with row stride lda, or (k × m) when transA is 1; B is stored (k × n) with row
 /// stride ldb, or (n × k) when transB is 1; C is (m × n) with row stride ldc. β = 0 sets C without reading it;
