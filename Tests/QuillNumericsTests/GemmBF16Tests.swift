@@ -20,12 +20,11 @@ final class GemmBF16Tests: XCTestCase {
         return Float(bitPattern: bits & 0xFFFF_0000)
     }
 
-    /// The algorithmic reference: `C = alpha · op(A) · op(B) + beta · C` over bf16-rounded operands, summed in
-    /// Double; also Σ|a||b| per element into `magnitude` (m × n), the scale of the fp32 summation error.
-    static func referenceBF16(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
-                              a: [Float], lda: Int, b: [Float], ldb: Int, beta: Float,
-                              c: inout [Float], ldc: Int, magnitude: inout [Double]) {
-        magnitude = [Double](repeating: 0, count: m * n)
+    /// The algorithmic reference: op(A) · op(B) over bf16-rounded operands, summed in Double, as (m × n) sums and
+    /// Σ|a||b| per element (the scale of the fp32 summation error).
+    static func referenceBF16(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, a: [Float], lda: Int,
+                              b: [Float], ldb: Int) -> (sums: [Double], magnitudes: [Double]) {
+        var sums = [Double](repeating: 0, count: m * n), magnitudes = sums
         for i in 0..<m {
             for j in 0..<n {
                 var s = 0.0, size = 0.0
@@ -35,11 +34,11 @@ final class GemmBF16Tests: XCTestCase {
                     s += x * y
                     size += abs(x * y)
                 }
-                let old = Double(c[i * ldc + j])
-                c[i * ldc + j] = Float(beta == 0 ? Double(alpha) * s : Double(alpha) * s + Double(beta) * old)
-                magnitude[i * n + j] = abs(Double(alpha)) * size + (beta == 0 ? 0 : abs(Double(beta) * old))
+                sums[i * n + j] = s
+                magnitudes[i * n + j] = size
             }
         }
+        return (sums, magnitudes)
     }
 
     /// Shapes with tails in every dimension: one row, one column, k = 1 and other odd depths (the last pair padded),
@@ -59,12 +58,11 @@ final class GemmBF16Tests: XCTestCase {
             for transA in [false, true] {
                 for transB in [false, true] {
                     let ops = GemmTests.Operands(m: m, n: n, k: k, transA: transA, transB: transB, rng: &rng)
+                    let ref = Self.referenceBF16(transA: transA, transB: transB, m: m, n: n, k: k, a: ops.a,
+                                                 lda: ops.lda, b: ops.b, ldb: ops.ldb)
                     for (alpha, beta) in GemmTests.scalings {
-                        var fast = ops.c, ref = ops.c, magnitude = [Double]()
+                        var fast = ops.c
                         product(transA, transB, m, n, k, alpha, ops.a, ops.lda, ops.b, ops.ldb, beta, &fast, ops.ldc)
-                        Self.referenceBF16(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: ops.a,
-                                           lda: ops.lda, b: ops.b, ldb: ops.ldb, beta: beta, c: &ref, ldc: ops.ldc,
-                                           magnitude: &magnitude)
                         let what = "\(label): m\(m) n\(n) k\(k) transA \(transA) transB \(transB) alpha \(alpha) beta \(beta)"
                         var worst = 0.0, at = (0, 0)
                         for i in 0..<m {
@@ -74,8 +72,12 @@ final class GemmBF16Tests: XCTestCase {
                                                    "\(what): wrote past the row's n columns at (\(i), \(j))")
                                     continue
                                 }
-                                let e = abs(Double(fast[i * ops.ldc + j]) - Double(ref[i * ops.ldc + j]))
-                                let relative = e / (magnitude[i * n + j] + 1e-30)
+                                // C = α·s + β·c in Double; the scale: |α|·Σ|a||b| + |β·c|.
+                                let old = Double(ops.c[i * ops.ldc + j])
+                                let expected = Double(alpha) * ref.sums[i * n + j] + (beta == 0 ? 0 : Double(beta) * old)
+                                let scale = abs(Double(alpha)) * ref.magnitudes[i * n + j] + abs(Double(beta) * old)
+                                let e = abs(Double(fast[i * ops.ldc + j]) - expected)
+                                let relative = e / (scale + 1e-30)
                                 if relative > worst { worst = relative; at = (i, j) }
                             }
                         }
