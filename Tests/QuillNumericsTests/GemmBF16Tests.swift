@@ -96,11 +96,18 @@ final class GemmBF16Tests: XCTestCase {
         }
     }
 
-    /// The fallback for CPUs without AVX512-BF16 runs everywhere.
+    /// The fallback for CPUs without AVX512-BF16 runs everywhere; where the CPU lacks it, `multiplyBF16` is checked
+    /// too (it runs the loops).
     func testPlainLoopsMatchTheReferenceOnOddShapes() {
         checkAgainstReference("multiplyBF16Loops") { tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc in
             QuillGEMM.multiplyBF16Loops(transA: tA, transB: tB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
                                         b: b, ldb: ldb, beta: beta, c: &c, ldc: ldc)
+        }
+        if !QuillGEMM.bf16Available {
+            checkAgainstReference("multiplyBF16 without AVX512-BF16") { tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc in
+                QuillGEMM.multiplyBF16(transA: tA, transB: tB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                                       b: b, ldb: ldb, beta: beta, c: &c, ldc: ldc)
+            }
         }
     }
 
