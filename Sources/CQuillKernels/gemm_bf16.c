@@ -14,7 +14,8 @@
 //
 // The micro-kernel holds an MR × NR tile of fp32 accumulators in 28 zmm registers, as gemm.c does, and for each
 // pair p loads two vectors of B and broadcasts MR pairs of A. Unlike gemm.c, A is packed too: the rounding and the
-// pair interleave have to happen somewhere, and a packed A block is read MR times less often than it is used.
+// pair interleave have to happen somewhere, and packing an A block (mc × kc) once per column block of nc ≤ 1,024
+// columns is one pass over it against nc / NR passes of the micro-kernels that read it.
 //
 // Blocking, threads and bits: gemm.c's loops (jc over NC columns, pc over KC depth, ic over MC rows, jr, ir), with
 // KC = 512 k values (256 pairs: a B panel is 32 KB, as gemm.c's at KC = 256 floats). Depth blocks depend on k only
@@ -94,8 +95,11 @@ int qk_bf16_available(void) {
     if (ok < 0) {
         int has = 0;
         unsigned eax, ebx, ecx, edx;
-        // Leaf 7 must exist and report at least subleaf 1; AVX512_BF16 is leaf 7, subleaf 1, EAX bit 5.
-        if (qk_available() && __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) && eax >= 1) {
+        // Leaf 7 must exist and report at least subleaf 1; AVX512_BF16 is leaf 7, subleaf 1, EAX bit 5. The compiler
+        // takes avx512bf16 to imply AVX512-BW, which every CPU with BF16 has; it is checked all the same.
+        __builtin_cpu_init();
+        if (qk_available() && __builtin_cpu_supports("avx512bw") && __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) &&
+            eax >= 1) {
             __cpuid_count(7, 1, eax, ebx, ecx, edx);
             has = (eax >> 5) & 1u;
         }

@@ -41,8 +41,8 @@ public enum QuillGEMM {
     /// before products run, from one thread.
     nonisolated(unsafe) public static var precision: Precision = .fp32
 
-    /// Whether this CPU runs the bf16 product's vector kernel: `available` and AVX512_BF16 (CPUID leaf 7, subleaf
-    /// 1, EAX bit 5). Where it is false, `multiplyBF16` gives the same rounded operands by plain loops.
+    /// Whether this CPU runs the bf16 product's vector kernel: `available`, AVX512-BW and AVX512_BF16 (CPUID leaf 7,
+    /// subleaf 1, EAX bit 5). Where it is false, `multiplyBF16` gives the same rounded operands by plain loops.
     public static var bf16Available: Bool { qk_bf16_available() != 0 }
 
     /// Whether a product of op(A) (m × k) and op(B) (k × n) is large enough for Quill's GEMM: at least 128 rows (so

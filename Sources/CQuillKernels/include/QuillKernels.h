@@ -88,7 +88,7 @@ void qk_sgemm(int transA, int transB, int m, int n, int k, float alpha, const fl
               int ldb, float beta, float *C, int ldc, int threads);
 
 /// 1 when this CPU runs qk_sgemm_bf16's vector kernel: qk_available() (AVX-512 F, VL, DQ, FMA, the OS saving their
-/// state, QUILL_KERNELS not 0) and AVX512_BF16 (CPUID leaf 7, subleaf 1, EAX bit 5); else 0. Read once.
+/// state, QUILL_KERNELS not 0), AVX512-BW and AVX512_BF16 (CPUID leaf 7, subleaf 1, EAX bit 5); else 0. Read once.
 int qk_bf16_available(void);
 
 /// qk_sgemm with bfloat16 operands, opt-in for the large products: C = α·op(A)·op(B) + β·C with the shapes,
