@@ -20,7 +20,7 @@ public struct BenchKernels: ParsableCommand {
     public func run() throws { report().emit(json: measure.json) }
 
     /// Times each kernel; the figures go under `kernels` (name, seconds and GFLOP/s with the fraction of the measured
-    /// peak, or ns per element).
+    /// fp32 FMA peak, or ns per element). Without AVX512-BF16 the bf16 rows are missing and `bf16_skipped` says why.
     func report() -> BenchReport {
         var r = BenchReport(bench: "kernels")
         r.blas()
@@ -34,6 +34,10 @@ public struct BenchKernels: ParsableCommand {
             var row: [String: Any] = ["name": t.name, "seconds": t.seconds, "gflops": rate]
             if let peak { row["peak_fraction"] = peak.fraction(of: rate) }
             rows.append(row)
+        }
+        if let skipped = KernelBenchmark.bf16Skipped {
+            r.line(skipped)
+            r.set("bf16_skipped", skipped)
         }
         if let one = FMAPeak.measure(threads: 1, seconds: measure.peakSeconds) {
             r.line(BenchReport.column("FMA peak measured, 1 thread", 56) + String(format: "%8.1f GFLOP/s", one.gflops))

@@ -33,8 +33,9 @@ public struct KernelBenchmark {
 
     /// The products (GEMMs of a 50-step window of `batch` rows and `hidden` units, and one layer's steps per cell kind),
     /// each repeated `repetitions` times: the per-step products on the path `matmul` picks, the three products over
-    /// 2,500 rows on Quill's GEMM (where the CPU runs it) and on OpenBLAS. Leaves the fused kernels enabled and
-    /// `QuillGEMM.path` as it found it.
+    /// 2,500 rows on Quill's GEMM (where the CPU runs it), on OpenBLAS, and in bf16 on Quill's GEMM (where the CPU
+    /// has AVX512-BF16; `bf16Skipped` says why not). Leaves the fused kernels enabled and `QuillGEMM.path` as it
+    /// found it.
     public func products() -> [Timing] {
         let B = batch, H = hidden, G = 4 * H
         var rng = SeededGenerator(seed: 1)
@@ -65,8 +66,27 @@ public struct KernelBenchmark {
                 matmul(transB: true, m: 2500, n: H, k: G, a: bigG.ptr, lda: G, b: w.ptr, ldb: G, c: big.ptr, ldc: H) }
         }
         QuillGEMM.path = saved
+        // The same three products in bf16 (operands rounded to bfloat16, fp32 sums; the opt-in precision), called
+        // directly: `matmul` takes them only for shapes `isLarge` accepts.
+        if Self.bf16Skipped == nil {
+            let label = "Quill GEMM bf16"
+            product("X·Wx        (2500×\(H))·(\(H)×\(G)), \(label)", large) {
+                QuillGEMM.multiplyBF16(m: 2500, n: G, k: H, a: big.ptr, lda: H, b: w.ptr, ldb: G, c: bigG.ptr, ldc: G) }
+            product("Xᵀ·dG       (\(H)×2500)·(2500×\(G)), \(label)", large) {
+                QuillGEMM.multiplyBF16(transA: true, m: H, n: G, k: 2500, a: big.ptr, lda: H, b: bigG.ptr, ldb: G,
+                                       beta: 1, c: out.ptr, ldc: G) }
+            product("dG·Wxᵀ      (2500×\(G))·(\(G)×\(H)), \(label)", large) {
+                QuillGEMM.multiplyBF16(transB: true, m: 2500, n: H, k: G, a: bigG.ptr, lda: G, b: w.ptr, ldb: G,
+                                       c: big.ptr, ldc: H) }
+        }
         for kind in CellKind.allCases { rows += stepTimings(kind) }
         return rows
+    }
+
+    /// Why `products()` has no bf16 rows on this CPU, as one line; nil where it has them.
+    public static var bf16Skipped: String? {
+        QuillGEMM.bf16Available ? nil
+            : "bf16 products skipped: this CPU has no AVX512-BF16 (or no AVX-512, or QUILL_KERNELS=0)"
     }
 
     /// One recurrent layer's per-step work (product + cell maths) over 50 steps of `batch` rows and `hidden` units,

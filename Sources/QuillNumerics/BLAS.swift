@@ -7,12 +7,19 @@ import CBLAS
 // All BLAS calls in Quill go through this file. Matrices are row-major.
 
 extension Float {
-    /// Row-major `C = alpha · op(A) · op(B) + beta · C` (`QuillScalar.blasGemm`): Quill's own GEMM where
-    /// `QuillGEMM.takes` says so (large products on AVX-512 CPUs), else OpenBLAS's `cblas_sgemm`.
+    /// Row-major `C = alpha · op(A) · op(B) + beta · C` (`QuillScalar.blasGemm`): the bf16 product where
+    /// `QuillGEMM.takesBF16` says so (opt-in `QuillGEMM.precision = .bf16`, large products, AVX512_BF16), else
+    /// Quill's own GEMM where `QuillGEMM.takes` says so (large products on AVX-512 CPUs), else OpenBLAS's
+    /// `cblas_sgemm`.
     public static func blasGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                                 alpha: Float, a: UnsafePointer<Float>, lda: Int,
                                 b: UnsafePointer<Float>, ldb: Int,
                                 beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if QuillGEMM.takesBF16(m: m, n: n, k: k) {
+            QuillGEMM.multiplyBF16(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                                   b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            return
+        }
         if QuillGEMM.takes(m: m, n: n, k: k) {
             QuillGEMM.multiply(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
                                b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)

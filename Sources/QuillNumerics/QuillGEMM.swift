@@ -7,7 +7,8 @@ import CQuillKernels
 /// `Float.blasGemm` asks `takes(m:n:k:)` on every call: the large products over whole sequences (the input
 /// projection X·W_x, the weight gradients Xᵀ·dG and the input gradient dG·W_xᵀ over T·B rows) run here on CPUs with
 /// AVX-512, everything smaller (per-step products, batch-1 sampling) and every `Double` product stays on OpenBLAS.
-/// The result does not depend on the thread count, so a run's bytes do not either.
+/// The result does not depend on the thread count, so a run's bytes do not either. `precision = .bf16` (opt-in) sends
+/// the large products on CPUs with AVX512_BF16 to `multiplyBF16` instead: bf16 operands, fp32 sums.
 public enum QuillGEMM {
     /// Which implementation runs the Float products that reach `Float.blasGemm`.
     public enum Path: String, Sendable, CaseIterable {
@@ -25,6 +26,24 @@ public enum QuillGEMM {
 
     /// Whether this CPU runs Quill's GEMM (AVX-512 F, VL, DQ and FMA, and `QUILL_KERNELS` not 0).
     public static var available: Bool { qk_available() != 0 }
+
+    /// The precision of the large Float products (`isLarge`) in `Float.blasGemm`.
+    public enum Precision: String, Sendable, CaseIterable {
+        /// Single precision throughout: the default, and the only choice that keeps a run's bytes as before.
+        case fp32
+        /// Operands rounded to bfloat16, products summed in fp32 (`multiplyBF16`), where `bf16Available`; opt-in.
+        /// Weights and gradients stay fp32 in memory (fp32 master weights): only the products' inputs are rounded.
+        case bf16
+    }
+
+    /// The precision of the large products: `.fp32` unless a caller opts in. Read only by `Float.blasGemm`, and
+    /// only for products `isLarge` accepts, on CPUs where `bf16Available`; elsewhere `.bf16` changes nothing. Set it
+    /// before products run, from one thread.
+    nonisolated(unsafe) public static var precision: Precision = .fp32
+
+    /// Whether this CPU runs the bf16 product's vector kernel: `available`, AVX512-BW and AVX512_BF16 (CPUID leaf 7,
+    /// subleaf 1, EAX bit 5). Where it is false, `multiplyBF16` gives the same rounded operands by plain loops.
+    public static var bf16Available: Bool { qk_bf16_available() != 0 }
 
     /// Whether a product of op(A) (m × k) and op(B) (k × n) is large enough for Quill's GEMM: at least 128 rows (so
     /// per-step products over a batch of up to 127 rows, and batch-1 sampling, stay on OpenBLAS), n and k at least
@@ -56,5 +75,37 @@ public enum QuillGEMM {
                                 beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int = 0) {
         qk_sgemm(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
                  beta, c, Int32(ldc), Int32(threads))
+    }
+
+    /// `multiply` with bfloat16 operands (`qk_sgemm_bf16`): row-major `C (m, n) = alpha · op(A) · op(B) + beta · C`
+    /// with the same shapes, strides, `beta == 0` rule and `threads` as `multiply`, but every element of op(A) and
+    /// op(B) is first rounded to bfloat16 (8 significant bits, round to nearest with ties to even, NaN stays NaN)
+    /// and the products are summed in fp32 (VDPBF16PS). A, B and C stay Float in memory. The error per element is
+    /// about 2⁻⁸ · Σ|a||b| (the inputs' rounding) against the fp32 product's 2⁻²⁴-scale sums, so this is for the
+    /// large products of training that opt in (`precision = .bf16`), never a default. Every thread count gives the
+    /// same bits. Plain loops on CPUs without AVX512_BF16 (`bf16Available` false), over the same rounded operands.
+    public static func multiplyBF16(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+                                    alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+                                    b: UnsafePointer<Float>, ldb: Int,
+                                    beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int = 0) {
+        qk_sgemm_bf16(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b,
+                      Int32(ldb), beta, c, Int32(ldc), Int32(threads))
+    }
+
+    /// The plain-loop twin of `multiplyBF16` (`qk_sgemm_bf16_loops`), on every CPU: the same bf16 operands, products
+    /// summed in fp32 in order of k, one thread. What `multiplyBF16` runs where `bf16Available` is false.
+    public static func multiplyBF16Loops(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+                                         alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+                                         b: UnsafePointer<Float>, ldb: Int,
+                                         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        qk_sgemm_bf16_loops(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b,
+                            Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// Whether `Float.blasGemm` sends this product to `multiplyBF16`: `precision` is `.bf16`, the CPU has
+    /// AVX512_BF16, `path` is not `.openBLAS`, and `isLarge` accepts the shape.
+    @inlinable
+    public static func takesBF16(m: Int, n: Int, k: Int) -> Bool {
+        precision == .bf16 && path != .openBLAS && bf16Available && isLarge(m: m, n: n, k: k)
     }
 }

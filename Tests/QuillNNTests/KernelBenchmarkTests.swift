@@ -13,10 +13,13 @@ final class KernelBenchmarkTests: XCTestCase {
         // Two per-step GEMMs, the three large ones on each path, then forward and backward steps of each cell kind,
         // fused (where the CPU runs it) and portable.
         let paths = FusedKernels.available ? 2 : 1
-        let gemmPaths = QuillGEMM.available ? 2 : 1
+        let gemmPaths = (QuillGEMM.available ? 2 : 1) + (QuillGEMM.bf16Available ? 1 : 0)
         XCTAssertEqual(products.count, 2 + 3 * gemmPaths + CellKind.allCases.count * 2 * paths)
         XCTAssertEqual(products.filter { $0.name.hasSuffix(", OpenBLAS") }.count, 3)
         XCTAssertEqual(products.filter { $0.name.hasSuffix(", Quill GEMM") }.count, QuillGEMM.available ? 3 : 0)
+        XCTAssertEqual(products.filter { $0.name.hasSuffix(", Quill GEMM bf16") }.count, QuillGEMM.bf16Available ? 3 : 0)
+        XCTAssertEqual(KernelBenchmark.bf16Skipped == nil, QuillGEMM.bf16Available, "a line says why bf16 is skipped")
+        XCTAssertTrue(products.filter { $0.name.hasSuffix(", Quill GEMM bf16") }.allSatisfy { $0.flops == 2 * 2500 * 4 * 16 })
         XCTAssertEqual(QuillGEMM.path, saved, "left as found")
         XCTAssertEqual(products[0].flops, 2 * 2 * 4 * 16)
         for (kind, label) in [(CellKind.lstm, "LSTM"), (.gru, "GRU"), (.rnn, "RNN"), (.rnnRelu, "RNN-RELU")] {

@@ -7,7 +7,7 @@
 // computes the product for its units' four gate columns, then their gate maths, with one barrier per step.
 //
 // The LSTM and window functions are no-ops where `qk_available()` is 0 (no AVX-512, or not x86-64); callers then
-// take the portable path. qk_sgemm, qk_parallel_ranges and qk_fma_peak_gflops work on every CPU.
+// take the portable path. qk_sgemm, qk_sgemm_bf16, qk_parallel_ranges and qk_fma_peak_gflops work on every CPU.
 #ifndef QUILL_KERNELS_H
 #define QUILL_KERNELS_H
 
@@ -93,6 +93,29 @@ double qk_read_bandwidth_gbs(int threads, size_t bytes, double seconds);
 /// packing room between calls.
 void qk_sgemm(int transA, int transB, int m, int n, int k, float alpha, const float *A, int lda, const float *B,
               int ldb, float beta, float *C, int ldc, int threads);
+
+/// 1 when this CPU runs qk_sgemm_bf16's vector kernel: qk_available() (AVX-512 F, VL, DQ, FMA, the OS saving their
+/// state, QUILL_KERNELS not 0), AVX512-BW and AVX512_BF16 (CPUID leaf 7, subleaf 1, EAX bit 5); else 0. Read once.
+int qk_bf16_available(void);
+
+/// qk_sgemm with bfloat16 operands, opt-in for the large products: C = α·op(A)·op(B) + β·C with the shapes,
+/// strides and β = 0 / α = 0 / k = 0 rules of qk_sgemm, but every element of op(A) and op(B) is first rounded to
+/// bfloat16 (8 significant bits: round to nearest, ties to even; ±∞ kept, finite values past the largest bf16
+/// become ±∞, NaN stays NaN), and the products are summed in fp32 (VDPBF16PS, pairs of k interleaved in packed
+/// panels; see gemm_bf16.c). A, B and C stay fp32 in memory: nothing is stored in bf16 outside the packing room.
+/// Relative error per element about 2⁻⁸ of Σ|a||b| from the rounding of the inputs, plus fp32 summation.
+///
+/// Threads as qk_sgemm: `threads` ranges of C's rows or columns (≤ 0: the kernels' thread count), never k, so
+/// every thread count gives the same bits. Where qk_bf16_available() is 0, the same rounded operands by
+/// qk_sgemm_bf16_loops. Each thread keeps about 1.1 MB of packing room between calls.
+void qk_sgemm_bf16(int transA, int transB, int m, int n, int k, float alpha, const float *A, int lda,
+                   const float *B, int ldb, float beta, float *C, int ldc, int threads);
+
+/// The plain-loop twin of qk_sgemm_bf16, on every CPU (and what qk_sgemm_bf16 runs without AVX512_BF16): the same
+/// bf16 rounding of both operands, products summed in fp32 in order of k, one thread. Same arguments, less
+/// `threads`.
+void qk_sgemm_bf16_loops(int transA, int transB, int m, int n, int k, float alpha, const float *A, int lda,
+                         const float *B, int ldb, float beta, float *C, int ldc);
 
 /// 0 when the environment sets QUILL_GEMM=openblas (every Float product then goes to OpenBLAS, for comparisons),
 /// else 1. Read once.
