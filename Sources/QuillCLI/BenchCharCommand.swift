@@ -1,6 +1,7 @@
 import ArgumentParser
 import QuillModels
 import QuillNN
+import QuillNumerics
 
 /// `quill bench char`: the char-LM training workload of ../shared/bench/pytorch/bench_b_charlm_train.py.
 public struct BenchChar: ParsableCommand {
@@ -16,6 +17,7 @@ public struct BenchChar: ParsableCommand {
     @Option(help: "Sequence length (1…4096).") var seq: Int = 50
     @Option(help: ArgumentHelp("Embedding size (0…8192; the PyTorch script learns a 65-wide embedding); "
             + "0 for one-hot.")) var embedding: Int = 65
+    @OptionGroup var precisionArgs: BenchPrecisionOption
     @OptionGroup var measure: BenchMeasureOptions
 
     /// The PyTorch script's vocabulary (tinyshakespeare's 65 characters).
@@ -35,11 +37,12 @@ public struct BenchChar: ParsableCommand {
 
     /// Trains for the iterations asked and measures.
     func report() -> BenchReport {
-        let result = workload.run()
+        let result = QuillGEMM.withPrecision(precisionArgs.precision) { workload.run() }
         let times = result.times, chars = Double(result.units), rate = chars / times.median
         var r = BenchReport(bench: "char")
         r.line("char LM \(layers)×\(hidden) \(cell.rawValue), vocab \(Self.vocabulary), embedding \(embedding), batch \(batch) × \(seq), Adam, clip 5")
         r.blas()
+        precisionArgs.report(&r)
         r.line(String(format: "median %.1f ms/iteration (best %.1f, n=%d)", times.median * 1e3, times.best * 1e3, times.count))
         r.line(String(format: "%.0f chars/s (best %.0f)", rate, chars / times.best))
         r.timings(times, units: "chars", per: result.units)

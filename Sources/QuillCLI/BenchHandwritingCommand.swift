@@ -17,6 +17,7 @@ public struct BenchHandwriting: ParsableCommand {
     @Option(help: "Alphabet size (synthesis; 2…1000).") var alphabet: Int = 80
     @Flag(help: "Also time each phase of a training step (forward, loss, backward per layer group, optimiser).")
     var profile = false
+    @OptionGroup var precisionArgs: BenchPrecisionOption
     @OptionGroup var measure: BenchMeasureOptions
 
     public init() {}
@@ -33,11 +34,12 @@ public struct BenchHandwriting: ParsableCommand {
     /// Trains for the iterations asked and measures.
     func report() -> BenchReport {
         let phases = profile ? PhaseProfile() : nil
-        let result = workload(profile: phases).run()
+        let result = QuillGEMM.withPrecision(precisionArgs.precision) { workload(profile: phases).run() }
         let times = result.times, rate = Double(result.units) / times.median
         var r = BenchReport(bench: "handwriting")
         r.line("\(network.rawValue) network 3×400, M = 20\(network == .synthesis ? ", K = 10, U = \(textLength), alphabet \(alphabet)" : ""), batch \(batch) × \(steps), Adam")
         r.blas()
+        precisionArgs.report(&r)
         r.line(String(format: "median %.0f ms/batch (best %.0f, n=%d) → %.0f sample-steps/s (best %.0f)",
                       times.median * 1e3, times.best * 1e3, times.count, rate, Double(result.units) / times.best))
         r.set("network", network.rawValue)

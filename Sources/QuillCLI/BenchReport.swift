@@ -25,6 +25,24 @@ struct BenchMeasureOptions: ParsableArguments {
     func peak() -> FMAPeak? { BenchMachine.peak(seconds: peakSeconds) }
 }
 
+/// `--precision` of the training benches: the precision of the large products, as `quill train --precision` sets it.
+struct BenchPrecisionOption: ParsableArguments {
+    @Option(help: "Precision of the large matrix products: fp32 or bf16 (needs AVX512-BF16).")
+    var precision: QuillGEMM.Precision = .fp32
+
+    func validate() throws {
+        if precision == .bf16 && !QuillGEMM.bf16Available {
+            throw ValidationError("--precision bf16 needs a CPU with AVX512-BF16 (VDPBF16PS), which this one lacks")
+        }
+    }
+
+    /// Says the precision in the text (when not fp32) and always in the JSON.
+    func report(_ r: inout BenchReport) {
+        r.set("precision", precision.rawValue)
+        if precision != .fp32 { r.line("large products in \(precision.rawValue) (fp32 sums); the rest in fp32") }
+    }
+}
+
 /// The machine the benches run on, measured rather than assumed.
 enum BenchMachine {
     /// Threads the benches compute on: OpenBLAS's, or the fused kernels' where those use more.

@@ -69,7 +69,7 @@ public struct CharTrain: ParsableCommand {
 
     public func run() throws {
         let o = try options()
-        let printer = try runArgs.train { TrainingRun(options: o, resume: runArgs.resume, onEvent: $0) }
+        let printer = try runArgs.train(o) { TrainingRun(options: o, resume: runArgs.resume, onEvent: $0) }
         printer.line("checkpoints in \(runArgs.out): \(RunFiles.best) (best), \(RunFiles.last) (resume with --resume)")
     }
 }

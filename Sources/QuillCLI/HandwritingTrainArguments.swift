@@ -78,6 +78,6 @@ struct HandwritingTrainArguments: ParsableArguments {
 
     func train(kind: HandwritingKind, window: Int?) throws {
         let o = try options(kind: kind, window: window)
-        try runArgs.train { TrainingRun(options: o, resume: runArgs.resume, onEvent: $0) }
+        try runArgs.train(o) { TrainingRun(options: o, resume: runArgs.resume, onEvent: $0) }
     }
 }

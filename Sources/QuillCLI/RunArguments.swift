@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import QuillModels
+import QuillNumerics
 import QuillOptim
 
 /// The flags every training command shares (`char train`, `train prediction`, `train synthesis`): where the run
@@ -28,6 +29,8 @@ struct RunArguments<Options: RunOptions>: ParsableArguments {
                         default: Options.defaults.lrSchedule.start)) var lrDecayStart: Int?
     @Option(help: .text("Clip the gradient's global norm to this (0…1000000); 0 for no norm clipping.",
                         default: Options.defaults.clipNorm ?? 0)) var clip: Double?
+    @Option(help: "Precision of the large matrix products in training steps: fp32 (the default) or bf16 (bfloat16 inputs, fp32 sums and master weights; needs AVX512-BF16). Validation stays fp32.")
+    var precision: QuillGEMM.Precision?
 
     /// Graves's RMSProp hyperparameters as `OptimizerConfig` sets them: "decay 0.95, momentum 0.9, ε 0.0001".
     static var gravesRMSProp: String {
@@ -82,6 +85,7 @@ struct RunArguments<Options: RunOptions>: ParsableArguments {
             o = try Options.saved(outDir: out)
             try same("seed", seed, o.seed)
             try same("optimizer", optimizer, o.optimizer.kind)
+            try same("precision", precision, o.precision ?? .fp32)
             try checkResumed(o)
             if let lr { o.optimizer.learningRate = lr; o.lrSchedule.initial = lr }
         } else {
@@ -91,6 +95,8 @@ struct RunArguments<Options: RunOptions>: ParsableArguments {
             o.optimizer = OptimizerConfig(kind: kind, learningRate: rate)
             o.lrSchedule = LearningRateSchedule(initial: rate)
             if let seed { o.seed = seed }
+            // fp32 stays unset, so the options of an fp32 run read as they did before the flag.
+            o.precision = precision == .bf16 ? .bf16 : nil
         }
         if let lrDecay { o.lrSchedule.factor = lrDecay }
         if let lrDecayEvery { o.lrSchedule.every = lrDecayEvery }
@@ -117,16 +123,20 @@ struct RunArguments<Options: RunOptions>: ParsableArguments {
         if given && !saved { throw CLIError("--\(flag) differs from the checkpoint, which has no \(what)", status: .usage) }
     }
 
-    /// Runs training: with --force first deletes the run's files in --out (never an input: `check` refused that),
-    /// then trains the run `makeRun` builds around the event printer, with Ctrl-C checkpointing and stopping it.
+    /// Runs training on `options` (said first when they ask for bf16 products): with --force first deletes the run's
+    /// files in --out (never an input: `check` refused that), then trains the run `makeRun` builds around the event
+    /// printer, with Ctrl-C checkpointing and stopping it.
     @discardableResult
-    func train(_ makeRun: (@escaping (TrainingEvent) -> Void) -> TrainingRun) throws -> TrainingEventPrinter {
+    func train(_ options: Options, _ makeRun: (@escaping (TrainingEvent) -> Void) -> TrainingRun) throws -> TrainingEventPrinter {
         if force && !resume {
             for f in RunFiles.all {
                 try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: out).appendingPathComponent(f).path)
             }
         }
         let printer = TrainingEventPrinter()
+        if options.precision == .bf16 {
+            printer.line("precision: the large matrix products of the training steps in bf16 (fp32 sums and weights); validation in fp32")
+        }
         let run = makeRun(printer.draw)
         run.shouldStop = installInterruptHandler()
         try run.run()

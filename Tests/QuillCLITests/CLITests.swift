@@ -55,6 +55,13 @@ final class CLITests: XCTestCase {
                                  "--resume"]).contains("--hidden 32 differs from the checkpoint's 16"))
         XCTAssertTrue(errorText(["char", "train", "--data", data, "--out", out, "--peepholes", "--steps", "9",
                                  "--resume"]).contains("--peepholes differs from the checkpoint"))
+        // The run is fp32: bf16 on resume is refused, fp32 said again is fine.
+        XCTAssertTrue(errorText(["char", "train", "--data", data, "--out", out, "--precision", "bf16", "--steps", "9",
+                                 "--resume"]).contains("--precision bf16 differs from the checkpoint's fp32"))
+        XCTAssertTrue(errorText(["char", "train", "--data", data, "--out", out, "--precision", "fp16", "--steps", "9"])
+            .contains("fp16"))
+        XCTAssertNil(try CharTrain.parse(["--data", data, "--out", out, "--precision", "fp32", "--steps", "9",
+                                          "--resume"]).options().precision)
         // A new run into the same directory is refused rather than overwriting it.
         XCTAssertTrue(errorText(["char", "train", "--data", data, "--out", out, "--steps", "2", "--hidden", "8"])
             .contains("already holds a trained model"))

@@ -1,4 +1,5 @@
 import QuillData
+import QuillNumerics
 import QuillIO
 import QuillNN
 import QuillOptim
@@ -37,6 +38,8 @@ public struct CharTrainOptions: RunOptions {
     public var sampleLength: Int = 200
     /// Fingerprint of the data files, checked on resume.
     public var dataFingerprint: String = ""
+    /// bf16 for the large matrix products of the training steps (`--precision bf16`), nil for fp32.
+    public var precision: QuillGEMM.Precision?
 
     public init(dataPaths: [String], outDir: String, model: CharModelConfig) {
         self.dataPaths = dataPaths; self.outDir = outDir; self.model = model
@@ -79,6 +82,7 @@ public struct CharTrainOptions: RunOptions {
         if evalEvery < 1 { return "--eval-every must be at least 1, got \(evalEvery)" }
         if logEvery < 1 { return "--log-every must be at least 1" }
         if sampleLength < 0 { return "--sample-length must not be negative" }
+        if let m = precisionProblem { return m }
         return activationsProblem
     }
 

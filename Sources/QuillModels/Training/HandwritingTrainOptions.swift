@@ -1,4 +1,5 @@
 import QuillData
+import QuillNumerics
 import QuillNN
 import QuillOptim
 
@@ -32,6 +33,8 @@ public struct HandwritingTrainOptions: RunOptions {
     /// Samples with more points than this + 1 are left out.
     public var stepLimit: Int = 2000
     public var dataFingerprint: String = ""
+    /// bf16 for the large matrix products of the training steps (`--precision bf16`), nil for fp32.
+    public var precision: QuillGEMM.Precision?
 
     public init(dataPath: String, outDir: String, model: HandwritingConfig) {
         self.dataPath = dataPath; self.outDir = outDir; self.model = model
@@ -60,7 +63,7 @@ public struct HandwritingTrainOptions: RunOptions {
         if evalEvery < 1 { return "--eval-every must be at least 1" }
         if valSamples < 0 { return "--val-samples must not be negative" }
         if !(2...100_000).contains(stepLimit) { return "--max-points must be between 2 and 100000" }
-        return nil
+        return precisionProblem
     }
 }
 

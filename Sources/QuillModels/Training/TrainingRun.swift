@@ -171,7 +171,7 @@ public final class TrainingRun {
             if shouldStop() { reason = "interrupted"; break }
 
             params.zeroGradients()
-            let loss = task.trainStep(state, rng: &rng)
+            let loss = QuillGEMM.withPrecision(options.precision ?? .fp32) { task.trainStep(state, rng: &rng) }
             try GuardedUpdate.apply(loss: loss.loss, parameters: trainable, optimizer: optimizer,
                                     schedule: options.lrSchedule, clipNorm: options.clipNorm,
                                     clipValue: options.clipValue, step: state.step, outDir: outDir,

@@ -21,6 +21,9 @@ public protocol RunOptions: Codable, Equatable, Sendable {
     var clipNorm: Double? { get set }
     /// Clamp every gradient value to ±this (nil: no value clipping).
     var clipValue: Double? { get }
+    /// The precision of the large matrix products in training steps (`QuillGEMM.precision`); nil is fp32, as every
+    /// run before the option (their checkpoints hold none). Validation always runs in fp32.
+    var precision: QuillGEMM.Precision? { get set }
     /// A message naming the first nonsensical option, or nil. Runs before any work starts.
     func validate() -> String?
     /// The options of a run that nothing has changed (no data, no directory, the default architecture): the one
@@ -31,6 +34,13 @@ public protocol RunOptions: Codable, Equatable, Sendable {
 }
 
 extension RunOptions {
+    /// A message when the run asks for bf16 products on a CPU without AVX512-BF16 (a resumed run too: its products
+    /// would fall back to plain loops, many times slower); nil otherwise.
+    public var precisionProblem: String? {
+        guard precision == .bf16, !QuillGEMM.bf16Available else { return nil }
+        return "--precision bf16 needs a CPU with AVX512-BF16 (VDPBF16PS), which this one lacks; train in fp32 (the default)"
+    }
+
     /// The options saved in DIR/last.safetensors (for `--resume`). Throws `RunDirectoryError.nothingToResume` when
     /// the directory holds no resume point, `CheckpointError.corrupt` when it holds options of another kind.
     public static func saved(outDir: String) throws -> Self {
