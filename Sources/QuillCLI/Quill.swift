@@ -91,9 +91,9 @@ extension Quill {
         try parseAsRoot(joiningNegativeValues(arguments ?? Array(CommandLine.arguments.dropFirst())))
     }
 
-    /// `arguments` with each `--option -NUMBER` (NUMBER: digits with an optional fraction and exponent, `.5`,
-    /// `inf`, `infinity` or `nan`) written as `--option=-NUMBER` when `--option` takes a value in the command named
-    /// by the arguments before it.
+    /// `arguments` with each `--option -VALUE` written as `--option=-VALUE` when `--option` takes a value in the
+    /// command named by the arguments before it and VALUE starts with a digit or `.digit` (a number, or a measure
+    /// such as `-100x100mm` or `-5mm`, which the option's own check then judges) or is `inf`, `infinity` or `nan`.
     static func joiningNegativeValues(_ arguments: [String]) -> [String] {
         var node = OptionTree.root
         var out = [String]()
@@ -105,7 +105,7 @@ extension Quill {
                 node = sub
             } else if a.hasPrefix("--"), !a.contains("="), i + 1 < arguments.count,
                       node?.valueOptions.contains(String(a.dropFirst(2))) == true,
-                      isNegativeNumber(arguments[i + 1]) {
+                      startsLikeNegativeNumber(arguments[i + 1]) {
                 out.append(a + "=" + arguments[i + 1])
                 i += 2
                 continue
@@ -116,11 +116,11 @@ extension Quill {
         return out
     }
 
-    static func isNegativeNumber(_ s: String) -> Bool {
+    static func startsLikeNegativeNumber(_ s: String) -> Bool {
         guard s.hasPrefix("-"), s.count > 1 else { return false }
         let body = s.dropFirst().lowercased()
         if ["inf", "infinity", "nan"].contains(body) { return true }
-        return body.range(of: #"^([0-9]+\.?[0-9]*|\.[0-9]+)(e[+-]?[0-9]+)?$"#, options: .regularExpression) != nil
+        return body.range(of: #"^(\.?[0-9])"#, options: .regularExpression) != nil
     }
 }
 

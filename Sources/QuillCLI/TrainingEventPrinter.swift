@@ -51,13 +51,18 @@ final class TrainingEventPrinter {
 /// Set by SIGINT; read through the closure `installInterruptHandler` returns.
 nonisolated(unsafe) private var interruptRequested: Int32 = 0
 
-/// Ctrl-C asks training to checkpoint and stop after the current step; a second Ctrl-C exits at once. Returns the
-/// run's stop check.
+/// What the first Ctrl-C prints, from the signal handler (write(2) only, which is safe there).
+private let interruptNotice = Array("\nquill: Ctrl-C: checkpointing and stopping after this step; Ctrl-C again quits at once, keeping the last checkpoint\n".utf8)
+
+/// Ctrl-C asks training to checkpoint and stop after the current step, and says so; a second Ctrl-C exits at once
+/// (status 130) without that checkpoint, leaving the last one written as it was. Returns the run's stop check.
 func installInterruptHandler() -> () -> Bool {
     interruptRequested = 0
+    _ = interruptNotice.count   // initialised here, not lazily inside the handler
     signal(SIGINT) { _ in
         if interruptRequested != 0 { _exit(130) }
         interruptRequested = 1
+        interruptNotice.withUnsafeBytes { _ = write(2, $0.baseAddress, $0.count) }
     }
     return { interruptRequested != 0 }
 }

@@ -180,7 +180,10 @@ final class OptionTests: XCTestCase {
         XCTAssertEqual(j(["write", "--own-hand", "-1"]), ["write", "--own-hand", "-1"])
         XCTAssertEqual(j(["write", "-o", "-1"]), ["write", "-o", "-1"])
         XCTAssertEqual(j(["write", "--bias", "-x"]), ["write", "--bias", "-x"])
-        XCTAssertEqual(j(["write", "--bias", "-1x"]), ["write", "--bias", "-1x"])
+        // A value that starts like a number is joined, so the option's own check names what is wrong with it.
+        XCTAssertEqual(j(["write", "--bias", "-1x"]), ["write", "--bias=-1x"])
+        XCTAssertEqual(j(["write", "hi", "--page", "-100x100mm"]), ["write", "hi", "--page=-100x100mm"])
+        XCTAssertEqual(j(["write", "hi", "--margin", "-.5in"]), ["write", "hi", "--margin=-.5in"])
         XCTAssertEqual(j(["write", "--nope", "-1"]), ["write", "--nope", "-1"])
         XCTAssertEqual(j(["write", "--", "--bias", "-1"]), ["write", "--", "--bias", "-1"])
         // Options are those of the command named: --embedding belongs to char train, not to sample.
