@@ -49,6 +49,9 @@ final class CLITests: XCTestCase {
         try sample.run()
         var eval = try parse(["char", "eval", "--model", out, "--data", data, "--part", "val"])
         try eval.run()
+        var dynamic = try parse(["char", "eval", "--model", out, "--data", data, "--dynamic", "--lr", "0.1", "--window", "8"])
+        try dynamic.run()
+        XCTAssertTrue(errorText(["char", "eval", "--model", out, "--data", data, "--lr", "0.1"]).contains("give --dynamic too"))
 
         // Resume with another architecture is refused, naming the option.
         XCTAssertTrue(errorText(["char", "train", "--data", data, "--out", out, "--hidden", "32", "--steps", "9",

@@ -77,7 +77,9 @@ final class OptionTests: XCTestCase {
         let charSample = ["char", "sample", "--model", "m"]
         table += [Numeric(charSample, "length", "0", "1000001"), Numeric(charSample, "temperature", "0", "101", float: true),
                   Numeric(charSample, "beam", "0", "257")]
-        table.append(Numeric(["char", "eval", "--model", "m", "--data", "x.txt"], "val-fraction", "0", "1", float: true))
+        let charEval = ["char", "eval", "--model", "m", "--data", "x.txt"]
+        table += [Numeric(charEval, "val-fraction", "0", "1", float: true),
+                  Numeric(charEval + ["--dynamic"], "lr", "0", "10.5", float: true), Numeric(charEval, "window", "0", "100001")]
         let write = ["write", "hi", "-o", "x.png"]
         table += [
             Numeric(write, "bias", "-0.5", "21", float: true), Numeric(write, "wrap", "9", "501"),

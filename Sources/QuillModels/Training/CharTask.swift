@@ -85,8 +85,9 @@ final class CharTask: TrainingTask {
     func trainLine(_ w: LogWindow, state: CharTrainerState) -> [String: Any] { ["loss": w.loss / Double(w.steps), "unit": "nats/char"] }
     func validate() -> Validation {
         guard !text.val.isEmpty else { return Validation(score: nil, perUnit: .nan, line: nil) }
-        let loss = CharEvaluation.evaluate(model, tokens: text.val).natsPerChar
-        return Validation(score: loss, perUnit: loss, line: ["loss": loss, "unit": "nats/char"])
+        let e = CharEvaluation.evaluate(model, tokens: text.val)
+        let loss = e.natsPerChar
+        return Validation(score: loss, perUnit: loss, line: ["loss": loss, "unit": "nats/char", "error": e.error])
     }
     func sample(step: Int, rng: SeededGenerator) -> String {
         guard options.sampleLength > 0 else { return "" }
