@@ -51,7 +51,9 @@ public struct CharEval: ParsableCommand {
         let slice = (CharTextPart(rawValue: part) ?? .all).of(tokens, valFraction: fraction)
         guard slice.count >= 2 else { throw CLIError("\(data): the \(part) part holds under 2 characters; nothing to evaluate") }
         let steps = window ?? (dynamic ? Self.defaultDynamicWindow : Self.defaultWindow)
-        let r = CharEvaluation.evaluate(loaded.model, tokens: slice, steps: steps)
+        let bar = ProgressBar.forWork()
+        let r = CharEvaluation.evaluate(loaded.model, tokens: slice, steps: steps) { bar.update($0, $1, unit: "windows") }
+        bar.finish()
         guard r.natsPerChar.isFinite else { throw NonFiniteOutputError(model: model.file) }
         // Characters a word of the part evaluated, for the perplexity per word (Graves 2013, Table 1).
         let text = loaded.alphabet.decode(slice)
@@ -69,7 +71,11 @@ public struct CharEval: ParsableCommand {
             return
         }
         let rate = lr ?? Self.defaultRate
-        let d = CharEvaluation.evaluate(loaded.model, tokens: slice, steps: steps, dynamicLearningRate: rate)
+        let dynamicBar = ProgressBar.forWork()
+        let d = CharEvaluation.evaluate(loaded.model, tokens: slice, steps: steps, dynamicLearningRate: rate) {
+            dynamicBar.update($0, $1, unit: "windows, dynamic")
+        }
+        dynamicBar.finish()
         guard d.natsPerChar.isFinite else {
             throw CLIError("dynamic evaluation diverged at --lr \(rate) (static: " + String(format: "%.4f", r.natsPerChar) + " nats/char); try a smaller --lr", status: .failure)
         }

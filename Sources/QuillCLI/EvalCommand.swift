@@ -51,12 +51,9 @@ public struct EvalCommand: ParsableCommand {
         }
         let samples = try HandwritingEvaluation.conformed(usable, of: dataset, path: data, kind: kind,
                                                           alphabet: loaded.alphabet, stats: loaded.stats)
-        let bar = json ? nil : ProgressBar()
-        let start = Date()
+        let bar = json ? nil : ProgressBar.forWork(after: 0)
         let scores = HandwritingEvaluation.evaluate(loaded.model, samples: samples, batch: batch) { done, total in
-            let elapsed = Date().timeIntervalSince(start)
-            bar?.update(step: done, total: total, fields: "lines", elapsed: elapsed,
-                        eta: done > 0 ? elapsed * Double(total - done) / Double(done) : nil)
+            bar?.update(done, total, unit: "lines")
         }
         bar?.finish()
         guard scores.natsPerSequence.isFinite, scores.sse.isFinite else {

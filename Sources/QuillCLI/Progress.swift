@@ -7,10 +7,20 @@ import Glibc
 /// A one-line progress bar on standard error: redrawn in place on a terminal, a plain line every few seconds otherwise.
 final class ProgressBar {
     private let tty = isatty(2) != 0
+    /// Draws nothing when standard error is not a terminal (commands other than training, whose logs want the
+    /// plain lines).
+    private let quiet: Bool
     private var lastDraw = Date.distantPast
     private var drawn = false
 
+    init(quietWhenNotTerminal: Bool = false) { quiet = quietWhenNotTerminal && !tty }
+
+    /// A bar for a command's own work: drawn only on a terminal, after the first `after` seconds (a command that
+    /// finishes sooner shows none), with the fraction done and an estimate of the time left.
+    static func forWork(after seconds: Double = 2) -> WorkProgress { WorkProgress(delay: seconds) }
+
     func update(step: Int, total: Int?, fields: String, elapsed: Double, eta: Double?) {
+        if quiet { return }
         let now = Date()
         guard now.timeIntervalSince(lastDraw) >= (tty ? 0.2 : 10) else { return }
         lastDraw = now
@@ -45,6 +55,25 @@ final class ProgressBar {
         drawn = false
         FileHandle.standardError.write(Data((prefix + text + "\n").utf8))
     }
+}
+
+/// Progress of one piece of work (`ProgressBar.forWork`): `update(done, total)` as it goes, `finish()` at the end.
+final class WorkProgress {
+    private let bar = ProgressBar(quietWhenNotTerminal: true)
+    private let start = Date()
+    private let delay: Double
+
+    init(delay: Double) { self.delay = delay }
+
+    /// `unit`: what is counted ("windows", "lines").
+    func update(_ done: Int, _ total: Int, unit: String) {
+        let elapsed = Date().timeIntervalSince(start)
+        guard elapsed >= delay else { return }
+        bar.update(step: done, total: total, fields: unit, elapsed: elapsed,
+                   eta: done > 0 ? elapsed * Double(total - done) / Double(done) : nil)
+    }
+
+    func finish() { bar.finish() }
 }
 
 func formatDuration(_ s: Double) -> String {

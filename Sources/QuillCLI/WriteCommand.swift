@@ -130,7 +130,11 @@ public struct WriteCommand: ParsableCommand {
         let prime = try primeMaterial(dir: dir, loaded: loaded, sampler: sampler)
         let page: WrittenPage
         do {
-            page = try lines.writer(sampler, bias: sampling.bias).write(prepared.lines, seed: sampling.seed, prime: prime)
+            var writer = lines.writer(sampler, bias: sampling.bias)
+            let bar = ProgressBar.forWork()
+            writer.progress = { bar.update($0, $1, unit: "lines") }
+            defer { bar.finish() }
+            page = try writer.write(prepared.lines, seed: sampling.seed, prime: prime)
         } catch let e as NonFiniteOutputError {
             throw e.naming(try sampling.file())
         }

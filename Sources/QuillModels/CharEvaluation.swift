@@ -43,9 +43,10 @@ public struct CharEvaluation: Equatable, Sendable {
     /// global norm clipped to `dynamicClip`), so each character is predicted by weights that have learned from the
     /// text before it but never from itself. This changes `model`'s weights; load it again for anything else. A
     /// rate of 0 gives the static figures.
+    /// - Parameter progress: called after each window with (windows done, windows in all).
     public static func evaluate(_ model: CharModel<Float>, tokens: [Int32], batch: Int = 32,
                                 steps: Int = 128, dynamicLearningRate: Double? = nil,
-                                dynamicClip: Double = 5) -> CharEvaluation {
+                                dynamicClip: Double = 5, progress: ((Int, Int) -> Void)? = nil) -> CharEvaluation {
         guard tokens.count >= 2 else { return CharEvaluation(natsPerChar: .nan, characters: 0) }
         // Short texts use fewer streams, so each stream still has some context.
         let B = max(1, min(batch, (tokens.count - 1) / 64))
@@ -80,10 +81,15 @@ public struct CharEvaluation: Equatable, Sendable {
             }
             w.stack.carryState()
         }
-        for k in 0..<full { run(ws, at: k * T) }
+        let windows = full + (rest > 0 ? 1 : 0)
+        for k in 0..<full {
+            run(ws, at: k * T)
+            progress?(k + 1, windows)
+        }
         if let w = wsRest {
             w.stack.setStates(ws.stack.states())
             run(w, at: full * T)
+            progress?(windows, windows)
         }
         let count = B * predictable
         return CharEvaluation(natsPerChar: total / Double(count), characters: count, correct: correct)

@@ -39,6 +39,9 @@ public struct PageWriter {
     public var maxTries = PageWriter.defaultMaxTries
     /// The default of `maxTries` (`quill write --tries`).
     public static let defaultMaxTries = 6
+    /// Called as the first try of each line is written, with (lines written, lines on the page); the tries again
+    /// of broken lines come after and do not move it.
+    public var progress: ((Int, Int) -> Void)?
 
     public init(sampler: HandwritingSampler, options: WriteOptions) {
         self.sampler = sampler
@@ -51,9 +54,13 @@ public struct PageWriter {
         let written = lines.enumerated().compactMap { i, line in line.map { (index: i, text: $0) } }
         var generated = [GeneratedLine?](repeating: nil, count: lines.count)
         var resampled = [WrittenPage.Resample]()
+        var finished = 0
         func run(_ entries: [(index: Int, text: String)], prime: Prime?) throws {
             let indices = entries.map(\.index)
-            let (out, redone) = try writeChecked(entries.map(\.text), pageIndices: indices, seed: seed, prime: prime)
+            let before = finished, total = written.count
+            let (out, redone) = try writeChecked(entries.map(\.text), pageIndices: indices, seed: seed, prime: prime,
+                                                 firstTry: progress.map { report in { report(before + $0, total) } })
+            finished += entries.count
             for (i, g) in zip(indices, out) { generated[i] = g }
             resampled += redone
         }
@@ -76,13 +83,15 @@ public struct PageWriter {
     /// Writes texts as one batch, then writes each broken line again (the broken ones of a try as one batch),
     /// up to `maxTries` tries; a line that never comes out sound keeps its least broken try.
     /// - Throws: `NonFiniteOutputError` as soon as a try's output is not finite (no point in trying again).
-    func writeChecked(_ texts: [String], pageIndices: [Int], seed: UInt64, prime: Prime?) throws
-        -> ([GeneratedLine], [WrittenPage.Resample]) {
+    /// `firstTry` is told how many lines of the first try are finished, as they finish.
+    func writeChecked(_ texts: [String], pageIndices: [Int], seed: UInt64, prime: Prime?,
+                      firstTry: ((Int) -> Void)? = nil) throws -> ([GeneratedLine], [WrittenPage.Resample]) {
         func attempt(_ rows: [Int], _ k: Int) throws -> [GeneratedLine] {
             var rngs = rows.map {
                 SeededGenerator(seed: SeededGenerator.derivedSeed(seed, UInt64(pageIndices[$0]), attempt: UInt64(k)))
             }
-            let out = sampler.write(rows.map { texts[$0] }, options: options, rngs: &rngs, prime: prime)
+            let out = sampler.write(rows.map { texts[$0] }, options: options, rngs: &rngs, prime: prime,
+                                    progress: k == 0 ? firstTry : nil)
             guard out.allSatisfy(\.isFinite) else { throw NonFiniteOutputError() }
             return out
         }

@@ -189,8 +189,9 @@ public final class HandwritingSampler {
     ///     back over the prime's ink (a delayed stroke finishing the prime's letters).
     /// - Returns: one line per text. A line ends when its writing ends after the window has left its text (see
     ///   `WriteOptions.finishingSteps`), or at the step cap (`finished` false).
+    /// `progress`, when given, is called after each pen step with the number of lines finished so far.
     public func write(_ texts: [String], options: WriteOptions, rngs: inout [SeededGenerator],
-                      prime: Prime? = nil) -> [GeneratedLine] {
+                      prime: Prime? = nil, progress: ((Int) -> Void)? = nil) -> [GeneratedLine] {
         // Programmer invariants: callers load synthesis checkpoints only (`expecting: .synthesis`), and make one
         // generator per line.
         guard let window = model.window else {
@@ -302,7 +303,9 @@ public final class HandwritingSampler {
                 }
                 if step + 1 >= caps[b] { phase[b] = .done }
             }
-            if phase.allSatisfy({ if case .done = $0 { return true } else { return false } }) { break }
+            let done = phase.reduce(0) { n, p in if case .done = p { return n + 1 } else { return n } }
+            progress?(done)
+            if done == B { break }
         }
         for b in 0..<B {
             if let last = lines[b].eos.indices.last { lines[b].eos[last] = true }
