@@ -50,7 +50,7 @@ public struct NGramTrain: ParsableCommand {
         options.k = k ?? options.k
         options.valFraction = valFraction ?? options.valFraction
         let start = Date()
-        let model = try NGramModel.train(paths: data, options: options)
+        let model = try NGramModel.train(paths: data, options: options, budget: .current())
         let seconds = Date().timeIntervalSince(start)
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         try NGramFile.save(model, to: target)

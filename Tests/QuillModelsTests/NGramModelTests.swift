@@ -141,6 +141,19 @@ final class NGramModelTests: XCTestCase {
         XCTAssertEqual(try NGramModel.train(paths: [dir.path("t.txt")], options: NGramOptions(order: 18)).trainingCharacters, 18)
     }
 
+    /// The memory check runs before counting, on an upper bound of the n-grams: Σ_k min(V^k, T − k + 1).
+    func testMemoryIsCheckedBeforeCounting() throws {
+        XCTAssertEqual(NGramModel.maximumNGrams(characters: 5, vocabulary: 2, order: 3), 2 + 4 + 3)
+        let dir = TempDir(); defer { dir.cleanup() }
+        try String(repeating: "abcd", count: 50).write(toFile: dir.path("t.txt"), atomically: true, encoding: .utf8)
+        let tight = MemoryBudget(limits: [MemoryBudget.Limit(bytes: 10_000, name: "test limit")])
+        XCTAssertThrowsError(try NGramModel.train(paths: [dir.path("t.txt")], options: NGramOptions(order: 8),
+                                                  budget: tight)) { error in
+            XCTAssertTrue("\(error)".hasPrefix("ngram train needs about") && "\(error)".contains("lower --order"), "\(error)")
+        }
+        XCTAssertNoThrow(try NGramModel.train(paths: [dir.path("t.txt")], options: NGramOptions(order: 8), budget: .current()))
+    }
+
     // MARK: - Sampling
 
     func testSamplingIsDeterministicForASeed() throws {

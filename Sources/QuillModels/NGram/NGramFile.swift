@@ -183,19 +183,40 @@ public enum NGramFile {
 extension NGramModel {
     /// Reads and counts a text for a new model: the vocabulary is every character of the files (as `char train`'s),
     /// the counts come from the first 1 − `valFraction` of them (`CharTrainOptions.validationStart`).
-    /// - Throws: `CharModelError` for unreadable data, bad options, or an order above the training part's length
-    ///   (checked before counting).
-    public static func train(paths: [String], options: NGramOptions) throws -> NGramModel {
+    /// - Throws: `CharModelError` for unreadable data, bad options, an order above the training part's length, or
+    ///   more n-grams than 32-bit node ids can number; `MemoryBudgetError` when the model could outgrow `budget`.
+    ///   All are checked before counting.
+    public static func train(paths: [String], options: NGramOptions, budget: MemoryBudget? = nil) throws -> NGramModel {
         let corpus = try CharCorpus(paths: paths)
         let alphabet = Alphabet(text: corpus.text)
         let tokens = alphabet.encode(corpus.text)
         let start = CharTrainOptions.validationStart(count: tokens.count, valFraction: options.valFraction)
         var o = options
         o.dataFingerprint = corpus.fingerprint
+        let name = paths.count == 1 ? paths[0] : "the --data files"
         if options.order > start {
-            let name = paths.count == 1 ? paths[0] : "the --data files"
             throw CharModelError.invalidOption("\(name): --order \(options.order) is above the length of the training text (\(start) of its \(tokens.count) characters, after holding out --val-fraction \(options.valFraction)); lower --order or use more text")
         }
+        let most = maximumNGrams(characters: start, vocabulary: alphabet.count, order: options.order)
+        if most >= Double(UInt32.max) {
+            throw CharModelError.invalidOption("\(name): an order-\(options.order) model of \(start) characters could hold more than 2^32 − 1 n-grams, more than it can number; lower --order or use less text")
+        }
+        try budget?.check(memoryEstimate(characters: start, ngrams: most))
         return try NGramModel(tokens: Array(tokens[..<start]), alphabet: alphabet, options: o)
+    }
+
+    /// An upper bound on the distinct n-grams of lengths 1…n in a text of T characters over V symbols:
+    /// Σ_k min(V^k, T − k + 1).
+    static func maximumNGrams(characters t: Int, vocabulary v: Int, order n: Int) -> Double {
+        (1...max(n, 1)).reduce(0.0) { sum, k in sum + min(pow(Double(v), Double(k)), Double(max(t - k + 1, 0))) }
+    }
+
+    /// Counting a text into a model: 49 bytes per n-gram (key 8, depth 1, value 4, four context sums 16, table slots
+    /// 8 at half load, and arrays growing by doubling: measured 44 on War and Peace at order 20), and the text.
+    static func memoryEstimate(characters: Int, ngrams: Double) -> MemoryEstimate {
+        MemoryEstimate(what: "ngram train", parts: [
+            MemoryEstimate.Part(name: "n-grams", bytes: 49 * ngrams),
+            MemoryEstimate.Part(name: "text", bytes: 9 * Double(characters)),
+        ], advice: "lower --order or use less text")
     }
 }

@@ -3,8 +3,8 @@
 /// Node 0 is the root (the empty n-gram); node `id` ≥ 1 is the n-gram `parent(id)` followed by `token(id)`, and
 /// `parent(id) < id` always (an n-gram's prefix is seen before it). The (parent, token) → id map is an open-addressing
 /// hash table of 32-bit ids (linear probing, load at most 0.7); each node keeps its key (parent in the high 32 bits,
-/// token in the low 32), its depth (n-gram length) and its value. Memory: about 17 bytes per node for keys, depths
-/// and values, and 4–12 bytes per node for the table.
+/// token in the low 32), its depth (n-gram length) and its value. Memory: 13 bytes per node for keys, depths and
+/// values, and 6–12 bytes per node for the table.
 struct NGramTrie {
     /// keys[id] = parent << 32 | token (keys[0], the root's, is unused).
     private(set) var keys: [UInt64] = [0]
