@@ -140,7 +140,7 @@ legibility: release
 # starting from the committed seeds in Fuzz/Corpus; the corpus grows in .build/fuzz/corpus. A crash leaves its input
 # in .build/fuzz/crashes/: commit it to Fuzz/Regressions/<target>/ with the fix (`make test` replays those).
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= json-lines iam-xml inkml quickdraw prepared safetensors style
+FUZZ_TARGETS ?= json-lines iam-xml inkml quickdraw prepared safetensors style ngram
 FUZZ_BUILD   := .build/fuzz
 FUZZ_FLAGS   := -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DFUZZING
 

@@ -93,7 +93,7 @@ let tests: [Target] = [
 // MARK: - Fuzzing: one fuzz executable per reader of untrusted files (`make fuzz` builds them with libFuzzer; a plain
 // build replays inputs given as arguments). The readers' logic is in Fuzz/QuillFuzzing, which `QuillFuzzTests` also runs.
 
-let fuzzTargets = ["fuzz-json-lines", "fuzz-iam-xml", "fuzz-inkml", "fuzz-quickdraw", "fuzz-prepared", "fuzz-safetensors", "fuzz-style"]
+let fuzzTargets = ["fuzz-json-lines", "fuzz-iam-xml", "fuzz-inkml", "fuzz-quickdraw", "fuzz-prepared", "fuzz-safetensors", "fuzz-style", "fuzz-ngram"]
 let fuzzing: [Target] = [
     .target(name: "QuillFuzzing", dependencies: ["QuillData", "QuillModels"], path: "Fuzz/QuillFuzzing"),
 ] + fuzzTargets.map { .executableTarget(name: $0, dependencies: ["QuillFuzzing"], path: "Fuzz/\($0)") }

@@ -16,6 +16,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case prepared
     case safetensors
     case style
+    case ngram
 
     /// Runs one input.
     public func run(_ bytes: Data) {
@@ -54,6 +55,16 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             try? FileManager.default.createDirectory(atPath: dir + "/styles", withIntermediateDirectories: true)
             _ = FileManager.default.createFile(atPath: dir + "/styles/fuzz.json", contents: bytes)
             do { _ = try HandwritingStyle.load(name: "fuzz", model: dir) } catch { FuzzCheck.message(error) }
+        case .ngram:
+            let path = FuzzFiles.write(bytes, as: "model.ngram")
+            do {
+                let model = try NGramFile.load(path)
+                // Whatever loads gives a distribution that sums to one, and survives a round trip.
+                let p = model.distribution(after: [])
+                if abs(p.reduce(0, +) - 1) > 1e-9 { FuzzCheck.fail("n-gram probabilities sum to \(p.reduce(0, +))") }
+                let again = FuzzFiles.write(try NGramFile.encode(model), as: "again.ngram")
+                if try NGramFile.load(again).distribution(after: []) != p { FuzzCheck.fail("n-gram model does not survive a round trip") }
+            } catch { FuzzCheck.message(error) }
         }
     }
 

@@ -37,7 +37,7 @@ final class BadInputSuiteTests: XCTestCase {
 
     struct Fixtures {
         var jsonl = "", qds = "", inkml = "", quickdraw = "", xmlDir = "", text = ""
-        var synthesis = "", prediction = "", char = "", charRun = ""
+        var synthesis = "", prediction = "", char = "", charRun = "", ngram = ""
     }
 
     override func setUpWithError() throws {
@@ -130,6 +130,8 @@ final class BadInputSuiteTests: XCTestCase {
         try runOK(["char", "train", "--data", fixtures.text, "--out", fixtures.char, "--hidden", "4", "--layers", "1",
                    "--batch", "2", "--seq", "8", "--steps", "2", "--eval-every", "1"])
         fixtures.charRun = fixtures.char
+        fixtures.ngram = path("models/ngram")
+        try runOK(["ngram", "train", "--data", fixtures.text, "--order", "3", "--out", fixtures.ngram])
     }
 
     // MARK: - Running
@@ -499,6 +501,21 @@ final class BadInputSuiteTests: XCTestCase {
                 }
             }
         }
+        // n-gram model files: truncated, flipped, empty, or another kind of file.
+        let ngramData = try Data(contentsOf: URL(fileURLWithPath: fixtures.ngram + "/model.ngram"))
+        var ngramVariants = [(String, Data)]()
+        for (i, k) in cuts(ngramData, 5, seed: 43).enumerated() { ngramVariants.append(("cut\(i)", ngramData.prefix(k))) }
+        for (i, d) in flips(ngramData, 5, seed: 44).enumerated() { ngramVariants.append(("ff\(i)", d)) }
+        ngramVariants += [("empty", Data()), ("qds", try Data(contentsOf: URL(fileURLWithPath: fixtures.qds))),
+                          ("safetensors", try Data(contentsOf: URL(fileURLWithPath: fixtures.char + "/model.safetensors")))]
+        for (n, d) in ngramVariants {
+            let dir = path("bad/models/ngram-\(n)")
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try d.write(to: URL(fileURLWithPath: dir + "/model.ngram"))
+            let names = ["model.ngram", "ngram-\(n)"]
+            cases.append(Case(name: "ngram sample model \(n)", args: ["ngram", "sample", "--model", dir, "--length", "5"], names: names))
+            cases.append(Case(name: "ngram eval model \(n)", args: ["ngram", "eval", "--model", dir, "--data", fixtures.text], names: names))
+        }
         // A run directory whose checkpoints are broken cannot be resumed.
         let run = path("bad/models/char-resume")
         try FileManager.default.copyItem(atPath: fixtures.char, toPath: run)
@@ -553,6 +570,10 @@ final class BadInputSuiteTests: XCTestCase {
                                                               "--layers", "1", "--steps", "1"],
                               names: [name], outputs: [run + "/model.safetensors"]))
             cases.append(Case(name: "char eval \(n)", args: ["char", "eval", "--model", fixtures.char, "--data", file], names: [name]))
+            let ngramRun = path("out/ngramtrain-\(n)")
+            cases.append(Case(name: "ngram train \(n)", args: ["ngram", "train", "--data", file, "--order", "2", "--out", ngramRun],
+                              names: [name], outputs: [ngramRun + "/model.ngram"]))
+            cases.append(Case(name: "ngram eval \(n)", args: ["ngram", "eval", "--model", fixtures.ngram, "--data", file], names: [name]))
             let png = path("out/input-\(n).png")
             cases.append(Case(name: "write --input \(n)", args: ["write", "--input", file, "--model", fixtures.synthesis, "-o", png],
                               names: [name], outputs: [png]))
@@ -639,6 +660,10 @@ final class BadInputSuiteTests: XCTestCase {
               "clip", "clip-value", "steps", "minutes", "seed", "val-fraction", "eval-every", "sample-length"]),
             ("char sample", ["char", "sample", "--model", fixtures.char, "--length", "5"], ["length", "temperature", "beam", "seed"]),
             ("char eval", ["char", "eval", "--model", fixtures.char, "--data", fixtures.text], ["val-fraction"]),
+            ("ngram train", ["ngram", "train", "--data", fixtures.text, "--order", "3", "--smoothing", "add-k", "--out", path("out/opt-ngram")],
+             ["order", "k", "val-fraction"]),
+            ("ngram sample", ["ngram", "sample", "--model", fixtures.ngram, "--length", "5"], ["length", "temperature", "seed"]),
+            ("ngram eval", ["ngram", "eval", "--model", fixtures.ngram, "--data", fixtures.text], ["val-fraction"]),
             ("train prediction", ["train", "prediction", "--data", fixtures.qds, "--out", path("out/opt-pred"), "--steps", "1", "--hidden", "4", "--layers", "1"],
              ["layers", "hidden", "mixtures", "batch", "lr", "lr-decay", "lr-decay-every", "output-clip", "lstm-clip", "clip",
               "steps", "minutes", "seed", "eval-every", "val-samples", "max-points"]),

@@ -80,6 +80,13 @@ final class OptionTests: XCTestCase {
         let charEval = ["char", "eval", "--model", "m", "--data", "x.txt"]
         table += [Numeric(charEval, "val-fraction", "0", "1", float: true),
                   Numeric(charEval + ["--dynamic"], "lr", "0", "10.5", float: true), Numeric(charEval, "window", "0", "100001")]
+        let ngram = ["ngram", "train", "--data", "x.txt", "--out", out]
+        table += [Numeric(ngram, "order", "0", "65"),
+                  Numeric(ngram + ["--order", "2", "--smoothing", "add-k"], "k", "0", "101", float: true),
+                  Numeric(ngram + ["--order", "2"], "val-fraction", "-0.1", "0.6", float: true)]
+        let ngramSample = ["ngram", "sample", "--model", "m"]
+        table += [Numeric(ngramSample, "length", "0", "1000001"), Numeric(ngramSample, "temperature", "0", "101", float: true)]
+        table.append(Numeric(["ngram", "eval", "--model", "m", "--data", "x.txt"], "val-fraction", "0", "1", float: true))
         let write = ["write", "hi", "-o", "x.png"]
         table += [
             Numeric(write, "bias", "-0.5", "21", float: true), Numeric(write, "wrap", "9", "501"),
@@ -134,7 +141,7 @@ final class OptionTests: XCTestCase {
     /// Commands with a seed (any UInt64).
     static let seeds: [[String]] = [
         ["char", "train", "--data", "x.txt", "--out", out], ["train", "prediction", "--data", "x.qds", "--out", out],
-        ["char", "sample", "--model", "m"], ["write", "hi", "-o", "x.png"], ["sample", "--model", "m", "-o", "x.png"],
+        ["char", "sample", "--model", "m"], ["ngram", "sample", "--model", "m"], ["write", "hi", "-o", "x.png"], ["sample", "--model", "m", "-o", "x.png"],
         ["plot", "density", "--model", "m", "-o", "x.png"], ["plot", "window", "hi", "-o", "x.png"],
         ["style", "add", "s", "--text", "hi"], ["data", "import", "iam-jsonl", "x.jsonl", "--out", "x.qds"],
     ]
@@ -202,7 +209,7 @@ final class OptionTests: XCTestCase {
             "data", "out", "model", "output", "cell", "optimizer", "part", "prime", "id", "input", "style", "prime-from",
             "prime-inkml", "prime-text", "title", "x", "network", "keep", "y-axis", "split", "ascii", "train-list",
             "valid-list", "text", "inkml", "seed", "color", "pen", "plotter", "pen-down", "pen-up", "origin",
-            "page", "margin", "align", "paper", "precision",
+            "page", "margin", "align", "paper", "precision", "smoothing",
         ]
         let covered = Set(Self.numeric.map(\.key))
         var seen = 0
