@@ -10,7 +10,7 @@ public struct NGramTrain: ParsableCommand {
         discussion: """
         The vocabulary is every character of the text; the counts come from all but its last --val-fraction, the \
         part `quill char train` holds out, so `quill ngram eval --part val` and `quill char eval --part val` \
-        measure the same characters. DIR receives model.ngram (replacing one already there).
+        measure the same characters. DIR receives model.ngram; a DIR that already holds one is refused unless --force.
         """
     )
     static let defaults = NGramOptions(order: 1)
@@ -22,6 +22,7 @@ public struct NGramTrain: ParsableCommand {
     @Option(help: .text("Fraction of the text, at its end, held out (0…0.5).",
                         default: defaults.valFraction)) var valFraction: Double?
     @Option(help: "Directory for model.ngram (created if missing).") var out: String
+    @Flag(help: "Replace the model.ngram --out already holds.") var force = false
 
     public init() {}
 
@@ -40,6 +41,9 @@ public struct NGramTrain: ParsableCommand {
             throw CLIError("\(out): is a file, not a directory; give --out a directory for model.ngram", status: .usage)
         }
         try refuseOverwriting(inputs: data.map { (what: "--data", path: Optional($0)) }, output: target)
+        if !force && FileManager.default.fileExists(atPath: target) {
+            throw CLIError("\(out) already holds an n-gram model (\(NGramFile.fileName)); pass --force to replace it, or train into a new --out", status: .usage)
+        }
     }
 
     /// DIR/model.ngram.

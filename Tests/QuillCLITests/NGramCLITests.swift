@@ -22,8 +22,12 @@ final class NGramCLITests: XCTestCase {
         XCTAssertEqual(errorText(["ngram", "eval", "--model", out, "--data", data]), "no error")
         XCTAssertEqual(errorText(["ngram", "eval", "--model", file, "--data", data, "--part", "train"]), "no error")
         XCTAssertEqual(errorText(["ngram", "sample", "--model", out, "--length", "20", "--seed", "3", "--prime", "to "]), "no error")
+        // A directory that holds a model is kept unless --force.
+        XCTAssertTrue(errorText(["ngram", "train", "--data", data, "--order", "2", "--out", out])
+            .contains("already holds an n-gram model"))
+        XCTAssertEqual(try NGramFile.load(file).options.order, 4)
         XCTAssertEqual(errorText(["ngram", "train", "--data", data, "--order", "2", "--smoothing", "add-k", "--k", "0.25",
-                                  "--out", out]), "no error")
+                                  "--out", out, "--force"]), "no error")
         XCTAssertEqual(try NGramFile.load(file).options.k, 0.25)
 
         // Text with characters the vocabulary lacks is refused, naming them.
