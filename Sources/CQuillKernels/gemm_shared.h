@@ -1,9 +1,11 @@
 // The pieces Quill's two matrix products share (gemm.c, fp32 operands; gemm_bf16.c, bf16 operands), both
-// C = α·op(A)·op(B) + β·C with fp32 sums: the plain loops, the products with nothing to sum, the block sizes, the
-// in-register 16 × 16 transpose that packing uses, the start and the write-back of a register tile, each thread's
-// packing room, and the cut of C into one range of rows (or columns) per thread, never of k. The element type and
-// the micro-kernel stay in each file. Internal to CQuillKernels; everything here is static, so each file that
-// includes it has its own copy (and its own packing room per thread).
+// C = α·op(A)·op(B) + β·C with fp32 sums: the plain loops, the products with nothing to sum, the block-size split,
+// the in-register 16 × 16 transpose that packing uses, the start and the write-back of a register tile (MR × 32
+// fp32 accumulators), each thread's packing room, and the cut of C into one range of rows (or columns) per thread,
+// never of k. Each file keeps its own element type, tile and block sizes (MR, NR, KC, MC, NC), packing,
+// micro-kernel loop and blocked loops. Internal to CQuillKernels; everything here is static, so each file that
+// includes it has its own copy, and its own packing room per thread. The functions with AVX-512 intrinsics carry
+// QK_TARGET (AVX-512F/VL/DQ, FMA), a subset of gemm_bf16.c's QK_TARGET_BF16, so both files can inline them.
 #ifndef QUILL_GEMM_SHARED_H
 #define QUILL_GEMM_SHARED_H
 
