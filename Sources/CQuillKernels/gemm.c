@@ -22,37 +22,17 @@
 // room. K is never split, and every element of C is computed by the same sequence of operations wherever its tile
 // falls (the depth blocks depend on k only; a tile's accumulators start at zero for each depth block and are
 // added to C as α·acc + β·C for the first block, α·acc + C for the others), so the result does not depend on the
-// number of threads, on which thread ran a range, or on load.
+// number of threads, on which thread ran a range, or on load. The pieces this shares with gemm_bf16.c (the plain
+// loops, the transpose, the tile's write-back, the packing room, the cut into ranges) are in gemm_shared.h.
 #include "QuillKernels.h"
 
-#include <stdlib.h>
-#include <string.h>
-
-/// C = β·C over m × n (β = 0 writes zeros without reading C): the whole product where α = 0 or k = 0.
-static void scale_c(int m, int n, float beta, float *C, int ldc) {
-    for (int i = 0; i < m; i++) {
-        float *row = C + (size_t)i * ldc;
-        if (beta == 0) memset(row, 0, sizeof(float) * (size_t)n);
-        else for (int j = 0; j < n; j++) row[j] *= beta;
-    }
-}
+#include "gemm_shared.h"
 
 /// The plain-loop product, for CPUs without AVX-512 (the Swift side sends nothing here on those; kept so the
 /// function is right on every CPU).
 static void sgemm_loops(int transA, int transB, int m, int n, int k, float alpha, const float *A, int lda,
                         const float *B, int ldb, float beta, float *C, int ldc) {
-    for (int i = 0; i < m; i++) {
-        for (int j = 0; j < n; j++) {
-            float s = 0;
-            for (int p = 0; p < k; p++) {
-                float a = transA ? A[(size_t)p * lda + i] : A[(size_t)i * lda + p];
-                float b = transB ? B[(size_t)j * ldb + p] : B[(size_t)p * ldb + j];
-                s += a * b;
-            }
-            float *c = C + (size_t)i * ldc + j;
-            *c = beta == 0 ? alpha * s : alpha * s + beta * *c;
-        }
-    }
+    gemm_loops(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, 0);
 }
 
 int qk_sgemm_preferred(void) {
@@ -65,9 +45,6 @@ int qk_sgemm_preferred(void) {
 }
 
 #if defined(__x86_64__)
-
-#include "recurrent_shared.h"
-#include "vector_math.h"
 
 /// Tile: MR rows × NR columns (NR = two zmm vectors).
 #ifndef MR
@@ -88,52 +65,15 @@ int qk_sgemm_preferred(void) {
 #define NC 1024
 #endif
 
-static inline int ceil_div(int a, int b) { return (a + b - 1) / b; }
-
-/// Splits `length` into the fewest blocks of at most `most`, of equal size rounded up to a multiple of `unit`
-/// (the last one shorter): the block size. Depends on `length` only, never on threads.
-static int balanced_block(int length, int most, int unit) {
-    int blocks = ceil_div(length, most);
-    int size = ceil_div(length, blocks);
-    return ceil_div(size, unit) * unit;
-}
-
 // MARK: - Packing
-
-/// The 128-bit lane q of both sources, twice each: the immediate of _mm512_shuffle_f32x4.
-#define LANE_TWICE(q) ((q) | ((q) << 2) | ((q) << 4) | ((q) << 6))
-/// Lanes 0 and 2 of each source: [a.0, a.2, b.0, b.2].
-#define LANES_0_2 0x88
 
 /// Transposes up to 16 rows of up to 16 floats: row i (i < count) starts at src + i·stride and holds `width`
 /// floats; writes dst[t·dstStride + i] = row i's float t for t < width and the lanes i in `lanes`, with zeros for
 /// rows past `count`.
 QK_TARGET static void transpose16(const float *src, size_t stride, int count, int width, float *dst,
                                   size_t dstStride, __mmask16 lanes) {
-    __m512 r[16], t[16];
-    __mmask16 m = qk_mask(width);
-    for (int i = 0; i < 16; i++) r[i] = i < count ? _mm512_maskz_loadu_ps(m, src + i * stride) : _mm512_setzero_ps();
-    // Pairs of rows, then pairs of pairs: afterwards r[4g + s] holds, in its 128-bit lane L, the floats 4L + s of
-    // rows 4g … 4g + 3.
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 16; i += 4) {
-        __m512d t0 = _mm512_castps_pd(t[i]), t1 = _mm512_castps_pd(t[i + 1]);
-        __m512d t2 = _mm512_castps_pd(t[i + 2]), t3 = _mm512_castps_pd(t[i + 3]);
-        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
-        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
-        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
-        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
-    }
-    // Float 4L + s of every row: lane L of r[s], r[4 + s], r[8 + s], r[12 + s], side by side.
-#define GATHER_LANE(L)                                                                                            \
-    for (int s = 0; s < 4; s++)                                                                                   \
-        t[4 * (L) + s] = _mm512_shuffle_f32x4(_mm512_shuffle_f32x4(r[s], r[4 + s], LANE_TWICE(L)),                \
-                                              _mm512_shuffle_f32x4(r[8 + s], r[12 + s], LANE_TWICE(L)), LANES_0_2);
-    GATHER_LANE(0) GATHER_LANE(1) GATHER_LANE(2) GATHER_LANE(3)
-#undef GATHER_LANE
+    __m512 t[16];
+    load_transposed16(src, stride, count, width, t);
     for (int i = 0; i < width; i++) _mm512_mask_storeu_ps(dst + (size_t)i * dstStride, lanes, t[i]);
 }
 
@@ -197,13 +137,7 @@ QK_TARGET static inline __attribute__((always_inline)) void
 tile(int kc, const float *restrict a, size_t rs, size_t ks, const float *restrict b, float *c, size_t ldc, int rows,
      __mmask16 m0, __mmask16 m1, float alpha, float beta) {
     __m512 c0[MR], c1[MR];
-    // The C tile is read (β ≠ 0) and written after the loop: start fetching its lines now.
-    for (int r = 0; r < rows; r++) {
-        _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
-        _mm_prefetch((const char *)(c + r * ldc + NR - 1), _MM_HINT_T0);
-    }
-    _Pragma("clang loop unroll(full)")
-    for (int r = 0; r < MR; r++) { c0[r] = _mm512_setzero_ps(); c1[r] = _mm512_setzero_ps(); }
+    tile_start(MR, c0, c1, c, ldc, rows);
     _Pragma("clang loop unroll_count(4)")
     for (int k = 0; k < kc; k++) {
         __m512 b0 = _mm512_load_ps(b + (size_t)k * NR), b1 = _mm512_load_ps(b + (size_t)k * NR + 16);
@@ -214,25 +148,7 @@ tile(int kc, const float *restrict a, size_t rs, size_t ks, const float *restric
             c1[r] = _mm512_fmadd_ps(x, b1, c1[r]);
         }
     }
-    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-    if (beta == 0) {
-        _Pragma("clang loop unroll(full)")
-        for (int r = 0; r < MR; r++) {
-            if (r < rows) {
-                _mm512_mask_storeu_ps(c + r * ldc, m0, _mm512_mul_ps(c0[r], va));
-                _mm512_mask_storeu_ps(c + r * ldc + 16, m1, _mm512_mul_ps(c1[r], va));
-            }
-        }
-    } else {
-        _Pragma("clang loop unroll(full)")
-        for (int r = 0; r < MR; r++) {
-            if (r < rows) {
-                __m512 o0 = _mm512_maskz_loadu_ps(m0, c + r * ldc), o1 = _mm512_maskz_loadu_ps(m1, c + r * ldc + 16);
-                _mm512_mask_storeu_ps(c + r * ldc, m0, _mm512_fmadd_ps(c0[r], va, _mm512_mul_ps(o0, vb)));
-                _mm512_mask_storeu_ps(c + r * ldc + 16, m1, _mm512_fmadd_ps(c1[r], va, _mm512_mul_ps(o1, vb)));
-            }
-        }
-    }
+    tile_store(MR, c0, c1, c, ldc, rows, m0, m1, alpha, beta);
 }
 
 /// `tile` with a packed A panel.
@@ -255,41 +171,16 @@ QK_TARGET static void tile_columns(int kc, const float *a, size_t lda, const flo
 
 // MARK: - One thread's range
 
-typedef struct {
-    int transA, transB, m, n, k;
-    float alpha, beta;
-    const float *A, *B;
-    float *C;
-    int lda, ldb, ldc;
-    int kc, nc;              // depth and column block sizes, from k and n only
-    int splitRows;           // 1: the ranges cut the rows of C; 0: its columns
-    int ranges;
-    int bounds[QK_MAX_THREADS + 1];
-} gemm_args;
-
-/// This thread's packing room (A block then B block), kept between calls and grown when a call needs more: at most
-/// (MR·KC + KC·NC) floats, about 1 MB, per thread that has run a product.
-static __thread float *packRoom;
-static __thread size_t packRoomFloats;
-
-static float *pack_room(size_t floats) {
-    if (floats > packRoomFloats) {
-        floats = (floats + 15) / 16 * 16;   // aligned_alloc takes whole multiples of the alignment
-        free(packRoom);
-        packRoom = aligned_alloc(64, floats * sizeof(float));
-        packRoomFloats = packRoom ? floats : 0;
-    }
-    return packRoom;
-}
-
-/// C[i0..i1, j0..j1] by the loops of the header comment. Returns 0 when the packing room could not be had.
+/// C[i0..i1, j0..j1] by the loops of the header comment. Returns 0 when the packing room could not be had. The
+/// packing room (pack_room) holds one A panel and the B block: at most (MR·KC + KC·NC) floats, about 1 MB, per
+/// thread that has run a product.
 QK_TARGET static int gemm_range(const gemm_args *g, int i0, int i1, int j0, int j1) {
     const int kc0 = g->kc, nc0 = g->nc;
     const int mc0 = MC < ceil_div(i1 - i0, MR) * MR ? MC : ceil_div(i1 - i0, MR) * MR;
     // Room for one A panel (a last one of fewer than MR rows, padded) and the B block, which starts on a 64-byte
     // boundary: its panels are read with aligned loads.
     const size_t aFloats = ((size_t)MR * kc0 + 15) / 16 * 16;
-    float *room = pack_room(aFloats + (size_t)kc0 * nc0);
+    float *room = pack_room((aFloats + (size_t)kc0 * nc0) * sizeof(float));
     if (!room) return 0;
     float *Ap = room, *Bp = room + aFloats;
     const size_t lda = (size_t)g->lda, ldc = (size_t)g->ldc;
@@ -327,51 +218,18 @@ QK_TARGET static int gemm_range(const gemm_args *g, int i0, int i1, int j0, int 
 }
 
 static void gemm_job(void *p, int tid, int nthreads) {
-    const gemm_args *g = (const gemm_args *)p;
-    for (int s = tid; s < g->ranges; s += nthreads) {
-        int lo = g->bounds[s], hi = g->bounds[s + 1];
-        if (hi <= lo) continue;
-        int ok = g->splitRows ? gemm_range(g, lo, hi, 0, g->n) : gemm_range(g, 0, g->m, lo, hi);
-        if (!ok) {
-            // No memory for the packing room: this range by plain loops (slow, same maths up to rounding).
-            if (g->splitRows)
-                sgemm_loops(g->transA, g->transB, hi - lo, g->n, g->k, g->alpha,
-                            g->transA ? g->A + lo : g->A + (size_t)lo * g->lda, g->lda, g->B, g->ldb, g->beta,
-                            g->C + (size_t)lo * g->ldc, g->ldc);
-            else
-                sgemm_loops(g->transA, g->transB, g->m, hi - lo, g->k, g->alpha, g->A, g->lda,
-                            g->transB ? g->B + (size_t)lo * g->ldb : g->B + lo, g->ldb, g->beta, g->C + lo, g->ldc);
-        }
-    }
+    gemm_ranges((const gemm_args *)p, tid, nthreads, gemm_range, sgemm_loops);
 }
 
 void qk_sgemm(int transA, int transB, int m, int n, int k, float alpha, const float *A, int lda, const float *B,
               int ldb, float beta, float *C, int ldc, int threads) {
-    if (m <= 0 || n <= 0) return;
-    if (k <= 0 || alpha == 0) {
-        scale_c(m, n, beta, C, ldc);
-        return;
-    }
+    if (gemm_trivial(m, n, k, alpha, beta, C, ldc)) return;
     if (!qk_available()) {
         sgemm_loops(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
-    gemm_args g = { .transA = transA, .transB = transB, .m = m, .n = n, .k = k, .alpha = alpha, .beta = beta,
-                    .A = A, .B = B, .C = C, .lda = lda, .ldb = ldb, .ldc = ldc };
-    g.kc = balanced_block(k, KC, 1);
-    g.nc = balanced_block(n, NC, NR);
-    // Cut the longer side of C, so the operand every thread packs whole is the smaller one.
-    g.splitRows = m >= n;
-    int length = g.splitRows ? m : n, unit = g.splitRows ? MR : NR;
-    int units = ceil_div(length, unit);
-    if (threads <= 0) threads = qk_cpu_threads();
-    if (threads > QK_MAX_THREADS) threads = QK_MAX_THREADS;
-    g.ranges = threads < units ? threads : units;
-    for (int r = 0; r <= g.ranges; r++) {
-        int b = (int)((long)units * r / g.ranges) * unit;
-        g.bounds[r] = b < length ? b : length;
-    }
-    qk_pool_run(gemm_job, &g, g.ranges);
+    gemm_run(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, threads, balanced_block(k, KC, 1),
+             balanced_block(n, NC, NR), MR, NR, gemm_job);
 }
 
 #else
@@ -379,9 +237,8 @@ void qk_sgemm(int transA, int transB, int m, int n, int k, float alpha, const fl
 void qk_sgemm(int transA, int transB, int m, int n, int k, float alpha, const float *A, int lda, const float *B,
               int ldb, float beta, float *C, int ldc, int threads) {
     (void)threads;
-    if (m <= 0 || n <= 0) return;
-    if (k <= 0 || alpha == 0) scale_c(m, n, beta, C, ldc);
-    else sgemm_loops(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (!gemm_trivial(m, n, k, alpha, beta, C, ldc))
+        sgemm_loops(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 #endif

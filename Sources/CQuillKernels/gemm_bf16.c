@@ -34,59 +34,22 @@
 // The rounding is done with integer arithmetic (bits + 0x7FFF + lsb, the high 16 bits kept), the same in the
 // vector packing and in the plain-loop twin, so both see the same bf16 operands; VDPBF16PS itself treats bf16
 // denormals as zero and flushes denormal results, which the plain loops do not (a difference below 2⁻¹²⁶).
+//
+// The pieces shared with gemm.c (the plain loops, bf16_round, the transpose, the tile's write-back, the packing
+// room, the cut into ranges) are in gemm_shared.h.
 #include "QuillKernels.h"
 
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-
-/// x rounded to the nearest bfloat16 (ties to even), returned as the float it represents; NaN stays NaN (quiet).
-static inline float bf16_round(float x) {
-    uint32_t b;
-    memcpy(&b, &x, sizeof b);
-    if ((b & 0x7FFFFFFFu) > 0x7F800000u) b |= 0x00400000u;
-    else b += 0x7FFFu + ((b >> 16) & 1u);
-    b &= 0xFFFF0000u;
-    memcpy(&x, &b, sizeof b);
-    return x;
-}
-
-/// C = β·C over m × n (β = 0 writes zeros without reading C): the whole product where α = 0 or k = 0.
-static void scale_c(int m, int n, float beta, float *C, int ldc) {
-    for (int i = 0; i < m; i++) {
-        float *row = C + (size_t)i * ldc;
-        if (beta == 0) memset(row, 0, sizeof(float) * (size_t)n);
-        else for (int j = 0; j < n; j++) row[j] *= beta;
-    }
-}
+#include "gemm_shared.h"
 
 void qk_sgemm_bf16_loops(int transA, int transB, int m, int n, int k, float alpha, const float *A, int lda,
                          const float *B, int ldb, float beta, float *C, int ldc) {
-    if (m <= 0 || n <= 0) return;
-    if (k <= 0 || alpha == 0) {
-        scale_c(m, n, beta, C, ldc);
-        return;
-    }
-    for (int i = 0; i < m; i++) {
-        for (int j = 0; j < n; j++) {
-            float s = 0;
-            for (int p = 0; p < k; p++) {
-                float a = bf16_round(transA ? A[(size_t)p * lda + i] : A[(size_t)i * lda + p]);
-                float b = bf16_round(transB ? B[(size_t)j * ldb + p] : B[(size_t)p * ldb + j]);
-                s += a * b;   // exact: two bf16 significands fit in a float's
-            }
-            float *c = C + (size_t)i * ldc + j;
-            *c = beta == 0 ? alpha * s : alpha * s + beta * *c;
-        }
-    }
+    if (!gemm_trivial(m, n, k, alpha, beta, C, ldc))
+        gemm_loops(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, 1);
 }
 
 #if defined(__x86_64__)
 
 #include <cpuid.h>
-
-#include "recurrent_shared.h"
-#include "vector_math.h"
 
 #define QK_TARGET_BF16 __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx512bf16,fma,avx2")))
 
@@ -122,16 +85,6 @@ int qk_bf16_available(void) {
 #define NC 1024
 #endif
 
-static inline int ceil_div(int a, int b) { return (a + b - 1) / b; }
-
-/// Splits `length` into the fewest blocks of at most `most`, of equal size rounded up to a multiple of `unit`
-/// (the last one shorter): the block size. Depends on `length` only, never on threads.
-static int balanced_block(int length, int most, int unit) {
-    int blocks = ceil_div(length, most);
-    int size = ceil_div(length, blocks);
-    return ceil_div(size, unit) * unit;
-}
-
 // MARK: - Rounding and packing
 
 /// The floats' bits rounded to bfloat16 in their high halves (ties to even; NaN quietened, sign kept); the low
@@ -151,37 +104,6 @@ QK_TARGET_BF16 static inline __m512i pair(__m512 even, __m512 odd) {
     return _mm512_ternarylogic_epi32(round_high(odd), lo, _mm512_set1_epi32((int)0xFFFF0000u), 0xEC);
 }
 
-/// The 128-bit lane q of both sources, twice each: the immediate of _mm512_shuffle_f32x4.
-#define LANE_TWICE(q) ((q) | ((q) << 2) | ((q) << 4) | ((q) << 6))
-/// Lanes 0 and 2 of each source: [a.0, a.2, b.0, b.2].
-#define LANES_0_2 0x88
-
-/// Loads up to 16 rows of up to 16 floats (row i < count at src + i·stride, `width` floats; zeros elsewhere) and
-/// transposes them: t[s] holds float s of every row (lane i = row i).
-QK_TARGET_BF16 static inline void transpose16(const float *src, size_t stride, int count, int width, __m512 t[16]) {
-    __m512 r[16];
-    __mmask16 m = qk_mask(width);
-    for (int i = 0; i < 16; i++) r[i] = i < count ? _mm512_maskz_loadu_ps(m, src + i * stride) : _mm512_setzero_ps();
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 16; i += 4) {
-        __m512d t0 = _mm512_castps_pd(t[i]), t1 = _mm512_castps_pd(t[i + 1]);
-        __m512d t2 = _mm512_castps_pd(t[i + 2]), t3 = _mm512_castps_pd(t[i + 3]);
-        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
-        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
-        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
-        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
-    }
-#define GATHER_LANE(L)                                                                                            \
-    for (int s = 0; s < 4; s++)                                                                                   \
-        t[4 * (L) + s] = _mm512_shuffle_f32x4(_mm512_shuffle_f32x4(r[s], r[4 + s], LANE_TWICE(L)),                \
-                                              _mm512_shuffle_f32x4(r[8 + s], r[12 + s], LANE_TWICE(L)), LANES_0_2);
-    GATHER_LANE(0) GATHER_LANE(1) GATHER_LANE(2) GATHER_LANE(3)
-#undef GATHER_LANE
-}
-
 /// Packs up to 16 rows whose k runs along memory (row i < count at src + i·stride, depth [0, kc)) as pairs:
 /// dst[p·dstStride + i] for the lanes in `lanes`, p < ⌈kc / 2⌉, with zeros past count and kc.
 QK_TARGET_BF16 static void pack_rows_along_k(const float *src, size_t stride, int count, int kc, uint32_t *dst,
@@ -189,7 +111,7 @@ QK_TARGET_BF16 static void pack_rows_along_k(const float *src, size_t stride, in
     for (int k = 0; k < kc; k += 16) {
         __m512 t[16];
         int width = kc - k < 16 ? kc - k : 16;
-        transpose16(src + k, stride, count, width, t);
+        load_transposed16(src + k, stride, count, width, t);
         for (int s = 0; s < width; s += 2)
             _mm512_mask_storeu_epi32(dst + (size_t)((k + s) / 2) * dstStride, lanes, pair(t[s], t[s + 1]));
     }
@@ -245,12 +167,7 @@ QK_TARGET_BF16 static void pack_b(int transB, const float *B, int ldb, int p0, i
 QK_TARGET_BF16 static void tile(int kp, const uint32_t *restrict a, const uint32_t *restrict b, float *c,
                                 size_t ldc, int rows, __mmask16 m0, __mmask16 m1, float alpha, float beta) {
     __m512 c0[MR], c1[MR];
-    for (int r = 0; r < rows; r++) {
-        _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
-        _mm_prefetch((const char *)(c + r * ldc + NR - 1), _MM_HINT_T0);
-    }
-    _Pragma("clang loop unroll(full)")
-    for (int r = 0; r < MR; r++) { c0[r] = _mm512_setzero_ps(); c1[r] = _mm512_setzero_ps(); }
+    tile_start(MR, c0, c1, c, ldc, rows);
     _Pragma("clang loop unroll_count(4)")
     for (int p = 0; p < kp; p++) {
         __m512bh b0 = (__m512bh)_mm512_load_si512(b + (size_t)p * NR);
@@ -262,64 +179,21 @@ QK_TARGET_BF16 static void tile(int kp, const uint32_t *restrict a, const uint32
             c1[r] = _mm512_dpbf16_ps(c1[r], x, b1);
         }
     }
-    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-    if (beta == 0) {
-        _Pragma("clang loop unroll(full)")
-        for (int r = 0; r < MR; r++) {
-            if (r < rows) {
-                _mm512_mask_storeu_ps(c + r * ldc, m0, _mm512_mul_ps(c0[r], va));
-                _mm512_mask_storeu_ps(c + r * ldc + 16, m1, _mm512_mul_ps(c1[r], va));
-            }
-        }
-    } else {
-        _Pragma("clang loop unroll(full)")
-        for (int r = 0; r < MR; r++) {
-            if (r < rows) {
-                __m512 o0 = _mm512_maskz_loadu_ps(m0, c + r * ldc), o1 = _mm512_maskz_loadu_ps(m1, c + r * ldc + 16);
-                _mm512_mask_storeu_ps(c + r * ldc, m0, _mm512_fmadd_ps(c0[r], va, _mm512_mul_ps(o0, vb)));
-                _mm512_mask_storeu_ps(c + r * ldc + 16, m1, _mm512_fmadd_ps(c1[r], va, _mm512_mul_ps(o1, vb)));
-            }
-        }
-    }
+    tile_store(MR, c0, c1, c, ldc, rows, m0, m1, alpha, beta);
 }
 
 // MARK: - One thread's range
 
-typedef struct {
-    int transA, transB, m, n, k;
-    float alpha, beta;
-    const float *A, *B;
-    float *C;
-    int lda, ldb, ldc;
-    int kc, nc;              // depth and column block sizes, from k and n only
-    int splitRows;           // 1: the ranges cut the rows of C; 0: its columns
-    int ranges;
-    int bounds[QK_MAX_THREADS + 1];
-} gemm_args;
-
-/// This thread's packing room (A block then B block), kept between calls and grown when a call needs more: at most
-/// (MC·KC/2 + KC/2·NC) pairs, about 1.1 MB, per thread that has run a product.
-static __thread uint32_t *packRoom;
-static __thread size_t packRoomWords;
-
-static uint32_t *pack_room(size_t words) {
-    if (words > packRoomWords) {
-        words = (words + 15) / 16 * 16;   // aligned_alloc takes whole multiples of the alignment
-        free(packRoom);
-        packRoom = aligned_alloc(64, words * sizeof(uint32_t));
-        packRoomWords = packRoom ? words : 0;
-    }
-    return packRoom;
-}
-
-/// C[i0..i1, j0..j1] by the loops of the header comment. Returns 0 when the packing room could not be had.
+/// C[i0..i1, j0..j1] by the loops of the header comment. Returns 0 when the packing room could not be had. The
+/// packing room (pack_room) holds the A block and the B block: at most (MC·KC/2 + KC/2·NC) pairs, about 1.1 MB, per
+/// thread that has run a product.
 QK_TARGET_BF16 static int gemm_range(const gemm_args *g, int i0, int i1, int j0, int j1) {
     const int kc0 = g->kc, nc0 = g->nc;
     const int mc0 = MC < ceil_div(i1 - i0, MR) * MR ? MC : ceil_div(i1 - i0, MR) * MR;
     const size_t kp0 = (size_t)ceil_div(kc0, 2);
     // The A block, then the B block on a 64-byte boundary (its panels are read with aligned loads).
     const size_t aWords = ((size_t)mc0 * kp0 + 15) / 16 * 16;
-    uint32_t *room = pack_room(aWords + kp0 * (size_t)ceil_div(nc0, NR) * NR);
+    uint32_t *room = pack_room((aWords + kp0 * (size_t)ceil_div(nc0, NR) * NR) * sizeof(uint32_t));
     if (!room) return 0;
     uint32_t *Ap = room, *Bp = room + aWords;
     const size_t ldc = (size_t)g->ldc;
@@ -349,52 +223,18 @@ QK_TARGET_BF16 static int gemm_range(const gemm_args *g, int i0, int i1, int j0,
 }
 
 static void gemm_job(void *p, int tid, int nthreads) {
-    const gemm_args *g = (const gemm_args *)p;
-    for (int s = tid; s < g->ranges; s += nthreads) {
-        int lo = g->bounds[s], hi = g->bounds[s + 1];
-        if (hi <= lo) continue;
-        int ok = g->splitRows ? gemm_range(g, lo, hi, 0, g->n) : gemm_range(g, 0, g->m, lo, hi);
-        if (!ok) {
-            // No memory for the packing room: this range by plain loops (slow, same operands, sums in another order).
-            if (g->splitRows)
-                qk_sgemm_bf16_loops(g->transA, g->transB, hi - lo, g->n, g->k, g->alpha,
-                                    g->transA ? g->A + lo : g->A + (size_t)lo * g->lda, g->lda, g->B, g->ldb,
-                                    g->beta, g->C + (size_t)lo * g->ldc, g->ldc);
-            else
-                qk_sgemm_bf16_loops(g->transA, g->transB, g->m, hi - lo, g->k, g->alpha, g->A, g->lda,
-                                    g->transB ? g->B + (size_t)lo * g->ldb : g->B + lo, g->ldb, g->beta, g->C + lo,
-                                    g->ldc);
-        }
-    }
+    gemm_ranges((const gemm_args *)p, tid, nthreads, gemm_range, qk_sgemm_bf16_loops);
 }
 
 void qk_sgemm_bf16(int transA, int transB, int m, int n, int k, float alpha, const float *A, int lda,
                    const float *B, int ldb, float beta, float *C, int ldc, int threads) {
-    if (m <= 0 || n <= 0) return;
-    if (k <= 0 || alpha == 0) {
-        scale_c(m, n, beta, C, ldc);
-        return;
-    }
+    if (gemm_trivial(m, n, k, alpha, beta, C, ldc)) return;
     if (!qk_bf16_available()) {
         qk_sgemm_bf16_loops(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
-    gemm_args g = { .transA = transA, .transB = transB, .m = m, .n = n, .k = k, .alpha = alpha, .beta = beta,
-                    .A = A, .B = B, .C = C, .lda = lda, .ldb = ldb, .ldc = ldc };
-    g.kc = balanced_block(k, KC, 2);
-    g.nc = balanced_block(n, NC, NR);
-    // Cut the longer side of C, so the operand every thread packs whole is the smaller one.
-    g.splitRows = m >= n;
-    int length = g.splitRows ? m : n, unit = g.splitRows ? MR : NR;
-    int units = ceil_div(length, unit);
-    if (threads <= 0) threads = qk_cpu_threads();
-    if (threads > QK_MAX_THREADS) threads = QK_MAX_THREADS;
-    g.ranges = threads < units ? threads : units;
-    for (int r = 0; r <= g.ranges; r++) {
-        int b = (int)((long)units * r / g.ranges) * unit;
-        g.bounds[r] = b < length ? b : length;
-    }
-    qk_pool_run(gemm_job, &g, g.ranges);
+    gemm_run(transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc, threads, balanced_block(k, KC, 2),
+             balanced_block(n, NC, NR), MR, NR, gemm_job);
 }
 
 #else

@@ -1,6 +1,7 @@
-// The pieces every fused recurrent step shares (defined in lstm_step.c, used by lstm_step.c, cell_steps.c and gemm.c):
-// the split of the hidden units into per-thread slices, the panel layout of the packed recurrent weights, the
-// worker threads with their barrier, and the product of a row block with packed panels. Internal to CQuillKernels.
+// The pieces every fused recurrent step shares (defined in lstm_step.c; used by lstm_step.c, cell_steps.c, and by
+// gemm.c and gemm_bf16.c through gemm_shared.h): the split of the hidden units into per-thread slices, the panel
+// layout of the packed recurrent weights, the worker threads with their barrier, and the product of a row block
+// with packed panels. Internal to CQuillKernels.
 #ifndef QUILL_RECURRENT_SHARED_H
 #define QUILL_RECURRENT_SHARED_H
 
