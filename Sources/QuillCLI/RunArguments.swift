@@ -123,21 +123,17 @@ struct RunArguments<Options: RunOptions>: ParsableArguments {
         if given && !saved { throw CLIError("--\(flag) differs from the checkpoint, which has no \(what)", status: .usage) }
     }
 
-    /// Runs training on `options` (said first when they ask for bf16 products): with --force first deletes the run's
-    /// files in --out (never an input: `check` refused that), then trains the run `makeRun` builds around the event
-    /// printer, with Ctrl-C checkpointing and stopping it.
+    /// Runs training on `options` (said first when they ask for bf16 products): the run `makeRun` builds, around the
+    /// event printer, with Ctrl-C checkpointing and stopping it; with --force it replaces the run in --out (never an
+    /// input: `check` refused that) once its own data and model are ready (`TrainingRun.replacing`).
     @discardableResult
     func train(_ options: Options, _ makeRun: (@escaping (TrainingEvent) -> Void) -> TrainingRun) throws -> TrainingEventPrinter {
-        if force && !resume {
-            for f in RunFiles.all {
-                try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: out).appendingPathComponent(f).path)
-            }
-        }
         let printer = TrainingEventPrinter()
         if options.precision == .bf16 {
             printer.line("precision: the large matrix products of the training steps in bf16 (fp32 sums and weights); validation in fp32")
         }
         let run = makeRun(printer.draw)
+        run.replacing = force && !resume
         run.shouldStop = installInterruptHandler()
         try run.run()
         return printer

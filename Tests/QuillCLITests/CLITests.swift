@@ -65,6 +65,20 @@ final class CLITests: XCTestCase {
             .contains("fp16"))
         XCTAssertNil(try CharTrain.parse(["--data", data, "--out", out, "--precision", "fp32", "--steps", "9",
                                           "--resume"]).options().precision)
+        // --force with data that fails its checks leaves the run as it was: nothing is removed before the new run
+        // has its data and model.
+        let before = try Data(contentsOf: URL(fileURLWithPath: out + "/last.safetensors"))
+        try "".write(toFile: dir.path("empty.txt"), atomically: true, encoding: .utf8)
+        for bad in [dir.path("missing.txt"), dir.path("empty.txt")] {
+            XCTAssertNotEqual(errorText(["char", "train", "--data", bad, "--out", out, "--steps", "2", "--hidden", "8",
+                                         "--force"]), "no error")
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out + "/last.safetensors")), before, bad)
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/model.safetensors"), bad)
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/metrics.jsonl"), bad)
+        }
+        XCTAssertTrue(errorText(["char", "train", "--data", data, "--out", out, "--steps", "2", "--hidden", "8",
+                                 "--seq", "5000", "--force"]).contains("shorter than one batch"))
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out + "/last.safetensors")), before)
         // A new run into the same directory is refused rather than overwriting it.
         XCTAssertTrue(errorText(["char", "train", "--data", data, "--out", out, "--steps", "2", "--hidden", "8"])
             .contains("already holds a trained model"))
@@ -73,6 +87,10 @@ final class CLITests: XCTestCase {
         // Evaluating on text with unknown characters names them too.
         try "abc☃".write(toFile: dir.path("other.txt"), atomically: true, encoding: .utf8)
         XCTAssertTrue(errorText(["char", "eval", "--model", out, "--data", dir.path("other.txt")]).contains("'☃'"))
+        // With good data --force replaces the run.
+        XCTAssertEqual(errorText(["char", "train", "--data", data, "--out", out, "--steps", "2", "--hidden", "8",
+                                  "--layers", "1", "--batch", "4", "--seq", "20", "--force"]), "no error")
+        XCTAssertEqual(try CharTrainOptions.saved(outDir: out).model.hidden, 8)
     }
 
     /// Graves's peephole LSTM trains, saves its peephole weights, and samples from the checkpoint.

@@ -29,6 +29,10 @@ public final class TrainingRun {
     public let resume: Bool
     /// The limits the run is checked against; nil for the process's own (`MemoryBudget.current()`).
     public var budget: MemoryBudget?
+    /// A new run (not `resume`) over a directory that holds a run: true replaces that run (`--force`). Its files are
+    /// removed only once the new run's data has loaded and its model is built, right before the first write, so a
+    /// new run that fails its checks leaves the old one as it was.
+    public var replacing = false
     /// Asked before every step: true checkpoints and stops the run ("interrupted"). The CLI's Ctrl-C sets it.
     public var shouldStop: () -> Bool = { false }
     let onEvent: (TrainingEvent) -> Void
@@ -72,10 +76,13 @@ public final class TrainingRun {
             savedCheckpoint = state.step
             try task.prepare(resumed: state, path: path(RunFiles.last))
         } else {
-            try RunFiles.ensureFresh(outDir)
+            if !replacing { try RunFiles.ensureFresh(outDir) }
             rng = SeededGenerator(seed: task.options.seed)
             try task.startFresh(rng: &rng, budget: budget)
             try task.prepare(resumed: nil, path: path(RunFiles.last))
+            if replacing {
+                for file in RunFiles.all { try? FileManager.default.removeItem(atPath: path(file)) }
+            }
         }
         try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
         let optimizer: AnyOptimizer<Float> = task.options.optimizer.make()
