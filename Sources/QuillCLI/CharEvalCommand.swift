@@ -62,7 +62,10 @@ public struct CharEval: ParsableCommand {
         func line(_ label: String, _ e: CharEvaluation) -> String {
             var s = String(format: "%@%.4f nats/char   %.4f bits/char   perplexity %.3f   next-step error %.1f%%",
                            label, e.natsPerChar, e.bitsPerChar, e.perplexity, 100 * e.error)
-            if let w = perWord { s += String(format: "   perplexity per word %.1f", e.perplexityPerWord(charactersPerWord: w)) }
+            if let w = perWord {
+                let p = e.perplexityPerWord(charactersPerWord: w)
+                s += String(format: p < 1e7 ? "   perplexity per word %.1f" : "   perplexity per word %.3g", p)
+            }
             return s
         }
         guard dynamic else {
@@ -81,7 +84,12 @@ public struct CharEval: ParsableCommand {
         }
         print(line("  static:  ", r))
         print(line("  dynamic: ", d))
-        print(String(format: "  dynamic: SGD at --lr %g after each window of %d characters%@", rate, steps,
+        print(String(format: "  dynamic: SGD at --lr %g after each window of %d character%@%@", rate, steps, steps == 1 ? "" : "s",
                      perWord.map { String(format: "; %.2f characters a word", $0) } ?? ""))
+        if slice.count - 1 <= steps {
+            note("the text fits in one window of \(steps) characters, scored before any update: the dynamic figures are the static ones; use a smaller --window or more text")
+        } else if d.natsPerChar > 1.5 * r.natsPerChar {
+            note(String(format: "dynamic evaluation overshot: %.4f nats/char against %.4f static; the SGD steps at --lr %g are too large, try a smaller --lr", d.natsPerChar, r.natsPerChar, rate))
+        }
     }
 }

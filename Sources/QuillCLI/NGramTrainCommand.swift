@@ -10,7 +10,8 @@ public struct NGramTrain: ParsableCommand {
         discussion: """
         The vocabulary is every character of the text; the counts come from all but its last --val-fraction, the \
         part `quill char train` holds out, so `quill ngram eval --part val` and `quill char eval --part val` \
-        measure the same characters. DIR receives model.ngram; a DIR that already holds one is refused unless --force.
+        measure the same held-out text (char eval reads it in parallel streams and so predicts a few fewer of its \
+        characters). DIR receives model.ngram; a DIR that already holds one is refused unless --force.
         """
     )
     static let defaults = NGramOptions(order: 1)

@@ -52,7 +52,7 @@ final class TrainingEventPrinter {
 nonisolated(unsafe) private var interruptRequested: Int32 = 0
 
 /// What the first Ctrl-C prints, from the signal handler (write(2) only, which is safe there).
-private let interruptNotice = Array("\nquill: Ctrl-C: checkpointing and stopping after this step; Ctrl-C again quits at once, keeping the last checkpoint\n".utf8)
+private let interruptNotice = Array("\nquill: Ctrl-C: checkpointing and stopping after this step; Ctrl-C again quits at once, keeping the last checkpoint written (if any)\n".utf8)
 
 /// Ctrl-C asks training to checkpoint and stop after the current step, and says so; a second Ctrl-C exits at once
 /// (status 130) without that checkpoint, leaving the last one written as it was. Returns the run's stop check.
