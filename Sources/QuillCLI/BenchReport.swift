@@ -31,9 +31,7 @@ struct BenchPrecisionOption: ParsableArguments {
     var precision: QuillGEMM.Precision = .fp32
 
     func validate() throws {
-        if precision == .bf16 && !QuillGEMM.bf16Available {
-            throw ValidationError("--precision bf16 needs a CPU with AVX512-BF16 (VDPBF16PS), which this one lacks")
-        }
+        if precision == .bf16, let problem = QuillGEMM.bf16Problem { throw ValidationError(problem) }
     }
 
     /// Says the precision in the text (when not fp32) and always in the JSON.

@@ -51,7 +51,7 @@ public struct CharEval: ParsableCommand {
         let slice = (CharTextPart(rawValue: part) ?? .all).of(tokens, valFraction: fraction)
         guard slice.count >= 2 else { throw CLIError("\(data): the \(part) part holds under 2 characters; nothing to evaluate") }
         let steps = window ?? (dynamic ? Self.defaultDynamicWindow : Self.defaultWindow)
-        let bar = ProgressBar.forWork()
+        let bar = WorkProgress()
         let r = CharEvaluation.evaluate(loaded.model, tokens: slice, steps: steps) { bar.update($0, $1, unit: "windows") }
         bar.finish()
         guard r.natsPerChar.isFinite else { throw NonFiniteOutputError(model: model.file) }
@@ -74,7 +74,7 @@ public struct CharEval: ParsableCommand {
             return
         }
         let rate = lr ?? Self.defaultRate
-        let dynamicBar = ProgressBar.forWork()
+        let dynamicBar = WorkProgress()
         let d = CharEvaluation.evaluate(loaded.model, tokens: slice, steps: steps, dynamicLearningRate: rate) {
             dynamicBar.update($0, $1, unit: "windows, dynamic")
         }

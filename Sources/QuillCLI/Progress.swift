@@ -15,10 +15,6 @@ final class ProgressBar {
 
     init(quietWhenNotTerminal: Bool = false) { quiet = quietWhenNotTerminal && !tty }
 
-    /// A bar for a command's own work: drawn only on a terminal, after the first `after` seconds (a command that
-    /// finishes sooner shows none), with the fraction done and an estimate of the time left.
-    static func forWork(after seconds: Double = 2) -> WorkProgress { WorkProgress(delay: seconds) }
-
     func update(step: Int, total: Int?, fields: String, elapsed: Double, eta: Double?) {
         if quiet { return }
         let now = Date()
@@ -57,13 +53,15 @@ final class ProgressBar {
     }
 }
 
-/// Progress of one piece of work (`ProgressBar.forWork`): `update(done, total)` as it goes, `finish()` at the end.
+/// Progress of a command's own work: `update(done, total)` as it goes, `finish()` at the end. Drawn only on a
+/// terminal, and only after the first `after` seconds (a command that finishes sooner shows none), with the fraction
+/// done and an estimate of the time left.
 final class WorkProgress {
     private let bar = ProgressBar(quietWhenNotTerminal: true)
     private let start = Date()
     private let delay: Double
 
-    init(delay: Double) { self.delay = delay }
+    init(after seconds: Double = 2) { delay = seconds }
 
     /// `unit`: what is counted ("windows", "lines").
     func update(_ done: Int, _ total: Int, unit: String) {

@@ -131,7 +131,7 @@ public struct WriteCommand: ParsableCommand {
         let page: WrittenPage
         do {
             var writer = lines.writer(sampler, bias: sampling.bias)
-            let bar = ProgressBar.forWork()
+            let bar = WorkProgress()
             writer.progress = { bar.update($0, $1, unit: "lines") }
             defer { bar.finish() }
             page = try writer.write(prepared.lines, seed: sampling.seed, prime: prime)

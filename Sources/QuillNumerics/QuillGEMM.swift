@@ -28,7 +28,9 @@ public enum QuillGEMM {
     public static var available: Bool { qk_available() != 0 }
 
     /// The precision of the large Float products (`isLarge`) in `Float.blasGemm`.
-    public enum Precision: String, Sendable, CaseIterable {
+    ///
+    /// Saved as its raw value ("fp32", "bf16") in a run's options (`quill.train-options`).
+    public enum Precision: String, Sendable, CaseIterable, Codable {
         /// Single precision throughout: the default, and the only choice that keeps a run's bytes as before.
         case fp32
         /// Operands rounded to bfloat16, products summed in fp32 (`multiplyBF16`), where `bf16Available`; opt-in.
@@ -44,6 +46,21 @@ public enum QuillGEMM {
     /// Whether this CPU runs the bf16 product's vector kernel: `available`, AVX512-BW and AVX512_BF16 (CPUID leaf 7,
     /// subleaf 1, EAX bit 5). Where it is false, `multiplyBF16` gives the same rounded operands by plain loops.
     public static var bf16Available: Bool { qk_bf16_available() != 0 }
+
+    /// Why `--precision bf16` cannot run on this CPU, as one line; nil where it can.
+    public static var bf16Problem: String? {
+        bf16Available ? nil : "--precision bf16 needs a CPU with AVX512-BF16 (VDPBF16PS), which this one lacks"
+    }
+
+    /// Runs `body` with `precision` set to `p` for the large Float products, and sets it back afterwards (also when
+    /// `body` throws). Training runs each step's forward and backward pass inside this with the run's precision;
+    /// validation, sampling and everything else stay in fp32. Call it from one thread.
+    public static func withPrecision<R>(_ p: Precision, _ body: () throws -> R) rethrows -> R {
+        let saved = precision
+        precision = p
+        defer { precision = saved }
+        return try body()
+    }
 
     /// Whether a product of op(A) (m × k) and op(B) (k × n) is large enough for Quill's GEMM: at least 128 rows (so
     /// per-step products over a batch of up to 127 rows, and batch-1 sampling, stay on OpenBLAS), n and k at least

@@ -37,8 +37,8 @@ extension RunOptions {
     /// A message when the run asks for bf16 products on a CPU without AVX512-BF16 (a resumed run too: its products
     /// would fall back to plain loops, many times slower); nil otherwise.
     public var precisionProblem: String? {
-        guard precision == .bf16, !QuillGEMM.bf16Available else { return nil }
-        return "--precision bf16 needs a CPU with AVX512-BF16 (VDPBF16PS), which this one lacks; train in fp32 (the default)"
+        guard precision == .bf16, let problem = QuillGEMM.bf16Problem else { return nil }
+        return problem + "; train in fp32 (the default)"
     }
 
     /// The options saved in DIR/last.safetensors (for `--resume`). Throws `RunDirectoryError.nothingToResume` when
