@@ -77,7 +77,7 @@ let tests: [Target] = [
     .testTarget(name: "QuillNumericsTests", dependencies: ["QuillNumerics", "QuillTestSupport"]),
     .testTarget(name: "QuillNNTests", dependencies: ["QuillNumerics", "QuillNN", "QuillTestSupport"]),
     .testTarget(name: "QuillOptimTests", dependencies: ["QuillNumerics", "QuillOptim", "QuillTestSupport"]),
-    .testTarget(name: "QuillDataTests", dependencies: ["QuillData", "QuillTestSupport"]),
+    .testTarget(name: "QuillDataTests", dependencies: ["QuillData", "QuillNumerics", "QuillTestSupport"]),
     .testTarget(name: "QuillRenderTests", dependencies: ["QuillIO", "QuillData", "QuillRender", "QuillTestSupport"]),
     .testTarget(name: "QuillModelsTests", dependencies: [
         "QuillIO", "QuillNumerics", "QuillNN", "QuillOptim", "QuillData", "QuillModels", "QuillTestSupport",

@@ -35,6 +35,18 @@ public struct DataImportCommand: ParsableCommand {
     @Option(name: .customLong("valid-list"), help: "A list of validation sample ids or paths; needs --train-list.")
     var validList: String?
 
+    @Option(name: .customLong("synthetic-lines"),
+            help: ArgumentHelp("Add this many synthetic lines written in the Hershey script fonts (--hershey) to the "
+                               + "training split: digits, capitals, X, Z and symbols that IAM-OnDB has too few of "
+                               + "(0…\(SyntheticMix.maximumLines)).", valueName: "n"))
+    var syntheticLines = 0
+
+    @Option(help: "The Hershey fonts file (hersheytext.json) for --synthetic-lines.")
+    var hershey: String?
+
+    @Option(name: .customLong("synthetic-seed"), help: "Seed of the synthetic lines' texts and shapes.")
+    var syntheticSeed: UInt64 = 1
+
     @OptionGroup var preprocess: PreprocessFlags
 
     public func validate() throws {
@@ -44,11 +56,16 @@ public struct DataImportCommand: ParsableCommand {
         }
         try refuseNonFiles(inputs.map { (what: "an input of the import", path: Optional($0)) }, directoriesAllowed: true)
         try refuseNonFiles([("--ascii", ascii)], directoriesAllowed: true)
-        try refuseNonFiles([("--train-list", trainList), ("--valid-list", validList)])
+        try refuseNonFiles([("--train-list", trainList), ("--valid-list", validList), ("--hershey", hershey)])
+        try OptionRange.check("synthetic-lines", syntheticLines, 0...SyntheticMix.maximumLines)
+        if (syntheticLines > 0) != (hershey != nil) {
+            throw ValidationError("--synthetic-lines and --hershey go together")
+        }
         var extensions = (try? ImportFormat(name: format))?.fileExtensions ?? []
         if ascii != nil { extensions.insert("txt") }
         try refuseOverwriting(inputs: inputs.map { (what: "an input of the import", path: Optional($0)) }
-                                + [("--ascii", ascii), ("--train-list", trainList), ("--valid-list", validList)],
+                                + [("--ascii", ascii), ("--train-list", trainList), ("--valid-list", validList),
+                                   ("--hershey", hershey)],
                               output: out, directoryExtensions: extensions)
     }
 
@@ -59,7 +76,9 @@ public struct DataImportCommand: ParsableCommand {
         let report = try ImportPipeline.run(format: fmt, inputs: inputs, output: out,
                                             options: try preprocess.options(), skipInvalid: skipInvalid,
                                             asciiRoot: ascii,
-                                            splitLists: trainList.map { ($0, validList ?? "") })
+                                            splitLists: trainList.map { ($0, validList ?? "") },
+                                            synthetic: hershey.map { SyntheticMix(fontFile: $0, lines: syntheticLines,
+                                                                                  seed: syntheticSeed) })
         let ds = report.dataset
         let points = ds.samples.reduce(0) { $0 + $1.count }
         print("wrote \(out): \(ds.samples.count) samples, \(points) points, alphabet \(ds.alphabet.count) symbols, "

@@ -15,17 +15,20 @@ public enum ImportPipeline {
     }
 
     /// Imports `inputs`, prepares them with `options` and writes the prepared file atomically to `output`.
-    /// `splitLists` overrides the source's split with list files (see `SplitLists`).
-    /// Nothing is written when any step fails.
+    /// `splitLists` overrides the source's split with list files (see `SplitLists`); `synthetic` adds synthetic lines
+    /// from the Hershey script fonts to the training split (`SyntheticMix`), before preprocessing, so they go through
+    /// the same steps as the real lines. Nothing is written when any step fails.
     public static func run(format: ImportFormat, inputs: [String], output: String, options: PreprocessOptions,
                            skipInvalid: Bool = false, asciiRoot: String? = nil,
-                           splitLists: (train: String, validation: String)? = nil) throws -> Report {
+                           splitLists: (train: String, validation: String)? = nil,
+                           synthetic: SyntheticMix? = nil) throws -> Report {
         try options.validate()
         let t0 = Date()
         var imported = try Importer.load(format, inputs: inputs, skipInvalid: skipInvalid, asciiRoot: asciiRoot)
         if let lists = splitLists {
             try SplitLists.apply(train: lists.train, validation: lists.validation, to: &imported)
         }
+        try synthetic?.apply(to: &imported)
         let t1 = Date()
         let dataset = try Preparer.prepare(imported, format: format, options: options)
         let t2 = Date()

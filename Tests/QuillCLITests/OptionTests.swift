@@ -121,6 +121,7 @@ final class OptionTests: XCTestCase {
             Numeric(imp, "smooth-order", "-1", "21"), Numeric(imp, "decimate", "0", "1001"),
             Numeric(imp, "max-points", "1", "10000001"), Numeric(imp, "min-count", "0", "1000000001"),
             Numeric(imp, "valid-fraction", "-0.1", "1", float: true),
+            Numeric(imp + ["--hershey", "h.json"], "synthetic-lines", "-1", "1000001"),
         ]
         let bc = ["bench", "char"]
         table += [Numeric(bc, "iterations", "0", "10001"), Numeric(bc, "layers", "0", "33"), Numeric(bc, "hidden", "0", "8193"),
@@ -209,7 +210,7 @@ final class OptionTests: XCTestCase {
             "data", "out", "model", "output", "cell", "optimizer", "part", "prime", "id", "input", "style", "prime-from",
             "prime-inkml", "prime-text", "title", "x", "network", "keep", "y-axis", "split", "ascii", "train-list",
             "valid-list", "text", "inkml", "seed", "color", "pen", "plotter", "pen-down", "pen-up", "origin",
-            "page", "margin", "align", "paper", "precision", "smoothing",
+            "page", "margin", "align", "paper", "precision", "smoothing", "hershey", "synthetic-seed",
         ]
         let covered = Set(Self.numeric.map(\.key))
         var seen = 0

@@ -1,0 +1,261 @@
+import Foundation
+import QuillNumerics
+
+/// Synthetic lines of handwriting from the single-stroke Hershey script fonts, for the characters IAM-OnDB has too
+/// few of to learn (it has 4 lines with X, 7 with Z, 1 with `&`, 43 with the digit 8): not real handwriting, but pen
+/// trajectories with the letter height, point spacing and stroke structure of the real data they are mixed with.
+///
+/// A line is laid out glyph by glyph (letters that meet are joined into one stroke, as the script fonts are drawn to
+/// join), given a random slant, slope, width and letter size, bent by smooth random displacements, then resampled along
+/// its strokes at the point spacing of a real line and scaled to that line's letter height (`StrokeGeometry.letterHeight`),
+/// so its offsets have the statistics of the data (the tests measure them).
+public enum SyntheticLines {
+    /// What a synthetic line imitates: one real line's letter height and its median distance between consecutive
+    /// points of a stroke, in the data's raw units.
+    public struct Target: Sendable, Equatable {
+        public var letterHeight: Double
+        public var pointSpacing: Double
+
+        public init(letterHeight: Double, pointSpacing: Double) {
+            self.letterHeight = letterHeight
+            self.pointSpacing = pointSpacing
+        }
+
+        /// The target of each usable sample (a letter height and a spacing above zero): the distribution synthetic
+        /// lines draw from.
+        public static func measure(_ samples: [HandwritingSample]) -> [Target] {
+            samples.compactMap { s in
+                var d = [Double]()
+                d.reserveCapacity(s.pointCount)
+                for r in s.strokeRanges where r.count > 1 {
+                    for i in r.dropFirst() { d.append(hypot(s.x[i] - s.x[i - 1], s.y[i] - s.y[i - 1])) }
+                }
+                guard !d.isEmpty else { return nil }
+                d.sort()
+                let h = StrokeGeometry.letterHeight(s), spacing = d[d.count / 2]
+                return h > 0 && spacing > 0 && h.isFinite && spacing.isFinite ? Target(letterHeight: h, pointSpacing: spacing) : nil
+            }
+        }
+    }
+
+    /// Why `text` cannot be written in `font`, or nil: the characters it lacks.
+    public static func problem(_ text: String, font: HersheyFont) -> String? {
+        let missing = Set(text.filter { $0 != " " && font.glyphs[$0] == nil })
+        return missing.isEmpty ? nil
+            : "font '\(font.id)' has no glyph for \(missing.sorted().map { TextPreparation.shown($0) }.joined(separator: ", "))"
+    }
+
+    /// One line of `text` in `font` imitating `target`, drawn with `rng`. Coordinates in raw units, y down, the line
+    /// starting near x = 0 on the baseline y ≈ 0.
+    /// - Precondition: `problem(text, font:)` is nil and `text` has a character other than space.
+    public static func line(_ text: String, font: HersheyFont, target: Target, rng: inout SeededGenerator) -> [Stroke] {
+        // Layout in font units: glyphs side by side; a glyph that starts where the previous ended continues its stroke.
+        var strokes = [Stroke]()
+        var x = 0.0
+        var joinable = false
+        for c in text {
+            guard c != " ", let g = font.glyphs[c] else {
+                x += 9 + 3 * rng.uniform()
+                joinable = false
+                continue
+            }
+            let scale = 0.94 + 0.12 * rng.uniform(), dy = 0.6 * rng.normal()
+            let placed = g.strokes.map { s in s.map { Point(x: x + $0.x * scale, y: 22 + ($0.y - 22) * scale + dy) } }
+            for (k, s) in placed.enumerated() {
+                if k == 0, joinable, let end = strokes.last?.last, let start = s.first,
+                   hypot(end.x - start.x, end.y - start.y) < 2.5 {
+                    strokes[strokes.count - 1] += s.dropFirst()
+                } else {
+                    strokes.append(s)
+                }
+            }
+            x += g.advance * scale + 1.2 * rng.uniform() - 0.2
+            joinable = true
+        }
+        // The line's hand: slant (shear about the baseline), slope, width.
+        let shear = 0.12 * rng.normal(), angle = 0.025 * rng.normal(), widen = 0.9 + 0.25 * rng.uniform()
+        let (ca, sa) = (cos(angle), sin(angle))
+        // Smooth displacements: a few sinusoids along x, amplitude a few percent of a letter.
+        let waves = (0..<3).map { _ in (k: 0.05 + 0.25 * rng.uniform(), phase: 2 * Double.pi * rng.uniform(),
+                                        ax: 0.35 * rng.normal(), ay: 0.35 * rng.normal()) }
+        strokes = strokes.map { s in
+            s.map { p in
+                var q = Point(x: (p.x - shear * (p.y - 22)) * widen, y: p.y - 22)
+                for w in waves {
+                    let v = sin(w.k * p.x + w.phase)
+                    q.x += w.ax * v
+                    q.y += w.ay * v
+                }
+                return Point(x: ca * q.x - sa * q.y, y: sa * q.x + ca * q.y)
+            }
+        }
+        // Scale to the target's letter height, measured on a dense resampling (letterHeight reads point quantiles).
+        let dense = HandwritingSample(id: "", strokes: strokes.map { resample($0, spacing: 0.5) })
+        let h = StrokeGeometry.letterHeight(dense)
+        let sigma = h > 0 ? target.letterHeight / h : target.letterHeight / 9
+        let spacing = target.pointSpacing / sigma * (0.9 + 0.2 * rng.uniform())
+        return strokes.map { s in
+            resample(s, spacing: spacing).map { p in
+                // Sensor noise: a tenth of the spacing.
+                Point(x: (p.x + 0.1 * spacing * rng.normal()) * sigma, y: (p.y + 0.1 * spacing * rng.normal()) * sigma)
+            }
+        }
+    }
+
+    /// Points every `spacing` along a polyline (its first and last points kept); a polyline shorter than the
+    /// spacing keeps its ends (one point when they coincide).
+    public static func resample(_ s: Stroke, spacing: Double) -> Stroke {
+        guard let first = s.first, spacing > 0 else { return s }
+        var out = [first]
+        var carried = 0.0  // distance along the polyline since the last output point
+        for (a, b) in zip(s, s.dropFirst()) {
+            let len = hypot(b.x - a.x, b.y - a.y)
+            guard len > 0 else { continue }
+            var t = spacing - carried
+            while t <= len {
+                out.append(Point(x: a.x + (b.x - a.x) * t / len, y: a.y + (b.y - a.y) * t / len))
+                t += spacing
+            }
+            carried = len - (t - spacing)
+        }
+        if let last = s.last, let end = out.last, hypot(last.x - end.x, last.y - end.y) > 0.25 * spacing { out.append(last) }
+        return out
+    }
+}
+
+/// Seeded lines of text rich in what IAM-OnDB lacks (digits in dates, prices, times and phone-like numbers;
+/// capitals, all-caps words, X and Z; the symbols `. , ; : ! ? ' " - ( ) / & + @ = # % [ ]`), built around
+/// words of the real training transcriptions.
+public enum SyntheticText {
+    /// Names and words with X and Z, which IAM-OnDB almost never has.
+    static let xzWords = ["Xavier", "Zurich", "Zoe", "Xerxes", "Zanzibar", "Xenia", "Zeus", "Zebra", "Xylophone",
+                          "Zagreb", "Zeno", "XYZ", "Zone", "Zero", "Zinc", "Zoo", "Xmas", "Zambia", "Zola", "Xander"]
+    static let months = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+                         "October", "November", "December"]
+
+    /// `count` lines of 20…60 characters, drawn with `seed` from the templates below and `words` (real words:
+    /// letters only, capitalised ones kept as they are).
+    /// - Precondition: `words` is not empty.
+    public static func lines(count: Int, words: [String], seed: UInt64) -> [String] {
+        var rng = SeededGenerator(seed: seed)
+        return (0..<count).map { _ in line(words: words, rng: &rng) }
+    }
+
+    static func pick<T>(_ a: [T], _ rng: inout SeededGenerator) -> T { a[Int(rng.next() % UInt64(a.count))] }
+
+    static func number(_ digits: Int, _ rng: inout SeededGenerator) -> String {
+        (0..<digits).map { _ in String(rng.next() % 10) }.joined()
+    }
+
+    /// One phrase with digits, capitals or symbols.
+    static func phrase(words: [String], rng: inout SeededGenerator) -> String {
+        func w() -> String { pick(words, &rng) }
+        func n(_ k: Int) -> String { number(k, &rng) }
+        switch rng.next() % 20 {
+        case 0: return "\(1 + rng.next() % 28) \(pick(months, &rng)) \(1700 + rng.next() % 330)"
+        case 1: return "\(n(2))/\(n(2))/\(n(4))"
+        case 2: return "\(1 + rng.next() % 12):\(n(2))"
+        case 3: return "\(n(3))-\(n(4))"
+        case 4: return "(\(n(3))) \(n(3)) \(n(4))"
+        case 5: return "\(n(1 + Int(rng.next() % 3))).\(n(2))"
+        case 6: return "\(n(1 + Int(rng.next() % 2)))%"
+        case 7: return "No. \(n(1 + Int(rng.next() % 4)))"
+        case 8: return "#\(n(1 + Int(rng.next() % 3)))"
+        case 9: return w().uppercased()
+        case 10: return "\(w().uppercased()) \(w().uppercased())"
+        case 11: return pick(xzWords, &rng)
+        case 12: return "\(w().capitalized) & \(w().capitalized)"
+        case 13: return "\(n(1)) + \(n(1)) = \(n(2))"
+        case 14: return "\(w().lowercased())@\(w().lowercased())"
+        case 15: return "[\(w())]"
+        case 16: return "\"\(w()) \(w())\""
+        case 17: return "\(w())/\(w())"
+        case 18: return "(\(w()) \(n(2)))"
+        default: return "\(w().capitalized)'s \(w()); \(w())!"
+        }
+    }
+
+    static func line(words: [String], rng: inout SeededGenerator) -> String {
+        let target = 20 + Int(rng.next() % 41)
+        var parts = [String]()
+        var length = 0
+        while length < target {
+            let part = rng.uniform() < 0.45 ? phrase(words: words, rng: &rng) : pick(words, &rng)
+            if length + part.count + 1 > 60 && length >= 20 { break }
+            if part.count > 60 { continue }
+            parts.append(part)
+            length += part.count + (parts.count > 1 ? 1 : 0)
+        }
+        var text = parts.joined(separator: " ")
+        if rng.uniform() < 0.5 { text += pick([".", "?", "!", ":", ",", ";"], &rng) }
+        return String(text.prefix(60))
+    }
+}
+
+/// Synthetic lines mixed into an import (`quill data import … --synthetic-lines N --hershey FILE`).
+public struct SyntheticMix: Sendable, Equatable {
+    /// The `hersheytext.json` file.
+    public var fontFile: String
+    /// How many synthetic lines to add to the training split.
+    public var lines: Int
+    public var seed: UInt64
+    /// The fonts, used in turn.
+    public var fonts: [String]
+
+    public static let maximumLines = 1_000_000
+
+    public init(fontFile: String, lines: Int, seed: UInt64 = 1, fonts: [String] = HersheyFont.scriptFontIDs) {
+        self.fontFile = fontFile
+        self.lines = lines
+        self.seed = seed
+        self.fonts = fonts
+    }
+
+    /// Adds the synthetic lines to `imported`, all in the training split, after the real samples; in the real
+    /// transcriptions, IAM-OnDB's `#` (a word the transcriber could not read) becomes the unknown symbol, so the
+    /// scribbles it stands for are not learnt as the glyph `#`. Real lines keep their split.
+    /// - Throws: `DatasetError` when the font file or a font can't be read, or when the real data gives nothing to
+    ///   imitate (no training line with a transcription, or none with letter-only words).
+    public func apply(to imported: inout ImportResult) throws {
+        guard lines > 0 else { return }
+        let fonts = try self.fonts.map { try HersheyFont.load(path: fontFile, font: $0) }
+        for i in imported.samples.indices {
+            if let t = imported.samples[i].text, t.contains("#") {
+                imported.samples[i].text = t.replacingOccurrences(of: "#", with: String(Character(Alphabet.unknown)))
+            }
+        }
+        guard imported.samples.contains(where: { $0.split != nil }) else {
+            throw DatasetError.invalidOption("synthetic lines go into the training split of a dataset whose source splits it "
+                                             + "(IAM-OnDB's split, or --train-list and --valid-list)")
+        }
+        let real = imported.samples.filter { $0.split == .train && !($0.text ?? "").isEmpty }
+        let targets = SyntheticLines.Target.measure(real)
+        var words = Set<String>()
+        for s in real {
+            for w in (s.text ?? "").split(separator: " ") where w.count >= 2 && w.allSatisfy({ $0.isASCII && $0.isLetter }) {
+                words.insert(String(w))
+            }
+        }
+        guard !targets.isEmpty, !words.isEmpty else {
+            throw DatasetError.invalidOption("synthetic lines imitate the training lines, and none has a transcription with words")
+        }
+        let wordList = words.sorted()
+        let texts = SyntheticText.lines(count: lines, words: wordList, seed: seed)
+        var rng = SeededGenerator(seed: SeededGenerator.derivedSeed(seed, 1))
+        for (i, text) in texts.enumerated() {
+            let font = fonts[i % fonts.count]
+            // Templates use the fonts' printable ASCII only; a word the font lacks a glyph for is left out.
+            let writable = text.filter { $0 == " " || font.glyphs[$0] != nil }
+            guard writable.contains(where: { $0 != " " }) else { continue }
+            let target = targets[Int(rng.next() % UInt64(targets.count))]
+            let strokes = SyntheticLines.line(writable, font: font, target: target, rng: &rng).filter { !$0.isEmpty }
+            var sample = HandwritingSample(id: "hershey-\(font.id)-\(i + 1)", strokes: strokes, text: writable)
+            sample.source = "hershey:\(font.id)"
+            sample.writer = "hershey-\(font.id)"
+            sample.split = .train
+            imported.samples.append(sample)
+        }
+        imported.notes.append("added \(lines) synthetic lines from the Hershey fonts \(self.fonts.joined(separator: ", ")) "
+                              + "to the training split")
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import QuillNumerics
+import XCTest
+@testable import QuillData
+
+/// The Hershey font reader and the synthetic lines made from it: glyph geometry, stroke structure, and offsets with
+/// the statistics of the lines they imitate.
+final class SyntheticLinesTests: XCTestCase {
+    /// A `hersheytext.json` of one font, "test": every character a caret (one stroke from the baseline y = 22 up to
+    /// x-height 13 and down, 8 wide), except X (two crossing strokes), `.` (a dot) and `l` (a tall caret).
+    static func fontJSON(id: String = "test", override: [Character: String] = [:]) -> Data {
+        let paths: [Character: String] = ["X": "M0,13 L8,22 M8,13 L0,22", ".": "M1,21 L1,22", "l": "M0,22 L3,1 6,22"]
+            .merging(override) { $1 }
+        let chars = (33...126).map { code -> [String: Any] in
+            let c = Character(Unicode.Scalar(UInt8(code)))
+            return ["d": paths[c] ?? "M0,22 L4,13 8,22", "o": 4]
+        }
+        return try! JSONSerialization.data(withJSONObject: [id: ["name": "Test", "chars": chars]])
+    }
+
+    static func font() throws -> HersheyFont { try HersheyFont.parse(fontJSON(), font: "test", file: "t.json") }
+
+    func testGlyphsHaveTheirStrokesBoundsAndAdvance() throws {
+        let f = try Self.font()
+        XCTAssertEqual(f.glyphs.count, 94)
+        XCTAssertNil(f.glyphs[" "])
+        let x = try XCTUnwrap(f.glyphs["X"])
+        XCTAssertEqual(x.strokes, [[Point(0, 13), Point(8, 22)], [Point(8, 13), Point(0, 22)]])
+        XCTAssertEqual(x.bounds.minX, 0); XCTAssertEqual(x.bounds.maxX, 8)
+        XCTAssertEqual(x.bounds.minY, 13); XCTAssertEqual(x.bounds.maxY, 22)
+        XCTAssertEqual(x.advance, 8)
+        XCTAssertEqual(f.glyphs["l"]?.bounds.minY, 1)
+        XCTAssertEqual(f.glyphs["."]?.strokes.count, 1)
+        XCTAssertEqual(f.glyphs["!"]?.strokes, [[Point(0, 22), Point(4, 13), Point(8, 22)]])
+    }
+
+    func testBadFontFilesAreRefusedWithTheReason() throws {
+        XCTAssertThrowsError(try HersheyFont.parse(Self.fontJSON(), font: "scripts", file: "t.json")) {
+            XCTAssertTrue("\($0)".contains("no font 'scripts'; it has test"), "\($0)")
+        }
+        XCTAssertThrowsError(try HersheyFont.parse(Data("[1]".utf8), font: "test", file: "t.json")) {
+            XCTAssertTrue("\($0)".contains("not a Hershey font file"), "\($0)")
+        }
+        for bad in ["M0,1 L2", "L0,1 2,3", "M0,1e9", "M0,nan", "Q0,1"] {
+            XCTAssertThrowsError(try HersheyFont.parse(Self.fontJSON(override: ["a": bad]), font: "test", file: "t.json"),
+                                 bad) { XCTAssertTrue("\($0)".contains("glyph 65"), "\(bad): \($0)") }
+        }
+        XCTAssertThrowsError(try HersheyFont.load(path: "/nonexistent/h.json", font: "test"))
+    }
+
+    func testResamplingSpacesPointsAlongTheStroke() {
+        let s: Stroke = [Point(0, 0), Point(10, 0), Point(10, 5)]
+        let r = SyntheticLines.resample(s, spacing: 2)
+        XCTAssertEqual(r.first, Point(0, 0))
+        XCTAssertEqual(r.last, Point(10, 5))
+        XCTAssertEqual(r.count, 9)  // 0, 2, …, 14 along the path, then the end
+        for (a, b) in zip(r, r.dropFirst()) { XCTAssertLessThanOrEqual(hypot(b.x - a.x, b.y - a.y), 2 + 1e-9) }
+        XCTAssertEqual(r[5].x, 10, accuracy: 1e-12); XCTAssertEqual(r[5].y, 0, accuracy: 1e-12)
+        XCTAssertEqual(SyntheticLines.resample([Point(1, 1)], spacing: 2), [Point(1, 1)])
+    }
+
+    func testALineHasTheGlyphsStrokesAndTheTargetsStatistics() throws {
+        let f = try Self.font()
+        let target = SyntheticLines.Target(letterHeight: 120, pointSpacing: 9)
+        var rng = SeededGenerator(seed: 7)
+        // Carets meet end to start (8,22) → (0,22) and join into one stroke; X's strokes and the dot stand apart.
+        let strokes = SyntheticLines.line("aaa X. aa", font: f, target: target, rng: &rng)
+        XCTAssertEqual(strokes.count, 1 + 2 + 1 + 1, "aaa joined, X's two strokes, the dot, aa joined")
+        let sample = HandwritingSample(id: "s", strokes: strokes)
+        XCTAssertTrue(sample.x.allSatisfy(\.isFinite) && sample.y.allSatisfy(\.isFinite))
+        let measured = try XCTUnwrap(SyntheticLines.Target.measure([sample]).first)
+        XCTAssertEqual(measured.letterHeight, 120, accuracy: 120 * 0.15)
+        XCTAssertEqual(measured.pointSpacing, 9, accuracy: 9 * 0.25)
+        // The same seed gives the same line.
+        var again = SeededGenerator(seed: 7)
+        XCTAssertEqual(SyntheticLines.line("aaa X. aa", font: f, target: target, rng: &again), strokes)
+    }
+
+    func testOffsetsFollowTheRealLinesStatisticsOverManyLines() throws {
+        let f = try Self.font()
+        var rng = SeededGenerator(seed: 3)
+        let targets = [SyntheticLines.Target(letterHeight: 80, pointSpacing: 6),
+                       SyntheticLines.Target(letterHeight: 140, pointSpacing: 12)]
+        var heights = [Double](), spacings = [Double]()
+        for i in 0..<40 {
+            let t = targets[i % 2]
+            let s = HandwritingSample(id: "\(i)", strokes: SyntheticLines.line("quick brown fox 42", font: f, target: t, rng: &rng))
+            let m = try XCTUnwrap(SyntheticLines.Target.measure([s]).first)
+            heights.append(m.letterHeight / t.letterHeight)
+            spacings.append(m.pointSpacing / t.pointSpacing)
+        }
+        let mean = { (v: [Double]) in v.reduce(0, +) / Double(v.count) }
+        XCTAssertEqual(mean(heights), 1, accuracy: 0.1)
+        XCTAssertEqual(mean(spacings), 1, accuracy: 0.15)
+        // Jitter varies the lines: not every line the same size.
+        XCTAssertGreaterThan(heights.max()! - heights.min()!, 0.01)
+    }
+
+    func testSyntheticTextsCoverWhatIAMLacks() {
+        let lines = SyntheticText.lines(count: 600, words: ["house", "river", "Table", "quiet"], seed: 1)
+        XCTAssertEqual(lines, SyntheticText.lines(count: 600, words: ["house", "river", "Table", "quiet"], seed: 1))
+        for l in lines { XCTAssertTrue((1...60).contains(l.count), l) }
+        let all = Set(lines.joined())
+        for c in "0123456789XZ.,;:!?'\"-()/&+@=#%[]" { XCTAssertTrue(all.contains(c), "no \(c)") }
+        XCTAssertTrue(lines.contains { $0.contains("HOUSE") || $0.contains("RIVER") || $0.contains("TABLE") || $0.contains("QUIET") })
+    }
+
+    func testTheMixAddsTrainingLinesAndReadsIAMsHashAsUnknown() throws {
+        let dir = try TempDir()
+        let fontFile = try dir.write("h.json", Self.fontJSON(id: "scripts"))
+        func real(_ id: String, _ text: String, _ split: DataSplit?) -> HandwritingSample {
+            var s = HandwritingSample(id: id, strokes: [(0..<30).map { Point(Double($0) * 4, Double($0 % 5) * 10) }], text: text)
+            s.split = split
+            return s
+        }
+        var imported = ImportResult(samples: [real("a", "the # house", .train), real("b", "a river", .validation)])
+        let mix = SyntheticMix(fontFile: fontFile, lines: 25, seed: 2, fonts: ["scripts"])
+        try mix.apply(to: &imported)
+        XCTAssertEqual(imported.samples.count, 27)
+        XCTAssertEqual(imported.samples[0].text, "the \u{FFFD} house")
+        XCTAssertEqual(imported.samples[1].split, .validation)
+        let synthetic = imported.samples.dropFirst(2)
+        XCTAssertTrue(synthetic.allSatisfy { $0.split == .train && $0.writer == "hershey-scripts" && $0.pointCount > 0 })
+        XCTAssertTrue(synthetic.allSatisfy { try! $0.validate(); return true })
+        let dataset = try Preparer.prepare(imported, format: .iamJSONL, options: PreprocessOptions())
+        XCTAssertEqual(dataset.samples(in: .validation).map(\.id), ["b"])
+        XCTAssertEqual(dataset.samples[0].characters[4], Alphabet.unknownIndex, "IAM's # is the unknown symbol")
+
+        // Without a source split there is no training split to add to.
+        var unsplit = ImportResult(samples: [real("a", "the house", nil)])
+        XCTAssertThrowsError(try mix.apply(to: &unsplit)) { XCTAssertTrue("\($0)".contains("training split"), "\($0)") }
+    }
+}
