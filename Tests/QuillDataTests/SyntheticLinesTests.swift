@@ -70,7 +70,7 @@ final class SyntheticLinesTests: XCTestCase {
         XCTAssertTrue(sample.x.allSatisfy(\.isFinite) && sample.y.allSatisfy(\.isFinite))
         let measured = try XCTUnwrap(SyntheticLines.Target.measure([sample]).first)
         XCTAssertEqual(measured.letterHeight, 120, accuracy: 120 * 0.15)
-        XCTAssertEqual(measured.pointSpacing, 9, accuracy: 9 * 0.25)
+        XCTAssertEqual(measured.pointSpacing, 9 * SyntheticLines.spacingFactor, accuracy: 9 * 0.25)
         // The same seed gives the same line.
         var again = SeededGenerator(seed: 7)
         XCTAssertEqual(SyntheticLines.line("aaa X. aa", font: f, target: target, rng: &again), strokes)
@@ -91,7 +91,7 @@ final class SyntheticLinesTests: XCTestCase {
         }
         let mean = { (v: [Double]) in v.reduce(0, +) / Double(v.count) }
         XCTAssertEqual(mean(heights), 1, accuracy: 0.1)
-        XCTAssertEqual(mean(spacings), 1, accuracy: 0.15)
+        XCTAssertEqual(mean(spacings), SyntheticLines.spacingFactor, accuracy: 0.15)
         // Jitter varies the lines: not every line the same size.
         XCTAssertGreaterThan(heights.max()! - heights.min()!, 0.01)
     }
