@@ -31,6 +31,10 @@ struct RunArguments<Options: RunOptions>: ParsableArguments {
                         default: Options.defaults.clipNorm ?? 0)) var clip: Double?
     @Option(help: "Precision of the large matrix products in training steps: fp32 (the default) or bf16 (bfloat16 inputs, fp32 sums and master weights; needs AVX512-BF16). Validation stays fp32.")
     var precision: QuillGEMM.Precision?
+    @Option(name: .customLong("init-from"), help: ArgumentHelp("Start from the best model of the run in this directory "
+            + "instead of weights drawn from --seed (same network; data, optimiser and other options may change).",
+                                                          valueName: "dir"))
+    var initFrom: String?
 
     /// Graves's RMSProp hyperparameters as `OptimizerConfig` sets them: "decay 0.95, momentum 0.9, ε 0.0001".
     static var gravesRMSProp: String {
@@ -67,6 +71,10 @@ struct RunArguments<Options: RunOptions>: ParsableArguments {
         try OptionRange.check("clip", clip, TrainingRanges.clip)
         try OptionRange.check("eval-every", evalEvery, TrainingRanges.evalEvery)
         if resume && force { throw ValidationError("--resume and --force contradict each other") }
+        if resume && initFrom != nil {
+            throw ValidationError("--init-from starts a new run from another run's weights; --resume continues this one. Choose one")
+        }
+        try refuseEmptyOutput("init-from", initFrom, directory: true)
         try refuseEmptyOutput("out", out, directory: true)
         try refuseRunDirectoryOverInputs(data: data, out: out)
     }
@@ -97,6 +105,7 @@ struct RunArguments<Options: RunOptions>: ParsableArguments {
             if let seed { o.seed = seed }
             // fp32 stays unset, so the options of an fp32 run read as they did before the flag.
             o.precision = precision == .bf16 ? .bf16 : nil
+            o.initFrom = initFrom.map { InitSource(dir: $0) }
         }
         if let lrDecay { o.lrSchedule.factor = lrDecay }
         if let lrDecayEvery { o.lrSchedule.every = lrDecayEvery }

@@ -210,7 +210,7 @@ final class OptionTests: XCTestCase {
             "data", "out", "model", "output", "cell", "optimizer", "part", "prime", "id", "input", "style", "prime-from",
             "prime-inkml", "prime-text", "title", "x", "network", "keep", "y-axis", "split", "ascii", "train-list",
             "valid-list", "text", "inkml", "seed", "color", "pen", "plotter", "pen-down", "pen-up", "origin",
-            "page", "margin", "align", "paper", "precision", "smoothing", "hershey", "synthetic-seed",
+            "page", "margin", "align", "paper", "precision", "smoothing", "hershey", "synthetic-seed", "init-from",
         ]
         let covered = Set(Self.numeric.map(\.key))
         var seen = 0

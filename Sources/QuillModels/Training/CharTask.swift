@@ -51,6 +51,15 @@ final class CharTask: TrainingTask {
         (vocab, model) = (loaded.alphabet, loaded.model)
         return loaded.file
     }
+    func initialise(from path: String, budget: MemoryBudget) throws -> SafeTensors.File {
+        let loaded = try CharCheckpoint.load(path, budget: budget)
+        guard loaded.alphabet.symbols == vocab.symbols else {
+            throw TrainingError.invalidOption("--init-from: the model in \(path) reads another vocabulary (\(loaded.alphabet.count) "
+                + "characters) than the text of --data (\(vocab.count)); train on a text with the same characters")
+        }
+        try RunFiles.copyWeights(from: loaded.model.parameters, into: model.parameters, path: path)
+        return loaded.file
+    }
     func prepare(resumed: CharTrainerState?, path: String) throws {
         text = try CharTrainingText(corpus: corpus, alphabet: vocab, options: options)
         try text.check(resumed?.position, path: path)

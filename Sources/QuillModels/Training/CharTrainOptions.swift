@@ -40,6 +40,8 @@ public struct CharTrainOptions: RunOptions {
     public var dataFingerprint: String = ""
     /// bf16 for the large matrix products of the training steps (`--precision bf16`), nil for fp32.
     public var precision: QuillGEMM.Precision?
+    /// The run whose best model gave this one its first weights (`--init-from`); nil for weights from the seed.
+    public var initFrom: InitSource?
 
     public init(dataPaths: [String], outDir: String, model: CharModelConfig) {
         self.dataPaths = dataPaths; self.outDir = outDir; self.model = model

@@ -49,6 +49,19 @@ final class HandwritingTask: TrainingTask {
         return loaded.file
     }
 
+    func initialise(from path: String, budget: MemoryBudget) throws -> SafeTensors.File {
+        let loaded = try HandwritingCheckpoint.load(path, budget: budget)
+        guard loaded.model.config.kind == options.model.kind else {
+            throw TrainingError.invalidOption("--init-from: the model in \(path) is a \(loaded.model.config.kind) network; "
+                                              + "this run trains a \(options.model.kind) network")
+        }
+        if options.model.kind == .synthesis, loaded.alphabet.symbols != data.dataset.alphabet.symbols {
+            throw TrainingError.invalidOption("--init-from: the model in \(path) reads another alphabet (\(loaded.alphabet.count) "
+                + "symbols) than --data's (\(data.dataset.alphabet.count)); train on data prepared with the same alphabet")
+        }
+        try RunFiles.copyWeights(from: loaded.model.parameters, into: model.parameters, path: path)
+        return loaded.file
+    }
     func prepare(resumed: HandwritingTrainerState?, path: String) throws {
         if let s = resumed, s.batchInEpoch >= data.batches.batches.count {
             throw CheckpointError.corrupt(path, "trainer state (quill.trainer): batch \(s.batchInEpoch) of the epoch is past the \(data.batches.batches.count) batches")

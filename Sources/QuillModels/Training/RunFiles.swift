@@ -73,16 +73,36 @@ public enum RunFiles {
         case forget
     }
 
+    /// The step a best model records in its `quill.best`, or nil when it records none.
+    static func bestStep(_ file: SafeTensors.File) -> Int? {
+        guard let j = file.metadata["quill.best"],
+              let o = (try? JSONSerialization.jsonObject(with: Data(j.utf8))) as? [String: Any],
+              let s = o["step"] as? NSNumber else { return nil }
+        return s.intValue
+    }
+
+    /// Copies the weights of `source` (the model of `path`, for `--init-from`) into `target`, parameter by
+    /// parameter: the names and shapes must be the same, in the same order (the same architecture).
+    /// - Throws: `TrainingError.invalidOption` naming the first difference.
+    static func copyWeights(from source: [Parameter<Float>], into target: [Parameter<Float>], path: String) throws {
+        let theirs = source.map { "\($0.name) \($0.shape)" }, ours = target.map { "\($0.name) \($0.shape)" }
+        if let i = (0..<min(theirs.count, ours.count)).first(where: { theirs[$0] != ours[$0] })
+            ?? (theirs.count != ours.count ? min(theirs.count, ours.count) : nil) {
+            let a = i < theirs.count ? theirs[i] : "nothing", b = i < ours.count ? ours[i] : "nothing"
+            throw TrainingError.invalidOption("--init-from: the model in \(path) has another architecture (it has \(a) "
+                                              + "where this run has \(b)); give the options of that run's network")
+        }
+        for (s, t) in zip(source, target) {
+            for i in 0..<t.value.count { t.value[i] = s.value[i] }
+        }
+    }
+
     /// Compares model.safetensors (its `quill.best` step) with the best step recorded in last.safetensors.
     static func bestRepair(outDir: String, bestStep: Int?, step: Int) -> BestRepair {
         var present = false, recorded: Int?
         if let file = try? SafeTensors.read(path(outDir, best)) {
             present = true
-            if let j = file.metadata["quill.best"],
-               let o = (try? JSONSerialization.jsonObject(with: Data(j.utf8))) as? [String: Any],
-               let s = o["step"] as? NSNumber {
-                recorded = s.intValue
-            }
+            recorded = Self.bestStep(file)
         }
         guard let bestStep, recorded != bestStep else { return present || bestStep == nil ? .keep : .forget }
         if bestStep == step { return .rewriteFromLast }

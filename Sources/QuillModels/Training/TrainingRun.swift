@@ -79,6 +79,14 @@ public final class TrainingRun {
             if !replacing { try RunFiles.ensureFresh(outDir) }
             rng = SeededGenerator(seed: task.options.seed)
             try task.startFresh(rng: &rng, budget: budget)
+            if let source = task.options.initFrom {
+                let from = RunFiles.path(source.dir, RunFiles.best)
+                guard FileManager.default.fileExists(atPath: from) else {
+                    throw TrainingError.invalidOption("--init-from \(source.dir): no \(RunFiles.best) there; give the directory of a training run (its --out)")
+                }
+                let file = try task.initialise(from: from, budget: budget)
+                task.options.initFrom?.step = RunFiles.bestStep(file)
+            }
             try task.prepare(resumed: nil, path: path(RunFiles.last))
             if replacing {
                 for file in RunFiles.all { try? FileManager.default.removeItem(atPath: path(file)) }

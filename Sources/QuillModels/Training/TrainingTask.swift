@@ -24,6 +24,9 @@ public protocol RunOptions: Codable, Equatable, Sendable {
     /// The precision of the large matrix products in training steps (`QuillGEMM.precision`); nil is fp32, as every
     /// run before the option (their checkpoints hold none). Validation always runs in fp32.
     var precision: QuillGEMM.Precision? { get set }
+    /// The run whose best model gave this run its first weights (`--init-from`), nil for weights drawn from the seed
+    /// (every run before the option: their checkpoints hold none).
+    var initFrom: InitSource? { get set }
     /// A message naming the first nonsensical option, or nil. Runs before any work starts.
     func validate() -> String?
     /// The options of a run that nothing has changed (no data, no directory, the default architecture): the one
@@ -45,6 +48,20 @@ extension RunOptions {
     /// the directory holds no resume point, `CheckpointError.corrupt` when it holds options of another kind.
     public static func saved(outDir: String) throws -> Self {
         try RunFiles.savedOptions(Self.self, outDir: outDir)
+    }
+}
+
+/// Where a run's first weights came from (`--init-from DIR`): DIR's best model (model.safetensors), at the step
+/// that model was saved. Recorded in the run's options, so every checkpoint of the run says it.
+public struct InitSource: Codable, Equatable, Sendable {
+    /// The run directory given.
+    public var dir: String
+    /// The step of DIR's best model (its quill.best), once read; nil in a file that has none.
+    public var step: Int?
+
+    public init(dir: String, step: Int? = nil) {
+        self.dir = dir
+        self.step = step
     }
 }
 
@@ -111,6 +128,9 @@ protocol TrainingTask: AnyObject {
     func startFresh(rng: inout SeededGenerator, budget: MemoryBudget) throws
     /// Loads the model of the resume point at `path` and checks it against the options and the data.
     func resume(from path: String, budget: MemoryBudget) throws -> SafeTensors.File
+    /// After `startFresh`: replaces the new model's weights by those of the model at `path` (`--init-from`), which
+    /// must have the same architecture and read the same alphabet. Returns the loaded file (for its quill.best).
+    func initialise(from path: String, budget: MemoryBudget) throws -> SafeTensors.File
     /// Checks a resumed state against the data (nil for a new run) and builds the workspace.
     func prepare(resumed: State?, path: String) throws
     var parameters: [Parameter<Float>] { get }
