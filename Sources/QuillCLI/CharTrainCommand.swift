@@ -31,6 +31,9 @@ public struct CharTrain: ParsableCommand {
                         default: defaults.valFraction)) var valFraction: Double?
     @Option(help: .text("Characters sampled at each validation (0…100000).",
                         default: defaults.sampleLength)) var sampleLength: Int?
+    @Option(help: "Temperature of those samples (more than 0, at most 100). (default: 0.8)") var sampleTemperature: Double?
+    @Option(help: "Text those samples continue (default: none); its characters must occur in the training text.")
+    var samplePrime: String?
 
     public init() {}
 
@@ -41,6 +44,7 @@ public struct CharTrain: ParsableCommand {
         try OptionRange.check("clip-value", clipValue, TrainingRanges.clip, aboveLower: true)
         try OptionRange.check("val-fraction", valFraction, 0...0.5)
         try OptionRange.check("sample-length", sampleLength, 0...100_000)
+        try OptionRange.check("sample-temperature", sampleTemperature, 0...100, aboveLower: true)
         try runArgs.check(data: data)
         _ = try options()
         try refuseNonFiles(data.map { (what: "--data", path: Optional($0)) })
@@ -64,6 +68,8 @@ public struct CharTrain: ParsableCommand {
             o.dataPaths = data
             if let clipValue { o.clipValue = clipValue }
             if let sampleLength { o.sampleLength = sampleLength }
+            if let sampleTemperature { o.sampleTemperature = sampleTemperature }
+            if let samplePrime { o.samplePrime = samplePrime }
         })
     }
 

@@ -35,6 +35,10 @@ struct RunArguments<Options: RunOptions>: ParsableArguments {
             + "instead of weights drawn from --seed (same network; data, optimiser and other options may change).",
                                                           valueName: "dir"))
     var initFrom: String?
+    @Option(name: .customLong("init"), help: ArgumentHelp("Draw the weight matrices of a new run from uniform:A "
+            + "(U(−A, A)), normal:SIGMA (N(0, SIGMA²)) or xavier (Glorot's uniform) instead of each layer's own "
+            + "U(±1/√fan-in); biases keep theirs (A, SIGMA: more than 0, at most 10).", valueName: "scheme"))
+    var weightInit: String?
 
     /// Graves's RMSProp hyperparameters as `OptimizerConfig` sets them: "decay 0.95, momentum 0.9, ε 0.0001".
     static var gravesRMSProp: String {
@@ -75,6 +79,12 @@ struct RunArguments<Options: RunOptions>: ParsableArguments {
             throw ValidationError("--init-from starts a new run from another run's weights; --resume continues this one. Choose one")
         }
         try refuseEmptyOutput("init-from", initFrom, directory: true)
+        if let weightInit, WeightInit(parsing: weightInit) == nil {
+            throw ValidationError("--init \(weightInit): give uniform:A, normal:SIGMA (A, SIGMA more than 0, at most 10) or xavier")
+        }
+        if weightInit != nil && (resume || initFrom != nil) {
+            throw ValidationError("--init draws the weights of a new run; it does not go with \(resume ? "--resume" : "--init-from")")
+        }
         try refuseEmptyOutput("out", out, directory: true)
         try refuseRunDirectoryOverInputs(data: data, out: out)
     }
@@ -106,6 +116,7 @@ struct RunArguments<Options: RunOptions>: ParsableArguments {
             // fp32 stays unset, so the options of an fp32 run read as they did before the flag.
             o.precision = precision == .bf16 ? .bf16 : nil
             o.initFrom = initFrom.map { InitSource(dir: $0) }
+            o.weightInit = weightInit.flatMap(WeightInit.init(parsing:))
         }
         if let lrDecay { o.lrSchedule.factor = lrDecay }
         if let lrDecayEvery { o.lrSchedule.every = lrDecayEvery }

@@ -64,6 +64,7 @@ final class OptionTests: XCTestCase {
             Numeric(char, "batch", "0", "10001"), Numeric(char, "seq", "0", "10001"),
             Numeric(char, "clip-value", "0", "1e7", float: true),
             Numeric(char, "val-fraction", "-0.1", "0.6", float: true), Numeric(char, "sample-length", "-1", "100001"),
+            Numeric(char, "sample-temperature", "0", "101", float: true),
         ]
         for base in [pred, synth] {
             table += [
@@ -210,7 +211,7 @@ final class OptionTests: XCTestCase {
             "data", "out", "model", "output", "cell", "optimizer", "part", "prime", "id", "input", "style", "prime-from",
             "prime-inkml", "prime-text", "title", "x", "network", "keep", "y-axis", "split", "ascii", "train-list",
             "valid-list", "text", "inkml", "seed", "color", "pen", "plotter", "pen-down", "pen-up", "origin",
-            "page", "margin", "align", "paper", "precision", "smoothing", "hershey", "synthetic-seed", "init-from",
+            "page", "margin", "align", "paper", "precision", "smoothing", "hershey", "synthetic-seed", "init-from", "init", "sample-prime",
         ]
         let covered = Set(Self.numeric.map(\.key))
         var seen = 0

@@ -61,6 +61,10 @@ final class CharTask: TrainingTask {
         return loaded.file
     }
     func prepare(resumed: CharTrainerState?, path: String) throws {
+        if let prime = options.samplePrime, case let unknown = vocab.unknownCharacters(in: prime), !unknown.isEmpty {
+            throw TrainingError.invalidOption("--sample-prime has characters the training text lacks: "
+                + unknown.map { TextPreparation.shown(Character($0)) }.joined(separator: ", "))
+        }
         text = try CharTrainingText(corpus: corpus, alphabet: vocab, options: options)
         try text.check(resumed?.position, path: path)
         inputs = [Int32](repeating: 0, count: options.seq * options.batch); targets = inputs
@@ -102,6 +106,7 @@ final class CharTask: TrainingTask {
         guard options.sampleLength > 0 else { return "" }
         var sampleRNG = rng.derived(UInt64(step))
         return (try? CharSampler(model: model, alphabet: vocab)
-            .sample(prime: "", length: options.sampleLength, temperature: 0.8, rng: &sampleRNG)) ?? ""
+            .sample(prime: options.samplePrime ?? "", length: options.sampleLength,
+                    temperature: options.sampleTemperature ?? 0.8, rng: &sampleRNG)) ?? ""
     }
 }

@@ -36,12 +36,18 @@ public struct CharTrainOptions: RunOptions {
     public var logEvery: Int = 10
     /// Length of the sample printed at each validation (0: none).
     public var sampleLength: Int = 200
+    /// The temperature of those samples (nil: 0.8, as before the option).
+    public var sampleTemperature: Double?
+    /// The text those samples start from (nil: none); every character must be in the training text.
+    public var samplePrime: String?
     /// Fingerprint of the data files, checked on resume.
     public var dataFingerprint: String = ""
     /// bf16 for the large matrix products of the training steps (`--precision bf16`), nil for fp32.
     public var precision: QuillGEMM.Precision?
     /// The run whose best model gave this one its first weights (`--init-from`); nil for weights from the seed.
     public var initFrom: InitSource?
+    /// How the weight matrices of a new run are drawn (`--init`); nil for the layers' own initialisation.
+    public var weightInit: WeightInit?
 
     public init(dataPaths: [String], outDir: String, model: CharModelConfig) {
         self.dataPaths = dataPaths; self.outDir = outDir; self.model = model
@@ -84,6 +90,8 @@ public struct CharTrainOptions: RunOptions {
         if evalEvery < 1 { return "--eval-every must be at least 1, got \(evalEvery)" }
         if logEvery < 1 { return "--log-every must be at least 1" }
         if sampleLength < 0 { return "--sample-length must not be negative" }
+        if let t = sampleTemperature, !(t > 0 && t <= 100) { return "--sample-temperature must be more than 0 and at most 100" }
+        if let p = samplePrime, p.unicodeScalars.count > 10_000 { return "--sample-prime is longer than 10000 characters" }
         if let m = precisionProblem { return m }
         return activationsProblem
     }

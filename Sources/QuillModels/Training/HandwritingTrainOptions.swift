@@ -37,6 +37,8 @@ public struct HandwritingTrainOptions: RunOptions {
     public var precision: QuillGEMM.Precision?
     /// The run whose best model gave this one its first weights (`--init-from`); nil for weights from the seed.
     public var initFrom: InitSource?
+    /// How the weight matrices of a new run are drawn (`--init`); nil for the layers' own initialisation.
+    public var weightInit: WeightInit?
 
     public init(dataPath: String, outDir: String, model: HandwritingConfig) {
         self.dataPath = dataPath; self.outDir = outDir; self.model = model

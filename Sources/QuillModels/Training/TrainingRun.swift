@@ -79,6 +79,7 @@ public final class TrainingRun {
             if !replacing { try RunFiles.ensureFresh(outDir) }
             rng = SeededGenerator(seed: task.options.seed)
             try task.startFresh(rng: &rng, budget: budget)
+            task.options.weightInit?.apply(to: task.parameters, rng: &rng)
             if let source = task.options.initFrom {
                 let from = RunFiles.path(source.dir, RunFiles.best)
                 guard FileManager.default.fileExists(atPath: from) else {

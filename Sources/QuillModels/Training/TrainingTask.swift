@@ -27,6 +27,9 @@ public protocol RunOptions: Codable, Equatable, Sendable {
     /// The run whose best model gave this run its first weights (`--init-from`), nil for weights drawn from the seed
     /// (every run before the option: their checkpoints hold none).
     var initFrom: InitSource? { get set }
+    /// How a new run draws its weight matrices (`--init`); nil for each layer's own initialisation (every run before
+    /// the option).
+    var weightInit: WeightInit? { get set }
     /// A message naming the first nonsensical option, or nil. Runs before any work starts.
     func validate() -> String?
     /// The options of a run that nothing has changed (no data, no directory, the default architecture): the one
