@@ -2,6 +2,7 @@
 """Quill's legibility benchmark: how well an off-the-shelf OCR engine reads Quill's handwriting.
 
     make legibility                                   # builds quill (release), then runs this script
+    make legibility LEGIBILITY_ARGS="--biases 1 --no-styles --no-pages --lists digits,capitals,symbols"
     python3 Tools/legibility/legibility.py --quill .build/release/quill [options]
 
 A measuring stick, not a test: it is not run by CI, and Quill itself does not depend on tesseract. The script
@@ -51,7 +52,8 @@ not an error), the mean CER of the sentences quill wrote (leaving out those it r
 
 - Digit CER (digits list only): per sentence, the Levenshtein distance between the reference's digits and the OCR
   text's digits (0-9, each string reduced to its digits in order) divided by the reference's digit count (every
-  sentence of the list has digits); the table gives the mean over sentences. A refused sentence counts 1.0.
+  sentence of the list has digits); the table gives the mean over sentences. A refused sentence counts 1.0. The
+  JSON also gives it (and the pooled figure: all digit edits over all reference digits) for every list with digits.
 - Refused: the number of the list's sentences quill refused (exited non-zero, e.g. characters outside the model's
   alphabet), and the characters it named as missing (from its error "the model's alphabet lacks 'X', 'Z'; ..."),
   each with the number of sentences that named it. A refused sentence counts as CER 1.0.
