@@ -131,6 +131,8 @@ clean:
 # sentences and pages, tesseract reads them back, and the script prints the character error rate and the share of
 # lines whose last word is read right, per bias and style (installs tesseract-ocr with apt-get when missing).
 # Pass options with LEGIBILITY_ARGS, e.g. make legibility LEGIBILITY_ARGS="--broken-lines --json runs/legibility.json".
+# Issue 11's lists of digits, capitals and symbols: LEGIBILITY_ARGS="--lists digits,capitals,symbols" (--lists-only
+# for them alone).
 LEGIBILITY_ARGS ?=
 
 legibility: release

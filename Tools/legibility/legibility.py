@@ -2,6 +2,7 @@
 """Quill's legibility benchmark: how well an off-the-shelf OCR engine reads Quill's handwriting.
 
     make legibility                                   # builds quill (release), then runs this script
+    make legibility LEGIBILITY_ARGS="--biases 1 --no-styles --no-pages --lists digits,capitals,symbols"
     python3 Tools/legibility/legibility.py --quill .build/release/quill [options]
 
 A measuring stick, not a test: it is not run by CI, and Quill itself does not depend on tesseract. The script
@@ -26,6 +27,15 @@ text is compared with the text Quill was asked to write.
   with the text passed through ``quill write --input FILE`` (or as the positional TEXT argument with quills that
   have no ``--input``, or with ``--text-arg``), and read with ``--psm 6`` (a block of text).
 
+- Lists (``--lists digits,capitals,symbols``, none by default): issue 11's three lists of 24 hand-written sentences
+  of 20-60 ASCII characters each (letters, digits, space and . , ; : ! ? ' " - ( ) / & + @ = # % [ ]), committed
+  before anything was measured with them. ``digits.txt``: dates, prices, times, phone-like numbers and quantities;
+  ``capitals.txt``: names, all-caps words, and X and Z (10 of the 24 sentences have a capital X or Z);
+  ``symbols.txt``: each of those 20 symbols in three or more sentences. Sentence i of each list is written with
+  seed i at every bias in ``--biases``, with the same options as the sentences and Quill's default (unprimed)
+  handwriting (no ``--style``), and read with ``--psm 7``. ``--lists-only`` measures the lists alone (no
+  sentences, styles or pages).
+
 Figures, per bias (and per style for the sentences):
 
 - CER, the character error rate: Levenshtein distance (insertions, deletions, substitutions each cost 1)
@@ -36,6 +46,20 @@ Figures, per bias (and per style for the sentences):
 - Last word right: the share of sentences whose last OCR word equals the sentence's last word, both lower-cased
   and reduced to their letters and digits (words are split at whitespace; words with no letter or digit are
   skipped). It checks that Quill writes a line to its end rather than stopping early or trailing off.
+
+For each list: the mean CER (as above; it is case-insensitive, so a capital written or read as a small letter is
+not an error), the mean CER of the sentences quill wrote (leaving out those it refused), and:
+
+- Digit CER (digits list only): per sentence, the Levenshtein distance between the reference's digits and the OCR
+  text's digits (0-9, each string reduced to its digits in order) divided by the reference's digit count (every
+  sentence of the list has digits); the table gives the mean over sentences. A refused sentence counts 1.0. The
+  JSON also gives it (and the pooled figure: all digit edits over all reference digits) for every list with digits.
+- Refused: the number of the list's sentences quill refused (exited non-zero, e.g. characters outside the model's
+  alphabet), and the characters it named as missing (from its error "the model's alphabet lacks 'X', 'Z'; ..."),
+  each with the number of sentences that named it. A refused sentence counts as CER 1.0.
+
+Tesseract reads handwritten symbols imperfectly (a quote or a bracket is often dropped or read as another mark);
+the lists' figures include its misreadings as they are.
 
 When ``quill write`` fails (exits non-zero), that item counts as CER 1.0 and last word wrong, and the table says
 how many items failed; the JSON keeps quill's error output.
@@ -152,6 +176,23 @@ def last_word(text):
 def last_word_right(ocr, reference):
     ref = last_word(reference)
     return bool(ref) and last_word(ocr.translate(OCR_ASCII)) == ref
+
+
+def digits_of(text):
+    return "".join(c for c in text if c in "0123456789")
+
+
+def digit_cer(ocr, reference):
+    """Levenshtein distance over the digits alone (reference's vs OCR's, in order) / the reference's digit count;
+    None when the reference has no digit."""
+    ref = digits_of(reference)
+    return levenshtein(digits_of(ocr), ref) / len(ref) if ref else None
+
+
+def refused_characters(stderr):
+    """The characters quill names in "the model's alphabet lacks 'X', 'Z', '&'; rephrase ..." (in its order)."""
+    m = re.search(r"alphabet lacks (.*?); rephrase", stderr, flags=re.S)
+    return re.findall(r"'(.)'", m.group(1), flags=re.S) if m else []
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -338,18 +379,25 @@ class Runner:
         return p.stdout.strip()
 
 
-def item(runner, kind, text, bias, seed, style=None):
-    """Writes `text` and reads it back; returns the item's record."""
+def item(runner, kind, text, bias, seed, style=None, list_name=None):
+    """Writes `text` and reads it back; returns the item's record. Items of a list (kind "list") name it."""
     page = kind == "page"
-    png = runner.name(f"{kind}-b{bias:g}-s{seed}{'-' + style if style else ''}.png")
+    stem = list_name or kind
+    png = runner.name(f"{stem}-b{bias:g}-s{seed}{'-' + style if style else ''}.png")
     cmd, rc, err = runner.write(text, png, bias, seed, style, page=page)
     rec = {"kind": kind, "bias": bias, "seed": seed, "style": style, "reference": text, "png": os.path.basename(png),
            "quill_rc": rc, "quill_stderr": err.strip()}
+    if list_name:
+        rec["list"] = list_name
     if rc != 0:
         rec.update(ocr=None, cer=1.0, last_word_right=False, failed=True)
+        if list_name:
+            rec.update(digit_cer=1.0 if digits_of(text) else None, refused=refused_characters(err))
         return rec
     ocr = runner.ocr(png, 6 if page else 7)
     rec.update(ocr=ocr, cer=cer(ocr, text), last_word_right=last_word_right(ocr, text), failed=False)
+    if list_name:
+        rec.update(digit_cer=digit_cer(ocr, text), refused=[])
     return rec
 
 
@@ -466,6 +514,42 @@ def read_texts(args):
     return sentences, passages
 
 
+LISTS = ("digits", "capitals", "symbols")
+
+
+def read_lists(spec):
+    """{name: sentences} for the comma-separated list names in `spec` (each Tools/legibility/NAME.txt)."""
+    names = [n.strip() for n in (spec or "").split(",") if n.strip()]
+    unknown = [n for n in names if n not in LISTS]
+    if unknown:
+        raise SystemExit(f"legibility: unknown list {', '.join(unknown)} (--lists takes {', '.join(LISTS)})")
+    lists = {}
+    for n in dict.fromkeys(names):
+        with open(os.path.join(HERE, f"{n}.txt"), encoding="utf-8") as f:
+            lists[n] = [l.rstrip("\n") for l in f if l.strip()]
+    return lists
+
+
+def summarise_list(recs):
+    """A list's figures: mean CER (refused = 1.0), mean CER of the written ones, digit CER, refusals."""
+    s = summarise(recs)
+    written = [r for r in recs if not r["failed"]]
+    s["mean_cer_written"] = statistics.mean(r["cer"] for r in written) if written else None
+    dc = [r["digit_cer"] for r in recs if r.get("digit_cer") is not None]
+    s["mean_digit_cer"] = statistics.mean(dc) if dc else None
+    # Pooled: all digit edits over all reference digits (refused sentences count every digit wrong).
+    ref_digits = sum(len(digits_of(r["reference"])) for r in recs)
+    s["pooled_digit_cer"] = (sum(r["digit_cer"] * len(digits_of(r["reference"])) for r in recs
+                                 if r.get("digit_cer") is not None) / ref_digits) if ref_digits else None
+    refused = {}
+    for r in recs:
+        for c in dict.fromkeys(r.get("refused") or []):
+            refused[c] = refused.get(c, 0) + 1
+    s["refused"] = s["failed"]
+    s["refused_characters"] = refused
+    return s
+
+
 def summarise(recs):
     n = len(recs)
     return {"n": n, "mean_cer": statistics.mean(r["cer"] for r in recs) if n else None,
@@ -499,6 +583,11 @@ def main():
     ap.add_argument("--pages", dest="pages", action="store_true", default=True,
                     help="measure the page CER on the three passages, seeds 1-3 (default)")
     ap.add_argument("--no-pages", dest="pages", action="store_false")
+    ap.add_argument("--lists", metavar="NAMES", default="",
+                    help="also measure these of issue 11's lists, comma-separated: digits,capitals,symbols "
+                    "(default: none)")
+    ap.add_argument("--lists-only", action="store_true",
+                    help="measure only the --lists (no sentences, styles or pages)")
     ap.add_argument("--broken-lines", action="store_true",
                     help="also run the broken-lines check: 3 passages x seeds 1-10 at bias 1 (slow)")
     ap.add_argument("--jobs", type=int, default=2, help="parallel quill/tesseract processes (default %(default)s)")
@@ -517,6 +606,11 @@ def main():
     ensure_tesseract()
     biases = [float(b) for b in args.biases.split(",") if b.strip()]
     sentences, passages = read_texts(args)
+    lists = read_lists(args.lists)
+    if args.lists_only:
+        if not lists:
+            raise SystemExit("legibility: --lists-only needs --lists (e.g. --lists digits,capitals,symbols)")
+        sentences, args.styles, args.pages = [], False, False
     if args.keep:
         os.makedirs(args.keep, exist_ok=True)
         workdir = args.keep
@@ -538,6 +632,8 @@ def main():
              f"sentences: {len(sentences)} (sentence i uses seed i); styles: {', '.join(styles) or 'none'}; "
              f"pages: {len(passages) if args.pages else 0} passages x seeds {','.join(map(str, PAGE_SEEDS))} via "
              f"{'--input FILE' if runner.has_input else 'the positional TEXT argument'}\n"
+             f"lists: {', '.join(f'{n} ({len(v)})' for n, v in lists.items()) or 'none'} (sentence i uses seed i, "
+             f"no --style, --psm 7)\n"
              f"CER: Levenshtein / reference length after lower-casing, collapsing whitespace and removing the "
              f"space before . , ; : ! ? '")
     print(setup, flush=True)
@@ -547,6 +643,9 @@ def main():
         for st in [None] + styles:
             for i, s in enumerate(sentences, 1):
                 tasks.append(("sentence", s, b, i, st))
+        for name, items in lists.items():
+            for i, s in enumerate(items, 1):
+                tasks.append(("list", s, b, i, None, name))
         if args.pages:
             for p in passages:
                 for seed in PAGE_SEEDS:
@@ -578,7 +677,7 @@ def main():
     cols = ["no --style"] + styles
     head = f"{'bias':>5} | " + " | ".join(f"{c:^16}" for c in cols) + (" | page CER" if args.pages else "")
     sub = f"{'':>5} | " + " | ".join(f"{'CER':>7} {'last':>8}" for _ in cols) + (" | " if args.pages else "")
-    if tasks:
+    if sentences or args.pages:
         print()
         print(f"Sentences: mean CER and share with the last word right (n = {len(sentences)} per cell); pages: mean CER "
               f"over {len(passages)} passages x {len(PAGE_SEEDS)} seeds")
@@ -593,7 +692,27 @@ def main():
             if args.pages:
                 line += f" | {fmt(summary[key]['pages']['mean_cer'])}"
             print(line)
-    failed = [r for r in recs if r["failed"]]
+    list_summary = {}
+    if lists:
+        for b in biases:
+            list_summary[f"{b:g}"] = {n: summarise_list([r for r in recs if r["kind"] == "list" and r["bias"] == b
+                                                         and r["list"] == n]) for n in lists}
+        print(f"\nLists (default handwriting, sentence i with seed i, --psm 7): mean CER (refused = 1.0), mean CER "
+              f"of the sentences written, digit CER (digits list: Levenshtein over the digits alone / reference "
+              f"digits, mean), sentences refused and the characters quill named")
+        head = (f"{'bias':>5} | {'list':<9} | {'n':>3} | {'CER':>6} | {'written':>7} | {'digit CER':>9} | "
+                f"{'refused':>8} | refused characters (sentences)")
+        print(head)
+        print("-" * len(head))
+        for b in biases:
+            key = f"{b:g}"
+            for n in lists:
+                s = list_summary[key][n]
+                chars = ", ".join(f"{c} ({k})" for c, k in s["refused_characters"].items())
+                print(f"{key:>5} | {n:<9} | {s['n']:>3} | {fmt(s['mean_cer']):>6} | {fmt(s['mean_cer_written']):>7} | "
+                      f"{fmt(s['mean_digit_cer']) if n == 'digits' else '':>9} | "
+                      f"{str(s['refused']) + ' of ' + str(s['n']):>8} | {chars or '-'}")
+    failed = [r for r in recs if r["failed"] and r["kind"] != "list"]
     if failed:
         print(f"\n{len(failed)} quill runs failed (counted as CER 1.0, last word wrong), e.g.:")
         for r in failed[:5]:
@@ -636,6 +755,9 @@ def main():
                          "ocr_scale": args.ocr_scale, "ocr_pad": args.ocr_pad if args.ocr_scale > 1 else 0,
                          "jobs": args.jobs, "seconds": round(elapsed, 1), "description": setup},
                "summary": summary, "items": recs}
+        if lists:
+            out["setup"]["lists"] = {n: len(v) for n, v in lists.items()}
+            out["lists"] = list_summary
         if args.broken_lines:
             out["broken_lines"] = {"bias": BROKEN_BIAS, "seeds": list(BROKEN_SEEDS), "cer_limit": LINE_CER_LIMIT,
                                    "ink_height_limit": INK_HEIGHT_LIMIT, "pages": broken}
