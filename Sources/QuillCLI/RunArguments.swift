@@ -39,6 +39,13 @@ struct RunArguments<Options: RunOptions>: ParsableArguments {
             + "(U(−A, A)), normal:SIGMA (N(0, SIGMA²)) or xavier (Glorot's uniform) instead of each layer's own "
             + "U(±1/√fan-in); biases keep theirs (A, SIGMA: more than 0, at most 10).", valueName: "scheme"))
     var weightInit: String?
+    @Option(name: .customLong("weight-noise"), help: ArgumentHelp("Train with Gaussian weight noise of this standard "
+            + "deviation (more than 0, at most 1; Graves 2013 uses 0.075), drawn once per batch; with "
+            + "--adaptive-weight-noise, the σ each weight's noise starts from.", valueName: "sigma"))
+    var weightNoise: Double?
+    @Flag(name: .customLong("adaptive-weight-noise"),
+          help: "Learn each weight's noise (Graves 2011's variational inference): the loss adds the complexity (MDL) term.")
+    var adaptiveWeightNoise = false
 
     /// Graves's RMSProp hyperparameters as `OptimizerConfig` sets them: "decay 0.95, momentum 0.9, ε 0.0001".
     static var gravesRMSProp: String {
@@ -74,6 +81,7 @@ struct RunArguments<Options: RunOptions>: ParsableArguments {
         try OptionRange.check("lr-decay-start", lrDecayStart, 0...TrainingRanges.steps.upperBound)
         try OptionRange.check("clip", clip, TrainingRanges.clip)
         try OptionRange.check("eval-every", evalEvery, TrainingRanges.evalEvery)
+        try OptionRange.check("weight-noise", weightNoise, 0...1, aboveLower: true)
         if resume && force { throw ValidationError("--resume and --force contradict each other") }
         if resume && initFrom != nil {
             throw ValidationError("--init-from starts a new run from another run's weights; --resume continues this one. Choose one")
@@ -104,6 +112,9 @@ struct RunArguments<Options: RunOptions>: ParsableArguments {
             try same("seed", seed, o.seed)
             try same("optimizer", optimizer, o.optimizer.kind)
             try same("precision", precision, o.precision ?? .fp32)
+            try same("weight-noise", weightNoise, o.weightNoise?.sigma ?? 0)
+            try same("adaptive-weight-noise", given: adaptiveWeightNoise, saved: o.weightNoise?.adaptive == true,
+                     what: "adaptive weight noise")
             try checkResumed(o)
             if let lr { o.optimizer.learningRate = lr; o.lrSchedule.initial = lr }
         } else {
@@ -117,6 +128,10 @@ struct RunArguments<Options: RunOptions>: ParsableArguments {
             o.precision = precision == .bf16 ? .bf16 : nil
             o.initFrom = initFrom.map { InitSource(dir: $0) }
             o.weightInit = weightInit.flatMap(WeightInit.init(parsing:))
+            if weightNoise != nil || adaptiveWeightNoise {
+                o.weightNoise = WeightNoiseOption(sigma: weightNoise ?? WeightNoiseOption.defaultSigma,
+                                                  adaptive: adaptiveWeightNoise)
+            }
         }
         if let lrDecay { o.lrSchedule.factor = lrDecay }
         if let lrDecayEvery { o.lrSchedule.every = lrDecayEvery }

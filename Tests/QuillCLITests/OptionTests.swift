@@ -55,6 +55,7 @@ final class OptionTests: XCTestCase {
                 Numeric(base, "lr-decay-every", "0", "1000001"), Numeric(base, "clip", "-0.1", "1e7", float: true),
                 Numeric(base, "steps", "0", "100000001"), Numeric(base, "minutes", "0", "1e7", float: true),
                 Numeric(base, "eval-every", "0", "1000001"), Numeric(base, "lr-decay-start", "-1", "100000001"),
+                Numeric(base, "weight-noise", "0", "1.5", float: true),
             ]
         }
         table += [

@@ -81,6 +81,8 @@ final class CharTask: TrainingTask {
         try CharCheckpoint.save(model, alphabet: vocab, to: path, metadata: metadata, extraTensors: extraTensors)
     }
     let bestKey = "val_loss"
+    var complexityScale: Double { 1 / Double(max(text.train.count, 1)) }
+    func dataLossPerComplexityUnit(_ w: LogWindow) -> (loss: Double, unit: String) { (w.loss / Double(max(w.steps, 1)), "nats/char") }
     func divergenceRule() -> DivergenceRule { .char(vocabularySize: vocab.count, charactersPerStep: options.batch * options.seq) }
 
     func trainStep(_ state: CharTrainerState, rng: inout SeededGenerator) -> StepLoss {

@@ -48,6 +48,8 @@ public struct CharTrainOptions: RunOptions {
     public var initFrom: InitSource?
     /// How the weight matrices of a new run are drawn (`--init`); nil for the layers' own initialisation.
     public var weightInit: WeightInit?
+    /// Weight noise while training (`--weight-noise`, `--adaptive-weight-noise`); nil for none.
+    public var weightNoise: WeightNoiseOption?
 
     public init(dataPaths: [String], outDir: String, model: CharModelConfig) {
         self.dataPaths = dataPaths; self.outDir = outDir; self.model = model
@@ -93,6 +95,7 @@ public struct CharTrainOptions: RunOptions {
         if let t = sampleTemperature, !(t > 0 && t <= 100) { return "--sample-temperature must be more than 0 and at most 100" }
         if let p = samplePrime, p.unicodeScalars.count > 10_000 { return "--sample-prime is longer than 10000 characters" }
         if let m = precisionProblem { return m }
+        if let m = weightNoise?.problem { return m }
         return activationsProblem
     }
 

@@ -80,6 +80,10 @@ final class HandwritingTask: TrainingTask {
                                        metadata: metadata, extraTensors: extraTensors)
     }
     let bestKey = "val_nats_per_sequence"
+    var complexityScale: Double { 1 / Double(max(data.train.count, 1)) }
+    func dataLossPerComplexityUnit(_ w: LogWindow) -> (loss: Double, unit: String) {
+        (w.loss / Double(max(w.sequences, 1)), "nats/sequence")
+    }
     func divergenceRule() -> DivergenceRule { .handwriting() }
 
     func trainStep(_ state: HandwritingTrainerState, rng: inout SeededGenerator) -> StepLoss {

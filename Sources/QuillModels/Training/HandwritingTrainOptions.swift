@@ -39,6 +39,8 @@ public struct HandwritingTrainOptions: RunOptions {
     public var initFrom: InitSource?
     /// How the weight matrices of a new run are drawn (`--init`); nil for the layers' own initialisation.
     public var weightInit: WeightInit?
+    /// Weight noise while training (`--weight-noise`, `--adaptive-weight-noise`); nil for none.
+    public var weightNoise: WeightNoiseOption?
 
     public init(dataPath: String, outDir: String, model: HandwritingConfig) {
         self.dataPath = dataPath; self.outDir = outDir; self.model = model
@@ -67,6 +69,7 @@ public struct HandwritingTrainOptions: RunOptions {
         if evalEvery < 1 { return "--eval-every must be at least 1" }
         if valSamples < 0 { return "--val-samples must not be negative" }
         if !(2...100_000).contains(stepLimit) { return "--max-points must be between 2 and 100000" }
+        if let m = weightNoise?.problem { return m }
         return precisionProblem
     }
 }

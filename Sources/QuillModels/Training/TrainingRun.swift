@@ -95,11 +95,16 @@ public final class TrainingRun {
         }
         try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
         let optimizer: AnyOptimizer<Float> = task.options.optimizer.make()
-        let params = task.parameters
+        let noise = task.options.weightNoise.map {
+            WeightNoise($0.adaptive ? .adaptive($0.sigma) : .fixed($0.sigma), parameters: task.parameters)
+        }
+        // The optimiser trains adaptive noise's σ parameters with the weights.
+        let params = task.parameters + (noise?.logSigmas ?? [])
         let trainable = params.filter(\.trainable)
         if let file = resumedFile {
             try RunFiles.restore(optimizer, parameters: params, step: state.step, from: file, path: path(RunFiles.last))
             try task.restoreExtras(from: file, path: path(RunFiles.last))
+            try noise?.restore(from: file, path: path(RunFiles.last))
         }
         let started = task.startedData
         onEvent(.started(parameters: started.parameters, data: started.data, resumedAt: resume ? state.step : nil))
@@ -126,6 +131,7 @@ public final class TrainingRun {
         let start = Date(), elapsedBefore = state.elapsed
         func elapsed() -> Double { elapsedBefore + Date().timeIntervalSince(start) }
         var window = LogWindow(), windowStart = Date()
+        var complexity = 0.0  // adaptive weight noise's L_C at the last step
         var lastSaved = state.step
         // The step of the checkpoint in last.safetensors, nil until this run (if fresh) writes one.
         var checkpoint: Int? = resume ? state.step : nil
@@ -138,7 +144,7 @@ public final class TrainingRun {
             try task.save(to: path(RunFiles.last), metadata: [
                 "quill.train-options": String(decoding: try encoder.encode(task.options), as: UTF8.self),
                 "quill.trainer": String(decoding: try encoder.encode(state), as: UTF8.self),
-            ], extraTensors: RunFiles.entries(optimizer, parameters: params) + task.extraTensors())
+            ], extraTensors: RunFiles.entries(optimizer, parameters: params) + task.extraTensors() + (noise?.entries() ?? []))
             lastSaved = state.step
             checkpoint = state.step
             savedCheckpoint = state.step
@@ -187,7 +193,9 @@ public final class TrainingRun {
             if shouldStop() { reason = "interrupted"; break }
 
             params.zeroGradients()
+            noise?.perturb(rng: &rng)
             let loss = QuillGEMM.withPrecision(options.precision ?? .fp32) { task.trainStep(state, rng: &rng) }
+            complexity = noise?.restore(complexityScale: task.complexityScale) ?? 0
             try GuardedUpdate.apply(loss: loss.loss, parameters: trainable, optimizer: optimizer,
                                     schedule: options.lrSchedule, clipNorm: options.clipNorm,
                                     clipValue: options.clipValue, step: state.step, outDir: outDir,
@@ -202,7 +210,17 @@ public final class TrainingRun {
             onEvent(.progress(step: state.step, totalSteps: options.steps, loss: loss.perUnit, rate: rate,
                               elapsed: elapsedBefore + session, eta: limits.eta(step: state.step, elapsed: session)))
             if state.step % options.logEvery == 0 {
-                let line = task.trainLine(window, state: state)
+                var line = task.trainLine(window, state: state)
+                if let noise {
+                    // The variational (MDL) loss beside the data loss, per unit of the data loss's average.
+                    let data = task.dataLossPerComplexityUnit(window), lc = complexity * task.complexityScale
+                    line["weight_noise_sigma"] = noise.meanSigma()
+                    if case .adaptive = noise.kind {
+                        line["complexity"] = lc
+                        line["mdl"] = data.loss + lc
+                        line["mdl_unit"] = data.unit
+                    }
+                }
                 try metrics.append(line.merging(["kind": "train", "step": state.step, "elapsed_s": elapsedBefore + session,
                                                  "lr": optimizer.learningRate, "rate": rate]) { $1 })
                 window = LogWindow(); windowStart = now

@@ -30,6 +30,9 @@ public protocol RunOptions: Codable, Equatable, Sendable {
     /// How a new run draws its weight matrices (`--init`); nil for each layer's own initialisation (every run before
     /// the option).
     var weightInit: WeightInit? { get set }
+    /// Weight noise during training (`--weight-noise`, `--adaptive-weight-noise`); nil for none (every run before
+    /// the option).
+    var weightNoise: WeightNoiseOption? { get set }
     /// A message naming the first nonsensical option, or nil. Runs before any work starts.
     func validate() -> String?
     /// The options of a run that nothing has changed (no data, no directory, the default architecture): the one
@@ -51,6 +54,26 @@ extension RunOptions {
     /// the directory holds no resume point, `CheckpointError.corrupt` when it holds options of another kind.
     public static func saved(outDir: String) throws -> Self {
         try RunFiles.savedOptions(Self.self, outDir: outDir)
+    }
+}
+
+/// The weight noise of a run: fixed noise of standard deviation `sigma`, or adaptive noise starting from it
+/// (`WeightNoise`).
+public struct WeightNoiseOption: Codable, Equatable, Sendable {
+    public var sigma: Double
+    public var adaptive: Bool
+
+    /// Graves (2013)'s fixed noise, section 3: 0.075.
+    public static let defaultSigma = 0.075
+
+    public init(sigma: Double = WeightNoiseOption.defaultSigma, adaptive: Bool = false) {
+        self.sigma = sigma
+        self.adaptive = adaptive
+    }
+
+    /// Why the option is nonsense, or nil.
+    public var problem: String? {
+        sigma > 0 && sigma <= 1 ? nil : "--weight-noise must be more than 0 and at most 1, got \(sigma)"
     }
 }
 
@@ -146,6 +169,11 @@ protocol TrainingTask: AnyObject {
     func save(to path: String, metadata: [String: String], extraTensors: [(String, SafeTensors.Entry)]) throws
     /// The key of the best score in model.safetensors' quill.best.
     var bestKey: String { get }
+    /// 1 / the number of units the step's loss is averaged over in the whole training set (characters, sequences):
+    /// the share of adaptive weight noise's complexity loss that one step's gradient carries.
+    var complexityScale: Double { get }
+    /// The data loss of `window` in the units of `complexityScale` (per character, per sequence), and their name.
+    func dataLossPerComplexityUnit(_ window: LogWindow) -> (loss: Double, unit: String)
 
     func divergenceRule() -> DivergenceRule
     /// Fills the next batch at `state` and runs forward and backward (the gradients are zero when called).
