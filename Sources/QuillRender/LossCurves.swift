@@ -9,6 +9,8 @@ public enum MetricsError: Error, CustomStringConvertible, Equatable {
     /// Every train and val record has `"loss": null` (a loss that was NaN, or a validation without a split).
     case noLosses(path: String)
     case malformed(path: String, line: Int, reason: String)
+    /// Runs plotted together whose losses are in different units ("run: unit" each).
+    case mixedUnits([String])
 
     public var description: String {
         switch self {
@@ -20,6 +22,8 @@ public enum MetricsError: Error, CustomStringConvertible, Equatable {
             return "\(path): no train or val records; train for at least one logging interval first"
         case .noLosses(let path):
             return "\(path): every train and val record has \"loss\": null (no finite loss was logged, or the run has no validation split); train for at least one logging interval first"
+        case .mixedUnits(let runs):
+            return "the runs log losses in different units (\(runs.joined(separator: "; "))); plot runs of one kind together"
         case .malformed(let path, let line, let reason):
             return "\(path):\(line): \(reason); each line must be one JSON object such as "
                 + #"{"kind":"train","step":120,"elapsed_s":14.2,"loss":1.83}"#
@@ -238,6 +242,48 @@ public enum LossPlot {
             canvas.text(label, at: Point(x0, top), font, color: mark, anchor: TextAnchor(.left, .top))
         }
         return frame
+    }
+
+    /// The series of several runs on one plot (`quill plot loss A B C`): per run, in its own colour
+    /// (`Color.categorical`, in order), its smoothed train loss (faint, unnamed) and its validation loss with markers,
+    /// named after the run.
+    public static func overlaySeries(_ runs: [(name: String, log: MetricsLog)], xAxis: XAxis) -> [Series] {
+        let x = { (r: MetricsRecord) in xAxis == .step ? Double(r.step) : r.elapsedSeconds / 60 }
+        var out: [Series] = []
+        for (k, run) in runs.enumerated() {
+            let color = Color.categorical[k % Color.categorical.count]
+            let log = run.log
+            if !log.train.isEmpty {
+                let ys = log.train.map(\.loss)
+                out.append(Series(name: log.val.isEmpty ? run.name : nil, xs: log.train.map(x),
+                                  ys: PlotMath.movingAverage(ys, window: smoothingWindow(count: ys.count)),
+                                  color: color, width: 1, alpha: log.val.isEmpty ? 1 : 0.35))
+            }
+            if !log.val.isEmpty {
+                out.append(Series(name: run.name, xs: log.val.map(x), ys: log.val.map(\.loss), color: color,
+                                  width: 1.8, markerRadius: 2.4))
+            }
+        }
+        return out
+    }
+
+    /// Draws several runs on one plot (`overlaySeries`) and writes it to `path`. The runs must log the same unit.
+    /// - Throws: `MetricsError.mixedUnits` when they do not; what the canvas throws.
+    public static func renderOverlay(_ runs: [(name: String, log: MetricsLog)], to path: String,
+                                     options: Options = Options()) throws {
+        let units = Set(runs.map { $0.log.unit ?? "nats/char" })
+        guard units.count <= 1 else {
+            throw MetricsError.mixedUnits(runs.map { "\($0.name): \($0.log.unit ?? "nats/char")" })
+        }
+        let canvas = try Canvas(path: path, width: options.size.width, height: options.size.height,
+                                pixelScale: options.pixelScale)
+        var plot = LinePlotOptions()
+        plot.axes = AxisStyle(title: options.title,
+                              xLabel: options.xAxis == .step ? "step" : "elapsed time (minutes)",
+                              yLabel: runs.first?.log.lossLabel ?? "loss")
+        plot.legend = .topRight
+        try canvas.drawLinePlot(overlaySeries(runs, xAxis: options.xAxis), in: canvas.bounds.inset(by: 8), options: plot)
+        try canvas.finish()
     }
 
     /// Draws `log` and writes it to `path` (PNG, SVG or PDF by extension).

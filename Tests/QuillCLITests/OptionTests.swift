@@ -212,7 +212,7 @@ final class OptionTests: XCTestCase {
             "data", "out", "model", "output", "cell", "optimizer", "part", "prime", "id", "input", "style", "prime-from",
             "prime-inkml", "prime-text", "title", "x", "network", "keep", "y-axis", "split", "ascii", "train-list",
             "valid-list", "text", "inkml", "seed", "color", "pen", "plotter", "pen-down", "pen-up", "origin",
-            "page", "margin", "align", "paper", "precision", "smoothing", "hershey", "synthetic-seed", "init-from", "init", "sample-prime",
+            "page", "margin", "align", "paper", "precision", "smoothing", "hershey", "synthetic-seed", "init-from", "init", "sample-prime", "labels",
         ]
         let covered = Set(Self.numeric.map(\.key))
         var seen = 0

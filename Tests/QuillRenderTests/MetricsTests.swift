@@ -77,6 +77,30 @@ final class MetricsTests: RenderTestCase {
         XCTAssertEqual(byTime[0].xs.last ?? 0, 10, accuracy: 1e-12)  // 2000 steps × 0.3 s = 10 minutes
     }
 
+    /// Several runs on one plot: a colour per run, validation named after the run, train faint and unnamed; runs in
+    /// different units are refused.
+    func testOverlayOfSeveralRuns() throws {
+        func log(_ base: Double, unit: String = "nats/char") throws -> MetricsLog {
+            var lines = (0...40).map { #"{"kind":"train","step":\#($0 * 10),"loss":\#(base - Double($0) / 100),"unit":"\#(unit)"}"# }
+            lines += [#"{"kind":"val","step":200,"loss":\#(base - 1)}"#, #"{"kind":"val","step":400,"loss":\#(base - 1.5)}"#]
+            return try MetricsLog.parse(lines.joined(separator: "\n"), path: "m")
+        }
+        let runs = [(name: "lstm", log: try log(3)), (name: "gru", log: try log(3.2))]
+        let series = LossPlot.overlaySeries(runs, xAxis: .step)
+        XCTAssertEqual(series.map(\.name), [nil, "lstm", nil, "gru"])
+        XCTAssertEqual(series[0].color, series[1].color)
+        XCTAssertNotEqual(series[1].color, series[3].color)
+        XCTAssertLessThan(series[0].alpha, 0.5)
+        XCTAssertEqual(series[3].ys[1], 1.7, accuracy: 1e-12)
+        try LossPlot.renderOverlay(runs, to: file("overlay.png"))
+        XCTAssertGreaterThan(try RasterImage.readPNG(file("overlay.png")).count(differingFrom: .white), 5000)
+        XCTAssertThrowsError(try LossPlot.renderOverlay(runs + [(name: "synthesis", log: try log(1, unit: "nats/point"))],
+                                                        to: file("mixed.png"))) {
+            XCTAssertTrue("\($0)".contains("different units (lstm: nats/char; gru: nats/char; synthesis: nats/point)"), "\($0)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: file("mixed.png")))
+    }
+
     func testRenderLossPlotAllFormats() throws {
         var lines: [String] = []
         for s in stride(from: 0, through: 3000, by: 25) {
