@@ -5,7 +5,7 @@ public struct CharCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "char",
         abstract: "Train, sample and evaluate character-level language models.",
-        subcommands: [CharTrain.self, CharSample.self, CharEval.self]
+        subcommands: [CharTrain.self, CharSample.self, CharEval.self, CharSweepCommand.self]
     )
     public init() {}
 }

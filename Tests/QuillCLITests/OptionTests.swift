@@ -67,6 +67,16 @@ final class OptionTests: XCTestCase {
             Numeric(char, "val-fraction", "-0.1", "0.6", float: true), Numeric(char, "sample-length", "-1", "100001"),
             Numeric(char, "sample-temperature", "0", "101", float: true),
         ]
+        let sweep = ["char", "sweep", "--data", "x.txt", "--out", out, "--steps", "5"]
+        table += [
+            Numeric(sweep, "layers", "0", "33"), Numeric(sweep, "hidden", "0", "16385"),
+            Numeric(["char", "sweep", "--data", "x.txt", "--out", out, "--minutes", "1"], "steps", "0", "100000001"),
+            Numeric(["char", "sweep", "--data", "x.txt", "--out", out], "minutes", "0", "1e7", float: true),
+            Numeric(sweep, "batch", "0", "10001"), Numeric(sweep, "seq", "0", "10001"),
+            Numeric(sweep, "lr", "0", "1001", float: true), Numeric(sweep, "embedding", "-1", "16385"),
+            Numeric(sweep, "dropout", "-0.1", "1", float: true), Numeric(sweep, "eval-every", "0", "1000001"),
+            Numeric(sweep, "val-fraction", "-0.1", "0.6", float: true),
+        ]
         for base in [pred, synth] {
             table += [
                 Numeric(base, "layers", "0", "17"), Numeric(base, "hidden", "0", "8193"), Numeric(base, "mixtures", "0", "1001"),

@@ -1,0 +1,106 @@
+import ArgumentParser
+import Foundation
+import QuillModels
+import QuillNN
+
+/// `quill char sweep`: char models of every combination of cells, depths and widths, trained with one budget and
+/// tabulated (issue 15 item 11; note 003's table).
+public struct CharSweepCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "sweep",
+        abstract: "Train a char model for every combination of --cell, --layers and --hidden, and tabulate them.",
+        discussion: """
+        Every run trains on the same text with the same options and the same budget (--steps, --minutes or both), \
+        in DIR/<cell>-<layers>x<hidden>, and the table of best validation losses (bits and nats per character) is \
+        printed as Markdown and saved with the sweep's options in DIR/sweep.json. Run the same command again to \
+        continue an interrupted sweep: finished runs are kept, an interrupted one resumes exactly with what is left \
+        of its budget (Ctrl-C checkpoints the current run and stops the sweep).
+        """)
+    static let defaults = CharTrainOptions.defaults
+
+    @Option(help: "Text file (UTF-8) to train on; repeat to concatenate several.") var data: [String] = []
+    @Option(help: "The sweep's directory: a run directory per combination, and sweep.json.") var out: String
+    @Option(help: "Cells, comma-separated: lstm, gru, rnn, rnn-relu. (default: lstm)") var cell = "lstm"
+    @Option(help: "Layer counts, comma-separated (each 1…32). (default: 1)") var layers = "1"
+    @Option(help: "Widths, comma-separated (each 1…16384). (default: 128)") var hidden = "128"
+    @Option(help: "Steps per run (1…100000000). Give --steps, --minutes or both.") var steps: Int?
+    @Option(help: "Minutes of training per run (more than 0, at most 1000000).") var minutes: Double?
+    @Option(help: .text("Streams per batch (1…10000).", default: defaults.batch)) var batch: Int?
+    @Option(help: .text("Truncated-BPTT length (1…10000).", default: defaults.seq)) var seq: Int?
+    @Option(help: .text("Adam's learning rate, more than 0 and at most 1000.", default: defaults.optimizer.learningRate))
+    var lr: Double?
+    @Option(help: .text("Embedding size (0…16384); 0 for one-hot input.", default: defaults.model.embedding)) var embedding: Int?
+    @Option(help: .text("Dropout between layers and before the output, at least 0 and less than 1.",
+                        default: defaults.model.dropout)) var dropout: Double?
+    @Option(help: .text("Validate and checkpoint every N steps (1…1000000).", default: defaults.evalEvery)) var evalEvery: Int?
+    @Option(help: .text("Fraction of the text, at its end, held out (0…0.5).", default: defaults.valFraction)) var valFraction: Double?
+    @Option(help: "Random seed of every run, 0…18446744073709551615. (default: 1)") var seed: UInt64?
+
+    public init() {}
+
+    static func list<T>(_ flag: String, _ text: String, _ parse: (String) -> T?) throws -> [T] {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        return try parts.map {
+            guard let v = parse($0) else { throw ValidationError("--\(flag) \(text): '\($0)' is not one of the values it takes") }
+            return v
+        }
+    }
+
+    func plan() throws -> CharSweep.Plan {
+        let cells = try Self.list("cell", cell) { CellKind(rawValue: $0) }
+        let depths = try Self.list("layers", layers) { Int($0) }
+        let widths = try Self.list("hidden", hidden) { Int($0) }
+        for d in depths { try OptionRange.check("layers", d, 1...32) }
+        for w in widths { try OptionRange.check("hidden", w, 1...16384) }
+        var base = CharTrainOptions(dataPaths: data, outDir: out, model: CharModelConfig(vocabularySize: 1))
+        base.batch = batch ?? base.batch
+        base.seq = seq ?? base.seq
+        if let lr { base.optimizer.learningRate = lr; base.lrSchedule.initial = lr }
+        base.model.embedding = embedding ?? base.model.embedding
+        base.model.dropout = dropout ?? base.model.dropout
+        base.evalEvery = evalEvery ?? base.evalEvery
+        base.valFraction = valFraction ?? base.valFraction
+        base.seed = seed ?? base.seed
+        base.sampleLength = 0
+        let plan = CharSweep.Plan(base: base, cells: cells, layers: depths, hidden: widths, steps: steps, minutes: minutes)
+        if let m = plan.problem { throw ValidationError(m) }
+        return plan
+    }
+
+    public func validate() throws {
+        if data.isEmpty { throw ValidationError("--data FILE is required") }
+        try refuseEmptyOutput("out", out, directory: true)
+        try OptionRange.check("steps", steps, TrainingRanges.steps)
+        try OptionRange.check("minutes", minutes, TrainingRanges.minutes, aboveLower: true)
+        try OptionRange.check("batch", batch, 1...10_000)
+        try OptionRange.check("seq", seq, 1...10_000)
+        try OptionRange.check("lr", lr, TrainingRanges.learningRate, aboveLower: true)
+        try OptionRange.check("embedding", embedding, 0...16384)
+        try OptionRange.check("dropout", dropout, 0...1, belowUpper: true)
+        try OptionRange.check("eval-every", evalEvery, TrainingRanges.evalEvery)
+        try OptionRange.check("val-fraction", valFraction, 0...0.5)
+        _ = try plan()
+        try refuseNonFiles(data.map { (what: "--data", path: Optional($0)) })
+        try refuseRunDirectoryOverInputs(data: data, out: out)
+    }
+
+    public func run() throws {
+        let sweep = CharSweep(plan: try plan(), outDir: out)
+        let stop = installInterruptHandler()
+        let rows = try sweep.run(onEvent: { event in
+            switch event {
+            case let .starting(p, i, n, resumed):
+                note("run \(i) of \(n): \(p.name)" + (resumed.map { ", resuming at step \($0)" } ?? ""))
+            case let .alreadyDone(p, i, n):
+                note("run \(i) of \(n): \(p.name) has used its budget; kept")
+            }
+        }, makeRun: { options, resume in
+            let printer = TrainingEventPrinter()
+            let run = TrainingRun(options: options, resume: resume, onEvent: printer.draw)
+            run.shouldStop = stop
+            return run
+        }, shouldStop: stop)
+        print(CharSweep.markdown(rows))
+        print("table and options in \((out as NSString).appendingPathComponent(CharSweep.file))")
+    }
+}
