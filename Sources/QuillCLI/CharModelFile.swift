@@ -12,7 +12,13 @@ struct CharModelFile: ParsableArguments {
     var file: String { modelFile(model) }
 
     /// The checkpoint, loaded.
-    func load() throws -> CharCheckpoint.Loaded { try CharCheckpoint.load(file) }
+    func load() throws -> CharCheckpoint.Loaded {
+        if isDirectory(model), !FileManager.default.fileExists(atPath: file),
+           FileManager.default.fileExists(atPath: (model as NSString).appendingPathComponent(NGramFile.fileName)) {
+            throw CLIError("\(model) holds an n-gram model (\(NGramFile.fileName)), not a char model; use `quill ngram eval` or `quill ngram sample`", status: .dataError)
+        }
+        return try CharCheckpoint.load(file)
+    }
 }
 
 /// A model argument may name the directory or the file itself.

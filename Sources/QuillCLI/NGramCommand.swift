@@ -24,5 +24,11 @@ struct NGramModelFile: ParsableArguments {
     }
 
     /// The model, loaded.
-    func load() throws -> NGramModel { try NGramFile.load(file) }
+    func load() throws -> NGramModel {
+        if isDirectory(model), !FileManager.default.fileExists(atPath: file),
+           FileManager.default.fileExists(atPath: modelFile(model)) {
+            throw CLIError("\(model) holds a neural model (\(RunFiles.best)), not an n-gram model; evaluate or sample it with `quill char eval` or `quill char sample`", status: .dataError)
+        }
+        return try NGramFile.load(file)
+    }
 }

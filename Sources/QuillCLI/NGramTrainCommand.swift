@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import QuillIO
 import QuillModels
 
 /// `quill ngram train`.
@@ -57,7 +58,7 @@ public struct NGramTrain: ParsableCommand {
         let start = Date()
         let model = try NGramModel.train(paths: data, options: options, budget: .current())
         let seconds = Date().timeIntervalSince(start)
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        try FileSystemError.createDirectory(out)
         try NGramFile.save(model, to: target)
         print(String(format: "order %d %@: %d n-grams from %d characters, %d in the vocabulary (%.1f s)", order,
                      smoothing, model.ngramCount, model.trainingCharacters, model.alphabet.count, seconds))

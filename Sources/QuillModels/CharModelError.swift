@@ -57,7 +57,7 @@ public enum CharModelError: Error, CustomStringConvertible, Equatable {
         case .dataMissing(let p):
             return "\(p): no such file; pass an existing text file with --data"
         case .dataEmpty(let p):
-            return "\(p): the file is empty; a char model needs text to learn from"
+            return "\(p): the file is empty; a model needs text to learn from"
         case .dataNotUTF8(let p, let off, let hint):
             return "\(p): not valid UTF-8 (first bad byte at offset \(off)); \(hint)"
         case .dataTooShort(let p, let chars, let needed):

@@ -1,4 +1,5 @@
 import Foundation
+import QuillIO
 import QuillModels
 import QuillTestSupport
 import XCTest
@@ -35,6 +36,28 @@ final class NGramCLITests: XCTestCase {
         let e = errorText(["ngram", "eval", "--model", out, "--data", dir.path("other.txt")])
         XCTAssertTrue(e.hasPrefix("quill: error: ") && e.contains("'☃', '✓'"), e)
         XCTAssertTrue(errorText(["ngram", "sample", "--model", out, "--prime", "Qx"]).contains("'Q', 'x'"))
+    }
+
+    /// A directory of the other kind of model is named as such; an --out that cannot be made is an I/O error (74).
+    func testTheOtherKindOfModelAndAnUncreatableOut() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let data = dir.path("text.txt")
+        try String(repeating: "to be or not to be, that is the question.\n", count: 30)
+            .write(toFile: data, atomically: true, encoding: .utf8)
+        XCTAssertEqual(errorText(["ngram", "train", "--data", data, "--order", "3", "--out", dir.path("ngram")]), "no error")
+        XCTAssertEqual(errorText(["char", "train", "--data", data, "--out", dir.path("char"), "--steps", "1", "--hidden", "4",
+                                  "--layers", "1", "--batch", "2", "--seq", "4", "--sample-length", "0"]), "no error")
+        XCTAssertTrue(errorText(["ngram", "eval", "--model", dir.path("char"), "--data", data])
+            .contains("holds a neural model (model.safetensors), not an n-gram model"))
+        XCTAssertTrue(errorText(["char", "eval", "--model", dir.path("ngram"), "--data", data])
+            .contains("holds an n-gram model (model.ngram), not a char model"))
+        try Data().write(to: URL(fileURLWithPath: dir.path("empty.txt")))
+        XCTAssertTrue(errorText(["ngram", "train", "--data", dir.path("empty.txt"), "--order", "2", "--out", dir.path("e")])
+            .contains("the file is empty; a model needs text to learn from"))
+        try Data("x".utf8).write(to: URL(fileURLWithPath: dir.path("file")))
+        let e = errorText(["ngram", "train", "--data", data, "--order", "2", "--out", dir.path("file/sub")])
+        XCTAssertTrue(e.contains("cannot create"), e)
+        XCTAssertEqual(ExitStatus.of(FileSystemError(path: "x", operation: .create, code: ENOTDIR)), .ioError)
     }
 
     func testBadInputIsOneLine() throws {

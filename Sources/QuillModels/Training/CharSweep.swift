@@ -140,7 +140,7 @@ public struct CharSweep {
                (try? FileManager.default.contentsOfDirectory(atPath: outDir).isEmpty) == false {
                 throw TrainingError.invalidOption("\(outDir) is not empty and holds no sweep; give a new or empty --out")
             }
-            try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
+            try FileSystemError.createDirectory(outDir)
             try save(rows: [])
         }
     }
