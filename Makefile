@@ -107,6 +107,10 @@ figures: release
 	    --minutes $(FIG_MINUTES) --eval-every 250; \
 	fi
 	$(RELEASE) plot loss runs/shakespeare -o figures/char-loss-shakespeare.png --x time --title "2×512 LSTM on tiny Shakespeare"
+	$(RELEASE) char typo --model runs/shakespeare --text $(SHARED)/tinyshakespeare/input.txt --at 1000 --length 120 \
+	    -o figures/char-typo.png
+	$(RELEASE) char saturation --model runs/shakespeare --text $(SHARED)/tinyshakespeare/input.txt --max-chars 20000 \
+	    -o figures/char-saturation.png
 	$(RELEASE) data import iam-jsonl $(SHARED)/iam_ondb_lines/iam_ondb_lines.sample100.jsonl --out runs/iam-sample100.qds
 	$(RELEASE) data show runs/iam-sample100.qds --id a01-000u-04 -o figures/iam-a01-000u-04.png
 	$(RELEASE) write "$$(printf 'A handwritten page from Quill.\nEvery line is sampled together,\nand each one stops where its text ends.')" \

@@ -5,7 +5,8 @@ public struct CharCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "char",
         abstract: "Train, sample and evaluate character-level language models.",
-        subcommands: [CharTrain.self, CharSample.self, CharEval.self, CharSweepCommand.self]
+        subcommands: [CharTrain.self, CharSample.self, CharEval.self, CharSweepCommand.self, CharTypoCommand.self,
+                      CharSaturationCommand.self]
     )
     public init() {}
 }

@@ -67,6 +67,11 @@ final class OptionTests: XCTestCase {
             Numeric(char, "val-fraction", "-0.1", "0.6", float: true), Numeric(char, "sample-length", "-1", "100001"),
             Numeric(char, "sample-temperature", "0", "101", float: true),
         ]
+        let typo = ["char", "typo", "--model", "m", "--text", "x.txt", "-o", out + ".png"]
+        table += [
+            Numeric(typo + ["--length", "5"], "at", "-1", "10000001"), Numeric(typo + ["--at", "3"], "length", "0", "100001"),
+            Numeric(["char", "saturation", "--model", "m", "--text", "x.txt", "-o", out + ".png"], "max-chars", "0", "10000001"),
+        ]
         let sweep = ["char", "sweep", "--data", "x.txt", "--out", out, "--steps", "5"]
         table += [
             Numeric(sweep, "layers", "0", "33"), Numeric(sweep, "hidden", "0", "16385"),
@@ -222,7 +227,7 @@ final class OptionTests: XCTestCase {
             "data", "out", "model", "output", "cell", "optimizer", "part", "prime", "id", "input", "style", "prime-from",
             "prime-inkml", "prime-text", "title", "x", "network", "keep", "y-axis", "split", "ascii", "train-list",
             "valid-list", "text", "inkml", "seed", "color", "pen", "plotter", "pen-down", "pen-up", "origin",
-            "page", "margin", "align", "paper", "precision", "smoothing", "hershey", "synthetic-seed", "init-from", "init", "sample-prime", "labels",
+            "page", "margin", "align", "paper", "precision", "smoothing", "hershey", "synthetic-seed", "init-from", "init", "sample-prime", "labels", "typo",
         ]
         let covered = Set(Self.numeric.map(\.key))
         var seen = 0

@@ -1,0 +1,48 @@
+import Foundation
+import QuillData
+
+/// Figures of what happens inside a char model (issue 16): the typo experiment and gate saturation.
+public enum InspectionFigures {
+    /// The typo experiment (note 001): per layer, the distance between the hidden states of the text and of the text
+    /// with a typo, against the steps after the typo. `distances[layer][k]`: k steps after it (k = 0 the typo's own).
+    public static func typo(_ distances: [[Double]], title: String?, to path: String, size: Size = Size(width: 720, height: 420)) throws {
+        let canvas = try Canvas(path: path, width: size.width, height: size.height, pixelScale: 2)
+        var plot = LinePlotOptions()
+        plot.axes = AxisStyle(title: title, xLabel: "steps after the typo", yLabel: "‖h − h_typo‖ (Euclidean)")
+        plot.legend = .topRight
+        let series = distances.enumerated().map { l, d in
+            Series(name: "layer \(l + 1)", xs: d.indices.map(Double.init), ys: d, width: 1.6)
+        }
+        try canvas.drawLinePlot(series, in: canvas.bounds.inset(by: 8), options: plot)
+        try canvas.finish()
+    }
+
+    /// Gate saturation (Karpathy, Johnson and Fei-Fei 2016, Fig. 3): one panel per gate, a dot per unit at (fraction
+    /// of steps left-saturated, fraction right-saturated), coloured by layer. `points[gate]` lists each layer's
+    /// (left, right) fractions.
+    public static func saturation(gates: [String], layers: Int, points: [String: [[(left: Double, right: Double)]]],
+                                  title: String?, to path: String) throws {
+        let panel = 300.0, width = panel * Double(max(gates.count, 1)) + 16
+        let canvas = try Canvas(path: path, width: width, height: panel + 40, pixelScale: 2)
+        if let title {
+            canvas.text(title, at: Point(width / 2, 6), Font(size: 13), color: Color.black, anchor: TextAnchor(.center, .top))
+        }
+        for (k, gate) in gates.enumerated() {
+            var plot = LinePlotOptions()
+            plot.axes = AxisStyle(title: "\(gate) gate", xLabel: "fraction left-saturated (< 0.1)",
+                                  yLabel: "fraction right-saturated (> 0.9)")
+            plot.xRange = 0...1
+            plot.yRange = 0...1
+            plot.legend = k == gates.count - 1 ? .topRight : .none
+            let series = (0..<layers).map { l in
+                let p = points[gate]?[l] ?? []
+                return Series(name: "layer \(l + 1)", xs: p.map(\.left), ys: p.map(\.right),
+                              color: Color.categorical[l % Color.categorical.count], alpha: 0.6, markerRadius: 2.2,
+                              showsLine: false)
+            }
+            try canvas.drawLinePlot(series, in: Rect(x: 8 + panel * Double(k), y: 28, width: panel, height: panel),
+                                    options: plot)
+        }
+        try canvas.finish()
+    }
+}
