@@ -152,7 +152,8 @@ public struct KeptPoint: Sendable {
 public struct SamplingObserver {
     /// Called on the sampling thread for every kept point, in the order the points are kept.
     public var point: ((KeptPoint) -> Void)?
-    /// Asked before every pen step; true stops every line of the batch there (`GeneratedLine.stopped`).
+    /// Asked before every pen step (and every row of a prime); true stops every line of the batch there
+    /// (`GeneratedLine.stopped`).
     public var shouldStop: (() -> Bool)?
 
     public init(point: ((KeptPoint) -> Void)? = nil, shouldStop: (() -> Bool)? = nil) {
@@ -223,7 +224,8 @@ public final class HandwritingSampler {
     /// - Returns: one line per text. A line ends when its writing ends after the window has left its text (see
     ///   `WriteOptions.finishingSteps`), or at the step cap (`finished` false).
     /// `progress`, when given, is called after each pen step with the number of lines finished so far; `observer`
-    /// is told each kept point and may stop sampling before any step (every line then has `stopped` set).
+    /// is told each kept point and may stop sampling before any step, the prime's included (every line then has
+    /// `stopped` set).
     public func write(_ texts: [String], options: WriteOptions, rngs: inout [SeededGenerator],
                       prime: Prime? = nil, progress: ((Int) -> Void)? = nil,
                       observer: SamplingObserver? = nil) -> [GeneratedLine] {
@@ -252,7 +254,14 @@ public final class HandwritingSampler {
         // row is the input of the first sampled step.
         var x = [OffsetRow](repeating: .start, count: B)
         if let prime, let last = prime.rows.last {
-            for row in prime.rows.dropLast() { advance(ws, inputs: [OffsetRow](repeating: row, count: B)) }
+            for row in prime.rows.dropLast() {
+                // Reading a style's few hundred rows takes as long as writing as many points: stop here too.
+                if let stop = observer?.shouldStop, stop() {
+                    for b in 0..<B { lines[b].stopped = true }
+                    return lines
+                }
+                advance(ws, inputs: [OffsetRow](repeating: row, count: B))
+            }
             x = [OffsetRow](repeating: last, count: B)
         }
         // Pen lifted before the next point: true at the start of a line and after every sampled pen-up.

@@ -101,5 +101,16 @@ final class HandwritingWriterTests: XCTestCase {
             return asked > 3
         }))) { XCTAssertTrue($0 is SamplingStopped, "\($0)") }
         XCTAssertEqual(asked, 4, "asked before every step until it said stop")
+        // With a style, it is asked while the prime is read too.
+        let styled = TempDir(); defer { styled.cleanup() }
+        let primed = try Self.makeWriter(styled, styleName: "default")
+        let rows = try XCTUnwrap(try primed.prime(for: .modelDefault)).rows.count
+        asked = 0
+        XCTAssertThrowsError(try primed.write(request("hello"), observer: SamplingObserver(shouldStop: {
+            asked += 1
+            return asked > 1
+        }))) { XCTAssertTrue($0 is SamplingStopped, "\($0)") }
+        XCTAssertEqual(asked, 2)
+        XCTAssertGreaterThan(rows, 2, "stopped inside the prime")
     }
 }
