@@ -62,6 +62,13 @@ def check(condition, message):
         raise Failure(message)
 
 
+def die_with_parent():
+    """Run in the server's child process: the kernel sends it SIGTERM if this script dies (even by SIGKILL)."""
+    import ctypes
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -274,7 +281,7 @@ def main():
             log = open(os.path.join(args.out, "serve.log"), "w")
             server = subprocess.Popen([args.quill, "serve", "--host", "127.0.0.1", "--port", str(port)]
                                       + args.serve_args.split(), stdout=log, stderr=subprocess.STDOUT,
-                                      start_new_session=True)
+                                      start_new_session=True, preexec_fn=die_with_parent)
         wait_healthy(url, server, 120)
         width, height = (int(v) for v in args.screenshot_size.split("x"))
         driver = make_driver(args.chromium, args.chromedriver, width, height)
