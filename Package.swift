@@ -13,6 +13,8 @@ import PackageDescription
 //   QuillData              stroke data model, importers, preprocessing, prepared format
 //   QuillRender            Cairo canvas, stroke layout, heatmaps, line plots (points and strokes are QuillData's)
 //   QuillModels            char LM, handwriting models, checkpoints, training loops
+//   QuillWriting           text to a placed page of handwriting: the pipeline `quill write` and `quill serve` share
+//   QuillServer            `quill serve`: the web page and HTTP API on Hummingbird 2 (no numerical module imports it)
 //   QuillCLI / quill       the command-line tool
 // Release builds drop runtime checks in numeric loops and, on x86-64, target AVX2 + FMA (every x86 CPU since 2015)
 // so elementwise kernels vectorise; Swift's default x86-64 baseline is SSE2. Cross-module optimisation lets the
@@ -49,8 +51,16 @@ let implementation: [Target] = [
     .target(name: "QuillOptim", dependencies: ["QuillNumerics"], swiftSettings: release),
     .target(name: "QuillData", dependencies: ["QuillIO", "QuillNumerics"], swiftSettings: release),
     .target(name: "QuillRender", dependencies: ["QuillIO", "QuillData", "CCairo", "CGIF"], swiftSettings: release),
+    .target(name: "QuillWriting", dependencies: ["QuillData", "QuillModels", "QuillRender"], swiftSettings: release),
+    // The page is compiled into the binary as bytes (`PackageResources.index_html`): `quill serve` needs no files
+    // beside it but the model.
+    .target(name: "QuillServer", dependencies: [
+        "QuillData", "QuillModels", "QuillRender", "QuillWriting",
+        .product(name: "Hummingbird", package: "hummingbird"),
+    ], resources: [.embedInCode("Page/index.html")], swiftSettings: release),
     .target(name: "QuillCLI", dependencies: [
-        "QuillIO", "QuillNumerics", "QuillNN", "QuillOptim", "QuillData", "QuillRender", "QuillModels",
+        "QuillIO", "QuillNumerics", "QuillNN", "QuillOptim", "QuillData", "QuillRender", "QuillModels", "QuillWriting",
+        "QuillServer",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ], swiftSettings: release),
 ]
@@ -82,6 +92,16 @@ let tests: [Target] = [
     .testTarget(name: "QuillModelsTests", dependencies: [
         "QuillIO", "QuillNumerics", "QuillNN", "QuillOptim", "QuillData", "QuillModels", "QuillTestSupport",
     ]),
+    .testTarget(name: "QuillWritingTests", dependencies: [
+        "QuillData", "QuillModels", "QuillNN", "QuillNumerics", "QuillRender", "QuillWriting", "QuillTestSupport",
+    ]),
+    // HTTP tests through Hummingbird's router test client: no port is opened.
+    .testTarget(name: "QuillServerTests", dependencies: [
+        "QuillData", "QuillModels", "QuillNN", "QuillNumerics", "QuillRender", "QuillWriting", "QuillServer", "QuillCLI",
+        "QuillTestSupport",
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "HummingbirdTesting", package: "hummingbird"),
+    ]),
     .testTarget(name: "QuillFuzzTests", dependencies: ["QuillFuzzing", "QuillTestSupport"]),
     .testTarget(name: "QuillCLITests", dependencies: [
         "QuillIO", "QuillNumerics", "QuillNN", "QuillData", "QuillRender", "QuillModels", "QuillCLI",
@@ -100,7 +120,8 @@ let fuzzing: [Target] = [
 
 let package = Package(
     name: "Quill",
-    platforms: [.macOS(.v13)],
+    // macOS 14: Hummingbird 2's APIs are available from it on.
+    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "quill", targets: ["quill"]),
         .library(name: "QuillModels", targets: ["QuillModels"]),
@@ -108,6 +129,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: publicAPI + implementation + shims + tests + fuzzing,
     swiftLanguageModes: [.v5]

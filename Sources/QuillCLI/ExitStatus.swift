@@ -4,6 +4,7 @@ import QuillData
 import QuillIO
 import QuillModels
 import QuillRender
+import QuillWriting
 
 /// `quill`'s exit status, after BSD's sysexits.h: the same kind of failure gives the same status in every command.
 enum ExitStatus: Int32, CaseIterable {
@@ -67,6 +68,7 @@ enum ExitStatus: Int32, CaseIterable {
             case .missing, .unreadable: return .noInput
             default: return .dataError
             }
+        case let e as HandError: return e.isUnknownStyle ? .usage : .dataError
         case is StyleError, is AlphabetError, is EvaluationError: return .dataError
         case is NonFiniteOutputError, is MemoryBudgetError: return .failure
         default:

@@ -17,12 +17,4 @@ struct LineWritingOptions: ParsableArguments {
         try OptionRange.check("finish-steps", finishSteps, 0...100)
         try OptionRange.check("tries", tries, 1...20)
     }
-
-    /// A page writer over `sampler` that samples with `bias` and these flags.
-    func writer(_ sampler: HandwritingSampler, bias: Double) -> PageWriter {
-        var writer = PageWriter(sampler: sampler, options: WriteOptions(bias: bias, stepsPerCharacter: stepsPerChar,
-                                                                         finishingSteps: finishSteps))
-        writer.maxTries = tries
-        return writer
-    }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import QuillModels
 import QuillNN
 import QuillNumerics
+import QuillWriting
 
 /// What differs between the commands that sample a handwriting model: the kind of network they sample, and the
 /// bias they sample with when `--bias` is not given.
@@ -56,6 +57,12 @@ struct SamplingOptions<Defaults: SamplingDefaults>: ParsableArguments {
         let files = inputs + [("the --model file", try file())]
         try refuseNonFiles(files)
         try refuseOverwriting(inputs: streams + files, output: output, fix: fix)
+    }
+
+    /// The model loaded (of `Defaults.kind`) with its directory, for writing pages (`quill write`, `quill serve`).
+    func writer() throws -> HandwritingWriter {
+        HandwritingWriter(loaded: try HandwritingCheckpoint.load(try file(), expecting: Defaults.kind),
+                          directory: try directory())
     }
 
     /// The model loaded (of `Defaults.kind`) and a sampler over it.

@@ -5,6 +5,7 @@ import QuillIO
 import QuillModels
 import QuillNumerics
 import QuillRender
+import QuillWriting
 
 /// `quill write "TEXT"`: text to handwriting with the synthesis network.
 public struct WriteCommand: ParsableCommand {
@@ -122,19 +123,19 @@ public struct WriteCommand: ParsableCommand {
         }
         let output = self.output ?? ""
         let raw = try readText(output: output)
-        let (loaded, sampler) = try sampling.sampler()
-        let prepared = try TextPreparation.prepare(raw, wrap: wrap, literalNewlines: input == nil && text != "-",
-                                                   alphabet: loaded.alphabet)
+        let writer = try sampling.writer()
+        let prepared = try writer.prepare(raw, wrap: wrap, literalNewlines: input == nil && text != "-")
         reportReplacements(prepared.replacements)
         try checkPageSize(prepared.lines, output: output)
-        let prime = try primeMaterial(dir: dir, loaded: loaded, sampler: sampler)
+        let request = pageRequest(raw, hand: try hand(writer))
+        let prime = try writer.prime(for: request.hand)
         let page: WrittenPage
         do {
-            var writer = lines.writer(sampler, bias: sampling.bias)
+            var pageWriter = writer.pageWriter(request)
             let bar = WorkProgress()
-            writer.progress = { bar.update($0, $1, unit: "lines") }
+            pageWriter.progress = { bar.update($0, $1, unit: "lines") }
             defer { bar.finish() }
-            page = try writer.write(prepared.lines, seed: sampling.seed, prime: prime)
+            page = try pageWriter.write(prepared.lines, seed: request.seed, prime: prime)
         } catch let e as NonFiniteOutputError {
             throw e.naming(try sampling.file())
         }
@@ -147,11 +148,8 @@ public struct WriteCommand: ParsableCommand {
         for (i, g) in page.generated.enumerated() where g?.finished == false && !page.resampled.contains(where: { $0.line == i }) {
             note("line \(i + 1) reached the step cap before the window passed its end")
         }
-        var options = PageOptions()
-        options.lineHeight = lineHeight
-        options.style = pen.style()
-        options.pixelScale = pen.pixelScale
-        options.sharedLineBand = true
+        let options = HandwritingWriter.pageOptions(lineHeight: request.lineHeight, style: request.style,
+                                                    pixelScale: request.pixelScale)
         let strokes = page.lines.map { $0?.strokes ?? [] }
         let n = page.lines.compactMap { $0 }.count
         let setup = try sheets.setup()
@@ -160,7 +158,7 @@ public struct WriteCommand: ParsableCommand {
         let pages = try setup.map {
             try StrokeRenderer.placePages(lines: strokes, options: options, paper: $0, baseline: page.letterHeight / 2,
                                           what: output)
-        } ?? [StrokeRenderer.place(lines: strokes, options: options, what: output)]
+        } ?? [HandwritingWriter.place(page, options: options, what: output)]
         var files: [String] = [], travel = 0.0, sampledTravel = 0.0
         func texts(_ placed: PlacedPage) -> [String?] {
             Array(prepared.lines[placed.firstLine..<(placed.firstLine + placed.lines.count)])
@@ -254,16 +252,35 @@ public struct WriteCommand: ParsableCommand {
         }
     }
 
-    func primeMaterial(dir: String, loaded: HandwritingCheckpoint.Loaded, sampler: HandwritingSampler) throws -> Prime? {
-        if let style { return try styledPrime(style, dir: dir, sampler: sampler) }
+    /// The page request these flags describe (the text as given; `HandwritingWriter` prepares it).
+    func pageRequest(_ raw: String, hand: Hand) -> PageRequest {
+        var request = PageRequest(text: raw)
+        request.wrap = wrap
+        request.literalNewlines = input == nil && text != "-"
+        request.hand = hand
+        request.options = WriteOptions(bias: sampling.bias, stepsPerCharacter: lines.stepsPerChar,
+                                       finishingSteps: lines.finishSteps)
+        request.tries = lines.tries
+        request.seed = sampling.seed
+        request.lineHeight = lineHeight
+        request.style = pen.style()
+        request.pixelScale = pen.pixelScale
+        return request
+    }
+
+    /// The hand the flags ask for: --style, a prime from --prime-from or --prime-inkml, --own-hand, or the model's
+    /// default.
+    func hand(_ writer: HandwritingWriter) throws -> Hand {
+        if let style { return .style(style) }
+        let loaded = writer.loaded
         if let primeFrom, let id {
             let ds = try PreparedFormat.load(path: primeFrom)
             guard let s = ds.samples.first(where: { $0.id == id }) else {
                 throw CLIError("\(primeFrom): no sample with id '\(id)'")
             }
             guard let t = s.text, !t.isEmpty else { throw CLIError("\(primeFrom): sample '\(id)' has no transcription to prime with") }
-            return Prime(raw: ds.rawOffsets(s), text: try checkedLine(t, sampler: sampler), stats: loaded.stats,
-                         rescale: false)
+            return .prime(Prime(raw: ds.rawOffsets(s), text: try checkedLine(t, sampler: writer.sampler), stats: loaded.stats,
+                                rescale: false))
         }
         if let primeInkml {
             let sample = try withoutSkipAdvice { try InkMLImporter.load(path: primeInkml) }
@@ -276,26 +293,9 @@ public struct WriteCommand: ParsableCommand {
             guard sample.pointCount <= Self.maximumPrimePoints else {
                 throw CLIError("\(primeInkml): \(sample.pointCount) points is more than a prime takes (\(Self.maximumPrimePoints), a long line of handwriting); prime with one line")
             }
-            return Prime(raw: sample.offsets(), text: try checkedLine(t, sampler: sampler), stats: loaded.stats,
-                         rescale: true)
+            return .prime(Prime(raw: sample.offsets(), text: try checkedLine(t, sampler: writer.sampler), stats: loaded.stats,
+                                rescale: true))
         }
-        if !ownHand, HandwritingStyle.names(model: dir).contains(HandwritingStyle.defaultName) {
-            return try styledPrime(HandwritingStyle.defaultName, dir: dir, sampler: sampler)
-        }
-        return nil
-    }
-
-    /// A shipped style's prime; its text must be written in the model's alphabet (a style file made for another
-    /// model, or edited by hand, may not be).
-    func styledPrime(_ name: String, dir: String, sampler: HandwritingSampler) throws -> Prime {
-        let style = try HandwritingStyle.load(name: name, model: dir)
-        let unknown = Set(style.text.filter { !sampler.alphabet.knows($0) })
-        guard unknown.isEmpty else {
-            let file = HandwritingStyle.directory(model: dir).appendingPathComponent("\(name).json").path
-            throw CLIError("\(file): the style's text has characters the model does not know "
-                           + "(\(unknown.sorted().map(TextPreparation.shown).joined(separator: ", "))); "
-                           + "make the style again with `quill style add \(name) --force`")
-        }
-        return style.prime
+        return ownHand ? .ownHand : .modelDefault
     }
 }

@@ -42,6 +42,9 @@ public struct PageWriter {
     /// Called as the first try of each line is written, with (lines written, lines on the page); the tries again
     /// of broken lines come after and do not move it.
     public var progress: ((Int, Int) -> Void)?
+    /// Told the kept points of each line's first try as they are sampled (`KeptPoint.line` is the page's line
+    /// index), and asked before every pen step of every try whether to stop: `write` then throws `SamplingStopped`.
+    public var observer: SamplingObserver?
 
     public init(sampler: HandwritingSampler, options: WriteOptions) {
         self.sampler = sampler
@@ -49,7 +52,8 @@ public struct PageWriter {
     }
 
     /// Writes `lines` (nil: a blank line) with `seed`; `prime` gives the hand (nil: the first line's own).
-    /// - Throws: `NonFiniteOutputError` when the network's output becomes NaN or infinite (a broken checkpoint).
+    /// - Throws: `NonFiniteOutputError` when the network's output becomes NaN or infinite (a broken checkpoint);
+    ///   `SamplingStopped` when `observer.shouldStop` stopped it.
     public func write(_ lines: [String?], seed: UInt64, prime: Prime? = nil) throws -> WrittenPage {
         let written = lines.enumerated().compactMap { i, line in line.map { (index: i, text: $0) } }
         var generated = [GeneratedLine?](repeating: nil, count: lines.count)
@@ -91,7 +95,8 @@ public struct PageWriter {
                 SeededGenerator(seed: SeededGenerator.derivedSeed(seed, UInt64(pageIndices[$0]), attempt: UInt64(k)))
             }
             let out = sampler.write(rows.map { texts[$0] }, options: options, rngs: &rngs, prime: prime,
-                                    progress: k == 0 ? firstTry : nil)
+                                    progress: k == 0 ? firstTry : nil, observer: observer(rows, pageIndices: pageIndices, firstTry: k == 0))
+            if out.contains(where: \.stopped) { throw SamplingStopped() }
             guard out.allSatisfy(\.isFinite) else { throw NonFiniteOutputError() }
             return out
         }
@@ -122,7 +127,9 @@ public struct PageWriter {
             for r in texts.indices where bestProblems[r].contains(.empty) {
                 var rng = [SeededGenerator(seed: SeededGenerator.derivedSeed(seed, UInt64(pageIndices[r]),
                                                                               attempt: UInt64(maxTries)))]
-                best[r] = sampler.write([texts[r]], options: options, rngs: &rng, prime: nil)[0]
+                best[r] = sampler.write([texts[r]], options: options, rngs: &rng, prime: nil,
+                                        observer: observer([r], pageIndices: pageIndices, firstTry: false))[0]
+                if best[r].stopped { throw SamplingStopped() }
                 guard best[r].isFinite else { throw NonFiniteOutputError() }
                 bestProblems[r] = problems(best[r])
                 tries[r] += 1
@@ -134,4 +141,25 @@ public struct PageWriter {
         }
         return (best, redone)
     }
+
+    /// `observer` for a batch of `rows` (indices into the page's lines `pageIndices`): points are passed on with
+    /// their page line for a first try only; `shouldStop` always.
+    private func observer(_ rows: [Int], pageIndices: [Int], firstTry: Bool) -> SamplingObserver? {
+        guard let observer else { return nil }
+        var passed = SamplingObserver(shouldStop: observer.shouldStop)
+        if firstTry, let point = observer.point {
+            passed.point = { p in
+                var p = p
+                p.line = pageIndices[rows[p.line]]
+                point(p)
+            }
+        }
+        return passed
+    }
+}
+
+/// Sampling was stopped before the page was written, because `SamplingObserver.shouldStop` said so.
+public struct SamplingStopped: Error, CustomStringConvertible, Equatable {
+    public init() {}
+    public var description: String { "sampling was stopped before the page was written" }
 }

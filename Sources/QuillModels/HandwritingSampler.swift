@@ -20,14 +20,20 @@ public struct GeneratedLine: Sendable {
     public var phi: [[Double]]
     /// The window weights w_t over the alphabet for every kept point; with `record` only.
     public var windowWeights: [[Double]]
+    /// The mixture weights π_1…π_M (Graves eq. 19, after the bias of eq. 60) of the distribution each kept point was
+    /// drawn from, one row per kept point; with `record` only.
+    public var pi: [[Double]]
     /// True when the window left the text (Graves's rule); false when the line hit the step cap.
     public var finished: Bool
     /// True when the network's output was NaN or infinite at some step (a broken or diverged checkpoint); the line
     /// stops there.
     public var brokeDown = false
+    /// True when sampling was stopped by `SamplingObserver.shouldStop` before the line ended (a cancelled request,
+    /// a time limit): the line is cut short and is not a result.
+    public var stopped = false
 
     public init(textLength: Int = 0) {
-        dx = []; dy = []; eos = []; inputs = []; focus = []; phi = []; windowWeights = []
+        dx = []; dy = []; eos = []; inputs = []; focus = []; phi = []; windowWeights = []; pi = []
         self.textLength = textLength
         finished = false
     }
@@ -127,6 +133,33 @@ public struct WriteOptions: Sendable {
     }
 }
 
+/// One point the sampler keeps, as it is kept: what `SamplingObserver.point` is told.
+public struct KeptPoint: Sendable {
+    /// The line's index in the batch of texts given to `HandwritingSampler.write`.
+    public var line: Int
+    /// The offset from the line's previous kept point in the dataset's raw units (normalisation undone), y down, and
+    /// whether the pen lifts after this point. The line's last point may still be marked a pen-up afterwards
+    /// (`GeneratedLine.eos`).
+    public var dx: Double, dy: Double, eos: Bool
+    /// φ(t, u) for u = 1…U of the line's own text (a prime's text left out), and the mixture weights π_1…π_M
+    /// after the bias; empty unless `WriteOptions.record` is on.
+    public var phi: [Double], pi: [Double]
+}
+
+/// What a caller of `HandwritingSampler.write` may watch and steer while the lines are sampled: each kept point as
+/// it is kept, and a check, asked before every pen step, that stops sampling early (a client that went away, a time
+/// limit). Neither changes what is sampled: a line sampled to its end is the same with or without an observer.
+public struct SamplingObserver {
+    /// Called on the sampling thread for every kept point, in the order the points are kept.
+    public var point: ((KeptPoint) -> Void)?
+    /// Asked before every pen step; true stops every line of the batch there (`GeneratedLine.stopped`).
+    public var shouldStop: (() -> Bool)?
+
+    public init(point: ((KeptPoint) -> Void)? = nil, shouldStop: (() -> Bool)? = nil) {
+        self.point = point; self.shouldStop = shouldStop
+    }
+}
+
 /// Samples handwriting from a trained network, a batch of lines at a time.
 public final class HandwritingSampler {
     public let model: HandwritingModel<Float>
@@ -189,9 +222,11 @@ public final class HandwritingSampler {
     ///     back over the prime's ink (a delayed stroke finishing the prime's letters).
     /// - Returns: one line per text. A line ends when its writing ends after the window has left its text (see
     ///   `WriteOptions.finishingSteps`), or at the step cap (`finished` false).
-    /// `progress`, when given, is called after each pen step with the number of lines finished so far.
+    /// `progress`, when given, is called after each pen step with the number of lines finished so far; `observer`
+    /// is told each kept point and may stop sampling before any step (every line then has `stopped` set).
     public func write(_ texts: [String], options: WriteOptions, rngs: inout [SeededGenerator],
-                      prime: Prime? = nil, progress: ((Int) -> Void)? = nil) -> [GeneratedLine] {
+                      prime: Prime? = nil, progress: ((Int) -> Void)? = nil,
+                      observer: SamplingObserver? = nil) -> [GeneratedLine] {
         // Programmer invariants: callers load synthesis checkpoints only (`expecting: .synthesis`), and make one
         // generator per line.
         guard let window = model.window else {
@@ -233,6 +268,10 @@ public final class HandwritingSampler {
         let step1 = max(stats.meanDx, 0.1 * stats.stdDx), margin = options.newWordMargin * step1
         let caps = lengths.map { options.stepsPerCharacter * ($0 + 1) + options.finishingSteps }
         for step in 0..<(caps.max() ?? 0) {
+            if let stop = observer?.shouldStop, stop() {
+                for b in 0..<B { lines[b].stopped = true }
+                break
+            }
             advance(ws, inputs: x)
             for b in 0..<B {
                 if case .done = phase[b] { continue }
@@ -297,6 +336,14 @@ public final class HandwritingSampler {
                     lines[b].phi.append((0..<len).map { Double(phi[$0]) })
                     let w = window.window(at: 0, wws) + b * alphabet.count
                     lines[b].windowWeights.append((0..<alphabet.count).map { Double(w[$0]) })
+                    // The same weights `sample` drew the component from (no random numbers are drawn here).
+                    lines[b].pi.append(model.mixture.parameters(ws.y.ptr + b * model.mixture.outputSize,
+                                                                bias: options.bias).weights)
+                }
+                if let observe = observer?.point {
+                    observe(KeptPoint(line: b, dx: rawDx, dy: rawDy, eos: eos,
+                                      phi: Array((lines[b].phi.last ?? []).suffix(lines[b].textLength)),
+                                      pi: lines[b].pi.last ?? []))
                 }
                 if case let .finishing(left) = phase[b] {
                     phase[b] = left > 1 ? .finishing(left: left - 1) : .done

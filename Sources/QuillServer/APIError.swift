@@ -1,0 +1,52 @@
+import Foundation
+import Hummingbird
+
+/// An error answer of the API: an HTTP status and the JSON body
+/// `{"error": {"field": "<name or null>", "message": "<one clear line>"}}`, with any extra headers (Retry-After).
+struct APIError: Error, CustomStringConvertible, Sendable {
+    var status: HTTPResponse.Status
+    /// The request field at fault (`text`, `bias`, …); nil when the fault is the request as a whole.
+    var field: String?
+    var message: String
+    /// Seconds a client should wait before trying again (503).
+    var retryAfter: Int?
+
+    init(_ status: HTTPResponse.Status, field: String? = nil, _ message: String, retryAfter: Int? = nil) {
+        self.status = status; self.field = field; self.message = message; self.retryAfter = retryAfter
+    }
+
+    var description: String { "\(status.code) \(field.map { "\($0): " } ?? "")\(message)" }
+
+    /// A 400 naming `field`.
+    static func bad(_ field: String?, _ message: String) -> APIError { APIError(.badRequest, field: field, message) }
+
+    /// The JSON body.
+    var body: Data {
+        struct Inner: Encodable { var field: String?; var message: String
+            func encode(to encoder: Encoder) throws {
+                var c = encoder.container(keyedBy: CodingKeys.self)
+                try c.encode(field, forKey: .field)  // null, not left out, when there is no field
+                try c.encode(message, forKey: .message)
+            }
+            enum CodingKeys: String, CodingKey { case field, message }
+        }
+        struct Outer: Encodable { var error: Inner }
+        return (try? JSONEncoder.api.encode(Outer(error: Inner(field: field, message: message))))
+            ?? Data(#"{"error":{"field":null,"message":"internal error"}}"#.utf8)
+    }
+
+    var response: Response {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}
+
+extension JSONEncoder {
+    /// The API's encoder: keys sorted, so answers are stable byte for byte.
+    static var api: JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return e
+    }
+}

@@ -1,0 +1,382 @@
+import Foundation
+import Hummingbird
+import QuillData
+import QuillModels
+import QuillRender
+import QuillWriting
+
+/// What a request's context carries past its handler: what the request log line says about the request.
+final class RequestNote: @unchecked Sendable {
+    private let lock = NSLock()
+    private var _text: String?
+    var text: String? {
+        get { lock.lock(); defer { lock.unlock() }; return _text }
+        set { lock.lock(); _text = newValue; lock.unlock() }
+    }
+}
+
+/// The request context of `quill serve`: Hummingbird's, and a note for the log.
+struct ServerContext: RequestContext {
+    var coreContext: CoreRequestContextStorage
+    let note = RequestNote()
+    init(source: Source) { coreContext = .init(source: source) }
+}
+
+/// How a sampling job ended, as `ServerConfiguration.jobFinished` is told.
+public enum JobOutcome: Equatable, Sendable {
+    case completed
+    /// The client went away (a dropped stream or connection): the job was stopped.
+    case cancelled
+    /// The request's time limit ran out.
+    case timedOut
+    case failed(String)
+}
+
+/// `quill serve`: the web page and the HTTP API over one synthesis model (see /openapi.json and the README).
+///
+/// Pages are written on a pool of `workers` threads, one loaded copy of the model each, with a bounded queue in
+/// front; every request is checked before it is queued and held to a body size and a time limit. Nothing in a
+/// request names a file, a model or a command: styles are chosen by name among the model's own.
+public final class QuillServer: Sendable {
+    public let configuration: ServerConfiguration
+    /// Told how each sampling job ended (tests watch cancellation through it).
+    let jobFinished: (@Sendable (JobOutcome) -> Void)?
+    let pool: WorkerPool<HandwritingWriter>
+    /// A writer for the work done in handlers (checking a text against the alphabet, loading a style's prime).
+    let writer: HandwritingWriter
+    let modelName: String
+    let scratch: URL
+
+    /// Loads the synthesis model at `file` (`directory` holds its styles) once per worker.
+    /// - Throws: what loading the checkpoint throws; `ServerError` for settings out of range.
+    public init(configuration: ServerConfiguration, modelDirectory directory: String, modelFile file: String,
+                jobFinished: (@Sendable (JobOutcome) -> Void)? = nil) throws {
+        if let problem = configuration.problem() { throw ServerError(problem) }
+        self.configuration = configuration
+        self.jobFinished = jobFinished
+        var writers: [HandwritingWriter] = []
+        for _ in 0..<configuration.workers {
+            writers.append(HandwritingWriter(loaded: try HandwritingCheckpoint.load(file, expecting: .synthesis),
+                                             directory: directory))
+        }
+        // Invariant: problem() refuses fewer than one worker, so writers has one at least.
+        writer = writers[0]
+        pool = WorkerPool(resources: writers, queueLimit: configuration.queueLimit)
+        modelName = directory
+        scratch = FileManager.default.temporaryDirectory
+            .appendingPathComponent("quill-serve-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+    }
+
+    /// Stops the workers (after their current jobs) and removes the server's scratch folder.
+    public func shutdown() {
+        pool.shutdown()
+        try? FileManager.default.removeItem(at: scratch)
+    }
+
+    // MARK: - The application
+
+    /// The routes, with request logging, JSON errors and (with `cors`) CORS.
+    func router() -> Router<ServerContext> {
+        let router = Router(context: ServerContext.self)
+        router.add(middleware: RequestLog(configuration: configuration))
+        if let origin = configuration.cors {
+            router.add(middleware: CORSMiddleware(allowOrigin: .custom(origin), allowHeaders: [.contentType],
+                                                  allowMethods: [.get, .post, .options]))
+        }
+        router.add(middleware: JSONErrors())
+        router.get("/") { _, _ in Self.page }
+        router.get("/healthz") { _, _ in Self.json(Data(#"{"status":"ok"}"#.utf8)) }
+        router.get("/openapi.json") { _, _ in Self.json(Data(OpenAPI.document.utf8)) }
+        router.get("/v1/model") { _, _ in try self.model() }
+        router.get("/v1/styles") { _, _ in try self.styles() }
+        router.post("/v1/write") { request, context in try await self.write(request, context) }
+        router.post("/v1/write/stream") { request, context in try await self.stream(request, context) }
+        router.post("/v1/render") { request, context in try await self.render(request, context) }
+        return router
+    }
+
+    /// The application: binds `host:port`; `onRunning` is told the port it listens on once it does.
+    public func application(onRunning: @escaping @Sendable (Int) -> Void = { _ in }) -> some ApplicationProtocol {
+        Application(router: router(),
+                    configuration: .init(address: .hostname(configuration.host, port: configuration.port),
+                                         serverName: "quill"),
+                    onServerRunning: { channel in onRunning(channel.localAddress?.port ?? self.configuration.port) })
+    }
+
+    // MARK: - Simple answers
+
+    static let page: Response = {
+        let bytes = PackageResources.index_html
+        return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }()
+
+    static func json(_ data: Data, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"],
+                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func json<T: Encodable>(_ value: T) throws -> Response { json(try JSONEncoder.api.encode(value)) }
+
+    /// Every character the model writes, in alphabet order (the unknown symbol left out).
+    var alphabet: String {
+        let a = writer.loaded.alphabet
+        return a.symbols.dropFirst(a.hasUnknownSymbol ? 1 : 0).joined()
+    }
+
+    func model() throws -> Response {
+        struct Model: Encodable {
+            var kind = "synthesis", alphabet: String, parameters: Int, layers: Int, hidden: Int, mixtures: Int
+            var window: Int, maxChars: Int, bias: [String: Double]
+        }
+        let c = writer.loaded.model.config
+        return try Self.json(Model(alphabet: alphabet, parameters: writer.loaded.model.parameters.scalarCount(),
+                                   layers: c.layers, hidden: c.hidden, mixtures: c.mixture.components,
+                                   window: c.windowComponents, maxChars: configuration.maxChars,
+                                   bias: ["min": WriteBody.biasRange.lowerBound, "max": WriteBody.biasRange.upperBound]))
+    }
+
+    func styles() throws -> Response {
+        struct Styles: Encodable {
+            var styles: [String]; var `default`: String?
+            func encode(to encoder: Encoder) throws {
+                var c = encoder.container(keyedBy: AnyKey.self)
+                try c.encode(styles, forKey: AnyKey("styles"))
+                try c.encode(`default`, forKey: AnyKey("default"))  // null when the model has no default style
+            }
+        }
+        let names = writer.styles
+        return try Self.json(Styles(styles: names,
+                                    default: names.contains(HandwritingStyle.defaultName) ? HandwritingStyle.defaultName : nil))
+    }
+
+    // MARK: - Reading and checking a write request
+
+    /// A write request checked and turned into a page request, with the style's name for the answer and the
+    /// prepared lines.
+    struct Job: Sendable {
+        var request: PageRequest
+        var style: String?
+        var lines: [String?]
+        /// When the request must be answered by.
+        var deadline: ContinuousClock.Instant
+    }
+
+    /// The body, read up to `maxBody` bytes: 413 beyond it.
+    func body(_ request: Request) async throws -> ByteBuffer {
+        let limit = configuration.maxBody
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw APIError(.contentTooLarge, "the body has \(length) bytes, more than the server's limit of \(limit) (--max-body)")
+        }
+        do { return try await request.body.collect(upTo: limit) } catch let e as HTTPResponseError where e.status == .contentTooLarge {
+            throw APIError(.contentTooLarge, "the body has more than the server's limit of \(limit) bytes (--max-body)")
+        }
+    }
+
+    /// Decodes a JSON body as `T`, with 400s naming the field at fault.
+    static func decode<T: Decodable>(_ type: T.Type, _ buffer: ByteBuffer) throws -> T {
+        do { return try JSONDecoder().decode(T.self, from: Data(buffer: buffer)) } catch let e as APIError { throw e } catch {
+            throw APIError.bad(nil, "the body is not valid JSON; send a JSON object such as {\"text\": \"hello\"}")
+        }
+    }
+
+    /// Reads and checks a write request: every 400 is found here, before the request waits for a worker.
+    func job(_ request: Request, _ context: ServerContext) async throws -> Job {
+        let deadline = ContinuousClock.now + .milliseconds(Int64(configuration.timeout * 1000))
+        let body = try Self.decode(WriteBody.self, try await self.body(request))
+        context.note.text = body.text
+        return try job(body, deadline: deadline)
+    }
+
+    /// Checks a decoded write body against the model and the limits; 400s name the field.
+    func job(_ body: WriteBody, deadline: ContinuousClock.Instant) throws -> Job {
+        let normal = TextPreparation.normalisingLineBreaks(body.text)
+        if normal.allSatisfy(\.isWhitespace) {
+            throw APIError.bad("text", "the text is empty\(body.text.allSatisfy(\.isWhitespace) ? "" : " once its invisible characters (zero-width spaces, joiners, byte-order marks) are dropped"); give something to write")
+        }
+        let count = normal.trimmingCharacters(in: .whitespacesAndNewlines).count
+        if count > configuration.maxChars {
+            throw APIError.bad("text", "the text has \(count) characters, more than this server's limit of \(configuration.maxChars) (quill serve --max-chars)")
+        }
+        let prepared: PreparedText
+        do { prepared = try writer.prepare(body.text, wrap: PageRequest(text: "").wrap) } catch let e as TextError {
+            throw APIError.bad("text", e.description)
+        }
+        var page = PageRequest(text: body.text)
+        var style: String?
+        switch body.style {
+        case nil:
+            page.hand = .modelDefault
+            style = writer.styles.contains(HandwritingStyle.defaultName) ? HandwritingStyle.defaultName : nil
+        case "none"?:
+            page.hand = .ownHand
+        case let name?:
+            let known = writer.styles
+            guard known.contains(name) else {
+                throw APIError.bad("style", "unknown style '\(TextPreparation.shown(text: name))'; the model has "
+                                   + (known.isEmpty ? "no styles" : "styles: \(known.joined(separator: ", "))") + ", and \"none\"")
+            }
+            page.hand = .style(name)
+            style = name
+        }
+        page.options = WriteOptions(bias: body.bias ?? WriteOptions().bias, record: true)
+        page.seed = body.seed ?? 1
+        page.style = StrokeStyle(width: body.width ?? page.style.width, color: body.color)
+        return Job(request: page, style: style, lines: prepared.lines, deadline: deadline)
+    }
+
+    // MARK: - Running a job
+
+    /// Writes the page of `job` on the calling worker; `point` is told the first try's points as they come.
+    func run(_ job: Job, writer: HandwritingWriter, flag: CancelFlag,
+             point: ((KeptPoint) -> Void)? = nil) -> Result<(WrittenPageResult, Answers.Write), APIError> {
+        configuration.beforeSampling?()
+        let deadline = job.deadline
+        let outcome: JobOutcome
+        let result: Result<(WrittenPageResult, Answers.Write), APIError>
+        if flag.isRaised {
+            (outcome, result) = (.cancelled, .failure(APIError(.serviceUnavailable, "the request was cancelled")))
+        } else if ContinuousClock.now >= deadline {
+            (outcome, result) = (.timedOut, .failure(timeout))
+        } else {
+            let observer = SamplingObserver(point: point, shouldStop: { flag.isRaised || ContinuousClock.now >= deadline })
+            do {
+                let written = try writer.write(job.request, observer: observer)
+                (outcome, result) = (.completed, .success((written, Answers.write(written, request: job.request, style: job.style))))
+            } catch is SamplingStopped {
+                (outcome, result) = flag.isRaised ? (.cancelled, .failure(APIError(.serviceUnavailable, "the request was cancelled")))
+                    : (.timedOut, .failure(timeout))
+            } catch let e as HandError {
+                (outcome, result) = (.failed(e.description), .failure(APIError(e.isUnknownStyle ? .badRequest : .internalServerError,
+                                                                           field: "style", e.isUnknownStyle ? e.description : "the style cannot be used; see the server's log")))
+                configuration.log?("quill serve: \(e.description)")
+            } catch let e as TextError {
+                (outcome, result) = (.failed(e.description), .failure(APIError.bad("text", e.description)))
+            } catch is NonFiniteOutputError {
+                (outcome, result) = (.failed("not finite"), .failure(APIError(.internalServerError, "the model's output was not a number (NaN or infinite); the checkpoint is broken")))
+            } catch {
+                (outcome, result) = (.failed("\(error)"), .failure(APIError(.internalServerError, "\(error)")))
+            }
+        }
+        jobFinished?(outcome)
+        return result
+    }
+
+    var timeout: APIError {
+        APIError(.gatewayTimeout, "the page took longer than this server's time limit of \(OptionText.seconds(configuration.timeout)) s (quill serve --timeout); write a shorter text")
+    }
+
+    /// 503 with Retry-After: every worker is busy and the queue is full.
+    var busy: APIError {
+        APIError(.serviceUnavailable, "the server is busy (\(pool.workers) worker\(pool.workers == 1 ? "" : "s") writing, \(pool.queueLimit) waiting); try again shortly",
+                 retryAfter: 1)
+    }
+
+    /// Runs `work` on a worker and waits for it; 503 when the queue is full. A cancelled task raises `flag`.
+    func onWorker<T: Sendable>(flag: CancelFlag, _ work: @escaping @Sendable (HandwritingWriter) -> Result<T, APIError>) async throws -> T {
+        let result: Result<T, APIError> = try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                let accepted = pool.submit { writer in continuation.resume(returning: work(writer)) }
+                if !accepted { continuation.resume(throwing: busy) }
+            }
+        } onCancel: { flag.raise() }
+        return try result.get()
+    }
+
+    // MARK: - Endpoints that sample or draw
+
+    func write(_ request: Request, _ context: ServerContext) async throws -> Response {
+        let job = try await self.job(request, context)
+        let flag = CancelFlag()
+        let (_, answer) = try await onWorker(flag: flag) { writer in self.run(job, writer: writer, flag: flag) }
+        return try Self.json(answer)
+    }
+
+    func render(_ request: Request, _ context: ServerContext) async throws -> Response {
+        let body = try Self.decode(RenderBody.self, try await self.body(request))
+        let file = scratch.appendingPathComponent("\(UUID().uuidString).\(body.format)").path
+        let flag = CancelFlag()
+        let data: Data = try await onWorker(flag: flag) { _ in
+            do {
+                defer { try? FileManager.default.removeItem(atPath: file) }
+                let margin = PageOptions().margin + body.width / 2
+                let ink = Rect.bounding(strokes: body.lines.flatMap { $0 })
+                let size = body.size ?? Size(width: max(1, (ink?.maxX ?? 0) + margin), height: max(1, (ink?.maxY ?? 0) + margin))
+                let scale = body.format == "png" ? 150.0 / 72 : 1
+                if body.format == "png", max(size.width, size.height) * scale > Canvas.maximumSide(for: .png) {
+                    return .failure(APIError.bad("lines", "the page would be too large for a PNG; write SVG or PDF"))
+                }
+                let canvas = try Canvas(path: file, width: size.width, height: size.height, pixelScale: scale)
+                let style = StrokeStyle(width: body.width, color: body.color)
+                for line in body.lines { canvas.drawStrokes(line, transform: .identity, style: style) }
+                try canvas.finish()
+                guard let data = FileManager.default.contents(atPath: file) else {
+                    return .failure(APIError(.internalServerError, "the image could not be read back"))
+                }
+                return .success(data)
+            } catch {
+                return .failure(APIError.bad("lines", "the strokes cannot be drawn: \(error)"))
+            }
+        }
+        let type = ["svg": "image/svg+xml", "png": "image/png", "pdf": "application/pdf"][body.format] ?? "application/octet-stream"
+        return Response(status: .ok, headers: [.contentType: type], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// Settings `quill serve` cannot run with.
+public struct ServerError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Numbers as messages show them.
+enum OptionText {
+    /// 30 rather than 30.0.
+    static func seconds(_ x: Double) -> String { x == x.rounded() && abs(x) < 1e9 ? String(Int(x)) : String(x) }
+    /// A number as typed: 30 rather than 30.0.
+    static func number(_ x: Double) -> String { seconds(x) }
+}
+
+/// Every error becomes the API's JSON error body: `APIError`s as they are, Hummingbird's (404, 405, 413) with their
+/// status, anything else as a 500 that does not leak details.
+struct JSONErrors: RouterMiddleware {
+    typealias Context = ServerContext
+    func handle(_ request: Request, context: ServerContext,
+                next: (Request, ServerContext) async throws -> Response) async throws -> Response {
+        do { return try await next(request, context) } catch let e as APIError { return e.response } catch let e as HTTPResponseError {
+            let message: String
+            switch e.status {
+            case .notFound: message = "no such endpoint: \(request.method) \(request.uri.path); see /openapi.json"
+            case .methodNotAllowed: message = "\(request.method) is not allowed on \(request.uri.path); see /openapi.json"
+            case .contentTooLarge: message = "the body is too large"
+            default: message = e.status.reasonPhrase
+            }
+            return APIError(e.status, message).response
+        } catch {
+            return APIError(.internalServerError, "internal error").response
+        }
+    }
+}
+
+/// One line on standard error per request: method, path, status, seconds, and the text's size (the text itself
+/// only with `--log-text`).
+struct RequestLog: RouterMiddleware {
+    typealias Context = ServerContext
+    let configuration: ServerConfiguration
+    func handle(_ request: Request, context: ServerContext,
+                next: (Request, ServerContext) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        let response = try await next(request, context)
+        if let log = configuration.log {
+            let seconds = (ContinuousClock.now - start) / .milliseconds(1) / 1000
+            var line = "quill serve: \(request.method) \(request.uri.path) \(response.status.code) \(String(format: "%.3f", seconds)) s"
+            if let text = context.note.text {
+                line += " (\(text.count) characters)"
+                if configuration.logText { line += " " + TextPreparation.shown(text: String(reflecting: text)) }
+            }
+            log(line)
+        }
+        return response
+    }
+}

@@ -1,0 +1,170 @@
+import Foundation
+import QuillData
+import QuillRender
+
+/// A JSON object's keys, whatever they are: bodies are read key by key so an unknown field can be named.
+struct AnyKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(_ string: String) { stringValue = string }
+    init?(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { return nil }
+}
+
+/// Reading a body's fields with errors that name them (`APIError`, 400).
+extension KeyedDecodingContainer where K == AnyKey {
+    /// Refuses any key not in `known`, naming it and the known ones.
+    func refuseUnknown(_ known: [String], prefix: String = "") throws {
+        for key in allKeys where !known.contains(key.stringValue) {
+            let name = prefix + key.stringValue
+            throw APIError.bad(name, "unknown field '\(String(name.prefix(100)))'; the fields are \(known.joined(separator: ", "))")
+        }
+    }
+
+    /// The value of `name` as `T`, nil when absent or null; `what` says what it must be.
+    func field<T: Decodable>(_ name: String, _ type: T.Type, _ what: String, prefix: String = "") throws -> T? {
+        let key = AnyKey(name)
+        guard contains(key) else { return nil }
+        if (try? decodeNil(forKey: key)) == true { return nil }
+        do { return try decode(T.self, forKey: key) } catch let e as APIError { throw e } catch {
+            throw APIError.bad(prefix + name, "\(prefix + name) must be \(what)")
+        }
+    }
+}
+
+/// The body of `POST /v1/write` and `/v1/write/stream`: `{text, style?, bias?, seed?, color?, width?}`, checked
+/// field by field (the text's characters are checked later, against the model's alphabet).
+struct WriteBody: Decodable, Sendable {
+    static let fields = ["text", "style", "bias", "seed", "color", "width"]
+    /// Graves's bias range, as `quill write --bias`.
+    static let biasRange = 0.0...20
+    /// The pen width range, as `quill write --pen-width` (more than 0, at most 50 points).
+    static let widthLimit = 50.0
+
+    var text: String
+    /// nil: the model's default style; "none": the page's own hand.
+    var style: String?
+    var bias: Double?
+    var seed: UInt64?
+    var color: Color
+    /// The colour as the request gave it, for messages.
+    var colorName: String
+    var width: Double?
+
+    init(from decoder: Decoder) throws {
+        let c: KeyedDecodingContainer<AnyKey>
+        do { c = try decoder.container(keyedBy: AnyKey.self) } catch {
+            throw APIError.bad(nil, "the body must be a JSON object with the fields \(Self.fields.joined(separator: ", "))")
+        }
+        try c.refuseUnknown(Self.fields)
+        guard let text = try c.field("text", String.self, "a string") else {
+            throw APIError.bad("text", "text is missing; give the text to write")
+        }
+        self.text = text
+        style = try c.field("style", String.self, "a string: a style name of GET /v1/styles, or \"none\"")
+        if let style, style.isEmpty || style.count > 100 {
+            throw APIError.bad("style", "style must be a style name of GET /v1/styles, or \"none\"")
+        }
+        bias = try c.field("bias", Double.self, "a number from 0 to 20")
+        if let bias, !(bias.isFinite && Self.biasRange.contains(bias)) {
+            throw APIError.bad("bias", "bias must be a number from 0 to 20, got \(OptionText.number(bias))")
+        }
+        seed = try c.field("seed", UInt64.self, "a whole number from 0 to 18446744073709551615")
+        colorName = try c.field("color", String.self, "a string: a colour name or #hex code") ?? "ink"
+        guard let color = Color(parsing: colorName) else {
+            throw APIError.bad("color", "color '\(String(colorName.prefix(40)))' is not a colour; use a name (\(Color.named.keys.sorted().joined(separator: ", "))) or a hex code such as #1a1f3a")
+        }
+        self.color = color
+        width = try c.field("width", Double.self, "a number of points, more than 0 and at most 50")
+        if let width, !(width.isFinite && width > 0 && width <= Self.widthLimit) {
+            throw APIError.bad("width", "width must be a number of points, more than 0 and at most 50, got \(OptionText.number(width))")
+        }
+    }
+}
+
+/// The body of `POST /v1/render`: `{lines: [{points: [[x, y, end], ...]} | null, ...], format, color?, width?,
+/// size?}`, points in page points (y down), as `/v1/write` answers. A line object may carry the other fields of a
+/// `/v1/write` line (`text`, `phi`, `pi`), which are ignored, so a write answer's lines can be sent back as they are.
+struct RenderBody: Decodable, Sendable {
+    static let fields = ["lines", "format", "color", "width", "size"]
+    static let formats = ["svg", "png", "pdf"]
+
+    /// Each line's strokes in page points; empty for a blank line.
+    var lines: [[Stroke]]
+    var format: String
+    var color: Color
+    var width: Double
+    /// The page's size in points; nil: the ink's extent and the page margin.
+    var size: Size?
+
+    private struct Line: Decodable {
+        var points: [[Double]]
+        init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: AnyKey.self)
+            try c.refuseUnknown(["points", "text", "phi", "pi"], prefix: "lines[].")
+            guard let points = try c.field("points", [[Double]].self, "a list of [x, y, end] points", prefix: "lines[].") else {
+                throw APIError.bad("lines[].points", "each line needs its points, [[x, y, end], ...]")
+            }
+            self.points = points
+        }
+    }
+
+    init(from decoder: Decoder) throws {
+        let c: KeyedDecodingContainer<AnyKey>
+        do { c = try decoder.container(keyedBy: AnyKey.self) } catch {
+            throw APIError.bad(nil, "the body must be a JSON object with the fields \(Self.fields.joined(separator: ", "))")
+        }
+        try c.refuseUnknown(Self.fields)
+        guard let raw = try c.field("lines", [Line?].self, "a list of lines, each {\"points\": [[x, y, end], ...]} or null") else {
+            throw APIError.bad("lines", "lines is missing; give the lines of a /v1/write answer")
+        }
+        var lines: [[Stroke]] = []
+        for (i, line) in raw.enumerated() {
+            var strokes: [Stroke] = [], current: Stroke = []
+            for (j, p) in (line?.points ?? []).enumerated() {
+                guard p.count == 3, p[0].isFinite, p[1].isFinite, p[2] == 0 || p[2] == 1,
+                      abs(p[0]) <= 1e6, abs(p[1]) <= 1e6 else {
+                    throw APIError.bad("lines", "line \(i), point \(j): a point is [x, y, end] with x and y numbers of at most 1000000 in size and end 0 or 1")
+                }
+                current.append(Point(x: p[0], y: p[1]))
+                if p[2] == 1 { strokes.append(current); current = [] }
+            }
+            if !current.isEmpty { strokes.append(current) }
+            lines.append(strokes)
+        }
+        guard lines.contains(where: { !$0.isEmpty }) else { throw APIError.bad("lines", "every line is blank; nothing to draw") }
+        self.lines = lines
+        guard let format = try c.field("format", String.self, "one of svg, png, pdf") else {
+            throw APIError.bad("format", "format is missing; give svg, png or pdf")
+        }
+        guard Self.formats.contains(format) else { throw APIError.bad("format", "format must be one of svg, png, pdf") }
+        self.format = format
+        let colorName = try c.field("color", String.self, "a string: a colour name or #hex code") ?? "ink"
+        guard let color = Color(parsing: colorName) else {
+            throw APIError.bad("color", "color '\(String(colorName.prefix(40)))' is not a colour; use a name (\(Color.named.keys.sorted().joined(separator: ", "))) or a hex code such as #1a1f3a")
+        }
+        self.color = color
+        width = try c.field("width", Double.self, "a number of points, more than 0 and at most 50") ?? 2
+        if !(width.isFinite && width > 0 && width <= WriteBody.widthLimit) {
+            throw APIError.bad("width", "width must be a number of points, more than 0 and at most 50, got \(OptionText.number(width))")
+        }
+        if let s = try c.field("size", [String: Double].self, "{\"width\": w, \"height\": h} in points") {
+            guard let w = s["width"], let h = s["height"], s.count == 2, w.isFinite, h.isFinite, w >= 1, h >= 1,
+                  w <= 14400, h <= 14400 else {
+                throw APIError.bad("size", "size must be {\"width\": w, \"height\": h}, each from 1 to 14400 points")
+            }
+            size = Size(width: w, height: h)
+        }
+    }
+}
+
+extension Color {
+    /// `#rrggbb`, or `#rrggbbaa` when the colour is not opaque.
+    var hexCode: String {
+        func byte(_ v: Double) -> String {
+            let b = Int((min(max(v, 0), 1) * 255).rounded())
+            return String(b, radix: 16).count == 1 ? "0" + String(b, radix: 16) : String(b, radix: 16)
+        }
+        return "#" + byte(r) + byte(g) + byte(b) + (a < 1 ? byte(a) : "")
+    }
+}

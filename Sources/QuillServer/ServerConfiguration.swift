@@ -1,0 +1,61 @@
+import Foundation
+
+/// How `quill serve` runs: where it listens, how much work it takes on at once, and the limits every request is held
+/// to. Defaults are `quill serve`'s.
+public struct ServerConfiguration: Sendable {
+    /// The address to bind: loopback unless told otherwise.
+    public var host = "127.0.0.1"
+    /// The TCP port; 0 lets the system choose a free one.
+    public var port = 8080
+    /// Sampling threads: pages written at once.
+    public var workers = ProcessInfo.processInfo.activeProcessorCount
+    /// Requests that may wait for a worker; nil: twice `workers`. Beyond it a request gets 503 with Retry-After.
+    public var queue: Int?
+    /// The most characters a text may have (`quill write --max-chars`).
+    public var maxChars = 1000
+    /// The largest request body, in bytes.
+    public var maxBody = 65536
+    /// Seconds a request may take from arrival to its last byte of strokes (waiting for a worker included).
+    public var timeout = 30.0
+    /// The one origin browsers may call the API from (CORS); nil: none but the server's own page.
+    public var cors: String?
+    /// Log each request's text as well as its size.
+    public var logText = false
+    /// Where request log lines go (one line per request); nil: nowhere.
+    public var log: (@Sendable (String) -> Void)? = { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
+    /// A hook run on the worker thread before each page is sampled; tests use it to hold a worker busy.
+    public var beforeSampling: (@Sendable () -> Void)?
+    /// A hook run on the worker thread after each `points` event of a stream is queued for sending; tests use it to
+    /// drop a stream in the middle of a line.
+    public var afterPointsSent: (@Sendable () -> Void)?
+
+    public init() {}
+
+    /// The queue length in effect.
+    public var queueLimit: Int { queue ?? 2 * workers }
+
+    /// The ranges `quill serve` accepts, checked in one place.
+    public enum Range {
+        public static let port = 0...65535
+        public static let workers = 1...256
+        public static let queue = 0...100_000
+        public static let maxChars = 1...100_000
+        public static let maxBody = 1024...(64 << 20)
+        public static let timeout = 0.1...3600.0
+    }
+
+    /// What is wrong with these settings, as one line naming the option; nil when they are usable.
+    public func problem() -> String? {
+        if !Range.port.contains(port) { return "--port must be between 0 and 65535, got \(port)" }
+        if !Range.workers.contains(workers) { return "--workers must be between 1 and 256, got \(workers)" }
+        if let queue, !Range.queue.contains(queue) { return "--queue must be between 0 and 100000, got \(queue)" }
+        if !Range.maxChars.contains(maxChars) { return "--max-chars must be between 1 and 100000, got \(maxChars)" }
+        if !Range.maxBody.contains(maxBody) { return "--max-body must be between 1024 and \(64 << 20) bytes, got \(maxBody)" }
+        if !(timeout.isFinite && Range.timeout.contains(timeout)) { return "--timeout must be between 0.1 and 3600 seconds, got \(timeout)" }
+        if host.isEmpty { return "--host must name an address, such as 127.0.0.1" }
+        if let cors, cors.isEmpty || cors.contains(where: { $0.isWhitespace || $0 == "," }) {
+            return "--cors takes one origin, such as http://localhost:3000"
+        }
+        return nil
+    }
+}
