@@ -234,6 +234,19 @@ def check_error_shown(driver):
     return box.text
 
 
+def full_page_screenshot(driver, path, width, mobile=False):
+    """Saves the whole page, `width` CSS px wide, however tall it is."""
+    metrics = {"width": width, "height": 800, "deviceScaleFactor": 1, "mobile": mobile}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+    height = driver.execute_script("return document.documentElement.scrollHeight;")
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", dict(metrics, height=height))
+    try:
+        time.sleep(0.3)   # the heat maps redraw at the new size
+        driver.save_screenshot(path)
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
 def check_narrow(driver):
     """At 375 CSS px wide the page does not scroll sideways."""
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
@@ -264,7 +277,7 @@ def main():
     ap.add_argument("--out", default=".build/browser-test", help="folder for the screenshots and the server log")
     ap.add_argument("--chromium", default="/usr/bin/chromium")
     ap.add_argument("--chromedriver", default="/usr/bin/chromedriver")
-    ap.add_argument("--screenshot-size", default="1280x860", help="window size for the screenshot, WxH")
+    ap.add_argument("--screenshot-width", type=int, default=1000, help="CSS px width of the full-page screenshot")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     started = time.monotonic()
@@ -283,8 +296,7 @@ def main():
                                       + args.serve_args.split(), stdout=log, stderr=subprocess.STDOUT,
                                       start_new_session=True, preexec_fn=die_with_parent)
         wait_healthy(url, server, 120)
-        width, height = (int(v) for v in args.screenshot_size.split("x"))
-        driver = make_driver(args.chromium, args.chromedriver, width, height)
+        driver = make_driver(args.chromium, args.chromedriver, 1280, 900)
         driver.set_script_timeout(60)
         driver.get(url + "/")
         wait_for(driver, "return document.getElementById('style').options.length > 0 && "
@@ -297,14 +309,11 @@ def main():
         times = [write_once(driver, seed, 180) for seed in range(1, args.writes + 1)]
         strokes = check_sheet(driver)
         sizes = check_downloads(driver)
-        driver.save_screenshot(os.path.join(args.out, "page.png"))
+        full_page_screenshot(driver, os.path.join(args.out, "page.png"), args.screenshot_width)
         reached = check_keyboard(driver)
         check_sheet(driver)
         dims = check_narrow(driver)
-        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                               {"width": 375, "height": 812, "deviceScaleFactor": 1, "mobile": True})
-        driver.save_screenshot(os.path.join(args.out, "page-375.png"))
-        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        full_page_screenshot(driver, os.path.join(args.out, "page-375.png"), 375, mobile=True)
         error = check_error_shown(driver)
 
         first = statistics.median(t["first"] for t in times)
@@ -317,7 +326,7 @@ def main():
               + f"click→finished median {finished / 1000:.2f} s; {strokes} paths = {strokes} strokes; downloads "
               f"SVG {sizes['svg']} B, PNG {sizes['png']} B, PDF {sizes['pdf']} B ok; Tab reached "
               f"{len(reached)} controls; 375 px: no horizontal scroll ({dims['scroll']} px); error shown "
-              f"({error!r}); screenshot {os.path.join(args.out, 'page.png')}")
+              f"({error!r}); screenshots {os.path.join(args.out, 'page.png')}, page-375.png")
         with open(os.path.join(args.out, "timings.json"), "w") as f:
             json.dump({"writes": times, "median_first_ms": first, "median_finished_ms": finished}, f, indent=1)
         return 0
