@@ -3,7 +3,8 @@
 
 Starts `quill serve` on a free loopback port (its defaults: a worker per core, a queue of twice the workers), checks
 one write answers 200, then for each --clients level runs wrk for --seconds with that many connections, each
-POSTing a 40-character line to /v1/write (Tests/Load/write.lua) as fast as it is answered. Prints, per level, the
+POSTing a 40-character line to /v1/write (Tests/Load/write.lua) as soon as it is answered (after a 503, once
+Retry-After seconds have passed, unless --no-backoff). Prints, per level, the
 2xx answers a second with their p50 and p99 latency, the 503s (the documented answer beyond the queue, each with
 Retry-After) and anything else. Exit status 1 when a request failed any other way (another status, a socket error or
 a timeout, a 503 without Retry-After); the server is stopped however the test ends.
@@ -68,10 +69,11 @@ def wait_healthy(url, server, seconds):
     raise SystemExit(f"load-test: quill serve did not answer {url}/healthz within {seconds} s")
 
 
-def run_level(wrk, url, clients, seconds):
+def run_level(wrk, url, clients, seconds, backoff):
     cmd = [wrk, "-t", str(clients), "-c", str(clients), "-d", f"{seconds}s", "--timeout", "60s",
            "-s", os.path.join(HERE, "write.lua"), url]
-    out = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, LOAD_TEXT=TEXT), check=False)
+    env = dict(os.environ, LOAD_TEXT=TEXT, LOAD_BACKOFF="1" if backoff else "0")
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     line = next((l for l in out.stdout.splitlines() if l.startswith("LOADTEST ")), None)
     if out.returncode != 0 or line is None:
         raise SystemExit(f"load-test: wrk failed (exit {out.returncode}): {out.stderr.strip() or out.stdout[-500:]}")
@@ -113,6 +115,8 @@ def main():
     ap.add_argument("--wrk", default="wrk")
     ap.add_argument("--clients", default="8,32", help="comma-separated connection counts")
     ap.add_argument("--seconds", type=int, default=20, help="how long each level runs")
+    ap.add_argument("--no-backoff", action="store_true",
+                    help="ask again at once after a 503 instead of waiting Retry-After seconds")
     ap.add_argument("--serve-args", default="", help="more options for quill serve (e.g. --workers 2 --queue 4)")
     ap.add_argument("--out", default=".build/load-test", help="folder for the server log and results.json")
     args = ap.parse_args()
@@ -132,11 +136,12 @@ def main():
             raise SystemExit(f"load-test: the first write answered {status}")
         print(f"load-test: {url}, quill serve {args.serve_args or '(defaults)'}, {os.cpu_count()} cores, "
               f"load average before {open('/proc/loadavg').read().split()[0]}; each client POSTs "
-              f"{{\"text\": \"{TEXT}\", \"bias\": 1, \"seed\": 7}} to /v1/write")
+              f"{{\"text\": \"{TEXT}\", \"bias\": 1, \"seed\": 7}} to /v1/write and "
+              + ("asks again at once after a 503" if args.no_backoff else "waits Retry-After after a 503"))
         results, failed = [], False
         for clients in (int(c) for c in args.clients.split(",")):
             time.sleep(2)   # let the queue drain between levels
-            r = run_level(args.wrk, url, clients, args.seconds)
+            r = run_level(args.wrk, url, clients, args.seconds, not args.no_backoff)
             results.append(r)
             failed |= bool(r["other_statuses"] or r["socket_errors"] or r["no_retry_after"])
             print("load-test: " + describe(r), flush=True)

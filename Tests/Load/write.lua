@@ -1,5 +1,6 @@
 -- wrk script for `make load-test`: every connection POSTs one 40-character line to /v1/write.
--- Run with as many threads as connections (-t N -c N), so each thread has one request in flight and can time it:
+-- Run with as many threads as connections (-t N -c N), so each thread has one request in flight and can time it
+-- (the time from sending a request to its answer, a wait after a 503 not included):
 -- request() notes the time, response() files the latency under its status. done() prints one line,
 -- "LOADTEST {json}", that Tests/Load/load_test.py reads: counts per status, 503s without Retry-After, and the
 -- latencies (ms) of the 2xx answers and of the 503s.
@@ -16,6 +17,10 @@ local function now_ms()
 end
 
 local text = os.getenv("LOAD_TEXT") or "Quill writes by hand on an ordinary CPU."
+-- LOAD_BACKOFF=1: after a 503 the client waits Retry-After seconds before its next request, as a polite client
+-- does; 0: it asks again at once (and so does every other refused client: a storm of 503s).
+local backoff = os.getenv("LOAD_BACKOFF") ~= "0"
+local wait_ms = 0
 local body = string.format('{"text": "%s", "bias": 1, "seed": 7}', text)
 local threads = {}
 
@@ -25,6 +30,12 @@ end
 
 function init(args)
   started, statuses, ok_ms, busy_ms, no_retry_after = nil, {}, {}, {}, 0
+end
+
+function delay()
+  local d = wait_ms
+  wait_ms = 0
+  return d
 end
 
 function request()
@@ -39,7 +50,9 @@ function response(status, headers, _)
     table.insert(ok_ms, elapsed)
   elseif status == 503 then
     table.insert(busy_ms, elapsed)
-    if headers["Retry-After"] == nil and headers["retry-after"] == nil then no_retry_after = no_retry_after + 1 end
+    local retry = headers["Retry-After"] or headers["retry-after"]
+    if retry == nil then no_retry_after = no_retry_after + 1 end
+    if backoff then wait_ms = (tonumber(retry) or 1) * 1000 end
   end
 end
 
