@@ -274,6 +274,7 @@ def main():
     ap.add_argument("--writes", type=int, default=10, help="timed writes (seeds 1…N); medians are reported")
     ap.add_argument("--speed", default="1", choices=["1", "2", "4", "0"],
                     help="the page's Speed while timing: 1 = as written (50 points/s), 0 = at once")
+    ap.add_argument("--style", help="the style to write in (default: the page's default, the model's default style)")
     ap.add_argument("--out", default=".build/browser-test", help="folder for the screenshots and the server log")
     ap.add_argument("--chromium", default="/usr/bin/chromium")
     ap.add_argument("--chromedriver", default="/usr/bin/chromedriver")
@@ -305,6 +306,11 @@ def main():
         driver.execute_script(OBSERVER_JS)
         set_value(driver, "text", SENTENCE)
         driver.execute_script("document.getElementById('speed').value = arguments[0];", args.speed)
+        if args.style is not None:
+            styles = driver.execute_script("return [...document.getElementById('style').options].map(o => o.value);")
+            check(args.style in styles, f"the page offers no style {args.style!r} (it offers {styles})")
+            driver.execute_script("document.getElementById('style').value = arguments[0];", args.style)
+        style = driver.execute_script("return document.getElementById('style').value;")
 
         times = [write_once(driver, seed, 180) for seed in range(1, args.writes + 1)]
         strokes = check_sheet(driver)
@@ -320,7 +326,7 @@ def main():
         finished = statistics.median(t["finished"] for t in times)
         done = [t["done"] for t in times if t["done"] is not None]
         print(f"browser-test: ok in {time.monotonic() - started:.0f} s; {args.writes} writes of a "
-              f"{len(SENTENCE)}-character line at speed {args.speed}: click→first path median {first:.0f} ms "
+              f"{len(SENTENCE)}-character line, style {style}, speed {args.speed}: click→first path median {first:.0f} ms "
               f"(min {min(t['first'] for t in times):.0f}, max {max(t['first'] for t in times):.0f}), "
               + (f"click→done event median {statistics.median(done):.0f} ms, " if done else "")
               + f"click→finished median {finished / 1000:.2f} s; {strokes} paths = {strokes} strokes; downloads "
@@ -328,7 +334,9 @@ def main():
               f"{len(reached)} controls; 375 px: no horizontal scroll ({dims['scroll']} px); error shown "
               f"({error!r}); screenshots {os.path.join(args.out, 'page.png')}, page-375.png")
         with open(os.path.join(args.out, "timings.json"), "w") as f:
-            json.dump({"writes": times, "median_first_ms": first, "median_finished_ms": finished}, f, indent=1)
+            json.dump({"style": style, "speed": args.speed, "writes": times, "median_first_ms": first,
+                       "median_done_ms": statistics.median(done) if done else None,
+                       "median_finished_ms": finished}, f, indent=1)
         return 0
     except Failure as e:
         print(f"browser-test: FAILED: {e}")
