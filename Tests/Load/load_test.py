@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -115,6 +116,7 @@ def main():
     ap.add_argument("--wrk", default="wrk")
     ap.add_argument("--clients", default="8,32", help="comma-separated connection counts")
     ap.add_argument("--seconds", type=int, default=20, help="how long each level runs")
+    ap.add_argument("--repeat", type=int, default=1, help="rounds of all levels; >1 also prints the medians")
     ap.add_argument("--no-backoff", action="store_true",
                     help="ask again at once after a 503 instead of waiting Retry-After seconds")
     ap.add_argument("--serve-args", default="", help="more options for quill serve (e.g. --workers 2 --queue 4)")
@@ -139,12 +141,20 @@ def main():
               f"{{\"text\": \"{TEXT}\", \"bias\": 1, \"seed\": 7}} to /v1/write and "
               + ("asks again at once after a 503" if args.no_backoff else "waits Retry-After after a 503"))
         results, failed = [], False
-        for clients in (int(c) for c in args.clients.split(",")):
-            time.sleep(2)   # let the queue drain between levels
-            r = run_level(args.wrk, url, clients, args.seconds, not args.no_backoff)
-            results.append(r)
-            failed |= bool(r["other_statuses"] or r["socket_errors"] or r["no_retry_after"])
-            print("load-test: " + describe(r), flush=True)
+        for round_ in range(1, args.repeat + 1):
+            for clients in (int(c) for c in args.clients.split(",")):
+                time.sleep(2)   # let the queue drain between levels
+                r = run_level(args.wrk, url, clients, args.seconds, not args.no_backoff)
+                r["round"] = round_
+                results.append(r)
+                failed |= bool(r["other_statuses"] or r["socket_errors"] or r["no_retry_after"])
+                print(f"load-test: round {round_}: " + describe(r), flush=True)
+        if args.repeat > 1:
+            for clients in (int(c) for c in args.clients.split(",")):
+                rs = [r for r in results if r["clients"] == clients]
+                med = lambda key: statistics.median(r[key] for r in rs if r[key] is not None)
+                print(f"load-test: median of {len(rs)} rounds, {clients:>2} clients: {med('ok_per_s'):.2f} × 200/s, "
+                      f"p50 {med('p50_ms'):.0f} ms, p99 {med('p99_ms'):.0f} ms, {med('busy_per_s'):.1f} × 503/s")
         with open(os.path.join(args.out, "results.json"), "w") as f:
             json.dump(results, f, indent=1)
         return 1 if failed else 0
