@@ -55,6 +55,13 @@ public struct ServeCommand: ParsableCommand {
 
     public func validate() throws {
         try refuseEmptyOutput("model", model)
+        typealias R = ServerConfiguration.Range
+        try OptionRange.check("port", port, R.port)
+        try OptionRange.check("workers", workers, R.workers)
+        try OptionRange.check("queue", queue, R.queue)
+        try OptionRange.check("max-chars", maxChars, R.maxChars)
+        try OptionRange.check("max-body", maxBody, R.maxBody)
+        try OptionRange.check("timeout", timeout, R.timeout)
         if let problem = settings.problem() { throw ValidationError(problem) }
     }
 

@@ -87,16 +87,16 @@ extension QuillServer {
             continuation.finish()
             throw busy
         }
-        let heartbeat = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: Self.heartbeat)
-                if Task.isCancelled { break }
-                continuation.yield(ByteBuffer(string: ": still writing\n\n"))
-            }
-        }
         return Response(status: .ok,
                         headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
                         body: ResponseBody { writer in
+                            let heartbeat = Task {
+                                while !Task.isCancelled {
+                                    try? await Task.sleep(for: Self.heartbeat)
+                                    if Task.isCancelled { break }
+                                    continuation.yield(ByteBuffer(string: ": still writing\n\n"))
+                                }
+                            }
                             defer { heartbeat.cancel() }
                             do {
                                 for await buffer in events { try await writer.write(buffer) }

@@ -44,7 +44,6 @@ public final class QuillServer: Sendable {
     let pool: WorkerPool<HandwritingWriter>
     /// A writer for the work done in handlers (checking a text against the alphabet, loading a style's prime).
     let writer: HandwritingWriter
-    let modelName: String
     let scratch: URL
 
     /// Loads the synthesis model at `file` (`directory` holds its styles) once per worker.
@@ -62,7 +61,6 @@ public final class QuillServer: Sendable {
         // Invariant: problem() refuses fewer than one worker, so writers has one at least.
         writer = writers[0]
         pool = WorkerPool(resources: writers, queueLimit: configuration.queueLimit)
-        modelName = directory
         scratch = FileManager.default.temporaryDirectory
             .appendingPathComponent("quill-serve-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)

@@ -41,12 +41,6 @@ final class WorkerPool<Resource>: @unchecked Sendable {
         return true
     }
 
-    /// Jobs running and waiting, for tests and logs.
-    var load: (running: Int, waiting: Int) {
-        condition.lock(); defer { condition.unlock() }
-        return (busy, pending.count)
-    }
-
     /// Lets the workers finish their current jobs and end; queued jobs that have not started are dropped.
     func shutdown() {
         condition.lock()

@@ -133,6 +133,10 @@ final class OptionTests: XCTestCase {
         table += [Numeric(bk, "batch", "0", "4097"), Numeric(bk, "hidden", "0", "4097"), Numeric(bk, "reps", "0", "100001")]
         table.append(Numeric(["bench", "import"], "repeat", "0", "101"))
         for bench in [bc, bh, ["bench", "sampling"], bk] { table.append(Numeric(bench, "peak-seconds", "0.001", "11", float: true)) }
+        let serve = ["serve"]
+        table += [Numeric(serve, "port", "-1", "65536"), Numeric(serve, "workers", "0", "257"),
+                  Numeric(serve, "queue", "-1", "100001"), Numeric(serve, "max-chars", "0", "100001"),
+                  Numeric(serve, "max-body", "1023", "67108865"), Numeric(serve, "timeout", "0.05", "3601", float: true)]
         table += [Numeric(["bench", "render"], "lines", "0", "1000001"),
                   Numeric(["bench", "render"], "line-height", "3", "1001", float: true)]
         return table
@@ -209,7 +213,7 @@ final class OptionTests: XCTestCase {
             "data", "out", "model", "output", "cell", "optimizer", "part", "prime", "id", "input", "style", "prime-from",
             "prime-inkml", "prime-text", "title", "x", "network", "keep", "y-axis", "split", "ascii", "train-list",
             "valid-list", "text", "inkml", "seed", "color", "pen", "plotter", "pen-down", "pen-up", "origin",
-            "page", "margin", "align", "paper", "precision", "smoothing",
+            "page", "margin", "align", "paper", "precision", "smoothing", "host", "cors",
         ]
         let covered = Set(Self.numeric.map(\.key))
         var seen = 0
