@@ -8,8 +8,9 @@ export OPENBLAS_CORETYPE ?= SkylakeX
 
 .PHONY: deps build release test demo demo-char bench figures styles clean legibility fuzz
 
-deps:
-	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# Installs the Debian packages named in $(1) that are missing (as root), or prints the sudo line and stops.
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "Installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
@@ -17,6 +18,10 @@ deps:
 	    echo "Missing system packages. Run:"; echo "  sudo apt-get install -y$$missing"; exit 1; \
 	  fi; \
 	fi
+endef
+
+deps:
+	$(call apt_install,$(APT_PKGS))
 
 build: deps
 	$(SWIFT) build
@@ -165,3 +170,30 @@ fuzz: deps
 	  if [ $$rc = 0 ]; then echo "fuzz-$$t: $${runs:-?} runs in $(FUZZ_SECONDS) s, $$cov, no crash"; \
 	  else status=1; echo "fuzz-$$t: FAILED (exit $$rc) after $${runs:-?} runs; see $(FUZZ_BUILD)/$$t.log and $(FUZZ_BUILD)/crashes/"; fi; \
 	done; exit $$status
+
+# The page of `quill serve` in a real browser: Debian's chromium and chromium-driver (installed with apt when
+# missing; browsers downloaded by tools are not used), Selenium from PyPI in a venv under /tmp. Starts `quill serve`
+# on a free loopback port, writes a 40-character line 10 times (and once more from the keyboard), checks the SVG's
+# paths against the strokes, the downloads, Tab and a 375 px window, and prints the click→first-stroke and
+# click→finished medians; screenshots in .build/browser-test/. Options: BROWSER_TEST_ARGS (--writes N, --speed 0…4).
+BROWSER_VENV      ?= /tmp/quill-browser-venv
+BROWSER_TEST_ARGS ?=
+
+.PHONY: browser-test load-test
+
+browser-test: release
+	$(call apt_install,chromium chromium-driver python3 python3-venv)
+	@if ! $(BROWSER_VENV)/bin/python -c "import selenium" 2>/dev/null; then \
+	  echo "Installing Selenium in $(BROWSER_VENV)"; \
+	  /usr/bin/python3 -m venv $(BROWSER_VENV) && $(BROWSER_VENV)/bin/pip install -q "selenium>=4.20,<5"; \
+	fi
+	$(BROWSER_VENV)/bin/python Tests/Browser/browser_test.py --quill $(RELEASE) $(BROWSER_TEST_ARGS)
+
+# Load test of `quill serve` with wrk (installed with apt when missing), loopback only: 8 and 32 connections POST a
+# 40-character line to /v1/write for 20 s each; prints 2xx/s with p50 and p99 latency and the 503s, and fails on any
+# other failure. Options: LOAD_TEST_ARGS (--clients 8,32, --seconds 20, --serve-args "--workers 2 --queue 4").
+LOAD_TEST_ARGS ?=
+
+load-test: release
+	$(call apt_install,wrk python3)
+	/usr/bin/python3 Tests/Load/load_test.py --quill $(RELEASE) $(LOAD_TEST_ARGS)
