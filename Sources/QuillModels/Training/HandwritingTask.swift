@@ -15,8 +15,13 @@ extension TrainingRun {
 /// Handwriting training as a task of `TrainingRun`: a prepared dataset in shuffled batches of whole sequences and a
 /// fixed validation subset (`HandwritingTrainingData`), Graves's output and LSTM clips, and the handwriting
 /// divergence rule (per point).
+///
+/// In a job of R ranks, rank r trains sequences `shard.block(of: n)` of every batch of n sequences, its gradient
+/// averaged over all n.
 final class HandwritingTask: TrainingTask {
     var options: HandwritingTrainOptions
+    var world = DataParallel.single
+    var dataFingerprint: String { data.fingerprint }
     private var data: HandwritingTrainingData!  // Invariant: loadData sets it, before any other use.
     private var model: HandwritingModel<Float>!  // Invariant: startFresh or resume sets it, before any other use.
     private var ws: HandwritingWorkspace<Float>!  // Invariant: prepare sets it, before any other use.
@@ -66,8 +71,10 @@ final class HandwritingTask: TrainingTask {
         if let s = resumed, s.batchInEpoch >= data.batches.batches.count {
             throw CheckpointError.corrupt(path, "trainer state (quill.trainer): batch \(s.batchInEpoch) of the epoch is past the \(data.batches.batches.count) batches")
         }
+        if let problem = shard.batchProblem(options.batch) { throw TrainingError.invalidOption(problem) }
         model.setPreactivationGradientClip(options.lstmClip.map { Float($0) })
-        ws = model.makeWorkspace(steps: data.batches.maxSteps, batch: options.batch, maxTextLength: data.batches.maxTextLength)
+        ws = model.makeWorkspace(steps: data.batches.maxSteps, batch: options.batch / shard.size,
+                                 maxTextLength: data.batches.maxTextLength)
     }
 
     var parameters: [Parameter<Float>] { model.parameters }
@@ -88,11 +95,22 @@ final class HandwritingTask: TrainingTask {
 
     func trainStep(_ state: HandwritingTrainerState, rng: inout SeededGenerator) -> StepLoss {
         let order = data.batches.order(epoch: state.epoch, seed: options.seed)
-        let points = StrokeBatches.fill(ws, samples: data.train, indices: data.batches.batches[order[state.batchInEpoch]])
-        let loss = model.trainStep(ws, outputClip: options.outputClip.map { Float($0) }).total
+        let batch = data.batches.batches[order[state.batchInEpoch]]
+        guard shard.size > 1 else {
+            let points = StrokeBatches.fill(ws, samples: data.train, indices: batch)
+            let loss = model.trainStep(ws, outputClip: options.outputClip.map { Float($0) }).total
+            return StepLoss(loss: loss, perUnit: loss / Double(max(points, 1)), units: points, sequences: ws.sequenceCount)
+        }
+        // This rank's block of the batch's sequences (none, in a short last batch with fewer sequences than ranks).
+        let mine = Array(batch[shard.block(of: batch.count)])
+        guard !mine.isEmpty else { return StepLoss(loss: 0, perUnit: 0, units: 0, sequences: 0) }
+        let points = StrokeBatches.fill(ws, samples: data.train, indices: mine)
+        let loss = model.trainStep(ws, outputClip: options.outputClip.map { Float($0) }, sequencesInBatch: batch.count).total
         // The divergence rule reads the loss per point, which does not depend on the batch's lengths.
         return StepLoss(loss: loss, perUnit: loss / Double(max(points, 1)), units: points, sequences: ws.sequenceCount)
     }
+
+    func perUnit(ofSummed loss: StepLoss) -> Double { loss.loss / Double(max(loss.units, 1)) }
 
     func advance(_ state: inout HandwritingTrainerState) {
         state.batchInEpoch += 1
