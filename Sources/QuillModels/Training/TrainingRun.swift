@@ -158,9 +158,11 @@ public final class TrainingRun {
             state.elapsed = elapsed()
             // Every rank: the task's extra tensors may gather each rank's share (char's carried state).
             let extras = task.extraTensors()
+            if writer { try writeLast(extras) }
             lastSaved = state.step
             checkpoint = state.step
-            guard writer else { return }
+        }
+        func writeLast(_ extras: [(String, SafeTensors.Entry)]) throws {
             try task.save(to: path(RunFiles.last), metadata: [
                 "quill.train-options": String(decoding: try encoder.encode(task.options), as: UTF8.self),
                 "quill.trainer": String(decoding: try encoder.encode(state), as: UTF8.self),
