@@ -125,15 +125,16 @@ final class DataParallelTests: XCTestCase {
         }
     }
 
-    /// Starts quill with `args` alone (`ranks` nil) or under mpirun on `ranks` ranks; MPMD jobs give `perRank`.
-    func start(_ args: [String], ranks: Int?, perRank: [[String]]? = nil, stderr: Pipe? = nil) throws -> Process {
+    /// Starts quill with `args` alone (`ranks` nil) or under mpirun on `ranks` ranks; `perRank` gives each rank its
+    /// own working directory (one rank per entry).
+    func start(_ args: [String], ranks: Int?, perRank: [String]? = nil, stderr: Pipe? = nil) throws -> Process {
         let process = Process()
         if let ranks {
             process.executableURL = URL(fileURLWithPath: Self.mpirun!)
             var a = ["--allow-run-as-root", "--oversubscribe", "--mca", "btl", "self,tcp", "--mca", "btl_tcp_if_include", "lo"]
             if let perRank {
-                for (i, extra) in perRank.enumerated() {
-                    a += (i > 0 ? [":"] : []) + ["-np", "1", Self.quill.path] + args + extra
+                for (i, wdir) in perRank.enumerated() {
+                    a += (i > 0 ? [":"] : []) + ["-np", "1", "-wdir", wdir, Self.quill.path] + args
                 }
             } else {
                 a += ["-np", "\(ranks)", Self.quill.path] + args
@@ -154,7 +155,7 @@ final class DataParallelTests: XCTestCase {
 
     /// Runs quill to the end; returns its status and standard error.
     @discardableResult
-    func run(_ args: [String], ranks: Int?, perRank: [[String]]? = nil) throws -> (status: Int32, stderr: String) {
+    func run(_ args: [String], ranks: Int?, perRank: [String]? = nil) throws -> (status: Int32, stderr: String) {
         let pipe = Pipe()
         let p = try start(args, ranks: ranks, perRank: perRank, stderr: pipe)
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
@@ -248,18 +249,39 @@ final class DataParallelTests: XCTestCase {
         }
     }
 
+    /// The same options (`--data` relative, each rank in its own directory) over different files are refused.
     func testMismatchedDataOnOneRankIsRefused() throws {
         try requireMPI()
         let dir = TempDir(); defer { dir.cleanup() }
         try makeData(dir)
+        let (a, b) = (dir.path("a"), dir.path("b"))
+        for d in [a, b] { try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true) }
+        try String(repeating: "the cat sat on the mat. a dog ran to the log.\n", count: 40)
+            .write(toFile: a + "/tiny.txt", atomically: true, encoding: .utf8)
         try String(repeating: "the cat sat on the mat. a dog ran to the fog.\n", count: 40)
-            .write(toFile: dir.path("other.txt"), atomically: true, encoding: .utf8)
-        let args = ["char", "train", "--out", dir.path("run"), "--layers", "1", "--hidden", "8", "--batch", "2",
-                    "--seq", "8", "--steps", "5", "--sample-length", "0"]
-        let r = try run(args, ranks: 2, perRank: [["--data", dir.path("tiny.txt")], ["--data", dir.path("other.txt")]])
+            .write(toFile: b + "/tiny.txt", atomically: true, encoding: .utf8)
+        let args = ["char", "train", "--data", "tiny.txt", "--out", dir.path("run"), "--layers", "1", "--hidden", "8",
+                    "--batch", "2", "--seq", "8", "--steps", "5", "--sample-length", "0"]
+        let r = try run(args, ranks: 2, perRank: [a, b])
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.stderr.contains("the options or data of rank 1 differ from rank 0's"), r.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path("run/last.safetensors")))
+        // The same files on both: the job runs.
+        try FileManager.default.removeItem(atPath: b + "/tiny.txt")
+        try FileManager.default.copyItem(atPath: a + "/tiny.txt", toPath: b + "/tiny.txt")
+        let same = try run(args, ranks: 2, perRank: [a, b])
+        XCTAssertEqual(same.status, 0, same.stderr)
+
+        // Handwriting data with the same counts (all that the resume check compares) but one offset changed.
+        var other = TinyHandwriting.dataset()
+        other.samples[2].dx[3] += 0.5
+        try PreparedFormat.write(TinyHandwriting.dataset(), to: a + "/tiny.qds")
+        try PreparedFormat.write(other, to: b + "/tiny.qds")
+        var hw = synthesis(dir, out: "hw", steps: 2)
+        hw[hw.firstIndex(of: "--data")! + 1] = "tiny.qds"
+        let r2 = try run(hw, ranks: 2, perRank: [a, b])
+        XCTAssertNotEqual(r2.status, 0)
+        XCTAssertTrue(r2.stderr.contains("the options or data of rank 1 differ from rank 0's"), r2.stderr)
 
         let odd = try run(["char", "train", "--data", dir.path("tiny.txt"), "--out", dir.path("odd"), "--batch", "3",
                            "--layers", "1", "--hidden", "8", "--steps", "2"], ranks: 2)

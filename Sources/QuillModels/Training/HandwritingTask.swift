@@ -21,7 +21,19 @@ extension TrainingRun {
 final class HandwritingTask: TrainingTask {
     var options: HandwritingTrainOptions
     var world = DataParallel.single
-    var dataFingerprint: String { data.fingerprint }
+    /// The resume check's counts and, in a job of several ranks, a hash of every sample's offsets, pen lifts,
+    /// text and split: data with the same counts but other contents on one rank must not train silently.
+    var dataFingerprint: String {
+        guard world.size > 1 else { return data.fingerprint }
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        func mix(_ bytes: UnsafeRawBufferPointer) { for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 } }
+        for s in data.dataset.samples {
+            s.dx.withUnsafeBytes(mix); s.dy.withUnsafeBytes(mix); s.eos.withUnsafeBytes(mix)
+            s.characters.withUnsafeBytes(mix)
+            withUnsafeBytes(of: s.split == .train) { mix($0) }
+        }
+        return data.fingerprint + ":fnv1a64:" + String(h, radix: 16)
+    }
     private var data: HandwritingTrainingData!  // Invariant: loadData sets it, before any other use.
     private var model: HandwritingModel<Float>!  // Invariant: startFresh or resume sets it, before any other use.
     private var ws: HandwritingWorkspace<Float>!  // Invariant: prepare sets it, before any other use.
