@@ -6,7 +6,7 @@ RELEASE    := .build/release/quill
 # Debian's OpenBLAS detects recent Xeons as Haswell; this selects its AVX-512 kernels (read when the library loads).
 export OPENBLAS_CORETYPE ?= SkylakeX
 
-.PHONY: deps build release test demo demo-char bench figures styles clean legibility fuzz
+.PHONY: deps mpi-deps build release test demo demo-char bench figures styles clean legibility fuzz
 
 # Installs the Debian packages named in $(1) that are missing (as root), or prints the sudo line and stops.
 define apt_install
@@ -23,6 +23,21 @@ endef
 deps:
 	$(call apt_install,$(APT_PKGS))
 
+# Open MPI, for the data-parallel training tests only (DataParallelTests): quill itself builds without it and loads
+# libmpi.so.40 at run time when mpirun/srun starts it. `make test` installs these as root; otherwise it says how and
+# the MPI tests skip.
+MPI_PKGS   := openmpi-bin libopenmpi-dev
+
+mpi-deps:
+	@missing=""; for p in $(MPI_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else \
+	    echo "The MPI tests will skip; to run them: sudo apt-get install -y$$missing"; \
+	  fi; \
+	fi
+
 build: deps
 	$(SWIFT) build
 
@@ -30,7 +45,7 @@ release: deps
 	$(SWIFT) build -c release --product quill
 
 # Runs the XCTest suite and closes with one summary line ("tests: N passed, N failed, N skipped").
-test: deps
+test: deps mpi-deps
 	$(SWIFT) build --build-tests
 	@mkdir -p .build
 	@$(SWIFT) test --skip-build --disable-swift-testing 2>&1 | tee .build/test.log; status=$${PIPESTATUS[0]}; \

@@ -3,6 +3,7 @@ import PackageDescription
 
 // Module stack (dependencies run one way, top to bottom):
 //   CBLAS, CCairo, CGIF    system-library shims (module maps only)
+//   CQuillMPI              C: Open MPI loaded at run time (dlopen) when started by mpirun/srun
 //   CQuillKernels          C: fused, threaded LSTM/GRU/RNN steps with packed weights and a packed SGEMM (AVX-512,
 //                          chosen at run time; portable fallbacks)
 //   QuillIO                files written completely or not at all, plain-worded file-system errors (Foundation only)
@@ -33,7 +34,7 @@ let release: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-cross-module-optim
 
 let publicAPI: [Target] = [
     .executableTarget(name: "quill", dependencies: ["QuillCLI"], swiftSettings: release),
-    .target(name: "QuillModels", dependencies: ["QuillIO", "QuillNumerics", "QuillNN", "QuillOptim", "QuillData"],
+    .target(name: "QuillModels", dependencies: ["QuillIO", "QuillNumerics", "QuillNN", "QuillOptim", "QuillData", "CQuillMPI"],
             swiftSettings: release),
 ]
 
@@ -76,6 +77,8 @@ let shims: [Target] = [
     // The fused recurrent step kernels and the SGEMM (AVX-512, chosen at run time): always optimised, also in debug builds.
     .target(name: "CQuillKernels", cSettings: [.unsafeFlags(["-O2"])],
             linkerSettings: [.linkedLibrary("pthread", .when(platforms: [.linux]))]),
+    // Open MPI for data-parallel training, loaded at run time with dlopen only under mpirun/srun: no build dependency.
+    .target(name: "CQuillMPI", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
 ]
 
 // MARK: - Tests: one bundle per module, plus the shared test-support module. Each lists every module its files

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import QuillData
+import QuillModels
 
 /// The `quill` root command.
 public struct Quill: ParsableCommand {
@@ -24,13 +25,17 @@ public enum QuillEntry {
         do {
             var command = try Quill.parseCommand(arguments)
             try command.run()
+            DataParallel.finish()
             Foundation.exit(0)
         } catch let error as ArgumentParser.ExitCode {
             Foundation.exit(error.rawValue)
         } catch {
             if isParserError(error) && commandError(in: error) == nil { Quill.exit(withError: error) }
             FileHandle.standardError.write(Data("\(Quill.errorLine(for: error))\n".utf8))
-            Foundation.exit(ExitStatus.of(commandError(in: error) ?? error).rawValue)
+            let status = ExitStatus.of(commandError(in: error) ?? error).rawValue
+            // In an MPI job, the other ranks would wait for this one: end them all.
+            DataParallel.abortJob(code: status)
+            Foundation.exit(status)
         }
     }
 

@@ -44,8 +44,8 @@ final class TrainingEventPrinter {
         }
     }
 
-    /// Prints a full line above the bar.
-    func line(_ s: String) { bar.line(s) }
+    /// Prints a full line above the bar; in an MPI job, on rank 0 only (rank 0 alone reports).
+    func line(_ s: String) { if DataParallel.launcherRank == 0 { bar.line(s) } }
 }
 
 /// Set by SIGINT; read through the closure `installInterruptHandler` returns.

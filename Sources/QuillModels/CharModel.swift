@@ -113,13 +113,14 @@ public final class CharModel<T: QuillScalar> {
     }
 
     /// One training window: forward, loss, and backward into the parameters' gradients (which accumulate; zero them
-    /// first). Returns the summed loss in nats; gradients are of the mean loss per character.
+    /// first). Returns the summed loss in nats; gradients are of the mean loss per character, over `lossRows`
+    /// characters when given (a data-parallel rank's share of a larger batch), else over this window's.
     public func trainStep(inputs: UnsafePointer<Int32>, targets: UnsafePointer<Int32>, _ ws: CharWorkspace<T>,
-                          dropout: Double, rng: inout SeededGenerator) -> Double {
+                          dropout: Double, rng: inout SeededGenerator, lossRows: Int? = nil) -> Double {
         let rows = ws.steps * ws.batch, V = config.vocabularySize
         forward(inputs, ws, dropout: dropout, rng: &rng)
         let loss = SoftmaxCrossEntropy.loss(logits: ws.logits.ptr, targets: targets, rows: rows, classes: V,
-                                            dLogits: ws.dLogits.ptr, scale: T(1) / T(rows))
+                                            dLogits: ws.dLogits.ptr, scale: T(1) / T(lossRows ?? rows))
         let stackOut = stack.output(ws.stack)
         output.backward(stackOut, rows: rows, dy: ws.dLogits.ptr, dx: ws.dStackOut.ptr)
         let dx = embedding.isOneHot ? nil : ws.dEmbedded?.ptr

@@ -118,11 +118,14 @@ public final class HandwritingModel<T: QuillScalar> {
     /// Forward, the mixture NLL of `ws.targets` under `ws.mask`, and backward into the gradients (which accumulate).
     /// Gradients are of the NLL summed over time and averaged over the batch's sequences (Graves's per-sequence
     /// loss). `outputClip` clamps ∂L/∂ŷ (Graves: 100). Returns the summed NLL (nats) and its parts.
-    public func trainStep(_ ws: HandwritingWorkspace<T>, outputClip: T?) -> (total: Double, offsets: Double, endOfStroke: Double) {
+    /// `sequencesInBatch`: the sequences the gradient is averaged over, when this workspace holds a data-parallel
+    /// rank's share of a larger batch (nil: the workspace's own `sequenceCount`).
+    public func trainStep(_ ws: HandwritingWorkspace<T>, outputClip: T?,
+                          sequencesInBatch: Int? = nil) -> (total: Double, offsets: Double, endOfStroke: Double) {
         forward(ws)
         let rows = ws.activeSteps * ws.batch
         let loss = output.loss(ws.y.ptr, targets: ws.targets.ptr, mask: ws.mask.ptr, rows: rows, dy: ws.dy.ptr,
-                               scale: 1 / Swift.max(T(ws.sequenceCount), 1))
+                               scale: 1 / Swift.max(T(sequencesInBatch ?? ws.sequenceCount), 1))
         if let c = outputClip { Kernels.clamp(ws.dy.ptr, count: rows * output.outputSize, limit: c) }
         profile?.lap("mixture loss + gradient")
         output.backward(stack.output(ws.stack), rows: rows, dy: ws.dy.ptr, dx: ws.dStackOutput.ptr)

@@ -2,21 +2,34 @@ import QuillIO
 import QuillNN
 
 extension StackWorkspace where T == Float {
-    /// The state the next step starts from, per layer: `state.rnn.N.h` and (LSTM) `state.rnn.N.c`, each (B, H).
-    func carriedStateEntries() -> [(String, SafeTensors.Entry)] {
+    /// The state the next step starts from, per layer: `state.rnn.N.h` and (LSTM) `state.rnn.N.c`, each (B, H) for
+    /// the whole batch of `batch` streams. This workspace holds streams `rows` of them; `gather` sums a (B, H) buffer
+    /// over the ranks of a data-parallel job (each rank fills its own rows, zeros elsewhere), and is called once per
+    /// tensor on every rank.
+    func carriedStateEntries(rows: Range<Int>, batch: Int, gather: (inout [Float]) -> Void) -> [(String, SafeTensors.Entry)] {
         var entries: [(String, SafeTensors.Entry)] = []
+        func whole(_ local: [Float], hidden: Int) -> [Float] {
+            guard rows.count != batch else { return local }
+            var all = [Float](repeating: 0, count: batch * hidden)
+            for i in 0..<local.count { all[rows.lowerBound * hidden + i] = local[i] }
+            gather(&all)
+            return all
+        }
         for (n, lws) in layers.enumerated() {
             let st = lws.initialState()
-            entries.append(("state.rnn.\(n).h", SafeTensors.Entry(shape: st.h.shape, values: st.h.array)))
-            if let c = st.c { entries.append(("state.rnn.\(n).c", SafeTensors.Entry(shape: c.shape, values: c.array))) }
+            entries.append(("state.rnn.\(n).h", SafeTensors.Entry(shape: [batch, lws.hidden], values: whole(st.h.array, hidden: lws.hidden))))
+            if let c = st.c {
+                entries.append(("state.rnn.\(n).c", SafeTensors.Entry(shape: [batch, lws.hidden], values: whole(c.array, hidden: lws.hidden))))
+            }
         }
         return entries
     }
 
-    /// Restores the carried state saved by `carriedStateEntries`, checking presence, size and finiteness.
-    func restoreCarriedState(from file: SafeTensors.File, path: String) throws {
+    /// Restores rows `rows` of the state of `batch` streams saved by `carriedStateEntries`, checking presence, size
+    /// and finiteness.
+    func restoreCarriedState(from file: SafeTensors.File, path: String, rows: Range<Int>, batch: Int) throws {
         for (n, lws) in layers.enumerated() {
-            let count = lws.batch * lws.hidden
+            let count = batch * lws.hidden
             guard let h = file.tensors["state.rnn.\(n).h"], h.values.count == count else {
                 throw CheckpointError.corrupt(path, "carried state of layer \(n) missing or of the wrong size")
             }
@@ -29,8 +42,9 @@ extension StackWorkspace where T == Float {
             guard h.values.allSatisfy(\.isFinite), cs?.values.allSatisfy(\.isFinite) ?? true else {
                 throw CheckpointError.corrupt(path, "carried state of layer \(n) holds NaN or Inf")
             }
-            for i in 0..<count { lws.h[i] = h.values[i] }
-            if let c = lws.c, let cs { for i in 0..<count { c[i] = cs.values[i] } }
+            let first = rows.lowerBound * lws.hidden
+            for i in 0..<(lws.batch * lws.hidden) { lws.h[i] = h.values[first + i] }
+            if let c = lws.c, let cs { for i in 0..<(lws.batch * lws.hidden) { c[i] = cs.values[first + i] } }
         }
     }
 }

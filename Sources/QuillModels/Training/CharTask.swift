@@ -15,8 +15,15 @@ extension TrainingRun {
 /// Char-model training as a task of `TrainingRun`: a corpus split into training and validation text
 /// (`CharTrainingText`), streams of `batch` × `seq` characters carried across steps (their RNN state saved as
 /// `state.rnn.N.h/c` in last.safetensors), and the char divergence rule.
+///
+/// In a job of R ranks, rank r trains streams `shard.block(of: batch)` of every batch (B/R contiguous streams) and
+/// carries their state; the checkpoint holds the state of all B streams, gathered, so any rank count resumes it.
 final class CharTask: TrainingTask {
     var options: CharTrainOptions
+    var world = DataParallel.single
+    var dataFingerprint: String { corpus.fingerprint }
+    /// The whole batch's windows, (seq, B), when this rank trains a shard of it.
+    private var globalInputs: [Int32] = [], globalTargets: [Int32] = []
     private var corpus: CharCorpus!  // Invariant: loadData sets it, before any other use.
     private var vocab: Alphabet!  // Invariant: startFresh or resume sets it, before any other use.
     private var model: CharModel<Float>!  // Invariant: startFresh or resume sets it, before any other use.
@@ -67,16 +74,23 @@ final class CharTask: TrainingTask {
         }
         text = try CharTrainingText(corpus: corpus, alphabet: vocab, options: options)
         try text.check(resumed?.position, path: path)
-        inputs = [Int32](repeating: 0, count: options.seq * options.batch); targets = inputs
-        ws = model.makeWorkspace(steps: options.seq, batch: options.batch)
+        if let problem = shard.batchProblem(options.batch) { throw TrainingError.invalidOption(problem) }
+        let localBatch = shard.block(of: options.batch).count
+        inputs = [Int32](repeating: 0, count: options.seq * localBatch); targets = inputs
+        if shard.size > 1 { globalInputs = [Int32](repeating: 0, count: options.seq * options.batch); globalTargets = globalInputs }
+        ws = model.makeWorkspace(steps: options.seq, batch: localBatch)
     }
     var parameters: [Parameter<Float>] { model.parameters }
     var startedData: (parameters: Int, data: TrainingData) {
         (model.trainableScalarCount, .text(trainCharacters: text.train.count, validationCharacters: text.val.count,
                                            vocabulary: vocab.count))
     }
-    func extraTensors() -> [(String, SafeTensors.Entry)] { ws.stack.carriedStateEntries() }
-    func restoreExtras(from file: SafeTensors.File, path: String) throws { try ws.stack.restoreCarriedState(from: file, path: path) }
+    func extraTensors() -> [(String, SafeTensors.Entry)] {
+        ws.stack.carriedStateEntries(rows: shard.block(of: options.batch), batch: options.batch, gather: { world.sum(&$0) })
+    }
+    func restoreExtras(from file: SafeTensors.File, path: String) throws {
+        try ws.stack.restoreCarriedState(from: file, path: path, rows: shard.block(of: options.batch), batch: options.batch)
+    }
     func save(to path: String, metadata: [String: String], extraTensors: [(String, SafeTensors.Entry)]) throws {
         try CharCheckpoint.save(model, alphabet: vocab, to: path, metadata: metadata, extraTensors: extraTensors)
     }
@@ -86,11 +100,28 @@ final class CharTask: TrainingTask {
     func divergenceRule() -> DivergenceRule { .char(vocabularySize: vocab.count, charactersPerStep: options.batch * options.seq) }
 
     func trainStep(_ state: CharTrainerState, rng: inout SeededGenerator) -> StepLoss {
-        text.batcher.fill(text.train, position: state.position, inputs: &inputs, targets: &targets)
         let rows = options.seq * options.batch
-        let loss = model.trainStep(inputs: inputs, targets: targets, ws, dropout: options.model.dropout, rng: &rng) / Double(rows)
-        return StepLoss(loss: loss, perUnit: loss, units: rows, sequences: options.batch)
+        guard shard.size > 1 else {
+            text.batcher.fill(text.train, position: state.position, inputs: &inputs, targets: &targets)
+            let loss = model.trainStep(inputs: inputs, targets: targets, ws, dropout: options.model.dropout, rng: &rng) / Double(rows)
+            return StepLoss(loss: loss, perUnit: loss, units: rows, sequences: options.batch)
+        }
+        // This rank's streams: columns `block` of the (seq, B) windows; the loss and gradient are averaged over
+        // the whole batch's characters, so the ranks' sums are the batch's mean.
+        text.batcher.fill(text.train, position: state.position, inputs: &globalInputs, targets: &globalTargets)
+        let block = shard.block(of: options.batch), B = options.batch, b = block.count
+        for t in 0..<options.seq {
+            for j in 0..<b {
+                inputs[t * b + j] = globalInputs[t * B + block.lowerBound + j]
+                targets[t * b + j] = globalTargets[t * B + block.lowerBound + j]
+            }
+        }
+        let loss = model.trainStep(inputs: inputs, targets: targets, ws, dropout: options.model.dropout, rng: &rng,
+                                   lossRows: rows) / Double(rows)
+        return StepLoss(loss: loss, perUnit: loss, units: options.seq * b, sequences: b)
     }
+    /// The summed loss is already the batch's mean per character.
+    func perUnit(ofSummed loss: StepLoss) -> Double { loss.loss }
     func advance(_ state: inout CharTrainerState) {
         let (next, newEpoch) = text.batcher.advance(state.position)
         state.position = next

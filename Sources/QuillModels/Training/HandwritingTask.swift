@@ -15,8 +15,25 @@ extension TrainingRun {
 /// Handwriting training as a task of `TrainingRun`: a prepared dataset in shuffled batches of whole sequences and a
 /// fixed validation subset (`HandwritingTrainingData`), Graves's output and LSTM clips, and the handwriting
 /// divergence rule (per point).
+///
+/// In a job of R ranks, rank r trains sequences `shard.block(of: n)` of every batch of n sequences, its gradient
+/// averaged over all n.
 final class HandwritingTask: TrainingTask {
     var options: HandwritingTrainOptions
+    var world = DataParallel.single
+    /// The resume check's counts and, in a job of several ranks, a hash of every sample's offsets, pen lifts,
+    /// text and split: data with the same counts but other contents on one rank must not train silently.
+    var dataFingerprint: String {
+        guard world.size > 1 else { return data.fingerprint }
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        func mix(_ bytes: UnsafeRawBufferPointer) { for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 } }
+        for s in data.dataset.samples {
+            s.dx.withUnsafeBytes(mix); s.dy.withUnsafeBytes(mix); s.eos.withUnsafeBytes(mix)
+            s.characters.withUnsafeBytes(mix)
+            withUnsafeBytes(of: s.split == .train) { mix($0) }
+        }
+        return data.fingerprint + ":fnv1a64:" + String(h, radix: 16)
+    }
     private var data: HandwritingTrainingData!  // Invariant: loadData sets it, before any other use.
     private var model: HandwritingModel<Float>!  // Invariant: startFresh or resume sets it, before any other use.
     private var ws: HandwritingWorkspace<Float>!  // Invariant: prepare sets it, before any other use.
@@ -66,8 +83,10 @@ final class HandwritingTask: TrainingTask {
         if let s = resumed, s.batchInEpoch >= data.batches.batches.count {
             throw CheckpointError.corrupt(path, "trainer state (quill.trainer): batch \(s.batchInEpoch) of the epoch is past the \(data.batches.batches.count) batches")
         }
+        if let problem = shard.batchProblem(options.batch) { throw TrainingError.invalidOption(problem) }
         model.setPreactivationGradientClip(options.lstmClip.map { Float($0) })
-        ws = model.makeWorkspace(steps: data.batches.maxSteps, batch: options.batch, maxTextLength: data.batches.maxTextLength)
+        ws = model.makeWorkspace(steps: data.batches.maxSteps, batch: options.batch / shard.size,
+                                 maxTextLength: data.batches.maxTextLength)
     }
 
     var parameters: [Parameter<Float>] { model.parameters }
@@ -88,11 +107,22 @@ final class HandwritingTask: TrainingTask {
 
     func trainStep(_ state: HandwritingTrainerState, rng: inout SeededGenerator) -> StepLoss {
         let order = data.batches.order(epoch: state.epoch, seed: options.seed)
-        let points = StrokeBatches.fill(ws, samples: data.train, indices: data.batches.batches[order[state.batchInEpoch]])
-        let loss = model.trainStep(ws, outputClip: options.outputClip.map { Float($0) }).total
+        let batch = data.batches.batches[order[state.batchInEpoch]]
+        guard shard.size > 1 else {
+            let points = StrokeBatches.fill(ws, samples: data.train, indices: batch)
+            let loss = model.trainStep(ws, outputClip: options.outputClip.map { Float($0) }).total
+            return StepLoss(loss: loss, perUnit: loss / Double(max(points, 1)), units: points, sequences: ws.sequenceCount)
+        }
+        // This rank's block of the batch's sequences (none, in a short last batch with fewer sequences than ranks).
+        let mine = Array(batch[shard.block(of: batch.count)])
+        guard !mine.isEmpty else { return StepLoss(loss: 0, perUnit: 0, units: 0, sequences: 0) }
+        let points = StrokeBatches.fill(ws, samples: data.train, indices: mine)
+        let loss = model.trainStep(ws, outputClip: options.outputClip.map { Float($0) }, sequencesInBatch: batch.count).total
         // The divergence rule reads the loss per point, which does not depend on the batch's lengths.
         return StepLoss(loss: loss, perUnit: loss / Double(max(points, 1)), units: points, sequences: ws.sequenceCount)
     }
+
+    func perUnit(ofSummed loss: StepLoss) -> Double { loss.loss / Double(max(loss.units, 1)) }
 
     func advance(_ state: inout HandwritingTrainerState) {
         state.batchInEpoch += 1

@@ -57,9 +57,15 @@ public final class TrainingRun {
 
     private func train<Task: TrainingTask>(_ task: Task) throws -> Int {
         if let m = task.options.validate() { throw TrainingError.invalidOption(m) }
+        // Data parallelism (`DataParallel`): every rank runs this function in step; rank 0 alone writes files and
+        // reports events. Every rank validates the same weights (redundantly), so all take the same decisions.
+        let world = try DataParallel.world()
+        let writer = world.rank == 0
+        task.world = world
+        let onEvent: (TrainingEvent) -> Void = writer ? self.onEvent : { _ in }
         let outDir = task.options.outDir
         func path(_ file: String) -> String { RunFiles.path(outDir, file) }
-        RunFiles.removeStaleTemporaries(outDir)
+        if writer { RunFiles.removeStaleTemporaries(outDir) }
         let budget = self.budget ?? MemoryBudget.current()
         try task.loadData(resuming: resume, budget: budget)
 
@@ -76,7 +82,7 @@ public final class TrainingRun {
             savedCheckpoint = state.step
             try task.prepare(resumed: state, path: path(RunFiles.last))
         } else {
-            if !replacing { try RunFiles.ensureFresh(outDir) }
+            if !replacing && writer { try RunFiles.ensureFresh(outDir) }
             rng = SeededGenerator(seed: task.options.seed)
             try task.startFresh(rng: &rng, budget: budget)
             task.options.weightInit?.apply(to: task.parameters, rng: &rng)
@@ -89,11 +95,14 @@ public final class TrainingRun {
                 task.options.initFrom?.step = RunFiles.bestStep(file)
             }
             try task.prepare(resumed: nil, path: path(RunFiles.last))
-            if replacing {
-                for file in RunFiles.all { try? FileManager.default.removeItem(atPath: path(file)) }
-            }
         }
-        try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
+        // Before anything is written: every rank must train the same run on the same data.
+        try world.checkSameRun(String(decoding: try JSONEncoder.sorted.encode(task.options), as: UTF8.self)
+                               + "\n" + task.dataFingerprint)
+        if !resume && replacing && writer {
+            for file in RunFiles.all { try? FileManager.default.removeItem(atPath: path(file)) }
+        }
+        if writer { try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true) }
         let optimizer: AnyOptimizer<Float> = task.options.optimizer.make()
         let noise = task.options.weightNoise.map {
             WeightNoise($0.adaptive ? .adaptive($0.sigma) : .fixed($0.sigma), parameters: task.parameters)
@@ -118,7 +127,7 @@ public final class TrainingRun {
                 "quill.best": "{\"step\":\(state.step),\"\(task.bestKey)\":\(score.isFinite ? "\(score)" : "null")}",
             ], extraTensors: [])
         }
-        if let file = resumedFile {
+        if let file = resumedFile, writer {
             try RunFiles.dropMetrics(after: state.step, in: path(RunFiles.metrics))
             switch RunFiles.bestRepair(outDir: outDir, bestStep: state.bestStep, step: state.step) {
             case .keep: break
@@ -127,7 +136,13 @@ public final class TrainingRun {
                 try saveBest(trainOptions: file.metadata["quill.train-options"], score: state.bestScore ?? .nan)
             }
         }
-        let metrics = try MetricsWriter(path: path(RunFiles.metrics), truncate: !resume)
+        if resume && world.size > 1 {
+            // Rank 0's repair of the best model decides the best score for all.
+            let best = world.fromRankZero([state.bestStep.map(Double.init) ?? -1, state.bestScore ?? .nan])
+            state.bestStep = best[0] < 0 ? nil : Int(best[0])
+            state.bestScore = best[0] < 0 ? nil : best[1]
+        }
+        let metrics = writer ? try MetricsWriter(path: path(RunFiles.metrics), truncate: !resume) : nil
         let start = Date(), elapsedBefore = state.elapsed
         func elapsed() -> Double { elapsedBefore + Date().timeIntervalSince(start) }
         var window = LogWindow(), windowStart = Date()
@@ -141,12 +156,17 @@ public final class TrainingRun {
         func saveLast() throws {
             RunFiles.record(rng, in: &state)
             state.elapsed = elapsed()
+            // Every rank: the task's extra tensors may gather each rank's share (char's carried state).
+            let extras = task.extraTensors()
+            if writer { try writeLast(extras) }
+            lastSaved = state.step
+            checkpoint = state.step
+        }
+        func writeLast(_ extras: [(String, SafeTensors.Entry)]) throws {
             try task.save(to: path(RunFiles.last), metadata: [
                 "quill.train-options": String(decoding: try encoder.encode(task.options), as: UTF8.self),
                 "quill.trainer": String(decoding: try encoder.encode(state), as: UTF8.self),
-            ], extraTensors: RunFiles.entries(optimizer, parameters: params) + task.extraTensors() + (noise?.entries() ?? []))
-            lastSaved = state.step
-            checkpoint = state.step
+            ], extraTensors: RunFiles.entries(optimizer, parameters: params) + extras + (noise?.entries() ?? []))
             savedCheckpoint = state.step
         }
 
@@ -165,15 +185,15 @@ public final class TrainingRun {
                 improved = score < (state.bestScore ?? .infinity)
             }
             if let line = v.line {
-                try metrics.append(line.merging(["kind": "val", "step": state.step, "elapsed_s": elapsed()]) { $1 })
+                try metrics?.append(line.merging(["kind": "val", "step": state.step, "elapsed_s": elapsed()]) { $1 })
             }
             // Without a validation set every checkpoint is the best model.
             let best = improved || v.score == nil
             if best { state.bestScore = v.score; state.bestStep = state.step }
             // The resume point first: it records the best step, and a resume rewrites a best model whose write failed.
             try saveLast()
-            if best { try saveBest(trainOptions: nil, score: v.score ?? .nan) }
-            let sample = task.sample(step: state.step, rng: rng)
+            if best && writer { try saveBest(trainOptions: nil, score: v.score ?? .nan) }
+            let sample = writer ? task.sample(step: state.step, rng: rng) : ""
             if v.score != nil || v.line != nil {
                 onEvent(.validation(step: state.step, score: v.score ?? .nan, perUnit: v.perUnit, best: improved,
                                     sample: sample))
@@ -181,6 +201,10 @@ public final class TrainingRun {
         }
 
         let options = task.options
+        // The gradients the ranks sum: the model's (weight noise's σ gradients follow from the summed ones).
+        let sharded = task.parameters.filter(\.trainable)
+        var gradientBuffer: [Float] = []
+        var allReduceSeconds = 0.0  // in the gradient sums since the last metrics line
         let limits = RunLimits(steps: options.steps, minutes: options.minutes, stepAtStart: state.step)
         while true {
             if let s = options.steps, state.step >= s {
@@ -189,12 +213,28 @@ public final class TrainingRun {
                 }
                 break
             }
-            if let m = options.minutes, Date().timeIntervalSince(start) >= m * 60 { reason = "reached the time limit"; break }
-            if shouldStop() { reason = "interrupted"; break }
+            var timeUp = options.minutes.map { Date().timeIntervalSince(start) >= $0 * 60 } ?? false
+            var interrupted = shouldStop()
+            if world.size > 1 {
+                // The ranks stop together: at the first step any of them reaches its time limit or is interrupted.
+                var votes = [timeUp ? 1.0 : 0, interrupted ? 1.0 : 0]
+                world.sum(&votes)
+                (timeUp, interrupted) = (votes[0] > 0, votes[1] > 0)
+            }
+            if timeUp { reason = "reached the time limit"; break }
+            if interrupted { reason = "interrupted"; break }
 
             params.zeroGradients()
             noise?.perturb(rng: &rng)
-            let loss = QuillGEMM.withPrecision(options.precision ?? .fp32) { task.trainStep(state, rng: &rng) }
+            var loss = QuillGEMM.withPrecision(options.precision ?? .fp32) { task.trainStep(state, rng: &rng) }
+            if world.size > 1 {
+                // Before weight noise adds its complexity gradient: that term is the whole batch's, once.
+                allReduceSeconds += world.sumGradients(sharded, buffer: &gradientBuffer)
+                var sums = [loss.loss, Double(loss.units), Double(loss.sequences)]
+                world.sum(&sums)
+                loss = StepLoss(loss: sums[0], perUnit: 0, units: Int(sums[1]), sequences: Int(sums[2]))
+                loss.perUnit = task.perUnit(ofSummed: loss)
+            }
             complexity = noise?.restore(complexityScale: task.complexityScale) ?? 0
             try GuardedUpdate.apply(loss: loss.loss, parameters: trainable, optimizer: optimizer,
                                     schedule: options.lrSchedule, clipNorm: options.clipNorm,
@@ -221,7 +261,13 @@ public final class TrainingRun {
                         line["mdl_unit"] = data.unit
                     }
                 }
-                try metrics.append(line.merging(["kind": "train", "step": state.step, "elapsed_s": elapsedBefore + session,
+                if world.size > 1 {
+                    // The time this rank spent summing gradients (waiting for the slowest rank included).
+                    line["ranks"] = world.size
+                    line["allreduce_s_per_step"] = allReduceSeconds / Double(window.steps)
+                    allReduceSeconds = 0
+                }
+                try metrics?.append(line.merging(["kind": "train", "step": state.step, "elapsed_s": elapsedBefore + session,
                                                  "lr": optimizer.learningRate, "rate": rate]) { $1 })
                 window = LogWindow(); windowStart = now
             }

@@ -146,6 +146,11 @@ protocol TrainingTask: AnyObject {
     associatedtype Options: RunOptions
     associatedtype State: TrainerState
     var options: Options { get set }
+    /// The data-parallel job the task computes its share of every batch in (`DataParallel.single` alone); the run
+    /// sets it before `prepare`, which sizes the workspace for the shard.
+    var world: DataParallel { get set }
+    /// What the data files hold, compared between the ranks of a job with the options (set by `loadData`).
+    var dataFingerprint: String { get }
 
     /// Reads the data and checks what depends on it and the options alone; `resuming`: the options are a
     /// checkpoint's.
@@ -176,8 +181,12 @@ protocol TrainingTask: AnyObject {
     func dataLossPerComplexityUnit(_ window: LogWindow) -> (loss: Double, unit: String)
 
     func divergenceRule() -> DivergenceRule
-    /// Fills the next batch at `state` and runs forward and backward (the gradients are zero when called).
+    /// Fills the next batch at `state` and runs forward and backward (the gradients are zero when called). In a job
+    /// of several ranks: this rank's shard of the global batch, its gradient scaled so that the sum over the ranks
+    /// is the gradient of the whole batch, and its loss, units and sequences such that their sums are the batch's.
     func trainStep(_ state: State, rng: inout SeededGenerator) -> StepLoss
+    /// The loss per unit of a step's loss summed over the ranks (`StepLoss.perUnit` of the whole batch).
+    func perUnit(ofSummed loss: StepLoss) -> Double
     /// Moves `state` past the batch of the step just taken.
     func advance(_ state: inout State)
     /// A training line's fields beyond kind, step, elapsed_s, lr and rate.
@@ -188,6 +197,8 @@ protocol TrainingTask: AnyObject {
 }
 
 extension TrainingTask {
+    /// This rank's share of every batch.
+    var shard: Shard { Shard(rank: world.rank, size: world.size) }
     /// No tensors beyond weights and optimiser state.
     func extraTensors() -> [(String, SafeTensors.Entry)] { [] }
     func restoreExtras(from file: SafeTensors.File, path: String) throws {}
