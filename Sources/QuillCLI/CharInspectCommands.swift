@@ -28,7 +28,7 @@ public struct CharTypoCommand: ParsableCommand {
     @Option(help: "UTF-8 text the model reads.") var text: String
     @Option(help: "Position of the typo, counting characters from 0.") var at: Int
     @Option(help: "The character put at --at (default: one drawn from the vocabulary).") var typo: String?
-    @Option(help: "Steps after the typo to follow (1…100000). (default: 200)") var length = 200
+    @Option(help: "Steps after the typo to follow (1…100000).") var length = 200
     @Option(help: "Seed of the drawn typo.") var seed: UInt64 = 1
     @Option(name: .shortAndLong, help: "Figure: .png, .svg or .pdf.") var output: String
     @Flag(help: "Also print the distances as JSON ({\"layers\": [[…], …]}).") var json = false
@@ -90,7 +90,7 @@ public struct CharSaturationCommand: ParsableCommand {
         """)
     @OptionGroup var model: CharModelFile
     @Option(help: "UTF-8 text the model reads.") var text: String
-    @Option(name: .customLong("max-chars"), help: "Read at most this many characters of it (1…10000000). (default: 20000)")
+    @Option(name: .customLong("max-chars"), help: "Read at most this many characters of it (1…10000000).")
     var maxChars = 20_000
     @Option(name: .shortAndLong, help: "Figure: .png, .svg or .pdf.") var output: String
     @Flag(help: "Also print the fractions as JSON.") var json = false

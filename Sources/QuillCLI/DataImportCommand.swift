@@ -58,9 +58,8 @@ public struct DataImportCommand: ParsableCommand {
         try refuseNonFiles([("--ascii", ascii)], directoriesAllowed: true)
         try refuseNonFiles([("--train-list", trainList), ("--valid-list", validList), ("--hershey", hershey)])
         try OptionRange.check("synthetic-lines", syntheticLines, 0...SyntheticMix.maximumLines)
-        if (syntheticLines > 0) != (hershey != nil) {
-            throw ValidationError("--synthetic-lines and --hershey go together")
-        }
+        if syntheticLines > 0 && hershey == nil { throw ValidationError("--synthetic-lines needs the font file: --hershey FILE") }
+        if syntheticLines == 0 && hershey != nil { throw ValidationError("--hershey goes with --synthetic-lines N (more than 0)") }
         var extensions = (try? ImportFormat(name: format))?.fileExtensions ?? []
         if ascii != nil { extensions.insert("txt") }
         try refuseOverwriting(inputs: inputs.map { (what: "an input of the import", path: Optional($0)) }

@@ -87,6 +87,9 @@ struct RunArguments<Options: RunOptions>: ParsableArguments {
             throw ValidationError("--init-from starts a new run from another run's weights; --resume continues this one. Choose one")
         }
         try refuseEmptyOutput("init-from", initFrom, directory: true)
+        if let initFrom, sameFile(initFrom, out) {
+            throw ValidationError("--init-from \(initFrom) is --out: a new run there would replace the run it starts from; give another --out")
+        }
         if let weightInit, WeightInit(parsing: weightInit) == nil {
             throw ValidationError("--init \(weightInit): give uniform:A, normal:SIGMA (A, SIGMA more than 0, at most 10) or xavier")
         }

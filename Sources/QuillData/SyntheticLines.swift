@@ -225,6 +225,10 @@ public struct SyntheticMix: Sendable, Equatable {
     public func apply(to imported: inout ImportResult) throws {
         guard lines > 0 else { return }
         let fonts = try self.fonts.map { try HersheyFont.load(path: fontFile, font: $0) }
+        for f in fonts where f.glyphs.isEmpty {
+            throw DatasetError.invalidOption("\(fontFile): font '\(f.id)' has no glyphs")
+        }
+        let before = imported.samples.count
         for i in imported.samples.indices {
             if let t = imported.samples[i].text, t.contains("#") {
                 imported.samples[i].text = t.replacingOccurrences(of: "#", with: String(Character(Alphabet.unknown)))
@@ -261,7 +265,7 @@ public struct SyntheticMix: Sendable, Equatable {
             sample.split = .train
             imported.samples.append(sample)
         }
-        imported.notes.append("added \(lines) synthetic lines from the Hershey fonts \(self.fonts.joined(separator: ", ")) "
+        imported.notes.append("added \(imported.samples.count - before) synthetic lines from the Hershey fonts \(self.fonts.joined(separator: ", ")) "
                               + "to the training split")
     }
 }

@@ -58,6 +58,8 @@ final class NGramCLITests: XCTestCase {
         let e = errorText(["ngram", "train", "--data", data, "--order", "2", "--out", dir.path("file/sub")])
         XCTAssertTrue(e.contains("cannot create"), e)
         XCTAssertEqual(ExitStatus.of(FileSystemError(path: "x", operation: .create, code: ENOTDIR)), .ioError)
+        XCTAssertTrue(errorText(["char", "train", "--data", data, "--out", dir.path("char"), "--init-from", dir.path("char"),
+                                 "--force", "--steps", "1"]).contains("is --out"))
     }
 
     func testBadInputIsOneLine() throws {

@@ -74,6 +74,17 @@ final class CharSweepTests: XCTestCase {
         }
         let longer = try CharSweep(plan: try plan(dir, steps: 10), outDir: dir.path("split")).run()
         XCTAssertEqual(longer.map(\.steps), [10, 10, 10, 10])
+        // Another text over the same directory is refused as such; missing text writes nothing.
+        var otherText = try plan(dir, steps: 10)
+        try "a different text, long enough to train on for a step or two. ".write(toFile: dir.path("u.txt"), atomically: true, encoding: .utf8)
+        otherText.base.dataPaths = [dir.path("u.txt")]
+        XCTAssertThrowsError(try CharSweep(plan: otherText, outDir: dir.path("split")).run()) {
+            XCTAssertTrue("\($0)".contains("over another text (--data)"), "\($0)")
+        }
+        var missing = try plan(dir)
+        missing.base.dataPaths = [dir.path("none.txt")]
+        XCTAssertThrowsError(try CharSweep(plan: missing, outDir: dir.path("never")).run())
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path("never")))
         try FileManager.default.createDirectory(atPath: dir.path("busy/x"), withIntermediateDirectories: true)
         XCTAssertThrowsError(try CharSweep(plan: try plan(dir), outDir: dir.path("busy")).run()) {
             XCTAssertTrue("\($0)".contains("not empty and holds no sweep"), "\($0)")

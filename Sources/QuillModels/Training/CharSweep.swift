@@ -75,7 +75,7 @@ public struct CharSweep {
         }
     }
 
-    public let plan: Plan
+    public private(set) var plan: Plan
     public let outDir: String
     public static let file = "sweep.json"
 
@@ -132,7 +132,8 @@ public struct CharSweep {
             mine.base.dataPaths = []; theirs.base.dataPaths = []
             (mine.steps, mine.minutes, theirs.steps, theirs.minutes) = (nil, nil, nil, nil)
             guard mine == theirs else {
-                throw TrainingError.invalidOption("\(outDir) holds a sweep with other options; give the same options to continue it, or a new --out")
+                let what = mine.base.dataFingerprint != theirs.base.dataFingerprint ? "over another text (--data)" : "with other options"
+                throw TrainingError.invalidOption("\(outDir) holds a sweep \(what); give the same text and options to continue it, or a new --out")
             }
         } else {
             var isDir: ObjCBool = false
@@ -171,6 +172,15 @@ public struct CharSweep {
     public func run(onEvent: (Event) -> Void = { _ in },
                     makeRun: (CharTrainOptions, Bool) -> TrainingRun = { TrainingRun(options: $0, resume: $1) },
                     shouldStop: () -> Bool = { false }) throws -> [Row] {
+        // The text first (missing, empty, not UTF-8: refused before anything is written), and its fingerprint goes
+        // into the plan, so a second invocation over other text is refused like any other changed option.
+        var sweep = self
+        sweep.plan.base.dataFingerprint = try CharCorpus(paths: plan.base.dataPaths).fingerprint
+        return try sweep.runChecked(onEvent: onEvent, makeRun: makeRun, shouldStop: shouldStop)
+    }
+
+    private func runChecked(onEvent: (Event) -> Void, makeRun: (CharTrainOptions, Bool) -> TrainingRun,
+                            shouldStop: () -> Bool) throws -> [Row] {
         try prepareDirectory()
         let points = plan.points
         for (i, p) in points.enumerated() {
