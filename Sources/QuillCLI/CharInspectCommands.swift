@@ -66,7 +66,7 @@ public struct CharTypoCommand: ParsableCommand {
         try InspectionFigures.typo(after, title: "typo at \(at): \(TextPreparation.shown(chars[at])) → \(TextPreparation.shown(replacement))",
                                    to: output)
         for (l, row) in after.enumerated() {
-            let half = row.firstIndex { $0 < (row.first ?? 0) / 2 && $0 < row.max()! / 2 }
+            let half = row.firstIndex { $0 < (row.first ?? 0) / 2 && $0 < (row.max() ?? 0) / 2 }
             print(String(format: "layer %d: distance %.3f at the typo, largest %.3f, %@", l + 1, row.first ?? 0, row.max() ?? 0,
                          half.map { "below half of both from \($0) steps after" } ?? "not below half within \(row.count) steps"))
         }
