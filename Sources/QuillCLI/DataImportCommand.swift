@@ -1,7 +1,7 @@
 import ArgumentParser
 import QuillData
 
-/// `quill data import FORMAT INPUT… --out FILE`: import a dataset and write the prepared file.
+/// `quill data import FORMAT INPUT… -o FILE`: import a dataset and write the prepared file.
 public struct DataImportCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "import",
@@ -19,7 +19,8 @@ public struct DataImportCommand: ParsableCommand {
     @Argument(help: "Input files or directories.")
     var inputs: [String]
 
-    @Option(name: .customLong("out"), help: "The prepared file to write (written atomically).")
+    @Option(name: [.customShort("o"), .customLong("output"), .customLong("out")],
+            help: "The prepared file to write (written atomically); --out is the same option.")
     var out: String
 
     @Flag(name: .customLong("skip-invalid"), help: "Skip bad samples and report them instead of stopping.")
@@ -50,7 +51,7 @@ public struct DataImportCommand: ParsableCommand {
     @OptionGroup var preprocess: PreprocessFlags
 
     public func validate() throws {
-        try refuseEmptyOutput("out", out)
+        try refuseEmptyOutput("output", out)
         guard (trainList == nil) == (validList == nil) else {
             throw ValidationError("--train-list and --valid-list go together")
         }

@@ -13,7 +13,7 @@ protocol SamplingDefaults {
     static var bias: Double { get }
 }
 
-/// Writing text with the synthesis network (`write`, `plot window`): `WriteOptions`' bias.
+/// Writing text with the synthesis network (`write`, `plot window`, `style add`; `serve` too): `WriteOptions`' bias, 1.
 enum WritingDefaults: SamplingDefaults {
     static let kind = HandwritingKind.synthesis
     static var bias: Double { WriteOptions().bias }
@@ -23,13 +23,6 @@ enum WritingDefaults: SamplingDefaults {
 enum PredictionDefaults: SamplingDefaults {
     static let kind = HandwritingKind.prediction
     static let bias = 0.0
-}
-
-/// A style sample of the synthesis network (`style add`): a little neater than the model's own distribution, so
-/// the hand it primes with is legible, yet not as uniform as `write`'s default.
-enum StyleSampleDefaults: SamplingDefaults {
-    static let kind = HandwritingKind.synthesis
-    static let bias = 0.7
 }
 
 /// The flags of every command that samples a handwriting model: which model (`--model`, with the default model

@@ -10,7 +10,7 @@ public struct StyleAdd: ParsableCommand {
 
     @Argument(help: "The style's name (letters, digits, - and _).") var name: String
     @Option(help: "The text of the style sample.") var text: String
-    @OptionGroup var sampling: SamplingOptions<StyleSampleDefaults>
+    @OptionGroup var sampling: SamplingOptions<WritingDefaults>
     @Option(help: "Take the strokes from this InkML file (your handwriting of --text) instead.") var inkml: String?
     @Flag(help: "Replace a style of the same name.") var force = false
 

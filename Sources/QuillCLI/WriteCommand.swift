@@ -41,6 +41,10 @@ public struct WriteCommand: ParsableCommand {
 
     @Argument(help: "The text to write; - reads it from standard input.") var text: String?
     @Option(help: "Read the text from this UTF-8 file (- for standard input) instead.") var input: String?
+    @Option(help: ArgumentHelp("Write the lines of this JSON job file (- for standard input), each with its own "
+            + "style, bias, color and width: {\"lines\": [{\"text\": \"Dear Ada,\", \"style\": \"neat\", \"bias\": 1.5, "
+            + "\"color\": \"navy\", \"width\": 2}, …]}; what a line leaves out, the job's own keys or these options give.",
+            valueName: "file")) var job: String?
     @OptionGroup var sampling: SamplingOptions<WritingDefaults>
     @Option(name: .shortAndLong, help: ArgumentHelp(WriteOutput.help)) var output: String?
     @Option(help: "Wrap lines longer than this many characters (10…500).") var wrap: Int = 60
@@ -82,11 +86,15 @@ public struct WriteCommand: ParsableCommand {
             if let setup = try sheets.setup(), let m = setup.problem(lineHeight: lineHeight) {
                 throw ValidationError("--page \(sheets.page ?? ""): \(m)")
             }
-            if text == nil && input == nil { throw ValidationError("give the text to write, - for standard input, or --input FILE") }
-            if text != nil && input != nil { throw ValidationError("give the text either as an argument or with --input, not both") }
+            if text == nil && input == nil && job == nil {
+                throw ValidationError("give the text to write, - for standard input, --input FILE or --job FILE")
+            }
+            if [text != nil, input != nil, job != nil].filter({ $0 }).count > 1 {
+                throw ValidationError("give the text as an argument, with --input or with --job, only one of them")
+            }
             // --input may be a pipe (/dev/fd/N): TextPreparation.read handles it and names a directory.
             try sampling.refuseInputs([("--prime-from", primeFrom), ("--prime-inkml", primeInkml)],
-                                      streams: [("--input", input)], output: output)
+                                      streams: [("--input", input), ("--job", job)], output: output)
         }
         try OptionRange.check("wrap", wrap, 10...500)
         try OptionRange.check("max-chars", maxChars, 1...100_000)
@@ -122,22 +130,28 @@ public struct WriteCommand: ParsableCommand {
             return
         }
         let output = self.output ?? ""
-        let raw = try readText(output: output)
         let writer = try sampling.writer()
-        let prepared = try writer.prepare(raw, wrap: wrap, literalNewlines: input == nil && text != "-")
-        reportReplacements(prepared.replacements)
-        try checkPageSize(prepared.lines, output: output)
-        let request = pageRequest(raw, hand: try hand(writer))
-        let prime = try writer.prime(for: request.hand)
-        let page: WrittenPage
-        do {
-            var pageWriter = writer.pageWriter(request)
-            let bar = WorkProgress()
-            pageWriter.progress = { bar.update($0, $1, unit: "lines") }
-            defer { bar.finish() }
-            page = try pageWriter.write(prepared.lines, seed: request.seed, prime: prime)
-        } catch let e as NonFiniteOutputError {
-            throw e.naming(try sampling.file())
+        let prepared: PreparedText, page: WrittenPage, options: PageOptions
+        if let job {
+            (prepared, page, options) = try writeJob(job, writer: writer, output: output)
+        } else {
+            let raw = try readText(output: output)
+            prepared = try writer.prepare(raw, wrap: wrap, literalNewlines: input == nil && text != "-")
+            reportReplacements(prepared.replacements)
+            try checkPageSize(prepared.lines, output: output)
+            let request = pageRequest(raw, hand: try hand(writer))
+            let prime = try writer.prime(for: request.hand)
+            do {
+                var pageWriter = writer.pageWriter(request)
+                let bar = WorkProgress()
+                pageWriter.progress = { bar.update($0, $1, unit: "lines") }
+                defer { bar.finish() }
+                page = try pageWriter.write(prepared.lines, seed: request.seed, prime: prime)
+            } catch let e as NonFiniteOutputError {
+                throw e.naming(try sampling.file())
+            }
+            options = HandwritingWriter.pageOptions(lineHeight: request.lineHeight, style: request.style,
+                                                    pixelScale: request.pixelScale)
         }
         for r in page.resampled {
             let what = r.firstProblems.map(\.description).joined(separator: "; ")
@@ -148,8 +162,6 @@ public struct WriteCommand: ParsableCommand {
         for (i, g) in page.generated.enumerated() where g?.finished == false && !page.resampled.contains(where: { $0.line == i }) {
             note("line \(i + 1) reached the step cap before the window passed its end")
         }
-        let options = HandwritingWriter.pageOptions(lineHeight: request.lineHeight, style: request.style,
-                                                    pixelScale: request.pixelScale)
         let strokes = page.lines.map { $0?.strokes ?? [] }
         let n = page.lines.compactMap { $0 }.count
         let setup = try sheets.setup()
@@ -195,6 +207,51 @@ public struct WriteCommand: ParsableCommand {
         let travelNote = StrokeFormat.forPath(output)?.isPlotter == true
             ? String(format: "; pen-up travel %.0f mm (%.0f mm in the sampled order)", travel, sampledTravel) : ""
         print("wrote \(files.map { TextPreparation.shown(text: $0) }.joined(separator: ", ")) (\(n) \(n == 1 ? "line" : "lines")\(sheetsNote)\(travelNote))")
+    }
+
+    /// Reads, checks and writes the --job file as one page: its lines, the page, and the layout with each line's pen.
+    func writeJob(_ path: String, writer: HandwritingWriter, output: String) throws -> (PreparedText, WrittenPage, PageOptions) {
+        let name = path == "-" ? "standard input" : TextPreparation.shown(text: path)
+        let parsed: PageJob
+        do {
+            parsed = try PageJob.parse(Data(try TextPreparation.read(path: path).utf8), what: name)
+        } catch let e as TextError {
+            throw CLIError(e.description, status: e.isUnreadableFile ? .noInput : .dataError)
+        } catch let e as JobError {
+            throw CLIError(e.description, status: .dataError)
+        }
+        if parsed.setsInk {
+            let ext = (output as NSString).pathExtension.lowercased()
+            if StrokeFormat.forPath(output) != nil || plotter.plotterSVG || WriteOutput.isGIF(output) || animation.animate {
+                throw CLIError("\(name): a job's colours and widths are drawn in .png, .svg and .pdf pages; "
+                               + "they do not apply to \(plotter.plotterSVG ? "--plotter-svg" : animation.animate ? "--animate" : ".\(ext)") output",
+                               status: .usage)
+            }
+        }
+        let characters = parsed.lines.map { $0.text.trimmingCharacters(in: .whitespacesAndNewlines).count }.reduce(0, +)
+        if characters > maxChars {
+            throw CLIError("\(name): the job's lines have \(characters) characters, more than --max-chars \(maxChars); raise it with --max-chars \(characters)", status: .usage)
+        }
+        let prepared: PreparedJob
+        do {
+            prepared = try writer.prepare(job: parsed, wrap: wrap)
+        } catch let e as JobError {
+            throw CLIError("\(name): \(e.description)", status: .dataError)
+        }
+        reportReplacements(prepared.text.replacements)
+        try checkPageSize(prepared.text.lines, output: output)
+        let request = pageRequest("", hand: try hand(writer))
+        let result: WrittenPageResult
+        do {
+            let bar = WorkProgress()
+            defer { bar.finish() }
+            result = try writer.write(prepared, from: parsed, request: request) { bar.update($0, $1, unit: "lines") }
+        } catch let e as JobError {
+            throw CLIError("\(name): \(e.description)", status: .dataError)
+        } catch let e as NonFiniteOutputError {
+            throw e.naming(try sampling.file())
+        }
+        return (result.prepared, result.page, result.options)
     }
 
     /// The text as given: the argument, standard input for "-", or the --input file; checked against --max-chars.

@@ -6,6 +6,8 @@ public struct PreparedText: Equatable, Sendable {
     public var lines: [String?]
     /// Replacements made for characters the model lacks, as "“→\"", sorted, each once.
     public var replacements: [String]
+
+    public init(lines: [String?], replacements: [String]) { self.lines = lines; self.replacements = replacements }
 }
 
 /// Why a text can't be written.

@@ -24,6 +24,19 @@ public struct WrittenPage: Sendable {
     }
 }
 
+extension WrittenPage {
+    /// A page of lines as sampled (nil: a blank line): each levelled and scaled to the median letter height of
+    /// them all (`StrokeGeometry.normalisedLine`). Pages written in parts (a job's groups of lines, each in its
+    /// own hand) are put together this way, so they too have one letter size.
+    public init(generated: [GeneratedLine?], resampled: [Resample]) {
+        let samples = generated.map { $0.map(\.sample) }
+        let heights = samples.compactMap { $0 }.map(StrokeGeometry.letterHeight).filter { $0 > 0 }.sorted()
+        let height = heights.isEmpty ? 0 : heights[heights.count / 2]
+        self.init(lines: samples.map { $0.map { StrokeGeometry.normalisedLine($0, letterHeight: height) } },
+                  generated: generated, resampled: resampled.sorted { $0.line < $1.line }, letterHeight: height)
+    }
+}
+
 /// Writes pages: lines sampled in one batch, in one hand, each checked and written again when it breaks down.
 ///
 /// One hand: with a prime (a style, a prepared sample or the user's ink) every line is primed with it (Graves
@@ -76,12 +89,7 @@ public struct PageWriter {
                 try run(Array(written.dropFirst()), prime: g.prime(text: first.text, cutAtFinish: true))
             }
         }
-        let samples = generated.map { $0.map(\.sample) }
-        let heights = samples.compactMap { $0 }.map(StrokeGeometry.letterHeight).filter { $0 > 0 }.sorted()
-        let height = heights.isEmpty ? 0 : heights[heights.count / 2]
-        return WrittenPage(lines: samples.map { $0.map { StrokeGeometry.normalisedLine($0, letterHeight: height) } },
-                           generated: generated, resampled: resampled.sorted { $0.line < $1.line },
-                           letterHeight: height)
+        return WrittenPage(generated: generated, resampled: resampled)
     }
 
     /// Writes texts as one batch, then writes each broken line again (the broken ones of a try as one batch),

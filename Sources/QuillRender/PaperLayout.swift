@@ -90,7 +90,7 @@ extension StrokeRenderer {
         // The tight layout fixes each line's scale and vertical place in its slot; only the slots move here. One
         // hand has one letter size: when a line is too wide for the sheet, every line is drawn as small as it.
         var options = options
-        options.width = paper.size.width - 2 * paper.margin + 2 * (options.margin + options.style.width / 2)
+        options.width = paper.size.width - 2 * paper.margin + 2 * (options.margin + options.widestPen / 2)
         var single = try place(lines: lines, options: options, what: what)
         let scales = zip(lines, single.layout.lines).filter { !$0.0.isEmpty }.map(\.1.transform.scale)
         if let lo = scales.min(), let hi = scales.max(), lo < hi * (1 - 1e-9) {
@@ -103,7 +103,7 @@ extension StrokeRenderer {
         // Where line i's slot starts in the tight layout (StrokeLayout.page), and where the baseline lies in a slot
         // (read from the line drawn largest, which no shrinking moved).
         func tightSlotTop(_ i: Int) -> Double {
-            options.margin + options.style.width / 2 + Double(i) * (options.lineHeight + options.lineGap)
+            options.margin + options.widestPen / 2 + Double(i) * (options.lineHeight + options.lineGap)
         }
         let largest = single.layout.lines.indices.max { single.layout.lines[$0].transform.scale < single.layout.lines[$1].transform.scale } ?? 0
         let baselineInSlot = single.layout.lines[largest].transform.apply(Point(x: 0, y: baseline)).y - tightSlotTop(largest)
@@ -185,7 +185,9 @@ extension StrokeRenderer {
         guard let size = pages.first?.size else { throw RenderError.emptyGeometry(what: path, detail: "no pages") }
         func draw(_ page: PlacedPage, on c: Canvas) {
             drawRuling(on: c, page: page, paper: paper)
-            for line in page.lines { c.drawStrokes(line, transform: .identity, style: options.style) }
+            for (j, line) in page.lines.enumerated() {
+                c.drawStrokes(line, transform: .identity, style: options.style(forLine: page.firstLine + j))
+            }
         }
         guard format == .pdf else {
             return try writeEachPage(count: pages.count, output: path) { k, file in

@@ -83,8 +83,20 @@ public struct PageOptions: Equatable, Sendable {
     /// Give every line the same vertical extent (the union of the lines' ink from top to bottom), so lines drawn
     /// with their midlines at y = 0 share one baseline on the page instead of each being centred on its own ink.
     public var sharedLineBand: Bool = false
+    /// A pen per line of the page (`quill write --job`: each line its own colour and width), by the line's index
+    /// among all the lines laid out; nil, or an index past its end, draws with `style`.
+    public var lineStyles: [StrokeStyle]? = nil
 
     public init() {}
+
+    /// The pen of line `index` (0-based, among all the lines laid out): `lineStyles[index]`, else `style`.
+    public func style(forLine index: Int) -> StrokeStyle {
+        guard let lineStyles, lineStyles.indices.contains(index) else { return style }
+        return lineStyles[index]
+    }
+
+    /// The widest pen of the page, in points: half of it stays inside the margin so round caps are not clipped.
+    public var widestPen: Double { max(style.width, lineStyles?.map(\.width).max() ?? 0) }
 }
 
 extension PageOptions {
@@ -92,7 +104,7 @@ extension PageOptions {
     /// they are written: a handwritten character is taken to be at least a fifth of the line height wide. A page
     /// larger than a canvas can be (`Canvas.maximumSide`) can be refused before any sampling.
     public func estimatedSize(lines: Int, longestLine: Int) -> Size {
-        let n = Double(lines), border = 2 * (margin + style.width / 2)
+        let n = Double(lines), border = 2 * (margin + widestPen / 2)
         return Size(width: Double(longestLine) * lineHeight / 5 + border,
                     height: n * lineHeight + max(n - 1, 0) * lineGap + border)
     }
@@ -111,8 +123,8 @@ public enum StrokeRenderer {
         let page = try place(lines: lines, options: options, what: path)
         let canvas = try Canvas(path: path, width: page.layout.size.width, height: page.layout.size.height,
                                 pixelScale: options.pixelScale, background: options.background)
-        for (line, placement) in zip(lines, page.layout.lines) {
-            canvas.drawStrokes(line, transform: placement.transform, style: options.style)
+        for (i, (line, placement)) in zip(lines, page.layout.lines).enumerated() {
+            canvas.drawStrokes(line, transform: placement.transform, style: options.style(forLine: i))
         }
         try canvas.finish()
         return page.layout
@@ -124,7 +136,8 @@ public enum StrokeRenderer {
     public static func place(lines: [[Stroke]], options: PageOptions = PageOptions(), what: String) throws -> PlacedPage {
         guard !lines.isEmpty else { throw RenderError.emptyGeometry(what: what, detail: "no lines") }
         guard options.lineHeight.isFinite, options.lineHeight > 0, options.margin.isFinite, options.margin >= 0,
-              options.lineGap.isFinite, options.lineGap >= 0, options.style.width.isFinite, options.style.width > 0 else {
+              options.lineGap.isFinite, options.lineGap >= 0,
+              ([options.style] + (options.lineStyles ?? [])).allSatisfy({ $0.width.isFinite && $0.width > 0 }) else {
             throw RenderError.invalidArgument(
                 what: what, detail: "line height and line width must be positive; margin and gap must be ≥ 0")
         }
@@ -151,7 +164,7 @@ public enum StrokeRenderer {
             return options.sharedLineBand ? Rect(x: b.x, y: top, width: b.width, height: bottom - top) : b
         }
         // Half the pen width stays inside the margin so round caps are not clipped.
-        let pad = options.style.width / 2
+        let pad = options.widestPen / 2
         let layout = StrokeLayout.page(lineBounds: bounds, lineHeight: options.lineHeight, lineGap: options.lineGap,
                                        margin: options.margin + pad, width: options.width, scaling: options.scaling)
         return PlacedPage(layout: layout, lines: zip(lines, layout.lines).map { line, placement in

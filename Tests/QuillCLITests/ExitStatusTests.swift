@@ -31,6 +31,14 @@ final class ExitStatusTests: XCTestCase {
         if FileManager.default.fileExists(atPath: DefaultModel.synthesis + "/model.safetensors") {
             XCTAssertEqual(try status(["write", "hi ☃", "-o", dir.path("a.png")]), 65)
             XCTAssertEqual(try status(["write", "hi", "-o", dir.path("no/such/dir/a.png")]), 74)
+            // --job: a bad file, a missing one, a job with colours for an output without ink, the text twice.
+            let job = dir.path("job.json"), inked = dir.path("inked.json")
+            try Data(#"{"lines": [{"text": "hi", "bias": 30}]}"#.utf8).write(to: URL(fileURLWithPath: job))
+            try Data(#"{"lines": [{"text": "hi", "color": "red"}]}"#.utf8).write(to: URL(fileURLWithPath: inked))
+            XCTAssertEqual(try status(["write", "--job", job, "-o", dir.path("a.png")]), 65)
+            XCTAssertEqual(try status(["write", "--job", dir.path("none.json"), "-o", dir.path("a.png")]), 66)
+            XCTAssertEqual(try status(["write", "--job", inked, "-o", dir.path("a.json")]), 64)
+            XCTAssertEqual(try status(["write", "hi", "--job", inked, "-o", dir.path("a.png")]), 64)
         }
     }
 

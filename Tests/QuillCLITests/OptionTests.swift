@@ -232,7 +232,7 @@ final class OptionTests: XCTestCase {
             "prime-inkml", "prime-text", "title", "x", "network", "keep", "y-axis", "split", "ascii", "train-list",
             "valid-list", "text", "inkml", "seed", "color", "pen", "plotter", "pen-down", "pen-up", "origin",
             "page", "margin", "align", "paper", "precision", "smoothing", "hershey", "synthetic-seed", "init-from", "init",
-            "sample-prime", "labels", "typo", "host", "cors",
+            "sample-prime", "labels", "typo", "host", "cors", "job",
         ]
         let covered = Set(Self.numeric.map(\.key))
         var seen = 0

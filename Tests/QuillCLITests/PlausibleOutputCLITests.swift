@@ -9,6 +9,18 @@ import XCTest
 
 /// Empty output paths, absurd checkpoints and invisible-only texts fail with one clear line.
 final class PlausibleOutputCLITests: XCTestCase {
+    /// `data import` names its output as every command that writes one file does (-o/--output); --out stays.
+    func testDataImportTakesOutputAndOut() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let jsonl = dir.path("in.jsonl")
+        try #"{"id":"a","origin":[0,0],"points":[[0,0,0],[1,1,1],[3,2,1]],"text":"a"}"#.write(toFile: jsonl, atomically: true, encoding: .utf8)
+        for (i, flag) in ["-o", "--output", "--out"].enumerated() {
+            XCTAssertEqual(errorText(["data", "import", "iam-jsonl", jsonl, flag, dir.path("\(i).qds")]), "no error", flag)
+        }
+        let first = try Data(contentsOf: URL(fileURLWithPath: dir.path("0.qds")))
+        for i in 1...2 { XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: dir.path("\(i).qds"))), first) }
+    }
+
     func testEmptyOutputPathsAreRefused() throws {
         let dir = TempDir(); defer { dir.cleanup() }
         let jsonl = dir.path("in.jsonl")
@@ -16,7 +28,8 @@ final class PlausibleOutputCLITests: XCTestCase {
         let model = dir.path("m.safetensors")
         FileManager.default.createFile(atPath: model, contents: Data("x".utf8))
         let cases: [([String], String)] = [
-            (["data", "import", "iam-jsonl", jsonl, "--out", ""], "--out is empty; give a file path"),
+            (["data", "import", "iam-jsonl", jsonl, "--out", ""], "--output is empty; give a file path"),
+            (["data", "import", "iam-jsonl", jsonl, "-o", ""], "--output is empty; give a file path"),
             (["data", "show", jsonl, "--index", "0", "-o", ""], "--output is empty; give a file path"),
             (["plot", "loss", dir.url.path, "-o", ""], "--output is empty; give a file path"),
             (["sample", "--model", model, "-o", ""], "--output is empty; give a file path"),
