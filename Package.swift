@@ -91,7 +91,8 @@ let tests: [Target] = [
     .testTarget(name: "QuillNNTests", dependencies: ["QuillNumerics", "QuillNN", "QuillTestSupport"]),
     .testTarget(name: "QuillOptimTests", dependencies: ["QuillNumerics", "QuillOptim", "QuillTestSupport"]),
     .testTarget(name: "QuillDataTests", dependencies: ["QuillData", "QuillNumerics", "QuillTestSupport"]),
-    .testTarget(name: "QuillRenderTests", dependencies: ["QuillIO", "QuillData", "QuillRender", "QuillTestSupport"]),
+    .testTarget(name: "QuillRenderTests", dependencies: ["QuillIO", "QuillData", "QuillRender", "QuillTestSupport"],
+                exclude: ["PageSnapshots"]),
     .testTarget(name: "QuillModelsTests", dependencies: [
         "QuillIO", "QuillNumerics", "QuillNN", "QuillOptim", "QuillData", "QuillModels", "QuillTestSupport",
     ]),
