@@ -34,12 +34,17 @@ public struct CharSample: ParsableCommand {
         let loaded = try model.load()
         let sampler = CharSampler(model: loaded.model, alphabet: loaded.alphabet)
         let text: String
+        // Long beam searches take minutes: a bar on standard error (a terminal only, after 2 s).
+        let bar = WorkProgress()
+        defer { bar.finish() }
+        let progress = { (done: Int, total: Int) in bar.update(done, total, unit: "characters") }
         do {
             if let b = beam {
-                text = try sampler.beam(prime: prime, length: length, width: b)
+                text = try sampler.beam(prime: prime, length: length, width: b, progress: progress)
             } else {
                 var rng = SeededGenerator(seed: seed)
-                text = try sampler.sample(prime: prime, length: length, temperature: temperature, greedy: greedy, rng: &rng)
+                text = try sampler.sample(prime: prime, length: length, temperature: temperature, greedy: greedy,
+                                          rng: &rng, progress: progress)
             }
         } catch let e as NonFiniteOutputError {
             throw e.naming(model.file)

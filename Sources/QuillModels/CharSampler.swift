@@ -35,8 +35,9 @@ public final class CharSampler {
     /// Any positive temperature is safe: the distribution is computed in Double from the logits minus their
     /// maximum, so a temperature too low for any other character to survive samples the most likely one (greedy).
     /// - Throws: `NonFiniteOutputError` when the model's logits are NaN or infinite (a broken checkpoint).
+    /// `progress`, when given, is told the characters written so far (and `length`) after each.
     public func sample(prime: String, length: Int, temperature: Double = 1, greedy: Bool = false,
-                       rng: inout SeededGenerator) throws -> String {
+                       rng: inout SeededGenerator, progress: ((Int, Int) -> Void)? = nil) throws -> String {
         let V = alphabet.count
         let (ws, _) = try primed(prime, width: 1)
         var probs = [Double](repeating: 0, count: V)
@@ -57,6 +58,7 @@ public final class CharSampler {
             out.append(next)
             model.forward([next], ws, dropout: 0, rng: &unused)
             ws.stack.carryState()
+            progress?(out.count, length)
         }
         return alphabet.decode(out)
     }
@@ -78,9 +80,10 @@ public final class CharSampler {
     }
 
     /// Beam search of width `width`: keeps the `width` most probable continuations (by summed log-probability)
-    /// and returns the best one of `length` characters.
+    /// and returns the best one of `length` characters. `progress`, when given, is told the steps done (and
+    /// `length`) after each.
     /// - Throws: `NonFiniteOutputError` when the model's logits are NaN or infinite (a broken checkpoint).
-    public func beam(prime: String, length: Int, width: Int) throws -> String {
+    public func beam(prime: String, length: Int, width: Int, progress: ((Int, Int) -> Void)? = nil) throws -> String {
         let V = alphabet.count
         let (ws, _) = try primed(prime, width: width)
         var scores = [Double](repeating: 0, count: width)
@@ -106,6 +109,7 @@ public final class CharSampler {
             scores = picks.map(\.score)
             model.forward(picks.map(\.token), ws, dropout: 0, rng: &unused)
             ws.stack.carryState()
+            progress?(step + 1, length)
         }
         return alphabet.decode(sequences[0])
     }
