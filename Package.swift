@@ -58,6 +58,7 @@ let implementation: [Target] = [
     .target(name: "QuillServer", dependencies: [
         "QuillData", "QuillModels", "QuillRender", "QuillWriting",
         .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "NIOCore", package: "swift-nio"),
     ], resources: [.embedInCode("Page/index.html")], swiftSettings: release),
     .target(name: "QuillCLI", dependencies: [
         "QuillIO", "QuillNumerics", "QuillNN", "QuillOptim", "QuillData", "QuillRender", "QuillModels", "QuillWriting",
@@ -105,6 +106,9 @@ let tests: [Target] = [
         "QuillTestSupport",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "HummingbirdTesting", package: "hummingbird"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOEmbedded", package: "swift-nio"),
+        .product(name: "Logging", package: "swift-log"),
     ]),
     .testTarget(name: "QuillFuzzTests", dependencies: ["QuillFuzzing", "QuillTestSupport"]),
     .testTarget(name: "QuillCLITests", dependencies: [
@@ -134,6 +138,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        // Hummingbird's own transport; QuillServer watches each connection's pipeline (`ConnectionWatch`).
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
+        // Hummingbird's logger; QuillServerTests makes request contexts of its own with it.
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
     ],
     targets: publicAPI + implementation + shims + tests + fuzzing,
     swiftLanguageModes: [.v5]

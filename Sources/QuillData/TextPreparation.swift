@@ -57,6 +57,18 @@ public enum TextPreparation {
         return String(out)
     }
 
+    /// What `normalisingLineBreaks` does to `text` beyond writing line breaks one way: each `dropped` character as
+    /// "U+200B→''" and each Unicode line or paragraph separator as "U+2028→U+000A" (CR LF and a lone CR are line
+    /// breaks already, so they are not listed), in the form of `checked`'s replacements, sorted, each once.
+    public static func normalisingChanges(_ text: String) -> [String] {
+        var changes = Set<String>()
+        for s in text.unicodeScalars {
+            if dropped.contains(s) { changes.insert("\(shown(Character(s)))→''") }
+            else if s == "\u{2028}" || s == "\u{2029}" { changes.insert("\(shown(Character(s)))→U+000A") }
+        }
+        return changes.sorted()
+    }
+
     /// A character as an error message shows it: quoted when it is visible, by code point when it is a control,
     /// format or whitespace character other than a space (`U+000D`, `U+FEFF`).
     public static func shown(_ c: Character) -> String {

@@ -37,6 +37,42 @@ public struct Path: Equatable, Sendable {
         return Path(els)
     }
 
+    /// The path cut into consecutive pieces of at most `count` lines or curves each (`count` ≥ 1), each piece
+    /// starting with a move to where the one before it ended; a move inside the path starts a new piece.
+    ///
+    /// Stroked one after another with round caps and joins, the pieces cover the pixels the whole path covers (two
+    /// round caps at a shared point make the round join), so a long stroke can be drawn in bounded steps: Cairo
+    /// rasterises a stroke in one uninterruptible call whose time grows with the square of its crossings (one
+    /// 8,000-point stroke criss-crossing a 4096-pixel square took 45 s). Ink that is not opaque is laid twice where
+    /// pieces meet.
+    public func pieces(ofAtMost count: Int) -> [Path] {
+        let count = max(1, count)
+        var pieces: [Path] = [], current: [Element] = [], drawn = 0
+        var end: Point?
+        func close() {
+            if drawn > 0 { pieces.append(Path(current)) }
+            current = []; drawn = 0
+        }
+        for element in elements {
+            switch element {
+            case .move(let p):
+                close()
+                current = [.move(p)]
+                end = p
+            case .line(let p), .curve(_, _, let p):
+                if drawn == count {
+                    close()
+                    if let end { current = [.move(end)] }
+                }
+                current.append(element)
+                drawn += 1
+                end = p
+            }
+        }
+        close()
+        return pieces
+    }
+
     /// The path with every point mapped by `t`.
     public func applying(_ t: Transform) -> Path {
         Path(elements.map {

@@ -2,7 +2,8 @@ import Foundation
 import Hummingbird
 
 /// An error answer of the API: an HTTP status and the JSON body
-/// `{"error": {"field": "<name or null>", "message": "<one clear line>"}}`, with any extra headers (Retry-After).
+/// `{"error": {"field": "<name or null>", "message": "<one clear line>"}}`, with any extra headers (Retry-After,
+/// Allow).
 struct APIError: Error, CustomStringConvertible, Sendable {
     var status: HTTPResponse.Status
     /// The request field at fault (`text`, `bias`, …); nil when the fault is the request as a whole.
@@ -10,9 +11,11 @@ struct APIError: Error, CustomStringConvertible, Sendable {
     var message: String
     /// Seconds a client should wait before trying again (503).
     var retryAfter: Int?
+    /// The methods the path takes, as the `Allow` header of a 405 ("GET" or "POST").
+    var allow: String?
 
-    init(_ status: HTTPResponse.Status, field: String? = nil, _ message: String, retryAfter: Int? = nil) {
-        self.status = status; self.field = field; self.message = message; self.retryAfter = retryAfter
+    init(_ status: HTTPResponse.Status, field: String? = nil, _ message: String, retryAfter: Int? = nil, allow: String? = nil) {
+        self.status = status; self.field = field; self.message = message; self.retryAfter = retryAfter; self.allow = allow
     }
 
     var description: String { "\(status.code) \(field.map { "\($0): " } ?? "")\(message)" }
@@ -38,6 +41,7 @@ struct APIError: Error, CustomStringConvertible, Sendable {
     var response: Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+        if let allow { headers[.allow] = allow }
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }
 }

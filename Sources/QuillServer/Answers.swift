@@ -28,7 +28,9 @@ enum Answers {
         var size: [String: Double]
         var lines: [Line?]
         var resampled: [Resample]
-        /// Characters the model lacks that were replaced by plain equivalents, as "“→\"".
+        /// What text preparation changed, sorted: characters the model lacks replaced by plain equivalents, as
+        /// "'“'→\"", invisible characters dropped, as "U+200B→''", and Unicode line separators made line breaks, as
+        /// "U+2028→U+000A".
         var replaced: [String]
 
         enum CodingKeys: String, CodingKey { case seed, bias, style, color, width, size, lines, resampled, replaced }
@@ -69,6 +71,6 @@ enum Answers {
               size: ["width": result.placed.size.width, "height": result.placed.size.height],
               lines: result.prepared.lines.indices.map { line($0, result) },
               resampled: result.page.resampled.map { Resample(line: $0.line, tries: $0.tries) },
-              replaced: result.prepared.replacements)
+              replaced: Set(result.prepared.replacements + TextPreparation.normalisingChanges(request.text)).sorted())
     }
 }

@@ -46,12 +46,15 @@ extension QuillServer {
     }
 
     func stream(_ request: Request, _ context: ServerContext) async throws -> Response {
-        try streamResponse(try await self.job(request, context))
+        let job = try await self.job(request, context)
+        return try streamResponse(job, watch: await context.connectionWatch())
     }
 
-    /// The event stream of a checked job; 503 (thrown) when the queue is full.
-    func streamResponse(_ job: Job) throws -> Response {
+    /// The event stream of a checked job; 503 (thrown) when the queue is full. `watch`, the connection's, stops the
+    /// job as soon as the client goes away (without it, the next event or heartbeat that fails to be written does).
+    func streamResponse(_ job: Job, watch: ConnectionWatch? = nil) throws -> Response {
         let flag = CancelFlag()
+        watch?.watch(flag)
         let (events, continuation) = AsyncStream<ByteBuffer>.makeStream()
         // A reader that stops reading (the client went away) stops the job.
         continuation.onTermination = { _ in flag.raise() }
@@ -81,9 +84,11 @@ extension QuillServer {
             case let .failure(error):
                 continuation.yield(Self.event("error", error.body))
             }
+            watch?.stop(watching: flag)
             continuation.finish()
         }
         guard accepted else {
+            watch?.stop(watching: flag)
             continuation.finish()
             throw busy
         }

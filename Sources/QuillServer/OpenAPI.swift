@@ -7,7 +7,7 @@ enum OpenAPI {
   "info": {
     "title": "Quill handwriting synthesis",
     "version": "1",
-    "description": "Text to handwriting with Graves's (2013) synthesis network. Coordinates are page points (1/72 inch), y down, the placement `quill write -o page.json` writes for the same text, options and seed. Every error is {\"error\": {\"field\": name or null, \"message\": one line}}."
+    "description": "Text to handwriting with Graves's (2013) synthesis network. Coordinates are page points (1/72 inch), y down, the placement `quill write -o page.json` writes for the same text, options and seed. Every error is {\"error\": {\"field\": name or null, \"message\": one line}}. POST bodies are JSON sent with Content-Type: application/json (a UTF-8 charset parameter may be given), else 415; a key given twice in one object is a 400 naming it; bodies nest at most 32 levels. A known path asked with a method it does not take is a 405 with an Allow header. A client that goes away stops its request's work. No answer names a file of the server's."
   },
   "paths": {
     "/": {
@@ -48,7 +48,10 @@ enum OpenAPI {
         "responses": {
           "200": {"description": "The page", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/WriteResponse"}}}},
           "400": {"$ref": "#/components/responses/BadRequest"},
+          "405": {"$ref": "#/components/responses/MethodNotAllowed"},
           "413": {"$ref": "#/components/responses/TooLarge"},
+          "415": {"$ref": "#/components/responses/NotJSON"},
+          "500": {"$ref": "#/components/responses/Failed"},
           "503": {"$ref": "#/components/responses/Busy"},
           "504": {"$ref": "#/components/responses/TimedOut"}
         }
@@ -62,7 +65,9 @@ enum OpenAPI {
         "responses": {
           "200": {"description": "The event stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}},
           "400": {"$ref": "#/components/responses/BadRequest"},
+          "405": {"$ref": "#/components/responses/MethodNotAllowed"},
           "413": {"$ref": "#/components/responses/TooLarge"},
+          "415": {"$ref": "#/components/responses/NotJSON"},
           "503": {"$ref": "#/components/responses/Busy"}
         }
       }
@@ -70,12 +75,17 @@ enum OpenAPI {
     "/v1/render": {
       "post": {
         "summary": "Draw strokes (the lines of a /v1/write answer) as SVG, PNG (150 dpi) or PDF.",
+        "description": "Points are page points from -100000 to 100000; a page made from the ink (no size given) is at most 100000 points a side, margin included; a PNG is at most 16777216 pixels (16 megapixels, 4096 × 4096) and 32767 pixels a side at 150 dpi. Each is a 400 naming lines or size. Rendering obeys the server's --timeout (504): it stops between strokes; writing the file, at most 16 megapixels for a PNG, cannot be cut short.",
         "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RenderRequest"}}}},
         "responses": {
           "200": {"description": "The image", "content": {"image/svg+xml": {}, "image/png": {}, "application/pdf": {}}},
           "400": {"$ref": "#/components/responses/BadRequest"},
+          "405": {"$ref": "#/components/responses/MethodNotAllowed"},
           "413": {"$ref": "#/components/responses/TooLarge"},
-          "503": {"$ref": "#/components/responses/Busy"}
+          "415": {"$ref": "#/components/responses/NotJSON"},
+          "500": {"$ref": "#/components/responses/Failed"},
+          "503": {"$ref": "#/components/responses/Busy"},
+          "504": {"$ref": "#/components/responses/TimedOut"}
         }
       }
     }
@@ -136,27 +146,30 @@ enum OpenAPI {
           "size": {"type": "object", "properties": {"width": {"type": "number"}, "height": {"type": "number"}}},
           "lines": {"type": "array", "items": {"allOf": [{"$ref": "#/components/schemas/Line"}], "nullable": true}, "description": "One per line; null for a blank line (a paragraph gap)."},
           "resampled": {"type": "array", "items": {"type": "object", "properties": {"line": {"type": "integer"}, "tries": {"type": "integer"}}}},
-          "replaced": {"type": "array", "items": {"type": "string"}, "description": "Characters replaced by plain equivalents, as \"é→e\"."}
+          "replaced": {"type": "array", "items": {"type": "string"}, "description": "What text preparation changed, sorted: characters the model lacks replaced by plain equivalents, as \"'é'→e\"; invisible characters dropped (zero-width spaces and joiners, byte-order marks, soft hyphens, direction marks), as \"U+200B→''\"; Unicode line and paragraph separators made line breaks, as \"U+2028→U+000A\"."}
         }
       },
       "RenderRequest": {
         "type": "object", "required": ["lines", "format"], "additionalProperties": false,
         "properties": {
           "lines": {"type": "array", "items": {"type": "object", "nullable": true, "properties": {
-            "points": {"type": "array", "items": {"type": "array", "items": {"type": "number"}}}}},
+            "points": {"type": "array", "items": {"type": "array", "items": {"type": "number", "minimum": -100000, "maximum": 100000}}}}},
             "description": "The lines of a /v1/write answer (their text, phi and pi are ignored)."},
           "format": {"type": "string", "enum": ["svg", "png", "pdf"]},
           "color": {"type": "string"}, "width": {"type": "number", "exclusiveMinimum": 0, "maximum": 50},
-          "size": {"type": "object", "properties": {"width": {"type": "number"}, "height": {"type": "number"}},
-                   "description": "The page's size in points (the size of a /v1/write answer). Default: the ink's extent and the margin."}
+          "size": {"type": "object", "properties": {"width": {"type": "number", "minimum": 1, "maximum": 14400}, "height": {"type": "number", "minimum": 1, "maximum": 14400}},
+                   "description": "The page's size in points (the size of a /v1/write answer). Default: the ink's extent and the margin. A PNG of it is at most 16777216 pixels at 150 dpi."}
         }
       }
     },
     "responses": {
-      "BadRequest": {"description": "A field is missing, malformed, out of range or unknown; the error names it.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "BadRequest": {"description": "A field is missing, malformed, out of range, unknown or given twice; the error names it. Malformed or too deeply nested JSON: field null.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "TooLarge": {"description": "The body is larger than the server's --max-body.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "Busy": {"description": "Every worker is busy and the queue is full; try again after Retry-After seconds.", "headers": {"Retry-After": {"schema": {"type": "integer"}}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-      "TimedOut": {"description": "The page took longer than the server's --timeout.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+      "TimedOut": {"description": "The page or image took longer than the server's --timeout, waiting for a worker included.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "MethodNotAllowed": {"description": "The path takes another method, listed in Allow.", "headers": {"Allow": {"schema": {"type": "string"}}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "NotJSON": {"description": "The body was not sent as Content-Type: application/json (charset, if given, UTF-8).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "Failed": {"description": "The server could not finish (the model's output was not a number, the image could not be made); the details are in the server's log, never in the answer.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     }
   }
 }

@@ -85,17 +85,32 @@ struct WriteBody: Decodable, Sendable {
 /// The body of `POST /v1/render`: `{lines: [{points: [[x, y, end], ...]} | null, ...], format, color?, width?,
 /// size?}`, points in page points (y down), as `/v1/write` answers. A line object may carry the other fields of a
 /// `/v1/write` line (`text`, `phi`, `pi`), which are ignored, so a write answer's lines can be sent back as they are.
+///
+/// Every page it accepts can be drawn: points lie within ±`Canvas.maximumPoints`, the page is at most that on a
+/// side, and a PNG has at most `maximumPNGPixels` pixels.
 struct RenderBody: Decodable, Sendable {
     static let fields = ["lines", "format", "color", "width", "size"]
     static let formats = ["svg", "png", "pdf"]
+    /// A PNG's resolution: 150 dpi, pixels per page point.
+    static let pngScale = 150.0 / 72
+    /// The most pixels a PNG may have: 16 megapixels (4096 × 4096, 64 MiB of image in memory; a US Letter page at
+    /// 150 dpi is 2.1). A larger raster took one worker tens of seconds and gigabytes; Cairo writes a PNG without a
+    /// way to stop it, so this bounds the part of a render that the time limit cannot cut short.
+    static let maximumPNGPixels = 16_777_216
+    /// The largest page side the size field takes, in points (200 inches).
+    static let maximumSizeSide = 14_400.0
 
     /// Each line's strokes in page points; empty for a blank line.
     var lines: [[Stroke]]
     var format: String
     var color: Color
     var width: Double
-    /// The page's size in points; nil: the ink's extent and the page margin.
-    var size: Size?
+    /// The page's size in points: as given, else the ink's extent and the page margin.
+    var size: Size
+
+    var mediaType: String {
+        ["svg": "image/svg+xml", "png": "image/png", "pdf": "application/pdf"][format] ?? "application/octet-stream"
+    }
 
     private struct Line: Decodable {
         var points: [[Double]]
@@ -123,8 +138,8 @@ struct RenderBody: Decodable, Sendable {
             var strokes: [Stroke] = [], current: Stroke = []
             for (j, p) in (line?.points ?? []).enumerated() {
                 guard p.count == 3, p[0].isFinite, p[1].isFinite, p[2] == 0 || p[2] == 1,
-                      abs(p[0]) <= 1e6, abs(p[1]) <= 1e6 else {
-                    throw APIError.bad("lines", "line \(i), point \(j): a point is [x, y, end] with x and y numbers of at most 1000000 in size and end 0 or 1")
+                      abs(p[0]) <= Canvas.maximumPoints, abs(p[1]) <= Canvas.maximumPoints else {
+                    throw APIError.bad("lines", "line \(i), point \(j): a point is [x, y, end] with x and y page points from -100000 to 100000 (the largest page) and end 0 or 1")
                 }
                 current.append(Point(x: p[0], y: p[1]))
                 if p[2] == 1 { strokes.append(current); current = [] }
@@ -148,12 +163,32 @@ struct RenderBody: Decodable, Sendable {
         if !(width.isFinite && width > 0 && width <= WriteBody.widthLimit) {
             throw APIError.bad("width", "width must be a number of points, more than 0 and at most 50, got \(OptionText.number(width))")
         }
+        let sizeField: String
         if let s = try c.field("size", [String: Double].self, "{\"width\": w, \"height\": h} in points") {
             guard let w = s["width"], let h = s["height"], s.count == 2, w.isFinite, h.isFinite, w >= 1, h >= 1,
-                  w <= 14400, h <= 14400 else {
+                  w <= Self.maximumSizeSide, h <= Self.maximumSizeSide else {
                 throw APIError.bad("size", "size must be {\"width\": w, \"height\": h}, each from 1 to 14400 points")
             }
             size = Size(width: w, height: h)
+            sizeField = "size"
+        } else {
+            // The ink's extent and the margin, as a page of `quill write` has it around its ink.
+            let margin = PageOptions().margin + width / 2
+            let ink = Rect.bounding(strokes: lines.flatMap { $0 })
+            size = Size(width: max(1, (ink?.maxX ?? 0) + margin), height: max(1, (ink?.maxY ?? 0) + margin))
+            sizeField = "lines"
+            if max(size.width, size.height) > Canvas.maximumPoints {
+                throw APIError.bad("lines", "the ink reaches \(OptionText.number((max(ink?.maxX ?? 0, ink?.maxY ?? 0)).rounded())) points from the page's corner; with the margin the page would be \(OptionText.number(size.width.rounded(.up))) × \(OptionText.number(size.height.rounded(.up))) points, more than the largest page, 100000 points on a side")
+            }
+        }
+        if format == "png" {
+            let w = (size.width * Self.pngScale).rounded(.up), h = (size.height * Self.pngScale).rounded(.up)
+            if max(w, h) > Canvas.maximumPixels {
+                throw APIError.bad(sizeField, "a PNG of \(OptionText.number(size.width.rounded(.up))) × \(OptionText.number(size.height.rounded(.up))) points is \(Int(w)) × \(Int(h)) pixels at 150 dpi, more than the 32767 pixels a PNG can have on a side; ask for svg or pdf")
+            }
+            if w * h > Double(Self.maximumPNGPixels) {
+                throw APIError.bad(sizeField, "a PNG of \(OptionText.number(size.width.rounded(.up))) × \(OptionText.number(size.height.rounded(.up))) points is \(Int(w)) × \(Int(h)) pixels at 150 dpi, more than this server's limit of 16777216 pixels (16 megapixels, 4096 × 4096); \(sizeField == "size" ? "give a smaller size" : "draw fewer lines"), or ask for svg or pdf")
+            }
         }
     }
 }

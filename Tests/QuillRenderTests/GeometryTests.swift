@@ -177,4 +177,25 @@ final class GeometryTests: XCTestCase {
         XCTAssertThrowsError(try strokes(x: [0, 1], y: [0, 1], strokeEnds: [1, 1, 2])) // empty stroke
         XCTAssertThrowsError(try strokes(x: [0, 1], y: [0, 1], strokeEnds: [3]))
     }
+
+    /// A path cut into pieces: each has at most `count` lines or curves, starts where the one before it ended, and
+    /// together they hold the path's lines and curves in order; a move inside the path starts a piece of its own.
+    func testPathPiecesCoverThePathInOrder() {
+        let pts = (0..<10).map { Point(x: Double($0), y: Double($0 * $0 % 7)) }
+        let path = Path.catmullRom(pts)
+        let pieces = path.pieces(ofAtMost: 4)
+        XCTAssertEqual(pieces.count, 3)  // 9 curves: 4, 4, 1
+        XCTAssertEqual(pieces.map { $0.elements.count }, [5, 5, 2])
+        XCTAssertEqual(pieces.flatMap { $0.elements.dropFirst() }, Array(path.elements.dropFirst()))
+        XCTAssertEqual(pieces[0].elements.first, .move(pts[0]))
+        XCTAssertEqual(pieces[1].elements.first, .move(pts[4]))
+        XCTAssertEqual(pieces[2].elements.first, .move(pts[8]))
+        XCTAssertEqual(path.pieces(ofAtMost: 100), [path])
+        let two = Path([.move(Point(x: 0, y: 0)), .line(Point(x: 1, y: 0)), .move(Point(x: 5, y: 5)), .move(Point(x: 6, y: 6)),
+                        .line(Point(x: 7, y: 6)), .line(Point(x: 8, y: 6))])
+        XCTAssertEqual(two.pieces(ofAtMost: 1), [Path([.move(Point(x: 0, y: 0)), .line(Point(x: 1, y: 0))]),
+                                                 Path([.move(Point(x: 6, y: 6)), .line(Point(x: 7, y: 6))]),
+                                                 Path([.move(Point(x: 7, y: 6)), .line(Point(x: 8, y: 6))])])
+        XCTAssertEqual(Path().pieces(ofAtMost: 3), [])
+    }
 }

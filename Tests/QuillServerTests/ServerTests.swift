@@ -1,6 +1,9 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import Logging
+import NIOCore
+import NIOEmbedded
 import QuillData
 import QuillModels
 import QuillNN
@@ -193,6 +196,11 @@ final class ServerTests: XCTestCase {
             (#"{"text": "abc", "width": 51}"#, .badRequest, "width", "at most 50"),
             (#"{"text": "abc", "model": "/etc"}"#, .badRequest, "model", "unknown field 'model'"),
             (#"{"text": "abc""#, .badRequest, nil, "not valid JSON"),
+            (#"{"text": "abc", "text": "hello"}"#, .badRequest, "text", "given twice"),
+            (#"{"text": "abc", "te\u0078t": "hello"}"#, .badRequest, "text", "given twice"),
+            (#"{"text": "abc", "seed": 1, "bias": 1, "seed": 2}"#, .badRequest, "seed", "given twice"),
+            ("{\"text\": " + String(repeating: "[", count: 40) + String(repeating: "]", count: 40) + "}", .badRequest, nil, "more than 32 levels deep"),
+            ("{\"text\": " + String(repeating: "[", count: 600) + String(repeating: "]", count: 600) + "}", .badRequest, nil, "more than 32 levels deep"),
             (#"["abc"]"#, .badRequest, nil, "JSON object"),
             (#"{"text": ""# + String(repeating: "a", count: 3000) + #""}"#, .contentTooLarge, nil, "--max-body"),
         ]
@@ -227,7 +235,8 @@ final class ServerTests: XCTestCase {
             for (format, type, magic) in [("svg", "image/svg+xml", "<?xml"), ("png", "image/png", "\u{89}PNG"), ("pdf", "application/pdf", "%PDF")] {
                 let body = try JSONSerialization.data(withJSONObject: ["lines": written["lines"] as Any, "format": format,
                                                                       "size": written["size"] as Any, "color": "navy"])
-                let response = try await client.execute(uri: "/v1/render", method: .post, body: ByteBuffer(bytes: body))
+                let response = try await client.execute(uri: "/v1/render", method: .post, headers: [.contentType: "application/json"],
+                                                        body: ByteBuffer(bytes: body))
                 XCTAssertEqual(response.status, .ok, format)
                 XCTAssertEqual(response.headers[.contentType], type)
                 let bytes = Data(buffer: response.body)
@@ -306,7 +315,8 @@ final class ServerTests: XCTestCase {
                 var request: [String: Any] = ["text": text, "seed": 11, "bias": 1.5, "width": 3]
                 if let style { request["style"] = style }
                 let body = try JSONSerialization.data(withJSONObject: request)
-                let answer = try Self.json(try await client.execute(uri: "/v1/write", method: .post, body: ByteBuffer(bytes: body)))
+                let answer = try Self.json(try await client.execute(uri: "/v1/write", method: .post, headers: [.contentType: "application/json"],
+                                                                    body: ByteBuffer(bytes: body)))
                 let page = try XCTUnwrap(exported["page"] as? [String: Double])
                 XCTAssertEqual(answer["size"] as? [String: Double], page, style ?? "unset")
                 let mine = try XCTUnwrap(answer["lines"] as? [[String: Any]])
