@@ -67,13 +67,19 @@ final class PageJobTests: XCTestCase {
         XCTAssertTrue(message(many).contains("more than a job takes"), message(many))
     }
 
+    /// A short page's request at bias 1 and seed 7 (the job's lines replace its text).
+    static func request(_ text: String, tries: Int) -> PageRequest {
+        var request = PageRequest(text: text)
+        request.options = WriteOptions(bias: 1, stepsPerCharacter: 8, finishingSteps: 5)
+        request.tries = tries
+        request.seed = 7
+        return request
+    }
+
     func testAJobOfOneSettingIsThePageWriteGives() throws {
         let dir = TempDir(); defer { dir.cleanup() }
         let writer = try HandwritingWriterTests.makeWriter(dir, styleName: HandwritingStyle.defaultName)
-        var request = PageRequest(text: "abc\n\ncab\nbe")
-        request.options = WriteOptions(bias: 1, stepsPerCharacter: 8, finishingSteps: 5)
-        request.tries = 2
-        request.seed = 7
+        let request = Self.request("abc\n\ncab\nbe", tries: 2)
         let page = try writer.write(request)
         let job = try parse(#"{"lines": [{"text": "abc"}, {"text": ""}, {"text": "cab"}, {"text": "be"}]}"#)
         let prepared = try writer.prepare(job: job, wrap: request.wrap)
@@ -87,10 +93,7 @@ final class PageJobTests: XCTestCase {
     func testLinesTakeTheirOwnHandBiasAndPen() throws {
         let dir = TempDir(); defer { dir.cleanup() }
         let writer = try HandwritingWriterTests.makeWriter(dir, styleName: HandwritingStyle.defaultName)
-        var request = PageRequest(text: "")
-        request.options = WriteOptions(bias: 1, stepsPerCharacter: 8, finishingSteps: 5)
-        request.tries = 1
-        request.seed = 7
+        var request = Self.request("", tries: 1)
         request.style = StrokeStyle(width: 2, color: .ink)
         let job = try parse("""
         {"width": 4, "lines": [
