@@ -39,6 +39,7 @@ enum ExitStatus: Int32, CaseIterable {
             switch e {
             case .invalidOption, .outputExists: return .usage
             case .resumeMismatch: return .dataError
+            case .missingInput: return .noInput
             case .nonFinite, .diverged: return .failure
             }
         case let e as CheckpointError:

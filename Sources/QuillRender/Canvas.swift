@@ -115,6 +115,9 @@ public final class Canvas {
     /// Opens a canvas of `width` × `height` points that will be written to `path` (format from the extension).
     ///
     /// Checks the extension and that the path can be written (`FileSystemError`) before drawing anything.
+    /// The most PNG pixels a point may have: 1,200 dpi.
+    public static let maximumPixelScale = 1200.0 / 72
+
     public init(path: String, width: Double, height: Double, pixelScale: Double = 1,
                 background: Color? = .white) throws {
         let format = try OutputFormat.forPath(path)
@@ -123,8 +126,9 @@ public final class Canvas {
             throw RenderError.invalidArgument(what: path,
                                               detail: "canvas size \(width) × \(height) must be between 1 and 100000 points")
         }
-        guard pixelScale.isFinite, pixelScale > 0, pixelScale <= 16 else {
-            throw RenderError.invalidArgument(what: path, detail: "pixel scale \(pixelScale) must be in (0, 16]")
+        // 1,200 dpi (the highest `--dpi`) is 1200 / 72 pixels a point.
+        guard pixelScale.isFinite, pixelScale > 0, pixelScale <= Canvas.maximumPixelScale else {
+            throw RenderError.invalidArgument(what: path, detail: String(format: "%g pixels a point (%g dpi) is outside 0…%g (1200 dpi)", pixelScale, pixelScale * 72, Canvas.maximumPixelScale))
         }
         if format == .png, width * pixelScale > Canvas.maximumPixels || height * pixelScale > Canvas.maximumPixels {
             throw RenderError.invalidArgument(

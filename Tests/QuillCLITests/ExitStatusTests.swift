@@ -49,6 +49,7 @@ final class ExitStatusTests: XCTestCase {
         XCTAssertEqual(ExitStatus.of(CheckpointError.missing("x")), .noInput)
         XCTAssertEqual(ExitStatus.of(TrainingError.diverged(step: 3, why: "w", dir: "d", checkpoint: nil)), .failure)
         XCTAssertEqual(ExitStatus.of(TrainingError.invalidOption("x")), .usage)
+        XCTAssertEqual(ExitStatus.of(TrainingError.missingInput("x")), .noInput)
         XCTAssertEqual(ExitStatus.of(CLIError("x")), .dataError)
         XCTAssertEqual(ExitStatus.of(TextError("x")), .dataError)
         XCTAssertEqual(ExitStatus.of(NSError(domain: NSCocoaErrorDomain, code: NSFileReadNoSuchFileError)), .noInput)

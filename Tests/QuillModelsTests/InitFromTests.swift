@@ -73,6 +73,12 @@ final class InitFromTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("another vocabulary"), "\($0)")
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path("wider/last.safetensors")), "a refused run writes nothing")
+        var nowhere = try charOptions(dir, "nowhere")
+        nowhere.initFrom = InitSource(dir: dir.path("no-such-run"))
+        XCTAssertThrowsError(try TrainingRun(options: nowhere, resume: false).run()) {
+            guard case .missingInput(let m)? = $0 as? TrainingError else { return XCTFail("\($0)") }
+            XCTAssertTrue(m.contains("no model.safetensors there"), m)
+        }
 
         // A handwriting run cannot start from a char model, nor a prediction network from a synthesis network.
         let data = dir.path("tiny.qds")

@@ -67,6 +67,11 @@ final class BadInputTests: RenderTestCase {
             XCTAssertThrowsError(try Canvas(path: file("x.png"), width: w, height: h), "\(w) × \(h)")
         }
         XCTAssertThrowsError(try Canvas(path: file("x.png"), width: 10, height: 10, pixelScale: 0))
+        // --dpi goes up to 1,200: a canvas takes that many pixels a point, and says dpi when refusing more.
+        XCTAssertNoThrow(try Canvas(path: file("x.png"), width: 10, height: 10, pixelScale: 1200.0 / 72))
+        XCTAssertThrowsError(try Canvas(path: file("x.png"), width: 10, height: 10, pixelScale: 1300.0 / 72)) {
+            XCTAssertTrue("\($0)".contains("1300 dpi") && "\($0)".contains("1200 dpi"), "\($0)")
+        }
         XCTAssertThrowsError(try Canvas(path: file("x.png"), width: 20_000, height: 10, pixelScale: 2)) {
             XCTAssertTrue("\($0)".contains("32767"), "\($0)")
         }

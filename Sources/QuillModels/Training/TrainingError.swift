@@ -4,6 +4,8 @@ import QuillData
 public enum TrainingError: Error, CustomStringConvertible, Equatable {
     /// An option, or the data it names, makes no sense for the run.
     case invalidOption(String)
+    /// A file an option names is not there (`--init-from DIR` without a model in it).
+    case missingInput(String)
     /// `--resume` with data other than the run was trained on.
     case resumeMismatch(String)
     /// A new run over a directory that holds a resume point.
@@ -19,7 +21,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
 
     var message: String {
         switch self {
-        case .invalidOption(let m), .resumeMismatch(let m):
+        case .invalidOption(let m), .resumeMismatch(let m), .missingInput(let m):
             return m
         case .outputExists(let d):
             return "\(d) already holds a trained model; continue it with --resume, or pass --force to start over (it will be overwritten)"

@@ -89,7 +89,7 @@ public final class TrainingRun {
             if let source = task.options.initFrom {
                 let from = RunFiles.path(source.dir, RunFiles.best)
                 guard FileManager.default.fileExists(atPath: from) else {
-                    throw TrainingError.invalidOption("--init-from \(source.dir): no \(RunFiles.best) there; give the directory of a training run (its --out)")
+                    throw TrainingError.missingInput("--init-from \(source.dir): no \(RunFiles.best) there; give the directory of a training run (its --out)")
                 }
                 let file = try task.initialise(from: from, budget: budget)
                 task.options.initFrom?.step = RunFiles.bestStep(file)
