@@ -19,6 +19,7 @@ static struct {
     int (*allreduce)(const void *, void *, int, Handle, Handle, Handle);
     int (*iallreduce)(const void *, void *, int, Handle, Handle, Handle, Handle *);
     int (*wait)(Handle *, void *);
+    int (*test)(Handle *, int *, void *);
     int (*bcast)(void *, int, Handle, int, Handle);
     int (*abort)(Handle, int);
     int (*finalize)(void);
@@ -46,6 +47,7 @@ int quill_mpi_init(char *error, size_t errorLength) {
         {"MPI_Init_thread", (void **)&mpi.init_thread}, {"MPI_Comm_rank", (void **)&mpi.comm_rank},
         {"MPI_Comm_size", (void **)&mpi.comm_size}, {"MPI_Allreduce", (void **)&mpi.allreduce},
         {"MPI_Iallreduce", (void **)&mpi.iallreduce}, {"MPI_Wait", (void **)&mpi.wait},
+        {"MPI_Test", (void **)&mpi.test},
         {"MPI_Bcast", (void **)&mpi.bcast}, {"MPI_Abort", (void **)&mpi.abort},
         {"MPI_Finalize", (void **)&mpi.finalize}, {"ompi_mpi_comm_world", &mpi.world},
         {"ompi_mpi_float", &mpi.floatType}, {"ompi_mpi_double", &mpi.doubleType},
@@ -109,7 +111,18 @@ int quill_mpi_iallreduce_sum_float(float *buffer, int count, void **request) {
 
 int quill_mpi_wait(void **request) {
     if (!mpi.loaded || !*request) return 0;
-    return mpi.wait(request, NULL);  // NULL is MPI_STATUS_IGNORE in Open MPI
+    int rc = mpi.wait(request, NULL);  // NULL is MPI_STATUS_IGNORE in Open MPI
+    if (rc == 0) *request = NULL;
+    return rc;
+}
+
+int quill_mpi_test(void **request, int *done) {
+    if (!mpi.loaded || !*request) { *done = 1; return 0; }
+    *done = 0;
+    int rc = mpi.test(request, done, NULL);  // NULL is MPI_STATUS_IGNORE in Open MPI
+    // Open MPI sets a completed request to MPI_REQUEST_NULL (the address of ompi_request_null), not NULL.
+    if (rc == 0 && *done) *request = NULL;
+    return rc;
 }
 
 int quill_mpi_bcast_bytes(void *buffer, int count, int root) {

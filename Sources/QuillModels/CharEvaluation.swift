@@ -10,6 +10,8 @@ public struct CharEvaluation: Equatable, Sendable {
     /// complement of Graves's "next-step classification error" (2013, Table 1).
     public var correct: Int = 0
 
+    /// The loss summed over the characters, in nats (0 without characters).
+    public var nats: Double { characters > 0 ? natsPerChar * Double(characters) : 0 }
     public var bitsPerChar: Double { natsPerChar / Double.log(2) }
     public var perplexity: Double { Double.exp(natsPerChar) }
     /// Next-step classification error, a fraction of the characters predicted (Graves 2013, Table 1's "error").
@@ -43,14 +45,24 @@ public struct CharEvaluation: Equatable, Sendable {
     /// global norm clipped to `dynamicClip`), so each character is predicted by weights that have learned from the
     /// text before it but never from itself. This changes `model`'s weights; load it again for anything else. A
     /// rate of 0 gives the static figures.
+    ///
+    /// `streams`: a data-parallel rank's share (static evaluation only): it reads only the streams
+    /// `streams.block(of: B)` of the B streams the whole evaluation cuts, and returns their characters and loss, so
+    /// that the ranks' `nats`, `characters` and `correct` sum to the whole's (within float rounding); a share
+    /// without streams returns 0 characters.
     /// - Parameter progress: called after each window with (windows done, windows in all).
     public static func evaluate(_ model: CharModel<Float>, tokens: [Int32], batch: Int = 32,
                                 steps: Int = 128, dynamicLearningRate: Double? = nil,
-                                dynamicClip: Double = 5, progress: ((Int, Int) -> Void)? = nil) -> CharEvaluation {
+                                dynamicClip: Double = 5, streams shard: Shard = .whole,
+                                progress: ((Int, Int) -> Void)? = nil) -> CharEvaluation {
         guard tokens.count >= 2 else { return CharEvaluation(natsPerChar: .nan, characters: 0) }
+        // Dynamic evaluation's weights learn from every stream in turn: it cannot be split.
+        precondition(dynamicLearningRate == nil || shard == .whole, "dynamic evaluation reads every stream")
         // Short texts use fewer streams, so each stream still has some context.
-        let B = max(1, min(batch, (tokens.count - 1) / 64))
-        let L = tokens.count / B
+        let allStreams = max(1, min(batch, (tokens.count - 1) / 64))
+        let L = tokens.count / allStreams
+        let mine = shard.block(of: allStreams), B = mine.count, first = mine.lowerBound
+        guard B > 0 else { return CharEvaluation(natsPerChar: .nan, characters: 0) }
         let predictable = L - 1
         let T = min(steps, predictable)
         let full = predictable / T, rest = predictable % T
@@ -65,8 +77,8 @@ public struct CharEvaluation: Equatable, Sendable {
             let n = w.steps
             for t in 0..<n {
                 for b in 0..<B {
-                    inputs[t * B + b] = tokens[b * L + pos + t]
-                    targets[t * B + b] = tokens[b * L + pos + t + 1]
+                    inputs[t * B + b] = tokens[(first + b) * L + pos + t]
+                    targets[t * B + b] = tokens[(first + b) * L + pos + t + 1]
                 }
             }
             if let sgd {

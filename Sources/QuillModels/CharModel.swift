@@ -99,6 +99,10 @@ public final class CharModel<T: QuillScalar> {
 
     public var trainableScalarCount: Int { parameters.filter(\.trainable).scalarCount() }
 
+    /// The groups of `parameters` whose gradients `trainStep` reports final to its hooks, in that order: the output
+    /// layer, the recurrent layers from the top (`RecurrentStack.gradientGroups`), the embedding.
+    public var gradientGroups: [[Parameter<T>]] { [output.parameters] + stack.gradientGroups + [[embedding.table]] }
+
     public func makeWorkspace(steps: Int, batch: Int) -> CharWorkspace<T> {
         CharWorkspace(model: self, steps: steps, batch: batch)
     }
@@ -114,18 +118,22 @@ public final class CharModel<T: QuillScalar> {
 
     /// One training window: forward, loss, and backward into the parameters' gradients (which accumulate; zero them
     /// first). Returns the summed loss in nats; gradients are of the mean loss per character, over `lossRows`
-    /// characters when given (a data-parallel rank's share of a larger batch), else over this window's.
+    /// characters when given (a data-parallel rank's share of a larger batch), else over this window's. `hooks`
+    /// hears of each of `gradientGroups` as soon as its gradients are final.
     public func trainStep(inputs: UnsafePointer<Int32>, targets: UnsafePointer<Int32>, _ ws: CharWorkspace<T>,
-                          dropout: Double, rng: inout SeededGenerator, lossRows: Int? = nil) -> Double {
+                          dropout: Double, rng: inout SeededGenerator, lossRows: Int? = nil,
+                          hooks: GradientHooks<T>? = nil) -> Double {
         let rows = ws.steps * ws.batch, V = config.vocabularySize
         forward(inputs, ws, dropout: dropout, rng: &rng)
         let loss = SoftmaxCrossEntropy.loss(logits: ws.logits.ptr, targets: targets, rows: rows, classes: V,
                                             dLogits: ws.dLogits.ptr, scale: T(1) / T(lossRows ?? rows))
         let stackOut = stack.output(ws.stack)
         output.backward(stackOut, rows: rows, dy: ws.dLogits.ptr, dx: ws.dStackOut.ptr)
+        hooks?.ready(output.parameters)
         let dx = embedding.isOneHot ? nil : ws.dEmbedded?.ptr
-        stack.backward(ws.embedded.ptr, ws.stack, dOut: ws.dStackOut.ptr, dx: dx)
+        stack.backward(ws.embedded.ptr, ws.stack, dOut: ws.dStackOut.ptr, dx: dx, hooks: hooks)
         if let dx { embedding.backward(inputs, count: rows, dOut: dx) }
+        hooks?.ready([embedding.table])
         return loss
     }
 

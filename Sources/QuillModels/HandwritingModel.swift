@@ -96,6 +96,10 @@ public final class HandwritingModel<T: QuillScalar> {
     /// Every tensor, in checkpoint order: the layers, the window, the mixture head.
     public var parameters: [Parameter<T>] { stack.parameters + output.parameters }
 
+    /// The groups of `parameters` whose gradients `trainStep` reports final to its hooks, in that order: the mixture
+    /// head, then the LSTM layers from the top, layer 1 with the window (`RecurrentStack.gradientGroups`).
+    public var gradientGroups: [[Parameter<T>]] { [output.parameters] + stack.gradientGroups }
+
     /// Graves's clip of the LSTM pre-activation derivatives (he uses 10); nil for none.
     public func setPreactivationGradientClip(_ clip: T?) { stack.setPreactivationGradientClip(clip) }
 
@@ -119,9 +123,10 @@ public final class HandwritingModel<T: QuillScalar> {
     /// Gradients are of the NLL summed over time and averaged over the batch's sequences (Graves's per-sequence
     /// loss). `outputClip` clamps ∂L/∂ŷ (Graves: 100). Returns the summed NLL (nats) and its parts.
     /// `sequencesInBatch`: the sequences the gradient is averaged over, when this workspace holds a data-parallel
-    /// rank's share of a larger batch (nil: the workspace's own `sequenceCount`).
-    public func trainStep(_ ws: HandwritingWorkspace<T>, outputClip: T?,
-                          sequencesInBatch: Int? = nil) -> (total: Double, offsets: Double, endOfStroke: Double) {
+    /// rank's share of a larger batch (nil: the workspace's own `sequenceCount`). `hooks` hears of each of
+    /// `gradientGroups` as soon as its gradients are final.
+    public func trainStep(_ ws: HandwritingWorkspace<T>, outputClip: T?, sequencesInBatch: Int? = nil,
+                          hooks: GradientHooks<T>? = nil) -> (total: Double, offsets: Double, endOfStroke: Double) {
         forward(ws)
         let rows = ws.activeSteps * ws.batch
         let loss = output.loss(ws.y.ptr, targets: ws.targets.ptr, mask: ws.mask.ptr, rows: rows, dy: ws.dy.ptr,
@@ -129,8 +134,9 @@ public final class HandwritingModel<T: QuillScalar> {
         if let c = outputClip { Kernels.clamp(ws.dy.ptr, count: rows * output.outputSize, limit: c) }
         profile?.lap("mixture loss + gradient")
         output.backward(stack.output(ws.stack), rows: rows, dy: ws.dy.ptr, dx: ws.dStackOutput.ptr)
+        hooks?.ready(output.parameters)
         profile?.lap("backward output")
-        stack.backward(ws.inputs.ptr, ws.stack, dOut: ws.dStackOutput.ptr, dx: nil)
+        stack.backward(ws.inputs.ptr, ws.stack, dOut: ws.dStackOutput.ptr, dx: nil, hooks: hooks)
         return loss
     }
 

@@ -67,6 +67,12 @@ public final class RecurrentStack<T: QuillScalar> {
     /// The layers' parameters in order, then the window's.
     public var parameters: [Parameter<T>] { layers.flatMap(\.parameters) + (window?.parameters ?? []) }
 
+    /// The groups `backward` reports final to its `GradientHooks`, in that order: layer N's parameters, …, layer 2's,
+    /// then layer 1's with the window's (they finish together: the window's backward interleaves with layer 1's).
+    public var gradientGroups: [[Parameter<T>]] {
+        layers.dropFirst().reversed().map(\.parameters) + [layers[0].parameters + (window?.parameters ?? [])]
+    }
+
     /// Sets Graves's pre-activation gradient clip on every layer.
     public func setPreactivationGradientClip(_ clip: T?) {
         for l in layers { l.preactivationGradientClip = clip }
@@ -168,9 +174,11 @@ public final class RecurrentStack<T: QuillScalar> {
     // MARK: - Backward
 
     /// Backward over the steps of the last `forward`; gradients accumulate. x: (T, B, inputSize) as given to
-    /// `forward`; dOut: (T, B, outputSize); dx: (T, B, inputSize), overwritten, or nil.
+    /// `forward`; dOut: (T, B, outputSize); dx: (T, B, inputSize), overwritten, or nil. `hooks` hears of each of
+    /// `gradientGroups` as soon as its gradients are final (layer N first), and gets a `progress` call at every step
+    /// of layer 1 with a window.
     public func backward(_ x: UnsafePointer<T>, _ ws: StackWorkspace<T>, dOut: UnsafePointer<T>,
-                         dx: UnsafeMutablePointer<T>?) {
+                         dx: UnsafeMutablePointer<T>?, hooks: GradientHooks<T>? = nil) {
         let rows = ws.activeSteps * ws.batch, H = hiddenSize, I = inputSize, N = layers.count
         let off = skipConnections ? I : 0, V = window?.vocabularySize ?? 0
         let dh = ws.dh.ptr   // (rows, H): gradient reaching a layer's fed-forward output
@@ -198,13 +206,16 @@ public final class RecurrentStack<T: QuillScalar> {
             if n > 0 {
                 // Invariant: inputs[n] and dInputs[n] exist for n > 0 (init).
                 layers[n].backward(ws.inputs[n]!.ptr, ws.layers[n], dh: dh, dx: ws.dInputs[n]!.ptr)
+                hooks?.ready(layers[n].parameters)
             }
         }
         profile?.lap("backward layers N…2")
         if let window, let wws = ws.window {
-            backwardFirstLayer(x, window, wws, ws, dx: dx)
+            backwardFirstLayer(x, window, wws, ws, dx: dx, progress: hooks?.progress)
+            hooks?.ready(layers[0].parameters + window.parameters)
         } else {
             layers[0].backward(x, ws.layers[0], dh: dh, dx: dx)
+            hooks?.ready(layers[0].parameters)
         }
         profile?.lap(window == nil ? "backward layer 1" : "backward layer 1 + window")
         // With skips, every layer's input held x: add those gradients.
@@ -220,7 +231,8 @@ public final class RecurrentStack<T: QuillScalar> {
     /// Layer 1 and the window, step by step in reverse. `ws.dh` holds the gradient reaching h¹ from above; w_t's
     /// gradient is what layers 2…N pass it at t plus what layer 1 passes it at t + 1.
     private func backwardFirstLayer(_ x: UnsafePointer<T>, _ window: SoftWindow<T>, _ wws: WindowWorkspace<T>,
-                                    _ ws: StackWorkspace<T>, dx: UnsafeMutablePointer<T>?) {
+                                    _ ws: StackWorkspace<T>, dx: UnsafeMutablePointer<T>?,
+                                    progress: (() -> Void)?) {
         let layer = layers[0], lws = ws.layers[0], steps = ws.activeSteps, B = ws.batch, H = hiddenSize
         let I = inputSize, V = window.vocabularySize, W = layer.inputSize
         let dh = ws.dh.ptr
@@ -243,6 +255,7 @@ public final class RecurrentStack<T: QuillScalar> {
                 if let dx {
                     Kernels.copyRows(rows: B, width: I, from: dInput, srcStride: W, to: dx + t * B * I, dstStride: I)
                 }
+                progress?()
             }
         }
         layer.finishBackward(x1, lws, dx: nil)

@@ -30,3 +30,22 @@ extension Array {
         reduce(0) { $0 + $1.count }
     }
 }
+
+/// What a backward pass tells its caller while it runs, so that data-parallel training can start summing the
+/// gradients of the layers it has finished while it computes the layers below (`GradientBuckets` in QuillModels).
+///
+/// A backward pass calls `ready` once per group of parameters whose gradients it will not touch again, in the order
+/// of the model's `gradientGroups` (the output layer first, then the recurrent layers from the top), and `progress`
+/// now and then inside long stretches (every step of a step-by-step layer), where the caller may let its
+/// communication move on. Both run on the thread that called the backward pass, between kernels, never inside one.
+public struct GradientHooks<T: QuillScalar> {
+    /// Called with a group of parameters whose gradients are final for this pass.
+    public var ready: ([Parameter<T>]) -> Void
+    /// Called between steps of a long layer; may do nothing.
+    public var progress: () -> Void
+
+    public init(ready: @escaping ([Parameter<T>]) -> Void, progress: @escaping () -> Void = {}) {
+        self.ready = ready
+        self.progress = progress
+    }
+}

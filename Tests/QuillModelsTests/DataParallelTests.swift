@@ -93,6 +93,140 @@ final class DataParallelTests: XCTestCase {
         assertClose(model.parameters, reference, "synthesis")
     }
 
+    // MARK: - Buckets and the validation split, without MPI
+
+    /// Records the groups a backward pass reports, by their parameters' names.
+    final class Reports {
+        var groups: [[String]] = []
+        var progressCalls = 0
+        var hooks: GradientHooks<Float> {
+            GradientHooks(ready: { self.groups.append($0.map(\.name)) }, progress: { self.progressCalls += 1 })
+        }
+    }
+
+    /// Every model's backward pass reports its `gradientGroups` in their order, and they hold each parameter once.
+    func testBackwardReportsEveryGradientGroupOnceInOrder() {
+        var rng = SeededGenerator(seed: 5)
+        var unused = SeededGenerator(seed: 0)
+        let T = 4, B = 2
+        let inputs = (0..<(T * B)).map { Int32($0 % 5) }, targets = (0..<(T * B)).map { Int32(($0 + 2) % 5) }
+        for (cell, embedding, skip) in [(CellKind.lstm, 8, false), (.gru, 0, true), (.rnn, 4, true)] {
+            let model = CharModel<Float>(config: CharModelConfig(cell: cell, layers: 3, hidden: 6, embedding: embedding,
+                                                                 skipConnections: skip, vocabularySize: 5), rng: &rng)
+            let reports = Reports()
+            _ = model.trainStep(inputs: inputs, targets: targets, model.makeWorkspace(steps: T, batch: B), dropout: 0,
+                                rng: &unused, hooks: reports.hooks)
+            XCTAssertEqual(reports.groups, model.gradientGroups.map { $0.map(\.name) }, "\(cell)")
+            XCTAssertEqual(reports.groups.first, ["output.w", "output.b"], "\(cell): the output layer first")
+            XCTAssertEqual(reports.groups.last, ["embedding.table"], "\(cell): the embedding last")
+            XCTAssertEqual(reports.groups.joined().sorted(), model.parameters.map(\.name).sorted(), "\(cell): each parameter once")
+        }
+        let samples = TinyHandwriting.dataset().samples
+        for kind in [HandwritingKind.synthesis, .prediction] {
+            var config = HandwritingConfig(kind: kind, layers: 3, hidden: 5, mixture: MixtureDensity(components: 2),
+                                           windowComponents: 2)
+            config.alphabetSize = kind == .synthesis ? 3 : 0
+            let model = HandwritingModel<Float>(config: config, rng: &rng)
+            let steps = samples.map(\.count).max()!, text = samples.map(\.characters.count).max()!
+            let ws = model.makeWorkspace(steps: steps, batch: 3, maxTextLength: text)
+            StrokeBatches.fill(ws, samples: samples, indices: [0, 1, 2])
+            let reports = Reports()
+            _ = model.trainStep(ws, outputClip: 100, hooks: reports.hooks)
+            XCTAssertEqual(reports.groups, model.gradientGroups.map { $0.map(\.name) }, "\(kind)")
+            XCTAssertEqual(reports.groups.count, 1 + 3)
+            let last = reports.groups.last ?? []
+            XCTAssertTrue(last.allSatisfy { $0.hasPrefix("lstm.0.") || $0.hasPrefix("window.") }, "\(kind): \(last)")
+            XCTAssertEqual(last.contains("window.w"), kind == .synthesis, "\(kind): \(last)")
+            XCTAssertEqual(reports.groups.joined().sorted(), model.parameters.map(\.name).sorted(), "\(kind): each parameter once")
+            // Layer 1 with a window runs step by step and lets the communication progress at every step.
+            XCTAssertEqual(reports.progressCalls, kind == .synthesis ? ws.activeSteps : 0, "\(kind)")
+        }
+    }
+
+    /// Buckets copy every gradient out and back in order: in a world of one rank (where the sum is the identity)
+    /// the gradients after `finish` are those of the step without buckets, whether the backward pass reported the
+    /// groups, reported them out of order, or ran not at all.
+    func testBucketsReturnEveryGradientInItsPlace() {
+        var rng = SeededGenerator(seed: 6)
+        let model = CharModel<Float>(config: CharModelConfig(layers: 2, hidden: 7, vocabularySize: 6), rng: &rng)
+        let T = 5, B = 3
+        let inputs = (0..<(T * B)).map { Int32(($0 * 7 + 3) % 6) }, targets = (0..<(T * B)).map { Int32(($0 * 5 + 1) % 6) }
+        var unused = SeededGenerator(seed: 0)
+        let ws = model.makeWorkspace(steps: T, batch: B)
+        model.parameters.zeroGradients()
+        _ = model.trainStep(inputs: inputs, targets: targets, ws, dropout: 0, rng: &unused)
+        let reference = model.parameters.map(\.grad.array)
+        let trainable = model.parameters.filter(\.trainable)
+        let buckets = GradientBuckets(groups: model.gradientGroups, parameters: trainable, world: .single)
+        XCTAssertEqual(buckets.bucketSizes.reduce(0, +), trainable.scalarCount())
+        XCTAssertEqual(buckets.bucketSizes.count, model.gradientGroups.count)
+        for _ in 0..<2 {  // twice: the buckets reset after each step
+            model.parameters.zeroGradients()
+            ws.stack.resetState()
+            _ = model.trainStep(inputs: inputs, targets: targets, ws, dropout: 0, rng: &unused, hooks: buckets.hooks)
+            // Scribble over the gradients after they were reported: finish must write back what was copied.
+            for p in trainable { p.grad.ptr.update(repeating: 99, count: p.count) }
+            _ = buckets.finish()
+            XCTAssertEqual(model.parameters.map(\.grad.array), reference)
+        }
+        // Reported out of order, and not at all: the sums start in order at finish, from the gradients then.
+        model.parameters.zeroGradients()
+        ws.stack.resetState()
+        _ = model.trainStep(inputs: inputs, targets: targets, ws, dropout: 0, rng: &unused)
+        buckets.ready(model.gradientGroups[2])
+        _ = buckets.finish()
+        XCTAssertEqual(model.parameters.map(\.grad.array), reference)
+    }
+
+    func testBucketsSettingReadsTheEnvironment() throws {
+        XCTAssertTrue(try DataParallel.bucketsSetting([:]))
+        XCTAssertTrue(try DataParallel.bucketsSetting(["QUILL_MPI_BUCKETS": "on"]))
+        XCTAssertFalse(try DataParallel.bucketsSetting(["QUILL_MPI_BUCKETS": "off"]))
+        XCTAssertFalse(try DataParallel.bucketsSetting(["QUILL_MPI_BUCKETS": "0"]))
+        XCTAssertThrowsError(try DataParallel.bucketsSetting(["QUILL_MPI_BUCKETS": "maybe"])) {
+            XCTAssertEqual("\($0)".contains("QUILL_MPI_BUCKETS must be on or off, got \"maybe\""), true, "\($0)")
+        }
+    }
+
+    /// The char validation split over ranks: the ranks' blocks of streams sum to the whole's characters, correct
+    /// predictions and loss.
+    func testCharValidationBlocksSumToTheWhole() {
+        var rng = SeededGenerator(seed: 8)
+        let model = CharModel<Float>(config: CharModelConfig(layers: 2, hidden: 8, vocabularySize: 6), rng: &rng)
+        let tokens: [Int32] = (0..<1500).map { (i: Int) -> Int32 in Int32((i * i + 3 * i) % 6) }
+        let whole = CharEvaluation.evaluate(model, tokens: tokens, steps: 16)
+        XCTAssertGreaterThan(whole.characters, 0)
+        for size in [2, 3, 7, 40] {
+            let parts: [CharEvaluation] = (0..<size).map { (rank: Int) -> CharEvaluation in
+                CharEvaluation.evaluate(model, tokens: tokens, steps: 16, streams: Shard(rank: rank, size: size))
+            }
+            XCTAssertEqual(parts.map(\.characters).reduce(0, +), whole.characters, "\(size) ranks")
+            XCTAssertEqual(parts.map(\.correct).reduce(0, +), whole.correct, "\(size) ranks")
+            XCTAssertEqual(parts.map(\.nats).reduce(0, +), whole.nats, accuracy: 1e-6 * abs(whole.nats), "\(size) ranks")
+            if size > 1 { XCTAssertLessThan(parts[0].characters, whole.characters) }
+        }
+    }
+
+    /// The handwriting validation split over ranks: the ranks' blocks of lines sum to the whole's scores.
+    func testHandwritingValidationBlocksSumToTheWhole() {
+        var rng = SeededGenerator(seed: 10)
+        var config = HandwritingConfig(kind: .synthesis, layers: 2, hidden: 5, mixture: MixtureDensity(components: 2),
+                                       windowComponents: 2)
+        config.alphabetSize = 3
+        let model = HandwritingModel<Float>(config: config, rng: &rng)
+        let samples = TinyHandwriting.dataset().samples
+        let whole = HandwritingEvaluation.evaluate(model, samples: samples, batch: 4)
+        for size in [2, 3] {
+            let parts: [HandwritingScores] = (0..<size).map { (rank: Int) -> HandwritingScores in
+                let block = Shard(rank: rank, size: size).block(of: samples.count)
+                return HandwritingEvaluation.evaluate(model, samples: Array(samples[block]), batch: 4)
+            }
+            XCTAssertEqual(parts.map(\.points).reduce(0, +), whole.points)
+            XCTAssertEqual(parts.map(\.sequences).reduce(0, +), whole.sequences)
+            XCTAssertEqual(parts.map(\.nats).reduce(0, +), whole.nats, accuracy: 1e-4 * abs(whole.nats))
+        }
+    }
+
     func assertClose(_ parameters: [Parameter<Float>], _ reference: [[Float]], _ what: String) {
         var worst = (0.0 as Float, "", 0)
         for (p, r) in zip(parameters, reference) {
@@ -127,11 +261,13 @@ final class DataParallelTests: XCTestCase {
 
     /// Starts quill with `args` alone (`ranks` nil) or under mpirun on `ranks` ranks; `perRank` gives each rank its
     /// own working directory (one rank per entry).
-    func start(_ args: [String], ranks: Int?, perRank: [String]? = nil, stderr: Pipe? = nil) throws -> Process {
+    func start(_ args: [String], ranks: Int?, perRank: [String]? = nil, stderr: Pipe? = nil,
+               environment: [String: String] = [:]) throws -> Process {
         let process = Process()
         if let ranks {
             process.executableURL = URL(fileURLWithPath: Self.mpirun!)
             var a = ["--allow-run-as-root", "--oversubscribe", "--mca", "btl", "self,tcp", "--mca", "btl_tcp_if_include", "lo"]
+            // mpirun passes its environment to the ranks it starts on this machine.
             if let perRank {
                 for (i, wdir) in perRank.enumerated() {
                     a += (i > 0 ? [":"] : []) + ["-np", "1", "-wdir", wdir, Self.quill.path] + args
@@ -146,6 +282,7 @@ final class DataParallelTests: XCTestCase {
         }
         var env = ProcessInfo.processInfo.environment
         env["QUILL_THREADS"] = "1"
+        env.merge(environment) { $1 }
         process.environment = env
         process.standardOutput = FileHandle.nullDevice
         process.standardError = stderr ?? FileHandle.nullDevice
@@ -155,9 +292,10 @@ final class DataParallelTests: XCTestCase {
 
     /// Runs quill to the end; returns its status and standard error.
     @discardableResult
-    func run(_ args: [String], ranks: Int?, perRank: [String]? = nil) throws -> (status: Int32, stderr: String) {
+    func run(_ args: [String], ranks: Int?, perRank: [String]? = nil,
+             environment: [String: String] = [:]) throws -> (status: Int32, stderr: String) {
         let pipe = Pipe()
-        let p = try start(args, ranks: ranks, perRank: perRank, stderr: pipe)
+        let p = try start(args, ranks: ranks, perRank: perRank, stderr: pipe, environment: environment)
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         return (p.terminationStatus, String(decoding: data, as: UTF8.self))
@@ -231,6 +369,62 @@ final class DataParallelTests: XCTestCase {
         let two = try run(synthesis(dir, out: "two", steps: 6), ranks: 2)
         XCTAssertEqual(two.status, 0, two.stderr)
         try assertSameRun(dir.path("one"), dir.path("two"), "synthesis, 6 steps")
+    }
+
+    /// Both ways of summing the gradients (buckets overlapping the backward pass, the default, and one call after
+    /// it) give the weights of one rank; the metrics say which ran.
+    func testBucketedAndOneCallSumsGiveTheWeightsOfOne() throws {
+        try requireMPI()
+        let dir = TempDir(); defer { dir.cleanup() }
+        try makeData(dir)
+        // A GRU stack with skips and a one-hot input: other groups than the LSTM default.
+        let gru = ["--cell", "gru", "--skip", "--embedding", "0"]
+        XCTAssertEqual(try run(char(dir, out: "one", steps: 20), ranks: nil).status, 0)
+        XCTAssertEqual(try run(char(dir, out: "one-gru", steps: 20) + gru, ranks: nil).status, 0)
+        XCTAssertEqual(try run(synthesis(dir, out: "one-hw", steps: 6), ranks: nil).status, 0)
+        for mode in ["on", "off"] {
+            let env = ["QUILL_MPI_BUCKETS": mode], name = mode == "on" ? "buckets" : "one call"
+            for (args, reference, what) in [(char(dir, out: "c-\(mode)", steps: 20), "one", "char"),
+                                            (char(dir, out: "g-\(mode)", steps: 20) + gru, "one-gru", "char gru"),
+                                            (synthesis(dir, out: "s-\(mode)", steps: 6), "one-hw", "synthesis")] {
+                let r = try run(args, ranks: 2, environment: env)
+                XCTAssertEqual(r.status, 0, r.stderr)
+                let out = args[args.firstIndex(of: "--out")! + 1]
+                try assertSameRun(dir.path(reference), out, "\(what), \(name)")
+                // Training lines come every 10 steps: the 6-step synthesis runs write none.
+                guard what != "synthesis" else { continue }
+                let modes = try String(contentsOfFile: out + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+                    .compactMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+                    .compactMap { $0["gradient_sum"] as? String }
+                XCTAssertFalse(modes.isEmpty, "\(what): no training line says how the gradients were summed")
+                XCTAssertEqual(Set(modes), [name], what)
+            }
+        }
+        let bad = try run(char(dir, out: "bad", steps: 2), ranks: 2, environment: ["QUILL_MPI_BUCKETS": "sometimes"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("QUILL_MPI_BUCKETS must be on or off"), bad.stderr)
+    }
+
+    /// Validation split over 2 and 3 ranks (uneven blocks of 14 char streams) logs the validation of one rank.
+    func testSplitValidationLogsTheLossOfOneRank() throws {
+        try requireMPI()
+        let dir = TempDir(); defer { dir.cleanup() }
+        try makeData(dir)
+        func args(_ out: String) -> [String] {
+            var a = char(dir, out: out, steps: 6) + ["--val-fraction", "0.5"]
+            a[a.firstIndex(of: "--batch")! + 1] = "6"
+            a[a.firstIndex(of: "--eval-every")! + 1] = "3"
+            return a
+        }
+        XCTAssertEqual(try run(args("one"), ranks: nil).status, 0)
+        for ranks in [2, 3] {
+            let r = try run(args("r\(ranks)"), ranks: ranks)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            try assertSameRun(dir.path("one"), dir.path("r\(ranks)"), "\(ranks) ranks")
+            let (u, v) = (try validationLosses(dir.path("one")), try validationLosses(dir.path("r\(ranks)")))
+            XCTAssertEqual(u.count, 2)
+            for (p, q) in zip(u, v) { XCTAssertEqual(p, q, accuracy: 1e-5, "\(ranks) ranks: \(u) and \(v)") }
+        }
     }
 
     /// A run stopped on 2 ranks continues alone with plain quill (and one stopped alone continues on 2), to the

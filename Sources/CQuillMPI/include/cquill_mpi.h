@@ -29,6 +29,10 @@ int quill_mpi_allreduce_sum_double(double *buffer, size_t count);
 int quill_mpi_iallreduce_sum_float(float *buffer, int count, void **request);
 /// MPI_Wait on a request from quill_mpi_iallreduce_sum_float. Returns the MPI error code.
 int quill_mpi_wait(void **request);
+/// MPI_Test on a request from quill_mpi_iallreduce_sum_float: lets MPI move the operation on (Open MPI progresses
+/// nonblocking collectives only inside MPI calls) and sets `done` to 1 when it has completed (the request is then
+/// freed and set to NULL), else 0. Returns the MPI error code.
+int quill_mpi_test(void **request, int *done);
 
 /// MPI_Bcast of `count` bytes from rank `root`. Returns the MPI error code.
 int quill_mpi_bcast_bytes(void *buffer, int count, int root);

@@ -81,6 +81,7 @@ final class CharTask: TrainingTask {
         ws = model.makeWorkspace(steps: options.seq, batch: localBatch)
     }
     var parameters: [Parameter<Float>] { model.parameters }
+    var gradientGroups: [[Parameter<Float>]] { model.gradientGroups }
     var startedData: (parameters: Int, data: TrainingData) {
         (model.trainableScalarCount, .text(trainCharacters: text.train.count, validationCharacters: text.val.count,
                                            vocabulary: vocab.count))
@@ -99,11 +100,12 @@ final class CharTask: TrainingTask {
     func dataLossPerComplexityUnit(_ w: LogWindow) -> (loss: Double, unit: String) { (w.loss / Double(max(w.steps, 1)), "nats/char") }
     func divergenceRule() -> DivergenceRule { .char(vocabularySize: vocab.count, charactersPerStep: options.batch * options.seq) }
 
-    func trainStep(_ state: CharTrainerState, rng: inout SeededGenerator) -> StepLoss {
+    func trainStep(_ state: CharTrainerState, rng: inout SeededGenerator, hooks: GradientHooks<Float>?) -> StepLoss {
         let rows = options.seq * options.batch
         guard shard.size > 1 else {
             text.batcher.fill(text.train, position: state.position, inputs: &inputs, targets: &targets)
-            let loss = model.trainStep(inputs: inputs, targets: targets, ws, dropout: options.model.dropout, rng: &rng) / Double(rows)
+            let loss = model.trainStep(inputs: inputs, targets: targets, ws, dropout: options.model.dropout, rng: &rng,
+                                       hooks: hooks) / Double(rows)
             return StepLoss(loss: loss, perUnit: loss, units: rows, sequences: options.batch)
         }
         // This rank's streams: columns `block` of the (seq, B) windows; the loss and gradient are averaged over
@@ -117,7 +119,7 @@ final class CharTask: TrainingTask {
             }
         }
         let loss = model.trainStep(inputs: inputs, targets: targets, ws, dropout: options.model.dropout, rng: &rng,
-                                   lossRows: rows) / Double(rows)
+                                   lossRows: rows, hooks: hooks) / Double(rows)
         return StepLoss(loss: loss, perUnit: loss, units: options.seq * b, sequences: b)
     }
     /// The summed loss is already the batch's mean per character.
@@ -131,9 +133,13 @@ final class CharTask: TrainingTask {
     func trainLine(_ w: LogWindow, state: CharTrainerState) -> [String: Any] { ["loss": w.loss / Double(w.steps), "unit": "nats/char"] }
     func validate() -> Validation {
         guard !text.val.isEmpty else { return Validation(score: nil, perUnit: .nan, line: nil) }
-        let e = CharEvaluation.evaluate(model, tokens: text.val)
-        let loss = e.natsPerChar
-        return Validation(score: loss, perUnit: loss, line: ["loss": loss, "unit": "nats/char", "error": e.error])
+        // In a job of several ranks each rank reads its block of the validation streams, and the sums are shared.
+        let e = CharEvaluation.evaluate(model, tokens: text.val, streams: shard)
+        var sums = [e.nats, Double(e.characters), Double(e.correct)]
+        world.sum(&sums)
+        let loss = sums[1] > 0 ? sums[0] / sums[1] : .nan
+        let error = sums[1] > 0 ? 1 - sums[2] / sums[1] : .nan
+        return Validation(score: loss, perUnit: loss, line: ["loss": loss, "unit": "nats/char", "error": error])
     }
     func sample(step: Int, rng: SeededGenerator) -> String {
         guard options.sampleLength > 0 else { return "" }

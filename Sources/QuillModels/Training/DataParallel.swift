@@ -108,6 +108,47 @@ public final class DataParallel {
         return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }
 
+    /// Starts an in-place sum of `count` floats at `buffer` over the ranks (MPI_Iallreduce, in pieces of at most
+    /// Int32.max) and returns its requests; the buffer must stay untouched until `wait` has returned on all of them.
+    func startSum(_ buffer: UnsafeMutablePointer<Float>, count: Int) -> [UnsafeMutableRawPointer?] {
+        var requests: [UnsafeMutableRawPointer?] = []
+        var offset = 0
+        while offset < count {
+            let n = min(count - offset, Int(Int32.max))
+            var request: UnsafeMutableRawPointer?
+            if quill_mpi_iallreduce_sum_float(buffer + offset, Int32(n), &request) != 0 { quill_mpi_abort(70) }
+            requests.append(request)
+            offset += n
+        }
+        return requests
+    }
+
+    /// Lets MPI move `request` on (MPI_Test); true once it has completed (the request is then nil).
+    func test(_ request: inout UnsafeMutableRawPointer?) -> Bool {
+        guard request != nil else { return true }
+        var done: Int32 = 0
+        if quill_mpi_test(&request, &done) != 0 { quill_mpi_abort(70) }
+        return done != 0
+    }
+
+    /// Waits for `request` to complete (MPI_Wait); it is nil afterwards.
+    func wait(_ request: inout UnsafeMutableRawPointer?) {
+        guard request != nil else { return }
+        if quill_mpi_wait(&request) != 0 { quill_mpi_abort(70) }
+    }
+
+    /// Whether the gradients are summed in buckets that overlap the backward pass (`GradientBuckets`), from the
+    /// environment variable QUILL_MPI_BUCKETS: on (the default, also when unset or empty) or off (one
+    /// MPI_Allreduce after the backward pass). Throws `TrainingError.invalidOption` for any other value.
+    public static func bucketsSetting(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Bool {
+        switch environment["QUILL_MPI_BUCKETS"]?.lowercased() {
+        case nil, "", "on", "1", "yes", "true": return true
+        case "off", "0", "no", "false": return false
+        case let other?:
+            throw TrainingError.invalidOption("QUILL_MPI_BUCKETS must be on or off, got \"\(other)\"")
+        }
+    }
+
     /// Compares `fingerprint` (the options and data of this rank) with rank 0's. Throws
     /// `TrainingError.invalidOption` on every rank when any rank differs, naming the ranks.
     func checkSameRun(_ fingerprint: String) throws {
@@ -131,6 +172,121 @@ public final class DataParallel {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
         return h
+    }
+}
+
+/// The gradient sum of one training step in buckets, each summed over the ranks with MPI_Iallreduce as soon as the
+/// backward pass has finished its layers, so that the sums of the upper layers travel while the lower layers are
+/// computed (the "bucketed so that communication overlaps the backward pass of earlier layers").
+///
+/// A bucket is one of the model's `gradientGroups` (output layer, each recurrent layer from the top, layer 1 with the
+/// window, the embedding), copied into its own flat buffer when the backward pass reports it final
+/// (`GradientHooks.ready`); parameters to sum that are in no group would form a last bucket (none today: every
+/// model's groups cover its parameters, and weight noise's σ gradients follow from the summed ones). Buckets start strictly in the groups' order on every rank, as MPI's collectives must: a bucket
+/// reported early waits for those before it, and `finish` starts whatever the backward pass did not report (a rank
+/// whose share of a short batch is empty runs no backward pass, and sums zeros in the same buckets).
+///
+/// Progress: Open MPI over shared memory or TCP has no thread of its own that moves a nonblocking collective on; it
+/// moves only inside MPI calls. So every report, and every `GradientHooks.progress` call (each step of the
+/// step-by-step layer 1 with a window), calls MPI_Test on the buckets in flight. Between two such calls (inside one
+/// layer's sequence-mode backward) nothing moves, and `finish` waits (MPI_Wait) for what is left.
+final class GradientBuckets {
+    private let world: DataParallel
+    private let groups: [[Parameter<Float>]]
+    /// Per bucket: its flat buffer, in the order of its parameters.
+    private let buffers: [UnsafeMutablePointer<Float>]
+    private let counts: [Int]
+    /// The bucket of each group's first parameter.
+    private let bucketOf: [ObjectIdentifier: Int]
+    private var reported: [Bool]
+    private var requests: [[UnsafeMutableRawPointer?]]
+    /// The first bucket not started this step.
+    private var next = 0
+    private var seconds = 0.0
+
+    /// `groups`: the model's gradient groups in the order its backward pass reports them; `parameters`: every
+    /// gradient to sum (the trainable ones).
+    init(groups: [[Parameter<Float>]], parameters: [Parameter<Float>], world: DataParallel) {
+        self.world = world
+        let summed = Set(parameters.map(ObjectIdentifier.init))
+        var seen = Set<ObjectIdentifier>(), kept: [[Parameter<Float>]] = [], index: [ObjectIdentifier: Int] = [:]
+        for g in groups {
+            let mine = g.filter { summed.contains(ObjectIdentifier($0)) && !seen.contains(ObjectIdentifier($0)) }
+            guard let first = g.first, !mine.isEmpty else { continue }
+            index[ObjectIdentifier(first)] = kept.count
+            kept.append(mine)
+            mine.forEach { seen.insert(ObjectIdentifier($0)) }
+        }
+        let rest = parameters.filter { !seen.contains(ObjectIdentifier($0)) }
+        if !rest.isEmpty { kept.append(rest) }
+        self.groups = kept
+        bucketOf = index
+        counts = kept.map { $0.scalarCount() }
+        buffers = counts.map { UnsafeMutablePointer<Float>.allocate(capacity: max($0, 1)) }
+        reported = [Bool](repeating: false, count: kept.count)
+        requests = [[UnsafeMutableRawPointer?]](repeating: [], count: kept.count)
+    }
+
+    deinit { buffers.forEach { $0.deallocate() } }
+
+    /// The buckets' sizes in floats, in the order they are summed.
+    var bucketSizes: [Int] { counts }
+
+    /// The hooks to give the backward pass.
+    var hooks: GradientHooks<Float> {
+        GradientHooks(ready: { [unowned self] in self.ready($0) }, progress: { [unowned self] in self.progress() })
+    }
+
+    /// The backward pass finished `group`: copy its gradients and start every bucket whose turn has come.
+    func ready(_ group: [Parameter<Float>]) {
+        guard let first = group.first, let k = bucketOf[ObjectIdentifier(first)], !reported[k] else { return }
+        let start = DispatchTime.now().uptimeNanoseconds
+        copyIn(k)
+        reported[k] = true
+        while next < groups.count && reported[next] { begin(next); next += 1 }
+        testInFlight()
+        seconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+
+    /// MPI_Test on the buckets in flight.
+    func progress() {
+        guard next > 0 else { return }
+        let start = DispatchTime.now().uptimeNanoseconds
+        testInFlight()
+        seconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+
+    /// Starts the buckets not started yet, waits for all and writes the sums into the gradients. Returns the seconds
+    /// this step spent on the sum on this rank (copies, starts, tests and waits; the overlapped travel not counted).
+    func finish() -> Double {
+        let start = DispatchTime.now().uptimeNanoseconds
+        while next < groups.count {
+            if !reported[next] { copyIn(next) }
+            begin(next); next += 1
+        }
+        for k in groups.indices {
+            for i in requests[k].indices { world.wait(&requests[k][i]) }
+            var offset = 0
+            for p in groups[k] { p.grad.ptr.update(from: buffers[k] + offset, count: p.count); offset += p.count }
+        }
+        reported = reported.map { _ in false }
+        next = 0
+        let total = seconds + Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        seconds = 0
+        return total
+    }
+
+    private func copyIn(_ k: Int) {
+        var offset = 0
+        for p in groups[k] { (buffers[k] + offset).update(from: p.grad.ptr, count: p.count); offset += p.count }
+    }
+
+    private func begin(_ k: Int) { requests[k] = world.startSum(buffers[k], count: counts[k]) }
+
+    private func testInFlight() {
+        for k in 0..<next {
+            for i in requests[k].indices where requests[k][i] != nil { _ = world.test(&requests[k][i]) }
+        }
     }
 }
 

@@ -90,6 +90,7 @@ final class HandwritingTask: TrainingTask {
     }
 
     var parameters: [Parameter<Float>] { model.parameters }
+    var gradientGroups: [[Parameter<Float>]] { model.gradientGroups }
     var startedData: (parameters: Int, data: TrainingData) {
         (model.parameters.scalarCount(), .strokes(kind: options.model.kind, trainSequences: data.batches.batches.reduce(0) { $0 + $1.count },
                                                   validationSequences: data.val.count, batches: data.batches.batches.count))
@@ -105,19 +106,20 @@ final class HandwritingTask: TrainingTask {
     }
     func divergenceRule() -> DivergenceRule { .handwriting() }
 
-    func trainStep(_ state: HandwritingTrainerState, rng: inout SeededGenerator) -> StepLoss {
+    func trainStep(_ state: HandwritingTrainerState, rng: inout SeededGenerator, hooks: GradientHooks<Float>?) -> StepLoss {
         let order = data.batches.order(epoch: state.epoch, seed: options.seed)
         let batch = data.batches.batches[order[state.batchInEpoch]]
         guard shard.size > 1 else {
             let points = StrokeBatches.fill(ws, samples: data.train, indices: batch)
-            let loss = model.trainStep(ws, outputClip: options.outputClip.map { Float($0) }).total
+            let loss = model.trainStep(ws, outputClip: options.outputClip.map { Float($0) }, hooks: hooks).total
             return StepLoss(loss: loss, perUnit: loss / Double(max(points, 1)), units: points, sequences: ws.sequenceCount)
         }
         // This rank's block of the batch's sequences (none, in a short last batch with fewer sequences than ranks).
         let mine = Array(batch[shard.block(of: batch.count)])
         guard !mine.isEmpty else { return StepLoss(loss: 0, perUnit: 0, units: 0, sequences: 0) }
         let points = StrokeBatches.fill(ws, samples: data.train, indices: mine)
-        let loss = model.trainStep(ws, outputClip: options.outputClip.map { Float($0) }, sequencesInBatch: batch.count).total
+        let loss = model.trainStep(ws, outputClip: options.outputClip.map { Float($0) }, sequencesInBatch: batch.count,
+                                   hooks: hooks).total
         // The divergence rule reads the loss per point, which does not depend on the batch's lengths.
         return StepLoss(loss: loss, perUnit: loss / Double(max(points, 1)), units: points, sequences: ws.sequenceCount)
     }
@@ -136,10 +138,15 @@ final class HandwritingTask: TrainingTask {
 
     func validate() -> Validation {
         // The same code as `quill eval`, so a run's full validation (--val-samples 0) is what it prints.
-        let scores = HandwritingEvaluation.evaluate(model, samples: data.val, batch: options.batch)
-        return Validation(score: data.val.isEmpty ? nil : scores.natsPerSequence, perUnit: scores.natsPerPoint,
-                          line: ["loss": scores.natsPerPoint, "nats_per_sequence": scores.natsPerSequence,
-                                 "unit": "nats/point"])
+        // In a job of several ranks each rank scores its block of the validation lines; the sums are shared.
+        let mine = Array(data.val[shard.block(of: data.val.count)])
+        // A batch no wider than the lines to score: the workspace computes every column of its batch.
+        let scores = HandwritingEvaluation.evaluate(model, samples: mine, batch: max(1, min(options.batch, mine.count)))
+        var sums = [scores.nats, Double(scores.points), Double(scores.sequences)]
+        world.sum(&sums)
+        let perPoint = sums[1] > 0 ? sums[0] / sums[1] : .nan, perSequence = sums[2] > 0 ? sums[0] / sums[2] : .nan
+        return Validation(score: data.val.isEmpty ? nil : perSequence, perUnit: perPoint,
+                          line: ["loss": perPoint, "nats_per_sequence": perSequence, "unit": "nats/point"])
     }
 }
 

@@ -33,6 +33,10 @@ public final class TrainingRun {
     /// removed only once the new run's data has loaded and its model is built, right before the first write, so a
     /// new run that fails its checks leaves the old one as it was.
     public var replacing = false
+    /// In a job of several ranks, whether the gradients are summed in buckets overlapping the backward pass
+    /// (`GradientBuckets`) or in one MPI_Allreduce after it; nil reads QUILL_MPI_BUCKETS (on unless set to off,
+    /// `DataParallel.bucketsSetting`). Every rank must use the same: the start-up check compares it.
+    public var gradientBuckets: Bool?
     /// Asked before every step: true checkpoints and stops the run ("interrupted"). The CLI's Ctrl-C sets it.
     public var shouldStop: () -> Bool = { false }
     let onEvent: (TrainingEvent) -> Void
@@ -58,8 +62,10 @@ public final class TrainingRun {
     private func train<Task: TrainingTask>(_ task: Task) throws -> Int {
         if let m = task.options.validate() { throw TrainingError.invalidOption(m) }
         // Data parallelism (`DataParallel`): every rank runs this function in step; rank 0 alone writes files and
-        // reports events. Every rank validates the same weights (redundantly), so all take the same decisions.
+        // reports events. Each rank validates its block of the validation set; the sums reach every rank, so all
+        // take the same decisions.
         let world = try DataParallel.world()
+        let bucketed = world.size > 1 ? try gradientBuckets ?? DataParallel.bucketsSetting() : false
         let writer = world.rank == 0
         task.world = world
         let onEvent: (TrainingEvent) -> Void = writer ? self.onEvent : { _ in }
@@ -98,7 +104,7 @@ public final class TrainingRun {
         }
         // Before anything is written: every rank must train the same run on the same data.
         try world.checkSameRun(String(decoding: try JSONEncoder.sorted.encode(task.options), as: UTF8.self)
-                               + "\n" + task.dataFingerprint)
+                               + "\n" + task.dataFingerprint + "\ngradient sum: " + (bucketed ? "buckets" : "one call"))
         if !resume && replacing && writer {
             for file in RunFiles.all { try? FileManager.default.removeItem(atPath: path(file)) }
         }
@@ -204,6 +210,9 @@ public final class TrainingRun {
         // The gradients the ranks sum: the model's (weight noise's σ gradients follow from the summed ones).
         let sharded = task.parameters.filter(\.trainable)
         var gradientBuffer: [Float] = []
+        let buckets = world.size > 1 && bucketed
+            ? GradientBuckets(groups: task.gradientGroups, parameters: sharded, world: world) : nil
+        let hooks = buckets?.hooks
         var allReduceSeconds = 0.0  // in the gradient sums since the last metrics line
         let limits = RunLimits(steps: options.steps, minutes: options.minutes, stepAtStart: state.step)
         while true {
@@ -226,10 +235,14 @@ public final class TrainingRun {
 
             params.zeroGradients()
             noise?.perturb(rng: &rng)
-            var loss = QuillGEMM.withPrecision(options.precision ?? .fp32) { task.trainStep(state, rng: &rng) }
+            var loss = QuillGEMM.withPrecision(options.precision ?? .fp32) { task.trainStep(state, rng: &rng, hooks: hooks) }
             if world.size > 1 {
                 // Before weight noise adds its complexity gradient: that term is the whole batch's, once.
-                allReduceSeconds += world.sumGradients(sharded, buffer: &gradientBuffer)
+                if let buckets {
+                    allReduceSeconds += buckets.finish()
+                } else {
+                    allReduceSeconds += world.sumGradients(sharded, buffer: &gradientBuffer)
+                }
                 var sums = [loss.loss, Double(loss.units), Double(loss.sequences)]
                 world.sum(&sums)
                 loss = StepLoss(loss: sums[0], perUnit: 0, units: Int(sums[1]), sequences: Int(sums[2]))
@@ -265,6 +278,7 @@ public final class TrainingRun {
                     // The time this rank spent summing gradients (waiting for the slowest rank included).
                     line["ranks"] = world.size
                     line["allreduce_s_per_step"] = allReduceSeconds / Double(window.steps)
+                    line["gradient_sum"] = buckets == nil ? "one call" : "buckets"
                     allReduceSeconds = 0
                 }
                 try metrics?.append(line.merging(["kind": "train", "step": state.step, "elapsed_s": elapsedBefore + session,

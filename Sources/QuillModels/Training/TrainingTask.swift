@@ -165,6 +165,9 @@ protocol TrainingTask: AnyObject {
     /// Checks a resumed state against the data (nil for a new run) and builds the workspace.
     func prepare(resumed: State?, path: String) throws
     var parameters: [Parameter<Float>] { get }
+    /// The model's groups of parameters in the order `trainStep` reports their gradients final to its hooks
+    /// (`CharModel.gradientGroups`, `HandwritingModel.gradientGroups`).
+    var gradientGroups: [[Parameter<Float>]] { get }
     var startedData: (parameters: Int, data: TrainingData) { get }
 
     /// Tensors saved in last.safetensors beyond weights and optimiser state, and their restoring (default: none).
@@ -184,7 +187,8 @@ protocol TrainingTask: AnyObject {
     /// Fills the next batch at `state` and runs forward and backward (the gradients are zero when called). In a job
     /// of several ranks: this rank's shard of the global batch, its gradient scaled so that the sum over the ranks
     /// is the gradient of the whole batch, and its loss, units and sequences such that their sums are the batch's.
-    func trainStep(_ state: State, rng: inout SeededGenerator) -> StepLoss
+    /// `hooks` (data-parallel runs with buckets) hears of each of `gradientGroups` as its gradients become final.
+    func trainStep(_ state: State, rng: inout SeededGenerator, hooks: GradientHooks<Float>?) -> StepLoss
     /// The loss per unit of a step's loss summed over the ranks (`StepLoss.perUnit` of the whole batch).
     func perUnit(ofSummed loss: StepLoss) -> Double
     /// Moves `state` past the batch of the step just taken.
