@@ -140,8 +140,10 @@ final class HandwritingTask: TrainingTask {
         // The same code as `quill eval`, so a run's full validation (--val-samples 0) is what it prints.
         // In a job of several ranks each rank scores its block of the validation lines; the sums are shared.
         let mine = Array(data.val[shard.block(of: data.val.count)])
-        // A batch no wider than the lines to score: the workspace computes every column of its batch.
-        let scores = HandwritingEvaluation.evaluate(model, samples: mine, batch: max(1, min(options.batch, mine.count)))
+        // Alone: `quill eval`'s batches, so the figure is exactly what it prints for the checkpoint. In a job: a batch
+        // no wider than this rank's lines (the workspace computes every column of its batch), equal to float rounding.
+        let batch = shard.size > 1 ? max(1, min(options.batch, mine.count)) : options.batch
+        let scores = HandwritingEvaluation.evaluate(model, samples: mine, batch: batch)
         var sums = [scores.nats, Double(scores.points), Double(scores.sequences)]
         world.sum(&sums)
         let perPoint = sums[1] > 0 ? sums[0] / sums[1] : .nan, perSequence = sums[2] > 0 ? sums[0] / sums[2] : .nan

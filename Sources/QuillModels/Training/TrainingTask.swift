@@ -195,6 +195,8 @@ protocol TrainingTask: AnyObject {
     func advance(_ state: inout State)
     /// A training line's fields beyond kind, step, elapsed_s, lr and rate.
     func trainLine(_ window: LogWindow, state: State) -> [String: Any]
+    /// Scores the validation set; in a job of several ranks, each rank its block (`shard`), summed over the ranks, so
+    /// every rank returns the figure of the whole set. Every rank must call it at the same steps.
     func validate() -> Validation
     /// Text sampled at a validation (default: none, empty), from a generator derived from `rng`.
     func sample(step: Int, rng: SeededGenerator) -> String
