@@ -88,9 +88,10 @@ public enum CellFigures {
         let cw = probe.measure("M", font).width, lineH = 15.0, margin = 12.0
         let headH = 18.0, gap = 10.0, titleH = title == nil ? 0 : 24.0, barW = 90.0
         let longest = lineRanges.map(\.count).max() ?? 1
-        let textW = max(Double(longest) * cw, 200)
+        let labelW = rows.map { probe.measure($0.label, head).width }.max() ?? 0
+        let textW = max(Double(longest) * cw, 200, labelW)
         let blockH = headH + Double(lineRanges.count) * lineH
-        let width = margin * 2 + textW + barW
+        let width = margin * 2 + textW + max(barW, 24 + probe.measure(valueLabel, Font(size: 10)).width)
         let height = margin * 2 + titleH + Double(rows.count) * (blockH + gap)
         let canvas = try Canvas(path: path, width: width, height: height, pixelScale: 2)
         if let title {
