@@ -131,6 +131,9 @@ figures: release
 	    -o figures/char-typo.png
 	$(RELEASE) char saturation --model runs/shakespeare --text $(SHARED)/tinyshakespeare/input.txt --max-chars 20000 \
 	    -o figures/char-saturation.png
+	tail -c 10000 $(SHARED)/tinyshakespeare/input.txt > runs/shakespeare-heldout.txt
+	$(RELEASE) char cells --model runs/shakespeare --text runs/shakespeare-heldout.txt --find --top 2 --show 320 --columns 80 \
+	    -o figures/char-cells.png
 	$(RELEASE) data import iam-jsonl $(SHARED)/iam_ondb_lines/iam_ondb_lines.sample100.jsonl --out runs/iam-sample100.qds
 	$(RELEASE) data show runs/iam-sample100.qds --id a01-000u-04 -o figures/iam-a01-000u-04.png
 	$(RELEASE) write "$$(printf 'A handwritten page from Quill.\nEvery line is sampled together,\nand each one stops where its text ends.')" \

@@ -130,3 +130,112 @@ public struct CharSaturationCommand: ParsableCommand {
         print("wrote \(output)")
     }
 }
+
+extension CharInspection.CellValue: ExpressibleByArgument {}
+
+/// `quill char cells`: the text coloured by units' values (Karpathy, Johnson and Fei-Fei 2016).
+public struct CharCellsCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "cells",
+        abstract: "Colour a text by units' cell states, hidden states or gates; --find ranks units by what they track.",
+        discussion: """
+        The model reads the text once (its own forward pass, state carried); each unit drawn shows the text with \
+        every character on a colour for the unit's --value after reading it, the units one under another. Layers \
+        count from 1, units from 0. --unit K draws one unit of --layer (default: the last); --top N the N units of \
+        the layer that vary most. --find ranks every unit of every layer (or of --layer) by the absolute Pearson \
+        correlation of its value with features of the text (inside quotes, inside parentheses, position in the \
+        line, after a newline), prints the 5 best per feature, and draws the best --top (default 1) per feature; a \
+        feature that is constant over the text (no quotes in it, say) is reported and skipped. The figure shows the \
+        first --show characters; the ranking uses all --max-chars. -o takes .png, .svg, .pdf or .html (one \
+        self-contained page).
+        """)
+    @OptionGroup var model: CharModelFile
+    @Option(help: "UTF-8 text the model reads.") var text: String
+    @Option(name: .customLong("max-chars"), help: "Read at most this many characters of it (1…1000000).")
+    var maxChars = 10_000
+    @Option(help: "Layer, counting from 1 (default: the last; with --find, every layer).") var layer: Int?
+    @Option(help: "Draw this unit of the layer, counting from 0.") var unit: Int?
+    @Option(help: "Draw the N units that vary most (with --find: the N best per feature) (1…50).") var top: Int?
+    @Option(help: "What colours the text: cell, hidden, input, forget, candidate, output (LSTM); hidden, reset, update, candidate (GRU); hidden (RNN).")
+    var value: CharInspection.CellValue = .cell
+    @Flag(help: "Rank units by |Pearson r| with features of the text, print the best, draw the best.") var find = false
+    @Option(help: "Characters of the text drawn (1…20000).") var show = 600
+    @Option(help: "Characters per drawn line before wrapping (10…1000).") var columns = 100
+    @Option(name: .shortAndLong, help: "Figure: .png, .svg, .pdf or .html.") var output: String
+
+    public init() {}
+
+    var isHTML: Bool { (output as NSString).pathExtension.lowercased() == "html" }
+
+    public func validate() throws {
+        try refuseEmptyOutput("output", output)
+        if !isHTML { do { _ = try OutputFormat.forPath(output) } catch { throw ValidationError("\(error); or .html") } }
+        try OptionRange.check("max-chars", maxChars, 1...1_000_000)
+        try OptionRange.check("layer", layer, 1...32)
+        try OptionRange.check("unit", unit, 0...16_383)
+        try OptionRange.check("top", top, 1...50)
+        try OptionRange.check("show", show, 1...20_000)
+        try OptionRange.check("columns", columns, 10...1000)
+        if unit != nil, top != nil { throw ValidationError("give --unit or --top, not both") }
+        if unit != nil, find { throw ValidationError("--find chooses the units; drop --unit (or --find)") }
+        try refuseNonFiles([("--text", text), ("--model", model.file)])
+        try refuseOverwriting(inputs: [("--text", text), ("--model", model.file)], output: output)
+    }
+
+    public func run() throws {
+        let loaded = try model.load()
+        let config = loaded.model.config
+        let layer0 = layer.map { $0 - 1 }
+        try CharInspection.checkUnit(config, layer: layer0, unit: unit, value: value)
+        let body = try inspectionText(text, maxChars: maxChars)
+        let chars = Array(body)
+        let layers = find && layer0 == nil ? Array(0..<config.layers) : [layer0 ?? config.layers - 1]
+        let values = try CharInspection.unitValues(loaded.model, alphabet: loaded.alphabet, text: body, layers: layers,
+                                                   value: value)
+        let slot = { (l: Int) in layers.firstIndex(of: l) ?? 0 }
+        let shown = min(show, chars.count)
+        let row = { (l: Int, u: Int, note: String) in
+            CellFigures.Row(label: "layer \(l + 1), unit \(u): \(self.value.rawValue)\(note)",
+                            values: values[slot(l)][u].prefix(shown).map(Double.init))
+        }
+        var rows = [CellFigures.Row]()
+        if find {
+            for feature in TextFeature.allCases {
+                let best = CharInspection.rankUnits(values, layers: layers, feature: feature.values(chars), top: max(5, top ?? 1))
+                guard !best.isEmpty else {
+                    print("\(feature.rawValue): constant over these \(chars.count) characters; not ranked")
+                    continue
+                }
+                print("\(feature.rawValue): " + best.prefix(5).map {
+                    String(format: "layer %d unit %d r = %+.3f", $0.layer + 1, $0.unit, $0.r)
+                }.joined(separator: ", "))
+                for b in best.prefix(top ?? 1) {
+                    rows.append(row(b.layer, b.unit, String(format: ", r = %+.2f with %@", b.r, feature.rawValue)))
+                }
+            }
+            guard !rows.isEmpty else {
+                throw CLIError("no feature varies over the text (and no unit with it), so there is nothing to rank; give a longer text", status: .dataError)
+            }
+        } else if let unit {
+            rows = [row(layers[0], unit, "")]
+        } else {
+            rows = CharInspection.mostVariable(values[0], top: top ?? 5).map { row(layers[0], $0, "") }
+        }
+        let bounds = value.bounds(config.cell)
+        var label = "\(value.rawValue) \(value == .cell || value == .hidden ? "state" : "gate")"
+        if bounds == nil {
+            rows = CellFigures.scaledPerRow(rows)
+            label += " ÷ unit's max"
+        }
+        let coloring = CellFigures.Coloring(range: bounds ?? -1...1)
+        let title = "\(config.layers)×\(config.hidden) \(config.cell.rawValue): \(label) over \(shown) characters"
+        if isHTML {
+            try CellFigures.writeHTML(text: Array(chars.prefix(shown)), rows: rows, coloring: coloring, valueLabel: label,
+                                      title: title, to: output)
+        } else {
+            try CellFigures.draw(text: Array(chars.prefix(shown)), rows: rows, coloring: coloring, valueLabel: label,
+                                 title: title, columns: columns, to: output)
+        }
+        print("wrote \(output)")
+    }
+}

@@ -20,6 +20,15 @@ public struct Color: Equatable, Hashable, Sendable {
                   b: Double(hex & 0xff) / 255, a: alpha)
     }
 
+    /// `#rrggbb` (alpha dropped), for CSS and SVG.
+    public var hexString: String {
+        let byte = { (v: Double) in Int((min(1, max(0, v.isNaN ? 0 : v)) * 255).rounded()) }
+        return String(format: "#%02x%02x%02x", byte(r), byte(g), byte(b))
+    }
+
+    /// Perceived lightness in [0, 1] (Rec. 601 weights), for choosing dark or light text over a colour.
+    public var luma: Double { 0.299 * r + 0.587 * g + 0.114 * b }
+
     /// The same colour with alpha `a`.
     public func withAlpha(_ a: Double) -> Color { Color(r: r, g: g, b: b, a: a) }
 
@@ -86,6 +95,12 @@ public struct Colormap: Equatable, Sendable {
         return anchors[i].mix(anchors[i + 1], x - Double(i))
     }
 
+    /// Blue (low) → near-white (middle) → red (high), a diverging map for signed values (Moreland's "cool to warm",
+    /// as Karpathy et al. colour cell states): 0 of a symmetric range shows as paper.
+    public static let coolwarm = Colormap(name: "coolwarm", anchors: [
+        0x3b4cc0, 0x8db0fe, 0xf2f0ee, 0xf49a7b, 0xb40426,
+    ].map { Color(hex: $0) })
+
     /// The same map run backwards.
     public var reversed: Colormap { Colormap(name: name + "_r", anchors: anchors.reversed()) }
 
@@ -111,6 +126,7 @@ public struct Colormap: Equatable, Sendable {
         case "viridis": map = .viridis
         case "greys", "grays", "grey", "gray": map = .greys
         case "hot": map = .hot
+        case "coolwarm": map = .coolwarm
         default: map = nil
         }
         return reversed ? map?.reversed : map

@@ -72,6 +72,12 @@ final class OptionTests: XCTestCase {
             Numeric(typo + ["--length", "5"], "at", "-1", "10000001"), Numeric(typo + ["--at", "3"], "length", "0", "100001"),
             Numeric(["char", "saturation", "--model", "m", "--text", "x.txt", "-o", out + ".png"], "max-chars", "0", "10000001"),
         ]
+        let cells = ["char", "cells", "--model", "m", "--text", "x.txt", "-o", out + ".png"]
+        table += [
+            Numeric(cells, "max-chars", "0", "1000001"), Numeric(cells, "layer", "0", "33"),
+            Numeric(cells, "unit", "-1", "16384"), Numeric(cells, "top", "0", "51"), Numeric(cells, "show", "0", "20001"),
+            Numeric(cells, "columns", "9", "1001"),
+        ]
         let sweep = ["char", "sweep", "--data", "x.txt", "--out", out, "--steps", "5"]
         table += [
             Numeric(sweep, "layers", "0", "33"), Numeric(sweep, "hidden", "0", "16385"),
@@ -232,7 +238,7 @@ final class OptionTests: XCTestCase {
             "prime-inkml", "prime-text", "title", "x", "network", "keep", "y-axis", "split", "ascii", "train-list",
             "valid-list", "text", "inkml", "seed", "color", "pen", "plotter", "pen-down", "pen-up", "origin",
             "page", "margin", "align", "paper", "precision", "smoothing", "hershey", "synthetic-seed", "init-from", "init",
-            "sample-prime", "labels", "typo", "host", "cors", "job",
+            "sample-prime", "labels", "typo", "host", "cors", "job", "value",
         ]
         let covered = Set(Self.numeric.map(\.key))
         var seen = 0

@@ -81,3 +81,131 @@ final class CharInspectionTests: XCTestCase {
         }
     }
 }
+
+/// `quill char cells` (issue 16 item 1): per-unit values recorded through the inspection path, the text features and
+/// the Pearson ranking.
+final class CharCellsTests: XCTestCase {
+    let text = String(repeating: "abc def gha bed \n", count: 9)
+
+    /// Every value of every unit, for layers asked in reverse order, equals the plain forward pass's workspace.
+    func testUnitValuesAreThoseOfOnePlainForwardPass() throws {
+        for cell in [CellKind.lstm, .gru, .rnn] {
+            let alphabet = Alphabet(text: "abcdefgh \n")
+            var rng = SeededGenerator(seed: 9)
+            let m = CharModel<Float>(config: CharModelConfig(cell: cell, layers: 2, hidden: 5, vocabularySize: alphabet.count),
+                                     rng: &rng)
+            let tokens = alphabet.encode(text)
+            let ws = m.makeWorkspace(steps: tokens.count, batch: 1)
+            ws.stack.resetState()
+            var frng = SeededGenerator(seed: 0)
+            m.forward(tokens, ws, dropout: 0, rng: &frng)
+            let H = 5, G = cell.gateCount * H
+            for value in CharInspection.CellValue.available(for: cell) {
+                let got = try CharInspection.unitValues(m, alphabet: alphabet, text: text, layers: [1, 0], value: value)
+                XCTAssertEqual(got.count, 2)
+                for (k, l) in [1, 0].enumerated() {
+                    let lws = ws.stack.layers[l]
+                    for t in 0..<tokens.count {
+                        for j in 0..<H {
+                            let expected: Float
+                            switch value {
+                            case .cell: expected = lws.c!.ptr[(t + 1) * H + j]
+                            case .hidden: expected = lws.hStep(t + 1)[j]
+                            default:
+                                let block = ["input": 0, "forget": 1, "output": 3, "reset": 0, "update": 1,
+                                             "candidate": 2][value.rawValue]!
+                                expected = lws.pre.ptr[t * G + block * H + j]
+                            }
+                            XCTAssertEqual(got[k][j][t], expected, accuracy: 1e-6, "\(cell) \(value) layer \(l) unit \(j) step \(t)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    func testUnitsLayersAndValuesThatDontExistAreRefused() {
+        let alphabet = Alphabet(text: "abcdefgh \n")
+        var rng = SeededGenerator(seed: 9)
+        let m = CharModel<Float>(config: CharModelConfig(cell: .gru, layers: 2, hidden: 5, vocabularySize: alphabet.count),
+                                 rng: &rng)
+        let c = m.config
+        XCTAssertThrowsError(try CharInspection.checkUnit(c, layer: 2, unit: nil, value: .hidden)) {
+            XCTAssertEqual("\($0)", "--layer 3 doesn't exist: the model has 2 layers (1…2)")
+        }
+        XCTAssertThrowsError(try CharInspection.checkUnit(c, layer: 0, unit: 5, value: .hidden)) {
+            XCTAssertEqual("\($0)", "--unit 5 doesn't exist: each layer has 5 units (0…4)")
+        }
+        XCTAssertThrowsError(try CharInspection.checkUnit(c, layer: 0, unit: 4, value: .cell)) {
+            XCTAssertTrue("\($0)".contains("a gru layer has no such value; choose hidden, reset, update, candidate"), "\($0)")
+        }
+        XCTAssertNoThrow(try CharInspection.checkUnit(c, layer: 1, unit: 4, value: .update))
+        XCTAssertThrowsError(try CharInspection.unitValues(m, alphabet: alphabet, text: "ab☃", layers: [0], value: .hidden)) {
+            XCTAssertTrue("\($0)".contains("'☃'"), "\($0)")
+        }
+        XCTAssertThrowsError(try CharInspection.unitValues(m, alphabet: alphabet, text: "", layers: [0], value: .hidden)) {
+            XCTAssertTrue("\($0)".contains("empty"), "\($0)")
+        }
+    }
+
+    /// The four features on a small text, worked out by hand.
+    func testFeaturesOnASmallTextByHand() {
+        let chars = Array("a \"b(c\"\n)d(e)\nf“g”")
+        //              a  ␣  "  b  (  c  "  ↵  )  d  (  e  )  ↵  f  “  g  ”
+        XCTAssertEqual(TextFeature.insideQuotes.values(chars),
+                       [0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0])
+        XCTAssertEqual(TextFeature.insideParentheses.values(chars),
+                       [0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0])
+        XCTAssertEqual(TextFeature.positionInLine.values(chars),
+                       [0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 0, 1, 2, 3])
+        XCTAssertEqual(TextFeature.afterNewline.values(chars),
+                       [0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0])
+        // An unmatched ")" does not make depth negative: the "(" after it still opens.
+        XCTAssertEqual(TextFeature.insideParentheses.values(Array("))(a")), [0, 0, 1, 1])
+        XCTAssertEqual(TextFeature.afterNewline.values(Array("\n\na")), [0, 1, 1])
+    }
+
+    func testPearsonOnKnownValues() throws {
+        // Means 2.5 and 5; centred sums Sxy = 11, Sxx = 5, Syy = 26.
+        XCTAssertEqual(try XCTUnwrap(CharInspection.pearson([1, 2, 3, 4], [2, 4, 5, 9])), 11 / 130.0.squareRoot(),
+                       accuracy: 1e-12)
+        XCTAssertEqual(try XCTUnwrap(CharInspection.pearson([1, 2, 3, 4], [8, 6, 4, 2])), -1, accuracy: 1e-12)
+        XCTAssertNil(CharInspection.pearson([1, 1, 1], [1, 2, 3]))
+        XCTAssertNil(CharInspection.pearson([1, 2, 3], [0, 0, 0]))
+        XCTAssertNil(CharInspection.pearson([1], [1]))
+    }
+
+    /// A unit forced to equal the quote indicator (scaled and shifted) ranks first with r = 1, ahead of a noisy
+    /// negated copy, random units and a constant one.
+    func testRankingPutsAUnitThatIsTheQuoteIndicatorFirst() {
+        let chars = Array(String(repeating: "say \"hello there\" and (go) now\n", count: 8))
+        let quotes = TextFeature.insideQuotes.values(chars)
+        var rng = SeededGenerator(seed: 3)
+        func noise() -> Float { Float(rng.next() % 1000) / 1000 - 0.5 }
+        var layer0 = (0..<6).map { _ in chars.indices.map { _ in noise() } }
+        var layer1 = (0..<6).map { _ in chars.indices.map { _ in noise() } }
+        layer1[4] = quotes.map { Float($0) * 0.7 - 0.2 }
+        layer0[2] = quotes.map { -Float($0) + 0.3 * noise() }
+        layer0[5] = [Float](repeating: 0.25, count: chars.count)
+        let ranked = CharInspection.rankUnits([layer0, layer1], layers: [0, 1], feature: quotes, top: 3)
+        XCTAssertEqual(ranked.count, 3)
+        XCTAssertEqual(ranked[0].layer, 1)
+        XCTAssertEqual(ranked[0].unit, 4)
+        XCTAssertEqual(ranked[0].r, 1, accuracy: 1e-9)
+        XCTAssertEqual(ranked[1].layer, 0)
+        XCTAssertEqual(ranked[1].unit, 2)
+        XCTAssertLessThan(ranked[1].r, -0.8)
+        XCTAssertGreaterThan(ranked[1].r, -1 + 1e-6)
+        XCTAssertLessThan(abs(ranked[2].r), abs(ranked[1].r))
+        // The constant unit is never ranked; a feature constant over the text ranks nothing.
+        let all = CharInspection.rankUnits([layer0, layer1], layers: [0, 1], feature: quotes, top: 100)
+        XCTAssertEqual(all.count, 11)
+        XCTAssertFalse(all.contains { $0.layer == 0 && $0.unit == 5 })
+        XCTAssertEqual(CharInspection.rankUnits([layer0], layers: [0], feature: [Double](repeating: 0, count: chars.count),
+                                                top: 5), [])
+        // The layer numbers reported are those given.
+        XCTAssertEqual(CharInspection.rankUnits([layer1], layers: [7], feature: quotes, top: 1).first?.layer, 7)
+        // The most variable units of a layer, largest standard deviation first.
+        XCTAssertEqual(CharInspection.mostVariable([[0, 0, 0], [0, 2, 0], [0, 1, 0]], top: 2), [1, 2])
+    }
+}
