@@ -218,7 +218,7 @@ final class HandwritingCLITests: XCTestCase {
         XCTAssertEqual(FileManager.default.contents(atPath: pngNamed), Data("\u{FEFF}hello\r\n\r\nworld\r\n".utf8))
         XCTAssertTrue(errorText(["write", "--input", dir.path("missing.txt"), "--model", model, "-o", dir.path("m.png")])
             .contains("no such file"))
-        XCTAssertTrue(errorText(["write", "abc", "--input", file, "--model", model, "-o", dir.path("m.png")]).contains("not both"))
+        XCTAssertTrue(errorText(["write", "abc", "--input", file, "--model", model, "-o", dir.path("m.png")]).contains("only one of them"))
         XCTAssertTrue(errorText(["write", "--model", model, "-o", dir.path("m.png")]).contains("--input FILE"))
         XCTAssertTrue(errorText(["write", "hello\u{07}", "--model", model, "-o", dir.path("m.png")]).contains("U+0007"))
         // A control character in a path is shown by code point, never sent to the terminal.
