@@ -132,7 +132,7 @@ public enum CellFigures {
         let lo = String(format: "%.3g", coloring.range.lowerBound), hi = String(format: "%.3g", coloring.range.upperBound)
         var page = """
         <!DOCTYPE html>
-        <html lang="en"><head><meta charset="utf-8"><title>\(escape(title ?? "unit activations"))</title>
+        <html lang="en"><head><meta charset="utf-8"><title>\(StrokeExport.escaped(title ?? "unit activations"))</title>
         <style>
         body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
         h2{font-size:1em;margin:1.2em 0 .3em}
@@ -142,14 +142,14 @@ public enum CellFigures {
         </style></head><body>
 
         """
-        if let title { page += "<h1>\(escape(title))</h1>\n" }
-        page += "<div class=\"legend\"><span>\(escape(valueLabel)):</span><span>\(escape(lo))</span><span class=\"bar\"></span><span>\(escape(hi))</span></div>\n"
+        if let title { page += "<h1>\(StrokeExport.escaped(title))</h1>\n" }
+        page += "<div class=\"legend\"><span>\(StrokeExport.escaped(valueLabel)):</span><span>\(StrokeExport.escaped(lo))</span><span class=\"bar\"></span><span>\(StrokeExport.escaped(hi))</span></div>\n"
         for row in rows {
-            page += "<h2>\(escape(row.label))</h2>\n<div class=\"text\">"
+            page += "<h2>\(StrokeExport.escaped(row.label))</h2>\n<div class=\"text\">"
             for (i, ch) in text.enumerated() {
                 let bg = coloring.color(row.values[i])
                 let fg = bg.luma < 0.45 ? "#fff" : "#000"
-                let shown = ch == "\n" ? "↵\n" : escape(glyph(ch) == "·" ? "·" : String(ch))
+                let shown = ch == "\n" ? "↵\n" : StrokeExport.escaped(glyph(ch) == "·" ? "·" : String(ch))
                 page += "<span style=\"background:\(bg.hexString);color:\(fg)\" title=\"\(String(format: "%.4g", row.values[i]))\">\(shown)</span>"
             }
             page += "</div>\n"
@@ -170,23 +170,6 @@ public enum CellFigures {
             out.abort()
             throw error
         }
-    }
-
-    /// Text for HTML: `&`, `<`, `>`, `"` and `'` as entities.
-    public static func escape(_ s: String) -> String {
-        var out = ""
-        out.reserveCapacity(s.utf8.count)
-        for ch in s {
-            switch ch {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(ch)
-            }
-        }
-        return out
     }
 
     static func check(text: [Character], rows: [Row]) throws {

@@ -127,7 +127,8 @@ public enum StrokeExport {
         return data
     }
 
-    /// `text` with the five XML special characters escaped.
+    /// `text` with the five XML special characters escaped (the apostrophe as `&#39;`, which HTML and XML both read):
+    /// InkML annotations and the HTML of `CellFigures`.
     static func escaped(_ text: String) -> String {
         var s = ""
         for c in text {
@@ -136,7 +137,7 @@ public enum StrokeExport {
             case "<": s += "&lt;"
             case ">": s += "&gt;"
             case "\"": s += "&quot;"
-            case "'": s += "&apos;"
+            case "'": s += "&#39;"
             default: s.append(c)
             }
         }
