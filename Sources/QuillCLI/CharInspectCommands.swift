@@ -239,3 +239,124 @@ public struct CharCellsCommand: ParsableCommand {
         print("wrote \(output)")
     }
 }
+
+/// `quill char similarity`: trained models laid out by what they predict (Karpathy et al. 2016, Fig. 5), or one
+/// model's hidden states.
+public struct CharSimilarityCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "similarity",
+        abstract: "Lay out char models by their predictions with t-SNE (one point per model), or one model's states.",
+        discussion: """
+        Each --model (give it 3 or more times; the runs of `quill char sweep`, say) reads the same --text, and its \
+        predicted next-character distributions at every position, symbol by symbol over the models' vocabularies, \
+        become one vector; t-SNE (van der Maaten and Hinton 2008, exact) lays the vectors out in two dimensions, \
+        each model a dot coloured by its cell type and labelled with its name (--labels, or its directory's name). \
+        Models that predict alike sit together (Karpathy, Johnson and Fei-Fei 2016, Fig. 5). With --states and one \
+        --model, each character of the text is a point instead: the hidden state of --layer after reading it, \
+        coloured by the class of the character that follows. The layout is seeded (--seed) and deterministic. \
+        With --json, the map is printed as JSON too.
+        """)
+    @Option(name: .customLong("model"), help: "Model directory (or .safetensors file); repeat for each model.")
+    var models: [String] = []
+    @Option(help: "UTF-8 text the models read (held out from their training).") var text: String
+    @Option(name: .customLong("max-chars"), help: "Read at most this many characters of it (4…5000).")
+    var maxChars = 1000
+    @Flag(help: "Map one model's hidden states over the text instead of the models.") var states = false
+    @Option(help: "With --states: the layer, counting from 1 (default: the last).") var layer: Int?
+    @Option(help: "Names of the models in the figure, comma-separated, one per --model (default: their directories' names).")
+    var labels: String?
+    @Option(help: "t-SNE perplexity, the effective number of neighbours: at least 1 and below the number of points (default: min(30, (points − 1)/3)).")
+    var perplexity: Double?
+    @Option(help: "t-SNE gradient steps (300…10000).") var iterations = 1000
+    @Option(help: "Seed of the initial map.") var seed: UInt64 = 1
+    @Option(name: .shortAndLong, help: "Figure: .png, .svg or .pdf.") var output: String
+    @Flag(help: "Also print the map as JSON.") var json = false
+
+    public init() {}
+
+    public func validate() throws {
+        try refuseEmptyOutput("output", output)
+        do { _ = try OutputFormat.forPath(output) } catch { throw ValidationError("\(error)") }
+        try OptionRange.check("max-chars", maxChars, 4...5000)
+        try OptionRange.check("layer", layer, 1...32)
+        try OptionRange.check("perplexity", perplexity, 1...5000)
+        try OptionRange.check("iterations", iterations, 300...10_000)
+        if states {
+            guard models.count == 1 else { throw ValidationError("--states maps one model's states; give --model once (got \(models.count))") }
+            if labels != nil { throw ValidationError("--labels names models; a --states map has one") }
+        } else {
+            guard models.count >= 3 else {
+                throw ValidationError("give --model at least 3 times (got \(models.count)): t-SNE lays out 3 or more points; for one model's states add --states")
+            }
+            if layer != nil { throw ValidationError("--layer goes with --states") }
+        }
+        if let labels, labels.split(separator: ",", omittingEmptySubsequences: false).count != models.count {
+            throw ValidationError("--labels names \(labels.split(separator: ",", omittingEmptySubsequences: false).count) models but --model is given \(models.count) times")
+        }
+        try refuseNonFiles([("--text", text)] + models.map { ("--model", modelFile($0)) })
+        try refuseOverwriting(inputs: [("--text", text)] + models.map { ("--model", modelFile($0)) }, output: output)
+    }
+
+    /// The name a model is drawn with: its directory's name, or its file's without the extension.
+    static func name(_ path: String) -> String {
+        let url = URL(fileURLWithPath: path)
+        return isDirectory(path) ? url.lastPathComponent : url.deletingPathExtension().lastPathComponent
+    }
+
+    public func run() throws {
+        let body = try inspectionText(text, maxChars: maxChars)
+        guard body.unicodeScalars.count >= 4 else {
+            throw CLIError("the text has \(body.unicodeScalars.count) characters; the map needs at least 4", status: .dataError)
+        }
+        var loaded = [CharSimilarity.Model]()
+        let names = labels.map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+            ?? models.map(Self.name)
+        for (path, name) in zip(models, names) {
+            let l = try CharModelFile.load(path)
+            loaded.append(CharSimilarity.Model(name: name, model: l.model, alphabet: l.alphabet))
+        }
+        let points = states ? body.unicodeScalars.count - 1 : loaded.count
+        var options = TSNE.Options(perplexity: perplexity ?? TSNE.defaultPerplexity(points: points), iterations: iterations,
+                                   seed: seed)
+        options.exaggerationIterations = min(250, iterations / 4)
+        let map: CharSimilarity.Map
+        do {
+            if states {
+                let m = loaded[0]
+                map = try CharSimilarity.stateMap(m.model, alphabet: m.alphabet, text: body,
+                                                  layer: (layer ?? m.model.config.layers) - 1, options: options)
+            } else {
+                map = try CharSimilarity.modelMap(loaded, text: body, options: options)
+            }
+        } catch let failure as TSNE.Failure {
+            throw CLIError("--perplexity: \(failure)", status: .usage)
+        }
+        let title = states
+            ? "\(loaded[0].name): layer \(layer ?? loaded[0].model.config.layers) states over \(map.characters) characters"
+            : "\(loaded.count) models by their predictions on \(map.characters) characters"
+        try InspectionFigures.map(map.points.map { ($0.x, $0.y, $0.label, $0.category) }, labels: !states, title: title,
+                                  to: output)
+        if !states {
+            // Each model's nearest neighbour in the map: the model that predicts most like it.
+            for (i, p) in map.points.enumerated() {
+                let others = map.points.indices.filter { $0 != i }
+                // Invariant: a model map has at least 3 points (validate), so `others` is not empty.
+                let j = others.min { a, b in
+                    hypot(map.points[a].x - p.x, map.points[a].y - p.y) < hypot(map.points[b].x - p.x, map.points[b].y - p.y)
+                }!
+                print("\(p.label) (\(p.category)): nearest \(map.points[j].label) (\(map.points[j].category))")
+            }
+        } else {
+            var counts = [String: Int]()
+            for p in map.points { counts[p.category, default: 0] += 1 }
+            print(counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        }
+        print(String(format: "t-SNE: perplexity %.3g, %d steps, KL(P‖Q) %.4f nats", map.perplexity, iterations, map.divergence))
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(map), as: UTF8.self))
+        }
+        print("wrote \(output)")
+    }
+}

@@ -12,7 +12,11 @@ struct CharModelFile: ParsableArguments {
     var file: String { modelFile(model) }
 
     /// The checkpoint, loaded.
-    func load() throws -> CharCheckpoint.Loaded {
+    func load() throws -> CharCheckpoint.Loaded { try Self.load(model) }
+
+    /// The char model a `--model` path names (a run directory or a .safetensors file), loaded.
+    static func load(_ model: String) throws -> CharCheckpoint.Loaded {
+        let file = modelFile(model)
         if isDirectory(model), !FileManager.default.fileExists(atPath: file),
            FileManager.default.fileExists(atPath: (model as NSString).appendingPathComponent(NGramFile.fileName)) {
             throw CLIError("\(model) holds an n-gram model (\(NGramFile.fileName)), not a char model; use `quill ngram eval` or `quill ngram sample`", status: .dataError)

@@ -32,8 +32,11 @@ public enum CharInspection {
     /// Runs `model` over `rows` (token sequences of one length, one batch row each) and calls `visit(t, step)` for
     /// every step t = 0… and layer, after the step's forward pass. Dropout is off.
     /// - Precondition: `rows` is not empty and its sequences have one length.
+    /// `logits`, when given, is called for every step t and batch row b with the output layer's logits (V values,
+    /// before the softmax) of the character after t.
     public static func trace(_ model: CharModel<Float>, rows: [[Int32]], chunk: Int = 256,
-                             visit: (_ t: Int, _ step: LayerStep) -> Void) {
+                             visit: (_ t: Int, _ step: LayerStep) -> Void,
+                             logits: ((_ t: Int, _ b: Int, _ logits: UnsafeBufferPointer<Float>) -> Void)? = nil) {
         precondition(!rows.isEmpty && Set(rows.map(\.count)).count == 1, "trace needs rows of one length")
         let T = rows[0].count, B = rows.count
         var states: [RecurrentState<Float>]?
@@ -49,6 +52,12 @@ public enum CharInspection {
             for t in 0..<n {
                 for (l, lws) in ws.stack.layers.enumerated() {
                     visit(start + t, LayerStep(layer: l, kind: model.config.cell, ws: lws, local: t))
+                }
+                if let logits {
+                    let V = model.config.vocabularySize
+                    for b in 0..<B {
+                        logits(start + t, b, UnsafeBufferPointer(start: ws.logits.ptr + (t * B + b) * V, count: V))
+                    }
                 }
             }
             ws.stack.carryState()

@@ -45,4 +45,39 @@ public enum InspectionFigures {
         }
         try canvas.finish()
     }
+
+    /// A t-SNE map (model similarity, or one model's states): a dot per point coloured by its category, with a legend;
+    /// `labels` draws each point's label beside it (for a map of a few models). `points` are (x, y, label, category);
+    /// the axes are the map's own, without units (t-SNE keeps neighbourhoods, not distances).
+    public static func map(_ points: [(x: Double, y: Double, label: String, category: String)], labels: Bool,
+                           title: String?, to path: String, size: Size = Size(width: 640, height: 560)) throws {
+        let canvas = try Canvas(path: path, width: size.width, height: size.height, pixelScale: 2)
+        var categories = [String]()
+        for p in points where !categories.contains(p.category) { categories.append(p.category) }
+        var plot = LinePlotOptions()
+        plot.axes = AxisStyle(title: title, xLabel: "t-SNE 1", yLabel: "t-SNE 2")
+        plot.legend = .topRight
+        // Room for the labels at the edges: the data range padded by a tenth.
+        let xs = points.map(\.x), ys = points.map(\.y)
+        if let rx = PlotMath.finiteRange(xs), let ry = PlotMath.finiteRange(ys) {
+            let px = max((rx.max - rx.min) * 0.12, 1e-6), py = max((ry.max - ry.min) * 0.12, 1e-6)
+            plot.xRange = (rx.min - px)...(rx.max + px)
+            plot.yRange = (ry.min - py)...(ry.max + py)
+        }
+        let radius = points.count > 500 ? 1.6 : (labels ? 4 : 2.6)
+        let series = categories.enumerated().map { k, name in
+            let mine = points.filter { $0.category == name }
+            return Series(name: name, xs: mine.map(\.x), ys: mine.map(\.y),
+                          color: Color.categorical[k % Color.categorical.count], alpha: labels ? 0.9 : 0.55,
+                          markerRadius: radius, showsLine: false)
+        }
+        let frame = try canvas.drawLinePlot(series, in: canvas.bounds.inset(by: 8), options: plot)
+        if labels {
+            for p in points {
+                canvas.text(p.label, at: frame.point(p.x, p.y) + Point(radius + 3, 0), Font(size: 9.5),
+                            color: Color.black, anchor: TextAnchor(.left, .middle))
+            }
+        }
+        try canvas.finish()
+    }
 }

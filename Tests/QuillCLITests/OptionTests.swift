@@ -78,6 +78,12 @@ final class OptionTests: XCTestCase {
             Numeric(cells, "unit", "-1", "16384"), Numeric(cells, "top", "0", "51"), Numeric(cells, "show", "0", "20001"),
             Numeric(cells, "columns", "9", "1001"),
         ]
+        let similarity = ["char", "similarity", "--model", "a", "--model", "b", "--model", "c", "--text", "x.txt",
+                          "-o", out + ".png"]
+        table += [
+            Numeric(similarity, "max-chars", "3", "5001"), Numeric(similarity, "layer", "0", "33"),
+            Numeric(similarity, "perplexity", "0.5", "5001", float: true), Numeric(similarity, "iterations", "299", "10001"),
+        ]
         let sweep = ["char", "sweep", "--data", "x.txt", "--out", out, "--steps", "5"]
         table += [
             Numeric(sweep, "layers", "0", "33"), Numeric(sweep, "hidden", "0", "16385"),

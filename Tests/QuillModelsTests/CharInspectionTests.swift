@@ -209,3 +209,71 @@ final class CharCellsTests: XCTestCase {
         XCTAssertEqual(CharInspection.mostVariable([[0, 0, 0], [0, 2, 0], [0, 1, 0]], top: 2), [1, 2])
     }
 }
+
+/// Model similarity (`quill char similarity`): the probabilities are the plain forward pass's softmax, models with
+/// different vocabularies compare symbol by symbol, and the maps have a point per model or character.
+final class CharSimilarityTests: XCTestCase {
+    func model(_ cell: CellKind, seed: UInt64, text: String = "abcdefgh ") -> CharSimilarity.Model {
+        let alphabet = Alphabet(text: text)
+        var rng = SeededGenerator(seed: seed)
+        let m = CharModel<Float>(config: CharModelConfig(cell: cell, layers: 1, hidden: 8, vocabularySize: alphabet.count),
+                                 rng: &rng)
+        return CharSimilarity.Model(name: "\(cell.rawValue)-\(seed)", model: m, alphabet: alphabet)
+    }
+
+    let text = String(repeating: "abc def gha bed ", count: 4)
+
+    func testProbabilitiesAreTheSoftmaxOfOnePlainForwardPass() throws {
+        let m = model(.lstm, seed: 1)
+        let rows = try CharSimilarity.probabilities(m.model, alphabet: m.alphabet, text: text)
+        let tokens = m.alphabet.encode(text)
+        let ws = m.model.makeWorkspace(steps: tokens.count, batch: 1)
+        ws.stack.resetState()
+        var rng = SeededGenerator(seed: 0)
+        m.model.forward(tokens, ws, dropout: 0, rng: &rng)
+        let V = m.alphabet.count
+        XCTAssertEqual(rows.count, tokens.count)
+        for t in [0, 17, tokens.count - 1] {
+            let z = (0..<V).map { Double(ws.logits.ptr[t * V + $0]) }
+            let s = z.map { exp($0) }.reduce(0, +)
+            for k in 0..<V { XCTAssertEqual(rows[t][k], exp(z[k]) / s, accuracy: 1e-6) }
+            XCTAssertEqual(rows[t].reduce(0, +), 1, accuracy: 1e-12)
+        }
+    }
+
+    func testVocabulariesAreAlignedBySymbol() throws {
+        let a = model(.lstm, seed: 1), b = model(.gru, seed: 2, text: " hgfedcbaxyz")
+        let v = try CharSimilarity.probabilityVectors([a, b], text: text)
+        let union = 12   // a's 9 symbols, then x, y, z
+        XCTAssertEqual(v[0].count, text.count * union)
+        XCTAssertEqual(v[1].count, text.count * union)
+        let pb = try CharSimilarity.probabilities(b.model, alphabet: b.alphabet, text: text)
+        // b's probability of "a" sits in the union's slot of "a", wherever b's own vocabulary puts it.
+        let slotA = a.alphabet.symbols.firstIndex(of: "a")!, ownA = b.alphabet.symbols.firstIndex(of: "a")!
+        XCTAssertEqual(v[1][3 * union + slotA], pb[3][ownA])
+        // a has no "x": 0 in its vector.
+        XCTAssertEqual(v[0][3 * union + 9], 0)
+        XCTAssertThrowsError(try CharSimilarity.probabilityVectors([a, b], text: "abc xyz")) {
+            XCTAssertTrue("\($0)".contains("lstm-1") && "\($0)".contains("x"), "\($0)")
+        }
+    }
+
+    func testMapsHaveAPointPerModelOrCharacter() throws {
+        let models = [model(.lstm, seed: 1), model(.lstm, seed: 2), model(.gru, seed: 3), model(.rnn, seed: 4)]
+        let map = try CharSimilarity.modelMap(models, text: text, options: TSNE.Options(perplexity: 1.5, iterations: 300))
+        XCTAssertEqual(map.points.map(\.label), ["lstm-1", "lstm-2", "gru-3", "rnn-4"])
+        XCTAssertEqual(map.points.map(\.category), ["lstm", "lstm", "gru", "rnn"])
+        let states = try CharSimilarity.stateMap(models[0].model, alphabet: models[0].alphabet, text: text, layer: 0,
+                                                 options: TSNE.Options(perplexity: 5, iterations: 300))
+        XCTAssertEqual(states.points.count, text.count - 1)
+        XCTAssertEqual(states.points[0].label, "b")
+        XCTAssertEqual(states.points[2].category, "space")
+        XCTAssertThrowsError(try CharSimilarity.stateMap(models[0].model, alphabet: models[0].alphabet, text: text, layer: 1,
+                                                         options: TSNE.Options(perplexity: 5))) {
+            XCTAssertTrue("\($0)".contains("has 1 layer"), "\($0)")
+        }
+        XCTAssertThrowsError(try CharSimilarity.modelMap(Array(models.prefix(3)), text: text, options: TSNE.Options(perplexity: 3))) {
+            XCTAssertTrue($0 is TSNE.Failure, "\($0)")
+        }
+    }
+}
