@@ -123,8 +123,8 @@ public struct PageJob: Equatable, Sendable {
             s.color = color
         }
         if let width = try number("width") {
-            guard width > 0 && width <= 50 else {
-                throw JobError("\(what): \(at)width: \(width) is outside the pen widths (more than 0, at most 50 points)")
+            guard StrokeStyle.widthRange.contains(width) else {
+                throw JobError("\(what): \(at)width: \(width) is outside the pen widths (0.1…50 points)")
             }
             s.width = width
         }
