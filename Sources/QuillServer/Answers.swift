@@ -56,6 +56,11 @@ enum Answers {
     /// them and the count, not a list as long as the text.
     static let maximumReplaced = 20
 
+    /// The changes an answer lists, sorted: the first `maximumReplaced`, and how many there are.
+    static func listed(_ changes: Set<String>) -> (shown: [String], count: Int) {
+        (Array(changes.sorted().prefix(maximumReplaced)), changes.count)
+    }
+
     /// φ and π are shown, not computed with: five decimals keep the answer a third the size.
     static func rounded(_ row: [Double]) -> [Double] { row.map { ($0 * 1e5).rounded() / 1e5 } }
 
@@ -74,12 +79,12 @@ enum Answers {
 
     /// The whole answer for a written page.
     static func write(_ result: WrittenPageResult, request: PageRequest, style: String?) -> Write {
-        let replaced = Set(result.prepared.replacements + TextPreparation.normalisingChanges(request.text)).sorted()
+        let replaced = listed(Set(result.prepared.replacements + TextPreparation.normalisingChanges(request.text)))
         return Write(seed: request.seed, bias: request.options.bias, style: style, color: request.style.color.hexCode,
               width: request.style.width,
               size: ["width": result.placed.size.width, "height": result.placed.size.height],
               lines: result.prepared.lines.indices.map { line($0, result) },
               resampled: result.page.resampled.map { Resample(line: $0.line, tries: $0.tries) },
-              replaced: Array(replaced.prefix(maximumReplaced)), replacedCount: replaced.count)
+              replaced: replaced.shown, replacedCount: replaced.count)
     }
 }

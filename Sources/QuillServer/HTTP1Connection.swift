@@ -41,7 +41,9 @@ struct QuillHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
 ///   with `Connection: close`) is passed on with `Connection: close`, which makes Hummingbird end the connection
 ///   after its response; the response says `Connection: close` too.
 /// - A response to an HTTP/1.0 request is sent as HTTP/1.0: NIO would frame a body of unknown length (the event
-///   stream) as chunked for HTTP/1.1, which an HTTP/1.0 client cannot read; as HTTP/1.0 its end is the connection's.
+///   stream) as chunked for HTTP/1.1, which an HTTP/1.0 client cannot read; as HTTP/1.0 its end is the connection's
+///   close (even if keep-alive was asked). A kept HTTP/1.0 connection is answered `Connection: keep-alive`, as
+///   HTTP/1.0 clients expect.
 /// - A response that says `Connection: close` (a 408 whose body never came) closes the connection once written,
 ///   even if the request's body is still arriving.
 final class ConnectionClosing: ChannelDuplexHandler, RemovableChannelHandler {
@@ -70,8 +72,14 @@ final class ConnectionClosing: ChannelDuplexHandler, RemovableChannelHandler {
         switch unwrapOutboundIn(data) {
         case .head(var head) where head.status.code >= 200:
             let request = requests.isEmpty ? nil : requests.removeFirst()
-            if let request, request.version.major == 1, request.version.minor == 0 { head.version = .http1_0 }
-            if request?.keepAlive == false { head.headers.replaceOrAdd(name: "connection", value: "close") }
+            var close = request?.keepAlive == false
+            if let request, request.version.major == 1, request.version.minor == 0 {
+                head.version = .http1_0
+                // HTTP/1.0 has no chunks: a body of unknown length ends with the connection.
+                if !head.headers.contains(name: "content-length") { close = true }
+                if !close { head.headers.replaceOrAdd(name: "connection", value: "keep-alive") }
+            }
+            if close { head.headers.replaceOrAdd(name: "connection", value: "close") }
             closeAfterResponse = head.headers[canonicalForm: "connection"].contains { $0.lowercased() == "close" }
             context.write(wrapOutboundOut(.head(head)), promise: promise)
         case .end where closeAfterResponse:

@@ -551,8 +551,13 @@ struct RequestLog: RouterMiddleware {
         let start = ContinuousClock.now
         var response = try await next(request, context)
         let status = response.status.code
-        let body = response.body
         let watch = await context.connectionWatch()
+        // A HEAD answer has no body to wait for (the router's HEAD of a GET replaces the GET's, this wrapper included).
+        if request.method == .head {
+            log(line(request, context, status: watch?.isGone == true ? AnswerStatus.clientClosed : status, since: start))
+            return response
+        }
+        let body = response.body
         response.body = ResponseBody(contentLength: body.contentLength) { writer in
             do {
                 try await body.write(writer)
