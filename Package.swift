@@ -58,7 +58,10 @@ let implementation: [Target] = [
     .target(name: "QuillServer", dependencies: [
         "QuillData", "QuillModels", "QuillRender", "QuillWriting",
         .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "HummingbirdCore", package: "hummingbird"),
         .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "Logging", package: "swift-log"),
     ], resources: [.embedInCode("Page/index.html")], swiftSettings: release),
     .target(name: "QuillCLI", dependencies: [
         "QuillIO", "QuillNumerics", "QuillNN", "QuillOptim", "QuillData", "QuillRender", "QuillModels", "QuillWriting",
@@ -100,7 +103,8 @@ let tests: [Target] = [
     .testTarget(name: "QuillWritingTests", dependencies: [
         "QuillData", "QuillModels", "QuillNN", "QuillNumerics", "QuillRender", "QuillWriting", "QuillTestSupport",
     ]),
-    // HTTP tests through Hummingbird's router test client: no port is opened.
+    // HTTP tests through Hummingbird's router test client (no port is opened), and a few on a loopback port where a
+    // socket is the point (idle connections, HTTP/1.0, the connection limit).
     .testTarget(name: "QuillServerTests", dependencies: [
         "QuillData", "QuillModels", "QuillNN", "QuillNumerics", "QuillRender", "QuillWriting", "QuillServer", "QuillCLI",
         "QuillTestSupport",

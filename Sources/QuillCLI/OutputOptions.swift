@@ -32,7 +32,7 @@ enum SamplePen: PenDefaults { static let width = 1.6 }
 
 /// How the pen draws: its width, kind and colour, smoothed curves or straight segments, and the PNG resolution.
 struct PenOptions<Defaults: PenDefaults>: ParsableArguments {
-    @Option(help: "Pen width in points (more than 0, at most 50); a fountain pen's nominal width.")
+    @Option(help: "Pen width in points (0.1…50); a fountain pen's nominal width.")
     var penWidth: Double = Defaults.width
     @Option(help: ArgumentHelp("constant: one width; fountain: thicker where the pen moves slowly, thinner where fast.",
                                valueName: "kind"))
@@ -50,7 +50,7 @@ struct PenOptions<Defaults: PenDefaults>: ParsableArguments {
     static var colorNames: String { Color.named.keys.sorted().joined(separator: ", ") }
 
     func validate() throws {
-        try OptionRange.check("pen-width", penWidth, 0...50, aboveLower: true)
+        try OptionRange.check("pen-width", penWidth, StrokeStyle.widthRange)
         try OptionRange.check("dpi", dpi, 18...1200)
         guard Color(parsing: color) != nil else {
             throw ValidationError("--color \(color): not a colour; use a name (\(Self.colorNames)) or a hex code such as #1a1f3a")

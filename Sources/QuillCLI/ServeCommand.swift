@@ -16,7 +16,9 @@ public struct ServeCommand: ParsableCommand {
 
         Pages are written by --workers threads, one copy of the model each; up to --queue requests wait for one, \
         and any beyond get 503 with Retry-After. Every request is held to --max-body bytes, --max-chars characters \
-        and --timeout seconds, and checked field by field (400 naming the field). The server listens on loopback \
+        (Unicode code points) and --timeout seconds, body included, and checked field by field (400 naming the \
+        field). A connection that sends nothing for --idle-timeout seconds (a request's head sent too slowly \
+        included) is closed, and at most --max-connections are open at once. The server listens on loopback \
         unless --host says otherwise; nothing in a request names a file, a model or a command. Each request is \
         logged on standard error, without its text unless --log-text. Ctrl-C stops the server.
         """)
@@ -28,9 +30,16 @@ public struct ServeCommand: ParsableCommand {
     var workers: Int?
     @Option(help: "Requests that may wait for a worker (0…100000; default: twice --workers); more get 503.")
     var queue: Int?
-    @Option(name: .customLong("max-chars"), help: "The longest text a request may have (1…100000).") var maxChars = 1000
+    @Option(name: .customLong("max-chars"), help: "The longest text a request may have, in Unicode code points (1…100000).")
+    var maxChars = 1000
     @Option(name: .customLong("max-body"), help: "The largest request body in bytes (1024…67108864).") var maxBody = 65536
-    @Option(help: "Seconds a request may take, waiting included (0.1…3600).") var timeout = 30.0
+    @Option(help: "Seconds a request may take, waiting and its body included (0.1…3600).") var timeout = 30.0
+    @Option(name: .customLong("idle-timeout"),
+            help: "Seconds a connection may send nothing while no request of it is answered (0.1…3600).")
+    var idleTimeout = 30.0
+    @Option(name: .customLong("max-connections"),
+            help: "Connections open at once; more wait to be accepted (1…100000).")
+    var maxConnections = 512
     @Option(help: ArgumentHelp("Let pages from this origin call the API (CORS), e.g. http://localhost:3000; off by default.",
                                valueName: "origin"))
     var cors: String?
@@ -48,6 +57,8 @@ public struct ServeCommand: ParsableCommand {
         c.maxChars = maxChars
         c.maxBody = maxBody
         c.timeout = timeout
+        c.idleTimeout = idleTimeout
+        c.maxConnections = maxConnections
         c.cors = cors
         c.logText = logText
         return c
@@ -62,6 +73,8 @@ public struct ServeCommand: ParsableCommand {
         try OptionRange.check("max-chars", maxChars, R.maxChars)
         try OptionRange.check("max-body", maxBody, R.maxBody)
         try OptionRange.check("timeout", timeout, R.timeout)
+        try OptionRange.check("idle-timeout", idleTimeout, R.idleTimeout)
+        try OptionRange.check("max-connections", maxConnections, R.maxConnections)
         if let problem = settings.problem() { throw ValidationError(problem) }
     }
 

@@ -2,8 +2,12 @@ import QuillData
 
 /// How handwriting strokes are drawn.
 public struct StrokeStyle: Equatable, Sendable {
-    /// Line width in points on the page (not scaled with the strokes).
+    /// Line width in points on the page (not scaled with the strokes); pages take `widthRange`.
     public var width: Double
+
+    /// The pen widths a page may ask for, in points: from 0.1 (a hairline, a fifth of a pixel at 150 dpi; thinner
+    /// draws nothing visible) to 50. `quill write --pen-width`, job files and `quill serve`'s `width` share it.
+    public static let widthRange = 0.1...50.0
     /// Ink colour, used when `strokeColors` is nil.
     public var color: Color
     /// Optional colour per stroke, cycled when there are more strokes than colours (e.g. `Color.categorical`).

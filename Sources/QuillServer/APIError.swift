@@ -11,12 +11,21 @@ struct APIError: Error, CustomStringConvertible, Sendable {
     var message: String
     /// Seconds a client should wait before trying again (503).
     var retryAfter: Int?
-    /// The methods the path takes, as the `Allow` header of a 405 ("GET" or "POST").
+    /// The methods the path takes, as the `Allow` header of a 405 ("GET, HEAD" or "POST").
     var allow: String?
+    /// Close the connection once the answer is sent (`Connection: close`): a 408 whose body is still arriving.
+    var closeConnection = false
 
     init(_ status: HTTPResponse.Status, field: String? = nil, _ message: String, retryAfter: Int? = nil, allow: String? = nil) {
         self.status = status; self.field = field; self.message = message; self.retryAfter = retryAfter; self.allow = allow
     }
+
+    /// 499 (nginx's "client closed request"): the client went away before its answer. No one reads it; the status is
+    /// for the request log.
+    static let clientClosedRequest = HTTPResponse.Status(code: 499, reasonPhrase: "Client Closed Request")
+
+    /// The answer of a request whose client went away while it waited or was worked on.
+    static var clientClosed: APIError { APIError(clientClosedRequest, "the client closed the request") }
 
     var description: String { "\(status.code) \(field.map { "\($0): " } ?? "")\(message)" }
 
@@ -42,6 +51,7 @@ struct APIError: Error, CustomStringConvertible, Sendable {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let retryAfter { headers[.retryAfter] = String(retryAfter) }
         if let allow { headers[.allow] = allow }
+        if closeConnection { headers[.connection] = "close" }
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }
 }

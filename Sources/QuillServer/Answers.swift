@@ -30,10 +30,13 @@ enum Answers {
         var resampled: [Resample]
         /// What text preparation changed, sorted: characters the model lacks replaced by plain equivalents, as
         /// "'“'→\"", invisible characters dropped, as "U+200B→''", and Unicode line separators made line breaks, as
-        /// "U+2028→U+000A".
+        /// "U+2028→U+000A". At most `maximumReplaced` of them (the first in that order); `replacedCount` says how many
+        /// there are in all.
         var replaced: [String]
+        /// How many distinct changes text preparation made (`replaced` lists the first `maximumReplaced`).
+        var replacedCount: Int
 
-        enum CodingKeys: String, CodingKey { case seed, bias, style, color, width, size, lines, resampled, replaced }
+        enum CodingKeys: String, CodingKey { case seed, bias, style, color, width, size, lines, resampled, replaced, replacedCount }
         func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(seed, forKey: .seed)
@@ -45,7 +48,17 @@ enum Answers {
             try c.encode(lines, forKey: .lines)
             try c.encode(resampled, forKey: .resampled)
             try c.encode(replaced, forKey: .replaced)
+            try c.encode(replacedCount, forKey: .replacedCount)
         }
+    }
+
+    /// The most changes an answer lists: a text of a thousand different unknown characters answers with twenty of
+    /// them and the count, not a list as long as the text.
+    static let maximumReplaced = 20
+
+    /// The changes an answer lists, sorted: the first `maximumReplaced`, and how many there are.
+    static func listed(_ changes: Set<String>) -> (shown: [String], count: Int) {
+        (Array(changes.sorted().prefix(maximumReplaced)), changes.count)
     }
 
     /// φ and π are shown, not computed with: five decimals keep the answer a third the size.
@@ -66,11 +79,12 @@ enum Answers {
 
     /// The whole answer for a written page.
     static func write(_ result: WrittenPageResult, request: PageRequest, style: String?) -> Write {
-        Write(seed: request.seed, bias: request.options.bias, style: style, color: request.style.color.hexCode,
+        let replaced = listed(Set(result.prepared.replacements + TextPreparation.normalisingChanges(request.text)))
+        return Write(seed: request.seed, bias: request.options.bias, style: style, color: request.style.color.hexCode,
               width: request.style.width,
               size: ["width": result.placed.size.width, "height": result.placed.size.height],
               lines: result.prepared.lines.indices.map { line($0, result) },
               resampled: result.page.resampled.map { Resample(line: $0.line, tries: $0.tries) },
-              replaced: Set(result.prepared.replacements + TextPreparation.normalisingChanges(request.text)).sorted())
+              replaced: replaced.shown, replacedCount: replaced.count)
     }
 }

@@ -27,6 +27,9 @@ final class ConnectionWatch: ChannelInboundHandler, RemovableChannelHandler, @un
         if already { flag.raise() }
     }
 
+    /// Whether the client has gone away.
+    var isGone: Bool { lock.lock(); defer { lock.unlock() }; return gone }
+
     func stop(watching flag: CancelFlag) {
         lock.lock(); flags[ObjectIdentifier(flag)] = nil; lock.unlock()
     }

@@ -51,7 +51,8 @@ extension QuillServer {
     }
 
     /// The event stream of a checked job; 503 (thrown) when the queue is full. `watch`, the connection's, stops the
-    /// job as soon as the client goes away (without it, the next event or heartbeat that fails to be written does).
+    /// job as soon as the client goes away (without it, the next event or heartbeat that fails to be written does);
+    /// a job still waiting for a worker then leaves the queue.
     func streamResponse(_ job: Job, watch: ConnectionWatch? = nil) throws -> Response {
         let flag = CancelFlag()
         watch?.watch(flag)
@@ -59,7 +60,7 @@ extension QuillServer {
         // A reader that stops reading (the client went away) stops the job.
         continuation.onTermination = { _ in flag.raise() }
         continuation.yield(Self.event("start", Start(lines: job.lines, scale: draftScale(job))))
-        let accepted = pool.submit { writer in
+        let ticket = pool.submit({ writer in
             var pending: [Int: [KeptPoint]] = [:]
             func send(_ line: Int) {
                 guard let points = pending.removeValue(forKey: line), !points.isEmpty else { return }
@@ -86,12 +87,18 @@ extension QuillServer {
             }
             watch?.stop(watching: flag)
             continuation.finish()
-        }
-        guard accepted else {
+        }, dropped: {
+            if flag.isRaised { self.jobFinished?(.cancelled) }
+            continuation.yield(Self.event("error", (flag.isRaised ? APIError.clientClosed : self.stopping).body))
+            watch?.stop(watching: flag)
+            continuation.finish()
+        })
+        guard let ticket else {
             watch?.stop(watching: flag)
             continuation.finish()
             throw busy
         }
+        flag.whenRaised { [pool] in pool.withdraw(ticket) }
         return Response(status: .ok,
                         headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
                         body: ResponseBody { writer in

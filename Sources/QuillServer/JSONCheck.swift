@@ -11,7 +11,7 @@ enum JSONCheck {
     /// `{"lines": [{"points": [[x, y, end]]}]}`, nests 5 levels; the rest is room for clients that send more.
     static let maximumDepth = 32
 
-    /// Throws a 400 naming the first key given twice in one object (as `lines[].points`, the way field errors name
+    /// Throws a 400 naming the first key given twice in one object (as `lines[0].points`, the way field errors name
     /// fields), or saying the body nests deeper than `maximumDepth`.
     static func check(_ bytes: [UInt8]) throws {
         var scanner = Scanner(bytes: bytes)
@@ -63,8 +63,10 @@ enum JSONCheck {
                 i += 1
                 skipSpace()
                 if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1; return }
+                var index = 0
                 while true {
-                    try value(path: path + "[]", depth: depth + 1)
+                    try value(path: path + "[\(index)]", depth: depth + 1)
+                    index += 1
                     skipSpace()
                     guard i < bytes.count else { throw Malformed() }
                     if bytes[i] == UInt8(ascii: "]") { i += 1; return }

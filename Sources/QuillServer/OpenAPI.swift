@@ -7,7 +7,7 @@ enum OpenAPI {
   "info": {
     "title": "Quill handwriting synthesis",
     "version": "1",
-    "description": "Text to handwriting with Graves's (2013) synthesis network. Coordinates are page points (1/72 inch), y down, the placement `quill write -o page.json` writes for the same text, options and seed. Every error is {\"error\": {\"field\": name or null, \"message\": one line}}. POST bodies are JSON sent with Content-Type: application/json (a UTF-8 charset parameter may be given), else 415; a key given twice in one object is a 400 naming it; bodies nest at most 32 levels. A known path asked with a method it does not take is a 405 with an Allow header. A client that goes away stops its request's work. No answer names a file of the server's."
+    "description": "Text to handwriting with Graves's (2013) synthesis network. Coordinates are page points (1/72 inch), y down, the placement `quill write -o page.json` writes for the same text, options and seed. Every error is {\"error\": {\"field\": name or null, \"message\": one line}}. POST bodies are JSON sent with Content-Type: application/json (a UTF-8 charset parameter may be given), else 415; a key given twice in one object is a 400 naming it; bodies nest at most 32 levels. A known path asked with a method it does not take is a 405 with an Allow header. Every GET path answers HEAD as GET without the body. A client that goes away stops its request's work, and a request of it still waiting for a worker leaves the queue. A body must arrive within the server's --timeout, else 408 and the connection is closed; a connection that sends nothing for --idle-timeout seconds while no request of it is answered (a request head sent too slowly included) is closed; HTTP/1.0 connections close after their answer unless they ask for keep-alive. With --cors ORIGIN, answers to that origin carry Access-Control-Allow-Origin and expose Retry-After; a preflight (OPTIONS with Access-Control-Request-Method) is a 204 only from that origin, for a method the path takes and the Content-Type header, else a 403 with the error body. No answer names a file of the server's."
   },
   "paths": {
     "/": {
@@ -49,6 +49,7 @@ enum OpenAPI {
           "200": {"description": "The page", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/WriteResponse"}}}},
           "400": {"$ref": "#/components/responses/BadRequest"},
           "405": {"$ref": "#/components/responses/MethodNotAllowed"},
+          "408": {"$ref": "#/components/responses/SlowBody"},
           "413": {"$ref": "#/components/responses/TooLarge"},
           "415": {"$ref": "#/components/responses/NotJSON"},
           "500": {"$ref": "#/components/responses/Failed"},
@@ -66,6 +67,7 @@ enum OpenAPI {
           "200": {"description": "The event stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}},
           "400": {"$ref": "#/components/responses/BadRequest"},
           "405": {"$ref": "#/components/responses/MethodNotAllowed"},
+          "408": {"$ref": "#/components/responses/SlowBody"},
           "413": {"$ref": "#/components/responses/TooLarge"},
           "415": {"$ref": "#/components/responses/NotJSON"},
           "503": {"$ref": "#/components/responses/Busy"}
@@ -81,6 +83,7 @@ enum OpenAPI {
           "200": {"description": "The image", "content": {"image/svg+xml": {}, "image/png": {}, "application/pdf": {}}},
           "400": {"$ref": "#/components/responses/BadRequest"},
           "405": {"$ref": "#/components/responses/MethodNotAllowed"},
+          "408": {"$ref": "#/components/responses/SlowBody"},
           "413": {"$ref": "#/components/responses/TooLarge"},
           "415": {"$ref": "#/components/responses/NotJSON"},
           "500": {"$ref": "#/components/responses/Failed"},
@@ -105,7 +108,7 @@ enum OpenAPI {
           "alphabet": {"type": "string", "description": "Every character the model writes."},
           "parameters": {"type": "integer"}, "layers": {"type": "integer"}, "hidden": {"type": "integer"},
           "mixtures": {"type": "integer"}, "window": {"type": "integer"},
-          "maxChars": {"type": "integer", "description": "The longest text this server takes."},
+          "maxChars": {"type": "integer", "description": "The longest text this server takes, in Unicode code points (a letter with a combining accent is two)."},
           "bias": {"type": "object", "properties": {"min": {"type": "number"}, "max": {"type": "number"}}}
         }
       },
@@ -119,12 +122,12 @@ enum OpenAPI {
       "WriteRequest": {
         "type": "object", "required": ["text"], "additionalProperties": false,
         "properties": {
-          "text": {"type": "string", "description": "Up to maxChars characters; newlines break lines, long lines wrap at 60 characters. Characters the model lacks are replaced by plain equivalents where there are some (é→e, “→\"), else refused."},
+          "text": {"type": "string", "description": "Up to maxChars Unicode code points (not counting leading and trailing white space); newlines break lines, long lines wrap at 60 characters. Characters the model lacks are replaced by plain equivalents where there are some (é→e, “→\"), else refused."},
           "style": {"type": "string", "description": "A name of /v1/styles, or \"none\" for the model's own hand. Default: the model's default style."},
           "bias": {"type": "number", "minimum": 0, "maximum": 20, "description": "Graves's sampling bias. Default: quill write's."},
           "seed": {"type": "integer", "minimum": 0, "maximum": 18446744073709551615, "description": "Default: 1. The same seed gives the same strokes as quill write --seed."},
           "color": {"type": "string", "description": "Ink: a colour name or #rgb, #rrggbb, #rrggbbaa. Default: ink."},
-          "width": {"type": "number", "exclusiveMinimum": 0, "maximum": 50, "description": "Pen width in points. Default: 2."}
+          "width": {"type": "number", "minimum": 0.1, "maximum": 50, "description": "Pen width in points, as quill write --pen-width. Default: 2."}
         }
       },
       "Line": {
@@ -146,7 +149,8 @@ enum OpenAPI {
           "size": {"type": "object", "properties": {"width": {"type": "number"}, "height": {"type": "number"}}},
           "lines": {"type": "array", "items": {"allOf": [{"$ref": "#/components/schemas/Line"}], "nullable": true}, "description": "One per line; null for a blank line (a paragraph gap)."},
           "resampled": {"type": "array", "items": {"type": "object", "properties": {"line": {"type": "integer"}, "tries": {"type": "integer"}}}},
-          "replaced": {"type": "array", "items": {"type": "string"}, "description": "What text preparation changed, sorted: characters the model lacks replaced by plain equivalents, as \"'é'→e\"; invisible characters dropped (zero-width spaces and joiners, byte-order marks, soft hyphens, direction marks), as \"U+200B→''\"; Unicode line and paragraph separators made line breaks, as \"U+2028→U+000A\"."}
+          "replaced": {"type": "array", "items": {"type": "string"}, "description": "What text preparation changed, sorted: characters the model lacks replaced by plain equivalents, as \"'é'→e\"; invisible characters dropped (zero-width spaces and joiners, byte-order marks, soft hyphens, direction marks), as \"U+200B→''\"; Unicode line and paragraph separators made line breaks, as \"U+2028→U+000A\". At most the first 20; replacedCount says how many there are."},
+          "replacedCount": {"type": "integer", "description": "How many distinct changes text preparation made (replaced lists the first 20)."}
         }
       },
       "RenderRequest": {
@@ -154,9 +158,9 @@ enum OpenAPI {
         "properties": {
           "lines": {"type": "array", "items": {"type": "object", "nullable": true, "properties": {
             "points": {"type": "array", "items": {"type": "array", "items": {"type": "number", "minimum": -100000, "maximum": 100000}}}}},
-            "description": "The lines of a /v1/write answer (their text, phi and pi are ignored)."},
+            "description": "The lines of a /v1/write answer (their text, phi and pi are ignored). Errors name a line and point by index: lines[2], lines[2].points, lines[2].points[7]."},
           "format": {"type": "string", "enum": ["svg", "png", "pdf"]},
-          "color": {"type": "string"}, "width": {"type": "number", "exclusiveMinimum": 0, "maximum": 50},
+          "color": {"type": "string"}, "width": {"type": "number", "minimum": 0.1, "maximum": 50, "description": "Pen width in points, as quill write --pen-width. Default: 2."},
           "size": {"type": "object", "properties": {"width": {"type": "number", "minimum": 1, "maximum": 14400}, "height": {"type": "number", "minimum": 1, "maximum": 14400}},
                    "description": "The page's size in points (the size of a /v1/write answer). Default: the ink's extent and the margin. A PNG of it is at most 16777216 pixels at 150 dpi."}
         }
@@ -164,6 +168,7 @@ enum OpenAPI {
     },
     "responses": {
       "BadRequest": {"description": "A field is missing, malformed, out of range, unknown or given twice; the error names it. Malformed or too deeply nested JSON: field null.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "SlowBody": {"description": "The body did not arrive within the server's --timeout; the connection is closed (Connection: close).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "TooLarge": {"description": "The body is larger than the server's --max-body.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "Busy": {"description": "Every worker is busy and the queue is full; try again after Retry-After seconds.", "headers": {"Retry-After": {"schema": {"type": "integer"}}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "TimedOut": {"description": "The page or image took longer than the server's --timeout, waiting for a worker included.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},

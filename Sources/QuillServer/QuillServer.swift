@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import NIOCore
 import QuillData
 import QuillModels
@@ -85,16 +86,16 @@ public final class QuillServer: Sendable {
 
     // MARK: - The application
 
-    /// The routes, with request logging, JSON errors and (with `cors`) CORS.
+    /// The routes, with request logging, JSON errors and (with `cors`) CORS. Every GET route answers HEAD too, as
+    /// GET without the body (RFC 9110 §9.3.2).
     func router() -> Router<ServerContext> {
-        let router = Router(context: ServerContext.self)
+        let router = Router(context: ServerContext.self, options: .autoGenerateHeadEndpoints)
         router.add(middleware: RequestLog(configuration: configuration))
-        if let origin = configuration.cors {
-            router.add(middleware: CORSMiddleware(allowOrigin: .custom(origin), allowHeaders: [.contentType],
-                                                  allowMethods: [.get, .post, .options]))
-        }
-        // Middleware applies to the routes added after it, so the errors learn the routes once they are all added.
+        router.add(middleware: HeadResponses())
+        // Middleware applies to the routes added after it, so CORS and the errors learn the routes once they are all
+        // added.
         let routes = KnownRoutes()
+        if let origin = configuration.cors { router.add(middleware: CORS(origin: origin, routes: routes)) }
         router.add(middleware: JSONErrors(routes: routes))
         router.get("/") { _, _ in Self.page }
         router.get("/healthz") { _, _ in Self.json(Data(#"{"status":"ok"}"#.utf8)) }
@@ -108,13 +109,19 @@ public final class QuillServer: Sendable {
         return router
     }
 
-    /// The application: binds `host:port`; `onRunning` is told the port it listens on once it does.
+    /// The application: binds `host:port`; `onRunning` is told the port it listens on once it does. Connections
+    /// idle for `idleTimeout` seconds (a request's head arriving too slowly included) are closed, at most
+    /// `maxConnections` are open at once, and HTTP/1.0's and `Connection: close`'s end of the connection is kept
+    /// (`QuillHTTP1Channel`).
     public func application(onRunning: @escaping @Sendable (Int) -> Void = { _ in }) -> some ApplicationProtocol {
-        Application(router: router(),
-                    server: .http1(additionalChannelHandlers: [ConnectionWatch()]),
-                    configuration: .init(address: .hostname(configuration.host, port: configuration.port),
-                                         serverName: "quill"),
-                    onServerRunning: { channel in onRunning(channel.localAddress?.port ?? self.configuration.port) })
+        let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [ConnectionWatch()],
+                                               idleTimeout: .milliseconds(Int64(configuration.idleTimeout * 1000)))
+        return Application(router: router(),
+                           server: HTTPServerBuilder { responder in QuillHTTP1Channel(responder: responder, configuration: http1) },
+                           configuration: .init(address: .hostname(configuration.host, port: configuration.port),
+                                                serverName: "quill",
+                                                availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections)),
+                           onServerRunning: { channel in onRunning(channel.localAddress?.port ?? self.configuration.port) })
     }
 
     // MARK: - Simple answers
@@ -176,8 +183,9 @@ public final class QuillServer: Sendable {
         var deadline: ContinuousClock.Instant
     }
 
-    /// The body, read up to `maxBody` bytes: 415 unless it is sent as JSON, 413 beyond the limit.
-    func body(_ request: Request) async throws -> ByteBuffer {
+    /// The body, read up to `maxBody` bytes by `deadline`: 415 unless it is sent as JSON, 413 beyond the limit, 408
+    /// (and the connection closed) when it has not all arrived by then.
+    func body(_ request: Request, by deadline: ContinuousClock.Instant) async throws -> ByteBuffer {
         if let problem = Self.contentTypeProblem(request.headers[.contentType]) {
             throw APIError(.unsupportedMediaType, problem)
         }
@@ -185,8 +193,30 @@ public final class QuillServer: Sendable {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
             throw APIError(.contentTooLarge, "the body has \(length) bytes, more than the server's limit of \(limit) (--max-body)")
         }
-        do { return try await request.body.collect(upTo: limit) } catch let e as HTTPResponseError where e.status == .contentTooLarge {
+        do {
+            return try await Self.within(deadline) { try await request.body.collect(upTo: limit) }
+        } catch let e as HTTPResponseError where e.status == .contentTooLarge {
             throw APIError(.contentTooLarge, "the body has more than the server's limit of \(limit) bytes (--max-body)")
+        } catch is PastDeadline {
+            var error = APIError(.requestTimeout, "the body did not arrive within this server's time limit of \(OptionText.seconds(configuration.timeout)) s (quill serve --timeout)")
+            error.closeConnection = true
+            throw error
+        }
+    }
+
+    /// Thrown by `within` when the deadline comes first.
+    struct PastDeadline: Error {}
+
+    /// The value of `work`, or `PastDeadline` once `deadline` has passed (`work` is cancelled then).
+    static func within<T: Sendable>(_ deadline: ContinuousClock.Instant,
+                                    _ work: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await work() }
+            group.addTask { try await Task.sleep(until: deadline, clock: .continuous); return nil }
+            defer { group.cancelAll() }
+            let first = try await group.next()
+            guard let value = first ?? nil else { throw PastDeadline() }
+            return value
         }
     }
 
@@ -234,7 +264,7 @@ public final class QuillServer: Sendable {
     /// Reads and checks a write request: every 400 is found here, before the request waits for a worker.
     func job(_ request: Request, _ context: ServerContext) async throws -> Job {
         let deadline = ContinuousClock.now + .milliseconds(Int64(configuration.timeout * 1000))
-        let body = try Self.decode(WriteBody.self, try await self.body(request))
+        let body = try Self.decode(WriteBody.self, try await self.body(request, by: deadline))
         context.note.text = body.text
         return try job(body, deadline: deadline)
     }
@@ -245,9 +275,11 @@ public final class QuillServer: Sendable {
         if normal.allSatisfy(\.isWhitespace) {
             throw APIError.bad("text", "the text is empty\(body.text.allSatisfy(\.isWhitespace) ? "" : " once its invisible characters (zero-width spaces, joiners, byte-order marks) are dropped"); give something to write")
         }
-        let count = normal.trimmingCharacters(in: .whitespacesAndNewlines).count
+        // Code points, not Characters: a "character" of one letter and ten thousand combining marks is ten thousand
+        // and one (and as costly to check and write).
+        let count = normal.trimmingCharacters(in: .whitespacesAndNewlines).unicodeScalars.count
         if count > configuration.maxChars {
-            throw APIError.bad("text", "the text has \(count) characters, more than this server's limit of \(configuration.maxChars) (quill serve --max-chars)")
+            throw APIError.bad("text", "the text has \(count) characters (Unicode code points), more than this server's limit of \(configuration.maxChars) (quill serve --max-chars)")
         }
         let prepared: PreparedText
         do { prepared = try writer.prepare(body.text, wrap: PageRequest(text: "").wrap) } catch let e as TextError {
@@ -286,7 +318,7 @@ public final class QuillServer: Sendable {
         let outcome: JobOutcome
         let result: Result<(WrittenPageResult, Answers.Write), APIError>
         if flag.isRaised {
-            (outcome, result) = (.cancelled, .failure(APIError(.serviceUnavailable, "the request was cancelled")))
+            (outcome, result) = (.cancelled, .failure(.clientClosed))
         } else if ContinuousClock.now >= deadline {
             (outcome, result) = (.timedOut, .failure(timeout))
         } else {
@@ -295,7 +327,7 @@ public final class QuillServer: Sendable {
                 let written = try writer.write(job.request, observer: observer)
                 (outcome, result) = (.completed, .success((written, Answers.write(written, request: job.request, style: job.style))))
             } catch is SamplingStopped {
-                (outcome, result) = flag.isRaised ? (.cancelled, .failure(APIError(.serviceUnavailable, "the request was cancelled")))
+                (outcome, result) = flag.isRaised ? (.cancelled, .failure(.clientClosed))
                     : (.timedOut, .failure(timeout))
             } catch let e as HandError {
                 (outcome, result) = (.failed(e.description), .failure(APIError(e.isUnknownStyle ? .badRequest : .internalServerError,
@@ -325,16 +357,25 @@ public final class QuillServer: Sendable {
                  retryAfter: 1)
     }
 
-    /// Runs `work` on a worker and waits for it; 503 when the queue is full. A cancelled task raises `flag`.
+    /// Runs `work` on a worker and waits for it; 503 when the queue is full. A cancelled task raises `flag`; a
+    /// raised flag (the task cancelled, or the connection's client gone) takes a request that still waits out of the
+    /// queue, freeing its place: it ends with 499 without running.
     func onWorker<T: Sendable>(flag: CancelFlag, _ work: @escaping @Sendable (HandwritingWriter) -> Result<T, APIError>) async throws -> T {
         let result: Result<T, APIError> = try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                let accepted = pool.submit { writer in continuation.resume(returning: work(writer)) }
-                if !accepted { continuation.resume(throwing: busy) }
+                let ticket = pool.submit({ writer in continuation.resume(returning: work(writer)) }, dropped: {
+                    if flag.isRaised { self.jobFinished?(.cancelled) }
+                    continuation.resume(returning: .failure(flag.isRaised ? .clientClosed : self.stopping))
+                })
+                guard let ticket else { continuation.resume(throwing: busy); return }
+                flag.whenRaised { [pool] in pool.withdraw(ticket) }
             }
         } onCancel: { flag.raise() }
         return try result.get()
     }
+
+    /// 503: the server stopped before the request's turn came.
+    var stopping: APIError { APIError(.serviceUnavailable, "the server is stopping; try again once it is back") }
 
     // MARK: - Endpoints that sample or draw
 
@@ -354,7 +395,7 @@ public final class QuillServer: Sendable {
     /// connection (a client that goes away stops it).
     func render(_ request: Request, _ context: ServerContext) async throws -> Response {
         let deadline = ContinuousClock.now + .milliseconds(Int64(configuration.timeout * 1000))
-        let body = try Self.decode(RenderBody.self, try await self.body(request))
+        let body = try Self.decode(RenderBody.self, try await self.body(request, by: deadline))
         let flag = CancelFlag()
         let watch = await context.connectionWatch()
         watch?.watch(flag)
@@ -369,7 +410,7 @@ public final class QuillServer: Sendable {
     func drawn(_ body: RenderBody, flag: CancelFlag, deadline: ContinuousClock.Instant) -> Result<Data, APIError> {
         do {
             guard let data = try draw(body, shouldStop: { flag.isRaised || ContinuousClock.now >= deadline }) else {
-                return .failure(flag.isRaised ? APIError(.serviceUnavailable, "the request was cancelled") : renderTimeout)
+                return .failure(flag.isRaised ? .clientClosed : renderTimeout)
             }
             return .success(data)
         } catch let e as APIError { return .failure(e) } catch { return .failure(APIError(.internalServerError, "internal error")) }
@@ -453,9 +494,13 @@ final class KnownRoutes: @unchecked Sendable {
     private let lock = NSLock()
     private var methods: [String: [HTTPRequest.Method]] = [:]
 
+    /// Learns the routes; a path with GET takes HEAD as well (the router makes HEAD of GET).
     func set(_ routes: [(path: String, method: HTTPRequest.Method)]) {
         lock.lock(); defer { lock.unlock() }
-        methods = Dictionary(grouping: routes, by: \.path).mapValues { $0.map(\.method) }
+        methods = Dictionary(grouping: routes, by: \.path).mapValues { routes in
+            let methods = routes.map(\.method)
+            return methods.contains(.get) && !methods.contains(.head) ? methods + [.head] : methods
+        }
     }
 
     /// The methods `path` answers, in the order they were added; nil for a path that is not a route.
@@ -494,24 +539,119 @@ struct JSONErrors: RouterMiddleware {
     }
 }
 
-/// One line on standard error per request: method, path, status, seconds, and the text's size (the text itself
-/// only with `--log-text`).
+/// One line on standard error per request, once its answer is written (a stream's when it ends): method, path,
+/// status, seconds, and the text's size (the text itself only with `--log-text`). A request whose client went away
+/// before its answer was written is logged as 499 (client closed request), whatever was answered.
 struct RequestLog: RouterMiddleware {
     typealias Context = ServerContext
     let configuration: ServerConfiguration
     func handle(_ request: Request, context: ServerContext,
                 next: (Request, ServerContext) async throws -> Response) async throws -> Response {
+        guard let log = configuration.log else { return try await next(request, context) }
         let start = ContinuousClock.now
-        let response = try await next(request, context)
-        if let log = configuration.log {
-            let seconds = (ContinuousClock.now - start) / .milliseconds(1) / 1000
-            var line = "quill serve: \(request.method) \(request.uri.path) \(response.status.code) \(String(format: "%.3f", seconds)) s"
-            if let text = context.note.text {
-                line += " (\(text.count) characters)"
-                if configuration.logText { line += " " + TextPreparation.shown(text: String(reflecting: text)) }
+        var response = try await next(request, context)
+        let status = response.status.code
+        let watch = await context.connectionWatch()
+        // A HEAD answer has no body to wait for (the router's HEAD of a GET replaces the GET's, this wrapper included).
+        if request.method == .head {
+            log(line(request, context, status: watch?.isGone == true ? AnswerStatus.clientClosed : status, since: start))
+            return response
+        }
+        let body = response.body
+        response.body = ResponseBody(contentLength: body.contentLength) { writer in
+            do {
+                try await body.write(writer)
+            } catch {
+                log(line(request, context, status: AnswerStatus.clientClosed, since: start))
+                throw error
             }
-            log(line)
+            let gone = watch?.isGone == true || status == AnswerStatus.clientClosed
+            log(line(request, context, status: gone ? AnswerStatus.clientClosed : status, since: start))
         }
         return response
+    }
+
+    func line(_ request: Request, _ context: ServerContext, status: Int, since start: ContinuousClock.Instant) -> String {
+        let seconds = (ContinuousClock.now - start) / .milliseconds(1) / 1000
+        var line = "quill serve: \(request.method) \(request.uri.path) \(status) \(String(format: "%.3f", seconds)) s"
+        if let text = context.note.text {
+            let count = text.unicodeScalars.count
+            line += " (\(count) character\(count == 1 ? "" : "s"))"
+            if configuration.logText { line += " " + TextPreparation.shown(text: String(reflecting: text)) }
+        }
+        return line
+    }
+}
+
+/// Status codes the request log names.
+enum AnswerStatus {
+    /// The client went away before its answer (nginx's 499).
+    static let clientClosed = 499
+}
+
+/// Answers HEAD without a body: errors too (a 405, a 404), which the router's HEAD-of-GET routes do not cover. The
+/// headers stay those of the same GET (Content-Length included).
+struct HeadResponses: RouterMiddleware {
+    typealias Context = ServerContext
+    func handle(_ request: Request, context: ServerContext,
+                next: (Request, ServerContext) async throws -> Response) async throws -> Response {
+        let response = try await next(request, context)
+        guard request.method == .head else { return response }
+        return response.createHeadResponse()
+    }
+}
+
+/// CORS for the one origin of `--cors`: a preflight (`OPTIONS` with `Origin` and `Access-Control-Request-Method`) is
+/// answered 204 only for that origin, a route's own methods and the `Content-Type` header; any other preflight is a
+/// 403 with the JSON error. Answers to that origin carry `Access-Control-Allow-Origin` and expose `Retry-After` (a
+/// 503's wait). Requests from other origins get no CORS headers (the browser withholds the answer from the page).
+struct CORS: RouterMiddleware {
+    typealias Context = ServerContext
+    let origin: String
+    let routes: KnownRoutes
+    /// Seconds a browser may keep a preflight's answer.
+    static let maxAge = 600
+
+    func handle(_ request: Request, context: ServerContext,
+                next: (Request, ServerContext) async throws -> Response) async throws -> Response {
+        guard let from = request.headers[.origin] else { return try await next(request, context) }
+        if request.method == .options, let asked = request.headers[.accessControlRequestMethod] {
+            return preflight(request, from: from, asked: asked)
+        }
+        var response = try await next(request, context)
+        if from == origin {
+            response.headers[.accessControlAllowOrigin] = origin
+            response.headers[.accessControlExposeHeaders] = "Retry-After"
+        }
+        response.headers[values: .vary].append("Origin")
+        return response
+    }
+
+    func preflight(_ request: Request, from: String, asked: String) -> Response {
+        let path = request.uri.path
+        func refused(_ message: String) -> Response {
+            var response = APIError(.forbidden, message).response
+            response.headers[.vary] = "Origin"
+            return response
+        }
+        guard from == origin else {
+            return refused("the origin \(TextPreparation.shown(text: String(from.prefix(100)))) may not call this API; this server allows \(origin) (quill serve --cors)")
+        }
+        guard let methods = routes.methods(for: path) else {
+            return refused("no such endpoint: \(TextPreparation.shown(text: String(path.prefix(100)))); see /openapi.json")
+        }
+        let list = methods.map(\.rawValue).joined(separator: ", ")
+        guard let method = HTTPRequest.Method(asked), methods.contains(method) else {
+            return refused("\(TextPreparation.shown(text: String(asked.prefix(20)))) is not allowed on \(path); it takes \(list)")
+        }
+        let headers = (request.headers[.accessControlRequestHeaders] ?? "").split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
+        if let other = headers.first(where: { $0 != "content-type" }) {
+            return refused("the header \(TextPreparation.shown(text: String(other.prefix(100)))) may not be sent; requests send Content-Type only")
+        }
+        return Response(status: .noContent, headers: [
+            .accessControlAllowOrigin: origin, .accessControlAllowMethods: list,
+            .accessControlAllowHeaders: "Content-Type", .accessControlMaxAge: String(Self.maxAge), .vary: "Origin",
+        ])
     }
 }

@@ -38,8 +38,18 @@ struct WriteBody: Decodable, Sendable {
     static let fields = ["text", "style", "bias", "seed", "color", "width"]
     /// Graves's bias range, as `quill write --bias`.
     static let biasRange = 0.0...20
-    /// The pen width range, as `quill write --pen-width` (more than 0, at most 50 points).
-    static let widthLimit = 50.0
+    /// The pen width range, as `quill write --pen-width` (0.1 to 50 points).
+    static let widthRange = StrokeStyle.widthRange
+
+    /// The width field of a write or render body, checked against `widthRange`; nil when absent.
+    static func width(_ c: KeyedDecodingContainer<AnyKey>) throws -> Double? {
+        let what = "a number of points from \(OptionText.number(widthRange.lowerBound)) to \(OptionText.number(widthRange.upperBound))"
+        let width = try c.field("width", Double.self, what)
+        if let width, !(width.isFinite && widthRange.contains(width)) {
+            throw APIError.bad("width", "width must be \(what) (as quill write --pen-width), got \(OptionText.number(width))")
+        }
+        return width
+    }
 
     var text: String
     /// nil: the model's default style; "none": the page's own hand.
@@ -75,10 +85,7 @@ struct WriteBody: Decodable, Sendable {
             throw APIError.bad("color", "color '\(String(colorName.prefix(40)))' is not a colour; use a name (\(Color.named.keys.sorted().joined(separator: ", "))) or a hex code such as #1a1f3a")
         }
         self.color = color
-        width = try c.field("width", Double.self, "a number of points, more than 0 and at most 50")
-        if let width, !(width.isFinite && width > 0 && width <= Self.widthLimit) {
-            throw APIError.bad("width", "width must be a number of points, more than 0 and at most 50, got \(OptionText.number(width))")
-        }
+        width = try Self.width(c)
     }
 }
 
@@ -112,13 +119,23 @@ struct RenderBody: Decodable, Sendable {
         ["svg": "image/svg+xml", "png": "image/png", "pdf": "application/pdf"][format] ?? "application/octet-stream"
     }
 
+    /// What a point must be, in every message about one.
+    static let pointRule = "a point is [x, y, end]: x and y page points from -100000 to 100000 (the largest page), end 0 or 1"
+
+    /// One line: its points as given, checked by `init(from:)` of the body. Errors name the line by its index in
+    /// `lines` (`lines[2].points[7]`), the one way every field of a render body is named.
     private struct Line: Decodable {
         var points: [[Double]]
         init(from decoder: Decoder) throws {
-            let c = try decoder.container(keyedBy: AnyKey.self)
-            try c.refuseUnknown(["points", "text", "phi", "pi"], prefix: "lines[].")
-            guard let points = try c.field("points", [[Double]].self, "a list of [x, y, end] points", prefix: "lines[].") else {
-                throw APIError.bad("lines[].points", "each line needs its points, [[x, y, end], ...]")
+            let index = decoder.codingPath.last?.intValue.map(String.init) ?? ""
+            let prefix = "lines[\(index)]."
+            let c: KeyedDecodingContainer<AnyKey>
+            do { c = try decoder.container(keyedBy: AnyKey.self) } catch {
+                throw APIError.bad("lines[\(index)]", "each line is {\"points\": [[x, y, end], ...]} or null")
+            }
+            try c.refuseUnknown(["points", "text", "phi", "pi"], prefix: prefix)
+            guard let points = try c.field("points", [[Double]].self, "a list of points; \(RenderBody.pointRule)", prefix: prefix) else {
+                throw APIError.bad(prefix + "points", "each line needs its points, [[x, y, end], ...]")
             }
             self.points = points
         }
@@ -139,7 +156,7 @@ struct RenderBody: Decodable, Sendable {
             for (j, p) in (line?.points ?? []).enumerated() {
                 guard p.count == 3, p[0].isFinite, p[1].isFinite, p[2] == 0 || p[2] == 1,
                       abs(p[0]) <= Canvas.maximumPoints, abs(p[1]) <= Canvas.maximumPoints else {
-                    throw APIError.bad("lines", "line \(i), point \(j): a point is [x, y, end] with x and y page points from -100000 to 100000 (the largest page) and end 0 or 1")
+                    throw APIError.bad("lines[\(i)].points[\(j)]", "lines[\(i)].points[\(j)] must be a point; \(Self.pointRule)")
                 }
                 current.append(Point(x: p[0], y: p[1]))
                 if p[2] == 1 { strokes.append(current); current = [] }
@@ -159,10 +176,7 @@ struct RenderBody: Decodable, Sendable {
             throw APIError.bad("color", "color '\(String(colorName.prefix(40)))' is not a colour; use a name (\(Color.named.keys.sorted().joined(separator: ", "))) or a hex code such as #1a1f3a")
         }
         self.color = color
-        width = try c.field("width", Double.self, "a number of points, more than 0 and at most 50") ?? 2
-        if !(width.isFinite && width > 0 && width <= WriteBody.widthLimit) {
-            throw APIError.bad("width", "width must be a number of points, more than 0 and at most 50, got \(OptionText.number(width))")
-        }
+        width = try WriteBody.width(c) ?? 2
         let sizeField: String
         if let s = try c.field("size", [String: Double].self, "{\"width\": w, \"height\": h} in points") {
             guard let w = s["width"], let h = s["height"], s.count == 2, w.isFinite, h.isFinite, w >= 1, h >= 1,

@@ -11,12 +11,21 @@ public struct ServerConfiguration: Sendable {
     public var workers = ProcessInfo.processInfo.activeProcessorCount
     /// Requests that may wait for a worker; nil: twice `workers`. Beyond it a request gets 503 with Retry-After.
     public var queue: Int?
-    /// The most characters a text may have (`quill write --max-chars`).
+    /// The most characters a text may have, counted as Unicode code points (`quill write --max-chars`): a text of
+    /// combining marks is as long as its code points, not its few visible characters.
     public var maxChars = 1000
     /// The largest request body, in bytes.
     public var maxBody = 65536
-    /// Seconds a request may take from arrival to its last byte of strokes (waiting for a worker included).
+    /// Seconds a request may take from arrival to its last byte of strokes (waiting for a worker and reading its
+    /// body included; a body not received by then is a 408 and the connection is closed).
     public var timeout = 30.0
+    /// Seconds a connection may stay without a request part arriving while no request of it is being answered: an
+    /// idle keep-alive connection, or a client that sends its request line and headers slowly (slowloris), is
+    /// closed then.
+    public var idleTimeout = 30.0
+    /// Connections open at once; beyond them the server accepts no more until one closes (new ones wait in the
+    /// system's listen backlog).
+    public var maxConnections = 512
     /// The one origin browsers may call the API from (CORS); nil: none but the server's own page.
     public var cors: String?
     /// Log each request's text as well as its size.
@@ -42,6 +51,8 @@ public struct ServerConfiguration: Sendable {
         public static let maxChars = 1...100_000
         public static let maxBody = 1024...(64 << 20)
         public static let timeout = 0.1...3600.0
+        public static let idleTimeout = 0.1...3600.0
+        public static let maxConnections = 1...100_000
     }
 
     /// What is wrong with these settings, as one line naming the option; nil when they are usable.
@@ -52,6 +63,12 @@ public struct ServerConfiguration: Sendable {
         if !Range.maxChars.contains(maxChars) { return "--max-chars must be between 1 and 100000, got \(maxChars)" }
         if !Range.maxBody.contains(maxBody) { return "--max-body must be between 1024 and \(64 << 20) bytes, got \(maxBody)" }
         if !(timeout.isFinite && Range.timeout.contains(timeout)) { return "--timeout must be between 0.1 and 3600 seconds, got \(timeout)" }
+        if !(idleTimeout.isFinite && Range.idleTimeout.contains(idleTimeout)) {
+            return "--idle-timeout must be between 0.1 and 3600 seconds, got \(idleTimeout)"
+        }
+        if !Range.maxConnections.contains(maxConnections) {
+            return "--max-connections must be between 1 and 100000, got \(maxConnections)"
+        }
         if host.isEmpty { return "--host must name an address, such as 127.0.0.1" }
         if let cors, cors.isEmpty || cors.contains(where: { $0.isWhitespace || $0 == "," }) {
             return "--cors takes one origin, such as http://localhost:3000"

@@ -9,10 +9,10 @@ import QuillRender
 /// The file is JSON: an object with `lines`, an array of objects each with `text` (a string; "" is a blank line, a
 /// paragraph gap) and optionally `style` (a style of the model, or "none" for no prime: the lines in the style
 /// "none" are written in the hand of the first of them), `bias` (Graves's b, 0…20), `color` (a name or #rgb,
-/// #rrggbb, #rrggbbaa) and `width` (the pen's width in points, more than 0, at most 50). The object may give the
-/// same four keys for every line; a line's own value wins, then the object's, then the command line's. A line's
-/// text longer than the page's wrap width is wrapped; its pieces keep its settings. Unknown keys, wrong types and
-/// values out of range are refused, naming the key (`lines[2].bias`).
+/// #rrggbb, #rrggbbaa) and `width` (the pen's width in points, 0.1…50: `StrokeStyle.widthRange`). The object may
+/// give the same four keys for every line; a line's own value wins, then the object's, then the command line's. A
+/// line's text longer than the page's wrap width is wrapped; its pieces keep its settings. Unknown keys, wrong types
+/// and values out of range are refused, naming the key (`lines[2].bias`).
 public struct PageJob: Equatable, Sendable {
     /// How one line is written; nil: the job's value, else the command line's.
     public struct Settings: Equatable, Sendable {
@@ -123,8 +123,8 @@ public struct PageJob: Equatable, Sendable {
             s.color = color
         }
         if let width = try number("width") {
-            guard width > 0 && width <= 50 else {
-                throw JobError("\(what): \(at)width: \(width) is outside the pen widths (more than 0, at most 50 points)")
+            guard StrokeStyle.widthRange.contains(width) else {
+                throw JobError("\(what): \(at)width: \(width) is outside the pen widths (0.1…50 points)")
             }
             s.width = width
         }

@@ -192,8 +192,9 @@ final class ServerTests: XCTestCase {
             (#"{"text": "abc", "style": "nope"}"#, .badRequest, "style", "unknown style 'nope'"),
             (#"{"text": "abc", "style": "../model"}"#, .badRequest, "style", "unknown style"),
             (#"{"text": "abc", "color": "blurple"}"#, .badRequest, "color", "not a colour"),
-            (#"{"text": "abc", "width": 0}"#, .badRequest, "width", "more than 0"),
-            (#"{"text": "abc", "width": 51}"#, .badRequest, "width", "at most 50"),
+            (#"{"text": "abc", "width": 0}"#, .badRequest, "width", "from 0.1 to 50"),
+            (#"{"text": "abc", "width": 1e-300}"#, .badRequest, "width", "from 0.1 to 50"),
+            (#"{"text": "abc", "width": 51}"#, .badRequest, "width", "from 0.1 to 50"),
             (#"{"text": "abc", "model": "/etc"}"#, .badRequest, "model", "unknown field 'model'"),
             (#"{"text": "abc""#, .badRequest, nil, "not valid JSON"),
             (#"{"text": "abc", "text": "hello"}"#, .badRequest, "text", "given twice"),
@@ -216,9 +217,9 @@ final class ServerTests: XCTestCase {
             }
             // Render's fields.
             for (body, field) in [(#"{"lines": [], "format": "svg"}"#, "lines"),
-                                  (#"{"lines": [{"points": [[1, 2]]}], "format": "svg"}"#, "lines"),
+                                  (#"{"lines": [{"points": [[1, 2]]}], "format": "svg"}"#, "lines[0].points[0]"),
                                   (#"{"lines": [{"points": [[1, 2, 1]]}], "format": "gif"}"#, "format"),
-                                  (#"{"lines": [{"points": [[1, 2, 1]], "path": "/etc/passwd"}], "format": "svg"}"#, "lines[].path"),
+                                  (#"{"lines": [{"points": [[1, 2, 1]], "path": "/etc/passwd"}], "format": "svg"}"#, "lines[0].path"),
                                   (#"{"lines": [{"points": [[1, 2, 1]]}], "format": "svg", "width": -2}"#, "width")] {
                 let response = try await Self.post(client, "/v1/render", body)
                 XCTAssertEqual(response.status, .badRequest, body)
@@ -420,6 +421,7 @@ final class ServerTests: XCTestCase {
         try await withClient(try server { $0.cors = "http://example.com" }) { client in
             let response = try await client.execute(uri: "/healthz", method: .get, headers: origin)
             XCTAssertEqual(response.headers[.accessControlAllowOrigin], "http://example.com")
+            XCTAssertEqual(response.headers[.accessControlExposeHeaders], "Retry-After")
         }
     }
 
