@@ -6,7 +6,7 @@ public struct CharCommand: ParsableCommand {
         commandName: "char",
         abstract: "Train, sample and evaluate character-level language models.",
         subcommands: [CharTrain.self, CharSample.self, CharEval.self, CharSweepCommand.self, CharTypoCommand.self,
-                      CharSaturationCommand.self, CharCellsCommand.self]
+                      CharSaturationCommand.self, CharCellsCommand.self, CharGradientFlowCommand.self]
     )
     public init() {}
 }

@@ -78,6 +78,18 @@ final class OptionTests: XCTestCase {
             Numeric(cells, "unit", "-1", "16384"), Numeric(cells, "top", "0", "51"), Numeric(cells, "show", "0", "20001"),
             Numeric(cells, "columns", "9", "1001"),
         ]
+        let task = ["task", "palindrome", "--length", "5"]
+        table += [
+            Numeric(["task", "palindrome"], "length", "1", "10001"), Numeric(task, "steps", "0", "100000001"),
+            Numeric(task, "layers", "0", "33"), Numeric(task, "hidden", "0", "16385"), Numeric(task, "batch", "0", "100001"),
+            Numeric(task, "lr", "0", "1001", float: true), Numeric(task, "clip", "0", "1e7", float: true),
+            Numeric(task, "eval-every", "0", "1000001"), Numeric(task, "eval-sequences", "0", "100001"),
+        ]
+        let flow = ["char", "gradient-flow", "-o", out + ".png"]
+        table += [
+            Numeric(flow, "length", "1", "10001"), Numeric(flow, "layers", "0", "33"), Numeric(flow, "hidden", "0", "16385"),
+            Numeric(flow, "batch", "0", "10001"),
+        ]
         let sweep = ["char", "sweep", "--data", "x.txt", "--out", out, "--steps", "5"]
         table += [
             Numeric(sweep, "layers", "0", "33"), Numeric(sweep, "hidden", "0", "16385"),
@@ -172,6 +184,7 @@ final class OptionTests: XCTestCase {
         ["char", "sample", "--model", "m"], ["ngram", "sample", "--model", "m"], ["write", "hi", "-o", "x.png"], ["sample", "--model", "m", "-o", "x.png"],
         ["plot", "density", "--model", "m", "-o", "x.png"], ["plot", "window", "hi", "-o", "x.png"],
         ["style", "add", "s", "--text", "hi"], ["data", "import", "iam-jsonl", "x.jsonl", "--out", "x.qds"],
+        ["task", "palindrome", "--length", "5"], ["char", "gradient-flow", "-o", out + ".png"],
     ]
 
     func testEveryNumericOptionIsRangeChecked() {
@@ -238,7 +251,7 @@ final class OptionTests: XCTestCase {
             "prime-inkml", "prime-text", "title", "x", "network", "keep", "y-axis", "split", "ascii", "train-list",
             "valid-list", "text", "inkml", "seed", "color", "pen", "plotter", "pen-down", "pen-up", "origin",
             "page", "margin", "align", "paper", "precision", "smoothing", "hershey", "synthetic-seed", "init-from", "init",
-            "sample-prime", "labels", "typo", "host", "cors", "job", "value",
+            "sample-prime", "labels", "typo", "host", "cors", "job", "value", "lengths",
         ]
         let covered = Set(Self.numeric.map(\.key))
         var seen = 0
