@@ -139,6 +139,8 @@ figures: release
 	    -o figures/gradient-flow-shakespeare.png
 	$(RELEASE) task palindrome --cell rnn,lstm,gru --lengths 5,10,15,20,30 --steps 600 --hidden 32 --batch 64 --lr 0.01 \
 	    --eval-sequences 500 -o figures/task-palindrome-sweep.png
+	$(RELEASE) task palindrome --cell rnn,lstm,gru --lengths 5,10,20,30,40,50 --steps 1000 --hidden 32 --batch 64 --lr 0.01 \
+	    --eval-sequences 500 -o figures/task-palindrome-sweep-1000.png
 	$(RELEASE) data import iam-jsonl $(SHARED)/iam_ondb_lines/iam_ondb_lines.sample100.jsonl --out runs/iam-sample100.qds
 	$(RELEASE) data show runs/iam-sample100.qds --id a01-000u-04 -o figures/iam-a01-000u-04.png
 	$(RELEASE) write "$$(printf 'A handwritten page from Quill.\nEvery line is sampled together,\nand each one stops where its text ends.')" \
