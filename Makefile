@@ -134,6 +134,13 @@ figures: release
 	tail -c 10000 $(SHARED)/tinyshakespeare/input.txt > runs/shakespeare-heldout.txt
 	$(RELEASE) char cells --model runs/shakespeare --text runs/shakespeare-heldout.txt --find --top 2 --show 320 --columns 80 \
 	    -o figures/char-cells.png
+	$(RELEASE) char gradient-flow --cell rnn,lstm,gru --length 100 --layers 2 --hidden 128 -o figures/gradient-flow-untrained.png
+	$(RELEASE) char gradient-flow --model runs/shakespeare --text $(SHARED)/tinyshakespeare/input.txt --length 100 \
+	    -o figures/gradient-flow-shakespeare.png
+	$(RELEASE) task palindrome --cell rnn,lstm,gru --lengths 5,10,15,20,30 --steps 600 --hidden 32 --batch 64 --lr 0.01 \
+	    --eval-sequences 500 -o figures/task-palindrome-sweep.png
+	$(RELEASE) task palindrome --cell rnn,lstm,gru --lengths 5,10,20,30,40,50 --steps 1000 --hidden 32 --batch 64 --lr 0.01 \
+	    --eval-sequences 500 -o figures/task-palindrome-sweep-1000.png
 	$(RELEASE) data import iam-jsonl $(SHARED)/iam_ondb_lines/iam_ondb_lines.sample100.jsonl --out runs/iam-sample100.qds
 	$(RELEASE) data show runs/iam-sample100.qds --id a01-000u-04 -o figures/iam-a01-000u-04.png
 	$(RELEASE) write "$$(printf 'A handwritten page from Quill.\nEvery line is sampled together,\nand each one stops where its text ends.')" \

@@ -6,7 +6,8 @@ public struct CharCommand: ParsableCommand {
         commandName: "char",
         abstract: "Train, sample and evaluate character-level language models.",
         subcommands: [CharTrain.self, CharSample.self, CharEval.self, CharSweepCommand.self, CharTypoCommand.self,
-                      CharSaturationCommand.self, CharCellsCommand.self, CharSimilarityCommand.self]
+                      CharSaturationCommand.self, CharCellsCommand.self, CharSimilarityCommand.self,
+                      CharGradientFlowCommand.self]
     )
     public init() {}
 }

@@ -3,6 +3,7 @@ import Foundation
 import QuillData
 import QuillIO
 import QuillModels
+import QuillNN
 import QuillNumerics
 import QuillRender
 
@@ -356,6 +357,101 @@ public struct CharSimilarityCommand: ParsableCommand {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             print(String(decoding: try encoder.encode(map), as: UTF8.self))
+        }
+        print("wrote \(output)")
+    }
+}
+
+/// `quill char gradient-flow`: ‖∂L_T/∂h_t‖ through time, per layer (note 003's vanishing gradients).
+public struct CharGradientFlowCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "gradient-flow",
+        abstract: "Plot the norm of ∂L_T/∂h_t for t = T…1, per layer, for trained or untrained char models.",
+        discussion: """
+        The model reads --batch sequences of --length characters; L_T is the cross-entropy of its prediction after the \
+        last one (of the next character). The figure draws, on a log scale, the norm of the gradient of L_T with \
+        respect to each layer's hidden state at every step t (the mean over the sequences), one colour per model, \
+        layers after the first dashed. With --model (repeatable), trained models, reading windows of --text drawn \
+        with --seed (without --text, random characters); without it, untrained models of each --cell, --layers and \
+        --hidden, drawn with --seed, reading random characters of a vocabulary of 65.
+        """)
+    @Option(help: "Trained char model directory (or .safetensors); repeat to compare several.") var model: [String] = []
+    @Option(help: "Untrained models of these cells, comma-separated (lstm, gru, rnn, rnn-relu); without --model only.")
+    var cell: String?
+    @Option(help: "T: characters read before the loss (2…10000).") var length = 100
+    @Option(help: "Layers of the untrained models (1…32).") var layers = 2
+    @Option(help: "Units per layer of the untrained models (1…16384).") var hidden = 128
+    @Option(help: "UTF-8 text the trained models read windows of.") var text: String?
+    @Option(help: "Sequences averaged over (1…10000).") var batch = 32
+    @Option(help: "Seed of the untrained weights and of the sequences.") var seed: UInt64 = 1
+    @Option(name: .shortAndLong, help: "Figure: .png, .svg or .pdf.") var output: String
+    @Flag(help: "Also print the norms as JSON.") var json = false
+
+    /// The vocabulary of the untrained models: tiny Shakespeare's 65 characters.
+    static let untrainedVocabulary = 65
+
+    public init() {}
+
+    public func validate() throws {
+        try refuseEmptyOutput("output", output)
+        do { _ = try OutputFormat.forPath(output) } catch { throw ValidationError("\(error)") }
+        if length < 2 { throw ValidationError("--length must be at least 2 (the loss is at T; T − 1 steps before it), got \(length)") }
+        try OptionRange.check("length", length, 2...10_000)
+        try OptionRange.check("layers", layers, 1...32)
+        try OptionRange.check("hidden", hidden, 1...16384)
+        try OptionRange.check("batch", batch, 1...10_000)
+        if !model.isEmpty && cell != nil { throw ValidationError("--cell makes untrained models; with --model the model's own cell is used: drop one") }
+        if model.isEmpty && text != nil { throw ValidationError("--text is read by --model models only; untrained models read random characters") }
+        if let cell { _ = try CharSweepCommand.list("cell", cell) { CellKind(rawValue: $0) } }
+        try refuseNonFiles(model.map { (what: "--model", path: Optional(modelFile($0))) } + [("--text", text)])
+        try refuseOverwriting(inputs: model.map { (what: "--model", path: Optional(modelFile($0))) } + [("--text", text)],
+                              output: output)
+    }
+
+    public func run() throws {
+        var curves = [InspectionFigures.Curve]()
+        var table = [String: [[Double]]]()
+        func add(_ name: String, _ norms: [[Double]], _ k: Int) {
+            table[name] = norms
+            for (l, row) in norms.enumerated() {
+                let label = norms.count > 1 ? "\(name), layer \(l + 1)" : name
+                curves.append(.init(name: label, xs: row.indices.map { Double($0 + 1) }, ys: row, colorIndex: k, dashed: l > 0))
+                let first = row.first ?? 0, last = row.last ?? 0
+                print(String(format: "%@: ‖∂L_T/∂h_t‖ %.3e at t = T, %.3e at t = 1 (ratio %.3e)", label, last, first,
+                             last > 0 ? first / last : .nan))
+            }
+        }
+        if model.isEmpty {
+            let cells = try CharSweepCommand.list("cell", cell ?? "rnn,lstm") { CellKind(rawValue: $0) }
+            for (k, c) in cells.enumerated() {
+                var rng = SeededGenerator(seed: seed)
+                let config = CharModelConfig(cell: c, layers: layers, hidden: hidden, vocabularySize: Self.untrainedVocabulary)
+                let m = CharModel<Float>(config: config, rng: &rng)
+                var dataRNG = SeededGenerator(seed: seed).derived(1)
+                let rows = try GradientFlow.rows(text: nil, vocabularySize: Self.untrainedVocabulary, steps: length,
+                                                 batch: batch, rng: &dataRNG)
+                add("untrained \(layers)×\(hidden) \(c.rawValue)", GradientFlow.charModel(m, rows: rows), k)
+            }
+        } else {
+            for (k, path) in model.enumerated() {
+                let loaded = try CharCheckpoint.load(modelFile(path))
+                var tokens: [Int32]?
+                if let text {
+                    let body = try inspectionText(text, maxChars: 10_000_000)
+                    tokens = try CharInspection.encode(body, alphabet: loaded.alphabet, what: "the text")
+                }
+                var dataRNG = SeededGenerator(seed: seed).derived(1)
+                let rows = try GradientFlow.rows(text: tokens, vocabularySize: loaded.alphabet.count, steps: length,
+                                                 batch: batch, rng: &dataRNG)
+                let c = loaded.model.config
+                add("\(TextPreparation.shown(text: (path as NSString).lastPathComponent)) (\(c.layers)×\(c.hidden) \(c.cell.rawValue))",
+                    GradientFlow.charModel(loaded.model, rows: rows), k)
+            }
+        }
+        try InspectionFigures.gradientFlow(curves, length: length, title: "gradient flow through time, T = \(length)", to: output)
+        if json {
+            print(String(decoding: try JSONSerialization.data(withJSONObject: ["length": length, "norms": table], options: [.sortedKeys]),
+                         as: UTF8.self))
         }
         print("wrote \(output)")
     }

@@ -12,7 +12,7 @@ public struct Quill: ParsableCommand {
         abstract: "Handwriting synthesis and character-level language models (Graves 2013), on the CPU.",
         discussion: ExitStatus.summary,
         version: version,
-        subcommands: [WriteCommand.self, ServeCommand.self, SampleCommand.self, TrainCommand.self, EvalCommand.self, StyleCommand.self, CharCommand.self, NGramCommand.self, DataCommand.self, PlotCommand.self, BenchCommand.self]
+        subcommands: [WriteCommand.self, ServeCommand.self, SampleCommand.self, TrainCommand.self, EvalCommand.self, StyleCommand.self, CharCommand.self, TaskCommand.self, NGramCommand.self, DataCommand.self, PlotCommand.self, BenchCommand.self]
     )
 
     public init() {}

@@ -142,7 +142,9 @@ public enum CharInspection {
         }
     }
 
-    static func encode(_ text: String, alphabet: Alphabet, what: String) throws -> [Int32] {
+    /// `text` as tokens of `alphabet`.
+    /// - Throws: `CharModelError` when the text is empty or has characters the alphabet lacks (named, as `what`).
+    public static func encode(_ text: String, alphabet: Alphabet, what: String) throws -> [Int32] {
         guard !text.isEmpty else { throw CharModelError.invalidOption("\(what) is empty") }
         let unknown = alphabet.unknownCharacters(in: text)
         guard unknown.isEmpty else { throw CharModelError.unknownCharacters(what, unknown) }

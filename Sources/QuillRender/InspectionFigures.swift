@@ -80,4 +80,54 @@ public enum InspectionFigures {
         }
         try canvas.finish()
     }
+
+    /// One curve of `scores` or `gradientFlow`: a name, its colour slot and its dash (layers of one cell share a colour).
+    public struct Curve: Sendable {
+        public var name: String
+        public var xs: [Double]
+        public var ys: [Double]
+        public var colorIndex: Int
+        public var dashed: Bool
+        public init(name: String, xs: [Double], ys: [Double], colorIndex: Int, dashed: Bool = false) {
+            self.name = name; self.xs = xs; self.ys = ys; self.colorIndex = colorIndex; self.dashed = dashed
+        }
+    }
+
+    /// Memory tasks (note 002, Fig. 1b and 2): a score (accuracy or MSE) against the sequence length or the training
+    /// step, one curve per cell, with dots at the measured points.
+    public static func scores(_ curves: [Curve], xLabel: String, yLabel: String, yRange: ClosedRange<Double>?,
+                              title: String?, to path: String, size: Size = Size(width: 720, height: 440)) throws {
+        let canvas = try Canvas(path: path, width: size.width, height: size.height, pixelScale: 2)
+        var plot = LinePlotOptions()
+        plot.axes = AxisStyle(title: title, xLabel: xLabel, yLabel: yLabel)
+        plot.yRange = yRange
+        plot.legend = yLabel.contains("MSE") ? .topLeft : .bottomLeft
+        let series = curves.map {
+            Series(name: $0.name, xs: $0.xs, ys: $0.ys, color: Color.categorical[$0.colorIndex % Color.categorical.count],
+                   width: 1.8, dash: $0.dashed ? [5, 3] : [], markerRadius: $0.xs.count <= 40 ? 2.6 : 0)
+        }
+        try canvas.drawLinePlot(series, in: canvas.bounds.inset(by: 8), options: plot)
+        try canvas.finish()
+    }
+
+    /// Gradient flow through time (note 003): log₁₀ of ‖∂L_T/∂h_t‖ against t, one curve per cell and layer (a cell's
+    /// layers share a colour; layers after the first are dashed). Norms that are 0 are left out (log of 0).
+    public static func gradientFlow(_ curves: [Curve], length: Int, title: String?, to path: String,
+                                    size: Size = Size(width: 720, height: 440)) throws {
+        let logged = curves.map { c in
+            Curve(name: c.name, xs: c.xs, ys: c.ys.map { $0 > 0 ? log10($0) : .nan }, colorIndex: c.colorIndex,
+                  dashed: c.dashed)
+        }
+        let canvas = try Canvas(path: path, width: size.width, height: size.height, pixelScale: 2)
+        var plot = LinePlotOptions()
+        plot.axes = AxisStyle(title: title, xLabel: "step t (the loss is at t = T = \(length))",
+                              yLabel: "log₁₀ ‖∂L_T / ∂h_t‖")
+        plot.legend = .bottomRight
+        let series = logged.map {
+            Series(name: $0.name, xs: $0.xs, ys: $0.ys, color: Color.categorical[$0.colorIndex % Color.categorical.count],
+                   width: 1.8, dash: $0.dashed ? [5, 3] : [])
+        }
+        try canvas.drawLinePlot(series, in: canvas.bounds.inset(by: 8), options: plot)
+        try canvas.finish()
+    }
 }

@@ -84,6 +84,18 @@ final class OptionTests: XCTestCase {
             Numeric(similarity, "max-chars", "3", "5001"), Numeric(similarity, "layer", "0", "33"),
             Numeric(similarity, "perplexity", "0.5", "5001", float: true), Numeric(similarity, "iterations", "299", "10001"),
         ]
+        let task = ["task", "palindrome", "--length", "5"]
+        table += [
+            Numeric(["task", "palindrome"], "length", "1", "10001"), Numeric(task, "steps", "0", "100000001"),
+            Numeric(task, "layers", "0", "33"), Numeric(task, "hidden", "0", "16385"), Numeric(task, "batch", "0", "100001"),
+            Numeric(task, "lr", "0", "1001", float: true), Numeric(task, "clip", "0", "1e7", float: true),
+            Numeric(task, "eval-every", "0", "1000001"), Numeric(task, "eval-sequences", "0", "100001"),
+        ]
+        let flow = ["char", "gradient-flow", "-o", out + ".png"]
+        table += [
+            Numeric(flow, "length", "1", "10001"), Numeric(flow, "layers", "0", "33"), Numeric(flow, "hidden", "0", "16385"),
+            Numeric(flow, "batch", "0", "10001"),
+        ]
         let sweep = ["char", "sweep", "--data", "x.txt", "--out", out, "--steps", "5"]
         table += [
             Numeric(sweep, "layers", "0", "33"), Numeric(sweep, "hidden", "0", "16385"),
@@ -180,6 +192,7 @@ final class OptionTests: XCTestCase {
         ["char", "sample", "--model", "m"], ["ngram", "sample", "--model", "m"], ["write", "hi", "-o", "x.png"], ["sample", "--model", "m", "-o", "x.png"],
         ["plot", "density", "--model", "m", "-o", "x.png"], ["plot", "window", "hi", "-o", "x.png"],
         ["style", "add", "s", "--text", "hi"], ["data", "import", "iam-jsonl", "x.jsonl", "--out", "x.qds"],
+        ["task", "palindrome", "--length", "5"], ["char", "gradient-flow", "-o", out + ".png"],
     ]
 
     func testEveryNumericOptionIsRangeChecked() {
@@ -246,7 +259,7 @@ final class OptionTests: XCTestCase {
             "prime-inkml", "prime-text", "title", "x", "network", "keep", "y-axis", "split", "ascii", "train-list",
             "valid-list", "text", "inkml", "seed", "color", "pen", "plotter", "pen-down", "pen-up", "origin",
             "page", "margin", "align", "paper", "precision", "smoothing", "hershey", "synthetic-seed", "init-from", "init",
-            "sample-prime", "labels", "typo", "host", "cors", "job", "value",
+            "sample-prime", "labels", "typo", "host", "cors", "job", "value", "lengths",
         ]
         let covered = Set(Self.numeric.map(\.key))
         var seen = 0

@@ -1,0 +1,115 @@
+import Foundation
+import QuillData
+import QuillNN
+import QuillNumerics
+
+/// Gradient flow through time (issue 16 item 5; note 003's vanishing gradients): how large ∂L_T/∂hˡ_t, the gradient
+/// of the loss at the last step T with respect to layer l's hidden state at step t, is for t = T, T − 1, …, 1. For a
+/// plain RNN it shrinks roughly geometrically, ‖∂h_T/∂h_t‖ ≤ (σ_max L_φ)^{T−t}; an LSTM's cell path keeps it.
+public enum GradientFlow {
+    /// The norms ‖∂L/∂hˡ_t‖₂, `[layer][t]` for t = 0…steps − 1 (step t + 1 counting from 1), each the mean over the
+    /// batch rows of that row's norm. The total derivative: through the recurrence, the layers above and, with skip
+    /// connections, the stack's output.
+    ///
+    /// Runs the layers' own backward steps (`RecurrentLayer.backwardStep`) from the top layer down, reading the
+    /// gradient that reaches h_t before each step consumes it; the layers' weight gradients are left untouched.
+    /// - Parameters:
+    ///   - ws: the workspace of a `forward` without dropout, just run.
+    ///   - dOut: the loss's gradient with respect to the stack's output, (steps, B, outputSize).
+    /// - Precondition: the stack has no soft window (char and memory-task stacks have none).
+    public static func hiddenGradientNorms<T: QuillScalar>(_ stack: RecurrentStack<T>, _ ws: StackWorkspace<T>,
+                                                          dOut: UnsafePointer<T>) -> [[Double]] {
+        precondition(stack.window == nil, "gradient flow is defined here for stacks without a window")
+        let S = ws.activeSteps, B = ws.batch, H = stack.hiddenSize, N = stack.layers.count
+        let width = stack.outputSize
+        var norms = [[Double]](repeating: [Double](repeating: 0, count: S), count: N)
+        // `external`: the gradient reaching layer n's output from outside its recurrence; `below`: the part of layer
+        // n's input gradient that belongs to layer n − 1's output.
+        var external = [T](repeating: 0, count: S * B * H)
+        var below = [T](repeating: 0, count: S * B * H)
+        for n in stride(from: N - 1, through: 0, by: -1) {
+            for r in 0..<(S * B) {
+                for j in 0..<H {
+                    var g: T = n < N - 1 ? below[r * H + j] : 0
+                    if stack.skipConnections { g += dOut[r * width + n * H + j] } else if n == N - 1 { g += dOut[r * width + j] }
+                    external[r * H + j] = g
+                }
+            }
+            let layer = stack.layers[n], lws = ws.layers[n]
+            let W = layer.inputSize, offset = stack.skipConnections ? stack.inputSize : 0
+            var dx = [T](repeating: 0, count: B * W)
+            layer.beginBackward(lws)
+            external.withUnsafeBufferPointer { e in
+                // Invariant: S·B·H ≥ 1 (a forward ran).
+                let ext = e.baseAddress!
+                for t in stride(from: S - 1, through: 0, by: -1) {
+                    let et = ext + t * B * H, carry = lws.dhCarry.ptr
+                    for b in 0..<B {
+                        var s = 0.0
+                        for j in 0..<H {
+                            let g = Double(carry[b * H + j]) + Double(et[b * H + j])
+                            s += g * g
+                        }
+                        norms[n][t] += s.squareRoot() / Double(B)
+                    }
+                    layer.backwardStep(t, lws, dhExternal: et)
+                    guard n > 0 else { continue }
+                    dx.withUnsafeMutableBufferPointer { d in
+                        // Invariant: B·W ≥ 1.
+                        layer.inputGradient(at: t, lws, into: d.baseAddress!)
+                        for b in 0..<B {
+                            for j in 0..<H { below[(t * B + b) * H + j] = d[b * W + offset + j] }
+                        }
+                    }
+                }
+            }
+        }
+        return norms
+    }
+
+    /// ∂L_T/∂hˡ_t norms of a char model on `rows` (B token sequences of steps + 1 tokens each): the model reads the
+    /// first `steps` tokens of each row, and L_T is the mean cross-entropy of its prediction of the last token after
+    /// the last step. `[layer][t]` as `hiddenGradientNorms`. Leaves gradients in the output layer's parameters.
+    /// - Precondition: `rows` is not empty, its rows have one length of at least 2 and tokens in the vocabulary.
+    public static func charModel<T: QuillScalar>(_ model: CharModel<T>, rows: [[Int32]]) -> [[Double]] {
+        precondition(!rows.isEmpty && Set(rows.map(\.count)).count == 1 && rows[0].count >= 2, "rows of one length ≥ 2")
+        let S = rows[0].count - 1, B = rows.count, V = model.config.vocabularySize
+        let ws = model.makeWorkspace(steps: S, batch: B)
+        var inputs = [Int32](repeating: 0, count: S * B)
+        for t in 0..<S { for b in 0..<B { inputs[t * B + b] = rows[b][t] } }
+        let targets = rows.map { $0[S] }
+        var rng = SeededGenerator(seed: 0)
+        ws.stack.resetState()
+        inputs.withUnsafeBufferPointer { model.forward($0.baseAddress!, ws, dropout: 0, rng: &rng) }  // Invariant: S·B ≥ 1.
+        let last = (S - 1) * B
+        let dLast = Tensor<T>([B, V])
+        _ = targets.withUnsafeBufferPointer {
+            // Invariant: B ≥ 1.
+            SoftmaxCrossEntropy.loss(logits: ws.logits.ptr + last * V, targets: $0.baseAddress!, rows: B, classes: V,
+                                     dLogits: dLast.ptr, scale: T(1) / T(B))
+        }
+        let width = model.stack.outputSize
+        ws.dStackOut.zero()
+        model.output.backward(model.stack.output(ws.stack) + last * width, rows: B, dy: dLast.ptr,
+                              dx: ws.dStackOut.ptr + last * width)
+        return hiddenGradientNorms(model.stack, ws.stack, dOut: ws.dStackOut.ptr)
+    }
+
+    /// B rows of steps + 1 tokens for `charModel`: windows of `text` at positions drawn from `rng` when a text is
+    /// given, else tokens drawn uniformly from the vocabulary of `vocabularySize`.
+    /// - Throws: `CharModelError.invalidOption` when the text is shorter than steps + 1 characters.
+    public static func rows(text: [Int32]?, vocabularySize V: Int, steps: Int, batch B: Int,
+                            rng: inout SeededGenerator) throws -> [[Int32]] {
+        guard let text else {
+            return (0..<B).map { _ in (0...steps).map { _ in Int32(rng.next() % UInt64(max(V, 1))) } }
+        }
+        guard text.count > steps else {
+            throw CharModelError.invalidOption("the text has \(text.count) characters; --length \(steps) needs at least \(steps + 1)")
+        }
+        let starts = text.count - steps
+        return (0..<B).map { _ in
+            let s = Int(rng.next() % UInt64(starts))
+            return Array(text[s...(s + steps)])
+        }
+    }
+}
