@@ -34,8 +34,7 @@ let release: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-cross-module-optim
 
 let publicAPI: [Target] = [
     .executableTarget(name: "quill", dependencies: ["QuillCLI"], swiftSettings: release),
-    .target(name: "QuillModels", dependencies: ["QuillIO", "QuillNumerics", "QuillNN", "QuillOptim", "QuillData", "CQuillMPI"],
-            swiftSettings: release),
+    .target(name: "QuillModels", dependencies: ["QuillIO", "QuillNumerics", "QuillNN", "QuillOptim", "QuillData", "CQuillMPI"]),
 ]
 
 // MARK: - Implementation details: the modules under the products, in the order of the stack above
@@ -46,13 +45,12 @@ let implementation: [Target] = [
         .target(name: "CBLAS", condition: .when(platforms: [.linux])),
         "CQuillKernels",
         .product(name: "RealModule", package: "swift-numerics"),
-    ],
-            swiftSettings: release),
-    .target(name: "QuillNN", dependencies: ["QuillNumerics", "CQuillKernels"], swiftSettings: release),
-    .target(name: "QuillOptim", dependencies: ["QuillNumerics"], swiftSettings: release),
-    .target(name: "QuillData", dependencies: ["QuillIO", "QuillNumerics"], swiftSettings: release),
-    .target(name: "QuillRender", dependencies: ["QuillIO", "QuillData", "CCairo", "CGIF"], swiftSettings: release),
-    .target(name: "QuillWriting", dependencies: ["QuillData", "QuillModels", "QuillRender"], swiftSettings: release),
+    ]),
+    .target(name: "QuillNN", dependencies: ["QuillNumerics", "CQuillKernels"]),
+    .target(name: "QuillOptim", dependencies: ["QuillNumerics"]),
+    .target(name: "QuillData", dependencies: ["QuillIO", "QuillNumerics"]),
+    .target(name: "QuillRender", dependencies: ["QuillIO", "QuillData", "CCairo", "CGIF"]),
+    .target(name: "QuillWriting", dependencies: ["QuillData", "QuillModels", "QuillRender"]),
     // The page is compiled into the binary as bytes (`PackageResources.index_html`): `quill serve` needs no files
     // beside it but the model.
     .target(name: "QuillServer", dependencies: [
@@ -76,7 +74,7 @@ let shims: [Target] = [
                    providers: [.apt(["libcairo2-dev", "libpng-dev"]), .brew(["cairo"])]),
     .systemLibrary(name: "CGIF", providers: [.apt(["libgif-dev"]), .brew(["giflib"])]),
     // The fused recurrent step kernels and the SGEMM (AVX-512, chosen at run time): always optimised, also in debug builds.
-    .target(name: "CQuillKernels", cSettings: [.unsafeFlags(["-O2"])],
+    .target(name: "CQuillKernels",
             linkerSettings: [.linkedLibrary("pthread", .when(platforms: [.linux]))]),
     // Open MPI for data-parallel training, loaded at run time with dlopen only under mpirun/srun: no build dependency.
     .target(name: "CQuillMPI", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
@@ -132,7 +130,12 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "quill", targets: ["quill"]),
+        // The libraries a Swift program uses: see the README's "Quill as a library". Their targets carry no unsafe
+        // flags, so a package can depend on Quill by version (PackageGraphTests checks).
+        .library(name: "QuillData", targets: ["QuillData"]),
+        .library(name: "QuillRender", targets: ["QuillRender"]),
         .library(name: "QuillModels", targets: ["QuillModels"]),
+        .library(name: "QuillWriting", targets: ["QuillWriting"]),
     ] + fuzzTargets.map { .executable(name: $0, targets: [$0]) },
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -142,6 +145,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
         // Hummingbird's logger; QuillServerTests makes request contexts of its own with it.
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        // `swift package generate-documentation` (`make docs`): the libraries' DocC documentation.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: publicAPI + implementation + shims + tests + fuzzing,
     swiftLanguageModes: [.v5]
