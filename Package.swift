@@ -30,11 +30,23 @@ let cpuFlags: [String] = []
 #endif
 let release: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-cross-module-optimization"] + cpuFlags, .when(configuration: .release))]
 
+// SwiftPM refuses a dependency resolved by version whose products' targets carry unsafe flags, so the library targets
+// (and the C kernels' `-O2` for debug builds) get them only where SwiftPM allows them: when Quill is built as the root
+// package, or as a local (path) or edited dependency. A dependency resolved by version or branch is a working copy
+// in a `checkouts` folder (`.build/checkouts/<name>`, or Xcode's `SourcePackages/checkouts/<name>`); there, and
+// whenever QUILL_PORTABLE_LIBRARIES is set to 1, the libraries build with SwiftPM's plain settings. Measured
+// (issue 18 item 11, same machine, interleaved): without the flags training ran at 0.43–0.51× and batch-1 sampling
+// at 0.19–0.40× the speed with them, so they stay wherever they are allowed.
+let portableLibraries = Context.packageDirectory.split(separator: "/").contains("checkouts")
+    || Context.environment["QUILL_PORTABLE_LIBRARIES"] == "1"
+let library: [SwiftSetting] = portableLibraries ? [] : release
+let kernelsC: [CSetting] = portableLibraries ? [] : [.unsafeFlags(["-O2"])]
+
 // MARK: - Public API: the products (`quill`, and the QuillModels library for programs that train or sample models)
 
 let publicAPI: [Target] = [
     .executableTarget(name: "quill", dependencies: ["QuillCLI"], swiftSettings: release),
-    .target(name: "QuillModels", dependencies: ["QuillIO", "QuillNumerics", "QuillNN", "QuillOptim", "QuillData", "CQuillMPI"]),
+    .target(name: "QuillModels", dependencies: ["QuillIO", "QuillNumerics", "QuillNN", "QuillOptim", "QuillData", "CQuillMPI"], swiftSettings: library),
 ]
 
 // MARK: - Implementation details: the modules under the products, in the order of the stack above
@@ -45,12 +57,12 @@ let implementation: [Target] = [
         .target(name: "CBLAS", condition: .when(platforms: [.linux])),
         "CQuillKernels",
         .product(name: "RealModule", package: "swift-numerics"),
-    ]),
-    .target(name: "QuillNN", dependencies: ["QuillNumerics", "CQuillKernels"]),
-    .target(name: "QuillOptim", dependencies: ["QuillNumerics"]),
-    .target(name: "QuillData", dependencies: ["QuillIO", "QuillNumerics"]),
-    .target(name: "QuillRender", dependencies: ["QuillIO", "QuillData", "CCairo", "CGIF"]),
-    .target(name: "QuillWriting", dependencies: ["QuillData", "QuillModels", "QuillRender"]),
+    ], swiftSettings: library),
+    .target(name: "QuillNN", dependencies: ["QuillNumerics", "CQuillKernels"], swiftSettings: library),
+    .target(name: "QuillOptim", dependencies: ["QuillNumerics"], swiftSettings: library),
+    .target(name: "QuillData", dependencies: ["QuillIO", "QuillNumerics"], swiftSettings: library),
+    .target(name: "QuillRender", dependencies: ["QuillIO", "QuillData", "CCairo", "CGIF"], swiftSettings: library),
+    .target(name: "QuillWriting", dependencies: ["QuillData", "QuillModels", "QuillRender"], swiftSettings: library),
     // The page is compiled into the binary as bytes (`PackageResources.index_html`): `quill serve` needs no files
     // beside it but the model.
     .target(name: "QuillServer", dependencies: [
@@ -74,7 +86,7 @@ let shims: [Target] = [
                    providers: [.apt(["libcairo2-dev", "libpng-dev"]), .brew(["cairo"])]),
     .systemLibrary(name: "CGIF", providers: [.apt(["libgif-dev"]), .brew(["giflib"])]),
     // The fused recurrent step kernels and the SGEMM (AVX-512, chosen at run time): always optimised, also in debug builds.
-    .target(name: "CQuillKernels",
+    .target(name: "CQuillKernels", cSettings: kernelsC,
             linkerSettings: [.linkedLibrary("pthread", .when(platforms: [.linux]))]),
     // Open MPI for data-parallel training, loaded at run time with dlopen only under mpirun/srun: no build dependency.
     .target(name: "CQuillMPI", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
@@ -130,8 +142,8 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "quill", targets: ["quill"]),
-        // The libraries a Swift program uses: see the README's "Quill as a library". Their targets carry no unsafe
-        // flags, so a package can depend on Quill by version (PackageGraphTests checks).
+        // The libraries a Swift program uses: see the README's "Quill as a library". Where Quill is a dependency
+        // resolved by version their targets carry no unsafe flags (`portableLibraries`; PackageGraphTests checks).
         .library(name: "QuillData", targets: ["QuillData"]),
         .library(name: "QuillRender", targets: ["QuillRender"]),
         .library(name: "QuillModels", targets: ["QuillModels"]),
