@@ -42,7 +42,8 @@ let portableLibraries = Context.packageDirectory.split(separator: "/").contains(
 let library: [SwiftSetting] = portableLibraries ? [] : release
 let kernelsC: [CSetting] = portableLibraries ? [] : [.unsafeFlags(["-O2"])]
 
-// MARK: - Public API: the products (`quill`, and the QuillModels library for programs that train or sample models)
+// MARK: - Public API: the `quill` tool and the QuillModels library; QuillData, QuillRender and QuillWriting, also library
+// products, are in the stack below
 
 let publicAPI: [Target] = [
     .executableTarget(name: "quill", dependencies: ["QuillCLI"], swiftSettings: release),
