@@ -6,7 +6,7 @@ RELEASE    := .build/release/quill
 # Debian's OpenBLAS detects recent Xeons as Haswell; this selects its AVX-512 kernels (read when the library loads).
 export OPENBLAS_CORETYPE ?= SkylakeX
 
-.PHONY: deps mpi-deps build release test demo demo-char bench figures styles clean legibility fuzz
+.PHONY: deps mpi-deps build release test demo demo-char bench figures styles clean legibility fuzz docs
 
 # Installs the Debian packages named in $(1) that are missing (as root), or prints the sudo line and stops.
 define apt_install
@@ -157,6 +157,17 @@ styles: release
 	$(RELEASE) style add default --model models/synthesis --text "the moon rose over the quiet hills" --seed 3 --bias 1.5 --force
 	$(RELEASE) style add relaxed --model models/synthesis --text "a letter to a friend far away" --seed 10 --bias 0.7 --force
 	$(RELEASE) style add upright --model models/synthesis --text "bring the books home tonight" --seed 8 --bias 1.0 --force
+
+# DocC documentation of the library products (swift-docc-plugin): one archive per module, in .build/docs.
+DOC_MODULES := QuillData QuillRender QuillModels QuillWriting
+
+docs: deps
+	@mkdir -p .build/docs
+	@for m in $(DOC_MODULES); do \
+	  $(SWIFT) package --allow-writing-to-directory .build/docs generate-documentation --target $$m \
+	    --output-path .build/docs/$$m.doccarchive || exit 1; \
+	done
+	@echo "see .build/docs/*.doccarchive (open with Xcode, or serve one with docc preview)"
 
 clean:
 	rm -rf .build runs

@@ -50,6 +50,10 @@ public struct WrittenPageResult: Sendable {
     public var options: PageOptions
     /// Each line's strokes in page coordinates: points (1/72 inch), y down from the top-left corner.
     public var placed: PlacedPage
+
+    /// Each line's strokes as the network wrote them, in its own coordinates (y down); a paragraph gap has none.
+    /// `StrokeRenderer.renderPage(lines: strokes, to: path, options: options)` draws the page to PNG, SVG or PDF.
+    public var strokes: [[Stroke]] { page.lines.map { $0?.strokes ?? [] } }
 }
 
 /// A hand that cannot be used: an unknown style, or one whose text the model cannot write.
@@ -76,6 +80,24 @@ public final class HandwritingWriter: @unchecked Sendable {
         self.loaded = loaded
         modelDirectory = directory
         sampler = HandwritingSampler(model: loaded.model, alphabet: loaded.alphabet, stats: loaded.stats)
+    }
+
+    /// The synthesis model that ships with Quill: `models/synthesis` in the source tree this module was built from
+    /// (a clone, or the checkout SwiftPM makes of Quill for a package that depends on it), with its styles.
+    public static var bundledModelDirectory: String {
+        // This file is Sources/QuillWriting/HandwritingWriter.swift.
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("models").appendingPathComponent("synthesis").path
+    }
+
+    /// A writer over the bundled synthesis model (`bundledModelDirectory`), loaded within the process's memory limits.
+    /// - Throws: `CheckpointError` when the model is missing or unreadable (the message names the file),
+    ///   `MemoryBudgetError` when it does not fit.
+    public static func bundled() throws -> HandwritingWriter {
+        let directory = bundledModelDirectory
+        let file = (directory as NSString).appendingPathComponent("model.safetensors")
+        let loaded = try HandwritingCheckpoint.load(file, expecting: .synthesis, budget: MemoryBudget.current())
+        return HandwritingWriter(loaded: loaded, directory: directory)
     }
 
     /// The names of the styles shipped with the model, sorted.

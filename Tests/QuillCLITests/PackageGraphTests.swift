@@ -32,15 +32,54 @@ final class PackageGraphTests: XCTestCase {
         XCTAssert(problems.isEmpty, "\n" + problems.joined(separator: "\n"))
     }
 
-    /// `swift package dump-package` run with a scratch folder of its own, so it neither waits for the lock on
+    /// SwiftPM refuses to build a package that depends on Quill by version when a target under a product it uses has
+    /// unsafe flags ("the target 'X' in product 'Y' contains unsafe build flags"). Such a dependency is a working copy
+    /// in a `checkouts` folder: the manifest, read from one, gives the library products' targets (and every target
+    /// of the package they depend on) none. Only the `quill` executable's own targets may have them.
+    func testLibraryProductsCarryNoUnsafeFlagsWhenADependency() throws {
+        let checkout = TempDir("quill-checkout"); defer { checkout.cleanup() }
+        let folder = checkout.url.appendingPathComponent("checkouts").appendingPathComponent("quill")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: Self.root.appendingPathComponent("Package.swift"),
+                                         to: folder.appendingPathComponent("Package.swift"))
+        let json = try dumpPackage(folder)
+        let targets = try PackageGraph.targets(manifestJSON: json)
+        let libraries = try PackageGraph.libraryProducts(manifestJSON: json)
+        XCTAssertEqual(Set(libraries.keys), ["QuillData", "QuillRender", "QuillModels", "QuillWriting"],
+                       "the library products a Swift program uses")
+        for (product, roots) in libraries.sorted(by: { $0.key < $1.key }) {
+            let closure = PackageGraph.closure(of: roots, in: targets)
+            XCTAssertTrue(closure.contains("QuillNumerics"), "\(product)'s targets: \(closure.sorted())")
+            for target in targets where closure.contains(target.name) && !target.unsafeFlags.isEmpty {
+                XCTFail("library product \(product) builds target \(target.name), which has unsafeFlags "
+                        + "\(target.unsafeFlags) when Quill is a dependency: a package depending on Quill by version "
+                        + "would not resolve. Give library targets `library` settings (Package.swift)")
+            }
+        }
+    }
+
+    /// Built as the root package, the numerical libraries keep the release flags the benchmarks were measured with
+    /// (without them training ran at about half the speed and sampling at a fifth to two fifths: Package.swift).
+    func testRootBuildKeepsTheReleaseFlags() throws {
+        let targets = try PackageGraph.targets(manifestJSON: try dumpPackage())
+        for name in ["QuillNumerics", "QuillNN", "QuillModels"] {
+            let flags = targets.first { $0.name == name }?.unsafeFlags ?? []
+            XCTAssertTrue(flags.contains("-cross-module-optimization") && flags.contains("-Ounchecked"),
+                          "\(name) has \(flags) in the root build")
+        }
+    }
+
+    /// `swift package dump-package` of `package` run with a scratch folder of its own, so it neither waits for the lock on
     /// `.build` held by the `swift test` running this test nor touches that folder. It reads the manifest only:
     /// no network, about 3 s.
-    func dumpPackage() throws -> Data {
+    func dumpPackage(_ package: URL = PackageGraphTests.root) throws -> Data {
         let scratch = TempDir("quill-dump-package"); defer { scratch.cleanup() }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["swift", "package", "--package-path", Self.root.path, "--scratch-path", scratch.url.path,
+        process.arguments = ["swift", "package", "--package-path", package.path, "--scratch-path", scratch.url.path,
                              "dump-package"]
+        // The manifest as a plain build reads it (QUILL_PORTABLE_LIBRARIES=1 would drop the libraries' flags).
+        process.environment = ProcessInfo.processInfo.environment.filter { $0.key != "QUILL_PORTABLE_LIBRARIES" }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -87,6 +126,29 @@ final class PackageGraphTests: XCTestCase {
         XCTAssertTrue(targets[0].allows("A"), "a target's own name (a file naming its own module)")
         XCTAssertFalse(targets[1].allows("B"), "a dependency of a dependency is not declared")
     }
+
+    func testFindsUnsafeFlagsAnywhereUnderALibraryProduct() throws {
+        let json = """
+        {"products": [{"name": "L", "targets": ["A"], "type": {"library": ["automatic"]}},
+                      {"name": "E", "targets": ["E"], "type": {"executable": null}}],
+         "targets": [
+          {"name": "A", "type": "regular", "dependencies": [{"byName": ["B", null]},
+            {"product": ["RealModule", "swift-numerics", null, null]}], "settings": []},
+          {"name": "B", "type": "regular", "dependencies": [{"target": ["C", {"platformNames": ["linux"]}]}]},
+          {"name": "C", "type": "regular", "dependencies": [], "settings": [
+            {"tool": "c", "kind": {"unsafeFlags": {"_0": ["-O2"]}}},
+            {"tool": "linker", "kind": {"linkedLibrary": {"_0": "dl"}}}]},
+          {"name": "E", "type": "executable", "dependencies": [{"byName": ["A", null]}], "settings": [
+            {"tool": "swift", "condition": {"config": "release"}, "kind": {"unsafeFlags": {"_0": ["-Ounchecked"]}}}]}
+        ]}
+        """
+        let targets = try PackageGraph.targets(manifestJSON: Data(json.utf8))
+        XCTAssertEqual(targets.map(\.unsafeFlags), [[], [], ["-O2"], ["-Ounchecked"]])
+        let libraries = try PackageGraph.libraryProducts(manifestJSON: Data(json.utf8))
+        XCTAssertEqual(libraries, ["L": ["A"]], "executables are not libraries")
+        XCTAssertEqual(PackageGraph.closure(of: ["A"], in: targets), ["A", "B", "C"],
+                       "a conditional dependency counts; an external product is not a target")
+    }
 }
 
 /// Reads targets from `swift package dump-package`'s JSON and `import` declarations from Swift source.
@@ -97,6 +159,8 @@ enum PackageGraph {
         let path: String
         /// Targets and products named in `dependencies`.
         let dependencies: Set<String>
+        /// The flags of every `unsafeFlags` setting (Swift, C, C++ or linker; any condition), in order.
+        var unsafeFlags: [String] = []
 
         /// Whether a file of this target may import `module`.
         func allows(_ module: String) -> Bool {
@@ -130,8 +194,41 @@ enum PackageGraph {
                     if let first = (dependency[key] as? [Any])?.first as? String { dependencies.insert(first) }
                 }
             }
-            return Target(name: name, path: path, dependencies: dependencies)
+            var unsafeFlags: [String] = []
+            for setting in target["settings"] as? [[String: Any]] ?? [] {
+                if let kind = setting["kind"] as? [String: Any], let flags = kind["unsafeFlags"] as? [String: Any] {
+                    unsafeFlags += flags["_0"] as? [String] ?? []
+                }
+            }
+            return Target(name: name, path: path, dependencies: dependencies, unsafeFlags: unsafeFlags)
         }
+    }
+
+    /// The library products, each with the targets it names.
+    static func libraryProducts(manifestJSON: Data) throws -> [String: [String]] {
+        guard let manifest = try JSONSerialization.jsonObject(with: manifestJSON) as? [String: Any],
+              let list = manifest["products"] as? [[String: Any]] else {
+            throw ManifestError("the JSON of swift package dump-package has no \"products\" list")
+        }
+        var libraries: [String: [String]] = [:]
+        for product in list {
+            guard let name = product["name"] as? String, let type = product["type"] as? [String: Any],
+                  type["library"] != nil else { continue }
+            libraries[name] = product["targets"] as? [String] ?? []
+        }
+        return libraries
+    }
+
+    /// `roots` and every target of the package they depend on, directly or not (names of other packages' products
+    /// are left out).
+    static func closure(of roots: [String], in targets: [Target]) -> Set<String> {
+        let byName = Dictionary(targets.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        var seen = Set<String>(), stack = roots
+        while let name = stack.popLast() {
+            guard let target = byName[name], seen.insert(name).inserted else { continue }
+            stack += target.dependencies
+        }
+        return seen
     }
 
     /// The modules `text` imports, with 1-based line numbers: declarations at the start of a line (after attributes

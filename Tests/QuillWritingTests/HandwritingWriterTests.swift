@@ -81,6 +81,30 @@ final class HandwritingWriterTests: XCTestCase {
         XCTAssertEqual(try writer.write(request("abc\n\nhello world", record: true)).placed, result.placed)
     }
 
+    /// `strokes` is each line's strokes as the network wrote them, a paragraph gap empty: what
+    /// `StrokeRenderer.renderPage` takes (the README's library example).
+    func testStrokesAreTheWrittenLinesWithGapsEmpty() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let result = try Self.makeWriter(dir).write(request("abc\n\nhello world"))
+        XCTAssertEqual(result.strokes.count, 3)
+        XCTAssertTrue(result.strokes[1].isEmpty)
+        XCTAssertEqual(result.strokes[0], try XCTUnwrap(result.page.lines[0]).strokes)
+        XCTAssertEqual(result.strokes.map { $0.map(\.count).reduce(0, +) }, result.placed.lines.map { $0.map(\.count).reduce(0, +) })
+    }
+
+    /// The bundled model is the source tree's `models/synthesis`, and `bundled()` loads it as a synthesis model.
+    func testBundledWriterLoadsTheShippedSynthesisModel() throws {
+        let dir = HandwritingWriter.bundledModelDirectory
+        XCTAssertTrue(dir.hasSuffix("/models/synthesis"), dir)
+        guard FileManager.default.fileExists(atPath: dir + "/model.safetensors") else {
+            return XCTFail("no bundled model at \(dir)/model.safetensors")
+        }
+        let writer = try HandwritingWriter.bundled()
+        XCTAssertEqual(writer.loaded.model.config.kind, .synthesis)
+        XCTAssertEqual(writer.modelDirectory, dir)
+        XCTAssertTrue(writer.styles.contains(HandwritingStyle.defaultName), "\(writer.styles)")
+    }
+
     /// An observer sees the first try's points as sampled (recording does not change them), and stopping throws.
     func testObserverSeesPointsAndCanStop() throws {
         let dir = TempDir(); defer { dir.cleanup() }
