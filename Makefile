@@ -141,6 +141,12 @@ figures: release
 	    --eval-sequences 500 -o figures/task-palindrome-sweep.png
 	$(RELEASE) task palindrome --cell rnn,lstm,gru --lengths 5,10,20,30,40,50 --steps 1000 --hidden 32 --batch 64 --lr 0.01 \
 	    --eval-sequences 500 -o figures/task-palindrome-sweep-1000.png
+	$(RELEASE) char sweep --data $(SHARED)/tinyshakespeare/input.txt --out runs/sweep-similarity \
+	    --cell lstm,gru,rnn --layers 1,2 --hidden 64,128 --steps 600 --eval-every 300
+	$(RELEASE) char similarity $$(for d in runs/sweep-similarity/*/; do printf -- '--model %s ' $$d; done) \
+	    --text runs/shakespeare-heldout.txt --max-chars 2000 -o figures/char-similarity.png
+	$(RELEASE) char similarity --states --model runs/shakespeare --text runs/shakespeare-heldout.txt --max-chars 1500 \
+	    -o figures/char-states-tsne.png
 	$(RELEASE) data import iam-jsonl $(SHARED)/iam_ondb_lines/iam_ondb_lines.sample100.jsonl --out runs/iam-sample100.qds
 	$(RELEASE) data show runs/iam-sample100.qds --id a01-000u-04 -o figures/iam-a01-000u-04.png
 	$(RELEASE) write "$$(printf 'A handwritten page from Quill.\nEvery line is sampled together,\nand each one stops where its text ends.')" \
