@@ -291,8 +291,19 @@ public struct CharSimilarityCommand: ParsableCommand {
             }
             if layer != nil { throw ValidationError("--layer goes with --states") }
         }
-        if let labels, labels.split(separator: ",", omittingEmptySubsequences: false).count != models.count {
-            throw ValidationError("--labels names \(labels.split(separator: ",", omittingEmptySubsequences: false).count) models but --model is given \(models.count) times")
+        if let labels {
+            let names = labels.split(separator: ",", omittingEmptySubsequences: false)
+            if names.count != models.count {
+                throw ValidationError("--labels names \(names.count) models but --model is given \(models.count) times")
+            }
+            if names.contains(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+                throw ValidationError("--labels has an empty name; give every model a name")
+            }
+        }
+        for (i, a) in models.enumerated() {
+            if let j = models.indices.first(where: { $0 > i && sameFile(modelFile(models[$0]), modelFile(a)) }) {
+                throw ValidationError("--model \(TextPreparation.shown(text: models[j])) is given twice (the same file as \(TextPreparation.shown(text: a))); give each model once")
+            }
         }
         try refuseNonFiles([("--text", text)] + models.map { ("--model", modelFile($0)) })
         try refuseOverwriting(inputs: [("--text", text)] + models.map { ("--model", modelFile($0)) }, output: output)
@@ -379,8 +390,8 @@ public struct CharGradientFlowCommand: ParsableCommand {
     @Option(help: "Untrained models of these cells, comma-separated (lstm, gru, rnn, rnn-relu); without --model only.")
     var cell: String?
     @Option(help: "T: characters read before the loss (2…10000).") var length = 100
-    @Option(help: "Layers of the untrained models (1…32).") var layers = 2
-    @Option(help: "Units per layer of the untrained models (1…16384).") var hidden = 128
+    @Option(help: "Layers of the untrained models (1…32; default 2).") var layers: Int?
+    @Option(help: "Units per layer of the untrained models (1…16384; default 128).") var hidden: Int?
     @Option(help: "UTF-8 text the trained models read windows of.") var text: String?
     @Option(help: "Sequences averaged over (1…10000).") var batch = 32
     @Option(help: "Seed of the untrained weights and of the sequences.") var seed: UInt64 = 1
@@ -402,6 +413,9 @@ public struct CharGradientFlowCommand: ParsableCommand {
         try OptionRange.check("batch", batch, 1...10_000)
         if !model.isEmpty && cell != nil { throw ValidationError("--cell makes untrained models; with --model the model's own cell is used: drop one") }
         if model.isEmpty && text != nil { throw ValidationError("--text is read by --model models only; untrained models read random characters") }
+        if !model.isEmpty && (layers != nil || hidden != nil) {
+            throw ValidationError("--layers and --hidden shape untrained models; a --model has its own: drop them")
+        }
         if let cell { _ = try CharSweepCommand.list("cell", cell) { CellKind(rawValue: $0) } }
         try refuseNonFiles(model.map { (what: "--model", path: Optional(modelFile($0))) } + [("--text", text)])
         try refuseOverwriting(inputs: model.map { (what: "--model", path: Optional(modelFile($0))) } + [("--text", text)],
@@ -425,12 +439,13 @@ public struct CharGradientFlowCommand: ParsableCommand {
             let cells = try CharSweepCommand.list("cell", cell ?? "rnn,lstm") { CellKind(rawValue: $0) }
             for (k, c) in cells.enumerated() {
                 var rng = SeededGenerator(seed: seed)
-                let config = CharModelConfig(cell: c, layers: layers, hidden: hidden, vocabularySize: Self.untrainedVocabulary)
+                let config = CharModelConfig(cell: c, layers: layers ?? 2, hidden: hidden ?? 128,
+                                             vocabularySize: Self.untrainedVocabulary)
                 let m = CharModel<Float>(config: config, rng: &rng)
                 var dataRNG = SeededGenerator(seed: seed).derived(1)
                 let rows = try GradientFlow.rows(text: nil, vocabularySize: Self.untrainedVocabulary, steps: length,
                                                  batch: batch, rng: &dataRNG)
-                add("untrained \(layers)×\(hidden) \(c.rawValue)", GradientFlow.charModel(m, rows: rows), k)
+                add("untrained \(layers ?? 2)×\(hidden ?? 128) \(c.rawValue)", GradientFlow.charModel(m, rows: rows), k)
             }
         } else {
             for (k, path) in model.enumerated() {

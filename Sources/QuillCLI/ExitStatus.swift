@@ -71,7 +71,7 @@ enum ExitStatus: Int32, CaseIterable {
             }
         case let e as HandError: return e.isUnknownStyle ? .usage : .dataError
         case is StyleError, is AlphabetError, is EvaluationError: return .dataError
-        case is NonFiniteOutputError, is MemoryBudgetError: return .failure
+        case is NonFiniteOutputError, is MemoryBudgetError, is MemoryTaskDivergence: return .failure
         default:
             let ns = error as NSError
             if ns.domain == NSCocoaErrorDomain || ns.domain == NSPOSIXErrorDomain {

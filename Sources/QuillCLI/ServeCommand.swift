@@ -35,8 +35,8 @@ public struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("max-body"), help: "The largest request body in bytes (1024…67108864).") var maxBody = 65536
     @Option(help: "Seconds a request may take, waiting and its body included (0.1…3600).") var timeout = 30.0
     @Option(name: .customLong("idle-timeout"),
-            help: "Seconds a connection may send nothing while no request of it is answered (0.1…3600).")
-    var idleTimeout = 30.0
+            help: "Seconds a connection may send nothing while no request of it is answered (0.1…3600); keep it above --timeout, so a stalled body gets its 408.")
+    var idleTimeout = 60.0
     @Option(name: .customLong("max-connections"),
             help: "Connections open at once; more wait to be accepted (1…100000).")
     var maxConnections = 512

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import QuillIO
 import QuillModels
 import QuillNN
 import QuillOptim
@@ -43,7 +44,11 @@ public struct TaskCommand: ParsableCommand {
     public init() {}
 
     func cells() throws -> [CellKind] {
-        try CharSweepCommand.list("cell", cell) { CellKind(rawValue: $0) }
+        let cells = try CharSweepCommand.list("cell", cell) { CellKind(rawValue: $0) }
+        if let twice = cells.first(where: { c in cells.filter { $0 == c }.count > 1 }) {
+            throw ValidationError("--cell names \(twice.rawValue) twice; name each cell once")
+        }
+        return cells
     }
 
     func sweepLengths() throws -> [Int]? {
@@ -97,6 +102,13 @@ public struct TaskCommand: ParsableCommand {
 
     public func run() throws {
         let cells = try cells()
+        if let output {
+            // The figure is written after training: a directory that isn't there is refused before the run, not after.
+            let dir = (output as NSString).deletingLastPathComponent
+            if !dir.isEmpty, !isDirectory(dir) {
+                throw FileSystemError(path: output, operation: .write, code: ENOENT)
+            }
+        }
         if let ts = try sweepLengths() {
             var curves = [InspectionFigures.Curve]()
             for (k, c) in cells.enumerated() {

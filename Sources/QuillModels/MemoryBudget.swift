@@ -209,6 +209,26 @@ public struct MemoryEstimate: Equatable, Sendable {
         ], advice: "lower --hidden, --layers, --batch or --seq (or --embedding)")
     }
 
+    /// Training a memory task (`MemoryTaskTraining`), in bytes of float32: the stack's weights with W_hᵀ and packed
+    /// copies and (1 + s) gradient and optimiser slots, and the activations of the training batch and of the held-out
+    /// set, each `steps · rows · (Σ_layers a_n + 2H)` plus the batch's inputs.
+    public static func memoryTask(_ options: MemoryTaskOptions) -> MemoryEstimate {
+        let H = Double(options.hidden), G = Double(options.cell.gateCount) * H, L = Double(options.layers)
+        let I = Double(options.task.inputWidth)
+        let P = G * (I + H + 2) + (L - 1) * G * (2 * H + 2) + (H + 1) * Double(options.task.outputWidth)
+        var perRow = 2 * H + I
+        for n in 0..<options.layers {
+            perRow += layerActivations(kind: options.cell, hidden: H, input: n == 0 ? I : H, first: n == 0)
+        }
+        let steps = Double(options.task.steps(length: options.length))
+        let rows = Double(options.batch) + Double(options.evalSequences)
+        return MemoryEstimate(what: "quill task", parts: [
+            Part(name: "weights", bytes: 4 * (P + 3 * L * H * G)),
+            Part(name: "gradients and optimiser state", bytes: 4 * (1 + optimizerSlots(options.optimizer.kind)) * P),
+            Part(name: "activations", bytes: 4 * steps * rows * perRow),
+        ], advice: "lower --hidden, --layers, --batch, --eval-sequences or --length")
+    }
+
     /// Loading (and sampling from) a char model: the file's tensors and the model's (2 P_all), W_hᵀ and the packed
     /// copies (3 Σ H·G), and a one-row workspace, in float32.
     public static func charModel(_ config: CharModelConfig, what: String = "loading the char model") -> MemoryEstimate {

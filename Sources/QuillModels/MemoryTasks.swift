@@ -270,11 +270,14 @@ public struct MemoryTaskPoint: Codable, Equatable, Sendable {
 public enum MemoryTaskTraining {
     /// Trains `options.steps` steps on fresh batches and scores the held-out set every `evalEvery` steps and at the
     /// end; `onPoint` hears of each score as it is made. Returns the points.
-    /// - Throws: `TrainingError.invalidOption` for bad options, or when the loss or gradient becomes NaN or infinite.
+    /// - Throws: `TrainingError.invalidOption` for bad options, `MemoryBudgetError` when the model and batches would not
+    ///   fit in memory, `MemoryTaskDivergence` when the loss or gradient becomes NaN or infinite.
     @discardableResult
-    public static func train(_ options: MemoryTaskOptions,
+    public static func train(_ options: MemoryTaskOptions, budget: MemoryBudget? = nil,
                              onPoint: (MemoryTaskPoint) -> Void = { _ in }) throws -> [MemoryTaskPoint] {
         if let m = options.validate() { throw TrainingError.invalidOption(m) }
+        // Before anything is allocated: a model or batch the process can't hold is one clear error, not a crash.
+        try (budget ?? MemoryBudget.current()).check(MemoryEstimate.memoryTask(options))
         var rng = SeededGenerator(seed: options.seed)
         // The held-out set comes from its own stream, so it does not depend on the training batches.
         var evalRNG = rng.derived(0xE7A1)
@@ -300,7 +303,7 @@ public enum MemoryTaskTraining {
                                         clipNorm: options.clipNorm, step: step, outDir: "", checkpoint: nil,
                                         divergence: &divergence)
             } catch TrainingError.nonFinite(let at, let what, _, _) {
-                throw TrainingError.invalidOption("\(options.task.rawValue) with \(options.cell.rawValue), length \(options.length): \(what) became NaN or infinite at step \(at); try a lower --lr or a tighter --clip")
+                throw MemoryTaskDivergence(message: "\(options.task.rawValue) with \(options.cell.rawValue), length \(options.length): \(what) became NaN or infinite at step \(at); try a lower --lr or a tighter --clip")
             }
             lossSum += r.loss
             lossSteps += 1
@@ -315,4 +318,10 @@ public enum MemoryTaskTraining {
         }
         return points
     }
+}
+
+/// A memory-task run whose loss or gradient became NaN or infinite (the run diverged; nothing was saved).
+public struct MemoryTaskDivergence: Error, CustomStringConvertible, Equatable {
+    public var message: String
+    public var description: String { message }
 }

@@ -53,7 +53,7 @@ public enum TSNE {
                 return "point \(row) has \(count) coordinates where the first has \(expected)"
             case let .notFinite(row): return "point \(row) has a coordinate that is not a finite number"
             case let .perplexity(p, n):
-                return "perplexity \(p) must be at least 1 and below the number of points (\(n)); try \(String(format: "%.3g", Double(n - 1) / 3))"
+                return "perplexity \(p) must be at least 1 and below the number of points (\(n)); try \(String(format: "%.3g", TSNE.defaultPerplexity(points: n)))"
             }
         }
     }
@@ -206,6 +206,7 @@ public enum TSNE {
                 kl += pij * Foundation.log(pij / q)
             }
         }
-        return Embedding(points: (0..<n).map { (y[2 * $0], y[2 * $0 + 1]) }, divergence: kl)
+        // KL ≥ 0; rounding can leave a map that fits P exactly a hair below.
+        return Embedding(points: (0..<n).map { (y[2 * $0], y[2 * $0 + 1]) }, divergence: max(kl, 0))
     }
 }

@@ -22,7 +22,7 @@ public struct ServerConfiguration: Sendable {
     /// Seconds a connection may stay without a request part arriving while no request of it is being answered: an
     /// idle keep-alive connection, or a client that sends its request line and headers slowly (slowloris), is
     /// closed then.
-    public var idleTimeout = 30.0
+    public var idleTimeout = 60.0
     /// Connections open at once; beyond them the server accepts no more until one closes (new ones wait in the
     /// system's listen backlog).
     public var maxConnections = 512
@@ -55,6 +55,16 @@ public struct ServerConfiguration: Sendable {
         public static let maxConnections = 1...100_000
     }
 
+    /// Whether `text` is a web origin as browsers send it in `Origin` (RFC 6454): http or https, a host, an optional
+    /// port, nothing else (no path, not even "/", no query, no user).
+    static func isOrigin(_ text: String) -> Bool {
+        guard !text.isEmpty, !text.contains(where: { $0.isWhitespace || $0 == "," }),
+              let c = URLComponents(string: text), let scheme = c.scheme?.lowercased(),
+              scheme == "http" || scheme == "https", let host = c.host, !host.isEmpty,
+              c.path.isEmpty, c.query == nil, c.fragment == nil, c.user == nil, c.password == nil else { return false }
+        return true
+    }
+
     /// What is wrong with these settings, as one line naming the option; nil when they are usable.
     public func problem() -> String? {
         if !Range.port.contains(port) { return "--port must be between 0 and 65535, got \(port)" }
@@ -70,8 +80,8 @@ public struct ServerConfiguration: Sendable {
             return "--max-connections must be between 1 and 100000, got \(maxConnections)"
         }
         if host.isEmpty { return "--host must name an address, such as 127.0.0.1" }
-        if let cors, cors.isEmpty || cors.contains(where: { $0.isWhitespace || $0 == "," }) {
-            return "--cors takes one origin, such as http://localhost:3000"
+        if let cors, !Self.isOrigin(cors) {
+            return "--cors takes one origin, scheme://host[:port] with no path or trailing slash, such as http://localhost:3000; got \(cors)"
         }
         return nil
     }

@@ -61,6 +61,10 @@ final class CharSimilarityCLITests: XCTestCase {
         XCTAssertTrue(errorText(["char", "similarity", "--text", dir.path("short.txt"), "--states", "--model", models[0]] + out)
             .contains("at least 4"))
         XCTAssertTrue(errorText(similarity(models + [dir.path("missing")], out)).contains("missing"))
+        XCTAssertTrue(errorText(similarity(models + [models[1]], out)).contains("is given twice"))
+        XCTAssertTrue(errorText(similarity(models, ["--labels", "a,,c,d"] + out)).contains("--labels has an empty name"))
+        let three = errorText(similarity(Array(models.prefix(3)), ["--perplexity", "3"] + out))
+        XCTAssertTrue(three.contains("try 1"), three)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path("x.png")))
     }
 }

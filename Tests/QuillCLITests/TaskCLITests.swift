@@ -50,6 +50,33 @@ final class TaskCLITests: XCTestCase {
         XCTAssertTrue(errorText(["char", "gradient-flow", "--cell", "lstm,tree"] + out).contains("'tree'"))
         XCTAssertTrue(errorText(["char", "gradient-flow", "--text", dir.path("t.txt")] + out).contains("--text is read by --model"))
         XCTAssertTrue(errorText(["char", "gradient-flow", "--model", dir.path("none"), "--cell", "rnn"] + out).contains("--cell"))
+        XCTAssertTrue(errorText(["task", "copy", "--cell", "lstm,gru,lstm", "--length", "3"] + out).contains("--cell names lstm twice"))
+        XCTAssertTrue(errorText(["char", "gradient-flow", "--model", dir.path("none"), "--layers", "3"] + out)
+            .contains("--layers and --hidden shape untrained models"))
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path("x.png")))
+    }
+
+    /// What happens is decided before the run where it can be: a figure's missing directory (74) and a model too
+    /// large for the memory (1, one line) stop it before any step; a run that diverges is a failed run (1), not a
+    /// usage error.
+    func testFailuresBeforeAndDuringTheRun() throws {
+        var c = try Quill.parseCommand(["task", "palindrome", "--length", "3", "-o", dir.path("missing/x.png")] + tiny)
+        XCTAssertThrowsError(try c.run()) { XCTAssertEqual(ExitStatus.of($0), .ioError, "\($0)") }
+        var options = MemoryTaskOptions(task: .copy)
+        options.hidden = 4096
+        options.batch = 10_000
+        let small = MemoryBudget(limits: [.init(bytes: 1 << 30, name: "test limit")])
+        XCTAssertThrowsError(try MemoryTaskTraining.train(options, budget: small)) { error in
+            XCTAssertTrue(error is MemoryBudgetError, "\(error)")
+            XCTAssertEqual(ExitStatus.of(error), .failure)
+            XCTAssertTrue("\(error)".contains("--hidden"), "\(error)")
+        }
+        let diverging = ["task", "copy", "--length", "5", "--lr", "1000", "--steps", "20", "--hidden", "8", "--batch", "4",
+                         "--eval-every", "10", "--eval-sequences", "10", "--cell", "rnn-relu"]
+        var d = try Quill.parseCommand(diverging)
+        XCTAssertThrowsError(try d.run()) { error in
+            XCTAssertEqual(ExitStatus.of(error), .failure, "\(error)")
+            XCTAssertTrue("\(error)".contains("NaN or infinite"), "\(error)")
+        }
     }
 }

@@ -448,12 +448,19 @@ final class ServerTests: XCTestCase {
         XCTAssertTrue(errorText(["serve", "--port", "70000"]).contains("--port must be between 0 and 65535"))
         XCTAssertTrue(errorText(["serve", "--timeout", "0"]).contains("--timeout"))
         XCTAssertTrue(errorText(["serve", "--max-body", "10"]).contains("--max-body"))
-        XCTAssertTrue(errorText(["serve", "--cors", "a b"]).contains("--cors takes one origin"))
+        for origin in ["a b", "*", "notaurl", "https://example.org/", "https://example.org/path", "ftp://example.org",
+                       "https://a.org,https://b.org", "https://user@example.org", ""] {
+            XCTAssertTrue(errorText(["serve", "--cors", origin]).contains("--cors takes one origin"), origin)
+        }
+        for origin in ["http://localhost:3000", "https://example.org", "HTTPS://Example.org:8443"] {
+            XCTAssertTrue(ServerConfiguration.isOrigin(origin), origin)
+        }
         XCTAssertTrue(errorText(["serve", "--model", dir.path("none")]).contains("none"))
         let settings = try XCTUnwrap(try Quill.parseCommand(["serve", "--workers", "3"]) as? ServeCommand).settings
         XCTAssertEqual(settings.host, "127.0.0.1", "loopback by default")
         XCTAssertEqual(settings.queueLimit, 6, "the queue defaults to twice the workers")
         XCTAssertNil(settings.cors)
+        XCTAssertGreaterThan(settings.idleTimeout, settings.timeout, "a stalled body meets its 408 before the idle close")
     }
 }
 
