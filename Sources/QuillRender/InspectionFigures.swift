@@ -3,18 +3,26 @@ import QuillData
 
 /// Figures of what happens inside a char model (issue 16): the typo experiment and gate saturation.
 public enum InspectionFigures {
+    /// A figure of one plot filling the canvas (8-point margin): the series, then `annotate` on top with the plot's
+    /// data frame, written to `path` (.png, .svg or .pdf).
+    static func plotFigure(_ series: [Series], options: LinePlotOptions, size: Size, to path: String,
+                           annotate: (Canvas, PlotFrame) -> Void = { _, _ in }) throws {
+        let canvas = try Canvas(path: path, width: size.width, height: size.height, pixelScale: 2)
+        let frame = try canvas.drawLinePlot(series, in: canvas.bounds.inset(by: 8), options: options)
+        annotate(canvas, frame)
+        try canvas.finish()
+    }
+
     /// The typo experiment (note 001): per layer, the distance between the hidden states of the text and of the text
     /// with a typo, against the steps after the typo. `distances[layer][k]`: k steps after it (k = 0 the typo's own).
     public static func typo(_ distances: [[Double]], title: String?, to path: String, size: Size = Size(width: 720, height: 420)) throws {
-        let canvas = try Canvas(path: path, width: size.width, height: size.height, pixelScale: 2)
         var plot = LinePlotOptions()
         plot.axes = AxisStyle(title: title, xLabel: "steps after the typo", yLabel: "‖h − h_typo‖ (Euclidean)")
         plot.legend = .topRight
         let series = distances.enumerated().map { l, d in
             Series(name: "layer \(l + 1)", xs: d.indices.map(Double.init), ys: d, width: 1.6)
         }
-        try canvas.drawLinePlot(series, in: canvas.bounds.inset(by: 8), options: plot)
-        try canvas.finish()
+        try plotFigure(series, options: plot, size: size, to: path)
     }
 
     /// Gate saturation (Karpathy, Johnson and Fei-Fei 2016, Fig. 3): one panel per gate, a dot per unit at (fraction
@@ -51,13 +59,12 @@ public enum InspectionFigures {
     /// the axes are the map's own, without units (t-SNE keeps neighbourhoods, not distances).
     public static func map(_ points: [(x: Double, y: Double, label: String, category: String)], labels: Bool,
                            title: String?, to path: String, size: Size = Size(width: 640, height: 560)) throws {
-        let canvas = try Canvas(path: path, width: size.width, height: size.height, pixelScale: 2)
         var categories = [String]()
         for p in points where !categories.contains(p.category) { categories.append(p.category) }
         var plot = LinePlotOptions()
         plot.axes = AxisStyle(title: title, xLabel: "t-SNE 1", yLabel: "t-SNE 2")
         plot.legend = .topRight
-        // Room for the labels at the edges: the data range padded by a tenth.
+        // Room for the labels at the edges: the data range padded by 12% on each side.
         let xs = points.map(\.x), ys = points.map(\.y)
         if let rx = PlotMath.finiteRange(xs), let ry = PlotMath.finiteRange(ys) {
             let px = max((rx.max - rx.min) * 0.12, 1e-6), py = max((ry.max - ry.min) * 0.12, 1e-6)
@@ -71,14 +78,13 @@ public enum InspectionFigures {
                           color: Color.categorical[k % Color.categorical.count], alpha: labels ? 0.9 : 0.55,
                           markerRadius: radius, showsLine: false)
         }
-        let frame = try canvas.drawLinePlot(series, in: canvas.bounds.inset(by: 8), options: plot)
-        if labels {
+        try plotFigure(series, options: plot, size: size, to: path) { canvas, frame in
+            guard labels else { return }
             for p in points {
                 canvas.text(p.label, at: frame.point(p.x, p.y) + Point(radius + 3, 0), Font(size: 9.5),
                             color: Color.black, anchor: TextAnchor(.left, .middle))
             }
         }
-        try canvas.finish()
     }
 
     /// One curve of `scores` or `gradientFlow`: a name, its colour slot and its dash (layers of one cell share a colour).
@@ -97,7 +103,6 @@ public enum InspectionFigures {
     /// step, one curve per cell, with dots at the measured points.
     public static func scores(_ curves: [Curve], xLabel: String, yLabel: String, yRange: ClosedRange<Double>?,
                               title: String?, to path: String, size: Size = Size(width: 720, height: 440)) throws {
-        let canvas = try Canvas(path: path, width: size.width, height: size.height, pixelScale: 2)
         var plot = LinePlotOptions()
         plot.axes = AxisStyle(title: title, xLabel: xLabel, yLabel: yLabel)
         plot.yRange = yRange
@@ -106,8 +111,7 @@ public enum InspectionFigures {
             Series(name: $0.name, xs: $0.xs, ys: $0.ys, color: Color.categorical[$0.colorIndex % Color.categorical.count],
                    width: 1.8, dash: $0.dashed ? [5, 3] : [], markerRadius: $0.xs.count <= 40 ? 2.6 : 0)
         }
-        try canvas.drawLinePlot(series, in: canvas.bounds.inset(by: 8), options: plot)
-        try canvas.finish()
+        try plotFigure(series, options: plot, size: size, to: path)
     }
 
     /// Gradient flow through time (note 003): log₁₀ of ‖∂L_T/∂h_t‖ against t, one curve per cell and layer (a cell's
@@ -118,7 +122,6 @@ public enum InspectionFigures {
             Curve(name: c.name, xs: c.xs, ys: c.ys.map { $0 > 0 ? log10($0) : .nan }, colorIndex: c.colorIndex,
                   dashed: c.dashed)
         }
-        let canvas = try Canvas(path: path, width: size.width, height: size.height, pixelScale: 2)
         var plot = LinePlotOptions()
         plot.axes = AxisStyle(title: title, xLabel: "step t (the loss is at t = T = \(length))",
                               yLabel: "log₁₀ ‖∂L_T / ∂h_t‖")
@@ -127,7 +130,6 @@ public enum InspectionFigures {
             Series(name: $0.name, xs: $0.xs, ys: $0.ys, color: Color.categorical[$0.colorIndex % Color.categorical.count],
                    width: 1.8, dash: $0.dashed ? [5, 3] : [])
         }
-        try canvas.drawLinePlot(series, in: canvas.bounds.inset(by: 8), options: plot)
-        try canvas.finish()
+        try plotFigure(series, options: plot, size: size, to: path)
     }
 }
