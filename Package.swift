@@ -130,7 +130,7 @@ let tests: [Target] = [
     ]),
     .testTarget(name: "QuillFuzzTests", dependencies: ["QuillFuzzing", "QuillTestSupport"]),
     .testTarget(name: "QuillCLITests", dependencies: [
-        "QuillIO", "QuillNumerics", "QuillNN", "QuillData", "QuillRender", "QuillModels", "QuillCLI",
+        "QuillIO", "QuillNumerics", "QuillNN", "QuillData", "QuillRender", "QuillModels", "QuillCLI", "QuillTensorBoard",
         "QuillTestSupport",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ], exclude: ["HelpSnapshots"]),

@@ -1,5 +1,4 @@
 import Foundation
-import QuillIO
 import QuillTestSupport
 import XCTest
 @testable import QuillTensorBoard
