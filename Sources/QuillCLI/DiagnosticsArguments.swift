@@ -17,10 +17,7 @@ struct DiagnosticsArguments: ParsableArguments {
     /// The ranges, and a --tensorboard that names a file.
     func check() throws {
         try OptionRange.check("histogram-every", histogramEvery, 0...TrainingRanges.evalEvery.upperBound)
-        try refuseEmptyOutput("tensorboard", tensorBoard, directory: true)
-        if let dir = tensorBoard, FileManager.default.fileExists(atPath: dir), !isDirectory(dir) {
-            throw ValidationError("--tensorboard \(dir): is a file, not a directory; give a directory for the TensorBoard event files")
-        }
+        try refuseTensorBoardFile(tensorBoard)
     }
 
     /// The diagnostics of a run validating every `evalEvery` steps; `run` names a sweep's run, whose events go to
@@ -42,5 +39,13 @@ struct DiagnosticsArguments: ParsableArguments {
                                          minimumWidth: max(200, 32 + 7 * Double(caption.count)))
         let image = try RasterImage.readPNG(file)
         return (try Data(contentsOf: URL(fileURLWithPath: file)), image.width, image.height)
+    }
+}
+
+/// Refuses an empty --tensorboard, or one that names a file (`quill task` shares it).
+func refuseTensorBoardFile(_ dir: String?) throws {
+    try refuseEmptyOutput("tensorboard", dir, directory: true)
+    if let dir, FileManager.default.fileExists(atPath: dir), !isDirectory(dir) {
+        throw ValidationError("--tensorboard \(dir): is a file, not a directory; give a directory for the TensorBoard event files")
     }
 }

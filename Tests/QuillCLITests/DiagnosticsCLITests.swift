@@ -131,4 +131,19 @@ final class DiagnosticsCLITests: XCTestCase {
         XCTAssertEqual(runs.count, 2)
         for run in runs { XCTAssertTrue(try summaries(dir.path("tb/\(run)")).contains { $0.tag == "val/loss" }, run) }
     }
+
+    func testATaskWritesOneTensorBoardRunPerCellAndLength() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        var task = try Quill.parseCommand(["task", "palindrome", "--length", "3", "--cell", "rnn,gru", "--steps", "4",
+                                           "--hidden", "4", "--batch", "3", "--eval-every", "2", "--eval-sequences", "5",
+                                           "--tensorboard", dir.path("tb")])
+        try task.run()
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path("tb")).sorted(), ["gru-T3", "rnn-T3"])
+        let events = try summaries(dir.path("tb/gru-T3"))
+        XCTAssertEqual(events.filter { $0.tag == "val/score" }.map(\.step), [2, 4])
+        XCTAssertTrue(events.contains { $0.tag.hasPrefix("gradients/") })
+        try Data("x".utf8).write(to: URL(fileURLWithPath: dir.path("file")))
+        XCTAssertTrue(errorText(["task", "palindrome", "--length", "3", "--steps", "2", "--tensorboard", dir.path("file")])
+            .contains("is a file, not a directory"))
+    }
 }
