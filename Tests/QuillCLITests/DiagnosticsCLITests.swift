@@ -104,7 +104,7 @@ final class DiagnosticsCLITests: XCTestCase {
                                                "--min-count", "1"])
         try importer.run()
         for kind in ["synthesis", "prediction"] {
-            var train = try Quill.parseCommand(["train", kind, "--data", dir.path("lines.qds"), "--out", dir.path(kind),
+            var train = try Quill.parseCommand(["train", kind, "--data", dir.path("lines.qds"), "--out", dir.path("w/\(kind)"),
                                                 "--layers", "1", "--hidden", "4", "--mixtures", "2", "--batch", "2",
                                                 "--steps", "2", "--eval-every", "1", "--tensorboard", dir.path("tb/\(kind)")])
             try train.run()
@@ -115,6 +115,18 @@ final class DiagnosticsCLITests: XCTestCase {
                 let png = try XCTUnwrap(fields.first { $0.field == 4 }?.value.data)
                 XCTAssertEqual([UInt8](png.prefix(4)), [0x89, 0x50, 0x4E, 0x47], kind)
                 XCTAssertGreaterThan(try XCTUnwrap(fields.first { $0.field == 2 }?.value.integer), 0)
+            }
+            // Diagnostics change what is logged, never what is trained: the same run without them saves the same model.
+            var plain = try Quill.parseCommand(["train", kind, "--data", dir.path("lines.qds"), "--out", dir.path("p/\(kind)"),
+                                                "--layers", "1", "--hidden", "4", "--mixtures", "2", "--batch", "2",
+                                                "--steps", "2", "--eval-every", "1"])
+            try plain.run()
+            let with = try HandwritingCheckpoint.load(dir.path("w/\(kind)/model.safetensors")).model.parameters
+            let without = try HandwritingCheckpoint.load(dir.path("p/\(kind)/model.safetensors")).model.parameters
+            XCTAssertEqual(with.map(\.name), without.map(\.name))
+            for (a, b) in zip(with, without) {
+                XCTAssertEqual(Array(UnsafeBufferPointer(start: a.value.ptr, count: a.count)),
+                               Array(UnsafeBufferPointer(start: b.value.ptr, count: b.count)), "\(kind) \(a.name)")
             }
         }
     }
