@@ -303,7 +303,7 @@ public enum MemoryTaskTraining {
             params.zeroGradients()
             let r = model.run(data, ws, gradients: true)
             let scoring = (step + 1) % options.evalEvery == 0 || step + 1 == options.steps
-            var histograms = board != nil && scoring ? ParameterHistograms.measureGradients(params) : nil
+            let histograms = board != nil && scoring ? ParameterHistograms.measureGradients(params) : nil
             do {
                 try GuardedUpdate.apply(loss: r.loss, parameters: params, optimizer: optimizer, schedule: schedule,
                                         clipNorm: options.clipNorm, step: step, outDir: "", checkpoint: nil,
@@ -319,10 +319,12 @@ public enum MemoryTaskTraining {
                 points.append(p)
                 onPoint(p)
                 if let board {
-                    histograms?.measureWeights(params, step: step + 1)
                     var values: [SummaryValue] = [.scalar(tag: "train/loss", value: Float(p.trainLoss))]
                     if p.score.isFinite { values.append(.scalar(tag: "val/score", value: Float(p.score))) }
-                    if let h = histograms { values += TrainingDiagnostics.summaries(h) }
+                    if var h = histograms {
+                        h.measureWeights(params, step: step + 1)
+                        values += TrainingDiagnostics.summaries(h)
+                    }
                     try board.write(step: step + 1, values)
                 }
                 lossSum = 0

@@ -273,7 +273,7 @@ public final class TrainingRun {
             complexity = noise?.restore(complexityScale: task.complexityScale) ?? 0
             // The gradients as the backward pass (and the sum over the ranks) left them, before clipping.
             let histogramEvery = diagnostics.histogramEvery
-            var histograms = writer && histogramEvery > 0 && (state.step + 1) % histogramEvery == 0
+            let histograms = writer && histogramEvery > 0 && (state.step + 1) % histogramEvery == 0
                 ? ParameterHistograms.measureGradients(task.parameters, bins: diagnostics.histogramBins) : nil
             try GuardedUpdate.apply(loss: loss.loss, parameters: trainable, optimizer: optimizer,
                                     schedule: options.lrSchedule, clipNorm: options.clipNorm,
@@ -313,12 +313,10 @@ public final class TrainingRun {
                 try board?.write(step: state.step, TrainingDiagnostics.scalars(full, prefix: "train/"))
                 window = LogWindow(); windowStart = now
             }
-            if histograms != nil {
-                histograms?.measureWeights(task.parameters, step: state.step, bins: diagnostics.histogramBins)
-                if let h = histograms {
-                    try metrics?.append(h.metricsLine.merging(["step": state.step, "elapsed_s": elapsedBefore + session]) { $1 })
-                    try board?.write(step: state.step, TrainingDiagnostics.summaries(h))
-                }
+            if var h = histograms {
+                h.measureWeights(task.parameters, step: state.step, bins: diagnostics.histogramBins)
+                try metrics?.append(h.metricsLine.merging(["step": state.step, "elapsed_s": elapsedBefore + session]) { $1 })
+                try board?.write(step: state.step, TrainingDiagnostics.summaries(h))
             }
             if state.step % options.evalEvery == 0 { try validateAndCheckpoint() }
         }
