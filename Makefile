@@ -147,6 +147,12 @@ figures: release
 	    --text runs/shakespeare-heldout.txt --max-chars 2000 -o figures/char-similarity.png
 	$(RELEASE) char similarity --states --model runs/shakespeare --text runs/shakespeare-heldout.txt --max-chars 1500 \
 	    -o figures/char-states-tsne.png
+	$(RELEASE) char train --data $(SHARED)/tinyshakespeare/input.txt --out runs/histograms --force --layers 2 --hidden 128 \
+	    --batch 32 --seq 64 --lr 2e-3 --steps 1000 --eval-every 250 --histogram-every 25
+	$(RELEASE) plot histograms runs/histograms --parameter rnn.1.wx -o figures/char-histograms-weights.png \
+	    --title "rnn.1.wx weights, 2×128 LSTM on tiny Shakespeare"
+	$(RELEASE) plot histograms runs/histograms --parameter rnn.1.wx --gradients -o figures/char-histograms-gradients.png \
+	    --title "rnn.1.wx gradients (before clipping)"
 	$(RELEASE) data import iam-jsonl $(SHARED)/iam_ondb_lines/iam_ondb_lines.sample100.jsonl --out runs/iam-sample100.qds
 	$(RELEASE) data show runs/iam-sample100.qds --id a01-000u-04 -o figures/iam-a01-000u-04.png
 	$(RELEASE) write "$$(printf 'A handwritten page from Quill.\nEvery line is sampled together,\nand each one stops where its text ends.')" \

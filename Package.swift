@@ -47,13 +47,15 @@ let kernelsC: [CSetting] = portableLibraries ? [] : [.unsafeFlags(["-O2"])]
 
 let publicAPI: [Target] = [
     .executableTarget(name: "quill", dependencies: ["QuillCLI"], swiftSettings: release),
-    .target(name: "QuillModels", dependencies: ["QuillIO", "QuillNumerics", "QuillNN", "QuillOptim", "QuillData", "CQuillMPI"], swiftSettings: library),
+    .target(name: "QuillModels", dependencies: ["QuillIO", "QuillNumerics", "QuillNN", "QuillOptim", "QuillData", "QuillTensorBoard", "CQuillMPI"], swiftSettings: library),
 ]
 
 // MARK: - Implementation details: the modules under the products, in the order of the stack above
 
 let implementation: [Target] = [
     .target(name: "QuillIO"),
+    // TensorBoard event files (TFRecord framing, CRC-32C, the few protocol-buffer messages, written by hand).
+    .target(name: "QuillTensorBoard", dependencies: ["QuillIO"], swiftSettings: library),
     .target(name: "QuillNumerics", dependencies: [
         .target(name: "CBLAS", condition: .when(platforms: [.linux])),
         "CQuillKernels",
@@ -102,6 +104,7 @@ let shims: [Target] = [
 let tests: [Target] = [
     .target(name: "QuillTestSupport", dependencies: ["QuillNumerics"], path: "Tests/QuillTestSupport"),
     .testTarget(name: "QuillIOTests", dependencies: ["QuillIO", "QuillTestSupport"]),
+    .testTarget(name: "QuillTensorBoardTests", dependencies: ["QuillTensorBoard", "QuillTestSupport"]),
     .testTarget(name: "QuillNumericsTests", dependencies: ["QuillNumerics", "QuillTestSupport"]),
     .testTarget(name: "QuillNNTests", dependencies: ["QuillNumerics", "QuillNN", "QuillTestSupport"]),
     .testTarget(name: "QuillOptimTests", dependencies: ["QuillNumerics", "QuillOptim", "QuillTestSupport"]),
@@ -127,7 +130,7 @@ let tests: [Target] = [
     ]),
     .testTarget(name: "QuillFuzzTests", dependencies: ["QuillFuzzing", "QuillTestSupport"]),
     .testTarget(name: "QuillCLITests", dependencies: [
-        "QuillIO", "QuillNumerics", "QuillNN", "QuillData", "QuillRender", "QuillModels", "QuillCLI",
+        "QuillIO", "QuillNumerics", "QuillNN", "QuillData", "QuillRender", "QuillModels", "QuillCLI", "QuillTensorBoard",
         "QuillTestSupport",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
     ], exclude: ["HelpSnapshots"]),

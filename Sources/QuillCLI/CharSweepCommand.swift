@@ -35,6 +35,7 @@ public struct CharSweepCommand: ParsableCommand {
     @Option(help: .text("Validate and checkpoint every N steps (1…1000000).", default: defaults.evalEvery)) var evalEvery: Int?
     @Option(help: .text("Fraction of the text, at its end, held out (0…0.5).", default: defaults.valFraction)) var valFraction: Double?
     @Option(help: "Random seed of every run, 0…18446744073709551615. (default: 1)") var seed: UInt64?
+    @OptionGroup var diagnostics: DiagnosticsArguments
 
     public init() {}
 
@@ -79,6 +80,7 @@ public struct CharSweepCommand: ParsableCommand {
         try OptionRange.check("dropout", dropout, 0...1, belowUpper: true)
         try OptionRange.check("eval-every", evalEvery, TrainingRanges.evalEvery)
         try OptionRange.check("val-fraction", valFraction, 0...0.5)
+        try diagnostics.check()
         _ = try plan()
         try refuseNonFiles(data.map { (what: "--data", path: Optional($0)) })
         try refuseRunDirectoryOverInputs(data: data, out: out)
@@ -98,6 +100,7 @@ public struct CharSweepCommand: ParsableCommand {
             let printer = TrainingEventPrinter()
             let run = TrainingRun(options: options, resume: resume, onEvent: printer.draw)
             run.shouldStop = stop
+            run.diagnostics = diagnostics.diagnostics(evalEvery: options.evalEvery, run: (options.outDir as NSString).lastPathComponent)
             return run
         }, shouldStop: stop)
         print(CharSweep.markdown(rows))

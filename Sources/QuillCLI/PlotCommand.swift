@@ -4,8 +4,8 @@ import ArgumentParser
 public struct PlotCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "plot",
-        abstract: "Draw figures: loss curves, attention windows, mixture densities.",
-        subcommands: [PlotLossCommand.self, PlotWindowCommand.self, PlotDensityCommand.self]
+        abstract: "Draw figures: loss curves, attention windows, mixture densities, histograms over training.",
+        subcommands: [PlotLossCommand.self, PlotWindowCommand.self, PlotDensityCommand.self, PlotHistogramsCommand.self]
     )
     public init() {}
 }

@@ -46,6 +46,7 @@ struct RunArguments<Options: RunOptions>: ParsableArguments {
     @Flag(name: .customLong("adaptive-weight-noise"),
           help: "Learn each weight's noise (Graves 2011's variational inference): the loss adds the complexity (MDL) term.")
     var adaptiveWeightNoise = false
+    @OptionGroup var diagnostics: DiagnosticsArguments
 
     /// Graves's RMSProp hyperparameters as `OptimizerConfig` sets them: "decay 0.95, momentum 0.9, ε 0.0001".
     static var gravesRMSProp: String {
@@ -82,6 +83,7 @@ struct RunArguments<Options: RunOptions>: ParsableArguments {
         try OptionRange.check("clip", clip, TrainingRanges.clip)
         try OptionRange.check("eval-every", evalEvery, TrainingRanges.evalEvery)
         try OptionRange.check("weight-noise", weightNoise, 0...1, aboveLower: true)
+        try diagnostics.check()
         if resume && force { throw ValidationError("--resume and --force contradict each other") }
         if resume && initFrom != nil {
             throw ValidationError("--init-from starts a new run from another run's weights; --resume continues this one. Choose one")
@@ -172,6 +174,7 @@ struct RunArguments<Options: RunOptions>: ParsableArguments {
         }
         let run = makeRun(printer.draw)
         run.replacing = force && !resume
+        run.diagnostics = diagnostics.diagnostics(evalEvery: options.evalEvery)
         run.shouldStop = installInterruptHandler()
         try run.run()
         return printer

@@ -40,8 +40,15 @@ public struct TaskCommand: ParsableCommand {
     @Option(help: "Random seed, 0…18446744073709551615.") var seed: UInt64 = 1
     @Option(name: .shortAndLong, help: "Figure: .png, .svg or .pdf (score against step, or with --lengths against T).")
     var output: String?
+    @Option(name: .customLong("tensorboard"), help: ArgumentHelp("Also write TensorBoard event files, a run folder per cell and length (CELL-TLENGTH) in this directory: the training loss, the held-out score, the gradient norm and the histograms at every score.", valueName: "dir"))
+    var tensorBoard: String?
 
     public init() {}
+
+    /// The --tensorboard run folder of `cell` at length `t`.
+    func board(_ cell: CellKind, _ t: Int) -> String? {
+        tensorBoard.map { ($0 as NSString).appendingPathComponent("\(cell.rawValue)-T\(t)") }
+    }
 
     func cells() throws -> [CellKind] {
         let cells = try CharSweepCommand.list("cell", cell) { CellKind(rawValue: $0) }
@@ -87,6 +94,7 @@ public struct TaskCommand: ParsableCommand {
         _ = try cells()
         let ts = try sweepLengths()
         if (length == nil) == (ts == nil) { throw ValidationError("give --length T or --lengths T1,T2,…, one of them") }
+        try refuseTensorBoardFile(tensorBoard)
         if let output {
             try refuseEmptyOutput("output", output)
             do { _ = try OutputFormat.forPath(output) } catch { throw ValidationError("\(error)") }
@@ -114,7 +122,7 @@ public struct TaskCommand: ParsableCommand {
             for (k, c) in cells.enumerated() {
                 var scores = [Double]()
                 for t in ts {
-                    let points = try MemoryTaskTraining.train(options(cell: c, length: t))
+                    let points = try MemoryTaskTraining.train(options(cell: c, length: t), tensorBoard: board(c, t))
                     // Invariant: a run of at least one step scores at its last step.
                     let last = points.last!
                     scores.append(last.score)
@@ -136,7 +144,7 @@ public struct TaskCommand: ParsableCommand {
         let t = length!
         var curves = [InspectionFigures.Curve]()
         for (k, c) in cells.enumerated() {
-            let points = try MemoryTaskTraining.train(options(cell: c, length: t)) { p in
+            let points = try MemoryTaskTraining.train(options(cell: c, length: t), tensorBoard: board(c, t)) { p in
                 print("\(c.rawValue) T=\(t) step \(p.step): training loss \(String(format: "%.4f", p.trainLoss)), \(format(p.score))")
             }
             curves.append(.init(name: c.rawValue, xs: points.map { Double($0.step) }, ys: points.map(\.score), colorIndex: k))

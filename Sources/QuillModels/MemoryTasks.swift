@@ -2,6 +2,7 @@ import Foundation
 import QuillNN
 import QuillNumerics
 import QuillOptim
+import QuillTensorBoard
 
 /// The synthetic memory tasks of the lecture notes (issue 16 item 4): note 002's palindromes and note 003's copy and
 /// adding problems (Hochreiter and Schmidhuber 1997; Bai, Kolter and Koltun 2018). Each is a sequence whose answer
@@ -269,11 +270,13 @@ public struct MemoryTaskPoint: Codable, Equatable, Sendable {
 /// numbers.
 public enum MemoryTaskTraining {
     /// Trains `options.steps` steps on fresh batches and scores the held-out set every `evalEvery` steps and at the
-    /// end; `onPoint` hears of each score as it is made. Returns the points.
+    /// end; `onPoint` hears of each score as it is made. Returns the points. With `tensorBoard`, a directory, each
+    /// score also goes to a TensorBoard event file there (train/loss, val/score, train/grad_norm) with the weight and
+    /// gradient histograms of that step (weights/NAME, gradients/NAME; gradients before clipping).
     /// - Throws: `TrainingError.invalidOption` for bad options, `MemoryBudgetError` when the model and batches would not
     ///   fit in memory, `MemoryTaskDivergence` when the loss or gradient becomes NaN or infinite.
     @discardableResult
-    public static func train(_ options: MemoryTaskOptions, budget: MemoryBudget? = nil,
+    public static func train(_ options: MemoryTaskOptions, budget: MemoryBudget? = nil, tensorBoard: String? = nil,
                              onPoint: (MemoryTaskPoint) -> Void = { _ in }) throws -> [MemoryTaskPoint] {
         if let m = options.validate() { throw TrainingError.invalidOption(m) }
         // Before anything is allocated: a model or batch the process can't hold is one clear error, not a crash.
@@ -294,10 +297,13 @@ public enum MemoryTaskTraining {
         let schedule = LearningRateSchedule(initial: options.optimizer.learningRate)
         var points = [MemoryTaskPoint]()
         var lossSum = 0.0, lossSteps = 0
+        let board = try tensorBoard.map { try EventFileWriter(directory: $0) }
         for step in 0..<options.steps {
             let data = MemoryTaskData.batch(options.task, length: options.length, batch: options.batch, rng: &rng)
             params.zeroGradients()
             let r = model.run(data, ws, gradients: true)
+            let scoring = (step + 1) % options.evalEvery == 0 || step + 1 == options.steps
+            let histograms = board != nil && scoring ? ParameterHistograms.measureGradients(params) : nil
             do {
                 try GuardedUpdate.apply(loss: r.loss, parameters: params, optimizer: optimizer, schedule: schedule,
                                         clipNorm: options.clipNorm, step: step, outDir: "", checkpoint: nil,
@@ -307,11 +313,20 @@ public enum MemoryTaskTraining {
             }
             lossSum += r.loss
             lossSteps += 1
-            if (step + 1) % options.evalEvery == 0 || step + 1 == options.steps {
+            if scoring {
                 let e = model.run(held, evalWS, gradients: false)
                 let p = MemoryTaskPoint(step: step + 1, trainLoss: lossSum / Double(lossSteps), score: e.score)
                 points.append(p)
                 onPoint(p)
+                if let board {
+                    var values: [SummaryValue] = [.scalar(tag: "train/loss", value: Float(p.trainLoss))]
+                    if p.score.isFinite { values.append(.scalar(tag: "val/score", value: Float(p.score))) }
+                    if var h = histograms {
+                        h.measureWeights(params, step: step + 1)
+                        values += TrainingDiagnostics.summaries(h)
+                    }
+                    try board.write(step: step + 1, values)
+                }
                 lossSum = 0
                 lossSteps = 0
             }

@@ -58,17 +58,17 @@ public enum HandwritingFigures {
         try canvas.finish()
     }
 
-    /// A handwriting sample scaled to `height` points of ink, under a caption line; at least 200 points wide; a PNG
-    /// at `pixelScale` pixels per point.
+    /// A handwriting sample scaled to `height` points of ink, under a caption line; at least `minimumWidth` points
+    /// wide (200 by default); a PNG at `pixelScale` pixels per point.
     /// - Throws: `RenderError` when the strokes have no points or the output can't be written.
     public static func captioned(strokes: [Stroke], caption: String, to path: String, height: Double,
-                                 style: StrokeStyle, pixelScale: Double = 1) throws {
+                                 style: StrokeStyle, pixelScale: Double = 1, minimumWidth: Double = 200) throws {
         guard let bounds = Rect.bounding(strokes: strokes) else {
             throw RenderError.emptyGeometry(what: path, detail: "the sample has no points")
         }
         let margin = 16.0, captionHeight = 24.0
         let fit = StrokeLayout.fitToHeight(bounds, height: height, margin: margin)
-        let width = max(fit.size.width, 200)
+        let width = max(fit.size.width, minimumWidth)
         let canvas = try Canvas(path: path, width: width, height: fit.size.height + captionHeight,
                                 pixelScale: pixelScale, background: .white)
         canvas.text(caption, at: Point(margin, 18), Font(size: 12), color: .axis, anchor: .leftBaseline)

@@ -55,7 +55,7 @@ final class OptionTests: XCTestCase {
                 Numeric(base, "lr-decay-every", "0", "1000001"), Numeric(base, "clip", "-0.1", "1e7", float: true),
                 Numeric(base, "steps", "0", "100000001"), Numeric(base, "minutes", "0", "1e7", float: true),
                 Numeric(base, "eval-every", "0", "1000001"), Numeric(base, "lr-decay-start", "-1", "100000001"),
-                Numeric(base, "weight-noise", "0", "1.5", float: true),
+                Numeric(base, "weight-noise", "0", "1.5", float: true), Numeric(base, "histogram-every", "-1", "1000001"),
             ]
         }
         table += [
@@ -104,7 +104,7 @@ final class OptionTests: XCTestCase {
             Numeric(sweep, "batch", "0", "10001"), Numeric(sweep, "seq", "0", "10001"),
             Numeric(sweep, "lr", "0", "1001", float: true), Numeric(sweep, "embedding", "-1", "16385"),
             Numeric(sweep, "dropout", "-0.1", "1", float: true), Numeric(sweep, "eval-every", "0", "1000001"),
-            Numeric(sweep, "val-fraction", "-0.1", "0.6", float: true),
+            Numeric(sweep, "val-fraction", "-0.1", "0.6", float: true), Numeric(sweep, "histogram-every", "-1", "1000001"),
         ]
         for base in [pred, synth] {
             table += [
@@ -147,6 +147,8 @@ final class OptionTests: XCTestCase {
         table.append(Numeric(["plot", "window", "hi", "-o", "x.png"], "bias", "-1", "21", float: true))
         let loss = ["plot", "loss", "run", "-o", "x.png"]
         table += [Numeric(loss, "width", "199", "10001", float: true), Numeric(loss, "height", "149", "10001", float: true)]
+        let ridges = ["plot", "histograms", "run", "-o", "x.png"]
+        table += [Numeric(ridges, "width", "199", "10001", float: true), Numeric(ridges, "height", "149", "10001", float: true)]
         table.append(Numeric(["style", "add", "s", "--text", "hi"], "bias", "-1", "21", float: true))
         let styleShow = ["style", "show", "neat", "-o", "x.png"]
         table += [Numeric(styleShow, "height", "9", "2001", float: true), Numeric(styleShow, "pen-width", "0", "51", float: true),
@@ -259,7 +261,7 @@ final class OptionTests: XCTestCase {
             "prime-inkml", "prime-text", "title", "x", "network", "keep", "y-axis", "split", "ascii", "train-list",
             "valid-list", "text", "inkml", "seed", "color", "pen", "plotter", "pen-down", "pen-up", "origin",
             "page", "margin", "align", "paper", "precision", "smoothing", "hershey", "synthetic-seed", "init-from", "init",
-            "sample-prime", "labels", "typo", "host", "cors", "job", "value", "lengths",
+            "sample-prime", "labels", "typo", "host", "cors", "job", "value", "lengths", "tensorboard", "parameter",
         ]
         let covered = Set(Self.numeric.map(\.key))
         var seen = 0

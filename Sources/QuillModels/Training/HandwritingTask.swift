@@ -150,6 +150,42 @@ final class HandwritingTask: TrainingTask {
         return Validation(score: data.val.isEmpty ? nil : perSequence, perUnit: perPoint,
                           line: ["loss": perPoint, "nats_per_sequence": perSequence, "unit": "nats/point"])
     }
+
+    /// The points of an unconditional sample (a prediction model's): about a line of handwriting.
+    static let samplePoints = 400
+    /// The most characters of the text a synthesis model writes at a validation.
+    static let sampleCharacters = 40
+
+    /// A line written at a validation, at `WriteOptions`' default bias: a synthesis model writes the text of the
+    /// first validation sample (the first training sample's without a validation set), at most
+    /// `sampleCharacters` of it; a prediction model writes `samplePoints` points.
+    func sampleStrokes(step: Int, rng: SeededGenerator) -> (strokes: [Stroke], caption: String)? {
+        let sampler = HandwritingSampler(model: model, alphabet: data.dataset.alphabet, stats: data.dataset.stats)
+        var sampleRNG = rng.derived(UInt64(step))
+        let write = WriteOptions()
+        let line: GeneratedLine, caption: String
+        if options.model.kind == .synthesis {
+            let source = data.val.first { !($0.text ?? "").isEmpty } ?? data.train.first { !($0.text ?? "").isEmpty }
+            guard let full = source?.text else { return nil }
+            let text = String(String.UnicodeScalarView(full.unicodeScalars.prefix(Self.sampleCharacters)))
+            var rngs = [sampleRNG]
+            guard let written = sampler.write([text], options: write, rngs: &rngs).first else { return nil }
+            line = written
+            caption = "step \(step): \(text) (bias \(write.bias))"
+        } else {
+            line = sampler.sample(steps: Self.samplePoints, bias: write.bias, rng: &sampleRNG).line
+            caption = "step \(step): \(line.dx.count) points (bias \(write.bias))"
+        }
+        // Offsets to absolute points, a stroke ending at each pen lift.
+        var strokes: [Stroke] = [], current: Stroke = [], pen = Point(x: 0, y: 0)
+        for i in line.dx.indices {
+            pen = Point(x: pen.x + line.dx[i], y: pen.y + line.dy[i])
+            current.append(pen)
+            if line.eos[i] { strokes.append(current); current = [] }
+        }
+        if !current.isEmpty { strokes.append(current) }
+        return (strokes, caption)
+    }
 }
 
 /// The data of a handwriting run: a prepared dataset's training split in batches of whole sequences

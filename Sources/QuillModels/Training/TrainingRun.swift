@@ -2,6 +2,7 @@ import Foundation
 import QuillIO
 import QuillNumerics
 import QuillOptim
+import QuillTensorBoard
 
 /// One training run of any task (`CharTask`, `HandwritingTask`), checkpointing atomically and resumably.
 ///
@@ -39,6 +40,9 @@ public final class TrainingRun {
     public var gradientBuckets: Bool?
     /// Asked before every step: true checkpoints and stops the run ("interrupted"). The CLI's Ctrl-C sets it.
     public var shouldStop: () -> Bool = { false }
+    /// Diagnostics beyond the loss: histograms every N steps in metrics.jsonl (`--histogram-every`) and TensorBoard
+    /// event files (`--tensorboard`); off by default.
+    public var diagnostics = TrainingDiagnostics()
     let onEvent: (TrainingEvent) -> Void
     /// The step reached and the step of the last good checkpoint, for the message of a failed write.
     private var reachedStep = 0
@@ -149,6 +153,8 @@ public final class TrainingRun {
             state.bestScore = best[0] < 0 ? nil : best[1]
         }
         let metrics = writer ? try MetricsWriter(path: path(RunFiles.metrics), truncate: !resume) : nil
+        // A new event file per invocation: TensorBoard reads every file of the directory, in step order.
+        let board = writer ? try diagnostics.tensorBoard.map { try EventFileWriter(directory: $0) } : nil
         let start = Date(), elapsedBefore = state.elapsed
         func elapsed() -> Double { elapsedBefore + Date().timeIntervalSince(start) }
         var window = LogWindow(), windowStart = Date()
@@ -190,8 +196,11 @@ public final class TrainingRun {
                 }
                 improved = score < (state.bestScore ?? .infinity)
             }
+            var summaries: [SummaryValue] = []
             if let line = v.line {
-                try metrics?.append(line.merging(["kind": "val", "step": state.step, "elapsed_s": elapsed()]) { $1 })
+                let full = line.merging(["kind": "val", "step": state.step, "elapsed_s": elapsed()]) { $1 }
+                try metrics?.append(full)
+                if board != nil { summaries = TrainingDiagnostics.scalars(full, prefix: "val/") }
             }
             // Without a validation set every checkpoint is the best model.
             let best = improved || v.score == nil
@@ -200,6 +209,19 @@ public final class TrainingRun {
             try saveLast()
             if best && writer { try saveBest(trainOptions: nil, score: v.score ?? .nan) }
             let sample = writer ? task.sample(step: state.step, rng: rng) : ""
+            if let board {
+                if !sample.isEmpty { summaries.append(.text(tag: "sample", TrainingDiagnostics.verbatim(sample))) }
+                if let draw = diagnostics.drawSample, let line = task.sampleStrokes(step: state.step, rng: rng) {
+                    // A sample that cannot be drawn (no points, from a model gone wrong) must not stop the run.
+                    do {
+                        let image = try draw(line.strokes, line.caption)
+                        summaries.append(.image(tag: "sample", png: image.png, width: image.width, height: image.height))
+                    } catch {
+                        summaries.append(.text(tag: "sample", "no image at step \(state.step): \(error)"))
+                    }
+                }
+                try board.write(step: state.step, summaries)
+            }
             if v.score != nil || v.line != nil {
                 onEvent(.validation(step: state.step, score: v.score ?? .nan, perUnit: v.perUnit, best: improved,
                                     sample: sample))
@@ -249,6 +271,10 @@ public final class TrainingRun {
                 loss.perUnit = task.perUnit(ofSummed: loss)
             }
             complexity = noise?.restore(complexityScale: task.complexityScale) ?? 0
+            // The gradients as the backward pass (and the sum over the ranks) left them, before clipping.
+            let histogramEvery = diagnostics.histogramEvery
+            let histograms = writer && histogramEvery > 0 && (state.step + 1) % histogramEvery == 0
+                ? ParameterHistograms.measureGradients(task.parameters, bins: diagnostics.histogramBins) : nil
             try GuardedUpdate.apply(loss: loss.loss, parameters: trainable, optimizer: optimizer,
                                     schedule: options.lrSchedule, clipNorm: options.clipNorm,
                                     clipValue: options.clipValue, step: state.step, outDir: outDir,
@@ -281,9 +307,16 @@ public final class TrainingRun {
                     line["gradient_sum"] = buckets == nil ? "one call" : "buckets"
                     allReduceSeconds = 0
                 }
-                try metrics?.append(line.merging(["kind": "train", "step": state.step, "elapsed_s": elapsedBefore + session,
-                                                 "lr": optimizer.learningRate, "rate": rate]) { $1 })
+                let full = line.merging(["kind": "train", "step": state.step, "elapsed_s": elapsedBefore + session,
+                                         "lr": optimizer.learningRate, "rate": rate]) { $1 }
+                try metrics?.append(full)
+                try board?.write(step: state.step, TrainingDiagnostics.scalars(full, prefix: "train/"))
                 window = LogWindow(); windowStart = now
+            }
+            if var h = histograms {
+                h.measureWeights(task.parameters, step: state.step, bins: diagnostics.histogramBins)
+                try metrics?.append(h.metricsLine.merging(["step": state.step, "elapsed_s": elapsedBefore + session]) { $1 })
+                try board?.write(step: state.step, TrainingDiagnostics.summaries(h))
             }
             if state.step % options.evalEvery == 0 { try validateAndCheckpoint() }
         }

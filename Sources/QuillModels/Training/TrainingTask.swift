@@ -1,3 +1,4 @@
+import QuillData
 import QuillNumerics
 import QuillOptim
 
@@ -200,6 +201,9 @@ protocol TrainingTask: AnyObject {
     func validate() -> Validation
     /// Text sampled at a validation (default: none, empty), from a generator derived from `rng`.
     func sample(step: Int, rng: SeededGenerator) -> String
+    /// Handwriting sampled at a validation for TensorBoard's Images tab (default: none), from a generator derived
+    /// from `rng`: strokes in the dataset's units (y down) and a caption naming the step.
+    func sampleStrokes(step: Int, rng: SeededGenerator) -> (strokes: [Stroke], caption: String)?
 }
 
 extension TrainingTask {
@@ -210,4 +214,5 @@ extension TrainingTask {
     func restoreExtras(from file: SafeTensors.File, path: String) throws {}
     /// No sample.
     func sample(step: Int, rng: SeededGenerator) -> String { "" }
+    func sampleStrokes(step: Int, rng: SeededGenerator) -> (strokes: [Stroke], caption: String)? { nil }
 }
