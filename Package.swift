@@ -7,6 +7,7 @@ import PackageDescription
 //   CQuillKernels          C: fused, threaded LSTM/GRU/RNN steps with packed weights and a packed SGEMM (AVX-512,
 //                          chosen at run time; portable fallbacks)
 //   QuillIO                files written completely or not at all, plain-worded file-system errors (Foundation only)
+//   QuillTensorBoard       TensorBoard event files: TFRecord framing, CRC-32C, the few Event/Summary protobuf messages
 //   QuillNumerics          tensors, BLAS dispatch (OpenBLAS, or Quill's SGEMM for large Float products), vectorised
 //                          kernels, seeded RNG
 //   QuillNN                layers with forward/backward pairs (Linear, Embedding, LSTM/GRU/RNN, losses)
