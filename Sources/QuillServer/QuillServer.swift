@@ -642,7 +642,7 @@ struct RequestLog: RouterMiddleware {
         var stages: [String] = []
         if let worker = timing.worker { stages.append("worker at \(at(worker)) s") }
         if let sampling = timing.sampling { stages.append("sampling at \(at(sampling)) s") }
-        if let first = timing.firstPoint { stages.append("first point at \(at(first)) s after \(timing.stepsToFirstPoint) steps") }
+        if let first = timing.firstPoint { stages.append("first point at \(at(first)) s after \(timing.stepsToFirstPoint) step\(timing.stepsToFirstPoint == 1 ? "" : "s")") }
         if !stages.isEmpty { line += " [" + stages.joined(separator: ", ") + "]" }
         return line
     }
