@@ -114,7 +114,7 @@ final class ConnectionClosing: ChannelDuplexHandler, RemovableChannelHandler {
             context.close(promise: nil)
         }
         let seconds = (ContinuousClock.now - started) / .milliseconds(1) / 1000
-        log?("quill serve: \(answer.method) \(answer.path) \(answer.error.status.code) \(String(format: "%.3f", seconds)) s (\(answer.error.message))")
+        log?("quill serve: \(answer.method) \(answer.path) \(answer.error.status.code) \(String(format: "%.3f", seconds)) s; \(answer.error.message)")
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -232,7 +232,7 @@ enum UnreadableRequest {
             return Answer(error: APIError(.badRequest, "the request line '\(shown(Substring(line)))' is not METHOD /path HTTP/1.1 (such as GET /healthz HTTP/1.1)"),
                           method: "-", path: "-")
         case .headerOverflow:
-            return Answer(error: APIError(.requestHeaderFieldsTooLarge, "the request's head (its line and headers) is larger than this server reads (80 KiB)"),
+            return Answer(error: APIError(.requestHeaderFieldsTooLarge, "the request's head is larger than this server reads (80 KiB of headers, 1000 header fields)"),
                           method: isToken ? method : "-", path: shownPath)
         default:
             let said = "\(error)".unicodeScalars.reduce(into: "") { words, s in

@@ -100,6 +100,8 @@ extension ServerTests {
                 ("FOO /nowhere HTTP/1.1", "404", "no such endpoint: FOO /nowhere", "quill serve: FOO /nowhere 404 "),
                 ("GARBAGE", "400", "the request line 'GARBAGE' is not METHOD /path HTTP/1.1", "quill serve: - - 400 "),
                 ("GET /healthz HTTX/1.1", "400", "the request line 'GET /healthz HTTX/1.1' is not valid HTTP/1.1", "quill serve: GET /healthz 400 "),
+                ("GET /v1/model HTTP/1.1\r\nX-Big: " + String(repeating: "a", count: 90 * 1024), "431",
+                 "larger than this server reads (80 KiB of headers", "quill serve: GET /v1/model 431 "),
             ] {
                 let connection = try RawConnection(port: port)
                 try connection.send("\(request)\r\nHost: localhost\r\n\r\n")
