@@ -30,16 +30,15 @@ final class RequestNote: @unchecked Sendable {
         /// Sampling began: the text prepared and the style's prime loaded, the network about to read the prime (or
         /// to write, without one).
         var sampling: ContinuousClock.Instant?
-        /// The first kept point (a stream sends it at once), and the network steps taken before it: the prime's
-        /// rows, the steps that finish the prime's last letter, and the point's own.
+        /// The first kept point (a stream sends it at once), and the network steps taken up to it: one per row of
+        /// the prime but its last (the input of the first sampled step), the steps that finish the prime's last
+        /// letter, and the point's own.
         var firstPoint: ContinuousClock.Instant?
         var stepsToFirstPoint = 0
     }
     private var _timing = Timing()
-    var timing: Timing {
-        get { lock.lock(); defer { lock.unlock() }; return _timing }
-        set { lock.lock(); _timing = newValue; lock.unlock() }
-    }
+    var timing: Timing { lock.lock(); defer { lock.unlock() }; return _timing }
+    /// Notes a stage: `change` sets its instant.
     func time(_ change: (inout Timing) -> Void) { lock.lock(); change(&_timing); lock.unlock() }
 }
 
