@@ -75,7 +75,7 @@ public struct ServeCommand: ParsableCommand {
         try OptionRange.check("timeout", timeout, R.timeout)
         try OptionRange.check("idle-timeout", idleTimeout, R.idleTimeout)
         try OptionRange.check("max-connections", maxConnections, R.maxConnections)
-        if let problem = settings.problem() { throw ValidationError(problem) }
+        if let problem = settings.problem() ?? settings.hostProblem() { throw ValidationError(problem) }
     }
 
     public func run() throws {
@@ -97,7 +97,7 @@ public struct ServeCommand: ParsableCommand {
         }
         stopped.wait()
         if let error = failure.error {
-            throw CLIError("cannot serve on \(shownHost):\(port): \(error)", status: .failure)
+            throw CLIError(server.configuration.startProblem(error), status: .failure)
         }
     }
 }

@@ -117,6 +117,14 @@ public final class HandwritingModel<T: QuillScalar> {
         profile?.lap("forward output")
     }
 
+    /// `forward` without the mixture head: the recurrent stack (window included) over `ws.activeSteps` steps, its
+    /// state moved on exactly as `forward` moves it (the head feeds nothing back), `ws.y` left as it was. For steps
+    /// whose outputs nobody reads, such as a prime's rows; the head is 768 × 121 of the bundled model's 1.65 M
+    /// weights (3 × 256 LSTM with skip connections, M = 20).
+    public func forwardState(_ ws: HandwritingWorkspace<T>) {
+        stack.forward(ws.inputs.ptr, ws.stack)
+    }
+
     // MARK: - Loss and backward
 
     /// Forward, the mixture NLL of `ws.targets` under `ws.mask`, and backward into the gradients (which accumulate).

@@ -260,7 +260,9 @@ public final class HandwritingSampler {
                     for b in 0..<B { lines[b].stopped = true }
                     return lines
                 }
-                advance(ws, inputs: [OffsetRow](repeating: row, count: B))
+                // A prime row's mixture outputs are never read: only the state moves on (the same state, so the
+                // same samples after it, as with the head run).
+                advance(ws, inputs: [OffsetRow](repeating: row, count: B), output: false)
             }
             x = [OffsetRow](repeating: last, count: B)
         }
@@ -420,13 +422,14 @@ public final class HandwritingSampler {
         return (0..<W).allSatisfy { y[$0].isFinite }
     }
 
-    /// Feeds one step of inputs and moves the state on. The outputs are in `ws.y`.
+    /// Feeds one step of inputs and moves the state on. The outputs are in `ws.y`; without `output` they are not
+    /// computed (`HandwritingModel.forwardState`) and `ws.y` keeps the last ones.
     @discardableResult
-    func advance(_ ws: HandwritingWorkspace<Float>, inputs: [OffsetRow]) -> UnsafeMutablePointer<Float> {
+    func advance(_ ws: HandwritingWorkspace<Float>, inputs: [OffsetRow], output: Bool = true) -> UnsafeMutablePointer<Float> {
         for (b, v) in inputs.enumerated() {
             ws.inputs[3 * b] = v.dx; ws.inputs[3 * b + 1] = v.dy; ws.inputs[3 * b + 2] = v.eos
         }
-        model.forward(ws)
+        if output { model.forward(ws) } else { model.forwardState(ws) }
         ws.stack.carryState()
         return ws.y.ptr
     }

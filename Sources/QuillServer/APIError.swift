@@ -47,6 +47,18 @@ struct APIError: Error, CustomStringConvertible, Sendable {
             ?? Data(#"{"error":{"field":null,"message":"internal error"}}"#.utf8)
     }
 
+    /// The data of a stream's `error` event: the JSON body with the status the same request without a stream is
+    /// answered with, `{"error": {...}, "status": 504}` (the stream itself was sent as 200).
+    var eventBody: Data {
+        var data = body
+        // The body is an object: its closing brace gives way to the status.
+        if data.last == UInt8(ascii: "}") {
+            data.removeLast()
+            data.append(contentsOf: Array(",\"status\":\(status.code)}".utf8))
+        }
+        return data
+    }
+
     var response: Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let retryAfter { headers[.retryAfter] = String(retryAfter) }

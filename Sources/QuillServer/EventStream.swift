@@ -9,7 +9,8 @@ import QuillWriting
 /// lines and the scale of drafts), `points` (raw offsets of the first try, every few steps), `line` (each final,
 /// placed line), and `done` (the whole `/v1/write` answer), or `error` (the error body) and the end.
 extension QuillServer {
-    /// Points of a line sent together in one `points` event: a few pen steps, a few milliseconds of sampling.
+    /// Points of a line sent together in one `points` event: a few pen steps, a few milliseconds of sampling. The
+    /// first point of the stream is sent alone, at once: the page draws as soon as there is ink.
     static let pointsPerEvent = 6
     /// How often the stream writes a comment line while nothing else is sent (waiting for a worker, writing a
     /// broken line again), so that a client that went away is noticed and its job stopped.
@@ -47,13 +48,14 @@ extension QuillServer {
 
     func stream(_ request: Request, _ context: ServerContext) async throws -> Response {
         let job = try await self.job(request, context)
-        return try streamResponse(job, watch: await context.connectionWatch())
+        return try streamResponse(job, watch: await context.connectionWatch(), note: context.note)
     }
 
     /// The event stream of a checked job; 503 (thrown) when the queue is full. `watch`, the connection's, stops the
     /// job as soon as the client goes away (without it, the next event or heartbeat that fails to be written does);
-    /// a job still waiting for a worker then leaves the queue.
-    func streamResponse(_ job: Job, watch: ConnectionWatch? = nil) throws -> Response {
+    /// a job still waiting for a worker then leaves the queue. A stream that ends in an `error` event tells `note`
+    /// that error's status, which the request log gives.
+    func streamResponse(_ job: Job, watch: ConnectionWatch? = nil, note: RequestNote? = nil) throws -> Response {
         let flag = CancelFlag()
         watch?.watch(flag)
         let (events, continuation) = AsyncStream<ByteBuffer>.makeStream()
@@ -62,16 +64,18 @@ extension QuillServer {
         continuation.yield(Self.event("start", Start(lines: job.lines, scale: draftScale(job))))
         let ticket = pool.submit({ writer in
             var pending: [Int: [KeptPoint]] = [:]
+            var sentAny = false
             func send(_ line: Int) {
                 guard let points = pending.removeValue(forKey: line), !points.isEmpty else { return }
                 continuation.yield(Self.event("points", Points(
                     line: line, points: points.map { [$0.dx, $0.dy, $0.eos ? 1 : 0] },
                     phi: points.map { Answers.rounded($0.phi) }, pi: points.map { Answers.rounded($0.pi) })))
+                sentAny = true
                 self.configuration.afterPointsSent?()
             }
-            let result = self.run(job, writer: writer, flag: flag) { point in
+            let result = self.run(job, writer: writer, flag: flag, note: note) { point in
                 pending[point.line, default: []].append(point)
-                if pending[point.line, default: []].count >= Self.pointsPerEvent { send(point.line) }
+                if !sentAny || pending[point.line, default: []].count >= Self.pointsPerEvent { send(point.line) }
             }
             for line in pending.keys.sorted() { send(line) }
             switch result {
@@ -83,13 +87,16 @@ extension QuillServer {
                 }
                 continuation.yield(Self.event("done", answer))
             case let .failure(error):
-                continuation.yield(Self.event("error", error.body))
+                note?.status = error.status.code
+                continuation.yield(Self.event("error", error.eventBody))
             }
             watch?.stop(watching: flag)
             continuation.finish()
         }, dropped: {
             if flag.isRaised { self.jobFinished?(.cancelled) }
-            continuation.yield(Self.event("error", (flag.isRaised ? APIError.clientClosed : self.stopping).body))
+            let error = flag.isRaised ? APIError.clientClosed : self.stopping
+            note?.status = error.status.code
+            continuation.yield(Self.event("error", error.eventBody))
             watch?.stop(watching: flag)
             continuation.finish()
         })

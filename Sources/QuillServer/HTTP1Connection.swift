@@ -5,26 +5,37 @@ import NIOCore
 import NIOHTTP1
 
 /// The HTTP/1 connections of `quill serve`: Hummingbird's `HTTP1Channel` (with its idle timeout and the server's
-/// `ConnectionWatch`), and `ConnectionClosing` between NIO's HTTP/1 decoder and Hummingbird's codec.
+/// `ConnectionWatch`), `RequestLineTap` before NIO's HTTP/1 decoder and `ConnectionClosing` between the decoder and
+/// Hummingbird's codec.
 ///
 /// Hummingbird turns NIO's HTTP/1 parts into swift-http-types' parts, which carry no HTTP version: past that codec
 /// an HTTP/1.0 request cannot be told from an HTTP/1.1 one, and Hummingbird keeps every connection open unless the
 /// request says `Connection: close`. `ConnectionClosing` sees the request before the codec and closes as HTTP/1
-/// asks (RFC 9112 §9.3).
+/// asks (RFC 9112 §9.3). It also answers what the decoder cannot read (an unknown method, a garbled request line),
+/// which Hummingbird would answer with an empty 400 and no log line.
 struct QuillHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
     typealias Value = HTTP1Channel.Value
     let base: HTTP1Channel
+    /// The router's routes and the request log, for the answers to requests the decoder cannot read.
+    let routes: KnownRoutes
+    let log: (@Sendable (String) -> Void)?
 
-    init(responder: @escaping HTTPChannelHandler.Responder, configuration: HTTP1Channel.Configuration) {
+    init(responder: @escaping HTTPChannelHandler.Responder, configuration: HTTP1Channel.Configuration,
+         routes: KnownRoutes = KnownRoutes(), log: (@Sendable (String) -> Void)? = nil) {
         base = HTTP1Channel(responder: responder, configuration: configuration)
+        self.routes = routes
+        self.log = log
     }
 
     var responder: HTTPChannelHandler.Responder { base.responder }
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        base.setup(channel: channel, logger: logger).flatMapThrowing { value in
+        base.setup(channel: channel, logger: logger).flatMapThrowing { [routes, log] value in
             let decoder = try channel.pipeline.syncOperations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
-            try channel.pipeline.syncOperations.addHandler(ConnectionClosing(), position: .after(decoder))
+            let tap = RequestLineTap()
+            try channel.pipeline.syncOperations.addHandler(tap, position: .before(decoder))
+            try channel.pipeline.syncOperations.addHandler(ConnectionClosing(tap: tap, routes: routes, log: log),
+                                                           position: .after(decoder))
             return value
         }
     }
@@ -46,17 +57,68 @@ struct QuillHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
 ///   HTTP/1.0 clients expect.
 /// - A response that says `Connection: close` (a 408 whose body never came) closes the connection once written,
 ///   even if the request's body is still arriving.
+/// - A request the decoder cannot read (`HTTPParserError`) is answered with the API's JSON error and logged, and the
+///   connection closed (what follows an unreadable request cannot be framed): an unknown method is a 405 with `Allow`
+///   on a known path, a 404 on any other (as the router answers a known method there); a head larger than the
+///   decoder's limits a 431; anything else a 400 that says what NIO found wrong.
 final class ConnectionClosing: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
+    let tap: RequestLineTap?
+    let routes: KnownRoutes
+    let log: (@Sendable (String) -> Void)?
+
+    init(tap: RequestLineTap? = nil, routes: KnownRoutes = KnownRoutes(), log: (@Sendable (String) -> Void)? = nil) {
+        self.tap = tap
+        self.routes = routes
+        self.log = log
+    }
+
     /// The requests not yet answered, in order (HTTP/1 answers in the order it asks).
     private var requests: [(version: HTTPVersion, keepAlive: Bool)] = []
     private var closeAfterResponse = false
+    /// A response's head is written and its end is not.
+    private var responding = false
+    /// The decoder failed and its error is answered: what it reports after that is dropped.
+    private var failed = false
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        guard let parserError = error as? HTTPParserError else {
+            if failed, error is ByteToMessageDecoderError { return }
+            context.fireErrorCaught(error)
+            return
+        }
+        guard !failed else { return }
+        failed = true
+        let started = ContinuousClock.now
+        let line = tap?.requestLine ?? ""
+        let answer = UnreadableRequest.answer(parserError, requestLine: line, routes: routes)
+        // An answer already begun cannot be followed by another: the connection just closes, as NIO's own handler does.
+        if !responding {
+            var headers = HTTPHeaders([("Content-Type", "application/json"), ("Connection", "close")])
+            let body = answer.error.body
+            headers.add(name: "Content-Length", value: String(body.count))
+            if let allow = answer.error.allow { headers.add(name: "Allow", value: allow) }
+            let head = HTTPResponseHead(version: .http1_1,
+                                        status: HTTPResponseStatus(statusCode: answer.error.status.code,
+                                                                   reasonPhrase: answer.error.status.reasonPhrase),
+                                        headers: headers)
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: body)))), promise: nil)
+            let loopBound = context.loopBound
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in loopBound.value.close(promise: nil) }
+        } else {
+            context.close(promise: nil)
+        }
+        let seconds = (ContinuousClock.now - started) / .milliseconds(1) / 1000
+        log?("quill serve: \(answer.method) \(answer.path) \(answer.error.status.code) \(String(format: "%.3f", seconds)) s; \(answer.error.message)")
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .end = unwrapInboundIn(data) { tap?.requestEnded() }
         guard case .head(var head) = unwrapInboundIn(data) else { context.fireChannelRead(data); return }
         let keepAlive = head.isKeepAlive
         requests.append((head.version, keepAlive))
@@ -81,15 +143,108 @@ final class ConnectionClosing: ChannelDuplexHandler, RemovableChannelHandler {
             }
             if close { head.headers.replaceOrAdd(name: "connection", value: "close") }
             closeAfterResponse = head.headers[canonicalForm: "connection"].contains { $0.lowercased() == "close" }
+            responding = true
             context.write(wrapOutboundOut(.head(head)), promise: promise)
         case .end where closeAfterResponse:
+            responding = false
             closeAfterResponse = false
             let loopBound = context.loopBound
             let written = context.writeAndFlush(data)
             written.whenComplete { _ in loopBound.value.close(promise: nil) }
             written.cascade(to: promise)
+        case .end:
+            responding = false
+            context.write(data, promise: promise)
         default:
             context.write(data, promise: promise)
+        }
+    }
+}
+
+/// The bytes of the request being read, before NIO's decoder, so that a request the decoder refuses can be named
+/// (its method and path) in its answer and the log. Keeps at most `limit` bytes of it.
+final class RequestLineTap: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    /// More than any request line the decoder takes: NIO's limit on a request's head is 80 KiB, but a method and a
+    /// path worth naming fit here.
+    static let limit = 8192
+    private var bytes: [UInt8] = []
+    /// The last request ended: the next read begins a new one. Reads are not split at a request's end, so with
+    /// pipelined requests the bytes may begin with the end of the one before.
+    private var ended = false
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        if ended { bytes.removeAll(keepingCapacity: true); ended = false }
+        if bytes.count < Self.limit {
+            bytes += buffer.readableBytesView.prefix(Self.limit - bytes.count)
+        }
+        context.fireChannelRead(data)
+    }
+
+    /// The request read so far has ended (its `.end` was decoded).
+    func requestEnded() { ended = true }
+
+    /// The first line of the request being read, without its line break (up to `limit` bytes, as UTF-8 with
+    /// replacement characters).
+    var requestLine: String {
+        let start = bytes.firstIndex { $0 != 0x0D && $0 != 0x0A } ?? bytes.endIndex  // RFC 9112 §2.2: empty lines first
+        let end = bytes[start...].firstIndex { $0 == 0x0D || $0 == 0x0A } ?? bytes.endIndex
+        return String(decoding: bytes[start..<end], as: UTF8.self)
+    }
+}
+
+/// The answer to a request NIO's HTTP/1 decoder cannot read, from what the decoder said and the request's first line.
+enum UnreadableRequest {
+    /// The error, and the method and path as the log shows them ("-" for what cannot be read).
+    struct Answer { var error: APIError; var method: String; var path: String }
+
+    /// Part of a request line as a message shows it: control characters, invisible format characters and the
+    /// message's own quote shown by code point, at most 100 characters.
+    static func shown(_ part: Substring) -> String {
+        let clean = part.unicodeScalars.prefix(100).map { s -> String in
+            s.value < 0x20 || s.value == 0x7F || s == "'" || s.properties.generalCategory == .format
+                ? "<U+\(String(s.value, radix: 16, uppercase: true))>" : String(s)
+        }.joined()
+        return part.unicodeScalars.count > 100 ? clean + "…" : clean
+    }
+
+    static func answer(_ error: HTTPParserError, requestLine line: String, routes: KnownRoutes) -> Answer {
+        let parts = line.split(separator: " ", omittingEmptySubsequences: false)
+        let method = parts.first.map(shown) ?? "-"
+        let target = parts.count > 1 ? parts[1] : ""
+        let path = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        let shownPath = path.isEmpty ? "-" : shown(Substring(path))
+        let tchar = CharacterSet(charactersIn: "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+        let isToken = !(parts.first ?? "").isEmpty && (parts.first ?? "").unicodeScalars.allSatisfy(tchar.contains)
+        switch error {
+        case .invalidMethod where isToken && parts.count == 3 && path.hasPrefix("/"):
+            if let allowed = routes.methods(for: path) {
+                let list = allowed.map(\.rawValue).joined(separator: ", ")
+                return Answer(error: APIError(.methodNotAllowed, "\(method) is not allowed on \(shownPath); it takes \(list) (see /openapi.json)",
+                                              allow: list), method: method, path: shownPath)
+            }
+            return Answer(error: APIError(.notFound, "no such endpoint: \(method) \(shownPath); see /openapi.json"),
+                          method: method, path: shownPath)
+        case .invalidMethod:
+            return Answer(error: APIError(.badRequest, "the request line '\(shown(Substring(line)))' is not METHOD /path HTTP/1.1 (such as GET /healthz HTTP/1.1)"),
+                          method: "-", path: "-")
+        case .headerOverflow:
+            return Answer(error: APIError(.requestHeaderFieldsTooLarge, "the request's head is larger than this server reads (80 KiB of headers, 1000 header fields)"),
+                          method: isToken ? method : "-", path: shownPath)
+        default:
+            let said = "\(error)".unicodeScalars.reduce(into: "") { words, s in
+                // invalidURL → "invalid URL": NIO's case names, as words.
+                if CharacterSet.uppercaseLetters.contains(s), let last = words.unicodeScalars.last,
+                   CharacterSet.lowercaseLetters.contains(last) { words += " " }
+                words += String(s)
+            }.lowercased()
+            let what = parts.count == 3 && parts[2].hasPrefix("HTTP/") && isToken
+                ? "the request \(method) \(shownPath) is not valid HTTP/1.1 (\(said))"
+                : "the request line '\(shown(Substring(line)))' is not valid HTTP/1.1 (\(said)); send METHOD /path HTTP/1.1, such as GET /healthz HTTP/1.1"
+            return Answer(error: APIError(.badRequest, what), method: isToken ? method : "-", path: isToken ? shownPath : "-")
         }
     }
 }

@@ -1,8 +1,10 @@
 import Foundation
 
 /// What Foundation's JSON decoder lets through or words vaguely, checked before a body is decoded: a key given twice
-/// in one object (the decoder keeps one of the values silently) and nesting deeper than any body of the API needs
-/// (the decoder's own limit, 512 levels, is reported only as "not valid JSON").
+/// in one object (the decoder keeps one of the values silently), nesting deeper than any body of the API needs
+/// (the decoder's own limit, 512 levels, is reported only as "not valid JSON"), and strings that are not text: bytes
+/// that are not UTF-8, or a `\u` escape of a lone UTF-16 surrogate (`"\ud800"`), which the decoder reports only as
+/// the field not being a string.
 ///
 /// One pass over the bytes, no recursion deeper than `maximumDepth`. Bytes that are not JSON end the check quietly:
 /// the decoder that runs next reports them.
@@ -12,7 +14,8 @@ enum JSONCheck {
     static let maximumDepth = 32
 
     /// Throws a 400 naming the first key given twice in one object (as `lines[0].points`, the way field errors name
-    /// fields), or saying the body nests deeper than `maximumDepth`.
+    /// fields), the first string that is not valid UTF-8 or has a lone surrogate (by its field, and the byte of the
+    /// body where it goes wrong), or saying the body nests deeper than `maximumDepth`.
     static func check(_ bytes: [UInt8]) throws {
         var scanner = Scanner(bytes: bytes)
         do { try scanner.value(path: "", depth: 0) } catch is Malformed { return }
@@ -42,7 +45,7 @@ enum JSONCheck {
                 if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return }
                 while true {
                     skipSpace()
-                    let key = try string()
+                    let key = try string(keyIn: path)
                     let name = path.isEmpty ? key : path + "." + key
                     if !keys.insert(key).inserted {
                         let shown = String(name.prefix(100))
@@ -74,7 +77,7 @@ enum JSONCheck {
                     i += 1
                 }
             case UInt8(ascii: "\""):
-                _ = try string()
+                _ = try string(at: path)
             default:
                 // A number, true, false or null: its characters run to the next delimiter; the decoder checks them.
                 let start = i
@@ -85,6 +88,51 @@ enum JSONCheck {
             }
         }
 
+        /// The value of the four hex digits at `at` (of a `\\u` escape); nil when they are not four hex digits.
+        func hex4(at at: Int) -> Int? {
+            guard at + 4 <= bytes.count else { return nil }
+            var value = 0
+            for b in bytes[at..<at + 4] {
+                guard let digit = Int(String(UnicodeScalar(b)), radix: 16) else { return nil }
+                value = value * 16 + digit
+            }
+            return value
+        }
+
+        /// The bytes of the UTF-8 sequence its first byte announces (1 for a byte that begins none).
+        static func sequenceLength(_ b: UInt8) -> Int {
+            switch b {
+            case 0xC2...0xDF: return 2
+            case 0xE0...0xEF: return 3
+            case 0xF0...0xF4: return 4
+            default: return 1
+            }
+        }
+
+        /// The byte where the UTF-8 sequence starting at `at` goes wrong (RFC 3629 §4: no overlong forms, no
+        /// surrogates, nothing past U+10FFFF), nil when it is well formed.
+        static func invalidUTF8(_ bytes: [UInt8], at: Int) -> Int? {
+            let first = bytes[at]
+            if first < 0x80 { return nil }
+            var low: UInt8 = 0x80, high: UInt8 = 0xBF
+            switch first {
+            case 0xC2...0xDF: break
+            case 0xE0: low = 0xA0
+            case 0xE1...0xEC, 0xEE...0xEF: break
+            case 0xED: high = 0x9F  // U+D800…U+DFFF, surrogates, are not characters
+            case 0xF0: low = 0x90
+            case 0xF1...0xF3: break
+            case 0xF4: high = 0x8F
+            default: return at
+            }
+            for k in 1..<sequenceLength(first) {
+                guard at + k < bytes.count else { return at + k }
+                let b = bytes[at + k]
+                guard k == 1 ? (low...high).contains(b) : (0x80...0xBF).contains(b) else { return at + k }
+            }
+            return nil
+        }
+
         /// Refuses a container that would be more than `maximumDepth` deep.
         func deeper(_ depth: Int) throws {
             if depth + 1 > JSONCheck.maximumDepth {
@@ -93,16 +141,57 @@ enum JSONCheck {
             }
         }
 
+        /// A key of the object at `path`: `string(named:field:)` with the message naming the key's object.
+        mutating func string(keyIn path: String) throws -> String {
+            try string(named: path.isEmpty ? "a field name of the body" : "a field name in \(String(path.prefix(100)))",
+                       field: path.isEmpty ? nil : path)
+        }
+
+        /// A string value at `path`.
+        mutating func string(at path: String) throws -> String {
+            try string(named: path.isEmpty ? "the body's string" : String(path.prefix(100)), field: path.isEmpty ? nil : path)
+        }
+
         /// A string starting at `i` (which is its opening quote), its escapes decoded, so `"te\u0078t"` is `text`.
-        mutating func string() throws -> String {
+        /// Throws a 400 for `field` (`named` in the message) when the string is not valid UTF-8 or has a lone
+        /// surrogate.
+        mutating func string(named: String, field: String?) throws -> String {
             guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw Malformed() }
             let start = i
             i += 1
             var escaped = false
-            while i < bytes.count, bytes[i] != UInt8(ascii: "\"") {
-                if bytes[i] == UInt8(ascii: "\\") { escaped = true; i += 1 }
-                i += 1
+            var highSurrogate: Int?  // the byte of an escaped high surrogate that a low one must follow at once
+            func lone(at byte: Int) -> APIError {
+                let escape = String(decoding: bytes[byte..<min(byte + 6, bytes.count)], as: UTF8.self)
+                return APIError.bad(field, "\(named) has a lone surrogate (\(escape) at offset \(byte) of the body): not a character; "
+                                    + "a character beyond U+FFFF is escaped as a pair, a high surrogate \\ud800…\\udbff then a low one \\udc00…\\udfff")
             }
+            while i < bytes.count, bytes[i] != UInt8(ascii: "\"") {
+                if bytes[i] == UInt8(ascii: "\\") {
+                    escaped = true
+                    if i + 1 < bytes.count, bytes[i + 1] == UInt8(ascii: "u"), let unit = hex4(at: i + 2) {
+                        if let high = highSurrogate {
+                            guard (0xDC00...0xDFFF).contains(unit) else { throw lone(at: high) }
+                            highSurrogate = nil
+                        } else if (0xD800...0xDBFF).contains(unit) {
+                            highSurrogate = i
+                        } else if (0xDC00...0xDFFF).contains(unit) {
+                            throw lone(at: i)
+                        }
+                        i += 6
+                        continue
+                    }
+                    if let high = highSurrogate { throw lone(at: high) }
+                    i += 2
+                    continue
+                }
+                if let high = highSurrogate { throw lone(at: high) }
+                if let bad = Self.invalidUTF8(bytes, at: i) {
+                    throw APIError.bad(field, "\(named) is not valid UTF-8 (byte 0x\(String(bytes[bad], radix: 16, uppercase: true)) at offset \(bad) of the body); send JSON as UTF-8")
+                }
+                i += Self.sequenceLength(bytes[i])
+            }
+            if let high = highSurrogate { throw lone(at: high) }
             guard i < bytes.count else { throw Malformed() }
             i += 1
             let token = bytes[start..<i]

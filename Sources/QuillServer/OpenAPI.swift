@@ -61,7 +61,7 @@ enum OpenAPI {
     "/v1/write/stream": {
       "post": {
         "summary": "Write a text as Server-Sent Events, while it is sampled.",
-        "description": "Events in order: `start` {lines: [string or null], scale: page points per raw unit}; `points` {line, points: [[dx, dy, end]] raw offsets of the first try, phi, pi}, every few pen steps; `line` {line, text, points: [[x, y, end]] in page points, phi, pi}, the final placed line; `done`, the whole /v1/write answer. On failure after the stream has begun: `error`, the error body, and the end. Comment lines (`: still writing`) keep the connection checked while nothing else is sent.",
+        "description": "Events in order: `start` {lines: [string or null], scale: page points per raw unit}; `points` {line, points: [[dx, dy, end]] raw offsets of the first try, phi, pi}, every few pen steps; `line` {line, text, points: [[x, y, end]] in page points, phi, pi}, the final placed line; `done`, the whole /v1/write answer. On failure after the stream has begun: `error`, the error body with `status`, the HTTP status the same request without a stream is answered with (504 past the time limit), and the end. Comment lines (`: still writing`) keep the connection checked while nothing else is sent.",
         "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/WriteRequest"}}}},
         "responses": {
           "200": {"description": "The event stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}},

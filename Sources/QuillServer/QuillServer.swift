@@ -11,10 +11,35 @@ import QuillWriting
 final class RequestNote: @unchecked Sendable {
     private let lock = NSLock()
     private var _text: String?
+    private var _status: Int?
     var text: String? {
         get { lock.lock(); defer { lock.unlock() }; return _text }
         set { lock.lock(); _text = newValue; lock.unlock() }
     }
+    /// The status the answer's body settled on, when it is not the head's: a stream (sent as 200) that ends in an
+    /// `error` event has that error's status (504 past the time limit, 499 when the client went away).
+    var status: Int? {
+        get { lock.lock(); defer { lock.unlock() }; return _status }
+        set { lock.lock(); _status = newValue; lock.unlock() }
+    }
+
+    /// When a sampling job reached each of its stages, for the log.
+    struct Timing {
+        /// A worker took the job.
+        var worker: ContinuousClock.Instant?
+        /// Sampling began: the text prepared and the style's prime loaded, the network about to read the prime (or
+        /// to write, without one).
+        var sampling: ContinuousClock.Instant?
+        /// The first kept point (a stream sends it at once), and the network steps taken up to it: one per row of
+        /// the prime but its last (the input of the first sampled step), the steps that finish the prime's last
+        /// letter, and the point's own.
+        var firstPoint: ContinuousClock.Instant?
+        var stepsToFirstPoint = 0
+    }
+    private var _timing = Timing()
+    var timing: Timing { lock.lock(); defer { lock.unlock() }; return _timing }
+    /// Notes a stage: `change` sets its instant.
+    func time(_ change: (inout Timing) -> Void) { lock.lock(); change(&_timing); lock.unlock() }
 }
 
 /// The request context of `quill serve`: Hummingbird's, a note for the log, and the request's connection (to
@@ -88,13 +113,13 @@ public final class QuillServer: Sendable {
 
     /// The routes, with request logging, JSON errors and (with `cors`) CORS. Every GET route answers HEAD too, as
     /// GET without the body (RFC 9110 §9.3.2).
-    func router() -> Router<ServerContext> {
+    /// `routes` learns the routes (for the connections' answers to requests the router never sees).
+    func router(routes: KnownRoutes = KnownRoutes()) -> Router<ServerContext> {
         let router = Router(context: ServerContext.self, options: .autoGenerateHeadEndpoints)
         router.add(middleware: RequestLog(configuration: configuration))
         router.add(middleware: HeadResponses())
         // Middleware applies to the routes added after it, so CORS and the errors learn the routes once they are all
         // added.
-        let routes = KnownRoutes()
         if let origin = configuration.cors { router.add(middleware: CORS(origin: origin, routes: routes)) }
         router.add(middleware: JSONErrors(routes: routes))
         router.get("/") { _, _ in Self.page }
@@ -112,12 +137,16 @@ public final class QuillServer: Sendable {
     /// The application: binds `host:port`; `onRunning` is told the port it listens on once it does. Connections
     /// idle for `idleTimeout` seconds (a request's head arriving too slowly included) are closed, at most
     /// `maxConnections` are open at once, and HTTP/1.0's and `Connection: close`'s end of the connection is kept
-    /// (`QuillHTTP1Channel`).
+    /// (`QuillHTTP1Channel`), which also answers and logs requests too malformed for the router to see.
     public func application(onRunning: @escaping @Sendable (Int) -> Void = { _ in }) -> some ApplicationProtocol {
         let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [ConnectionWatch()],
                                                idleTimeout: .milliseconds(Int64(configuration.idleTimeout * 1000)))
-        return Application(router: router(),
-                           server: HTTPServerBuilder { responder in QuillHTTP1Channel(responder: responder, configuration: http1) },
+        let routes = KnownRoutes()
+        let log = configuration.log
+        return Application(router: router(routes: routes),
+                           server: HTTPServerBuilder { responder in
+                               QuillHTTP1Channel(responder: responder, configuration: http1, routes: routes, log: log)
+                           },
                            configuration: .init(address: .hostname(configuration.host, port: configuration.port),
                                                 serverName: "quill",
                                                 availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections)),
@@ -310,9 +339,11 @@ public final class QuillServer: Sendable {
 
     // MARK: - Running a job
 
-    /// Writes the page of `job` on the calling worker; `point` is told the first try's points as they come.
-    func run(_ job: Job, writer: HandwritingWriter, flag: CancelFlag,
+    /// Writes the page of `job` on the calling worker; `point` is told the first try's points as they come. `note`
+    /// is told when the job reached its stages (`RequestNote.Timing`).
+    func run(_ job: Job, writer: HandwritingWriter, flag: CancelFlag, note: RequestNote? = nil,
              point: ((KeptPoint) -> Void)? = nil) -> Result<(WrittenPageResult, Answers.Write), APIError> {
+        note?.time { $0.worker = .now }
         configuration.beforeSampling?()
         let deadline = job.deadline
         let outcome: JobOutcome
@@ -322,7 +353,19 @@ public final class QuillServer: Sendable {
         } else if ContinuousClock.now >= deadline {
             (outcome, result) = (.timedOut, .failure(timeout))
         } else {
-            let observer = SamplingObserver(point: point, shouldStop: { flag.isRaised || ContinuousClock.now >= deadline })
+            // The observer is asked before every network step, the prime's rows included, and told every kept point.
+            var steps = 0, pointSeen = false
+            let observer = SamplingObserver(point: { kept in
+                if !pointSeen, let note {
+                    pointSeen = true
+                    note.time { [steps] in $0.firstPoint = .now; $0.stepsToFirstPoint = steps }
+                }
+                point?(kept)
+            }, shouldStop: {
+                if steps == 0 { note?.time { $0.sampling = .now } }
+                steps += 1
+                return flag.isRaised || ContinuousClock.now >= deadline
+            })
             do {
                 let written = try writer.write(job.request, observer: observer)
                 (outcome, result) = (.completed, .success((written, Answers.write(written, request: job.request, style: job.style))))
@@ -386,7 +429,8 @@ public final class QuillServer: Sendable {
         let watch = await context.connectionWatch()
         watch?.watch(flag)
         defer { watch?.stop(watching: flag) }
-        let (_, answer) = try await onWorker(flag: flag) { writer in self.run(job, writer: writer, flag: flag) }
+        let note = context.note
+        let (_, answer) = try await onWorker(flag: flag) { writer in self.run(job, writer: writer, flag: flag, note: note) }
         return try Self.json(answer)
     }
 
@@ -540,8 +584,13 @@ struct JSONErrors: RouterMiddleware {
 }
 
 /// One line on standard error per request, once its answer is written (a stream's when it ends): method, path,
-/// status, seconds, and the text's size (the text itself only with `--log-text`). A request whose client went away
-/// before its answer was written is logged as 499 (client closed request), whatever was answered.
+/// status, seconds, and the text's size (the text itself only with `--log-text`).
+///
+/// The status is the answer's, or the one its body settled on (`RequestNote.status`: a stream that ends in an
+/// `error` event is logged with that error's status, as the same request without a stream is answered). A request is
+/// logged as 499 (client closed request) when its client went away before its answer was written: gone before the
+/// answer's body began to be written (the connection's watch says so), or the writing failed. A client that closes
+/// once it has read its answer (curl does, at once) is not gone before: its request keeps its status.
 struct RequestLog: RouterMiddleware {
     typealias Context = ServerContext
     let configuration: ServerConfiguration
@@ -552,21 +601,27 @@ struct RequestLog: RouterMiddleware {
         var response = try await next(request, context)
         let status = response.status.code
         let watch = await context.connectionWatch()
+        // Asked before anything of the answer is written: a client cannot have read it yet, so a client gone now
+        // went before its answer.
+        let goneBefore = watch?.isGone == true
         // A HEAD answer has no body to wait for (the router's HEAD of a GET replaces the GET's, this wrapper included).
         if request.method == .head {
-            log(line(request, context, status: watch?.isGone == true ? AnswerStatus.clientClosed : status, since: start))
+            log(line(request, context, status: goneBefore ? AnswerStatus.clientClosed : status, since: start))
             return response
         }
         let body = response.body
         response.body = ResponseBody(contentLength: body.contentLength) { writer in
+            // The head is written before the body begins; a client that reads only the head of an answer whose
+            // body is empty may be gone by now, having had its whole answer.
+            let gone = goneBefore || (body.contentLength != 0 && watch?.isGone == true)
             do {
                 try await body.write(writer)
             } catch {
                 log(line(request, context, status: AnswerStatus.clientClosed, since: start))
                 throw error
             }
-            let gone = watch?.isGone == true || status == AnswerStatus.clientClosed
-            log(line(request, context, status: gone ? AnswerStatus.clientClosed : status, since: start))
+            let settled = context.note.status ?? status
+            log(line(request, context, status: gone ? AnswerStatus.clientClosed : settled, since: start))
         }
         return response
     }
@@ -579,6 +634,15 @@ struct RequestLog: RouterMiddleware {
             line += " (\(count) character\(count == 1 ? "" : "s"))"
             if configuration.logText { line += " " + TextPreparation.shown(text: String(reflecting: text)) }
         }
+        // Where a sampling job's time went, from the request's start: waiting for a worker, preparing (the text and
+        // the style's prime), and the network's steps up to the first point (a stream's first `points` event).
+        let timing = context.note.timing
+        func at(_ instant: ContinuousClock.Instant) -> String { String(format: "%.3f", (instant - start) / .milliseconds(1) / 1000) }
+        var stages: [String] = []
+        if let worker = timing.worker { stages.append("worker at \(at(worker)) s") }
+        if let sampling = timing.sampling { stages.append("sampling at \(at(sampling)) s") }
+        if let first = timing.firstPoint { stages.append("first point at \(at(first)) s after \(timing.stepsToFirstPoint) step\(timing.stepsToFirstPoint == 1 ? "" : "s")") }
+        if !stages.isEmpty { line += " [" + stages.joined(separator: ", ") + "]" }
         return line
     }
 }

@@ -141,6 +141,19 @@ struct RenderBody: Decodable, Sendable {
         }
     }
 
+    /// The size field as given, `{"width": w, "height": h}`: an unknown field in it is named (`size.depth`), as
+    /// everywhere else; the values are checked by the body.
+    private struct SizeField: Decodable {
+        var width: Double?
+        var height: Double?
+        init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: AnyKey.self)
+            try c.refuseUnknown(["width", "height"], prefix: "size.")
+            width = try c.field("width", Double.self, "a number of points from 1 to 14400", prefix: "size.")
+            height = try c.field("height", Double.self, "a number of points from 1 to 14400", prefix: "size.")
+        }
+    }
+
     init(from decoder: Decoder) throws {
         let c: KeyedDecodingContainer<AnyKey>
         do { c = try decoder.container(keyedBy: AnyKey.self) } catch {
@@ -178,8 +191,8 @@ struct RenderBody: Decodable, Sendable {
         self.color = color
         width = try WriteBody.width(c) ?? 2
         let sizeField: String
-        if let s = try c.field("size", [String: Double].self, "{\"width\": w, \"height\": h} in points") {
-            guard let w = s["width"], let h = s["height"], s.count == 2, w.isFinite, h.isFinite, w >= 1, h >= 1,
+        if let s = try c.field("size", SizeField.self, "{\"width\": w, \"height\": h} in points") {
+            guard let w = s.width, let h = s.height, w.isFinite, h.isFinite, w >= 1, h >= 1,
                   w <= Self.maximumSizeSide, h <= Self.maximumSizeSide else {
                 throw APIError.bad("size", "size must be {\"width\": w, \"height\": h}, each from 1 to 14400 points")
             }

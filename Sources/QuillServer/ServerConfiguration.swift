@@ -1,4 +1,9 @@
 import Foundation
+import NIOCore
+import QuillData
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// How `quill serve` runs: where it listens, how much work it takes on at once, and the limits every request is held
 /// to. Defaults are `quill serve`'s.
@@ -85,4 +90,49 @@ public struct ServerConfiguration: Sendable {
         }
         return nil
     }
+}
+
+// MARK: - Starting to listen
+
+extension ServerConfiguration {
+    /// Why `host` cannot be listened on, as one line naming `--host`; nil when it is an IP address or a name the
+    /// system resolves (getaddrinfo, as NIO's bind does). Asked before the model is loaded, so a typo costs nothing.
+    public func hostProblem() -> String? {
+        var hints = addrinfo()
+        hints.ai_flags = AI_PASSIVE
+        #if canImport(Glibc)
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        #else
+        hints.ai_socktype = SOCK_STREAM
+        #endif
+        var found: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(host, nil, &hints, &found)
+        if let found { freeaddrinfo(found) }
+        guard status != 0 else { return nil }
+        return "--host \(Self.shown(host)): not an IP address or a host name this machine resolves; give an address such as 127.0.0.1, ::1 or 0.0.0.0"
+    }
+
+    /// The one line `quill serve` says when the server cannot start listening on `host:port` (`error`, what NIO threw):
+    /// an address in use, not this machine's, a port that needs privileges; anything else with the system's words.
+    public func startProblem(_ error: Error) -> String {
+        let shownHost = host.contains(":") ? "[\(Self.shown(host))]" : Self.shown(host)
+        let address = "\(shownHost):\(port)"
+        if let io = error as? IOError {
+            switch io.errnoCode {
+            case EADDRINUSE:
+                return "cannot listen on \(address): the address is already in use (another server, or another quill serve); stop it or give another --port (0 picks a free one)"
+            case EADDRNOTAVAIL:
+                return "cannot listen on \(address): --host \(Self.shown(host)) is not an address of this machine; give one of its addresses, 127.0.0.1 or 0.0.0.0"
+            case EACCES:
+                return "cannot listen on \(address): permission denied (ports below 1024 need privileges); give a --port from 1024 up"
+            default:
+                return "cannot listen on \(address): \(String(cString: strerror(io.errnoCode)))"
+            }
+        }
+        if error is SocketAddressError { return hostProblem() ?? "cannot listen on \(address): the host could not be resolved" }
+        return "cannot listen on \(address): \(error)"
+    }
+
+    /// A host as typed, with invisible characters shown by code point, at most 100 characters.
+    static func shown(_ host: String) -> String { TextPreparation.shown(text: String(host.prefix(100))) }
 }
