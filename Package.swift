@@ -35,9 +35,11 @@ let release: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-cross-module-optim
 // (and the C kernels' `-O2` for debug builds) get them only where SwiftPM allows them: when Quill is built as the root
 // package, or as a local (path) or edited dependency. A dependency resolved by version or branch is a working copy
 // in a `checkouts` folder (`.build/checkouts/<name>`, or Xcode's `SourcePackages/checkouts/<name>`); there, and
-// whenever QUILL_PORTABLE_LIBRARIES is set to 1, the libraries build with SwiftPM's plain settings. Measured
-// (issue 18 item 11, same machine, interleaved): without the flags training ran at 0.43–0.51× and batch-1 sampling
-// at 0.19–0.40× the speed with them, so they stay wherever they are allowed.
+// whenever QUILL_PORTABLE_LIBRARIES is set to 1, the libraries build with SwiftPM's plain settings. There the
+// public generic entry points' exported Float specialisations stand in for cross-module optimisation: measured with
+// Tools/dependency-bench/run.sh (issue 18 item 11), training runs at 0.97–0.99× and batch-1 sampling at 0.93–0.95×
+// the speed with the flags (0.43–0.51× and 0.19–0.40× before those specialisations), so the flags stay wherever
+// they are allowed.
 let portableLibraries = Context.packageDirectory.split(separator: "/").contains("checkouts")
     || Context.environment["QUILL_PORTABLE_LIBRARIES"] == "1"
 let library: [SwiftSetting] = portableLibraries ? [] : release

@@ -83,6 +83,7 @@ public final class CharModel<T: QuillScalar> {
     public let stack: RecurrentStack<T>
     public let output: Linear<T>
 
+    @_specialize(exported: true, where T == Float)
     public init(config: CharModelConfig, rng: inout SeededGenerator) {
         self.config = config
         let V = config.vocabularySize
@@ -103,11 +104,13 @@ public final class CharModel<T: QuillScalar> {
     /// layer, the recurrent layers from the top (`RecurrentStack.gradientGroups`), the embedding.
     public var gradientGroups: [[Parameter<T>]] { [output.parameters] + stack.gradientGroups + [[embedding.table]] }
 
+    @_specialize(exported: true, where T == Float)
     public func makeWorkspace(steps: Int, batch: Int) -> CharWorkspace<T> {
         CharWorkspace(model: self, steps: steps, batch: batch)
     }
 
     /// Forward pass over a window. inputs: (T, B) tokens, time-major. Leaves logits (T·B, V) in `ws.logits`.
+    @_specialize(exported: true, where T == Float)
     public func forward(_ inputs: UnsafePointer<Int32>, _ ws: CharWorkspace<T>, dropout: Double,
                         rng: inout SeededGenerator) {
         let rows = ws.steps * ws.batch
@@ -120,6 +123,7 @@ public final class CharModel<T: QuillScalar> {
     /// first). Returns the summed loss in nats; gradients are of the mean loss per character, over `lossRows`
     /// characters when given (a data-parallel rank's share of a larger batch), else over this window's. `hooks`
     /// hears of each of `gradientGroups` as soon as its gradients are final.
+    @_specialize(exported: true, where T == Float)
     public func trainStep(inputs: UnsafePointer<Int32>, targets: UnsafePointer<Int32>, _ ws: CharWorkspace<T>,
                           dropout: Double, rng: inout SeededGenerator, lossRows: Int? = nil,
                           hooks: GradientHooks<T>? = nil) -> Double {
@@ -138,6 +142,7 @@ public final class CharModel<T: QuillScalar> {
     }
 
     /// Summed loss in nats of a window, without gradients or dropout.
+    @_specialize(exported: true, where T == Float)
     public func evaluate(inputs: UnsafePointer<Int32>, targets: UnsafePointer<Int32>, _ ws: CharWorkspace<T>) -> Double {
         var unused = SeededGenerator(seed: 0)
         forward(inputs, ws, dropout: 0, rng: &unused)

@@ -17,6 +17,7 @@ public enum GradientFlow {
     ///   - ws: the workspace of a `forward` without dropout, just run.
     ///   - dOut: the loss's gradient with respect to the stack's output, (steps, B, outputSize).
     /// - Precondition: the stack has no soft window (char and memory-task stacks have none).
+    @_specialize(exported: true, where T == Float)
     public static func hiddenGradientNorms<T: QuillScalar>(_ stack: RecurrentStack<T>, _ ws: StackWorkspace<T>,
                                                           dOut: UnsafePointer<T>) -> [[Double]] {
         precondition(stack.window == nil, "gradient flow is defined here for stacks without a window")
@@ -71,6 +72,7 @@ public enum GradientFlow {
     /// first `steps` tokens of each row, and L_T is the mean cross-entropy of its prediction of the last token after
     /// the last step. `[layer][t]` as `hiddenGradientNorms`. Leaves gradients in the output layer's parameters.
     /// - Precondition: `rows` is not empty, its rows have one length of at least 2 and tokens in the vocabulary.
+    @_specialize(exported: true, where T == Float)
     public static func charModel<T: QuillScalar>(_ model: CharModel<T>, rows: [[Int32]]) -> [[Double]] {
         precondition(!rows.isEmpty && Set(rows.map(\.count)).count == 1 && rows[0].count >= 2, "rows of one length ≥ 2")
         let S = rows[0].count - 1, B = rows.count, V = model.config.vocabularySize

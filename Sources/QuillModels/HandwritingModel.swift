@@ -81,6 +81,7 @@ public final class HandwritingModel<T: QuillScalar> {
     /// When set, `trainStep` adds the time of each of its phases here (`quill bench handwriting --profile`).
     public var profile: PhaseProfile? { didSet { stack.profile = profile } }
 
+    @_specialize(exported: true, where T == Float)
     public init(config: HandwritingConfig, rng: inout SeededGenerator) {
         self.config = config
         let window = config.kind == .synthesis
@@ -101,8 +102,10 @@ public final class HandwritingModel<T: QuillScalar> {
     public var gradientGroups: [[Parameter<T>]] { [output.parameters] + stack.gradientGroups }
 
     /// Graves's clip of the LSTM pre-activation derivatives (he uses 10); nil for none.
+    @_specialize(exported: true, where T == Float)
     public func setPreactivationGradientClip(_ clip: T?) { stack.setPreactivationGradientClip(clip) }
 
+    @_specialize(exported: true, where T == Float)
     public func makeWorkspace(steps: Int, batch: Int, maxTextLength: Int = 1) -> HandwritingWorkspace<T> {
         HandwritingWorkspace(model: self, steps: steps, batch: batch, maxTextLength: maxTextLength)
     }
@@ -111,6 +114,7 @@ public final class HandwritingModel<T: QuillScalar> {
 
     /// Forward over `ws.activeSteps` steps from the workspace's current state. Inputs are `ws.inputs` (T, B, 3);
     /// the raw mixture outputs land in `ws.y` (T, B, 1 + 6M).
+    @_specialize(exported: true, where T == Float)
     public func forward(_ ws: HandwritingWorkspace<T>) {
         stack.forward(ws.inputs.ptr, ws.stack)
         output.forward(stack.output(ws.stack), rows: ws.activeSteps * ws.batch, into: ws.y.ptr)
@@ -121,6 +125,7 @@ public final class HandwritingModel<T: QuillScalar> {
     /// state moved on exactly as `forward` moves it (the head feeds nothing back), `ws.y` left as it was. For steps
     /// whose outputs nobody reads, such as a prime's rows; the head is 768 × 121 of the bundled model's 1.65 M
     /// weights (3 × 256 LSTM with skip connections, M = 20).
+    @_specialize(exported: true, where T == Float)
     public func forwardState(_ ws: HandwritingWorkspace<T>) {
         stack.forward(ws.inputs.ptr, ws.stack)
     }
@@ -133,6 +138,7 @@ public final class HandwritingModel<T: QuillScalar> {
     /// `sequencesInBatch`: the sequences the gradient is averaged over, when this workspace holds a data-parallel
     /// rank's share of a larger batch (nil: the workspace's own `sequenceCount`). `hooks` hears of each of
     /// `gradientGroups` as soon as its gradients are final.
+    @_specialize(exported: true, where T == Float)
     public func trainStep(_ ws: HandwritingWorkspace<T>, outputClip: T?, sequencesInBatch: Int? = nil,
                           hooks: GradientHooks<T>? = nil) -> (total: Double, offsets: Double, endOfStroke: Double) {
         forward(ws)
@@ -149,6 +155,7 @@ public final class HandwritingModel<T: QuillScalar> {
     }
 
     /// The NLL of a batch without gradients.
+    @_specialize(exported: true, where T == Float)
     public func evaluate(_ ws: HandwritingWorkspace<T>) -> (total: Double, offsets: Double, endOfStroke: Double) {
         forward(ws)
         return output.loss(ws.y.ptr, targets: ws.targets.ptr, mask: ws.mask.ptr, rows: ws.activeSteps * ws.batch,
@@ -196,5 +203,6 @@ public final class HandwritingWorkspace<T: QuillScalar> {
     public var window: WindowWorkspace<T>? { stack.window }
 
     /// Starts every sequence from zero state (and the window before the first character).
+    @_specialize(exported: true, where T == Float)
     public func resetState() { stack.resetState() }
 }

@@ -48,6 +48,7 @@ public struct StrokeBatches {
     /// Copies one batch into a workspace: padded inputs, targets and mask, texts, and the active step count.
     /// Returns the number of unmasked steps.
     @discardableResult
+    @_specialize(exported: true, where T == Float)
     public static func fill<T: QuillScalar>(_ ws: HandwritingWorkspace<T>, samples: [PreparedSample],
                                             indices: [Int]) -> Int {
         let B = ws.batch

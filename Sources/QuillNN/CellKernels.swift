@@ -11,7 +11,7 @@ public enum CellKernels {
     /// - cPrev, c, tanhC, h: (B, H).
     /// - peepholes: nil, or (3H) Graves's diagonal peephole weights (w_ci, w_cf, w_co): i and f also see c_{t−1},
     ///   o sees c_t (eqs. 7–11).
-    @_specialize(where T == Float) @_specialize(where T == Double)
+    @_specialize(exported: true, where T == Float) @_specialize(where T == Double)
     public static func lstmForward<T: QuillScalar>(gates: UnsafeMutablePointer<T>, cPrev: UnsafePointer<T>,
                                                    c: UnsafeMutablePointer<T>, tanhC: UnsafeMutablePointer<T>,
                                                    h: UnsafeMutablePointer<T>, batch: Int, hidden H: Int,
@@ -44,7 +44,7 @@ public enum CellKernels {
     /// - dGates: (B, 4H) gradient with respect to the gate pre-activations, out.
     /// - peepholes: the forward pass's peephole weights, or nil (their own gradient is summed over all steps by
     ///   `peepholeGradients`).
-    @_specialize(where T == Float) @_specialize(where T == Double)
+    @_specialize(exported: true, where T == Float) @_specialize(where T == Double)
     public static func lstmBackward<T: QuillScalar>(gates: UnsafePointer<T>, cPrev: UnsafePointer<T>,
                                                     tanhC: UnsafePointer<T>, dh: UnsafePointer<T>,
                                                     dc: UnsafeMutablePointer<T>, dGates: UnsafeMutablePointer<T>,
@@ -82,7 +82,7 @@ public enum CellKernels {
 
     /// Peephole weight gradients over `rows` rows (all steps at once): ∂w_ci += Σ ∂i·c_{t−1}, ∂w_cf += Σ ∂f·c_{t−1},
     /// ∂w_co += Σ ∂o·c_t. dGates: (rows, 4H); cPrev, c: (rows, H); grad: (3H), accumulated.
-    @_specialize(where T == Float) @_specialize(where T == Double)
+    @_specialize(exported: true, where T == Float) @_specialize(where T == Double)
     public static func peepholeGradients<T: QuillScalar>(dGates: UnsafePointer<T>, cPrev: UnsafePointer<T>,
                                                          c: UnsafePointer<T>, rows: Int, hidden H: Int,
                                                          into grad: UnsafeMutablePointer<T>) {
@@ -100,7 +100,7 @@ public enum CellKernels {
     /// GRU step: r = σ(x_r + h_r), z = σ(x_z + h_z), n = tanh(x_n + r ⊙ h_n), h = (1 − z) ⊙ n + z ⊙ h_prev.
     /// - xg: (B, 3H) input-side pre-activations in, activated (r, z, n) out.
     /// - hg: (B, 3H) recurrent-side pre-activations (h_prev·W_h + b_h), unchanged.
-    @_specialize(where T == Float) @_specialize(where T == Double)
+    @_specialize(exported: true, where T == Float) @_specialize(where T == Double)
     public static func gruForward<T: QuillScalar>(xg: UnsafeMutablePointer<T>, hg: UnsafePointer<T>,
                                                   hPrev: UnsafePointer<T>, h: UnsafeMutablePointer<T>,
                                                   batch: Int, hidden H: Int) {
@@ -123,7 +123,7 @@ public enum CellKernels {
     /// - dh: (B, H) total gradient reaching h_t.
     /// - dxg, dhg: (B, 3H) gradients of the input-side and recurrent-side pre-activations, out.
     /// - dhPrevDirect: (B, H) the part of dh_{t-1} that skips the weights (z ⊙ dh), out.
-    @_specialize(where T == Float) @_specialize(where T == Double)
+    @_specialize(exported: true, where T == Float) @_specialize(where T == Double)
     public static func gruBackward<T: QuillScalar>(act: UnsafePointer<T>, hg: UnsafePointer<T>,
                                                    hPrev: UnsafePointer<T>, dh: UnsafePointer<T>,
                                                    dxg: UnsafeMutablePointer<T>, dhg: UnsafeMutablePointer<T>,
@@ -150,7 +150,7 @@ public enum CellKernels {
     // MARK: - Vanilla RNN
 
     /// h = tanh(pre) or relu(pre), in place on `pre` and copied to `h`.
-    @_specialize(where T == Float) @_specialize(where T == Double)
+    @_specialize(exported: true, where T == Float) @_specialize(where T == Double)
     public static func rnnForward<T: QuillScalar>(pre: UnsafeMutablePointer<T>, h: UnsafeMutablePointer<T>,
                                                   count n: Int, relu: Bool) {
         if relu {
@@ -161,7 +161,7 @@ public enum CellKernels {
     }
 
     /// dPre = dh ⊙ act'(h), with the activation's output `h` from the forward pass.
-    @_specialize(where T == Float) @_specialize(where T == Double)
+    @_specialize(exported: true, where T == Float) @_specialize(where T == Double)
     public static func rnnBackward<T: QuillScalar>(h: UnsafePointer<T>, dh: UnsafePointer<T>,
                                                    dPre: UnsafeMutablePointer<T>, count n: Int, relu: Bool) {
         if relu {

@@ -8,6 +8,7 @@ public final class Linear<T: QuillScalar> {
     public let bias: Parameter<T>
 
     /// Uniform initialisation in ±1/√inputSize (as PyTorch).
+    @_specialize(exported: true, where T == Float)
     public init(inputSize: Int, outputSize: Int, name: String, rng: inout SeededGenerator) {
         self.inputSize = inputSize
         self.outputSize = outputSize
@@ -23,6 +24,7 @@ public final class Linear<T: QuillScalar> {
     public var parameters: [Parameter<T>] { [weight, bias] }
 
     /// x: (N, inputSize) → y: (N, outputSize).
+    @_specialize(exported: true, where T == Float)
     public func forward(_ x: UnsafePointer<T>, rows N: Int, into y: UnsafeMutablePointer<T>) {
         matmul(m: N, n: outputSize, k: inputSize, a: x, lda: inputSize, b: weight.value.ptr, ldb: outputSize,
                c: y, ldc: outputSize)
@@ -30,6 +32,7 @@ public final class Linear<T: QuillScalar> {
     }
 
     /// Accumulates dW, db; writes dx (N, inputSize) when given (overwriting, or adding when `accumulate`).
+    @_specialize(exported: true, where T == Float)
     public func backward(_ x: UnsafePointer<T>, rows N: Int, dy: UnsafePointer<T>,
                          dx: UnsafeMutablePointer<T>?, accumulate: Bool = false) {
         matmul(transA: true, m: inputSize, n: outputSize, k: N, a: x, lda: inputSize, b: dy, ldb: outputSize,
@@ -49,6 +52,7 @@ public final class Embedding<T: QuillScalar> {
     public let dimension: Int
     public let table: Parameter<T>
 
+    @_specialize(exported: true, where T == Float)
     public init(vocabularySize V: Int, dimension: Int?, name: String, rng: inout SeededGenerator) {
         vocabularySize = V
         if let E = dimension, E > 0 {
@@ -67,6 +71,7 @@ public final class Embedding<T: QuillScalar> {
     public var isOneHot: Bool { !table.trainable }
 
     /// tokens: N indices in 0..<V → out: (N, E).
+    @_specialize(exported: true, where T == Float)
     public func forward(_ tokens: UnsafePointer<Int32>, count N: Int, into out: UnsafeMutablePointer<T>) {
         let E = dimension
         for n in 0..<N {
@@ -75,6 +80,7 @@ public final class Embedding<T: QuillScalar> {
     }
 
     /// Scatters dOut (N, E) into the table's gradient (skipped for one-hot).
+    @_specialize(exported: true, where T == Float)
     public func backward(_ tokens: UnsafePointer<Int32>, count N: Int, dOut: UnsafePointer<T>) {
         guard table.trainable else { return }
         let E = dimension

@@ -38,7 +38,7 @@ public struct MixtureDensity: Codable, Equatable, Sendable {
     /// - y: (N, 1 + 6M) raw outputs. targets: (N, 3) as (dx, dy, eos). mask: N weights (nil: all 1).
     /// - dy: (N, 1 + 6M), written with `scale · ∂L/∂ŷ` when given (zero for masked-out rows).
     /// - Returns: (total NLL, offsets part, end-of-stroke part), in nats.
-    @_specialize(where T == Float) @_specialize(where T == Double)
+    @_specialize(exported: true, where T == Float) @_specialize(where T == Double)
     public func loss<T: QuillScalar>(_ y: UnsafePointer<T>, targets: UnsafePointer<T>, mask: UnsafePointer<T>?,
                                      rows N: Int, dy: UnsafeMutablePointer<T>?, scale: T = 1)
         -> (total: Double, offsets: Double, endOfStroke: Double) {
@@ -122,6 +122,7 @@ public struct MixtureDensity: Codable, Equatable, Sendable {
     }
 
     /// π = softmax(π̂ (1 + b)), σ = σ_floor + exp(σ̂ − b), as in eqs. 60–61.
+    @_specialize(exported: true, where T == Float)
     public func parameters<T: QuillScalar>(_ row: UnsafePointer<T>, bias b: Double = 0) -> Parameters {
         let M = components
         var w = (0..<M).map { Double(row[1 + $0]) * (1 + b) }
@@ -139,6 +140,7 @@ public struct MixtureDensity: Codable, Equatable, Sendable {
     }
 
     /// Draws (dx, dy, eos) from one output row.
+    @_specialize(exported: true, where T == Float)
     public func sample<T: QuillScalar>(_ row: UnsafePointer<T>, bias: Double = 0,
                                        rng: inout SeededGenerator) -> (Double, Double, Bool) {
         let p = parameters(row, bias: bias)

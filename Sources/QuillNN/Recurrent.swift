@@ -25,6 +25,7 @@ public struct RecurrentState<T: QuillScalar> {
     public let h: Tensor<T>
     public let c: Tensor<T>?
 
+    @_specialize(exported: true, where T == Float)
     public init(batch: Int, hidden: Int, hasCell: Bool) {
         h = Tensor<T>([batch, hidden])
         c = hasCell ? Tensor<T>([batch, hidden]) : nil
@@ -61,6 +62,7 @@ public final class RecurrentLayer<T: QuillScalar> {
     /// Uniform initialisation in ±1/√H (as PyTorch), with zero biases but the LSTM forget gate's, set to
     /// `forgetBias` (1 after Gers et al. 2000; PyTorch's biases have mean 0). `peepholes` adds Graves's peephole
     /// connections to an LSTM (eqs. 7–11); they start at zero, so the cell starts as a plain LSTM.
+    @_specialize(exported: true, where T == Float)
     public init(kind: CellKind, inputSize: Int, hiddenSize: Int, name: String, peepholes: Bool = false,
                 forgetBias: Double = 1, rng: inout SeededGenerator) {
         self.kind = kind
@@ -92,6 +94,7 @@ public final class RecurrentLayer<T: QuillScalar> {
 
     /// Input projection for `rows` rows at once: `pre = x·W_x + b`.
     /// - x: (rows, inputSize); pre: (rows, G).
+    @_specialize(exported: true, where T == Float)
     public func project(_ x: UnsafePointer<T>, rows: Int, into pre: UnsafeMutablePointer<T>) {
         let G = gateWidth
         matmul(m: rows, n: G, k: inputSize, a: x, lda: inputSize, b: wx.value.ptr, ldb: G, c: pre, ldc: G)
@@ -156,6 +159,7 @@ public final class RecurrentLayer<T: QuillScalar> {
 
     /// Step t from its input x_t (B, inputSize): `project`, then `step`. Callers that build a step's input from the
     /// step before (Graves's window) run the layer this way, after `beginForward`.
+    @_specialize(exported: true, where T == Float)
     public func forwardStep(_ t: Int, _ x: UnsafePointer<T>, _ ws: RecurrentWorkspace<T>) {
         project(x, rows: ws.batch, into: ws.preStep(t))
         step(t, ws)
@@ -163,6 +167,7 @@ public final class RecurrentLayer<T: QuillScalar> {
 
     /// Forward over a whole sequence: one GEMM projects every timestep's input, then only the recurrent product runs
     /// per step. x: (T, B, inputSize). Outputs are `ws.outputs`: (T, B, H).
+    @_specialize(exported: true, where T == Float)
     public func forward(_ x: UnsafePointer<T>, _ ws: RecurrentWorkspace<T>, steps: Int? = nil) {
         let T = steps ?? ws.activeSteps
         project(x, rows: T * ws.batch, into: ws.pre.ptr)
@@ -176,6 +181,7 @@ public final class RecurrentLayer<T: QuillScalar> {
     /// Also takes a transposed copy of W_h, so the per-step product dh_{t−1} = dPre·W_hᵀ runs as a plain product
     /// (about 15% faster in OpenBLAS than the transposed form at LSTM sizes; the copy costs one pass over W_h), or
     /// for the fused kernels packs W_hᵀ into their panels.
+    @_specialize(exported: true, where T == Float)
     public func beginBackward(_ ws: RecurrentWorkspace<T>) {
         ws.dhCarry.zero()
         ws.dcCarry?.zero()
@@ -192,6 +198,7 @@ public final class RecurrentLayer<T: QuillScalar> {
 
     /// Backward through step `t`. `dhExternal` (B, H) is the gradient reaching h_{t+1} from outside the layer
     /// (layers above, the output, a window); it may be nil. Writes `ws.dPre[t]` and carries dh, dc to step t−1.
+    @_specialize(exported: true, where T == Float)
     public func backwardStep(_ t: Int, _ ws: RecurrentWorkspace<T>, dhExternal: UnsafePointer<T>?) {
         let B = ws.batch, H = hiddenSize, G = gateWidth
         let dh = ws.dhCarry.ptr
@@ -252,6 +259,7 @@ public final class RecurrentLayer<T: QuillScalar> {
 
     /// Finishes a backward pass over `steps` steps: weight gradients as single GEMMs over all timesteps, and the
     /// input gradient. x: (T, B, inputSize) as given to `forward`; dx: (T, B, inputSize), overwritten, or nil.
+    @_specialize(exported: true, where T == Float)
     public func finishBackward(_ x: UnsafePointer<T>, _ ws: RecurrentWorkspace<T>, dx: UnsafeMutablePointer<T>?,
                                steps: Int? = nil) {
         let T = steps ?? ws.activeSteps
@@ -280,6 +288,7 @@ public final class RecurrentLayer<T: QuillScalar> {
 
     /// The gradient of step t's input, dx_t = dPre_t · W_xᵀ: (B, inputSize), overwritten. Valid after
     /// `backwardStep(t)`, for callers that pass it on within the backward pass (Graves's window).
+    @_specialize(exported: true, where T == Float)
     public func inputGradient(at t: Int, _ ws: RecurrentWorkspace<T>, into dx: UnsafeMutablePointer<T>) {
         inputGradient(ws.dPreStep(t), rows: ws.batch, into: dx)
     }
@@ -292,6 +301,7 @@ public final class RecurrentLayer<T: QuillScalar> {
     }
 
     /// Backward over a whole sequence. dh: (T, B, H) gradient of the outputs, or nil for zero.
+    @_specialize(exported: true, where T == Float)
     public func backward(_ x: UnsafePointer<T>, _ ws: RecurrentWorkspace<T>, dh: UnsafePointer<T>?,
                          dx: UnsafeMutablePointer<T>?, steps: Int? = nil) {
         let T = steps ?? ws.activeSteps
@@ -343,6 +353,7 @@ public final class RecurrentWorkspace<T: QuillScalar> {
     /// The fused kernels' packed W_h and W_hᵀ, allocated on first use.
     lazy var packed = PackedRecurrentWeights(hidden: hidden, gates: kind.gateCount)
 
+    @_specialize(exported: true, where T == Float)
     public init(layer: RecurrentLayer<T>, steps: Int, batch: Int) {
         kind = layer.kind
         self.steps = steps
@@ -379,6 +390,7 @@ public final class RecurrentWorkspace<T: QuillScalar> {
     public var outputs: UnsafeMutablePointer<T> { h.ptr + batch * hidden }
 
     /// Moves the state after `steps` steps to the initial slot, so the next window continues from it.
+    @_specialize(exported: true, where T == Float)
     public func carryState(after steps: Int? = nil) {
         let T = steps ?? activeSteps
         let n = batch * hidden
@@ -388,6 +400,7 @@ public final class RecurrentWorkspace<T: QuillScalar> {
     }
 
     /// Zeroes the initial state.
+    @_specialize(exported: true, where T == Float)
     public func resetState() {
         let n = batch * hidden
         h.ptr.update(repeating: 0, count: n)
@@ -395,12 +408,14 @@ public final class RecurrentWorkspace<T: QuillScalar> {
     }
 
     /// Zeroes the initial state of one batch row (a stream that starts over).
+    @_specialize(exported: true, where T == Float)
     public func resetState(row b: Int) {
         (h.ptr + b * hidden).update(repeating: 0, count: hidden)
         c.map { ($0.ptr + b * hidden).update(repeating: 0, count: hidden) }
     }
 
     /// The initial state as a named struct (copies).
+    @_specialize(exported: true, where T == Float)
     public func initialState() -> RecurrentState<T> {
         let s = RecurrentState<T>(batch: batch, hidden: hidden, hasCell: kind.hasCell)
         s.h.ptr.update(from: h.ptr, count: batch * hidden)
@@ -409,12 +424,14 @@ public final class RecurrentWorkspace<T: QuillScalar> {
     }
 
     /// Sets the initial state from a named struct of the same shape.
+    @_specialize(exported: true, where T == Float)
     public func setInitialState(_ s: RecurrentState<T>) {
         h.ptr.update(from: s.h.ptr, count: batch * hidden)
         if let c, let sc = s.c { c.ptr.update(from: sc.ptr, count: batch * hidden) }
     }
 
     /// Reorders the initial state's batch rows: row b takes old row `order[b]` (beam search).
+    @_specialize(exported: true, where T == Float)
     public func reorderInitialState(_ order: [Int]) {
         func permute(_ p: UnsafeMutablePointer<T>) {
             let copy = Array(UnsafeBufferPointer(start: p, count: batch * hidden))

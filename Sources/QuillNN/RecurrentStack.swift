@@ -40,6 +40,7 @@ public final class RecurrentStack<T: QuillScalar> {
     public var profile: PhaseProfile?
 
     /// Layers are named `name.0` … `name.N−1` and initialised in that order from `rng`, then the window.
+    @_specialize(exported: true, where T == Float)
     public init(kind: CellKind, inputSize: Int, hiddenSize: Int, layers n: Int, skipConnections: Bool,
                 peepholes: Bool = false, forgetBias: Double = 1, window: SoftWindowShape? = nil, name: String,
                 rng: inout SeededGenerator) {
@@ -74,11 +75,13 @@ public final class RecurrentStack<T: QuillScalar> {
     }
 
     /// Sets Graves's pre-activation gradient clip on every layer.
+    @_specialize(exported: true, where T == Float)
     public func setPreactivationGradientClip(_ clip: T?) {
         for l in layers { l.preactivationGradientClip = clip }
     }
 
     /// Activations for `steps` steps of `batch` sequences; with a window, of texts of at most `maxTextLength`.
+    @_specialize(exported: true, where T == Float)
     public func makeWorkspace(steps: Int, batch: Int, maxTextLength: Int = 1) -> StackWorkspace<T> {
         StackWorkspace(stack: self, steps: steps, batch: batch, maxTextLength: maxTextLength)
     }
@@ -87,6 +90,7 @@ public final class RecurrentStack<T: QuillScalar> {
 
     /// Forward over `ws.activeSteps` steps from the workspace's state. x: (T, B, inputSize). Output:
     /// `output(ws)`, (T, B, outputSize). `dropout` > 0 draws fresh masks from `rng` (training); 0 means evaluation.
+    @_specialize(exported: true, where T == Float)
     public func forward(_ x: UnsafePointer<T>, _ ws: StackWorkspace<T>, dropout: Double, rng: inout SeededGenerator) {
         let rows = ws.activeSteps * ws.batch, H = hiddenSize
         ws.layers.forEach { $0.activeSteps = ws.activeSteps }
@@ -138,6 +142,7 @@ public final class RecurrentStack<T: QuillScalar> {
     }
 
     /// Forward without dropout (evaluation, sampling, networks trained without it).
+    @_specialize(exported: true, where T == Float)
     public func forward(_ x: UnsafePointer<T>, _ ws: StackWorkspace<T>) {
         var unused = SeededGenerator(seed: 0)
         forward(x, ws, dropout: 0, rng: &unused)
@@ -166,6 +171,7 @@ public final class RecurrentStack<T: QuillScalar> {
     }
 
     /// The stack's output after `forward`: (T, B, outputSize).
+    @_specialize(exported: true, where T == Float)
     public func output(_ ws: StackWorkspace<T>) -> UnsafeMutablePointer<T> {
         // Invariant: the workspace has an output buffer when the stack has skip connections (init).
         skipConnections ? ws.output!.ptr : ws.fedForward(layers.count - 1)
@@ -177,6 +183,7 @@ public final class RecurrentStack<T: QuillScalar> {
     /// `forward`; dOut: (T, B, outputSize); dx: (T, B, inputSize), overwritten, or nil. `hooks` hears of each of
     /// `gradientGroups` as soon as its gradients are final (layer N first), and gets a `progress` call at every step
     /// of layer 1 with a window.
+    @_specialize(exported: true, where T == Float)
     public func backward(_ x: UnsafePointer<T>, _ ws: StackWorkspace<T>, dOut: UnsafePointer<T>,
                          dx: UnsafeMutablePointer<T>?, hooks: GradientHooks<T>? = nil) {
         let rows = ws.activeSteps * ws.batch, H = hiddenSize, I = inputSize, N = layers.count
@@ -320,23 +327,29 @@ public final class StackWorkspace<T: QuillScalar> {
     }
 
     /// Carries every layer's state, and the window's, to the next window of steps.
+    @_specialize(exported: true, where T == Float)
     public func carryState() {
         layers.forEach { $0.carryState() }
         window?.carryState(after: activeSteps)
     }
     /// Zeroes every layer's initial state; the window starts before the first character.
+    @_specialize(exported: true, where T == Float)
     public func resetState() {
         layers.forEach { $0.resetState() }
         window?.resetState()
     }
     /// Zeroes one batch row's initial state in every layer and, with a window, that row's κ₀ and w₀.
+    @_specialize(exported: true, where T == Float)
     public func resetState(row b: Int) {
         layers.forEach { $0.resetState(row: b) }
         window?.resetState(row: b)
     }
     /// Reorders batch rows of the initial state (beam search).
+    @_specialize(exported: true, where T == Float)
     public func reorderState(_ order: [Int]) { layers.forEach { $0.reorderInitialState(order) } }
     /// The initial states, one per layer.
+    @_specialize(exported: true, where T == Float)
     public func states() -> [RecurrentState<T>] { layers.map { $0.initialState() } }
+    @_specialize(exported: true, where T == Float)
     public func setStates(_ s: [RecurrentState<T>]) { zip(layers, s).forEach { $0.setInitialState($1) } }
 }

@@ -62,6 +62,7 @@ public final class SoftWindow<T: QuillScalar> {
     }
 
     /// w_t for all rows of step t: (B, V). `wPrevious(0)` is the initial window vector.
+    @_specialize(exported: true, where T == Float)
     public func window(at t: Int, _ ws: WindowWorkspace<T>) -> UnsafeMutablePointer<T> {
         ws.w.ptr + (t + 1) * ws.batch * vocabularySize
     }
@@ -69,6 +70,7 @@ public final class SoftWindow<T: QuillScalar> {
     // MARK: - Backward
 
     /// Starts a backward pass: zeroes the κ gradient carried through time.
+    @_specialize(exported: true, where T == Float)
     public func beginBackward(_ ws: WindowWorkspace<T>) { ws.dKappaCarry.zero() }
 
     /// Backward through step t. dw: (B, V) total gradient of w_t. Writes dh (B, inputSize) (overwritten), the
@@ -98,6 +100,7 @@ public final class SoftWindow<T: QuillScalar> {
     }
 
     /// Weight gradients over `steps` steps as one GEMM. h: (T, B, inputSize), the inputs of every step.
+    @_specialize(exported: true, where T == Float)
     public func finishBackward(h: UnsafePointer<T>, _ ws: WindowWorkspace<T>, steps: Int) {
         let rows = steps * ws.batch, K3 = 3 * components
         matmul(transA: true, m: inputSize, n: K3, k: rows, a: h, lda: inputSize, b: ws.dParams.ptr, ldb: K3,
@@ -107,6 +110,7 @@ public final class SoftWindow<T: QuillScalar> {
 
     /// The window's focus for row b at step t: the first u (0-based, 0…U) with the largest φ(t, u + 1); U when
     /// φ(t, U+1), just past the text, is the largest.
+    @_specialize(exported: true, where T == Float)
     public func focus(_ t: Int, row b: Int, _ ws: WindowWorkspace<T>) -> Int {
         let len = ws.lengths[b]
         let phi = ws.phi.ptr + (t * ws.batch + b) * (ws.maxTextLength + 1)
@@ -117,6 +121,7 @@ public final class SoftWindow<T: QuillScalar> {
 
     /// Graves's stopping rule for row b after step t: φ(t, U+1) exceeds φ(t, u) for every u ≤ U, that is the
     /// focus has moved past the text.
+    @_specialize(exported: true, where T == Float)
     public func finished(_ t: Int, row b: Int, _ ws: WindowWorkspace<T>) -> Bool {
         focus(t, row: b, ws) == ws.lengths[b]
     }
@@ -261,6 +266,7 @@ public final class WindowWorkspace<T: QuillScalar> {
     }
 
     /// Sets row b's text (character indices; at most maxTextLength).
+    @_specialize(exported: true, where T == Float)
     public func setText(row b: Int, _ chars: [Int32]) {
         let n = min(chars.count, maxTextLength)
         for u in 0..<n { text.ptr[b * maxTextLength + u] = chars[u] }
@@ -269,18 +275,21 @@ public final class WindowWorkspace<T: QuillScalar> {
     }
 
     /// Zeroes κ₀ and w₀: the window starts before the first character.
+    @_specialize(exported: true, where T == Float)
     public func resetState() {
         (kappa.ptr).update(repeating: 0, count: batch * components)
         (w.ptr).update(repeating: 0, count: batch * vocabularySize)
     }
 
     /// Zeroes batch row `b`'s κ₀ and w₀: that row's window starts again before the first character.
+    @_specialize(exported: true, where T == Float)
     public func resetState(row b: Int) {
         (kappa.ptr + b * components).update(repeating: 0, count: components)
         (w.ptr + b * vocabularySize).update(repeating: 0, count: vocabularySize)
     }
 
     /// Moves the state after `steps` steps to the initial slots (step-by-step sampling).
+    @_specialize(exported: true, where T == Float)
     public func carryState(after steps: Int) {
         kappa.ptr.update(from: kappa.ptr + steps * batch * components, count: batch * components)
         w.ptr.update(from: w.ptr + steps * batch * vocabularySize, count: batch * vocabularySize)

@@ -7,7 +7,7 @@ public enum SoftmaxCrossEntropy {
     /// - targets: N class indices.
     /// - dLogits: (N, V), written with `scale · (softmax − onehot)` when given.
     /// - Returns: the summed negative log-likelihood in nats (accumulated in Double).
-    @_specialize(where T == Float) @_specialize(where T == Double)
+    @_specialize(exported: true, where T == Float) @_specialize(where T == Double)
     public static func loss<T: QuillScalar>(logits: UnsafePointer<T>, targets: UnsafePointer<Int32>,
                                             rows N: Int, classes V: Int,
                                             dLogits: UnsafeMutablePointer<T>?, scale: T = 1) -> Double {
@@ -34,7 +34,7 @@ public enum SoftmaxCrossEntropy {
 
     /// Writes the softmax of `logits / temperature` into `probs` (V values). The maximum's term is exactly 1, so a
     /// temperature that underflows to 0 in `T` gives the greedy distribution rather than 0/0.
-    @_specialize(where T == Float) @_specialize(where T == Double)
+    @_specialize(exported: true, where T == Float) @_specialize(where T == Double)
     public static func softmax<T: QuillScalar>(_ logits: UnsafePointer<T>, count V: Int, temperature: T = 1,
                                                into probs: UnsafeMutablePointer<T>) {
         var m = logits[0]
@@ -49,7 +49,7 @@ public enum SoftmaxCrossEntropy {
     }
 
     /// Writes log-softmax of `logits` into `out` (V values).
-    @_specialize(where T == Float) @_specialize(where T == Double)
+    @_specialize(exported: true, where T == Float) @_specialize(where T == Double)
     public static func logSoftmax<T: QuillScalar>(_ logits: UnsafePointer<T>, count V: Int,
                                                   into out: UnsafeMutablePointer<T>) {
         var m = logits[0]
@@ -64,6 +64,7 @@ public enum SoftmaxCrossEntropy {
 /// Inverted dropout: kept units are scaled by 1/(1−p) during training, so evaluation needs no change.
 public enum Dropout {
     /// Fills `mask` with 0 or 1/(1−p) from the generator.
+    @_specialize(exported: true, where T == Float)
     public static func makeMask<T: QuillScalar>(_ mask: UnsafeMutablePointer<T>, count n: Int, p: Double,
                                                 rng: inout SeededGenerator) {
         let keep = T(1 / (1 - p))

@@ -4,7 +4,7 @@
 /// specialised (release builds use cross-module optimisation, see Package.swift) reach the vectorised body directly.
 public enum Kernels {
     /// `y[r, :] += bias` for each of `rows` rows of width `cols`.
-    @_specialize(where T == Float) @_specialize(where T == Double)
+    @_specialize(exported: true, where T == Float) @_specialize(where T == Double)
     public static func addRowVector<T: QuillScalar>(_ y: UnsafeMutablePointer<T>, rows: Int, cols: Int,
                                                     _ bias: UnsafePointer<T>) {
         for r in 0..<rows {
@@ -14,7 +14,7 @@ public enum Kernels {
     }
 
     /// `out[j] += Σ_r x[r, j]`: the bias gradient of a row-broadcast bias.
-    @_specialize(where T == Float) @_specialize(where T == Double)
+    @_specialize(exported: true, where T == Float) @_specialize(where T == Double)
     public static func accumulateColumnSums<T: QuillScalar>(_ x: UnsafePointer<T>, rows: Int, cols: Int,
                                                             into out: UnsafeMutablePointer<T>) {
         for r in 0..<rows {
@@ -24,27 +24,27 @@ public enum Kernels {
     }
 
     /// `y += x`.
-    @_specialize(where T == Float) @_specialize(where T == Double)
+    @_specialize(exported: true, where T == Float) @_specialize(where T == Double)
     public static func add<T: QuillScalar>(_ x: UnsafePointer<T>, into y: UnsafeMutablePointer<T>, count n: Int) {
         for i in 0..<n { y[i] += x[i] }
     }
 
     /// `y = a * x`.
-    @_specialize(where T == Float) @_specialize(where T == Double)
+    @_specialize(exported: true, where T == Float) @_specialize(where T == Double)
     public static func scale<T: QuillScalar>(_ x: UnsafePointer<T>, by a: T, into y: UnsafeMutablePointer<T>,
                                              count n: Int) {
         for i in 0..<n { y[i] = a * x[i] }
     }
 
     /// `y = x * m` elementwise.
-    @_specialize(where T == Float) @_specialize(where T == Double)
+    @_specialize(exported: true, where T == Float) @_specialize(where T == Double)
     public static func multiply<T: QuillScalar>(_ x: UnsafePointer<T>, _ m: UnsafePointer<T>,
                                                 into y: UnsafeMutablePointer<T>, count n: Int) {
         for i in 0..<n { y[i] = x[i] * m[i] }
     }
 
     /// `dst = srcᵀ`: src is (rows, cols) row-major, dst (cols, rows). Blocked so both sides stay in cache.
-    @_specialize(where T == Float) @_specialize(where T == Double)
+    @_specialize(exported: true, where T == Float) @_specialize(where T == Double)
     public static func transpose<T: QuillScalar>(_ src: UnsafePointer<T>, rows: Int, cols: Int,
                                                  into dst: UnsafeMutablePointer<T>) {
         let blk = 32
@@ -60,7 +60,7 @@ public enum Kernels {
     }
 
     /// Copies `rows` rows of width `width` from a strided source into a strided destination.
-    @_specialize(where T == Float) @_specialize(where T == Double)
+    @_specialize(exported: true, where T == Float) @_specialize(where T == Double)
     public static func copyRows<T: QuillScalar>(rows: Int, width: Int,
                                                 from src: UnsafePointer<T>, srcStride: Int,
                                                 to dst: UnsafeMutablePointer<T>, dstStride: Int) {
@@ -70,7 +70,7 @@ public enum Kernels {
     }
 
     /// Adds `rows` rows of width `width` from a strided source into a strided destination.
-    @_specialize(where T == Float) @_specialize(where T == Double)
+    @_specialize(exported: true, where T == Float) @_specialize(where T == Double)
     public static func addRows<T: QuillScalar>(rows: Int, width: Int,
                                                from src: UnsafePointer<T>, srcStride: Int,
                                                to dst: UnsafeMutablePointer<T>, dstStride: Int) {
@@ -81,19 +81,19 @@ public enum Kernels {
     }
 
     /// Clamps every value to [-limit, limit].
-    @_specialize(where T == Float) @_specialize(where T == Double)
+    @_specialize(exported: true, where T == Float) @_specialize(where T == Double)
     public static func clamp<T: QuillScalar>(_ x: UnsafeMutablePointer<T>, count n: Int, limit: T) {
         for i in 0..<n { x[i] = Swift.min(Swift.max(x[i], -limit), limit) }
     }
 
     /// `y = tanh(x)` with the scalar's fast tanh.
-    @_specialize(where T == Float) @_specialize(where T == Double)
+    @_specialize(exported: true, where T == Float) @_specialize(where T == Double)
     public static func tanh<T: QuillScalar>(_ x: UnsafePointer<T>, into y: UnsafeMutablePointer<T>, count n: Int) {
         for i in 0..<n { y[i] = T.fastTanh(x[i]) }
     }
 
     /// `y = sigmoid(x)` with the scalar's fast sigmoid.
-    @_specialize(where T == Float) @_specialize(where T == Double)
+    @_specialize(exported: true, where T == Float) @_specialize(where T == Double)
     public static func sigmoid<T: QuillScalar>(_ x: UnsafePointer<T>, into y: UnsafeMutablePointer<T>,
                                                count n: Int) {
         for i in 0..<n { y[i] = T.fastSigmoid(x[i]) }
@@ -103,38 +103,38 @@ public enum Kernels {
     // fails and the loop falls back to scalar code.
 
     /// `x = tanh(x)`.
-    @_specialize(where T == Float) @_specialize(where T == Double)
+    @_specialize(exported: true, where T == Float) @_specialize(where T == Double)
     public static func tanhInPlace<T: QuillScalar>(_ x: UnsafeMutablePointer<T>, count n: Int) {
         for i in 0..<n { x[i] = T.fastTanh(x[i]) }
     }
 
     /// `x = sigmoid(x)`.
-    @_specialize(where T == Float) @_specialize(where T == Double)
+    @_specialize(exported: true, where T == Float) @_specialize(where T == Double)
     public static func sigmoidInPlace<T: QuillScalar>(_ x: UnsafeMutablePointer<T>, count n: Int) {
         for i in 0..<n { x[i] = T.fastSigmoid(x[i]) }
     }
 
     /// `x *= m` elementwise.
-    @_specialize(where T == Float) @_specialize(where T == Double)
+    @_specialize(exported: true, where T == Float) @_specialize(where T == Double)
     public static func multiplyInPlace<T: QuillScalar>(_ x: UnsafeMutablePointer<T>, by m: UnsafePointer<T>,
                                                        count n: Int) {
         for i in 0..<n { x[i] *= m[i] }
     }
 
     /// `x *= a`.
-    @_specialize(where T == Float) @_specialize(where T == Double)
+    @_specialize(exported: true, where T == Float) @_specialize(where T == Double)
     public static func scaleInPlace<T: QuillScalar>(_ x: UnsafeMutablePointer<T>, by a: T, count n: Int) {
         for i in 0..<n { x[i] *= a }
     }
 
     /// `y = exp(x)` with the scalar's fast exp.
-    @_specialize(where T == Float) @_specialize(where T == Double)
+    @_specialize(exported: true, where T == Float) @_specialize(where T == Double)
     public static func exp<T: QuillScalar>(_ x: UnsafePointer<T>, into y: UnsafeMutablePointer<T>, count n: Int) {
         for i in 0..<n { y[i] = T.fastExp(x[i]) }
     }
 
     /// Sum of squares accumulated in the scalar type with four partial sums.
-    @_specialize(where T == Float) @_specialize(where T == Double)
+    @_specialize(exported: true, where T == Float) @_specialize(where T == Double)
     public static func sumOfSquares<T: QuillScalar>(_ x: UnsafePointer<T>, count n: Int) -> Double {
         var acc = 0.0
         var i = 0

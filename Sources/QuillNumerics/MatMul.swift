@@ -3,6 +3,7 @@
 /// `C (m, n) = alpha * op(A) * op(B) + beta * C`, row-major, where op(A) is (m, k) and op(B) is (k, n).
 /// `A` is stored as (m, k) with leading dimension `lda`, or as (k, m) when `transA`; likewise `B`.
 @inlinable
+@_specialize(exported: true, where T == Float)
 public func matmul<T: QuillScalar>(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
                                    alpha: T = 1, a: UnsafePointer<T>, lda: Int,
                                    b: UnsafePointer<T>, ldb: Int,
@@ -58,6 +59,7 @@ func untimedMatmul<T: QuillScalar>(transA: Bool, transB: Bool, m: Int, n: Int, k
 }
 
 /// The plain-loop twin of `matmul`, kept as the algorithmic reference that tests compare BLAS against.
+@_specialize(exported: true, where T == Float)
 public func referenceMatmul<T: QuillScalar>(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
                                             alpha: T = 1, a: UnsafePointer<T>, lda: Int,
                                             b: UnsafePointer<T>, ldb: Int,

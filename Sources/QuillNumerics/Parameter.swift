@@ -8,6 +8,7 @@ public final class Parameter<T: QuillScalar> {
     public let grad: Tensor<T>
     public var trainable: Bool
 
+    @_specialize(exported: true, where T == Float)
     public init(_ name: String, _ value: Tensor<T>, trainable: Bool = true) {
         self.name = name
         self.value = value
@@ -21,11 +22,13 @@ public final class Parameter<T: QuillScalar> {
 
 extension Array {
     /// Zeroes every gradient in a parameter list.
+    @_specialize(exported: true, where T == Float)
     public func zeroGradients<T>() where Element == Parameter<T> {
         for p in self { p.grad.zero() }
     }
 
     /// The number of scalars in a parameter list.
+    @_specialize(exported: true, where T == Float)
     public func scalarCount<T>() -> Int where Element == Parameter<T> {
         reduce(0) { $0 + $1.count }
     }
@@ -44,6 +47,7 @@ public struct GradientHooks<T: QuillScalar> {
     /// Called between steps of a long layer; may do nothing.
     public var progress: () -> Void
 
+    @_specialize(exported: true, where T == Float)
     public init(ready: @escaping ([Parameter<T>]) -> Void, progress: @escaping () -> Void = {}) {
         self.ready = ready
         self.progress = progress

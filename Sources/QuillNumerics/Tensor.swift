@@ -11,6 +11,7 @@ public final class Tensor<T: QuillScalar> {
     ///
     /// Shapes and values come from code, never straight from a file: readers check a stored tensor's shape and
     /// count against the configuration first, so the preconditions here are programmer invariants.
+    @_specialize(exported: true, where T == Float)
     public init(_ shape: [Int], fill value: T = 0) {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
         self.shape = shape
@@ -20,6 +21,7 @@ public final class Tensor<T: QuillScalar> {
     }
 
     /// A tensor holding `values`, whose count must match the shape.
+    @_specialize(exported: true, where T == Float)
     public convenience init(_ shape: [Int], _ values: [T]) {
         self.init(shape)
         precondition(values.count == count, "\(values.count) values for shape \(shape)")
@@ -38,22 +40,27 @@ public final class Tensor<T: QuillScalar> {
     public var array: [T] { Array(UnsafeBufferPointer(start: ptr, count: count)) }
 
     /// A deep copy.
+    @_specialize(exported: true, where T == Float)
     public func clone() -> Tensor<T> {
         let t = Tensor<T>(shape)
         t.ptr.update(from: ptr, count: count)
         return t
     }
 
+    @_specialize(exported: true, where T == Float)
     public func fill(_ v: T) { ptr.update(repeating: v, count: count) }
+    @_specialize(exported: true, where T == Float)
     public func zero() { fill(0) }
 
     /// Copies another tensor's values (counts must match; shapes may differ).
+    @_specialize(exported: true, where T == Float)
     public func copy(from other: Tensor<T>) {
         precondition(other.count == count, "copy of \(other.shape) into \(shape)")
         ptr.update(from: other.ptr, count: count)
     }
 
     /// Sum of squares, accumulated in Double.
+    @_specialize(exported: true, where T == Float)
     public func sumOfSquares() -> Double {
         var s = 0.0
         for i in 0..<count { let v = Double(ptr[i]); s += v * v }

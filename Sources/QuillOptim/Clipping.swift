@@ -3,6 +3,7 @@ import QuillNumerics
 /// Gradient clipping and learning-rate schedules.
 public enum GradientClipping {
     /// The global L2 norm of all trainable gradients (accumulated in Double).
+    @_specialize(exported: true, where T == Float)
     public static func globalNorm<T>(_ parameters: [Parameter<T>]) -> Double {
         var s = 0.0
         for p in parameters where p.trainable { s += Kernels.sumOfSquares(p.grad.ptr, count: p.count) }
@@ -11,6 +12,7 @@ public enum GradientClipping {
 
     /// Scales all gradients so their global norm is at most `maxNorm`. Returns the norm before clipping.
     @discardableResult
+    @_specialize(exported: true, where T == Float)
     public static func clipByGlobalNorm<T>(_ parameters: [Parameter<T>], maxNorm: Double) -> Double {
         let norm = globalNorm(parameters)
         if norm > maxNorm, norm.isFinite {
@@ -21,6 +23,7 @@ public enum GradientClipping {
     }
 
     /// Clamps every gradient value to [−limit, limit].
+    @_specialize(exported: true, where T == Float)
     public static func clipByValue<T>(_ parameters: [Parameter<T>], limit: Double) {
         for p in parameters where p.trainable { Kernels.clamp(p.grad.ptr, count: p.count, limit: T(limit)) }
     }

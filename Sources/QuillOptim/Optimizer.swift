@@ -60,6 +60,7 @@ public struct OptimizerConfig: Codable, Equatable, Sendable {
     }
 
     /// Builds the optimiser.
+    @_specialize(exported: true, where T == Float)
     public func make<T: QuillScalar>(_: T.Type = T.self) -> AnyOptimizer<T> {
         switch kind {
         case .adam: return AnyOptimizer(Adam<T>(config: self))
@@ -88,7 +89,9 @@ public final class AnyOptimizer<T: QuillScalar> {
         _setStep = { o.step = $0 }
     }
 
+    @_specialize(exported: true, where T == Float)
     public func update(_ p: [Parameter<T>]) { _update(p) }
+    @_specialize(exported: true, where T == Float)
     public func stateTensors(for p: [Parameter<T>]) -> [(String, Tensor<T>)] { _state(p) }
     public var learningRate: Double { get { _getLR() } set { _setLR(newValue) } }
     public var step: Int { get { _getStep() } set { _setStep(newValue) } }

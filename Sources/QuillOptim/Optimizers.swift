@@ -7,6 +7,7 @@ public final class Adam<T: QuillScalar>: Optimizer {
     let beta1: Double, beta2: Double, epsilon: Double
     private let slots = SlotStore<T>()
 
+    @_specialize(exported: true, where T == Float)
     public init(config: OptimizerConfig) {
         learningRate = config.learningRate; beta1 = config.momentum; beta2 = config.decay; epsilon = config.epsilon
     }
@@ -39,6 +40,7 @@ public final class RMSProp<T: QuillScalar>: Optimizer {
     let decay: Double, momentum: Double, epsilon: Double
     private let slots = SlotStore<T>()
 
+    @_specialize(exported: true, where T == Float)
     public init(config: OptimizerConfig) {
         learningRate = config.learningRate; decay = config.decay; momentum = config.momentum; epsilon = config.epsilon
     }
@@ -69,6 +71,7 @@ public final class GravesRMSProp<T: QuillScalar>: Optimizer {
     let decay: Double, momentum: Double, epsilon: Double
     private let slots = SlotStore<T>()
 
+    @_specialize(exported: true, where T == Float)
     public init(config: OptimizerConfig) {
         learningRate = config.learningRate; decay = config.decay; momentum = config.momentum; epsilon = config.epsilon
     }
@@ -100,6 +103,7 @@ public final class SGD<T: QuillScalar>: Optimizer {
     let momentum: Double
     private let slots = SlotStore<T>()
 
+    @_specialize(exported: true, where T == Float)
     public init(config: OptimizerConfig) { learningRate = config.learningRate; momentum = config.momentum }
 
     public func update(_ parameters: [Parameter<T>]) {
