@@ -15,7 +15,7 @@ public struct ServeCommand: ParsableCommand {
         (GET /v1/model, /v1/styles). The same text, style, bias and seed give the same strokes as `quill write`.
 
         Pages are written by --workers threads, one copy of the model each; up to --queue requests wait for one, \
-        and any beyond get 503 with Retry-After. Every request is held to --max-body bytes, --max-chars characters \
+        and any beyond get 503 with Retry-After. Every request is held to --max-body bytes (--max-render-body for /v1/render), --max-chars characters \
         (Unicode code points) and --timeout seconds, body included, and checked field by field (400 naming the \
         field). A connection that sends nothing for --idle-timeout seconds (a request's head sent too slowly \
         included) is closed, and at most --max-connections are open at once. The server listens on loopback \
@@ -33,6 +33,9 @@ public struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("max-chars"), help: "The longest text a request may have, in Unicode code points (1…100000).")
     var maxChars = 1000
     @Option(name: .customLong("max-body"), help: "The largest request body in bytes (1024…67108864).") var maxBody = 65536
+    @Option(name: .customLong("max-render-body"),
+            help: "The largest body of POST /v1/render in bytes (1024…67108864): room for a /v1/write answer of --max-chars sent back.")
+    var maxRenderBody = 16 << 20
     @Option(help: "Seconds a request may take, waiting and its body included (0.1…3600).") var timeout = 30.0
     @Option(name: .customLong("idle-timeout"),
             help: "Seconds a connection may send nothing while no request of it is answered (0.1…3600); keep it above --timeout, so a stalled body gets its 408.")
@@ -56,6 +59,7 @@ public struct ServeCommand: ParsableCommand {
         c.queue = queue
         c.maxChars = maxChars
         c.maxBody = maxBody
+        c.maxRenderBody = maxRenderBody
         c.timeout = timeout
         c.idleTimeout = idleTimeout
         c.maxConnections = maxConnections
@@ -72,6 +76,7 @@ public struct ServeCommand: ParsableCommand {
         try OptionRange.check("queue", queue, R.queue)
         try OptionRange.check("max-chars", maxChars, R.maxChars)
         try OptionRange.check("max-body", maxBody, R.maxBody)
+        try OptionRange.check("max-render-body", maxRenderBody, R.maxBody)
         try OptionRange.check("timeout", timeout, R.timeout)
         try OptionRange.check("idle-timeout", idleTimeout, R.idleTimeout)
         try OptionRange.check("max-connections", maxConnections, R.maxConnections)

@@ -61,18 +61,7 @@ public struct HistogramLog: Equatable, Sendable {
 
     /// Reads `path` (missing or unreadable files throw `MetricsError`, as `MetricsLog.read`).
     public static func read(_ path: String) throws -> HistogramLog {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else {
-            throw MetricsError.missing(path: path)
-        }
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw MetricsError.unreadable(path: path, reason: error.localizedDescription)
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw MetricsError.malformed(path: path, line: 1, reason: "the file is not UTF-8 text")
-        }
-        return try parse(text, path: path)
+        try parse(try MetricsError.readText(path), path: path)
     }
 
     /// Parses the text of a `metrics.jsonl`; `path` only names the file in errors. Throws `noHistograms` when it

@@ -29,6 +29,23 @@ public enum MetricsError: Error, CustomStringConvertible, Equatable {
                 + #"{"kind":"train","step":120,"elapsed_s":14.2,"loss":1.83}"#
         }
     }
+
+    /// The whole text of the metrics file at `path`: `missing` when it is absent or a folder, `unreadable` when it
+    /// cannot be read, `malformed` (line 1) when it is not UTF-8. Shared by `MetricsLog.read` and `HistogramLog.read`.
+    static func readText(_ path: String) throws -> String {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else {
+            throw MetricsError.missing(path: path)
+        }
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw MetricsError.unreadable(path: path, reason: error.localizedDescription)
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw MetricsError.malformed(path: path, line: 1, reason: "the file is not UTF-8 text")
+        }
+        return text
+    }
 }
 
 /// One record of `metrics.jsonl`.
@@ -71,18 +88,7 @@ public struct MetricsLog: Equatable, Sendable {
 
     /// Reads `path`; a missing or empty file, or a malformed line, is an error naming the file and line.
     public static func read(_ path: String) throws -> MetricsLog {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else {
-            throw MetricsError.missing(path: path)
-        }
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw MetricsError.unreadable(path: path, reason: error.localizedDescription)
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw MetricsError.malformed(path: path, line: 1, reason: "the file is not UTF-8 text")
-        }
-        return try parse(text, path: path)
+        try parse(try MetricsError.readText(path), path: path)
     }
 
     /// Appends `record`; a step at or before the last one means training resumed from an earlier checkpoint, so the

@@ -169,7 +169,7 @@ enum OpenAPI {
     "responses": {
       "BadRequest": {"description": "A field is missing, malformed, out of range, unknown or given twice; the error names it. Malformed or too deeply nested JSON: field null.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "SlowBody": {"description": "The body did not arrive within the server's --timeout; the connection is closed (Connection: close).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-      "TooLarge": {"description": "The body is larger than the server's --max-body.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "TooLarge": {"description": "The body is larger than the server's --max-body (--max-render-body for /v1/render).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "Busy": {"description": "Every worker is busy and the queue is full; try again after Retry-After seconds.", "headers": {"Retry-After": {"schema": {"type": "integer"}}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "TimedOut": {"description": "The page or image took longer than the server's --timeout, waiting for a worker included.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "MethodNotAllowed": {"description": "The path takes another method, listed in Allow.", "headers": {"Allow": {"schema": {"type": "string"}}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},

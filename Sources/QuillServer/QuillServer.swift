@@ -212,20 +212,21 @@ public final class QuillServer: Sendable {
         var deadline: ContinuousClock.Instant
     }
 
-    /// The body, read up to `maxBody` bytes by `deadline`: 415 unless it is sent as JSON, 413 beyond the limit, 408
-    /// (and the connection closed) when it has not all arrived by then.
-    func body(_ request: Request, by deadline: ContinuousClock.Instant) async throws -> ByteBuffer {
+    /// The body, read up to `maxBody` bytes (`maxRenderBody` with `render`) by `deadline`: 415 unless it is sent as
+    /// JSON, 413 beyond the limit, 408 (and the connection closed) when it has not all arrived by then.
+    func body(_ request: Request, by deadline: ContinuousClock.Instant, render: Bool = false) async throws -> ByteBuffer {
         if let problem = Self.contentTypeProblem(request.headers[.contentType]) {
             throw APIError(.unsupportedMediaType, problem)
         }
-        let limit = configuration.maxBody
+        let limit = render ? configuration.maxRenderBody : configuration.maxBody
+        let option = render ? "--max-render-body" : "--max-body"
         if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
-            throw APIError(.contentTooLarge, "the body has \(length) bytes, more than the server's limit of \(limit) (--max-body)")
+            throw APIError(.contentTooLarge, "the body has \(length) bytes, more than the server's limit of \(limit) (\(option))")
         }
         do {
             return try await Self.within(deadline) { try await request.body.collect(upTo: limit) }
         } catch let e as HTTPResponseError where e.status == .contentTooLarge {
-            throw APIError(.contentTooLarge, "the body has more than the server's limit of \(limit) bytes (--max-body)")
+            throw APIError(.contentTooLarge, "the body has more than the server's limit of \(limit) bytes (\(option))")
         } catch is PastDeadline {
             var error = APIError(.requestTimeout, "the body did not arrive within this server's time limit of \(OptionText.seconds(configuration.timeout)) s (quill serve --timeout)")
             error.closeConnection = true
@@ -439,7 +440,7 @@ public final class QuillServer: Sendable {
     /// connection (a client that goes away stops it).
     func render(_ request: Request, _ context: ServerContext) async throws -> Response {
         let deadline = ContinuousClock.now + .milliseconds(Int64(configuration.timeout * 1000))
-        let body = try Self.decode(RenderBody.self, try await self.body(request, by: deadline))
+        let body = try Self.decode(RenderBody.self, try await self.body(request, by: deadline, render: true))
         let flag = CancelFlag()
         let watch = await context.connectionWatch()
         watch?.watch(flag)

@@ -19,8 +19,12 @@ public struct ServerConfiguration: Sendable {
     /// The most characters a text may have, counted as Unicode code points (`quill write --max-chars`): a text of
     /// combining marks is as long as its code points, not its few visible characters.
     public var maxChars = 1000
-    /// The largest request body, in bytes.
+    /// The largest request body, in bytes (every route but `/v1/render`).
     public var maxBody = 65536
+    /// The largest body of `POST /v1/render`, in bytes: large enough for a `/v1/write` answer of `maxChars`
+    /// characters sent back as it came (with its window weights, about 3.6 MB for 1,000 characters; pretty-printed
+    /// JSON more), so the page's downloads and the README's write → render pipe work at the defaults.
+    public var maxRenderBody = 16 << 20
     /// Seconds a request may take from arrival to its last byte of strokes (waiting for a worker and reading its
     /// body included; a body not received by then is a 408 and the connection is closed).
     public var timeout = 30.0
@@ -77,6 +81,9 @@ public struct ServerConfiguration: Sendable {
         if let queue, !Range.queue.contains(queue) { return "--queue must be between 0 and 100000, got \(queue)" }
         if !Range.maxChars.contains(maxChars) { return "--max-chars must be between 1 and 100000, got \(maxChars)" }
         if !Range.maxBody.contains(maxBody) { return "--max-body must be between 1024 and \(64 << 20) bytes, got \(maxBody)" }
+        if !Range.maxBody.contains(maxRenderBody) {
+            return "--max-render-body must be between 1024 and \(64 << 20) bytes, got \(maxRenderBody)"
+        }
         if !(timeout.isFinite && Range.timeout.contains(timeout)) { return "--timeout must be between 0.1 and 3600 seconds, got \(timeout)" }
         if !(idleTimeout.isFinite && Range.idleTimeout.contains(idleTimeout)) {
             return "--idle-timeout must be between 0.1 and 3600 seconds, got \(idleTimeout)"

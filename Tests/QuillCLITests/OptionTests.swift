@@ -180,7 +180,7 @@ final class OptionTests: XCTestCase {
         let serve = ["serve"]
         table += [Numeric(serve, "port", "-1", "65536"), Numeric(serve, "workers", "0", "257"),
                   Numeric(serve, "queue", "-1", "100001"), Numeric(serve, "max-chars", "0", "100001"),
-                  Numeric(serve, "max-body", "1023", "67108865"), Numeric(serve, "timeout", "0.05", "3601", float: true),
+                  Numeric(serve, "max-body", "1023", "67108865"), Numeric(serve, "max-render-body", "1023", "67108865"), Numeric(serve, "timeout", "0.05", "3601", float: true),
                   Numeric(serve, "idle-timeout", "0.05", "3601", float: true),
                   Numeric(serve, "max-connections", "0", "100001")]
         table += [Numeric(["bench", "render"], "lines", "0", "1000001"),

@@ -248,6 +248,34 @@ final class ServerTests: XCTestCase {
         }
     }
 
+    /// A `/v1/write` answer larger than `--max-body` (its window weights make most of it) goes back to `/v1/render`
+    /// as it came, under `--max-render-body`; beyond that limit, a 413 names it.
+    func testRenderTakesAWriteAnswerLargerThanMaxBody() async throws {
+        let server = try server()
+        try await withClient(server) { client in
+            let text = Array(repeating: "abc", count: 20).joined(separator: " ")
+            let answer = try await Self.post(client, "/v1/write", #"{"text": "\#(text)", "seed": 4}"#)
+            XCTAssertEqual(answer.status, .ok, String(buffer: answer.body))
+            let written = try Self.json(answer)
+            let body = try JSONSerialization.data(withJSONObject: ["lines": written["lines"] as Any, "format": "svg",
+                                                                  "size": written["size"] as Any])
+            XCTAssertGreaterThan(body.count, ServerConfiguration().maxBody, "the write answer should exceed --max-body")
+            let response = try await client.execute(uri: "/v1/render", method: .post, headers: [.contentType: "application/json"],
+                                                    body: ByteBuffer(bytes: body))
+            XCTAssertEqual(response.status, .ok, String(buffer: response.body).prefix(300).description)
+        }
+        let small = try self.server { $0.maxRenderBody = 4096 }
+        try await withClient(small) { client in
+            let lines = (0..<800).map { i in [Double(i), 0.0, 0.0] }
+            let body = try JSONSerialization.data(withJSONObject: ["lines": [["points": lines]], "format": "svg"])
+            XCTAssertGreaterThan(body.count, 4096)
+            let response = try await client.execute(uri: "/v1/render", method: .post, headers: [.contentType: "application/json"],
+                                                    body: ByteBuffer(bytes: body))
+            XCTAssertEqual(response.status, .contentTooLarge)
+            XCTAssert(String(buffer: response.body).contains("--max-render-body"), String(buffer: response.body))
+        }
+    }
+
     // MARK: - The stream
 
     /// Parses Server-Sent Events into (name, JSON) pairs; comment lines are skipped.
