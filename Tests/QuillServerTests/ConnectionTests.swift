@@ -273,14 +273,9 @@ extension ServerTests {
     /// A request whose client went away is logged as 499, once its answer was to be written: a plain write (the
     /// connection's watch says so) and a stream that fails to be written; "1 character", not "1 characters".
     func testRequestLogSays499WhenTheClientLeft() async throws {
-        let lines = Outcomes.Lines()
-        var configuration = ServerConfiguration()
-        configuration.log = { lines.append($0) }
-        let log = RequestLog(configuration: configuration)
-        let channel = NIOAsyncTestingChannel()
-        let watch = ConnectionWatch()
-        try await channel.pipeline.addHandler(watch)
-        let context = ServerContext(source: .init(channel: channel, logger: Logger(label: "quill-serve-test")))
+        let connection = try await LoggedConnection()
+        let (lines, log, channel, watch, context) = (connection.lines, connection.log, connection.channel,
+                                                     connection.watch, connection.context)
         context.note.text = "a"
         let request = Request(head: HTTPRequest(method: .post, scheme: "http", authority: "localhost", path: "/v1/write"),
                               body: RequestBody(buffer: ByteBuffer()))
@@ -473,5 +468,23 @@ final class RawConnection: @unchecked Sendable {
             bytes += buffer[0..<n]
         }
         return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// A request log that keeps its lines, and a server context on a test channel that a `ConnectionWatch` watches: the
+/// set-up of the tests that check what the log says when a client stays or leaves.
+struct LoggedConnection {
+    let lines = Outcomes.Lines()
+    let log: RequestLog
+    let channel = NIOAsyncTestingChannel()
+    let watch = ConnectionWatch()
+    let context: ServerContext
+
+    init() async throws {
+        var configuration = ServerConfiguration()
+        configuration.log = { [lines] in lines.append($0) }
+        log = RequestLog(configuration: configuration)
+        try await channel.pipeline.addHandler(watch)
+        context = ServerContext(source: .init(channel: channel, logger: Logger(label: "quill-serve-test")))
     }
 }

@@ -19,14 +19,8 @@ extension ServerTests {
     /// written; its answer was delivered, so the line has the answer's status, not 499. The watch here says "gone"
     /// while the body is written, after the client has had every byte, which is when a real close lands.
     func testAnswerWrittenInFullKeepsItsStatusWhenTheClientClosesAfterReading() async throws {
-        let lines = Outcomes.Lines()
-        var configuration = ServerConfiguration()
-        configuration.log = { lines.append($0) }
-        let log = RequestLog(configuration: configuration)
-        let channel = NIOAsyncTestingChannel()
-        let watch = ConnectionWatch()
-        try await channel.pipeline.addHandler(watch)
-        let context = ServerContext(source: .init(channel: channel, logger: Logger(label: "quill-serve-test")))
+        let connection = try await LoggedConnection()
+        let (lines, log, watch, context) = (connection.lines, connection.log, connection.watch, connection.context)
         let request = Request(head: HTTPRequest(method: .get, scheme: "http", authority: "localhost", path: "/healthz"),
                               body: RequestBody(buffer: ByteBuffer()))
         let response = try await log.handle(request, context: context) { _, _ in QuillServer.json(Data(#"{"status":"ok"}"#.utf8)) }
