@@ -7,7 +7,8 @@ import QuillNN
 struct CharModelArguments: ParsableArguments {
     static let defaults = CharTrainOptions.defaults.model
 
-    @Option(help: .text("Recurrent cell: lstm, gru, rnn, rnn-relu.", default: defaults.cell.rawValue))
+    @Option(help: .text("Recurrent cell: lstm, gru, rnn, rnn-relu, mrnn (Sutskever et al.'s multiplicative RNN).",
+                        default: defaults.cell.rawValue))
     var cell: CellKind?
     @Option(help: .text("Number of recurrent layers (1…32).", default: defaults.layers)) var layers: Int?
     @Option(help: .text("Units per layer (1…16384).", default: defaults.hidden)) var hidden: Int?
@@ -19,6 +20,7 @@ struct CharModelArguments: ParsableArguments {
     @Flag(help: "Graves's peephole connections in the LSTM cells (eqs. 7–11).") var peepholes = false
     @Option(help: .text("Initial bias of the LSTM forget gates (-10…10); the other biases start at 0.",
                         default: defaults.forgetBias)) var forgetBias: Double?
+    @Option(help: "The MRNN's factors F per layer (1…16384); default: as many as --hidden.") var factors: Int?
 
     func validate() throws {
         try OptionRange.check("layers", layers, 1...32)
@@ -26,6 +28,10 @@ struct CharModelArguments: ParsableArguments {
         try OptionRange.check("embedding", embedding, 0...16384)
         try OptionRange.check("dropout", dropout, 0...1, belowUpper: true)
         try OptionRange.check("forget-bias", forgetBias, -10...10)
+        try OptionRange.check("factors", factors, 1...16384)
+        if factors != nil, let cell, cell != .mrnn {
+            throw ValidationError("--factors needs --cell mrnn (only the MRNN has factors)")
+        }
     }
 
     /// The architecture of a new run (its vocabulary size comes from the data).
@@ -39,6 +45,7 @@ struct CharModelArguments: ParsableArguments {
         c.forgetBias = forgetBias ?? c.forgetBias
         c.skipConnections = skip
         c.peepholes = peepholes
+        c.factors = factors
         return c
     }
 
@@ -52,5 +59,6 @@ struct CharModelArguments: ParsableArguments {
         try run.same("forget-bias", forgetBias, saved.forgetBias)
         try run.same("skip", given: skip, saved: saved.skipConnections, what: "skip connections")
         try run.same("peepholes", given: peepholes, saved: saved.peepholes, what: "peepholes")
+        try run.same("factors", factors, saved.factorCount)
     }
 }

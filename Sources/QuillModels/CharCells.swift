@@ -29,7 +29,7 @@ extension CharInspection {
             switch kind {
             case .lstm: return [.cell, .hidden, .input, .forget, .candidate, .output]
             case .gru: return [.hidden, .reset, .update, .candidate]
-            case .rnn, .rnnRelu: return [.hidden]
+            case .rnn, .rnnRelu, .mrnn: return [.hidden]
             }
         }
 

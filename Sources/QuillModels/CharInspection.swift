@@ -109,7 +109,7 @@ public enum CharInspection {
         switch kind {
         case .lstm: return [("input", 0), ("forget", 1), ("output", 3)]
         case .gru: return [("reset", 0), ("update", 1)]
-        case .rnn, .rnnRelu: return []
+        case .rnn, .rnnRelu, .mrnn: return []
         }
     }
 

@@ -4,7 +4,7 @@ import QuillOptim
 
 /// The architecture of a char-level language model, saved in every checkpoint.
 public struct CharModelConfig: Codable, Equatable, Sendable {
-    /// Recurrent cell: lstm, gru, rnn (tanh) or rnn-relu.
+    /// Recurrent cell: lstm, gru, rnn (tanh), rnn-relu or mrnn.
     public var cell: CellKind
     /// Number of stacked recurrent layers.
     public var layers: Int
@@ -27,14 +27,20 @@ public struct CharModelConfig: Codable, Equatable, Sendable {
     /// on tiny Shakespeare than Gers et al.'s 1 (README, "Learning per step"); checkpoints written before this field
     /// existed were initialised with 1.
     public var forgetBias: Double
+    /// The MRNN's factors F as given (`--factors`); nil means as many as `hidden`, and for other cells it stays nil
+    /// (checkpoints of other cells have no such field).
+    public var factors: Int?
 
     public init(cell: CellKind = .lstm, layers: Int = 2, hidden: Int = 512, embedding: Int = CharModelConfig.defaultEmbedding, dropout: Double = 0,
                 skipConnections: Bool = false, vocabularySize: Int, peepholes: Bool = false,
-                forgetBias: Double = CharModelConfig.defaultForgetBias) {
+                forgetBias: Double = CharModelConfig.defaultForgetBias, factors: Int? = nil) {
         self.cell = cell; self.layers = layers; self.hidden = hidden; self.embedding = embedding
         self.dropout = dropout; self.skipConnections = skipConnections; self.vocabularySize = vocabularySize
-        self.peepholes = peepholes; self.forgetBias = forgetBias
+        self.peepholes = peepholes; self.forgetBias = forgetBias; self.factors = factors
     }
+
+    /// Each layer's F: `factors`, or `hidden` when not given, for an MRNN; 0 for other cells.
+    public var factorCount: Int { cell == .mrnn ? (factors ?? hidden) : 0 }
 
     /// The default embedding width: on tiny Shakespeare, 128 learns faster per step than PyTorch's reference
     /// (`nn.Embedding(65, 65)` before its LSTM), 64 about as fast (README, "Learning per step").
@@ -43,7 +49,7 @@ public struct CharModelConfig: Codable, Equatable, Sendable {
     public static let defaultForgetBias = 0.0
 
     private enum CodingKeys: String, CodingKey {
-        case cell, layers, hidden, embedding, dropout, skipConnections, vocabularySize, peepholes, forgetBias
+        case cell, layers, hidden, embedding, dropout, skipConnections, vocabularySize, peepholes, forgetBias, factors
     }
 
     /// Checkpoints written before peepholes existed have no `peepholes` field, and those written before the forget
@@ -59,6 +65,7 @@ public struct CharModelConfig: Codable, Equatable, Sendable {
         vocabularySize = try c.decode(Int.self, forKey: .vocabularySize)
         peepholes = try c.decodeIfPresent(Bool.self, forKey: .peepholes) ?? false
         forgetBias = try c.decodeIfPresent(Double.self, forKey: .forgetBias) ?? 1
+        factors = try c.decodeIfPresent(Int.self, forKey: .factors)
     }
 
     /// A message naming the first nonsensical field, or nil.
@@ -72,6 +79,10 @@ public struct CharModelConfig: Codable, Equatable, Sendable {
         if vocabularySize > 1_114_112 { return "the vocabulary size \(vocabularySize) exceeds the number of Unicode code points" }
         if !(forgetBias.isFinite && abs(forgetBias) <= 10) { return "--forget-bias must be between -10 and 10, got \(forgetBias)" }
         if peepholes && cell != .lstm { return "--peepholes needs --cell lstm (only LSTM cells have peepholes)" }
+        if let factors {
+            if cell != .mrnn { return "--factors needs --cell mrnn (only the MRNN has factors)" }
+            if !(1...16384).contains(factors) { return "--factors must be between 1 and 16384, got \(factors)" }
+        }
         return nil
     }
 }
@@ -91,7 +102,8 @@ public final class CharModel<T: QuillScalar> {
                               name: "embedding", rng: &rng)
         stack = RecurrentStack(kind: config.cell, inputSize: embedding.dimension, hiddenSize: config.hidden,
                                layers: config.layers, skipConnections: config.skipConnections,
-                               peepholes: config.peepholes, forgetBias: config.forgetBias, name: "rnn", rng: &rng)
+                               peepholes: config.peepholes, forgetBias: config.forgetBias, factors: config.factorCount,
+                               name: "rnn", rng: &rng)
         output = Linear(inputSize: stack.outputSize, outputSize: V, name: "output", rng: &rng)
     }
 

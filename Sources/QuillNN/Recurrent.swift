@@ -7,17 +7,23 @@ public enum CellKind: String, Codable, CaseIterable, Sendable {
     case gru
     case rnn
     case rnnRelu = "rnn-relu"
+    /// Sutskever, Martens and Hinton's (2011) multiplicative RNN: factored, input-dependent recurrent weights.
+    case mrnn
 
-    /// Gates per hidden unit: LSTM (i, f, g, o), GRU (r, z, n), RNN one.
+    /// Gates per hidden unit: LSTM (i, f, g, o), GRU (r, z, n), RNN and MRNN one (the MRNN's pre-activations also
+    /// carry its F factors: `RecurrentLayer.gateWidth`).
     public var gateCount: Int {
         switch self {
         case .lstm: return 4
         case .gru: return 3
-        case .rnn, .rnnRelu: return 1
+        case .rnn, .rnnRelu, .mrnn: return 1
         }
     }
 
     public var hasCell: Bool { self == .lstm }
+
+    /// Whether the fused step kernels (`FusedKernels`) implement this cell; the MRNN runs the portable path.
+    public var hasFusedKernels: Bool { self != .mrnn }
 }
 
 /// The recurrent state of one layer: `h` and, for LSTM, `c`, each (B, H).
@@ -32,11 +38,16 @@ public struct RecurrentState<T: QuillScalar> {
     }
 }
 
-/// One recurrent layer's weights: LSTM, GRU or vanilla RNN.
+/// One recurrent layer's weights: LSTM, GRU, vanilla RNN or MRNN.
 ///
 /// The pre-activations of all gates for a batch are `x·W_x + b + h_{t−1}·W_h` (GRU keeps the recurrent part apart,
 /// with its own bias, because the reset gate multiplies it). Weights are stored for row-major `x·W` products:
 /// `wx` is (inputSize, gates·H) and `wh` is (H, gates·H), gate blocks in the order of `CellKind.gateCount`.
+///
+/// The MRNN (Sutskever, Martens and Hinton 2011, "Generating text with recurrent neural networks", eqs. 4–6) with F
+/// factors computes f_t = (x_t·W_fx) ⊙ (h_{t−1}·W_fh) and h_t = tanh(f_t·W_hf + x_t·W_hx + b). Its `wx` is
+/// [W_hx | W_fx], (inputSize, H + F), so one product projects both; `wh` is W_fh, (H, F); `wf` is W_hf, (F, H);
+/// `bias` is (H).
 ///
 /// Activations live in a `RecurrentWorkspace`, so one set of weights serves training, evaluation and sampling at
 /// different batch and sequence sizes.
@@ -54,30 +65,40 @@ public final class RecurrentLayer<T: QuillScalar> {
     public let biasH: Parameter<T>?
     /// (3H): LSTM only, when enabled: Graves's diagonal peephole weights (w_ci, w_cf, w_co).
     public let peephole: Parameter<T>?
+    /// (F, H): the MRNN's W_hf, from the factors to the hidden pre-activations; nil for other cells.
+    public let wf: Parameter<T>?
+    /// The MRNN's factors F; 0 for other cells.
+    public let factors: Int
     /// Graves's clipping of the derivatives with respect to the pre-activations (he uses 10); nil for none.
     public var preactivationGradientClip: T?
 
-    public var gateWidth: Int { kind.gateCount * hiddenSize }
+    /// Width of the input projection `x·W_x`: gates × H, or H + F for the MRNN.
+    public let gateWidth: Int
 
     /// Uniform initialisation in ±1/√H (as PyTorch), with zero biases but the LSTM forget gate's, set to
     /// `forgetBias` (1 after Gers et al. 2000; PyTorch's biases have mean 0). `peepholes` adds Graves's peephole
-    /// connections to an LSTM (eqs. 7–11); they start at zero, so the cell starts as a plain LSTM.
+    /// connections to an LSTM (eqs. 7–11); they start at zero, so the cell starts as a plain LSTM. An MRNN has
+    /// `factors` F (0: as many as `hiddenSize`; other cells ignore it): W_hf starts in ±1/√F, the rest in ±1/√H.
     @_specialize(exported: true, where T == Float)
     public init(kind: CellKind, inputSize: Int, hiddenSize: Int, name: String, peepholes: Bool = false,
-                forgetBias: Double = 1, rng: inout SeededGenerator) {
+                forgetBias: Double = 1, factors: Int = 0, rng: inout SeededGenerator) {
         self.kind = kind
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
-        let G = kind.gateCount * hiddenSize
-        let bound = 1 / Double(hiddenSize).squareRoot()
-        func uniform(_ shape: [Int]) -> Tensor<T> {
+        self.factors = kind == .mrnn ? (factors > 0 ? factors : hiddenSize) : 0
+        let F = self.factors
+        let G = kind == .mrnn ? hiddenSize + F : kind.gateCount * hiddenSize
+        gateWidth = G
+        func uniform(_ shape: [Int], fanIn: Int) -> Tensor<T> {
+            let bound = 1 / Double(fanIn).squareRoot()
             let t = Tensor<T>(shape)
             for i in 0..<t.count { t[i] = T((rng.uniform() * 2 - 1) * bound) }
             return t
         }
-        wx = Parameter("\(name).wx", uniform([inputSize, G]))
-        wh = Parameter("\(name).wh", uniform([hiddenSize, G]))
-        let b = Tensor<T>([G])
+        wx = Parameter("\(name).wx", uniform([inputSize, G], fanIn: hiddenSize))
+        wh = Parameter("\(name).wh", uniform([hiddenSize, kind == .mrnn ? F : G], fanIn: hiddenSize))
+        wf = kind == .mrnn ? Parameter("\(name).wf", uniform([F, hiddenSize], fanIn: F)) : nil
+        let b = Tensor<T>([kind == .mrnn ? hiddenSize : G])
         if kind == .lstm {
             for j in hiddenSize..<(2 * hiddenSize) { b[j] = T(forgetBias) }
         }
@@ -87,7 +108,7 @@ public final class RecurrentLayer<T: QuillScalar> {
     }
 
     public var parameters: [Parameter<T>] {
-        [wx, wh, bias] + (biasH.map { [$0] } ?? []) + (peephole.map { [$0] } ?? [])
+        [wx, wh, bias] + (biasH.map { [$0] } ?? []) + (peephole.map { [$0] } ?? []) + (wf.map { [$0] } ?? [])
     }
 
     // MARK: - Forward
@@ -98,7 +119,12 @@ public final class RecurrentLayer<T: QuillScalar> {
     public func project(_ x: UnsafePointer<T>, rows: Int, into pre: UnsafeMutablePointer<T>) {
         let G = gateWidth
         matmul(m: rows, n: G, k: inputSize, a: x, lda: inputSize, b: wx.value.ptr, ldb: G, c: pre, ldc: G)
-        Kernels.addRowVector(pre, rows: rows, cols: G, bias.value.ptr)
+        if kind == .mrnn {
+            // The bias reaches the hidden block only: the factors are x·W_fx alone.
+            for r in 0..<rows { Kernels.add(bias.value.ptr, into: pre + r * G, count: hiddenSize) }
+        } else {
+            Kernels.addRowVector(pre, rows: rows, cols: G, bias.value.ptr)
+        }
     }
 
     /// Starts a forward pass of `steps` steps with these weights: a layer in Float with a batch of at least 4 packs
@@ -154,7 +180,24 @@ public final class RecurrentLayer<T: QuillScalar> {
             // Invariant: a GRU layer always has biasH (init).
             Kernels.addRowVector(hg, rows: B, cols: G, biasH!.value.ptr)
             CellKernels.gruForward(xg: pre, hg: hg, hPrev: hPrev, h: ws.hStep(t + 1), batch: B, hidden: H)
+        case .mrnn:
+            mrnnForwardStep(t, ws)
         }
+    }
+
+    /// The MRNN's step t: fh = h_{t−1}·W_fh and f_t = fx ⊙ fh (fx, the projected factors, are `pre`'s last F
+    /// columns), then pre_h += f_t·W_hf and h_t = tanh(pre_h). Keeps fh and f_t for backward.
+    private func mrnnForwardStep(_ t: Int, _ ws: RecurrentWorkspace<T>) {
+        let B = ws.batch, H = hiddenSize, G = gateWidth, F = factors
+        let pre = ws.preStep(t), fh = ws.factorHiddenStep(t), f = ws.factorStep(t)
+        matmul(m: B, n: F, k: H, a: ws.hStep(t), lda: H, b: wh.value.ptr, ldb: F, c: fh, ldc: F)
+        for b in 0..<B {
+            Kernels.multiply(pre + b * G + H, fh + b * F, into: f + b * F, count: F)
+        }
+        // Invariant: an MRNN layer always has wf (init).
+        matmul(m: B, n: H, k: F, a: f, lda: F, b: wf!.value.ptr, ldb: H, beta: 1, c: pre, ldc: G)
+        let h = ws.hStep(t + 1)
+        for b in 0..<B { CellKernels.rnnForward(pre: pre + b * G, h: h + b * H, count: H, relu: false) }
     }
 
     /// Step t from its input x_t (B, inputSize): `project`, then `step`. Callers that build a step's input from the
@@ -186,6 +229,7 @@ public final class RecurrentLayer<T: QuillScalar> {
         ws.dhCarry.zero()
         ws.dcCarry?.zero()
         ws.fusedBackward = FusedKernels.applies(kind, T.self, batch: ws.batch)
+        if kind == .mrnn { return }   // its backward step multiplies by W_fhᵀ in place
         if ws.fusedBackward {
             qk_recurrent_pack_backward(asFloat(UnsafePointer(wh.value.ptr)), Int32(kind.gateCount), Int32(hiddenSize),
                                        ws.packed.backward)
@@ -209,6 +253,9 @@ public final class RecurrentLayer<T: QuillScalar> {
         }
         if let e = dhExternal { Kernels.add(e, into: dh, count: B * H) }
         switch kind {
+        case .mrnn:
+            mrnnBackwardStep(t, ws)
+            return
         case .lstm:
             // Invariant: an LSTM workspace always has dcCarry (init, kind.hasCell).
             let dc = ws.dcCarry!.ptr
@@ -233,6 +280,27 @@ public final class RecurrentLayer<T: QuillScalar> {
         if kind == .gru { Kernels.add(ws.scratchBH.ptr, into: dh, count: B * H) }
     }
 
+    /// The MRNN's backward through step t, with dh (external gradient added) in `ws.dhCarry`: dpre_h = dh ⊙ (1 − h²),
+    /// clipped; df = dpre_h·W_hfᵀ; dfx = df ⊙ fh into `dPre`'s factor columns, dfh = df ⊙ fx kept for dW_fh; then
+    /// dh_{t−1} = dfh·W_fhᵀ.
+    private func mrnnBackwardStep(_ t: Int, _ ws: RecurrentWorkspace<T>) {
+        let B = ws.batch, H = hiddenSize, G = gateWidth, F = factors
+        let dh = ws.dhCarry.ptr, dPre = ws.dPreStep(t), pre = ws.preStep(t), h = ws.hStep(t + 1)
+        let fh = ws.factorHiddenStep(t), dfh = ws.dFactorHiddenStep(t)
+        for b in 0..<B {
+            CellKernels.rnnBackward(h: h + b * H, dh: dh + b * H, dPre: dPre + b * G, count: H, relu: false)
+            if let clip = preactivationGradientClip { Kernels.clamp(dPre + b * G, count: H, limit: clip) }
+        }
+        // Invariant: an MRNN layer always has wf (init).
+        matmul(transB: true, m: B, n: F, k: H, a: dPre, lda: G, b: wf!.value.ptr, ldb: H, c: dPre + H, ldc: G)
+        for b in 0..<B {
+            let df = dPre + b * G + H
+            Kernels.multiply(df, pre + b * G + H, into: dfh + b * F, count: F)
+            Kernels.multiply(df, fh + b * F, into: df, count: F)
+        }
+        matmul(transB: true, m: B, n: H, k: F, a: dfh, lda: F, b: wh.value.ptr, ldb: F, c: dh, ldc: H)
+    }
+
     /// `backwardStep` on the fused kernels: the cell's gradients and dh_{t−1} in one threaded call.
     private func fusedBackwardStep(_ t: Int, _ ws: RecurrentWorkspace<T>, dhExternal: UnsafePointer<T>?) {
         let B = Int32(ws.batch), H = Int32(hiddenSize)
@@ -254,6 +322,8 @@ public final class RecurrentLayer<T: QuillScalar> {
         case .rnn, .rnnRelu:
             qk_rnn_backward_step(packed, B, H, kind == .rnnRelu ? 1 : 0, asFloat(UnsafePointer(ws.hStep(t + 1))), dh,
                                  external, dPre, clip)
+        case .mrnn:
+            preconditionFailure("the MRNN has no fused kernels (CellKind.hasFusedKernels)")
         }
     }
 
@@ -269,8 +339,12 @@ public final class RecurrentLayer<T: QuillScalar> {
         // dW_x += xᵀ · dPre ; db += Σ dPre ; dx = dPre · W_xᵀ
         matmul(transA: true, m: inputSize, n: G, k: rows, a: x, lda: inputSize, b: dPre, ldb: G,
                beta: 1, c: wx.grad.ptr, ldc: G)
-        Kernels.accumulateColumnSums(dPre, rows: rows, cols: G, into: bias.grad.ptr)
         if let dx { inputGradient(dPre, rows: rows, into: dx) }
+        if kind == .mrnn {
+            mrnnFinishBackward(ws, rows: rows)
+            return
+        }
+        Kernels.accumulateColumnSums(dPre, rows: rows, cols: G, into: bias.grad.ptr)
         // dW_h += h_prevᵀ · dPre_h over all steps: h_prev rows are ws.h[0..T-1], contiguous.
         // Invariant: a GRU workspace always has dhg (init).
         let dRec = kind == .gru ? UnsafePointer(ws.dhg!.ptr) : UnsafePointer(dPre)
@@ -284,6 +358,20 @@ public final class RecurrentLayer<T: QuillScalar> {
             CellKernels.peepholeGradients(dGates: dPre, cPrev: c.ptr, c: c.ptr + ws.batch * H, rows: rows, hidden: H,
                                           into: p.grad.ptr)
         }
+    }
+
+    /// The MRNN's weight gradients over `rows` rows beside dW_x: db += Σ dpre_h, dW_fh += h_prevᵀ·dfh and
+    /// dW_hf += fᵀ·dpre_h.
+    private func mrnnFinishBackward(_ ws: RecurrentWorkspace<T>, rows: Int) {
+        let H = hiddenSize, G = gateWidth, F = factors
+        let dPre = ws.dPre.ptr
+        for r in 0..<rows { Kernels.add(dPre + r * G, into: bias.grad.ptr, count: H) }
+        // Invariant: an MRNN workspace always has its factor buffers (init).
+        matmul(transA: true, m: H, n: F, k: rows, a: ws.h.ptr, lda: H, b: ws.dFactorHidden!.ptr, ldb: F,
+               beta: 1, c: wh.grad.ptr, ldc: F)
+        // Invariant: an MRNN layer always has wf (init), its workspace the factors (init).
+        matmul(transA: true, m: F, n: H, k: rows, a: ws.factor!.ptr, lda: F, b: dPre, ldb: G,
+               beta: 1, c: wf!.grad.ptr, ldc: H)
     }
 
     /// The gradient of step t's input, dx_t = dPre_t · W_xᵀ: (B, inputSize), overwritten. Valid after
@@ -341,6 +429,10 @@ public final class RecurrentWorkspace<T: QuillScalar> {
     /// (T, B, G), GRU only: recurrent-side pre-activations and their gradients.
     public let hg: Tensor<T>?
     public let dhg: Tensor<T>?
+    /// (T, B, F), MRNN only: h_{t−1}·W_fh, the factors f_t, and the gradient of h_{t−1}·W_fh.
+    let factorHidden: Tensor<T>?
+    let factor: Tensor<T>?
+    let dFactorHidden: Tensor<T>?
     /// (B, H): dh and dc carried backwards through time.
     public let dhCarry: Tensor<T>
     public let dcCarry: Tensor<T>?
@@ -369,6 +461,10 @@ public final class RecurrentWorkspace<T: QuillScalar> {
         tanhC = kind.hasCell ? Tensor([steps, batch, H]) : nil
         hg = kind == .gru ? Tensor([steps, batch, G]) : nil
         dhg = kind == .gru ? Tensor([steps, batch, G]) : nil
+        let F = layer.factors
+        factorHidden = kind == .mrnn ? Tensor([steps, batch, F]) : nil
+        factor = kind == .mrnn ? Tensor([steps, batch, F]) : nil
+        dFactorHidden = kind == .mrnn ? Tensor([steps, batch, F]) : nil
         dhCarry = Tensor([batch, H])
         dcCarry = kind.hasCell ? Tensor([batch, H]) : nil
         scratchBH = Tensor([batch, H])
@@ -385,6 +481,16 @@ public final class RecurrentWorkspace<T: QuillScalar> {
     @inline(__always) func hgStep(_ t: Int) -> UnsafeMutablePointer<T> { hg!.ptr + t * batch * gateWidth }
     // Invariant: called for GRU layers only, whose workspaces always have dhg (init).
     @inline(__always) func dhgStep(_ t: Int) -> UnsafeMutablePointer<T> { dhg!.ptr + t * batch * gateWidth }
+    // Invariant: called for MRNN layers only, whose workspaces always have the factor buffers (init).
+    @inline(__always) func factorHiddenStep(_ t: Int) -> UnsafeMutablePointer<T> {
+        factorHidden!.ptr + t * batch * (gateWidth - hidden)
+    }
+    // Invariant: called for MRNN layers only, whose workspaces always have the factor buffers (init).
+    @inline(__always) func factorStep(_ t: Int) -> UnsafeMutablePointer<T> { factor!.ptr + t * batch * (gateWidth - hidden) }
+    // Invariant: called for MRNN layers only, whose workspaces always have the factor buffers (init).
+    @inline(__always) func dFactorHiddenStep(_ t: Int) -> UnsafeMutablePointer<T> {
+        dFactorHidden!.ptr + t * batch * (gateWidth - hidden)
+    }
 
     /// The outputs h[1...T]: (T, B, H).
     public var outputs: UnsafeMutablePointer<T> { h.ptr + batch * hidden }

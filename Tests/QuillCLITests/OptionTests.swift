@@ -62,6 +62,7 @@ final class OptionTests: XCTestCase {
             Numeric(char, "layers", "0", "33"), Numeric(char, "hidden", "0", "16385"),
             Numeric(char, "embedding", "-1", "16385"), Numeric(char, "dropout", "-0.1", "1", float: true),
             Numeric(char, "forget-bias", "-10.5", "11", float: true, negativeInRange: true),
+            Numeric(char + ["--cell", "mrnn"], "factors", "0", "16385"),
             Numeric(char, "batch", "0", "10001"), Numeric(char, "seq", "0", "10001"),
             Numeric(char, "clip-value", "0", "1e7", float: true),
             Numeric(char, "val-fraction", "-0.1", "0.6", float: true), Numeric(char, "sample-length", "-1", "100001"),

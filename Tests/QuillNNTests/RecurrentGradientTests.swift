@@ -6,11 +6,12 @@ import XCTest
 /// Finite-difference checks in Double of every recurrent cell, in sequence and step mode.
 final class RecurrentGradientTests: XCTestCase {
     /// L = Σ h_t ⊙ R_t over a sequence, from a non-zero initial state.
-    func checkLayer(_ kind: CellKind, peepholes: Bool = false, file: StaticString = #filePath, line: UInt = #line) {
+    func checkLayer(_ kind: CellKind, peepholes: Bool = false, factors: Int = 0, file: StaticString = #filePath,
+                    line: UInt = #line) {
         var rng = SeededGenerator(seed: 7)
         let T = 4, B = 3, I = 5, H = 4
         let layer = RecurrentLayer<Double>(kind: kind, inputSize: I, hiddenSize: H, name: "l", peepholes: peepholes,
-                                           rng: &rng)
+                                           factors: factors, rng: &rng)
         // Peepholes start at zero: give them values so their paths through c are exercised.
         if let p = layer.peephole { for i in 0..<p.count { p.value[i] = rng.uniform() - 0.5 } }
         // Larger weights so the non-linearities are exercised.
@@ -65,6 +66,43 @@ final class RecurrentGradientTests: XCTestCase {
     func testGRUGradients() { checkLayer(.gru) }
     func testRNNTanhGradients() { checkLayer(.rnn) }
     func testRNNReLUGradients() { checkLayer(.rnnRelu) }
+    /// Fewer and more factors than units, so that no F×H shape can stand in for another.
+    func testMRNNGradients() {
+        checkLayer(.mrnn, factors: 3)
+        checkLayer(.mrnn, factors: 6)
+    }
+
+    /// The MRNN's tensors and its step against eqs. 4–6 of Sutskever, Martens and Hinton (2011) written out:
+    /// f = (x·W_fx) ⊙ (h·W_fh), h' = tanh(f·W_hf + x·W_hx + b).
+    func testMRNNStepIsTheFactoredRecurrence() {
+        var rng = SeededGenerator(seed: 8)
+        let I = 3, H = 4, F = 5, B = 2
+        let layer = RecurrentLayer<Double>(kind: .mrnn, inputSize: I, hiddenSize: H, name: "m", factors: F, rng: &rng)
+        XCTAssertEqual(layer.parameters.map(\.name), ["m.wx", "m.wh", "m.b", "m.wf"])
+        XCTAssertEqual(layer.parameters.map(\.value.shape), [[I, H + F], [H, F], [H], [F, H]])
+        XCTAssertEqual(layer.gateWidth, H + F)
+        for i in 0..<layer.bias.count { layer.bias.value[i] = rng.uniform() - 0.5 }
+        let ws = RecurrentWorkspace(layer: layer, steps: 1, batch: B)
+        let x = Tensor<Double>.random([1, B, I], &rng), h0 = Tensor<Double>.random([B, H], &rng)
+        ws.h.ptr.update(from: h0.ptr, count: B * H)
+        layer.forward(x.ptr, ws)
+        let wx = layer.wx.value, wfh = layer.wh.value, whf = layer.wf!.value, b = layer.bias.value
+        for r in 0..<B {
+            var f = [Double](repeating: 0, count: F)
+            for k in 0..<F {
+                var fx = 0.0, fh = 0.0
+                for i in 0..<I { fx += x[r * I + i] * wx[i * (H + F) + H + k] }
+                for j in 0..<H { fh += h0[r * H + j] * wfh[j * F + k] }
+                f[k] = fx * fh
+            }
+            for j in 0..<H {
+                var a = b[j]
+                for i in 0..<I { a += x[r * I + i] * wx[i * (H + F) + j] }
+                for k in 0..<F { a += f[k] * whf[k * H + j] }
+                XCTAssertEqual(ws.outputs[r * H + j], tanh(a), accuracy: 1e-12)
+            }
+        }
+    }
 
     func testLSTMForgetBiasStartsAtOne() {
         var rng = SeededGenerator(seed: 1)
