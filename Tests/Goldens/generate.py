@@ -8,7 +8,7 @@ Run by hand, not by CI, from the repository root:
     python3 -m venv /tmp/torchvenv && /tmp/torchvenv/bin/pip install torch safetensors numpy
     /tmp/torchvenv/bin/python Tests/Goldens/generate.py
 
-Made with torch 2.13.0+cpu, numpy 2.4.6, safetensors 0.8.0 (Python 3.11.7). Every value is seeded, so a rerun with
+Made with torch 2.13.0+cpu, numpy 2.4.6, safetensors 0.8.0 (Python 3.11.7); golden-mrnn with torch 2.15.0. Every value is seeded, so a rerun with
 the same versions writes the same values (only the metadata's key order may change); another torch version may change
 the last bits, far inside the tests' tolerances.
 
@@ -21,7 +21,8 @@ The recurrent layers run PyTorch's own nn.LSTM / nn.GRU with weights converted f
 `quill_rnn_to_torch`, the one place that knows PyTorch's layout (the README's claim that PyTorch loads Quill's LSTM
 weights: transposes, same gate order). The parameters being differentiated and trained are the Quill-layout
 tensors; the converted ones are built from them on every call (torch.func.functional_call), so gradients and Adam
-updates come out in Quill's layout with no second conversion.
+updates come out in Quill's layout with no second conversion. PyTorch has no MRNN module: `mrnn_fixture` writes
+Sutskever, Martens and Hinton's equations out in torch operations.
 """
 import math
 import os
@@ -133,6 +134,35 @@ def recurrent_fixture(kind, seed):
     loss.backward()
     save(kind, {**inputs, "r": r, **p, "out.h": out, **extra, "loss": loss,
                 **grads(inputs), **grads(p)})
+
+
+def mrnn_fixture(seed):
+    """One MRNN layer (Sutskever, Martens and Hinton 2011, eqs. 4–6), written out in torch: PyTorch has no such
+    module. T = 3 steps, batch 2, input 3, H = 4, F = 5 factors, from a non-zero initial state, in Quill's layout:
+    wx = [W_hx | W_fx] (I, H + F), wh = W_fh (H, F), b (H), wf = W_hf (F, H);
+    f_t = (x_t·W_fx) ⊙ (h_{t−1}·W_fh), h_t = tanh(f_t·W_hf + x_t·W_hx + b). loss = Σ_t Σ h_t ⊙ r_t."""
+    rng = np.random.RandomState(seed)
+    T, B, I, H, Fn = 3, 2, 3, 4, 5
+    name = "mrnn.0"
+    bound = 1 / math.sqrt(H)
+    p = {f"{name}.wx": leaf(rng.uniform(-bound, bound, (I, H + Fn)) * 2),
+         f"{name}.wh": leaf(rng.uniform(-bound, bound, (H, Fn)) * 2),
+         f"{name}.b": leaf(rng.uniform(-bound, bound, H)),
+         f"{name}.wf": leaf(rng.uniform(-bound, bound, (Fn, H)) * 2)}
+    wx, wfh, b, whf = p.values()
+    x, h0 = leaf(rng.normal(size=(T, B, I))), leaf(rng.normal(size=(B, H)) * 0.5)
+    r = const(rng.normal(size=(T, B, H)))
+    h, outs = h0, []
+    for t in range(T):
+        proj = x[t] @ wx
+        f = proj[:, H:] * (h @ wfh)
+        h = torch.tanh(f @ whf + proj[:, :H] + b)
+        outs.append(h)
+    out = torch.stack(outs)
+    loss = (out * r).sum()
+    loss.backward()
+    inputs = {"x": x, "h0": h0}
+    save("mrnn", {**inputs, "r": r, **p, "out.h": out, "loss": loss, **grads(inputs), **grads(p)})
 
 
 # MARK: - Mixture density (Graves eqs. 23–26, Quill's parametrisation)
@@ -353,6 +383,7 @@ def synthesis_fixture():
 if __name__ == "__main__":
     recurrent_fixture("lstm", 7)
     recurrent_fixture("gru", 11)
+    mrnn_fixture(13)
     mixture_fixture()
     window_fixture()
     char_fixture()

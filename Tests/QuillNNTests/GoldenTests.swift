@@ -18,7 +18,9 @@ final class GoldenTests: XCTestCase {
         let x: Tensor<T> = g.tensor("x"), r: Tensor<T> = g.tensor("r")
         let steps = x.shape[0], B = x.shape[1], I = x.shape[2], H = r.shape[2]
         var rng = SeededGenerator(seed: 1)
-        let layer = RecurrentLayer<T>(kind: kind, inputSize: I, hiddenSize: H, name: "\(kind.rawValue).0", rng: &rng)
+        let factors = kind == .mrnn ? (g.tensor("mrnn.0.wf") as Tensor<T>).shape[0] : 0
+        let layer = RecurrentLayer<T>(kind: kind, inputSize: I, hiddenSize: H, name: "\(kind.rawValue).0",
+                                      factors: factors, rng: &rng)
         for p in layer.parameters { g.load(p) }
         let ws = RecurrentWorkspace(layer: layer, steps: steps, batch: B)
         let h0: Tensor<T> = g.tensor("h0")
@@ -47,6 +49,9 @@ final class GoldenTests: XCTestCase {
     func testLSTMMatchesPyTorchInFloat() throws { try checkRecurrent(.lstm, Float.self) }
     func testGRUMatchesPyTorchInDouble() throws { try checkRecurrent(.gru, Double.self) }
     func testGRUMatchesPyTorchInFloat() throws { try checkRecurrent(.gru, Float.self) }
+    /// The MRNN against its equations written out in torch (PyTorch has no MRNN module), F = 5 ≠ H = 4.
+    func testMRNNMatchesPyTorchInDouble() throws { try checkRecurrent(.mrnn, Double.self) }
+    func testMRNNMatchesPyTorchInFloat() throws { try checkRecurrent(.mrnn, Float.self) }
 
     // MARK: - Mixture density
 
