@@ -30,6 +30,31 @@ final class MRNNTests: XCTestCase {
         }
     }
 
+    /// An MRNN run interrupted and resumed ends with exactly the weights (and carried state) of a straight run.
+    func testResumeEqualsStraightRun() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let data = dir.path("text.txt")
+        try String(repeating: "multiplicative units, factored weights; ", count: 20)
+            .write(toFile: data, atomically: true, encoding: .utf8)
+        func options(_ out: String, steps: Int) -> CharTrainOptions {
+            var o = CharTrainOptions(dataPaths: [data], outDir: dir.path(out),
+                                     model: CharModelConfig(cell: .mrnn, layers: 2, hidden: 8, embedding: 4,
+                                                            dropout: 0.1, vocabularySize: 1, factors: 5))
+            o.batch = 3; o.seq = 10; o.steps = steps; o.evalEvery = 4; o.sampleLength = 0
+            return o
+        }
+        try TrainingRun(options: options("straight", steps: 10), resume: false).run()
+        try TrainingRun(options: options("split", steps: 6), resume: false).run()
+        var second = try CharTrainOptions.saved(outDir: dir.path("split"))
+        second.steps = 10
+        try TrainingRun(options: second, resume: true).run()
+        let a = try SafeTensors.read(dir.path("straight/last.safetensors"))
+        let b = try SafeTensors.read(dir.path("split/last.safetensors"))
+        XCTAssertEqual(Set(a.tensors.keys), Set(b.tensors.keys))
+        XCTAssertTrue(a.tensors.keys.contains("rnn.1.wf"))
+        for (name, e) in a.tensors { XCTAssertEqual(e, b.tensors[name], "tensor \(name) differs after resume") }
+    }
+
     func testOtherCellsKeepTheirConfigWithoutFactors() throws {
         let lstm = CharModelConfig(layers: 1, hidden: 4, vocabularySize: 3)
         let json = String(decoding: try JSONEncoder().encode(lstm), as: UTF8.self)
