@@ -7,7 +7,7 @@ import QuillNN
 struct CharModelArguments: ParsableArguments {
     static let defaults = CharTrainOptions.defaults.model
 
-    @Option(help: .text("Recurrent cell: lstm, gru, rnn, rnn-relu, mrnn (Sutskever et al.'s multiplicative RNN).",
+    @Option(help: .text("Recurrent cell: lstm, gru, rnn, rnn-relu, mrnn (Sutskever et al.'s multiplicative RNN), phased-lstm (Neil et al.'s time-gated LSTM).",
                         default: defaults.cell.rawValue))
     var cell: CellKind?
     @Option(help: .text("Number of recurrent layers (1…32).", default: defaults.layers)) var layers: Int?
@@ -21,6 +21,8 @@ struct CharModelArguments: ParsableArguments {
     @Option(help: .text("Initial bias of the LSTM forget gates (-10…10); the other biases start at 0.",
                         default: defaults.forgetBias)) var forgetBias: Double?
     @Option(help: "The MRNN's factors F per layer (1…16384); default: as many as --hidden.") var factors: Int?
+    @Flag(help: "Train the Phased LSTM's periods τ too (its shifts and open ratios are always trained).")
+    var learnPeriods = false
 
     func validate() throws {
         try OptionRange.check("layers", layers, 1...32)
@@ -31,6 +33,9 @@ struct CharModelArguments: ParsableArguments {
         try OptionRange.check("factors", factors, 1...16384)
         if factors != nil, let cell, cell != .mrnn {
             throw ValidationError("--factors needs --cell mrnn (only the MRNN has factors)")
+        }
+        if learnPeriods, let cell, cell != .phasedLSTM {
+            throw ValidationError("--learn-periods needs --cell phased-lstm (only the Phased LSTM has periods)")
         }
     }
 
@@ -46,6 +51,7 @@ struct CharModelArguments: ParsableArguments {
         c.skipConnections = skip
         c.peepholes = peepholes
         c.factors = factors
+        c.learnPeriods = learnPeriods ? true : nil
         return c
     }
 
@@ -60,5 +66,6 @@ struct CharModelArguments: ParsableArguments {
         try run.same("skip", given: skip, saved: saved.skipConnections, what: "skip connections")
         try run.same("peepholes", given: peepholes, saved: saved.peepholes, what: "peepholes")
         try run.same("factors", factors, saved.factorCount)
+        try run.same("learn-periods", given: learnPeriods, saved: saved.learnsPeriods, what: "learnt periods")
     }
 }

@@ -4,7 +4,7 @@ import QuillOptim
 
 /// The architecture of a char-level language model, saved in every checkpoint.
 public struct CharModelConfig: Codable, Equatable, Sendable {
-    /// Recurrent cell: lstm, gru, rnn (tanh), rnn-relu or mrnn.
+    /// Recurrent cell: lstm, gru, rnn (tanh), rnn-relu, mrnn or phased-lstm.
     public var cell: CellKind
     /// Number of stacked recurrent layers.
     public var layers: Int
@@ -30,14 +30,20 @@ public struct CharModelConfig: Codable, Equatable, Sendable {
     /// The MRNN's factors F as given (`--factors`); nil means as many as `hidden`, and for other cells it stays nil
     /// (checkpoints of other cells have no such field).
     public var factors: Int?
+    /// Whether a Phased LSTM trains its periods τ (`--learn-periods`; `TimeGate`); nil (not written) means no.
+    public var learnPeriods: Bool?
 
     public init(cell: CellKind = .lstm, layers: Int = 2, hidden: Int = 512, embedding: Int = CharModelConfig.defaultEmbedding, dropout: Double = 0,
                 skipConnections: Bool = false, vocabularySize: Int, peepholes: Bool = false,
-                forgetBias: Double = CharModelConfig.defaultForgetBias, factors: Int? = nil) {
+                forgetBias: Double = CharModelConfig.defaultForgetBias, factors: Int? = nil, learnPeriods: Bool? = nil) {
         self.cell = cell; self.layers = layers; self.hidden = hidden; self.embedding = embedding
         self.dropout = dropout; self.skipConnections = skipConnections; self.vocabularySize = vocabularySize
         self.peepholes = peepholes; self.forgetBias = forgetBias; self.factors = factors
+        self.learnPeriods = learnPeriods
     }
+
+    /// Whether Phased LSTM layers train their periods.
+    public var learnsPeriods: Bool { cell == .phasedLSTM && learnPeriods == true }
 
     /// Each layer's F: `factors`, or `hidden` when not given, for an MRNN; 0 for other cells.
     public var factorCount: Int { cell == .mrnn ? (factors ?? hidden) : 0 }
@@ -49,7 +55,8 @@ public struct CharModelConfig: Codable, Equatable, Sendable {
     public static let defaultForgetBias = 0.0
 
     private enum CodingKeys: String, CodingKey {
-        case cell, layers, hidden, embedding, dropout, skipConnections, vocabularySize, peepholes, forgetBias, factors
+        case cell, layers, hidden, embedding, dropout, skipConnections, vocabularySize, peepholes, forgetBias, factors,
+             learnPeriods
     }
 
     /// Checkpoints written before peepholes existed have no `peepholes` field, and those written before the forget
@@ -66,6 +73,7 @@ public struct CharModelConfig: Codable, Equatable, Sendable {
         peepholes = try c.decodeIfPresent(Bool.self, forKey: .peepholes) ?? false
         forgetBias = try c.decodeIfPresent(Double.self, forKey: .forgetBias) ?? 1
         factors = try c.decodeIfPresent(Int.self, forKey: .factors)
+        learnPeriods = try c.decodeIfPresent(Bool.self, forKey: .learnPeriods)
     }
 
     /// A message naming the first nonsensical field, or nil.
@@ -82,6 +90,9 @@ public struct CharModelConfig: Codable, Equatable, Sendable {
         if let factors {
             if cell != .mrnn { return "--factors needs --cell mrnn (only the MRNN has factors)" }
             if !(1...16384).contains(factors) { return "--factors must be between 1 and 16384, got \(factors)" }
+        }
+        if learnPeriods == true && cell != .phasedLSTM {
+            return "--learn-periods needs --cell phased-lstm (only the Phased LSTM has periods)"
         }
         return nil
     }
@@ -103,7 +114,7 @@ public final class CharModel<T: QuillScalar> {
         stack = RecurrentStack(kind: config.cell, inputSize: embedding.dimension, hiddenSize: config.hidden,
                                layers: config.layers, skipConnections: config.skipConnections,
                                peepholes: config.peepholes, forgetBias: config.forgetBias, factors: config.factorCount,
-                               name: "rnn", rng: &rng)
+                               learnPeriods: config.learnsPeriods, name: "rnn", rng: &rng)
         output = Linear(inputSize: stack.outputSize, outputSize: V, name: "output", rng: &rng)
     }
 

@@ -167,12 +167,13 @@ public struct MemoryEstimate: Equatable, Sendable {
     /// Floats of one recurrent layer's activations per (time step × batch row) while training: pre-activations
     /// and their gradient (2G), GRU's hidden-side gates (2G), h, c and tanh c (3H), the dropout mask and output
     /// (2H), and the layer's assembled input and its gradient (2 × input width, layers after the first). An MRNN's
-    /// pre-activations carry its F factors (G = H + F) and it keeps three (T, B, F) factor buffers.
+    /// pre-activations carry its F factors (G = H + F) and it keeps three (T, B, F) factor buffers; a Phased LSTM
+    /// keeps k, c̃ and h̃ (3H).
     static func layerActivations(kind: CellKind, hidden H: Double, input: Double, first: Bool,
                                  factors F: Double = 0) -> Double {
         let G = kind == .mrnn ? H + F : Double(kind.gateCount) * H
-        return 2 * G + (kind == .gru ? 2 * G : 0) + (kind == .mrnn ? 3 * F : 0) + (kind.hasCell ? 3 * H : H) + 2 * H
-            + (first ? 0 : 2 * input)
+        return 2 * G + (kind == .gru ? 2 * G : 0) + (kind == .mrnn ? 3 * F : 0) + (kind == .phasedLSTM ? 3 * H : 0)
+            + (kind.hasCell ? 3 * H : H) + 2 * H + (first ? 0 : 2 * input)
     }
 
     /// Training a char model, in bytes of float32:
@@ -302,9 +303,10 @@ public struct ParameterShape: Equatable, Sendable {
 
 extension ParameterShape {
     /// A recurrent layer's tensors (see `RecurrentLayer`): wx (input, G), wh (H, G), b (G), GRU's bh (G), peepholes
-    /// (3H); an MRNN's with F factors wx (input, H + F), wh (H, F), b (H) and wf (F, H).
+    /// (3H), a Phased LSTM's periods (H) and time gate (2H); an MRNN's with F factors wx (input, H + F), wh (H, F), b (H) and
+    /// wf (F, H).
     static func recurrentLayer(_ name: String, kind: CellKind, input: Int, hidden H: Int, peepholes: Bool,
-                               factors F: Int = 0) -> [ParameterShape] {
+                               factors F: Int = 0, learnPeriods: Bool = false) -> [ParameterShape] {
         if kind == .mrnn {
             return [ParameterShape(name: "\(name).wx", shape: [input, H + F], trainable: true),
                     ParameterShape(name: "\(name).wh", shape: [H, F], trainable: true),
@@ -317,6 +319,10 @@ extension ParameterShape {
                    ParameterShape(name: "\(name).b", shape: [G], trainable: true)]
         if kind == .gru { out.append(ParameterShape(name: "\(name).bh", shape: [G], trainable: true)) }
         if kind == .lstm && peepholes { out.append(ParameterShape(name: "\(name).peep", shape: [3 * H], trainable: true)) }
+        if kind == .phasedLSTM {
+            out += [ParameterShape(name: "\(name).period", shape: [H], trainable: learnPeriods),
+                    ParameterShape(name: "\(name).time", shape: [2 * H], trainable: true)]
+        }
         return out
     }
 
@@ -341,7 +347,7 @@ extension CharModelConfig {
         for n in 0..<layers {
             let input = n == 0 ? E : hidden + (skipConnections ? E : 0)
             out += ParameterShape.recurrentLayer("rnn.\(n)", kind: cell, input: input, hidden: hidden, peepholes: peepholes,
-                                                 factors: factorCount)
+                                                 factors: factorCount, learnPeriods: learnsPeriods)
         }
         let O = skipConnections ? layers * hidden : hidden
         out += [ParameterShape(name: "output.w", shape: [O, V], trainable: true),

@@ -9,32 +9,39 @@ public enum CellKind: String, Codable, CaseIterable, Sendable {
     case rnnRelu = "rnn-relu"
     /// Sutskever, Martens and Hinton's (2011) multiplicative RNN: factored, input-dependent recurrent weights.
     case mrnn
+    /// Neil, Pfeiffer and Liu's (2016) Phased LSTM: an LSTM whose updates pass through a periodic time gate
+    /// (`TimeGate`).
+    case phasedLSTM = "phased-lstm"
 
     /// Gates per hidden unit: LSTM (i, f, g, o), GRU (r, z, n), RNN and MRNN one (the MRNN's pre-activations also
     /// carry its F factors: `RecurrentLayer.gateWidth`).
     public var gateCount: Int {
         switch self {
-        case .lstm: return 4
+        case .lstm, .phasedLSTM: return 4
         case .gru: return 3
         case .rnn, .rnnRelu, .mrnn: return 1
         }
     }
 
-    public var hasCell: Bool { self == .lstm }
+    public var hasCell: Bool { self == .lstm || self == .phasedLSTM }
 
-    /// Whether the fused step kernels (`FusedKernels`) implement this cell; the MRNN runs the portable path.
-    public var hasFusedKernels: Bool { self != .mrnn }
+    /// Whether the fused step kernels (`FusedKernels`) implement this cell; the MRNN and the Phased LSTM run the
+    /// portable path.
+    public var hasFusedKernels: Bool { self != .mrnn && self != .phasedLSTM }
 }
 
-/// The recurrent state of one layer: `h` and, for LSTM, `c`, each (B, H).
+/// The recurrent state of one layer: `h` and, for LSTM, `c`, each (B, H); for the Phased LSTM also each stream's
+/// time, the steps it has read since its state was reset (B).
 public struct RecurrentState<T: QuillScalar> {
     public let h: Tensor<T>
     public let c: Tensor<T>?
+    public var time: [Int]
 
     @_specialize(exported: true, where T == Float)
-    public init(batch: Int, hidden: Int, hasCell: Bool) {
+    public init(batch: Int, hidden: Int, hasCell: Bool, timed: Bool = false) {
         h = Tensor<T>([batch, hidden])
         c = hasCell ? Tensor<T>([batch, hidden]) : nil
+        time = timed ? [Int](repeating: 0, count: batch) : []
     }
 }
 
@@ -48,6 +55,10 @@ public struct RecurrentState<T: QuillScalar> {
 /// factors computes f_t = (x_t·W_fx) ⊙ (h_{t−1}·W_fh) and h_t = tanh(f_t·W_hf + x_t·W_hx + b). Its `wx` is
 /// [W_hx | W_fx], (inputSize, H + F), so one product projects both; `wh` is W_fh, (H, F); `wf` is W_hf, (F, H);
 /// `bias` is (H).
+///
+/// The Phased LSTM (`TimeGate`) computes an LSTM step's c̃_t and h̃_t, then c_t = k_t ⊙ c̃_t + (1 − k_t) ⊙ c_{t−1} and
+/// h_t = k_t ⊙ h̃_t + (1 − k_t) ⊙ h_{t−1}; `periods` (H) holds every unit's ln τ, `timeGate` (2H) its s, then its
+/// logit r_on.
 ///
 /// Activations live in a `RecurrentWorkspace`, so one set of weights serves training, evaluation and sampling at
 /// different batch and sequence sizes.
@@ -69,6 +80,11 @@ public final class RecurrentLayer<T: QuillScalar> {
     public let wf: Parameter<T>?
     /// The MRNN's factors F; 0 for other cells.
     public let factors: Int
+    /// (H), Phased LSTM only: each unit's ln τ (`TimeGate`); trained only when the layer learns its periods.
+    public let periods: Parameter<T>?
+    /// (2H), Phased LSTM only: each unit's shift s, then its logit r_on (`TimeGate`). Vectors like the biases, so
+    /// `--init` leaves them be.
+    public let timeGate: Parameter<T>?
     /// Graves's clipping of the derivatives with respect to the pre-activations (he uses 10); nil for none.
     public var preactivationGradientClip: T?
 
@@ -78,10 +94,11 @@ public final class RecurrentLayer<T: QuillScalar> {
     /// Uniform initialisation in ±1/√H (as PyTorch), with zero biases but the LSTM forget gate's, set to
     /// `forgetBias` (1 after Gers et al. 2000; PyTorch's biases have mean 0). `peepholes` adds Graves's peephole
     /// connections to an LSTM (eqs. 7–11); they start at zero, so the cell starts as a plain LSTM. An MRNN has
-    /// `factors` F (0: as many as `hiddenSize`; other cells ignore it): W_hf starts in ±1/√F, the rest in ±1/√H.
+    /// `factors` F (0: as many as `hiddenSize`; other cells ignore it): W_hf starts in ±1/√F, the rest in ±1/√H. A
+    /// Phased LSTM draws each unit's τ and s (`TimeGate`); its periods are trained only with `learnPeriods`.
     @_specialize(exported: true, where T == Float)
     public init(kind: CellKind, inputSize: Int, hiddenSize: Int, name: String, peepholes: Bool = false,
-                forgetBias: Double = 1, factors: Int = 0, rng: inout SeededGenerator) {
+                forgetBias: Double = 1, factors: Int = 0, learnPeriods: Bool = false, rng: inout SeededGenerator) {
         self.kind = kind
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
@@ -99,16 +116,33 @@ public final class RecurrentLayer<T: QuillScalar> {
         wh = Parameter("\(name).wh", uniform([hiddenSize, kind == .mrnn ? F : G], fanIn: hiddenSize))
         wf = kind == .mrnn ? Parameter("\(name).wf", uniform([F, hiddenSize], fanIn: F)) : nil
         let b = Tensor<T>([kind == .mrnn ? hiddenSize : G])
-        if kind == .lstm {
+        if kind.hasCell {
             for j in hiddenSize..<(2 * hiddenSize) { b[j] = T(forgetBias) }
         }
         bias = Parameter("\(name).b", b)
         biasH = kind == .gru ? Parameter("\(name).bh", Tensor<T>([G])) : nil
         peephole = kind == .lstm && peepholes ? Parameter("\(name).peep", Tensor<T>([3 * hiddenSize])) : nil
+        if kind == .phasedLSTM {
+            let H = hiddenSize, logPeriod = Tensor<T>([H]), gate = Tensor<T>([2 * H])
+            let lo = Double.log(TimeGate.periodRange.lowerBound), hi = Double.log(TimeGate.periodRange.upperBound)
+            let r = TimeGate.initialOpenRatio
+            for j in 0..<H {
+                let rho = lo + (hi - lo) * rng.uniform()
+                logPeriod[j] = T(rho)
+                gate[j] = T(Double.exp(rho) * rng.uniform())
+                gate[H + j] = T(Double.log(r / (1 - r)))
+            }
+            periods = Parameter("\(name).period", logPeriod, trainable: learnPeriods)
+            timeGate = Parameter("\(name).time", gate)
+        } else {
+            periods = nil
+            timeGate = nil
+        }
     }
 
     public var parameters: [Parameter<T>] {
         [wx, wh, bias] + (biasH.map { [$0] } ?? []) + (peephole.map { [$0] } ?? []) + (wf.map { [$0] } ?? [])
+            + (periods.map { [$0] } ?? []) + (timeGate.map { [$0] } ?? [])
     }
 
     // MARK: - Forward
@@ -182,6 +216,31 @@ public final class RecurrentLayer<T: QuillScalar> {
             CellKernels.gruForward(xg: pre, hg: hg, hPrev: hPrev, h: ws.hStep(t + 1), batch: B, hidden: H)
         case .mrnn:
             mrnnForwardStep(t, ws)
+        case .phasedLSTM:
+            phasedForwardStep(t, ws)
+        }
+    }
+
+    /// The Phased LSTM's step t: the LSTM's c̃_t, h̃_t (kept), then k_t (kept) blends them with c_{t−1}, h_{t−1}.
+    private func phasedForwardStep(_ t: Int, _ ws: RecurrentWorkspace<T>) {
+        let B = ws.batch, H = hiddenSize, G = gateWidth
+        let pre = ws.preStep(t), hPrev = ws.hStep(t), cPrev = ws.cStep(t)
+        let cTilde = ws.candidateCStep(t), hTilde = ws.candidateHStep(t), k = ws.timeGateStep(t)
+        matmul(m: B, n: G, k: H, a: hPrev, lda: H, b: wh.value.ptr, ldb: G, beta: 1, c: pre, ldc: G)
+        CellKernels.lstmForward(gates: pre, cPrev: cPrev, c: cTilde, tanhC: ws.tanhCStep(t), h: hTilde, batch: B,
+                                hidden: H)
+        // Invariant: a Phased LSTM layer always has its periods and time gate (init).
+        let units = timeGateUnits()
+        let c = ws.cStep(t + 1), h = ws.hStep(t + 1)
+        for b in 0..<B {
+            let time = Double(ws.time[b] + t)
+            for j in 0..<H {
+                let kv = T(units[j].value(at: time).k)
+                let i = b * H + j
+                k[i] = kv
+                c[i] = kv * cTilde[i] + (1 - kv) * cPrev[i]
+                h[i] = kv * hTilde[i] + (1 - kv) * hPrev[i]
+            }
         }
     }
 
@@ -256,6 +315,8 @@ public final class RecurrentLayer<T: QuillScalar> {
         case .mrnn:
             mrnnBackwardStep(t, ws)
             return
+        case .phasedLSTM:
+            phasedBackwardCell(t, ws)
         case .lstm:
             // Invariant: an LSTM workspace always has dcCarry (init, kind.hasCell).
             let dc = ws.dcCarry!.ptr
@@ -273,11 +334,53 @@ public final class RecurrentLayer<T: QuillScalar> {
             Kernels.clamp(dPre, count: B * G, limit: clip)
             if kind == .gru { Kernels.clamp(ws.dhgStep(t), count: B * G, limit: clip) }
         }
-        // dh_{t-1} = dPre_h · W_hᵀ (+ z ⊙ dh for GRU), with the transposed copy taken by `beginBackward`.
+        // dh_{t-1} = dPre_h · W_hᵀ (+ z ⊙ dh for GRU, (1 − k) ⊙ dh for the Phased LSTM), with the transposed copy
+        // taken by `beginBackward`.
         let dRec = kind == .gru ? UnsafePointer(ws.dhgStep(t)) : UnsafePointer(dPre)
         // Invariant: beginBackward ran first and, as this pass is not fused, set ws.whT.
         matmul(m: B, n: H, k: G, a: dRec, lda: G, b: ws.whT!.ptr, ldb: H, c: dh, ldc: H)
-        if kind == .gru { Kernels.add(ws.scratchBH.ptr, into: dh, count: B * H) }
+        if kind == .gru || kind == .phasedLSTM { Kernels.add(ws.scratchBH.ptr, into: dh, count: B * H) }
+    }
+
+    /// Each unit's time gate, from the current periods, shifts and open ratios.
+    private func timeGateUnits() -> [TimeGate.Unit] {
+        // Invariant: called for Phased LSTM layers only, which have periods and a time gate (init).
+        let logPeriod = periods!.value, gate = timeGate!.value, H = hiddenSize
+        return (0..<H).map {
+            TimeGate.Unit(logPeriod: Double(logPeriod[$0]), shift: Double(gate[$0]), openLogit: Double(gate[H + $0]))
+        }
+    }
+
+    /// The Phased LSTM's cell backward through step t, with dh_t (external gradient added) in `ws.dhCarry` and dc_t
+    /// in `ws.dcCarry`: the time gate's parameter gradients from ∂L/∂k = dh ⊙ (h̃ − h_{t−1}) + dc ⊙ (c̃ − c_{t−1});
+    /// the LSTM's backward from k ⊙ dh and k ⊙ dc into `dPre`, leaving dc_{t−1} in `ws.dcCarry`; (1 − k) ⊙ dh,
+    /// the direct part of dh_{t−1}, in `ws.scratchBH`.
+    private func phasedBackwardCell(_ t: Int, _ ws: RecurrentWorkspace<T>) {
+        let B = ws.batch, H = hiddenSize
+        // Invariant: a Phased LSTM layer has its periods and time gate, its workspace dcCarry and scratchC (init).
+        let gateGrad = timeGate!.grad, periodGrad = periods!.trainable ? periods!.grad : nil
+        let units = timeGateUnits()
+        let dh = ws.dhCarry.ptr, dc = ws.dcCarry!.ptr, direct = ws.scratchBH.ptr, directC = ws.scratchC!.ptr
+        let hPrev = ws.hStep(t), cPrev = ws.cStep(t), hTilde = ws.candidateHStep(t), cTilde = ws.candidateCStep(t)
+        for b in 0..<B {
+            let time = Double(ws.time[b] + t)
+            for j in 0..<H {
+                let i = b * H + j
+                let g = units[j].value(at: time)
+                let dk = Double(dh[i]) * Double(hTilde[i] - hPrev[i]) + Double(dc[i]) * Double(cTilde[i] - cPrev[i])
+                if let periodGrad { periodGrad[j] += T(dk * g.dLogPeriod) }
+                gateGrad[j] += T(dk * g.dShift)
+                gateGrad[H + j] += T(dk * g.dOpenLogit)
+                let k = T(g.k)
+                direct[i] = (1 - k) * dh[i]
+                directC[i] = (1 - k) * dc[i]
+                dh[i] *= k
+                dc[i] *= k
+            }
+        }
+        CellKernels.lstmBackward(gates: ws.preStep(t), cPrev: cPrev, tanhC: ws.tanhCStep(t), dh: dh, dc: dc,
+                                 dGates: ws.dPreStep(t), batch: B, hidden: H)
+        Kernels.add(directC, into: dc, count: B * H)
     }
 
     /// The MRNN's backward through step t, with dh (external gradient added) in `ws.dhCarry`: dpre_h = dh ⊙ (1 − h²),
@@ -322,8 +425,8 @@ public final class RecurrentLayer<T: QuillScalar> {
         case .rnn, .rnnRelu:
             qk_rnn_backward_step(packed, B, H, kind == .rnnRelu ? 1 : 0, asFloat(UnsafePointer(ws.hStep(t + 1))), dh,
                                  external, dPre, clip)
-        case .mrnn:
-            preconditionFailure("the MRNN has no fused kernels (CellKind.hasFusedKernels)")
+        case .mrnn, .phasedLSTM:
+            preconditionFailure("\(kind.rawValue) has no fused kernels (CellKind.hasFusedKernels)")
         }
     }
 
@@ -433,6 +536,14 @@ public final class RecurrentWorkspace<T: QuillScalar> {
     let factorHidden: Tensor<T>?
     let factor: Tensor<T>?
     let dFactorHidden: Tensor<T>?
+    /// (T, B, H), Phased LSTM only: the time gate k_t and the LSTM's c̃_t and h̃_t before k blends them in.
+    let timeGateValues: Tensor<T>?
+    let candidateC: Tensor<T>?
+    let candidateH: Tensor<T>?
+    /// (B, H), Phased LSTM only: (1 − k) ⊙ dc during a backward step.
+    let scratchC: Tensor<T>?
+    /// (B), Phased LSTM only: the steps each stream has read before the initial state (empty for other cells).
+    public internal(set) var time: [Int]
     /// (B, H): dh and dc carried backwards through time.
     public let dhCarry: Tensor<T>
     public let dcCarry: Tensor<T>?
@@ -465,6 +576,12 @@ public final class RecurrentWorkspace<T: QuillScalar> {
         factorHidden = kind == .mrnn ? Tensor([steps, batch, F]) : nil
         factor = kind == .mrnn ? Tensor([steps, batch, F]) : nil
         dFactorHidden = kind == .mrnn ? Tensor([steps, batch, F]) : nil
+        let phased = kind == .phasedLSTM
+        timeGateValues = phased ? Tensor([steps, batch, H]) : nil
+        candidateC = phased ? Tensor([steps, batch, H]) : nil
+        candidateH = phased ? Tensor([steps, batch, H]) : nil
+        scratchC = phased ? Tensor([batch, H]) : nil
+        time = phased ? [Int](repeating: 0, count: batch) : []
         dhCarry = Tensor([batch, H])
         dcCarry = kind.hasCell ? Tensor([batch, H]) : nil
         scratchBH = Tensor([batch, H])
@@ -491,6 +608,12 @@ public final class RecurrentWorkspace<T: QuillScalar> {
     @inline(__always) func dFactorHiddenStep(_ t: Int) -> UnsafeMutablePointer<T> {
         dFactorHidden!.ptr + t * batch * (gateWidth - hidden)
     }
+    // Invariant: called for Phased LSTM layers only, whose workspaces always have these buffers (init).
+    @inline(__always) func timeGateStep(_ t: Int) -> UnsafeMutablePointer<T> { timeGateValues!.ptr + t * batch * hidden }
+    // Invariant: called for Phased LSTM layers only, whose workspaces always have these buffers (init).
+    @inline(__always) func candidateCStep(_ t: Int) -> UnsafeMutablePointer<T> { candidateC!.ptr + t * batch * hidden }
+    // Invariant: called for Phased LSTM layers only, whose workspaces always have these buffers (init).
+    @inline(__always) func candidateHStep(_ t: Int) -> UnsafeMutablePointer<T> { candidateH!.ptr + t * batch * hidden }
 
     /// The outputs h[1...T]: (T, B, H).
     public var outputs: UnsafeMutablePointer<T> { h.ptr + batch * hidden }
@@ -503,6 +626,7 @@ public final class RecurrentWorkspace<T: QuillScalar> {
         if T == 0 { return }
         h.ptr.update(from: h.ptr + T * n, count: n)
         if let c { c.ptr.update(from: c.ptr + T * n, count: n) }
+        for b in time.indices { time[b] += T }
     }
 
     /// Zeroes the initial state.
@@ -511,6 +635,7 @@ public final class RecurrentWorkspace<T: QuillScalar> {
         let n = batch * hidden
         h.ptr.update(repeating: 0, count: n)
         c?.ptr.update(repeating: 0, count: n)
+        for b in time.indices { time[b] = 0 }
     }
 
     /// Zeroes the initial state of one batch row (a stream that starts over).
@@ -518,14 +643,16 @@ public final class RecurrentWorkspace<T: QuillScalar> {
     public func resetState(row b: Int) {
         (h.ptr + b * hidden).update(repeating: 0, count: hidden)
         c.map { ($0.ptr + b * hidden).update(repeating: 0, count: hidden) }
+        if !time.isEmpty { time[b] = 0 }
     }
 
     /// The initial state as a named struct (copies).
     @_specialize(exported: true, where T == Float)
     public func initialState() -> RecurrentState<T> {
-        let s = RecurrentState<T>(batch: batch, hidden: hidden, hasCell: kind.hasCell)
+        var s = RecurrentState<T>(batch: batch, hidden: hidden, hasCell: kind.hasCell)
         s.h.ptr.update(from: h.ptr, count: batch * hidden)
         if let c, let sc = s.c { sc.ptr.update(from: c.ptr, count: batch * hidden) }
+        s.time = time
         return s
     }
 
@@ -534,6 +661,7 @@ public final class RecurrentWorkspace<T: QuillScalar> {
     public func setInitialState(_ s: RecurrentState<T>) {
         h.ptr.update(from: s.h.ptr, count: batch * hidden)
         if let c, let sc = s.c { c.ptr.update(from: sc.ptr, count: batch * hidden) }
+        if s.time.count == time.count { time = s.time }
     }
 
     /// Reorders the initial state's batch rows: row b takes old row `order[b]` (beam search).
@@ -547,5 +675,6 @@ public final class RecurrentWorkspace<T: QuillScalar> {
         }
         permute(h.ptr)
         if let c { permute(c.ptr) }
+        if !time.isEmpty { time = order.map { time[$0] } }
     }
 }

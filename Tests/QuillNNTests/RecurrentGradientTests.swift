@@ -6,17 +6,20 @@ import XCTest
 /// Finite-difference checks in Double of every recurrent cell, in sequence and step mode.
 final class RecurrentGradientTests: XCTestCase {
     /// L = Σ h_t ⊙ R_t over a sequence, from a non-zero initial state.
-    func checkLayer(_ kind: CellKind, peepholes: Bool = false, factors: Int = 0, file: StaticString = #filePath,
-                    line: UInt = #line) {
+    func checkLayer(_ kind: CellKind, peepholes: Bool = false, factors: Int = 0, learnPeriods: Bool = false,
+                    file: StaticString = #filePath,
+                    line: UInt = #line,
+                    prepare: (RecurrentLayer<Double>, RecurrentWorkspace<Double>) -> Void = { _, _ in }) {
         var rng = SeededGenerator(seed: 7)
         let T = 4, B = 3, I = 5, H = 4
         let layer = RecurrentLayer<Double>(kind: kind, inputSize: I, hiddenSize: H, name: "l", peepholes: peepholes,
-                                           factors: factors, rng: &rng)
+                                           factors: factors, learnPeriods: learnPeriods, rng: &rng)
         // Peepholes start at zero: give them values so their paths through c are exercised.
         if let p = layer.peephole { for i in 0..<p.count { p.value[i] = rng.uniform() - 0.5 } }
         // Larger weights so the non-linearities are exercised.
         for p in layer.parameters { for i in 0..<p.count { p.value[i] *= 2 } }
         let ws = RecurrentWorkspace(layer: layer, steps: T, batch: B)
+        prepare(layer, ws)
         let x = Tensor.random([T, B, I], &rng)
         let r = Tensor.random([T, B, H], &rng)
         let h0 = Tensor.random([B, H], &rng, scale: 0.5)
@@ -37,7 +40,7 @@ final class RecurrentGradientTests: XCTestCase {
         // Gradient with respect to the initial state is what the carry holds after the last step.
         let dh0 = ws.dhCarry.clone()
         let dc0 = ws.dcCarry?.clone()
-        for p in layer.parameters { GradientCheck.check(p, loss: loss, file: file, line: line) }
+        for p in layer.parameters where p.trainable { GradientCheck.check(p, loss: loss, file: file, line: line) }
         if let dc0 {
             GradientCheck.check(name: "\(kind).c0", values: c0.ptr, grads: dc0.ptr, count: c0.count, loss: loss,
                                 file: file, line: line)
@@ -66,6 +69,50 @@ final class RecurrentGradientTests: XCTestCase {
     func testGRUGradients() { checkLayer(.gru) }
     func testRNNTanhGradients() { checkLayer(.rnn) }
     func testRNNReLUGradients() { checkLayer(.rnnRelu) }
+    /// Periods of 1.5–4 steps open for 30–80% of each, so that every unit's gate rises, falls and leaks within the
+    /// four steps; the streams start at different times (0, 2 and 7 steps read). With the periods learnt, so that
+    /// their gradient is checked too.
+    func testPhasedLSTMGradients() {
+        checkLayer(.phasedLSTM, learnPeriods: true) { layer, ws in
+            var rng = SeededGenerator(seed: 21)
+            // Invariant: a Phased LSTM layer has its periods and time gate.
+            let logPeriod = layer.periods!.value, gate = layer.timeGate!.value, H = layer.hiddenSize
+            for j in 0..<H {
+                let tau = 1.5 + 2.5 * rng.uniform(), r = 0.3 + 0.5 * rng.uniform()
+                logPeriod[j] = Double.log(tau)
+                gate[j] = tau * rng.uniform()
+                gate[H + j] = Double.log(r / (1 - r))
+            }
+            var s = ws.initialState()
+            s.time = [0, 2, 7]
+            ws.setInitialState(s)
+        }
+    }
+
+    /// The gate's shape: rising, falling and leaking over a period, with derivatives against finite differences.
+    func testTimeGateMatchesNeilEtAlAndItsDerivatives() {
+        // τ = 6, s = 3, r_on = 0.2 (note 002's figure 3): k rises from 0 at t = 3 to 1 at 3.6, back to 0 at 4.2.
+        let rho = Double.log(6), q = Double.log(0.2 / 0.8)
+        func k(_ t: Double) -> Double { TimeGate.value(time: t, logPeriod: rho, shift: 3, openLogit: q).k }
+        XCTAssertEqual(k(3), 0, accuracy: 1e-12)
+        XCTAssertEqual(k(3.3), 0.5, accuracy: 1e-12)
+        XCTAssertEqual(k(3.6), 1, accuracy: 1e-12)
+        XCTAssertEqual(k(3.9), 0.5, accuracy: 1e-12)
+        XCTAssertEqual(k(5), TimeGate.leak * 2 / 6, accuracy: 1e-12)
+        XCTAssertEqual(k(9.3), 0.5, accuracy: 1e-12, "periodic")
+        XCTAssertEqual(k(-2.7), 0.5, accuracy: 1e-12, "before the shift too")
+        for t in [3.2, 3.8, 5.0, 17.4, 0.5] {
+            let g = TimeGate.value(time: t, logPeriod: rho, shift: 3, openLogit: q), e = 1e-6
+            func fd(_ f: (Double) -> Double) -> Double { (f(e) - f(-e)) / (2 * e) }
+            XCTAssertEqual(g.dLogPeriod, fd { TimeGate.value(time: t, logPeriod: rho + $0, shift: 3, openLogit: q).k },
+                           accuracy: 1e-6)
+            XCTAssertEqual(g.dShift, fd { TimeGate.value(time: t, logPeriod: rho, shift: 3 + $0, openLogit: q).k },
+                           accuracy: 1e-6)
+            XCTAssertEqual(g.dOpenLogit, fd { TimeGate.value(time: t, logPeriod: rho, shift: 3, openLogit: q + $0).k },
+                           accuracy: 1e-6)
+        }
+    }
+
     /// Fewer and more factors than units, so that no F×H shape can stand in for another.
     func testMRNNGradients() {
         checkLayer(.mrnn, factors: 3)
@@ -154,7 +201,7 @@ final class RecurrentGradientTests: XCTestCase {
                 layer.inputGradient(at: t, ws, into: dx.ptr + t * B * I)
             }
             layer.finishBackward(x.ptr, ws, dx: nil)
-            for p in layer.parameters { GradientCheck.check(p, loss: loss) }
+            for p in layer.parameters where p.trainable { GradientCheck.check(p, loss: loss) }
             GradientCheck.check(name: "\(kind).x", values: x.ptr, grads: dx.ptr, count: x.count, loss: loss)
         }
     }

@@ -21,6 +21,11 @@ extension StackWorkspace where T == Float {
             if let c = st.c {
                 entries.append(("state.rnn.\(n).c", SafeTensors.Entry(shape: [batch, lws.hidden], values: whole(c.array, hidden: lws.hidden))))
             }
+            if !st.time.isEmpty {
+                // Steps since each stream's reset: whole numbers, exact in float32 below 2^24 (an epoch's stream is far
+                // shorter; `restoreCarriedState` refuses anything else).
+                entries.append(("state.rnn.\(n).t", SafeTensors.Entry(shape: [batch], values: whole(st.time.map { Float($0) }, hidden: 1))))
+            }
         }
         return entries
     }
@@ -45,6 +50,15 @@ extension StackWorkspace where T == Float {
             let first = rows.lowerBound * lws.hidden
             for i in 0..<(lws.batch * lws.hidden) { lws.h[i] = h.values[first + i] }
             if let c = lws.c, let cs { for i in 0..<(lws.batch * lws.hidden) { c[i] = cs.values[first + i] } }
+            if !lws.time.isEmpty {
+                guard let ts = file.tensors["state.rnn.\(n).t"], ts.values.count == batch,
+                      ts.values.allSatisfy({ $0 >= 0 && $0 < 16_777_216 && $0 == $0.rounded() }) else {
+                    throw CheckpointError.corrupt(path, "carried time of layer \(n) missing, of the wrong size or not a step count")
+                }
+                var s = lws.initialState()
+                s.time = (0..<lws.batch).map { Int(ts.values[rows.lowerBound + $0]) }
+                lws.setInitialState(s)
+            }
         }
     }
 }
