@@ -387,7 +387,7 @@ public struct CharGradientFlowCommand: ParsableCommand {
         --hidden, drawn with --seed, reading random characters of a vocabulary of 65.
         """)
     @Option(help: "Trained char model directory (or .safetensors); repeat to compare several.") var model: [String] = []
-    @Option(help: "Untrained models of these cells, comma-separated (lstm, gru, rnn, rnn-relu, mrnn); without --model only.")
+    @Option(help: "Untrained models of these cells, comma-separated (lstm, gru, rnn, rnn-relu, mrnn, phased-lstm); without --model only.")
     var cell: String?
     @Option(help: "T: characters read before the loss (2…10000).") var length = 100
     @Option(help: "Layers of the untrained models (1…32; default 2).") var layers: Int?

@@ -20,9 +20,14 @@ final class GoldenTests: XCTestCase {
         var rng = SeededGenerator(seed: 1)
         let factors = kind == .mrnn ? (g.tensor("mrnn.0.wf") as Tensor<T>).shape[0] : 0
         let layer = RecurrentLayer<T>(kind: kind, inputSize: I, hiddenSize: H, name: "\(kind.rawValue).0",
-                                      factors: factors, rng: &rng)
+                                      factors: factors, learnPeriods: kind == .phasedLSTM, rng: &rng)
         for p in layer.parameters { g.load(p) }
         let ws = RecurrentWorkspace(layer: layer, steps: steps, batch: B)
+        if kind == .phasedLSTM {
+            var s = ws.initialState()
+            s.time = (g.tensor("times") as Tensor<T>).array.map { Int(Double($0)) }
+            ws.setInitialState(s)
+        }
         let h0: Tensor<T> = g.tensor("h0")
         ws.h.ptr.update(from: h0.ptr, count: B * H)
         if let c = ws.c {
@@ -52,6 +57,9 @@ final class GoldenTests: XCTestCase {
     /// The MRNN against its equations written out in torch (PyTorch has no MRNN module), F = 5 ≠ H = 4.
     func testMRNNMatchesPyTorchInDouble() throws { try checkRecurrent(.mrnn, Double.self) }
     func testMRNNMatchesPyTorchInFloat() throws { try checkRecurrent(.mrnn, Float.self) }
+    /// The Phased LSTM against its equations written out in torch, two streams at different times, periods learnt.
+    func testPhasedLSTMMatchesPyTorchInDouble() throws { try checkRecurrent(.phasedLSTM, Double.self) }
+    func testPhasedLSTMMatchesPyTorchInFloat() throws { try checkRecurrent(.phasedLSTM, Float.self) }
 
     // MARK: - Mixture density
 
