@@ -97,6 +97,13 @@ final class OptionTests: XCTestCase {
             Numeric(flow, "length", "1", "10001"), Numeric(flow, "layers", "0", "33"), Numeric(flow, "hidden", "0", "16385"),
             Numeric(flow, "batch", "0", "10001"),
         ]
+        let gate = ["char", "time-gate", "-o", out + ".png", "--period", "6", "--r-on", "0.2"]
+        table += [
+            Numeric(gate, "length", "0", "10001"), Numeric(["char", "time-gate", "-o", out + ".png", "--model", "m"], "layer", "0", "33"),
+            Numeric(["char", "time-gate", "-o", out + ".png", "--r-on", "0.2"], "period", "0", "1e7", float: true),
+            Numeric(gate, "shift", "-1e7", "1e7", float: true, negativeInRange: true),
+            Numeric(["char", "time-gate", "-o", out + ".png", "--period", "6"], "r-on", "0", "1", float: true),
+        ]
         let sweep = ["char", "sweep", "--data", "x.txt", "--out", out, "--steps", "5"]
         table += [
             Numeric(sweep, "layers", "0", "33"), Numeric(sweep, "hidden", "0", "16385"),
@@ -263,6 +270,7 @@ final class OptionTests: XCTestCase {
             "valid-list", "text", "inkml", "seed", "color", "pen", "plotter", "pen-down", "pen-up", "origin",
             "page", "margin", "align", "paper", "precision", "smoothing", "hershey", "synthetic-seed", "init-from", "init",
             "sample-prime", "labels", "typo", "host", "cors", "job", "value", "lengths", "tensorboard", "parameter",
+            "units",
         ]
         let covered = Set(Self.numeric.map(\.key))
         var seen = 0
