@@ -23,6 +23,8 @@ struct CharModelArguments: ParsableArguments {
     @Option(help: "The MRNN's factors F per layer (1…16384); default: as many as --hidden.") var factors: Int?
     @Flag(help: "Train the Phased LSTM's periods τ too (its shifts and open ratios are always trained).")
     var learnPeriods = false
+    @Flag(help: "Layer-normalised LSTM layers (Ba et al. 2016): the input and recurrent products and the cell state.")
+    var layerNorm = false
 
     func validate() throws {
         try OptionRange.check("layers", layers, 1...32)
@@ -52,6 +54,7 @@ struct CharModelArguments: ParsableArguments {
         c.peepholes = peepholes
         c.factors = factors
         c.learnPeriods = learnPeriods ? true : nil
+        c.layerNorm = layerNorm ? true : nil
         return c
     }
 
@@ -67,5 +70,6 @@ struct CharModelArguments: ParsableArguments {
         try run.same("peepholes", given: peepholes, saved: saved.peepholes, what: "peepholes")
         try run.same("factors", factors, saved.factorCount)
         try run.same("learn-periods", given: learnPeriods, saved: saved.learnsPeriods, what: "learnt periods")
+        try run.same("layer-norm", given: layerNorm, saved: saved.normalizesLayers, what: "layer normalisation")
     }
 }

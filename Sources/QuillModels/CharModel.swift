@@ -32,15 +32,21 @@ public struct CharModelConfig: Codable, Equatable, Sendable {
     public var factors: Int?
     /// Whether a Phased LSTM trains its periods τ (`--learn-periods`; `TimeGate`); nil (not written) means no.
     public var learnPeriods: Bool?
+    /// Layer-normalised LSTM layers (`--layer-norm`; `LayerNormParameters`); nil (not written) means no.
+    public var layerNorm: Bool?
 
     public init(cell: CellKind = .lstm, layers: Int = 2, hidden: Int = 512, embedding: Int = CharModelConfig.defaultEmbedding, dropout: Double = 0,
                 skipConnections: Bool = false, vocabularySize: Int, peepholes: Bool = false,
-                forgetBias: Double = CharModelConfig.defaultForgetBias, factors: Int? = nil, learnPeriods: Bool? = nil) {
+                forgetBias: Double = CharModelConfig.defaultForgetBias, factors: Int? = nil, learnPeriods: Bool? = nil,
+                layerNorm: Bool? = nil) {
         self.cell = cell; self.layers = layers; self.hidden = hidden; self.embedding = embedding
         self.dropout = dropout; self.skipConnections = skipConnections; self.vocabularySize = vocabularySize
         self.peepholes = peepholes; self.forgetBias = forgetBias; self.factors = factors
-        self.learnPeriods = learnPeriods
+        self.learnPeriods = learnPeriods; self.layerNorm = layerNorm
     }
+
+    /// Whether the layers are layer-normalised.
+    public var normalizesLayers: Bool { layerNorm == true }
 
     /// Whether Phased LSTM layers train their periods.
     public var learnsPeriods: Bool { cell == .phasedLSTM && learnPeriods == true }
@@ -56,7 +62,7 @@ public struct CharModelConfig: Codable, Equatable, Sendable {
 
     private enum CodingKeys: String, CodingKey {
         case cell, layers, hidden, embedding, dropout, skipConnections, vocabularySize, peepholes, forgetBias, factors,
-             learnPeriods
+             learnPeriods, layerNorm
     }
 
     /// Checkpoints written before peepholes existed have no `peepholes` field, and those written before the forget
@@ -74,6 +80,7 @@ public struct CharModelConfig: Codable, Equatable, Sendable {
         forgetBias = try c.decodeIfPresent(Double.self, forKey: .forgetBias) ?? 1
         factors = try c.decodeIfPresent(Int.self, forKey: .factors)
         learnPeriods = try c.decodeIfPresent(Bool.self, forKey: .learnPeriods)
+        layerNorm = try c.decodeIfPresent(Bool.self, forKey: .layerNorm)
     }
 
     /// A message naming the first nonsensical field, or nil.
@@ -91,6 +98,10 @@ public struct CharModelConfig: Codable, Equatable, Sendable {
             if cell != .mrnn { return "--factors needs --cell mrnn (only the MRNN has factors)" }
             if !(1...16384).contains(factors) { return "--factors must be between 1 and 16384, got \(factors)" }
         }
+        if layerNorm == true && cell != .lstm {
+            return "--layer-norm needs --cell lstm (Quill normalises LSTM layers only)"
+        }
+        if layerNorm == true && peepholes { return "--layer-norm and --peepholes don't go together: choose one" }
         if learnPeriods == true && cell != .phasedLSTM {
             return "--learn-periods needs --cell phased-lstm (only the Phased LSTM has periods)"
         }
@@ -114,7 +125,8 @@ public final class CharModel<T: QuillScalar> {
         stack = RecurrentStack(kind: config.cell, inputSize: embedding.dimension, hiddenSize: config.hidden,
                                layers: config.layers, skipConnections: config.skipConnections,
                                peepholes: config.peepholes, forgetBias: config.forgetBias, factors: config.factorCount,
-                               learnPeriods: config.learnsPeriods, name: "rnn", rng: &rng)
+                               learnPeriods: config.learnsPeriods, layerNorm: config.normalizesLayers, name: "rnn",
+                               rng: &rng)
         output = Linear(inputSize: stack.outputSize, outputSize: V, name: "output", rng: &rng)
     }
 

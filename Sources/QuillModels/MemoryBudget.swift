@@ -168,11 +168,12 @@ public struct MemoryEstimate: Equatable, Sendable {
     /// and their gradient (2G), GRU's hidden-side gates (2G), h, c and tanh c (3H), the dropout mask and output
     /// (2H), and the layer's assembled input and its gradient (2 × input width, layers after the first). An MRNN's
     /// pre-activations carry its F factors (G = H + F) and it keeps three (T, B, F) factor buffers; a Phased LSTM
-    /// keeps k, c̃ and h̃ (3H).
+    /// keeps k, c̃ and h̃ (3H); a layer-normalised one its normalised products, their gradient and cell (3G + H) and
+    /// three 1/σ.
     static func layerActivations(kind: CellKind, hidden H: Double, input: Double, first: Bool,
-                                 factors F: Double = 0) -> Double {
+                                 factors F: Double = 0, layerNorm: Bool = false) -> Double {
         let G = kind == .mrnn ? H + F : Double(kind.gateCount) * H
-        return 2 * G + (kind == .gru ? 2 * G : 0) + (kind == .mrnn ? 3 * F : 0) + (kind == .phasedLSTM ? 3 * H : 0)
+        return 2 * G + (kind == .gru ? 2 * G : 0) + (layerNorm ? 3 * G + H + 3 : 0) + (kind == .mrnn ? 3 * F : 0) + (kind == .phasedLSTM ? 3 * H : 0)
             + (kind.hasCell ? 3 * H : H) + 2 * H + (first ? 0 : 2 * input)
     }
 
@@ -200,7 +201,7 @@ public struct MemoryEstimate: Equatable, Sendable {
         for n in 0..<config.layers {
             let input = n == 0 ? E : H + (config.skipConnections ? E : 0)
             perRow += layerActivations(kind: config.cell, hidden: H, input: input, first: n == 0,
-                                       factors: Double(config.factorCount))
+                                       factors: Double(config.factorCount), layerNorm: config.normalizesLayers)
         }
         let O = config.skipConnections ? L * H : H
         perRow += H + 2 * E + 2 * V + O + (config.skipConnections ? O : 0)
@@ -306,7 +307,7 @@ extension ParameterShape {
     /// (3H), a Phased LSTM's periods (H) and time gate (2H); an MRNN's with F factors wx (input, H + F), wh (H, F), b (H) and
     /// wf (F, H).
     static func recurrentLayer(_ name: String, kind: CellKind, input: Int, hidden H: Int, peepholes: Bool,
-                               factors F: Int = 0, learnPeriods: Bool = false) -> [ParameterShape] {
+                               factors F: Int = 0, learnPeriods: Bool = false, layerNorm: Bool = false) -> [ParameterShape] {
         if kind == .mrnn {
             return [ParameterShape(name: "\(name).wx", shape: [input, H + F], trainable: true),
                     ParameterShape(name: "\(name).wh", shape: [H, F], trainable: true),
@@ -319,6 +320,12 @@ extension ParameterShape {
                    ParameterShape(name: "\(name).b", shape: [G], trainable: true)]
         if kind == .gru { out.append(ParameterShape(name: "\(name).bh", shape: [G], trainable: true)) }
         if kind == .lstm && peepholes { out.append(ParameterShape(name: "\(name).peep", shape: [3 * H], trainable: true)) }
+        if layerNorm {
+            out += [ParameterShape(name: "\(name).ln.gx", shape: [G], trainable: true),
+                    ParameterShape(name: "\(name).ln.gh", shape: [G], trainable: true),
+                    ParameterShape(name: "\(name).ln.gc", shape: [H], trainable: true),
+                    ParameterShape(name: "\(name).ln.bc", shape: [H], trainable: true)]
+        }
         if kind == .phasedLSTM {
             out += [ParameterShape(name: "\(name).period", shape: [H], trainable: learnPeriods),
                     ParameterShape(name: "\(name).time", shape: [2 * H], trainable: true)]
@@ -347,7 +354,8 @@ extension CharModelConfig {
         for n in 0..<layers {
             let input = n == 0 ? E : hidden + (skipConnections ? E : 0)
             out += ParameterShape.recurrentLayer("rnn.\(n)", kind: cell, input: input, hidden: hidden, peepholes: peepholes,
-                                                 factors: factorCount, learnPeriods: learnsPeriods)
+                                                 factors: factorCount, learnPeriods: learnsPeriods,
+                                                 layerNorm: normalizesLayers)
         }
         let O = skipConnections ? layers * hidden : hidden
         out += [ParameterShape(name: "output.w", shape: [O, V], trainable: true),

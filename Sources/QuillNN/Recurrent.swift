@@ -85,6 +85,8 @@ public final class RecurrentLayer<T: QuillScalar> {
     /// (2H), Phased LSTM only: each unit's shift s, then its logit r_on (`TimeGate`). Vectors like the biases, so
     /// `--init` leaves them be.
     public let timeGate: Parameter<T>?
+    /// A layer-normalised LSTM's gains and cell bias (`LayerNormParameters`); nil for a plain layer.
+    public let layerNorm: LayerNormParameters<T>?
     /// Graves's clipping of the derivatives with respect to the pre-activations (he uses 10); nil for none.
     public var preactivationGradientClip: T?
 
@@ -96,9 +98,13 @@ public final class RecurrentLayer<T: QuillScalar> {
     /// connections to an LSTM (eqs. 7–11); they start at zero, so the cell starts as a plain LSTM. An MRNN has
     /// `factors` F (0: as many as `hiddenSize`; other cells ignore it): W_hf starts in ±1/√F, the rest in ±1/√H. A
     /// Phased LSTM draws each unit's τ and s (`TimeGate`); its periods are trained only with `learnPeriods`.
+    /// `layerNorm` makes an LSTM layer (without peepholes) layer-normalised (Ba et al. 2016; `LayerNormParameters`),
+    /// drawing nothing more from `rng`.
     @_specialize(exported: true, where T == Float)
     public init(kind: CellKind, inputSize: Int, hiddenSize: Int, name: String, peepholes: Bool = false,
-                forgetBias: Double = 1, factors: Int = 0, learnPeriods: Bool = false, rng: inout SeededGenerator) {
+                forgetBias: Double = 1, factors: Int = 0, learnPeriods: Bool = false, layerNorm: Bool = false,
+                rng: inout SeededGenerator) {
+        precondition(!layerNorm || (kind == .lstm && !peepholes), "layer normalisation is for LSTM layers without peepholes")
         self.kind = kind
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
@@ -138,11 +144,12 @@ public final class RecurrentLayer<T: QuillScalar> {
             periods = nil
             timeGate = nil
         }
+        self.layerNorm = layerNorm ? LayerNormParameters(hidden: hiddenSize, name: name) : nil
     }
 
     public var parameters: [Parameter<T>] {
         [wx, wh, bias] + (biasH.map { [$0] } ?? []) + (peephole.map { [$0] } ?? []) + (wf.map { [$0] } ?? [])
-            + (periods.map { [$0] } ?? []) + (timeGate.map { [$0] } ?? [])
+            + (periods.map { [$0] } ?? []) + (timeGate.map { [$0] } ?? []) + (layerNorm?.parameters ?? [])
     }
 
     // MARK: - Forward
@@ -165,7 +172,7 @@ public final class RecurrentLayer<T: QuillScalar> {
     /// W_h for the fused step kernels (`FusedKernels`), once per pass. Callers that drive `step` themselves call this
     /// first; `forward` does. A pass that skips it runs the portable path.
     public func beginForward(_ ws: RecurrentWorkspace<T>, steps: Int) {
-        ws.fusedForward = steps >= 8 && FusedKernels.applies(kind, T.self, batch: ws.batch)
+        ws.fusedForward = steps >= 8 && layerNorm == nil && FusedKernels.applies(kind, T.self, batch: ws.batch)
         if ws.fusedForward {
             qk_recurrent_pack_forward(asFloat(UnsafePointer(wh.value.ptr)), Int32(kind.gateCount), Int32(hiddenSize),
                                       ws.packed.forward)
@@ -187,6 +194,8 @@ public final class RecurrentLayer<T: QuillScalar> {
         let pre = ws.preStep(t)
         let hPrev = ws.hStep(t)
         switch kind {
+        case .lstm where layerNorm != nil:
+            layerNormForwardStep(t, ws)
         case .lstm where ws.fusedForward:
             qk_lstm_forward_step(ws.packed.forward, Int32(B), Int32(H), asFloat(UnsafePointer(hPrev)),
                                  asFloat(UnsafePointer(ws.cStep(t))), asFloat(pre), asFloat(ws.cStep(t + 1)),
@@ -244,6 +253,99 @@ public final class RecurrentLayer<T: QuillScalar> {
         }
     }
 
+    /// The input side of a layer-normalised LSTM over `rows` rows from step t: x·W_x, normalised per row (kept, with
+    /// 1/σ), times g_x, plus b, into `pre`.
+    private func layerNormProject(_ x: UnsafePointer<T>, rows: Int, _ ws: RecurrentWorkspace<T>, at t: Int) {
+        let G = gateWidth
+        // Invariant: called for layer-normalised layers, whose workspaces have the normalisation buffers (init).
+        let ln = layerNorm!, xn = ws.inputNormStep(t), pre = ws.preStep(t)
+        matmul(m: rows, n: G, k: inputSize, a: x, lda: inputSize, b: wx.value.ptr, ldb: G, c: xn, ldc: G)
+        LayerNorm.normalize(xn, rows: rows, width: G, stride: G, inverseSigma: ws.inputInverseSigma!.ptr + t * ws.batch)
+        let gain = ln.inputGain.value.ptr, b = bias.value.ptr
+        for r in 0..<rows {
+            for j in 0..<G { pre[r * G + j] = gain[j] * xn[r * G + j] + b[j] }
+        }
+    }
+
+    /// A layer-normalised LSTM's step t (Ba et al. 2016, eqs. 20–22), its input side already in `pre`: adds
+    /// g_h ⊙ LN(h_{t−1}·W_h), activates the gates, c_t = f ⊙ c_{t−1} + i ⊙ g, h_t = o ⊙ tanh(g_c ⊙ LN(c_t) + b_c).
+    /// Keeps the normalised products and cell, and their 1/σ, for backward.
+    private func layerNormForwardStep(_ t: Int, _ ws: RecurrentWorkspace<T>) {
+        let B = ws.batch, H = hiddenSize, G = gateWidth
+        // Invariant: called for layer-normalised layers, whose workspaces have the normalisation buffers (init).
+        let ln = layerNorm!, pre = ws.preStep(t), hn = ws.recurrentNormStep(t), cn = ws.cellNormStep(t)
+        matmul(m: B, n: G, k: H, a: ws.hStep(t), lda: H, b: wh.value.ptr, ldb: G, c: hn, ldc: G)
+        LayerNorm.normalize(hn, rows: B, width: G, stride: G, inverseSigma: ws.recurrentInverseSigma!.ptr + t * B)
+        let gh = ln.recurrentGain.value.ptr, gc = ln.cellGain.value.ptr, bc = ln.cellBias.value.ptr
+        let cPrev = ws.cStep(t), c = ws.cStep(t + 1), tanhC = ws.tanhCStep(t), h = ws.hStep(t + 1)
+        for b in 0..<B {
+            let row = pre + b * G, hRow = hn + b * G
+            for j in 0..<G { row[j] += gh[j] * hRow[j] }
+            Kernels.sigmoidInPlace(row, count: 2 * H)
+            Kernels.tanhInPlace(row + 2 * H, count: H)
+            Kernels.sigmoidInPlace(row + 3 * H, count: H)
+            for j in 0..<H { c[b * H + j] = row[H + j] * cPrev[b * H + j] + row[j] * row[2 * H + j] }
+        }
+        cn.update(from: c, count: B * H)
+        LayerNorm.normalize(cn, rows: B, width: H, stride: H, inverseSigma: ws.cellInverseSigma!.ptr + t * B)
+        for b in 0..<B {
+            for j in 0..<H { tanhC[b * H + j] = gc[j] * cn[b * H + j] + bc[j] }
+        }
+        Kernels.tanhInPlace(tanhC, count: B * H)
+        for b in 0..<B {
+            Kernels.multiply(pre + b * G + 3 * H, tanhC + b * H, into: h + b * H, count: H)
+        }
+    }
+
+    /// A layer-normalised LSTM's backward through step t, with dh_t (external gradient added) in `ws.dhCarry` and
+    /// dc_t in `ws.dcCarry`: through o ⊙ tanh(g_c ⊙ ĉ + b_c) and the cell's normalisation to the gates; the gains' and
+    /// b's gradients; then through both normalisations, leaving ∂L/∂(x·W_x) in `dPre` and ∂L/∂(h_{t−1}·W_h) in `dhg`,
+    /// and dc_{t−1} in `ws.dcCarry`.
+    private func layerNormBackwardCell(_ t: Int, _ ws: RecurrentWorkspace<T>) {
+        let B = ws.batch, H = hiddenSize, G = gateWidth
+        // Invariant: called for layer-normalised LSTM layers, whose workspaces have dcCarry and the buffers (init).
+        let ln = layerNorm!, dc = ws.dcCarry!.ptr, dh = ws.dhCarry.ptr, dcHat = ws.scratchBH.ptr
+        let gates = ws.preStep(t), cPrev = ws.cStep(t), tanhC = ws.tanhCStep(t), cn = ws.cellNormStep(t)
+        let xn = ws.inputNormStep(t), hn = ws.recurrentNormStep(t), dPre = ws.dPreStep(t), dhw = ws.dhgStep(t)
+        let gx = ln.inputGain.value.ptr, gh = ln.recurrentGain.value.ptr, gc = ln.cellGain.value.ptr
+        let dgx = ln.inputGain.grad.ptr, dgh = ln.recurrentGain.grad.ptr
+        let dgc = ln.cellGain.grad.ptr, dbc = ln.cellBias.grad.ptr, db = bias.grad.ptr
+        for b in 0..<B {
+            let g = gates + b * G, d = dPre + b * G, r = b * H
+            for j in 0..<H {
+                let o = g[3 * H + j], tc = tanhC[r + j], dhj = dh[r + j]
+                d[3 * H + j] = dhj * tc * o * (1 - o)
+                let dz = dhj * o * (1 - tc * tc)
+                dgc[j] += dz * cn[r + j]
+                dbc[j] += dz
+                dcHat[r + j] = dz * gc[j]
+            }
+            LayerNorm.backward(normalized: cn + r, inverseSigma: ws.cellInverseSigma![t * B + b],
+                               dNormalized: dcHat + r, into: dcHat + r, width: H)
+            for j in 0..<H {
+                let i = g[j], f = g[H + j], gg = g[2 * H + j]
+                let dcs = dc[r + j] + dcHat[r + j]
+                d[j] = dcs * gg * i * (1 - i)
+                d[H + j] = dcs * cPrev[r + j] * f * (1 - f)
+                d[2 * H + j] = dcs * i * (1 - gg * gg)
+                dc[r + j] = dcs * f
+            }
+            let x = xn + b * G, hRow = hn + b * G, dw = dhw + b * G
+            for j in 0..<G {
+                let v = d[j]
+                db[j] += v
+                dgx[j] += v * x[j]
+                dgh[j] += v * hRow[j]
+                dw[j] = v * gh[j]
+                d[j] = v * gx[j]
+            }
+            LayerNorm.backward(normalized: hRow, inverseSigma: ws.recurrentInverseSigma![t * B + b], dNormalized: dw,
+                               into: dw, width: G)
+            LayerNorm.backward(normalized: x, inverseSigma: ws.inputInverseSigma![t * B + b], dNormalized: d, into: d,
+                               width: G)
+        }
+    }
+
     /// The MRNN's step t: fh = h_{t−1}·W_fh and f_t = fx ⊙ fh (fx, the projected factors, are `pre`'s last F
     /// columns), then pre_h += f_t·W_hf and h_t = tanh(pre_h). Keeps fh and f_t for backward.
     private func mrnnForwardStep(_ t: Int, _ ws: RecurrentWorkspace<T>) {
@@ -263,7 +365,11 @@ public final class RecurrentLayer<T: QuillScalar> {
     /// step before (Graves's window) run the layer this way, after `beginForward`.
     @_specialize(exported: true, where T == Float)
     public func forwardStep(_ t: Int, _ x: UnsafePointer<T>, _ ws: RecurrentWorkspace<T>) {
-        project(x, rows: ws.batch, into: ws.preStep(t))
+        if layerNorm != nil {
+            layerNormProject(x, rows: ws.batch, ws, at: t)
+        } else {
+            project(x, rows: ws.batch, into: ws.preStep(t))
+        }
         step(t, ws)
     }
 
@@ -272,7 +378,11 @@ public final class RecurrentLayer<T: QuillScalar> {
     @_specialize(exported: true, where T == Float)
     public func forward(_ x: UnsafePointer<T>, _ ws: RecurrentWorkspace<T>, steps: Int? = nil) {
         let T = steps ?? ws.activeSteps
-        project(x, rows: T * ws.batch, into: ws.pre.ptr)
+        if layerNorm != nil {
+            layerNormProject(x, rows: T * ws.batch, ws, at: 0)
+        } else {
+            project(x, rows: T * ws.batch, into: ws.pre.ptr)
+        }
         beginForward(ws, steps: T)
         for t in 0..<T { step(t, ws) }
     }
@@ -287,7 +397,7 @@ public final class RecurrentLayer<T: QuillScalar> {
     public func beginBackward(_ ws: RecurrentWorkspace<T>) {
         ws.dhCarry.zero()
         ws.dcCarry?.zero()
-        ws.fusedBackward = FusedKernels.applies(kind, T.self, batch: ws.batch)
+        ws.fusedBackward = layerNorm == nil && FusedKernels.applies(kind, T.self, batch: ws.batch)
         if kind == .mrnn { return }   // its backward step multiplies by W_fhᵀ in place
         if ws.fusedBackward {
             qk_recurrent_pack_backward(asFloat(UnsafePointer(wh.value.ptr)), Int32(kind.gateCount), Int32(hiddenSize),
@@ -315,6 +425,8 @@ public final class RecurrentLayer<T: QuillScalar> {
         case .mrnn:
             mrnnBackwardStep(t, ws)
             return
+        case .lstm where layerNorm != nil:
+            layerNormBackwardCell(t, ws)
         case .phasedLSTM:
             phasedBackwardCell(t, ws)
         case .lstm:
@@ -336,7 +448,7 @@ public final class RecurrentLayer<T: QuillScalar> {
         }
         // dh_{t-1} = dPre_h · W_hᵀ (+ z ⊙ dh for GRU, (1 − k) ⊙ dh for the Phased LSTM), with the transposed copy
         // taken by `beginBackward`.
-        let dRec = kind == .gru ? UnsafePointer(ws.dhgStep(t)) : UnsafePointer(dPre)
+        let dRec = kind == .gru || layerNorm != nil ? UnsafePointer(ws.dhgStep(t)) : UnsafePointer(dPre)
         // Invariant: beginBackward ran first and, as this pass is not fused, set ws.whT.
         matmul(m: B, n: H, k: G, a: dRec, lda: G, b: ws.whT!.ptr, ldb: H, c: dh, ldc: H)
         if kind == .gru || kind == .phasedLSTM { Kernels.add(ws.scratchBH.ptr, into: dh, count: B * H) }
@@ -447,10 +559,11 @@ public final class RecurrentLayer<T: QuillScalar> {
             mrnnFinishBackward(ws, rows: rows)
             return
         }
-        Kernels.accumulateColumnSums(dPre, rows: rows, cols: G, into: bias.grad.ptr)
+        // A layer-normalised layer took db step by step, before dPre became ∂L/∂(x·W_x).
+        if layerNorm == nil { Kernels.accumulateColumnSums(dPre, rows: rows, cols: G, into: bias.grad.ptr) }
         // dW_h += h_prevᵀ · dPre_h over all steps: h_prev rows are ws.h[0..T-1], contiguous.
-        // Invariant: a GRU workspace always has dhg (init).
-        let dRec = kind == .gru ? UnsafePointer(ws.dhg!.ptr) : UnsafePointer(dPre)
+        // Invariant: a GRU or layer-normalised workspace always has dhg (init).
+        let dRec = kind == .gru || layerNorm != nil ? UnsafePointer(ws.dhg!.ptr) : UnsafePointer(dPre)
         matmul(transA: true, m: H, n: G, k: rows, a: ws.h.ptr, lda: H, b: dRec, ldb: G,
                beta: 1, c: wh.grad.ptr, ldc: G)
         if let bh = biasH {
@@ -544,6 +657,14 @@ public final class RecurrentWorkspace<T: QuillScalar> {
     let scratchC: Tensor<T>?
     /// (B), Phased LSTM only: the steps each stream has read before the initial state (empty for other cells).
     public internal(set) var time: [Int]
+    /// Layer-normalised layers only: the normalised x·W_x and h_{t−1}·W_h (T, B, G) and c_t (T, B, H), and their
+    /// rows' 1/σ (T, B).
+    let inputNorm: Tensor<T>?
+    let recurrentNorm: Tensor<T>?
+    let cellNorm: Tensor<T>?
+    let inputInverseSigma: Tensor<T>?
+    let recurrentInverseSigma: Tensor<T>?
+    let cellInverseSigma: Tensor<T>?
     /// (B, H): dh and dc carried backwards through time.
     public let dhCarry: Tensor<T>
     public let dcCarry: Tensor<T>?
@@ -571,7 +692,14 @@ public final class RecurrentWorkspace<T: QuillScalar> {
         c = kind.hasCell ? Tensor([steps + 1, batch, H]) : nil
         tanhC = kind.hasCell ? Tensor([steps, batch, H]) : nil
         hg = kind == .gru ? Tensor([steps, batch, G]) : nil
-        dhg = kind == .gru ? Tensor([steps, batch, G]) : nil
+        let normalized = layer.layerNorm != nil
+        dhg = kind == .gru || normalized ? Tensor([steps, batch, G]) : nil
+        inputNorm = normalized ? Tensor([steps, batch, G]) : nil
+        recurrentNorm = normalized ? Tensor([steps, batch, G]) : nil
+        cellNorm = normalized ? Tensor([steps, batch, H]) : nil
+        inputInverseSigma = normalized ? Tensor([steps, batch]) : nil
+        recurrentInverseSigma = normalized ? Tensor([steps, batch]) : nil
+        cellInverseSigma = normalized ? Tensor([steps, batch]) : nil
         let F = layer.factors
         factorHidden = kind == .mrnn ? Tensor([steps, batch, F]) : nil
         factor = kind == .mrnn ? Tensor([steps, batch, F]) : nil
@@ -608,6 +736,14 @@ public final class RecurrentWorkspace<T: QuillScalar> {
     @inline(__always) func dFactorHiddenStep(_ t: Int) -> UnsafeMutablePointer<T> {
         dFactorHidden!.ptr + t * batch * (gateWidth - hidden)
     }
+    // Invariant: called for layer-normalised layers only, whose workspaces always have these buffers (init).
+    @inline(__always) func inputNormStep(_ t: Int) -> UnsafeMutablePointer<T> { inputNorm!.ptr + t * batch * gateWidth }
+    // Invariant: called for layer-normalised layers only, whose workspaces always have these buffers (init).
+    @inline(__always) func recurrentNormStep(_ t: Int) -> UnsafeMutablePointer<T> {
+        recurrentNorm!.ptr + t * batch * gateWidth
+    }
+    // Invariant: called for layer-normalised layers only, whose workspaces always have these buffers (init).
+    @inline(__always) func cellNormStep(_ t: Int) -> UnsafeMutablePointer<T> { cellNorm!.ptr + t * batch * hidden }
     // Invariant: called for Phased LSTM layers only, whose workspaces always have these buffers (init).
     @inline(__always) func timeGateStep(_ t: Int) -> UnsafeMutablePointer<T> { timeGateValues!.ptr + t * batch * hidden }
     // Invariant: called for Phased LSTM layers only, whose workspaces always have these buffers (init).

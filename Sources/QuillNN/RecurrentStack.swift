@@ -41,11 +41,11 @@ public final class RecurrentStack<T: QuillScalar> {
 
     /// Layers are named `name.0` … `name.N−1` and initialised in that order from `rng`, then the window. `factors`:
     /// each MRNN layer's F; `learnPeriods`: whether Phased LSTM layers train their periods (`RecurrentLayer`; other
-    /// cells ignore both).
+    /// cells ignore both); `layerNorm`: layer-normalised LSTM layers.
     @_specialize(exported: true, where T == Float)
     public init(kind: CellKind, inputSize: Int, hiddenSize: Int, layers n: Int, skipConnections: Bool,
                 peepholes: Bool = false, forgetBias: Double = 1, factors: Int = 0, learnPeriods: Bool = false,
-                window: SoftWindowShape? = nil, name: String, rng: inout SeededGenerator) {
+                layerNorm: Bool = false, window: SoftWindowShape? = nil, name: String, rng: inout SeededGenerator) {
         self.kind = kind
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
@@ -56,7 +56,7 @@ public final class RecurrentStack<T: QuillScalar> {
             let inSize = i == 0 ? inputSize + V : (skipConnections ? inputSize : 0) + hiddenSize + V
             ls.append(RecurrentLayer(kind: kind, inputSize: inSize, hiddenSize: hiddenSize, name: "\(name).\(i)",
                                      peepholes: peepholes, forgetBias: forgetBias, factors: factors,
-                                     learnPeriods: learnPeriods, rng: &rng))
+                                     learnPeriods: learnPeriods, layerNorm: layerNorm, rng: &rng))
         }
         layers = ls
         self.window = window.map {

@@ -7,13 +7,14 @@ import XCTest
 final class RecurrentGradientTests: XCTestCase {
     /// L = Σ h_t ⊙ R_t over a sequence, from a non-zero initial state.
     func checkLayer(_ kind: CellKind, peepholes: Bool = false, factors: Int = 0, learnPeriods: Bool = false,
-                    file: StaticString = #filePath,
+                    layerNorm: Bool = false, file: StaticString = #filePath,
                     line: UInt = #line,
                     prepare: (RecurrentLayer<Double>, RecurrentWorkspace<Double>) -> Void = { _, _ in }) {
         var rng = SeededGenerator(seed: 7)
         let T = 4, B = 3, I = 5, H = 4
         let layer = RecurrentLayer<Double>(kind: kind, inputSize: I, hiddenSize: H, name: "l", peepholes: peepholes,
-                                           factors: factors, learnPeriods: learnPeriods, rng: &rng)
+                                           factors: factors, learnPeriods: learnPeriods, layerNorm: layerNorm,
+                                           rng: &rng)
         // Peepholes start at zero: give them values so their paths through c are exercised.
         if let p = layer.peephole { for i in 0..<p.count { p.value[i] = rng.uniform() - 0.5 } }
         // Larger weights so the non-linearities are exercised.
@@ -113,6 +114,27 @@ final class RecurrentGradientTests: XCTestCase {
         }
     }
 
+    /// The layer-normalised LSTM, with gains and the cell bias away from their initial 1 and 0.
+    func testLayerNormalizedLSTMGradients() {
+        checkLayer(.lstm, layerNorm: true) { layer, _ in
+            var rng = SeededGenerator(seed: 23)
+            // Invariant: a layer built with layerNorm has its parameters.
+            for p in layer.layerNorm!.parameters { for i in 0..<p.count { p.value[i] = 0.5 + rng.uniform() } }
+        }
+    }
+
+    func testLayerNormRows() {
+        let v = Tensor<Double>([2, 4])
+        for (i, x) in [1.0, 2, 3, 4, -2, 0, 0, 2].enumerated() { v[i] = x }
+        let inv = Tensor<Double>([2])
+        LayerNorm.normalize(v.ptr, rows: 2, width: 4, stride: 4, inverseSigma: inv.ptr)
+        let s = 1 / (1.25 + LayerNorm.epsilon).squareRoot()
+        XCTAssertEqual(inv[0], s, accuracy: 1e-12)
+        XCTAssertEqual(v[0], -1.5 * s, accuracy: 1e-12)
+        XCTAssertEqual(v[3], 1.5 * s, accuracy: 1e-12)
+        XCTAssertEqual((4..<8).reduce(0.0) { $0 + v[$1] }, 0, accuracy: 1e-12)
+    }
+
     /// Fewer and more factors than units, so that no F×H shape can stand in for another.
     func testMRNNGradients() {
         checkLayer(.mrnn, factors: 3)
@@ -160,10 +182,11 @@ final class RecurrentGradientTests: XCTestCase {
 
     /// Step mode (input projected outside, one step at a time) gives the same outputs as sequence mode.
     func testStepModeMatchesSequenceMode() {
-        for kind in CellKind.allCases {
+        for (kind, layerNorm) in CellKind.allCases.map({ ($0, false) }) + [(.lstm, true)] {
             var rng = SeededGenerator(seed: 3)
             let T = 5, B = 2, I = 3, H = 4
-            let layer = RecurrentLayer<Double>(kind: kind, inputSize: I, hiddenSize: H, name: "l", rng: &rng)
+            let layer = RecurrentLayer<Double>(kind: kind, inputSize: I, hiddenSize: H, name: "l", layerNorm: layerNorm,
+                                               rng: &rng)
             let x = Tensor.random([T, B, I], &rng)
             let a = RecurrentWorkspace(layer: layer, steps: T, batch: B)
             layer.forward(x.ptr, a)
@@ -179,10 +202,11 @@ final class RecurrentGradientTests: XCTestCase {
     /// Step-mode backward with the input gradient taken per step (`inputGradient(at:)`, as the window's feedback
     /// needs it) against finite differences, for every cell.
     func testPerStepInputGradients() {
-        for kind in CellKind.allCases {
+        for (kind, layerNorm) in CellKind.allCases.map({ ($0, false) }) + [(.lstm, true)] {
             var rng = SeededGenerator(seed: 6)
             let T = 4, B = 2, I = 3, H = 4
-            let layer = RecurrentLayer<Double>(kind: kind, inputSize: I, hiddenSize: H, name: "l", rng: &rng)
+            let layer = RecurrentLayer<Double>(kind: kind, inputSize: I, hiddenSize: H, name: "l", layerNorm: layerNorm,
+                                               rng: &rng)
             let ws = RecurrentWorkspace(layer: layer, steps: T, batch: B)
             let x = Tensor.random([T, B, I], &rng)
             let r = Tensor.random([T, B, H], &rng)
