@@ -8,8 +8,8 @@ Run by hand, not by CI, from the repository root:
     python3 -m venv /tmp/torchvenv && /tmp/torchvenv/bin/pip install torch safetensors numpy
     /tmp/torchvenv/bin/python Tests/Goldens/generate.py
 
-Made with torch 2.13.0+cpu, numpy 2.4.6, safetensors 0.8.0 (Python 3.11.7); golden-mrnn and golden-phased-lstm with
-torch 2.15.0. Every value is seeded, so a rerun with
+Made with torch 2.13.0+cpu, numpy 2.4.6, safetensors 0.8.0 (Python 3.11.7); golden-mrnn, golden-phased-lstm and
+golden-lstm-layer-norm with torch 2.15.0. Every value is seeded, so a rerun with
 the same versions writes the same values (only the metadata's key order may change); another torch version may change
 the last bits, far inside the tests' tolerances.
 
@@ -211,6 +211,39 @@ def phased_fixture(seed):
     inputs = {"x": x, "h0": h0, "c0": c0}
     save("phased-lstm", {**inputs, "times": times, "r": r, **p, "out.h": out, "out.cT": c, "loss": loss,
                          **grads(inputs), **grads(p)})
+
+
+def layer_norm_fixture(seed):
+    """One layer-normalised LSTM layer (Ba, Kiros and Hinton 2016, eqs. 20–22) with PyTorch's F.layer_norm
+    (ε 1e-5): gates = LN(x·W_x)·g_x + LN(h·W_h)·g_h + b; c = f c_prev + i g; h = o tanh(LN(c)·g_c + b_c). T = 3
+    steps, batch 2, input 3, H = 4, from a non-zero state, gains and cell bias away from 1 and 0."""
+    rng = np.random.RandomState(seed)
+    T, B, I, H = 3, 2, 3, 4
+    G = 4 * H
+    name = "lstm.0"
+    bound = 1 / math.sqrt(H)
+    p = {f"{name}.wx": leaf(rng.uniform(-bound, bound, (I, G)) * 2),
+         f"{name}.wh": leaf(rng.uniform(-bound, bound, (H, G)) * 2),
+         f"{name}.b": leaf(rng.uniform(-bound, bound, G)),
+         f"{name}.ln.gx": leaf(rng.uniform(0.5, 1.5, G)),
+         f"{name}.ln.gh": leaf(rng.uniform(0.5, 1.5, G)),
+         f"{name}.ln.gc": leaf(rng.uniform(0.5, 1.5, H)),
+         f"{name}.ln.bc": leaf(rng.uniform(-0.5, 0.5, H))}
+    wx, wh, b, gx, gh, gc, bc = p.values()
+    x, h0, c0 = leaf(rng.normal(size=(T, B, I))), leaf(rng.normal(size=(B, H)) * 0.5), leaf(rng.normal(size=(B, H)) * 0.5)
+    r = const(rng.normal(size=(T, B, H)))
+    h, c, outs = h0, c0, []
+    for t in range(T):
+        z = F.layer_norm(x[t] @ wx, (G,), weight=gx) + F.layer_norm(h @ wh, (G,), weight=gh) + b
+        i, f, g, o = torch.sigmoid(z[:, :H]), torch.sigmoid(z[:, H:2 * H]), torch.tanh(z[:, 2 * H:3 * H]), torch.sigmoid(z[:, 3 * H:])
+        c = f * c + i * g
+        h = o * torch.tanh(F.layer_norm(c, (H,), weight=gc, bias=bc))
+        outs.append(h)
+    out = torch.stack(outs)
+    loss = (out * r).sum()
+    loss.backward()
+    inputs = {"x": x, "h0": h0, "c0": c0}
+    save("lstm-layer-norm", {**inputs, "r": r, **p, "out.h": out, "out.cT": c, "loss": loss, **grads(inputs), **grads(p)})
 
 
 # MARK: - Mixture density (Graves eqs. 23–26, Quill's parametrisation)
@@ -433,6 +466,7 @@ if __name__ == "__main__":
     recurrent_fixture("gru", 11)
     mrnn_fixture(13)
     phased_fixture(17)
+    layer_norm_fixture(19)
     mixture_fixture()
     window_fixture()
     char_fixture()
