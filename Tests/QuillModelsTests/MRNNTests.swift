@@ -32,27 +32,11 @@ final class MRNNTests: XCTestCase {
 
     /// An MRNN run interrupted and resumed ends with exactly the weights (and carried state) of a straight run.
     func testResumeEqualsStraightRun() throws {
-        let dir = TempDir(); defer { dir.cleanup() }
-        let data = dir.path("text.txt")
-        try String(repeating: "multiplicative units, factored weights; ", count: 20)
-            .write(toFile: data, atomically: true, encoding: .utf8)
-        func options(_ out: String, steps: Int) -> CharTrainOptions {
-            var o = CharTrainOptions(dataPaths: [data], outDir: dir.path(out),
-                                     model: CharModelConfig(cell: .mrnn, layers: 2, hidden: 8, embedding: 4,
-                                                            dropout: 0.1, vocabularySize: 1, factors: 5))
-            o.batch = 3; o.seq = 10; o.steps = steps; o.evalEvery = 4; o.sampleLength = 0
-            return o
-        }
-        try TrainingRun(options: options("straight", steps: 10), resume: false).run()
-        try TrainingRun(options: options("split", steps: 6), resume: false).run()
-        var second = try CharTrainOptions.saved(outDir: dir.path("split"))
-        second.steps = 10
-        try TrainingRun(options: second, resume: true).run()
-        let a = try SafeTensors.read(dir.path("straight/last.safetensors"))
-        let b = try SafeTensors.read(dir.path("split/last.safetensors"))
-        XCTAssertEqual(Set(a.tensors.keys), Set(b.tensors.keys))
-        XCTAssertTrue(a.tensors.keys.contains("rnn.1.wf"))
-        for (name, e) in a.tensors { XCTAssertEqual(e, b.tensors[name], "tensor \(name) differs after resume") }
+        let config = CharModelConfig(cell: .mrnn, layers: 2, hidden: 8, embedding: 4, dropout: 0.1, vocabularySize: 1,
+                                     factors: 5)
+        let names = try NewCellChecks.resumeEqualsStraight(
+            config, text: String(repeating: "multiplicative units, factored weights; ", count: 20))
+        XCTAssertTrue(names.contains("rnn.1.wf"))
     }
 
     func testOtherCellsKeepTheirConfigWithoutFactors() throws {
@@ -74,37 +58,17 @@ final class MRNNTests: XCTestCase {
     /// A 200-character text is learnt below 0.05 nats per character within 500 steps; then greedy, tempered,
     /// primed and beam samples all run, seeded ones repeat, and greedy sampling recites the text.
     func testOverfitsTwoHundredCharactersAndSamplesInEveryMode() throws {
-        let dir = TempDir(); defer { dir.cleanup() }
-        let data = dir.path("tiny.txt")
         let text = "the mrnn lets the current character choose the recurrent weights. "
             + "a factored tensor keeps that affordable: f = (Wfx x) * (Wfh h), then h = tanh(Whf f + Whx x + b). "
             + "sutskever, martens and hinton 2011.\n"
-        XCTAssertEqual(text.count, 200)
-        try text.write(toFile: data, atomically: true, encoding: .utf8)
-        var o = CharTrainOptions(dataPaths: [data], outDir: dir.path("run"),
-                                 model: CharModelConfig(cell: .mrnn, layers: 1, hidden: 64, vocabularySize: 1,
-                                                        factors: 64))
-        // One stream, so that training reads the text as evaluation does (with four, it never reads across the
-        // streams' seams and evaluation over the whole text finds them).
-        o.batch = 1; o.seq = 50; o.steps = 500; o.valFraction = 0; o.evalEvery = 1000; o.sampleLength = 0
         // The factored products make the MRNN's gradient swing harder than an RNN's (the reason Sutskever et al.
         // trained it with Hessian-free): Adam at 1e-2 learns the text by step 100, then diverges. Clipped to 0.5,
-        // 3e-3, halved every 100 steps after 250. One stream of 33-step windows reads characters 0…198 in order.
-        o.batch = 1; o.seq = 33; o.steps = 500; o.valFraction = 0; o.evalEvery = 1000; o.sampleLength = 0
-        o.optimizer = .init(kind: .adam, learningRate: 3e-3); o.clipNorm = 0.5
-        o.lrSchedule = .init(initial: 3e-3, factor: 0.5, every: 100, start: 250)
-        try TrainingRun(options: o, resume: false).run()
-        let loaded = try CharCheckpoint.load(dir.path("run/model.safetensors"))
-        XCTAssertEqual(loaded.model.config.cell, .mrnn)
-        // The training loss of the last steps (what overfitting means), then the whole text read afresh, whose
-        // first character has no context and whose last one no window ever predicts.
-        let lines = try String(contentsOfFile: dir.path("run/metrics.jsonl"), encoding: .utf8).split(separator: "\n")
-        let last = try XCTUnwrap(lines.last.flatMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] })
-        XCTAssertEqual(last["step"] as? Int, 500)
-        XCTAssertLessThan(try XCTUnwrap(last["loss"] as? Double), 0.05)
-        let tokens = try loaded.alphabet.tokens(text, source: "text")
-        XCTAssertLessThan(CharEvaluation.evaluate(loaded.model, tokens: tokens, batch: 1).natsPerChar, 0.1)
-        let sampler = CharSampler(model: loaded.model, alphabet: loaded.alphabet)
+        // 3e-3, halved every 100 steps after 250.
+        let sampler = try NewCellChecks.overfit(
+            CharModelConfig(cell: .mrnn, layers: 1, hidden: 64, vocabularySize: 1, factors: 64), text: text) { o in
+            o.optimizer = .init(kind: .adam, learningRate: 3e-3); o.clipNorm = 0.5
+            o.lrSchedule = .init(initial: 3e-3, factor: 0.5, every: 100, start: 250)
+        }
         var rng = SeededGenerator(seed: 0)
         let greedy = try sampler.sample(prime: "the mrnn lets", length: 20, greedy: true, rng: &rng)
         XCTAssertEqual(greedy, " the current charact")
