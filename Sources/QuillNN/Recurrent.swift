@@ -230,137 +230,6 @@ public final class RecurrentLayer<T: QuillScalar> {
         }
     }
 
-    /// The Phased LSTM's step t: the LSTM's c̃_t, h̃_t (kept), then k_t (kept) blends them with c_{t−1}, h_{t−1}.
-    private func phasedForwardStep(_ t: Int, _ ws: RecurrentWorkspace<T>) {
-        let B = ws.batch, H = hiddenSize, G = gateWidth
-        let pre = ws.preStep(t), hPrev = ws.hStep(t), cPrev = ws.cStep(t)
-        let cTilde = ws.candidateCStep(t), hTilde = ws.candidateHStep(t), k = ws.timeGateStep(t)
-        matmul(m: B, n: G, k: H, a: hPrev, lda: H, b: wh.value.ptr, ldb: G, beta: 1, c: pre, ldc: G)
-        CellKernels.lstmForward(gates: pre, cPrev: cPrev, c: cTilde, tanhC: ws.tanhCStep(t), h: hTilde, batch: B,
-                                hidden: H)
-        // Invariant: a Phased LSTM layer always has its periods and time gate (init).
-        let units = timeGateUnits()
-        let c = ws.cStep(t + 1), h = ws.hStep(t + 1)
-        for b in 0..<B {
-            let time = Double(ws.time[b] + t)
-            for j in 0..<H {
-                let kv = T(units[j].value(at: time).k)
-                let i = b * H + j
-                k[i] = kv
-                c[i] = kv * cTilde[i] + (1 - kv) * cPrev[i]
-                h[i] = kv * hTilde[i] + (1 - kv) * hPrev[i]
-            }
-        }
-    }
-
-    /// The input side of a layer-normalised LSTM over `rows` rows from step t: x·W_x, normalised per row (kept, with
-    /// 1/σ), times g_x, plus b, into `pre`.
-    private func layerNormProject(_ x: UnsafePointer<T>, rows: Int, _ ws: RecurrentWorkspace<T>, at t: Int) {
-        let G = gateWidth
-        // Invariant: called for layer-normalised layers, whose workspaces have the normalisation buffers (init).
-        let ln = layerNorm!, xn = ws.inputNormStep(t), pre = ws.preStep(t)
-        matmul(m: rows, n: G, k: inputSize, a: x, lda: inputSize, b: wx.value.ptr, ldb: G, c: xn, ldc: G)
-        LayerNorm.normalize(xn, rows: rows, width: G, stride: G, inverseSigma: ws.inputInverseSigma!.ptr + t * ws.batch)
-        let gain = ln.inputGain.value.ptr, b = bias.value.ptr
-        for r in 0..<rows {
-            for j in 0..<G { pre[r * G + j] = gain[j] * xn[r * G + j] + b[j] }
-        }
-    }
-
-    /// A layer-normalised LSTM's step t (Ba et al. 2016, eqs. 20–22), its input side already in `pre`: adds
-    /// g_h ⊙ LN(h_{t−1}·W_h), activates the gates, c_t = f ⊙ c_{t−1} + i ⊙ g, h_t = o ⊙ tanh(g_c ⊙ LN(c_t) + b_c).
-    /// Keeps the normalised products and cell, and their 1/σ, for backward.
-    private func layerNormForwardStep(_ t: Int, _ ws: RecurrentWorkspace<T>) {
-        let B = ws.batch, H = hiddenSize, G = gateWidth
-        // Invariant: called for layer-normalised layers, whose workspaces have the normalisation buffers (init).
-        let ln = layerNorm!, pre = ws.preStep(t), hn = ws.recurrentNormStep(t), cn = ws.cellNormStep(t)
-        matmul(m: B, n: G, k: H, a: ws.hStep(t), lda: H, b: wh.value.ptr, ldb: G, c: hn, ldc: G)
-        LayerNorm.normalize(hn, rows: B, width: G, stride: G, inverseSigma: ws.recurrentInverseSigma!.ptr + t * B)
-        let gh = ln.recurrentGain.value.ptr, gc = ln.cellGain.value.ptr, bc = ln.cellBias.value.ptr
-        let cPrev = ws.cStep(t), c = ws.cStep(t + 1), tanhC = ws.tanhCStep(t), h = ws.hStep(t + 1)
-        for b in 0..<B {
-            let row = pre + b * G, hRow = hn + b * G
-            for j in 0..<G { row[j] += gh[j] * hRow[j] }
-            Kernels.sigmoidInPlace(row, count: 2 * H)
-            Kernels.tanhInPlace(row + 2 * H, count: H)
-            Kernels.sigmoidInPlace(row + 3 * H, count: H)
-            for j in 0..<H { c[b * H + j] = row[H + j] * cPrev[b * H + j] + row[j] * row[2 * H + j] }
-        }
-        cn.update(from: c, count: B * H)
-        LayerNorm.normalize(cn, rows: B, width: H, stride: H, inverseSigma: ws.cellInverseSigma!.ptr + t * B)
-        for b in 0..<B {
-            for j in 0..<H { tanhC[b * H + j] = gc[j] * cn[b * H + j] + bc[j] }
-        }
-        Kernels.tanhInPlace(tanhC, count: B * H)
-        for b in 0..<B {
-            Kernels.multiply(pre + b * G + 3 * H, tanhC + b * H, into: h + b * H, count: H)
-        }
-    }
-
-    /// A layer-normalised LSTM's backward through step t, with dh_t (external gradient added) in `ws.dhCarry` and
-    /// dc_t in `ws.dcCarry`: through o ⊙ tanh(g_c ⊙ ĉ + b_c) and the cell's normalisation to the gates; the gains' and
-    /// b's gradients; then through both normalisations, leaving ∂L/∂(x·W_x) in `dPre` and ∂L/∂(h_{t−1}·W_h) in `dhg`,
-    /// and dc_{t−1} in `ws.dcCarry`.
-    private func layerNormBackwardCell(_ t: Int, _ ws: RecurrentWorkspace<T>) {
-        let B = ws.batch, H = hiddenSize, G = gateWidth
-        // Invariant: called for layer-normalised LSTM layers, whose workspaces have dcCarry and the buffers (init).
-        let ln = layerNorm!, dc = ws.dcCarry!.ptr, dh = ws.dhCarry.ptr, dcHat = ws.scratchBH.ptr
-        let gates = ws.preStep(t), cPrev = ws.cStep(t), tanhC = ws.tanhCStep(t), cn = ws.cellNormStep(t)
-        let xn = ws.inputNormStep(t), hn = ws.recurrentNormStep(t), dPre = ws.dPreStep(t), dhw = ws.dhgStep(t)
-        let gx = ln.inputGain.value.ptr, gh = ln.recurrentGain.value.ptr, gc = ln.cellGain.value.ptr
-        let dgx = ln.inputGain.grad.ptr, dgh = ln.recurrentGain.grad.ptr
-        let dgc = ln.cellGain.grad.ptr, dbc = ln.cellBias.grad.ptr, db = bias.grad.ptr
-        for b in 0..<B {
-            let g = gates + b * G, d = dPre + b * G, r = b * H
-            for j in 0..<H {
-                let o = g[3 * H + j], tc = tanhC[r + j], dhj = dh[r + j]
-                d[3 * H + j] = dhj * tc * o * (1 - o)
-                let dz = dhj * o * (1 - tc * tc)
-                dgc[j] += dz * cn[r + j]
-                dbc[j] += dz
-                dcHat[r + j] = dz * gc[j]
-            }
-            LayerNorm.backward(normalized: cn + r, inverseSigma: ws.cellInverseSigma![t * B + b],
-                               dNormalized: dcHat + r, into: dcHat + r, width: H)
-            for j in 0..<H {
-                let i = g[j], f = g[H + j], gg = g[2 * H + j]
-                let dcs = dc[r + j] + dcHat[r + j]
-                d[j] = dcs * gg * i * (1 - i)
-                d[H + j] = dcs * cPrev[r + j] * f * (1 - f)
-                d[2 * H + j] = dcs * i * (1 - gg * gg)
-                dc[r + j] = dcs * f
-            }
-            let x = xn + b * G, hRow = hn + b * G, dw = dhw + b * G
-            for j in 0..<G {
-                let v = d[j]
-                db[j] += v
-                dgx[j] += v * x[j]
-                dgh[j] += v * hRow[j]
-                dw[j] = v * gh[j]
-                d[j] = v * gx[j]
-            }
-            LayerNorm.backward(normalized: hRow, inverseSigma: ws.recurrentInverseSigma![t * B + b], dNormalized: dw,
-                               into: dw, width: G)
-            LayerNorm.backward(normalized: x, inverseSigma: ws.inputInverseSigma![t * B + b], dNormalized: d, into: d,
-                               width: G)
-        }
-    }
-
-    /// The MRNN's step t: fh = h_{t−1}·W_fh and f_t = fx ⊙ fh (fx, the projected factors, are `pre`'s last F
-    /// columns), then pre_h += f_t·W_hf and h_t = tanh(pre_h). Keeps fh and f_t for backward.
-    private func mrnnForwardStep(_ t: Int, _ ws: RecurrentWorkspace<T>) {
-        let B = ws.batch, H = hiddenSize, G = gateWidth, F = factors
-        let pre = ws.preStep(t), fh = ws.factorHiddenStep(t), f = ws.factorStep(t)
-        matmul(m: B, n: F, k: H, a: ws.hStep(t), lda: H, b: wh.value.ptr, ldb: F, c: fh, ldc: F)
-        for b in 0..<B {
-            Kernels.multiply(pre + b * G + H, fh + b * F, into: f + b * F, count: F)
-        }
-        // Invariant: an MRNN layer always has wf (init).
-        matmul(m: B, n: H, k: F, a: f, lda: F, b: wf!.value.ptr, ldb: H, beta: 1, c: pre, ldc: G)
-        let h = ws.hStep(t + 1)
-        for b in 0..<B { CellKernels.rnnForward(pre: pre + b * G, h: h + b * H, count: H, relu: false) }
-    }
-
     /// Step t from its input x_t (B, inputSize): `project`, then `step`. Callers that build a step's input from the
     /// step before (Graves's window) run the layer this way, after `beginForward`.
     @_specialize(exported: true, where T == Float)
@@ -454,68 +323,6 @@ public final class RecurrentLayer<T: QuillScalar> {
         if kind == .gru || kind == .phasedLSTM { Kernels.add(ws.scratchBH.ptr, into: dh, count: B * H) }
     }
 
-    /// Each unit's time gate, from the current periods, shifts and open ratios.
-    private func timeGateUnits() -> [TimeGate.Unit] {
-        // Invariant: called for Phased LSTM layers only, which have periods and a time gate (init).
-        let logPeriod = periods!.value, gate = timeGate!.value, H = hiddenSize
-        return (0..<H).map {
-            TimeGate.Unit(logPeriod: Double(logPeriod[$0]), shift: Double(gate[$0]), openLogit: Double(gate[H + $0]))
-        }
-    }
-
-    /// The Phased LSTM's cell backward through step t, with dh_t (external gradient added) in `ws.dhCarry` and dc_t
-    /// in `ws.dcCarry`: the time gate's parameter gradients from ∂L/∂k = dh ⊙ (h̃ − h_{t−1}) + dc ⊙ (c̃ − c_{t−1});
-    /// the LSTM's backward from k ⊙ dh and k ⊙ dc into `dPre`, leaving dc_{t−1} in `ws.dcCarry`; (1 − k) ⊙ dh,
-    /// the direct part of dh_{t−1}, in `ws.scratchBH`.
-    private func phasedBackwardCell(_ t: Int, _ ws: RecurrentWorkspace<T>) {
-        let B = ws.batch, H = hiddenSize
-        // Invariant: a Phased LSTM layer has its periods and time gate, its workspace dcCarry and scratchC (init).
-        let gateGrad = timeGate!.grad, periodGrad = periods!.trainable ? periods!.grad : nil
-        let units = timeGateUnits()
-        let dh = ws.dhCarry.ptr, dc = ws.dcCarry!.ptr, direct = ws.scratchBH.ptr, directC = ws.scratchC!.ptr
-        let hPrev = ws.hStep(t), cPrev = ws.cStep(t), hTilde = ws.candidateHStep(t), cTilde = ws.candidateCStep(t)
-        for b in 0..<B {
-            let time = Double(ws.time[b] + t)
-            for j in 0..<H {
-                let i = b * H + j
-                let g = units[j].value(at: time)
-                let dk = Double(dh[i]) * Double(hTilde[i] - hPrev[i]) + Double(dc[i]) * Double(cTilde[i] - cPrev[i])
-                if let periodGrad { periodGrad[j] += T(dk * g.dLogPeriod) }
-                gateGrad[j] += T(dk * g.dShift)
-                gateGrad[H + j] += T(dk * g.dOpenLogit)
-                let k = T(g.k)
-                direct[i] = (1 - k) * dh[i]
-                directC[i] = (1 - k) * dc[i]
-                dh[i] *= k
-                dc[i] *= k
-            }
-        }
-        CellKernels.lstmBackward(gates: ws.preStep(t), cPrev: cPrev, tanhC: ws.tanhCStep(t), dh: dh, dc: dc,
-                                 dGates: ws.dPreStep(t), batch: B, hidden: H)
-        Kernels.add(directC, into: dc, count: B * H)
-    }
-
-    /// The MRNN's backward through step t, with dh (external gradient added) in `ws.dhCarry`: dpre_h = dh ⊙ (1 − h²),
-    /// clipped; df = dpre_h·W_hfᵀ; dfx = df ⊙ fh into `dPre`'s factor columns, dfh = df ⊙ fx kept for dW_fh; then
-    /// dh_{t−1} = dfh·W_fhᵀ.
-    private func mrnnBackwardStep(_ t: Int, _ ws: RecurrentWorkspace<T>) {
-        let B = ws.batch, H = hiddenSize, G = gateWidth, F = factors
-        let dh = ws.dhCarry.ptr, dPre = ws.dPreStep(t), pre = ws.preStep(t), h = ws.hStep(t + 1)
-        let fh = ws.factorHiddenStep(t), dfh = ws.dFactorHiddenStep(t)
-        for b in 0..<B {
-            CellKernels.rnnBackward(h: h + b * H, dh: dh + b * H, dPre: dPre + b * G, count: H, relu: false)
-            if let clip = preactivationGradientClip { Kernels.clamp(dPre + b * G, count: H, limit: clip) }
-        }
-        // Invariant: an MRNN layer always has wf (init).
-        matmul(transB: true, m: B, n: F, k: H, a: dPre, lda: G, b: wf!.value.ptr, ldb: H, c: dPre + H, ldc: G)
-        for b in 0..<B {
-            let df = dPre + b * G + H
-            Kernels.multiply(df, pre + b * G + H, into: dfh + b * F, count: F)
-            Kernels.multiply(df, fh + b * F, into: df, count: F)
-        }
-        matmul(transB: true, m: B, n: H, k: F, a: dfh, lda: F, b: wh.value.ptr, ldb: F, c: dh, ldc: H)
-    }
-
     /// `backwardStep` on the fused kernels: the cell's gradients and dh_{t−1} in one threaded call.
     private func fusedBackwardStep(_ t: Int, _ ws: RecurrentWorkspace<T>, dhExternal: UnsafePointer<T>?) {
         let B = Int32(ws.batch), H = Int32(hiddenSize)
@@ -574,20 +381,6 @@ public final class RecurrentLayer<T: QuillScalar> {
             CellKernels.peepholeGradients(dGates: dPre, cPrev: c.ptr, c: c.ptr + ws.batch * H, rows: rows, hidden: H,
                                           into: p.grad.ptr)
         }
-    }
-
-    /// The MRNN's weight gradients over `rows` rows beside dW_x: db += Σ dpre_h, dW_fh += h_prevᵀ·dfh and
-    /// dW_hf += fᵀ·dpre_h.
-    private func mrnnFinishBackward(_ ws: RecurrentWorkspace<T>, rows: Int) {
-        let H = hiddenSize, G = gateWidth, F = factors
-        let dPre = ws.dPre.ptr
-        for r in 0..<rows { Kernels.add(dPre + r * G, into: bias.grad.ptr, count: H) }
-        // Invariant: an MRNN workspace always has its factor buffers (init).
-        matmul(transA: true, m: H, n: F, k: rows, a: ws.h.ptr, lda: H, b: ws.dFactorHidden!.ptr, ldb: F,
-               beta: 1, c: wh.grad.ptr, ldc: F)
-        // Invariant: an MRNN layer always has wf (init), its workspace the factors (init).
-        matmul(transA: true, m: F, n: H, k: rows, a: ws.factor!.ptr, lda: F, b: dPre, ldb: G,
-               beta: 1, c: wf!.grad.ptr, ldc: H)
     }
 
     /// The gradient of step t's input, dx_t = dPre_t · W_xᵀ: (B, inputSize), overwritten. Valid after
@@ -726,20 +519,20 @@ public final class RecurrentWorkspace<T: QuillScalar> {
     @inline(__always) func hgStep(_ t: Int) -> UnsafeMutablePointer<T> { hg!.ptr + t * batch * gateWidth }
     // Invariant: called for GRU layers only, whose workspaces always have dhg (init).
     @inline(__always) func dhgStep(_ t: Int) -> UnsafeMutablePointer<T> { dhg!.ptr + t * batch * gateWidth }
-    // Invariant: called for MRNN layers only, whose workspaces always have the factor buffers (init).
     @inline(__always) func factorHiddenStep(_ t: Int) -> UnsafeMutablePointer<T> {
+        // Invariant: called for MRNN layers only, whose workspaces always have the factor buffers (init).
         factorHidden!.ptr + t * batch * (gateWidth - hidden)
     }
     // Invariant: called for MRNN layers only, whose workspaces always have the factor buffers (init).
     @inline(__always) func factorStep(_ t: Int) -> UnsafeMutablePointer<T> { factor!.ptr + t * batch * (gateWidth - hidden) }
-    // Invariant: called for MRNN layers only, whose workspaces always have the factor buffers (init).
     @inline(__always) func dFactorHiddenStep(_ t: Int) -> UnsafeMutablePointer<T> {
+        // Invariant: called for MRNN layers only, whose workspaces always have the factor buffers (init).
         dFactorHidden!.ptr + t * batch * (gateWidth - hidden)
     }
     // Invariant: called for layer-normalised layers only, whose workspaces always have these buffers (init).
     @inline(__always) func inputNormStep(_ t: Int) -> UnsafeMutablePointer<T> { inputNorm!.ptr + t * batch * gateWidth }
-    // Invariant: called for layer-normalised layers only, whose workspaces always have these buffers (init).
     @inline(__always) func recurrentNormStep(_ t: Int) -> UnsafeMutablePointer<T> {
+        // Invariant: called for layer-normalised layers only, whose workspaces always have these buffers (init).
         recurrentNorm!.ptr + t * batch * gateWidth
     }
     // Invariant: called for layer-normalised layers only, whose workspaces always have these buffers (init).
