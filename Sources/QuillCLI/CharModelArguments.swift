@@ -68,6 +68,9 @@ struct CharModelArguments: ParsableArguments {
         try run.same("forget-bias", forgetBias, saved.forgetBias)
         try run.same("skip", given: skip, saved: saved.skipConnections, what: "skip connections")
         try run.same("peepholes", given: peepholes, saved: saved.peepholes, what: "peepholes")
+        if factors != nil && saved.cell != .mrnn {
+            throw CLIError("--factors needs --cell mrnn; the checkpoint's cell is \(saved.cell.rawValue)", status: .usage)
+        }
         try run.same("factors", factors, saved.factorCount)
         try run.same("learn-periods", given: learnPeriods, saved: saved.learnsPeriods, what: "learnt periods")
         try run.same("layer-norm", given: layerNorm, saved: saved.normalizesLayers, what: "layer normalisation")

@@ -20,7 +20,7 @@ public struct CharTimeGateCommand: ParsableCommand {
     @Option(help: "Char model directory (or .safetensors) trained with --cell phased-lstm.") var model: String?
     @Option(help: "Layer, from 1. (default: 1)") var layer: Int?
     @Option(help: "Units, comma-separated, from 0. (default: 0,1,2,3 or fewer)") var units: String?
-    @Option(help: "Period τ in steps, more than 0 and at most 1000000; without --model.") var period: Double?
+    @Option(help: "Period τ in steps (0.001…1000000); without --model.") var period: Double?
     @Option(help: "Shift s in steps (−1000000…1000000); without --model. (default: 0)") var shift: Double?
     @Option(name: .customLong("r-on"), help: "Open ratio r_on, more than 0 and less than 1; without --model.")
     var rOn: Double?
@@ -35,7 +35,7 @@ public struct CharTimeGateCommand: ParsableCommand {
         do { _ = try OutputFormat.forPath(output) } catch { throw ValidationError("\(error)") }
         try OptionRange.check("length", length, 1...10_000)
         try OptionRange.check("layer", layer, 1...32)
-        try OptionRange.check("period", period, 0...1_000_000, aboveLower: true)
+        try OptionRange.check("period", period, 0.001...1_000_000)
         try OptionRange.check("shift", shift, -1_000_000...1_000_000)
         try OptionRange.check("r-on", rOn, 0...1, aboveLower: true, belowUpper: true)
         if model != nil {

@@ -138,7 +138,9 @@ public final class RecurrentLayer<T: QuillScalar> {
                 gate[j] = T(Double.exp(rho) * rng.uniform())
                 gate[H + j] = T(Double.log(r / (1 - r)))
             }
-            periods = Parameter("\(name).period", logPeriod, trainable: learnPeriods)
+            let periods = Parameter("\(name).period", logPeriod, trainable: learnPeriods)
+            periods.valueBounds = TimeGate.logPeriodBounds
+            self.periods = periods
             timeGate = Parameter("\(name).time", gate)
         } else {
             periods = nil

@@ -19,6 +19,9 @@ public enum TimeGate {
     public static let periodRange = 2.0...16.0
     /// The initial open ratio r_on of every unit.
     public static let initialOpenRatio = 0.5
+    /// The ln τ a layer may hold (τ from 10⁻³ to 10⁹ steps): training clamps learnt periods to it, checkpoints
+    /// outside it are refused, and the gate clamps to it, so that no τ rounds to 0 or infinity.
+    public static let logPeriodBounds = Double.log(1e-3)...Double.log(1e9)
 
     /// k_t and its partial derivatives with respect to ρ = ln τ, s and q = logit r_on, for one unit at time t.
     public struct Value: Equatable, Sendable {
@@ -40,7 +43,8 @@ public enum TimeGate {
         public let openRatio: Double
 
         public init(logPeriod rho: Double, shift s: Double, openLogit q: Double) {
-            tau = Double.exp(rho)
+            tau = Double.exp(Swift.min(Swift.max(rho, TimeGate.logPeriodBounds.lowerBound),
+                                       TimeGate.logPeriodBounds.upperBound))
             shift = s
             openRatio = 1 / (1 + Double.exp(-q))
         }
@@ -54,10 +58,11 @@ public enum TimeGate {
 
     @inline(__always)
     static func value(time t: Double, tau: Double, shift s: Double, openRatio r: Double) -> Value {
-        let elapsed = t - s
-        let phase = (elapsed - tau * (elapsed / tau).rounded(.down)) / tau
+        // φ as the fractional part of (t − s)/τ: in [0, 1) for any finite τ and s, however far apart in scale.
+        let cycles = (t - s) / tau
+        let phase = Swift.min(Swift.max(cycles - cycles.rounded(.down), 0), 1)
         // ∂φ/∂s = −1/τ and ∂φ/∂ρ = τ·∂φ/∂τ = −(t − s)/τ, within a period (φ jumps where it wraps).
-        let dPhaseDShift = -1 / tau, dPhaseDRho = -elapsed / tau
+        let dPhaseDShift = -1 / tau, dPhaseDRho = -cycles
         let k: Double, dkdPhase: Double, dkdR: Double
         if phase < r / 2 {
             k = 2 * phase / r; dkdPhase = 2 / r; dkdR = -2 * phase / (r * r)

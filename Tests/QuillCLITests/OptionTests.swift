@@ -100,7 +100,7 @@ final class OptionTests: XCTestCase {
         let gate = ["char", "time-gate", "-o", out + ".png", "--period", "6", "--r-on", "0.2"]
         table += [
             Numeric(gate, "length", "0", "10001"), Numeric(["char", "time-gate", "-o", out + ".png", "--model", "m"], "layer", "0", "33"),
-            Numeric(["char", "time-gate", "-o", out + ".png", "--r-on", "0.2"], "period", "0", "1e7", float: true),
+            Numeric(["char", "time-gate", "-o", out + ".png", "--r-on", "0.2"], "period", "0.0009", "1e7", float: true),
             Numeric(gate, "shift", "-1e7", "1e7", float: true, negativeInRange: true),
             Numeric(["char", "time-gate", "-o", out + ".png", "--period", "6"], "r-on", "0", "1", float: true),
         ]

@@ -46,6 +46,64 @@ final class PhasedLSTMTests: XCTestCase {
         XCTAssertEqual(w1.logits.array, w2.logits.array)
     }
 
+    /// Any finite τ and s give a gate in [0, 1]: the phase is the fractional part of (t − s)/τ, and τ is clamped to
+    /// 10⁻³…10⁹ steps.
+    func testGateStaysInRangeForExtremeParameters() {
+        for (rho, s) in [(-200.0, 3.0), (1000, 3), (2, 1e30), (2, -1e30), (-6.9, 1e12), (0, 0)] {
+            for t in [0.0, 1, 7, 1e6, 2.8e14] {
+                let g = TimeGate.value(time: t, logPeriod: rho, shift: s, openLogit: 0)
+                XCTAssertTrue((0...1).contains(g.k), "k = \(g.k) at ρ \(rho), s \(s), t \(t)")
+                XCTAssertTrue(g.dLogPeriod.isFinite && g.dShift.isFinite && g.dOpenLogit.isFinite)
+            }
+        }
+    }
+
+    /// Streams' times beyond 2²⁴ steps survive the resume point exactly, and a checkpoint whose periods are outside
+    /// 10⁻³…10⁹ steps is refused when loaded.
+    func testLongTimesRoundTripAndBadPeriodsAreRefused() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        var rng = SeededGenerator(seed: 8)
+        let config = CharModelConfig(cell: .phasedLSTM, layers: 2, hidden: 3, embedding: 2, vocabularySize: 4)
+        let model = CharModel<Float>(config: config, rng: &rng)
+        let ws = model.makeWorkspace(steps: 2, batch: 2)
+        for l in ws.stack.layers {
+            var s = l.initialState()
+            s.time = [(1 << 40) + 12_345, 16_777_217]
+            l.setInitialState(s)
+        }
+        let entries = ws.stack.carriedStateEntries(rows: 0..<2, batch: 2) { _ in }
+        try SafeTensors.write(entries, metadata: [:], to: dir.path("state.safetensors"))
+        let back = model.makeWorkspace(steps: 2, batch: 2)
+        try back.stack.restoreCarriedState(from: SafeTensors.read(dir.path("state.safetensors")), path: "state",
+                                           rows: 0..<2, batch: 2)
+        XCTAssertEqual(back.stack.layers.map(\.time), [[(1 << 40) + 12_345, 16_777_217], [(1 << 40) + 12_345, 16_777_217]])
+
+        // Invariant: a Phased LSTM layer has its periods.
+        model.stack.layers[1].periods!.value[2] = Float(Double.log(5e9))
+        let path = dir.path("bad.safetensors")
+        try CharCheckpoint.save(model, alphabet: Alphabet(text: "abcd"), to: path)
+        XCTAssertThrowsError(try CharCheckpoint.load(path)) { e in
+            XCTAssertTrue("\(e)".contains("rnn.1.period holds values outside"), "\(e)")
+        }
+    }
+
+    /// --init-from a run of another kind of layer names the option that differs, not two unrelated tensors.
+    func testInitFromAnotherLayerNamesTheOption() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        try String(repeating: Self.text, count: 2).write(toFile: dir.path("t.txt"), atomically: true, encoding: .utf8)
+        var o = CharTrainOptions(dataPaths: [dir.path("t.txt")], outDir: dir.path("phased"),
+                                 model: CharModelConfig(cell: .phasedLSTM, layers: 1, hidden: 4, vocabularySize: 1))
+        o.batch = 2; o.seq = 8; o.steps = 2; o.sampleLength = 0
+        try TrainingRun(options: o, resume: false).run()
+        var other = o
+        other.outDir = dir.path("lstm")
+        other.model.cell = .lstm
+        other.initFrom = InitSource(dir: dir.path("phased"))
+        XCTAssertThrowsError(try TrainingRun(options: other, resume: false).run()) { e in
+            XCTAssertTrue("\(e)".contains("has --cell phased-lstm where this run has lstm"), "\(e)")
+        }
+    }
+
     func testPeepholesAndMisplacedPeriodsAreRefused() {
         let c = CharModelConfig(cell: .phasedLSTM, layers: 1, hidden: 4, vocabularySize: 3, peepholes: true)
         XCTAssertEqual(c.validate(), "--peepholes needs --cell lstm (only LSTM cells have peepholes)")
