@@ -8,8 +8,9 @@ public enum LayerNorm {
     public static let epsilon = 1e-5
 
     /// Normalises `rows` rows of `width` in place (row stride `stride`), writing each row's 1/σ to `inverseSigma`.
-    @_specialize(exported: true, where T == Float) @_specialize(where T == Double)
-    public static func normalize<T: QuillScalar>(_ v: UnsafeMutablePointer<T>, rows: Int, width n: Int, stride: Int,
+    /// Internal, unlike Quill's other kernels: Swift 6.3 would not emit an exported float specialisation of it (a link
+    /// error in release builds), and its callers are all in QuillNN, where whole-module optimisation specialises it.
+    static func normalize<T: QuillScalar>(_ v: UnsafeMutablePointer<T>, rows: Int, width n: Int, stride: Int,
                                                  inverseSigma: UnsafeMutablePointer<T>) {
         for r in 0..<rows {
             let row = v + r * stride
@@ -26,8 +27,7 @@ public enum LayerNorm {
 
     /// The gradient through the normalisation of one row: given v̂ (`normalized`), 1/σ and ∂L/∂v̂ (`dNormalized`),
     /// writes ∂L/∂v = (1/σ)(∂L/∂v̂ − mean(∂L/∂v̂) − v̂ · mean(∂L/∂v̂ ⊙ v̂)) into `dv` (which may be `dNormalized`).
-    @_specialize(exported: true, where T == Float) @_specialize(where T == Double)
-    public static func backward<T: QuillScalar>(normalized: UnsafePointer<T>, inverseSigma: T,
+    static func backward<T: QuillScalar>(normalized: UnsafePointer<T>, inverseSigma: T,
                                                 dNormalized: UnsafePointer<T>, into dv: UnsafeMutablePointer<T>,
                                                 width n: Int) {
         var mean = 0.0, meanProduct = 0.0
