@@ -135,6 +135,7 @@ figures: release
 	$(RELEASE) char cells --model runs/shakespeare --text runs/shakespeare-heldout.txt --find --top 2 --show 320 --columns 80 \
 	    -o figures/char-cells.png
 	$(RELEASE) char gradient-flow --cell rnn,lstm,gru --length 100 --layers 2 --hidden 128 -o figures/gradient-flow-untrained.png
+	$(RELEASE) char time-gate --period 6 --shift 3 --r-on 0.2 --length 24 -o figures/time-gate-note002.png
 	$(RELEASE) char gradient-flow --model runs/shakespeare --text $(SHARED)/tinyshakespeare/input.txt --length 100 \
 	    -o figures/gradient-flow-shakespeare.png
 	$(RELEASE) task palindrome --cell rnn,lstm,gru --lengths 5,10,15,20,30 --steps 600 --hidden 32 --batch 64 --lr 0.01 \

@@ -7,7 +7,7 @@ public struct CharCommand: ParsableCommand {
         abstract: "Train, sample and evaluate character-level language models.",
         subcommands: [CharTrain.self, CharSample.self, CharEval.self, CharSweepCommand.self, CharTypoCommand.self,
                       CharSaturationCommand.self, CharCellsCommand.self, CharSimilarityCommand.self,
-                      CharGradientFlowCommand.self]
+                      CharGradientFlowCommand.self, CharTimeGateCommand.self]
     )
     public init() {}
 }

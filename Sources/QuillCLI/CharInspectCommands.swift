@@ -157,8 +157,8 @@ public struct CharCellsCommand: ParsableCommand {
     @Option(help: "Layer, counting from 1 (default: the last; with --find, every layer).") var layer: Int?
     @Option(help: "Draw this unit of the layer, counting from 0.") var unit: Int?
     @Option(help: "Draw the N units that vary most (with --find: the N best per feature) (1…50).") var top: Int?
-    @Option(help: "What colours the text: cell, hidden, input, forget, candidate, output (LSTM); hidden, reset, update, candidate (GRU); hidden (RNN).")
-    var value: CharInspection.CellValue = .cell
+    @Option(help: "What colours the text: cell, hidden, input, forget, candidate, output (LSTM); hidden, reset, update, candidate (GRU); hidden (RNN, MRNN). (default: cell where the cell has one, else hidden)")
+    var value: CharInspection.CellValue?
     @Flag(help: "Rank units by |Pearson r| with features of the text, print the best, draw the best.") var find = false
     @Option(help: "Characters of the text drawn (1…20000).") var show = 600
     @Option(help: "Characters per drawn line before wrapping (10…1000).") var columns = 100
@@ -187,6 +187,7 @@ public struct CharCellsCommand: ParsableCommand {
         let loaded = try model.load()
         let config = loaded.model.config
         let layer0 = layer.map { $0 - 1 }
+        let value = self.value ?? (config.cell.hasCell ? .cell : .hidden)
         try CharInspection.checkUnit(config, layer: layer0, unit: unit, value: value)
         let body = try inspectionText(text, maxChars: maxChars)
         let chars = Array(body)
@@ -196,7 +197,7 @@ public struct CharCellsCommand: ParsableCommand {
         let slot = { (l: Int) in layers.firstIndex(of: l) ?? 0 }
         let shown = min(show, chars.count)
         let row = { (l: Int, u: Int, note: String) in
-            CellFigures.Row(label: "layer \(l + 1), unit \(u): \(self.value.rawValue)\(note)",
+            CellFigures.Row(label: "layer \(l + 1), unit \(u): \(value.rawValue)\(note)",
                             values: values[slot(l)][u].prefix(shown).map(Double.init))
         }
         var rows = [CellFigures.Row]()
@@ -387,7 +388,7 @@ public struct CharGradientFlowCommand: ParsableCommand {
         --hidden, drawn with --seed, reading random characters of a vocabulary of 65.
         """)
     @Option(help: "Trained char model directory (or .safetensors); repeat to compare several.") var model: [String] = []
-    @Option(help: "Untrained models of these cells, comma-separated (lstm, gru, rnn, rnn-relu); without --model only.")
+    @Option(help: "Untrained models of these cells, comma-separated (lstm, gru, rnn, rnn-relu, mrnn, phased-lstm); without --model only.")
     var cell: String?
     @Option(help: "T: characters read before the loss (2…10000).") var length = 100
     @Option(help: "Layers of the untrained models (1…32; default 2).") var layers: Int?

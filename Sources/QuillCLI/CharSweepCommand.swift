@@ -20,7 +20,7 @@ public struct CharSweepCommand: ParsableCommand {
 
     @Option(help: "Text file (UTF-8) to train on; repeat to concatenate several.") var data: [String] = []
     @Option(help: "The sweep's directory: a run directory per combination, and sweep.json.") var out: String
-    @Option(help: "Cells, comma-separated: lstm, gru, rnn, rnn-relu.") var cell = "lstm"
+    @Option(help: "Cells, comma-separated: lstm, gru, rnn, rnn-relu, mrnn (with as many factors as units), phased-lstm.") var cell = "lstm"
     @Option(help: "Layer counts, comma-separated (each 1…32).") var layers = "1"
     @Option(help: "Widths, comma-separated (each 1…16384).") var hidden = "128"
     @Option(help: "Steps per run (1…100000000). Give --steps, --minutes or both.") var steps: Int?

@@ -26,7 +26,7 @@ public struct TaskCommand: ParsableCommand {
         """)
 
     @Argument(help: "The task: palindrome, copy or adding.") var task: MemoryTask
-    @Option(help: "Cells, comma-separated: lstm, gru, rnn, rnn-relu.") var cell = "rnn,lstm,gru"
+    @Option(help: "Cells, comma-separated: lstm, gru, rnn, rnn-relu, mrnn (with as many factors as units), phased-lstm.") var cell = "rnn,lstm,gru"
     @Option(help: "T: the palindrome's digits, the symbols copied, or the adding steps (2…10000).") var length: Int?
     @Option(help: "Lengths to sweep, comma-separated (each 2…10000), e.g. 5,10,15,20.") var lengths: String?
     @Option(help: "Training steps per cell and length (1…100000000).") var steps = 3000

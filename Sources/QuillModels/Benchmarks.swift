@@ -166,12 +166,14 @@ public struct SamplingBenchmark {
 }
 
 extension CharModel {
-    /// Forward FLOPs per character: each recurrent layer's input and recurrent products, and the output layer
-    /// (2 FLOPs a product; the one-hot or embedding lookup costs none).
+    /// Forward FLOPs per character: each recurrent layer's input and recurrent products (an MRNN's three: x·[W_hx |
+    /// W_fx], h·W_fh and f·W_hf), and the output layer (2 FLOPs a product; the one-hot or embedding lookup costs none).
     public var forwardFLOPsPerCharacter: Double {
-        let gates = Double(config.cell.gateCount * config.hidden)
         var fwd = 0.0
-        for l in stack.layers { fwd += 2 * Double(l.inputSize + l.hiddenSize) * gates }
+        for l in stack.layers {
+            let G = Double(l.gateWidth), H = Double(l.hiddenSize)
+            fwd += 2 * Double(l.inputSize) * G + (l.kind == .mrnn ? 4 * H * Double(l.factors) : 2 * H * G)
+        }
         return fwd + 2 * Double(stack.outputSize * config.vocabularySize)
     }
 }

@@ -27,19 +27,19 @@ extension CharInspection {
         /// The values a layer of `kind` has, in this order.
         public static func available(for kind: CellKind) -> [CellValue] {
             switch kind {
-            case .lstm: return [.cell, .hidden, .input, .forget, .candidate, .output]
+            case .lstm, .phasedLSTM: return [.cell, .hidden, .input, .forget, .candidate, .output]
             case .gru: return [.hidden, .reset, .update, .candidate]
-            case .rnn, .rnnRelu: return [.hidden]
+            case .rnn, .rnnRelu, .mrnn: return [.hidden]
             }
         }
 
         /// The gate block in the cell's gate order (LSTM i, f, g, o; GRU r, z, n), nil for states.
         func gateBlock(_ kind: CellKind) -> Int? {
             switch (kind, self) {
-            case (.lstm, .input): return 0
-            case (.lstm, .forget): return 1
-            case (.lstm, .candidate): return 2
-            case (.lstm, .output): return 3
+            case (.lstm, .input), (.phasedLSTM, .input): return 0
+            case (.lstm, .forget), (.phasedLSTM, .forget): return 1
+            case (.lstm, .candidate), (.phasedLSTM, .candidate): return 2
+            case (.lstm, .output), (.phasedLSTM, .output): return 3
             case (.gru, .reset): return 0
             case (.gru, .update): return 1
             case (.gru, .candidate): return 2

@@ -107,9 +107,9 @@ public enum CharInspection {
     /// The gates the saturation figure shows, with their block in the cell's gate order.
     static func sigmoidGates(_ kind: CellKind) -> [(name: String, block: Int)] {
         switch kind {
-        case .lstm: return [("input", 0), ("forget", 1), ("output", 3)]
+        case .lstm, .phasedLSTM: return [("input", 0), ("forget", 1), ("output", 3)]
         case .gru: return [("reset", 0), ("update", 1)]
-        case .rnn, .rnnRelu: return []
+        case .rnn, .rnnRelu, .mrnn: return []
         }
     }
 

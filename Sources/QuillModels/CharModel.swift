@@ -4,7 +4,7 @@ import QuillOptim
 
 /// The architecture of a char-level language model, saved in every checkpoint.
 public struct CharModelConfig: Codable, Equatable, Sendable {
-    /// Recurrent cell: lstm, gru, rnn (tanh) or rnn-relu.
+    /// Recurrent cell: lstm, gru, rnn (tanh), rnn-relu, mrnn or phased-lstm.
     public var cell: CellKind
     /// Number of stacked recurrent layers.
     public var layers: Int
@@ -27,14 +27,32 @@ public struct CharModelConfig: Codable, Equatable, Sendable {
     /// on tiny Shakespeare than Gers et al.'s 1 (README, "Learning per step"); checkpoints written before this field
     /// existed were initialised with 1.
     public var forgetBias: Double
+    /// The MRNN's factors F as given (`--factors`); nil means as many as `hidden`, and for other cells it stays nil
+    /// (checkpoints of other cells have no such field).
+    public var factors: Int?
+    /// Whether a Phased LSTM trains its periods τ (`--learn-periods`; `TimeGate`); nil (not written) means no.
+    public var learnPeriods: Bool?
+    /// Layer-normalised LSTM layers (`--layer-norm`; `LayerNormParameters`); nil (not written) means no.
+    public var layerNorm: Bool?
 
     public init(cell: CellKind = .lstm, layers: Int = 2, hidden: Int = 512, embedding: Int = CharModelConfig.defaultEmbedding, dropout: Double = 0,
                 skipConnections: Bool = false, vocabularySize: Int, peepholes: Bool = false,
-                forgetBias: Double = CharModelConfig.defaultForgetBias) {
+                forgetBias: Double = CharModelConfig.defaultForgetBias, factors: Int? = nil, learnPeriods: Bool? = nil,
+                layerNorm: Bool? = nil) {
         self.cell = cell; self.layers = layers; self.hidden = hidden; self.embedding = embedding
         self.dropout = dropout; self.skipConnections = skipConnections; self.vocabularySize = vocabularySize
-        self.peepholes = peepholes; self.forgetBias = forgetBias
+        self.peepholes = peepholes; self.forgetBias = forgetBias; self.factors = factors
+        self.learnPeriods = learnPeriods; self.layerNorm = layerNorm
     }
+
+    /// Whether the layers are layer-normalised.
+    public var normalizesLayers: Bool { layerNorm == true }
+
+    /// Whether Phased LSTM layers train their periods.
+    public var learnsPeriods: Bool { cell == .phasedLSTM && learnPeriods == true }
+
+    /// Each layer's F: `factors`, or `hidden` when not given, for an MRNN; 0 for other cells.
+    public var factorCount: Int { cell == .mrnn ? (factors ?? hidden) : 0 }
 
     /// The default embedding width: on tiny Shakespeare, 128 learns faster per step than PyTorch's reference
     /// (`nn.Embedding(65, 65)` before its LSTM), 64 about as fast (README, "Learning per step").
@@ -43,7 +61,8 @@ public struct CharModelConfig: Codable, Equatable, Sendable {
     public static let defaultForgetBias = 0.0
 
     private enum CodingKeys: String, CodingKey {
-        case cell, layers, hidden, embedding, dropout, skipConnections, vocabularySize, peepholes, forgetBias
+        case cell, layers, hidden, embedding, dropout, skipConnections, vocabularySize, peepholes, forgetBias, factors,
+             learnPeriods, layerNorm
     }
 
     /// Checkpoints written before peepholes existed have no `peepholes` field, and those written before the forget
@@ -59,6 +78,9 @@ public struct CharModelConfig: Codable, Equatable, Sendable {
         vocabularySize = try c.decode(Int.self, forKey: .vocabularySize)
         peepholes = try c.decodeIfPresent(Bool.self, forKey: .peepholes) ?? false
         forgetBias = try c.decodeIfPresent(Double.self, forKey: .forgetBias) ?? 1
+        factors = try c.decodeIfPresent(Int.self, forKey: .factors)
+        learnPeriods = try c.decodeIfPresent(Bool.self, forKey: .learnPeriods)
+        layerNorm = try c.decodeIfPresent(Bool.self, forKey: .layerNorm)
     }
 
     /// A message naming the first nonsensical field, or nil.
@@ -72,6 +94,17 @@ public struct CharModelConfig: Codable, Equatable, Sendable {
         if vocabularySize > 1_114_112 { return "the vocabulary size \(vocabularySize) exceeds the number of Unicode code points" }
         if !(forgetBias.isFinite && abs(forgetBias) <= 10) { return "--forget-bias must be between -10 and 10, got \(forgetBias)" }
         if peepholes && cell != .lstm { return "--peepholes needs --cell lstm (only LSTM cells have peepholes)" }
+        if let factors {
+            if cell != .mrnn { return "--factors needs --cell mrnn (only the MRNN has factors)" }
+            if !(1...16384).contains(factors) { return "--factors must be between 1 and 16384, got \(factors)" }
+        }
+        if layerNorm == true && cell != .lstm {
+            return "--layer-norm needs --cell lstm (Quill normalises LSTM layers only)"
+        }
+        if layerNorm == true && peepholes { return "--layer-norm and --peepholes don't go together: choose one" }
+        if learnPeriods == true && cell != .phasedLSTM {
+            return "--learn-periods needs --cell phased-lstm (only the Phased LSTM has periods)"
+        }
         return nil
     }
 }
@@ -91,7 +124,9 @@ public final class CharModel<T: QuillScalar> {
                               name: "embedding", rng: &rng)
         stack = RecurrentStack(kind: config.cell, inputSize: embedding.dimension, hiddenSize: config.hidden,
                                layers: config.layers, skipConnections: config.skipConnections,
-                               peepholes: config.peepholes, forgetBias: config.forgetBias, name: "rnn", rng: &rng)
+                               peepholes: config.peepholes, forgetBias: config.forgetBias, factors: config.factorCount,
+                               learnPeriods: config.learnsPeriods, layerNorm: config.normalizesLayers, name: "rnn",
+                               rng: &rng)
         output = Linear(inputSize: stack.outputSize, outputSize: V, name: "output", rng: &rng)
     }
 

@@ -90,7 +90,7 @@ public enum CharSimilarity {
                    characters: text.unicodeScalars.count)
     }
 
-    /// The model's kind as the figure's legend names it ("lstm", "gru", "rnn", "rnn-relu").
+    /// The model's kind as the figure's legend names it ("lstm", "gru", "rnn", "rnn-relu", "mrnn", "phased-lstm").
     static func cellName(_ config: CharModelConfig) -> String { config.cell.rawValue }
 
     /// The class of a character for the states map's colours.

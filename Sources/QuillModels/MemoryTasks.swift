@@ -136,11 +136,13 @@ public final class MemoryTaskModel {
     public let stack: RecurrentStack<Float>
     public let head: Linear<Float>
 
+    /// An MRNN (`cell` mrnn) has as many factors as `hidden`.
     public init(task: MemoryTask, cell: CellKind, layers: Int, hidden: Int, rng: inout SeededGenerator) {
         self.task = task
         // Forget bias 1 (Gers et al. 2000), the usual choice for long-memory tasks.
         stack = RecurrentStack(kind: cell, inputSize: task.inputWidth, hiddenSize: hidden, layers: layers,
-                               skipConnections: false, forgetBias: 1, name: "rnn", rng: &rng)
+                               skipConnections: false, forgetBias: 1, factors: cell == .mrnn ? hidden : 0, name: "rnn",
+                               rng: &rng)
         head = Linear(inputSize: hidden, outputSize: task.outputWidth, name: "head", rng: &rng)
     }
 

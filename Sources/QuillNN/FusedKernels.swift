@@ -23,8 +23,8 @@ public enum FusedKernels {
     public static func threads(hidden: Int) -> Int { Int(qk_threads_for(Int32(hidden))) }
 
     /// Whether a layer of `kind` in `T` with this batch takes the fused path.
-    static func applies<T: QuillScalar>(_: CellKind, _: T.Type, batch: Int) -> Bool {
-        enabled && T.self == Float.self && batch >= minimumBatch && available
+    static func applies<T: QuillScalar>(_ kind: CellKind, _: T.Type, batch: Int) -> Bool {
+        enabled && kind.hasFusedKernels && T.self == Float.self && batch >= minimumBatch && available
     }
 
     /// Whether the soft window in `T` takes the kernels.

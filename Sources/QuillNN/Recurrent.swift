@@ -7,36 +7,58 @@ public enum CellKind: String, Codable, CaseIterable, Sendable {
     case gru
     case rnn
     case rnnRelu = "rnn-relu"
+    /// Sutskever, Martens and Hinton's (2011) multiplicative RNN: factored, input-dependent recurrent weights.
+    case mrnn
+    /// Neil, Pfeiffer and Liu's (2016) Phased LSTM: an LSTM whose updates pass through a periodic time gate
+    /// (`TimeGate`).
+    case phasedLSTM = "phased-lstm"
 
-    /// Gates per hidden unit: LSTM (i, f, g, o), GRU (r, z, n), RNN one.
+    /// Gates per hidden unit: LSTM (i, f, g, o), GRU (r, z, n), RNN and MRNN one (the MRNN's pre-activations also
+    /// carry its F factors: `RecurrentLayer.gateWidth`).
     public var gateCount: Int {
         switch self {
-        case .lstm: return 4
+        case .lstm, .phasedLSTM: return 4
         case .gru: return 3
-        case .rnn, .rnnRelu: return 1
+        case .rnn, .rnnRelu, .mrnn: return 1
         }
     }
 
-    public var hasCell: Bool { self == .lstm }
+    public var hasCell: Bool { self == .lstm || self == .phasedLSTM }
+
+    /// Whether the fused step kernels (`FusedKernels`) implement this cell; the MRNN and the Phased LSTM run the
+    /// portable path.
+    public var hasFusedKernels: Bool { self != .mrnn && self != .phasedLSTM }
 }
 
-/// The recurrent state of one layer: `h` and, for LSTM, `c`, each (B, H).
+/// The recurrent state of one layer: `h` and, for LSTM, `c`, each (B, H); for the Phased LSTM also each stream's
+/// time, the steps it has read since its state was reset (B).
 public struct RecurrentState<T: QuillScalar> {
     public let h: Tensor<T>
     public let c: Tensor<T>?
+    public var time: [Int]
 
     @_specialize(exported: true, where T == Float)
-    public init(batch: Int, hidden: Int, hasCell: Bool) {
+    public init(batch: Int, hidden: Int, hasCell: Bool, timed: Bool = false) {
         h = Tensor<T>([batch, hidden])
         c = hasCell ? Tensor<T>([batch, hidden]) : nil
+        time = timed ? [Int](repeating: 0, count: batch) : []
     }
 }
 
-/// One recurrent layer's weights: LSTM, GRU or vanilla RNN.
+/// One recurrent layer's weights: LSTM, GRU, vanilla RNN or MRNN.
 ///
 /// The pre-activations of all gates for a batch are `x·W_x + b + h_{t−1}·W_h` (GRU keeps the recurrent part apart,
 /// with its own bias, because the reset gate multiplies it). Weights are stored for row-major `x·W` products:
 /// `wx` is (inputSize, gates·H) and `wh` is (H, gates·H), gate blocks in the order of `CellKind.gateCount`.
+///
+/// The MRNN (Sutskever, Martens and Hinton 2011, "Generating text with recurrent neural networks", eqs. 4–6) with F
+/// factors computes f_t = (x_t·W_fx) ⊙ (h_{t−1}·W_fh) and h_t = tanh(f_t·W_hf + x_t·W_hx + b). Its `wx` is
+/// [W_hx | W_fx], (inputSize, H + F), so one product projects both; `wh` is W_fh, (H, F); `wf` is W_hf, (F, H);
+/// `bias` is (H).
+///
+/// The Phased LSTM (`TimeGate`) computes an LSTM step's c̃_t and h̃_t, then c_t = k_t ⊙ c̃_t + (1 − k_t) ⊙ c_{t−1} and
+/// h_t = k_t ⊙ h̃_t + (1 − k_t) ⊙ h_{t−1}; `periods` (H) holds every unit's ln τ, `timeGate` (2H) its s, then its
+/// logit r_on.
 ///
 /// Activations live in a `RecurrentWorkspace`, so one set of weights serves training, evaluation and sampling at
 /// different batch and sequence sizes.
@@ -54,40 +76,82 @@ public final class RecurrentLayer<T: QuillScalar> {
     public let biasH: Parameter<T>?
     /// (3H): LSTM only, when enabled: Graves's diagonal peephole weights (w_ci, w_cf, w_co).
     public let peephole: Parameter<T>?
+    /// (F, H): the MRNN's W_hf, from the factors to the hidden pre-activations; nil for other cells.
+    public let wf: Parameter<T>?
+    /// The MRNN's factors F; 0 for other cells.
+    public let factors: Int
+    /// (H), Phased LSTM only: each unit's ln τ (`TimeGate`); trained only when the layer learns its periods.
+    public let periods: Parameter<T>?
+    /// (2H), Phased LSTM only: each unit's shift s, then its logit r_on (`TimeGate`). Vectors like the biases, so
+    /// `--init` leaves them be.
+    public let timeGate: Parameter<T>?
+    /// A layer-normalised LSTM's gains and cell bias (`LayerNormParameters`); nil for a plain layer.
+    public let layerNorm: LayerNormParameters<T>?
     /// Graves's clipping of the derivatives with respect to the pre-activations (he uses 10); nil for none.
     public var preactivationGradientClip: T?
 
-    public var gateWidth: Int { kind.gateCount * hiddenSize }
+    /// Width of the input projection `x·W_x`: gates × H, or H + F for the MRNN.
+    public let gateWidth: Int
 
     /// Uniform initialisation in ±1/√H (as PyTorch), with zero biases but the LSTM forget gate's, set to
     /// `forgetBias` (1 after Gers et al. 2000; PyTorch's biases have mean 0). `peepholes` adds Graves's peephole
-    /// connections to an LSTM (eqs. 7–11); they start at zero, so the cell starts as a plain LSTM.
+    /// connections to an LSTM (eqs. 7–11); they start at zero, so the cell starts as a plain LSTM. An MRNN has
+    /// `factors` F (0: as many as `hiddenSize`; other cells ignore it): W_hf starts in ±1/√F, the rest in ±1/√H. A
+    /// Phased LSTM draws each unit's τ and s (`TimeGate`); its periods are trained only with `learnPeriods`.
+    /// `layerNorm` makes an LSTM layer (without peepholes) layer-normalised (Ba et al. 2016; `LayerNormParameters`),
+    /// drawing nothing more from `rng`.
     @_specialize(exported: true, where T == Float)
     public init(kind: CellKind, inputSize: Int, hiddenSize: Int, name: String, peepholes: Bool = false,
-                forgetBias: Double = 1, rng: inout SeededGenerator) {
+                forgetBias: Double = 1, factors: Int = 0, learnPeriods: Bool = false, layerNorm: Bool = false,
+                rng: inout SeededGenerator) {
+        precondition(!layerNorm || (kind == .lstm && !peepholes), "layer normalisation is for LSTM layers without peepholes")
         self.kind = kind
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
-        let G = kind.gateCount * hiddenSize
-        let bound = 1 / Double(hiddenSize).squareRoot()
-        func uniform(_ shape: [Int]) -> Tensor<T> {
+        self.factors = kind == .mrnn ? (factors > 0 ? factors : hiddenSize) : 0
+        let F = self.factors
+        let G = kind == .mrnn ? hiddenSize + F : kind.gateCount * hiddenSize
+        gateWidth = G
+        func uniform(_ shape: [Int], fanIn: Int) -> Tensor<T> {
+            let bound = 1 / Double(fanIn).squareRoot()
             let t = Tensor<T>(shape)
             for i in 0..<t.count { t[i] = T((rng.uniform() * 2 - 1) * bound) }
             return t
         }
-        wx = Parameter("\(name).wx", uniform([inputSize, G]))
-        wh = Parameter("\(name).wh", uniform([hiddenSize, G]))
-        let b = Tensor<T>([G])
-        if kind == .lstm {
+        wx = Parameter("\(name).wx", uniform([inputSize, G], fanIn: hiddenSize))
+        wh = Parameter("\(name).wh", uniform([hiddenSize, kind == .mrnn ? F : G], fanIn: hiddenSize))
+        wf = kind == .mrnn ? Parameter("\(name).wf", uniform([F, hiddenSize], fanIn: F)) : nil
+        let b = Tensor<T>([kind == .mrnn ? hiddenSize : G])
+        if kind.hasCell {
             for j in hiddenSize..<(2 * hiddenSize) { b[j] = T(forgetBias) }
         }
         bias = Parameter("\(name).b", b)
         biasH = kind == .gru ? Parameter("\(name).bh", Tensor<T>([G])) : nil
         peephole = kind == .lstm && peepholes ? Parameter("\(name).peep", Tensor<T>([3 * hiddenSize])) : nil
+        if kind == .phasedLSTM {
+            let H = hiddenSize, logPeriod = Tensor<T>([H]), gate = Tensor<T>([2 * H])
+            let lo = Double.log(TimeGate.periodRange.lowerBound), hi = Double.log(TimeGate.periodRange.upperBound)
+            let r = TimeGate.initialOpenRatio
+            for j in 0..<H {
+                let rho = lo + (hi - lo) * rng.uniform()
+                logPeriod[j] = T(rho)
+                gate[j] = T(Double.exp(rho) * rng.uniform())
+                gate[H + j] = T(Double.log(r / (1 - r)))
+            }
+            let periods = Parameter("\(name).period", logPeriod, trainable: learnPeriods)
+            periods.valueBounds = TimeGate.logPeriodBounds
+            self.periods = periods
+            timeGate = Parameter("\(name).time", gate)
+        } else {
+            periods = nil
+            timeGate = nil
+        }
+        self.layerNorm = layerNorm ? LayerNormParameters(hidden: hiddenSize, name: name) : nil
     }
 
     public var parameters: [Parameter<T>] {
-        [wx, wh, bias] + (biasH.map { [$0] } ?? []) + (peephole.map { [$0] } ?? [])
+        [wx, wh, bias] + (biasH.map { [$0] } ?? []) + (peephole.map { [$0] } ?? []) + (wf.map { [$0] } ?? [])
+            + (periods.map { [$0] } ?? []) + (timeGate.map { [$0] } ?? []) + (layerNorm?.parameters ?? [])
     }
 
     // MARK: - Forward
@@ -98,14 +162,19 @@ public final class RecurrentLayer<T: QuillScalar> {
     public func project(_ x: UnsafePointer<T>, rows: Int, into pre: UnsafeMutablePointer<T>) {
         let G = gateWidth
         matmul(m: rows, n: G, k: inputSize, a: x, lda: inputSize, b: wx.value.ptr, ldb: G, c: pre, ldc: G)
-        Kernels.addRowVector(pre, rows: rows, cols: G, bias.value.ptr)
+        if kind == .mrnn {
+            // The bias reaches the hidden block only: the factors are x·W_fx alone.
+            for r in 0..<rows { Kernels.add(bias.value.ptr, into: pre + r * G, count: hiddenSize) }
+        } else {
+            Kernels.addRowVector(pre, rows: rows, cols: G, bias.value.ptr)
+        }
     }
 
     /// Starts a forward pass of `steps` steps with these weights: a layer in Float with a batch of at least 4 packs
     /// W_h for the fused step kernels (`FusedKernels`), once per pass. Callers that drive `step` themselves call this
     /// first; `forward` does. A pass that skips it runs the portable path.
     public func beginForward(_ ws: RecurrentWorkspace<T>, steps: Int) {
-        ws.fusedForward = steps >= 8 && FusedKernels.applies(kind, T.self, batch: ws.batch)
+        ws.fusedForward = steps >= 8 && layerNorm == nil && FusedKernels.applies(kind, T.self, batch: ws.batch)
         if ws.fusedForward {
             qk_recurrent_pack_forward(asFloat(UnsafePointer(wh.value.ptr)), Int32(kind.gateCount), Int32(hiddenSize),
                                       ws.packed.forward)
@@ -127,6 +196,8 @@ public final class RecurrentLayer<T: QuillScalar> {
         let pre = ws.preStep(t)
         let hPrev = ws.hStep(t)
         switch kind {
+        case .lstm where layerNorm != nil:
+            layerNormForwardStep(t, ws)
         case .lstm where ws.fusedForward:
             qk_lstm_forward_step(ws.packed.forward, Int32(B), Int32(H), asFloat(UnsafePointer(hPrev)),
                                  asFloat(UnsafePointer(ws.cStep(t))), asFloat(pre), asFloat(ws.cStep(t + 1)),
@@ -154,6 +225,10 @@ public final class RecurrentLayer<T: QuillScalar> {
             // Invariant: a GRU layer always has biasH (init).
             Kernels.addRowVector(hg, rows: B, cols: G, biasH!.value.ptr)
             CellKernels.gruForward(xg: pre, hg: hg, hPrev: hPrev, h: ws.hStep(t + 1), batch: B, hidden: H)
+        case .mrnn:
+            mrnnForwardStep(t, ws)
+        case .phasedLSTM:
+            phasedForwardStep(t, ws)
         }
     }
 
@@ -161,7 +236,11 @@ public final class RecurrentLayer<T: QuillScalar> {
     /// step before (Graves's window) run the layer this way, after `beginForward`.
     @_specialize(exported: true, where T == Float)
     public func forwardStep(_ t: Int, _ x: UnsafePointer<T>, _ ws: RecurrentWorkspace<T>) {
-        project(x, rows: ws.batch, into: ws.preStep(t))
+        if layerNorm != nil {
+            layerNormProject(x, rows: ws.batch, ws, at: t)
+        } else {
+            project(x, rows: ws.batch, into: ws.preStep(t))
+        }
         step(t, ws)
     }
 
@@ -170,7 +249,11 @@ public final class RecurrentLayer<T: QuillScalar> {
     @_specialize(exported: true, where T == Float)
     public func forward(_ x: UnsafePointer<T>, _ ws: RecurrentWorkspace<T>, steps: Int? = nil) {
         let T = steps ?? ws.activeSteps
-        project(x, rows: T * ws.batch, into: ws.pre.ptr)
+        if layerNorm != nil {
+            layerNormProject(x, rows: T * ws.batch, ws, at: 0)
+        } else {
+            project(x, rows: T * ws.batch, into: ws.pre.ptr)
+        }
         beginForward(ws, steps: T)
         for t in 0..<T { step(t, ws) }
     }
@@ -185,7 +268,8 @@ public final class RecurrentLayer<T: QuillScalar> {
     public func beginBackward(_ ws: RecurrentWorkspace<T>) {
         ws.dhCarry.zero()
         ws.dcCarry?.zero()
-        ws.fusedBackward = FusedKernels.applies(kind, T.self, batch: ws.batch)
+        ws.fusedBackward = layerNorm == nil && FusedKernels.applies(kind, T.self, batch: ws.batch)
+        if kind == .mrnn { return }   // its backward step multiplies by W_fhᵀ in place
         if ws.fusedBackward {
             qk_recurrent_pack_backward(asFloat(UnsafePointer(wh.value.ptr)), Int32(kind.gateCount), Int32(hiddenSize),
                                        ws.packed.backward)
@@ -209,6 +293,13 @@ public final class RecurrentLayer<T: QuillScalar> {
         }
         if let e = dhExternal { Kernels.add(e, into: dh, count: B * H) }
         switch kind {
+        case .mrnn:
+            mrnnBackwardStep(t, ws)
+            return
+        case .lstm where layerNorm != nil:
+            layerNormBackwardCell(t, ws)
+        case .phasedLSTM:
+            phasedBackwardCell(t, ws)
         case .lstm:
             // Invariant: an LSTM workspace always has dcCarry (init, kind.hasCell).
             let dc = ws.dcCarry!.ptr
@@ -226,11 +317,12 @@ public final class RecurrentLayer<T: QuillScalar> {
             Kernels.clamp(dPre, count: B * G, limit: clip)
             if kind == .gru { Kernels.clamp(ws.dhgStep(t), count: B * G, limit: clip) }
         }
-        // dh_{t-1} = dPre_h · W_hᵀ (+ z ⊙ dh for GRU), with the transposed copy taken by `beginBackward`.
-        let dRec = kind == .gru ? UnsafePointer(ws.dhgStep(t)) : UnsafePointer(dPre)
+        // dh_{t-1} = dPre_h · W_hᵀ (+ z ⊙ dh for GRU, (1 − k) ⊙ dh for the Phased LSTM), with the transposed copy
+        // taken by `beginBackward`.
+        let dRec = kind == .gru || layerNorm != nil ? UnsafePointer(ws.dhgStep(t)) : UnsafePointer(dPre)
         // Invariant: beginBackward ran first and, as this pass is not fused, set ws.whT.
         matmul(m: B, n: H, k: G, a: dRec, lda: G, b: ws.whT!.ptr, ldb: H, c: dh, ldc: H)
-        if kind == .gru { Kernels.add(ws.scratchBH.ptr, into: dh, count: B * H) }
+        if kind == .gru || kind == .phasedLSTM { Kernels.add(ws.scratchBH.ptr, into: dh, count: B * H) }
     }
 
     /// `backwardStep` on the fused kernels: the cell's gradients and dh_{t−1} in one threaded call.
@@ -254,6 +346,8 @@ public final class RecurrentLayer<T: QuillScalar> {
         case .rnn, .rnnRelu:
             qk_rnn_backward_step(packed, B, H, kind == .rnnRelu ? 1 : 0, asFloat(UnsafePointer(ws.hStep(t + 1))), dh,
                                  external, dPre, clip)
+        case .mrnn, .phasedLSTM:
+            preconditionFailure("\(kind.rawValue) has no fused kernels (CellKind.hasFusedKernels)")
         }
     }
 
@@ -269,11 +363,16 @@ public final class RecurrentLayer<T: QuillScalar> {
         // dW_x += xᵀ · dPre ; db += Σ dPre ; dx = dPre · W_xᵀ
         matmul(transA: true, m: inputSize, n: G, k: rows, a: x, lda: inputSize, b: dPre, ldb: G,
                beta: 1, c: wx.grad.ptr, ldc: G)
-        Kernels.accumulateColumnSums(dPre, rows: rows, cols: G, into: bias.grad.ptr)
         if let dx { inputGradient(dPre, rows: rows, into: dx) }
+        if kind == .mrnn {
+            mrnnFinishBackward(ws, rows: rows)
+            return
+        }
+        // A layer-normalised layer took db step by step, before dPre became ∂L/∂(x·W_x).
+        if layerNorm == nil { Kernels.accumulateColumnSums(dPre, rows: rows, cols: G, into: bias.grad.ptr) }
         // dW_h += h_prevᵀ · dPre_h over all steps: h_prev rows are ws.h[0..T-1], contiguous.
-        // Invariant: a GRU workspace always has dhg (init).
-        let dRec = kind == .gru ? UnsafePointer(ws.dhg!.ptr) : UnsafePointer(dPre)
+        // Invariant: a GRU or layer-normalised workspace always has dhg (init).
+        let dRec = kind == .gru || layerNorm != nil ? UnsafePointer(ws.dhg!.ptr) : UnsafePointer(dPre)
         matmul(transA: true, m: H, n: G, k: rows, a: ws.h.ptr, lda: H, b: dRec, ldb: G,
                beta: 1, c: wh.grad.ptr, ldc: G)
         if let bh = biasH {
@@ -341,6 +440,26 @@ public final class RecurrentWorkspace<T: QuillScalar> {
     /// (T, B, G), GRU only: recurrent-side pre-activations and their gradients.
     public let hg: Tensor<T>?
     public let dhg: Tensor<T>?
+    /// (T, B, F), MRNN only: h_{t−1}·W_fh, the factors f_t, and the gradient of h_{t−1}·W_fh.
+    let factorHidden: Tensor<T>?
+    let factor: Tensor<T>?
+    let dFactorHidden: Tensor<T>?
+    /// (T, B, H), Phased LSTM only: the time gate k_t and the LSTM's c̃_t and h̃_t before k blends them in.
+    let timeGateValues: Tensor<T>?
+    let candidateC: Tensor<T>?
+    let candidateH: Tensor<T>?
+    /// (B, H), Phased LSTM only: (1 − k) ⊙ dc during a backward step.
+    let scratchC: Tensor<T>?
+    /// (B), Phased LSTM only: the steps each stream has read before the initial state (empty for other cells).
+    public internal(set) var time: [Int]
+    /// Layer-normalised layers only: the normalised x·W_x and h_{t−1}·W_h (T, B, G) and c_t (T, B, H), and their
+    /// rows' 1/σ (T, B).
+    let inputNorm: Tensor<T>?
+    let recurrentNorm: Tensor<T>?
+    let cellNorm: Tensor<T>?
+    let inputInverseSigma: Tensor<T>?
+    let recurrentInverseSigma: Tensor<T>?
+    let cellInverseSigma: Tensor<T>?
     /// (B, H): dh and dc carried backwards through time.
     public let dhCarry: Tensor<T>
     public let dcCarry: Tensor<T>?
@@ -368,7 +487,24 @@ public final class RecurrentWorkspace<T: QuillScalar> {
         c = kind.hasCell ? Tensor([steps + 1, batch, H]) : nil
         tanhC = kind.hasCell ? Tensor([steps, batch, H]) : nil
         hg = kind == .gru ? Tensor([steps, batch, G]) : nil
-        dhg = kind == .gru ? Tensor([steps, batch, G]) : nil
+        let normalized = layer.layerNorm != nil
+        dhg = kind == .gru || normalized ? Tensor([steps, batch, G]) : nil
+        inputNorm = normalized ? Tensor([steps, batch, G]) : nil
+        recurrentNorm = normalized ? Tensor([steps, batch, G]) : nil
+        cellNorm = normalized ? Tensor([steps, batch, H]) : nil
+        inputInverseSigma = normalized ? Tensor([steps, batch]) : nil
+        recurrentInverseSigma = normalized ? Tensor([steps, batch]) : nil
+        cellInverseSigma = normalized ? Tensor([steps, batch]) : nil
+        let F = layer.factors
+        factorHidden = kind == .mrnn ? Tensor([steps, batch, F]) : nil
+        factor = kind == .mrnn ? Tensor([steps, batch, F]) : nil
+        dFactorHidden = kind == .mrnn ? Tensor([steps, batch, F]) : nil
+        let phased = kind == .phasedLSTM
+        timeGateValues = phased ? Tensor([steps, batch, H]) : nil
+        candidateC = phased ? Tensor([steps, batch, H]) : nil
+        candidateH = phased ? Tensor([steps, batch, H]) : nil
+        scratchC = phased ? Tensor([batch, H]) : nil
+        time = phased ? [Int](repeating: 0, count: batch) : []
         dhCarry = Tensor([batch, H])
         dcCarry = kind.hasCell ? Tensor([batch, H]) : nil
         scratchBH = Tensor([batch, H])
@@ -385,6 +521,30 @@ public final class RecurrentWorkspace<T: QuillScalar> {
     @inline(__always) func hgStep(_ t: Int) -> UnsafeMutablePointer<T> { hg!.ptr + t * batch * gateWidth }
     // Invariant: called for GRU layers only, whose workspaces always have dhg (init).
     @inline(__always) func dhgStep(_ t: Int) -> UnsafeMutablePointer<T> { dhg!.ptr + t * batch * gateWidth }
+    @inline(__always) func factorHiddenStep(_ t: Int) -> UnsafeMutablePointer<T> {
+        // Invariant: called for MRNN layers only, whose workspaces always have the factor buffers (init).
+        factorHidden!.ptr + t * batch * (gateWidth - hidden)
+    }
+    // Invariant: called for MRNN layers only, whose workspaces always have the factor buffers (init).
+    @inline(__always) func factorStep(_ t: Int) -> UnsafeMutablePointer<T> { factor!.ptr + t * batch * (gateWidth - hidden) }
+    @inline(__always) func dFactorHiddenStep(_ t: Int) -> UnsafeMutablePointer<T> {
+        // Invariant: called for MRNN layers only, whose workspaces always have the factor buffers (init).
+        dFactorHidden!.ptr + t * batch * (gateWidth - hidden)
+    }
+    // Invariant: called for layer-normalised layers only, whose workspaces always have these buffers (init).
+    @inline(__always) func inputNormStep(_ t: Int) -> UnsafeMutablePointer<T> { inputNorm!.ptr + t * batch * gateWidth }
+    @inline(__always) func recurrentNormStep(_ t: Int) -> UnsafeMutablePointer<T> {
+        // Invariant: called for layer-normalised layers only, whose workspaces always have these buffers (init).
+        recurrentNorm!.ptr + t * batch * gateWidth
+    }
+    // Invariant: called for layer-normalised layers only, whose workspaces always have these buffers (init).
+    @inline(__always) func cellNormStep(_ t: Int) -> UnsafeMutablePointer<T> { cellNorm!.ptr + t * batch * hidden }
+    // Invariant: called for Phased LSTM layers only, whose workspaces always have these buffers (init).
+    @inline(__always) func timeGateStep(_ t: Int) -> UnsafeMutablePointer<T> { timeGateValues!.ptr + t * batch * hidden }
+    // Invariant: called for Phased LSTM layers only, whose workspaces always have these buffers (init).
+    @inline(__always) func candidateCStep(_ t: Int) -> UnsafeMutablePointer<T> { candidateC!.ptr + t * batch * hidden }
+    // Invariant: called for Phased LSTM layers only, whose workspaces always have these buffers (init).
+    @inline(__always) func candidateHStep(_ t: Int) -> UnsafeMutablePointer<T> { candidateH!.ptr + t * batch * hidden }
 
     /// The outputs h[1...T]: (T, B, H).
     public var outputs: UnsafeMutablePointer<T> { h.ptr + batch * hidden }
@@ -397,6 +557,7 @@ public final class RecurrentWorkspace<T: QuillScalar> {
         if T == 0 { return }
         h.ptr.update(from: h.ptr + T * n, count: n)
         if let c { c.ptr.update(from: c.ptr + T * n, count: n) }
+        for b in time.indices { time[b] += T }
     }
 
     /// Zeroes the initial state.
@@ -405,6 +566,7 @@ public final class RecurrentWorkspace<T: QuillScalar> {
         let n = batch * hidden
         h.ptr.update(repeating: 0, count: n)
         c?.ptr.update(repeating: 0, count: n)
+        for b in time.indices { time[b] = 0 }
     }
 
     /// Zeroes the initial state of one batch row (a stream that starts over).
@@ -412,14 +574,16 @@ public final class RecurrentWorkspace<T: QuillScalar> {
     public func resetState(row b: Int) {
         (h.ptr + b * hidden).update(repeating: 0, count: hidden)
         c.map { ($0.ptr + b * hidden).update(repeating: 0, count: hidden) }
+        if !time.isEmpty { time[b] = 0 }
     }
 
     /// The initial state as a named struct (copies).
     @_specialize(exported: true, where T == Float)
     public func initialState() -> RecurrentState<T> {
-        let s = RecurrentState<T>(batch: batch, hidden: hidden, hasCell: kind.hasCell)
+        var s = RecurrentState<T>(batch: batch, hidden: hidden, hasCell: kind.hasCell)
         s.h.ptr.update(from: h.ptr, count: batch * hidden)
         if let c, let sc = s.c { sc.ptr.update(from: c.ptr, count: batch * hidden) }
+        s.time = time
         return s
     }
 
@@ -428,6 +592,7 @@ public final class RecurrentWorkspace<T: QuillScalar> {
     public func setInitialState(_ s: RecurrentState<T>) {
         h.ptr.update(from: s.h.ptr, count: batch * hidden)
         if let c, let sc = s.c { c.ptr.update(from: sc.ptr, count: batch * hidden) }
+        if s.time.count == time.count { time = s.time }
     }
 
     /// Reorders the initial state's batch rows: row b takes old row `order[b]` (beam search).
@@ -441,5 +606,6 @@ public final class RecurrentWorkspace<T: QuillScalar> {
         }
         permute(h.ptr)
         if let c { permute(c.ptr) }
+        if !time.isEmpty { time = order.map { time[$0] } }
     }
 }

@@ -39,11 +39,13 @@ public final class RecurrentStack<T: QuillScalar> {
     /// When set, `forward` and `backward` add the time of each of their phases here.
     public var profile: PhaseProfile?
 
-    /// Layers are named `name.0` … `name.N−1` and initialised in that order from `rng`, then the window.
+    /// Layers are named `name.0` … `name.N−1` and initialised in that order from `rng`, then the window. `factors`:
+    /// each MRNN layer's F; `learnPeriods`: whether Phased LSTM layers train their periods (`RecurrentLayer`; other
+    /// cells ignore both); `layerNorm`: layer-normalised LSTM layers.
     @_specialize(exported: true, where T == Float)
     public init(kind: CellKind, inputSize: Int, hiddenSize: Int, layers n: Int, skipConnections: Bool,
-                peepholes: Bool = false, forgetBias: Double = 1, window: SoftWindowShape? = nil, name: String,
-                rng: inout SeededGenerator) {
+                peepholes: Bool = false, forgetBias: Double = 1, factors: Int = 0, learnPeriods: Bool = false,
+                layerNorm: Bool = false, window: SoftWindowShape? = nil, name: String, rng: inout SeededGenerator) {
         self.kind = kind
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
@@ -53,7 +55,8 @@ public final class RecurrentStack<T: QuillScalar> {
         for i in 0..<n {
             let inSize = i == 0 ? inputSize + V : (skipConnections ? inputSize : 0) + hiddenSize + V
             ls.append(RecurrentLayer(kind: kind, inputSize: inSize, hiddenSize: hiddenSize, name: "\(name).\(i)",
-                                     peepholes: peepholes, forgetBias: forgetBias, rng: &rng))
+                                     peepholes: peepholes, forgetBias: forgetBias, factors: factors,
+                                     learnPeriods: learnPeriods, layerNorm: layerNorm, rng: &rng))
         }
         layers = ls
         self.window = window.map {

@@ -7,6 +7,9 @@ public final class Parameter<T: QuillScalar> {
     public let value: Tensor<T>
     public let grad: Tensor<T>
     public var trainable: Bool
+    /// The range every value must stay in (a Phased LSTM's ln τ), or nil: training clamps to it after each
+    /// optimiser step (`clampToBounds`), and checkpoints holding values outside it are refused.
+    public var valueBounds: ClosedRange<Double>?
 
     @_specialize(exported: true, where T == Float)
     public init(_ name: String, _ value: Tensor<T>, trainable: Bool = true) {
@@ -18,6 +21,13 @@ public final class Parameter<T: QuillScalar> {
 
     public var shape: [Int] { value.shape }
     public var count: Int { value.count }
+
+    /// Clamps every value into `valueBounds` (nothing when there are none).
+    @_specialize(exported: true, where T == Float)
+    public func clampToBounds() {
+        guard let b = valueBounds else { return }
+        for i in 0..<count { value[i] = T(Swift.min(Swift.max(Double(value[i]), b.lowerBound), b.upperBound)) }
+    }
 }
 
 extension Array {

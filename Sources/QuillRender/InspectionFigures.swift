@@ -114,6 +114,25 @@ public enum InspectionFigures {
         try plotFigure(series, options: plot, size: size, to: path)
     }
 
+    /// The Phased LSTM's time gate (note 002, Fig. 3): k against t for a few units, each a line between the steps
+    /// and dots at the steps t = 0, 1, … the network reads. `stepXs`/`stepYs` per curve carry the dots.
+    public static func timeGate(_ curves: [Curve], steps: [(xs: [Double], ys: [Double])], length: Int, title: String?,
+                                to path: String, size: Size = Size(width: 720, height: 400)) throws {
+        var plot = LinePlotOptions()
+        plot.axes = AxisStyle(title: title, xLabel: "time t (steps read since the state was reset)",
+                              yLabel: "time gate k_t")
+        plot.xRange = 0...Double(max(length, 1))
+        plot.yRange = 0...1.05
+        plot.legend = curves.count > 1 ? .topRight : .none
+        var series = [Series]()
+        for (c, dots) in zip(curves, steps) {
+            let color = Color.categorical[c.colorIndex % Color.categorical.count]
+            series.append(Series(name: c.name, xs: c.xs, ys: c.ys, color: color, width: 1.6))
+            series.append(Series(xs: dots.xs, ys: dots.ys, color: color, width: 0, markerRadius: 2.6, showsLine: false))
+        }
+        try plotFigure(series, options: plot, size: size, to: path)
+    }
+
     /// Gradient flow through time (note 003): log₁₀ of ‖∂L_T/∂h_t‖ against t, one curve per cell and layer (a cell's
     /// layers share a colour; layers after the first are dashed). Norms that are 0 are left out (log of 0).
     public static func gradientFlow(_ curves: [Curve], length: Int, title: String?, to path: String,

@@ -8,7 +8,8 @@ Run by hand, not by CI, from the repository root:
     python3 -m venv /tmp/torchvenv && /tmp/torchvenv/bin/pip install torch safetensors numpy
     /tmp/torchvenv/bin/python Tests/Goldens/generate.py
 
-Made with torch 2.13.0+cpu, numpy 2.4.6, safetensors 0.8.0 (Python 3.11.7). Every value is seeded, so a rerun with
+Made with torch 2.13.0+cpu, numpy 2.4.6, safetensors 0.8.0 (Python 3.11.7); golden-mrnn, golden-phased-lstm and
+golden-lstm-layer-norm with torch 2.15.0. Every value is seeded, so a rerun with
 the same versions writes the same values (only the metadata's key order may change); another torch version may change
 the last bits, far inside the tests' tolerances.
 
@@ -21,7 +22,8 @@ The recurrent layers run PyTorch's own nn.LSTM / nn.GRU with weights converted f
 `quill_rnn_to_torch`, the one place that knows PyTorch's layout (the README's claim that PyTorch loads Quill's LSTM
 weights: transposes, same gate order). The parameters being differentiated and trained are the Quill-layout
 tensors; the converted ones are built from them on every call (torch.func.functional_call), so gradients and Adam
-updates come out in Quill's layout with no second conversion.
+updates come out in Quill's layout with no second conversion. PyTorch has no MRNN or Phased LSTM module: `mrnn_fixture`
+and `phased_fixture` write Sutskever, Martens and Hinton's and Neil, Pfeiffer and Liu's equations out in torch operations.
 """
 import math
 import os
@@ -133,6 +135,115 @@ def recurrent_fixture(kind, seed):
     loss.backward()
     save(kind, {**inputs, "r": r, **p, "out.h": out, **extra, "loss": loss,
                 **grads(inputs), **grads(p)})
+
+
+def mrnn_fixture(seed):
+    """One MRNN layer (Sutskever, Martens and Hinton 2011, eqs. 4–6), written out in torch: PyTorch has no such
+    module. T = 3 steps, batch 2, input 3, H = 4, F = 5 factors, from a non-zero initial state, in Quill's layout:
+    wx = [W_hx | W_fx] (I, H + F), wh = W_fh (H, F), b (H), wf = W_hf (F, H);
+    f_t = (x_t·W_fx) ⊙ (h_{t−1}·W_fh), h_t = tanh(f_t·W_hf + x_t·W_hx + b). loss = Σ_t Σ h_t ⊙ r_t."""
+    rng = np.random.RandomState(seed)
+    T, B, I, H, Fn = 3, 2, 3, 4, 5
+    name = "mrnn.0"
+    bound = 1 / math.sqrt(H)
+    p = {f"{name}.wx": leaf(rng.uniform(-bound, bound, (I, H + Fn)) * 2),
+         f"{name}.wh": leaf(rng.uniform(-bound, bound, (H, Fn)) * 2),
+         f"{name}.b": leaf(rng.uniform(-bound, bound, H)),
+         f"{name}.wf": leaf(rng.uniform(-bound, bound, (Fn, H)) * 2)}
+    wx, wfh, b, whf = p.values()
+    x, h0 = leaf(rng.normal(size=(T, B, I))), leaf(rng.normal(size=(B, H)) * 0.5)
+    r = const(rng.normal(size=(T, B, H)))
+    h, outs = h0, []
+    for t in range(T):
+        proj = x[t] @ wx
+        f = proj[:, H:] * (h @ wfh)
+        h = torch.tanh(f @ whf + proj[:, :H] + b)
+        outs.append(h)
+    out = torch.stack(outs)
+    loss = (out * r).sum()
+    loss.backward()
+    inputs = {"x": x, "h0": h0}
+    save("mrnn", {**inputs, "r": r, **p, "out.h": out, "loss": loss, **grads(inputs), **grads(p)})
+
+
+def time_gate(t, log_tau, shift, open_logit, leak=0.001):
+    """Neil et al.'s (2016) time gate k_t per unit (eqs. 6–7), as Quill's TimeGate: φ = ((t − s) mod τ)/τ, rising
+    over the first half of r_on, falling over the second, leaking (α φ) when closed."""
+    tau, r = torch.exp(log_tau), torch.sigmoid(open_logit)
+    elapsed = t - shift
+    phase = (elapsed - tau * torch.floor(elapsed / tau)) / tau
+    return torch.where(phase < r / 2, 2 * phase / r, torch.where(phase < r, 2 - 2 * phase / r, leak * phase))
+
+
+def phased_fixture(seed):
+    """One Phased LSTM layer (Neil, Pfeiffer and Liu 2016) written out in torch: an LSTM step's c̃, h̃ (PyTorch's
+    gate order i, f, g, o, one bias), blended by the time gate: c = k c̃ + (1 − k) c_prev, h = k h̃ + (1 − k) h_prev.
+    T = 5 steps, batch 2 streams that have read 0 and 2 steps before (`times`), input 3, H = 4; periods of 1.5–4
+    steps open for 30–80% of each, so that gates rise, fall and leak within the window. loss = Σ_t Σ h_t ⊙ r_t."""
+    rng = np.random.RandomState(seed)
+    T, B, I, H = 5, 2, 3, 4
+    name = "phased-lstm.0"
+    bound = 1 / math.sqrt(H)
+    tau = rng.uniform(1.5, 4, H)
+    r_on = rng.uniform(0.3, 0.8, H)
+    p = {f"{name}.wx": leaf(rng.uniform(-bound, bound, (I, 4 * H)) * 2),
+         f"{name}.wh": leaf(rng.uniform(-bound, bound, (H, 4 * H)) * 2),
+         f"{name}.b": leaf(rng.uniform(-bound, bound, 4 * H)),
+         f"{name}.period": leaf(np.log(tau)),
+         f"{name}.time": leaf(np.concatenate([tau * rng.uniform(size=H), np.log(r_on / (1 - r_on))]))}
+    wx, wh, b, log_tau, gate = p.values()
+    times = np.array([0.0, 2.0])
+    x, h0, c0 = leaf(rng.normal(size=(T, B, I))), leaf(rng.normal(size=(B, H)) * 0.5), leaf(rng.normal(size=(B, H)) * 0.5)
+    r = const(rng.normal(size=(T, B, H)))
+    h, c, outs = h0, c0, []
+    for t in range(T):
+        z = x[t] @ wx + b + h @ wh
+        i, f, g, o = torch.sigmoid(z[:, :H]), torch.sigmoid(z[:, H:2 * H]), torch.tanh(z[:, 2 * H:3 * H]), torch.sigmoid(z[:, 3 * H:])
+        c_tilde = f * c + i * g
+        h_tilde = o * torch.tanh(c_tilde)
+        k = time_gate(const(times + t)[:, None], log_tau[None], gate[None, :H], gate[None, H:])
+        c = k * c_tilde + (1 - k) * c
+        h = k * h_tilde + (1 - k) * h
+        outs.append(h)
+    out = torch.stack(outs)
+    loss = (out * r).sum()
+    loss.backward()
+    inputs = {"x": x, "h0": h0, "c0": c0}
+    save("phased-lstm", {**inputs, "times": times, "r": r, **p, "out.h": out, "out.cT": c, "loss": loss,
+                         **grads(inputs), **grads(p)})
+
+
+def layer_norm_fixture(seed):
+    """One layer-normalised LSTM layer (Ba, Kiros and Hinton 2016, eqs. 20–22) with PyTorch's F.layer_norm
+    (ε 1e-5): gates = LN(x·W_x)·g_x + LN(h·W_h)·g_h + b; c = f c_prev + i g; h = o tanh(LN(c)·g_c + b_c). T = 3
+    steps, batch 2, input 3, H = 4, from a non-zero state, gains and cell bias away from 1 and 0."""
+    rng = np.random.RandomState(seed)
+    T, B, I, H = 3, 2, 3, 4
+    G = 4 * H
+    name = "lstm.0"
+    bound = 1 / math.sqrt(H)
+    p = {f"{name}.wx": leaf(rng.uniform(-bound, bound, (I, G)) * 2),
+         f"{name}.wh": leaf(rng.uniform(-bound, bound, (H, G)) * 2),
+         f"{name}.b": leaf(rng.uniform(-bound, bound, G)),
+         f"{name}.ln.gx": leaf(rng.uniform(0.5, 1.5, G)),
+         f"{name}.ln.gh": leaf(rng.uniform(0.5, 1.5, G)),
+         f"{name}.ln.gc": leaf(rng.uniform(0.5, 1.5, H)),
+         f"{name}.ln.bc": leaf(rng.uniform(-0.5, 0.5, H))}
+    wx, wh, b, gx, gh, gc, bc = p.values()
+    x, h0, c0 = leaf(rng.normal(size=(T, B, I))), leaf(rng.normal(size=(B, H)) * 0.5), leaf(rng.normal(size=(B, H)) * 0.5)
+    r = const(rng.normal(size=(T, B, H)))
+    h, c, outs = h0, c0, []
+    for t in range(T):
+        z = F.layer_norm(x[t] @ wx, (G,), weight=gx) + F.layer_norm(h @ wh, (G,), weight=gh) + b
+        i, f, g, o = torch.sigmoid(z[:, :H]), torch.sigmoid(z[:, H:2 * H]), torch.tanh(z[:, 2 * H:3 * H]), torch.sigmoid(z[:, 3 * H:])
+        c = f * c + i * g
+        h = o * torch.tanh(F.layer_norm(c, (H,), weight=gc, bias=bc))
+        outs.append(h)
+    out = torch.stack(outs)
+    loss = (out * r).sum()
+    loss.backward()
+    inputs = {"x": x, "h0": h0, "c0": c0}
+    save("lstm-layer-norm", {**inputs, "r": r, **p, "out.h": out, "out.cT": c, "loss": loss, **grads(inputs), **grads(p)})
 
 
 # MARK: - Mixture density (Graves eqs. 23–26, Quill's parametrisation)
@@ -353,6 +464,9 @@ def synthesis_fixture():
 if __name__ == "__main__":
     recurrent_fixture("lstm", 7)
     recurrent_fixture("gru", 11)
+    mrnn_fixture(13)
+    phased_fixture(17)
+    layer_norm_fixture(19)
     mixture_fixture()
     window_fixture()
     char_fixture()

@@ -43,6 +43,21 @@ final class CharCellsCLITests: XCTestCase {
         XCTAssertFalse(page.contains("layer 1, unit"))
     }
 
+    /// Cells without a cell state colour by their hidden state unless --value says otherwise.
+    func testCellsWithoutACellStateDefaultToHidden() throws {
+        let alphabet = Alphabet(text: "abcdefgh \n\"()")
+        var rng = SeededGenerator(seed: 6)
+        for cell in [CellKind.rnn, .mrnn] {
+            let model = CharModel<Float>(config: CharModelConfig(cell: cell, layers: 1, hidden: 6, vocabularySize: alphabet.count),
+                                         rng: &rng)
+            try CharCheckpoint.save(model, alphabet: alphabet, to: dir.path("\(cell).safetensors"))
+            let args = ["char", "cells", "--model", dir.path("\(cell).safetensors"), "--text", textPath, "--top", "2"]
+            XCTAssertEqual(errorText(args + ["-o", dir.path("\(cell).html")]), "no error")
+            XCTAssertTrue(try String(contentsOfFile: dir.path("\(cell).html"), encoding: .utf8).contains(": hidden"))
+            XCTAssertTrue(errorText(args + ["--value", "cell", "-o", dir.path("x.png")]).contains("has no such value"))
+        }
+    }
+
     func testBadInputGivesOneClearLine() throws {
         let out = ["-o", dir.path("x.png")]
         XCTAssertEqual(errorText(cells(["--layer", "3"] + out)), "quill: error: --layer 3 doesn't exist: the model has 2 layers (1…2)")

@@ -62,6 +62,7 @@ final class OptionTests: XCTestCase {
             Numeric(char, "layers", "0", "33"), Numeric(char, "hidden", "0", "16385"),
             Numeric(char, "embedding", "-1", "16385"), Numeric(char, "dropout", "-0.1", "1", float: true),
             Numeric(char, "forget-bias", "-10.5", "11", float: true, negativeInRange: true),
+            Numeric(char + ["--cell", "mrnn"], "factors", "0", "16385"),
             Numeric(char, "batch", "0", "10001"), Numeric(char, "seq", "0", "10001"),
             Numeric(char, "clip-value", "0", "1e7", float: true),
             Numeric(char, "val-fraction", "-0.1", "0.6", float: true), Numeric(char, "sample-length", "-1", "100001"),
@@ -95,6 +96,13 @@ final class OptionTests: XCTestCase {
         table += [
             Numeric(flow, "length", "1", "10001"), Numeric(flow, "layers", "0", "33"), Numeric(flow, "hidden", "0", "16385"),
             Numeric(flow, "batch", "0", "10001"),
+        ]
+        let gate = ["char", "time-gate", "-o", out + ".png", "--period", "6", "--r-on", "0.2"]
+        table += [
+            Numeric(gate, "length", "0", "10001"), Numeric(["char", "time-gate", "-o", out + ".png", "--model", "m"], "layer", "0", "33"),
+            Numeric(["char", "time-gate", "-o", out + ".png", "--r-on", "0.2"], "period", "0.0009", "1e7", float: true),
+            Numeric(gate, "shift", "-1e7", "1e7", float: true, negativeInRange: true),
+            Numeric(["char", "time-gate", "-o", out + ".png", "--period", "6"], "r-on", "0", "1", float: true),
         ]
         let sweep = ["char", "sweep", "--data", "x.txt", "--out", out, "--steps", "5"]
         table += [
@@ -262,6 +270,7 @@ final class OptionTests: XCTestCase {
             "valid-list", "text", "inkml", "seed", "color", "pen", "plotter", "pen-down", "pen-up", "origin",
             "page", "margin", "align", "paper", "precision", "smoothing", "hershey", "synthetic-seed", "init-from", "init",
             "sample-prime", "labels", "typo", "host", "cors", "job", "value", "lengths", "tensorboard", "parameter",
+            "units",
         ]
         let covered = Set(Self.numeric.map(\.key))
         var seen = 0

@@ -21,6 +21,12 @@ extension StackWorkspace where T == Float {
             if let c = st.c {
                 entries.append(("state.rnn.\(n).c", SafeTensors.Entry(shape: [batch, lws.hidden], values: whole(c.array, hidden: lws.hidden))))
             }
+            if !st.time.isEmpty {
+                // Steps since each stream's reset, as two whole float32 numbers each exact below 2^24: (t / 2^24,
+                // t mod 2^24), for t up to 2^48.
+                let split = st.time.flatMap { [Float($0 >> 24), Float($0 & 0xFF_FFFF)] }
+                entries.append(("state.rnn.\(n).t", SafeTensors.Entry(shape: [batch, 2], values: whole(split, hidden: 2))))
+            }
         }
         return entries
     }
@@ -45,6 +51,18 @@ extension StackWorkspace where T == Float {
             let first = rows.lowerBound * lws.hidden
             for i in 0..<(lws.batch * lws.hidden) { lws.h[i] = h.values[first + i] }
             if let c = lws.c, let cs { for i in 0..<(lws.batch * lws.hidden) { c[i] = cs.values[first + i] } }
+            if !lws.time.isEmpty {
+                guard let ts = file.tensors["state.rnn.\(n).t"], ts.values.count == 2 * batch,
+                      ts.values.allSatisfy({ $0 >= 0 && $0 < 16_777_216 && $0 == $0.rounded() }) else {
+                    throw CheckpointError.corrupt(path, "carried time of layer \(n) missing, of the wrong size or not a step count")
+                }
+                var s = lws.initialState()
+                s.time = (0..<lws.batch).map {
+                    let i = 2 * (rows.lowerBound + $0)
+                    return Int(ts.values[i]) << 24 + Int(ts.values[i + 1])
+                }
+                lws.setInitialState(s)
+            }
         }
     }
 }

@@ -64,6 +64,13 @@ final class CharTask: TrainingTask {
             throw TrainingError.invalidOption("--init-from: the model in \(path) reads another vocabulary (\(loaded.alphabet.count) "
                 + "characters) than the text of --data (\(vocab.count)); train on a text with the same characters")
         }
+        let theirs = loaded.model.config, ours = model.config
+        for (flag, a, b) in [("cell", theirs.cell.rawValue, ours.cell.rawValue),
+                             ("factors", "\(theirs.factorCount)", "\(ours.factorCount)"),
+                             ("layer-norm", "\(theirs.normalizesLayers)", "\(ours.normalizesLayers)"),
+                             ("learn-periods", "\(theirs.learnsPeriods)", "\(ours.learnsPeriods)")] where a != b {
+            throw TrainingError.invalidOption("--init-from: the model in \(path) has --\(flag) \(a) where this run has \(b); give the options of that run's network")
+        }
         try RunFiles.copyWeights(from: loaded.model.parameters, into: model.parameters, path: path)
         return loaded.file
     }

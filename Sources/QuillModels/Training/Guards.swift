@@ -3,7 +3,8 @@ import QuillNumerics
 import QuillOptim
 
 /// The part of a training step every training run shares once the gradients are in: the NaN guard on the loss and on the
-/// gradient norm, the divergence rule, clipping, and the optimiser step at the scheduled learning rate.
+/// gradient norm, the divergence rule, clipping, the optimiser step at the scheduled learning rate, and the bounds of
+/// bounded parameters (`Parameter.valueBounds`).
 ///
 /// Every refusal throws before the weights change and before anything is saved, so the run directory keeps the
 /// last good checkpoint (`checkpoint`: its step, or nil when this run has written none). `step` counts the steps
@@ -27,6 +28,7 @@ enum GuardedUpdate {
         if let v = clipValue { GradientClipping.clipByValue(parameters, limit: v) }
         optimizer.learningRate = schedule.rate(at: step)
         optimizer.update(parameters)
+        for p in parameters where p.valueBounds != nil { p.clampToBounds() }
     }
 }
 
