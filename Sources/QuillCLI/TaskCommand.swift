@@ -22,7 +22,7 @@ public struct TaskCommand: ParsableCommand {
         held-out sequences, every --eval-every steps. With --length T, each cell of --cell trains at T and the score \
         is printed against the step (-o: a figure of it); with --lengths, each cell trains at each length and the \
         final score is printed and drawn against T, with the longest T at which each cell reaches 99% accuracy (MSE \
-        at most 0.01 for adding). The same options give the same numbers.
+        at most 0.01 for adding). The same options give the same numbers. Each (cell, length) is one training run,         like every model's: with --out DIR it keeps its checkpoints and metrics.jsonl in DIR/CELL-TLENGTH, and         --tensorboard writes its event files to a folder of that name.
         """)
 
     @Argument(help: "The task: palindrome, copy or adding.") var task: MemoryTask
@@ -40,15 +40,15 @@ public struct TaskCommand: ParsableCommand {
     @Option(help: "Random seed, 0…18446744073709551615.") var seed: UInt64 = 1
     @Option(name: .shortAndLong, help: "Figure: .png, .svg or .pdf (score against step, or with --lengths against T).")
     var output: String?
-    @Option(name: .customLong("tensorboard"), help: ArgumentHelp("Also write TensorBoard event files, a run folder per cell and length (CELL-TLENGTH) in this directory: the training loss, the held-out score, the gradient norm and the histograms at every score.", valueName: "dir"))
-    var tensorBoard: String?
+    @Option(help: ArgumentHelp("Keep every run: its checkpoints (model.safetensors, the best by held-out score; last.safetensors) and metrics.jsonl in a folder per cell and length (CELL-TLENGTH) in this directory. Default: nothing is saved.", valueName: "dir"))
+    var out: String?
+    @Flag(help: "Replace the runs --out already holds for these cells and lengths.") var force = false
+    @OptionGroup var diagnostics: DiagnosticsArguments
 
     public init() {}
 
-    /// The --tensorboard run folder of `cell` at length `t`.
-    func board(_ cell: CellKind, _ t: Int) -> String? {
-        tensorBoard.map { ($0 as NSString).appendingPathComponent("\(cell.rawValue)-T\(t)") }
-    }
+    /// The folder of `cell`'s run at length `t`, under --out and --tensorboard.
+    static func runName(_ cell: CellKind, _ t: Int) -> String { "\(cell.rawValue)-T\(t)" }
 
     func cells() throws -> [CellKind] {
         let cells = try CharSweepCommand.list("cell", cell) { CellKind(rawValue: $0) }
@@ -78,6 +78,7 @@ public struct TaskCommand: ParsableCommand {
         o.cell = cell; o.length = length; o.layers = layers; o.hidden = hidden; o.batch = batch; o.steps = steps
         o.optimizer = OptimizerConfig(kind: .rmsprop, learningRate: lr)
         o.clipNorm = clip; o.evalEvery = evalEvery; o.evalSequences = evalSequences; o.seed = seed
+        o.outDir = out.map { ($0 as NSString).appendingPathComponent(Self.runName(cell, length)) } ?? ""
         return o
     }
 
@@ -94,7 +95,9 @@ public struct TaskCommand: ParsableCommand {
         _ = try cells()
         let ts = try sweepLengths()
         if (length == nil) == (ts == nil) { throw ValidationError("give --length T or --lengths T1,T2,…, one of them") }
-        try refuseTensorBoardFile(tensorBoard)
+        try diagnostics.check()
+        try refuseEmptyOutput("out", out, directory: true)
+        if force && out == nil { throw ValidationError("--force replaces runs in --out; give --out DIR") }
         if let output {
             try refuseEmptyOutput("output", output)
             do { _ = try OutputFormat.forPath(output) } catch { throw ValidationError("\(error)") }
@@ -106,6 +109,13 @@ public struct TaskCommand: ParsableCommand {
 
     func format(_ score: Double) -> String {
         task.isRegression ? String(format: "MSE %.4f", score) : String(format: "accuracy %.4f", score)
+    }
+
+    /// Trains `cell` at length `t`, the run in --out's folder for it when --out is given.
+    func train(_ cell: CellKind, _ t: Int, onPoint: @escaping (MemoryTaskPoint) -> Void = { _ in }) throws -> [MemoryTaskPoint] {
+        try MemoryTaskTraining.train(options(cell: cell, length: t),
+                                     diagnostics: diagnostics.diagnostics(evalEvery: evalEvery, run: Self.runName(cell, t)),
+                                     replacing: force, onPoint: onPoint)
     }
 
     public func run() throws {
@@ -122,7 +132,7 @@ public struct TaskCommand: ParsableCommand {
             for (k, c) in cells.enumerated() {
                 var scores = [Double]()
                 for t in ts {
-                    let points = try MemoryTaskTraining.train(options(cell: c, length: t), tensorBoard: board(c, t))
+                    let points = try train(c, t)
                     // Invariant: a run of at least one step scores at its last step.
                     let last = points.last!
                     scores.append(last.score)
@@ -144,7 +154,7 @@ public struct TaskCommand: ParsableCommand {
         let t = length!
         var curves = [InspectionFigures.Curve]()
         for (k, c) in cells.enumerated() {
-            let points = try MemoryTaskTraining.train(options(cell: c, length: t), tensorBoard: board(c, t)) { p in
+            let points = try train(c, t) { p in
                 print("\(c.rawValue) T=\(t) step \(p.step): training loss \(String(format: "%.4f", p.trainLoss)), \(format(p.score))")
             }
             curves.append(.init(name: c.rawValue, xs: points.map { Double($0.step) }, ys: points.map(\.score), colorIndex: k))

@@ -25,6 +25,9 @@ final class TrainingEventPrinter {
             case let .strokes(kind, trainSeq, valSeq, batches):
                 text = false
                 bar.line("\(what): \(kind.rawValue) network, \(formatCount(parameters)) parameters; \(trainSeq) training sequences in \(batches) batches, \(valSeq) validation sequences")
+            case let .generated(task, length, heldOut):
+                text = false
+                bar.line("\(what): \(task.rawValue) at T = \(length), \(formatCount(parameters)) parameters; a fresh batch every step, \(heldOut) held-out sequences")
             }
         case let .progress(step, total, loss, rate, elapsed, eta):
             let fields = text ? String(format: "loss %.3f  %@ chars/s", loss, formatCount(Int(rate)))

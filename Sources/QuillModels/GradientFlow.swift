@@ -9,68 +9,39 @@ import QuillNumerics
 public enum GradientFlow {
     /// The norms ‖∂L/∂hˡ_t‖₂, `[layer][t]` for t = 0…steps − 1 (step t + 1 counting from 1), each the mean over the
     /// batch rows of that row's norm. The total derivative: through the recurrence, the layers above and, with skip
-    /// connections, the stack's output.
+    /// connections or a window, the stack's output and the window.
     ///
-    /// Runs the layers' own backward steps (`RecurrentLayer.backwardStep`) from the top layer down, reading the
-    /// gradient that reaches h_t before each step consumes it; the layers' weight gradients are left untouched.
+    /// Runs the stack's own backward pass, reading the gradient that reaches each h_t through
+    /// `GradientHooks.hiddenGradient` before the layer's step consumes it. The parameters' gradients accumulate as in
+    /// any backward pass.
     /// - Parameters:
-    ///   - ws: the workspace of a `forward` without dropout, just run.
+    ///   - x: the stack's input given to the `forward` just run, (steps, B, inputSize).
+    ///   - ws: the workspace of that `forward`, run without dropout.
     ///   - dOut: the loss's gradient with respect to the stack's output, (steps, B, outputSize).
-    /// - Precondition: the stack has no soft window (char and memory-task stacks have none).
     @_specialize(exported: true, where T == Float)
-    public static func hiddenGradientNorms<T: QuillScalar>(_ stack: RecurrentStack<T>, _ ws: StackWorkspace<T>,
+    public static func hiddenGradientNorms<T: QuillScalar>(_ stack: RecurrentStack<T>, x: UnsafePointer<T>,
+                                                          _ ws: StackWorkspace<T>,
                                                           dOut: UnsafePointer<T>) -> [[Double]] {
-        precondition(stack.window == nil, "gradient flow is defined here for stacks without a window")
-        let S = ws.activeSteps, B = ws.batch, H = stack.hiddenSize, N = stack.layers.count
-        let width = stack.outputSize
-        var norms = [[Double]](repeating: [Double](repeating: 0, count: S), count: N)
-        // `external`: the gradient reaching layer n's output from outside its recurrence; `below`: the part of layer
-        // n's input gradient that belongs to layer n − 1's output.
-        var external = [T](repeating: 0, count: S * B * H)
-        var below = [T](repeating: 0, count: S * B * H)
-        for n in stride(from: N - 1, through: 0, by: -1) {
-            for r in 0..<(S * B) {
+        let S = ws.activeSteps, B = ws.batch, H = stack.hiddenSize
+        var norms = [[Double]](repeating: [Double](repeating: 0, count: S), count: stack.layers.count)
+        var hooks = GradientHooks<T>(ready: { _ in })
+        hooks.hiddenGradient = { n, t, carried, external in
+            for b in 0..<B {
+                var s = 0.0
                 for j in 0..<H {
-                    var g: T = n < N - 1 ? below[r * H + j] : 0
-                    if stack.skipConnections { g += dOut[r * width + n * H + j] } else if n == N - 1 { g += dOut[r * width + j] }
-                    external[r * H + j] = g
+                    let g = Double(carried[b * H + j]) + (external.map { Double($0[b * H + j]) } ?? 0)
+                    s += g * g
                 }
-            }
-            let layer = stack.layers[n], lws = ws.layers[n]
-            let W = layer.inputSize, offset = stack.skipConnections ? stack.inputSize : 0
-            var dx = [T](repeating: 0, count: B * W)
-            layer.beginBackward(lws)
-            external.withUnsafeBufferPointer { e in
-                // Invariant: S·B·H ≥ 1 (a forward ran).
-                let ext = e.baseAddress!
-                for t in stride(from: S - 1, through: 0, by: -1) {
-                    let et = ext + t * B * H, carry = lws.dhCarry.ptr
-                    for b in 0..<B {
-                        var s = 0.0
-                        for j in 0..<H {
-                            let g = Double(carry[b * H + j]) + Double(et[b * H + j])
-                            s += g * g
-                        }
-                        norms[n][t] += s.squareRoot() / Double(B)
-                    }
-                    layer.backwardStep(t, lws, dhExternal: et)
-                    guard n > 0 else { continue }
-                    dx.withUnsafeMutableBufferPointer { d in
-                        // Invariant: B·W ≥ 1.
-                        layer.inputGradient(at: t, lws, into: d.baseAddress!)
-                        for b in 0..<B {
-                            for j in 0..<H { below[(t * B + b) * H + j] = d[b * W + offset + j] }
-                        }
-                    }
-                }
+                norms[n][t] += s.squareRoot() / Double(B)
             }
         }
+        stack.backward(x, ws, dOut: dOut, dx: nil, hooks: hooks)
         return norms
     }
 
     /// ∂L_T/∂hˡ_t norms of a char model on `rows` (B token sequences of steps + 1 tokens each): the model reads the
     /// first `steps` tokens of each row, and L_T is the mean cross-entropy of its prediction of the last token after
-    /// the last step. `[layer][t]` as `hiddenGradientNorms`. Leaves gradients in the output layer's parameters.
+    /// the last step. `[layer][t]` as `hiddenGradientNorms`. Leaves the gradients of this loss in the parameters.
     /// - Precondition: `rows` is not empty, its rows have one length of at least 2 and tokens in the vocabulary.
     @_specialize(exported: true, where T == Float)
     public static func charModel<T: QuillScalar>(_ model: CharModel<T>, rows: [[Int32]]) -> [[Double]] {
@@ -94,7 +65,7 @@ public enum GradientFlow {
         ws.dStackOut.zero()
         model.output.backward(model.stack.output(ws.stack) + last * width, rows: B, dy: dLast.ptr,
                               dx: ws.dStackOut.ptr + last * width)
-        return hiddenGradientNorms(model.stack, ws.stack, dOut: ws.dStackOut.ptr)
+        return hiddenGradientNorms(model.stack, x: ws.embedded.ptr, ws.stack, dOut: ws.dStackOut.ptr)
     }
 
     /// B rows of steps + 1 tokens for `charModel`: windows of `text` at positions drawn from `rng` when a text is

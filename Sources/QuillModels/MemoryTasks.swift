@@ -2,7 +2,6 @@ import Foundation
 import QuillNN
 import QuillNumerics
 import QuillOptim
-import QuillTensorBoard
 
 /// The synthetic memory tasks of the lecture notes (issue 16 item 4): note 002's palindromes and note 003's copy and
 /// adding problems (Hochreiter and Schmidhuber 1997; Bai, Kolter and Koltun 2018). Each is a sequence whose answer
@@ -219,8 +218,9 @@ public final class MemoryTaskWorkspace {
 
 // MARK: - Training
 
-/// A memory-task experiment: the task, the network, and how it trains. Every field has a default but the task.
-public struct MemoryTaskOptions: Codable, Equatable, Sendable {
+/// A memory-task experiment: the task, the network, and how it trains. Every field has a default but the task; saved
+/// in every checkpoint of the run (quill.train-options), like every run's options.
+public struct MemoryTaskOptions: RunOptions {
     public var task: MemoryTask
     public var cell: CellKind = .lstm
     /// T: palindrome digits, copied symbols, or adding steps (at least `MemoryTask.minimumLength`).
@@ -230,18 +230,40 @@ public struct MemoryTaskOptions: Codable, Equatable, Sendable {
     /// Sequences per step, each freshly drawn.
     public var batch: Int = 128
     /// Optimiser steps.
-    public var steps: Int = 3000
+    public var steps: Int? = 3000
+    /// Stop after this many minutes (nil: no time limit).
+    public var minutes: Double?
     /// RMSProp at 10⁻³, note 002's optimiser and rate.
-    public var optimizer = OptimizerConfig(kind: .rmsprop, learningRate: 1e-3)
+    public var optimizer = OptimizerConfig(kind: .rmsprop, learningRate: MemoryTaskOptions.defaultLearningRate(for: .rmsprop)) {
+        didSet { lrSchedule.initial = optimizer.learningRate }
+    }
+    /// The learning rate's schedule; its initial rate follows `optimizer`'s.
+    public var lrSchedule = LearningRateSchedule(initial: MemoryTaskOptions.defaultLearningRate(for: .rmsprop))
     /// Clip the gradient's global norm to this (note 002's max_norm 10); nil for none.
     public var clipNorm: Double? = 10
-    /// Score the held-out sequences every this many steps (and at the last).
+    /// No value clipping.
+    public var clipValue: Double? { nil }
+    /// Score the held-out sequences (and checkpoint) every this many steps, and at the last.
     public var evalEvery: Int = 100
+    /// The training loss is logged at every score.
+    public var logEvery: Int { evalEvery }
     /// Held-out sequences, drawn once from a stream of their own.
     public var evalSequences: Int = 1000
     public var seed: UInt64 = 1
+    /// The run directory (`RunFiles`); empty for a temporary one that `MemoryTaskTraining.train` removes.
+    public var outDir: String = ""
+    public var precision: QuillGEMM.Precision?
+    public var initFrom: InitSource?
+    public var weightInit: WeightInit?
+    /// Not offered: weight noise needs a training set of known size, and these tasks draw theirs afresh.
+    public var weightNoise: WeightNoiseOption?
 
     public init(task: MemoryTask) { self.task = task }
+
+    /// Palindromes of length 5 with a 1×128 LSTM.
+    public static var defaults: MemoryTaskOptions { MemoryTaskOptions(task: .palindrome) }
+    /// 10⁻³ for every optimiser (note 002's RMSProp rate).
+    public static func defaultLearningRate(for kind: OptimizerKind) -> Double { 1e-3 }
 
     /// A message naming the first nonsensical field, or nil.
     public func validate() -> String? {
@@ -250,11 +272,15 @@ public struct MemoryTaskOptions: Codable, Equatable, Sendable {
         if !(1...32).contains(layers) { return "--layers must be between 1 and 32, got \(layers)" }
         if !(1...16384).contains(hidden) { return "--hidden must be between 1 and 16384, got \(hidden)" }
         if !(1...100_000).contains(batch) { return "--batch must be between 1 and 100000, got \(batch)" }
-        if !(1...100_000_000).contains(steps) { return "--steps must be between 1 and 100000000, got \(steps)" }
+        if let s = steps, !(1...100_000_000).contains(s) { return "--steps must be between 1 and 100000000, got \(s)" }
+        if let m = minutes, !(m > 0 && m.isFinite) { return "--minutes must be positive, got \(m)" }
+        if steps == nil && minutes == nil { return "give --steps N or --minutes M (or both) to say when to stop" }
         if !(1...100_000_000).contains(evalEvery) { return "--eval-every must be between 1 and 100000000, got \(evalEvery)" }
         if !(1...100_000).contains(evalSequences) { return "--eval-sequences must be between 1 and 100000, got \(evalSequences)" }
         if let c = clipNorm, !(c > 0 && c.isFinite) { return "--clip must be more than 0, got \(c)" }
-        return optimizer.validate().map { "--lr: \($0)" }
+        if weightNoise != nil { return "weight noise is not offered for memory tasks (their training set is drawn afresh at every step)" }
+        if let m = optimizer.validate() { return "--lr: \(m)" }
+        return precisionProblem
     }
 }
 
@@ -267,73 +293,48 @@ public struct MemoryTaskPoint: Codable, Equatable, Sendable {
     public var score: Double
 }
 
-/// Trains a memory task with the shared update of every training run (`GuardedUpdate`: NaN guards, clipping, the
-/// optimiser step). Nothing is saved: a run is fully determined by its options, so the same options give the same
-/// numbers.
+/// Trains a memory task as one `TrainingRun` (the run every model trains in: the guarded update with its NaN guards
+/// and clipping, checkpoints, metrics.jsonl, histograms and TensorBoard files).
 public enum MemoryTaskTraining {
-    /// Trains `options.steps` steps on fresh batches and scores the held-out set every `evalEvery` steps and at the
-    /// end; `onPoint` hears of each score as it is made. Returns the points. With `tensorBoard`, a directory, each
-    /// score also goes to a TensorBoard event file there (train/loss, val/score, train/grad_norm) with the weight and
-    /// gradient histograms of that step (weights/NAME, gradients/NAME; gradients before clipping).
+    /// Trains to `options.steps` (or `options.minutes`) on fresh batches and scores the held-out set every
+    /// `evalEvery` steps and at the end; `onPoint` hears of each score as it is made. Returns the points.
+    ///
+    /// The run directory is `options.outDir` (model.safetensors: the best model by held-out error or MSE;
+    /// last.safetensors; metrics.jsonl), which must be new or hold no run unless `replacing`; with an empty
+    /// `outDir`, a temporary directory removed at the end, so nothing is saved. `diagnostics`: histograms and
+    /// TensorBoard event files, as for every run. `resume` continues the run in `outDir` exactly where its
+    /// last.safetensors left it (the points made before are not returned again).
     /// - Throws: `TrainingError.invalidOption` for bad options, `MemoryBudgetError` when the model and batches would not
-    ///   fit in memory, `MemoryTaskDivergence` when the loss or gradient becomes NaN or infinite.
+    ///   fit in memory, `MemoryTaskDivergence` when the loss or gradient becomes NaN or infinite, `RunDirectoryError`
+    ///   for a directory that holds a run or a failed write.
     @discardableResult
-    public static func train(_ options: MemoryTaskOptions, budget: MemoryBudget? = nil, tensorBoard: String? = nil,
-                             onPoint: (MemoryTaskPoint) -> Void = { _ in }) throws -> [MemoryTaskPoint] {
+    public static func train(_ options: MemoryTaskOptions, budget: MemoryBudget? = nil,
+                             diagnostics: TrainingDiagnostics = TrainingDiagnostics(), replacing: Bool = false,
+                             resume: Bool = false,
+                             onPoint: @escaping (MemoryTaskPoint) -> Void = { _ in }) throws -> [MemoryTaskPoint] {
         if let m = options.validate() { throw TrainingError.invalidOption(m) }
-        // Before anything is allocated: a model or batch the process can't hold is one clear error, not a crash.
-        try (budget ?? MemoryBudget.current()).check(MemoryEstimate.memoryTask(options))
-        var rng = SeededGenerator(seed: options.seed)
-        // The held-out set comes from its own stream, so it does not depend on the training batches.
-        var evalRNG = rng.derived(0xE7A1)
-        let model = MemoryTaskModel(task: options.task, cell: options.cell, layers: options.layers,
-                                    hidden: options.hidden, rng: &rng)
-        let held = MemoryTaskData.batch(options.task, length: options.length, batch: options.evalSequences, rng: &evalRNG)
-        let evalWS = MemoryTaskWorkspace(model: model, length: options.length, batch: options.evalSequences)
-        let ws = MemoryTaskWorkspace(model: model, length: options.length, batch: options.batch)
-        let optimizer: AnyOptimizer<Float> = options.optimizer.make()
-        let params = model.parameters
-        // No divergence rule: a cell that cannot learn a length is a result here, not a failure.
-        var divergence = DivergenceRule(window: 1, minimumSteps: 1, factor: nil, margin: .infinity, ceiling: .infinity,
-                                        startMargin: 0, unit: options.task.isRegression ? "MSE" : "nats")
-        let schedule = LearningRateSchedule(initial: options.optimizer.learningRate)
-        var points = [MemoryTaskPoint]()
-        var lossSum = 0.0, lossSteps = 0
-        let board = try tensorBoard.map { try EventFileWriter(directory: $0) }
-        for step in 0..<options.steps {
-            let data = MemoryTaskData.batch(options.task, length: options.length, batch: options.batch, rng: &rng)
-            params.zeroGradients()
-            let r = model.run(data, ws, gradients: true)
-            let scoring = (step + 1) % options.evalEvery == 0 || step + 1 == options.steps
-            let histograms = board != nil && scoring ? ParameterHistograms.measureGradients(params) : nil
-            do {
-                try GuardedUpdate.apply(loss: r.loss, parameters: params, optimizer: optimizer, schedule: schedule,
-                                        clipNorm: options.clipNorm, step: step, outDir: "", checkpoint: nil,
-                                        divergence: &divergence)
-            } catch TrainingError.nonFinite(let at, let what, _, _) {
-                throw MemoryTaskDivergence(message: "\(options.task.rawValue) with \(options.cell.rawValue), length \(options.length): \(what) became NaN or infinite at step \(at); try a lower --lr or a tighter --clip")
-            }
-            lossSum += r.loss
-            lossSteps += 1
-            if scoring {
-                let e = model.run(held, evalWS, gradients: false)
-                let p = MemoryTaskPoint(step: step + 1, trainLoss: lossSum / Double(lossSteps), score: e.score)
-                points.append(p)
-                onPoint(p)
-                if let board {
-                    var values: [SummaryValue] = [.scalar(tag: "train/loss", value: Float(p.trainLoss))]
-                    if p.score.isFinite { values.append(.scalar(tag: "val/score", value: Float(p.score))) }
-                    if var h = histograms {
-                        h.measureWeights(params, step: step + 1)
-                        values += TrainingDiagnostics.summaries(h)
-                    }
-                    try board.write(step: step + 1, values)
-                }
-                lossSum = 0
-                lossSteps = 0
-            }
+        if resume && options.outDir.isEmpty {
+            throw TrainingError.invalidOption("resuming a memory task needs the directory of its run")
         }
-        return points
+        var options = options
+        var temporary: String?
+        if options.outDir.isEmpty {
+            let dir = (NSTemporaryDirectory() as NSString).appendingPathComponent("quill-task-\(UUID().uuidString)")
+            options.outDir = dir
+            temporary = dir
+        }
+        defer { if let temporary { try? FileManager.default.removeItem(atPath: temporary) } }
+        let task = MemoryTaskTrainer(options: options, onPoint: onPoint)
+        let run = TrainingRun(task: task, resume: resume) { _ in }
+        run.budget = budget
+        run.diagnostics = diagnostics
+        run.replacing = replacing
+        do {
+            try run.run()
+        } catch TrainingError.nonFinite(let at, let what, _, _) {
+            throw MemoryTaskDivergence(message: "\(options.task.rawValue) with \(options.cell.rawValue), length \(options.length): \(what) became NaN or infinite at step \(at); try a lower --lr or a tighter --clip")
+        }
+        return task.points
     }
 }
 

@@ -399,15 +399,21 @@ public final class RecurrentLayer<T: QuillScalar> {
                ldc: inputSize)
     }
 
-    /// Backward over a whole sequence. dh: (T, B, H) gradient of the outputs, or nil for zero.
+    /// Backward over a whole sequence. dh: (T, B, H) gradient of the outputs, or nil for zero. `observe`, when
+    /// given, sees the gradient reaching each h_t before step t consumes it, as (t, carried, external): ∂L/∂h_t is
+    /// their sum, `carried` (B, H) through the recurrence from step t + 1 and `external` (B, H, or nil for zero)
+    /// from `dh`.
     @_specialize(exported: true, where T == Float)
     public func backward(_ x: UnsafePointer<T>, _ ws: RecurrentWorkspace<T>, dh: UnsafePointer<T>?,
-                         dx: UnsafeMutablePointer<T>?, steps: Int? = nil) {
+                         dx: UnsafeMutablePointer<T>?, steps: Int? = nil,
+                         observe: ((Int, UnsafePointer<T>, UnsafePointer<T>?) -> Void)? = nil) {
         let T = steps ?? ws.activeSteps
         let BH = ws.batch * hiddenSize
         beginBackward(ws)
         for t in stride(from: T - 1, through: 0, by: -1) {
-            backwardStep(t, ws, dhExternal: dh.map { $0 + t * BH })
+            let external = dh.map { UnsafePointer($0 + t * BH) }
+            observe?(t, ws.dhCarry.ptr, external)
+            backwardStep(t, ws, dhExternal: external)
         }
         finishBackward(x, ws, dx: dx, steps: T)
     }

@@ -184,8 +184,8 @@ public final class RecurrentStack<T: QuillScalar> {
 
     /// Backward over the steps of the last `forward`; gradients accumulate. x: (T, B, inputSize) as given to
     /// `forward`; dOut: (T, B, outputSize); dx: (T, B, inputSize), overwritten, or nil. `hooks` hears of each of
-    /// `gradientGroups` as soon as its gradients are final (layer N first), and gets a `progress` call at every step
-    /// of layer 1 with a window.
+    /// `gradientGroups` as soon as its gradients are final (layer N first), gets a `progress` call at every step
+    /// of layer 1 with a window, and, with `hiddenGradient` set, sees the gradient reaching every layer's h_t.
     @_specialize(exported: true, where T == Float)
     public func backward(_ x: UnsafePointer<T>, _ ws: StackWorkspace<T>, dOut: UnsafePointer<T>,
                          dx: UnsafeMutablePointer<T>?, hooks: GradientHooks<T>? = nil) {
@@ -215,16 +215,18 @@ public final class RecurrentStack<T: QuillScalar> {
             if ws.dropoutActive { Kernels.multiplyInPlace(dh, by: ws.masks[n].ptr, count: rows * H) }
             if n > 0 {
                 // Invariant: inputs[n] and dInputs[n] exist for n > 0 (init).
-                layers[n].backward(ws.inputs[n]!.ptr, ws.layers[n], dh: dh, dx: ws.dInputs[n]!.ptr)
+                layers[n].backward(ws.inputs[n]!.ptr, ws.layers[n], dh: dh, dx: ws.dInputs[n]!.ptr,
+                                   observe: Self.observer(hooks, layer: n))
                 hooks?.ready(layers[n].parameters)
             }
         }
         profile?.lap("backward layers N…2")
         if let window, let wws = ws.window {
-            backwardFirstLayer(x, window, wws, ws, dx: dx, progress: hooks?.progress)
+            backwardFirstLayer(x, window, wws, ws, dx: dx, progress: hooks?.progress,
+                               observe: Self.observer(hooks, layer: 0))
             hooks?.ready(layers[0].parameters + window.parameters)
         } else {
-            layers[0].backward(x, ws.layers[0], dh: dh, dx: dx)
+            layers[0].backward(x, ws.layers[0], dh: dh, dx: dx, observe: Self.observer(hooks, layer: 0))
             hooks?.ready(layers[0].parameters)
         }
         profile?.lap(window == nil ? "backward layer 1" : "backward layer 1 + window")
@@ -242,7 +244,8 @@ public final class RecurrentStack<T: QuillScalar> {
     /// gradient is what layers 2…N pass it at t plus what layer 1 passes it at t + 1.
     private func backwardFirstLayer(_ x: UnsafePointer<T>, _ window: SoftWindow<T>, _ wws: WindowWorkspace<T>,
                                     _ ws: StackWorkspace<T>, dx: UnsafeMutablePointer<T>?,
-                                    progress: (() -> Void)?) {
+                                    progress: (() -> Void)?,
+                                    observe: ((Int, UnsafePointer<T>, UnsafePointer<T>?) -> Void)?) {
         let layer = layers[0], lws = ws.layers[0], steps = ws.activeSteps, B = ws.batch, H = hiddenSize
         let I = inputSize, V = window.vocabularySize, W = layer.inputSize
         let dh = ws.dh.ptr
@@ -258,6 +261,7 @@ public final class RecurrentStack<T: QuillScalar> {
                 Kernels.add(dWindow + t * B * V, into: dwCarry, count: B * V)
                 window.backwardStep(t, dw: dwCarry, h: lws.hStep(t + 1), dh: dhWindow, wws)
                 Kernels.add(dh + t * B * H, into: dhWindow, count: B * H)
+                observe?(t, lws.dhCarry.ptr, dhWindow)
                 layer.backwardStep(t, lws, dhExternal: dhWindow)
                 // Layer 1's input at t was [x_t, w_{t−1}]: its gradient's w part flows to w_{t−1}.
                 layer.inputGradient(at: t, lws, into: dInput)
@@ -270,6 +274,12 @@ public final class RecurrentStack<T: QuillScalar> {
         }
         layer.finishBackward(x1, lws, dx: nil)
         window.finishBackward(h: lws.outputs, wws, steps: steps)
+    }
+
+    /// `hooks.hiddenGradient` for layer n, as a layer's backward `observe` takes it.
+    private static func observer(_ hooks: GradientHooks<T>?,
+                                 layer n: Int) -> ((Int, UnsafePointer<T>, UnsafePointer<T>?) -> Void)? {
+        hooks?.hiddenGradient.map { hidden in { t, carried, external in hidden(n, t, carried, external) } }
     }
 
     static func blasThreads(single: Bool, _ body: () -> Void) {

@@ -56,6 +56,12 @@ public struct GradientHooks<T: QuillScalar> {
     public var ready: ([Parameter<T>]) -> Void
     /// Called between steps of a long layer; may do nothing.
     public var progress: () -> Void
+    /// When set, called by a recurrent stack's backward pass with the gradient reaching each layer's h_t just before
+    /// that layer's step t consumes it, as (layer from 0, t from 0, carried, external): ∂L/∂h_t is the sum of
+    /// `carried` (B, H), through the layer's recurrence from step t + 1, and `external` (B, H; nil for zero), from
+    /// the layers above, the stack's output and a window. Layers are visited from the top, steps from the last.
+    /// For inspection (`GradientFlow`); training leaves it nil.
+    public var hiddenGradient: ((_ layer: Int, _ t: Int, _ carried: UnsafePointer<T>, _ external: UnsafePointer<T>?) -> Void)?
 
     @_specialize(exported: true, where T == Float)
     public init(ready: @escaping ([Parameter<T>]) -> Void, progress: @escaping () -> Void = {}) {

@@ -152,7 +152,7 @@ final class DiagnosticsCLITests: XCTestCase {
         try task.run()
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path("tb")).sorted(), ["gru-T3", "rnn-T3"])
         let events = try summaries(dir.path("tb/gru-T3"))
-        XCTAssertEqual(events.filter { $0.tag == "val/score" }.map(\.step), [2, 4])
+        XCTAssertEqual(events.filter { $0.tag == "val/accuracy" }.map(\.step), [2, 4])
         XCTAssertTrue(events.contains { $0.tag.hasPrefix("gradients/") })
         try Data("x".utf8).write(to: URL(fileURLWithPath: dir.path("file")))
         XCTAssertTrue(errorText(["task", "palindrome", "--length", "3", "--steps", "2", "--tensorboard", dir.path("file")])

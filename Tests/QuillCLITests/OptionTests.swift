@@ -91,6 +91,7 @@ final class OptionTests: XCTestCase {
             Numeric(task, "layers", "0", "33"), Numeric(task, "hidden", "0", "16385"), Numeric(task, "batch", "0", "100001"),
             Numeric(task, "lr", "0", "1001", float: true), Numeric(task, "clip", "0", "1e7", float: true),
             Numeric(task, "eval-every", "0", "1000001"), Numeric(task, "eval-sequences", "0", "100001"),
+            Numeric(task, "histogram-every", "-1", "1000001"),
         ]
         let flow = ["char", "gradient-flow", "-o", out + ".png"]
         table += [

@@ -36,6 +36,21 @@ final class TaskCLITests: XCTestCase {
                                  "--length", "50", "-o", dir.path("gm2.svg")]).contains("needs at least 51"))
     }
 
+    /// --out keeps each (cell, length) run as a run directory; a second sweep into it is refused without --force.
+    func testOutKeepsEveryRun() throws {
+        let sweep = ["task", "adding", "--cell", "rnn,lstm", "--lengths", "2,3", "--out", dir.path("runs")] + tiny
+        XCTAssertEqual(errorText(sweep), "no error")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path("runs")).sorted(),
+                       ["lstm-T2", "lstm-T3", "rnn-T2", "rnn-T3"])
+        for file in ["model.safetensors", "last.safetensors", "metrics.jsonl"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir.path("runs/lstm-T3/\(file)")), file)
+        }
+        XCTAssertTrue(try String(contentsOfFile: dir.path("runs/rnn-T2/metrics.jsonl"), encoding: .utf8).contains("\"mse\""))
+        XCTAssertTrue(errorText(sweep).contains("rnn-T2"))
+        XCTAssertEqual(errorText(sweep + ["--force"]), "no error")
+        XCTAssertTrue(errorText(["task", "adding", "--length", "3", "--force"] + tiny).contains("--force replaces runs in --out"))
+    }
+
     func testBadInputGivesOneClearLine() {
         let out = ["-o", dir.path("x.png")]
         XCTAssertTrue(errorText(["task", "palindrome", "--length", "1"] + out)

@@ -77,7 +77,8 @@ final class GradientFlowTests: XCTestCase {
                     }
                     mean += s.squareRoot() / 2
                 }
-                let error = abs(norms[l][t] - mean) / max(mean, 1e-8)
+                // Below 10⁻⁴ the central difference itself is only good to about 10⁻¹¹: compare absolutely there.
+                let error = abs(norms[l][t] - mean) / max(mean, 1e-4)
                 if error > worst.error { worst = (error, "layer \(l + 1), t = \(t + 1): \(norms[l][t]) vs \(mean)") }
             }
         }
@@ -87,7 +88,7 @@ final class GradientFlowTests: XCTestCase {
     }
 
     func testNormsMatchFiniteDifferences() {
-        for cell in [CellKind.lstm, .gru, .rnn, .rnnRelu] { check(cell, skip: false) }
+        for cell in [CellKind.lstm, .gru, .rnn, .rnnRelu, .mrnn, .phasedLSTM] { check(cell, skip: false) }
         check(.lstm, skip: true)
         check(.gru, skip: true)
     }

@@ -1,6 +1,8 @@
 import QuillModels
 import QuillNN
+import QuillIO
 import QuillNumerics
+import QuillTestSupport
 import XCTest
 
 /// The memory tasks' generators produce what they claim, seeded; a small LSTM learns short palindromes.
@@ -95,6 +97,46 @@ final class MemoryTaskTests: XCTestCase {
         // Seeded: the same options give the same numbers.
         o.steps = 100
         XCTAssertEqual(try MemoryTaskTraining.train(o), try MemoryTaskTraining.train(o))
+    }
+
+    /// A memory task trains as one `TrainingRun`: given a directory, it keeps the run's checkpoints and metrics, a
+    /// run resumed from its last checkpoint scores and ends exactly as the straight run, and a directory holding a
+    /// run is refused unless replaced.
+    func testARunKeepsItsCheckpointsAndResumesExactly() throws {
+        let dir = TempDir("memory-run"); defer { dir.cleanup() }
+        var o = MemoryTaskOptions(task: .copy)
+        o.cell = .gru; o.length = 3; o.hidden = 8; o.batch = 4; o.steps = 6; o.evalEvery = 2; o.evalSequences = 10
+        o.outDir = dir.path("straight")
+        let straight = try MemoryTaskTraining.train(o)
+        XCTAssertEqual(straight.map(\.step), [2, 4, 6])
+        for file in ["model.safetensors", "last.safetensors", "metrics.jsonl"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir.path("straight/\(file)")), file)
+        }
+        let metrics = try String(contentsOfFile: dir.path("straight/metrics.jsonl"), encoding: .utf8)
+        XCTAssertEqual(metrics.split(separator: "\n").filter { $0.contains("\"kind\":\"val\"") }.count, 3)
+        XCTAssertTrue(metrics.contains("\"accuracy\":\(straight[2].score)"), metrics)
+
+        o.outDir = dir.path("halves"); o.steps = 3
+        XCTAssertEqual(try MemoryTaskTraining.train(o).map(\.step), [2, 3])
+        o.steps = 6
+        let rest = try MemoryTaskTraining.train(o, resume: true)
+        XCTAssertEqual(rest.map(\.step), [4, 6])
+        XCTAssertEqual(rest.map(\.score), straight.suffix(2).map(\.score))
+        XCTAssertEqual(rest.last?.trainLoss, straight.last?.trainLoss)
+        let a = try SafeTensors.read(dir.path("straight/last.safetensors"))
+        let b = try SafeTensors.read(dir.path("halves/last.safetensors"))
+        // Weights and optimiser state alike.
+        XCTAssertEqual(a.tensors.keys.sorted(), b.tensors.keys.sorted())
+        XCTAssertTrue(a.tensors.keys.contains("head.w"), "\(a.tensors.keys.sorted())")
+        for (name, t) in a.tensors { XCTAssertEqual(t.values, b.tensors[name]?.values, name) }
+
+        XCTAssertThrowsError(try MemoryTaskTraining.train(o)) { XCTAssertTrue("\($0)".contains("halves"), "\($0)") }
+        XCTAssertEqual(try MemoryTaskTraining.train(o, replacing: true), straight)
+        o.outDir = ""
+        XCTAssertEqual(try MemoryTaskTraining.train(o), straight)
+        XCTAssertThrowsError(try MemoryTaskTraining.train(o, resume: true)) {
+            XCTAssertTrue("\($0)".contains("needs the directory"), "\($0)")
+        }
     }
 
     func testBadOptionsAreRefused() {

@@ -92,6 +92,32 @@ final class LayerGradientTests: XCTestCase {
         if window { XCTAssertEqual(stack.parameters.suffix(2).map(\.name), ["window.w", "window.b"], file: file, line: line) }
         for p in stack.parameters { GradientCheck.check(p, loss: loss, file: file, line: line) }
         GradientCheck.check(name: "x", values: x.ptr, grads: dx.ptr, count: x.count, loss: loss, file: file, line: line)
+
+        // `GradientHooks.hiddenGradient` watches without changing anything: the same gradients, bit for bit, and
+        // every (layer, t) seen once, layers from the top, steps from the last. With skips, the top layer's last
+        // state gets only its slice of dOut (nothing is carried back from beyond the last step).
+        let first = stack.parameters.map { Array(UnsafeBufferPointer(start: $0.grad.ptr, count: $0.count)) }
+        let firstDx = Array(UnsafeBufferPointer(start: dx.ptr, count: dx.count))
+        _ = loss()
+        stack.parameters.zeroGradients()
+        var seen: [[Int]] = [], lastTop: [Double] = []
+        var hooks = GradientHooks<Double>(ready: { _ in })
+        hooks.hiddenGradient = { n, t, carried, external in
+            seen.append([n, t])
+            if n == N - 1 && t == T - 1 {
+                lastTop = (0..<(B * H)).map { carried[$0] + (external?[$0] ?? 0) }
+            }
+        }
+        stack.backward(x.ptr, ws, dOut: r.ptr, dx: dx.ptr, hooks: hooks)
+        XCTAssertEqual(stack.parameters.map { Array(UnsafeBufferPointer(start: $0.grad.ptr, count: $0.count)) }, first,
+                       file: file, line: line)
+        XCTAssertEqual(Array(UnsafeBufferPointer(start: dx.ptr, count: dx.count)), firstDx, file: file, line: line)
+        XCTAssertEqual(seen, (0..<N).reversed().flatMap { n in (0..<T).reversed().map { [n, $0] } }, file: file, line: line)
+        if dropout == 0 {
+            let width = stack.outputSize, off = skip ? (N - 1) * H : 0
+            let expected = (0..<B).flatMap { b in (0..<H).map { r[((T - 1) * B + b) * width + off + $0] } }
+            XCTAssertEqual(lastTop, expected, file: file, line: line)
+        }
     }
 
     func testStackGradients() { checkStack(kind: .lstm, skip: false, dropout: 0) }

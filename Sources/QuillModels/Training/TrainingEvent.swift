@@ -19,4 +19,6 @@ public enum TrainingData: Sendable, Equatable {
     case text(trainCharacters: Int, validationCharacters: Int, vocabulary: Int)
     /// A handwriting network: training sequences in `batches` batches, and validation sequences.
     case strokes(kind: HandwritingKind, trainSequences: Int, validationSequences: Int, batches: Int)
+    /// A memory task: a fresh batch of `task` at `length` every step, scored on `heldOut` sequences.
+    case generated(task: MemoryTask, length: Int, heldOut: Int)
 }
