@@ -417,13 +417,14 @@ public struct CharGradientFlowCommand: ParsableCommand {
         if !model.isEmpty && (layers != nil || hidden != nil) {
             throw ValidationError("--layers and --hidden shape untrained models; a --model has its own: drop them")
         }
-        if let cell { _ = try CharSweepCommand.list("cell", cell) { CellKind(rawValue: $0) } }
+        if let cell { try refuseRepeats("cell", try CharSweepCommand.list("cell", cell) { CellKind(rawValue: $0) }) { $0.rawValue } }
         try refuseNonFiles(model.map { (what: "--model", path: Optional(modelFile($0))) } + [("--text", text)])
         try refuseOverwriting(inputs: model.map { (what: "--model", path: Optional(modelFile($0))) } + [("--text", text)],
                               output: output)
     }
 
     public func run() throws {
+        try refuseUnwritableOutput(output)
         var curves = [InspectionFigures.Curve]()
         var table = [String: [[Double]]]()
         func add(_ name: String, _ norms: [[Double]], _ k: Int) {

@@ -53,6 +53,24 @@ func refuseRunDirectoryOverInputs(data: [String], out: String) throws {
     }
 }
 
+/// Refuses, before any work, a figure path the command could only fail to write at the end: an existing directory,
+/// or a path whose directory does not exist.
+/// - Throws: `FileSystemError` (write) with EISDIR or ENOENT.
+func refuseUnwritableOutput(_ output: String) throws {
+    if isDirectory(output) { throw FileSystemError(path: output, operation: .write, code: EISDIR) }
+    let dir = (output as NSString).deletingLastPathComponent
+    if !dir.isEmpty, !isDirectory(dir) { throw FileSystemError(path: output, operation: .write, code: ENOENT) }
+}
+
+/// Refuses a comma-separated list that names one value twice (`--cell rnn,rnn`, `--lengths 5,5`).
+/// - Throws: `ValidationError` "--FLAG names X twice; name each once".
+func refuseRepeats<T: Hashable>(_ flag: String, _ items: [T], shown: (T) -> String) throws {
+    var seen = Set<T>()
+    for item in items where !seen.insert(item).inserted {
+        throw ValidationError("--\(flag) names \(shown(item)) twice; name each once")
+    }
+}
+
 /// Whether two paths name the same file: the same device and inode when both exist, else the same absolute path
 /// once symbolic links are resolved.
 func sameFile(_ a: String, _ b: String) -> Bool {

@@ -22,7 +22,9 @@ public struct TaskCommand: ParsableCommand {
         held-out sequences, every --eval-every steps. With --length T, each cell of --cell trains at T and the score \
         is printed against the step (-o: a figure of it); with --lengths, each cell trains at each length and the \
         final score is printed and drawn against T, with the longest T at which each cell reaches 99% accuracy (MSE \
-        at most 0.01 for adding). The same options give the same numbers. Each (cell, length) is one training run,         like every model's: with --out DIR it keeps its checkpoints and metrics.jsonl in DIR/CELL-TLENGTH, and         --tensorboard writes its event files to a folder of that name.
+        at most 0.01 for adding). The same options give the same numbers. Each (cell, length) is one training run, \
+        like every model's: with --out DIR it keeps its checkpoints and metrics.jsonl in DIR/CELL-TLENGTH, and \
+        --tensorboard writes its event files to a folder of that name.
         """)
 
     @Argument(help: "The task: palindrome, copy or adding.") var task: MemoryTask
@@ -52,9 +54,7 @@ public struct TaskCommand: ParsableCommand {
 
     func cells() throws -> [CellKind] {
         let cells = try CharSweepCommand.list("cell", cell) { CellKind(rawValue: $0) }
-        if let twice = cells.first(where: { c in cells.filter { $0 == c }.count > 1 }) {
-            throw ValidationError("--cell names \(twice.rawValue) twice; name each cell once")
-        }
+        try refuseRepeats("cell", cells) { $0.rawValue }
         return cells
     }
 
@@ -62,6 +62,7 @@ public struct TaskCommand: ParsableCommand {
         guard let lengths else { return nil }
         let ts = try CharSweepCommand.list("lengths", lengths) { Int($0) }
         for t in ts { try Self.checkLength("lengths", t) }
+        try refuseRepeats("lengths", ts) { "\($0)" }
         return ts
     }
 
@@ -98,6 +99,9 @@ public struct TaskCommand: ParsableCommand {
         try diagnostics.check()
         try refuseEmptyOutput("out", out, directory: true)
         if force && out == nil { throw ValidationError("--force replaces runs in --out; give --out DIR") }
+        if diagnostics.histogramEvery ?? 0 > 0 && out == nil && diagnostics.tensorBoard == nil {
+            throw ValidationError("--histogram-every logs to the runs' metrics.jsonl or TensorBoard files; give --out DIR or --tensorboard DIR")
+        }
         if let output {
             try refuseEmptyOutput("output", output)
             do { _ = try OutputFormat.forPath(output) } catch { throw ValidationError("\(error)") }
@@ -120,14 +124,23 @@ public struct TaskCommand: ParsableCommand {
 
     public func run() throws {
         let cells = try cells()
+        let ts = try sweepLengths()
         if let output {
-            // The figure is written after training: a directory that isn't there is refused before the run, not after.
-            let dir = (output as NSString).deletingLastPathComponent
-            if !dir.isEmpty, !isDirectory(dir) {
-                throw FileSystemError(path: output, operation: .write, code: ENOENT)
+            // The figure is written after training: what would stop it is refused before the run, not after.
+            try refuseUnwritableOutput(output)
+            for dir in [out, diagnostics.tensorBoard].compactMap({ $0 }) where sameFile(dir, output) {
+                throw ValidationError("-o \(output): is also the directory of the runs; give the figure another path")
             }
         }
-        if let ts = try sweepLengths() {
+        if let out, !force {
+            // Every run's folder, before the first run trains.
+            for c in cells {
+                for t in ts ?? length.map { [$0] } ?? [] {
+                    try MemoryTaskTraining.refuseExistingRun((out as NSString).appendingPathComponent(Self.runName(c, t)))
+                }
+            }
+        }
+        if let ts {
             var curves = [InspectionFigures.Curve]()
             for (k, c) in cells.enumerated() {
                 var scores = [Double]()

@@ -316,6 +316,7 @@ public enum MemoryTaskTraining {
         if resume && options.outDir.isEmpty {
             throw TrainingError.invalidOption("resuming a memory task needs the directory of its run")
         }
+        if !resume && !replacing && !options.outDir.isEmpty { try refuseExistingRun(options.outDir) }
         var options = options
         var temporary: String?
         if options.outDir.isEmpty {
@@ -332,9 +333,23 @@ public enum MemoryTaskTraining {
         do {
             try run.run()
         } catch TrainingError.nonFinite(let at, let what, _, _) {
-            throw MemoryTaskDivergence(message: "\(options.task.rawValue) with \(options.cell.rawValue), length \(options.length): \(what) became NaN or infinite at step \(at); try a lower --lr or a tighter --clip")
+            // A run that diverged before its first checkpoint leaves nothing behind (its metrics lines and all).
+            if temporary == nil, !FileManager.default.fileExists(atPath: RunFiles.path(options.outDir, RunFiles.last)) {
+                for file in RunFiles.all { try? FileManager.default.removeItem(atPath: RunFiles.path(options.outDir, file)) }
+                _ = rmdir(options.outDir)  // only when empty: a folder that held other files keeps them
+            }
+            throw MemoryTaskDivergence(message: "\(options.task.rawValue) with \(options.cell.rawValue), length \(options.length): \(what) became NaN or infinite at step \(at); try a lower --lr")
         }
         return task.points
+    }
+
+    /// Throws when `dir` holds any of a run's files (model.safetensors, last.safetensors, metrics.jsonl): a memory
+    /// task starts its runs afresh and replaces one only when asked to.
+    /// - Throws: `TrainingError.invalidOption` naming the directory and its files.
+    public static func refuseExistingRun(_ dir: String) throws {
+        let held = RunFiles.all.filter { FileManager.default.fileExists(atPath: RunFiles.path(dir, $0)) }
+        guard !held.isEmpty else { return }
+        throw TrainingError.invalidOption("\(dir) already holds a run (\(held.joined(separator: ", "))); give --force to replace it, or another --out")
     }
 }
 

@@ -49,6 +49,21 @@ final class TaskCLITests: XCTestCase {
         XCTAssertTrue(errorText(sweep).contains("rnn-T2"))
         XCTAssertEqual(errorText(sweep + ["--force"]), "no error")
         XCTAssertTrue(errorText(["task", "adding", "--length", "3", "--force"] + tiny).contains("--force replaces runs in --out"))
+        // Every run's folder is checked before the first run trains: here the second cell's.
+        try FileManager.default.createDirectory(atPath: dir.path("more/lstm-T3"), withIntermediateDirectories: true)
+        try Data("{}\n".utf8).write(to: URL(fileURLWithPath: dir.path("more/lstm-T3/metrics.jsonl")))
+        XCTAssertTrue(errorText(["task", "adding", "--cell", "rnn,lstm", "--length", "3", "--out", dir.path("more")] + tiny)
+            .contains("lstm-T3 already holds a run (metrics.jsonl); give --force"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path("more/rnn-T3")))
+        XCTAssertEqual(try String(contentsOfFile: dir.path("more/lstm-T3/metrics.jsonl"), encoding: .utf8), "{}\n")
+        // A figure path the run could not write at the end is refused before it starts.
+        try FileManager.default.createDirectory(atPath: dir.path("fig.png"), withIntermediateDirectories: true)
+        XCTAssertTrue(errorText(["task", "adding", "--length", "4", "--out", dir.path("new"), "-o", dir.path("fig.png")] + tiny)
+            .contains("is a directory"))
+        XCTAssertTrue(errorText(["task", "adding", "--length", "4", "--out", dir.path("x.png"), "-o", dir.path("x.png")] + tiny)
+            .contains("is also the directory of the runs"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path("new")))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path("x.png")))
     }
 
     func testBadInputGivesOneClearLine() {
@@ -66,6 +81,12 @@ final class TaskCLITests: XCTestCase {
         XCTAssertTrue(errorText(["char", "gradient-flow", "--text", dir.path("t.txt")] + out).contains("--text is read by --model"))
         XCTAssertTrue(errorText(["char", "gradient-flow", "--model", dir.path("none"), "--cell", "rnn"] + out).contains("--cell"))
         XCTAssertTrue(errorText(["task", "copy", "--cell", "lstm,gru,lstm", "--length", "3"] + out).contains("--cell names lstm twice"))
+        XCTAssertTrue(errorText(["task", "copy", "--lengths", "3,4,3"] + out).contains("--lengths names 3 twice"))
+        XCTAssertTrue(errorText(["char", "gradient-flow", "--cell", "rnn,rnn"] + out).contains("--cell names rnn twice"))
+        try? FileManager.default.createDirectory(atPath: dir.path("g.png"), withIntermediateDirectories: true)
+        XCTAssertTrue(errorText(["char", "gradient-flow", "--cell", "rnn", "-o", dir.path("g.png")]).contains("is a directory"))
+        XCTAssertTrue(errorText(["task", "copy", "--length", "3", "--histogram-every", "2"] + out)
+            .contains("give --out DIR or --tensorboard DIR"))
         XCTAssertTrue(errorText(["char", "gradient-flow", "--model", dir.path("none"), "--layers", "3"] + out)
             .contains("--layers and --hidden shape untrained models"))
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path("x.png")))
@@ -87,11 +108,13 @@ final class TaskCLITests: XCTestCase {
             XCTAssertTrue("\(error)".contains("--hidden"), "\(error)")
         }
         let diverging = ["task", "copy", "--length", "5", "--lr", "1000", "--steps", "20", "--hidden", "8", "--batch", "4",
-                         "--eval-every", "10", "--eval-sequences", "10", "--cell", "rnn-relu"]
+                         "--eval-every", "10", "--eval-sequences", "10", "--cell", "rnn-relu", "--out", dir.path("div")]
         var d = try Quill.parseCommand(diverging)
         XCTAssertThrowsError(try d.run()) { error in
             XCTAssertEqual(ExitStatus.of(error), .failure, "\(error)")
             XCTAssertTrue("\(error)".contains("NaN or infinite"), "\(error)")
         }
+        // It diverged before its first checkpoint: no half run is left behind.
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path("div/rnn-relu-T5")))
     }
 }
