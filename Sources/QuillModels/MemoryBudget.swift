@@ -333,8 +333,18 @@ extension ParameterShape {
         return out
     }
 
-    /// Refuses a checkpoint whose tensors differ from what its config implies, before any model is built.
+    /// Refuses a checkpoint whose tensors differ from what its config implies, before any model is built: a tensor
+    /// missing or of another shape, or one the config does not have among the model's own (a tensor named like the
+    /// model's, `rnn.0.period` in a file whose config says LSTM, means the config and the weights disagree). Tensors
+    /// of other namespaces (optimiser state, carried state, weight noise) are the loader's callers' to read.
     static func verify(_ expected: [ParameterShape], in file: SafeTensors.File, path: String) throws {
+        let names = Set(expected.map(\.name))
+        let namespaces = Set(expected.map { $0.name.split(separator: ".").first.map(String.init) ?? $0.name })
+        for name in file.tensors.keys.sorted() where !names.contains(name) {
+            if let space = name.split(separator: ".").first.map(String.init), namespaces.contains(space) {
+                throw CheckpointError.corrupt(path, "tensor '\(name)' is not part of the network quill.config describes (the config and the weights disagree)")
+            }
+        }
         for p in expected {
             guard let e = file.tensors[p.name] else {
                 throw CheckpointError.corrupt(path, "tensor '\(p.name)' is missing")

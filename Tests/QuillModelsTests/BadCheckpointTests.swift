@@ -96,6 +96,17 @@ final class BadCheckpointTests: XCTestCase {
         XCTAssertThrowsError(try CharCheckpoint.load(big)) { e in
             XCTAssertTrue("\(e)".contains("quill.config implies"), "\(e)")
         }
+        // A Phased LSTM relabelled as an LSTM: its LSTM tensors fit, but its time gates would be dropped unread.
+        let phased = CharModel<Float>(config: CharModelConfig(cell: .phasedLSTM, layers: 1, hidden: 4, vocabularySize: 3),
+                                      rng: &rng)
+        try CharCheckpoint.save(phased, alphabet: Alphabet(text: "abc"), to: dir.path("phased.safetensors"))
+        try rewrite(dir.path("phased.safetensors"), to: dir.path("relabelled.safetensors")) { meta, _ in
+            meta["quill.config"] = meta["quill.config"]!.replacingOccurrences(of: #""cell":"phased-lstm""#, with: #""cell":"lstm""#)
+        }
+        XCTAssertNoThrow(try CharCheckpoint.load(dir.path("phased.safetensors")))
+        XCTAssertThrowsError(try CharCheckpoint.load(dir.path("relabelled.safetensors"))) { e in
+            XCTAssertTrue("\(e)".contains("tensor 'rnn.0.period' is not part of the network quill.config describes"), "\(e)")
+        }
         // A checkpoint whose tensors match a config too large for the limits is refused with the estimate.
         let tiny = MemoryBudget(limits: [.init(bytes: 1000, name: "test limit")])
         XCTAssertThrowsError(try CharCheckpoint.load(path, budget: tiny)) { e in
