@@ -60,7 +60,7 @@ struct CharModelArguments: ParsableArguments {
 
     /// Refuses, on --resume, a flag that differs from the saved architecture.
     func checkResumed<O: RunOptions>(_ saved: CharModelConfig, _ run: RunArguments<O>) throws {
-        try run.same("cell", cell, saved.cell)
+        try run.same("cell", cell?.rawValue, saved.cell.rawValue)
         try run.same("layers", layers, saved.layers)
         try run.same("hidden", hidden, saved.hidden)
         try run.same("embedding", embedding, saved.embedding)

@@ -59,6 +59,7 @@ public struct CharTimeGateCommand: ParsableCommand {
     }
 
     public func run() throws {
+        try refuseUnwritableOutput(output)
         let curves: [CharInspection.TimeGateCurve]
         let title: String
         if let model {
@@ -83,7 +84,9 @@ public struct CharTimeGateCommand: ParsableCommand {
         }
         try InspectionFigures.timeGate(figure, steps: dots, length: length, title: title, to: output)
         if json {
-            let data = try JSONEncoder().encode(curves.map { StepGate(layer: $0.layer.map { $0 + 1 }, unit: $0.unit,
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]  // the same options print the same bytes
+            let data = try encoder.encode(curves.map { StepGate(layer: $0.layer.map { $0 + 1 }, unit: $0.unit,
                                                                       period: $0.period, shift: $0.shift,
                                                                       openRatio: $0.openRatio, k: $0.stepK) })
             print(String(decoding: data, as: UTF8.self))

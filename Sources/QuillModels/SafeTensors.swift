@@ -111,7 +111,8 @@ public enum SafeTensors {
         // Check every entry before reading any data.
         struct Layout { let name: String; let shape: [Int]; let count: Int; let width: Int; let begin: Int; let end: Int }
         var layouts: [Layout] = []
-        for (name, value) in header where name != "__metadata__" {
+        // In name order, so a file with several bad entries is always reported by the same one.
+        for (name, value) in header.sorted(by: { $0.key < $1.key }) where name != "__metadata__" {
             let shown = String(name.unicodeScalars.prefix(80).map { $0.value < 0x20 || $0.value == 0x7f ? "?" : Character($0) })
             func bad(_ why: String) -> CheckpointError { .corrupt(path, "tensor '\(shown)' \(why)") }
             guard let info = value as? [String: Any], let dtype = info["dtype"] as? String,
