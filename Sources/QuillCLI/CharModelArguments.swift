@@ -36,6 +36,9 @@ struct CharModelArguments: ParsableArguments {
         if factors != nil, let cell, cell != .mrnn {
             throw ValidationError("--factors needs --cell mrnn (only the MRNN has factors)")
         }
+        if forgetBias != nil, let cell, !cell.hasCell {
+            throw ValidationError("--forget-bias sets the LSTM's forget-gate bias; --cell \(cell.rawValue) has no forget gate")
+        }
         if learnPeriods, let cell, cell != .phasedLSTM {
             throw ValidationError("--learn-periods needs --cell phased-lstm (only the Phased LSTM has periods)")
         }

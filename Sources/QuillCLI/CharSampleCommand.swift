@@ -11,11 +11,12 @@ public struct CharSample: ParsableCommand {
     @Option(help: "Text to start from.") var prime: String = ""
     @Option(help: "Characters to generate (1…1000000).") var length: Int = 500
     @Option(help: ArgumentHelp("Softmax temperature, more than 0 and at most 100; "
-            + "lower is more conservative.")) var temperature: Double = 1
+            + "lower is more conservative (default: 1; not with --greedy or --beam).")) var temperature: Double?
     @Flag(help: "Always take the most likely character.") var greedy = false
     @Option(help: ArgumentHelp("Beam search with this many beams (1…256; deterministic; "
             + "--length × --beam at most 200000).")) var beam: Int?
-    @Option(help: "Random seed (0…18446744073709551615).") var seed: UInt64 = 1
+    @Option(help: "Random seed (0…18446744073709551615; default: 1; not with --greedy or --beam, which draw nothing).")
+    var seed: UInt64?
 
     public init() {}
 
@@ -28,6 +29,11 @@ public struct CharSample: ParsableCommand {
             throw ValidationError("--length with --beam must be at most 10000, and --length × --beam at most 200000, got \(length) × \(b)")
         }
         if greedy && beam != nil { throw ValidationError("--greedy and --beam are alternatives; pick one") }
+        if greedy || beam != nil {
+            let mode = greedy ? "--greedy" : "--beam"
+            if temperature != nil { throw ValidationError("--temperature shapes sampling; \(mode) takes the most likely text instead: drop one") }
+            if seed != nil { throw ValidationError("--seed seeds sampling; \(mode) draws nothing: drop one") }
+        }
     }
 
     public func run() throws {
@@ -42,8 +48,8 @@ public struct CharSample: ParsableCommand {
             if let b = beam {
                 text = try sampler.beam(prime: prime, length: length, width: b, progress: progress)
             } else {
-                var rng = SeededGenerator(seed: seed)
-                text = try sampler.sample(prime: prime, length: length, temperature: temperature, greedy: greedy,
+                var rng = SeededGenerator(seed: seed ?? 1)
+                text = try sampler.sample(prime: prime, length: length, temperature: temperature ?? 1, greedy: greedy,
                                           rng: &rng, progress: progress)
             }
         } catch let e as NonFiniteOutputError {

@@ -82,6 +82,11 @@ final class CLITests: XCTestCase {
         // A new run into the same directory is refused rather than overwriting it.
         XCTAssertTrue(errorText(["char", "train", "--data", data, "--out", out, "--steps", "2", "--hidden", "8"])
             .contains("already holds a trained model"))
+        // Options that would have no effect are refused rather than ignored.
+        XCTAssertTrue(errorText(["char", "sample", "--model", out, "--greedy", "--temperature", "0.5"]).contains("drop one"))
+        XCTAssertTrue(errorText(["char", "sample", "--model", out, "--beam", "2", "--seed", "5"]).contains("--beam draws nothing"))
+        XCTAssertTrue(errorText(["char", "train", "--data", data, "--out", dir.path("fb"), "--steps", "1", "--cell", "gru",
+                                 "--forget-bias", "2"]).contains("--cell gru has no forget gate"))
         // Priming text outside the vocabulary names the characters.
         XCTAssertTrue(errorText(["char", "sample", "--model", out, "--prime", "Qx✓"]).contains("'Q', 'x', '✓'"))
         // Evaluating on text with unknown characters names them too.
