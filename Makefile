@@ -142,6 +142,9 @@ figures: release
 	    --eval-sequences 500 -o figures/task-palindrome-sweep.png
 	$(RELEASE) task palindrome --cell rnn,lstm,gru --lengths 5,10,20,30,40,50 --steps 1000 --hidden 32 --batch 64 --lr 0.01 \
 	    --eval-sequences 500 -o figures/task-palindrome-sweep-1000.png
+	# Issue 16's measurement, note 002's settings (3,000 steps of 128 sequences, 1×128, RMSProp 10⁻³): about an hour.
+	$(RELEASE) task palindrome --cell rnn,lstm,gru --lengths 5,10,15,20,25,30,35,40,45,50 --steps 3000 \
+	    -o figures/task-palindrome-sweep-3000.png
 	$(RELEASE) char sweep --data $(SHARED)/tinyshakespeare/input.txt --out runs/sweep-similarity \
 	    --cell lstm,gru,rnn --layers 1,2 --hidden 64,128 --steps 600 --eval-every 300
 	$(RELEASE) char similarity $$(for d in runs/sweep-similarity/*/; do printf -- '--model %s ' $$d; done) \
