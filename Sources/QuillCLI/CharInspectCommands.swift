@@ -383,7 +383,7 @@ public struct CharGradientFlowCommand: ParsableCommand {
         The model reads --batch sequences of --length characters; L_T is the cross-entropy of its prediction after the \
         last one (of the next character). The figure draws, on a log scale, the norm of the gradient of L_T with \
         respect to each layer's hidden state at every step t (the mean over the sequences), one colour per model, \
-        layers after the first dashed. With --model (repeatable), trained models, reading windows of --text drawn \
+        each layer in its own dash pattern. With --model (repeatable), trained models, reading windows of --text drawn \
         with --seed (without --text, random characters); without it, untrained models of each --cell, --layers and \
         --hidden, drawn with --seed, reading random characters of a vocabulary of 65.
         """)
@@ -431,10 +431,13 @@ public struct CharGradientFlowCommand: ParsableCommand {
             table[name] = norms
             for (l, row) in norms.enumerated() {
                 let label = norms.count > 1 ? "\(name), layer \(l + 1)" : name
-                curves.append(.init(name: label, xs: row.indices.map { Double($0 + 1) }, ys: row, colorIndex: k, dashed: l > 0))
+                curves.append(.init(name: label, xs: row.indices.map { Double($0 + 1) }, ys: row, colorIndex: k, dashIndex: l))
                 let first = row.first ?? 0, last = row.last ?? 0
                 print(String(format: "%@: ‖∂L_T/∂h_t‖ %.3e at t = T, %.3e at t = 1 (ratio %.3e)", label, last, first,
                              last > 0 ? first / last : .nan))
+                if let lastZero = row.lastIndex(where: { $0 == 0 }) {
+                    print("  \(label): the norm is exactly 0 at \(row.filter { $0 == 0 }.count) steps, the last at t = \(lastZero + 1); the log plot leaves them out")
+                }
             }
         }
         if model.isEmpty {

@@ -87,16 +87,20 @@ public enum InspectionFigures {
         }
     }
 
-    /// One curve of `scores` or `gradientFlow`: a name, its colour slot and its dash (layers of one cell share a colour).
+    /// One curve of `scores` or `gradientFlow`: a name, its colour slot and its dash pattern (layers of one cell share
+    /// a colour and differ in dash: 0 solid, then long dashes, dots, dash-dot, … cycling).
     public struct Curve: Sendable {
         public var name: String
         public var xs: [Double]
         public var ys: [Double]
         public var colorIndex: Int
-        public var dashed: Bool
-        public init(name: String, xs: [Double], ys: [Double], colorIndex: Int, dashed: Bool = false) {
-            self.name = name; self.xs = xs; self.ys = ys; self.colorIndex = colorIndex; self.dashed = dashed
+        public var dashIndex: Int
+        public init(name: String, xs: [Double], ys: [Double], colorIndex: Int, dashIndex: Int = 0) {
+            self.name = name; self.xs = xs; self.ys = ys; self.colorIndex = colorIndex; self.dashIndex = dashIndex
         }
+        /// The dash pattern in points (empty: solid).
+        var dash: [Double] { Self.dashes[dashIndex % Self.dashes.count] }
+        static let dashes: [[Double]] = [[], [6, 3], [1.5, 2.5], [8, 3, 2, 3], [3, 6]]
     }
 
     /// Memory tasks (note 002, Fig. 1b and 2): a score (accuracy or MSE) against the sequence length or the training
@@ -109,7 +113,7 @@ public enum InspectionFigures {
         plot.legend = yLabel.contains("MSE") ? .topLeft : .bottomLeft
         let series = curves.map {
             Series(name: $0.name, xs: $0.xs, ys: $0.ys, color: Color.categorical[$0.colorIndex % Color.categorical.count],
-                   width: 1.8, dash: $0.dashed ? [5, 3] : [], markerRadius: $0.xs.count <= 40 ? 2.6 : 0)
+                   width: 1.8, dash: $0.dash, markerRadius: $0.xs.count <= 40 ? 2.6 : 0)
         }
         try plotFigure(series, options: plot, size: size, to: path)
     }
@@ -134,12 +138,12 @@ public enum InspectionFigures {
     }
 
     /// Gradient flow through time (note 003): log₁₀ of ‖∂L_T/∂h_t‖ against t, one curve per cell and layer (a cell's
-    /// layers share a colour; layers after the first are dashed). Norms that are 0 are left out (log of 0).
+    /// layers share a colour and differ in dash pattern). Norms that are 0 are left out (log of 0).
     public static func gradientFlow(_ curves: [Curve], length: Int, title: String?, to path: String,
                                     size: Size = Size(width: 720, height: 440)) throws {
         let logged = curves.map { c in
             Curve(name: c.name, xs: c.xs, ys: c.ys.map { $0 > 0 ? log10($0) : .nan }, colorIndex: c.colorIndex,
-                  dashed: c.dashed)
+                  dashIndex: c.dashIndex)
         }
         var plot = LinePlotOptions()
         plot.axes = AxisStyle(title: title, xLabel: "step t (the loss is at t = T = \(length))",
@@ -147,7 +151,7 @@ public enum InspectionFigures {
         plot.legend = .bottomRight
         let series = logged.map {
             Series(name: $0.name, xs: $0.xs, ys: $0.ys, color: Color.categorical[$0.colorIndex % Color.categorical.count],
-                   width: 1.8, dash: $0.dashed ? [5, 3] : [])
+                   width: 1.8, dash: $0.dash)
         }
         try plotFigure(series, options: plot, size: size, to: path)
     }
