@@ -126,12 +126,17 @@ public enum InspectionFigures {
         plot.axes = AxisStyle(title: title, xLabel: "time t (steps read since the state was reset)",
                               yLabel: "time gate k_t")
         plot.xRange = 0...Double(max(length, 1))
-        plot.yRange = 0...1.05
-        plot.legend = curves.count > 1 ? .topRight : .none
+        // A legend of up to 10 units, in room left for it above k = 1 so it covers no curve; with more units the
+        // command lists them and the figure has none.
+        let legend = (2...10).contains(curves.count)
+        plot.yRange = 0...(legend ? 1.1 + 0.1 * Double(curves.count) : 1.05)
+        plot.legend = legend ? .topRight : .none
         var series = [Series]()
         for (c, dots) in zip(curves, steps) {
             let color = Color.categorical[c.colorIndex % Color.categorical.count]
-            series.append(Series(name: c.name, xs: c.xs, ys: c.ys, color: color, width: 1.6))
+            // Past the palette's colours, dash patterns tell the units apart.
+            let dash = Curve.dashes[(c.colorIndex / Color.categorical.count) % Curve.dashes.count]
+            series.append(Series(name: c.name, xs: c.xs, ys: c.ys, color: color, width: 1.6, dash: dash))
             series.append(Series(xs: dots.xs, ys: dots.ys, color: color, width: 0, markerRadius: 2.6, showsLine: false))
         }
         try plotFigure(series, options: plot, size: size, to: path)
