@@ -132,12 +132,10 @@ public struct TaskCommand: ParsableCommand {
                 throw ValidationError("-o \(output): is also the directory of the runs; give the figure another path")
             }
         }
-        if let out, !force {
+        if out != nil, !force {
             // Every run's folder, before the first run trains.
             for c in cells {
-                for t in ts ?? length.map { [$0] } ?? [] {
-                    try MemoryTaskTraining.refuseExistingRun((out as NSString).appendingPathComponent(Self.runName(c, t)))
-                }
+                for t in ts ?? length.map { [$0] } ?? [] { try MemoryTaskTraining.refuseExistingRun(options(cell: c, length: t).outDir) }
             }
         }
         if let ts {

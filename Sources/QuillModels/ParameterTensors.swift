@@ -6,8 +6,8 @@ import QuillNumerics
 public let maxWeightMagnitude: Float = 1e5
 
 extension SafeTensors.File {
-    /// Copies the tensors named like `params` (after `prefix`) into them, checking presence, shape, finiteness and
-    /// `maxWeightMagnitude`. Throws `CheckpointError.corrupt` naming `path` and the tensor.
+    /// Copies the tensors named like `params` (after `prefix`) into them, checking presence, shape, finiteness,
+    /// `maxWeightMagnitude` and each parameter's `valueBounds`. Throws `CheckpointError.corrupt` naming `path` and the tensor.
     func restore(_ params: [Parameter<Float>], path: String, prefix: String = "") throws {
         for p in params {
             guard let e = tensors[prefix + p.name] else {
@@ -21,6 +21,9 @@ extension SafeTensors.File {
                 guard abs(v) <= maxWeightMagnitude else {
                     throw CheckpointError.corrupt(path, "tensor '\(prefix + p.name)' holds \(v), beyond the plausible "
                         + "|w| ≤ 1e5 of a trained model (a damaged file or a diverged run)")
+                }
+                if let b = p.valueBounds, !b.contains(Double(v)) {
+                    throw CheckpointError.corrupt(path, "\(prefix + p.name) holds values outside \(b.lowerBound)…\(b.upperBound)")
                 }
                 p.value[i] = v
             }
