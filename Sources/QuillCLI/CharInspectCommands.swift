@@ -417,7 +417,13 @@ public struct CharGradientFlowCommand: ParsableCommand {
         if !model.isEmpty && (layers != nil || hidden != nil) {
             throw ValidationError("--layers and --hidden shape untrained models; a --model has its own: drop them")
         }
-        if let cell { try refuseRepeats("cell", try CharSweepCommand.list("cell", cell) { CellKind(rawValue: $0) }) { $0.rawValue } }
+        if let cell {
+            let cells = try CharSweepCommand.list("cell", cell) { CellKind(rawValue: $0) }
+            try refuseRepeats("cell", cells) { $0.rawValue }
+            if let c = cells.first(where: { !$0.isRecurrent }) {
+                throw ValidationError("--cell \(c.rawValue): gradient flow through time follows a recurrent state; a \(c.rawValue) model has none")
+            }
+        }
         try refuseNonFiles(model.map { (what: "--model", path: Optional(modelFile($0))) } + [("--text", text)])
         try refuseOverwriting(inputs: model.map { (what: "--model", path: Optional(modelFile($0))) } + [("--text", text)],
                               output: output)
@@ -464,6 +470,7 @@ public struct CharGradientFlowCommand: ParsableCommand {
                 let rows = try GradientFlow.rows(text: tokens, vocabularySize: loaded.alphabet.count, steps: length,
                                                  batch: batch, rng: &dataRNG)
                 let c = loaded.model.config
+                try CharInspection.requireRecurrent(loaded.model, "gradient flow through time")
                 add("\(TextPreparation.shown(text: (path as NSString).lastPathComponent)) (\(c.layers)×\(c.hidden) \(c.cell.rawValue))",
                     GradientFlow.charModel(loaded.model, rows: rows), k)
             }

@@ -7,10 +7,11 @@ import QuillNN
 struct CharModelArguments: ParsableArguments {
     static let defaults = CharTrainOptions.defaults.model
 
-    @Option(help: .text("Recurrent cell: lstm, gru, rnn, rnn-relu, mrnn (Sutskever et al.'s multiplicative RNN), phased-lstm (Neil et al.'s time-gated LSTM).",
+    @Option(help: .text("Cell: lstm, gru, rnn, rnn-relu, mrnn (Sutskever et al.'s multiplicative RNN), phased-lstm (Neil et al.'s time-gated LSTM); or the feed-forward baselines tcn (WaveNet-style dilated causal convolutions, see --dilations) and nnn (a network over the last --context characters).",
                         default: defaults.cell.rawValue))
     var cell: CellKind?
-    @Option(help: .text("Number of recurrent layers (1…32).", default: defaults.layers)) var layers: Int?
+    @Option(help: .text("Number of layers (1…32); for tcn, one block per dilation, so it defaults to their count.",
+                        default: defaults.layers)) var layers: Int?
     @Option(help: .text("Units per layer (1…16384).", default: defaults.hidden)) var hidden: Int?
     @Option(help: .text("Embedding size (0…16384); 0 for one-hot input.",
                         default: defaults.embedding)) var embedding: Int?
@@ -25,6 +26,23 @@ struct CharModelArguments: ParsableArguments {
     var learnPeriods = false
     @Flag(help: "Layer-normalised LSTM layers (Ba et al. 2016): the input and recurrent products and the cell state.")
     var layerNorm = false
+    @Option(help: .text("The n-NN's context: the characters its first layer reads (1…256).",
+                        default: CharModelConfig.defaultContext)) var context: Int?
+    @Option(help: .text("The TCN's dilations, one gated block each (kernel 2), strictly increasing, each 1…65536; the receptive field is 1 + their sum.",
+                        default: CharModelConfig.defaultDilations.map(String.init).joined(separator: ",")))
+    var dilations: String?
+
+    /// `--dilations` as numbers.
+    var dilationList: [Int]? {
+        get throws {
+            try dilations.map { text in
+                if text.trimmingCharacters(in: .whitespaces).isEmpty {
+                    throw ValidationError("--dilations is empty: give at least one, for example 1,2,4,8")
+                }
+                return try CharSweepCommand.list("dilations", text) { Int($0) }
+            }
+        }
+    }
 
     func validate() throws {
         try OptionRange.check("layers", layers, 1...32)
@@ -33,6 +51,7 @@ struct CharModelArguments: ParsableArguments {
         try OptionRange.check("dropout", dropout, 0...1, belowUpper: true)
         try OptionRange.check("forget-bias", forgetBias, -10...10)
         try OptionRange.check("factors", factors, 1...16384)
+        try OptionRange.check("context", context, 1...256)
         if factors != nil, let cell, cell != .mrnn {
             throw ValidationError("--factors needs --cell mrnn (only the MRNN has factors)")
         }
@@ -42,11 +61,23 @@ struct CharModelArguments: ParsableArguments {
         if learnPeriods, let cell, cell != .phasedLSTM {
             throw ValidationError("--learn-periods needs --cell phased-lstm (only the Phased LSTM has periods)")
         }
+        if context != nil, let cell, cell != .nnn {
+            throw ValidationError("--context needs --cell nnn (only the n-NN reads a fixed context)")
+        }
+        if dilations != nil, let cell, cell != .tcn {
+            throw ValidationError("--dilations needs --cell tcn (only the TCN has dilations)")
+        }
+        if let m = try newConfig(vocabularySize: 1).validate() { throw ValidationError(m) }
     }
 
     /// The architecture of a new run (its vocabulary size comes from the data).
     var config: CharModelConfig {
+        get throws { try newConfig(vocabularySize: Self.defaults.vocabularySize) }
+    }
+
+    private func newConfig(vocabularySize: Int) throws -> CharModelConfig {
         var c = Self.defaults
+        c.vocabularySize = vocabularySize
         c.cell = cell ?? c.cell
         c.layers = layers ?? c.layers
         c.hidden = hidden ?? c.hidden
@@ -58,6 +89,12 @@ struct CharModelArguments: ParsableArguments {
         c.factors = factors
         c.learnPeriods = learnPeriods ? true : nil
         c.layerNorm = layerNorm ? true : nil
+        if c.cell == .nnn { c.context = context ?? CharModelConfig.defaultContext }
+        if c.cell == .tcn {
+            let d = try dilationList ?? CharModelConfig.defaultDilations
+            c.dilations = d
+            c.layers = layers ?? d.count
+        }
         return c
     }
 
@@ -77,5 +114,9 @@ struct CharModelArguments: ParsableArguments {
         try run.same("factors", factors, saved.factorCount)
         try run.same("learn-periods", given: learnPeriods, saved: saved.learnsPeriods, what: "learnt periods")
         try run.same("layer-norm", given: layerNorm, saved: saved.normalizesLayers, what: "layer normalisation")
+        try run.same("context", context, saved.context ?? 0)
+        if let d = try dilationList, d != saved.dilations {
+            throw CLIError("--dilations \(d.map(String.init).joined(separator: ",")) differs from the checkpoint's (\(saved.dilations.map { $0.map(String.init).joined(separator: ",") } ?? "none")); leave it out on --resume", status: .usage)
+        }
     }
 }

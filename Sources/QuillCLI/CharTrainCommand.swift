@@ -53,7 +53,7 @@ public struct CharTrain: ParsableCommand {
     /// Builds the run's options: defaults for a new run, the checkpoint's for --resume, checked for conflicts.
     func options() throws -> CharTrainOptions {
         try runArgs.options(fresh: {
-            var o = CharTrainOptions(dataPaths: data, outDir: runArgs.out, model: model.config)
+            var o = CharTrainOptions(dataPaths: data, outDir: runArgs.out, model: try model.config)
             o.batch = batch ?? o.batch
             o.seq = seq ?? o.seq
             o.valFraction = valFraction ?? o.valFraction
@@ -75,6 +75,9 @@ public struct CharTrain: ParsableCommand {
 
     public func run() throws {
         let o = try options()
+        if let architecture = o.model.convolutionArchitecture {
+            note("\(o.model.cell.rawValue): each prediction reads the last \(architecture.receptiveField) character\(architecture.receptiveField == 1 ? "" : "s") (receptive field)")
+        }
         let printer = try runArgs.train(o) { TrainingRun(options: o, resume: runArgs.resume, onEvent: $0) }
         printer.line("checkpoints in \(runArgs.out): \(RunFiles.best) (best), \(RunFiles.last) (resume with --resume)")
     }

@@ -109,7 +109,7 @@ struct RunArguments<Options: RunOptions>: ParsableArguments {
     /// with `RunOptions.validate`.
     /// - Throws: `ValidationError` for nonsensical options, `CLIError` for a flag that conflicts with the saved run,
     ///   and what reading the saved options throws.
-    func options(fresh: () -> Options, checkResumed: (Options) throws -> Void,
+    func options(fresh: () throws -> Options, checkResumed: (Options) throws -> Void,
                  adjust: (inout Options) -> Void = { _ in }) throws -> Options {
         var o: Options
         if resume {
@@ -123,7 +123,7 @@ struct RunArguments<Options: RunOptions>: ParsableArguments {
             try checkResumed(o)
             if let lr { o.optimizer.learningRate = lr; o.lrSchedule.initial = lr }
         } else {
-            o = fresh()
+            o = try fresh()
             let kind = optimizer ?? o.optimizer.kind
             let rate = lr ?? Options.defaultLearningRate(for: kind)
             o.optimizer = OptimizerConfig(kind: kind, learningRate: rate)

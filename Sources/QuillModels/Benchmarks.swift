@@ -54,7 +54,7 @@ public struct CharTrainingBenchmark {
             _ = model.trainStep(inputs: inputs, targets: targets, ws, dropout: 0, rng: &rng)
             if let clip = defaults.clipNorm { GradientClipping.clipByGlobalNorm(trainable, maxNorm: clip) }
             opt.update(trainable)
-            ws.stack.carryState()
+            ws.carryState()
         }
         return BenchResult(times: times, units: seq * batch, flopsPerUnit: 3 * model.forwardFLOPsPerCharacter)
     }
@@ -167,14 +167,16 @@ public struct SamplingBenchmark {
 
 extension CharModel {
     /// Forward FLOPs per character: each recurrent layer's input and recurrent products (an MRNN's three: x·[W_hx |
-    /// W_fx], h·W_fh and f·W_hf), and the output layer (2 FLOPs a product; the one-hot or embedding lookup costs none).
+    /// W_fx], h·W_fh and f·W_hf) or each convolution's k products, and the output layer (2 FLOPs a product; the
+    /// one-hot or embedding lookup costs none).
     public var forwardFLOPsPerCharacter: Double {
         var fwd = 0.0
-        for l in stack.layers {
+        for l in stack?.layers ?? [] {
             let G = Double(l.gateWidth), H = Double(l.hiddenSize)
             fwd += 2 * Double(l.inputSize) * G + (l.kind == .mrnn ? 4 * H * Double(l.factors) : 2 * H * G)
         }
-        return fwd + 2 * Double(stack.outputSize * config.vocabularySize)
+        for c in convolution?.convolutions ?? [] { fwd += 2 * Double(c.kernel * c.inputSize * c.outputSize) }
+        return fwd + 2 * Double(bodyOutputSize * config.vocabularySize)
     }
 }
 

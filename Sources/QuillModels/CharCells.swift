@@ -30,6 +30,7 @@ extension CharInspection {
             case .lstm, .phasedLSTM: return [.cell, .hidden, .input, .forget, .candidate, .output]
             case .gru: return [.hidden, .reset, .update, .candidate]
             case .rnn, .rnnRelu, .mrnn: return [.hidden]
+            case .tcn, .nnn: return []
             }
         }
 
@@ -63,6 +64,9 @@ extension CharInspection {
     /// - Throws: `CharModelError.invalidOption` naming the option (`--layer` counts from 1 on the command line) and
     ///   the valid range or values.
     public static func checkUnit(_ config: CharModelConfig, layer: Int?, unit: Int?, value: CellValue) throws {
+        guard config.cell.isRecurrent else {
+            throw CharModelError.invalidOption("the char inspection commands look at recurrent units; a \(config.cell.rawValue) model has none (train an lstm, gru, rnn, mrnn or phased-lstm)")
+        }
         if let layer, !(0..<config.layers).contains(layer) {
             throw CharModelError.invalidOption("--layer \(layer + 1) doesn't exist: the model has \(config.layers) layer\(config.layers == 1 ? "" : "s") (1…\(config.layers))")
         }

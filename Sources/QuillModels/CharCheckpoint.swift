@@ -6,7 +6,9 @@ import QuillNumerics
 ///
 /// Tensors (float32, row-major, for `x·W` products): `embedding.table` (V, E), per layer n
 /// `rnn.n.wx` (inputSize, gates·H), `rnn.n.wh` (H, gates·H), `rnn.n.b` (gates·H) and for GRU `rnn.n.bh`,
-/// then `output.w` (stack output, V) and `output.b` (V). Gate order is LSTM (i, f, g, o), GRU (r, z, n).
+/// then `output.w` (stack output, V) and `output.b` (V). Gate order is LSTM (i, f, g, o), GRU (r, z, n). A tcn or
+/// nnn model has `conv.*` tensors in place of `rnn.*` (`CausalConvolution`: `.w` (k·I, O), `.b` (O); n-NN
+/// `conv.n`, TCN `conv.in`, `conv.n.gate`, `conv.n.skip`, `conv.n.res`; `CharModelConfig.parameterShapes`).
 /// Metadata: `quill.kind` = "char-lm", `quill.format` = "1", `quill.config` (CharModelConfig JSON),
 /// `quill.vocabulary` (JSON array of one-character strings, index order), `quill.text-policy` (TextPolicy JSON) when
 /// the vocabulary's text policy is not `TextPolicy.strict` (absent, as in every checkpoint written before it existed,

@@ -91,7 +91,7 @@ public struct CharEvaluation: Equatable, Sendable {
                 total += model.evaluate(inputs: inputs, targets: targets, w)
                 correct += Self.correct(w, targets: targets, classes: model.config.vocabularySize)
             }
-            w.stack.carryState()
+            w.carryState()
         }
         let windows = full + (rest > 0 ? 1 : 0)
         for k in 0..<full {
@@ -99,7 +99,7 @@ public struct CharEvaluation: Equatable, Sendable {
             progress?(k + 1, windows)
         }
         if let w = wsRest {
-            w.stack.setStates(ws.stack.states())
+            w.setState(ws.state())
             run(w, at: full * T)
             progress?(windows, windows)
         }

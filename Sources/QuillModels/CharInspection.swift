@@ -31,7 +31,8 @@ public enum CharInspection {
 
     /// Runs `model` over `rows` (token sequences of one length, one batch row each) and calls `visit(t, step)` for
     /// every step t = 0… and layer, after the step's forward pass. Dropout is off.
-    /// - Precondition: `rows` is not empty and its sequences have one length.
+    /// - Precondition: `rows` is not empty and its sequences have one length. A tcn or nnn model has no recurrent
+    ///   layers to visit (`requireRecurrent`); its logits are reported all the same.
     /// `logits`, when given, is called for every step t and batch row b with the output layer's logits (V values,
     /// before the softmax) of the character after t.
     public static func trace(_ model: CharModel<Float>, rows: [[Int32]], chunk: Int = 256,
@@ -39,18 +40,18 @@ public enum CharInspection {
                              logits: ((_ t: Int, _ b: Int, _ logits: UnsafeBufferPointer<Float>) -> Void)? = nil) {
         precondition(!rows.isEmpty && Set(rows.map(\.count)).count == 1, "trace needs rows of one length")
         let T = rows[0].count, B = rows.count
-        var states: [RecurrentState<Float>]?
+        var state: CharState<Float>?
         var start = 0
         var rng = SeededGenerator(seed: 0)
         while start < T {
             let n = min(chunk, T - start)
             let ws = model.makeWorkspace(steps: n, batch: B)
-            if let states { ws.stack.setStates(states) } else { ws.stack.resetState() }
+            if let state { ws.setState(state) } else { ws.resetState() }
             var inputs = [Int32](repeating: 0, count: n * B)
             for t in 0..<n { for b in 0..<B { inputs[t * B + b] = rows[b][start + t] } }
             model.forward(inputs, ws, dropout: 0, rng: &rng)
             for t in 0..<n {
-                for (l, lws) in ws.stack.layers.enumerated() {
+                for (l, lws) in (ws.stack?.layers ?? []).enumerated() {
                     visit(start + t, LayerStep(layer: l, kind: model.config.cell, ws: lws, local: t))
                 }
                 if let logits {
@@ -60,8 +61,8 @@ public enum CharInspection {
                     }
                 }
             }
-            ws.stack.carryState()
-            states = ws.stack.states()
+            ws.carryState()
+            state = ws.state()
             start += n
         }
     }
@@ -73,6 +74,7 @@ public enum CharInspection {
     ///   position is outside the text or the replacement is the character already there.
     public static func typoDistances(_ model: CharModel<Float>, alphabet: Alphabet, text: String, position: Int,
                                      replacement: Character) throws -> [[Double]] {
+        try requireRecurrent(model, "the typo experiment")
         let tokens = try encode(text, alphabet: alphabet, what: "the text")
         guard (0..<tokens.count).contains(position) else {
             throw CharModelError.invalidOption("--at \(position) is outside the text (\(tokens.count) characters; positions 0…\(tokens.count - 1))")
@@ -109,13 +111,14 @@ public enum CharInspection {
         switch kind {
         case .lstm, .phasedLSTM: return [("input", 0), ("forget", 1), ("output", 3)]
         case .gru: return [("reset", 0), ("update", 1)]
-        case .rnn, .rnnRelu, .mrnn: return []
+        case .rnn, .rnnRelu, .mrnn, .tcn, .nnn: return []
         }
     }
 
     /// Gate saturation of every LSTM or GRU layer over `text`.
     /// - Throws: `CharModelError` for a text the vocabulary can't read, or a cell without gates (RNN).
     public static func saturation(_ model: CharModel<Float>, alphabet: Alphabet, text: String) throws -> [Saturation] {
+        try requireRecurrent(model, "gate saturation")
         let gates = sigmoidGates(model.config.cell)
         guard !gates.isEmpty else {
             throw CharModelError.invalidOption("a \(model.config.cell.rawValue) layer has no gates; gate saturation needs an lstm or gru model")
@@ -139,6 +142,14 @@ public enum CharInspection {
                 Saturation(layer: l, gate: gate.name, left: left[l][k].map { Double($0) / n },
                            right: right[l][k].map { Double($0) / n })
             }
+        }
+    }
+
+    /// - Throws: `CharModelError.invalidOption` when `model` is a tcn or nnn model, which has no recurrent units for
+    ///   `what` to look at.
+    public static func requireRecurrent(_ model: CharModel<Float>, _ what: String) throws {
+        guard model.config.cell.isRecurrent else {
+            throw CharModelError.invalidOption("\(what) looks at recurrent units; a \(model.config.cell.rawValue) model has none (train an lstm, gru, rnn, mrnn or phased-lstm)")
         }
     }
 

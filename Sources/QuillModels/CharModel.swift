@@ -4,9 +4,10 @@ import QuillOptim
 
 /// The architecture of a char-level language model, saved in every checkpoint.
 public struct CharModelConfig: Codable, Equatable, Sendable {
-    /// Recurrent cell: lstm, gru, rnn (tanh), rnn-relu, mrnn or phased-lstm.
+    /// Cell: lstm, gru, rnn (tanh), rnn-relu, mrnn or phased-lstm; or the feed-forward tcn or nnn
+    /// (`ConvolutionStack`).
     public var cell: CellKind
-    /// Number of stacked recurrent layers.
+    /// Number of stacked recurrent layers (n-NN: layers, the first over the context; TCN: blocks, one per dilation).
     public var layers: Int
     /// Units per layer.
     public var hidden: Int
@@ -34,16 +35,34 @@ public struct CharModelConfig: Codable, Equatable, Sendable {
     public var learnPeriods: Bool?
     /// Layer-normalised LSTM layers (`--layer-norm`; `LayerNormParameters`); nil (not written) means no.
     public var layerNorm: Bool?
+    /// The n-NN's context N, the characters its first layer reads (`--context`); nil for other cells.
+    public var context: Int?
+    /// The TCN's dilations, one block each, strictly increasing (`--dilations`); nil for other cells.
+    public var dilations: [Int]?
 
     public init(cell: CellKind = .lstm, layers: Int = 2, hidden: Int = 512, embedding: Int = CharModelConfig.defaultEmbedding, dropout: Double = 0,
                 skipConnections: Bool = false, vocabularySize: Int, peepholes: Bool = false,
                 forgetBias: Double = CharModelConfig.defaultForgetBias, factors: Int? = nil, learnPeriods: Bool? = nil,
-                layerNorm: Bool? = nil) {
+                layerNorm: Bool? = nil, context: Int? = nil, dilations: [Int]? = nil) {
         self.cell = cell; self.layers = layers; self.hidden = hidden; self.embedding = embedding
         self.dropout = dropout; self.skipConnections = skipConnections; self.vocabularySize = vocabularySize
         self.peepholes = peepholes; self.forgetBias = forgetBias; self.factors = factors
-        self.learnPeriods = learnPeriods; self.layerNorm = layerNorm
+        self.learnPeriods = learnPeriods; self.layerNorm = layerNorm; self.context = context; self.dilations = dilations
     }
+
+    /// The feed-forward architecture of a tcn or nnn model, nil for recurrent cells. Call after `validate()`.
+    public var convolutionArchitecture: ConvolutionArchitecture? {
+        switch cell {
+        case .nnn: return .nnn(context: context ?? Self.defaultContext)
+        case .tcn: return .tcn(dilations: dilations ?? Self.defaultDilations)
+        default: return nil
+        }
+    }
+
+    /// The n-NN's context when `--context` is not given.
+    public static let defaultContext = 5
+    /// The TCN's dilations when `--dilations` is not given: receptive field 128 characters.
+    public static let defaultDilations = [1, 2, 4, 8, 16, 32, 64]
 
     /// Whether the layers are layer-normalised.
     public var normalizesLayers: Bool { layerNorm == true }
@@ -62,7 +81,7 @@ public struct CharModelConfig: Codable, Equatable, Sendable {
 
     private enum CodingKeys: String, CodingKey {
         case cell, layers, hidden, embedding, dropout, skipConnections, vocabularySize, peepholes, forgetBias, factors,
-             learnPeriods, layerNorm
+             learnPeriods, layerNorm, context, dilations
     }
 
     /// Checkpoints written before peepholes existed have no `peepholes` field, and those written before the forget
@@ -81,6 +100,8 @@ public struct CharModelConfig: Codable, Equatable, Sendable {
         factors = try c.decodeIfPresent(Int.self, forKey: .factors)
         learnPeriods = try c.decodeIfPresent(Bool.self, forKey: .learnPeriods)
         layerNorm = try c.decodeIfPresent(Bool.self, forKey: .layerNorm)
+        context = try c.decodeIfPresent(Int.self, forKey: .context)
+        dilations = try c.decodeIfPresent([Int].self, forKey: .dilations)
     }
 
     /// A message naming the first nonsensical field, or nil.
@@ -105,15 +126,43 @@ public struct CharModelConfig: Codable, Equatable, Sendable {
         if learnPeriods == true && cell != .phasedLSTM {
             return "--learn-periods needs --cell phased-lstm (only the Phased LSTM has periods)"
         }
+        if let context {
+            if cell != .nnn { return "--context needs --cell nnn (only the n-NN reads a fixed context)" }
+            if !(1...256).contains(context) { return "--context must be between 1 and 256 characters, got \(context)" }
+        }
+        if let dilations {
+            if cell != .tcn { return "--dilations needs --cell tcn (only the TCN has dilations)" }
+            if dilations.isEmpty { return "--dilations is empty: give at least one, for example 1,2,4,8" }
+            if let d = dilations.first(where: { !(1...65536).contains($0) }) {
+                return "--dilations must each be between 1 and 65536, got \(d)"
+            }
+            if zip(dilations, dilations.dropFirst()).contains(where: { $0 >= $1 }) {
+                return "--dilations must increase strictly, got \(dilations.map(String.init).joined(separator: ","))"
+            }
+        }
+        if !cell.isRecurrent {
+            if cell == .tcn, layers != (dilations ?? Self.defaultDilations).count {
+                return "a TCN has one block per dilation: --layers \(layers) but \((dilations ?? Self.defaultDilations).count) dilations"
+            }
+            if dropout > 0 { return "--dropout: Quill's \(cell.rawValue) models have no dropout; leave it at 0" }
+            if skipConnections {
+                return cell == .tcn ? "--skip: a TCN always has WaveNet's skip connections; leave the flag out"
+                    : "--skip: the n-NN has no skip connections"
+            }
+        }
         return nil
     }
 }
 
-/// A char-level language model: embedding (or one-hot) → recurrent stack → linear → softmax.
+/// A char-level language model: embedding (or one-hot) → recurrent stack (or, for tcn and nnn, a convolution stack)
+/// → linear → softmax.
 public final class CharModel<T: QuillScalar> {
     public let config: CharModelConfig
     public let embedding: Embedding<T>
-    public let stack: RecurrentStack<T>
+    /// The recurrent layers; nil for tcn and nnn models.
+    public let stack: RecurrentStack<T>?
+    /// The feed-forward layers of tcn and nnn models; nil for recurrent ones.
+    public let convolution: ConvolutionStack<T>?
     public let output: Linear<T>
 
     @_specialize(exported: true, where T == Float)
@@ -122,22 +171,41 @@ public final class CharModel<T: QuillScalar> {
         let V = config.vocabularySize
         embedding = Embedding(vocabularySize: V, dimension: config.embedding > 0 ? config.embedding : nil,
                               name: "embedding", rng: &rng)
-        stack = RecurrentStack(kind: config.cell, inputSize: embedding.dimension, hiddenSize: config.hidden,
-                               layers: config.layers, skipConnections: config.skipConnections,
-                               peepholes: config.peepholes, forgetBias: config.forgetBias, factors: config.factorCount,
-                               learnPeriods: config.learnsPeriods, layerNorm: config.normalizesLayers, name: "rnn",
-                               rng: &rng)
-        output = Linear(inputSize: stack.outputSize, outputSize: V, name: "output", rng: &rng)
+        if let architecture = config.convolutionArchitecture {
+            stack = nil
+            let conv = ConvolutionStack<T>(architecture: architecture, inputSize: embedding.dimension,
+                                           hiddenSize: config.hidden, layers: config.layers, name: "conv", rng: &rng)
+            convolution = conv
+            output = Linear(inputSize: conv.outputSize, outputSize: V, name: "output", rng: &rng)
+        } else {
+            let rnn = RecurrentStack<T>(kind: config.cell, inputSize: embedding.dimension, hiddenSize: config.hidden,
+                                        layers: config.layers, skipConnections: config.skipConnections,
+                                        peepholes: config.peepholes, forgetBias: config.forgetBias,
+                                        factors: config.factorCount, learnPeriods: config.learnsPeriods,
+                                        layerNorm: config.normalizesLayers, name: "rnn", rng: &rng)
+            stack = rnn
+            convolution = nil
+            output = Linear(inputSize: rnn.outputSize, outputSize: V, name: "output", rng: &rng)
+        }
     }
 
     /// Every tensor, in checkpoint order (the one-hot identity table included, marked not trainable).
-    public var parameters: [Parameter<T>] { [embedding.table] + stack.parameters + output.parameters }
+    public var parameters: [Parameter<T>] { [embedding.table] + bodyParameters + output.parameters }
+
+    /// The recurrent or convolution stack's parameters.
+    var bodyParameters: [Parameter<T>] { stack?.parameters ?? convolution?.parameters ?? [] }
+
+    /// Width of the recurrent or convolution stack's output, the output layer's input.
+    public var bodyOutputSize: Int { output.inputSize }
 
     public var trainableScalarCount: Int { parameters.filter(\.trainable).scalarCount() }
 
     /// The groups of `parameters` whose gradients `trainStep` reports final to its hooks, in that order: the output
-    /// layer, the recurrent layers from the top (`RecurrentStack.gradientGroups`), the embedding.
-    public var gradientGroups: [[Parameter<T>]] { [output.parameters] + stack.gradientGroups + [[embedding.table]] }
+    /// layer, the recurrent layers from the top (`RecurrentStack.gradientGroups`) or the convolution stack, the
+    /// embedding.
+    public var gradientGroups: [[Parameter<T>]] {
+        [output.parameters] + (stack?.gradientGroups ?? convolution?.gradientGroups ?? []) + [[embedding.table]]
+    }
 
     @_specialize(exported: true, where T == Float)
     public func makeWorkspace(steps: Int, batch: Int) -> CharWorkspace<T> {
@@ -150,8 +218,27 @@ public final class CharModel<T: QuillScalar> {
                         rng: inout SeededGenerator) {
         let rows = ws.steps * ws.batch
         embedding.forward(inputs, count: rows, into: ws.embedded.ptr)
-        stack.forward(ws.embedded.ptr, ws.stack, dropout: dropout, rng: &rng)
-        output.forward(stack.output(ws.stack), rows: rows, into: ws.logits.ptr)
+        output.forward(forwardBody(ws, dropout: dropout, rng: &rng), rows: rows, into: ws.logits.ptr)
+    }
+
+    /// The recurrent or convolution stack's forward pass over `ws.embedded`; returns its output (T·B, width).
+    private func forwardBody(_ ws: CharWorkspace<T>, dropout: Double, rng: inout SeededGenerator) -> UnsafeMutablePointer<T> {
+        if let stack, let sws = ws.stack {
+            stack.forward(ws.embedded.ptr, sws, dropout: dropout, rng: &rng)
+            return stack.output(sws)
+        }
+        // Invariant: a model without a recurrent stack has a convolution stack, and its workspace one too (init).
+        let conv = convolution!, cws = ws.convolution!
+        conv.forward(ws.embedded.ptr, cws)
+        return conv.output(cws)
+    }
+
+    /// The stack's output of the last forward pass: (T·B, `bodyOutputSize`).
+    @_specialize(exported: true, where T == Float)
+    public func bodyOutput(_ ws: CharWorkspace<T>) -> UnsafeMutablePointer<T> {
+        if let stack, let sws = ws.stack { return stack.output(sws) }
+        // Invariant: a model without a recurrent stack has a convolution stack, and its workspace one too (init).
+        return convolution!.output(ws.convolution!)
     }
 
     /// One training window: forward, loss, and backward into the parameters' gradients (which accumulate; zero them
@@ -166,11 +253,15 @@ public final class CharModel<T: QuillScalar> {
         forward(inputs, ws, dropout: dropout, rng: &rng)
         let loss = SoftmaxCrossEntropy.loss(logits: ws.logits.ptr, targets: targets, rows: rows, classes: V,
                                             dLogits: ws.dLogits.ptr, scale: T(1) / T(lossRows ?? rows))
-        let stackOut = stack.output(ws.stack)
-        output.backward(stackOut, rows: rows, dy: ws.dLogits.ptr, dx: ws.dStackOut.ptr)
+        output.backward(bodyOutput(ws), rows: rows, dy: ws.dLogits.ptr, dx: ws.dStackOut.ptr)
         hooks?.ready(output.parameters)
         let dx = embedding.isOneHot ? nil : ws.dEmbedded?.ptr
-        stack.backward(ws.embedded.ptr, ws.stack, dOut: ws.dStackOut.ptr, dx: dx, hooks: hooks)
+        if let stack, let sws = ws.stack {
+            stack.backward(ws.embedded.ptr, sws, dOut: ws.dStackOut.ptr, dx: dx, hooks: hooks)
+        } else if let conv = convolution, let cws = ws.convolution {
+            conv.backward(cws, dOut: ws.dStackOut.ptr, dx: dx)
+            for group in conv.gradientGroups { hooks?.ready(group) }
+        }
         if let dx { embedding.backward(inputs, count: rows, dOut: dx) }
         hooks?.ready([embedding.table])
         return loss
@@ -186,11 +277,21 @@ public final class CharModel<T: QuillScalar> {
     }
 }
 
+/// The state a `CharModel` carries from one step or window to the next, per stream: every recurrent layer's
+/// (`RecurrentState`), or every convolution's last inputs (`ConvolutionStackWorkspace.states`).
+public enum CharState<T: QuillScalar> {
+    case recurrent([RecurrentState<T>])
+    case convolution([[T]])
+}
+
 /// Activations of a `CharModel` for one (steps, batch) shape.
 public final class CharWorkspace<T: QuillScalar> {
     public let steps: Int
     public let batch: Int
-    public let stack: StackWorkspace<T>
+    /// The recurrent stack's activations; nil for tcn and nnn models.
+    public let stack: StackWorkspace<T>?
+    /// The convolution stack's; nil for recurrent models.
+    public let convolution: ConvolutionStackWorkspace<T>?
     /// (T·B, E)
     let embedded: Tensor<T>
     let dEmbedded: Tensor<T>?
@@ -204,11 +305,39 @@ public final class CharWorkspace<T: QuillScalar> {
         self.steps = steps
         self.batch = batch
         let rows = steps * batch
-        stack = model.stack.makeWorkspace(steps: steps, batch: batch)
+        stack = model.stack?.makeWorkspace(steps: steps, batch: batch)
+        convolution = model.convolution?.makeWorkspace(steps: steps, batch: batch)
         embedded = Tensor([rows, model.embedding.dimension])
         dEmbedded = model.embedding.isOneHot ? nil : Tensor([rows, model.embedding.dimension])
         logits = Tensor([rows, model.config.vocabularySize])
         dLogits = Tensor([rows, model.config.vocabularySize])
-        dStackOut = Tensor([rows, model.stack.outputSize])
+        dStackOut = Tensor([rows, model.bodyOutputSize])
+    }
+
+    /// Carries the state to the next window of steps.
+    @_specialize(exported: true, where T == Float)
+    public func carryState() { stack?.carryState(); convolution?.carryState() }
+    /// Every stream starts over: zero state.
+    @_specialize(exported: true, where T == Float)
+    public func resetState() { stack?.resetState(); convolution?.resetState() }
+    /// Stream b starts over.
+    @_specialize(exported: true, where T == Float)
+    public func resetState(row b: Int) { stack?.resetState(row: b); convolution?.resetState(row: b) }
+    /// Stream b takes stream order[b]'s state (beam search).
+    @_specialize(exported: true, where T == Float)
+    public func reorderState(_ order: [Int]) { stack?.reorderState(order); convolution?.reorderState(order) }
+    /// A copy of the state the next step starts from.
+    @_specialize(exported: true, where T == Float)
+    public func state() -> CharState<T> {
+        if let stack { return .recurrent(stack.states()) }
+        return .convolution(convolution?.states() ?? [])
+    }
+    /// Sets the state from `state()` of a workspace of the same model and batch.
+    @_specialize(exported: true, where T == Float)
+    public func setState(_ s: CharState<T>) {
+        switch s {
+        case .recurrent(let states): stack?.setStates(states)
+        case .convolution(let states): convolution?.setStates(states)
+        }
     }
 }

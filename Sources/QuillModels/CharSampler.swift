@@ -24,7 +24,7 @@ public final class CharSampler {
         for t in tokens {
             for b in 0..<width { input[b] = t }
             model.forward(input, ws, dropout: 0, rng: &unused)
-            ws.stack.carryState()
+            ws.carryState()
         }
         // Invariant: tokens is non-empty (an empty prime was replaced by one token above).
         return (ws, tokens.last!)
@@ -57,7 +57,7 @@ public final class CharSampler {
             }
             out.append(next)
             model.forward([next], ws, dropout: 0, rng: &unused)
-            ws.stack.carryState()
+            ws.carryState()
             progress?(out.count, length)
         }
         return alphabet.decode(out)
@@ -104,11 +104,11 @@ public final class CharSampler {
             let chosen = Array(candidates.prefix(width))
             // Pad with the best candidate if the vocabulary is smaller than the beam.
             let picks = (0..<width).map { chosen[min($0, chosen.count - 1)] }
-            ws.stack.reorderState(picks.map(\.beam))
+            ws.reorderState(picks.map(\.beam))
             sequences = picks.map { sequences[$0.beam] + [$0.token] }
             scores = picks.map(\.score)
             model.forward(picks.map(\.token), ws, dropout: 0, rng: &unused)
-            ws.stack.carryState()
+            ws.carryState()
             progress?(step + 1, length)
         }
         return alphabet.decode(sequences[0])

@@ -110,6 +110,7 @@ public enum CharSimilarity {
     ///   under 4 characters or a perplexity too large for it.
     public static func stateMap(_ model: CharModel<Float>, alphabet: Alphabet, text: String, layer: Int,
                                 options: TSNE.Options) throws -> Map {
+        try CharInspection.requireRecurrent(model, "the state map")
         guard (0..<model.config.layers).contains(layer) else {
             throw CharModelError.invalidOption("--layer \(layer + 1) doesn't exist: the model has \(model.config.layers) layer\(model.config.layers == 1 ? "" : "s") (1…\(model.config.layers))")
         }

@@ -48,7 +48,8 @@ extension CharInspection {
         if let bad = units.first(where: { !(0..<config.hidden).contains($0) }) {
             throw CharModelError.invalidOption("--units: unit \(bad) doesn't exist: each layer has \(config.hidden) units (0…\(config.hidden - 1))")
         }
-        let l = model.stack.layers[layer], H = l.hiddenSize
+        // Invariant: a Phased LSTM model is recurrent (CharModel.init).
+        let l = model.stack!.layers[layer], H = l.hiddenSize
         // Invariant: a Phased LSTM layer has its periods and time gate (RecurrentLayer.init).
         let logPeriod = l.periods!.value, gate = l.timeGate!.value
         return units.map { j in

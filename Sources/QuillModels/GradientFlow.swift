@@ -42,17 +42,19 @@ public enum GradientFlow {
     /// ∂L_T/∂hˡ_t norms of a char model on `rows` (B token sequences of steps + 1 tokens each): the model reads the
     /// first `steps` tokens of each row, and L_T is the mean cross-entropy of its prediction of the last token after
     /// the last step. `[layer][t]` as `hiddenGradientNorms`. Leaves the gradients of this loss in the parameters.
-    /// - Precondition: `rows` is not empty, its rows have one length of at least 2 and tokens in the vocabulary.
+    /// - Precondition: `rows` is not empty, its rows have one length of at least 2 and tokens in the vocabulary; the
+    ///   model is recurrent (`CellKind.isRecurrent`).
     @_specialize(exported: true, where T == Float)
     public static func charModel<T: QuillScalar>(_ model: CharModel<T>, rows: [[Int32]]) -> [[Double]] {
         precondition(!rows.isEmpty && Set(rows.map(\.count)).count == 1 && rows[0].count >= 2, "rows of one length ≥ 2")
+        guard let stack = model.stack else { preconditionFailure("gradient flow needs a recurrent model") }
         let S = rows[0].count - 1, B = rows.count, V = model.config.vocabularySize
         let ws = model.makeWorkspace(steps: S, batch: B)
         var inputs = [Int32](repeating: 0, count: S * B)
         for t in 0..<S { for b in 0..<B { inputs[t * B + b] = rows[b][t] } }
         let targets = rows.map { $0[S] }
         var rng = SeededGenerator(seed: 0)
-        ws.stack.resetState()
+        ws.resetState()
         inputs.withUnsafeBufferPointer { model.forward($0.baseAddress!, ws, dropout: 0, rng: &rng) }  // Invariant: S·B ≥ 1.
         let last = (S - 1) * B
         let dLast = Tensor<T>([B, V])
@@ -61,11 +63,12 @@ public enum GradientFlow {
             SoftmaxCrossEntropy.loss(logits: ws.logits.ptr + last * V, targets: $0.baseAddress!, rows: B, classes: V,
                                      dLogits: dLast.ptr, scale: T(1) / T(B))
         }
-        let width = model.stack.outputSize
+        let width = stack.outputSize
         ws.dStackOut.zero()
-        model.output.backward(model.stack.output(ws.stack) + last * width, rows: B, dy: dLast.ptr,
+        model.output.backward(model.bodyOutput(ws) + last * width, rows: B, dy: dLast.ptr,
                               dx: ws.dStackOut.ptr + last * width)
-        return hiddenGradientNorms(model.stack, x: ws.embedded.ptr, ws.stack, dOut: ws.dStackOut.ptr)
+        // Invariant: a recurrent model's workspace has a recurrent stack's (CharWorkspace.init).
+        return hiddenGradientNorms(stack, x: ws.embedded.ptr, ws.stack!, dOut: ws.dStackOut.ptr)
     }
 
     /// B rows of steps + 1 tokens for `charModel`: windows of `text` at positions drawn from `rng` when a text is

@@ -170,6 +170,17 @@ public struct MemoryEstimate: Equatable, Sendable {
     /// pre-activations carry its F factors (G = H + F) and it keeps three (T, B, F) factor buffers; a Phased LSTM
     /// keeps k, c̃ and h̃ (3H); a layer-normalised one its normalised products, their gradient and cell (3G + H) and
     /// three 1/σ.
+    /// Floats per (step, batch row) a `ConvolutionStackWorkspace` holds: n-NN, each layer's kept input and h, and two
+    /// gradient buffers; TCN, per block its kept inputs (gate, skip, residual), r, a (2H), tanh and σ parts and z,
+    /// then the skip sum, its relu and the gradient buffers (8H). The carried history is left out (it is per stream).
+    static func convolutionActivations(_ architecture: ConvolutionArchitecture, hidden H: Double, input E: Double,
+                                       layers L: Double) -> Double {
+        switch architecture {
+        case .nnn: return E + (L - 1) * H + L * H + 2 * H
+        case .tcn: return E + L * 9 * H + 8 * H
+        }
+    }
+
     static func layerActivations(kind: CellKind, hidden H: Double, input: Double, first: Bool,
                                  factors F: Double = 0, layerNorm: Bool = false) -> Double {
         let G = kind == .mrnn ? H + F : Double(kind.gateCount) * H
@@ -198,10 +209,14 @@ public struct MemoryEstimate: Equatable, Sendable {
         let G = Double(config.cell.gateCount) * H
         let L = Double(config.layers)
         var perRow = 0.0
-        for n in 0..<config.layers {
-            let input = n == 0 ? E : H + (config.skipConnections ? E : 0)
-            perRow += layerActivations(kind: config.cell, hidden: H, input: input, first: n == 0,
-                                       factors: Double(config.factorCount), layerNorm: config.normalizesLayers)
+        if let architecture = config.convolutionArchitecture {
+            perRow += convolutionActivations(architecture, hidden: H, input: E, layers: L)
+        } else {
+            for n in 0..<config.layers {
+                let input = n == 0 ? E : H + (config.skipConnections ? E : 0)
+                perRow += layerActivations(kind: config.cell, hidden: H, input: input, first: n == 0,
+                                           factors: Double(config.factorCount), layerNorm: config.normalizesLayers)
+            }
         }
         let O = config.skipConnections ? L * H : H
         perRow += H + 2 * E + 2 * V + O + (config.skipConnections ? O : 0)
@@ -361,6 +376,25 @@ extension CharModelConfig {
     public var parameterShapes: [ParameterShape] {
         let V = vocabularySize, E = embedding > 0 ? embedding : V
         var out = [ParameterShape(name: "embedding.table", shape: [V, E], trainable: embedding > 0)]
+        if let architecture = convolutionArchitecture {
+            func conv(_ name: String, _ input: Int, _ output: Int, kernel: Int) -> [ParameterShape] {
+                [ParameterShape(name: "\(name).w", shape: [kernel * input, output], trainable: true),
+                 ParameterShape(name: "\(name).b", shape: [output], trainable: true)]
+            }
+            switch architecture {
+            case .nnn(let context):
+                for n in 0..<layers { out += conv("conv.\(n)", n == 0 ? E : hidden, hidden, kernel: n == 0 ? context : 1) }
+            case .tcn(let dilations):
+                out += conv("conv.in", E, hidden, kernel: 1)
+                for l in dilations.indices {
+                    out += conv("conv.\(l).gate", hidden, 2 * hidden, kernel: 2)
+                    out += conv("conv.\(l).skip", hidden, hidden, kernel: 1)
+                    if l < dilations.count - 1 { out += conv("conv.\(l).res", hidden, hidden, kernel: 1) }
+                }
+            }
+            return out + [ParameterShape(name: "output.w", shape: [hidden, V], trainable: true),
+                          ParameterShape(name: "output.b", shape: [V], trainable: true)]
+        }
         for n in 0..<layers {
             let input = n == 0 ? E : hidden + (skipConnections ? E : 0)
             out += ParameterShape.recurrentLayer("rnn.\(n)", kind: cell, input: input, hidden: hidden, peepholes: peepholes,

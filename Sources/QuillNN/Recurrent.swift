@@ -1,7 +1,8 @@
 import CQuillKernels
 import QuillNumerics
 
-/// The recurrent cell families.
+/// The cell families of the char models: recurrent cells, and the feed-forward baselines of note 003 built from
+/// causal convolutions (`ConvolutionStack`), which `isRecurrent` tells apart.
 public enum CellKind: String, Codable, CaseIterable, Sendable {
     case lstm
     case gru
@@ -12,6 +13,13 @@ public enum CellKind: String, Codable, CaseIterable, Sendable {
     /// Neil, Pfeiffer and Liu's (2016) Phased LSTM: an LSTM whose updates pass through a periodic time gate
     /// (`TimeGate`).
     case phasedLSTM = "phased-lstm"
+    /// A WaveNet-style temporal convolutional network (`ConvolutionArchitecture.tcn`); not recurrent.
+    case tcn
+    /// The n-NN, a feed-forward network over the last N inputs (`ConvolutionArchitecture.nnn`); not recurrent.
+    case nnn
+
+    /// Whether the cell is a `RecurrentLayer`'s; TCN and n-NN models run a `ConvolutionStack` instead.
+    public var isRecurrent: Bool { self != .tcn && self != .nnn }
 
     /// Gates per hidden unit: LSTM (i, f, g, o), GRU (r, z, n), RNN and MRNN one (the MRNN's pre-activations also
     /// carry its F factors: `RecurrentLayer.gateWidth`).
@@ -20,6 +28,7 @@ public enum CellKind: String, Codable, CaseIterable, Sendable {
         case .lstm, .phasedLSTM: return 4
         case .gru: return 3
         case .rnn, .rnnRelu, .mrnn: return 1
+        case .tcn, .nnn: return 0
         }
     }
 
@@ -27,7 +36,7 @@ public enum CellKind: String, Codable, CaseIterable, Sendable {
 
     /// Whether the fused step kernels (`FusedKernels`) implement this cell; the MRNN and the Phased LSTM run the
     /// portable path.
-    public var hasFusedKernels: Bool { self != .mrnn && self != .phasedLSTM }
+    public var hasFusedKernels: Bool { isRecurrent && self != .mrnn && self != .phasedLSTM }
 }
 
 /// The recurrent state of one layer: `h` and, for LSTM, `c`, each (B, H); for the Phased LSTM also each stream's
@@ -104,6 +113,7 @@ public final class RecurrentLayer<T: QuillScalar> {
     public init(kind: CellKind, inputSize: Int, hiddenSize: Int, name: String, peepholes: Bool = false,
                 forgetBias: Double = 1, factors: Int = 0, learnPeriods: Bool = false, layerNorm: Bool = false,
                 rng: inout SeededGenerator) {
+        precondition(kind.isRecurrent, "\(kind.rawValue) is not a recurrent cell: it runs a ConvolutionStack")
         precondition(!layerNorm || (kind == .lstm && !peepholes), "layer normalisation is for LSTM layers without peepholes")
         self.kind = kind
         self.inputSize = inputSize
@@ -229,6 +239,8 @@ public final class RecurrentLayer<T: QuillScalar> {
             mrnnForwardStep(t, ws)
         case .phasedLSTM:
             phasedForwardStep(t, ws)
+        case .tcn, .nnn:
+            preconditionFailure("\(kind.rawValue) is not a recurrent cell (init refuses it)")
         }
     }
 
@@ -312,6 +324,8 @@ public final class RecurrentLayer<T: QuillScalar> {
             CellKernels.gruBackward(act: ws.preStep(t), hg: ws.hgStep(t), hPrev: ws.hStep(t), dh: dh,
                                     dxg: dPre, dhg: ws.dhgStep(t), dhPrevDirect: ws.scratchBH.ptr,
                                     batch: B, hidden: H)
+        case .tcn, .nnn:
+            preconditionFailure("\(kind.rawValue) is not a recurrent cell (init refuses it)")
         }
         if let clip = preactivationGradientClip {
             Kernels.clamp(dPre, count: B * G, limit: clip)
@@ -346,7 +360,7 @@ public final class RecurrentLayer<T: QuillScalar> {
         case .rnn, .rnnRelu:
             qk_rnn_backward_step(packed, B, H, kind == .rnnRelu ? 1 : 0, asFloat(UnsafePointer(ws.hStep(t + 1))), dh,
                                  external, dPre, clip)
-        case .mrnn, .phasedLSTM:
+        case .mrnn, .phasedLSTM, .tcn, .nnn:
             preconditionFailure("\(kind.rawValue) has no fused kernels (CellKind.hasFusedKernels)")
         }
     }

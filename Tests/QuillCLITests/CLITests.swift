@@ -110,7 +110,7 @@ final class CLITests: XCTestCase {
         let loaded = try CharCheckpoint.load(out + "/model.safetensors")
         XCTAssertTrue(loaded.model.config.peepholes)
         XCTAssertTrue(loaded.model.parameters.contains { $0.name == "rnn.1.peep" })
-        XCTAssertTrue(loaded.model.stack.layers[0].peephole!.value.array.contains { $0 != 0 }, "peepholes were trained")
+        XCTAssertTrue(loaded.model.stack!.layers[0].peephole!.value.array.contains { $0 != 0 }, "peepholes were trained")
         var sample = try parse(["char", "sample", "--model", out, "--length", "10", "--seed", "3"])
         try sample.run()
     }

@@ -63,6 +63,7 @@ final class OptionTests: XCTestCase {
             Numeric(char, "embedding", "-1", "16385"), Numeric(char, "dropout", "-0.1", "1", float: true),
             Numeric(char, "forget-bias", "-10.5", "11", float: true, negativeInRange: true),
             Numeric(char + ["--cell", "mrnn"], "factors", "0", "16385"),
+            Numeric(char + ["--cell", "nnn"], "context", "0", "257"),
             Numeric(char, "batch", "0", "10001"), Numeric(char, "seq", "0", "10001"),
             Numeric(char, "clip-value", "0", "1e7", float: true),
             Numeric(char, "val-fraction", "-0.1", "0.6", float: true), Numeric(char, "sample-length", "-1", "100001"),
@@ -271,7 +272,7 @@ final class OptionTests: XCTestCase {
             "valid-list", "text", "inkml", "seed", "color", "pen", "plotter", "pen-down", "pen-up", "origin",
             "page", "margin", "align", "paper", "precision", "smoothing", "hershey", "synthetic-seed", "init-from", "init",
             "sample-prime", "labels", "typo", "host", "cors", "job", "value", "lengths", "tensorboard", "parameter",
-            "units",
+            "units", "dilations",
         ]
         let covered = Set(Self.numeric.map(\.key))
         var seen = 0

@@ -52,7 +52,7 @@ final class TimeGateCLITests: XCTestCase {
         let loaded = try CharCheckpoint.load(model)
         let curves = try CharInspection.timeGates(loaded.model, layer: 1, units: [1, 5], length: 10)
         // Invariant: a Phased LSTM layer has its periods.
-        let logPeriod = loaded.model.stack.layers[1].periods!.value
+        let logPeriod = loaded.model.stack!.layers[1].periods!.value
         XCTAssertEqual(curves.map(\.unit), [1, 5])
         XCTAssertEqual(curves[1].period, Double.exp(Double(logPeriod[5])), accuracy: 1e-9)
     }

@@ -22,13 +22,13 @@ final class CharInspectionTests: XCTestCase {
         let tokens = alphabet.encode(text)
         // One forward pass over the whole text, batch 1.
         let ws = m.makeWorkspace(steps: tokens.count, batch: 1)
-        ws.stack.resetState()
+        ws.resetState()
         var rng = SeededGenerator(seed: 0)
         m.forward(tokens, ws, dropout: 0, rng: &rng)
         var checked = 0
         // Traced in chunks of 7 steps with the state carried: the same h, c and gates at every step.
         CharInspection.trace(m, rows: [tokens], chunk: 7) { t, step in
-            let lws = ws.stack.layers[step.layer]
+            let lws = ws.stack!.layers[step.layer]
             let h = Array(step.h(0)), expected = Array(UnsafeBufferPointer(start: lws.hStep(t + 1), count: 6))
             for (a, b) in zip(h, expected) { XCTAssertEqual(a, b, accuracy: 1e-6) }
             let c = Array(step.c(0)!), ce = Array(UnsafeBufferPointer(start: lws.c!.ptr + (t + 1) * 6, count: 6))
@@ -66,7 +66,7 @@ final class CharInspectionTests: XCTestCase {
     func testSaturationFractionsCountTheGatesBeyondTheThresholds() throws {
         let (m, alphabet) = model(.lstm, layers: 1)
         // Force the forget gate open (bias +20) and the output gate shut (bias −20): every step saturates them.
-        let b = m.stack.layers[0].bias.value
+        let b = m.stack!.layers[0].bias.value
         for j in 0..<6 { b[6 + j] = 20; b[18 + j] = -20 }
         let s = try CharInspection.saturation(m, alphabet: alphabet, text: text)
         XCTAssertEqual(s.map(\.gate), ["input", "forget", "output"])
@@ -96,7 +96,7 @@ final class CharCellsTests: XCTestCase {
                                      rng: &rng)
             let tokens = alphabet.encode(text)
             let ws = m.makeWorkspace(steps: tokens.count, batch: 1)
-            ws.stack.resetState()
+            ws.resetState()
             var frng = SeededGenerator(seed: 0)
             m.forward(tokens, ws, dropout: 0, rng: &frng)
             let H = 5, G = cell.gateCount * H
@@ -104,7 +104,7 @@ final class CharCellsTests: XCTestCase {
                 let got = try CharInspection.unitValues(m, alphabet: alphabet, text: text, layers: [1, 0], value: value)
                 XCTAssertEqual(got.count, 2)
                 for (k, l) in [1, 0].enumerated() {
-                    let lws = ws.stack.layers[l]
+                    let lws = ws.stack!.layers[l]
                     for t in 0..<tokens.count {
                         for j in 0..<H {
                             let expected: Float
@@ -228,7 +228,7 @@ final class CharSimilarityTests: XCTestCase {
         let rows = try CharSimilarity.probabilities(m.model, alphabet: m.alphabet, text: text)
         let tokens = m.alphabet.encode(text)
         let ws = m.model.makeWorkspace(steps: tokens.count, batch: 1)
-        ws.stack.resetState()
+        ws.resetState()
         var rng = SeededGenerator(seed: 0)
         m.model.forward(tokens, ws, dropout: 0, rng: &rng)
         let V = m.alphabet.count

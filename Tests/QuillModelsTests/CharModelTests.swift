@@ -18,12 +18,12 @@ final class CharModelTests: XCTestCase {
         let maskRNG = SeededGenerator(seed: 77)
         func loss() -> Double {
             var r = maskRNG
-            ws.stack.resetState()
+            ws.resetState()
             model.forward(inputs, ws, dropout: 0.2, rng: &r)
             return SoftmaxCrossEntropy.loss(logits: ws.logits.ptr, targets: targets, rows: 6, classes: 7, dLogits: nil) / 6
         }
         var r = maskRNG
-        ws.stack.resetState()
+        ws.resetState()
         model.parameters.zeroGradients()
         _ = model.trainStep(inputs: inputs, targets: targets, ws, dropout: 0.2, rng: &r)
         for p in model.parameters where p.trainable { GradientCheck.check(p, loss: loss) }
@@ -75,7 +75,9 @@ final class CharModelTests: XCTestCase {
         var rng = SeededGenerator(seed: 5)
         for cell in CellKind.allCases {
             let config = CharModelConfig(cell: cell, layers: 2, hidden: 6, embedding: cell == .gru ? 3 : 0,
-                                         skipConnections: cell == .lstm, vocabularySize: 5)
+                                         skipConnections: cell == .lstm, vocabularySize: 5,
+                                         context: cell == .nnn ? 3 : nil, dilations: cell == .tcn ? [1, 2] : nil)
+            XCTAssertNil(config.validate(), "\(cell)")
             let model = CharModel<Float>(config: config, rng: &rng)
             let vocab = Alphabet(text: "abcde")
             let path = dir.path("\(cell).safetensors")

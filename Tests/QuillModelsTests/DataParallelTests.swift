@@ -162,7 +162,7 @@ final class DataParallelTests: XCTestCase {
         XCTAssertEqual(buckets.bucketSizes.count, model.gradientGroups.count)
         for _ in 0..<2 {  // twice: the buckets reset after each step
             model.parameters.zeroGradients()
-            ws.stack.resetState()
+            ws.resetState()
             _ = model.trainStep(inputs: inputs, targets: targets, ws, dropout: 0, rng: &unused, hooks: buckets.hooks)
             // Scribble over the gradients after they were reported: finish must write back what was copied.
             for p in trainable { p.grad.ptr.update(repeating: 99, count: p.count) }
@@ -171,7 +171,7 @@ final class DataParallelTests: XCTestCase {
         }
         // Reported out of order, and not at all: the sums start in order at finish, from the gradients then.
         model.parameters.zeroGradients()
-        ws.stack.resetState()
+        ws.resetState()
         _ = model.trainStep(inputs: inputs, targets: targets, ws, dropout: 0, rng: &unused)
         buckets.ready(model.gradientGroups[2])
         _ = buckets.finish()

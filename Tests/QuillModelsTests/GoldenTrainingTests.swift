@@ -47,7 +47,7 @@ final class GoldenTrainingTests: XCTestCase {
             losses.append(loss / Double(T_ * B))
             norms.append(GradientClipping.clipByGlobalNorm(trainable, maxNorm: g.scalar("clip")))
             adam.update(trainable)
-            ws.stack.carryState()
+            ws.carryState()
             let tolerance = weightTolerance(T.self, steps: s + 1, lr: g.scalar("lr"))
             for p in trainable { g.compare("step\(s + 1).\(p.name)", p.value, tolerance: tolerance) }
         }

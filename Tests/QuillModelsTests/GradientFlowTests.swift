@@ -11,7 +11,7 @@ final class GradientFlowTests: XCTestCase {
     /// layer above (at t) and the layer itself (at t + 1) both read the moved state.
     func loss(_ model: CharModel<Double>, rows: [[Int32]], perturb: (layer: Int, t: Int, b: Int, j: Int, eps: Double)?) -> Double {
         let S = rows[0].count - 1, B = rows.count, E = model.embedding.dimension, V = model.config.vocabularySize
-        let stack = model.stack, H = stack.hiddenSize, N = stack.layers.count
+        let stack = model.stack!, H = stack.hiddenSize, N = stack.layers.count
         var tokens = [Int32](repeating: 0, count: S * B)
         for t in 0..<S { for b in 0..<B { tokens[t * B + b] = rows[b][t] } }
         let x = Tensor<Double>([S * B, E])
@@ -56,7 +56,7 @@ final class GradientFlowTests: XCTestCase {
         let model = CharModel<Double>(config: config, rng: &rng)
         // Biases away from 0: with zero biases, a ReLU layer reading zero states sits exactly on its kink, where a
         // central difference measures neither one-sided derivative.
-        for layer in model.stack.layers {
+        for layer in model.stack!.layers {
             for i in 0..<layer.bias.value.count { layer.bias.value[i] = rng.uniform() * 0.4 - 0.2 }
         }
         let rows: [[Int32]] = [[0, 3, 1, 4, 2, 2], [4, 4, 0, 1, 3, 0]]

@@ -37,6 +37,21 @@ enum NewCellChecks {
         return CharSampler(model: loaded.model, alphabet: loaded.alphabet)
     }
 
+    /// Saves `model` (vocabulary "abcde", so V = 5) in `dir`, loads it back, and checks that the config and the logits
+    /// of a 3-step window are the same.
+    static func checkpointRoundTrip(_ model: CharModel<Float>, dir: TempDir, file: StaticString = #filePath,
+                                    line: UInt = #line) throws {
+        XCTAssertEqual(model.parameters.map(\.value.shape), model.config.parameterShapes.map(\.shape), file: file, line: line)
+        let path = dir.path("round-trip.safetensors")
+        try CharCheckpoint.save(model, alphabet: Alphabet(text: "abcde"), to: path)
+        let loaded = try CharCheckpoint.load(path)
+        XCTAssertEqual(loaded.model.config, model.config, file: file, line: line)
+        let w1 = model.makeWorkspace(steps: 3, batch: 1), w2 = loaded.model.makeWorkspace(steps: 3, batch: 1)
+        XCTAssertEqual(model.evaluate(inputs: [1, 2, 0], targets: [2, 3, 4], w1),
+                       loaded.model.evaluate(inputs: [1, 2, 0], targets: [2, 3, 4], w2), file: file, line: line)
+        XCTAssertEqual(w1.logits.array, w2.logits.array, file: file, line: line)
+    }
+
     /// Trains `config` on `text` for 10 steps straight, and for 6 then resumed to 10 (3 streams of 10, validation
     /// and a checkpoint every 4 steps): every tensor of the two resume points is equal. Returns their names.
     @discardableResult

@@ -23,7 +23,7 @@ final class PhasedLSTMTests: XCTestCase {
         XCTAssertEqual(model.parameters.map(\.value.shape), config.parameterShapes.map(\.shape))
         XCTAssertEqual(model.parameters.map(\.trainable), config.parameterShapes.map(\.trainable))
         // Invariant: a Phased LSTM layer has its periods and time gate.
-        let layer = model.stack.layers[0], logPeriod = layer.periods!.value, gate = layer.timeGate!.value
+        let layer = model.stack!.layers[0], logPeriod = layer.periods!.value, gate = layer.timeGate!.value
         XCTAssertFalse(layer.periods!.trainable, "periods are fixed unless --learn-periods")
         // τ within the initial range, s within a period, r_on at its initial value.
         for j in 0..<6 {
@@ -34,7 +34,7 @@ final class PhasedLSTMTests: XCTestCase {
         }
         var learning = config
         learning.learnPeriods = true
-        XCTAssertTrue(CharModel<Float>(config: learning, rng: &rng).stack.layers[1].periods!.trainable)
+        XCTAssertTrue(CharModel<Float>(config: learning, rng: &rng).stack!.layers[1].periods!.trainable)
         let path = dir.path("phased.safetensors")
         try CharCheckpoint.save(model, alphabet: Alphabet(text: "abcde"), to: path)
         let loaded = try CharCheckpoint.load(path)
@@ -66,20 +66,20 @@ final class PhasedLSTMTests: XCTestCase {
         let config = CharModelConfig(cell: .phasedLSTM, layers: 2, hidden: 3, embedding: 2, vocabularySize: 4)
         let model = CharModel<Float>(config: config, rng: &rng)
         let ws = model.makeWorkspace(steps: 2, batch: 2)
-        for l in ws.stack.layers {
+        for l in ws.stack!.layers {
             var s = l.initialState()
             s.time = [(1 << 40) + 12_345, 16_777_217]
             l.setInitialState(s)
         }
-        let entries = ws.stack.carriedStateEntries(rows: 0..<2, batch: 2) { _ in }
+        let entries = ws.stack!.carriedStateEntries(rows: 0..<2, batch: 2) { _ in }
         try SafeTensors.write(entries, metadata: [:], to: dir.path("state.safetensors"))
         let back = model.makeWorkspace(steps: 2, batch: 2)
-        try back.stack.restoreCarriedState(from: SafeTensors.read(dir.path("state.safetensors")), path: "state",
+        try back.stack!.restoreCarriedState(from: SafeTensors.read(dir.path("state.safetensors")), path: "state",
                                            rows: 0..<2, batch: 2)
-        XCTAssertEqual(back.stack.layers.map(\.time), [[(1 << 40) + 12_345, 16_777_217], [(1 << 40) + 12_345, 16_777_217]])
+        XCTAssertEqual(back.stack!.layers.map(\.time), [[(1 << 40) + 12_345, 16_777_217], [(1 << 40) + 12_345, 16_777_217]])
 
         // Invariant: a Phased LSTM layer has its periods.
-        model.stack.layers[1].periods!.value[2] = Float(Double.log(5e9))
+        model.stack!.layers[1].periods!.value[2] = Float(Double.log(5e9))
         let path = dir.path("bad.safetensors")
         try CharCheckpoint.save(model, alphabet: Alphabet(text: "abcd"), to: path)
         XCTAssertThrowsError(try CharCheckpoint.load(path)) { e in
@@ -123,11 +123,11 @@ final class PhasedLSTMTests: XCTestCase {
         let half = model.makeWorkspace(steps: 5, batch: 1)
         _ = model.evaluate(inputs: Array(tokens[0..<5]), targets: Array(tokens[1...5]), half)
         let first = half.logits.array
-        half.stack.carryState()
-        XCTAssertEqual(half.stack.layers[0].time, [5])
+        half.carryState()
+        XCTAssertEqual(half.stack!.layers[0].time, [5])
         _ = model.evaluate(inputs: Array(tokens[5..<10]), targets: Array(tokens[6...10]), half)
         XCTAssertEqual(half.logits.array, Array(whole.logits.array[(5 * 4)...]))
-        half.stack.resetState()
+        half.resetState()
         _ = model.evaluate(inputs: Array(tokens[0..<5]), targets: Array(tokens[1...5]), half)
         XCTAssertEqual(half.logits.array, first)
     }

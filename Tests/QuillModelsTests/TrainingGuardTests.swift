@@ -48,7 +48,8 @@ final class TrainingGuardTests: XCTestCase {
         for cell in CellKind.allCases {
             for skip in [false, true] {
                 let c = CharModelConfig(cell: cell, layers: 2, hidden: 5, embedding: skip ? 3 : 0, skipConnections: skip,
-                                        vocabularySize: 7, peepholes: cell == .lstm)
+                                        vocabularySize: 7, peepholes: cell == .lstm,
+                                        dilations: cell == .tcn ? [1, 3] : nil)
                 let m = CharModel<Float>(config: c, rng: &rng)
                 XCTAssertEqual(c.parameterShapes.map(\.name), m.parameters.map(\.name))
                 XCTAssertEqual(c.parameterShapes.map(\.shape), m.parameters.map(\.shape))

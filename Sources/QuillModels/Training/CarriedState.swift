@@ -66,3 +66,52 @@ extension StackWorkspace where T == Float {
         }
     }
 }
+
+extension ConvolutionStackWorkspace where T == Float {
+    /// The state the next step starts from: `state.conv.N.x`, each convolution N's last (k − 1)·d inputs per stream
+    /// ((B, history·width), the oldest step first), for every convolution with a kernel wider than 1; rows, batch and
+    /// gather as `StackWorkspace.carriedStateEntries`.
+    func carriedStateEntries(rows: Range<Int>, batch: Int, gather: (inout [Float]) -> Void) -> [(String, SafeTensors.Entry)] {
+        convolutions.enumerated().filter { $0.element.history > 0 }.map { n, cws in
+            let width = cws.stateWidth
+            var values = cws.state()
+            if rows.count != batch {
+                var all = [Float](repeating: 0, count: batch * width)
+                for i in 0..<values.count { all[rows.lowerBound * width + i] = values[i] }
+                gather(&all)
+                values = all
+            }
+            return ("state.conv.\(n).x", SafeTensors.Entry(shape: [batch, width], values: values))
+        }
+    }
+
+    /// Restores rows `rows` of the state of `batch` streams saved by `carriedStateEntries`, checking presence, size
+    /// and finiteness.
+    func restoreCarriedState(from file: SafeTensors.File, path: String, rows: Range<Int>, batch: Int) throws {
+        for (n, cws) in convolutions.enumerated() where cws.history > 0 {
+            let width = cws.stateWidth
+            guard let x = file.tensors["state.conv.\(n).x"], x.values.count == batch * width else {
+                throw CheckpointError.corrupt(path, "carried state of convolution \(n) missing or of the wrong size")
+            }
+            guard x.values.allSatisfy(\.isFinite) else {
+                throw CheckpointError.corrupt(path, "carried state of convolution \(n) holds NaN or Inf")
+            }
+            cws.setState(Array(x.values[(rows.lowerBound * width)..<(rows.upperBound * width)]))
+        }
+    }
+}
+
+extension CharWorkspace where T == Float {
+    /// The carried state of the recurrent or convolution stack (`StackWorkspace.carriedStateEntries`,
+    /// `ConvolutionStackWorkspace.carriedStateEntries`).
+    func carriedStateEntries(rows: Range<Int>, batch: Int, gather: (inout [Float]) -> Void) -> [(String, SafeTensors.Entry)] {
+        if let stack { return stack.carriedStateEntries(rows: rows, batch: batch, gather: gather) }
+        return convolution?.carriedStateEntries(rows: rows, batch: batch, gather: gather) ?? []
+    }
+
+    /// Restores what `carriedStateEntries` saved.
+    func restoreCarriedState(from file: SafeTensors.File, path: String, rows: Range<Int>, batch: Int) throws {
+        if let stack { try stack.restoreCarriedState(from: file, path: path, rows: rows, batch: batch) }
+        try convolution?.restoreCarriedState(from: file, path: path, rows: rows, batch: batch)
+    }
+}

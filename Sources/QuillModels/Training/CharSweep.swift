@@ -22,6 +22,12 @@ public struct CharSweep {
         }
         /// The run directory's name: "lstm-2x128".
         public var name: String { "\(cell.rawValue)-\(layers)x\(hidden)" }
+
+        /// Sets `config`'s cell, layers and units to this point's; a TCN of L blocks gets dilations 1, 2, …, 2^(L−1).
+        public func apply(to config: inout CharModelConfig) {
+            config.cell = cell; config.layers = layers; config.hidden = hidden
+            config.dilations = cell == .tcn ? (0..<layers).map { 1 << $0 } : nil
+        }
     }
 
     /// One row of the table.
@@ -67,7 +73,7 @@ public struct CharSweep {
             if steps == nil && minutes == nil { return "give the budget of each run: --steps, --minutes or both" }
             for p in points {
                 var o = base
-                o.model.cell = p.cell; o.model.layers = p.layers; o.model.hidden = p.hidden
+                p.apply(to: &o.model)
                 o.steps = steps; o.minutes = minutes
                 if let m = o.validate() { return "\(p.name): \(m)" }
             }
@@ -109,7 +115,7 @@ public struct CharSweep {
             o.minutes = plan.minutes.map { max($0 - resume.elapsed / 60, 1.0 / 60) }
         } else {
             o = plan.base
-            o.model.cell = p.cell; o.model.layers = p.layers; o.model.hidden = p.hidden
+            p.apply(to: &o.model)
             o.outDir = runDirectory(p)
             o.minutes = plan.minutes
         }

@@ -94,10 +94,10 @@ final class CharTask: TrainingTask {
                                            vocabulary: vocab.count))
     }
     func extraTensors() -> [(String, SafeTensors.Entry)] {
-        ws.stack.carriedStateEntries(rows: shard.block(of: options.batch), batch: options.batch, gather: { world.sum(&$0) })
+        ws.carriedStateEntries(rows: shard.block(of: options.batch), batch: options.batch, gather: { world.sum(&$0) })
     }
     func restoreExtras(from file: SafeTensors.File, path: String) throws {
-        try ws.stack.restoreCarriedState(from: file, path: path, rows: shard.block(of: options.batch), batch: options.batch)
+        try ws.restoreCarriedState(from: file, path: path, rows: shard.block(of: options.batch), batch: options.batch)
     }
     func save(to path: String, metadata: [String: String], extraTensors: [(String, SafeTensors.Entry)]) throws {
         try CharCheckpoint.save(model, alphabet: vocab, to: path, metadata: metadata, extraTensors: extraTensors)
@@ -134,7 +134,7 @@ final class CharTask: TrainingTask {
     func advance(_ state: inout CharTrainerState) {
         let (next, newEpoch) = text.batcher.advance(state.position)
         state.position = next
-        if newEpoch { state.epoch += 1; ws.stack.resetState() } else { ws.stack.carryState() }
+        if newEpoch { state.epoch += 1; ws.resetState() } else { ws.carryState() }
     }
 
     func trainLine(_ w: LogWindow, state: CharTrainerState) -> [String: Any] { ["loss": w.loss / Double(w.steps), "unit": "nats/char"] }
