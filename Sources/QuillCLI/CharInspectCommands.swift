@@ -421,7 +421,7 @@ public struct CharGradientFlowCommand: ParsableCommand {
             let cells = try CharSweepCommand.list("cell", cell) { CellKind(rawValue: $0) }
             try refuseRepeats("cell", cells) { $0.rawValue }
             if let c = cells.first(where: { !$0.isRecurrent }) {
-                throw ValidationError("--cell \(c.rawValue): gradient flow through time follows a recurrent state; a \(c.rawValue) model has none")
+                throw ValidationError("--cell \(c.rawValue): gradient flow through time follows a recurrent state; \(c.rawValue) models have none")
             }
         }
         try refuseNonFiles(model.map { (what: "--model", path: Optional(modelFile($0))) } + [("--text", text)])

@@ -39,7 +39,13 @@ struct CharModelArguments: ParsableArguments {
                 if text.trimmingCharacters(in: .whitespaces).isEmpty {
                     throw ValidationError("--dilations is empty: give at least one, for example 1,2,4,8")
                 }
-                return try CharSweepCommand.list("dilations", text) { Int($0) }
+                return try text.split(separator: ",", omittingEmptySubsequences: false).map {
+                    let part = $0.trimmingCharacters(in: .whitespaces)
+                    guard let d = Int(part) else {
+                        throw ValidationError("--dilations \(text): '\(part)' is not a whole number; give them like 1,2,4,8")
+                    }
+                    return d
+                }
             }
         }
     }
@@ -114,6 +120,12 @@ struct CharModelArguments: ParsableArguments {
         try run.same("factors", factors, saved.factorCount)
         try run.same("learn-periods", given: learnPeriods, saved: saved.learnsPeriods, what: "learnt periods")
         try run.same("layer-norm", given: layerNorm, saved: saved.normalizesLayers, what: "layer normalisation")
+        if context != nil && saved.cell != .nnn {
+            throw CLIError("--context needs --cell nnn; the checkpoint's cell is \(saved.cell.rawValue)", status: .usage)
+        }
+        if dilations != nil && saved.cell != .tcn {
+            throw CLIError("--dilations needs --cell tcn; the checkpoint's cell is \(saved.cell.rawValue)", status: .usage)
+        }
         try run.same("context", context, saved.context ?? 0)
         if let d = try dilationList, d != saved.dilations {
             throw CLIError("--dilations \(d.map(String.init).joined(separator: ",")) differs from the checkpoint's (\(saved.dilations.map { $0.map(String.init).joined(separator: ",") } ?? "none")); leave it out on --resume", status: .usage)

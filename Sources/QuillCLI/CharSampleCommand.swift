@@ -38,6 +38,7 @@ public struct CharSample: ParsableCommand {
 
     public func run() throws {
         let loaded = try model.load()
+        try MemoryBudget.current().check(.charSampling(loaded.model.config, streams: beam ?? 1))
         let sampler = CharSampler(model: loaded.model, alphabet: loaded.alphabet)
         let text: String
         // Long beam searches take minutes: a bar on standard error (a terminal only, after 2 s).

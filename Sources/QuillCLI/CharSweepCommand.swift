@@ -20,8 +20,8 @@ public struct CharSweepCommand: ParsableCommand {
 
     @Option(help: "Text file (UTF-8) to train on; repeat to concatenate several.") var data: [String] = []
     @Option(help: "The sweep's directory: a run directory per combination, and sweep.json.") var out: String
-    @Option(help: "Cells, comma-separated: lstm, gru, rnn, rnn-relu, mrnn (with as many factors as units), phased-lstm.") var cell = "lstm"
-    @Option(help: "Layer counts, comma-separated (each 1…32).") var layers = "1"
+    @Option(help: "Cells, comma-separated: lstm, gru, rnn, rnn-relu, mrnn (with as many factors as units), phased-lstm; tcn, nnn (context 5).") var cell = "lstm"
+    @Option(help: "Layer counts, comma-separated (each 1…32; a tcn of L blocks gets dilations 1, 2, …, 2^(L−1), so at most 17).") var layers = "1"
     @Option(help: "Widths, comma-separated (each 1…16384).") var hidden = "128"
     @Option(help: "Steps per run (1…100000000). Give --steps, --minutes or both.") var steps: Int?
     @Option(help: "Minutes of training per run (more than 0, at most 1000000).") var minutes: Double?
@@ -52,6 +52,9 @@ public struct CharSweepCommand: ParsableCommand {
         let depths = try Self.list("layers", layers) { Int($0) }
         let widths = try Self.list("hidden", hidden) { Int($0) }
         for d in depths { try OptionRange.check("layers", d, 1...32) }
+        if cells.contains(.tcn), let d = depths.first(where: { $0 > 17 }) {
+            throw ValidationError("--layers \(d) with --cell tcn: a tcn of L blocks gets dilations 1, 2, …, 2^(L−1), at most 65536, so at most 17 layers")
+        }
         for w in widths { try OptionRange.check("hidden", w, 1...16384) }
         var base = CharTrainOptions(dataPaths: data, outDir: out, model: CharModelConfig(vocabularySize: 1))
         base.batch = batch ?? base.batch

@@ -75,10 +75,16 @@ public struct CharTrain: ParsableCommand {
 
     public func run() throws {
         let o = try options()
-        if let architecture = o.model.convolutionArchitecture {
-            note("\(o.model.cell.rawValue): each prediction reads the last \(architecture.receptiveField) character\(architecture.receptiveField == 1 ? "" : "s") (receptive field)")
+        let printer = try runArgs.train(o) { draw in
+            TrainingRun(options: o, resume: runArgs.resume, onEvent: { event in
+                draw(event)
+                // Once the run has started (its data and checkpoints read): what a feed-forward model sees.
+                if case .started = event, let architecture = o.model.convolutionArchitecture {
+                    let r = architecture.receptiveField
+                    note("\(o.model.cell.rawValue): each prediction reads the last \(r) character\(r == 1 ? "" : "s") (its receptive field)")
+                }
+            })
         }
-        let printer = try runArgs.train(o) { TrainingRun(options: o, resume: runArgs.resume, onEvent: $0) }
         printer.line("checkpoints in \(runArgs.out): \(RunFiles.best) (best), \(RunFiles.last) (resume with --resume)")
     }
 }

@@ -32,8 +32,8 @@ struct RunArguments<Options: RunOptions>: ParsableArguments {
     @Option(help: "Precision of the large matrix products in training steps: fp32 (the default) or bf16 (bfloat16 inputs, fp32 sums and master weights; needs AVX512-BF16). Validation stays fp32.")
     var precision: QuillGEMM.Precision?
     @Option(name: .customLong("init-from"), help: ArgumentHelp("Start from the best model of the run in this directory "
-            + "instead of weights drawn from --seed (same network; data, optimiser and other options may change).",
-                                                          valueName: "dir"))
+            + "(or from this checkpoint file) instead of weights drawn from --seed (same network; data, optimiser and "
+            + "other options may change).", valueName: "dir|file"))
     var initFrom: String?
     @Option(name: .customLong("init"), help: ArgumentHelp("Draw the weight matrices of a new run from uniform:A "
             + "(U(−A, A)), normal:SIGMA (N(0, SIGMA²)) or xavier (Glorot's uniform) instead of each layer's own "
@@ -89,7 +89,7 @@ struct RunArguments<Options: RunOptions>: ParsableArguments {
             throw ValidationError("--init-from starts a new run from another run's weights; --resume continues this one. Choose one")
         }
         try refuseEmptyOutput("init-from", initFrom, directory: true)
-        if let initFrom, sameFile(initFrom, out) {
+        if let initFrom, sameFile(initFrom, out) || sameFile((initFrom as NSString).deletingLastPathComponent, out) {
             throw ValidationError("--init-from \(initFrom) is --out: a new run there would replace the run it starts from; give another --out")
         }
         if let weightInit, WeightInit(parsing: weightInit) == nil {

@@ -55,6 +55,9 @@ public struct TaskCommand: ParsableCommand {
     func cells() throws -> [CellKind] {
         let cells = try CharSweepCommand.list("cell", cell) { CellKind(rawValue: $0) }
         try refuseRepeats("cell", cells) { $0.rawValue }
+        if let c = cells.first(where: { !$0.isRecurrent }) {
+            throw ValidationError("--cell \(c.rawValue): the memory tasks train recurrent cells (lstm, gru, rnn, rnn-relu, mrnn, phased-lstm)")
+        }
         return cells
     }
 

@@ -65,7 +65,7 @@ extension CharInspection {
     ///   the valid range or values.
     public static func checkUnit(_ config: CharModelConfig, layer: Int?, unit: Int?, value: CellValue) throws {
         guard config.cell.isRecurrent else {
-            throw CharModelError.invalidOption("the char inspection commands look at recurrent units; a \(config.cell.rawValue) model has none (train an lstm, gru, rnn, mrnn or phased-lstm)")
+            throw CharModelError.invalidOption("the char inspection commands look at recurrent units; \(config.cell.rawValue) models have none (train an lstm, gru, rnn, mrnn or phased-lstm)")
         }
         if let layer, !(0..<config.layers).contains(layer) {
             throw CharModelError.invalidOption("--layer \(layer + 1) doesn't exist: the model has \(config.layers) layer\(config.layers == 1 ? "" : "s") (1…\(config.layers))")

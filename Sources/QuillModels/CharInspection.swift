@@ -149,7 +149,7 @@ public enum CharInspection {
     ///   `what` to look at.
     public static func requireRecurrent(_ model: CharModel<Float>, _ what: String) throws {
         guard model.config.cell.isRecurrent else {
-            throw CharModelError.invalidOption("\(what) looks at recurrent units; a \(model.config.cell.rawValue) model has none (train an lstm, gru, rnn, mrnn or phased-lstm)")
+            throw CharModelError.invalidOption("\(what) looks at recurrent units; \(model.config.cell.rawValue) models have none (train an lstm, gru, rnn, mrnn or phased-lstm)")
         }
     }
 

@@ -225,6 +225,7 @@ public struct MemoryEstimate: Equatable, Sendable {
             Part(name: "weights", bytes: 4 * (all + 3 * L * H * G)),
             Part(name: "gradients and optimiser state", bytes: 4 * (1 + s) * trainable),
             Part(name: "activations", bytes: 4 * rows * perRow),
+            Part(name: "carried convolution state", bytes: 4 * Double(batch) * config.convolutionStatePerStream),
             Part(name: "checkpoint copies", bytes: 8 * (all + s * trainable)),
             Part(name: "text", bytes: 9 * Double(characters)),
         ], advice: "lower --hidden, --layers, --batch or --seq (or --embedding)")
@@ -262,7 +263,18 @@ public struct MemoryEstimate: Equatable, Sendable {
         let H = Double(config.hidden), G = Double(config.cell.gateCount) * H
         return MemoryEstimate(what: what, parts: [
             Part(name: "weights", bytes: 4 * (2 * all + 3 * Double(config.layers) * H * G)),
+            Part(name: "carried convolution state", bytes: 4 * config.convolutionStatePerStream),
         ], advice: "use a smaller model, or run where more memory is available")
+    }
+
+    /// Sampling `streams` streams at once (beam search's beams) from a loaded char model, in float32: each stream's
+    /// one-step activations and logits, and a tcn or nnn model's carried state per stream.
+    public static func charSampling(_ config: CharModelConfig, streams: Int) -> MemoryEstimate {
+        let H = Double(config.hidden), V = Double(config.vocabularySize), L = Double(config.layers)
+        let perStream = config.convolutionStatePerStream + 16 * L * H + 4 * V
+        return MemoryEstimate(what: "sampling \(streams) stream\(streams == 1 ? "" : "s")", parts: [
+            Part(name: "state and activations", bytes: 4 * Double(streams) * perStream),
+        ], advice: "use fewer --beam beams, or a model with smaller --dilations or --hidden")
     }
 
     /// Training a handwriting network, in bytes of float32:
@@ -372,6 +384,17 @@ extension ParameterShape {
 }
 
 extension CharModelConfig {
+    /// Floats each stream of a tcn or nnn model carries between windows: every convolution's last (k − 1)·d inputs
+    /// of its width (`ConvolutionWorkspace`); 0 for recurrent models. In Double, so no configuration overflows it.
+    public var convolutionStatePerStream: Double {
+        let E = Double(embedding > 0 ? embedding : vocabularySize), H = Double(hidden)
+        switch convolutionArchitecture {
+        case .nnn(let context): return Double(context - 1) * E
+        case .tcn(let dilations): return dilations.reduce(0.0) { $0 + Double($1) } * H
+        case nil: return 0
+        }
+    }
+
     /// Every parameter tensor `CharModel` builds for this config, in checkpoint order. Call after `validate()`.
     public var parameterShapes: [ParameterShape] {
         let V = vocabularySize, E = embedding > 0 ? embedding : V

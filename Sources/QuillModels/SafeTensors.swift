@@ -156,6 +156,18 @@ public enum SafeTensors {
         for (a, b) in zip(ranges, ranges.dropFirst()) where b.begin < a.end {
             throw CheckpointError.corrupt(path, "tensors '\(a.name.prefix(80))' and '\(b.name.prefix(80))' overlap in the data")
         }
+        // The format leaves no holes and nothing after the last tensor: bytes no tensor holds mean a damaged file (or
+        // one with something appended).
+        var covered = 0
+        for r in ranges {
+            guard r.begin == covered else {
+                throw CheckpointError.corrupt(path, "data bytes \(covered)…\(r.begin - 1) belong to no tensor (a damaged file)")
+            }
+            covered = r.end
+        }
+        guard covered == dataBytes else {
+            throw CheckpointError.corrupt(path, "\(dataBytes - covered) bytes after the last tensor belong to no tensor (a damaged file, or something appended to it)")
+        }
         let data = dataBytes > 0 ? try readBytes(dataBytes) : Data()
         for l in layouts {
             var values = [Float](repeating: 0, count: l.count)

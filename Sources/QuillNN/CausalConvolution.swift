@@ -11,6 +11,8 @@ import QuillNumerics
 /// carried from one window of steps to the next like a recurrent layer's h_t (`ConvolutionWorkspace`), so training
 /// over consecutive windows and sampling one step at a time compute the same y_t as one pass over the whole stream.
 public final class CausalConvolution<T: QuillScalar> {
+    /// The prefix of its parameters' names (`name.w`, `name.b`).
+    public let name: String
     public let inputSize: Int
     public let outputSize: Int
     /// k, at least 1.
@@ -26,6 +28,7 @@ public final class CausalConvolution<T: QuillScalar> {
     @_specialize(exported: true, where T == Float)
     public init(inputSize: Int, outputSize: Int, kernel: Int, dilation: Int, name: String, rng: inout SeededGenerator) {
         precondition(kernel >= 1 && dilation >= 1 && inputSize >= 1 && outputSize >= 1, "a convolution needs positive sizes")
+        self.name = name
         self.inputSize = inputSize
         self.outputSize = outputSize
         self.kernel = kernel
@@ -84,6 +87,8 @@ public final class CausalConvolution<T: QuillScalar> {
 /// A `CausalConvolution`'s inputs for one (steps, batch) shape, after its carried history: ((k−1)·d + T, B, I),
 /// time-major. The first (k−1)·d steps are the state a window starts from.
 public final class ConvolutionWorkspace<T: QuillScalar> {
+    /// The convolution's name (`CausalConvolution.name`).
+    public let name: String
     public let steps: Int
     public var activeSteps: Int
     public let batch: Int
@@ -93,6 +98,7 @@ public final class ConvolutionWorkspace<T: QuillScalar> {
 
     @_specialize(exported: true, where T == Float)
     public init(layer: CausalConvolution<T>, steps: Int, batch: Int) {
+        name = layer.name
         self.steps = steps
         activeSteps = steps
         self.batch = batch

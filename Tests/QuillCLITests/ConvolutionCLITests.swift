@@ -36,11 +36,19 @@ final class ConvolutionCLITests: XCTestCase {
             XCTAssertTrue(errorText(["char", "train", "--data", text, "--out", out, "--resume", "--steps", "9",
                                      cell == "tcn" ? "--dilations" : "--context", cell == "tcn" ? "1,2,8" : "3"])
                 .contains("differs from the checkpoint"), cell)
+            XCTAssertTrue(errorText(["char", "train", "--data", text, "--out", out, "--resume", "--steps", "9",
+                                     cell == "tcn" ? "--context" : "--dilations", cell == "tcn" ? "3" : "1,2"])
+                .contains("needs --cell \(cell == "tcn" ? "nnn" : "tcn"); the checkpoint's cell is \(cell)"), cell)
+            // --init-from takes the same network only: other dilations or another context have the same shapes.
+            XCTAssertTrue(errorText(["char", "train", "--data", text, "--out", dir.path("\(cell)-init"), "--init-from", out,
+                                     "--cell", cell, "--hidden", "16", "--steps", "1"]
+                                    + (cell == "tcn" ? ["--dilations", "1,2,8"] : ["--context", "5", "--layers", "2"]))
+                .contains("where this run has"), cell)
             XCTAssertEqual(errorText(["char", "sample", "--model", out, "--length", "20", "--seed", "3"]), "no error")
             XCTAssertEqual(errorText(["char", "sample", "--model", out, "--length", "10", "--beam", "3"]), "no error")
             XCTAssertEqual(errorText(["char", "eval", "--model", out, "--data", text, "--dynamic"]), "no error")
             XCTAssertTrue(errorText(["char", "cells", "--model", out, "--text", "to be", "-o", dir.path("c.png")])
-                .contains("a \(cell) model has none"), cell)
+                .contains("\(cell) models have none"), cell)
         }
     }
 
@@ -50,7 +58,8 @@ final class ConvolutionCLITests: XCTestCase {
         XCTAssertTrue(error(["--cell", "tcn", "--dilations", ""]).contains("--dilations is empty"))
         XCTAssertTrue(error(["--cell", "tcn", "--dilations", "1,4,2"]).contains("--dilations must increase strictly, got 1,4,2"))
         XCTAssertTrue(error(["--cell", "tcn", "--dilations", "1,1"]).contains("must increase strictly"))
-        XCTAssertTrue(error(["--cell", "tcn", "--dilations", "1,x"]).contains("'x'"))
+        XCTAssertTrue(error(["--cell", "tcn", "--dilations", "1,x"]).contains("'x' is not a whole number"))
+        XCTAssertTrue(error(["--cell", "tcn", "--dilations", ","]).contains("'' is not a whole number"))
         XCTAssertTrue(error(["--cell", "tcn", "--dilations", "0,1"]).contains("between 1 and 65536, got 0"))
         XCTAssertTrue(error(["--cell", "tcn", "--layers", "2", "--dilations", "1,2,4"])
             .contains("a TCN has one block per dilation: --layers 2 but 3 dilations"))
@@ -63,7 +72,13 @@ final class ConvolutionCLITests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path("run")), "nothing was written")
         XCTAssertTrue(errorText(["task", "palindrome", "--cell", "tcn", "--length", "5", "--steps", "1", "--out", dir.path("t")])
             .contains("the memory tasks train recurrent cells"))
+        XCTAssertTrue(errorText(["char", "sweep", "--data", dir.path("text.txt"), "--out", dir.path("s"), "--cell", "tcn",
+                                 "--layers", "18", "--steps", "1"]).contains("at most 17 layers"))
+        // The carried state grows with the dilations: the memory check counts it before anything is allocated.
+        let huge = errorText(base + ["--cell", "tcn", "--hidden", "16384", "--batch", "500", "--seq", "1",
+                                     "--dilations", "65535,65536"])
+        XCTAssertTrue(huge.contains("carried convolution state") && huge.contains("needs about"), huge)
         XCTAssertTrue(errorText(["char", "gradient-flow", "--cell", "rnn,nnn", "-o", dir.path("g.png")])
-            .contains("a nnn model has none"))
+            .contains("nnn models have none"))
     }
 }

@@ -50,6 +50,10 @@ final class BadCheckpointTests: XCTestCase {
             (#""a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}"#,
              "overlap", eight),
             (#""a":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}"#, "dtype I64", eight),
+            // Bytes no tensor holds: a hole, or something after the last tensor.
+            (#""a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}"#, "data bytes 0…3 belong to no tensor", eight),
+            (#""a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}"#, "4 bytes after the last tensor", eight),
+            ("", "8 bytes after the last tensor", eight),
             (#""a":{"dtype":"F32","shape":"1","data_offsets":[0,4]}"#, "malformed", eight),
         ]
         for (i, (entries, expected, data)) in cases.enumerated() {

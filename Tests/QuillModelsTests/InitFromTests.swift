@@ -44,6 +44,15 @@ final class InitFromTests: XCTestCase {
         XCTAssertEqual(saved.initFrom, InitSource(dir: source.outDir, step: bestStep))
         XCTAssertTrue(tuned.file.metadata["quill.train-options"]?.contains("\"initFrom\"") == true)
 
+        // A checkpoint file named directly serves as well: the source's last.safetensors (its step-4 weights).
+        var fromFile = o
+        fromFile.initFrom = InitSource(dir: dir.path("source/last.safetensors"))
+        fromFile.outDir = dir.path("from-file")
+        try TrainingRun(options: fromFile, resume: false).run()
+        let last = try CharCheckpoint.load(dir.path("source/last.safetensors"))
+        let started = try CharCheckpoint.load(dir.path("from-file/model.safetensors"))
+        XCTAssertEqual(last.model.parameters.map(\.value.array), started.model.parameters.map(\.value.array))
+
         // The same run without --init-from starts elsewhere (from the seed).
         var fresh = o
         fresh.initFrom = nil

@@ -68,11 +68,11 @@ extension StackWorkspace where T == Float {
 }
 
 extension ConvolutionStackWorkspace where T == Float {
-    /// The state the next step starts from: `state.conv.N.x`, each convolution N's last (k − 1)·d inputs per stream
-    /// ((B, history·width), the oldest step first), for every convolution with a kernel wider than 1; rows, batch and
-    /// gather as `StackWorkspace.carriedStateEntries`.
+    /// The state the next step starts from: `state.NAME.x` for the convolution NAME (`conv.0`, `conv.2.gate`), its
+    /// last (k − 1)·d inputs per stream ((B, history·width), the oldest step first), for every convolution with a
+    /// kernel wider than 1; rows, batch and gather as `StackWorkspace.carriedStateEntries`.
     func carriedStateEntries(rows: Range<Int>, batch: Int, gather: (inout [Float]) -> Void) -> [(String, SafeTensors.Entry)] {
-        convolutions.enumerated().filter { $0.element.history > 0 }.map { n, cws in
+        convolutions.filter { $0.history > 0 }.map { cws in
             let width = cws.stateWidth
             var values = cws.state()
             if rows.count != batch {
@@ -81,20 +81,20 @@ extension ConvolutionStackWorkspace where T == Float {
                 gather(&all)
                 values = all
             }
-            return ("state.conv.\(n).x", SafeTensors.Entry(shape: [batch, width], values: values))
+            return ("state.\(cws.name).x", SafeTensors.Entry(shape: [batch, width], values: values))
         }
     }
 
-    /// Restores rows `rows` of the state of `batch` streams saved by `carriedStateEntries`, checking presence, size
-    /// and finiteness.
+    /// Restores rows `rows` of the state of `batch` streams saved by `carriedStateEntries`, checking presence, size,
+    /// finiteness and magnitude (inputs of a trained network stay far below 10⁶).
     func restoreCarriedState(from file: SafeTensors.File, path: String, rows: Range<Int>, batch: Int) throws {
-        for (n, cws) in convolutions.enumerated() where cws.history > 0 {
+        for cws in convolutions where cws.history > 0 {
             let width = cws.stateWidth
-            guard let x = file.tensors["state.conv.\(n).x"], x.values.count == batch * width else {
-                throw CheckpointError.corrupt(path, "carried state of convolution \(n) missing or of the wrong size")
+            guard let x = file.tensors["state.\(cws.name).x"], x.values.count == batch * width else {
+                throw CheckpointError.corrupt(path, "carried state of \(cws.name) missing or of the wrong size")
             }
-            guard x.values.allSatisfy(\.isFinite) else {
-                throw CheckpointError.corrupt(path, "carried state of convolution \(n) holds NaN or Inf")
+            guard x.values.allSatisfy({ $0.isFinite && abs($0) <= 1e6 }) else {
+                throw CheckpointError.corrupt(path, "carried state of \(cws.name) holds NaN, Inf or values beyond ±10⁶")
             }
             cws.setState(Array(x.values[(rows.lowerBound * width)..<(rows.upperBound * width)]))
         }

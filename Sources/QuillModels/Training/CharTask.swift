@@ -68,7 +68,10 @@ final class CharTask: TrainingTask {
         for (flag, a, b) in [("cell", theirs.cell.rawValue, ours.cell.rawValue),
                              ("factors", "\(theirs.factorCount)", "\(ours.factorCount)"),
                              ("layer-norm", "\(theirs.normalizesLayers)", "\(ours.normalizesLayers)"),
-                             ("learn-periods", "\(theirs.learnsPeriods)", "\(ours.learnsPeriods)")] where a != b {
+                             ("learn-periods", "\(theirs.learnsPeriods)", "\(ours.learnsPeriods)"),
+                             ("context", "\(theirs.context ?? 0)", "\(ours.context ?? 0)"),
+                             ("dilations", (theirs.dilations ?? []).map(String.init).joined(separator: ","),
+                              (ours.dilations ?? []).map(String.init).joined(separator: ","))] where a != b {
             throw TrainingError.invalidOption("--init-from: the model in \(path) has --\(flag) \(a) where this run has \(b); give the options of that run's network")
         }
         try RunFiles.copyWeights(from: loaded.model.parameters, into: model.parameters, path: path)

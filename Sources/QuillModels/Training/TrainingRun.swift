@@ -97,9 +97,12 @@ public final class TrainingRun {
             try task.startFresh(rng: &rng, budget: budget)
             task.options.weightInit?.apply(to: task.parameters, rng: &rng)
             if let source = task.options.initFrom {
-                let from = RunFiles.path(source.dir, RunFiles.best)
+                // A run directory's best model, or a checkpoint file named directly.
+                var isDirectory: ObjCBool = false
+                let named = FileManager.default.fileExists(atPath: source.dir, isDirectory: &isDirectory)
+                let from = named && !isDirectory.boolValue ? source.dir : RunFiles.path(source.dir, RunFiles.best)
                 guard FileManager.default.fileExists(atPath: from) else {
-                    throw TrainingError.missingInput("--init-from \(source.dir): no \(RunFiles.best) there; give the directory of a training run (its --out)")
+                    throw TrainingError.missingInput("--init-from \(source.dir): no \(RunFiles.best) there; give the directory of a training run (its --out) or a checkpoint file")
                 }
                 let file = try task.initialise(from: from, budget: budget)
                 task.options.initFrom?.step = RunFiles.bestStep(file)
