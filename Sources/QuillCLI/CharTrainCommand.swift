@@ -1,5 +1,6 @@
 import ArgumentParser
 import QuillModels
+import QuillOptim
 
 /// `quill char train`.
 public struct CharTrain: ParsableCommand {
@@ -24,6 +25,13 @@ public struct CharTrain: ParsableCommand {
     @OptionGroup var runArgs: RunArguments<CharTrainOptions>
     @OptionGroup var model: CharModelArguments
     @Option(help: .text("Streams per batch (1…10000).", default: defaults.batch)) var batch: Int?
+    @Option(help: .text("--optimizer hf: conjugate-gradient iterations per step at most (1…10000).",
+                        default: HessianFree<Double>.defaultIterations)) var cgIterations: Int?
+    @Option(help: .text("--optimizer hf: initial Levenberg–Marquardt damping λ (more than 0, at most 1000000).",
+                        default: HessianFree<Double>.defaultDamping)) var damping: Double?
+    @Option(help: .text("--optimizer hf: structural damping μ of the hidden states (0…1000000; 0 turns it off).",
+                        default: String(format: "%.4g, Martens and Sutskever's 1/30", HessianFree<Double>.defaultStructuralDamping)))
+    var structuralDamping: Double?
     @Option(help: .text("Truncated-BPTT length (1…10000).", default: defaults.seq)) var seq: Int?
     @Option(help: "Clamp each gradient value to ±this (more than 0, at most 1000000): char-rnn's -grad_clip.")
     var clipValue: Double?
@@ -43,6 +51,12 @@ public struct CharTrain: ParsableCommand {
         try OptionRange.check("seq", seq, 1...10_000)
         try OptionRange.check("clip-value", clipValue, TrainingRanges.clip, aboveLower: true)
         try OptionRange.check("val-fraction", valFraction, 0...0.5)
+        try OptionRange.check("cg-iterations", cgIterations, 1...10_000)
+        if (cgIterations != nil || damping != nil || structuralDamping != nil) && !runArgs.resume && runArgs.optimizer != .hf {
+            throw ValidationError("--cg-iterations, --damping and --structural-damping set --optimizer hf; give --optimizer hf")
+        }
+        try OptionRange.check("damping", damping, 0...1_000_000, aboveLower: true)
+        try OptionRange.check("structural-damping", structuralDamping, 0...1_000_000)
         try OptionRange.check("sample-length", sampleLength, 0...100_000)
         try OptionRange.check("sample-temperature", sampleTemperature, 0...100, aboveLower: true)
         try runArgs.check(data: data)
@@ -63,9 +77,19 @@ public struct CharTrain: ParsableCommand {
             try runArgs.same("batch", batch, saved.batch)
             try runArgs.same("seq", seq, saved.seq)
             try runArgs.same("val-fraction", valFraction, saved.valFraction)
+            try runArgs.same("cg-iterations", cgIterations, saved.optimizer.cgIterations ?? 0)
+            try runArgs.same("damping", damping, saved.optimizer.damping ?? 0)
+            try runArgs.same("structural-damping", structuralDamping, saved.optimizer.structuralDamping ?? 0)
         }, adjust: { o in
             // Same content under another path is fine on --resume; the fingerprint check in the trainer decides.
             o.dataPaths = data
+            if o.optimizer.kind == .hf && !runArgs.resume {
+                o.optimizer.cgIterations = cgIterations ?? o.optimizer.cgIterations
+                o.optimizer.damping = damping ?? o.optimizer.damping
+                o.optimizer.structuralDamping = structuralDamping ?? o.optimizer.structuralDamping
+                // Hessian-free clips nothing: its steps come from the damped model and the line search.
+                o.clipNorm = nil
+            }
             if let clipValue { o.clipValue = clipValue }
             if let sampleLength { o.sampleLength = sampleLength }
             if let sampleTemperature { o.sampleTemperature = sampleTemperature }

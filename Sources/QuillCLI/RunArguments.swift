@@ -18,7 +18,7 @@ struct RunArguments<Options: RunOptions>: ParsableArguments {
                         default: Options.defaults.evalEvery)) var evalEvery: Int?
     @Flag(help: "Continue the run in --out exactly where it stopped.") var resume = false
     @Flag(help: "Start a new run even if --out holds a model (overwrites it).") var force = false
-    @Option(help: .text("Optimiser: adam, rmsprop, graves-rmsprop (Graves's RMSProp, eqs. 38–45: \(Self.gravesRMSProp)) or sgd.",
+    @Option(help: .text("Optimiser: adam, rmsprop, graves-rmsprop (Graves's RMSProp, eqs. 38–45: \(Self.gravesRMSProp)), sgd, or hf (Martens's Hessian-free with structural damping; char train with rnn, rnn-relu, mrnn or lstm cells).",
                         default: Options.defaults.optimizer.kind.rawValue)) var optimizer: OptimizerKind?
     @Option(help: .text("Learning rate, more than 0 and at most 1000.", default: Self.learningRates)) var lr: Double?
     @Option(help: .text("Multiply the learning rate by this (more than 0, at most 1) every --lr-decay-every steps.",
@@ -57,7 +57,7 @@ struct RunArguments<Options: RunOptions>: ParsableArguments {
     /// The default learning rate of each optimiser, as the help says it: "0.001 for adam, rmsprop and sgd, …".
     static var learningRates: String {
         var rates: [(rate: Double, kinds: [String])] = []
-        for kind in OptimizerKind.allCases {
+        for kind in OptimizerKind.allCases where kind != .hf {
             let rate = Options.defaultLearningRate(for: kind)
             if let i = rates.firstIndex(where: { $0.rate == rate }) {
                 rates[i].kinds.append(kind.rawValue)
@@ -85,6 +85,13 @@ struct RunArguments<Options: RunOptions>: ParsableArguments {
         try OptionRange.check("weight-noise", weightNoise, 0...1, aboveLower: true)
         try diagnostics.check()
         if resume && force { throw ValidationError("--resume and --force contradict each other") }
+        if optimizer == .hf {
+            if lr != nil { throw ValidationError("--optimizer hf has no learning rate (a line search sets each step's length): drop --lr") }
+            if lrDecay != nil || lrDecayEvery != nil || lrDecayStart != nil {
+                throw ValidationError("--optimizer hf has no learning rate to decay: drop --lr-decay, --lr-decay-every and --lr-decay-start")
+            }
+            if clip != nil { throw ValidationError("--optimizer hf takes no --clip: its steps come from the damped quadratic model and a line search") }
+        }
         if resume && initFrom != nil {
             throw ValidationError("--init-from starts a new run from another run's weights; --resume continues this one. Choose one")
         }
@@ -121,6 +128,9 @@ struct RunArguments<Options: RunOptions>: ParsableArguments {
             try same("adaptive-weight-noise", given: adaptiveWeightNoise, saved: o.weightNoise?.adaptive == true,
                      what: "adaptive weight noise")
             try checkResumed(o)
+            if o.optimizer.kind == .hf && lr != nil {
+                throw CLIError("the run in \(out) trains with --optimizer hf, which has no learning rate: drop --lr", status: .usage)
+            }
             if let lr { o.optimizer.learningRate = lr; o.lrSchedule.initial = lr }
         } else {
             o = try fresh()

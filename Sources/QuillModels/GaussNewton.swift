@@ -10,10 +10,14 @@ import QuillNumerics
 /// Sutskever's (2011, §3.1) structural damping adds λμ·J_hᵀ J_h v, J_h the Jacobian of the hidden states that feed
 /// the output layer.
 public enum GaussNewton {
-    /// Why `config` has no Gauss–Newton product, or nil: it needs rnn, rnn-relu or mrnn layers and no dropout.
+    /// Why `config` has no Gauss–Newton product, or nil: it needs rnn, rnn-relu, mrnn or plain lstm layers (no
+    /// peepholes, no layer normalisation) and no dropout.
     public static func problem(_ config: CharModelConfig) -> String? {
-        guard [.rnn, .rnnRelu, .mrnn].contains(config.cell) else {
-            return "Gauss–Newton products (--optimizer hf) are implemented for rnn, rnn-relu and mrnn cells, not \(config.cell.rawValue)"
+        guard [.rnn, .rnnRelu, .mrnn, .lstm].contains(config.cell) else {
+            return "Gauss–Newton products (--optimizer hf) are implemented for rnn, rnn-relu, mrnn and lstm cells, not \(config.cell.rawValue)"
+        }
+        if config.peepholes || config.normalizesLayers {
+            return "Gauss–Newton products (--optimizer hf) are implemented for plain LSTM layers: drop --peepholes and --layer-norm"
         }
         if config.dropout > 0 { return "Gauss–Newton products (--optimizer hf) need a deterministic network: --dropout must be 0" }
         return nil

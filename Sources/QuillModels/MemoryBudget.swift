@@ -161,6 +161,8 @@ public struct MemoryEstimate: Equatable, Sendable {
         case .adam, .rmsprop: return 2
         case .gravesRMSProp: return 3
         case .sgd: return 1
+        // Hessian-free: its previous step, and CG's vectors in Double (x, r, d, A·d, b, the kept iterates: about 13).
+        case .hf: return 14
         }
     }
 

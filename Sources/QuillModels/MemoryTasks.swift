@@ -267,6 +267,7 @@ public struct MemoryTaskOptions: RunOptions {
 
     /// A message naming the first nonsensical field, or nil.
     public func validate() -> String? {
+        if optimizer.kind == .hf { return "--optimizer hf trains char models (quill char train), not the memory tasks" }
         if !cell.isRecurrent { return "--cell \(cell.rawValue): the memory tasks train recurrent cells (lstm, gru, rnn, rnn-relu, mrnn, phased-lstm)" }
         if length < MemoryTask.minimumLength { return "--length must be at least \(MemoryTask.minimumLength) (a task needs a step to read and one to score), got \(length)" }
         if length > 10_000 { return "--length must be at most 10000, got \(length)" }

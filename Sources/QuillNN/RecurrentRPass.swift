@@ -4,8 +4,11 @@ import QuillNumerics
 /// in weight space, the forward half of the Gauss–Newton products of Hessian-free optimisation (Martens 2010;
 /// Martens and Sutskever 2011, "Learning recurrent neural networks with Hessian-free optimization", §4).
 extension RecurrentLayer {
-    /// Whether `rForward` implements this layer: tanh and ReLU RNNs and the MRNN, without layer normalisation.
-    public var hasRPass: Bool { (kind == .rnn || kind == .rnnRelu || kind == .mrnn) && layerNorm == nil }
+    /// Whether `rForward` implements this layer: tanh and ReLU RNNs, the MRNN and the LSTM without peepholes, none
+    /// layer-normalised.
+    public var hasRPass: Bool {
+        layerNorm == nil && (kind == .rnn || kind == .rnnRelu || kind == .mrnn || (kind == .lstm && peephole == nil))
+    }
 
     /// R{h_t} = (∂h_t/∂θ)·v + (∂h_t/∂x)·R{x} for every step of the last forward pass over `x`, the state it started
     /// from held constant (as truncated backpropagation holds it).
@@ -13,6 +16,8 @@ extension RecurrentLayer {
     /// RNN: R{a_t} = R{x_t}·W_x + x_t·V_x + V_b + R{h_{t−1}}·W_h + h_{t−1}·V_h, R{h_t} = φ'(a_t) ⊙ R{a_t}.
     /// MRNN (Sutskever et al. 2011, eqs. 4–6): with fx = x·W_fx, fh = h_{t−1}·W_fh and f = fx ⊙ fh,
     /// R{f} = R{fx} ⊙ fh + fx ⊙ R{fh}, R{a_t} = R{f}·W_hf + f·V_hf + R{x}·W_hx + x·V_hx + V_b.
+    /// LSTM: R{a_t} as the RNN's over the four gate blocks, then R{i} = i(1 − i) R{a_i} (f, o alike), R{g} = (1 − g²)
+    /// R{a_g}, R{c_t} = R{f} c_{t−1} + f R{c_{t−1}} + R{i} g + i R{g}, R{h_t} = R{o} tanh c_t + o (1 − tanh² c_t) R{c_t}.
     /// - Parameters:
     ///   - x: the layer's input to that forward pass, (T, B, inputSize).
     ///   - rx: R{x}, (T, B, inputSize), or nil when the input does not depend on θ.
@@ -68,6 +73,30 @@ extension RecurrentLayer {
                 let h = ws.hStep(t + 1), out = rh + t * B * H
                 for i in 0..<(B * H) {
                     out[i] = kind == .rnnRelu ? (h[i] > 0 ? raT[i] : 0) : (1 - h[i] * h[i]) * raT[i]
+                }
+            }
+        case .lstm:
+            let rc = Tensor<T>([B, H])
+            for t in 0..<steps {
+                let raT = ra.ptr + t * B * G
+                matmul(m: B, n: G, k: H, a: ws.hStep(t), lda: H, b: vh, ldb: G, beta: 1, c: raT, ldc: G)
+                if t > 0 {
+                    matmul(m: B, n: G, k: H, a: rh + (t - 1) * B * H, lda: H, b: wh.value.ptr, ldb: G, beta: 1,
+                           c: raT, ldc: G)
+                }
+                // The forward pass left the activated gates (i, f, g, o) in `pre`.
+                let act = ws.preStep(t), cPrev = ws.cStep(t), tc = ws.tanhCStep(t)
+                for b in 0..<B {
+                    for j in 0..<H {
+                        let r = b * G + j
+                        let i = act[r], f = act[r + H], g = act[r + 2 * H], o = act[r + 3 * H]
+                        let ri = i * (1 - i) * raT[r], rf = f * (1 - f) * raT[r + H]
+                        let rg = (1 - g * g) * raT[r + 2 * H], ro = o * (1 - o) * raT[r + 3 * H]
+                        let c = rf * cPrev[b * H + j] + f * rc[b * H + j] + ri * g + i * rg
+                        rc[b * H + j] = c
+                        let th = tc[b * H + j]
+                        rh[(t * B + b) * H + j] = ro * th + o * (1 - th * th) * c
+                    }
                 }
             }
         default:

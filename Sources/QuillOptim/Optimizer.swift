@@ -21,6 +21,9 @@ public enum OptimizerKind: String, Codable, CaseIterable, Sendable {
     /// Graves (2013) eqs. 38–45: RMSProp with a running mean of the gradient and momentum.
     case gravesRMSProp = "graves-rmsprop"
     case sgd
+    /// Martens's (2010) Hessian-free optimisation with Martens and Sutskever's (2011) structural damping
+    /// (`HessianFree`); char models of rnn, rnn-relu, mrnn and lstm cells only.
+    case hf
 }
 
 /// Hyperparameters shared by the optimiser families; each uses the fields that apply to it.
@@ -33,6 +36,11 @@ public struct OptimizerConfig: Codable, Equatable, Sendable {
     public var decay: Double
     /// ε added under the square root (Graves's ℷ) or to the denominator.
     public var epsilon: Double
+    /// Hessian-free only (nil otherwise, and not written): its conjugate-gradient iterations per step, initial
+    /// Levenberg–Marquardt damping λ and structural damping μ (`HessianFree`).
+    public var cgIterations: Int?
+    public var damping: Double?
+    public var structuralDamping: Double?
 
     public init(kind: OptimizerKind, learningRate: Double, momentum: Double? = nil, decay: Double? = nil,
                 epsilon: Double? = nil) {
@@ -47,6 +55,11 @@ public struct OptimizerConfig: Codable, Equatable, Sendable {
             self.momentum = momentum ?? 0.9; self.decay = decay ?? 0.95; self.epsilon = epsilon ?? 1e-4
         case .sgd:
             self.momentum = momentum ?? 0.9; self.decay = decay ?? 0; self.epsilon = epsilon ?? 0
+        case .hf:
+            self.momentum = momentum ?? 0; self.decay = decay ?? 0; self.epsilon = epsilon ?? 0
+            cgIterations = HessianFree<Double>.defaultIterations
+            damping = HessianFree<Double>.defaultDamping
+            structuralDamping = HessianFree<Double>.defaultStructuralDamping
         }
     }
 
@@ -54,6 +67,12 @@ public struct OptimizerConfig: Codable, Equatable, Sendable {
     public func validate() -> String? {
         if !(learningRate > 0 && learningRate.isFinite) { return "learning rate must be positive, got \(learningRate)" }
         if !(momentum >= 0 && momentum < 1) { return "momentum must be in [0, 1), got \(momentum)" }
+        if kind == .hf {
+            if let n = cgIterations, !(1...10_000).contains(n) { return "--cg-iterations must be between 1 and 10000, got \(n)" }
+            if let d = damping, !(d > 0 && d <= 1e6) { return "--damping must be more than 0 and at most 1000000, got \(d)" }
+            if let m = structuralDamping, !(m >= 0 && m <= 1e6) { return "--structural-damping must be between 0 and 1000000, got \(m)" }
+            return nil
+        }
         if kind != .sgd && !(decay > 0 && decay < 1) { return "decay must be in (0, 1), got \(decay)" }
         if !(epsilon >= 0 && epsilon.isFinite) { return "epsilon must be non-negative, got \(epsilon)" }
         return nil
@@ -67,6 +86,7 @@ public struct OptimizerConfig: Codable, Equatable, Sendable {
         case .rmsprop: return AnyOptimizer(RMSProp<T>(config: self))
         case .gravesRMSProp: return AnyOptimizer(GravesRMSProp<T>(config: self))
         case .sgd: return AnyOptimizer(SGD<T>(config: self))
+        case .hf: return AnyOptimizer(HessianFree<T>(config: self))
         }
     }
 }
@@ -80,7 +100,11 @@ public final class AnyOptimizer<T: QuillScalar> {
     private let _getStep: () -> Int
     private let _setStep: (Int) -> Void
 
+    /// The optimiser itself (`HessianFree` is driven through it, not through `update`).
+    public let base: AnyObject
+
     public init<O: Optimizer>(_ o: O) where O.Scalar == T {
+        base = o
         _update = { o.update($0) }
         _state = { o.stateTensors(for: $0) }
         _getLR = { o.learningRate }

@@ -29,6 +29,8 @@ final class PrespecializationTests: XCTestCase {
         "GravesRMSProp.stateTensors": "called through AnyOptimizer (QuillOptim)",
         "SGD.update": "called through AnyOptimizer (QuillOptim)",
         "SGD.stateTensors": "called through AnyOptimizer (QuillOptim)",
+        "HessianFree.update": "called through AnyOptimizer (QuillOptim); does nothing",
+        "HessianFree.stateTensors": "called through AnyOptimizer (QuillOptim)",
     ]
 
     static let sources = URL(fileURLWithPath: #filePath)

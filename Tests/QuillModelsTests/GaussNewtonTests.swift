@@ -43,7 +43,7 @@ final class GaussNewtonTests: XCTestCase {
 
     /// R{z} is the logits' directional derivative: (z(θ + εv) − z(θ − εv)) / 2ε.
     func testRPassMatchesFiniteDifferences() {
-        for (cell, skips, embedding) in [(CellKind.rnn, true, 3), (.rnnRelu, false, 0), (.mrnn, true, 3), (.mrnn, false, 0)] {
+        for (cell, skips, embedding) in [(CellKind.rnn, true, 3), (.rnnRelu, false, 0), (.mrnn, true, 3), (.mrnn, false, 0), (.lstm, true, 3), (.lstm, false, 0)] {
             let s = setup(cell, skips: skips, embedding: embedding)
             let v = randomDirection(s.model, seed: 5)
             s.ws.setState(s.state)
@@ -67,7 +67,7 @@ final class GaussNewtonTests: XCTestCase {
 
     /// uᵀ G v = vᵀ G u and vᵀ G v ≥ 0, with and without structural damping, which only adds.
     func testProductIsSymmetricAndPositive() {
-        for cell in [CellKind.rnn, .mrnn] {
+        for cell in [CellKind.rnn, .mrnn, .lstm] {
             let s = setup(cell, skips: true, embedding: 3)
             let u = randomDirection(s.model, seed: 1), v = randomDirection(s.model, seed: 2)
             func gv(_ d: [Tensor<Double>], damping: Double) -> [[Double]] {

@@ -55,7 +55,8 @@ enum NewCellChecks {
     /// Trains `config` on `text` for 10 steps straight, and for 6 then resumed to 10 (3 streams of 10, validation
     /// and a checkpoint every 4 steps): every tensor of the two resume points is equal. Returns their names.
     @discardableResult
-    static func resumeEqualsStraight(_ config: CharModelConfig, text: String, file: StaticString = #filePath,
+    static func resumeEqualsStraight(_ config: CharModelConfig, text: String,
+                                     adjust: (inout CharTrainOptions) -> Void = { _ in }, file: StaticString = #filePath,
                                      line: UInt = #line) throws -> Set<String> {
         let dir = TempDir(); defer { dir.cleanup() }
         let data = dir.path("text.txt")
@@ -63,6 +64,7 @@ enum NewCellChecks {
         func options(_ out: String, steps: Int) -> CharTrainOptions {
             var o = CharTrainOptions(dataPaths: [data], outDir: dir.path(out), model: config)
             o.batch = 3; o.seq = 10; o.steps = steps; o.evalEvery = 4; o.sampleLength = 0
+            adjust(&o)
             return o
         }
         try TrainingRun(options: options("straight", steps: 10), resume: false).run()

@@ -132,6 +132,24 @@ final class CharTask: TrainingTask {
                                    lossRows: rows, hooks: hooks) / Double(rows)
         return StepLoss(loss: loss, perUnit: loss, units: options.seq * b, sequences: b)
     }
+    /// Gauss–Newton products and losses on the last batch, for `--optimizer hf` (one process; `GaussNewton`).
+    var curvature: CurvatureAccess? {
+        guard options.optimizer.kind == .hf, shard.size == 1 else { return nil }
+        let rows = options.seq * options.batch
+        return CurvatureAccess(gaussNewton: { d, mu in
+            var k = 0
+            let full = self.model.parameters.map { p -> Tensor<Float> in
+                guard p.trainable else { return Tensor(p.shape) }
+                defer { k += 1 }
+                return d[k]
+            }
+            GaussNewton.product(self.model, inputs: self.inputs, self.ws, direction: full, structuralDamping: mu)
+        }, loss: {
+            self.model.evaluate(inputs: self.inputs, targets: self.targets, self.ws) / Double(rows)
+        }, refresh: {
+            _ = self.model.evaluate(inputs: self.inputs, targets: self.targets, self.ws)
+        })
+    }
     /// The summed loss is already the batch's mean per character.
     func perUnit(ofSummed loss: StepLoss) -> Double { loss.loss }
     func advance(_ state: inout CharTrainerState) {

@@ -72,6 +72,8 @@ public struct CharTrainOptions: RunOptions {
         case .adam, .rmsprop: 2e-3
         case .gravesRMSProp: 1e-4
         case .sgd: 0.1
+        // Hessian-free has no learning rate: the line search sets each step's length.
+        case .hf: 1
         }
     }
 
@@ -81,6 +83,14 @@ public struct CharTrainOptions: RunOptions {
         if let m = model.validate() { return m }
         if !(1...100_000).contains(batch) { return "--batch must be between 1 and 100000, got \(batch)" }
         if !(1...100_000).contains(seq) { return "--seq must be between 1 and 100000, got \(seq)" }
+        if optimizer.kind == .hf {
+            if let m = GaussNewton.problem(model) { return m }
+            if let m = optimizer.validate() { return m }
+            if clipNorm != nil || clipValue != nil { return "--optimizer hf takes no --clip or --clip-value: its steps come from the damped quadratic model and a line search" }
+            if lrSchedule.factor != 1 { return "--optimizer hf has no learning rate to decay: drop --lr-decay" }
+            if weightNoise != nil { return "--optimizer hf needs a deterministic loss: drop --weight-noise" }
+            if precision == .bf16 { return "--optimizer hf runs in fp32: drop --precision bf16" }
+        }
         if let m = optimizer.validate() { return "--lr/optimizer: \(m)" }
         if !(lrSchedule.factor > 0 && lrSchedule.factor <= 1) { return "--lr-decay must be in (0, 1], got \(lrSchedule.factor)" }
         if let c = clipNorm, !(c > 0 && c.isFinite) { return "--clip must be positive, got \(c)" }

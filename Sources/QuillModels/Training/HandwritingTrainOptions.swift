@@ -57,6 +57,9 @@ public struct HandwritingTrainOptions: RunOptions {
     }
 
     public func validate() -> String? {
+        if optimizer.kind == .hf {
+            return "--optimizer hf trains char models (rnn, rnn-relu, mrnn, lstm): its Gauss–Newton products are not written for the handwriting networks"
+        }
         if let m = model.validate() { return m }
         if !(1...4096).contains(batch) { return "--batch must be between 1 and 4096, got \(batch)" }
         if let m = optimizer.validate() { return "--lr/optimizer: \(m)" }

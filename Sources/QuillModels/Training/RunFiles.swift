@@ -174,6 +174,7 @@ public enum RunFiles {
             }
             // Running means of squares (RMSProp's n, Adam's v) must not be negative: their square roots divide.
             let squares = name.hasPrefix("adam.v.") || name.hasPrefix("rmsprop.n.") || name.hasPrefix("graves.n.")
+                || name == "hf.lambda"
             for v in e.values where !v.isFinite || (squares && v < 0) {
                 throw CheckpointError.corrupt(path, "optimizer state '\(name)' holds \(v.isFinite ? "a negative mean square" : "NaN or Inf")")
             }

@@ -240,6 +240,7 @@ public final class TrainingRun {
         let hooks = buckets?.hooks
         var allReduceSeconds = 0.0  // in the gradient sums since the last metrics line
         let limits = RunLimits(steps: options.steps, minutes: options.minutes, stepAtStart: state.step)
+        var hfReport: HessianFree<Float>.Report?
         while true {
             if let s = options.steps, state.step >= s {
                 if state.step == limits.stepAtStart {
@@ -278,10 +279,24 @@ public final class TrainingRun {
             let histogramEvery = diagnostics.histogramEvery
             let histograms = writer && histogramEvery > 0 && (state.step + 1) % histogramEvery == 0
                 ? ParameterHistograms.measureGradients(task.parameters, bins: diagnostics.histogramBins) : nil
-            try GuardedUpdate.apply(loss: loss.loss, parameters: trainable, optimizer: optimizer,
-                                    schedule: options.lrSchedule, clipNorm: options.clipNorm,
-                                    clipValue: options.clipValue, step: state.step, outDir: outDir,
-                                    checkpoint: checkpoint, divergence: &divergence, divergenceLoss: loss.perUnit)
+            if let hf = optimizer.base as? HessianFree<Float> {
+                // Invariant: options with --optimizer hf validate only for tasks with Gauss–Newton products.
+                let access = task.curvature!
+                guard loss.loss.isFinite, GradientClipping.globalNorm(trainable).isFinite else {
+                    throw TrainingError.nonFinite(step: state.step + 1, what: "the training loss or gradient", dir: outDir,
+                                                  checkpoint: checkpoint)
+                }
+                if let why = divergence.observe(loss.perUnit) {
+                    throw TrainingError.diverged(step: state.step + 1, why: why, dir: outDir, checkpoint: checkpoint)
+                }
+                hfReport = hf.step(trainable, loss0: loss.perUnit, gaussNewton: access.gaussNewton, loss: access.loss)
+                access.refresh()
+            } else {
+                try GuardedUpdate.apply(loss: loss.loss, parameters: trainable, optimizer: optimizer,
+                                        schedule: options.lrSchedule, clipNorm: options.clipNorm,
+                                        clipValue: options.clipValue, step: state.step, outDir: outDir,
+                                        checkpoint: checkpoint, divergence: &divergence, divergenceLoss: loss.perUnit)
+            }
             state.step += 1
             reachedStep = state.step
             task.advance(&state)
@@ -302,6 +317,13 @@ public final class TrainingRun {
                         line["mdl"] = data.loss + lc
                         line["mdl_unit"] = data.unit
                     }
+                }
+                if let r = hfReport {
+                    // Hessian-free's last step: its damping, reduction ratio, CG iterations and step length.
+                    line["hf_lambda"] = r.lambda
+                    line["hf_rho"] = r.rho.isFinite ? r.rho : nil
+                    line["hf_cg_iterations"] = r.cgIterations
+                    line["hf_step_length"] = r.stepLength
                 }
                 if world.size > 1 {
                     // The time this rank spent summing gradients (waiting for the slowest rank included).

@@ -204,9 +204,25 @@ protocol TrainingTask: AnyObject {
     /// Handwriting sampled at a validation for TensorBoard's Images tab (default: none), from a generator derived
     /// from `rng`: strokes in the dataset's units (y down) and a caption naming the step.
     func sampleStrokes(step: Int, rng: SeededGenerator) -> (strokes: [Stroke], caption: String)?
+    /// Hessian-free's access to the batch of the last `trainStep` (`HessianFree`), nil for tasks without
+    /// Gauss–Newton products (the default).
+    var curvature: CurvatureAccess? { get }
+}
+
+/// What `HessianFree` needs of a task, on the batch of its last `trainStep`, from the state that batch started from.
+struct CurvatureAccess {
+    /// Writes G·d (with structural damping μ) into the `grad` of every trainable parameter; d per trainable
+    /// parameter, in `parameters` order.
+    var gaussNewton: ([Tensor<Float>], Double) -> Void
+    /// The batch's mean loss at the parameters' current values.
+    var loss: () -> Double
+    /// Runs the batch forward at the parameters' current values, so that the state carried to the next batch is
+    /// the updated network's.
+    var refresh: () -> Void
 }
 
 extension TrainingTask {
+    var curvature: CurvatureAccess? { nil }
     /// This rank's share of every batch.
     var shard: Shard { Shard(rank: world.rank, size: world.size) }
     /// No tensors beyond weights and optimiser state.
