@@ -53,7 +53,7 @@ public struct CharTrain: ParsableCommand {
         try OptionRange.check("val-fraction", valFraction, 0...0.5)
         try OptionRange.check("cg-iterations", cgIterations, 1...10_000)
         if (cgIterations != nil || damping != nil || structuralDamping != nil) && !runArgs.resume && runArgs.optimizer != .hf {
-            throw ValidationError("--cg-iterations, --damping and --structural-damping set --optimizer hf; give --optimizer hf")
+            throw ValidationError("--cg-iterations, --damping and --structural-damping are settings of --optimizer hf; give --optimizer hf")
         }
         try OptionRange.check("damping", damping, 0...1_000_000, aboveLower: true)
         try OptionRange.check("structural-damping", structuralDamping, 0...1_000_000)
@@ -77,6 +77,9 @@ public struct CharTrain: ParsableCommand {
             try runArgs.same("batch", batch, saved.batch)
             try runArgs.same("seq", seq, saved.seq)
             try runArgs.same("val-fraction", valFraction, saved.valFraction)
+            if (cgIterations != nil || damping != nil || structuralDamping != nil) && saved.optimizer.kind != .hf {
+                throw CLIError("--cg-iterations, --damping and --structural-damping are settings of --optimizer hf; the run in \(runArgs.out) trains with \(saved.optimizer.kind.rawValue)", status: .usage)
+            }
             try runArgs.same("cg-iterations", cgIterations, saved.optimizer.cgIterations ?? 0)
             try runArgs.same("damping", damping, saved.optimizer.damping ?? 0)
             try runArgs.same("structural-damping", structuralDamping, saved.optimizer.structuralDamping ?? 0)

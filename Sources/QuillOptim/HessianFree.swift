@@ -46,8 +46,13 @@ public final class HessianFree<T: QuillScalar>: Optimizer {
         structuralDamping = config.structuralDamping ?? Self.defaultStructuralDamping
     }
 
+    /// The range λ is kept in, so that long runs of poor or good steps can neither overflow nor underflow it.
+    public static var lambdaRange: ClosedRange<Double> { 1e-8...1e6 }
+
     /// λ now (the initial damping before the first step).
-    public var lambda: Double { lambdaTensor[0] == 0 ? initialDamping : Double(lambdaTensor[0]) }
+    public var lambda: Double {
+        step == 0 ? initialDamping : min(max(Double(lambdaTensor[0]), Self.lambdaRange.lowerBound), Self.lambdaRange.upperBound)
+    }
 
     public func update(_ parameters: [Parameter<T>]) {}
 
@@ -90,12 +95,17 @@ public final class HessianFree<T: QuillScalar>: Optimizer {
         let lam = lambda, mu = structuralDamping * lam
         let previous = flatten(ps.map { slots.slot($0.name, like: $0) })
         let start = step == 0 ? nil : previous.map { 0.95 * $0 }
-        let cg = ConjugateGradient.minimize(apply: { d in
-            gaussNewton(tensors(d), mu)
-            var out = flatten(ps.map(\.grad))
-            for i in 0..<n { out[i] += lam * d[i] }
-            return out
-        }, b: g.map { -$0 }, x0: start, maxIterations: iterations)
+        func solve(from x0: [Double]?) -> ConjugateGradient.Result {
+            ConjugateGradient.minimize(apply: { d in
+                gaussNewton(tensors(d), mu)
+                var out = flatten(ps.map(\.grad))
+                for i in 0..<n { out[i] += lam * d[i] }
+                return out
+            }, b: g.map { -$0 }, x0: x0, maxIterations: iterations)
+        }
+        var cg = solve(from: start)
+        // A warm start that the model does not find better than zero (or whose products are not finite) is dropped.
+        if start != nil && !(cg.q < 0) { cg = solve(from: nil) }
         // Backtracking over the kept iterates, from the last.
         var best = cg.iterates[cg.iterates.count - 1]
         set(best.x, 1)
@@ -106,9 +116,11 @@ public final class HessianFree<T: QuillScalar>: Optimizer {
             guard l < bestLoss else { break }
             (best, bestLoss) = (it, l)
         }
-        let rho = best.q < 0 ? (bestLoss - loss0) / best.q : -Double.infinity
+        // ρ is undefined when the model predicts no decrease (a zero gradient): λ stays.
+        let rho = best.q < 0 ? (bestLoss - loss0) / best.q : Double.nan
         var newLambda = lam
         if rho < 0.25 { newLambda *= 1.5 } else if rho > 0.75 { newLambda *= 2.0 / 3 }
+        newLambda = min(max(newLambda, Self.lambdaRange.lowerBound), Self.lambdaRange.upperBound)
         lambdaTensor[0] = T(newLambda)
         // Line search on the length.
         var gp = 0.0

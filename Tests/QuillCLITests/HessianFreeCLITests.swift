@@ -23,6 +23,11 @@ final class HessianFreeCLITests: XCTestCase {
         XCTAssertEqual(errorText(base + ["--resume", "--steps", "3"]), "no error")
         XCTAssertTrue(errorText(base + ["--resume", "--steps", "4", "--lr", "0.1"]).contains("has no learning rate"))
         XCTAssertTrue(errorText(base + ["--resume", "--steps", "4", "--damping", "3"]).contains("differs from the checkpoint"))
+        // A run of another optimiser has no damping to compare.
+        let adam = ["char", "train", "--data", dir.path("text.txt"), "--out", dir.path("adam")]
+        XCTAssertEqual(errorText(adam + ["--cell", "rnn", "--hidden", "8", "--batch", "4", "--seq", "10", "--steps", "1"]), "no error")
+        XCTAssertTrue(errorText(adam + ["--resume", "--steps", "2", "--damping", "3"])
+            .contains("are settings of --optimizer hf; the run in"))
     }
 
     func testNonsenseGivesOneClearLine() {

@@ -88,7 +88,7 @@ public struct CharTrainOptions: RunOptions {
             if let m = optimizer.validate() { return m }
             if clipNorm != nil || clipValue != nil { return "--optimizer hf takes no --clip or --clip-value: its steps come from the damped quadratic model and a line search" }
             if lrSchedule.factor != 1 { return "--optimizer hf has no learning rate to decay: drop --lr-decay" }
-            if weightNoise != nil { return "--optimizer hf needs a deterministic loss: drop --weight-noise" }
+            if weightNoise != nil { return "--optimizer hf needs a deterministic loss: drop --weight-noise and --adaptive-weight-noise" }
             if precision == .bf16 { return "--optimizer hf runs in fp32: drop --precision bf16" }
         }
         if let m = optimizer.validate() { return "--lr/optimizer: \(m)" }

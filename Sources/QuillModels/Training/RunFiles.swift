@@ -174,7 +174,13 @@ public enum RunFiles {
             }
             // Running means of squares (RMSProp's n, Adam's v) must not be negative: their square roots divide.
             let squares = name.hasPrefix("adam.v.") || name.hasPrefix("rmsprop.n.") || name.hasPrefix("graves.n.")
-                || name == "hf.lambda"
+            // Hessian-free's λ lies in its range (0 before the first step), its last step in weights' bounds.
+            if name == "hf.lambda", let v = e.values.first, !(v == 0 || HessianFree<Float>.lambdaRange.contains(Double(v))) {
+                throw CheckpointError.corrupt(path, "optimizer state 'hf.lambda' is \(v), outside 0 and \(HessianFree<Float>.lambdaRange)")
+            }
+            if name.hasPrefix("hf.previous."), e.values.contains(where: { !(abs($0) <= 1e5) }) {
+                throw CheckpointError.corrupt(path, "optimizer state '\(name)' holds NaN, Inf or values beyond ±10⁵")
+            }
             for v in e.values where !v.isFinite || (squares && v < 0) {
                 throw CheckpointError.corrupt(path, "optimizer state '\(name)' holds \(v.isFinite ? "a negative mean square" : "NaN or Inf")")
             }

@@ -321,7 +321,8 @@ public final class TrainingRun {
                 if let r = hfReport {
                     // Hessian-free's last step: its damping, reduction ratio, CG iterations and step length.
                     line["hf_lambda"] = r.lambda
-                    line["hf_rho"] = r.rho.isFinite ? r.rho : nil
+                    // null when the model predicted no decrease (a zero gradient).
+                    line["hf_rho"] = r.rho.isFinite ? r.rho : NSNull()
                     line["hf_cg_iterations"] = r.cgIterations
                     line["hf_step_length"] = r.stepLength
                 }
@@ -332,8 +333,10 @@ public final class TrainingRun {
                     line["gradient_sum"] = buckets == nil ? "one call" : "buckets"
                     allReduceSeconds = 0
                 }
-                let full = line.merging(["kind": "train", "step": state.step, "elapsed_s": elapsedBefore + session,
+                var full = line.merging(["kind": "train", "step": state.step, "elapsed_s": elapsedBefore + session,
                                          "lr": optimizer.learningRate, "rate": rate]) { $1 }
+                // Hessian-free has no learning rate.
+                if hfReport != nil { full["lr"] = nil }
                 try metrics?.append(full)
                 try board?.write(step: state.step, TrainingDiagnostics.scalars(full, prefix: "train/"))
                 window = LogWindow(); windowStart = now
