@@ -117,6 +117,9 @@ public final class TrainingRun {
         }
         if writer { try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true) }
         let optimizer: AnyOptimizer<Float> = task.options.optimizer.make()
+        if optimizer.base is HessianFree<Float>, task.curvature == nil {
+            throw TrainingError.invalidOption("--optimizer hf runs on one process (its curvature products read the whole batch): run it without mpirun")
+        }
         let noise = task.options.weightNoise.map {
             WeightNoise($0.adaptive ? .adaptive($0.sigma) : .fixed($0.sigma), parameters: task.parameters)
         }
@@ -279,9 +282,7 @@ public final class TrainingRun {
             let histogramEvery = diagnostics.histogramEvery
             let histograms = writer && histogramEvery > 0 && (state.step + 1) % histogramEvery == 0
                 ? ParameterHistograms.measureGradients(task.parameters, bins: diagnostics.histogramBins) : nil
-            if let hf = optimizer.base as? HessianFree<Float> {
-                // Invariant: options with --optimizer hf validate only for tasks with Gauss–Newton products.
-                let access = task.curvature!
+            if let hf = optimizer.base as? HessianFree<Float>, let access = task.curvature {
                 guard loss.loss.isFinite, GradientClipping.globalNorm(trainable).isFinite else {
                     throw TrainingError.nonFinite(step: state.step + 1, what: "the training loss or gradient", dir: outDir,
                                                   checkpoint: checkpoint)
