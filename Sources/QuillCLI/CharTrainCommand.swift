@@ -32,6 +32,8 @@ public struct CharTrain: ParsableCommand {
     @Option(help: .text("--optimizer hf: structural damping μ of the hidden states (0…1000000; 0 turns it off).",
                         default: String(format: "%.4g, Martens and Sutskever's 1/30", HessianFree<Double>.defaultStructuralDamping)))
     var structuralDamping: Double?
+    @Option(help: .text("--optimizer hf: the fraction of the batch's streams its curvature products read (more than 0, at most 1).",
+                        default: 1)) var curvatureFraction: Double?
     @Option(help: .text("Truncated-BPTT length (1…10000).", default: defaults.seq)) var seq: Int?
     @Option(help: "Clamp each gradient value to ±this (more than 0, at most 1000000): char-rnn's -grad_clip.")
     var clipValue: Double?
@@ -52,8 +54,10 @@ public struct CharTrain: ParsableCommand {
         try OptionRange.check("clip-value", clipValue, TrainingRanges.clip, aboveLower: true)
         try OptionRange.check("val-fraction", valFraction, 0...0.5)
         try OptionRange.check("cg-iterations", cgIterations, 1...10_000)
-        if (cgIterations != nil || damping != nil || structuralDamping != nil) && !runArgs.resume && runArgs.optimizer != .hf {
-            throw ValidationError("--cg-iterations, --damping and --structural-damping are settings of --optimizer hf; give --optimizer hf")
+        try OptionRange.check("curvature-fraction", curvatureFraction, 0...1, aboveLower: true)
+        if (cgIterations != nil || damping != nil || structuralDamping != nil || curvatureFraction != nil) && !runArgs.resume
+            && runArgs.optimizer != .hf {
+            throw ValidationError("--cg-iterations, --damping, --structural-damping and --curvature-fraction are settings of --optimizer hf; give --optimizer hf")
         }
         try OptionRange.check("damping", damping, 0...1_000_000, aboveLower: true)
         try OptionRange.check("structural-damping", structuralDamping, 0...1_000_000)
@@ -77,9 +81,11 @@ public struct CharTrain: ParsableCommand {
             try runArgs.same("batch", batch, saved.batch)
             try runArgs.same("seq", seq, saved.seq)
             try runArgs.same("val-fraction", valFraction, saved.valFraction)
-            if (cgIterations != nil || damping != nil || structuralDamping != nil) && saved.optimizer.kind != .hf {
-                throw CLIError("--cg-iterations, --damping and --structural-damping are settings of --optimizer hf; the run in \(runArgs.out) trains with \(saved.optimizer.kind.rawValue)", status: .usage)
+            if (cgIterations != nil || damping != nil || structuralDamping != nil || curvatureFraction != nil)
+                && saved.optimizer.kind != .hf {
+                throw CLIError("--cg-iterations, --damping, --structural-damping and --curvature-fraction are settings of --optimizer hf; the run in \(runArgs.out) trains with \(saved.optimizer.kind.rawValue)", status: .usage)
             }
+            try runArgs.same("curvature-fraction", curvatureFraction, saved.optimizer.curvatureFraction ?? 1)
             try runArgs.same("cg-iterations", cgIterations, saved.optimizer.cgIterations ?? 0)
             try runArgs.same("damping", damping, saved.optimizer.damping ?? 0)
             try runArgs.same("structural-damping", structuralDamping, saved.optimizer.structuralDamping ?? 0)
@@ -90,6 +96,7 @@ public struct CharTrain: ParsableCommand {
                 o.optimizer.cgIterations = cgIterations ?? o.optimizer.cgIterations
                 o.optimizer.damping = damping ?? o.optimizer.damping
                 o.optimizer.structuralDamping = structuralDamping ?? o.optimizer.structuralDamping
+                o.optimizer.curvatureFraction = curvatureFraction.flatMap { $0 < 1 ? $0 : nil }
                 // Hessian-free clips nothing: its steps come from the damped model and the line search.
                 o.clipNorm = nil
             }

@@ -41,6 +41,9 @@ public struct OptimizerConfig: Codable, Equatable, Sendable {
     public var cgIterations: Int?
     public var damping: Double?
     public var structuralDamping: Double?
+    /// Hessian-free only: the fraction of the batch's streams its curvature products read (Martens 2010 §4.3
+    /// computes G on a subset of the gradient's batch); nil means all.
+    public var curvatureFraction: Double?
 
     public init(kind: OptimizerKind, learningRate: Double, momentum: Double? = nil, decay: Double? = nil,
                 epsilon: Double? = nil) {
@@ -71,6 +74,7 @@ public struct OptimizerConfig: Codable, Equatable, Sendable {
             if let n = cgIterations, !(1...10_000).contains(n) { return "--cg-iterations must be between 1 and 10000, got \(n)" }
             if let d = damping, !(d > 0 && d <= 1e6) { return "--damping must be more than 0 and at most 1000000, got \(d)" }
             if let m = structuralDamping, !(m >= 0 && m <= 1e6) { return "--structural-damping must be between 0 and 1000000, got \(m)" }
+            if let f = curvatureFraction, !(f > 0 && f <= 1) { return "--curvature-fraction must be more than 0 and at most 1, got \(f)" }
             return nil
         }
         if kind != .sgd && !(decay > 0 && decay < 1) { return "decay must be in (0, 1), got \(decay)" }

@@ -67,6 +67,7 @@ final class OptionTests: XCTestCase {
             Numeric(char + ["--optimizer", "hf", "--cell", "rnn"], "cg-iterations", "0", "10001"),
             Numeric(char + ["--optimizer", "hf", "--cell", "rnn"], "damping", "0", "1e7", float: true),
             Numeric(char + ["--optimizer", "hf", "--cell", "rnn"], "structural-damping", "-0.5", "1e7", float: true),
+            Numeric(char + ["--optimizer", "hf", "--cell", "rnn"], "curvature-fraction", "0", "1.5", float: true),
             Numeric(char, "batch", "0", "10001"), Numeric(char, "seq", "0", "10001"),
             Numeric(char, "clip-value", "0", "1e7", float: true),
             Numeric(char, "val-fraction", "-0.1", "0.6", float: true), Numeric(char, "sample-length", "-1", "100001"),

@@ -55,6 +55,33 @@ final class HessianFreeTests: XCTestCase {
         XCTAssertTrue(names.isSuperset(of: ["hf.lambda", "hf.previous.rnn.0.wx", "hf.previous.output.w"]), "\(names.sorted())")
     }
 
+    /// Curvature products on part of the batch (Martens's curvature minibatch): training still lowers the loss, and
+    /// resumes exactly (the subset's states are cut from the batch's at every step).
+    func testCurvatureOnAFractionOfTheBatch() throws {
+        let names = try NewCellChecks.resumeEqualsStraight(
+            CharModelConfig(cell: .lstm, layers: 1, hidden: 8, embedding: 4, vocabularySize: 1),
+            text: String(repeating: "a fraction of the streams; ", count: 20)) { o in
+            self.hfOptions(&o)
+            o.optimizer.cgIterations = 8
+            o.optimizer.curvatureFraction = 0.5
+        }
+        XCTAssertTrue(names.contains("hf.previous.rnn.0.wh"))
+        let dir = TempDir(); defer { dir.cleanup() }
+        try String(repeating: "abcdefg abcdefg hijk. ", count: 40).write(toFile: dir.path("t.txt"), atomically: true, encoding: .utf8)
+        var o = CharTrainOptions(dataPaths: [dir.path("t.txt")], outDir: dir.path("run"),
+                                 model: CharModelConfig(cell: .rnn, layers: 1, hidden: 16, embedding: 8, vocabularySize: 1))
+        hfOptions(&o)
+        o.optimizer.curvatureFraction = 0.25
+        o.batch = 8; o.seq = 20; o.steps = 12; o.evalEvery = 12; o.sampleLength = 0; o.valFraction = 0.1
+        XCTAssertNil(o.validate())
+        try TrainingRun(options: o, resume: false).run()
+        let val = try String(contentsOfFile: dir.path("run/metrics.jsonl"), encoding: .utf8).split(separator: "\n")
+            .compactMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            .last { $0["kind"] as? String == "val" }?["loss"] as? Double
+        XCTAssertLessThan(try XCTUnwrap(val), 0.5 * log(13.0))
+        XCTAssertTrue({ var c = o; c.optimizer.curvatureFraction = 0; return c.validate() }()?.contains("--curvature-fraction") == true)
+    }
+
     func testRefusals() {
         func problem(_ edit: (inout CharTrainOptions) -> Void) -> String? {
             var o = CharTrainOptions(dataPaths: ["x"], outDir: "o",

@@ -30,6 +30,8 @@ final class CharTask: TrainingTask {
     private var text: CharTrainingText!  // Invariant: prepare sets it, before any other use.
     private var ws: CharWorkspace<Float>!  // Invariant: prepare sets it, before any other use.
     private var inputs: [Int32] = [], targets: [Int32] = []
+    /// Hessian-free's curvature products on a fraction of the batch: a workspace of that many streams.
+    private var curvatureWorkspace: CharWorkspace<Float>?
 
     init(options: CharTrainOptions) { self.options = options }
     func loadData(resuming: Bool, budget: MemoryBudget) throws { corpus = try CharCorpus(paths: options.dataPaths) }
@@ -132,10 +134,31 @@ final class CharTask: TrainingTask {
                                    lossRows: rows, hooks: hooks) / Double(rows)
         return StepLoss(loss: loss, perUnit: loss, units: options.seq * b, sequences: b)
     }
-    /// Gauss–Newton products and losses on the last batch, for `--optimizer hf` (one process; `GaussNewton`).
+    /// Gauss–Newton products and losses on the last batch, for `--optimizer hf` (one process; `GaussNewton`). With a
+    /// curvature fraction below 1, the products read the batch's first ⌈fraction·B⌉ streams (from their states).
     var curvature: CurvatureAccess? {
         guard options.optimizer.kind == .hf, shard.size == 1 else { return nil }
-        let rows = options.seq * options.batch
+        let rows = options.seq * options.batch, B = options.batch, T = options.seq
+        let sub = min(B, max(1, Int((Double(B) * (options.optimizer.curvatureFraction ?? 1)).rounded(.up))))
+        // Invariant: prepare set ws before any training step, and curvature is read at training steps only.
+        var curvatureInputs = inputs, curvatureWS: CharWorkspace<Float> = ws!
+        if sub < B {
+            if curvatureWorkspace?.batch != sub { curvatureWorkspace = model.makeWorkspace(steps: T, batch: sub) }
+            // Invariant: made just above when missing.
+            curvatureWS = curvatureWorkspace!
+            curvatureInputs = (0..<(T * sub)).map { inputs[($0 / sub) * B + $0 % sub] }
+            if case .recurrent(let states) = ws.state() {
+                curvatureWS.setState(.recurrent(states.map { s in
+                    let H = s.h.count / B
+                    var cut = RecurrentState<Float>(batch: sub, hidden: H, hasCell: s.c != nil, timed: !s.time.isEmpty)
+                    cut.h.ptr.update(from: s.h.ptr, count: sub * H)
+                    if let c = s.c, let cc = cut.c { cc.ptr.update(from: c.ptr, count: sub * H) }
+                    if !s.time.isEmpty { cut.time = Array(s.time.prefix(sub)) }
+                    return cut
+                }))
+            }
+        }
+        let products = (inputs: curvatureInputs, ws: curvatureWS)
         return CurvatureAccess(gaussNewton: { d, mu in
             var k = 0
             let full = self.model.parameters.map { p -> Tensor<Float> in
@@ -143,7 +166,7 @@ final class CharTask: TrainingTask {
                 defer { k += 1 }
                 return d[k]
             }
-            GaussNewton.product(self.model, inputs: self.inputs, self.ws, direction: full, structuralDamping: mu)
+            GaussNewton.product(self.model, inputs: products.inputs, products.ws, direction: full, structuralDamping: mu)
         }, loss: {
             self.model.evaluate(inputs: self.inputs, targets: self.targets, self.ws) / Double(rows)
         }, refresh: {
