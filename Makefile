@@ -127,6 +127,7 @@ figures: release
 	    --minutes $(FIG_MINUTES) --eval-every 250; \
 	fi
 	$(RELEASE) plot loss runs/shakespeare -o figures/char-loss-shakespeare.png --x time --title "2×512 LSTM on tiny Shakespeare"
+	$(RELEASE) plot loss models/prediction-full-run -o figures/prediction-full-loss.png --x time --title "3×400 prediction network, full resolution"
 	$(RELEASE) char typo --model runs/shakespeare --text $(SHARED)/tinyshakespeare/input.txt --at 1000 --length 120 \
 	    -o figures/char-typo.png
 	$(RELEASE) char saturation --model runs/shakespeare --text $(SHARED)/tinyshakespeare/input.txt --max-chars 20000 \
