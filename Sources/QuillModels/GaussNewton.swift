@@ -64,7 +64,7 @@ public enum GaussNewton {
         for (n, layer) in stack.layers.enumerated() {
             let lws = sws.layers[n], out = Tensor<T>([rows, H])
             if n == 0 {
-                layer.rForward(model.embeddedInputs(ws), rx: rx.map { UnsafePointer($0.ptr) }, lws,
+                layer.rForward(ws.embedded.ptr, rx: rx.map { UnsafePointer($0.ptr) }, lws,
                                direction: direction(layer.parameters), into: out.ptr)
             } else {
                 let W = layer.inputSize, off = stack.skipConnections ? E : 0
@@ -72,7 +72,7 @@ public enum GaussNewton {
                 let below = sws.layers[n - 1].outputs
                 for r in 0..<rows {
                     if stack.skipConnections {
-                        (x.ptr + r * W).update(from: model.embeddedInputs(ws) + r * E, count: E)
+                        (x.ptr + r * W).update(from: ws.embedded.ptr + r * E, count: E)
                         if let rx { (rxn.ptr + r * W).update(from: rx.ptr + r * E, count: E) }
                     }
                     (x.ptr + r * W + off).update(from: below + r * H, count: H)
@@ -122,13 +122,8 @@ public enum GaussNewton {
             for i in 0..<(rows * width) { dOut[i] += mu * rOut[i] }
         }
         let dx: Tensor<T>? = model.embedding.isOneHot ? nil : Tensor([rows, E])
-        stack.backward(model.embeddedInputs(ws), sws, dOut: dOut.ptr, dx: dx?.ptr)
+        stack.backward(ws.embedded.ptr, sws, dOut: dOut.ptr, dx: dx?.ptr)
         if let dx { model.embedding.backward(inputs, count: rows, dOut: dx.ptr) }
         return rz.array
     }
-}
-
-extension CharModel {
-    /// The embedded inputs of the last forward pass, (T·B, E).
-    func embeddedInputs(_ ws: CharWorkspace<T>) -> UnsafeMutablePointer<T> { ws.embedded.ptr }
 }

@@ -35,7 +35,15 @@ extension RecurrentLayer {
         matmul(m: rows, n: G, k: I, a: x, lda: I, b: v[0].ptr, ldb: G, c: ra.ptr, ldc: G)
         if let rx { matmul(m: rows, n: G, k: I, a: rx, lda: I, b: wx.value.ptr, ldb: G, beta: 1, c: ra.ptr, ldc: G) }
         for r in 0..<rows { Kernels.add(v[2].ptr, into: ra.ptr + r * G, count: kind == .mrnn ? H : G) }
-        let vh = v[1].ptr
+        let vh = v[1].ptr, recurrentWidth = wh.value.shape[1]
+        /// c += h_{t−1}·V_h + R{h_{t−1}}·W_h, (B, width of W_h): every cell's recurrent term (R{h_{−1}} = 0).
+        func addRecurrent(_ t: Int, into c: UnsafeMutablePointer<T>, ldc: Int) {
+            matmul(m: B, n: recurrentWidth, k: H, a: ws.hStep(t), lda: H, b: vh, ldb: recurrentWidth, beta: 1, c: c, ldc: ldc)
+            if t > 0 {
+                matmul(m: B, n: recurrentWidth, k: H, a: rh + (t - 1) * B * H, lda: H, b: wh.value.ptr,
+                       ldb: recurrentWidth, beta: 1, c: c, ldc: ldc)
+            }
+        }
         switch kind {
         case .mrnn:
             let F = factors
@@ -44,11 +52,8 @@ extension RecurrentLayer {
             let rfh = Tensor<T>([B, F]), rf = Tensor<T>([B, F])
             for t in 0..<steps {
                 let raT = ra.ptr + t * B * G
-                matmul(m: B, n: F, k: H, a: ws.hStep(t), lda: H, b: vh, ldb: F, c: rfh.ptr, ldc: F)
-                if t > 0 {
-                    matmul(m: B, n: F, k: H, a: rh + (t - 1) * B * H, lda: H, b: wh.value.ptr, ldb: F, beta: 1,
-                           c: rfh.ptr, ldc: F)
-                }
+                rfh.zero()
+                addRecurrent(t, into: rfh.ptr, ldc: F)
                 let pre = ws.preStep(t), fh = ws.factorHiddenStep(t), f = ws.factorStep(t)
                 for b in 0..<B {
                     for k in 0..<F {
@@ -65,11 +70,7 @@ extension RecurrentLayer {
         case .rnn, .rnnRelu:
             for t in 0..<steps {
                 let raT = ra.ptr + t * B * H
-                matmul(m: B, n: H, k: H, a: ws.hStep(t), lda: H, b: vh, ldb: H, beta: 1, c: raT, ldc: H)
-                if t > 0 {
-                    matmul(m: B, n: H, k: H, a: rh + (t - 1) * B * H, lda: H, b: wh.value.ptr, ldb: H, beta: 1,
-                           c: raT, ldc: H)
-                }
+                addRecurrent(t, into: raT, ldc: H)
                 let h = ws.hStep(t + 1), out = rh + t * B * H
                 for i in 0..<(B * H) {
                     out[i] = kind == .rnnRelu ? (h[i] > 0 ? raT[i] : 0) : (1 - h[i] * h[i]) * raT[i]
@@ -79,11 +80,7 @@ extension RecurrentLayer {
             let rc = Tensor<T>([B, H])
             for t in 0..<steps {
                 let raT = ra.ptr + t * B * G
-                matmul(m: B, n: G, k: H, a: ws.hStep(t), lda: H, b: vh, ldb: G, beta: 1, c: raT, ldc: G)
-                if t > 0 {
-                    matmul(m: B, n: G, k: H, a: rh + (t - 1) * B * H, lda: H, b: wh.value.ptr, ldb: G, beta: 1,
-                           c: raT, ldc: G)
-                }
+                addRecurrent(t, into: raT, ldc: G)
                 // The forward pass left the activated gates (i, f, g, o) in `pre`.
                 let act = ws.preStep(t), cPrev = ws.cStep(t), tc = ws.tanhCStep(t)
                 for b in 0..<B {
