@@ -128,6 +128,8 @@ figures: release
 	fi
 	$(RELEASE) plot loss runs/shakespeare -o figures/char-loss-shakespeare.png --x time --title "2×512 LSTM on tiny Shakespeare"
 	$(RELEASE) plot loss models/prediction-full-run -o figures/prediction-full-loss.png --x time --title "3×400 prediction network, full resolution"
+	$(RELEASE) plot loss figures/data/mrnn-hf-metrics.jsonl figures/data/mrnn-adam-metrics.jsonl --labels HF,Adam --x time \
+	    --title "1×256 MRNN on tiny Shakespeare: Hessian-free against Adam, 60 minutes each" -o figures/mrnn-hf-adam.png
 	$(RELEASE) char typo --model runs/shakespeare --text $(SHARED)/tinyshakespeare/input.txt --at 1000 --length 120 \
 	    -o figures/char-typo.png
 	$(RELEASE) char saturation --model runs/shakespeare --text $(SHARED)/tinyshakespeare/input.txt --max-chars 20000 \
