@@ -1,6 +1,7 @@
 import Foundation
 import QuillData
 import QuillNN
+import QuillNumerics
 
 // MARK: - Per-unit values over a text (`quill char cells`, issue 16 item 1)
 
