@@ -19,6 +19,11 @@ public struct CharEval: ParsableCommand {
     var lr: Double?
     @Option(help: "Characters per window, the unit the state carries over and, with --dynamic, the text of each SGD step (1…100000; default: \(Self.defaultWindow), or \(Self.defaultDynamicWindow) with --dynamic).")
     var window: Int?
+    @Option(help: .text("Contiguous streams the text is cut into and read side by side, each from a fresh state (its first character is not predicted); 1 reads it as one sequence, as Graves's dynamic evaluation does (1…1024; short texts get fewer, at least 64 characters each).", default: Self.defaultStreams))
+    var streams: Int?
+
+    /// --streams' default: a batch wide enough for the products to run at speed.
+    static let defaultStreams = 32
 
     /// --lr and --window with --dynamic: measured on the tiny-Shakespeare model of the README (2×512 LSTM, 2,000
     /// steps, validation 1.4617 nats/char), where of rates 0.003…3 and windows 16, 32 and 128 they gave the lowest
@@ -37,6 +42,7 @@ public struct CharEval: ParsableCommand {
         try OptionRange.check("val-fraction", valFraction, 0...1, aboveLower: true, belowUpper: true)
         try OptionRange.check("lr", lr, 0...10, aboveLower: true)
         try OptionRange.check("window", window, 1...100_000)
+        try OptionRange.check("streams", streams, 1...1024)
         if lr != nil && !dynamic { throw ValidationError("--lr sets the rate of --dynamic; give --dynamic too") }
         try refuseNonFiles([("--data", data)])
     }
@@ -52,7 +58,10 @@ public struct CharEval: ParsableCommand {
         guard slice.count >= 2 else { throw CLIError("\(data): the \(part) part holds under 2 characters; nothing to evaluate") }
         let steps = window ?? (dynamic ? Self.defaultDynamicWindow : Self.defaultWindow)
         let bar = WorkProgress()
-        let r = CharEvaluation.evaluate(loaded.model, tokens: slice, steps: steps) { bar.update($0, $1, unit: "windows") }
+        let batch = streams ?? Self.defaultStreams
+        let r = CharEvaluation.evaluate(loaded.model, tokens: slice, batch: batch, steps: steps) {
+            bar.update($0, $1, unit: "windows")
+        }
         bar.finish()
         guard r.natsPerChar.isFinite else { throw NonFiniteOutputError(model: model.file) }
         // Characters a word of the part evaluated, for the perplexity per word (Graves 2013, Table 1).
@@ -75,7 +84,7 @@ public struct CharEval: ParsableCommand {
         }
         let rate = lr ?? Self.defaultRate
         let dynamicBar = WorkProgress()
-        let d = CharEvaluation.evaluate(loaded.model, tokens: slice, steps: steps, dynamicLearningRate: rate) {
+        let d = CharEvaluation.evaluate(loaded.model, tokens: slice, batch: batch, steps: steps, dynamicLearningRate: rate) {
             dynamicBar.update($0, $1, unit: "windows, dynamic")
         }
         dynamicBar.finish()

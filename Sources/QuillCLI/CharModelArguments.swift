@@ -73,12 +73,18 @@ struct CharModelArguments: ParsableArguments {
         if dilations != nil, let cell, cell != .tcn {
             throw ValidationError("--dilations needs --cell tcn (only the TCN has dilations)")
         }
-        if let m = try newConfig(vocabularySize: 1).validate() { throw ValidationError(m) }
+        // Without --cell, --factors or --learn-periods may continue a run (--resume checks them against its cell);
+        // a new run's architecture is checked when `config` builds it.
+        if cell != nil || (factors == nil && !learnPeriods) { _ = try config }
     }
 
-    /// The architecture of a new run (its vocabulary size comes from the data).
+    /// The architecture of a new run (its vocabulary size comes from the data), checked: a cell's own options
+    /// without that cell are refused.
     var config: CharModelConfig {
-        get throws { try newConfig(vocabularySize: Self.defaults.vocabularySize) }
+        get throws {
+            if let m = try newConfig(vocabularySize: 1).validate() { throw ValidationError(m) }
+            return try newConfig(vocabularySize: Self.defaults.vocabularySize)
+        }
     }
 
     private func newConfig(vocabularySize: Int) throws -> CharModelConfig {

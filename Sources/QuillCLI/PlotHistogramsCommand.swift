@@ -13,7 +13,7 @@ public struct PlotHistogramsCommand: ParsableCommand {
             + "steps are thinned evenly. The output format follows the extension: .png, .svg or .pdf."
     )
 
-    @Argument(help: "Run directory holding metrics.jsonl (or the path of a .jsonl file itself).")
+    @Argument(help: "Run directory holding metrics.jsonl (or the path of a metrics file itself).")
     public var dir: String
 
     @Option(name: .shortAndLong, help: "Output image: .png, .svg or .pdf.")
@@ -36,7 +36,7 @@ public struct PlotHistogramsCommand: ParsableCommand {
 
     public init() {}
 
-    var metricsPath: String { dir.hasSuffix(".jsonl") ? dir : (dir as NSString).appendingPathComponent("metrics.jsonl") }
+    var metricsPath: String { PlotLossCommand.metricsPath(dir) }
 
     public func validate() throws {
         try refuseEmptyOutput("output", output)

@@ -14,7 +14,7 @@ public struct PlotLossCommand: ParsableCommand {
             + "be in one unit. The output format follows the extension: .png, .svg or .pdf."
     )
 
-    @Argument(help: "Run directories holding metrics.jsonl (or paths of .jsonl files themselves).")
+    @Argument(help: "Run directories holding metrics.jsonl (or the paths of metrics files themselves).")
     public var dirs: [String] = []
 
     @Option(help: "Names for the runs in the legend, comma-separated, one per run (default: the directories' names).")
@@ -56,9 +56,14 @@ public struct PlotLossCommand: ParsableCommand {
 
     var labelList: [String]? { labels.map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) } }
 
-    /// The metrics logs read: DIR/metrics.jsonl, or DIR itself when it names a .jsonl file.
-    var metricsPaths: [String] {
-        dirs.map { $0.hasSuffix(".jsonl") ? $0 : ($0 as NSString).appendingPathComponent("metrics.jsonl") }
+    /// The metrics logs read: DIR/metrics.jsonl, or DIR itself when it names a .jsonl file or any file that is not
+    /// a directory (a log copied under another name).
+    var metricsPaths: [String] { dirs.map(Self.metricsPath) }
+
+    static func metricsPath(_ dir: String) -> String {
+        var isDirectory: ObjCBool = false
+        let isFile = FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory) && !isDirectory.boolValue
+        return dir.hasSuffix(".jsonl") || isFile ? dir : (dir as NSString).appendingPathComponent("metrics.jsonl")
     }
 
     public func run() throws {

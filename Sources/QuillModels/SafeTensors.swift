@@ -95,6 +95,12 @@ public enum SafeTensors {
         let prefix = try readBytes(8)
         let headerLength = prefix.enumerated().reduce(UInt64(0)) { $0 | (UInt64($1.element) << (8 * UInt64($1.offset))) }
         guard headerLength > 0, headerLength <= fileSize - 8, headerLength <= UInt64(maxHeaderBytes) else {
+            // A safetensors header is JSON: a file whose ninth byte is not "{" is another kind of file (a text, an
+            // n-gram model, metrics), not a damaged checkpoint.
+            if fileSize > 8, try readBytes(1).first != UInt8(ascii: "{") {
+                throw CheckpointError.incompatible(path, "not a Quill checkpoint (a safetensors file begins with its header's "
+                    + "length and a JSON header); give a run's directory or its model.safetensors or last.safetensors")
+            }
             throw CheckpointError.corrupt(path, "header length \(headerLength) does not fit a \(fileSize)-byte file (truncated?)")
         }
         let hl = Int(headerLength)

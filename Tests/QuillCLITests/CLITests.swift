@@ -120,7 +120,7 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(errorText(["char", "sample", "--model", dir.path("none")]).contains("no such model file"))
         try Data("not a checkpoint at all".utf8).write(to: URL(fileURLWithPath: dir.path("bad.safetensors")))
         XCTAssertTrue(errorText(["char", "sample", "--model", dir.path("bad.safetensors")])
-            .contains("corrupt or truncated checkpoint"))
+            .contains("not a Quill checkpoint"))
     }
 
     func testSampleOptionsAreChecked() {

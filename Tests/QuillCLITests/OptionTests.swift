@@ -134,7 +134,8 @@ final class OptionTests: XCTestCase {
                   Numeric(charSample, "beam", "0", "257")]
         let charEval = ["char", "eval", "--model", "m", "--data", "x.txt"]
         table += [Numeric(charEval, "val-fraction", "0", "1", float: true),
-                  Numeric(charEval + ["--dynamic"], "lr", "0", "10.5", float: true), Numeric(charEval, "window", "0", "100001")]
+                  Numeric(charEval + ["--dynamic"], "lr", "0", "10.5", float: true), Numeric(charEval, "window", "0", "100001"),
+                  Numeric(charEval, "streams", "0", "1025")]
         let ngram = ["ngram", "train", "--data", "x.txt", "--out", out]
         table += [Numeric(ngram, "order", "0", "65"),
                   Numeric(ngram + ["--order", "2", "--smoothing", "add-k"], "k", "0", "101", float: true),

@@ -54,6 +54,9 @@ final class RunDirectoryCLITests: XCTestCase {
         XCTAssertEqual(log.val.map(\.step), [3])
         XCTAssertNil(errorLine(["plot", "loss", out, "-o", dir.path("loss.svg")]))
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir.path("loss.svg")))
+        // A log copied under another name is read as the metrics file itself.
+        try FileManager.default.copyItem(atPath: out + "/metrics.jsonl", toPath: dir.path("copied.log"))
+        XCTAssertNil(errorLine(["plot", "loss", dir.path("copied.log"), "-o", dir.path("copied.svg")]))
 
         XCTAssertNil(errorLine(trainArgs(data, out, steps: 12) + ["--resume"]))
         let after = try QuillRender.MetricsLog.read(out + "/metrics.jsonl")

@@ -62,6 +62,12 @@ final class BadCheckpointTests: XCTestCase {
         // Header lengths that do not fit the file.
         assertCorrupt(rawFile(dir, "long.safetensors", header: "{}", length: 1 << 63), "does not fit")
         assertCorrupt(rawFile(dir, "long2.safetensors", header: "{}", length: 3), "does not fit")
+        // Another kind of file (a text, metrics, an n-gram model) is named as such, not as a damaged checkpoint.
+        let text = dir.path("text.txt")
+        FileManager.default.createFile(atPath: text, contents: Data(#"{"elapsed_s":1.5,"kind":"train"}"#.utf8))
+        XCTAssertThrowsError(try SafeTensors.read(text)) { e in
+            XCTAssertTrue("\(e)".hasPrefix("\(text): not a Quill checkpoint"), "\(e)")
+        }
         // Empty tensors are fine, anywhere; so is a well-formed file.
         let ok = rawFile(dir, "ok.safetensors", header: t(#""a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"e":{"dtype":"F32","shape":[0,3],"data_offsets":[4,4]}"#),
                          data: Data([0, 0, 0x80, 0x3f, 0, 0, 0, 0x40]))

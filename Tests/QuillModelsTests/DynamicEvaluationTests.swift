@@ -34,6 +34,16 @@ final class DynamicEvaluationTests: XCTestCase {
         XCTAssertLessThan(CharEvaluation.evaluate(model, tokens: tokens, batch: 4, steps: 16).natsPerChar, s.natsPerChar)
     }
 
+    /// One stream (`char eval --streams 1`) reads the text as one sequence and predicts every character but the
+    /// first, as `ngram eval` does; B streams leave out each one's first character and the division's remainder.
+    func testOneStreamPredictsEveryCharacterButTheFirst() {
+        let (model, tokens) = setUp(seed: 4)
+        XCTAssertEqual(CharEvaluation.evaluate(model, tokens: tokens, batch: 1, steps: 16).characters, tokens.count - 1)
+        XCTAssertEqual(CharEvaluation.evaluate(model, tokens: tokens, batch: 1, steps: 16, dynamicLearningRate: 0.5).characters,
+                       tokens.count - 1)
+        XCTAssertEqual(CharEvaluation.evaluate(model, tokens: tokens, batch: 7, steps: 16).characters, (tokens.count / 7 - 1) * 7)
+    }
+
     /// Each character is scored before the model learns from it: a text made of one window repeated is predicted no
     /// better in its first window than statically.
     func testTheFirstWindowIsScoredBeforeAnyUpdate() {

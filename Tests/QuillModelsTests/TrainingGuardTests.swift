@@ -249,7 +249,8 @@ final class TrainingGuardTests: XCTestCase {
         try atFive.write(to: URL(fileURLWithPath: last))
         let metrics = dir.path("run/metrics.jsonl")
         let h = try FileHandle(forWritingTo: URL(fileURLWithPath: metrics))
-        h.seekToEndOfFile(); h.write(Data(#"{"kind":"train","st"#.utf8)); try h.close()
+        // A line that is no JSON object (an editor's slip) is dropped too: plots could not read the log past it.
+        h.seekToEndOfFile(); h.write(Data("garbage{\n".utf8)); h.write(Data(#"{"kind":"train","st"#.utf8)); try h.close()
         r.steps = 10
         try TrainingRun(options: r, resume: true).run()
         let steps = try metricSteps(metrics)

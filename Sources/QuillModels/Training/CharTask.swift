@@ -67,10 +67,13 @@ final class CharTask: TrainingTask {
                 + "characters) than the text of --data (\(vocab.count)); train on a text with the same characters")
         }
         let theirs = loaded.model.config, ours = model.config
+        // Whether a Phased LSTM learns its periods is a training choice, not the network's shape: it may change.
         for (flag, a, b) in [("cell", theirs.cell.rawValue, ours.cell.rawValue),
+                             ("layers", "\(theirs.layers)", "\(ours.layers)"),
+                             ("hidden", "\(theirs.hidden)", "\(ours.hidden)"),
+                             ("embedding", "\(theirs.embedding)", "\(ours.embedding)"),
                              ("factors", "\(theirs.factorCount)", "\(ours.factorCount)"),
                              ("layer-norm", "\(theirs.normalizesLayers)", "\(ours.normalizesLayers)"),
-                             ("learn-periods", "\(theirs.learnsPeriods)", "\(ours.learnsPeriods)"),
                              ("context", "\(theirs.context ?? 0)", "\(ours.context ?? 0)"),
                              ("dilations", (theirs.dilations ?? []).map(String.init).joined(separator: ","),
                               (ours.dilations ?? []).map(String.init).joined(separator: ","))] where a != b {

@@ -131,17 +131,18 @@ public enum RunFiles {
     }
 
     /// Drops the lines of `metrics.jsonl` logged after `step` (by a run killed after its last checkpoint, which the
-    /// resumed run logs again), and a last line cut short by the kill, rewriting the file atomically. Lines without
-    /// a step are kept. A missing file is left missing.
+    /// resumed run logs again), a last line cut short by the kill and any line that is not a JSON object (which no
+    /// run writes, and which would stop `quill plot loss` reading the log), rewriting the file atomically. Lines
+    /// without a step are kept. A missing file is left missing.
     static func dropMetrics(after step: Int, in path: String) throws {
         guard let data = FileManager.default.contents(atPath: path) else { return }
         var kept: [Data.SubSequence] = []
         var dropped = false
         let lines = data.split(separator: 0x0a, omittingEmptySubsequences: false)
-        for (i, line) in lines.enumerated() {
+        for line in lines {
             if line.isEmpty { continue }
             let object = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any]
-            if object == nil && i == lines.count - 1 { dropped = true; continue }  // cut short by the kill
+            if object == nil { dropped = true; continue }  // cut short by the kill, or not Quill's
             if let s = object?["step"] as? NSNumber, s.doubleValue > Double(step) { dropped = true; continue }
             kept.append(line)
         }
