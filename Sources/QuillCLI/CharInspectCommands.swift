@@ -418,7 +418,7 @@ public struct CharGradientFlowCommand: ParsableCommand {
             throw ValidationError("--layers and --hidden shape untrained models; a --model has its own: drop them")
         }
         if let cell {
-            let cells = try CharSweepCommand.list("cell", cell) { CellKind(rawValue: $0) }
+            let cells = try CharSweepCommand.cells("cell", cell)
             try refuseRepeats("cell", cells) { $0.rawValue }
             if let c = cells.first(where: { !$0.isRecurrent }) {
                 throw ValidationError("--cell \(c.rawValue): gradient flow through time follows a recurrent state; \(c.rawValue) models have none")
@@ -447,7 +447,7 @@ public struct CharGradientFlowCommand: ParsableCommand {
             }
         }
         if model.isEmpty {
-            let cells = try CharSweepCommand.list("cell", cell ?? "rnn,lstm") { CellKind(rawValue: $0) }
+            let cells = try CharSweepCommand.cells("cell", cell ?? "rnn,lstm")
             for (k, c) in cells.enumerated() {
                 var rng = SeededGenerator(seed: seed)
                 let config = CharModelConfig(cell: c, layers: layers ?? 2, hidden: hidden ?? 128,

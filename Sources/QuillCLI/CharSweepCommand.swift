@@ -39,18 +39,33 @@ public struct CharSweepCommand: ParsableCommand {
 
     public init() {}
 
-    static func list<T>(_ flag: String, _ text: String, _ parse: (String) -> T?) throws -> [T] {
+    /// A comma-separated list; `expected` says what each item may be when one is not.
+    static func list<T>(_ flag: String, _ text: String, expected: String, _ parse: (String) -> T?) throws -> [T] {
         let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
         return try parts.map {
-            guard let v = parse($0) else { throw ValidationError("--\(flag) \(text): '\($0)' is not one of the values it takes") }
+            guard let v = parse($0) else {
+                throw ValidationError("--\(flag) \(text): '\($0)' is not \(expected); give a comma-separated list")
+            }
             return v
         }
     }
 
+    /// A comma-separated list of cells (`--cell lstm,gru`).
+    static func cells(_ flag: String, _ text: String) throws -> [CellKind] {
+        try list(flag, text, expected: "a cell (" + CellKind.allCases.map(\.rawValue).joined(separator: ", ") + ")") {
+            CellKind(rawValue: $0)
+        }
+    }
+
+    /// A comma-separated list of whole numbers (`--layers 1,2,3`).
+    static func wholeNumbers(_ flag: String, _ text: String) throws -> [Int] {
+        try list(flag, text, expected: "a whole number") { Int($0) }
+    }
+
     func plan() throws -> CharSweep.Plan {
-        let cells = try Self.list("cell", cell) { CellKind(rawValue: $0) }
-        let depths = try Self.list("layers", layers) { Int($0) }
-        let widths = try Self.list("hidden", hidden) { Int($0) }
+        let cells = try Self.cells("cell", cell)
+        let depths = try Self.wholeNumbers("layers", layers)
+        let widths = try Self.wholeNumbers("hidden", hidden)
         for d in depths { try OptionRange.check("layers", d, 1...32) }
         if cells.contains(.tcn), let d = depths.first(where: { $0 > 17 }) {
             throw ValidationError("--layers \(d) with --cell tcn: a tcn of L blocks gets dilations 1, 2, …, 2^(L−1), at most 65536, so at most 17 layers")

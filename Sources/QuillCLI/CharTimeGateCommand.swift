@@ -51,7 +51,7 @@ public struct CharTimeGateCommand: ParsableCommand {
             }
         }
         if let units {
-            let list = try CharSweepCommand.list("units", units) { Int($0) }
+            let list = try CharSweepCommand.wholeNumbers("units", units)
             if let bad = list.first(where: { $0 < 0 }) { throw ValidationError("--units: unit \(bad) is negative; units count from 0") }
         }
         try refuseNonFiles([("--model", model.map(modelFile))])
@@ -65,7 +65,7 @@ public struct CharTimeGateCommand: ParsableCommand {
         if let model {
             let loaded = try CharCheckpoint.load(modelFile(model))
             let l = (layer ?? 1) - 1
-            let chosen = try units.map { try CharSweepCommand.list("units", $0) { Int($0) } }
+            let chosen = try units.map { try CharSweepCommand.wholeNumbers("units", $0) }
                 ?? Array(0..<min(4, loaded.model.config.hidden))
             curves = try CharInspection.timeGates(loaded.model, layer: l, units: chosen, length: length)
             title = "time gates of layer \(l + 1), \(TextPreparation.shown(text: (model as NSString).lastPathComponent))"

@@ -53,7 +53,7 @@ public struct TaskCommand: ParsableCommand {
     static func runName(_ cell: CellKind, _ t: Int) -> String { "\(cell.rawValue)-T\(t)" }
 
     func cells() throws -> [CellKind] {
-        let cells = try CharSweepCommand.list("cell", cell) { CellKind(rawValue: $0) }
+        let cells = try CharSweepCommand.cells("cell", cell)
         try refuseRepeats("cell", cells) { $0.rawValue }
         if let c = cells.first(where: { !$0.isRecurrent }) {
             throw ValidationError("--cell \(c.rawValue): the memory tasks train recurrent cells (lstm, gru, rnn, rnn-relu, mrnn, phased-lstm)")
@@ -63,7 +63,7 @@ public struct TaskCommand: ParsableCommand {
 
     func sweepLengths() throws -> [Int]? {
         guard let lengths else { return nil }
-        let ts = try CharSweepCommand.list("lengths", lengths) { Int($0) }
+        let ts = try CharSweepCommand.wholeNumbers("lengths", lengths)
         for t in ts { try Self.checkLength("lengths", t) }
         try refuseRepeats("lengths", ts) { "\($0)" }
         return ts

@@ -74,6 +74,10 @@ final class ConvolutionCLITests: XCTestCase {
             .contains("the memory tasks train recurrent cells"))
         XCTAssertTrue(errorText(["char", "sweep", "--data", dir.path("text.txt"), "--out", dir.path("s"), "--cell", "tcn",
                                  "--layers", "18", "--steps", "1"]).contains("at most 17 layers"))
+        XCTAssertTrue(errorText(["char", "sweep", "--data", dir.path("text.txt"), "--out", dir.path("s"), "--cell", "lstm,foo",
+                                 "--steps", "1"]).contains("'foo' is not a cell (lstm, gru,"))
+        XCTAssertTrue(errorText(["char", "sweep", "--data", dir.path("text.txt"), "--out", dir.path("s"), "--layers", "1,,2",
+                                 "--steps", "1"]).contains("'' is not a whole number"))
         // The carried state grows with the dilations: the memory check counts it before anything is allocated.
         let huge = errorText(base + ["--cell", "tcn", "--hidden", "16384", "--batch", "500", "--seq", "1",
                                      "--dilations", "65535,65536"])

@@ -70,7 +70,7 @@ final class CharSweepTests: XCTestCase {
         var other = try plan(dir)
         other.base.batch = 2
         XCTAssertThrowsError(try CharSweep(plan: other, outDir: dir.path("split")).run()) {
-            XCTAssertTrue("\($0)".contains("holds a sweep with other options"), "\($0)")
+            XCTAssertTrue("\($0)".contains("holds a sweep with other options (base.batch: "), "\($0)")
         }
         let longer = try CharSweep(plan: try plan(dir, steps: 10), outDir: dir.path("split")).run()
         XCTAssertEqual(longer.map(\.steps), [10, 10, 10, 10])

@@ -138,7 +138,8 @@ public struct CharSweep {
             mine.base.dataPaths = []; theirs.base.dataPaths = []
             (mine.steps, mine.minutes, theirs.steps, theirs.minutes) = (nil, nil, nil, nil)
             guard mine == theirs else {
-                let what = mine.base.dataFingerprint != theirs.base.dataFingerprint ? "over another text (--data)" : "with other options"
+                let what = mine.base.dataFingerprint != theirs.base.dataFingerprint ? "over another text (--data)"
+                    : "with other options" + (Self.firstDifference(mine, theirs).map { " (\($0))" } ?? "")
                 throw TrainingError.invalidOption("\(outDir) holds a sweep \(what); give the same text and options to continue it, or a new --out")
             }
         } else {
@@ -150,6 +151,31 @@ public struct CharSweep {
             try FileSystemError.createDirectory(outDir)
             try save(rows: [])
         }
+    }
+
+    /// The first field (in key order) where two plans differ, as "FIELD: A there, B here", from their JSON.
+    static func firstDifference(_ mine: Plan, _ theirs: Plan) -> String? {
+        func flat(_ plan: Plan) -> [String: String] {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            guard let data = try? encoder.encode(plan), let object = try? JSONSerialization.jsonObject(with: data) else { return [:] }
+            var out: [String: String] = [:]
+            func walk(_ value: Any, _ path: String) {
+                if let d = value as? [String: Any] {
+                    for (k, v) in d { walk(v, path.isEmpty ? k : "\(path).\(k)") }
+                } else if let a = value as? [Any] {
+                    out[path] = a.map { "\($0)" }.joined(separator: ",")
+                } else {
+                    out[path] = "\(value)"
+                }
+            }
+            walk(object, "")
+            return out
+        }
+        let a = flat(mine), b = flat(theirs)
+        guard let key = Set(a.keys).union(b.keys).sorted().first(where: { a[$0] != b[$0] }) else { return nil }
+        let name = ["cells": "--cell", "layers": "--layers", "hidden": "--hidden"][key] ?? key
+        return "\(name): \(b[key] ?? "none") there, \(a[key] ?? "none") here"
     }
 
     struct Saved: Codable {
