@@ -156,9 +156,7 @@ public struct CharSweep {
     /// The first field (in key order) where two plans differ, as "FIELD: A there, B here", from their JSON.
     static func firstDifference(_ mine: Plan, _ theirs: Plan) -> String? {
         func flat(_ plan: Plan) -> [String: String] {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = .sortedKeys
-            guard let data = try? encoder.encode(plan), let object = try? JSONSerialization.jsonObject(with: data) else { return [:] }
+            guard let data = try? JSONEncoder().encode(plan), let object = try? JSONSerialization.jsonObject(with: data) else { return [:] }
             var out: [String: String] = [:]
             func walk(_ value: Any, _ path: String) {
                 if let d = value as? [String: Any] {

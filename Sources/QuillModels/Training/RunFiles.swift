@@ -141,9 +141,9 @@ public enum RunFiles {
         let lines = data.split(separator: 0x0a, omittingEmptySubsequences: false)
         for line in lines {
             if line.isEmpty { continue }
-            let object = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any]
-            if object == nil { dropped = true; continue }  // cut short by the kill, or not Quill's
-            if let s = object?["step"] as? NSNumber, s.doubleValue > Double(step) { dropped = true; continue }
+            // Cut short by the kill, or not Quill's.
+            guard let object = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any] else { dropped = true; continue }
+            if let s = object["step"] as? NSNumber, s.doubleValue > Double(step) { dropped = true; continue }
             kept.append(line)
         }
         guard dropped else { return }
