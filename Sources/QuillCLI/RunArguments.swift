@@ -33,7 +33,8 @@ struct RunArguments<Options: RunOptions>: ParsableArguments {
     var precision: QuillGEMM.Precision?
     @Option(name: .customLong("init-from"), help: ArgumentHelp("Start from the best model of the run in this directory "
             + "(or from this checkpoint file) instead of weights drawn from --seed (same network; data, optimiser and "
-            + "other options may change).", valueName: "dir|file"))
+            + "other options may change; a synthesis network moves to data with another alphabet by symbol, new "
+            + "symbols starting from the unknown symbol's weights).", valueName: "dir|file"))
     var initFrom: String?
     @Option(name: .customLong("init"), help: ArgumentHelp("Draw the weight matrices of a new run from uniform:A "
             + "(U(−A, A)), normal:SIGMA (N(0, SIGMA²)) or xavier (Glorot's uniform) instead of each layer's own "

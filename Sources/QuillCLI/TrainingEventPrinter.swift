@@ -29,6 +29,8 @@ final class TrainingEventPrinter {
                 text = false
                 bar.line("\(what): \(task.rawValue) at T = \(length), \(formatCount(parameters)) parameters; a fresh batch every step, \(heldOut) held-out sequences")
             }
+        case let .note(text):
+            bar.line(text)
         case let .progress(step, total, loss, rate, elapsed, eta):
             let fields = text ? String(format: "loss %.3f  %@ chars/s", loss, formatCount(Int(rate)))
                 : String(format: "loss %.3f nats/point  %@ sample-steps/s", loss, formatCount(Int(rate)))

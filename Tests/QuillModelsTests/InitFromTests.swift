@@ -8,7 +8,8 @@ import XCTest
 @testable import QuillModels
 
 /// `--init-from DIR` (issue 15 item 8): a new run starts from another run's best weights, with new options; the
-/// architecture and alphabet must match; every checkpoint records the source and its step.
+/// architecture must match, a char model's vocabulary too, while a synthesis network is carried to data with
+/// another alphabet by symbol (issue 11); every checkpoint records the source and its step.
 final class InitFromTests: XCTestCase {
     func charOptions(_ dir: TempDir, _ out: String, text: String = "text.txt", hidden: Int = 8) throws -> CharTrainOptions {
         let path = dir.path(text)
@@ -110,5 +111,73 @@ final class InitFromTests: XCTestCase {
         var again = handwriting("synth2", .synthesis)
         again.initFrom = InitSource(dir: dir.path("synth"))
         XCTAssertNoThrow(try TrainingRun(options: again, resume: false).run())
+    }
+
+    func testAlphabetTransferMapsBySymbolAndStartsNewSymbolsFromTheUnknownOne() throws {
+        let old = Alphabet(policy: .frequency(minCount: 1), symbols: ["a", "b", "q"])   // ? a b q
+        let new = Alphabet(policy: .frequency(minCount: 1), symbols: ["Z", "a", "b", "&"])  // ? Z a b &
+        let t = try AlphabetTransfer(from: old, to: new)
+        XCTAssertEqual(t.sources, [0, 0, 1, 2, 0])
+        XCTAssertEqual(t.added, ["Z", "&"])
+        XCTAssertEqual(t.dropped, ["q"])
+        XCTAssertEqual(t.summary, "--init-from: alphabet mapped by symbol: 5 symbols; 2 new (Z &) start from the "
+                       + "unknown symbol's weights; 1 dropped (q)")
+        // Without an unknown symbol there is nothing to start a new symbol from.
+        let strict = Alphabet(characters: ["a", "b"])
+        XCTAssertThrowsError(try AlphabetTransfer(from: strict, to: new))
+
+        // Rows: two shared rows (x, h below), then the window's, by symbol; columns untouched.
+        let source = Parameter<Float>("lstm.1.wx", Tensor([2 + 4, 3]))
+        for i in 0..<source.count { source.value[i] = Float(i) }
+        let target = Parameter<Float>("lstm.1.wx", Tensor([2 + 5, 3]))
+        let bias = Parameter<Float>("lstm.1.b", Tensor([3])), targetBias = Parameter<Float>("lstm.1.b", Tensor([3]))
+        bias.value[1] = 7
+        try t.copy(from: [source, bias], into: [target, targetBias], oldSize: 4, path: "m")
+        let rows = (0..<7).map { r in (0..<3).map { target.value[r * 3 + $0] } }
+        let sourceRows = (0..<6).map { r in (0..<3).map { source.value[r * 3 + $0] } }
+        XCTAssertEqual(rows, [sourceRows[0], sourceRows[1], sourceRows[2], sourceRows[2], sourceRows[3], sourceRows[4],
+                              sourceRows[2]])
+        XCTAssertEqual(targetBias.value.array, [0, 7, 0])
+        // Shapes that do not correspond (another hidden size) are refused, naming the tensor.
+        let other = Parameter<Float>("lstm.1.wx", Tensor([3 + 5, 3]))
+        XCTAssertThrowsError(try t.copy(from: [source], into: [other], oldSize: 4, path: "m")) {
+            XCTAssertTrue("\($0)".contains("lstm.1.wx [6, 3] where this run has lstm.1.wx [8, 3]"), "\($0)")
+        }
+    }
+
+    func testASynthesisNetworkStartsFromARunWithAnotherAlphabet() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let config = HandwritingConfig(kind: .synthesis, layers: 2, hidden: 4, mixture: MixtureDensity(components: 2),
+                                       windowComponents: 2)
+        try TinyHandwriting.train(in: dir, config) { $0.steps = 2; $0.evalEvery = 1 }
+        let source = try HandwritingCheckpoint.load(dir.path("run/model.safetensors"))
+
+        // The same lines, with an alphabet that adds Z before a and b: a → 2, b → 3.
+        var data = TinyHandwriting.dataset()
+        data.header.alphabet = Alphabet(policy: .frequency(minCount: 1), symbols: ["Z", "a", "b"])
+        for i in data.samples.indices { data.samples[i].characters = data.samples[i].characters.map { $0 + 1 } }
+        try PreparedFormat.write(data, to: dir.path("wider.qds"))
+        var o = HandwritingTrainOptions(dataPath: dir.path("wider.qds"), outDir: dir.path("tuned"), model: config)
+        o.batch = 2; o.steps = 1; o.evalEvery = 100; o.valSamples = 0
+        o.optimizer = OptimizerConfig(kind: .sgd, learningRate: 1e-30)
+        o.lrSchedule = LearningRateSchedule(initial: 1e-30)
+        o.initFrom = InitSource(dir: dir.path("run"))
+        var notes = [String]()
+        try TrainingRun(options: o, resume: false, onEvent: { if case let .note(n) = $0 { notes.append(n) } }).run()
+        XCTAssertEqual(notes, ["--init-from: alphabet mapped by symbol: 4 symbols; 1 new (Z) start from the unknown symbol's weights"])
+        let tuned = try HandwritingCheckpoint.load(dir.path("tuned/model.safetensors"))
+        XCTAssertEqual(tuned.alphabet.symbols, ["\u{FFFD}", "Z", "a", "b"])
+        XCTAssertEqual(tuned.model.config.alphabetSize, 4)
+        for (s, t) in zip(source.model.parameters, tuned.model.parameters) {
+            guard s.shape != t.shape else { XCTAssertEqual(s.value.array, t.value.array, s.name); continue }
+            XCTAssertTrue(s.name.hasSuffix(".wx"), s.name)
+            let columns = s.shape[1], shared = s.shape[0] - 3
+            func row(_ p: Parameter<Float>, _ r: Int) -> [Float] { (0..<columns).map { p.value[r * columns + $0] } }
+            for r in 0..<shared { XCTAssertEqual(row(t, r), row(s, r)) }
+            // ? Z a b from ? ? a b
+            for (r, from) in [0, 0, 1, 2].enumerated() { XCTAssertEqual(row(t, shared + r), row(s, shared + from), "\(s.name) row \(r)") }
+        }
+        let saved = try HandwritingTrainOptions.saved(outDir: o.outDir)
+        XCTAssertEqual(saved.initFrom?.alphabetChange, notes.first)
     }
 }

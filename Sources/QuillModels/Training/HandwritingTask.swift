@@ -73,8 +73,12 @@ final class HandwritingTask: TrainingTask {
                                               + "this run trains a \(options.model.kind) network")
         }
         if options.model.kind == .synthesis, loaded.alphabet.symbols != data.dataset.alphabet.symbols {
-            throw TrainingError.invalidOption("--init-from: the model in \(path) reads another alphabet (\(loaded.alphabet.count) "
-                + "symbols) than --data's (\(data.dataset.alphabet.count)); train on data prepared with the same alphabet")
+            // Another alphabet (data that adds characters): the window's input rows are carried over by symbol.
+            let transfer = try AlphabetTransfer(from: loaded.alphabet, to: data.dataset.alphabet)
+            try transfer.copy(from: loaded.model.parameters, into: model.parameters, oldSize: loaded.alphabet.count,
+                              path: path)
+            options.initFrom?.alphabetChange = transfer.summary
+            return loaded.file
         }
         try RunFiles.copyWeights(from: loaded.model.parameters, into: model.parameters, path: path)
         return loaded.file

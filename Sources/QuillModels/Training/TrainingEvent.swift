@@ -3,6 +3,9 @@ public enum TrainingEvent: Sendable {
     /// The run is about to take its first step. `parameters`: trainable scalars; `resumedAt`: the step of the
     /// resume point, nil for a new run.
     case started(parameters: Int, data: TrainingData, resumedAt: Int?)
+    /// A remark about how the run was set up, for its reader, right after `started` (for example how `--init-from`
+    /// carried a network to another alphabet).
+    case note(String)
     /// A step was taken. `loss`: this step's training loss per unit (nats/char, nats/point); `rate`: units per
     /// second since the last metrics line; `elapsed`: seconds of the whole run; `eta`: seconds left, nil if unlimited.
     case progress(step: Int, totalSteps: Int?, loss: Double, rate: Double, elapsed: Double, eta: Double?)

@@ -133,6 +133,7 @@ public final class TrainingRun {
         }
         let started = task.startedData
         onEvent(.started(parameters: started.parameters, data: started.data, resumedAt: resume ? state.step : nil))
+        if !resume, let change = task.options.initFrom?.alphabetChange { onEvent(.note(change)) }
 
         let encoder = JSONEncoder.sorted
         /// Writes model.safetensors at the current step; `trainOptions`: the options JSON to record, nil for the

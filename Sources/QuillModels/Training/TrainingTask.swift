@@ -85,10 +85,14 @@ public struct InitSource: Codable, Equatable, Sendable {
     public var dir: String
     /// The step of DIR's best model (its quill.best), once read; nil in a file that has none.
     public var step: Int?
+    /// How a synthesis network's alphabet was carried to the data's (`AlphabetTransfer.summary`), when they differ;
+    /// nil when they are the same (and for char models), and absent from options saved before the field existed.
+    public var alphabetChange: String?
 
-    public init(dir: String, step: Int? = nil) {
+    public init(dir: String, step: Int? = nil, alphabetChange: String? = nil) {
         self.dir = dir
         self.step = step
+        self.alphabetChange = alphabetChange
     }
 }
 
