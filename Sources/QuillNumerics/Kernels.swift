@@ -1,3 +1,5 @@
+import CQuillKernels
+
 /// Elementwise kernels on flat buffers.
 ///
 /// Each is generic over the scalar and pre-specialised for `Float` and `Double`. Callers that are themselves
@@ -89,6 +91,7 @@ public enum Kernels {
     /// `y = tanh(x)` with the scalar's fast tanh.
     @_specialize(exported: true, where T == Float) @_specialize(where T == Double)
     public static func tanh<T: QuillScalar>(_ x: UnsafePointer<T>, into y: UnsafeMutablePointer<T>, count n: Int) {
+        if T.self == Float.self, n > 0 { return qk_tanh(floats(x), floats(y), n) }
         for i in 0..<n { y[i] = T.fastTanh(x[i]) }
     }
 
@@ -96,21 +99,43 @@ public enum Kernels {
     @_specialize(exported: true, where T == Float) @_specialize(where T == Double)
     public static func sigmoid<T: QuillScalar>(_ x: UnsafePointer<T>, into y: UnsafeMutablePointer<T>,
                                                count n: Int) {
+        if T.self == Float.self, n > 0 { return qk_sigmoid(floats(x), floats(y), n) }
         for i in 0..<n { y[i] = T.fastSigmoid(x[i]) }
     }
 
-    // In-place forms take one pointer: with two pointers that are equal, the vectoriser's runtime overlap check
+    /// A Float buffer seen as one (the callers have checked `T.self == Float.self`).
+    @inline(__always)
+    static func floats<T>(_ p: UnsafePointer<T>) -> UnsafePointer<Float> {
+        UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
+    }
+    @inline(__always)
+    static func floats<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
+        UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
+    }
+
+    /// The plain C loops `qk_tanh` and `qk_sigmoid` fall back to without AVX-512 (for tests on CPUs with it).
+    static func portableTanh(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count n: Int) {
+        qk_tanh_portable(x, y, n)
+    }
+    static func portableSigmoid(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count n: Int) {
+        qk_sigmoid_portable(x, y, n)
+    }
+
+    // The Float forms run CQuillKernels' qk_tanh/qk_sigmoid: the same bits as the loops below, vectorised at run
+    // time whatever flags built this module (a by-version dependency gets none). In-place forms take one pointer: with two pointers that are equal, the vectoriser's runtime overlap check
     // fails and the loop falls back to scalar code.
 
     /// `x = tanh(x)`.
     @_specialize(exported: true, where T == Float) @_specialize(where T == Double)
     public static func tanhInPlace<T: QuillScalar>(_ x: UnsafeMutablePointer<T>, count n: Int) {
+        if T.self == Float.self, n > 0 { return qk_tanh(floats(x), floats(x), n) }
         for i in 0..<n { x[i] = T.fastTanh(x[i]) }
     }
 
     /// `x = sigmoid(x)`.
     @_specialize(exported: true, where T == Float) @_specialize(where T == Double)
     public static func sigmoidInPlace<T: QuillScalar>(_ x: UnsafeMutablePointer<T>, count n: Int) {
+        if T.self == Float.self, n > 0 { return qk_sigmoid(floats(x), floats(x), n) }
         for i in 0..<n { x[i] = T.fastSigmoid(x[i]) }
     }
 

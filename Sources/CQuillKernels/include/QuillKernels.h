@@ -20,6 +20,14 @@ extern "C" {
 /// 1 when this CPU runs the AVX-512 kernels (and QUILL_KERNELS is not set to 0), else 0.
 int qk_available(void);
 
+/// y = tanh(x) and y = sigmoid(x) over `count` floats (x and y may be the same array), bit for bit Float.fastTanh
+/// and Float.fastSigmoid of QuillNumerics: AVX-512 where qk_available() is 1, a plain loop elsewhere.
+void qk_tanh(const float *x, float *y, size_t count);
+void qk_sigmoid(const float *x, float *y, size_t count);
+/// The plain loops qk_tanh and qk_sigmoid fall back to (for tests on CPUs that take the vector path).
+void qk_tanh_portable(const float *x, float *y, size_t count);
+void qk_sigmoid_portable(const float *x, float *y, size_t count);
+
 /// Threads the fused steps use (the caller's thread included): QUILL_THREADS if set, else the online CPUs, capped
 /// at 8 and so that each thread owns at least 32 hidden units.
 int qk_threads_for(int hidden);
