@@ -83,7 +83,9 @@ public final class HandwritingWriter: @unchecked Sendable {
     }
 
     /// The synthesis model that ships with Quill: `models/synthesis` in the source tree this module was built from
-    /// (a clone, or the checkout SwiftPM makes of Quill for a package that depends on it), with its styles.
+    /// (a clone, or the checkout SwiftPM makes of Quill for a package that depends on it), with its styles. The path
+    /// is fixed when the module is built, and `QUILL_MODEL_DIR` (the `quill` command's setting) is not read: a program
+    /// run away from that tree loads its model with `HandwritingCheckpoint.load` and `init(loaded:directory:)`.
     public static var bundledModelDirectory: String {
         // This file is Sources/QuillWriting/HandwritingWriter.swift.
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -122,6 +122,11 @@ final class InitFromTests: XCTestCase {
         XCTAssertEqual(t.dropped, ["q"])
         XCTAssertEqual(t.summary, "--init-from: alphabet mapped by symbol: 5 symbols; 2 new (Z &) start from the "
                        + "unknown symbol's weights; 1 dropped (q)")
+        // Blanks and control characters are named, not printed raw.
+        let blank = try AlphabetTransfer(from: Alphabet(policy: .frequency(minCount: 1), symbols: ["a", "\t"]),
+                                         to: Alphabet(policy: .frequency(minCount: 1), symbols: ["a", " "]))
+        XCTAssertEqual(blank.summary, "--init-from: alphabet mapped by symbol: 3 symbols; 1 new (space) starts from the "
+                       + "unknown symbol's weights; 1 dropped (U+0009)")
         // Without an unknown symbol there is nothing to start a new symbol from.
         let strict = Alphabet(characters: ["a", "b"])
         XCTAssertThrowsError(try AlphabetTransfer(from: strict, to: new))
@@ -142,6 +147,14 @@ final class InitFromTests: XCTestCase {
         let other = Parameter<Float>("lstm.1.wx", Tensor([3 + 5, 3]))
         XCTAssertThrowsError(try t.copy(from: [source], into: [other], oldSize: 4, path: "m")) {
             XCTAssertTrue("\($0)".contains("lstm.1.wx [6, 3] where this run has lstm.1.wx [8, 3]"), "\($0)")
+        }
+        // Tensors are matched by name: a layer more or less is named as such, not blamed on the tensor in its place.
+        let extra = Parameter<Float>("lstm.2.b", Tensor([3]))
+        XCTAssertThrowsError(try t.copy(from: [source, bias], into: [target, targetBias, extra], oldSize: 4, path: "m")) {
+            XCTAssertTrue("\($0)".contains("(it has no lstm.2.b where this run has lstm.2.b [3])"), "\($0)")
+        }
+        XCTAssertThrowsError(try t.copy(from: [source, bias, extra], into: [target, targetBias], oldSize: 4, path: "m")) {
+            XCTAssertTrue("\($0)".contains("(it has lstm.2.b [3] where this run has none)"), "\($0)")
         }
     }
 
@@ -164,7 +177,7 @@ final class InitFromTests: XCTestCase {
         o.initFrom = InitSource(dir: dir.path("run"))
         var notes = [String]()
         try TrainingRun(options: o, resume: false, onEvent: { if case let .note(n) = $0 { notes.append(n) } }).run()
-        XCTAssertEqual(notes, ["--init-from: alphabet mapped by symbol: 4 symbols; 1 new (Z) start from the unknown symbol's weights"])
+        XCTAssertEqual(notes, ["--init-from: alphabet mapped by symbol: 4 symbols; 1 new (Z) starts from the unknown symbol's weights"])
         let tuned = try HandwritingCheckpoint.load(dir.path("tuned/model.safetensors"))
         XCTAssertEqual(tuned.alphabet.symbols, ["\u{FFFD}", "Z", "a", "b"])
         XCTAssertEqual(tuned.model.config.alphabetSize, 4)

@@ -45,40 +45,48 @@ struct AlphabetTransfer: Equatable {
         dropped = old.symbols.indices.filter { !kept.contains($0) }.map { old.symbols[$0] }
     }
 
-    /// One line for the run's reader, naming what changed.
+    /// One line for the run's reader, naming what changed (blanks and control characters by name or code point).
     var summary: String {
+        func names(_ symbols: [String]) -> String {
+            symbols.map { s in
+                guard let c = s.unicodeScalars.first else { return s }
+                if c == " " { return "space" }
+                if c.properties.isWhitespace || c.properties.generalCategory == .control {
+                    return "U+" + String(c.value, radix: 16, uppercase: true).leftPadded(to: 4)
+                }
+                return s
+            }.joined(separator: " ")
+        }
         var parts = ["\(sources.count) symbols"]
         if !added.isEmpty {
-            parts.append("\(added.count) new (\(added.joined(separator: " "))) start from the unknown symbol's weights")
+            parts.append("\(added.count) new (\(names(added))) \(added.count == 1 ? "starts" : "start") from the unknown "
+                         + "symbol's weights")
         }
-        if !dropped.isEmpty { parts.append("\(dropped.count) dropped (\(dropped.joined(separator: " ")))") }
+        if !dropped.isEmpty { parts.append("\(dropped.count) dropped (\(names(dropped)))") }
         return "--init-from: alphabet mapped by symbol: " + parts.joined(separator: "; ")
     }
 
-    /// Copies `source`'s values into `target`: tensors of equal shape as they are; layer input weights whose last
-    /// `sources.count` rows (target) and `oldSize` rows (source) are the window's, by symbol.
-    /// - Throws: `TrainingError.invalidOption` naming the first tensor whose shapes do not correspond.
+
+    /// Copies `source`'s values into `target`, by tensor name: tensors of equal shape as they are; layer input
+    /// weights whose last `sources.count` rows (target) and `oldSize` rows (source) are the window's, by symbol.
+    /// - Throws: `TrainingError.invalidOption` naming the first tensor that does not correspond.
     func copy(from source: [Parameter<Float>], into target: [Parameter<Float>], oldSize: Int, path: String) throws {
         let newSize = sources.count
-        func mismatch(_ s: Parameter<Float>?, _ t: Parameter<Float>?) -> TrainingError {
-            let a = s.map { "\($0.name) \($0.shape)" } ?? "nothing", b = t.map { "\($0.name) \($0.shape)" } ?? "nothing"
-            return TrainingError.invalidOption("--init-from: the model in \(path) has another architecture (it has \(a) "
-                                               + "where this run has \(b)); give the options of that run's network")
+        // A layer's input weights (I, 4H): the same columns, rows [x, h below] equal, then the window's rows.
+        func windowInput(_ s: Parameter<Float>, _ t: Parameter<Float>) -> Bool {
+            t.name.hasSuffix(".wx") && t.shape.count == 2 && s.shape.count == 2 && s.shape[1] == t.shape[1]
+                && s.shape[0] - oldSize == t.shape[0] - newSize && s.shape[0] >= oldSize && t.shape[0] >= newSize
         }
-        guard source.count == target.count else {
-            let i = min(source.count, target.count)
-            throw mismatch(i < source.count ? source[i] : nil, i < target.count ? target[i] : nil)
+        if let problem = RunFiles.architectureDifference(source, target, path: path, compatible: windowInput) {
+            throw problem
         }
-        for (s, t) in zip(source, target) {
-            guard s.name == t.name, s.shape.count == t.shape.count else { throw mismatch(s, t) }
+        let theirs = Dictionary(source.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        for t in target {
+            guard let s = theirs[t.name] else { continue }  // architectureDifference: every name is in both
             if s.shape == t.shape {
                 for i in 0..<t.count { t.value[i] = s.value[i] }
                 continue
             }
-            // A layer's input weights (I, 4H): the same columns, rows [x, h below] equal, then the window's rows.
-            let windowInput = t.name.hasSuffix(".wx") && t.shape.count == 2 && s.shape[1] == t.shape[1]
-                && s.shape[0] - oldSize == t.shape[0] - newSize && s.shape[0] >= oldSize && t.shape[0] >= newSize
-            guard windowInput else { throw mismatch(s, t) }
             let columns = t.shape[1], shared = t.shape[0] - newSize
             func copyRow(_ from: Int, _ to: Int) {
                 for c in 0..<columns { t.value[to * columns + c] = s.value[from * columns + c] }
@@ -87,4 +95,8 @@ struct AlphabetTransfer: Equatable {
             for (r, j) in sources.enumerated() { copyRow(shared + j, shared + r) }
         }
     }
+}
+
+private extension String {
+    func leftPadded(to width: Int) -> String { String(repeating: "0", count: Swift.max(0, width - count)) + self }
 }

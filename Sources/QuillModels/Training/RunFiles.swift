@@ -81,20 +81,43 @@ public enum RunFiles {
         return s.intValue
     }
 
-    /// Copies the weights of `source` (the model of `path`, for `--init-from`) into `target`, parameter by
-    /// parameter: the names and shapes must be the same, in the same order (the same architecture).
-    /// - Throws: `TrainingError.invalidOption` naming the first difference.
+    /// Copies the weights of `source` (the model of `path`, for `--init-from`) into `target`, tensor by tensor:
+    /// the names and shapes must be the same (the same architecture).
+    /// - Throws: `TrainingError.invalidOption` naming the first difference (`architectureDifference`).
     static func copyWeights(from source: [Parameter<Float>], into target: [Parameter<Float>], path: String) throws {
-        let theirs = source.map { "\($0.name) \($0.shape)" }, ours = target.map { "\($0.name) \($0.shape)" }
-        if let i = (0..<min(theirs.count, ours.count)).first(where: { theirs[$0] != ours[$0] })
-            ?? (theirs.count != ours.count ? min(theirs.count, ours.count) : nil) {
-            let a = i < theirs.count ? theirs[i] : "nothing", b = i < ours.count ? ours[i] : "nothing"
-            throw TrainingError.invalidOption("--init-from: the model in \(path) has another architecture (it has \(a) "
-                                              + "where this run has \(b)); give the options of that run's network")
-        }
-        for (s, t) in zip(source, target) {
+        if let problem = architectureDifference(source, target, path: path) { throw problem }
+        let theirs = Dictionary(source.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        for t in target {
+            guard let s = theirs[t.name] else { continue }  // architectureDifference: every name is in both
             for i in 0..<t.value.count { t.value[i] = s.value[i] }
         }
+    }
+
+    /// The first way `source` (the model of `path`) and `target` differ as networks, matched by tensor name: a
+    /// tensor this run has and the model lacks (another layer count, peepholes), one the model has and this run
+    /// lacks, then a shape that differs and that `compatible` does not accept; nil when they correspond.
+    static func architectureDifference(_ source: [Parameter<Float>], _ target: [Parameter<Float>], path: String,
+                                       compatible: (Parameter<Float>, Parameter<Float>) -> Bool = { _, _ in false })
+        -> TrainingError? {
+        let theirs = Dictionary(source.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let ours = Set(target.map(\.name))
+        func named(_ p: Parameter<Float>) -> String { "\(p.name) \(p.shape)" }
+        var difference: (theirs: String, ours: String)?
+        if let t = target.first(where: { theirs[$0.name] == nil }) {
+            difference = ("no \(t.name)", named(t))
+        } else if let s = source.first(where: { !ours.contains($0.name) }) {
+            difference = (named(s), "none")
+        } else if let t = target.first(where: { t in
+            // Invariant: the first check found every target name among the model's tensors.
+            let s = theirs[t.name]!
+            return s.shape != t.shape && !compatible(s, t)
+        }) {
+            // Invariant: as above.
+            difference = (named(theirs[t.name]!), named(t))
+        }
+        guard let difference else { return nil }
+        return TrainingError.invalidOption("--init-from: the model in \(path) has another architecture (it has "
+            + "\(difference.theirs) where this run has \(difference.ours)); give the options of that run's network")
     }
 
     /// Compares model.safetensors (its `quill.best` step) with the best step recorded in last.safetensors.
