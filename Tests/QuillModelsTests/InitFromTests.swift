@@ -148,6 +148,13 @@ final class InitFromTests: XCTestCase {
         XCTAssertThrowsError(try t.copy(from: [source], into: [other], oldSize: 4, path: "m")) {
             XCTAssertTrue("\($0)".contains("lstm.1.wx [6, 3] where this run has lstm.1.wx [8, 3]"), "\($0)")
         }
+        // Alphabets of one size, the symbols in another order: the rows still move with their symbols.
+        let swapped = try AlphabetTransfer(from: old, to: Alphabet(policy: .frequency(minCount: 1), symbols: ["b", "a", "q"]))
+        XCTAssertEqual(swapped.sources, [0, 2, 1, 3])
+        let same = Parameter<Float>("lstm.1.wx", Tensor([2 + 4, 3]))
+        try swapped.copy(from: [source], into: [same], oldSize: 4, path: "m")
+        XCTAssertEqual((0..<6).map { r in (0..<3).map { same.value[r * 3 + $0] } },
+                       [sourceRows[0], sourceRows[1], sourceRows[2], sourceRows[4], sourceRows[3], sourceRows[5]])
         // Tensors are matched by name: a layer more or less is named as such, not blamed on the tensor in its place.
         let extra = Parameter<Float>("lstm.2.b", Tensor([3]))
         XCTAssertThrowsError(try t.copy(from: [source, bias], into: [target, targetBias, extra], oldSize: 4, path: "m")) {

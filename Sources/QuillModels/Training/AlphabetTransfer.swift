@@ -66,7 +66,6 @@ struct AlphabetTransfer: Equatable {
         return "--init-from: alphabet mapped by symbol: " + parts.joined(separator: "; ")
     }
 
-
     /// Copies `source`'s values into `target`, by tensor name: tensors of equal shape as they are; layer input
     /// weights whose last `sources.count` rows (target) and `oldSize` rows (source) are the window's, by symbol.
     /// - Throws: `TrainingError.invalidOption` naming the first tensor that does not correspond.
@@ -83,7 +82,9 @@ struct AlphabetTransfer: Equatable {
         let theirs = Dictionary(source.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for t in target {
             guard let s = theirs[t.name] else { continue }  // architectureDifference: every name is in both
-            if s.shape == t.shape {
+            // Every layer's input weights end with the window's rows, remapped even when both alphabets have the
+            // same size (the same symbols in another order, or one symbol swapped for another).
+            guard windowInput(s, t) else {
                 for i in 0..<t.count { t.value[i] = s.value[i] }
                 continue
             }
