@@ -87,6 +87,13 @@ final class InitFromTests: XCTestCase {
         nowhere.initFrom = InitSource(dir: dir.path("no-such-run"))
         XCTAssertThrowsError(try TrainingRun(options: nowhere, resume: false).run()) {
             guard case .missingInput(let m)? = $0 as? TrainingError else { return XCTFail("\($0)") }
+            XCTAssertTrue(m.contains("no-such-run: no such file or directory"), m)
+        }
+        // A directory without a best model.
+        try FileManager.default.createDirectory(atPath: dir.path("empty-run"), withIntermediateDirectories: true)
+        nowhere.initFrom = InitSource(dir: dir.path("empty-run"))
+        XCTAssertThrowsError(try TrainingRun(options: nowhere, resume: false).run()) {
+            guard case .missingInput(let m)? = $0 as? TrainingError else { return XCTFail("\($0)") }
             XCTAssertTrue(m.contains("no model.safetensors there"), m)
         }
 

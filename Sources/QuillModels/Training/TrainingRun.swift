@@ -100,6 +100,9 @@ public final class TrainingRun {
                 // A run directory's best model, or a checkpoint file named directly.
                 var isDirectory: ObjCBool = false
                 let named = FileManager.default.fileExists(atPath: source.dir, isDirectory: &isDirectory)
+                guard named else {
+                    throw TrainingError.missingInput("--init-from \(source.dir): no such file or directory; give the directory of a training run (its --out) or a checkpoint file")
+                }
                 let from = named && !isDirectory.boolValue ? source.dir : RunFiles.path(source.dir, RunFiles.best)
                 guard FileManager.default.fileExists(atPath: from) else {
                     throw TrainingError.missingInput("--init-from \(source.dir): no \(RunFiles.best) there; give the directory of a training run (its --out) or a checkpoint file")
