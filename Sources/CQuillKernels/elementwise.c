@@ -99,23 +99,18 @@ QK_TARGET static inline __m512 x_sigmoid(__m512 x) {
                          _mm512_add_ps(_mm512_set1_ps(1.0f), x_exp(x_negate(x))));
 }
 
-QK_TARGET static void tanh_avx512(const float *x, float *y, size_t n) {
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, x_tanh(_mm512_loadu_ps(x + i)));
-    if (i < n) {
-        __mmask16 k = qk_mask((int)(n - i));
-        _mm512_mask_storeu_ps(y + i, k, x_tanh(_mm512_maskz_loadu_ps(k, x + i)));
+// y[i] = f(x[i]) 16 lanes at a time, the tail under a mask (its lanes past n neither read nor written).
+#define QK_MAP_AVX512(name, f)                                                                      \
+    QK_TARGET static void name(const float *x, float *y, size_t n) {                                \
+        size_t i = 0;                                                                               \
+        for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, f(_mm512_loadu_ps(x + i)));            \
+        if (i < n) {                                                                                \
+            __mmask16 k = qk_mask((int)(n - i));                                                    \
+            _mm512_mask_storeu_ps(y + i, k, f(_mm512_maskz_loadu_ps(k, x + i)));                    \
+        }                                                                                           \
     }
-}
-
-QK_TARGET static void sigmoid_avx512(const float *x, float *y, size_t n) {
-    size_t i = 0;
-    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, x_sigmoid(_mm512_loadu_ps(x + i)));
-    if (i < n) {
-        __mmask16 k = qk_mask((int)(n - i));
-        _mm512_mask_storeu_ps(y + i, k, x_sigmoid(_mm512_maskz_loadu_ps(k, x + i)));
-    }
-}
+QK_MAP_AVX512(tanh_avx512, x_tanh)
+QK_MAP_AVX512(sigmoid_avx512, x_sigmoid)
 #endif
 
 // MARK: - Entry points

@@ -66,8 +66,9 @@ struct AlphabetTransfer: Equatable {
         return "--init-from: alphabet mapped by symbol: " + parts.joined(separator: "; ")
     }
 
-    /// Copies `source`'s values into `target`, by tensor name: tensors of equal shape as they are; layer input
-    /// weights whose last `sources.count` rows (target) and `oldSize` rows (source) are the window's, by symbol.
+    /// Copies `source`'s values into `target` (`RunFiles.copyWeights`), each layer's input weights by symbol: their
+    /// last `sources.count` rows (target) and `oldSize` rows (source) are the window's, remapped even when both
+    /// alphabets have the same size (the same symbols in another order, or one swapped for another).
     /// - Throws: `TrainingError.invalidOption` naming the first tensor that does not correspond.
     func copy(from source: [Parameter<Float>], into target: [Parameter<Float>], oldSize: Int, path: String) throws {
         let newSize = sources.count
@@ -76,18 +77,7 @@ struct AlphabetTransfer: Equatable {
             t.name.hasSuffix(".wx") && t.shape.count == 2 && s.shape.count == 2 && s.shape[1] == t.shape[1]
                 && s.shape[0] - oldSize == t.shape[0] - newSize && s.shape[0] >= oldSize && t.shape[0] >= newSize
         }
-        if let problem = RunFiles.architectureDifference(source, target, path: path, compatible: windowInput) {
-            throw problem
-        }
-        let theirs = Dictionary(source.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        for t in target {
-            guard let s = theirs[t.name] else { continue }  // architectureDifference: every name is in both
-            // Every layer's input weights end with the window's rows, remapped even when both alphabets have the
-            // same size (the same symbols in another order, or one symbol swapped for another).
-            guard windowInput(s, t) else {
-                for i in 0..<t.count { t.value[i] = s.value[i] }
-                continue
-            }
+        try RunFiles.copyWeights(from: source, into: target, path: path, remapped: windowInput) { s, t in
             let columns = t.shape[1], shared = t.shape[0] - newSize
             func copyRow(_ from: Int, _ to: Int) {
                 for c in 0..<columns { t.value[to * columns + c] = s.value[from * columns + c] }

@@ -81,16 +81,26 @@ public enum RunFiles {
         return s.intValue
     }
 
-    /// Copies the weights of `source` (the model of `path`, for `--init-from`) into `target`, tensor by tensor:
-    /// the names and shapes must be the same (the same architecture).
-    /// - Throws: `TrainingError.invalidOption` naming the first difference (`architectureDifference`).
-    static func copyWeights(from source: [Parameter<Float>], into target: [Parameter<Float>], path: String) throws {
-        if let problem = architectureDifference(source, target, path: path) { throw problem }
-        let theirs = Dictionary(source.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        for t in target {
-            guard let s = theirs[t.name] else { continue }  // architectureDifference: every name is in both
+    /// Copies the weights of `source` (the model of `path`, for `--init-from`) into `target`, tensor by tensor
+    /// (matched by name): the names and shapes must be the same (the same architecture), except that a pair
+    /// `remapped` accepts is copied by `remap` instead, whatever its shapes (`AlphabetTransfer`).
+    /// - Throws: `TrainingError.invalidOption` naming the first difference (`architectureDifference`), before any
+    ///   weight is written.
+    static func copyWeights(from source: [Parameter<Float>], into target: [Parameter<Float>], path: String,
+                            remapped: (Parameter<Float>, Parameter<Float>) -> Bool = { _, _ in false },
+                            remap: (Parameter<Float>, Parameter<Float>) -> Void = { _, _ in }) throws {
+        if let problem = architectureDifference(source, target, path: path, compatible: remapped) { throw problem }
+        for (s, t) in pairs(source, target) {
+            if remapped(s, t) { remap(s, t); continue }
             for i in 0..<t.value.count { t.value[i] = s.value[i] }
         }
+    }
+
+    /// The tensors of `target` with the tensor of `source` of the same name, where there is one.
+    private static func pairs(_ source: [Parameter<Float>], _ target: [Parameter<Float>])
+        -> [(source: Parameter<Float>, target: Parameter<Float>)] {
+        let theirs = Dictionary(source.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        return target.compactMap { t in theirs[t.name].map { ($0, t) } }
     }
 
     /// The first way `source` (the model of `path`) and `target` differ as networks, matched by tensor name: a
@@ -99,21 +109,15 @@ public enum RunFiles {
     static func architectureDifference(_ source: [Parameter<Float>], _ target: [Parameter<Float>], path: String,
                                        compatible: (Parameter<Float>, Parameter<Float>) -> Bool = { _, _ in false })
         -> TrainingError? {
-        let theirs = Dictionary(source.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        let ours = Set(target.map(\.name))
+        let theirs = Set(source.map(\.name)), ours = Set(target.map(\.name))
         func named(_ p: Parameter<Float>) -> String { "\(p.name) \(p.shape)" }
         var difference: (theirs: String, ours: String)?
-        if let t = target.first(where: { theirs[$0.name] == nil }) {
+        if let t = target.first(where: { !theirs.contains($0.name) }) {
             difference = ("no \(t.name)", named(t))
         } else if let s = source.first(where: { !ours.contains($0.name) }) {
             difference = (named(s), "none")
-        } else if let t = target.first(where: { t in
-            // Invariant: the first check found every target name among the model's tensors.
-            let s = theirs[t.name]!
-            return s.shape != t.shape && !compatible(s, t)
-        }) {
-            // Invariant: as above.
-            difference = (named(theirs[t.name]!), named(t))
+        } else if let p = pairs(source, target).first(where: { $0.shape != $1.shape && !compatible($0, $1) }) {
+            difference = (named(p.source), named(p.target))
         }
         guard let difference else { return nil }
         return TrainingError.invalidOption("--init-from: the model in \(path) has another architecture (it has "
