@@ -126,10 +126,15 @@ public struct Alphabet: Codable, Equatable, Sendable {
     }
 
     /// An alphabet as a checkpoint stores it: its symbols in index order; with `unknownSymbol`, index 0 is the
-    /// unknown symbol whatever it is written as.
-    /// - Throws: `AlphabetError` when a symbol is not one Unicode scalar or is listed twice.
+    /// unknown symbol and must be written as U+FFFD (every checkpoint Quill has written is).
+    /// - Throws: `AlphabetError` when a symbol is not one Unicode scalar or is listed twice, or with
+    ///   `unknownSymbol` when a non-empty list does not start with U+FFFD.
     public init(storedSymbols: [String], unknownSymbol: Bool = true, textPolicy: TextPolicy = .substituting) throws {
         // Scalars, not Strings, are compared: "Å" (U+00C5) and "Å" (U+212B) are two symbols, though equal as Strings.
+        // A handwriting alphabet keeps the unknown symbol at index 0; another first symbol would be read as unknown.
+        if unknownSymbol, let first = storedSymbols.first, first != String(Character(Alphabet.unknown)) {
+            throw AlphabetError.unknownNotFirst(first)
+        }
         var seen = Set<UInt32>()
         for s in storedSymbols {
             guard s.unicodeScalars.count == 1, let scalar = s.unicodeScalars.first else { throw AlphabetError.notOneScalar(s) }
@@ -275,12 +280,16 @@ public enum AlphabetError: Error, Equatable, CustomStringConvertible {
     case notAList
     case notOneScalar(String)
     case repeated(String)
+    /// A handwriting alphabet whose first symbol is not the unknown symbol U+FFFD.
+    case unknownNotFirst(String)
 
     public var description: String {
         switch self {
         case .notAList: return "is not a JSON array of symbols"
         case let .notOneScalar(s): return "has a symbol of other than one character: \"\(TextPreparation.shown(text: s))\""
         case let .repeated(s): return "lists a symbol twice: \"\(TextPreparation.shown(text: s))\""
+        case let .unknownNotFirst(s):
+            return "starts with \"\(TextPreparation.shown(text: s))\" where the unknown symbol U+FFFD must come first"
         }
     }
 }

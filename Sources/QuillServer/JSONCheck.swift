@@ -88,11 +88,11 @@ enum JSONCheck {
             }
         }
 
-        /// The value of the four hex digits at `at` (of a `\\u` escape); nil when they are not four hex digits.
-        func hex4(at at: Int) -> Int? {
-            guard at + 4 <= bytes.count else { return nil }
+        /// The value of the four hex digits at `start` (of a `\\u` escape); nil when they are not four hex digits.
+        func hex4(at start: Int) -> Int? {
+            guard start + 4 <= bytes.count else { return nil }
             var value = 0
-            for b in bytes[at..<at + 4] {
+            for b in bytes[start..<start + 4] {
                 guard let digit = Int(String(UnicodeScalar(b)), radix: 16) else { return nil }
                 value = value * 16 + digit
             }

@@ -57,6 +57,9 @@ final class OneAlphabetTests: XCTestCase {
     func testStoredSymbolsAreOneScalarEachAndDistinct() {
         XCTAssertThrowsError(try Alphabet(storedSymbols: ["\u{FFFD}", "ab"])) { XCTAssertEqual($0 as? AlphabetError, .notOneScalar("ab")) }
         XCTAssertThrowsError(try Alphabet(storedSymbols: ["\u{FFFD}", "a", "a"])) { XCTAssertEqual($0 as? AlphabetError, .repeated("a")) }
+        // Index 0 is read as the unknown symbol: a list that starts with another symbol would lose that symbol.
+        XCTAssertThrowsError(try Alphabet(storedSymbols: ["a", "\u{FFFD}", "b"])) { XCTAssertEqual($0 as? AlphabetError, .unknownNotFirst("a")) }
+        XCTAssertEqual(try Alphabet(storedSymbols: ["a", "b"], unknownSymbol: false).count, 2)
         XCTAssertThrowsError(try Alphabet(json: "{}", unknownSymbol: true, textPolicy: .substituting)) {
             XCTAssertEqual($0 as? AlphabetError, .notAList)
         }

@@ -108,7 +108,11 @@ final class InitFromTests: XCTestCase {
         }
         var fromChar = handwriting("h1", .synthesis)
         fromChar.initFrom = InitSource(dir: source.outDir)
-        XCTAssertThrowsError(try TrainingRun(options: fromChar, resume: false).run())
+        XCTAssertThrowsError(try TrainingRun(options: fromChar, resume: false).run()) {
+            // A usage error that names the option, like a prediction source's (not a corrupt-checkpoint error).
+            guard case .invalidOption(let m)? = $0 as? TrainingError else { return XCTFail("\($0)") }
+            XCTAssertTrue(m.hasPrefix("--init-from:") && m.contains("char"), m)
+        }
         try TrainingRun(options: handwriting("synth", .synthesis), resume: false).run()
         var prediction = handwriting("pred", .prediction)
         prediction.initFrom = InitSource(dir: dir.path("synth"))

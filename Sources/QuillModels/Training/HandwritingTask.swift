@@ -67,7 +67,14 @@ final class HandwritingTask: TrainingTask {
     }
 
     func initialise(from path: String, budget: MemoryBudget) throws -> SafeTensors.File {
-        let loaded = try HandwritingCheckpoint.load(path, budget: budget)
+        let loaded: HandwritingCheckpoint.Loaded
+        do {
+            loaded = try HandwritingCheckpoint.load(path, budget: budget)
+        } catch CheckpointError.wrongKind(_, _, let found) {
+            // A char language model or another kind of Quill file: the same usage error as a prediction source.
+            throw TrainingError.invalidOption("--init-from: the model in \(path) is a \(found) model; "
+                                              + "this run trains a \(options.model.kind) network")
+        }
         guard loaded.model.config.kind == options.model.kind else {
             throw TrainingError.invalidOption("--init-from: the model in \(path) is a \(loaded.model.config.kind) network; "
                                               + "this run trains a \(options.model.kind) network")
