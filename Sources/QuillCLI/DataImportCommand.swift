@@ -42,7 +42,14 @@ public struct DataImportCommand: ParsableCommand {
                                + "(0…\(SyntheticMix.maximumLines)).", valueName: "n"))
     var syntheticLines = 0
 
-    @Option(help: "The Hershey fonts file (hersheytext.json) for --synthetic-lines.")
+    @Option(name: .customLong("mixed-lines"),
+            help: ArgumentHelp("Add this many real training lines again, each with a phrase of digits, capitals or "
+                               + "symbols written in a Hershey script font (--hershey) before it, after it or both, in "
+                               + "that writer's letter height, spacing and slant (0…\(SyntheticMix.maximumLines)).",
+                               valueName: "n"))
+    var mixedLines = 0
+
+    @Option(help: "The Hershey fonts file (hersheytext.json) for --synthetic-lines and --mixed-lines.")
     var hershey: String?
 
     @Option(name: .customLong("synthetic-seed"), help: "Seed of the synthetic lines' texts and shapes.")
@@ -59,8 +66,12 @@ public struct DataImportCommand: ParsableCommand {
         try refuseNonFiles([("--ascii", ascii)], directoriesAllowed: true)
         try refuseNonFiles([("--train-list", trainList), ("--valid-list", validList), ("--hershey", hershey)])
         try OptionRange.check("synthetic-lines", syntheticLines, 0...SyntheticMix.maximumLines)
+        try OptionRange.check("mixed-lines", mixedLines, 0...SyntheticMix.maximumLines)
         if syntheticLines > 0 && hershey == nil { throw ValidationError("--synthetic-lines needs the font file: --hershey FILE") }
-        if syntheticLines == 0 && hershey != nil { throw ValidationError("--hershey goes with --synthetic-lines N (more than 0)") }
+        if mixedLines > 0 && hershey == nil { throw ValidationError("--mixed-lines needs the font file: --hershey FILE") }
+        if syntheticLines == 0 && mixedLines == 0 && hershey != nil {
+            throw ValidationError("--hershey goes with --synthetic-lines N or --mixed-lines N (more than 0)")
+        }
         var extensions = (try? ImportFormat(name: format))?.fileExtensions ?? []
         if ascii != nil { extensions.insert("txt") }
         try refuseOverwriting(inputs: inputs.map { (what: "an input of the import", path: Optional($0)) }
@@ -78,6 +89,7 @@ public struct DataImportCommand: ParsableCommand {
                                             asciiRoot: ascii,
                                             splitLists: trainList.map { ($0, validList ?? "") },
                                             synthetic: hershey.map { SyntheticMix(fontFile: $0, lines: syntheticLines,
+                                                                                  mixedLines: mixedLines,
                                                                                   seed: syntheticSeed) })
         let ds = report.dataset
         let points = ds.samples.reduce(0) { $0 + $1.count }

@@ -52,9 +52,14 @@ public enum SyntheticLines {
     }
 
     /// One line of `text` in `font` imitating `target`, drawn with `rng`. Coordinates in raw units, y down, the line
-    /// starting near x = 0 on the baseline y ≈ 0.
+    /// starting near x = 0 on the baseline y ≈ 0. `shear`, when given, is the slant (x moves `shear` units per unit
+    /// of height above the baseline) in place of a random one; the random draws are the same either way.
     /// - Precondition: `problem(text, font:)` is nil and `text` has a character other than space.
-    public static func line(_ text: String, font: HersheyFont, target: Target, rng: inout SeededGenerator) -> [Stroke] {
+    ///
+    /// `heightOf`, when given, is the text whose letter height (in this font, drawn like `text`) scales the line, in
+    /// place of `text` itself: a phrase of digits or capitals alone has no small letters to measure.
+    public static func line(_ text: String, font: HersheyFont, target: Target, shear fixedShear: Double? = nil,
+                            heightOf reference: String? = nil, rng: inout SeededGenerator) -> [Stroke] {
         // Layout in font units: glyphs side by side; a glyph that starts where the previous ended continues its stroke.
         var strokes = [Stroke]()
         var x = 0.0
@@ -79,7 +84,8 @@ public enum SyntheticLines {
             joinable = true
         }
         // The line's hand: slant (shear about the baseline), slope, width.
-        let shear = 0.12 * rng.normal(), angle = 0.025 * rng.normal(), widen = 0.9 + 0.25 * rng.uniform()
+        let drawnShear = 0.12 * rng.normal(), angle = 0.025 * rng.normal(), widen = 0.9 + 0.25 * rng.uniform()
+        let shear = fixedShear ?? drawnShear
         let (ca, sa) = (cos(angle), sin(angle))
         // Smooth displacements: a few sinusoids along x, amplitude a few percent of a letter.
         let waves = (0..<3).map { _ in (k: 0.05 + 0.25 * rng.uniform(), phase: 2 * Double.pi * rng.uniform(),
@@ -96,8 +102,8 @@ public enum SyntheticLines {
             }
         }
         // Scale to the target's letter height, measured on a dense resampling (letterHeight reads point quantiles).
-        let dense = HandwritingSample(id: "", strokes: strokes.map { resample($0, spacing: 0.5) })
-        let h = StrokeGeometry.letterHeight(dense)
+        let h = reference.map { referenceHeight($0, font: font) }
+            ?? StrokeGeometry.letterHeight(HandwritingSample(id: "", strokes: strokes.map { resample($0, spacing: 0.5) }))
         let sigma = h > 0 ? target.letterHeight / h : target.letterHeight / 9
         let spacing = spacingFactor * target.pointSpacing / sigma * (0.9 + 0.2 * rng.uniform())
         return strokes.map { s in
@@ -106,6 +112,18 @@ public enum SyntheticLines {
                 Point(x: (p.x + 0.1 * spacing * rng.normal()) * sigma, y: (p.y + 0.1 * spacing * rng.normal()) * sigma)
             }
         }
+    }
+
+    /// The letter height of `text` laid out plainly in `font` (font units, no slant, size jitter or bending).
+    static func referenceHeight(_ text: String, font: HersheyFont) -> Double {
+        var strokes = [Stroke]()
+        var x = 0.0
+        for c in text {
+            guard c != " ", let g = font.glyphs[c] else { x += 10; continue }
+            strokes += g.strokes.map { s in resample(s.map { Point(x: x + $0.x, y: $0.y) }, spacing: 0.5) }
+            x += g.advance
+        }
+        return StrokeGeometry.letterHeight(HandwritingSample(id: "", strokes: strokes))
     }
 
     /// Points every `spacing` along a polyline (its first and last points kept); a polyline shorter than the
@@ -198,21 +216,87 @@ public enum SyntheticText {
     }
 }
 
+/// Real lines with synthetic phrases around them (`quill data import … --mixed-lines N --hershey FILE`): a real
+/// training line keeps its strokes, and a phrase of digits, capitals or symbols (`SyntheticText.phrase`) written in
+/// a Hershey script font is set before it, after it, or both, at the real line's letter height, point spacing, slant
+/// and midline, one word gap away. Whole synthetic lines teach the glyphs in the fonts' own hand; these teach them
+/// inside a real writer's line, where the network otherwise has never seen a digit and scribbles.
+public enum MixedLines {
+    /// Where the phrases go.
+    public enum Placement: CaseIterable, Sendable { case before, after, both }
+
+    /// The gap between a phrase and the real line, in letter heights (IAM-OnDB's word gaps are about one).
+    public static let gap = 1.0
+
+    /// The text whose letter height in the font sets a phrase's size: words with a capital and digits, like the
+    /// whole synthetic lines, so digits and capitals stand as tall beside the real line's small letters as they do
+    /// in those lines (whose own text sets their size).
+    public static let heightReference = "Meet me at 7:45 on 12 March by the old mill"
+
+    /// `real` with `before` and/or `after` written in `font` around it, or nil when `real` has no usable letter
+    /// height or point spacing. The phrases' baselines follow the real line's fitted line, their midlines its
+    /// midline; the text joins the parts with single spaces.
+    /// - Precondition: the phrases are writable in `font` (`SyntheticLines.problem` is nil) and `real` has a text.
+    public static func line(_ real: HandwritingSample, before: String?, after: String?, font: HersheyFont,
+                            rng: inout SeededGenerator) -> (strokes: [Stroke], text: String)? {
+        guard real.pointCount > 1, let target = SyntheticLines.Target.measure([real]).first,
+              let minX = real.x.min(), let maxX = real.x.max() else { return nil }
+        let fit = StrokeGeometry.fittedLine(real)
+        guard fit.slope.isFinite, fit.intercept.isFinite, abs(atan(fit.slope)) <= StrokeGeometry.maxLevellingDegrees * .pi / 180 else {
+            return nil
+        }
+        // The real midline relative to the fitted line (the fit runs through the letters' middle, not exactly).
+        let offsets = (0..<real.pointCount).map { real.y[$0] - fit.intercept - fit.slope * real.x[$0] }.sorted()
+        let midOffset = offsets[offsets.count / 2]
+        // The writer's slant, in the fonts' sign: a right-leaning hand moves x up as y goes down.
+        let shear = max(-0.6, min(0.6, -StrokeGeometry.estimateSlant(real)))
+        let space = gap * target.letterHeight
+        func phrase(_ text: String, rightEdge: Double?, leftEdge: Double?) -> [Stroke] {
+            let drawn = SyntheticLines.line(text, font: font, target: target, shear: shear, heightOf: heightReference,
+                                            rng: &rng).filter { !$0.isEmpty }
+            let sample = HandwritingSample(id: "", strokes: drawn)
+            guard let dMin = sample.x.min(), let dMax = sample.x.max() else { return [] }
+            let dx = leftEdge.map { $0 - dMin } ?? ((rightEdge ?? 0) - dMax)
+            let xMid = (dMin + dMax) / 2 + dx
+            // A phrase is short and about level: its midline is its points' median y.
+            let dy = fit.intercept + fit.slope * xMid + midOffset - StrokeGeometry.band(ofLevel: sample).midline
+            return drawn.map { $0.map { Point(x: $0.x + dx, y: $0.y + dy) } }
+        }
+        var strokes = [Stroke]()
+        var parts = [String]()
+        if let before, before.contains(where: { $0 != " " }) {
+            strokes += phrase(before, rightEdge: minX - space, leftEdge: nil)
+            parts.append(before)
+        }
+        strokes += real.strokes
+        parts.append(real.text ?? "")
+        if let after, after.contains(where: { $0 != " " }) {
+            strokes += phrase(after, rightEdge: nil, leftEdge: maxX + space)
+            parts.append(after)
+        }
+        return (strokes, parts.joined(separator: " "))
+    }
+}
+
 /// Synthetic lines mixed into an import (`quill data import … --synthetic-lines N --hershey FILE`).
 public struct SyntheticMix: Sendable, Equatable {
     /// The `hersheytext.json` file.
     public var fontFile: String
     /// How many synthetic lines to add to the training split.
     public var lines: Int
+    /// How many real training lines to add again with synthetic phrases around them (`MixedLines`).
+    public var mixedLines: Int
     public var seed: UInt64
     /// The fonts, used in turn.
     public var fonts: [String]
 
     public static let maximumLines = 1_000_000
 
-    public init(fontFile: String, lines: Int, seed: UInt64 = 1, fonts: [String] = HersheyFont.scriptFontIDs) {
+    public init(fontFile: String, lines: Int, mixedLines: Int = 0, seed: UInt64 = 1,
+                fonts: [String] = HersheyFont.scriptFontIDs) {
         self.fontFile = fontFile
         self.lines = lines
+        self.mixedLines = mixedLines
         self.seed = seed
         self.fonts = fonts
     }
@@ -223,12 +307,11 @@ public struct SyntheticMix: Sendable, Equatable {
     /// - Throws: `DatasetError` when the font file or a font can't be read, or when the real data gives nothing to
     ///   imitate (no training line with a transcription, or none with letter-only words).
     public func apply(to imported: inout ImportResult) throws {
-        guard lines > 0 else { return }
+        guard lines > 0 || mixedLines > 0 else { return }
         let fonts = try self.fonts.map { try HersheyFont.load(path: fontFile, font: $0) }
         for f in fonts where f.glyphs.isEmpty {
             throw DatasetError.invalidOption("\(fontFile): font '\(f.id)' has no glyphs")
         }
-        let before = imported.samples.count
         for i in imported.samples.indices {
             if let t = imported.samples[i].text, t.contains("#") {
                 imported.samples[i].text = t.replacingOccurrences(of: "#", with: String(Character(Alphabet.unknown)))
@@ -250,6 +333,9 @@ public struct SyntheticMix: Sendable, Equatable {
             throw DatasetError.invalidOption("synthetic lines imitate the training lines, and none has a transcription with words")
         }
         let wordList = words.sorted()
+        try addMixed(to: &imported, real: real, words: wordList, fonts: fonts)
+        guard lines > 0 else { return }
+        let beforeWhole = imported.samples.count
         let texts = SyntheticText.lines(count: lines, words: wordList, seed: seed)
         var rng = SeededGenerator(seed: SeededGenerator.derivedSeed(seed, 1))
         for (i, text) in texts.enumerated() {
@@ -265,7 +351,41 @@ public struct SyntheticMix: Sendable, Equatable {
             sample.split = .train
             imported.samples.append(sample)
         }
-        imported.notes.append("added \(imported.samples.count - before) synthetic lines from the Hershey fonts \(self.fonts.joined(separator: ", ")) "
+        imported.notes.append("added \(imported.samples.count - beforeWhole) synthetic lines from the Hershey fonts \(self.fonts.joined(separator: ", ")) "
                               + "to the training split")
+    }
+}
+
+extension SyntheticMix {
+    /// Appends `mixedLines` real training lines (drawn with replacement, by a seed derived from `seed`, so the
+    /// whole synthetic lines are the same with or without them) with phrases around them (`MixedLines`). Lines
+    /// whose text has the unknown symbol are not used.
+    func addMixed(to imported: inout ImportResult, real: [HandwritingSample], words: [String], fonts: [HersheyFont]) throws {
+        guard mixedLines > 0 else { return }
+        let clean = real.filter { !($0.text ?? "").unicodeScalars.contains(Alphabet.unknown) }
+        guard !clean.isEmpty else {
+            throw DatasetError.invalidOption("--mixed-lines needs training lines with transcriptions")
+        }
+        var rng = SeededGenerator(seed: SeededGenerator.derivedSeed(seed, 2))
+        var added = 0
+        for i in 0..<mixedLines {
+            let base = clean[Int(rng.next() % UInt64(clean.count))]
+            let font = fonts[i % fonts.count]
+            func writable() -> String {
+                let p = SyntheticText.phrase(words: words, rng: &rng).filter { $0 == " " || font.glyphs[$0] != nil }
+                return p.trimmingCharacters(in: .whitespaces)
+            }
+            let placement = MixedLines.Placement.allCases[Int(rng.next() % 3)]
+            let before = placement == .after ? nil : writable()
+            let after = placement == .before ? nil : writable()
+            guard let mixed = MixedLines.line(base, before: before, after: after, font: font, rng: &rng) else { continue }
+            var sample = HandwritingSample(id: "mixed-\(font.id)-\(i + 1)-\(base.id)", strokes: mixed.strokes, text: mixed.text)
+            sample.source = "mixed:\(font.id):\(base.id)"
+            sample.writer = base.writer
+            sample.split = .train
+            imported.samples.append(sample)
+            added += 1
+        }
+        imported.notes.append("added \(added) real training lines with phrases in the Hershey fonts \(fonts.map(\.id).joined(separator: ", ")) around them")
     }
 }

@@ -233,7 +233,7 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
     var message: String {
         switch self {
         case .missing(let p):
-            return "\(p): no such model file; train one first, or check the --model directory"
+            return "\(p): no such model file; train one first, or check the path"
         case .unreadable(let p):
             return "\(p): cannot be read (permissions?)"
         case .corrupt(let p, let why):

@@ -130,4 +130,92 @@ final class SyntheticLinesTests: XCTestCase {
         var unsplit = ImportResult(samples: [real("a", "the house", nil)])
         XCTAssertThrowsError(try mix.apply(to: &unsplit)) { XCTAssertTrue("\($0)".contains("training split"), "\($0)") }
     }
+
+    /// A real-looking line: `words` words of zig-zag strokes between the baseline (y = 0) and the x-height
+    /// (y = −10), y down, starting at x = 100, rising by `slope` per unit of x.
+    static func realLine(words: Int = 4, slope: Double = 0, text: String = "some real words here") -> HandwritingSample {
+        var strokes = [Stroke]()
+        for w in 0..<words {
+            let x0 = 100 + Double(w) * 60
+            strokes.append((0..<100).map { i in
+                let x = x0 + 0.4 * Double(i)
+                return Point(x, (i % 20 < 10 ? -Double(i % 10) : -10 + Double(i % 10)) + slope * x)
+            })
+        }
+        var s = HandwritingSample(id: "r01", strokes: strokes, text: text)
+        s.split = .train
+        s.writer = "w1"
+        return s
+    }
+
+    func testMixedLinesSetPhrasesAroundTheRealLineOnItsMidlineAtItsSize() throws {
+        let font = try Self.font()
+        for slope in [0.0, -0.05] {
+            let real = Self.realLine(slope: slope)
+            var rng = SeededGenerator(seed: 3)
+            let mixed = try XCTUnwrap(MixedLines.line(real, before: "12", after: "3.4", font: font, rng: &rng))
+            XCTAssertEqual(mixed.text, "12 some real words here 3.4")
+            // The real strokes are kept as they are, between the phrases.
+            let n = real.strokes.count
+            let start = try XCTUnwrap((0...(mixed.strokes.count - n)).first { Array(mixed.strokes[$0..<($0 + n)]) == real.strokes })
+            let before = HandwritingSample(id: "", strokes: Array(mixed.strokes[..<start]))
+            let after = HandwritingSample(id: "", strokes: Array(mixed.strokes[(start + n)...]))
+            XCTAssertGreaterThan(before.pointCount, 0); XCTAssertGreaterThan(after.pointCount, 0)
+            let target = try XCTUnwrap(SyntheticLines.Target.measure([real]).first)
+            let h = target.letterHeight
+            // One word gap (one letter height) from the real line, within the sensor noise and resampling.
+            let realMin = try XCTUnwrap(real.x.min()), realMax = try XCTUnwrap(real.x.max())
+            XCTAssertEqual(realMin - (before.x.max() ?? 0), MixedLines.gap * h, accuracy: 0.15 * h)
+            XCTAssertEqual((after.x.min() ?? 0) - realMax, MixedLines.gap * h, accuracy: 0.15 * h)
+            // On the real line's midline where each phrase stands (the line rises with the slope).
+            let fit = StrokeGeometry.fittedLine(real)
+            XCTAssertEqual(fit.slope, slope, accuracy: 0.01)
+            let residuals = (0..<real.pointCount).map { real.y[$0] - fit.intercept - fit.slope * real.x[$0] }.sorted()
+            for phrase in [before, after] {
+                let xMid = ((phrase.x.min() ?? 0) + (phrase.x.max() ?? 0)) / 2
+                let expected = fit.intercept + fit.slope * xMid + residuals[residuals.count / 2]
+                XCTAssertEqual(StrokeGeometry.band(ofLevel: phrase).midline, expected, accuracy: 0.1 * h, "slope \(slope)")
+                // The test font's carets are 9 units tall; the phrase is scaled by the reference text's letter height.
+                // (Letter heights as the data measures them, 2 × the interquartile range of y: a caret's is its height.)
+                let caret = 9 * h / SyntheticLines.referenceHeight(MixedLines.heightReference, font: font)
+                XCTAssertEqual(StrokeGeometry.band(ofLevel: phrase).letterHeight, caret, accuracy: 0.25 * caret, "slope \(slope)")
+            }
+            // The same seed draws the same line.
+            var again = SeededGenerator(seed: 3)
+            XCTAssertEqual(MixedLines.line(real, before: "12", after: "3.4", font: font, rng: &again)?.strokes, mixed.strokes)
+        }
+        // One phrase only; a line without a usable height gives nil.
+        var rng = SeededGenerator(seed: 1)
+        XCTAssertEqual(MixedLines.line(Self.realLine(), before: nil, after: "Z", font: font, rng: &rng)?.text,
+                       "some real words here Z")
+        let dot = HandwritingSample(id: "d", strokes: [[Point(0, 0)]], text: "x")
+        XCTAssertNil(MixedLines.line(dot, before: "1", after: nil, font: font, rng: &rng))
+    }
+
+    func testMixedLinesAreAddedWithoutChangingTheWholeSyntheticLines() throws {
+        let dir = try TempDir()
+        let fontFile = try dir.write("h.json", Self.fontJSON(id: "scripts"))
+        var hash = Self.realLine(text: "the # house")
+        hash.id = "r02"
+        let base = ImportResult(samples: [Self.realLine(), hash])
+        var plain = base, mixed = base
+        try SyntheticMix(fontFile: fontFile, lines: 10, seed: 2, fonts: ["scripts"]).apply(to: &plain)
+        try SyntheticMix(fontFile: fontFile, lines: 10, mixedLines: 6, seed: 2, fonts: ["scripts"]).apply(to: &mixed)
+        let added = mixed.samples.filter { $0.id.hasPrefix("mixed-") }
+        XCTAssertEqual(added.count, 6)
+        for s in added {
+            XCTAssertEqual(s.split, .train); XCTAssertEqual(s.writer, "w1")
+            XCTAssertTrue(s.id.hasSuffix("-r01"), "lines with the unknown symbol are not used: \(s.id)")
+            XCTAssertTrue((s.text ?? "").contains("some real words here"), s.text ?? "")
+            XCTAssertNoThrow(try s.validate())
+        }
+        XCTAssertEqual(mixed.samples.filter { $0.id.hasPrefix("hershey-") }, plain.samples.filter { $0.id.hasPrefix("hershey-") },
+                       "the whole synthetic lines do not depend on --mixed-lines")
+        XCTAssertTrue(mixed.notes.contains { $0.hasPrefix("added 6 real training lines") }, "\(mixed.notes)")
+        XCTAssertTrue(mixed.notes.contains { $0.hasPrefix("added 10 synthetic lines") }, "\(mixed.notes)")
+        // Mixed lines alone.
+        var only = base
+        try SyntheticMix(fontFile: fontFile, lines: 0, mixedLines: 2, seed: 2, fonts: ["scripts"]).apply(to: &only)
+        XCTAssertEqual(only.samples.count, 4)
+    }
 }
