@@ -23,6 +23,11 @@ public enum ImportPipeline {
                            splitLists: (train: String, validation: String)? = nil,
                            synthetic: SyntheticMix? = nil) throws -> Report {
         try options.validate()
+        if let synthetic, synthetic.lines > 0 || synthetic.mixedLines > 0, options.split == .seeded {
+            // A seeded split would deal the added lines (copies of real training lines among them) into validation.
+            throw DatasetError.invalidOption("synthetic and mixed lines go into the source's training split; --split seeded "
+                                             + "would deal them into validation too: use --split auto or source")
+        }
         let t0 = Date()
         var imported = try Importer.load(format, inputs: inputs, skipInvalid: skipInvalid, asciiRoot: asciiRoot)
         if let lists = splitLists {

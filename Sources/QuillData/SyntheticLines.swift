@@ -233,18 +233,24 @@ public enum MixedLines {
     /// in those lines (whose own text sets their size).
     public static let heightReference = "Meet me at 7:45 on 12 March by the old mill"
 
-    /// `real` with `before` and/or `after` written in `font` around it, or nil when `real` has no usable letter
-    /// height or point spacing. The phrases' baselines follow the real line's fitted line, their midlines its
-    /// midline; the text joins the parts with single spaces.
+    /// Whether `line` can set phrases around `real`: it has a letter height and a point spacing, and its fitted
+    /// line slopes less than `StrokeGeometry.maxLevellingDegrees`.
+    public static func usable(_ real: HandwritingSample) -> Bool {
+        guard real.pointCount > 1, !SyntheticLines.Target.measure([real]).isEmpty else { return false }
+        let fit = StrokeGeometry.fittedLine(real)
+        return fit.slope.isFinite && fit.intercept.isFinite
+            && abs(atan(fit.slope)) <= StrokeGeometry.maxLevellingDegrees * .pi / 180
+    }
+
+    /// `real` with `before` and/or `after` written in `font` around it, or nil when `real` is not `usable`. The
+    /// phrases' baselines follow the real line's fitted line, their midlines its midline; the text joins the parts
+    /// with single spaces.
     /// - Precondition: the phrases are writable in `font` (`SyntheticLines.problem` is nil) and `real` has a text.
     public static func line(_ real: HandwritingSample, before: String?, after: String?, font: HersheyFont,
                             rng: inout SeededGenerator) -> (strokes: [Stroke], text: String)? {
-        guard real.pointCount > 1, let target = SyntheticLines.Target.measure([real]).first,
+        guard usable(real), let target = SyntheticLines.Target.measure([real]).first,
               let minX = real.x.min(), let maxX = real.x.max() else { return nil }
         let fit = StrokeGeometry.fittedLine(real)
-        guard fit.slope.isFinite, fit.intercept.isFinite, abs(atan(fit.slope)) <= StrokeGeometry.maxLevellingDegrees * .pi / 180 else {
-            return nil
-        }
         // The real midline relative to the fitted line (the fit runs through the letters' middle, not exactly).
         let offsets = (0..<real.pointCount).map { real.y[$0] - fit.intercept - fit.slope * real.x[$0] }.sorted()
         let midOffset = offsets[offsets.count / 2]
@@ -290,7 +296,8 @@ public struct SyntheticMix: Sendable, Equatable {
     /// The fonts, used in turn.
     public var fonts: [String]
 
-    public static let maximumLines = 1_000_000
+    /// At most this many synthetic or mixed lines (10,000 take about 0.6 GB while importing).
+    public static let maximumLines = 100_000
 
     public init(fontFile: String, lines: Int, mixedLines: Int = 0, seed: UInt64 = 1,
                 fonts: [String] = HersheyFont.scriptFontIDs) {
@@ -329,8 +336,12 @@ public struct SyntheticMix: Sendable, Equatable {
                 words.insert(String(w))
             }
         }
+        let what = lines > 0 ? (mixedLines > 0 ? "synthetic and mixed lines" : "synthetic lines") : "mixed lines"
+        guard !real.isEmpty else {
+            throw DatasetError.invalidOption("\(what) imitate the training lines, and the training split has none with a transcription")
+        }
         guard !targets.isEmpty, !words.isEmpty else {
-            throw DatasetError.invalidOption("synthetic lines imitate the training lines, and none has a transcription with words")
+            throw DatasetError.invalidOption("\(what) imitate the training lines, and none has a transcription with words and usable strokes")
         }
         let wordList = words.sorted()
         try addMixed(to: &imported, real: real, words: wordList, fonts: fonts)
@@ -362,9 +373,11 @@ extension SyntheticMix {
     /// whose text has the unknown symbol are not used.
     func addMixed(to imported: inout ImportResult, real: [HandwritingSample], words: [String], fonts: [HersheyFont]) throws {
         guard mixedLines > 0 else { return }
-        let clean = real.filter { !($0.text ?? "").unicodeScalars.contains(Alphabet.unknown) }
+        let clean = real.filter { !($0.text ?? "").unicodeScalars.contains(Alphabet.unknown) && MixedLines.usable($0) }
         guard !clean.isEmpty else {
-            throw DatasetError.invalidOption("--mixed-lines needs training lines with transcriptions")
+            throw DatasetError.invalidOption("mixed lines need a training line with a transcription without IAM's # "
+                                             + "and with strokes to measure (a letter height, a point spacing, a slope under "
+                                             + "\(Int(StrokeGeometry.maxLevellingDegrees))°)")
         }
         var rng = SeededGenerator(seed: SeededGenerator.derivedSeed(seed, 2))
         var added = 0

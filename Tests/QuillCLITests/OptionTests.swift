@@ -179,8 +179,8 @@ final class OptionTests: XCTestCase {
             Numeric(imp, "smooth-order", "-1", "21"), Numeric(imp, "decimate", "0", "1001"),
             Numeric(imp, "max-points", "1", "10000001"), Numeric(imp, "min-count", "0", "1000000001"),
             Numeric(imp, "valid-fraction", "-0.1", "1", float: true),
-            Numeric(imp + ["--hershey", "h.json"], "synthetic-lines", "-1", "1000001"),
-            Numeric(imp + ["--hershey", "h.json"], "mixed-lines", "-1", "1000001"),
+            Numeric(imp + ["--hershey", "h.json"], "synthetic-lines", "-1", "100001"),
+            Numeric(imp + ["--hershey", "h.json"], "mixed-lines", "-1", "100001"),
         ]
         let bc = ["bench", "char"]
         table += [Numeric(bc, "iterations", "0", "10001"), Numeric(bc, "layers", "0", "33"), Numeric(bc, "hidden", "0", "8193"),

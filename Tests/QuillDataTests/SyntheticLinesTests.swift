@@ -217,5 +217,26 @@ final class SyntheticLinesTests: XCTestCase {
         var only = base
         try SyntheticMix(fontFile: fontFile, lines: 0, mixedLines: 2, seed: 2, fonts: ["scripts"]).apply(to: &only)
         XCTAssertEqual(only.samples.count, 4)
+
+        // A line that can't be measured (one point) is never picked, so all the lines asked for are added.
+        var dot = HandwritingSample(id: "dot", strokes: [[Point(0, 0)]], text: "a dot")
+        dot.split = .train
+        var withDot = ImportResult(samples: [dot, Self.realLine()])
+        try SyntheticMix(fontFile: fontFile, lines: 0, mixedLines: 12, seed: 2, fonts: ["scripts"]).apply(to: &withDot)
+        XCTAssertEqual(withDot.samples.filter { $0.id.hasSuffix("-r01") }.count, 12)
+        // Without a training line to imitate, the message says so.
+        var validationOnly = Self.realLine()
+        validationOnly.split = .validation
+        var none = ImportResult(samples: [validationOnly])
+        XCTAssertThrowsError(try SyntheticMix(fontFile: fontFile, lines: 0, mixedLines: 2, fonts: ["scripts"]).apply(to: &none)) {
+            XCTAssertTrue("\($0)".contains("mixed lines imitate the training lines, and the training split has none"), "\($0)")
+        }
+        // A seeded split would deal the added lines into validation: refused before anything is read.
+        var seeded = PreprocessOptions()
+        seeded.split = .seeded
+        XCTAssertThrowsError(try ImportPipeline.run(format: .iamJSONL, inputs: ["/nonexistent.jsonl"], output: "/nonexistent.qds",
+                                                    options: seeded, synthetic: SyntheticMix(fontFile: fontFile, lines: 0, mixedLines: 1))) {
+            XCTAssertTrue("\($0)".contains("--split seeded"), "\($0)")
+        }
     }
 }
