@@ -235,11 +235,16 @@ public enum MixedLines {
 
     /// Whether `line` can set phrases around `real`: it has a letter height and a point spacing, and its fitted
     /// line slopes less than `StrokeGeometry.maxLevellingDegrees`.
-    public static func usable(_ real: HandwritingSample) -> Bool {
-        guard real.pointCount > 1, !SyntheticLines.Target.measure([real]).isEmpty else { return false }
+    public static func usable(_ real: HandwritingSample) -> Bool { measured(real) != nil }
+
+    /// What `line` needs of `real`, measured once: its target and fitted line; nil when it is not usable.
+    static func measured(_ real: HandwritingSample)
+        -> (target: SyntheticLines.Target, fit: (slope: Double, intercept: Double))? {
+        guard real.pointCount > 1, let target = SyntheticLines.Target.measure([real]).first else { return nil }
         let fit = StrokeGeometry.fittedLine(real)
-        return fit.slope.isFinite && fit.intercept.isFinite
-            && abs(atan(fit.slope)) <= StrokeGeometry.maxLevellingDegrees * .pi / 180
+        guard fit.slope.isFinite, fit.intercept.isFinite,
+              abs(atan(fit.slope)) <= StrokeGeometry.maxLevellingDegrees * .pi / 180 else { return nil }
+        return (target, fit)
     }
 
     /// `real` with `before` and/or `after` written in `font` around it, or nil when `real` is not `usable`. The
@@ -248,9 +253,7 @@ public enum MixedLines {
     /// - Precondition: the phrases are writable in `font` (`SyntheticLines.problem` is nil) and `real` has a text.
     public static func line(_ real: HandwritingSample, before: String?, after: String?, font: HersheyFont,
                             rng: inout SeededGenerator) -> (strokes: [Stroke], text: String)? {
-        guard usable(real), let target = SyntheticLines.Target.measure([real]).first,
-              let minX = real.x.min(), let maxX = real.x.max() else { return nil }
-        let fit = StrokeGeometry.fittedLine(real)
+        guard let (target, fit) = measured(real), let minX = real.x.min(), let maxX = real.x.max() else { return nil }
         // The real midline relative to the fitted line (the fit runs through the letters' middle, not exactly).
         let offsets = (0..<real.pointCount).map { real.y[$0] - fit.intercept - fit.slope * real.x[$0] }.sorted()
         let midOffset = offsets[offsets.count / 2]
