@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import QuillData
 
 /// `quill data import FORMAT INPUT… -o FILE`: import a dataset and write the prepared file.
@@ -52,6 +53,12 @@ public struct DataImportCommand: ParsableCommand {
     @Option(help: "The Hershey fonts file (hersheytext.json) for --synthetic-lines and --mixed-lines.")
     var hershey: String?
 
+    @Option(name: .customLong("hershey-fonts"),
+            help: ArgumentHelp("The fonts of --hershey that synthetic lines and phrases are written in, used in turn, "
+                               + "comma-separated (default: \(HersheyFont.scriptFontIDs.joined(separator: ","))); "
+                               + "futural (simplex roman) gives print capitals and digits.", valueName: "ids"))
+    var hersheyFonts: String?
+
     @Option(name: .customLong("synthetic-seed"), help: "Seed of the synthetic lines' texts and shapes.")
     var syntheticSeed: UInt64 = 1
 
@@ -72,6 +79,8 @@ public struct DataImportCommand: ParsableCommand {
         if syntheticLines == 0 && mixedLines == 0 && hershey != nil {
             throw ValidationError("--hershey goes with --synthetic-lines N or --mixed-lines N (more than 0)")
         }
+        if hersheyFonts != nil && hershey == nil { throw ValidationError("--hershey-fonts goes with --hershey FILE") }
+        _ = try fontIDs()
         var extensions = (try? ImportFormat(name: format))?.fileExtensions ?? []
         if ascii != nil { extensions.insert("txt") }
         try refuseOverwriting(inputs: inputs.map { (what: "an input of the import", path: Optional($0)) }
@@ -82,6 +91,19 @@ public struct DataImportCommand: ParsableCommand {
 
     public init() {}
 
+    /// The font ids of `--hershey-fonts`, or the script fonts.
+    func fontIDs() throws -> [String] {
+        guard let hersheyFonts else { return HersheyFont.scriptFontIDs }
+        let ids = hersheyFonts.split(separator: ",", omittingEmptySubsequences: false)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !ids.contains(where: \.isEmpty) else {
+            throw ValidationError("--hershey-fonts: a comma-separated list of font ids, such as cursive,futural")
+        }
+        guard Set(ids).count == ids.count else { throw ValidationError("--hershey-fonts: a font is named twice") }
+        guard ids.count <= 32 else { throw ValidationError("--hershey-fonts: at most 32 fonts") }
+        return ids
+    }
+
     public func run() throws {
         let fmt = try ImportFormat(name: format)
         let report = try ImportPipeline.run(format: fmt, inputs: inputs, output: out,
@@ -90,7 +112,8 @@ public struct DataImportCommand: ParsableCommand {
                                             splitLists: trainList.map { ($0, validList ?? "") },
                                             synthetic: hershey.map { SyntheticMix(fontFile: $0, lines: syntheticLines,
                                                                                   mixedLines: mixedLines,
-                                                                                  seed: syntheticSeed) })
+                                                                                  seed: syntheticSeed,
+                                                                                  fonts: try fontIDs()) })
         let ds = report.dataset
         let points = ds.samples.reduce(0) { $0 + $1.count }
         print("wrote \(out): \(ds.samples.count) samples, \(points) points, alphabet \(ds.alphabet.count) symbols, "

@@ -49,6 +49,8 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
     case unsupportedVersion(String, UInt32)
     /// A preprocessing option is out of range.
     case invalidOption(String)
+    /// The Hershey font file (`--hershey`) is not one, or lacks a font or glyph asked for; the text names the file.
+    case invalidFont(String)
     /// One import mixes inputs that must not be combined (raw and simplified QuickDraw drawings).
     case mixedInputs(SourcePosition, String)
 
@@ -90,6 +92,8 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
                 + "(\(PreparedFormat.version)). Update quill or re-import the data."
         case let .invalidOption(why):
             return "invalid preprocessing option: \(why)"
+        case let .invalidFont(why):
+            return why
         case let .mixedInputs(pos, why):
             return "\(pos): \(why). Import each kind separately, with one `quill data import` per kind."
         }

@@ -55,7 +55,7 @@ public struct HersheyFont: Sendable, Equatable {
     public static func load(path: String, font id: String) throws -> HersheyFont {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw DatasetError.invalidOption("\(path): cannot read the Hershey font file (\(error.localizedDescription))")
+            throw DatasetError.io(path, "cannot read the Hershey font file (\(error.localizedDescription))")
         }
         return try parse(data, font: id, file: path)
     }
@@ -63,18 +63,18 @@ public struct HersheyFont: Sendable, Equatable {
     /// Parses font `id` from the JSON bytes of a `hersheytext.json` file; `file` names it in errors.
     public static func parse(_ data: Data, font id: String, file: String) throws -> HersheyFont {
         guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw DatasetError.invalidOption("\(file): not a Hershey font file (a JSON object of fonts)")
+            throw DatasetError.invalidFont("\(file): not a Hershey font file (a JSON object of fonts)")
         }
         guard let font = root[id] as? [String: Any] else {
-            throw DatasetError.invalidOption("\(file): no font '\(id)'; it has \(root.keys.sorted().joined(separator: ", "))")
+            throw DatasetError.invalidFont("\(file): no font '\(id)'; it has \(root.keys.sorted().joined(separator: ", "))")
         }
         guard let chars = font["chars"] as? [Any] else {
-            throw DatasetError.invalidOption("\(file): font '\(id)' has no list of chars")
+            throw DatasetError.invalidFont("\(file): font '\(id)' has no list of chars")
         }
         var glyphs = [Character: Glyph]()
         for (i, entry) in chars.prefix(94).enumerated() {
             guard let e = entry as? [String: Any], let d = e["d"] as? String else {
-                throw DatasetError.invalidOption("\(file): font '\(id)', glyph \(i + 1): no path \"d\"")
+                throw DatasetError.invalidFont("\(file): font '\(id)', glyph \(i + 1): no path \"d\"")
             }
             let strokes = try parsePath(d, where: "\(file): font '\(id)', glyph \(i + 1)")
             guard !strokes.isEmpty, let scalar = Unicode.Scalar(33 + i) else { continue }
@@ -86,7 +86,7 @@ public struct HersheyFont: Sendable, Equatable {
 
     /// Parses an SVG path of absolute `M x,y` and `L x,y x,y …` commands into polylines.
     static func parsePath(_ d: String, where place: String) throws -> [[Point]] {
-        guard d.utf8.count <= maximumPathLength else { throw DatasetError.invalidOption("\(place): the path is too long") }
+        guard d.utf8.count <= maximumPathLength else { throw DatasetError.invalidFont("\(place): the path is too long") }
         var strokes = [[Point]]()
         var command: Character?
         for token in d.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }) {
@@ -99,12 +99,12 @@ public struct HersheyFont: Sendable, Equatable {
             let parts = t.split(separator: ",", omittingEmptySubsequences: false)
             guard parts.count == 2, let x = Double(parts[0]), let y = Double(parts[1]), x.isFinite, y.isFinite,
                   abs(x) <= coordinateLimit, abs(y) <= coordinateLimit else {
-                throw DatasetError.invalidOption("\(place): '\(token)' is not a point x,y (|x|, |y| ≤ \(Int(coordinateLimit)))")
+                throw DatasetError.invalidFont("\(place): '\(token)' is not a point x,y (|x|, |y| ≤ \(Int(coordinateLimit)))")
             }
             switch command {
             case "M": strokes.append([Point(x, y)]); command = "L"
             case "L" where !strokes.isEmpty: strokes[strokes.count - 1].append(Point(x, y))
-            default: throw DatasetError.invalidOption("\(place): the path must start with M")
+            default: throw DatasetError.invalidFont("\(place): the path must start with M")
             }
         }
         return strokes

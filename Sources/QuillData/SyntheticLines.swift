@@ -320,7 +320,7 @@ public struct SyntheticMix: Sendable, Equatable {
         guard lines > 0 || mixedLines > 0 else { return }
         let fonts = try self.fonts.map { try HersheyFont.load(path: fontFile, font: $0) }
         for f in fonts where f.glyphs.isEmpty {
-            throw DatasetError.invalidOption("\(fontFile): font '\(f.id)' has no glyphs")
+            throw DatasetError.invalidFont("\(fontFile): font '\(f.id)' has no glyphs")
         }
         for i in imported.samples.indices {
             if let t = imported.samples[i].text, t.contains("#") {

@@ -276,7 +276,7 @@ final class OptionTests: XCTestCase {
             "data", "out", "model", "output", "cell", "optimizer", "part", "prime", "id", "input", "style", "prime-from",
             "prime-inkml", "prime-text", "title", "x", "network", "keep", "y-axis", "split", "ascii", "train-list",
             "valid-list", "text", "inkml", "seed", "color", "pen", "plotter", "pen-down", "pen-up", "origin",
-            "page", "margin", "align", "paper", "precision", "smoothing", "hershey", "synthetic-seed", "init-from", "init",
+            "page", "margin", "align", "paper", "precision", "smoothing", "hershey", "hershey-fonts", "synthetic-seed", "init-from", "init",
             "sample-prime", "labels", "typo", "host", "cors", "job", "value", "lengths", "tensorboard", "parameter",
             "units", "dilations",
         ]
@@ -338,6 +338,28 @@ final class OptionTests: XCTestCase {
             XCTAssertTrue(errorText(args).contains("is also an input (\(flag))"), flag)
         }
         XCTAssertEqual(try String(contentsOfFile: input, encoding: .utf8), content)
+    }
+
+    func testHersheyFontsAreAListOfIdsInTheFontFile() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let points = (0..<40).map { "[4,\($0 % 10 < 5 ? 3 : -3),\($0 == 39 ? 1 : 0)]" }.joined(separator: ",")
+        try "{\"id\":\"a\",\"split_graves\":\"train\",\"text\":\"some words\",\"origin\":[0,0],\"points\":[\(points)]}\n"
+            .write(toFile: dir.path("in.jsonl"), atomically: true, encoding: .utf8)
+        try "{\"futural\": {\"chars\": []}}".write(toFile: dir.path("h.json"), atomically: true, encoding: .utf8)
+        let base = ["data", "import", "iam-jsonl", dir.path("in.jsonl"), "--out", dir.path("o.qds"), "--mixed-lines", "5"]
+        let h = ["--hershey", dir.path("h.json")]
+        let firstLine = { (args: [String]) in String(self.errorText(args).split(separator: "\n").first ?? "") }
+        XCTAssertEqual(firstLine(base + ["--hershey-fonts", "cursive"]), "Error: --mixed-lines needs the font file: --hershey FILE")
+        XCTAssertEqual(firstLine(["data", "import", "iam-jsonl", dir.path("in.jsonl"), "--out", dir.path("o.qds"),
+                                  "--hershey-fonts", "cursive"]), "Error: --hershey-fonts goes with --hershey FILE")
+        for bad in ["", "cursive,", "cursive,,futural", " , "] {
+            XCTAssertEqual(firstLine(base + h + ["--hershey-fonts", bad]),
+                           "Error: --hershey-fonts: a comma-separated list of font ids, such as cursive,futural", bad)
+        }
+        XCTAssertEqual(firstLine(base + h + ["--hershey-fonts", "futural, futural"]), "Error: --hershey-fonts: a font is named twice")
+        XCTAssertEqual(errorText(base + h + ["--hershey-fonts", "futural,cursive"]),
+                       "quill: error: \(dir.path("h.json")): no font 'cursive'; it has futural")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path("o.qds")))
     }
 
     func testDataShowAndPlotLossRefuseTheirInput() throws {

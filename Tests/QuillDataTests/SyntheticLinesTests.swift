@@ -36,7 +36,7 @@ final class SyntheticLinesTests: XCTestCase {
 
     func testBadFontFilesAreRefusedWithTheReason() throws {
         XCTAssertThrowsError(try HersheyFont.parse(Self.fontJSON(), font: "scripts", file: "t.json")) {
-            XCTAssertTrue("\($0)".contains("no font 'scripts'; it has test"), "\($0)")
+            XCTAssertEqual("\($0)", "t.json: no font 'scripts'; it has test")
         }
         XCTAssertThrowsError(try HersheyFont.parse(Data("[1]".utf8), font: "test", file: "t.json")) {
             XCTAssertTrue("\($0)".contains("not a Hershey font file"), "\($0)")
@@ -45,7 +45,23 @@ final class SyntheticLinesTests: XCTestCase {
             XCTAssertThrowsError(try HersheyFont.parse(Self.fontJSON(override: ["a": bad]), font: "test", file: "t.json"),
                                  bad) { XCTAssertTrue("\($0)".contains("glyph 65"), "\(bad): \($0)") }
         }
-        XCTAssertThrowsError(try HersheyFont.load(path: "/nonexistent/h.json", font: "test"))
+        XCTAssertThrowsError(try HersheyFont.load(path: "/nonexistent/h.json", font: "test")) {
+            guard case DatasetError.io("/nonexistent/h.json", _)? = $0 as? DatasetError else { return XCTFail("\($0)") }
+        }
+    }
+
+    func testTheMixWritesInTheFontsAskedFor() throws {
+        let dir = try TempDir()
+        let fontFile = try dir.write("h.json", Self.fontJSON(id: "futural"))
+        var imported = ImportResult(samples: [Self.realLine()])
+        try SyntheticMix(fontFile: fontFile, lines: 3, mixedLines: 2, seed: 2, fonts: ["futural"]).apply(to: &imported)
+        XCTAssertEqual(imported.samples.count, 6)
+        XCTAssertEqual(imported.samples.filter { $0.writer == "hershey-futural" }.count, 3)
+        XCTAssertEqual(imported.notes.filter { $0.contains("Hershey fonts futural ") }.count, 2, "\(imported.notes)")
+        var again = ImportResult(samples: [Self.realLine()])
+        XCTAssertThrowsError(try SyntheticMix(fontFile: fontFile, lines: 3, fonts: ["scripts"]).apply(to: &again)) {
+            XCTAssertEqual("\($0)", "\(fontFile): no font 'scripts'; it has futural")
+        }
     }
 
     func testResamplingSpacesPointsAlongTheStroke() {
