@@ -54,9 +54,10 @@ public struct DataImportCommand: ParsableCommand {
     var hershey: String?
 
     @Option(name: .customLong("hershey-fonts"),
-            help: ArgumentHelp("The fonts of --hershey that synthetic lines and phrases are written in, used in turn, "
-                               + "comma-separated (default: \(HersheyFont.scriptFontIDs.joined(separator: ","))); "
-                               + "futural (simplex roman) gives print capitals and digits.", valueName: "ids"))
+            help: ArgumentHelp("The fonts that synthetic lines and phrases are written in, used in turn: one or more "
+                               + "of \(HersheyFont.handwritingFontIDs.joined(separator: ", ")), comma-separated (default: "
+                               + "\(HersheyFont.scriptFontIDs.joined(separator: ","))); futural (simplex roman) gives print "
+                               + "capitals and digits.", valueName: "ids"))
     var hersheyFonts: String?
 
     @Option(name: .customLong("synthetic-seed"), help: "Seed of the synthetic lines' texts and shapes.")
@@ -79,6 +80,7 @@ public struct DataImportCommand: ParsableCommand {
         if syntheticLines == 0 && mixedLines == 0 && hershey != nil {
             throw ValidationError("--hershey goes with --synthetic-lines N or --mixed-lines N (more than 0)")
         }
+        if hershey?.isEmpty == true { throw ValidationError("--hershey: an empty path; name the font file") }
         if hersheyFonts != nil && hershey == nil { throw ValidationError("--hershey-fonts goes with --hershey FILE") }
         _ = try fontIDs()
         var extensions = (try? ImportFormat(name: format))?.fileExtensions ?? []
@@ -95,12 +97,11 @@ public struct DataImportCommand: ParsableCommand {
     func fontIDs() throws -> [String] {
         guard let hersheyFonts else { return HersheyFont.scriptFontIDs }
         let ids = hersheyFonts.split(separator: ",", omittingEmptySubsequences: false)
-            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
         guard !ids.contains(where: \.isEmpty) else {
             throw ValidationError("--hershey-fonts: a comma-separated list of font ids, such as cursive,futural")
         }
-        guard Set(ids).count == ids.count else { throw ValidationError("--hershey-fonts: a font is named twice") }
-        guard ids.count <= 32 else { throw ValidationError("--hershey-fonts: at most 32 fonts") }
+        if let problem = HersheyFont.problem(withHandwritingFonts: ids) { throw ValidationError("--hershey-fonts: \(problem)") }
         return ids
     }
 

@@ -37,6 +37,32 @@ public struct HersheyFont: Sendable, Equatable {
 
     /// The single-stroke script fonts of the file, in the order `SyntheticLines` cycles through them.
     public static let scriptFontIDs = ["scripts", "cursive"]
+    /// The file's single-stroke fonts of the Latin alphabet, which synthetic lines may be written in: the script
+    /// fonts and `futural` (simplex roman, print letters). The file's other fonts are double-stroke outlines or
+    /// other scripts (Greek, Cyrillic, kana, symbols) at the code points of ASCII.
+    public static let handwritingFontIDs = scriptFontIDs + ["futural"]
+
+    /// Why `ids` can't be the fonts of synthetic lines (none, twice, or not in `handwritingFontIDs`), or nil.
+    public static func problem(withHandwritingFonts ids: [String]) -> String? {
+        if ids.isEmpty { return "no font given" }
+        if Set(ids).count != ids.count { return "a font is named twice" }
+        if let other = ids.first(where: { !handwritingFontIDs.contains($0) }) {
+            let shown = other.count > 40 ? String(other.prefix(40)) + "…" : other
+            return "'\(shown)' is not a single-stroke Latin font; use \(handwritingFontIDs.joined(separator: ", "))"
+        }
+        return nil
+    }
+
+    /// The printable ASCII characters `!`…`~` without a glyph, and the letters and digits whose glyph is under
+    /// 5 font units tall (a dot or a dash where a letter should be): what synthetic lines can't be written with.
+    public var unusableCharacters: [Character] {
+        (33...126).compactMap { code -> Character? in
+            let c = Character(Unicode.Scalar(UInt8(code)))
+            guard let g = glyphs[c] else { return c }
+            let b = g.bounds
+            return (c.isLetter || c.isNumber) && b.maxY - b.minY < 5 ? c : nil
+        }
+    }
 
     /// The most glyph points and path characters the reader accepts (the file's largest glyph has a few hundred).
     static let maximumPathLength = 20_000
@@ -66,7 +92,10 @@ public struct HersheyFont: Sendable, Equatable {
             throw DatasetError.invalidFont("\(file): not a Hershey font file (a JSON object of fonts)")
         }
         guard let font = root[id] as? [String: Any] else {
-            throw DatasetError.invalidFont("\(file): no font '\(id)'; it has \(root.keys.sorted().joined(separator: ", "))")
+            let ids = root.keys.sorted()
+            let listed = ids.prefix(30).map { $0.count > 40 ? String($0.prefix(40)) + "…" : $0 }.joined(separator: ", ")
+                + (ids.count > 30 ? " and \(ids.count - 30) more" : "")
+            throw DatasetError.invalidFont("\(file): no font '\(id)'; it has \(ids.isEmpty ? "none" : listed)")
         }
         guard let chars = font["chars"] as? [Any] else {
             throw DatasetError.invalidFont("\(file): font '\(id)' has no list of chars")

@@ -318,9 +318,14 @@ public struct SyntheticMix: Sendable, Equatable {
     ///   imitate (no training line with a transcription, or none with letter-only words).
     public func apply(to imported: inout ImportResult) throws {
         guard lines > 0 || mixedLines > 0 else { return }
+        if let problem = HersheyFont.problem(withHandwritingFonts: self.fonts) {
+            throw DatasetError.invalidOption("Hershey fonts: \(problem)")
+        }
         let fonts = try self.fonts.map { try HersheyFont.load(path: fontFile, font: $0) }
-        for f in fonts where f.glyphs.isEmpty {
-            throw DatasetError.invalidFont("\(fontFile): font '\(f.id)' has no glyphs")
+        for f in fonts where !f.unusableCharacters.isEmpty {
+            let bad = f.unusableCharacters
+            throw DatasetError.invalidFont("\(fontFile): font '\(f.id)' has no usable glyph for \(bad.count) of the printable "
+                                           + "ASCII characters (\(String(bad.prefix(20)))\(bad.count > 20 ? "…" : ""))")
         }
         for i in imported.samples.indices {
             if let t = imported.samples[i].text, t.contains("#") {

@@ -359,6 +359,13 @@ final class OptionTests: XCTestCase {
         XCTAssertEqual(firstLine(base + h + ["--hershey-fonts", "futural, futural"]), "Error: --hershey-fonts: a font is named twice")
         XCTAssertEqual(errorText(base + h + ["--hershey-fonts", "futural,cursive"]),
                        "quill: error: \(dir.path("h.json")): no font 'cursive'; it has futural")
+        // Only the single-stroke Latin fonts: the file's others draw other scripts at ASCII's code points.
+        for other in ["japanese", "greek", "markers", "timesr", String(repeating: "x", count: 5000)] {
+            let e = firstLine(base + h + ["--hershey-fonts", "cursive, \(other)"])
+            XCTAssertTrue(e.hasPrefix("Error: --hershey-fonts: '") && e.hasSuffix("' is not a single-stroke Latin font; use scripts, cursive, futural"), e)
+            XCTAssertLessThan(e.count, 200)
+        }
+        XCTAssertEqual(firstLine(base + ["--hershey", "", "--hershey-fonts", "cursive"]), "Error: --hershey: an empty path; name the font file")
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path("o.qds")))
     }
 

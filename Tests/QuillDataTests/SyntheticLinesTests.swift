@@ -62,6 +62,19 @@ final class SyntheticLinesTests: XCTestCase {
         XCTAssertThrowsError(try SyntheticMix(fontFile: fontFile, lines: 3, fonts: ["scripts"]).apply(to: &again)) {
             XCTAssertEqual("\($0)", "\(fontFile): no font 'scripts'; it has futural")
         }
+        // Not a single-stroke Latin font, even when the file has it.
+        let kana = try dir.write("k.json", Self.fontJSON(id: "japanese"))
+        XCTAssertThrowsError(try SyntheticMix(fontFile: kana, lines: 3, fonts: ["japanese"]).apply(to: &again)) {
+            XCTAssertTrue("\($0)".contains("'japanese' is not a single-stroke Latin font"), "\($0)")
+        }
+        // A font that lacks glyphs, or draws a letter as a dot, can't write the texts it would be labelled with.
+        for (override, shown) in [(["Q": ""], "(Q)"), (["b": "M1,21 L1,22"], "(b)")] as [([Character: String], String)] {
+            let cut = try dir.write("c.json", Self.fontJSON(id: "futural", override: override))
+            XCTAssertThrowsError(try SyntheticMix(fontFile: cut, lines: 3, fonts: ["futural"]).apply(to: &again)) {
+                XCTAssertEqual("\($0)", "\(cut): font 'futural' has no usable glyph for 1 of the printable ASCII characters \(shown)")
+            }
+        }
+        XCTAssertEqual(again.samples.count, 1, "nothing added")
     }
 
     func testResamplingSpacesPointsAlongTheStroke() {
