@@ -3,8 +3,14 @@ SHELL      := /bin/bash
 SWIFT      ?= swift
 APT_PKGS   := libopenblas-dev libcairo2-dev libpng-dev libgif-dev pkg-config
 RELEASE    := .build/release/quill
-# Debian's OpenBLAS detects recent Xeons as Haswell; this selects its AVX-512 kernels (read when the library loads).
-export OPENBLAS_CORETYPE ?= SkylakeX
+# Debian's OpenBLAS detects recent Xeons as Haswell; on Intel CPUs this selects its AVX-512 kernels (read when the
+# library loads). Only there: on AMD EPYC processors its SkylakeX kernels die with an illegal instruction (OpenBLAS
+# 0.3.21), so there, as everywhere, an OPENBLAS_CORETYPE the environment sets is kept and none is added.
+ifeq ($(origin OPENBLAS_CORETYPE),undefined)
+ifneq ($(shell grep -m1 -c GenuineIntel /proc/cpuinfo 2>/dev/null),0)
+export OPENBLAS_CORETYPE := SkylakeX
+endif
+endif
 
 .PHONY: deps mpi-deps build release test demo demo-char bench figures styles clean legibility fuzz docs
 
@@ -172,10 +178,10 @@ figures: release
 
 # Remakes the bundled model's named styles from its own seeded samples (run after retraining models/synthesis).
 styles: release
-	$(RELEASE) style add neat --model models/synthesis --text "the moon rose over the quiet hills" --seed 3 --bias 1.5 --force
-	$(RELEASE) style add default --model models/synthesis --text "the moon rose over the quiet hills" --seed 3 --bias 1.5 --force
-	$(RELEASE) style add relaxed --model models/synthesis --text "a letter to a friend far away" --seed 10 --bias 0.7 --force
-	$(RELEASE) style add upright --model models/synthesis --text "bring the books home tonight" --seed 8 --bias 1.0 --force
+	$(RELEASE) style add default --model models/synthesis --text "the moon rose over the quiet hills" --seed 3 --bias 1 --force
+	$(RELEASE) style add neat --model models/synthesis --text "the moon rose over the quiet hills" --seed 4 --bias 1 --force
+	$(RELEASE) style add upright --model models/synthesis --text "bring the books home tonight" --seed 3 --bias 1 --force
+	$(RELEASE) style add relaxed --model models/synthesis --text "a letter to a friend far away" --seed 4 --bias 1 --force
 
 # DocC documentation of the library products (swift-docc-plugin): one archive per module, in .build/docs.
 DOC_MODULES := QuillData QuillRender QuillModels QuillWriting

@@ -12,8 +12,10 @@ final class CommittedModelTests: XCTestCase {
         .deletingLastPathComponent().appendingPathComponent("models")
 
     static let expected: [String: [String: String]] = [
-        "Prescott": ["synthesis": "58aa620d33145d57d3f61b5fcb274e047df31d2a62b5e73cd91179dcfb9a2c6f", "prediction": "7aa00906b23fff6cfd53e2cd411866f4e768bbdff4097ee0d58b64767fc9ab6e"],
-        "SkylakeX": ["synthesis": "a431e12cb0f75198c622a941a907c0dda7f9680f5b8af76f44962f00d38e88b6", "prediction": "cf17b47357afceaf00f7cb98b323501bdc046404f3e471d7c5bc0c99d36b41ee"],
+        "Prescott": ["synthesis": "2b18e40710e4c4bdb535a9649be0d6cae93cc9f38dc4bfa5ec202d9a129f8db6", "prediction": "7aa00906b23fff6cfd53e2cd411866f4e768bbdff4097ee0d58b64767fc9ab6e"],
+        "Haswell": ["synthesis": "6062fe78397cc6a2d4ca8b04112804998f0876977a1241a14570285a7fb48e78", "prediction": "8141a213070b1063903c32a3283a3daf295848dfeb132dea0f84b0feb9a497f7"],
+        // The synthesis digest of the model bundled on 2026-12-02 awaits an Intel machine (SkylakeX kernels die on AMD).
+        "SkylakeX": ["prediction": "cf17b47357afceaf00f7cb98b323501bdc046404f3e471d7c5bc0c99d36b41ee"],
     ]
 
     func digest(_ lines: [GeneratedLine]) -> String {
@@ -56,7 +58,12 @@ final class CommittedModelTests: XCTestCase {
             return
         }
         for (name, hash) in got.sorted(by: { $0.key < $1.key }) {
-            XCTAssertEqual(hash, recorded[name], "models/\(name) on \(core) kernels: a seed no longer gives the strokes it gave")
+            guard let expected = recorded[name] else {
+                // Recorded on a machine that runs these kernels (the SkylakeX ones die on AMD EPYC processors).
+                print("CommittedModelTests: no digest recorded for models/\(name) on OpenBLAS \(core) kernels; got \(hash)")
+                continue
+            }
+            XCTAssertEqual(hash, expected, "models/\(name) on \(core) kernels: a seed no longer gives the strokes it gave")
         }
     }
 }
