@@ -3,12 +3,15 @@ SHELL      := /bin/bash
 SWIFT      ?= swift
 APT_PKGS   := libopenblas-dev libcairo2-dev libpng-dev libgif-dev pkg-config
 RELEASE    := .build/release/quill
-# Debian's OpenBLAS detects recent Xeons as Haswell; on Intel CPUs this selects its AVX-512 kernels (read when the
-# library loads). Only there: on AMD EPYC processors its SkylakeX kernels die with an illegal instruction (OpenBLAS
-# 0.3.21), so there, as everywhere, an OPENBLAS_CORETYPE the environment sets is kept and none is added.
+# Debian's OpenBLAS detects recent Xeons as Haswell; on Intel CPUs with AVX-512 this selects its AVX-512 kernels
+# (read when the library loads). Only there: on a CPU without AVX-512 (an AMD EPYC VM that hides it has been seen)
+# those kernels die with an illegal instruction, and on AMD they are unsafe in older OpenBLAS. An OPENBLAS_CORETYPE
+# the environment sets is always kept.
 ifeq ($(origin OPENBLAS_CORETYPE),undefined)
 ifneq ($(shell grep -m1 -c GenuineIntel /proc/cpuinfo 2>/dev/null),0)
+ifneq ($(shell grep -m1 -c avx512f /proc/cpuinfo 2>/dev/null),0)
 export OPENBLAS_CORETYPE := SkylakeX
+endif
 endif
 endif
 

@@ -14,7 +14,7 @@ final class CommittedModelTests: XCTestCase {
     static let expected: [String: [String: String]] = [
         "Prescott": ["synthesis": "2b18e40710e4c4bdb535a9649be0d6cae93cc9f38dc4bfa5ec202d9a129f8db6", "prediction": "7aa00906b23fff6cfd53e2cd411866f4e768bbdff4097ee0d58b64767fc9ab6e"],
         "Haswell": ["synthesis": "6062fe78397cc6a2d4ca8b04112804998f0876977a1241a14570285a7fb48e78", "prediction": "8141a213070b1063903c32a3283a3daf295848dfeb132dea0f84b0feb9a497f7"],
-        // The synthesis digest of the model bundled on 2026-12-02 awaits an Intel machine (SkylakeX kernels die on AMD).
+        // The synthesis digest of the model bundled on 2026-12-02 awaits a machine with AVX-512 (it was made on one without).
         "SkylakeX": ["prediction": "cf17b47357afceaf00f7cb98b323501bdc046404f3e471d7c5bc0c99d36b41ee"],
     ]
 
@@ -59,7 +59,7 @@ final class CommittedModelTests: XCTestCase {
         }
         for (name, hash) in got.sorted(by: { $0.key < $1.key }) {
             guard let expected = recorded[name] else {
-                // Recorded on a machine that runs these kernels (the SkylakeX ones die on AMD EPYC processors).
+                // Recorded on a machine that runs these kernels (the SkylakeX ones need AVX-512).
                 print("CommittedModelTests: no digest recorded for models/\(name) on OpenBLAS \(core) kernels; got \(hash)")
                 continue
             }
