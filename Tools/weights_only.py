@@ -6,7 +6,7 @@
 A training run's `last.safetensors` (its resume point) holds the network's tensors, the optimiser's (`adam.m.*`,
 `adam.v.*`, …) and the trainer's position (metadata `quill.trainer`); its `model.safetensors` holds the weights of
 the best validation only. To ship the weights of the last step instead, this copies every tensor that is not
-optimiser state, byte for byte, and all metadata except `quill.trainer`, and records the step in `quill.best`
+optimiser or weight-noise state, byte for byte, and all metadata except `quill.trainer`, and records the step in `quill.best`
 (as the trainer does for its best model) with `"last": true`, so the file says it is not the run's best
 validation. Standard library only; the output is written to a temporary file and renamed, and is refused when it
 is the input.
@@ -17,7 +17,9 @@ import os
 import struct
 import sys
 
-OPTIMISER_PREFIXES = ("adam.", "rmsprop.", "sgd.", "momentum.", "hf.", "awn.")
+# The run-state tensors Quill's checkpoints hold beside the weights: the optimisers' slots (QuillOptim: "adam.",
+# "rmsprop.", "sgd.", Hessian-free's "hf.") and adaptive weight noise's ln σ per weight ("noise.", WeightNoise.swift).
+OPTIMISER_PREFIXES = ("adam.", "rmsprop.", "sgd.", "hf.", "noise.")
 
 
 def main():
