@@ -17,6 +17,8 @@ public struct BenchChar: ParsableCommand {
     @Option(help: "Sequence length (1…4096).") var seq: Int = 50
     @Option(help: ArgumentHelp("Embedding size (0…8192; the PyTorch script learns a 65-wide embedding); "
             + "0 for one-hot.")) var embedding: Int = 65
+    @Flag(help: "Also time each phase of a step (forward, loss, backward, clip, optimiser) and split the step into matrix products, fused recurrent steps and other passes.")
+    var profile = false
     @OptionGroup var precisionArgs: BenchPrecisionOption
     @OptionGroup var measure: BenchMeasureOptions
 
@@ -27,17 +29,20 @@ public struct BenchChar: ParsableCommand {
 
     public func validate() throws { if let m = workload.validate() { throw ValidationError(m) } }
 
-    var workload: CharTrainingBenchmark {
+    var workload: CharTrainingBenchmark { workload(profile: nil) }
+
+    func workload(profile: PhaseProfile?) -> CharTrainingBenchmark {
         CharTrainingBenchmark(config: CharModelConfig(cell: cell, layers: layers, hidden: hidden, embedding: embedding,
                                                       vocabularySize: Self.vocabulary),
-                              batch: batch, seq: seq, iterations: iterations)
+                              batch: batch, seq: seq, iterations: iterations, profile: profile)
     }
 
     public func run() throws { report().emit(json: measure.json) }
 
     /// Trains for the iterations asked and measures.
     func report() -> BenchReport {
-        let result = QuillGEMM.withPrecision(precisionArgs.precision) { workload.run() }
+        let phases = profile ? PhaseProfile() : nil
+        let result = QuillGEMM.withPrecision(precisionArgs.precision) { workload(profile: phases).run() }
         let times = result.times, chars = Double(result.units), rate = chars / times.median
         var r = BenchReport(bench: "char")
         r.line("char LM \(layers)×\(hidden) \(cell.rawValue), vocab \(Self.vocabulary), embedding \(embedding), batch \(batch) × \(seq), Adam, clip 5")
@@ -48,6 +53,7 @@ public struct BenchChar: ParsableCommand {
         r.timings(times, units: "chars", per: result.units)
         r.throughput(gflops: rate * result.flopsPerUnit / 1e9, flopsPerUnit: result.flopsPerUnit, unit: "char",
                      peak: measure.peak())
+        if let phases { r.phases(phases, iterations: iterations) }
         return r
     }
 }

@@ -46,28 +46,7 @@ public struct BenchHandwriting: ParsableCommand {
         r.timings(times, units: "sample_steps", per: result.units)
         r.throughput(gflops: rate * result.flopsPerUnit / 1e9, flopsPerUnit: result.flopsPerUnit, unit: "sample-step",
                      peak: measure.peak())
-        if let phases {
-            r.line("per phase (mean of \(iterations); timing adds a little overhead):")
-            let rows = phases.summary(repetitions: iterations)
-            let width = rows.map(\.name.count).max() ?? 0
-            for row in rows {
-                let pad = String(repeating: " ", count: width - row.name.count)
-                r.line("  " + row.name + pad + String(format: " %8.1f ms  %5.1f%%", row.seconds * 1e3, row.share * 100))
-            }
-            let total = phases.total(repetitions: iterations), n = Double(iterations)
-            let split = [("matrix products (GEMM, GEMV)", phases.productSeconds / n),
-                         ("fused recurrent steps (W_h product + gates)", phases.recurrentStepSeconds / n),
-                         ("other passes", max(0, total - (phases.productSeconds + phases.recurrentStepSeconds) / n))]
-            r.line("of which:")
-            let splitWidth = split.map(\.0.count).max() ?? 0
-            for (name, seconds) in split {
-                let pad = String(repeating: " ", count: splitWidth - name.count)
-                r.line("  " + name + pad + String(format: " %8.1f ms  %5.1f%%", seconds * 1e3, seconds / max(total, 1e-12) * 100))
-            }
-            r.set("products_seconds", phases.productSeconds / n)
-            r.set("recurrent_steps_seconds", phases.recurrentStepSeconds / n)
-            r.set("phases", rows.map { ["name": $0.name, "seconds": $0.seconds, "share": $0.share] as [String: Any] })
-        }
+        if let phases { r.phases(phases, iterations: iterations) }
         return r
     }
 }

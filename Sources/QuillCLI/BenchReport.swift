@@ -69,6 +69,32 @@ struct BenchReport {
     /// Adds a figure: a number, string or Bool (non-finite numbers become JSON null).
     mutating func set(_ key: String, _ value: Any) { figures[key] = value }
 
+    /// The `--profile` table: each phase's milliseconds per iteration and share, then the step split three ways
+    /// (matrix products, fused recurrent steps, other passes); the same figures under "phases",
+    /// "products_seconds" and "recurrent_steps_seconds" in JSON.
+    mutating func phases(_ phases: PhaseProfile, iterations: Int) {
+        line("per phase (mean of \(iterations); timing adds a little overhead):")
+        let rows = phases.summary(repetitions: iterations)
+        let width = rows.map(\.name.count).max() ?? 0
+        for row in rows {
+            let pad = String(repeating: " ", count: width - row.name.count)
+            line("  " + row.name + pad + String(format: " %8.1f ms  %5.1f%%", row.seconds * 1e3, row.share * 100))
+        }
+        let total = phases.total(repetitions: iterations), n = Double(iterations)
+        let split = [("matrix products (GEMM, GEMV)", phases.productSeconds / n),
+                     ("fused recurrent steps (W_h product + gates)", phases.recurrentStepSeconds / n),
+                     ("other passes", max(0, total - (phases.productSeconds + phases.recurrentStepSeconds) / n))]
+        line("of which:")
+        let splitWidth = split.map(\.0.count).max() ?? 0
+        for (name, seconds) in split {
+            let pad = String(repeating: " ", count: splitWidth - name.count)
+            line("  " + name + pad + String(format: " %8.1f ms  %5.1f%%", seconds * 1e3, seconds / max(total, 1e-12) * 100))
+        }
+        set("products_seconds", phases.productSeconds / n)
+        set("recurrent_steps_seconds", phases.recurrentStepSeconds / n)
+        set("phases", rows.map { ["name": $0.name, "seconds": $0.seconds, "share": $0.share] as [String: Any] })
+    }
+
     /// `name` padded with spaces to `width` characters: the first column of a table (`%-44@` does not pad on Linux).
     static func column(_ name: String, _ width: Int = 44) -> String {
         name.count >= width ? name + " " : name + String(repeating: " ", count: width - name.count)

@@ -23,9 +23,10 @@ public struct BenchResult {
 public struct CharTrainingBenchmark {
     public var config: CharModelConfig
     public var batch: Int, seq: Int, iterations: Int
+    public var profile: PhaseProfile?
 
-    public init(config: CharModelConfig, batch: Int, seq: Int, iterations: Int) {
-        self.config = config; self.batch = batch; self.seq = seq; self.iterations = iterations
+    public init(config: CharModelConfig, batch: Int, seq: Int, iterations: Int, profile: PhaseProfile? = nil) {
+        self.config = config; self.batch = batch; self.seq = seq; self.iterations = iterations; self.profile = profile
     }
 
     /// The first size out of range, or activations that would not fit (as training checks them); nil when it can run.
@@ -49,12 +50,20 @@ public struct CharTrainingBenchmark {
         let trainable = model.parameters.filter(\.trainable)
         let tokens = (0..<((seq + 1) * batch)).map { _ in Int32(rng.next() % UInt64(config.vocabularySize)) }
         let inputs = Array(tokens[0..<(seq * batch)]), targets = Array(tokens[batch...])
-        let times = BenchTimes.measure(warmUp: 3, repetitions: iterations) {
+        let phases = profile ?? PhaseProfile()
+        func iteration() {
             model.parameters.zeroGradients()
             _ = model.trainStep(inputs: inputs, targets: targets, ws, dropout: 0, rng: &rng)
+            phases.begin()
             if let clip = defaults.clipNorm { GradientClipping.clipByGlobalNorm(trainable, maxNorm: clip) }
+            phases.lap("gradient clip")
             opt.update(trainable)
             ws.carryState()
+            phases.lap("optimiser")
+        }
+        for _ in 0..<3 { iteration() }
+        let times = ProductClock.profiling(phases, enabled: profile != nil, attach: { model.profile = $0 }) {
+            BenchTimes.measure(warmUp: 0, repetitions: iterations, iteration)
         }
         return BenchResult(times: times, units: seq * batch, flopsPerUnit: 3 * model.forwardFLOPsPerCharacter)
     }
@@ -109,15 +118,9 @@ public struct HandwritingTrainingBenchmark {
             phases.lap("optimiser")
         }
         for _ in 0..<2 { iteration() }
-        if profile != nil { model.profile = phases }
-        phases.reset()
-        ProductClock.reset()
-        ProductClock.enabled = profile != nil
-        let times = BenchTimes.measure(warmUp: 0, repetitions: iterations, iteration)
-        ProductClock.enabled = false
-        phases.productSeconds = ProductClock.seconds(.products)
-        phases.recurrentStepSeconds = ProductClock.seconds(.recurrentSteps)
-        model.profile = nil
+        let times = ProductClock.profiling(phases, enabled: profile != nil, attach: { model.profile = $0 }) {
+            BenchTimes.measure(warmUp: 0, repetitions: iterations, iteration)
+        }
         return BenchResult(times: times, units: batch * steps,
                            flopsPerUnit: 3 * model.forwardFLOPsPerStep(textLength: config.kind == .synthesis ? textLength : 0))
     }

@@ -164,6 +164,8 @@ public final class CharModel<T: QuillScalar> {
     /// The feed-forward layers of tcn and nnn models; nil for recurrent ones.
     public let convolution: ConvolutionStack<T>?
     public let output: Linear<T>
+    /// When set, `trainStep` adds the time of each of its phases here (`quill bench char --profile`).
+    public var profile: PhaseProfile? { didSet { stack?.profile = profile } }
 
     @_specialize(exported: true, where T == Float)
     public init(config: CharModelConfig, rng: inout SeededGenerator) {
@@ -217,8 +219,13 @@ public final class CharModel<T: QuillScalar> {
     public func forward(_ inputs: UnsafePointer<Int32>, _ ws: CharWorkspace<T>, dropout: Double,
                         rng: inout SeededGenerator) {
         let rows = ws.steps * ws.batch
+        profile?.begin()
         embedding.forward(inputs, count: rows, into: ws.embedded.ptr)
-        output.forward(forwardBody(ws, dropout: dropout, rng: &rng), rows: rows, into: ws.logits.ptr)
+        profile?.lap("embedding")
+        let body = forwardBody(ws, dropout: dropout, rng: &rng)
+        profile?.lap("forward stack output")
+        output.forward(body, rows: rows, into: ws.logits.ptr)
+        profile?.lap("forward output")
     }
 
     /// The recurrent or convolution stack's forward pass over `ws.embedded`; returns its output (T·B, width).
@@ -253,17 +260,21 @@ public final class CharModel<T: QuillScalar> {
         forward(inputs, ws, dropout: dropout, rng: &rng)
         let loss = SoftmaxCrossEntropy.loss(logits: ws.logits.ptr, targets: targets, rows: rows, classes: V,
                                             dLogits: ws.dLogits.ptr, scale: T(1) / T(lossRows ?? rows))
+        profile?.lap("softmax loss + gradient")
         output.backward(bodyOutput(ws), rows: rows, dy: ws.dLogits.ptr, dx: ws.dStackOut.ptr)
         hooks?.ready(output.parameters)
+        profile?.lap("backward output")
         let dx = embedding.isOneHot ? nil : ws.dEmbedded?.ptr
         if let stack, let sws = ws.stack {
             stack.backward(ws.embedded.ptr, sws, dOut: ws.dStackOut.ptr, dx: dx, hooks: hooks)
         } else if let conv = convolution, let cws = ws.convolution {
             conv.backward(cws, dOut: ws.dStackOut.ptr, dx: dx)
             for group in conv.gradientGroups { hooks?.ready(group) }
+            profile?.lap("backward body")
         }
         if let dx { embedding.backward(inputs, count: rows, dOut: dx) }
         hooks?.ready([embedding.table])
+        profile?.lap("embedding backward")
         return loss
     }
 

@@ -44,3 +44,23 @@ public enum ProductClock {
         return try body()
     }
 }
+
+extension ProductClock {
+    /// Times `body` (a bench's timed iterations) into `phases` when `enabled`: `attach(phases)` hands the profile to
+    /// the model first, the phases and both clocks start from zero, and afterwards `phases` holds the products'
+    /// and fused steps' seconds and the model is detached (`attach(nil)`). Not enabled: runs `body` alone.
+    public static func profiling<R>(_ phases: PhaseProfile, enabled on: Bool, attach: (PhaseProfile?) -> Void,
+                                    _ body: () -> R) -> R {
+        guard on else { return body() }
+        attach(phases)
+        phases.reset()
+        reset()
+        enabled = true
+        let result = body()
+        enabled = false
+        phases.productSeconds = seconds(.products)
+        phases.recurrentStepSeconds = seconds(.recurrentSteps)
+        attach(nil)
+        return result
+    }
+}

@@ -40,6 +40,19 @@ final class BenchmarkTests: XCTestCase {
         XCTAssertEqual(charResult.times.count, 2)
         XCTAssertEqual(charResult.units, 6)
         XCTAssertGreaterThan(charResult.flopsPerUnit, 0)
+        // --profile: each phase of a char step is timed, the recurrent layers' time counted as fused steps or
+        // products, and the shares add up to the whole.
+        let charProfile = PhaseProfile()
+        let profiled = CharTrainingBenchmark(config: CharModelConfig(layers: 2, hidden: 4, vocabularySize: 7),
+                                             batch: 2, seq: 3, iterations: 2, profile: charProfile)
+        XCTAssertEqual(profiled.run().times.count, 2)
+        for phase in ["embedding", "forward layer 1", "forward layers 2…N", "forward output", "softmax loss + gradient",
+                      "backward output", "backward layers N…2", "backward layer 1", "gradient clip", "optimiser"] {
+            XCTAssertTrue(charProfile.names.contains(phase), "\(phase) missing from \(charProfile.names)")
+        }
+        XCTAssertEqual(charProfile.summary(repetitions: 2).reduce(0) { $0 + $1.share }, 1, accuracy: 1e-9)
+        XCTAssertGreaterThan(charProfile.productSeconds + charProfile.recurrentStepSeconds, 0)
+        XCTAssertFalse(ProductClock.enabled, "the clock is off after a profiled run")
         let small = HandwritingConfig(kind: .synthesis, layers: 1, hidden: 4, mixture: MixtureDensity(components: 2),
                                       windowComponents: 2, alphabetSize: 5)
         let profile = PhaseProfile()
