@@ -14,12 +14,12 @@ final class CommittedModelTests: XCTestCase {
     /// Digests by the OpenBLAS kernel family, with "+avx512" where Quill's own AVX-512 kernels run (the soft window's
     /// vector maths rounds differently from the portable path; `QUILL_KERNELS=0` turns them off).
     static let expected: [String: [String: String]] = [
-        "Prescott": ["synthesis": "2b18e40710e4c4bdb535a9649be0d6cae93cc9f38dc4bfa5ec202d9a129f8db6", "prediction": "7aa00906b23fff6cfd53e2cd411866f4e768bbdff4097ee0d58b64767fc9ab6e"],
-        "Haswell": ["synthesis": "6062fe78397cc6a2d4ca8b04112804998f0876977a1241a14570285a7fb48e78", "prediction": "8141a213070b1063903c32a3283a3daf295848dfeb132dea0f84b0feb9a497f7"],
-        "SkylakeX": ["synthesis": "88f53d5af3f4196311de9a5d1d02d1340a5061413ef3ba68a2b4d5c97befbd6b", "prediction": "cf17b47357afceaf00f7cb98b323501bdc046404f3e471d7c5bc0c99d36b41ee"],
-        "Prescott+avx512": ["synthesis": "395cf306ae69d9af1a90437c59d0e87d007c6dc9f972a9822d9410d1f98a9289", "prediction": "7aa00906b23fff6cfd53e2cd411866f4e768bbdff4097ee0d58b64767fc9ab6e"],
-        "Haswell+avx512": ["synthesis": "c0eff61af3487499201df37832e0c470bcbdfeb3ee7a83f0f8a09998a316595f", "prediction": "8141a213070b1063903c32a3283a3daf295848dfeb132dea0f84b0feb9a497f7"],
-        "SkylakeX+avx512": ["synthesis": "d3456c8a93d5435d71e09ca1ad18a77b5f005d0611218fb9085c293849413ee4", "prediction": "cf17b47357afceaf00f7cb98b323501bdc046404f3e471d7c5bc0c99d36b41ee"],
+        "Prescott": ["synthesis": "43be45a3be8a77b830a66fb5c29e0395db1d36444d337c86210d77ad57cd5ddd", "prediction": "7aa00906b23fff6cfd53e2cd411866f4e768bbdff4097ee0d58b64767fc9ab6e"],
+        "Haswell": ["synthesis": "685483e2dabe0ca74b2b61482666ae83b7a745ce061da35aae30ef31cb7dfb6d", "prediction": "8141a213070b1063903c32a3283a3daf295848dfeb132dea0f84b0feb9a497f7"],
+        "SkylakeX": ["synthesis": "2e67287e0368af8bea19ecea7b61041d6e4771adf46228527daa6654c0effbb8", "prediction": "cf17b47357afceaf00f7cb98b323501bdc046404f3e471d7c5bc0c99d36b41ee"],
+        "Prescott+avx512": ["synthesis": "95c4f650d2f3b00eafecec732429b2619e6a217e1974042d21285c38f6cc6584", "prediction": "7aa00906b23fff6cfd53e2cd411866f4e768bbdff4097ee0d58b64767fc9ab6e"],
+        "Haswell+avx512": ["synthesis": "3f2f3c5147fb5b0d5d17a7684d14e2b2b1ce948e60e56720278e64ceb5903dc3", "prediction": "8141a213070b1063903c32a3283a3daf295848dfeb132dea0f84b0feb9a497f7"],
+        "SkylakeX+avx512": ["synthesis": "9921f0a4d344462f6b398bd2a58e7fe2ac30bdd296c5665aaafeec92ba49dfbb", "prediction": "cf17b47357afceaf00f7cb98b323501bdc046404f3e471d7c5bc0c99d36b41ee"],
     ]
 
     /// The key of `expected` for this process: OpenBLAS's kernel family, and whether Quill's AVX-512 kernels run.

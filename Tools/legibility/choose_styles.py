@@ -15,7 +15,8 @@ each, reads them back with tesseract and prints the candidates from most to leas
 The selection sentences are not the benchmark's: `selection.txt` holds 46 sentences of War and Peace, drawn once
 by `--make-selection` with seed 1869 by the rules of make_sentences.py (20-60 characters of the old model's
 alphabet, whole sentences): 24 ordinary ones, the book's 10 with digits and 12 more in capitals. The candidates are
-ranked by the mean CER over all 46, and the table also gives it per group.
+ranked by the mean CER over all 46 (or over one group with `--rank-by ordinary|digits|capitals`), and the table
+gives it per group too.
 Choosing on them and measuring with `legibility.py` on Sherlock Holmes keeps the choice from fitting the
 benchmark's own sentences.
 
@@ -89,6 +90,8 @@ def main():
     ap.add_argument("--prime-biases", default="1,1.5", help="biases the primes are sampled at (default %(default)s)")
     ap.add_argument("--bias", type=float, default=1.0, help="bias the sentences are written at (default %(default)s)")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--rank-by", choices=("all", "ordinary", "digits", "capitals"), default="all",
+                    help="rank by the mean CER over all selection sentences or over one group (default %(default)s)")
     ap.add_argument("--top", type=int, default=10, help="candidates to print (default %(default)s)")
     ap.add_argument("--make-selection", action="store_true", help="draw selection.txt from --book and stop")
     ap.add_argument("--book", default=os.path.join(ROOT, "..", "shared", "datasets", "war_and_peace", "input.txt"))
@@ -151,7 +154,9 @@ def main():
             for g in groups:
                 part = [r["cer"] for r in recs if group(r["reference"]) == g]
                 c[g] = sum(part) / len(part) if part else float("nan")
-        candidates.sort(key=lambda c: (c["cer"], -c["last"], c["name"]))
+        key = "cer" if args.rank_by == "all" else args.rank_by
+        candidates.sort(key=lambda c: (c[key], c["cer"], -c["last"], c["name"]))
+        print(f"ranked by the mean CER of {'all sentences' if key == 'cer' else 'the ' + key + ' sentences'}")
         print(f"\n{'CER':>6} {'last':>5} {'ordin.':>6} {'digits':>6} {'capit.':>6}  "
               f"prime (quill style add NAME --model {args.model} ...)")
         for c in candidates[:args.top]:
