@@ -301,11 +301,11 @@ public struct WriteCommand: ParsableCommand {
         let limit = png ? Canvas.maximumSide(for: .png) / pen.pixelScale : Canvas.maximumSide(for: .pdf)
         if size.height > limit || size.width > limit {
             let what = size.height > limit
-                ? String(format: "%.0f points tall (%d lines at --line-height %@)", size.height, lines.count,
-                         OptionRange.shown(lineHeight))
+                ? String(format: "%.0f points tall (%d %@ at --line-height %@)", size.height, lines.count,
+                         lines.count == 1 ? "line" : "lines", OptionRange.shown(lineHeight))
                 : String(format: "at least %.0f points wide (%d characters at --line-height %@)", size.width, longest,
                          OptionRange.shown(lineHeight))
-            throw CLIError("\(TextPreparation.shown(text: output)): the page would be \(what), more than the \(Int(limit)) points a\(png ? " PNG at --dpi \(OptionRange.shown(pen.dpi))" : "") page can take; lower --line-height or --wrap, split the text\(png ? ", lower --dpi, or write .svg or .pdf" : "")", status: .usage)
+            throw CLIError("\(TextPreparation.shown(text: output)): the page would be \(what), more than the \(Int(limit)) points a \(png ? "PNG " : "")page can take\(png ? " at --dpi \(OptionRange.shown(pen.dpi))" : ""); lower --line-height or --wrap, split the text\(png ? ", lower --dpi, or write .svg or .pdf" : "")", status: .usage)
         }
     }
 

@@ -69,6 +69,42 @@ extension StrokeGeometry {
         return out
     }
 
+    /// How many x-heights `letterHeight` (twice the interquartile range of a line's y) spans for a line of `text`,
+    /// in a model of the writing: each letter or digit spreads its points evenly over its vertical extent, in
+    /// x-heights with the baseline at 0 and up positive: small letters 0…1, capitals, digits and letters with
+    /// ascenders 0…2, letters with descenders −0.9…1 (punctuation, spaces and other symbols are left out, having
+    /// few points). 1 for a line of small letters, 2 for one in capitals, about 1.2 for ordinary prose; 1 when the
+    /// text has no letters or digits. A page divides each line's measured letter height by this before matching
+    /// sizes, so a line in capitals is not shrunk to the small letters of the others.
+    public static func letterHeightFactor(of text: String) -> Double {
+        var extents = [(lo: Double, hi: Double)]()
+        for ch in text.unicodeScalars {
+            let c = Character(ch)
+            guard c.isLetter || c.isNumber else { continue }
+            if "gjpqy".unicodeScalars.contains(ch) {
+                extents.append((-0.9, 1))
+            } else if c.isUppercase || c.isNumber || "bdfhklt".unicodeScalars.contains(ch) {
+                extents.append((0, 2))
+            } else {
+                extents.append((0, 1))
+            }
+        }
+        guard !extents.isEmpty else { return 1 }
+        // The mixture's distribution function, inverted by bisection over the extents' span.
+        func cdf(_ y: Double) -> Double {
+            extents.reduce(0) { $0 + min(max((y - $1.lo) / ($1.hi - $1.lo), 0), 1) } / Double(extents.count)
+        }
+        func quantile(_ q: Double) -> Double {
+            var a = -0.9, b = 2.0
+            for _ in 0..<50 {
+                let m = (a + b) / 2
+                if cdf(m) < q { a = m } else { b = m }
+            }
+            return (a + b) / 2
+        }
+        return 2 * (quantile(0.75) - quantile(0.25))
+    }
+
     /// Levels the line, scales it so its letter height is `height` (unless it has none), and moves it so its
     /// leftmost point is at x = 0 and its midline at y = 0. Lines treated so share one baseline and one size.
     public static func normalisedLine(_ s: HandwritingSample, letterHeight height: Double) -> HandwritingSample {
@@ -76,7 +112,7 @@ extension StrokeGeometry {
         var out = levelled(s)
         // The height as `letterHeight` measures it (the robust fit may tilt a levelled line a little further).
         let own = letterHeight(out), mid = band(ofLevel: out).midline
-        let scale = own > 1e-12 && height > 0 ? height / own : 1
+        let scale = own > 1e-12 && height > 0 && height.isFinite ? height / own : 1
         let left = out.x.min() ?? 0
         for i in 0..<out.pointCount {
             out.x[i] = (out.x[i] - left) * scale

@@ -11,7 +11,8 @@ public struct WrittenPage: Sendable {
     /// Lines (page indices) written again because the first try broke down, with how many tries each took and
     /// what was wrong with the first.
     public var resampled: [Resample]
-    /// The page's letter height, in the dataset's raw units (every line is scaled to it).
+    /// The page's letter height, in the dataset's raw units: the median x-height of its lines times the median of
+    /// their texts' `StrokeGeometry.letterHeightFactor` (each line is scaled to the x-height times its own factor).
     public var letterHeight: Double
 
     public struct Resample: Sendable, Equatable {
@@ -25,15 +26,26 @@ public struct WrittenPage: Sendable {
 }
 
 extension WrittenPage {
-    /// A page of lines as sampled (nil: a blank line): each levelled and scaled to the median letter height of
-    /// them all (`StrokeGeometry.normalisedLine`). Pages written in parts (a job's groups of lines, each in its
-    /// own hand) are put together this way, so they too have one letter size.
-    public init(generated: [GeneratedLine?], resampled: [Resample]) {
+    /// A page of lines as sampled (nil: a blank line) with their texts: each levelled and scaled so that its
+    /// x-height, its letter height over `StrokeGeometry.letterHeightFactor` of its text, is the median of them
+    /// all (`StrokeGeometry.normalisedLine`); so a line in capitals keeps capitals twice the others' small
+    /// letters. `letterHeight` is the median x-height times the median factor (a one-line page keeps its own
+    /// size and its measured letter height). Pages written in parts (a job's groups of lines, each in
+    /// its own hand) are put together this way, so they too have one letter size.
+    public init(generated: [GeneratedLine?], texts: [String?], resampled: [Resample]) {
         let samples = generated.map { $0.map(\.sample) }
-        let heights = samples.compactMap { $0 }.map(StrokeGeometry.letterHeight).filter { $0 > 0 }.sorted()
-        let height = heights.isEmpty ? 0 : heights[heights.count / 2]
-        self.init(lines: samples.map { $0.map { StrokeGeometry.normalisedLine($0, letterHeight: height) } },
-                  generated: generated, resampled: resampled.sorted { $0.line < $1.line }, letterHeight: height)
+        let factors = samples.indices.map { i in
+            texts.indices.contains(i) ? texts[i].map(StrokeGeometry.letterHeightFactor) ?? 1 : 1
+        }
+        let xHeights = samples.indices.compactMap { i in samples[i].map { StrokeGeometry.letterHeight($0) / factors[i] } }
+            .filter { $0 > 0 && $0.isFinite }.sorted()
+        let height = xHeights.isEmpty ? 0 : xHeights[xHeights.count / 2]
+        let written = samples.indices.filter { samples[$0] != nil }.map { factors[$0] }.sorted()
+        self.init(lines: samples.indices.map { i in
+                      samples[i].map { StrokeGeometry.normalisedLine($0, letterHeight: height * factors[i]) }
+                  },
+                  generated: generated, resampled: resampled.sorted { $0.line < $1.line },
+                  letterHeight: height * (written.isEmpty ? 1 : written[written.count / 2]))
     }
 }
 
@@ -89,7 +101,7 @@ public struct PageWriter {
                 try run(Array(written.dropFirst()), prime: g.prime(text: first.text, cutAtFinish: true))
             }
         }
-        return WrittenPage(generated: generated, resampled: resampled)
+        return WrittenPage(generated: generated, texts: lines, resampled: resampled)
     }
 
     /// Writes texts as one batch, then writes each broken line again (the broken ones of a try as one batch),

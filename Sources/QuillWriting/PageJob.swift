@@ -242,7 +242,7 @@ extension HandwritingWriter {
             resampled += page.resampled
             done += group.lines.count
         }
-        let page = WrittenPage(generated: generated, resampled: resampled)
+        let page = WrittenPage(generated: generated, texts: lines, resampled: resampled)
         var options = Self.pageOptions(lineHeight: request.lineHeight, style: request.style, pixelScale: request.pixelScale)
         let styles = settings.map { s -> StrokeStyle in
             var style = request.style

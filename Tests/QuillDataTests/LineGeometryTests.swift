@@ -42,4 +42,15 @@ final class LineGeometryTests: XCTestCase {
         XCTAssertEqual(StrokeGeometry.slopeDegrees(normal), 0, accuracy: 0.05)
         XCTAssertEqual(normal.strokeEnds, large.strokeEnds)
     }
+
+    func testLetterHeightFactorOfTexts() {
+        XCTAssertEqual(StrokeGeometry.letterHeightFactor(of: "a sum: occurs, even"), 1, accuracy: 1e-6)
+        XCTAssertEqual(StrokeGeometry.letterHeightFactor(of: "HELLO WORLD, 1984"), 2, accuracy: 1e-6)
+        XCTAssertEqual(StrokeGeometry.letterHeightFactor(of: "... !?"), 1)
+        XCTAssertEqual(StrokeGeometry.letterHeightFactor(of: ""), 1)
+        // Prose lies between: a few ascenders and descenders widen the middle half of the points a little.
+        let prose = StrokeGeometry.letterHeightFactor(of: "thank you for the letter and the photographs")
+        XCTAssertGreaterThan(prose, 1.1)
+        XCTAssertLessThan(prose, 1.6)
+    }
 }

@@ -125,6 +125,33 @@ final class PageWritingTests: XCTestCase {
     }
 
     /// The same seed gives the same page; another seed another.
+    /// A line in capitals keeps capitals about twice the small letters of the others: the page matches
+    /// x-heights (letter height over the text's factor), not the raw letter heights.
+    func testALineInCapitalsIsNotShrunk() {
+        func loops(radius r: Double) -> GeneratedLine {
+            var line = GeneratedLine(textLength: 12)
+            var x = 0.0, y = 0.0
+            for k in 0..<12 { for i in 0..<8 {
+                let px = Double(k) * 10 + r * cos(Double(i) * .pi / 4), py = r * sin(Double(i) * .pi / 4)
+                line.dx.append(px - x); line.dy.append(py - y); line.eos.append(i == 7)
+                x = px; y = py
+            } }
+            return line
+        }
+        let generated: [GeneratedLine?] = [loops(radius: 3), nil, loops(radius: 6), loops(radius: 3.3)]
+        let texts: [String?] = ["a summer ocean", nil, "AN OCEAN SWIM", "an ocean swim"]
+        let page = WrittenPage(generated: generated, texts: texts, resampled: [])
+        let h = page.lines.map { $0.map(StrokeGeometry.letterHeight) }
+        XCTAssertNil(page.lines[1])
+        XCTAssertEqual(h[2]! / h[0]!, 2, accuracy: 0.1)
+        XCTAssertEqual(h[3]! / h[0]!, 1, accuracy: 1e-6)
+        // Texts of one kind: every line is matched to one letter height.
+        let plain = WrittenPage(generated: generated, texts: [String?](repeating: "ocean", count: 4), resampled: [])
+        let hp = plain.lines.compactMap { $0.map(StrokeGeometry.letterHeight) }
+        XCTAssertEqual(hp[1] / hp[0], 1, accuracy: 1e-6)
+        XCTAssertEqual(hp[2] / hp[0], 1, accuracy: 1e-6)
+    }
+
     func testPagesAreDeterministic() throws {
         let sampler = try bundledSampler()
         let writer = PageWriter(sampler: sampler, options: WriteOptions(bias: 1))
