@@ -24,7 +24,7 @@ public struct WriteCommand: ParsableCommand {
         φ(t, U+1) above every φ(t, u)), the pen goes on until the first pen-up that closes a stroke of two or more \
         points, for at most --finish-steps steps (default \(WriteOptions().finishingSteps); the data average 11.4 steps a \
         character), so the last letter is complete and no stray dot follows it. A line that breaks down (the window runs back, skips \
-        or stalls, the line never ends, or its ink leaves the line) is written again with a seed derived from \
+        or stalls, leaves the last letter after under 5 steps, the line never ends, or its ink leaves the line) is written again with a seed derived from \
         --seed, up to --tries tries; the lines written again are reported on standard error.
 
         Characters outside the model's alphabet are replaced where a plain equivalent exists (é→e, “→", —→-) and \

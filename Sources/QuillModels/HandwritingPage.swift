@@ -120,11 +120,13 @@ public struct PageWriter {
             guard out.allSatisfy(\.isFinite) else { throw NonFiniteOutputError() }
             return out
         }
-        func problems(_ g: GeneratedLine) -> [LineProblem] {
-            check.problems(focus: g.focus, textLength: g.textLength, finished: g.finished, line: g.sample)
+        let lastLetters = texts.map(LineCheck.lastLetter)
+        func problems(_ g: GeneratedLine, _ r: Int) -> [LineProblem] {
+            check.problems(focus: g.focus, textLength: g.textLength, finished: g.finished, lastLetter: lastLetters[r],
+                           line: g.sample)
         }
         var best = try attempt(Array(texts.indices), 0)
-        var bestProblems = best.map(problems)
+        var bestProblems = best.indices.map { problems(best[$0], $0) }
         let first = bestProblems
         var tries = [Int](repeating: 1, count: texts.count)
         var broken = texts.indices.filter { !bestProblems[$0].isEmpty }
@@ -133,7 +135,7 @@ public struct PageWriter {
             let again = try attempt(broken, k)
             for (r, g) in zip(broken, again) {
                 tries[r] += 1
-                let p = problems(g)
+                let p = problems(g, r)
                 if p.count < bestProblems[r].count || (p.count == bestProblems[r].count && g.finished && !best[r].finished) {
                     best[r] = g
                     bestProblems[r] = p
@@ -151,7 +153,7 @@ public struct PageWriter {
                                         observer: observer([r], pageIndices: pageIndices, firstTry: false))[0]
                 if best[r].stopped { throw SamplingStopped() }
                 guard best[r].isFinite else { throw NonFiniteOutputError() }
-                bestProblems[r] = problems(best[r])
+                bestProblems[r] = problems(best[r], r)
                 tries[r] += 1
             }
         }

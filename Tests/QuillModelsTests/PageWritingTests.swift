@@ -187,6 +187,27 @@ final class PageWritingTests: XCTestCase {
         XCTAssertEqual(check.problems(focus: [], textLength: 5, finished: false, line: nil), [.unfinished, .empty])
     }
 
+    func testLineCheckFlagsASkippedLastLetter() {
+        let check = LineCheck()
+        XCTAssertEqual(LineCheck.lastLetter(of: "the lazy dog."), 11)
+        XCTAssertEqual(LineCheck.lastLetter(of: "room 42!"), 6)
+        XCTAssertNil(LineCheck.lastLetter(of: "... !?"))
+        // "dog": 11 steps on each letter, then past the end; the "g" given only 3 steps is a skipped letter.
+        let whole = (0..<3).flatMap { [Int](repeating: $0, count: 11) } + [3, 3, 3]
+        XCTAssertEqual(check.problems(focus: whole, textLength: 3, finished: true, lastLetter: 2, line: nil), [])
+        let cut = [Int](repeating: 0, count: 11) + [Int](repeating: 1, count: 11) + [2, 2, 2, 3, 3, 3]
+        XCTAssertEqual(check.problems(focus: cut, textLength: 3, finished: true, lastLetter: 2, line: nil),
+                       [.lastLetterSkipped(steps: 3)])
+        // Without the index, or on a line that never finished, the check does not apply.
+        XCTAssertEqual(check.problems(focus: cut, textLength: 3, finished: true, line: nil), [])
+        XCTAssertEqual(check.problems(focus: Array(cut.prefix(24)), textLength: 3, finished: false, lastLetter: 2,
+                                      line: nil), [.unfinished])
+        // A trailing full stop is not the last letter: "dog." with a short "." is sound.
+        let stop = whole.dropLast(3) + [3, 4, 4]
+        XCTAssertEqual(check.problems(focus: Array(stop), textLength: 4, finished: true, lastLetter: 2, line: nil), [])
+        XCTAssertEqual(LineProblem.lastLetterSkipped(steps: 1).description, "the window left the last letter after 1 step")
+    }
+
     func testLineCheckFlagsInkOutsideTheBand() {
         // A line of small loops along y = 0, then the same with a stroke climbing 20 letter heights.
         var strokes = (0..<12).map { k in (0..<8).map { i in
