@@ -63,6 +63,12 @@ public struct DataImportCommand: ParsableCommand {
     @Option(name: .customLong("synthetic-seed"), help: "Seed of the synthetic lines' texts and shapes.")
     var syntheticSeed: UInt64 = 1
 
+    @Option(name: .customLong("all-caps-share"),
+            help: ArgumentHelp("The share of the phrases of --synthetic-lines and --mixed-lines that are all-caps: one "
+                               + "or two words upper-cased, or an initialism such as XYZ (0…1; without it, the usual "
+                               + "mix, in which one phrase in ten is all-caps).", valueName: "p"))
+    var allCapsShare: Double?
+
     @OptionGroup var preprocess: PreprocessFlags
 
     public func validate() throws {
@@ -75,6 +81,7 @@ public struct DataImportCommand: ParsableCommand {
         try refuseNonFiles([("--train-list", trainList), ("--valid-list", validList), ("--hershey", hershey)])
         try OptionRange.check("synthetic-lines", syntheticLines, 0...SyntheticMix.maximumLines)
         try OptionRange.check("mixed-lines", mixedLines, 0...SyntheticMix.maximumLines)
+        try OptionRange.check("all-caps-share", allCapsShare, 0...1)
         if syntheticLines > 0 && hershey == nil { throw ValidationError("--synthetic-lines needs the font file: --hershey FILE") }
         if mixedLines > 0 && hershey == nil { throw ValidationError("--mixed-lines needs the font file: --hershey FILE") }
         if syntheticLines == 0 && mixedLines == 0 && hershey != nil {
@@ -82,6 +89,7 @@ public struct DataImportCommand: ParsableCommand {
         }
         if hershey?.isEmpty == true { throw ValidationError("--hershey: an empty path; name the font file") }
         if hersheyFonts != nil && hershey == nil { throw ValidationError("--hershey-fonts goes with --hershey FILE") }
+        if allCapsShare != nil && hershey == nil { throw ValidationError("--all-caps-share goes with --hershey FILE") }
         _ = try fontIDs()
         var extensions = (try? ImportFormat(name: format))?.fileExtensions ?? []
         if ascii != nil { extensions.insert("txt") }
@@ -114,7 +122,8 @@ public struct DataImportCommand: ParsableCommand {
                                             synthetic: hershey.map { SyntheticMix(fontFile: $0, lines: syntheticLines,
                                                                                   mixedLines: mixedLines,
                                                                                   seed: syntheticSeed,
-                                                                                  fonts: try fontIDs()) })
+                                                                                  fonts: try fontIDs(),
+                                                                                  allCapsShare: allCapsShare) })
         let ds = report.dataset
         let points = ds.samples.reduce(0) { $0 + $1.count }
         print("wrote \(out): \(ds.samples.count) samples, \(points) points, alphabet \(ds.alphabet.count) symbols, "

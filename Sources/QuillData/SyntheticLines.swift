@@ -160,9 +160,12 @@ public enum SyntheticText {
     /// `count` lines of 20…60 characters, drawn with `seed` from the templates below and `words` (real words:
     /// letters only, capitalised ones kept as they are).
     /// - Precondition: `words` is not empty.
-    public static func lines(count: Int, words: [String], seed: UInt64) -> [String] {
+    /// - Parameter allCapsShare: the share of phrases (0…1) that are all-caps (`allCapsPhrase`), the rest drawn
+    ///   from the usual mix, which has its own all-caps words (one phrase in ten); nil keeps the usual mix and
+    ///   draws exactly as before the option existed, so an import without it gives the same bytes.
+    public static func lines(count: Int, words: [String], seed: UInt64, allCapsShare: Double? = nil) -> [String] {
         var rng = SeededGenerator(seed: seed)
-        return (0..<count).map { _ in line(words: words, rng: &rng) }
+        return (0..<count).map { _ in line(words: words, rng: &rng, allCapsShare: allCapsShare) }
     }
 
     static func pick<T>(_ a: [T], _ rng: inout SeededGenerator) -> T { a[Int(rng.next() % UInt64(a.count))] }
@@ -171,8 +174,10 @@ public enum SyntheticText {
         (0..<digits).map { _ in String(rng.next() % 10) }.joined()
     }
 
-    /// One phrase with digits, capitals or symbols.
-    static func phrase(words: [String], rng: inout SeededGenerator) -> String {
+    /// One phrase with digits, capitals or symbols; with `allCapsShare`, that share of phrases is
+    /// `allCapsPhrase` (one more draw from `rng` a phrase).
+    static func phrase(words: [String], rng: inout SeededGenerator, allCapsShare: Double? = nil) -> String {
+        if let allCapsShare, rng.uniform() < allCapsShare { return allCapsPhrase(words: words, rng: &rng) }
         func w() -> String { pick(words, &rng) }
         func n(_ k: Int) -> String { number(k, &rng) }
         switch rng.next() % 20 {
@@ -199,12 +204,25 @@ public enum SyntheticText {
         }
     }
 
-    static func line(words: [String], rng: inout SeededGenerator) -> String {
+    /// An all-caps phrase: one word upper-cased (half the time), two (three in ten) or an initialism of two to
+    /// four capitals, any of A–Z and repeats allowed ("XYZ", "BBC", "QEE"), two in ten.
+    static func allCapsPhrase(words: [String], rng: inout SeededGenerator) -> String {
+        switch rng.next() % 10 {
+        case 0..<5: return pick(words, &rng).uppercased()
+        case 5..<8: return "\(pick(words, &rng).uppercased()) \(pick(words, &rng).uppercased())"
+        default:
+            let letters = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+            return String((0..<(2 + Int(rng.next() % 3))).map { _ in pick(letters, &rng) })
+        }
+    }
+
+    static func line(words: [String], rng: inout SeededGenerator, allCapsShare: Double? = nil) -> String {
         let target = 20 + Int(rng.next() % 41)
         var parts = [String]()
         var length = 0
         while length < target {
-            let part = rng.uniform() < 0.45 ? phrase(words: words, rng: &rng) : pick(words, &rng)
+            let part = rng.uniform() < 0.45 ? phrase(words: words, rng: &rng, allCapsShare: allCapsShare)
+                                            : pick(words, &rng)
             if length + part.count + 1 > 60 && length >= 20 { break }
             if part.count > 60 { continue }
             parts.append(part)
@@ -298,17 +316,21 @@ public struct SyntheticMix: Sendable, Equatable {
     public var seed: UInt64
     /// The fonts, used in turn.
     public var fonts: [String]
+    /// The share of phrases (0…1) that are all-caps, in synthetic and mixed lines alike
+    /// (`SyntheticText.allCapsPhrase`); nil: the usual mix, as imports made before the option.
+    public var allCapsShare: Double?
 
     /// At most this many synthetic or mixed lines (10,000 take about 0.6 GB while importing).
     public static let maximumLines = 100_000
 
     public init(fontFile: String, lines: Int, mixedLines: Int = 0, seed: UInt64 = 1,
-                fonts: [String] = HersheyFont.scriptFontIDs) {
+                fonts: [String] = HersheyFont.scriptFontIDs, allCapsShare: Double? = nil) {
         self.fontFile = fontFile
         self.lines = lines
         self.mixedLines = mixedLines
         self.seed = seed
         self.fonts = fonts
+        self.allCapsShare = allCapsShare
     }
 
     /// Adds the synthetic lines to `imported`, all in the training split, after the real samples; in the real
@@ -318,6 +340,9 @@ public struct SyntheticMix: Sendable, Equatable {
     ///   imitate (no training line with a transcription, or none with letter-only words).
     public func apply(to imported: inout ImportResult) throws {
         guard lines > 0 || mixedLines > 0 else { return }
+        if let allCapsShare, !(0...1).contains(allCapsShare) {
+            throw DatasetError.invalidOption("the all-caps share is \(allCapsShare); it is a share, from 0 to 1")
+        }
         if let problem = HersheyFont.problem(withHandwritingFonts: self.fonts) {
             throw DatasetError.invalidOption("Hershey fonts: \(problem)")
         }
@@ -355,7 +380,7 @@ public struct SyntheticMix: Sendable, Equatable {
         try addMixed(to: &imported, real: real, words: wordList, fonts: fonts)
         guard lines > 0 else { return }
         let beforeWhole = imported.samples.count
-        let texts = SyntheticText.lines(count: lines, words: wordList, seed: seed)
+        let texts = SyntheticText.lines(count: lines, words: wordList, seed: seed, allCapsShare: allCapsShare)
         var rng = SeededGenerator(seed: SeededGenerator.derivedSeed(seed, 1))
         for (i, text) in texts.enumerated() {
             let font = fonts[i % fonts.count]
@@ -393,7 +418,7 @@ extension SyntheticMix {
             let base = clean[Int(rng.next() % UInt64(clean.count))]
             let font = fonts[i % fonts.count]
             func writable() -> String {
-                let p = SyntheticText.phrase(words: words, rng: &rng).filter { $0 == " " || font.glyphs[$0] != nil }
+                let p = SyntheticText.phrase(words: words, rng: &rng, allCapsShare: allCapsShare).filter { $0 == " " || font.glyphs[$0] != nil }
                 return p.trimmingCharacters(in: .whitespaces)
             }
             let placement = MixedLines.Placement.allCases[Int(rng.next() % 3)]

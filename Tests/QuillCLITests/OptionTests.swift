@@ -181,6 +181,7 @@ final class OptionTests: XCTestCase {
             Numeric(imp, "valid-fraction", "-0.1", "1", float: true),
             Numeric(imp + ["--hershey", "h.json"], "synthetic-lines", "-1", "100001"),
             Numeric(imp + ["--hershey", "h.json"], "mixed-lines", "-1", "100001"),
+            Numeric(imp + ["--hershey", "h.json"], "all-caps-share", "-0.1", "1.5", float: true),
         ]
         let bc = ["bench", "char"]
         table += [Numeric(bc, "iterations", "0", "10001"), Numeric(bc, "layers", "0", "33"), Numeric(bc, "hidden", "0", "8193"),
@@ -352,6 +353,8 @@ final class OptionTests: XCTestCase {
         XCTAssertEqual(firstLine(base + ["--hershey-fonts", "cursive"]), "Error: --mixed-lines needs the font file: --hershey FILE")
         XCTAssertEqual(firstLine(["data", "import", "iam-jsonl", dir.path("in.jsonl"), "--out", dir.path("o.qds"),
                                   "--hershey-fonts", "cursive"]), "Error: --hershey-fonts goes with --hershey FILE")
+        XCTAssertEqual(firstLine(["data", "import", "iam-jsonl", dir.path("in.jsonl"), "--out", dir.path("o.qds"),
+                                  "--all-caps-share", "0.3"]), "Error: --all-caps-share goes with --hershey FILE")
         for bad in ["", "cursive,", "cursive,,futural", " , "] {
             XCTAssertEqual(firstLine(base + h + ["--hershey-fonts", bad]),
                            "Error: --hershey-fonts: a comma-separated list of font ids, such as cursive,futural", bad)

@@ -134,6 +134,38 @@ final class SyntheticLinesTests: XCTestCase {
         XCTAssertTrue(lines.contains { $0.contains("HOUSE") || $0.contains("RIVER") || $0.contains("TABLE") || $0.contains("QUIET") })
     }
 
+    func testAllCapsShareSetsTheShareOfAllCapsPhrases() throws {
+        let words = ["house", "river", "Table", "quiet"]
+        let usual = SyntheticText.lines(count: 600, words: words, seed: 1)
+        XCTAssertEqual(SyntheticText.lines(count: 600, words: words, seed: 1, allCapsShare: nil), usual,
+                       "no share: the usual mix, drawn exactly as before")
+        func allCapsTokens(_ lines: [String]) -> [String] {
+            lines.flatMap { $0.split(separator: " ") }.map { String($0).trimmingCharacters(in: .punctuationCharacters) }
+                .filter { $0.count >= 2 && $0.allSatisfy { $0.isUppercase } }
+        }
+        let half = SyntheticText.lines(count: 600, words: words, seed: 1, allCapsShare: 0.5)
+        XCTAssertGreaterThan(allCapsTokens(half).count, 3 * allCapsTokens(usual).count)
+        // Every phrase all-caps: digits and symbols come only from the other phrases, so none is left.
+        let all = SyntheticText.lines(count: 600, words: words, seed: 1, allCapsShare: 1)
+        XCTAssertFalse(all.joined().contains { $0.isNumber || "&@=+%#[]/".contains($0) })
+        XCTAssertTrue(usual.joined().contains { $0.isNumber })
+        let tokens = Set(allCapsTokens(all))
+        let upper = Set(words.map { $0.uppercased() })
+        let initialisms = tokens.subtracting(upper)
+        XCTAssertFalse(initialisms.isEmpty, "no initialism among \(tokens)")
+        XCTAssertTrue(initialisms.allSatisfy { (2...4).contains($0.count) }, "\(initialisms)")
+        XCTAssertTrue(tokens.isSuperset(of: upper))
+        for l in all { XCTAssertTrue((1...60).contains(l.count), l) }
+
+        let dir = try TempDir()
+        let fontFile = try dir.write("h.json", Self.fontJSON(id: "scripts"))
+        for bad in [-0.1, 1.5, Double.nan] {
+            var imported = ImportResult(samples: [])
+            XCTAssertThrowsError(try SyntheticMix(fontFile: fontFile, lines: 3, fonts: ["scripts"], allCapsShare: bad)
+                .apply(to: &imported)) { XCTAssertTrue("\($0)".contains("all-caps share"), "\($0)") }
+        }
+    }
+
     func testTheMixAddsTrainingLinesAndReadsIAMsHashAsUnknown() throws {
         let dir = try TempDir()
         let fontFile = try dir.write("h.json", Self.fontJSON(id: "scripts"))
