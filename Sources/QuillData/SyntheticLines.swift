@@ -175,7 +175,7 @@ public enum SyntheticText {
     }
 
     /// One phrase with digits, capitals or symbols; with `allCapsShare`, that share of phrases is
-    /// `allCapsPhrase` (one more draw from `rng` a phrase).
+    /// `allCapsPhrase` (at the cost of one more draw from `rng` per phrase).
     static func phrase(words: [String], rng: inout SeededGenerator, allCapsShare: Double? = nil) -> String {
         if let allCapsShare, rng.uniform() < allCapsShare { return allCapsPhrase(words: words, rng: &rng) }
         func w() -> String { pick(words, &rng) }
@@ -418,8 +418,8 @@ extension SyntheticMix {
             let base = clean[Int(rng.next() % UInt64(clean.count))]
             let font = fonts[i % fonts.count]
             func writable() -> String {
-                let p = SyntheticText.phrase(words: words, rng: &rng, allCapsShare: allCapsShare).filter { $0 == " " || font.glyphs[$0] != nil }
-                return p.trimmingCharacters(in: .whitespaces)
+                let p = SyntheticText.phrase(words: words, rng: &rng, allCapsShare: allCapsShare)
+                return p.filter { $0 == " " || font.glyphs[$0] != nil }.trimmingCharacters(in: .whitespaces)
             }
             let placement = MixedLines.Placement.allCases[Int(rng.next() % 3)]
             let before = placement == .after ? nil : writable()
