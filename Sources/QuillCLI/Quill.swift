@@ -30,9 +30,13 @@ public enum QuillEntry {
         } catch let error as ArgumentParser.ExitCode {
             Foundation.exit(error.rawValue)
         } catch {
-            if isParserError(error) && commandError(in: error) == nil { Quill.exit(withError: error) }
+            if isParserError(error) && commandError(in: error) == nil && Quill.exitCode(for: error) == .success {
+                Quill.exit(withError: error)  // --help, --version: ArgumentParser prints them in full
+            }
             FileHandle.standardError.write(Data("\(Quill.errorLine(for: error))\n".utf8))
-            let status = ExitStatus.of(commandError(in: error) ?? error).rawValue
+            let own = commandError(in: error)
+            let status = own == nil && isParserError(error)
+                ? Quill.exitCode(for: error).rawValue : ExitStatus.of(own ?? error).rawValue
             // In an MPI job, the other ranks would wait for this one: end them all.
             DataParallel.abortJob(code: status)
             Foundation.exit(status)
@@ -80,12 +84,29 @@ public enum QuillEntry {
 }
 
 extension Quill {
-    /// What `quill` prints for an error: ArgumentParser's wording for usage errors, else "quill: error: " and the
-    /// error's one line.
+    /// What `quill` prints for an error, always one line: "quill: error: " and the error's message; for a usage error
+    /// (ArgumentParser's wording) the help to read follows in parentheses, e.g. "(see 'quill write --help')".
     static func errorLine(for error: Error) -> String {
         if let e = QuillEntry.commandError(in: error) { return "quill: error: " + QuillEntry.oneLine(QuillEntry.message(for: e)) }
-        if QuillEntry.isParserError(error) { return Quill.fullMessage(for: error) }
+        if QuillEntry.isParserError(error) {
+            // Its first line: ArgumentParser may add the option's help ("Help: --bias …"), which --help shows.
+            var message = String(Quill.message(for: error).trimmingCharacters(in: .whitespacesAndNewlines)
+                .split(separator: "\n").first ?? "")
+            if message.hasPrefix("Error: ") { message.removeFirst("Error: ".count) }
+            return "quill: error: " + QuillEntry.oneLine(message) + " (see '\(helpCommand(for: error))')"
+        }
         return "quill: error: " + QuillEntry.oneLine(QuillEntry.message(for: error))
+    }
+
+    /// The help command ArgumentParser names for a usage error ("quill write --help"), read from its full message;
+    /// "quill --help" when it names none.
+    static func helpCommand(for error: Error) -> String {
+        let full = Quill.fullMessage(for: error)
+        if let see = full.range(of: "See '"), let end = full[see.upperBound...].firstIndex(of: "'") {
+            let command = String(full[see.upperBound..<end])
+            if command.hasPrefix("quill"), command.hasSuffix("--help") { return command }
+        }
+        return "quill --help"
     }
 
     /// Parses `quill`'s arguments (the process's when nil) into the command to run, as `parseAsRoot` does, after

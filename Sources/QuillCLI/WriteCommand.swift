@@ -78,6 +78,10 @@ public struct WriteCommand: ParsableCommand {
         try refuseEmptyOutput("output", output)
         if !listStyles {
             guard let output else { throw ValidationError("give the output with -o FILE (.png, .svg, .pdf, .gif, .inkml, .json, .npy, .gcode or .hpgl)") }
+            // First of the output's checks, so that `--input notes.txt -o notes.txt` is told it names the input.
+            // --input may be a pipe (/dev/fd/N): TextPreparation.read handles it and names a directory.
+            try sampling.refuseInputs([("--prime-from", primeFrom), ("--prime-inkml", primeInkml)],
+                                      streams: [("--input", input), ("--job", job)], output: output)
             try WriteOutput.check(output)
             try plotter.check(output: output)
             _ = try animation.options(output: output)
@@ -92,9 +96,6 @@ public struct WriteCommand: ParsableCommand {
             if [text != nil, input != nil, job != nil].filter({ $0 }).count > 1 {
                 throw ValidationError("give the text as an argument, with --input or with --job, only one of them")
             }
-            // --input may be a pipe (/dev/fd/N): TextPreparation.read handles it and names a directory.
-            try sampling.refuseInputs([("--prime-from", primeFrom), ("--prime-inkml", primeInkml)],
-                                      streams: [("--input", input), ("--job", job)], output: output)
         }
         try OptionRange.check("wrap", wrap, 10...500)
         try OptionRange.check("max-chars", maxChars, 1...100_000)

@@ -37,8 +37,20 @@ public struct FileSystemError: Error, Equatable, CustomStringConvertible, Sendab
     }
 
     /// The error for the current `errno`.
+    /// A write that fails with "no such file" although the directory exists (a special file system such as /proc,
+    /// which accepts no new files) is said as such rather than as a missing directory.
     public static func current(_ path: String, _ operation: Operation) -> FileSystemError {
-        FileSystemError(path: path, operation: operation, code: errno)
+        let code = errno
+        if code == ENOENT, operation != .read, operation != .remove {
+            var isDirectory: ObjCBool = false
+            let directory = (path as NSString).deletingLastPathComponent
+            if FileManager.default.fileExists(atPath: directory.isEmpty ? "." : directory, isDirectory: &isDirectory),
+               isDirectory.boolValue {
+                return FileSystemError(path: path, operation: operation,
+                                       detail: "its directory accepts no new files (a special file system such as /proc); choose another path")
+            }
+        }
+        return FileSystemError(path: path, operation: operation, code: code)
     }
 
     /// What happened, in words, then what to do.

@@ -91,7 +91,7 @@ final class DiagnosticsCLITests: XCTestCase {
         try Data("x".utf8).write(to: URL(fileURLWithPath: dir.path("file")))
         let refused = errorText(["char", "train", "--data", dir.path("text.txt"), "--out", dir.path("other"), "--steps", "2",
                                  "--tensorboard", dir.path("file")])
-        XCTAssertTrue(refused.hasPrefix("Error: --tensorboard \(dir.path("file")): is a file, not a directory; give a directory for the TensorBoard event files"), refused)
+        XCTAssertTrue(refused.hasPrefix("quill: error: --tensorboard \(dir.path("file")): is a file, not a directory; give a directory for the TensorBoard event files"), refused)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path("other")))
     }
 

@@ -349,26 +349,32 @@ final class OptionTests: XCTestCase {
         try "{\"futural\": {\"chars\": []}}".write(toFile: dir.path("h.json"), atomically: true, encoding: .utf8)
         let base = ["data", "import", "iam-jsonl", dir.path("in.jsonl"), "--out", dir.path("o.qds"), "--mixed-lines", "5"]
         let h = ["--hershey", dir.path("h.json")]
-        let firstLine = { (args: [String]) in String(self.errorText(args).split(separator: "\n").first ?? "") }
-        XCTAssertEqual(firstLine(base + ["--hershey-fonts", "cursive"]), "Error: --mixed-lines needs the font file: --hershey FILE")
+        let hint = " (see 'quill data import --help')"
+        // A usage error is one line: the message, then the help to read.
+        let firstLine = { (args: [String]) -> String in
+            let e = self.errorText(args)
+            XCTAssertFalse(e.contains("\n"), e)
+            return e.hasSuffix(hint) ? String(e.dropLast(hint.count)) : e
+        }
+        XCTAssertEqual(firstLine(base + ["--hershey-fonts", "cursive"]), "quill: error: --mixed-lines needs the font file: --hershey FILE")
         XCTAssertEqual(firstLine(["data", "import", "iam-jsonl", dir.path("in.jsonl"), "--out", dir.path("o.qds"),
-                                  "--hershey-fonts", "cursive"]), "Error: --hershey-fonts goes with --hershey FILE")
+                                  "--hershey-fonts", "cursive"]), "quill: error: --hershey-fonts goes with --hershey FILE")
         XCTAssertEqual(firstLine(["data", "import", "iam-jsonl", dir.path("in.jsonl"), "--out", dir.path("o.qds"),
-                                  "--all-caps-share", "0.3"]), "Error: --all-caps-share goes with --hershey FILE")
+                                  "--all-caps-share", "0.3"]), "quill: error: --all-caps-share goes with --hershey FILE")
         for bad in ["", "cursive,", "cursive,,futural", " , "] {
             XCTAssertEqual(firstLine(base + h + ["--hershey-fonts", bad]),
-                           "Error: --hershey-fonts: a comma-separated list of font ids, such as cursive,futural", bad)
+                           "quill: error: --hershey-fonts: a comma-separated list of font ids, such as cursive,futural", bad)
         }
-        XCTAssertEqual(firstLine(base + h + ["--hershey-fonts", "futural, futural"]), "Error: --hershey-fonts: a font is named twice")
+        XCTAssertEqual(firstLine(base + h + ["--hershey-fonts", "futural, futural"]), "quill: error: --hershey-fonts: a font is named twice")
         XCTAssertEqual(errorText(base + h + ["--hershey-fonts", "futural,cursive"]),
                        "quill: error: \(dir.path("h.json")): no font 'cursive'; it has futural")
         // Only the single-stroke Latin fonts: the file's others draw other scripts at ASCII's code points.
         for other in ["japanese", "greek", "markers", "timesr", String(repeating: "x", count: 5000)] {
             let e = firstLine(base + h + ["--hershey-fonts", "cursive, \(other)"])
-            XCTAssertTrue(e.hasPrefix("Error: --hershey-fonts: '") && e.hasSuffix("' is not a single-stroke Latin font; use scripts, cursive, futural"), e)
+            XCTAssertTrue(e.hasPrefix("quill: error: --hershey-fonts: '") && e.hasSuffix("' is not a single-stroke Latin font; use scripts, cursive, futural"), e)
             XCTAssertLessThan(e.count, 200)
         }
-        XCTAssertEqual(firstLine(base + ["--hershey", "", "--hershey-fonts", "cursive"]), "Error: --hershey: an empty path; name the font file")
+        XCTAssertEqual(firstLine(base + ["--hershey", "", "--hershey-fonts", "cursive"]), "quill: error: --hershey: an empty path; name the font file")
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path("o.qds")))
     }
 
@@ -454,5 +460,25 @@ final class OptionTests: XCTestCase {
             XCTAssertTrue(line.hasPrefix("quill: error: ") && line.contains(expected), line)
             XCTAssertFalse(line.contains("Domain") || line.contains("Code="), line)
         }
+    }
+
+    /// A usage error is one line, like every other error: ArgumentParser's message, then the help to read; no usage
+    /// lines (and --help itself still prints in full, see HelpSnapshotTests).
+    func testAUsageErrorIsOneLineNamingTheHelpToRead() {
+        XCTAssertEqual(parseError(["write", "hello", "--bias"]),
+                       "quill: error: Missing value for '--bias <bias>' (see 'quill write --help')")
+        XCTAssertEqual(parseError(["write", "hello", "-o", "x.png", "--no-such-option"]),
+                       "quill: error: Unknown option '--no-such-option' (see 'quill write --help')")
+        XCTAssertEqual(parseError(["no-such-command"]),
+                       "quill: error: Unexpected argument 'no-such-command' (see 'quill --help')")
+    }
+
+    /// `--input notes.txt -o notes.txt` is told that the output is its input, before the output's format is judged.
+    func testWriteToItsOwnInputIsToldSo() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        try "hello".write(toFile: dir.path("notes.txt"), atomically: true, encoding: .utf8)
+        XCTAssertEqual(parseError(["write", "--input", dir.path("notes.txt"), "-o", dir.path("notes.txt")]),
+                       "quill: error: \(dir.path("notes.txt")): is also an input (--input); choose another output path")
+        XCTAssertEqual(try String(contentsOfFile: dir.path("notes.txt"), encoding: .utf8), "hello")
     }
 }

@@ -69,7 +69,7 @@ final class TaskCLITests: XCTestCase {
     func testBadInputGivesOneClearLine() {
         let out = ["-o", dir.path("x.png")]
         XCTAssertTrue(errorText(["task", "palindrome", "--length", "1"] + out)
-            .hasPrefix("Error: --length must be at least 2 (a task needs a step to read and one to score), got 1"))
+            .hasPrefix("quill: error: --length must be at least 2 (a task needs a step to read and one to score), got 1"))
         XCTAssertTrue(errorText(["task", "palindrome", "--lengths", "5,1"] + out).contains("--lengths must be at least 2"))
         XCTAssertTrue(errorText(["task", "sorting", "--length", "5"] + out).contains("sorting"))
         XCTAssertTrue(errorText(["task", "copy", "--cell", "lstn", "--length", "5"] + out).contains("'lstn'"))

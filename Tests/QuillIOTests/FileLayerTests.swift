@@ -76,6 +76,13 @@ final class FileLayerTests: XCTestCase {
         XCTAssertThrowsError(try AtomicOutput.write(Data("x".utf8), to: dir.path("missing/out.txt"))) { error in
             XCTAssertTrue("\(error)".contains("its directory does not exist"), "\(error)")
         }
+        // /proc exists but takes no new files: said as such, not as a missing directory.
+        if FileManager.default.fileExists(atPath: "/proc/self") {
+            XCTAssertThrowsError(try AtomicOutput.write(Data("x".utf8), to: "/proc/quill-test.png")) { error in
+                XCTAssertEqual("\(error)", "/proc/quill-test.png: cannot write it: its directory accepts no new files "
+                               + "(a special file system such as /proc); choose another path")
+            }
+        }
     }
 
     func testStaleTemporariesOfDeadProcessesAreRemoved() throws {
