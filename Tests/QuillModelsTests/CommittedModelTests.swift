@@ -14,12 +14,12 @@ final class CommittedModelTests: XCTestCase {
     /// Digests by the OpenBLAS kernel family, with "+avx512" where Quill's own AVX-512 kernels run (the soft window's
     /// vector maths rounds differently from the portable path; `QUILL_KERNELS=0` turns them off).
     static let expected: [String: [String: String]] = [
-        "Prescott": ["synthesis": "43be45a3be8a77b830a66fb5c29e0395db1d36444d337c86210d77ad57cd5ddd", "prediction": "7aa00906b23fff6cfd53e2cd411866f4e768bbdff4097ee0d58b64767fc9ab6e"],
-        "Haswell": ["synthesis": "685483e2dabe0ca74b2b61482666ae83b7a745ce061da35aae30ef31cb7dfb6d", "prediction": "8141a213070b1063903c32a3283a3daf295848dfeb132dea0f84b0feb9a497f7"],
-        "SkylakeX": ["synthesis": "2e67287e0368af8bea19ecea7b61041d6e4771adf46228527daa6654c0effbb8", "prediction": "cf17b47357afceaf00f7cb98b323501bdc046404f3e471d7c5bc0c99d36b41ee"],
-        "Prescott+avx512": ["synthesis": "95c4f650d2f3b00eafecec732429b2619e6a217e1974042d21285c38f6cc6584", "prediction": "7aa00906b23fff6cfd53e2cd411866f4e768bbdff4097ee0d58b64767fc9ab6e"],
-        "Haswell+avx512": ["synthesis": "3f2f3c5147fb5b0d5d17a7684d14e2b2b1ce948e60e56720278e64ceb5903dc3", "prediction": "8141a213070b1063903c32a3283a3daf295848dfeb132dea0f84b0feb9a497f7"],
-        "SkylakeX+avx512": ["synthesis": "9921f0a4d344462f6b398bd2a58e7fe2ac30bdd296c5665aaafeec92ba49dfbb", "prediction": "cf17b47357afceaf00f7cb98b323501bdc046404f3e471d7c5bc0c99d36b41ee"],
+        "Prescott": ["synthesis": "e7fc089005e3a8c7d3fc3290a41f97c6aaf0d4def9a511f482d62edf591c74e0", "prediction": "7aa00906b23fff6cfd53e2cd411866f4e768bbdff4097ee0d58b64767fc9ab6e"],
+        "Haswell": ["synthesis": "0c7739b51839486bb6da778db654e50b9a928212a8eaa04abe08519cea3e417e", "prediction": "8141a213070b1063903c32a3283a3daf295848dfeb132dea0f84b0feb9a497f7"],
+        "SkylakeX": ["synthesis": "7c44d1177f78803de49df9e62912d6d78e7ef44c4ea0311fe80af72e3e538185", "prediction": "cf17b47357afceaf00f7cb98b323501bdc046404f3e471d7c5bc0c99d36b41ee"],
+        "Prescott+avx512": ["synthesis": "693db1fdd2177d25b3fd57606196a72810409328abbbcee1a75e16e364bc6f8b", "prediction": "7aa00906b23fff6cfd53e2cd411866f4e768bbdff4097ee0d58b64767fc9ab6e"],
+        "Haswell+avx512": ["synthesis": "b4743a354917d3d8a7140ee8e63da2be75993f3ff2319b37f4f37a9cfe36a96d", "prediction": "8141a213070b1063903c32a3283a3daf295848dfeb132dea0f84b0feb9a497f7"],
+        "SkylakeX+avx512": ["synthesis": "971f5be069a1399d732a49263fdb2f21a80c81d555b3e6edf38f0cba96cd16d6", "prediction": "cf17b47357afceaf00f7cb98b323501bdc046404f3e471d7c5bc0c99d36b41ee"],
     ]
 
     /// The key of `expected` for this process: OpenBLAS's kernel family, and whether Quill's AVX-512 kernels run.
