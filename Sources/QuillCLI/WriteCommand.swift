@@ -98,7 +98,7 @@ public struct WriteCommand: ParsableCommand {
             }
         }
         try OptionRange.check("wrap", wrap, 10...500)
-        try OptionRange.check("max-chars", maxChars, 1...100_000)
+        try OptionRange.check("max-chars", maxChars, 1...Self.maxCharsLimit)
         if [style != nil, primeFrom != nil, primeInkml != nil, ownHand].filter({ $0 }).count > 1 {
             throw ValidationError("choose one of --style, --prime-from, --prime-inkml and --own-hand")
         }
@@ -108,6 +108,15 @@ public struct WriteCommand: ParsableCommand {
         if primeText != nil && primeInkml == nil { throw ValidationError("--prime-text goes with --prime-inkml") }
         if (primeFrom == nil) != (id == nil) { throw ValidationError("--prime-from and --id go together") }
         try OptionRange.check("line-height", lineHeight, 5...2000)
+    }
+
+    /// The most --max-chars takes.
+    static let maxCharsLimit = 100_000
+
+    /// What to do about a text of `count` characters over --max-chars: raise it while that is allowed, else split.
+    static func maxCharsFix(_ count: Int) -> String {
+        count <= maxCharsLimit ? "raise it with --max-chars \(count) (a 1,000-character page takes a few seconds)"
+            : "one run writes at most \(maxCharsLimit) characters; split the text into parts"
     }
 
     /// --dpi only makes pixels (.png, .gif); colour, pen kind and smoothing only pictures, not stroke exports or
@@ -231,7 +240,7 @@ public struct WriteCommand: ParsableCommand {
         }
         let characters = parsed.lines.map { $0.text.trimmingCharacters(in: .whitespacesAndNewlines).count }.reduce(0, +)
         if characters > maxChars {
-            throw CLIError("\(name): the job's lines have \(characters) characters, more than --max-chars \(maxChars); raise it with --max-chars \(characters)", status: .usage)
+            throw CLIError("\(name): the job's lines have \(characters) characters, more than --max-chars \(maxChars); \(Self.maxCharsFix(characters))", status: .usage)
         }
         let prepared: PreparedJob
         do {
@@ -275,7 +284,7 @@ public struct WriteCommand: ParsableCommand {
         }
         let count = normal.trimmingCharacters(in: .whitespacesAndNewlines).count
         if count > maxChars {
-            throw CLIError("the text has \(count) characters, more than --max-chars \(maxChars); raise it with --max-chars \(count) (a 1,000-character page takes a few seconds)", status: .usage)
+            throw CLIError("the text has \(count) characters, more than --max-chars \(maxChars); \(Self.maxCharsFix(count))", status: .usage)
         }
         return raw
     }

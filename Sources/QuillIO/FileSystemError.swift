@@ -43,7 +43,13 @@ public struct FileSystemError: Error, Equatable, CustomStringConvertible, Sendab
         let code = errno
         if code == ENOENT, operation != .read, operation != .remove {
             var isDirectory: ObjCBool = false
-            let directory = (path as NSString).deletingLastPathComponent
+            // Through a symbolic link, the directory is the link target's.
+            var target = path
+            if let destination = try? FileManager.default.destinationOfSymbolicLink(atPath: path) {
+                target = destination.hasPrefix("/") ? destination
+                    : ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent(destination)
+            }
+            let directory = (target as NSString).deletingLastPathComponent
             if FileManager.default.fileExists(atPath: directory.isEmpty ? "." : directory, isDirectory: &isDirectory),
                isDirectory.boolValue {
                 return FileSystemError(path: path, operation: operation,

@@ -167,9 +167,9 @@ extension StrokeRenderer {
     /// Numbered pages beyond the first `count` that an earlier, longer run left (`NAME-(count+1).EXT`, … while they
     /// exist), which a run of `count` pages does not replace.
     public static func stalePages(_ output: String, after count: Int) -> [String] {
-        // A single page is NAME.EXT itself, so every numbered page is stale then.
+        // A single page is NAME.EXT itself, so every numbered page (NAME-1.EXT on) is stale then.
         var stale: [String] = [], k = count <= 1 ? 0 : count
-        while k < 10_000, case let file = pagePath(output, page: k, of: k + 1), FileManager.default.fileExists(atPath: file) {
+        while k < 10_000, case let file = pagePath(output, page: k, of: .max), FileManager.default.fileExists(atPath: file) {
             stale.append(file)
             k += 1
         }

@@ -226,6 +226,9 @@ final class HandwritingCLITests: XCTestCase {
         XCTAssertTrue(escape.contains("U+001B") && !escape.contains("\u{1B}"), escape)
         let long = errorText(["write", String(repeating: "a ", count: 30), "--max-chars", "20", "--model", model, "-o", dir.path("m.png")])
         XCTAssertTrue(long.contains("raise it with --max-chars 59"), long)
+        // Beyond what --max-chars takes, the advice is to split, not an option value that would be refused.
+        let huge = errorText(["write", String(repeating: "ab ", count: 40_000), "--model", model, "-o", dir.path("m.png")])
+        XCTAssertTrue(huge.contains("split the text") && !huge.contains("raise it"), String(huge.prefix(300)))
 
         // Standard input: point file descriptor 0 at the file for the call.
         let saved = dup(0)

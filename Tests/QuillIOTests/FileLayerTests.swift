@@ -76,6 +76,11 @@ final class FileLayerTests: XCTestCase {
         XCTAssertThrowsError(try AtomicOutput.write(Data("x".utf8), to: dir.path("missing/out.txt"))) { error in
             XCTAssertTrue("\(error)".contains("its directory does not exist"), "\(error)")
         }
+        // A link into a missing directory: the target's directory is the one missing.
+        try FileManager.default.createSymbolicLink(atPath: dir.path("link.png"), withDestinationPath: dir.path("gone/x.png"))
+        XCTAssertThrowsError(try AtomicOutput.write(Data("x".utf8), to: dir.path("link.png"))) { error in
+            XCTAssertTrue("\(error)".contains("its directory does not exist"), "\(error)")
+        }
         // /proc exists but takes no new files: said as such, not as a missing directory.
         if FileManager.default.fileExists(atPath: "/proc/self") {
             XCTAssertThrowsError(try AtomicOutput.write(Data("x".utf8), to: "/proc/quill-test.png")) { error in

@@ -87,4 +87,16 @@ final class PaperLayoutTests: RenderTestCase {
         XCTAssertEqual(pngs, pages.indices.map { file("p-\($0 + 1).png") })
         XCTAssertEqual(try listing(), (["p.pdf"] + pages.indices.map { "p-\($0 + 1).png" }).sorted())
     }
+
+    /// The numbered pages an earlier, longer run left: never the output just written, and from NAME-1 on after a
+    /// single page.
+    func testStalePagesAreTheNumberedOnesBeyondThisRun() throws {
+        let touch = { (name: String) in FileManager.default.createFile(atPath: self.file(name), contents: Data("x".utf8)) }
+        touch("p.png")
+        XCTAssertEqual(StrokeRenderer.stalePages(file("p.png"), after: 1), [], "a lone page is not stale")
+        for k in 1...3 { touch("p-\(k).png") }
+        XCTAssertEqual(StrokeRenderer.stalePages(file("p.png"), after: 1), (1...3).map { file("p-\($0).png") })
+        XCTAssertEqual(StrokeRenderer.stalePages(file("p.png"), after: 2), [file("p-3.png")])
+        XCTAssertEqual(StrokeRenderer.stalePages(file("p.png"), after: 3), [])
+    }
 }
