@@ -30,13 +30,13 @@ public enum QuillEntry {
         } catch let error as ArgumentParser.ExitCode {
             Foundation.exit(error.rawValue)
         } catch {
-            if isParserError(error) && commandError(in: error) == nil && Quill.exitCode(for: error) == .success {
+            let own = commandError(in: error)
+            let usage = own == nil && isParserError(error)
+            if usage && Quill.exitCode(for: error) == .success {
                 Quill.exit(withError: error)  // --help, --version: ArgumentParser prints them in full
             }
             FileHandle.standardError.write(Data("\(Quill.errorLine(for: error))\n".utf8))
-            let own = commandError(in: error)
-            let status = own == nil && isParserError(error)
-                ? Quill.exitCode(for: error).rawValue : ExitStatus.of(own ?? error).rawValue
+            let status = usage ? Quill.exitCode(for: error).rawValue : ExitStatus.of(own ?? error).rawValue
             // In an MPI job, the other ranks would wait for this one: end them all.
             DataParallel.abortJob(code: status)
             Foundation.exit(status)

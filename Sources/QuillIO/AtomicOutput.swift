@@ -61,7 +61,7 @@ public final class AtomicOutput {
         Temporaries.removeStale(named: name, in: dir)
         let temp = Temporaries.path(for: name, in: dir)
         let made = Foundation.open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
-        guard made >= 0 else { throw FileSystemError.current(path, .write) }
+        guard made >= 0 else { throw FileSystemError.creating(path, in: dir) }
         if let mode { _ = fchmod(made, mode) }
         fd = made
         temporaryPath = temp

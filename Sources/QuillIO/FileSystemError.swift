@@ -37,26 +37,21 @@ public struct FileSystemError: Error, Equatable, CustomStringConvertible, Sendab
     }
 
     /// The error for the current `errno`.
-    /// A write that fails with "no such file" although the directory exists (a special file system such as /proc,
-    /// which accepts no new files) is said as such rather than as a missing directory.
     public static func current(_ path: String, _ operation: Operation) -> FileSystemError {
+        FileSystemError(path: path, operation: operation, code: errno)
+    }
+
+    /// The error for the current `errno` after creating a file in `directory` failed: "no such file" although the
+    /// directory exists (a special file system such as /proc, which accepts no new files) is said as such rather than
+    /// as a missing directory.
+    public static func creating(_ path: String, in directory: String) -> FileSystemError {
         let code = errno
-        if code == ENOENT, operation != .read, operation != .remove {
-            var isDirectory: ObjCBool = false
-            // Through a symbolic link, the directory is the link target's.
-            var target = path
-            if let destination = try? FileManager.default.destinationOfSymbolicLink(atPath: path) {
-                target = destination.hasPrefix("/") ? destination
-                    : ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent(destination)
-            }
-            let directory = (target as NSString).deletingLastPathComponent
-            if FileManager.default.fileExists(atPath: directory.isEmpty ? "." : directory, isDirectory: &isDirectory),
-               isDirectory.boolValue {
-                return FileSystemError(path: path, operation: operation,
-                                       detail: "its directory accepts no new files (a special file system such as /proc); choose another path")
-            }
+        var isDirectory: ObjCBool = false
+        if code == ENOENT, FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue {
+            return FileSystemError(path: path, operation: .write,
+                                   detail: "its directory accepts no new files (a special file system such as /proc); choose another path")
         }
-        return FileSystemError(path: path, operation: operation, code: code)
+        return FileSystemError(path: path, operation: .write, code: code)
     }
 
     /// What happened, in words, then what to do.
