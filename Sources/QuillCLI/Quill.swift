@@ -113,8 +113,53 @@ extension Quill {
     /// joining a negative number to the option before it: `--bias -1` becomes `--bias=-1`, which ArgumentParser
     /// would otherwise read as a short flag `-1` and report as a missing value. Only options that take a value (from
     /// ArgumentParser's own description of the command tree) are joined, and only before `--`.
+    /// A word where a command is expected that names none (`quill wirte "hi"`) is told so, with the nearest command.
     public static func parseCommand(_ arguments: [String]? = nil) throws -> ParsableCommand {
-        try parseAsRoot(joiningNegativeValues(arguments ?? Array(CommandLine.arguments.dropFirst())))
+        let arguments = arguments ?? Array(CommandLine.arguments.dropFirst())
+        if let unknown = unknownCommand(in: arguments) { throw unknown }
+        return try parseAsRoot(joiningNegativeValues(arguments))
+    }
+
+    /// The error for the first word of `arguments` that stands where a command's subcommand must (its command has
+    /// subcommands and takes no positional arguments) but names none; nil when there is none. ArgumentParser would
+    /// report such a word, and the words after it, as unexpected arguments or their options as unknown.
+    static func unknownCommand(in arguments: [String]) -> CLIError? {
+        var node = OptionTree.root
+        var path = ["quill"]
+        for word in arguments {
+            guard let current = node, !current.subcommands.isEmpty, !current.takesPositionals,
+                  !word.hasPrefix("-"), word != "help" else { return nil }
+            if let sub = current.subcommands[word] {
+                node = sub
+                path.append(word)
+                continue
+            }
+            let command = path.joined(separator: " ")
+            var message = "'\(word)' is not a command of '\(command)'"
+            let nearest = current.subcommands.keys.map { (editDistance(word.lowercased(), $0), $0) }.min { $0 < $1 }
+            if let (distance, name) = nearest, distance <= (name.count >= 5 ? 2 : 1) {
+                message += " (did you mean '\(name)'?)"
+            }
+            return CLIError(message + "; see '\(command) --help' for its commands", status: .usage)
+        }
+        return nil
+    }
+
+    /// The edit distance between two words in characters, counting an insertion, a deletion, a substitution or a
+    /// swap of two neighbouring characters as one edit (optimal string alignment, Damerau's typing errors).
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        guard !a.isEmpty, !b.isEmpty else { return max(a.count, b.count) }
+        var d = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
+        for i in 0...a.count { d[i][0] = i }
+        for j in 0...b.count { d[0][j] = j }
+        for i in 1...a.count {
+            for j in 1...b.count {
+                d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] { d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1) }
+            }
+        }
+        return d[a.count][b.count]
     }
 
     /// `arguments` with each `--option -VALUE` written as `--option=-VALUE` when `--option` takes a value in the
@@ -155,6 +200,8 @@ struct OptionTree {
     /// Long names (without --) of the options that take a value.
     var valueOptions: Set<String> = []
     var subcommands: [String: OptionTree] = [:]
+    /// Whether the command takes positional arguments (a word after it may be one rather than a subcommand).
+    var takesPositionals = false
 
     /// The tree of `quill`; nil if ArgumentParser's description can't be read (arguments are then left as given).
     static let root: OptionTree? = {
@@ -165,7 +212,9 @@ struct OptionTree {
     }()
 
     init(_ command: [String: Any]) {
-        for argument in command["arguments"] as? [[String: Any]] ?? [] where argument["kind"] as? String == "option" {
+        let arguments = command["arguments"] as? [[String: Any]] ?? []
+        takesPositionals = arguments.contains { $0["kind"] as? String == "positional" }
+        for argument in arguments where argument["kind"] as? String == "option" {
             for name in argument["names"] as? [[String: Any]] ?? [] where name["kind"] as? String == "long" {
                 if let n = name["name"] as? String { valueOptions.insert(n) }
             }

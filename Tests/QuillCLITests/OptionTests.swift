@@ -469,8 +469,23 @@ final class OptionTests: XCTestCase {
                        "quill: error: Missing value for '--bias <bias>' (see 'quill write --help')")
         XCTAssertEqual(parseError(["write", "hello", "-o", "x.png", "--no-such-option"]),
                        "quill: error: Unknown option '--no-such-option' (see 'quill write --help')")
+    }
+
+    /// A mistyped command is told as such, with the nearest command, rather than as an unknown option after it.
+    func testAMistypedCommandIsToldWithTheNearestOne() {
+        XCTAssertEqual(parseError(["wirte", "hi", "-o", "x.png"]),
+                       "quill: error: 'wirte' is not a command of 'quill' (did you mean 'write'?); see 'quill --help' for its commands")
+        XCTAssertEqual(parseError(["train", "synthesys", "--data", "x.qds"]),
+                       "quill: error: 'synthesys' is not a command of 'quill train' (did you mean 'synthesis'?); see 'quill train --help' for its commands")
         XCTAssertEqual(parseError(["no-such-command"]),
-                       "quill: error: Unexpected argument 'no-such-command' (see 'quill --help')")
+                       "quill: error: 'no-such-command' is not a command of 'quill'; see 'quill --help' for its commands")
+        // Words that are not commands where a command takes text stay text; `help` stays ArgumentParser's.
+        XCTAssertEqual(parseError(["write", "wirte", "--bias", "nan"]).contains("not a command"), false)
+        XCTAssertEqual(parseError(["help", "write"]), "no error")
+        XCTAssertEqual(Quill.editDistance("wirte", "write"), 1)
+        XCTAssertEqual(Quill.editDistance("", "abc"), 3)
+        XCTAssertEqual(Quill.editDistance("abc", ""), 3)
+        XCTAssertEqual(Quill.editDistance("kitten", "sitting"), 3)
     }
 
     /// `--input notes.txt -o notes.txt` is told that the output is its input, before the output's format is judged.
