@@ -78,6 +78,10 @@ enum WriteOutput {
     /// Refuses an empty path and an extension that is none of these.
     static func check(_ output: String) throws {
         try refuseEmptyOutput("output", output)
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: output, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw ValidationError("\(output): is a directory; give a file in it, such as \((output as NSString).appendingPathComponent("line.png"))")
+        }
         guard StrokeFormat.forPath(output) != nil || (try? OutputFormat.forPath(output)) != nil || isGIF(output) else {
             throw ValidationError("\(output): unknown output format; use a file name ending in .png, .svg, .pdf, "
                                   + ".gif, .inkml, .json, .npy, .gcode or .hpgl")

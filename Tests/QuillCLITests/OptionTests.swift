@@ -488,6 +488,15 @@ final class OptionTests: XCTestCase {
         XCTAssertEqual(Quill.editDistance("kitten", "sitting"), 3)
     }
 
+    /// `-o DIR` is told it names a directory, not an unknown output format.
+    func testADirectoryOutputIsToldSo() {
+        let dir = TempDir(); defer { dir.cleanup() }
+        XCTAssertEqual(parseError(["write", "hi", "-o", dir.url.path]),
+                       "quill: error: \(dir.url.path): is a directory; give a file in it, such as \(dir.path("line.png")) (see 'quill write --help')")
+        // --list-styles writes nothing, so an output that is a directory is not judged (scripts pass text and -o).
+        XCTAssertEqual(parseError(["write", "hi", "--list-styles", "-o", dir.url.path]), "no error")
+    }
+
     /// `--input notes.txt -o notes.txt` is told that the output is its input, before the output's format is judged.
     func testWriteToItsOwnInputIsToldSo() throws {
         let dir = TempDir(); defer { dir.cleanup() }
