@@ -12,9 +12,11 @@
 //           for ir over MR-row panels:      micro-kernel: C tile = α·(A panel · B panel) + β·C
 //
 // The B block (kc × nc, ≤ 1 MB) and the A block (mc × kc, ≤ 56 KB) stay in the core's L2 while they are reused.
-// A is read in place (its MR rows, or for a transposed A its MR columns, with their own stride): measured, the
-// micro-kernel runs as fast from A's own layout as from a packed copy once the block is in L2, and packing A cost
-// 6–13% of the products over 2,500 rows. Only a last panel of fewer than MR rows is packed, padded with zeros. B
+// The A block is packed too (MR-row panels, k-major; a last panel of fewer rows padded with zeros), once per block
+// and read by every B panel. Reading A in place instead, its MR rows 8 KB apart (dG·Wxᵀ, 2,048 columns) all fall
+// in one set of the 12-way L1 and evict each other: side by side on a 2-vCPU Xeon (2026-12-03, two rounds of
+// `quill bench kernels`, 2 threads) packing took dG·Wxᵀ from 126 / 93 to 149 / 164 GFLOP/s and X·Wx from 130 / 129
+// to 153 / 155, with Xᵀ·dG 146 / 131 against 121 / 168 (noise of ±20% on that machine). B
 // panels are padded with zero columns; the micro-kernel writes back only the rows and columns that exist.
 //
 // Threads. The rows of C (or its columns, where there are more of those) are cut into one contiguous range per
@@ -130,9 +132,7 @@ QK_TARGET static void pack_b(int transB, const float *B, int ldb, int p0, int kc
 // MARK: - Micro-kernel
 
 /// C tile (rows × the columns in m0, m1; rows ≤ MR) = α·(a · b) + β·C, where b is a packed kc × NR panel and a an
-/// MR × kc panel whose element (r, k) is a[r·rs + k·ks]: packed (rs = 1, ks = MR), or read in place from A's rows
-/// (rs = lda, ks = 1) or columns (rs = 1, ks = lda). β = 0 does not read C. Every element of the tile is the same
-/// sequence of FMAs whichever form a takes.
+/// MR × kc panel whose element (r, k) is a[r·rs + k·ks] (packed: rs = 1, ks = MR). β = 0 does not read C.
 QK_TARGET static inline __attribute__((always_inline)) void
 tile(int kc, const float *restrict a, size_t rs, size_t ks, const float *restrict b, float *c, size_t ldc, int rows,
      __mmask16 m0, __mmask16 m1, float alpha, float beta) {
@@ -157,33 +157,21 @@ QK_TARGET static void tile_packed(int kc, const float *a, const float *b, float 
     tile(kc, a, 1, MR, b, c, ldc, rows, m0, m1, alpha, beta);
 }
 
-/// `tile` with MR whole rows of A read in place (row stride lda).
-QK_TARGET static void tile_rows(int kc, const float *a, size_t lda, const float *b, float *c, size_t ldc,
-                                __mmask16 m0, __mmask16 m1, float alpha, float beta) {
-    tile(kc, a, lda, 1, b, c, ldc, MR, m0, m1, alpha, beta);
-}
-
-/// `tile` with MR whole columns of a stored-transposed A read in place (op(A)'s row r is A's column r).
-QK_TARGET static void tile_columns(int kc, const float *a, size_t lda, const float *b, float *c, size_t ldc,
-                                   __mmask16 m0, __mmask16 m1, float alpha, float beta) {
-    tile(kc, a, 1, lda, b, c, ldc, MR, m0, m1, alpha, beta);
-}
-
 // MARK: - One thread's range
 
 /// C[i0..i1, j0..j1] by the loops of the header comment. Returns 0 when the packing room could not be had. The
-/// packing room (pack_room) holds one A panel and the B block: at most (MR·KC + KC·NC) floats, about 1 MB, per
+/// packing room (pack_room) holds the A block and the B block: at most (MC·KC + KC·NC) floats, about 1.1 MB, per
 /// thread that has run a product.
 QK_TARGET static int gemm_range(const gemm_args *g, int i0, int i1, int j0, int j1) {
     const int kc0 = g->kc, nc0 = g->nc;
     const int mc0 = MC < ceil_div(i1 - i0, MR) * MR ? MC : ceil_div(i1 - i0, MR) * MR;
-    // Room for one A panel (a last one of fewer than MR rows, padded) and the B block, which starts on a 64-byte
-    // boundary: its panels are read with aligned loads.
-    const size_t aFloats = ((size_t)MR * kc0 + 15) / 16 * 16;
+    // Room for the A block (its last panel padded to MR rows) and the B block, which starts on a 64-byte boundary:
+    // its panels are read with aligned loads.
+    const size_t aFloats = ((size_t)mc0 * kc0 + 15) / 16 * 16;
     float *room = pack_room((aFloats + (size_t)kc0 * nc0) * sizeof(float));
     if (!room) return 0;
     float *Ap = room, *Bp = room + aFloats;
-    const size_t lda = (size_t)g->lda, ldc = (size_t)g->ldc;
+    const size_t ldc = (size_t)g->ldc;
     for (int jc = j0; jc < j1; jc += nc0) {
         int nc = j1 - jc < nc0 ? j1 - jc : nc0;
         for (int pc = 0; pc < g->k; pc += kc0) {
@@ -192,24 +180,17 @@ QK_TARGET static int gemm_range(const gemm_args *g, int i0, int i1, int j0, int 
             pack_b(g->transB, g->B, g->ldb, pc, kc, jc, nc, Bp);
             for (int ic = i0; ic < i1; ic += mc0) {
                 int mc = i1 - ic < mc0 ? i1 - ic : mc0;
-                // Whole panels of MR rows are read in place; a last panel of fewer rows is packed with zeros.
-                int whole = mc / MR * MR;
-                if (whole < mc) pack_a(g->transA, g->A, g->lda, ic + whole, mc - whole, pc, kc, Ap);
+                // The A block is packed once and read from the packing by every B panel: read in place, MR rows
+                // whose stride is a multiple of 4 KB fall into one L1 set and evict each other.
+                pack_a(g->transA, g->A, g->lda, ic, mc, pc, kc, Ap);
                 for (int jr = 0; jr < nc; jr += NR) {
                     int cols = nc - jr;
                     __mmask16 m0 = qk_mask(cols), m1 = qk_mask(cols - 16);
                     const float *b = Bp + (size_t)jr * kc;
                     float *c = g->C + (size_t)ic * ldc + jc + jr;
-                    for (int ir = 0; ir < whole; ir += MR) {
-                        if (g->transA)
-                            tile_columns(kc, g->A + (size_t)pc * lda + ic + ir, lda, b, c + ir * ldc, ldc, m0, m1,
-                                         g->alpha, beta);
-                        else
-                            tile_rows(kc, g->A + (size_t)(ic + ir) * lda + pc, lda, b, c + ir * ldc, ldc, m0, m1,
-                                      g->alpha, beta);
-                    }
-                    if (whole < mc)
-                        tile_packed(kc, Ap, b, c + whole * ldc, ldc, mc - whole, m0, m1, g->alpha, beta);
+                    for (int ir = 0; ir < mc; ir += MR)
+                        tile_packed(kc, Ap + (size_t)ir * kc, b, c + ir * ldc, ldc, mc - ir < MR ? mc - ir : MR, m0, m1,
+                                    g->alpha, beta);
                 }
             }
         }
