@@ -131,11 +131,10 @@ QK_TARGET static void pack_b(int transB, const float *B, int ldb, int p0, int kc
 
 // MARK: - Micro-kernel
 
-/// C tile (rows × the columns in m0, m1; rows ≤ MR) = α·(a · b) + β·C, where b is a packed kc × NR panel and a an
-/// MR × kc panel whose element (r, k) is a[r·rs + k·ks] (packed: rs = 1, ks = MR). β = 0 does not read C.
-QK_TARGET static inline __attribute__((always_inline)) void
-tile(int kc, const float *restrict a, size_t rs, size_t ks, const float *restrict b, float *c, size_t ldc, int rows,
-     __mmask16 m0, __mmask16 m1, float alpha, float beta) {
+/// C tile (rows × the columns in m0, m1; rows ≤ MR) = α·(a · b) + β·C, where b is a packed kc × NR panel and a a
+/// packed MR × kc panel (element (r, k) at a[k·MR + r]). β = 0 does not read C.
+QK_TARGET static void tile(int kc, const float *restrict a, const float *restrict b, float *c, size_t ldc, int rows,
+                           __mmask16 m0, __mmask16 m1, float alpha, float beta) {
     __m512 c0[MR], c1[MR];
     tile_start(MR, c0, c1, c, ldc, rows);
     _Pragma("clang loop unroll_count(4)")
@@ -143,18 +142,12 @@ tile(int kc, const float *restrict a, size_t rs, size_t ks, const float *restric
         __m512 b0 = _mm512_load_ps(b + (size_t)k * NR), b1 = _mm512_load_ps(b + (size_t)k * NR + 16);
         _Pragma("clang loop unroll(full)")
         for (int r = 0; r < MR; r++) {
-            __m512 x = _mm512_set1_ps(a[r * rs + (size_t)k * ks]);
+            __m512 x = _mm512_set1_ps(a[(size_t)k * MR + r]);
             c0[r] = _mm512_fmadd_ps(x, b0, c0[r]);
             c1[r] = _mm512_fmadd_ps(x, b1, c1[r]);
         }
     }
     tile_store(MR, c0, c1, c, ldc, rows, m0, m1, alpha, beta);
-}
-
-/// `tile` with a packed A panel.
-QK_TARGET static void tile_packed(int kc, const float *a, const float *b, float *c, size_t ldc, int rows,
-                                  __mmask16 m0, __mmask16 m1, float alpha, float beta) {
-    tile(kc, a, 1, MR, b, c, ldc, rows, m0, m1, alpha, beta);
 }
 
 // MARK: - One thread's range
@@ -180,8 +173,7 @@ QK_TARGET static int gemm_range(const gemm_args *g, int i0, int i1, int j0, int 
             pack_b(g->transB, g->B, g->ldb, pc, kc, jc, nc, Bp);
             for (int ic = i0; ic < i1; ic += mc0) {
                 int mc = i1 - ic < mc0 ? i1 - ic : mc0;
-                // The A block is packed once and read from the packing by every B panel: read in place, MR rows
-                // whose stride is a multiple of 4 KB fall into one L1 set and evict each other.
+                // Packed once, read by every B panel (the header comment says why A is not read in place).
                 pack_a(g->transA, g->A, g->lda, ic, mc, pc, kc, Ap);
                 for (int jr = 0; jr < nc; jr += NR) {
                     int cols = nc - jr;
@@ -189,8 +181,8 @@ QK_TARGET static int gemm_range(const gemm_args *g, int i0, int i1, int j0, int 
                     const float *b = Bp + (size_t)jr * kc;
                     float *c = g->C + (size_t)ic * ldc + jc + jr;
                     for (int ir = 0; ir < mc; ir += MR)
-                        tile_packed(kc, Ap + (size_t)ir * kc, b, c + ir * ldc, ldc, mc - ir < MR ? mc - ir : MR, m0, m1,
-                                    g->alpha, beta);
+                        tile(kc, Ap + (size_t)ir * kc, b, c + ir * ldc, ldc, mc - ir < MR ? mc - ir : MR, m0, m1,
+                             g->alpha, beta);
                 }
             }
         }
