@@ -69,6 +69,12 @@ public struct DataImportCommand: ParsableCommand {
                                + "mix, in which one phrase in ten is all-caps).", valueName: "p"))
     var allCapsShare: Double?
 
+    @Option(name: .customLong("speech-share"),
+            help: ArgumentHelp("The share of the phrases of --synthetic-lines and --mixed-lines that are quoted speech: "
+                               + "'Well,' said I / \"'What now?' / \"Why?\" he asked (openers with a capital W half "
+                               + "the time; 0…1, at most 1 with --all-caps-share).", valueName: "p"))
+    var speechShare: Double?
+
     @OptionGroup var preprocess: PreprocessFlags
 
     public func validate() throws {
@@ -82,6 +88,10 @@ public struct DataImportCommand: ParsableCommand {
         try OptionRange.check("synthetic-lines", syntheticLines, 0...SyntheticMix.maximumLines)
         try OptionRange.check("mixed-lines", mixedLines, 0...SyntheticMix.maximumLines)
         try OptionRange.check("all-caps-share", allCapsShare, 0...1)
+        try OptionRange.check("speech-share", speechShare, 0...1)
+        if (allCapsShare ?? 0) + (speechShare ?? 0) > 1 {
+            throw ValidationError("--all-caps-share and --speech-share add up to more than 1; they are shares of the same phrases")
+        }
         if syntheticLines > 0 && hershey == nil { throw ValidationError("--synthetic-lines needs the font file: --hershey FILE") }
         if mixedLines > 0 && hershey == nil { throw ValidationError("--mixed-lines needs the font file: --hershey FILE") }
         if syntheticLines == 0 && mixedLines == 0 && hershey != nil {
@@ -90,6 +100,7 @@ public struct DataImportCommand: ParsableCommand {
         if hershey?.isEmpty == true { throw ValidationError("--hershey: an empty path; name the font file") }
         if hersheyFonts != nil && hershey == nil { throw ValidationError("--hershey-fonts goes with --hershey FILE") }
         if allCapsShare != nil && hershey == nil { throw ValidationError("--all-caps-share goes with --hershey FILE") }
+        if speechShare != nil && hershey == nil { throw ValidationError("--speech-share goes with --hershey FILE") }
         _ = try fontIDs()
         var extensions = (try? ImportFormat(name: format))?.fileExtensions ?? []
         if ascii != nil { extensions.insert("txt") }
@@ -123,7 +134,8 @@ public struct DataImportCommand: ParsableCommand {
                                                                                   mixedLines: mixedLines,
                                                                                   seed: syntheticSeed,
                                                                                   fonts: try fontIDs(),
-                                                                                  allCapsShare: allCapsShare) })
+                                                                                  allCapsShare: allCapsShare,
+                                                                                  speechShare: speechShare) })
         let ds = report.dataset
         let points = ds.samples.reduce(0) { $0 + $1.count }
         print("wrote \(out): \(ds.samples.count) samples, \(points) points, alphabet \(ds.alphabet.count) symbols, "

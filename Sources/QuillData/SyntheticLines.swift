@@ -163,9 +163,13 @@ public enum SyntheticText {
     /// - Parameter allCapsShare: the share of phrases (0…1) that are all-caps (`allCapsPhrase`), the rest drawn
     ///   from the usual mix, which has its own all-caps words (one phrase in ten); nil keeps the usual mix and
     ///   draws exactly as before the option existed, so an import without it gives the same bytes.
-    public static func lines(count: Int, words: [String], seed: UInt64, allCapsShare: Double? = nil) -> [String] {
+    /// - Parameter speechShare: the share of phrases (0…1) that are quoted speech (`speechPhrase`); with
+    ///   `allCapsShare`, the two shares add up to at most 1. nil, with `allCapsShare` nil too, draws exactly as
+    ///   before either option existed.
+    public static func lines(count: Int, words: [String], seed: UInt64, allCapsShare: Double? = nil,
+                             speechShare: Double? = nil) -> [String] {
         var rng = SeededGenerator(seed: seed)
-        return (0..<count).map { _ in line(words: words, rng: &rng, allCapsShare: allCapsShare) }
+        return (0..<count).map { _ in line(words: words, rng: &rng, allCapsShare: allCapsShare, speechShare: speechShare) }
     }
 
     static func pick<T>(_ a: [T], _ rng: inout SeededGenerator) -> T { a[Int(rng.next() % UInt64(a.count))] }
@@ -175,9 +179,15 @@ public enum SyntheticText {
     }
 
     /// One phrase with digits, capitals or symbols; with `allCapsShare`, that share of phrases is
-    /// `allCapsPhrase` (at the cost of one more draw from `rng` per phrase).
-    static func phrase(words: [String], rng: inout SeededGenerator, allCapsShare: Double? = nil) -> String {
-        if let allCapsShare, rng.uniform() < allCapsShare { return allCapsPhrase(words: words, rng: &rng) }
+    /// `allCapsPhrase`, and with `speechShare`, that share `speechPhrase` (at the cost of one more draw from
+    /// `rng` per phrase when either is given).
+    static func phrase(words: [String], rng: inout SeededGenerator, allCapsShare: Double? = nil,
+                       speechShare: Double? = nil) -> String {
+        if allCapsShare != nil || speechShare != nil {
+            let u = rng.uniform(), caps = allCapsShare ?? 0
+            if u < caps { return allCapsPhrase(words: words, rng: &rng) }
+            if u < caps + (speechShare ?? 0) { return speechPhrase(words: words, rng: &rng) }
+        }
         func w() -> String { pick(words, &rng) }
         func n(_ k: Int) -> String { number(k, &rng) }
         switch rng.next() % 20 {
@@ -216,12 +226,40 @@ public enum SyntheticText {
         }
     }
 
-    static func line(words: [String], rng: inout SeededGenerator, allCapsShare: Double? = nil) -> String {
+    /// Words that open speech in novels, for the capital W that IAM-OnDB's writers rarely give.
+    static let speechOpeners = ["Well", "When", "What", "Why", "Who", "Where", "Which", "While", "With", "We",
+                                "Was", "Would", "Will", "Were", "Watson", "Wait", "Words", "Why not", "Yes", "No"]
+    static let speechTags = ["said I", "said he", "said she", "he said", "she cried", "I answered", "said Holmes",
+                             "he asked", "I said", "she said"]
+
+    /// A phrase of quoted speech as novels print it, in double or single quotes or single quotes inside double
+    /// ones: an opening word (half the time one of `speechOpeners`, most of them with a capital W), a real word or
+    /// two, punctuation inside the closing quote, and half the time a speech tag ("'Well,' said I", "\"'What
+    /// now?'", "\"Why?\" he asked").
+    static func speechPhrase(words: [String], rng: inout SeededGenerator) -> String {
+        let opener = rng.uniform() < 0.5 ? pick(speechOpeners, &rng) : pick(words, &rng).capitalized
+        var body = opener
+        for _ in 0..<Int(rng.next() % 3) { body += " " + pick(words, &rng).lowercased() }
+        body += pick([",", ",", "?", "!", ".", ""], &rng)
+        let (open, close): (String, String)
+        switch rng.next() % 6 {
+        case 0, 1, 2: (open, close) = ("\"", "\"")
+        case 3, 4: (open, close) = ("'", "'")
+        default: (open, close) = rng.uniform() < 0.5 ? ("\"'", "'") : ("'", "'\"")
+        }
+        var text = open + body + close
+        if rng.uniform() < 0.5 { text += " " + pick(speechTags, &rng) + pick([".", ",", ";", ""], &rng) }
+        return text
+    }
+
+    static func line(words: [String], rng: inout SeededGenerator, allCapsShare: Double? = nil,
+                     speechShare: Double? = nil) -> String {
         let target = 20 + Int(rng.next() % 41)
         var parts = [String]()
         var length = 0
         while length < target {
-            let part = rng.uniform() < 0.45 ? phrase(words: words, rng: &rng, allCapsShare: allCapsShare)
+            let part = rng.uniform() < 0.45 ? phrase(words: words, rng: &rng, allCapsShare: allCapsShare,
+                                                     speechShare: speechShare)
                                             : pick(words, &rng)
             if length + part.count + 1 > 60 && length >= 20 { break }
             if part.count > 60 { continue }
@@ -319,18 +357,22 @@ public struct SyntheticMix: Sendable, Equatable {
     /// The share of phrases (0…1) that are all-caps, in synthetic and mixed lines alike
     /// (`SyntheticText.allCapsPhrase`); nil: the usual mix, as imports made before the option.
     public var allCapsShare: Double?
+    /// The share of phrases (0…1) that are quoted speech (`SyntheticText.speechPhrase`); with `allCapsShare`, at
+    /// most 1 together; nil: none beyond the usual mix's quoted pairs of words.
+    public var speechShare: Double?
 
     /// At most this many synthetic or mixed lines (10,000 take about 0.6 GB while importing).
     public static let maximumLines = 100_000
 
     public init(fontFile: String, lines: Int, mixedLines: Int = 0, seed: UInt64 = 1,
-                fonts: [String] = HersheyFont.scriptFontIDs, allCapsShare: Double? = nil) {
+                fonts: [String] = HersheyFont.scriptFontIDs, allCapsShare: Double? = nil, speechShare: Double? = nil) {
         self.fontFile = fontFile
         self.lines = lines
         self.mixedLines = mixedLines
         self.seed = seed
         self.fonts = fonts
         self.allCapsShare = allCapsShare
+        self.speechShare = speechShare
     }
 
     /// Adds the synthetic lines to `imported`, all in the training split, after the real samples; in the real
@@ -342,6 +384,13 @@ public struct SyntheticMix: Sendable, Equatable {
         guard lines > 0 || mixedLines > 0 else { return }
         if let allCapsShare, !(0...1).contains(allCapsShare) {
             throw DatasetError.invalidOption("the all-caps share is \(allCapsShare); it is a share, from 0 to 1")
+        }
+        if let speechShare, !(0...1).contains(speechShare) {
+            throw DatasetError.invalidOption("the speech share is \(speechShare); it is a share, from 0 to 1")
+        }
+        if (allCapsShare ?? 0) + (speechShare ?? 0) > 1 {
+            throw DatasetError.invalidOption("the all-caps share and the speech share add up to more than 1 "
+                                             + "(\((allCapsShare ?? 0) + (speechShare ?? 0)))")
         }
         if let problem = HersheyFont.problem(withHandwritingFonts: self.fonts) {
             throw DatasetError.invalidOption("Hershey fonts: \(problem)")
@@ -380,7 +429,8 @@ public struct SyntheticMix: Sendable, Equatable {
         try addMixed(to: &imported, real: real, words: wordList, fonts: fonts)
         guard lines > 0 else { return }
         let beforeWhole = imported.samples.count
-        let texts = SyntheticText.lines(count: lines, words: wordList, seed: seed, allCapsShare: allCapsShare)
+        let texts = SyntheticText.lines(count: lines, words: wordList, seed: seed, allCapsShare: allCapsShare,
+                                        speechShare: speechShare)
         var rng = SeededGenerator(seed: SeededGenerator.derivedSeed(seed, 1))
         for (i, text) in texts.enumerated() {
             let font = fonts[i % fonts.count]
@@ -418,7 +468,7 @@ extension SyntheticMix {
             let base = clean[Int(rng.next() % UInt64(clean.count))]
             let font = fonts[i % fonts.count]
             func writable() -> String {
-                let p = SyntheticText.phrase(words: words, rng: &rng, allCapsShare: allCapsShare)
+                let p = SyntheticText.phrase(words: words, rng: &rng, allCapsShare: allCapsShare, speechShare: speechShare)
                 return p.filter { $0 == " " || font.glyphs[$0] != nil }.trimmingCharacters(in: .whitespaces)
             }
             let placement = MixedLines.Placement.allCases[Int(rng.next() % 3)]

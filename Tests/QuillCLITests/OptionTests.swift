@@ -182,6 +182,7 @@ final class OptionTests: XCTestCase {
             Numeric(imp + ["--hershey", "h.json"], "synthetic-lines", "-1", "100001"),
             Numeric(imp + ["--hershey", "h.json"], "mixed-lines", "-1", "100001"),
             Numeric(imp + ["--hershey", "h.json"], "all-caps-share", "-0.1", "1.5", float: true),
+            Numeric(imp + ["--hershey", "h.json"], "speech-share", "-0.1", "1.5", float: true),
         ]
         let bc = ["bench", "char"]
         table += [Numeric(bc, "iterations", "0", "10001"), Numeric(bc, "layers", "0", "33"), Numeric(bc, "hidden", "0", "8193"),
@@ -361,6 +362,10 @@ final class OptionTests: XCTestCase {
                                   "--hershey-fonts", "cursive"]), "quill: error: --hershey-fonts goes with --hershey FILE")
         XCTAssertEqual(firstLine(["data", "import", "iam-jsonl", dir.path("in.jsonl"), "--out", dir.path("o.qds"),
                                   "--all-caps-share", "0.3"]), "quill: error: --all-caps-share goes with --hershey FILE")
+        XCTAssertEqual(firstLine(["data", "import", "iam-jsonl", dir.path("in.jsonl"), "--out", dir.path("o.qds"),
+                                  "--speech-share", "0.3"]), "quill: error: --speech-share goes with --hershey FILE")
+        XCTAssertEqual(firstLine(base + h + ["--all-caps-share", "0.6", "--speech-share", "0.5"]),
+                       "quill: error: --all-caps-share and --speech-share add up to more than 1; they are shares of the same phrases")
         for bad in ["", "cursive,", "cursive,,futural", " , "] {
             XCTAssertEqual(firstLine(base + h + ["--hershey-fonts", bad]),
                            "quill: error: --hershey-fonts: a comma-separated list of font ids, such as cursive,futural", bad)

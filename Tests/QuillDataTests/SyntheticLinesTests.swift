@@ -166,6 +166,44 @@ final class SyntheticLinesTests: XCTestCase {
         }
     }
 
+    func testSpeechShareSetsTheShareOfQuotedSpeech() throws {
+        let words = ["house", "river", "Table", "quiet"]
+        let usual = SyntheticText.lines(count: 600, words: words, seed: 1)
+        XCTAssertEqual(SyntheticText.lines(count: 600, words: words, seed: 1, allCapsShare: nil, speechShare: nil), usual,
+                       "no shares: the usual mix, drawn exactly as before")
+        XCTAssertEqual(SyntheticText.lines(count: 600, words: words, seed: 1, allCapsShare: 0.4, speechShare: nil),
+                       SyntheticText.lines(count: 600, words: words, seed: 1, allCapsShare: 0.4),
+                       "an all-caps import without --speech-share draws as before the option")
+        func count(_ lines: [String], _ p: (Character) -> Bool) -> Int { lines.joined().filter(p).count }
+        func capitalWs(_ lines: [String]) -> Int {
+            lines.flatMap { $0.split(separator: " ") }.filter { $0.drop { "\"'".contains($0) }.first == "W" }.count
+        }
+        let half = SyntheticText.lines(count: 600, words: words, seed: 1, speechShare: 0.5)
+        XCTAssertGreaterThan(count(half) { $0 == "'" }, 3 * count(usual) { $0 == "'" })
+        XCTAssertGreaterThan(count(half) { $0 == "\"" }, 2 * count(usual) { $0 == "\"" })
+        XCTAssertGreaterThan(capitalWs(half), 50, "speech opens with a capital W half the time")
+        XCTAssertEqual(capitalWs(usual), 0, "the test's words have no W")
+        // Every phrase speech: no digits or symbols of the usual mix, and some quotes inside quotes.
+        let all = SyntheticText.lines(count: 600, words: words, seed: 1, speechShare: 1)
+        XCTAssertFalse(all.joined().contains { $0.isNumber || "&@=+%#[]/".contains($0) })
+        XCTAssertTrue(all.contains { $0.contains("\"'") || $0.contains("'\"") }, "quotes inside quotes")
+        for l in all { XCTAssertTrue((1...60).contains(l.count), l) }
+        // Both shares: all-caps first, speech next, the rest the usual mix.
+        let both = SyntheticText.lines(count: 600, words: words, seed: 1, allCapsShare: 0.5, speechShare: 0.5)
+        XCTAssertFalse(both.joined().contains { $0.isNumber })
+        XCTAssertGreaterThan(capitalWs(both), 20)
+
+        let dir = try TempDir()
+        let fontFile = try dir.write("h.json", Self.fontJSON(id: "scripts"))
+        for (caps, speech) in [(nil, -0.1), (nil, 1.5), (nil, Double.nan), (0.6, 0.5)] as [(Double?, Double)] {
+            var imported = ImportResult(samples: [])
+            XCTAssertThrowsError(try SyntheticMix(fontFile: fontFile, lines: 3, fonts: ["scripts"], allCapsShare: caps,
+                                                  speechShare: speech).apply(to: &imported)) {
+                XCTAssertTrue("\($0)".contains("speech share"), "\($0)")
+            }
+        }
+    }
+
     func testTheMixAddsTrainingLinesAndReadsIAMsHashAsUnknown() throws {
         let dir = try TempDir()
         let fontFile = try dir.write("h.json", Self.fontJSON(id: "scripts"))

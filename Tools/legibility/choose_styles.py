@@ -20,6 +20,12 @@ gives it per group too.
 Choosing on them and measuring with `legibility.py` on Sherlock Holmes keeps the choice from fitting the
 benchmark's own sentences.
 
+The style named default also writes every page written without `--style`, so `--pages N` writes the two
+selection passages of `selection-passages.txt` (War and Peace, about 1,000 characters each, drawn once by
+`--make-selection-passages` with seed 1869 by the passage rule of make_sentences.py) with the N best candidates,
+seeds 1 and 2, exactly as legibility.py writes its pages (`--input FILE`, read with `--psm 6`), and prints their
+mean page CER beside the sentences' figures; the default is then chosen among those N by it.
+
 Each candidate's sentences are written exactly as legibility.py writes its sentences (sentence i with seed i,
 bias --bias, `--line-height 60 --pen-width 2`, one pixel per point) and read with `--psm 7`; CER and "last word
 right" are legibility.py's. Candidate primes live in a temporary copy of the model directory, so the model's own
@@ -44,6 +50,8 @@ import legibility  # noqa: E402  (cer, last_word_right, ensure_tesseract, Runner
 import make_sentences  # noqa: E402  (paragraphs, split_sentences, good_sentence)
 
 SELECTION = os.path.join(HERE, "selection.txt")
+SELECTION_PASSAGES = os.path.join(HERE, "selection-passages.txt")
+PAGE_SEEDS = (1, 2)
 SELECTION_SEED = 1869  # War and Peace's first complete edition
 SELECTION_SIZE = 24
 SELECTION_CAPITALS = 12
@@ -76,6 +84,24 @@ def make_selection(book):
           f"capitals, from {len(candidates)} eligible sentences of {book}")
 
 
+def make_selection_passages(book):
+    """Two passages of War and Peace by make_sentences.py's passage rule, seeded with SELECTION_SEED; wrapped
+    lines, passages separated by a line holding only ---, as passages.txt."""
+    with open(book, encoding="utf-8") as f:
+        pars = make_sentences.paragraphs(f.read())
+    prose = [i for i, p in enumerate(pars) if len(p) >= 200]
+    passages = make_sentences.draw_passages(pars, prose, random.Random(SELECTION_SEED), 2)
+    with open(SELECTION_PASSAGES, "w", encoding="utf-8") as f:
+        f.write("---\n".join("".join(l + "\n" for l in lines) for lines in passages))
+    print(f"wrote {SELECTION_PASSAGES}: {len(passages)} passages "
+          f"({', '.join(str(len(chr(10).join(p))) for p in passages)} characters) from {book}")
+
+
+def read_passages(path):
+    with open(path, encoding="utf-8") as f:
+        return [p.strip("\n") for p in f.read().split("---\n") if p.strip()]
+
+
 def group(sentence):
     if re.search(r"[0-9]", sentence):
         return "digits"
@@ -93,7 +119,12 @@ def main():
     ap.add_argument("--rank-by", choices=("all", "ordinary", "digits", "capitals"), default="all",
                     help="rank by the mean CER over all selection sentences or over one group (default %(default)s)")
     ap.add_argument("--top", type=int, default=10, help="candidates to print (default %(default)s)")
+    ap.add_argument("--pages", type=int, default=0,
+                    help="write the selection passages with the N best candidates and print their page CER "
+                         "(default %(default)s: none)")
     ap.add_argument("--make-selection", action="store_true", help="draw selection.txt from --book and stop")
+    ap.add_argument("--make-selection-passages", action="store_true",
+                    help="draw selection-passages.txt from --book and stop")
     ap.add_argument("--book", default=os.path.join(ROOT, "..", "shared", "datasets", "war_and_peace", "input.txt"))
     args = ap.parse_args()
 
@@ -102,8 +133,13 @@ def main():
             raise SystemExit(f"choose_styles: {SELECTION} exists; it is drawn once and committed")
         make_selection(args.book)
         return
-    if args.seeds < 1 or args.jobs < 1:
-        raise SystemExit("choose_styles: --seeds and --jobs are at least 1")
+    if args.make_selection_passages:
+        if os.path.exists(SELECTION_PASSAGES):
+            raise SystemExit(f"choose_styles: {SELECTION_PASSAGES} exists; it is drawn once and committed")
+        make_selection_passages(args.book)
+        return
+    if args.seeds < 1 or args.jobs < 1 or args.pages < 0:
+        raise SystemExit("choose_styles: --seeds and --jobs are at least 1, --pages at least 0")
     try:
         biases = [float(b) for b in args.prime_biases.split(",")]
     except ValueError:
@@ -157,11 +193,30 @@ def main():
         key = "cer" if args.rank_by == "all" else args.rank_by
         candidates.sort(key=lambda c: (c[key], c["cer"], -c["last"], c["name"]))
         print(f"ranked by the mean CER of {'all sentences' if key == 'cer' else 'the ' + key + ' sentences'}")
-        print(f"\n{'CER':>6} {'last':>5} {'ordin.':>6} {'digits':>6} {'capit.':>6}  "
+        paged = candidates[:args.pages]
+        if paged:
+            passages = read_passages(SELECTION_PASSAGES)
+
+            def page(c, i, passage, seed):
+                return c["name"], legibility.item(runner, "page", passage, args.bias, seed, style=c["name"])
+
+            pages = {c["name"]: [] for c in paged}
+            with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+                futures = [pool.submit(page, c, i, p, seed) for c in paged for i, p in enumerate(passages)
+                           for seed in PAGE_SEEDS]
+                for f in concurrent.futures.as_completed(futures):
+                    name, rec = f.result()
+                    pages[name].append(rec["cer"])
+            for c in paged:
+                c["page"] = sum(pages[c["name"]]) / len(pages[c["name"]])
+            print(f"page: mean CER of the {len(passages)} selection passages x seeds "
+                  f"{', '.join(map(str, PAGE_SEEDS))} (--psm 6), for the {len(paged)} best")
+        print(f"\n{'CER':>6} {'last':>5} {'ordin.':>6} {'digits':>6} {'capit.':>6} {'page':>6}  "
               f"prime (quill style add NAME --model {args.model} ...)")
         for c in candidates[:args.top]:
-            print(f"{c['cer']:6.3f} {c['last']:5.0%} {c['ordinary']:6.3f} {c['digits']:6.3f} {c['capitals']:6.3f}  "
-                  f"--text \"{c['text']}\" --seed {c['seed']} --bias {c['bias']:g}")
+            pg = f"{c['page']:6.3f}" if "page" in c else f"{'':6}"
+            print(f"{c['cer']:6.3f} {c['last']:5.0%} {c['ordinary']:6.3f} {c['digits']:6.3f} {c['capitals']:6.3f} "
+                  f"{pg}  --text \"{c['text']}\" --seed {c['seed']} --bias {c['bias']:g}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

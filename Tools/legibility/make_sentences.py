@@ -121,6 +121,31 @@ def wrap(text, width=WRAP):
     return lines
 
 
+def draw_passages(pars, prose, rng, count):
+    """`count` passages by the rule above, each a list of wrapped lines, in book order: whole sentences from the
+    start of a random prose paragraph (an index in `prose`) onward, through every following paragraph (short
+    ones too, so the text is consecutive)."""
+    passages, used = [], set()
+    while len(passages) < count:
+        i = prose[rng.randrange(len(prose))]
+        if any(abs(i - j) < 10 for j in used):
+            continue
+        text = ""
+        for p in pars[i:i + 20]:
+            for s in split_sentences(p):
+                trial = (text + " " + s).strip()
+                if len("\n".join(wrap(trial))) > PASSAGE_MAX:
+                    break
+                text = trial
+            else:
+                continue
+            break
+        if len("\n".join(wrap(text))) >= PASSAGE_MIN and set(text) <= ALPHABET:
+            used.add(i)
+            passages.append((i, wrap(text)))
+    return [lines for _, lines in sorted(passages)]  # in book order
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--book", default=os.path.join(ROOT, "..", "shared", "datasets", "sherlock_holmes", "input.txt"))
@@ -143,27 +168,7 @@ def main():
     picked = sorted(rng.sample(range(len(candidates)), N_SENTENCES))
     sentences = [candidates[i] for i in picked]
 
-    # Passages: whole sentences from the start of a random prose paragraph onward, through every following
-    # paragraph (short ones too, so the text is consecutive).
-    passages, used = [], set()
-    while len(passages) < N_PASSAGES:
-        i = prose[rng.randrange(len(prose))]
-        if any(abs(i - j) < 10 for j in used):
-            continue
-        text = ""
-        for p in pars[i:i + 20]:
-            for s in split_sentences(p):
-                trial = (text + " " + s).strip()
-                if len("\n".join(wrap(trial))) > PASSAGE_MAX:
-                    break
-                text = trial
-            else:
-                continue
-            break
-        if len("\n".join(wrap(text))) >= PASSAGE_MIN and set(text) <= ALPHABET:
-            used.add(i)
-            passages.append((i, wrap(text)))
-    passages = [lines for _, lines in sorted(passages)]  # in book order
+    passages = draw_passages(pars, prose, rng, N_PASSAGES)
 
     with open(os.path.join(args.out, "sentences.txt"), "w", encoding="utf-8") as f:
         f.write("".join(s + "\n" for s in sentences))
