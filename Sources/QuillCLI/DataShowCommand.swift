@@ -32,7 +32,8 @@ public struct DataShowCommand: ParsableCommand {
         let sample: PreparedSample
         if let id {
             guard let s = ds.samples.first(where: { $0.id == id }) else {
-                throw CLIError("\(file): no sample with id '\(id)'; `quill data stats \(file)` lists the samples, or use --index")
+                throw CLIError("\(file): no sample with id '\(id)' among its \(ds.samples.count) samples; draw one by its "
+                               + "position with --index N (0…\(max(ds.samples.count - 1, 0)))")
             }
             sample = s
         } else {
