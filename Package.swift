@@ -108,7 +108,7 @@ let tests: [Target] = [
     .target(name: "QuillTestSupport", dependencies: ["QuillNumerics"], path: "Tests/QuillTestSupport"),
     .testTarget(name: "QuillIOTests", dependencies: ["QuillIO", "QuillTestSupport"]),
     .testTarget(name: "QuillTensorBoardTests", dependencies: ["QuillTensorBoard", "QuillTestSupport"]),
-    .testTarget(name: "QuillNumericsTests", dependencies: ["QuillNumerics", "QuillTestSupport"]),
+    .testTarget(name: "QuillNumericsTests", dependencies: ["QuillNumerics", "CQuillKernels", "QuillTestSupport"]),
     .testTarget(name: "QuillNNTests", dependencies: ["QuillNumerics", "QuillNN", "QuillTestSupport"]),
     .testTarget(name: "QuillOptimTests", dependencies: ["QuillNumerics", "QuillOptim", "QuillTestSupport"]),
     .testTarget(name: "QuillDataTests", dependencies: ["QuillData", "QuillNumerics", "QuillTestSupport"]),

@@ -1,6 +1,6 @@
 // Fused, threaded GRU and plain-RNN steps with packed recurrent weights: see include/QuillKernels.h.
 //
-// The same layout as the LSTM step (lstm_step.c, whose slices, packing, threads and panel product these share
+// The AVX2 twins are in recurrent_avx2.c. The same layout as the LSTM step (lstm_step.c, whose slices, packing, threads and panel product these share
 // through recurrent_shared.h): each thread owns a slice of hidden units, computes the recurrent product for its
 // units' gate columns from the whole h_{t−1}, then their cell maths. Backward: each thread computes its units'
 // pre-activation gradients, a barrier, then its columns of dh_{t−1} from every thread's gradients.
@@ -109,7 +109,9 @@ static void gru_forward_job(void *p, int tid, int nthreads) {
 
 void qk_gru_forward_step(const float *packed, int batch, int hidden, const float *hPrev, const float *biasH,
                          float *xg, float *hg, float *h) {
-    if (!qk_available()) return;
+    int level = qk_level();
+    if (level == 2) qk_gru_forward_step_avx2(packed, batch, hidden, hPrev, biasH, xg, hg, h);
+    if (level != 3) return;
     cell_args a = { .packed = packed, .B = batch, .H = hidden, .hPrev = hPrev, .biasH = biasH, .pre = xg, .hg = hg,
                     .h = h };
     run_slices(&a, gru_forward_job);
@@ -163,7 +165,9 @@ static void gru_backward_job(void *p, int tid, int nthreads) {
 void qk_gru_backward_step(const float *packed, int batch, int hidden, const float *act, const float *hg,
                           const float *hPrev, float *dh, const float *dhExternal, float *dxg, float *dhg,
                           float clip) {
-    if (!qk_available()) return;
+    int level = qk_level();
+    if (level == 2) qk_gru_backward_step_avx2(packed, batch, hidden, act, hg, hPrev, dh, dhExternal, dxg, dhg, clip);
+    if (level != 3) return;
     cell_args a = { .packed = packed, .B = batch, .H = hidden, .act = act, .hgIn = hg, .hPrev = hPrev, .dh = dh,
                     .dhExt = dhExternal, .dPre = dxg, .dhg = dhg, .clip = clip };
     run_slices(&a, gru_backward_job);
@@ -195,7 +199,9 @@ static void rnn_forward_job(void *p, int tid, int nthreads) {
 
 void qk_rnn_forward_step(const float *packed, int batch, int hidden, int relu, const float *hPrev, float *pre,
                          float *h) {
-    if (!qk_available()) return;
+    int level = qk_level();
+    if (level == 2) qk_rnn_forward_step_avx2(packed, batch, hidden, relu, hPrev, pre, h);
+    if (level != 3) return;
     cell_args a = { .packed = packed, .B = batch, .H = hidden, .relu = relu, .hPrev = hPrev, .pre = pre, .h = h };
     run_slices(&a, rnn_forward_job);
 }
@@ -229,7 +235,9 @@ static void rnn_backward_job(void *p, int tid, int nthreads) {
 
 void qk_rnn_backward_step(const float *packed, int batch, int hidden, int relu, const float *h, float *dh,
                           const float *dhExternal, float *dPre, float clip) {
-    if (!qk_available()) return;
+    int level = qk_level();
+    if (level == 2) qk_rnn_backward_step_avx2(packed, batch, hidden, relu, h, dh, dhExternal, dPre, clip);
+    if (level != 3) return;
     cell_args a = { .packed = packed, .B = batch, .H = hidden, .relu = relu, .hOut = h, .dh = dh,
                     .dhExt = dhExternal, .dPre = dPre, .clip = clip };
     run_slices(&a, rnn_backward_job);

@@ -3,7 +3,7 @@
 // same order, no fused multiply-adds (this file turns contraction off) and true division. Swift's Float
 // specialisations of Kernels.tanh/sigmoid call these, so a build of the library without Quill's compiler flags (a
 // package dependency resolved by version, issue 18 item 11) still runs them 16 lanes at a time where the CPU has
-// AVX-512 (chosen at run time), and a plain loop elsewhere.
+// AVX-512, 8 where it has AVX2 (chosen at run time, qk_level), and a plain loop elsewhere.
 #include "QuillKernels.h"
 #include "vector_math.h"
 
@@ -111,6 +111,66 @@ QK_TARGET static inline __m512 x_sigmoid(__m512 x) {
     }
 QK_MAP_AVX512(tanh_avx512, x_tanh)
 QK_MAP_AVX512(sigmoid_avx512, x_sigmoid)
+
+// MARK: - AVX2, the same operations 8 lanes at a time (CPUs without AVX-512: AMD Zen 2, older Intel)
+
+#define QK_TARGET_AVX2 __attribute__((target("avx2")))
+
+QK_TARGET_AVX2 static inline __m256 y_negate(__m256 x) {
+    return _mm256_castsi256_ps(_mm256_xor_si256(_mm256_castps_si256(x), _mm256_set1_epi32((int)0x80000000u)));
+}
+
+QK_TARGET_AVX2 static inline __m256 y_exp(__m256 x) {
+    __m256 xc = _mm256_max_ps(_mm256_set1_ps(-87.3f), x);
+    xc = _mm256_min_ps(_mm256_set1_ps(88.7f), xc);
+    __m256 m = _mm256_add_ps(_mm256_mul_ps(xc, _mm256_set1_ps(1.442695041f)), _mm256_set1_ps(12582912.0f));
+    __m256 n = _mm256_sub_ps(m, _mm256_set1_ps(12582912.0f));
+    __m256 r = _mm256_add_ps(_mm256_sub_ps(xc, _mm256_mul_ps(n, _mm256_set1_ps(0.693359375f))),
+                             _mm256_mul_ps(n, _mm256_set1_ps(2.12194440e-4f)));
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), _mm256_set1_ps(5.0000001201e-1f));
+    __m256 er = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(_mm256_mul_ps(p, r), r), r), _mm256_set1_ps(1.0f));
+    __m256i bits = _mm256_slli_epi32(
+        _mm256_add_epi32(_mm256_sub_epi32(_mm256_castps_si256(m), _mm256_set1_epi32(0x4B400000)), _mm256_set1_epi32(127)),
+        23);
+    return _mm256_mul_ps(er, _mm256_castsi256_ps(bits));
+}
+
+QK_TARGET_AVX2 static inline __m256 y_tanh(__m256 x) {
+    __m256 ax = _mm256_castsi256_ps(_mm256_and_si256(_mm256_castps_si256(x), _mm256_set1_epi32(0x7FFFFFFF)));
+    __m256 z = _mm256_mul_ps(x, x);
+    __m256 p = _mm256_set1_ps(-5.70498872745e-3f);
+    p = _mm256_add_ps(_mm256_mul_ps(p, z), _mm256_set1_ps(2.06390887954e-2f));
+    p = _mm256_sub_ps(_mm256_mul_ps(p, z), _mm256_set1_ps(5.37397155531e-2f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, z), _mm256_set1_ps(1.33314422036e-1f));
+    p = _mm256_sub_ps(_mm256_mul_ps(p, z), _mm256_set1_ps(3.33332819422e-1f));
+    __m256 small = _mm256_add_ps(_mm256_mul_ps(_mm256_mul_ps(p, z), x), x);
+    __m256 e = y_exp(_mm256_mul_ps(_mm256_set1_ps(2.0f), ax));
+    __m256 bigAbs = _mm256_sub_ps(_mm256_set1_ps(1.0f),
+                                  _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, _mm256_set1_ps(1.0f))));
+    __m256 negative = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ);
+    __m256 big = _mm256_blendv_ps(bigAbs, y_negate(bigAbs), negative);
+    __m256 isSmall = _mm256_cmp_ps(ax, _mm256_set1_ps(0.625f), _CMP_LT_OQ);
+    return _mm256_blendv_ps(big, small, isSmall);
+}
+
+QK_TARGET_AVX2 static inline __m256 y_sigmoid(__m256 x) {
+    return _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_add_ps(_mm256_set1_ps(1.0f), y_exp(y_negate(x))));
+}
+
+// y[i] = f(x[i]) 8 lanes at a time; the tail by the scalar form, which gives the same bits.
+#define QK_MAP_AVX2(name, f, scalar)                                                                \
+    QK_TARGET_AVX2 static void name(const float *x, float *y, size_t n) {                           \
+        size_t i = 0;                                                                               \
+        for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, f(_mm256_loadu_ps(x + i)));              \
+        for (; i < n; i++) y[i] = scalar(x[i]);                                                     \
+    }
+QK_MAP_AVX2(tanh_avx2, y_tanh, s_tanh)
+QK_MAP_AVX2(sigmoid_avx2, y_sigmoid, s_sigmoid)
 #endif
 
 // MARK: - Entry points
@@ -125,14 +185,18 @@ void qk_sigmoid_portable(const float *x, float *y, size_t count) {
 
 void qk_tanh(const float *x, float *y, size_t count) {
 #if defined(__x86_64__)
-    if (qk_available()) { tanh_avx512(x, y, count); return; }
+    int level = qk_level();
+    if (level == 3) { tanh_avx512(x, y, count); return; }
+    if (level == 2) { tanh_avx2(x, y, count); return; }
 #endif
     qk_tanh_portable(x, y, count);
 }
 
 void qk_sigmoid(const float *x, float *y, size_t count) {
 #if defined(__x86_64__)
-    if (qk_available()) { sigmoid_avx512(x, y, count); return; }
+    int level = qk_level();
+    if (level == 3) { sigmoid_avx512(x, y, count); return; }
+    if (level == 2) { sigmoid_avx2(x, y, count); return; }
 #endif
     qk_sigmoid_portable(x, y, count);
 }

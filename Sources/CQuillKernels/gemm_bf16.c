@@ -61,14 +61,15 @@ int qk_bf16_available(void) {
         // Leaf 7 must exist and report at least subleaf 1; AVX512_BF16 is leaf 7, subleaf 1, EAX bit 5. The compiler
         // takes avx512bf16 to imply AVX512-BW, which every CPU with BF16 has; it is checked all the same.
         __builtin_cpu_init();
-        if (qk_available() && __builtin_cpu_supports("avx512bw") && __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) &&
+        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) &&
             eax >= 1) {
             __cpuid_count(7, 1, eax, ebx, ecx, edx);
             has = (eax >> 5) & 1u;
         }
         ok = has;
     }
-    return ok;
+    // The CPU's answer is read once; the cap on the kernels (QUILL_KERNELS, qk_set_level) every time.
+    return ok && qk_available();
 }
 
 /// Tile: MR rows × NR columns (NR = two zmm vectors of fp32 accumulators).

@@ -34,19 +34,40 @@
 
 // MARK: - Configuration
 
-static int qk_cpu_ok = -1;
+/// The vector kernels this CPU runs (3: AVX-512 F/VL/DQ with FMA; 2: AVX2 with FMA; 0: neither), read once, and
+/// the cap on them: QUILL_KERNELS=0 gives 0, QUILL_KERNELS=avx2 gives 2, otherwise 3; qk_set_level changes it.
+static int qk_cpu_level = -1;
+static int qk_level_cap = -1;
 
-int qk_available(void) {
-    if (qk_cpu_ok < 0) {
+static int cpu_level(void) {
+    if (qk_cpu_level < 0) {
         __builtin_cpu_init();
-        int ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-                 __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma");
-        const char *env = getenv("QUILL_KERNELS");
-        if (env && env[0] == '0') ok = 0;
-        qk_cpu_ok = ok;
+        int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        int avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+                     __builtin_cpu_supports("avx512dq");
+        qk_cpu_level = avx512 ? 3 : avx2 ? 2 : 0;
     }
-    return qk_cpu_ok;
+    return qk_cpu_level;
 }
+
+int qk_level(void) {
+    if (qk_level_cap < 0) {
+        const char *env = getenv("QUILL_KERNELS");
+        qk_level_cap = !env ? 3 : strcmp(env, "0") == 0 ? 0 : strcmp(env, "avx2") == 0 ? 2 : 3;
+    }
+    int cpu = cpu_level();
+    return cpu < qk_level_cap ? cpu : qk_level_cap;
+}
+
+int qk_set_level(int cap) {
+    qk_level();
+    qk_level_cap = cap < 0 ? 0 : cap > 3 ? 3 : cap == 1 ? 0 : cap;
+    return qk_level();
+}
+
+int qk_available(void) { return qk_level() == 3; }
+
+int qk_avx2_available(void) { return qk_level() >= 2; }
 
 int qk_cpu_threads(void) {
     static int n = 0;
@@ -407,7 +428,9 @@ static void forward_job(void *p, int tid, int nthreads) {
 
 void qk_lstm_forward_step(const float *packed, int batch, int hidden, const float *hPrev, const float *cPrev,
                           float *gates, float *c, float *tanhC, float *h, const float *peepholes) {
-    if (!qk_available()) return;
+    int level = qk_level();
+    if (level == 2) qk_lstm_forward_step_avx2(packed, batch, hidden, hPrev, cPrev, gates, c, tanhC, h, peepholes);
+    if (level != 3) return;
     step_args a = { .packed = packed, .B = batch, .H = hidden, .hPrev = hPrev, .cPrev = cPrev, .peep = peepholes,
                     .gates = gates, .c = c, .tanhC = tanhC, .h = h };
     a.slices = qk_unit_slices(hidden, a.bounds);
@@ -476,7 +499,11 @@ static void backward_job(void *p, int tid, int nthreads) {
 void qk_lstm_backward_step(const float *packed, int batch, int hidden, const float *gates, const float *cPrev,
                            const float *tanhC, float *dh, const float *dhExternal, float *dc, float *dGates,
                            float clip, const float *peepholes) {
-    if (!qk_available()) return;
+    int level = qk_level();
+    if (level == 2)
+        qk_lstm_backward_step_avx2(packed, batch, hidden, gates, cPrev, tanhC, dh, dhExternal, dc, dGates, clip,
+                                   peepholes);
+    if (level != 3) return;
     step_args a = { .packed = packed, .B = batch, .H = hidden, .agates = gates, .cPrev = cPrev, .tanhCb = tanhC,
                     .dh = dh, .dhExt = dhExternal, .dc = dc, .dGates = dGates, .clip = clip, .peep = peepholes };
     a.slices = qk_unit_slices(hidden, a.bounds);
@@ -485,7 +512,10 @@ void qk_lstm_backward_step(const float *packed, int batch, int hidden, const flo
 
 #else
 
+int qk_level(void) { return 0; }
+int qk_set_level(int level) { (void)level; return 0; }
 int qk_available(void) { return 0; }
+int qk_avx2_available(void) { return 0; }
 void qk_parallel_ranges(int count, int minimumPerThread, qk_range_fn fn, void *context) {
     (void)minimumPerThread;
     if (count > 0) fn(context, 0, count);

@@ -5,9 +5,10 @@ import QuillNumerics
 /// weights, the product and the cell maths in one call, split over the cores by hidden units) and Graves's soft
 /// window (AVX-512 over the characters).
 ///
-/// Recurrent layers of every kind in Float with a batch of at least 4, and the window in Float, take them on CPUs
-/// with AVX-512; everything else (Double, batch-1 sampling, other CPUs) takes the portable path of OpenBLAS products
-/// and Swift kernels. Both compute the same maths; the tests hold the kernels to the portable path.
+/// Recurrent layers of every kind in Float with a batch of at least 4 take the steps on CPUs with AVX-512 (16 lanes)
+/// or AVX2 with FMA (their 8-lane twins); the window takes its kernels on CPUs with AVX-512. Everything else (Double,
+/// batch-1 sampling, older CPUs) takes the portable path of OpenBLAS products and Swift kernels. Both compute the same
+/// maths; the tests hold each width's kernels to the portable path.
 public enum FusedKernels {
     /// Off switch (tests compare both paths; `QUILL_KERNELS=0` in the environment also turns it off).
     nonisolated(unsafe) public static var enabled = true
@@ -16,8 +17,38 @@ public enum FusedKernels {
     /// small to pay for waking the threads. Tests lower it to hold the kernels to the portable path at batch 1–3.
     nonisolated(unsafe) static var minimumBatch = 4
 
-    /// Whether this CPU runs the fused kernels.
-    public static var available: Bool { qk_available() != 0 }
+    /// The vector width of the kernels this process runs.
+    public enum Level: Int32, Sendable, CaseIterable, CustomStringConvertible {
+        /// None: every step and the window take the portable path.
+        case none = 0
+        /// AVX2 with FMA, 8 lanes: the recurrent steps and the elementwise activations.
+        case avx2 = 2
+        /// AVX-512 F/VL/DQ, 16 lanes: the steps, the window, Quill's GEMMs.
+        case avx512 = 3
+
+        public var description: String {
+            switch self {
+            case .none: return "portable"
+            case .avx2: return "AVX2"
+            case .avx512: return "AVX-512"
+            }
+        }
+    }
+
+    /// The widest kernels this CPU runs, capped by `QUILL_KERNELS` (`0`: none, `avx2`: at most AVX2) or `cap(at:)`.
+    public static var level: Level { Level(rawValue: qk_level()) ?? .none }
+
+    /// Caps the kernels at `level` (`.avx512` lifts the cap to what the CPU runs) and returns the level that
+    /// results; tests and benches hold the AVX2 twins to the portable path on AVX-512 CPUs with it. Call it between
+    /// passes, from one thread.
+    @discardableResult
+    public static func cap(at level: Level) -> Level { Level(rawValue: qk_set_level(level.rawValue)) ?? .none }
+
+    /// Whether this CPU runs the fused recurrent steps (AVX-512, or AVX2 with FMA).
+    public static var available: Bool { qk_avx2_available() != 0 }
+
+    /// Whether this CPU runs the soft window's kernels (AVX-512).
+    public static var windowAvailable: Bool { qk_available() != 0 }
 
     /// Threads the fused steps of a layer of `hidden` units use.
     public static func threads(hidden: Int) -> Int { Int(qk_threads_for(Int32(hidden))) }
@@ -28,7 +59,9 @@ public enum FusedKernels {
     }
 
     /// Whether the soft window in `T` takes the kernels.
-    static func appliesToWindow<T: QuillScalar>(_: T.Type) -> Bool { enabled && T.self == Float.self && available }
+    static func appliesToWindow<T: QuillScalar>(_: T.Type) -> Bool {
+        enabled && T.self == Float.self && windowAvailable
+    }
 }
 
 /// Packed copies of one layer's W_h (forward) and W_hᵀ (backward), 64-byte aligned, in the kernels' panel layout.

@@ -104,7 +104,7 @@ public struct KernelBenchmark {
         var rows = [Timing]()
         for fused in [true, false] where fused == false || FusedKernels.available {
             FusedKernels.enabled = fused
-            let name = fused ? "fused, \(FusedKernels.threads(hidden: H)) threads" : "portable"
+            let name = fused ? "fused \(FusedKernels.level), \(FusedKernels.threads(hidden: H)) threads" : "portable"
             let forward = Self.time(repetitions) {
                 layer.beginForward(ws, steps: steps)
                 for t in 0..<steps { layer.step(t, ws) }

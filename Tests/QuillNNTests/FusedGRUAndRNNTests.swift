@@ -46,7 +46,7 @@ final class FusedGRUAndRNNTests: XCTestCase {
     /// With the default threshold, sampling shapes (batch 1, or passes under 8 steps forward) keep the portable
     /// path; a batch of 4 fuses.
     func testSamplingShapesStayPortable() throws {
-        guard FusedKernels.available else { throw XCTSkip("this CPU has no AVX-512: the fused kernels do not run") }
+        guard FusedKernels.available else { throw XCTSkip("this CPU has neither AVX-512 nor AVX2 with FMA: the fused kernels do not run") }
         for kind in Self.kinds {
             XCTAssertFalse(FusedPathCheck(kind: kind, batch: 1, hidden: 72).run(fused: true).fusedForward, "\(kind)")
             XCTAssertFalse(FusedPathCheck(kind: kind, batch: 8, hidden: 72, steps: 3).run(fused: true).fusedForward,

@@ -36,7 +36,7 @@ final class FusedLSTMTests: XCTestCase {
 
     /// Short passes and tiny batches (sampling) keep the portable path.
     func testSamplingShapesStayPortable() throws {
-        guard FusedKernels.available else { throw XCTSkip("this CPU has no AVX-512: the fused LSTM kernels do not run") }
+        guard FusedKernels.available else { throw XCTSkip("this CPU has neither AVX-512 nor AVX2 with FMA: the fused LSTM kernels do not run") }
         XCTAssertFalse(FusedPathCheck(kind: .lstm, batch: 1, hidden: 72).run(fused: true).fusedForward)
         XCTAssertFalse(FusedPathCheck(kind: .lstm, batch: 8, hidden: 72, steps: 3).run(fused: true).fusedForward)
     }

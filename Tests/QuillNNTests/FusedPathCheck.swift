@@ -66,29 +66,37 @@ struct FusedPathCheck {
         XCTAssertLessThanOrEqual(worst / scale, tolerance, "\(what)[\(at)]: \(a[at]) vs \(b[at])", file: file, line: line)
     }
 
-    /// Runs both paths and holds every tensor and gradient of the fused one to the portable one. Throws XCTSkip on
-    /// CPUs without AVX-512.
+    /// Runs both paths and holds every tensor and gradient of the fused one to the portable one, at every vector
+    /// width this CPU runs (AVX-512 and its AVX2 twins on AVX-512 CPUs; AVX2 alone on AVX2 CPUs). Throws XCTSkip on
+    /// CPUs with neither.
     func compare(file: StaticString = #filePath, line: UInt = #line) throws {
         // Saturated inputs make Float rounding itself larger: there both paths differ from a Double reference by
         // about 5e-4 (measured on the LSTM), so they are held to each other within 2e-3 rather than 2e-4.
         let tolerance: Float = saturate ? 2e-3 : 2e-4
         guard FusedKernels.available else {
-            throw XCTSkip("this CPU has no AVX-512: the fused \(kind.rawValue) kernels do not run")
+            throw XCTSkip("this CPU has neither AVX-512 nor AVX2 with FMA (or QUILL_KERNELS=0): the fused "
+                          + "\(kind.rawValue) kernels do not run")
         }
-        let f = run(fused: true)
+        let original = FusedKernels.level
+        defer { FusedKernels.cap(at: original) }
         let p = run(fused: false)
-        for (name, v) in f.tensors {
-            XCTAssertTrue(v.allSatisfy(\.isFinite), "fused \(kind) \(name) has NaN or ∞", file: file, line: line)
-        }
-        XCTAssertTrue(f.fusedForward && f.fusedBackward, "the fused \(kind) path did not run", file: file, line: line)
         XCTAssertFalse(p.fusedForward || p.fusedBackward, "the portable path was not taken", file: file, line: line)
-        XCTAssertEqual(f.tensors.map(\.name), p.tensors.map(\.name), file: file, line: line)
-        for (a, b) in zip(f.tensors, p.tensors) {
-            Self.assertClose(a.values, b.values, "\(kind) \(a.name)", tolerance: tolerance, file: file, line: line)
-        }
-        XCTAssertEqual(Set(f.grads.keys), Set(p.grads.keys), file: file, line: line)
-        for (name, g) in p.grads {
-            Self.assertClose(f.grads[name] ?? [], g, "\(kind) \(name)", tolerance: tolerance, file: file, line: line)
+        for level in [FusedKernels.Level.avx512, .avx2] where level.rawValue <= original.rawValue {
+            XCTAssertEqual(FusedKernels.cap(at: level), level, file: file, line: line)
+            let f = run(fused: true)
+            let what = "\(kind) \(level)"
+            for (name, v) in f.tensors {
+                XCTAssertTrue(v.allSatisfy(\.isFinite), "fused \(what) \(name) has NaN or ∞", file: file, line: line)
+            }
+            XCTAssertTrue(f.fusedForward && f.fusedBackward, "the fused \(what) path did not run", file: file, line: line)
+            XCTAssertEqual(f.tensors.map(\.name), p.tensors.map(\.name), file: file, line: line)
+            for (a, b) in zip(f.tensors, p.tensors) {
+                Self.assertClose(a.values, b.values, "\(what) \(a.name)", tolerance: tolerance, file: file, line: line)
+            }
+            XCTAssertEqual(Set(f.grads.keys), Set(p.grads.keys), file: file, line: line)
+            for (name, g) in p.grads {
+                Self.assertClose(f.grads[name] ?? [], g, "\(what) \(name)", tolerance: tolerance, file: file, line: line)
+            }
         }
     }
 }

@@ -92,7 +92,7 @@ final class SoftWindowTests: XCTestCase {
     /// lengths 0 to U = 48 (several 16-lane blocks, masked tails, φ(U + 1) in a block of its own), K below and above
     /// 16, and κ moving about 8 characters a step so the window sweeps every position.
     func testKernelsMatchPortablePathInFloat() throws {
-        guard FusedKernels.available else { throw XCTSkip("this CPU has no AVX-512: the window kernels do not run") }
+        guard FusedKernels.windowAvailable else { throw XCTSkip("this CPU has no AVX-512: the window kernels do not run") }
         defer { FusedKernels.enabled = true }
         for K in [10, 20] {
             func run(kernels: Bool) -> [String: [Float]] {

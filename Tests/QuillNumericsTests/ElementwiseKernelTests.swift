@@ -1,8 +1,9 @@
+import CQuillKernels
 import XCTest
 @testable import QuillNumerics
 
 /// The Float forms of `Kernels.tanh`/`sigmoid` (and in place) run C kernels (`qk_tanh`, `qk_sigmoid`: AVX-512 where
-/// the CPU has it, plain loops elsewhere) that must give the bits of `Float.fastTanh`/`fastSigmoid`, the Swift code
+/// the CPU has it, AVX2 where it has that, plain loops elsewhere) that must give the bits of `Float.fastTanh`/`fastSigmoid`, the Swift code
 /// they replace: committed models sample the same bytes for a seed whichever path runs.
 final class ElementwiseKernelTests: XCTestCase {
     /// Inputs over the whole range: the polynomial/exponential switch at |x| = 0.625, the clamps at −87.3 and 88.7,
@@ -30,14 +31,27 @@ final class ElementwiseKernelTests: XCTestCase {
     }
 
     func testTanhAndSigmoidGiveTheSwiftBitsOnEveryPathAndLength() {
+        // Every width this CPU runs: AVX-512, AVX2, none (qk_set_level caps the kernels; the level is put back).
+        let original = qk_level()
+        defer { _ = qk_set_level(original) }
+        var widths = 0
+        for level: Int32 in [3, 2, 0] where level <= original {
+            XCTAssertEqual(qk_set_level(level), level)
+            checkEveryLength(level)
+            widths += 1
+        }
+        print("ElementwiseKernelTests: checked \(widths) of the widths (AVX-512, AVX2, plain loops); this CPU runs level \(original)")
+    }
+
+    func checkEveryLength(_ level: Int32) {
         let all = inputs()
         let tanh = all.map { Float.fastTanh($0) }, sigmoid = all.map { Float.fastSigmoid($0) }
         // Every length up to 40 (whole vectors and every tail), then the whole set.
         for n in Array(0...40) + [all.count] {
             let x = Array(all.suffix(n)), wantT = Array(tanh.suffix(n)), wantS = Array(sigmoid.suffix(n))
             var y = [Float](repeating: 7, count: n)
-            Kernels.tanh(x, into: &y, count: n); assertSameBits(y, wantT, "tanh n=\(n)")
-            Kernels.sigmoid(x, into: &y, count: n); assertSameBits(y, wantS, "sigmoid n=\(n)")
+            Kernels.tanh(x, into: &y, count: n); assertSameBits(y, wantT, "level \(level) tanh n=\(n)")
+            Kernels.sigmoid(x, into: &y, count: n); assertSameBits(y, wantS, "level \(level) sigmoid n=\(n)")
             Kernels.portableTanh(x, into: &y, count: n); assertSameBits(y, wantT, "portable tanh n=\(n)")
             Kernels.portableSigmoid(x, into: &y, count: n); assertSameBits(y, wantS, "portable sigmoid n=\(n)")
             var z = x

@@ -6,8 +6,11 @@
 // pass into panels that each thread keeps hot in its cache, and each thread owns a slice of the hidden units: it
 // computes the product for its units' four gate columns, then their gate maths, with one barrier per step.
 //
-// The LSTM and window functions are no-ops where `qk_available()` is 0 (no AVX-512, or not x86-64); callers then
-// take the portable path. qk_sgemm, qk_sgemm_bf16, qk_parallel_ranges and qk_fma_peak_gflops work on every CPU.
+// Two vector widths, chosen at run time (qk_level): AVX-512 (16 lanes) and, on CPUs with AVX2 and FMA but no
+// AVX-512 (AMD Zen 2, older Intel), AVX2 twins of the recurrent steps and the elementwise activations (8 lanes, in
+// recurrent_avx2.c and elementwise.c). The recurrent steps are no-ops where qk_level() is below 2, the window's
+// where it is below 3 (qk_available() 0); callers then take the portable path. qk_sgemm, qk_sgemm_bf16,
+// qk_parallel_ranges and qk_fma_peak_gflops work on every CPU.
 #ifndef QUILL_KERNELS_H
 #define QUILL_KERNELS_H
 
@@ -17,11 +20,24 @@
 extern "C" {
 #endif
 
-/// 1 when this CPU runs the AVX-512 kernels (and QUILL_KERNELS is not set to 0), else 0.
+/// The widest kernels this process runs: 3 for AVX-512 (F, VL, DQ with FMA), 2 for AVX2 with FMA, 0 for neither (or
+/// not x86-64), capped by QUILL_KERNELS in the environment (0: none; avx2: at most the AVX2 kernels) or by
+/// qk_set_level. The CPU is read once.
+int qk_level(void);
+
+/// Caps the kernels at `level` (0: none, 2: AVX2 at most, 3: all the CPU runs; 1 counts as 0) for tests and
+/// benches that hold one width to another on the same machine; returns qk_level() afterwards. Call it between
+/// passes, from one thread: packed weights keep their layout, which does not depend on the level.
+int qk_set_level(int level);
+
+/// 1 when qk_level() is 3 (the AVX-512 kernels: the GEMMs, the window, the 16-lane steps), else 0.
 int qk_available(void);
 
+/// 1 when qk_level() is at least 2 (the fused recurrent steps run, 16 or 8 lanes), else 0.
+int qk_avx2_available(void);
+
 /// y = tanh(x) and y = sigmoid(x) over `count` floats (x and y may be the same array), bit for bit Float.fastTanh
-/// and Float.fastSigmoid of QuillNumerics: AVX-512 where qk_available() is 1, a plain loop elsewhere.
+/// and Float.fastSigmoid of QuillNumerics: AVX-512 where qk_level() is 3, AVX2 where it is 2, a plain loop elsewhere.
 void qk_tanh(const float *x, float *y, size_t count);
 void qk_sigmoid(const float *x, float *y, size_t count);
 /// The plain loops qk_tanh and qk_sigmoid fall back to (for tests on CPUs that take the vector path).
@@ -103,7 +119,8 @@ void qk_sgemm(int transA, int transB, int m, int n, int k, float alpha, const fl
               int ldb, float beta, float *C, int ldc, int threads);
 
 /// 1 when this CPU runs qk_sgemm_bf16's vector kernel: qk_available() (AVX-512 F, VL, DQ, FMA, the OS saving their
-/// state, QUILL_KERNELS not 0), AVX512-BW and AVX512_BF16 (CPUID leaf 7, subleaf 1, EAX bit 5); else 0. Read once.
+/// state, not capped by QUILL_KERNELS or qk_set_level), AVX512-BW and AVX512_BF16 (CPUID leaf 7, subleaf 1, EAX
+/// bit 5); else 0. The CPU is read once.
 int qk_bf16_available(void);
 
 /// qk_sgemm with bfloat16 operands, opt-in for the large products: C = α·op(A)·op(B) + β·C with the shapes,
