@@ -114,13 +114,14 @@ QK_MAP_AVX512(sigmoid_avx512, x_sigmoid)
 
 // MARK: - AVX2, the same operations 8 lanes at a time (CPUs without AVX-512: AMD Zen 2, older Intel)
 
-#define QK_TARGET_AVX2 __attribute__((target("avx2")))
+/// AVX2 without FMA: these forms round as the Swift ones, with no fused multiply-adds.
+#define QK_TARGET_AVX2_ONLY __attribute__((target("avx2")))
 
-QK_TARGET_AVX2 static inline __m256 y_negate(__m256 x) {
+QK_TARGET_AVX2_ONLY static inline __m256 x8_negate(__m256 x) {
     return _mm256_castsi256_ps(_mm256_xor_si256(_mm256_castps_si256(x), _mm256_set1_epi32((int)0x80000000u)));
 }
 
-QK_TARGET_AVX2 static inline __m256 y_exp(__m256 x) {
+QK_TARGET_AVX2_ONLY static inline __m256 x8_exp(__m256 x) {
     __m256 xc = _mm256_max_ps(_mm256_set1_ps(-87.3f), x);
     xc = _mm256_min_ps(_mm256_set1_ps(88.7f), xc);
     __m256 m = _mm256_add_ps(_mm256_mul_ps(xc, _mm256_set1_ps(1.442695041f)), _mm256_set1_ps(12582912.0f));
@@ -140,7 +141,7 @@ QK_TARGET_AVX2 static inline __m256 y_exp(__m256 x) {
     return _mm256_mul_ps(er, _mm256_castsi256_ps(bits));
 }
 
-QK_TARGET_AVX2 static inline __m256 y_tanh(__m256 x) {
+QK_TARGET_AVX2_ONLY static inline __m256 x8_tanh(__m256 x) {
     __m256 ax = _mm256_castsi256_ps(_mm256_and_si256(_mm256_castps_si256(x), _mm256_set1_epi32(0x7FFFFFFF)));
     __m256 z = _mm256_mul_ps(x, x);
     __m256 p = _mm256_set1_ps(-5.70498872745e-3f);
@@ -149,28 +150,28 @@ QK_TARGET_AVX2 static inline __m256 y_tanh(__m256 x) {
     p = _mm256_add_ps(_mm256_mul_ps(p, z), _mm256_set1_ps(1.33314422036e-1f));
     p = _mm256_sub_ps(_mm256_mul_ps(p, z), _mm256_set1_ps(3.33332819422e-1f));
     __m256 small = _mm256_add_ps(_mm256_mul_ps(_mm256_mul_ps(p, z), x), x);
-    __m256 e = y_exp(_mm256_mul_ps(_mm256_set1_ps(2.0f), ax));
+    __m256 e = x8_exp(_mm256_mul_ps(_mm256_set1_ps(2.0f), ax));
     __m256 bigAbs = _mm256_sub_ps(_mm256_set1_ps(1.0f),
                                   _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, _mm256_set1_ps(1.0f))));
     __m256 negative = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ);
-    __m256 big = _mm256_blendv_ps(bigAbs, y_negate(bigAbs), negative);
+    __m256 big = _mm256_blendv_ps(bigAbs, x8_negate(bigAbs), negative);
     __m256 isSmall = _mm256_cmp_ps(ax, _mm256_set1_ps(0.625f), _CMP_LT_OQ);
     return _mm256_blendv_ps(big, small, isSmall);
 }
 
-QK_TARGET_AVX2 static inline __m256 y_sigmoid(__m256 x) {
-    return _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_add_ps(_mm256_set1_ps(1.0f), y_exp(y_negate(x))));
+QK_TARGET_AVX2_ONLY static inline __m256 x8_sigmoid(__m256 x) {
+    return _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_add_ps(_mm256_set1_ps(1.0f), x8_exp(x8_negate(x))));
 }
 
 // y[i] = f(x[i]) 8 lanes at a time; the tail by the scalar form, which gives the same bits.
 #define QK_MAP_AVX2(name, f, scalar)                                                                \
-    QK_TARGET_AVX2 static void name(const float *x, float *y, size_t n) {                           \
+    QK_TARGET_AVX2_ONLY static void name(const float *x, float *y, size_t n) {                           \
         size_t i = 0;                                                                               \
         for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, f(_mm256_loadu_ps(x + i)));              \
         for (; i < n; i++) y[i] = scalar(x[i]);                                                     \
     }
-QK_MAP_AVX2(tanh_avx2, y_tanh, s_tanh)
-QK_MAP_AVX2(sigmoid_avx2, y_sigmoid, s_sigmoid)
+QK_MAP_AVX2(tanh_avx2, x8_tanh, s_tanh)
+QK_MAP_AVX2(sigmoid_avx2, x8_sigmoid, s_sigmoid)
 #endif
 
 // MARK: - Entry points

@@ -10,87 +10,19 @@
 // 64 bytes, 8 KB) stays in a 32 KB L1 while every row tile of the batch passes over it; C is read and written once
 // per block. Lanes past a slice's last unit are neither read nor written (masked loads and stores).
 //
-// Vector maths: the FMA forms of vector_math.h (Cephes exp, the tanh polynomial below |x| = 0.625) with the 12-bit
-// hardware reciprocal and one Newton step (relative error about 1e-7) in place of AVX-512's 14-bit one. Like the
-// 16-lane kernels, these agree with the portable path (QuillNN's CellKernels) to Float rounding, not bit for bit.
+// Vector maths: vector_math.h's 8-lane forms. Like the 16-lane kernels, these agree with the portable path (QuillNN's
+// CellKernels) to Float rounding, not bit for bit.
 #include "QuillKernels.h"
 
 #if defined(__x86_64__)
 
 #include "recurrent_shared.h"
-#include <immintrin.h>
+#include "vector_math.h"
 #include <string.h>
 
-#define QK_TARGET_AVX2 __attribute__((target("avx2,fma")))
 #define NR QK_NR
 /// Depth block of the panel product (see the header comment).
 #define KB 128
-
-// MARK: - Lanes
-
-/// Lanes [0, count) of 8, as the mask vector of maskload/maskstore.
-QK_TARGET_AVX2 static inline __m256i lanes(int count) {
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
-/// The `rem` floats at p (all 8 when rem ≥ 8), zeros in the other lanes, which are not read.
-QK_TARGET_AVX2 static inline __m256 ld(const float *p, int rem) {
-    return rem >= 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, lanes(rem));
-}
-
-/// Stores the first `rem` lanes of v at p (all 8 when rem ≥ 8).
-QK_TARGET_AVX2 static inline void st(float *p, int rem, __m256 v) {
-    if (rem >= 8) _mm256_storeu_ps(p, v);
-    else _mm256_maskstore_ps(p, lanes(rem), v);
-}
-
-// MARK: - Vector maths
-
-QK_TARGET_AVX2 static inline __m256 y_exp(__m256 x) {
-    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.7f));
-    __m256 m = _mm256_fmadd_ps(x, _mm256_set1_ps(1.442695041f), _mm256_set1_ps(12582912.0f));
-    __m256 n = _mm256_sub_ps(m, _mm256_set1_ps(12582912.0f));
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fmadd_ps(n, _mm256_set1_ps(2.12194440e-4f), r);
-    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-    __m256 er = _mm256_add_ps(_mm256_fmadd_ps(_mm256_mul_ps(p, r), r, r), _mm256_set1_ps(1.0f));
-    __m256i bits = _mm256_slli_epi32(
-        _mm256_add_epi32(_mm256_sub_epi32(_mm256_castps_si256(m), _mm256_set1_epi32(0x4B400000)), _mm256_set1_epi32(127)),
-        23);
-    return _mm256_mul_ps(er, _mm256_castsi256_ps(bits));
-}
-
-/// 1/d for d ≥ 1, capped at 1e30 first (d may be +∞ where exp overflowed; Newton's step would make 1/∞ a NaN).
-QK_TARGET_AVX2 static inline __m256 y_reciprocal(__m256 d) {
-    d = _mm256_min_ps(d, _mm256_set1_ps(1e30f));
-    __m256 r = _mm256_rcp_ps(d);
-    return _mm256_mul_ps(r, _mm256_fnmadd_ps(d, r, _mm256_set1_ps(2.0f)));
-}
-
-QK_TARGET_AVX2 static inline __m256 y_sigmoid(__m256 x) {
-    return y_reciprocal(_mm256_add_ps(_mm256_set1_ps(1.0f), y_exp(_mm256_sub_ps(_mm256_setzero_ps(), x))));
-}
-
-QK_TARGET_AVX2 static inline __m256 y_tanh(__m256 x) {
-    const __m256 signBit = _mm256_castsi256_ps(_mm256_set1_epi32((int)0x80000000u));
-    __m256 ax = _mm256_andnot_ps(signBit, x), z = _mm256_mul_ps(x, x);
-    __m256 p = _mm256_set1_ps(-5.70498872745e-3f);
-    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(2.06390887954e-2f));
-    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-5.37397155531e-2f));
-    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(1.33314422036e-1f));
-    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-3.33332819422e-1f));
-    __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(p, z), x, x);
-    __m256 e = y_exp(_mm256_add_ps(ax, ax));
-    __m256 bigAbs = _mm256_fnmadd_ps(_mm256_set1_ps(2.0f), y_reciprocal(_mm256_add_ps(e, _mm256_set1_ps(1.0f))),
-                                     _mm256_set1_ps(1.0f));
-    __m256 big = _mm256_or_ps(bigAbs, _mm256_and_ps(x, signBit));
-    return _mm256_blendv_ps(big, small, _mm256_cmp_ps(ax, _mm256_set1_ps(0.625f), _CMP_LT_OQ));
-}
 
 QK_TARGET_AVX2 static inline __m256 clamp(__m256 v, float limit) {
     return _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(-limit)), _mm256_set1_ps(limit));
@@ -143,7 +75,7 @@ QK_TARGET_AVX2 static void gemm_panels(int M, int width, int K, const float *A, 
             int cols = width - p * NR - h;
             if (cols <= 0) break;
             if (cols > 16) cols = 16;
-            const __m256i m0 = lanes(cols), m1 = lanes(cols - 8);
+            const __m256i m0 = lanes8(cols), m1 = lanes8(cols - 8);
             const int full = cols == 16;
             float *Ch = C + p * NR + h;
             for (int k0 = 0; k0 < K; k0 += KB) {
@@ -197,8 +129,8 @@ static void carry_dh(step2 *a, int tid, int nthreads, int gates, const float *dR
 
 /// The gradient reaching h: the carried dh plus the external one (NULL for none).
 QK_TARGET_AVX2 static inline __m256 total_dh(const float *dh, const float *ext, int rem) {
-    __m256 d = ld(dh, rem);
-    return ext ? _mm256_add_ps(d, ld(ext, rem)) : d;
+    __m256 d = ld8(dh, rem);
+    return ext ? _mm256_add_ps(d, ld8(ext, rem)) : d;
 }
 
 // MARK: LSTM (Graves eqs. 7–11, peepholes optional)
@@ -215,23 +147,23 @@ QK_TARGET_AVX2 static void lstm_forward_slice(step2 *a, int s) {
         float *cb = a->c + (size_t)b * H + u0, *tb = a->tanhC + (size_t)b * H + u0, *hb = a->h + (size_t)b * H + u0;
         for (int j = 0; j < w; j += 8) {
             const int n = w - j;
-            __m256 vc = ld(cp + j, n), xi = ld(gi + j, n), xf = ld(gf + j, n), xg = ld(gg + j, n), xo = ld(go + j, n);
+            __m256 vc = ld8(cp + j, n), xi = ld8(gi + j, n), xf = ld8(gf + j, n), xg = ld8(gg + j, n), xo = ld8(go + j, n);
             if (a->peep) {
                 const float *pp = a->peep + u0 + j;
-                xi = _mm256_fmadd_ps(ld(pp, n), vc, xi);
-                xf = _mm256_fmadd_ps(ld(pp + H, n), vc, xf);
+                xi = _mm256_fmadd_ps(ld8(pp, n), vc, xi);
+                xf = _mm256_fmadd_ps(ld8(pp + H, n), vc, xf);
             }
-            __m256 i = y_sigmoid(xi), f = y_sigmoid(xf), g = y_tanh(xg);
+            __m256 i = v8_sigmoid(xi), f = v8_sigmoid(xf), g = v8_tanh(xg);
             __m256 cn = _mm256_fmadd_ps(f, vc, _mm256_mul_ps(i, g));
-            if (a->peep) xo = _mm256_fmadd_ps(ld(a->peep + 2 * H + u0 + j, n), cn, xo);
-            __m256 o = y_sigmoid(xo), tc = y_tanh(cn);
-            st(gi + j, n, i);
-            st(gf + j, n, f);
-            st(gg + j, n, g);
-            st(go + j, n, o);
-            st(cb + j, n, cn);
-            st(tb + j, n, tc);
-            st(hb + j, n, _mm256_mul_ps(o, tc));
+            if (a->peep) xo = _mm256_fmadd_ps(ld8(a->peep + 2 * H + u0 + j, n), cn, xo);
+            __m256 o = v8_sigmoid(xo), tc = v8_tanh(cn);
+            st8(gi + j, n, i);
+            st8(gf + j, n, f);
+            st8(gg + j, n, g);
+            st8(go + j, n, o);
+            st8(cb + j, n, cn);
+            st8(tb + j, n, tc);
+            st8(hb + j, n, _mm256_mul_ps(o, tc));
         }
     }
 }
@@ -248,18 +180,18 @@ QK_TARGET_AVX2 static void lstm_backward_gates(step2 *a, int s) {
         const float *ext = a->dhExt ? a->dhExt + (size_t)b * H + u0 : NULL;
         for (int j = 0; j < w; j += 8) {
             const int n = w - j;
-            __m256 i = ld(gi + j, n), f = ld(gf + j, n), g = ld(gg + j, n), o = ld(go + j, n);
-            __m256 tc = ld(tb + j, n), c0 = ld(cp + j, n), d = total_dh(dhb + j, ext ? ext + j : NULL, n);
+            __m256 i = ld8(gi + j, n), f = ld8(gf + j, n), g = ld8(gg + j, n), o = ld8(go + j, n);
+            __m256 tc = ld8(tb + j, n), c0 = ld8(cp + j, n), d = total_dh(dhb + j, ext ? ext + j : NULL, n);
             __m256 dO = _mm256_mul_ps(_mm256_mul_ps(d, tc), _mm256_mul_ps(o, _mm256_sub_ps(one, o)));
-            __m256 dcs = _mm256_fmadd_ps(_mm256_mul_ps(d, o), _mm256_fnmadd_ps(tc, tc, one), ld(dcb + j, n));
-            if (a->peep) dcs = _mm256_fmadd_ps(dO, ld(a->peep + 2 * H + u0 + j, n), dcs);
+            __m256 dcs = _mm256_fmadd_ps(_mm256_mul_ps(d, o), _mm256_fnmadd_ps(tc, tc, one), ld8(dcb + j, n));
+            if (a->peep) dcs = _mm256_fmadd_ps(dO, ld8(a->peep + 2 * H + u0 + j, n), dcs);
             __m256 dI = _mm256_mul_ps(_mm256_mul_ps(dcs, g), _mm256_mul_ps(i, _mm256_sub_ps(one, i)));
             __m256 dF = _mm256_mul_ps(_mm256_mul_ps(dcs, c0), _mm256_mul_ps(f, _mm256_sub_ps(one, f)));
             __m256 dG = _mm256_mul_ps(_mm256_mul_ps(dcs, i), _mm256_fnmadd_ps(g, g, one));
             __m256 dcn = _mm256_mul_ps(dcs, f);
             if (a->peep) {
-                dcn = _mm256_fmadd_ps(dI, ld(a->peep + u0 + j, n), dcn);
-                dcn = _mm256_fmadd_ps(dF, ld(a->peep + H + u0 + j, n), dcn);
+                dcn = _mm256_fmadd_ps(dI, ld8(a->peep + u0 + j, n), dcn);
+                dcn = _mm256_fmadd_ps(dF, ld8(a->peep + H + u0 + j, n), dcn);
             }
             if (clip) {
                 dI = clamp(dI, a->clip);
@@ -267,13 +199,13 @@ QK_TARGET_AVX2 static void lstm_backward_gates(step2 *a, int s) {
                 dG = clamp(dG, a->clip);
                 dO = clamp(dO, a->clip);
             }
-            st(di + j, n, dI);
-            st(df + j, n, dF);
-            st(dg + j, n, dG);
-            st(dout + j, n, dO);
-            st(dcb + j, n, dcn);
+            st8(di + j, n, dI);
+            st8(df + j, n, dF);
+            st8(dg + j, n, dG);
+            st8(dout + j, n, dO);
+            st8(dcb + j, n, dcn);
             // This thread's columns of dh are rewritten by carry_dh, after every thread's dG is in.
-            st(dhb + j, n, _mm256_setzero_ps());
+            st8(dhb + j, n, _mm256_setzero_ps());
         }
     }
 }
@@ -298,20 +230,20 @@ QK_TARGET_AVX2 static void gru_forward_slice(step2 *a, int s) {
         for (int j = 0; j < w; j += 8) {
             const int n = w - j;
             // hg = h·W_h + b_h, kept for backward.
-            __m256 vr = _mm256_add_ps(ld(hr + j, n), ld(br + j, n));
-            __m256 vz = _mm256_add_ps(ld(hz + j, n), ld(bz + j, n));
-            __m256 vn = _mm256_add_ps(ld(hn + j, n), ld(bn + j, n));
-            st(hr + j, n, vr);
-            st(hz + j, n, vz);
-            st(hn + j, n, vn);
-            __m256 r = y_sigmoid(_mm256_add_ps(ld(xr + j, n), vr));
-            __m256 z = y_sigmoid(_mm256_add_ps(ld(xz + j, n), vz));
-            __m256 nn = y_tanh(_mm256_fmadd_ps(r, vn, ld(xn + j, n)));
-            __m256 hNew = _mm256_fmadd_ps(z, ld(hp + j, n), _mm256_mul_ps(_mm256_sub_ps(one, z), nn));
-            st(xr + j, n, r);
-            st(xz + j, n, z);
-            st(xn + j, n, nn);
-            st(hb + j, n, hNew);
+            __m256 vr = _mm256_add_ps(ld8(hr + j, n), ld8(br + j, n));
+            __m256 vz = _mm256_add_ps(ld8(hz + j, n), ld8(bz + j, n));
+            __m256 vn = _mm256_add_ps(ld8(hn + j, n), ld8(bn + j, n));
+            st8(hr + j, n, vr);
+            st8(hz + j, n, vz);
+            st8(hn + j, n, vn);
+            __m256 r = v8_sigmoid(_mm256_add_ps(ld8(xr + j, n), vr));
+            __m256 z = v8_sigmoid(_mm256_add_ps(ld8(xz + j, n), vz));
+            __m256 nn = v8_tanh(_mm256_fmadd_ps(r, vn, ld8(xn + j, n)));
+            __m256 hNew = _mm256_fmadd_ps(z, ld8(hp + j, n), _mm256_mul_ps(_mm256_sub_ps(one, z), nn));
+            st8(xr + j, n, r);
+            st8(xz + j, n, z);
+            st8(xn + j, n, nn);
+            st8(hb + j, n, hNew);
         }
     }
 }
@@ -329,12 +261,12 @@ QK_TARGET_AVX2 static void gru_backward_gates(step2 *a, int s) {
         const float *ext = a->dhExt ? a->dhExt + (size_t)b * H + u0 : NULL;
         for (int j = 0; j < w; j += 8) {
             const int n = w - j;
-            __m256 r = ld(ar + j, n), z = ld(az + j, n), nv = ld(an + j, n);
+            __m256 r = ld8(ar + j, n), z = ld8(az + j, n), nv = ld8(an + j, n);
             __m256 d = total_dh(dhb + j, ext ? ext + j : NULL, n);
             __m256 dn = _mm256_mul_ps(_mm256_mul_ps(d, _mm256_sub_ps(one, z)), _mm256_fnmadd_ps(nv, nv, one));
-            __m256 dHn = _mm256_mul_ps(d, _mm256_sub_ps(ld(hp + j, n), nv));
+            __m256 dHn = _mm256_mul_ps(d, _mm256_sub_ps(ld8(hp + j, n), nv));
             __m256 dz = _mm256_mul_ps(_mm256_mul_ps(dHn, z), _mm256_sub_ps(one, z));
-            __m256 dr = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(dn, ld(hn + j, n)), r), _mm256_sub_ps(one, r));
+            __m256 dr = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(dn, ld8(hn + j, n)), r), _mm256_sub_ps(one, r));
             __m256 dhnv = _mm256_mul_ps(dn, r);
             if (clip) {
                 dr = clamp(dr, a->clip);
@@ -343,14 +275,14 @@ QK_TARGET_AVX2 static void gru_backward_gates(step2 *a, int s) {
                 dhnv = clamp(dhnv, a->clip);
             }
             // Both sides share the r and z gradients; the recurrent side's n gradient is r ⊙ dn.
-            st(dxr + j, n, dr);
-            st(dxr + H + j, n, dz);
-            st(dxr + 2 * H + j, n, dn);
-            st(dhr + j, n, dr);
-            st(dhr + H + j, n, dz);
-            st(dhr + 2 * H + j, n, dhnv);
+            st8(dxr + j, n, dr);
+            st8(dxr + H + j, n, dz);
+            st8(dxr + 2 * H + j, n, dn);
+            st8(dhr + j, n, dr);
+            st8(dhr + H + j, n, dz);
+            st8(dhr + 2 * H + j, n, dhnv);
             // The part of dh_{t−1} that skips the weights, z ⊙ dh; carry_dh adds dhg · W_hᵀ to it.
-            st(dhb + j, n, _mm256_mul_ps(d, z));
+            st8(dhb + j, n, _mm256_mul_ps(d, z));
         }
     }
 }
@@ -366,10 +298,10 @@ QK_TARGET_AVX2 static void rnn_forward_slice(step2 *a, int s) {
         float *pb = a->pre + (size_t)b * H + u0, *hb = a->h + (size_t)b * H + u0;
         for (int j = 0; j < w; j += 8) {
             const int n = w - j;
-            __m256 v = ld(pb + j, n);
-            v = a->relu ? _mm256_max_ps(v, zero) : y_tanh(v);
-            st(pb + j, n, v);
-            st(hb + j, n, v);
+            __m256 v = ld8(pb + j, n);
+            v = a->relu ? _mm256_max_ps(v, zero) : v8_tanh(v);
+            st8(pb + j, n, v);
+            st8(hb + j, n, v);
         }
     }
 }
@@ -384,13 +316,13 @@ QK_TARGET_AVX2 static void rnn_backward_slice(step2 *a, int s) {
         float *dhb = a->dh + (size_t)b * H + u0, *dp = a->dPre + (size_t)b * H + u0;
         for (int j = 0; j < w; j += 8) {
             const int n = w - j;
-            __m256 d = total_dh(dhb + j, ext ? ext + j : NULL, n), hv = ld(hb + j, n);
+            __m256 d = total_dh(dhb + j, ext ? ext + j : NULL, n), hv = ld8(hb + j, n);
             __m256 g = a->relu ? _mm256_and_ps(_mm256_cmp_ps(hv, zero, _CMP_GT_OQ), d)
                                : _mm256_mul_ps(d, _mm256_fnmadd_ps(hv, hv, one));
             if (clip) g = clamp(g, a->clip);
-            st(dp + j, n, g);
+            st8(dp + j, n, g);
             // Rewritten by carry_dh once every thread's dPre is in.
-            st(dhb + j, n, zero);
+            st8(dhb + j, n, zero);
         }
     }
 }

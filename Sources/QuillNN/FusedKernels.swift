@@ -3,11 +3,11 @@ import QuillNumerics
 
 /// The hand-written kernels of `CQuillKernels` for Float: the LSTM, GRU and plain-RNN steps (packed recurrent
 /// weights, the product and the cell maths in one call, split over the cores by hidden units) and Graves's soft
-/// window (AVX-512 over the characters).
+/// window (vectorised over the characters).
 ///
-/// Recurrent layers of every kind in Float with a batch of at least 4 take the steps on CPUs with AVX-512 (16 lanes)
-/// or AVX2 with FMA (their 8-lane twins); the window takes its kernels on CPUs with AVX-512. Everything else (Double,
-/// batch-1 sampling, older CPUs) takes the portable path of OpenBLAS products and Swift kernels. Both compute the same
+/// Recurrent layers of every kind in Float with a batch of at least 4 take the steps, and the window in Float takes
+/// its kernels, on CPUs with AVX-512 (16 lanes) or AVX2 with FMA (their 8-lane twins). Everything else (Double,
+/// batch-1 recurrent steps, older CPUs) takes the portable path of OpenBLAS products and Swift kernels. Both compute the same
 /// maths; the tests hold each width's kernels to the portable path.
 public enum FusedKernels {
     /// Off switch (tests compare both paths; `QUILL_KERNELS=0` in the environment also turns it off).
@@ -21,7 +21,7 @@ public enum FusedKernels {
     public enum Level: Int32, Sendable, CaseIterable, CustomStringConvertible {
         /// None: every step and the window take the portable path.
         case none = 0
-        /// AVX2 with FMA, 8 lanes: the recurrent steps and the elementwise activations.
+        /// AVX2 with FMA, 8 lanes: the recurrent steps, the window and the elementwise activations.
         case avx2 = 2
         /// AVX-512 F/VL/DQ, 16 lanes: the steps, the window, Quill's GEMMs.
         case avx512 = 3
@@ -47,8 +47,8 @@ public enum FusedKernels {
     /// Whether this CPU runs the fused recurrent steps (AVX-512, or AVX2 with FMA).
     public static var available: Bool { qk_avx2_available() != 0 }
 
-    /// Whether this CPU runs the soft window's kernels (AVX-512).
-    public static var windowAvailable: Bool { qk_available() != 0 }
+    /// Whether this CPU runs the soft window's kernels (AVX-512, or AVX2 with FMA).
+    public static var windowAvailable: Bool { qk_avx2_available() != 0 }
 
     /// Threads the fused steps of a layer of `hidden` units use.
     public static func threads(hidden: Int) -> Int { Int(qk_threads_for(Int32(hidden))) }

@@ -128,8 +128,8 @@ public final class SoftWindow<T: QuillScalar> {
 }
 
 /// The window's per-step maths over a batch, as specialised static kernels on raw buffers. In Float on CPUs with
-/// AVX-512 they hand over to the C kernels of `CQuillKernels` (`FusedKernels`); the Swift loops below are the
-/// portable path and the reference. Each inner loop carries nothing from one iteration to the next (over characters
+/// AVX-512 or AVX2 with FMA they hand over to the C kernels of `CQuillKernels` (`FusedKernels`); the Swift loops
+/// below are the portable path and the reference. Each inner loop carries nothing from one iteration to the next (over characters
 /// u in `forward`, over Gaussians j in `backward`), so they vectorise; with scalar reductions in the inner loops the
 /// window took 15% of a synthesis training step.
 enum WindowKernels {

@@ -113,7 +113,7 @@ public enum Kernels {
         UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
     }
 
-    /// The plain C loops `qk_tanh` and `qk_sigmoid` fall back to without AVX-512 (for tests on CPUs with it).
+    /// The plain C loops `qk_tanh` and `qk_sigmoid` fall back to without AVX2 (for tests on CPUs with it).
     static func portableTanh(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count n: Int) {
         qk_tanh_portable(x, y, n)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import QuillNN
 import QuillNumerics
 import XCTest
 @testable import QuillModels
@@ -11,8 +12,9 @@ final class CommittedModelTests: XCTestCase {
     static let models = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("models")
 
-    /// Digests by the OpenBLAS kernel family, with "+avx512" where Quill's own AVX-512 kernels run (the soft window's
-    /// vector maths rounds differently from the portable path; `QUILL_KERNELS=0` turns them off).
+    /// Digests by the OpenBLAS kernel family, with "+avx512" where Quill's own AVX-512 kernels run and "+avx2" where
+    /// their AVX2 twins do (the soft window's vector maths rounds differently from the portable path; `QUILL_KERNELS=0`
+    /// turns them off).
     static let expected: [String: [String: String]] = [
         "Prescott": ["synthesis": "e7fc089005e3a8c7d3fc3290a41f97c6aaf0d4def9a511f482d62edf591c74e0", "prediction": "7aa00906b23fff6cfd53e2cd411866f4e768bbdff4097ee0d58b64767fc9ab6e"],
         "Haswell": ["synthesis": "0c7739b51839486bb6da778db654e50b9a928212a8eaa04abe08519cea3e417e", "prediction": "8141a213070b1063903c32a3283a3daf295848dfeb132dea0f84b0feb9a497f7"],
@@ -20,10 +22,17 @@ final class CommittedModelTests: XCTestCase {
         "Prescott+avx512": ["synthesis": "693db1fdd2177d25b3fd57606196a72810409328abbbcee1a75e16e364bc6f8b", "prediction": "7aa00906b23fff6cfd53e2cd411866f4e768bbdff4097ee0d58b64767fc9ab6e"],
         "Haswell+avx512": ["synthesis": "b4743a354917d3d8a7140ee8e63da2be75993f3ff2319b37f4f37a9cfe36a96d", "prediction": "8141a213070b1063903c32a3283a3daf295848dfeb132dea0f84b0feb9a497f7"],
         "SkylakeX+avx512": ["synthesis": "971f5be069a1399d732a49263fdb2f21a80c81d555b3e6edf38f0cba96cd16d6", "prediction": "cf17b47357afceaf00f7cb98b323501bdc046404f3e471d7c5bc0c99d36b41ee"],
+        // AMD Zen 2 (AVX2, no AVX-512): OpenBLAS's Zen kernels give the Haswell bits, and the AVX2 window the
+        // AVX-512 window's (the same fused multiply-adds, 8 lanes at a time).
+        "Zen": ["synthesis": "0c7739b51839486bb6da778db654e50b9a928212a8eaa04abe08519cea3e417e", "prediction": "8141a213070b1063903c32a3283a3daf295848dfeb132dea0f84b0feb9a497f7"],
+        "Zen+avx2": ["synthesis": "b4743a354917d3d8a7140ee8e63da2be75993f3ff2319b37f4f37a9cfe36a96d", "prediction": "8141a213070b1063903c32a3283a3daf295848dfeb132dea0f84b0feb9a497f7"],
     ]
 
-    /// The key of `expected` for this process: OpenBLAS's kernel family, and whether Quill's AVX-512 kernels run.
-    static var kernels: String { BLASInfo.coreName + (QuillGEMM.available ? "+avx512" : "") }
+    /// The key of `expected` for this process: OpenBLAS's kernel family, and whether Quill's AVX-512 kernels run
+    /// ("+avx512") or their AVX2 twins ("+avx2": the window's 8-lane maths rounds differently again).
+    static var kernels: String {
+        BLASInfo.coreName + (QuillGEMM.available ? "+avx512" : FusedKernels.windowAvailable ? "+avx2" : "")
+    }
 
     func digest(_ lines: [GeneratedLine]) -> String {
         var bytes = [UInt8]()

@@ -88,12 +88,16 @@ final class SoftWindowTests: XCTestCase {
         }
     }
 
-    /// The AVX-512 window kernels against the Swift kernels in Float: φ, w, κ and every gradient, with texts of
-    /// lengths 0 to U = 48 (several 16-lane blocks, masked tails, φ(U + 1) in a block of its own), K below and above
-    /// 16, and κ moving about 8 characters a step so the window sweeps every position.
+    /// The window kernels (AVX-512, and their AVX2 twins, at every width this CPU runs) against the Swift kernels in
+    /// Float: φ, w, κ and every gradient, with texts of lengths 0 to U = 48 (several 16- and 8-lane blocks, masked
+    /// tails, φ(U + 1) in a block of its own), K below and above 16, and κ moving about 8 characters a step so the
+    /// window sweeps every position.
     func testKernelsMatchPortablePathInFloat() throws {
-        guard FusedKernels.windowAvailable else { throw XCTSkip("this CPU has no AVX-512: the window kernels do not run") }
-        defer { FusedKernels.enabled = true }
+        guard FusedKernels.windowAvailable else {
+            throw XCTSkip("this CPU has neither AVX-512 nor AVX2 with FMA: the window kernels do not run")
+        }
+        let original = FusedKernels.level
+        defer { FusedKernels.enabled = true; FusedKernels.cap(at: original) }
         for K in [10, 20] {
             func run(kernels: Bool) -> [String: [Float]] {
                 FusedKernels.enabled = kernels
@@ -116,14 +120,18 @@ final class SoftWindowTests: XCTestCase {
                 for p in window.parameters { out[p.name] = p.grad.array }
                 return out
             }
-            let fast = run(kernels: true), portable = run(kernels: false)
-            for (name, b) in portable {
-                let a = fast[name]!
-                XCTAssertEqual(a.count, b.count)
-                XCTAssertTrue(a.allSatisfy(\.isFinite), "K = \(K): \(name) has NaN or ∞")
-                let scale = max(b.map(abs).max() ?? 0, 1)
-                let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
-                XCTAssertLessThanOrEqual(worst / scale, 1e-5, "K = \(K): \(name) differs by \(worst)")
+            let portable = run(kernels: false)
+            for level in [FusedKernels.Level.avx512, .avx2] where level.rawValue <= original.rawValue {
+                XCTAssertEqual(FusedKernels.cap(at: level), level)
+                let fast = run(kernels: true)
+                for (name, b) in portable {
+                    let a = fast[name]!
+                    XCTAssertEqual(a.count, b.count)
+                    XCTAssertTrue(a.allSatisfy(\.isFinite), "\(level) K = \(K): \(name) has NaN or ∞")
+                    let scale = max(b.map(abs).max() ?? 0, 1)
+                    let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
+                    XCTAssertLessThanOrEqual(worst / scale, 1e-5, "\(level) K = \(K): \(name) differs by \(worst)")
+                }
             }
         }
     }

@@ -8,8 +8,8 @@
 //
 // Two vector widths, chosen at run time (qk_level): AVX-512 (16 lanes) and, on CPUs with AVX2 and FMA but no
 // AVX-512 (AMD Zen 2, older Intel), AVX2 twins of the recurrent steps and the elementwise activations (8 lanes, in
-// recurrent_avx2.c and elementwise.c). The recurrent steps are no-ops where qk_level() is below 2, the window's
-// where it is below 3 (qk_available() 0); callers then take the portable path. qk_sgemm, qk_sgemm_bf16,
+// recurrent_avx2.c, window.c and elementwise.c). The recurrent steps and the window are no-ops where qk_level() is
+// below 2; callers then take the portable path. qk_sgemm, qk_sgemm_bf16,
 // qk_parallel_ranges and qk_fma_peak_gflops work on every CPU.
 #ifndef QUILL_KERNELS_H
 #define QUILL_KERNELS_H
@@ -30,10 +30,10 @@ int qk_level(void);
 /// passes, from one thread: packed weights keep their layout, which does not depend on the level.
 int qk_set_level(int level);
 
-/// 1 when qk_level() is 3 (the AVX-512 kernels: the GEMMs, the window, the 16-lane steps), else 0.
+/// 1 when qk_level() is 3 (the AVX-512 kernels: the GEMMs, the 16-lane steps and window), else 0.
 int qk_available(void);
 
-/// 1 when qk_level() is at least 2 (the fused recurrent steps run, 16 or 8 lanes), else 0.
+/// 1 when qk_level() is at least 2 (the fused recurrent steps and the window run, 16 or 8 lanes), else 0.
 int qk_avx2_available(void);
 
 /// y = tanh(x) and y = sigmoid(x) over `count` floats (x and y may be the same array), bit for bit Float.fastTanh
@@ -79,14 +79,14 @@ void qk_lstm_backward_step(const float *packed, int batch, int hidden, const flo
 /// Graves's soft window, forward through one step for `batch` rows (eqs. 46–51): α = exp α̂, β = exp β̂,
 /// κ_t = κ_{t−1} + s·exp κ̂; φ(t, u) for u = 1 … len_b + 1 (zero beyond, up to U + 1); w_t = Σ_u φ(t, u) c_u.
 /// params: (B, 3K); kappaPrevious, alpha, beta, kappa: (B, K); phi: (B, U + 1); w: (B, V); text: (B, U) character
-/// indices < V; lengths: (B). Call only where qk_available() is 1.
+/// indices < V; lengths: (B). AVX-512 or AVX2 by qk_level(); a no-op where it is below 2.
 void qk_window_forward(const float *params, const float *kappaPrevious, float *alpha, float *beta, float *kappa,
                        float *phi, float *w, const int *text, const long *lengths, int batch, int K, int U, int V,
                        float kappaScale);
 
 /// The window's backward through one step for `batch` rows: ∂L/∂(α̂, β̂, κ̂) into dParams (B, 3K) from ∂L/∂w_t
-/// (dw: B, V), with κ's gradient carried to the step before in kappaCarry (B, K), read and rewritten. Call only
-/// where qk_available() is 1.
+/// (dw: B, V), with κ's gradient carried to the step before in kappaCarry (B, K), read and rewritten. AVX-512 or
+/// AVX2 by qk_level(); a no-op where it is below 2.
 void qk_window_backward(const float *dw, const float *params, const float *alpha, const float *beta,
                         const float *kappa, float *kappaCarry, float *dParams, const int *text, const long *lengths,
                         int batch, int K, int U, int V, float kappaScale);
