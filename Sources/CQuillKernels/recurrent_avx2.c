@@ -4,11 +4,13 @@
 // same maths as the 16-lane kernels, 8 lanes at a time. The entry points of lstm_step.c and cell_steps.c send a step
 // here where qk_level() is 2.
 //
-// Panel product. A panel's 32 columns are taken as two halves of 16 (two ymm vectors); a register tile is 6 rows ×
-// 16 columns (12 of the 16 ymm registers accumulate, two hold the panel row, one the broadcast), then 4, 2 and 1 rows
-// for the batch's tail. The depth is cut into blocks of KB = 128 so that the half panel being read (128 lines of
-// 64 bytes, 8 KB) stays in a 32 KB L1 while every row tile of the batch passes over it; C is read and written once
-// per block. Lanes past a slice's last unit are neither read nor written (masked loads and stores).
+// Panel product. A panel's 32 columns are taken as two halves of 16 (two ymm vectors); a register tile is 6 or 5
+// rows × 16 columns (12 or 10 of the 16 ymm registers accumulate, two hold the panel row, one the broadcast), then
+// 4, 2 and 1 rows for batches that are no sum of 6s and 5s. Each tile runs over the whole depth: cutting it into
+// blocks of 128 or 256 so that the half panel stays in a 32 KB L1 was slower on a Zen 2 (`quill bench kernels`,
+// 50 × 512: forward 773 / 755 µs and backward 713 / 697 µs against 750 and 672 µs unblocked; 32 × 400 backward 312
+// against 293–298 µs), since L2 feeds the panel fast enough and C was read and written once a block. Lanes past a
+// slice's last unit are neither read nor written (masked loads and stores).
 //
 // Vector maths: vector_math.h's 8-lane forms. Like the 16-lane kernels, these agree with the portable path (QuillNN's
 // CellKernels) to Float rounding, not bit for bit.
@@ -21,8 +23,6 @@
 #include <string.h>
 
 #define NR QK_NR
-/// Depth block of the panel product (see the header comment).
-#define KB 128
 
 QK_TARGET_AVX2 static inline __m256 clamp(__m256 v, float limit) {
     return _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(-limit)), _mm256_set1_ps(limit));
@@ -63,12 +63,18 @@ QK_TARGET_AVX2 static inline __m256 clamp(__m256 v, float limit) {
         }                                                                                                         \
     }
 
-TILE(6) TILE(4) TILE(2) TILE(1)
+TILE(6) TILE(5) TILE(4) TILE(2) TILE(1)
 
 /// C[M × width] += A[M × K] (row stride lda) · `width` packed columns (panels of K × NR, k-major; the last one
 /// padded with zeros). C has row stride ldc.
 QK_TARGET_AVX2 static void gemm_panels(int M, int width, int K, const float *A, int lda, const float *P, float *C,
                                        int ldc) {
+    // Rows in tiles of 6 and 5 where M allows (each keeps at least 10 accumulators, enough to cover the FMA latency
+    // of two pipes; a tile of 2 rows keeps 4), else 6s and then 4, 2 and 1: 50 = 5·6 + 4·5, 32 = 2·6 + 4·5.
+    int sixes = M / 6, fives = 0;
+    while (sixes > 0 && (M - 6 * sixes) % 5 != 0) sixes--;
+    if ((M - 6 * sixes) % 5 == 0) fives = (M - 6 * sixes) / 5;
+    else sixes = M / 6;
     for (int p = 0; p * NR < width; p++) {
         const float *Pp = P + (size_t)p * K * NR;
         for (int h = 0; h < NR; h += 16) {
@@ -78,15 +84,15 @@ QK_TARGET_AVX2 static void gemm_panels(int M, int width, int K, const float *A, 
             const __m256i m0 = lanes8(cols), m1 = lanes8(cols - 8);
             const int full = cols == 16;
             float *Ch = C + p * NR + h;
-            for (int k0 = 0; k0 < K; k0 += KB) {
-                const int kc = K - k0 < KB ? K - k0 : KB;
-                const float *Pk = Pp + (size_t)k0 * NR + h, *Ak = A + k0;
-                int r = 0;
-                for (; r + 6 <= M; r += 6) tile_6(kc, Ak + (size_t)r * lda, lda, Pk, Ch + (size_t)r * ldc, ldc, m0, m1, full);
-                for (; r + 4 <= M; r += 4) tile_4(kc, Ak + (size_t)r * lda, lda, Pk, Ch + (size_t)r * ldc, ldc, m0, m1, full);
-                for (; r + 2 <= M; r += 2) tile_2(kc, Ak + (size_t)r * lda, lda, Pk, Ch + (size_t)r * ldc, ldc, m0, m1, full);
-                for (; r < M; r++) tile_1(kc, Ak + (size_t)r * lda, lda, Pk, Ch + (size_t)r * ldc, ldc, m0, m1, full);
-            }
+            const float *Ph = Pp + h;
+            int r = 0;
+            for (int t = 0; t < sixes; t++, r += 6)
+                tile_6(K, A + (size_t)r * lda, lda, Ph, Ch + (size_t)r * ldc, ldc, m0, m1, full);
+            for (int t = 0; t < fives; t++, r += 5)
+                tile_5(K, A + (size_t)r * lda, lda, Ph, Ch + (size_t)r * ldc, ldc, m0, m1, full);
+            for (; r + 4 <= M; r += 4) tile_4(K, A + (size_t)r * lda, lda, Ph, Ch + (size_t)r * ldc, ldc, m0, m1, full);
+            for (; r + 2 <= M; r += 2) tile_2(K, A + (size_t)r * lda, lda, Ph, Ch + (size_t)r * ldc, ldc, m0, m1, full);
+            for (; r < M; r++) tile_1(K, A + (size_t)r * lda, lda, Ph, Ch + (size_t)r * ldc, ldc, m0, m1, full);
         }
     }
 }
