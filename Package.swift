@@ -4,8 +4,9 @@ import PackageDescription
 // Module stack (dependencies run one way, top to bottom):
 //   CBLAS, CCairo, CGIF    system-library shims (module maps only)
 //   CQuillMPI              C: Open MPI loaded at run time (dlopen) when started by mpirun/srun
-//   CQuillKernels          C: fused, threaded LSTM/GRU/RNN steps with packed weights and a packed SGEMM (AVX-512,
-//                          chosen at run time; portable fallbacks)
+//   CQuillKernels          C: fused, threaded LSTM/GRU/RNN steps with packed weights, the soft window, and a packed
+//                          SGEMM (AVX-512, and AVX2 twins of the steps and window, chosen at run time; portable
+//                          fallbacks)
 //   QuillIO                files written completely or not at all, plain-worded file-system errors (Foundation only)
 //   QuillTensorBoard       TensorBoard event files: TFRecord framing, CRC-32C, the few Event/Summary protobuf messages
 //   QuillNumerics          tensors, BLAS dispatch (OpenBLAS, or Quill's SGEMM for large Float products), vectorised
