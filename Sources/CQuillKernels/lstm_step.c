@@ -25,7 +25,9 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,7 +37,7 @@
 // MARK: - Configuration
 
 /// The vector kernels this CPU runs (3: AVX-512 F/VL/DQ with FMA; 2: AVX2 with FMA; 0: neither), read once, and
-/// the cap on them: QUILL_KERNELS=0 gives 0, QUILL_KERNELS=avx2 gives 2, otherwise 3; qk_set_level changes it.
+/// the cap on them (env_cap, from QUILL_KERNELS); qk_set_level changes it.
 static int qk_cpu_level = -1;
 static int qk_level_cap = -1;
 
@@ -50,11 +52,21 @@ static int cpu_level(void) {
     return qk_cpu_level;
 }
 
+/// The cap QUILL_KERNELS asks for: 0, off, none or portable give 0; avx2 gives 2; unset, avx512 or all give 3
+/// (case ignored). Any other value gives 3 and one line on standard error, once.
+static int env_cap(void) {
+    const char *env = getenv("QUILL_KERNELS");
+    if (!env) return 3;
+    static const char *const off[] = { "0", "off", "none", "portable" }, *const all[] = { "avx512", "all" };
+    for (size_t i = 0; i < sizeof off / sizeof *off; i++) if (strcasecmp(env, off[i]) == 0) return 0;
+    if (strcasecmp(env, "avx2") == 0) return 2;
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) if (strcasecmp(env, all[i]) == 0) return 3;
+    fprintf(stderr, "quill: QUILL_KERNELS=%s is not one of 0, avx2, avx512; running every kernel this CPU runs\n", env);
+    return 3;
+}
+
 int qk_level(void) {
-    if (qk_level_cap < 0) {
-        const char *env = getenv("QUILL_KERNELS");
-        qk_level_cap = !env ? 3 : strcmp(env, "0") == 0 ? 0 : strcmp(env, "avx2") == 0 ? 2 : 3;
-    }
+    if (qk_level_cap < 0) qk_level_cap = env_cap();
     int cpu = cpu_level();
     return cpu < qk_level_cap ? cpu : qk_level_cap;
 }

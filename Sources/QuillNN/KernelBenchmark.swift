@@ -86,7 +86,7 @@ public struct KernelBenchmark {
     /// Why `products()` has no bf16 rows on this CPU, as one line; nil where it has them.
     public static var bf16Skipped: String? {
         QuillGEMM.bf16Available ? nil
-            : "bf16 products skipped: this CPU has no AVX512-BF16 (or no AVX-512, or QUILL_KERNELS=0)"
+            : "bf16 products skipped: this CPU has no AVX512-BF16 (or no AVX-512, or QUILL_KERNELS caps the kernels below it)"
     }
 
     /// One recurrent layer's per-step work (product + cell maths) over 50 steps of `batch` rows and `hidden` units,

@@ -1,3 +1,4 @@
+import Foundation
 import CQuillKernels
 
 /// Quill's own single-precision matrix product (`qk_sgemm` in CQuillKernels: packed, register-blocked AVX-512 in
@@ -49,7 +50,12 @@ public enum QuillGEMM {
 
     /// Why `--precision bf16` cannot run on this CPU, as one line; nil where it can.
     public static var bf16Problem: String? {
-        bf16Available ? nil : "--precision bf16 needs a CPU with AVX512-BF16 (VDPBF16PS), which this one lacks"
+        if bf16Available { return nil }
+        if let cap = ProcessInfo.processInfo.environment["QUILL_KERNELS"], qk_level() < 3 {
+            return "--precision bf16 needs a CPU with AVX512-BF16 (VDPBF16PS) and Quill's AVX-512 kernels, which "
+                + "this CPU lacks or QUILL_KERNELS=\(cap) turns off"
+        }
+        return "--precision bf16 needs a CPU with AVX512-BF16 (VDPBF16PS), which this one lacks"
     }
 
     /// Runs `body` with `precision` set to `p` for the large Float products, and sets it back afterwards (also when

@@ -21,7 +21,8 @@ extern "C" {
 #endif
 
 /// The widest kernels this process runs: 3 for AVX-512 (F, VL, DQ with FMA), 2 for AVX2 with FMA, 0 for neither (or
-/// not x86-64), capped by QUILL_KERNELS in the environment (0: none; avx2: at most the AVX2 kernels) or by
+/// not x86-64), capped by QUILL_KERNELS in the environment (0, off, none or portable: none; avx2: at most the AVX2
+/// kernels; avx512 or all: no cap; case ignored; any other value: no cap, and one line on standard error) or by
 /// qk_set_level. The CPU is read once.
 int qk_level(void);
 

@@ -1,0 +1,40 @@
+import Foundation
+import XCTest
+
+/// `QUILL_KERNELS` in the environment: 0 / off turn the fused kernels off, avx512 or all leave every kernel on, and a
+/// value Quill does not know is named in one line on standard error and ignored (never a silent surprise).
+final class KernelLevelEnvironmentTests: XCTestCase {
+    func bench(_ value: String) throws -> (status: Int32, out: String, err: String) {
+        let process = Process()
+        process.executableURL = BadInputSuiteTests.quill
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: process.executableURL!.path), "no quill binary")
+        process.arguments = ["bench", "kernels", "--reps", "1", "--batch", "4", "--hidden", "8", "--peak-seconds", "0.01"]
+        var env = ProcessInfo.processInfo.environment
+        env["QUILL_KERNELS"] = value
+        process.environment = env
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    func testValuesAreReadOrNamed() throws {
+        let unknown = try bench("fast")
+        XCTAssertEqual(unknown.status, 0)
+        XCTAssertTrue(unknown.err.contains("QUILL_KERNELS=fast is not one of 0, avx2, avx512"), unknown.err)
+        for value in ["0", "OFF", "none"] {
+            let off = try bench(value)
+            XCTAssertEqual(off.status, 0, value)
+            XCTAssertFalse(off.out.contains("fused"), "QUILL_KERNELS=\(value) left the fused kernels on")
+            XCTAssertTrue(off.err.isEmpty, off.err)
+        }
+        for value in ["avx2", "AVX512", "all"] {
+            let on = try bench(value)
+            XCTAssertEqual(on.status, 0, value)
+            XCTAssertTrue(on.err.isEmpty, on.err)
+        }
+    }
+}
