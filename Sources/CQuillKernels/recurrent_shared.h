@@ -1,7 +1,7 @@
-// The pieces every fused recurrent step shares (defined in lstm_step.c; used by lstm_step.c, cell_steps.c, and by
-// gemm.c and gemm_bf16.c through gemm_shared.h): the split of the hidden units into per-thread slices, the panel
-// layout of the packed recurrent weights, the worker threads with their barrier, and the product of a row block
-// with packed panels; and the AVX2 twins of the steps. Internal to CQuillKernels.
+// The pieces every fused recurrent step shares (defined in recurrent_shared.c and panel_product.c; used by
+// recurrent_steps.c, and by gemm.c and gemm_bf16.c through gemm_shared.h): the split of the hidden units into
+// per-thread slices, the panel layout of the packed recurrent weights, the worker threads with their barrier, and
+// the product of a row block with packed panels at each width. Internal to CQuillKernels.
 #ifndef QUILL_RECURRENT_SHARED_H
 #define QUILL_RECURRENT_SHARED_H
 
@@ -43,24 +43,9 @@ QK_INTERNAL void qk_pool_barrier(int nthreads);
 /// C[M × width] += A[M × K] · `width` packed columns (panels k-major, QK_NR wide).
 QK_INTERNAL void qk_gemm_panels(int M, int width, int K, const float *A, int lda, const float *P, float *C, int ldc);
 
-// The AVX2 twins of the steps (recurrent_avx2.c): the arguments of the public steps of QuillKernels.h, which send a
-// step here where qk_level() is 2.
-QK_INTERNAL void qk_lstm_forward_step_avx2(const float *packed, int batch, int hidden, const float *hPrev,
-                                           const float *cPrev, float *gates, float *c, float *tanhC, float *h,
-                                           const float *peepholes);
-QK_INTERNAL void qk_lstm_backward_step_avx2(const float *packed, int batch, int hidden, const float *gates,
-                                            const float *cPrev, const float *tanhC, float *dh,
-                                            const float *dhExternal, float *dc, float *dGates, float clip,
-                                            const float *peepholes);
-QK_INTERNAL void qk_gru_forward_step_avx2(const float *packed, int batch, int hidden, const float *hPrev,
-                                          const float *biasH, float *xg, float *hg, float *h);
-QK_INTERNAL void qk_gru_backward_step_avx2(const float *packed, int batch, int hidden, const float *act,
-                                           const float *hg, const float *hPrev, float *dh, const float *dhExternal,
-                                           float *dxg, float *dhg, float clip);
-QK_INTERNAL void qk_rnn_forward_step_avx2(const float *packed, int batch, int hidden, int relu, const float *hPrev,
-                                          float *pre, float *h);
-QK_INTERNAL void qk_rnn_backward_step_avx2(const float *packed, int batch, int hidden, int relu, const float *h,
-                                           float *dh, const float *dhExternal, float *dPre, float clip);
+/// The AVX2 + FMA form of qk_gemm_panels (panel_product.c), for the 8-lane steps.
+QK_INTERNAL void qk_gemm_panels_avx2(int M, int width, int K, const float *A, int lda, const float *P, float *C,
+                                     int ldc);
 
 #endif
 #endif

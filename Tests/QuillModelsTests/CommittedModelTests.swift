@@ -26,6 +26,11 @@ final class CommittedModelTests: XCTestCase {
         // AVX-512 window's (the same fused multiply-adds, 8 lanes at a time).
         "Zen": ["synthesis": "0c7739b51839486bb6da778db654e50b9a928212a8eaa04abe08519cea3e417e", "prediction": "8141a213070b1063903c32a3283a3daf295848dfeb132dea0f84b0feb9a497f7"],
         "Zen+avx2": ["synthesis": "b4743a354917d3d8a7140ee8e63da2be75993f3ff2319b37f4f37a9cfe36a96d", "prediction": "8141a213070b1063903c32a3283a3daf295848dfeb132dea0f84b0feb9a497f7"],
+        // An AVX-512 CPU capped at the AVX2 twins (QUILL_KERNELS=avx2; Intel Emerald Rapids, 2026-12-04): again the
+        // AVX-512 window's bits, for each of OpenBLAS's kernel families.
+        "Prescott+avx2": ["synthesis": "693db1fdd2177d25b3fd57606196a72810409328abbbcee1a75e16e364bc6f8b", "prediction": "7aa00906b23fff6cfd53e2cd411866f4e768bbdff4097ee0d58b64767fc9ab6e"],
+        "Haswell+avx2": ["synthesis": "b4743a354917d3d8a7140ee8e63da2be75993f3ff2319b37f4f37a9cfe36a96d", "prediction": "8141a213070b1063903c32a3283a3daf295848dfeb132dea0f84b0feb9a497f7"],
+        "SkylakeX+avx2": ["synthesis": "971f5be069a1399d732a49263fdb2f21a80c81d555b3e6edf38f0cba96cd16d6", "prediction": "cf17b47357afceaf00f7cb98b323501bdc046404f3e471d7c5bc0c99d36b41ee"],
     ]
 
     /// The key of `expected` for this process: OpenBLAS's kernel family, and whether Quill's AVX-512 kernels run

@@ -2,7 +2,7 @@ import QuillNumerics
 import XCTest
 @testable import QuillNN
 
-/// The fused GRU and plain-RNN steps (packed weights, threaded, `cell_steps.c`) against the portable path of OpenBLAS
+/// The fused GRU and plain-RNN steps (packed weights, threaded, `recurrent_steps.c`) against the portable path of OpenBLAS
 /// products and `CellKernels`, which the Double gradient checks cover: same outputs, gates, GRU recurrent
 /// pre-activations, and every gradient (dh carried out of step 0, input and parameter gradients) in Float.
 final class FusedGRUAndRNNTests: XCTestCase {

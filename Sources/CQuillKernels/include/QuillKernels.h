@@ -7,9 +7,10 @@
 // computes the product for its units' four gate columns, then their gate maths, with one barrier per step.
 //
 // Two vector widths, chosen at run time (qk_level): AVX-512 (16 lanes) and, on CPUs with AVX2 and FMA but no
-// AVX-512 (AMD Zen 2, older Intel), AVX2 twins of the recurrent steps and the elementwise activations (8 lanes, in
-// recurrent_avx2.c, window.c and elementwise.c). The recurrent steps and the window are no-ops where qk_level() is
-// below 2; callers then take the portable path. qk_sgemm, qk_sgemm_bf16,
+// AVX-512 (AMD Zen 2, older Intel), AVX2 (8 lanes). The recurrent steps, the window and the elementwise activations
+// are each one width-generic source (recurrent_steps_body.h, window_body.h, elementwise_body.h over simd_width.h)
+// compiled at both widths; only the panel products' register tiles differ (panel_product.c). The recurrent steps
+// and the window are no-ops where qk_level() is below 2; callers then take the portable path. qk_sgemm, qk_sgemm_bf16,
 // qk_parallel_ranges and qk_fma_peak_gflops work on every CPU.
 #ifndef QUILL_KERNELS_H
 #define QUILL_KERNELS_H
@@ -155,7 +156,7 @@ typedef void (*qk_range_fn)(void *context, int begin, int end);
 /// caller's thread where there is one thread, or where the pool is busy. Works on every CPU.
 void qk_parallel_ranges(int count, int minimumPerThread, qk_range_fn fn, void *context);
 
-// MARK: - GRU and plain-RNN steps (cell_steps.c)
+// MARK: - GRU and plain-RNN steps (recurrent_steps.c)
 //
 // The same scheme as the LSTM step: W_h packed once per pass (`qk_recurrent_pack_forward` / `_backward` with 3 or
 // 1 gate blocks), each thread owning a slice of hidden units, product and cell maths fused per slice. The maths is

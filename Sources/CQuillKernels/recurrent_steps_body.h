@@ -1,0 +1,248 @@
+// The fused recurrent steps at one width (see simd_width.h; recurrent_steps.c includes this once per width): each
+// thread's slices of the LSTM, GRU and plain-RNN steps, forward and backward, and the jobs that run them. The panel
+// product of the width is VNAME(panels) (C += A · packed panels; the two widths tile it differently, see
+// panel_product.c). The maths follows QuillNN's CellKernels operation for operation where that costs nothing, so
+// both paths agree to Float rounding. No include guard, on purpose.
+
+/// Backward, second half: once every thread's gradients dRec (B, gates·H) are in, this thread's columns of dh_{t−1}
+/// += dRec · W_hᵀ.
+static void VNAME(carry_dh)(step_args *a, int tid, int nthreads, int gates, const float *dRec) {
+    const int H = a->H, G = gates * H;
+    qk_pool_barrier(nthreads);
+    for (int s = tid; s < a->slices; s += nthreads) {
+        int u0 = a->bounds[s], w = a->bounds[s + 1] - u0;
+        if (w > 0) VNAME(panels)(a->B, w, G, dRec, G, qk_slice_panels(a->packed, gates, a->bounds, s, H), a->dh + u0, H);
+    }
+}
+
+/// v clamped to [−limit, limit].
+VTARGET static inline VF VNAME(clamp)(VF v, float limit) { return vmin(vmax(v, vset1(-limit)), vset1(limit)); }
+
+/// The gradient reaching h: the carried dh plus the external one (NULL for none).
+VTARGET static inline VF VNAME(total_dh)(const float *dh, const float *ext, int rem) {
+    VF d = vld(dh, rem);
+    return ext ? vadd(d, vld(ext, rem)) : d;
+}
+
+// MARK: LSTM (Graves eqs. 7–11, peepholes optional)
+
+VTARGET static void VNAME(lstm_forward_slice)(step_args *a, int s) {
+    const int B = a->B, H = a->H, G = 4 * H, u0 = a->bounds[s], w = a->bounds[s + 1] - u0;
+    if (w <= 0) return;
+    const float *P = qk_slice_panels(a->packed, 4, a->bounds, s, H);
+    const size_t gateStride = (size_t)qk_panels(w) * QK_NR * H;
+    for (int q = 0; q < 4; q++) VNAME(panels)(B, w, H, a->hPrev, H, P + q * gateStride, a->gates + q * H + u0, G);
+    for (int b = 0; b < B; b++) {
+        float *gi = a->gates + (size_t)b * G + u0, *gf = gi + H, *gg = gf + H, *go = gg + H;
+        const float *cp = a->cPrev + (size_t)b * H + u0;
+        float *cb = a->c + (size_t)b * H + u0, *tb = a->tanhC + (size_t)b * H + u0, *hb = a->h + (size_t)b * H + u0;
+        for (int j = 0; j < w; j += VW) {
+            const int n = w - j;
+            VF vc = vld(cp + j, n), xi = vld(gi + j, n), xf = vld(gf + j, n), xg = vld(gg + j, n), xo = vld(go + j, n);
+            if (a->peep) {
+                const float *pp = a->peep + u0 + j;
+                xi = vfmadd(vld(pp, n), vc, xi);
+                xf = vfmadd(vld(pp + H, n), vc, xf);
+            }
+            VF i = vsigmoid(xi), f = vsigmoid(xf), g = vtanh(xg);
+            VF cn = vfmadd(f, vc, vmul(i, g));
+            if (a->peep) xo = vfmadd(vld(a->peep + 2 * H + u0 + j, n), cn, xo);
+            VF o = vsigmoid(xo), tc = vtanh(cn);
+            vst(gi + j, n, i);
+            vst(gf + j, n, f);
+            vst(gg + j, n, g);
+            vst(go + j, n, o);
+            vst(cb + j, n, cn);
+            vst(tb + j, n, tc);
+            vst(hb + j, n, vmul(o, tc));
+        }
+    }
+}
+
+VTARGET static void VNAME(lstm_backward_gates)(step_args *a, int s) {
+    const int B = a->B, H = a->H, G = 4 * H, u0 = a->bounds[s], w = a->bounds[s + 1] - u0;
+    const VF one = vset1(1.0f);
+    const int clip = a->clip > 0;
+    for (int b = 0; b < B && w > 0; b++) {
+        const float *gi = a->gates + (size_t)b * G + u0, *gf = gi + H, *gg = gf + H, *go = gg + H;
+        float *di = a->dGates + (size_t)b * G + u0, *df = di + H, *dg = df + H, *dout = dg + H;
+        const float *cp = a->cPrev + (size_t)b * H + u0, *tb = a->tanhC + (size_t)b * H + u0;
+        float *dhb = a->dh + (size_t)b * H + u0, *dcb = a->dc + (size_t)b * H + u0;
+        const float *ext = a->dhExt ? a->dhExt + (size_t)b * H + u0 : NULL;
+        for (int j = 0; j < w; j += VW) {
+            const int n = w - j;
+            VF i = vld(gi + j, n), f = vld(gf + j, n), g = vld(gg + j, n), o = vld(go + j, n);
+            VF tc = vld(tb + j, n), c0 = vld(cp + j, n), d = VNAME(total_dh)(dhb + j, ext ? ext + j : NULL, n);
+            VF dO = vmul(vmul(d, tc), vmul(o, vsub(one, o)));
+            VF dcs = vfmadd(vmul(d, o), vfnmadd(tc, tc, one), vld(dcb + j, n));
+            if (a->peep) dcs = vfmadd(dO, vld(a->peep + 2 * H + u0 + j, n), dcs);
+            VF dI = vmul(vmul(dcs, g), vmul(i, vsub(one, i)));
+            VF dF = vmul(vmul(dcs, c0), vmul(f, vsub(one, f)));
+            VF dG = vmul(vmul(dcs, i), vfnmadd(g, g, one));
+            VF dcn = vmul(dcs, f);
+            if (a->peep) {
+                dcn = vfmadd(dI, vld(a->peep + u0 + j, n), dcn);
+                dcn = vfmadd(dF, vld(a->peep + H + u0 + j, n), dcn);
+            }
+            if (clip) {
+                dI = VNAME(clamp)(dI, a->clip);
+                dF = VNAME(clamp)(dF, a->clip);
+                dG = VNAME(clamp)(dG, a->clip);
+                dO = VNAME(clamp)(dO, a->clip);
+            }
+            vst(di + j, n, dI);
+            vst(df + j, n, dF);
+            vst(dg + j, n, dG);
+            vst(dout + j, n, dO);
+            vst(dcb + j, n, dcn);
+            // This thread's columns of dh are rewritten by carry_dh, after every thread's dG is in.
+            vst(dhb + j, n, vzero());
+        }
+    }
+}
+
+// MARK: GRU (gates r, z, n; n = tanh(x_n + r ⊙ (h·W_hn + b_hn)))
+
+VTARGET static void VNAME(gru_forward_slice)(step_args *a, int s) {
+    const int B = a->B, H = a->H, G = 3 * H, u0 = a->bounds[s], w = a->bounds[s + 1] - u0;
+    if (w <= 0) return;
+    const float *P = qk_slice_panels(a->packed, 3, a->bounds, s, H);
+    const size_t gateStride = (size_t)qk_panels(w) * QK_NR * H;
+    for (int b = 0; b < B; b++)
+        for (int q = 0; q < 3; q++) memset(a->hg + (size_t)b * G + q * H + u0, 0, (size_t)w * sizeof(float));
+    for (int q = 0; q < 3; q++) VNAME(panels)(B, w, H, a->hPrev, H, P + q * gateStride, a->hg + q * H + u0, G);
+    const VF one = vset1(1.0f);
+    for (int b = 0; b < B; b++) {
+        float *xr = a->pre + (size_t)b * G + u0, *xz = xr + H, *xn = xz + H;
+        float *hr = a->hg + (size_t)b * G + u0, *hz = hr + H, *hn = hz + H;
+        const float *br = a->biasH + u0, *bz = br + H, *bn = bz + H;
+        const float *hp = a->hPrev + (size_t)b * H + u0;
+        float *hb = a->h + (size_t)b * H + u0;
+        for (int j = 0; j < w; j += VW) {
+            const int n = w - j;
+            // hg = h·W_h + b_h, kept for backward.
+            VF vr = vadd(vld(hr + j, n), vld(br + j, n));
+            VF vz = vadd(vld(hz + j, n), vld(bz + j, n));
+            VF vn = vadd(vld(hn + j, n), vld(bn + j, n));
+            vst(hr + j, n, vr);
+            vst(hz + j, n, vz);
+            vst(hn + j, n, vn);
+            VF r = vsigmoid(vadd(vld(xr + j, n), vr));
+            VF z = vsigmoid(vadd(vld(xz + j, n), vz));
+            VF nn = vtanh(vfmadd(r, vn, vld(xn + j, n)));
+            VF hNew = vfmadd(z, vld(hp + j, n), vmul(vsub(one, z), nn));
+            vst(xr + j, n, r);
+            vst(xz + j, n, z);
+            vst(xn + j, n, nn);
+            vst(hb + j, n, hNew);
+        }
+    }
+}
+
+VTARGET static void VNAME(gru_backward_gates)(step_args *a, int s) {
+    const int B = a->B, H = a->H, G = 3 * H, u0 = a->bounds[s], w = a->bounds[s + 1] - u0;
+    const VF one = vset1(1.0f);
+    const int clip = a->clip > 0;
+    for (int b = 0; b < B && w > 0; b++) {
+        const float *ar = a->act + (size_t)b * G + u0, *az = ar + H, *an = az + H;
+        const float *hn = a->hgIn + (size_t)b * G + 2 * H + u0;
+        float *dxr = a->dPre + (size_t)b * G + u0, *dhr = a->dhg + (size_t)b * G + u0;
+        const float *hp = a->hPrev + (size_t)b * H + u0;
+        float *dhb = a->dh + (size_t)b * H + u0;
+        const float *ext = a->dhExt ? a->dhExt + (size_t)b * H + u0 : NULL;
+        for (int j = 0; j < w; j += VW) {
+            const int n = w - j;
+            VF r = vld(ar + j, n), z = vld(az + j, n), nv = vld(an + j, n);
+            VF d = VNAME(total_dh)(dhb + j, ext ? ext + j : NULL, n);
+            VF dn = vmul(vmul(d, vsub(one, z)), vfnmadd(nv, nv, one));
+            VF dHn = vmul(d, vsub(vld(hp + j, n), nv));
+            VF dz = vmul(vmul(dHn, z), vsub(one, z));
+            VF dr = vmul(vmul(vmul(dn, vld(hn + j, n)), r), vsub(one, r));
+            VF dhnv = vmul(dn, r);
+            if (clip) {
+                dr = VNAME(clamp)(dr, a->clip);
+                dz = VNAME(clamp)(dz, a->clip);
+                dn = VNAME(clamp)(dn, a->clip);
+                dhnv = VNAME(clamp)(dhnv, a->clip);
+            }
+            // Both sides share the r and z gradients; the recurrent side's n gradient is r ⊙ dn.
+            vst(dxr + j, n, dr);
+            vst(dxr + H + j, n, dz);
+            vst(dxr + 2 * H + j, n, dn);
+            vst(dhr + j, n, dr);
+            vst(dhr + H + j, n, dz);
+            vst(dhr + 2 * H + j, n, dhnv);
+            // The part of dh_{t−1} that skips the weights, z ⊙ dh; carry_dh adds dhg · W_hᵀ to it.
+            vst(dhb + j, n, vmul(d, z));
+        }
+    }
+}
+
+// MARK: Plain RNN (h = tanh or relu of x·W_x + b + h·W_h)
+
+VTARGET static void VNAME(rnn_forward_slice)(step_args *a, int s) {
+    const int B = a->B, H = a->H, u0 = a->bounds[s], w = a->bounds[s + 1] - u0;
+    if (w <= 0) return;
+    VNAME(panels)(B, w, H, a->hPrev, H, qk_slice_panels(a->packed, 1, a->bounds, s, H), a->pre + u0, H);
+    const VF zero = vzero();
+    for (int b = 0; b < B; b++) {
+        float *pb = a->pre + (size_t)b * H + u0, *hb = a->h + (size_t)b * H + u0;
+        for (int j = 0; j < w; j += VW) {
+            const int n = w - j;
+            VF v = vld(pb + j, n);
+            v = a->relu ? vmax(v, zero) : vtanh(v);
+            vst(pb + j, n, v);
+            vst(hb + j, n, v);
+        }
+    }
+}
+
+VTARGET static void VNAME(rnn_backward_slice)(step_args *a, int s) {
+    const int B = a->B, H = a->H, u0 = a->bounds[s], w = a->bounds[s + 1] - u0;
+    const VF one = vset1(1.0f), zero = vzero();
+    const int clip = a->clip > 0;
+    for (int b = 0; b < B && w > 0; b++) {
+        const float *hb = a->hOut + (size_t)b * H + u0;
+        const float *ext = a->dhExt ? a->dhExt + (size_t)b * H + u0 : NULL;
+        float *dhb = a->dh + (size_t)b * H + u0, *dp = a->dPre + (size_t)b * H + u0;
+        for (int j = 0; j < w; j += VW) {
+            const int n = w - j;
+            VF d = VNAME(total_dh)(dhb + j, ext ? ext + j : NULL, n), hv = vld(hb + j, n);
+            VF g = a->relu ? vkeep_gt(hv, zero, d) : vmul(d, vfnmadd(hv, hv, one));
+            if (clip) g = VNAME(clamp)(g, a->clip);
+            vst(dp + j, n, g);
+            // Rewritten by carry_dh once every thread's dPre is in.
+            vst(dhb + j, n, zero);
+        }
+    }
+}
+
+// MARK: Jobs: thread `tid` of `n` takes slices tid, tid + n, …
+
+static void VNAME(lstm_forward_job)(void *p, int tid, int n) {
+    step_args *a = p;
+    for (int s = tid; s < a->slices; s += n) VNAME(lstm_forward_slice)(a, s);
+}
+static void VNAME(lstm_backward_job)(void *p, int tid, int n) {
+    step_args *a = p;
+    for (int s = tid; s < a->slices; s += n) VNAME(lstm_backward_gates)(a, s);
+    VNAME(carry_dh)(a, tid, n, 4, a->dGates);
+}
+static void VNAME(gru_forward_job)(void *p, int tid, int n) {
+    step_args *a = p;
+    for (int s = tid; s < a->slices; s += n) VNAME(gru_forward_slice)(a, s);
+}
+static void VNAME(gru_backward_job)(void *p, int tid, int n) {
+    step_args *a = p;
+    for (int s = tid; s < a->slices; s += n) VNAME(gru_backward_gates)(a, s);
+    VNAME(carry_dh)(a, tid, n, 3, a->dhg);
+}
+static void VNAME(rnn_forward_job)(void *p, int tid, int n) {
+    step_args *a = p;
+    for (int s = tid; s < a->slices; s += n) VNAME(rnn_forward_slice)(a, s);
+}
+static void VNAME(rnn_backward_job)(void *p, int tid, int n) {
+    step_args *a = p;
+    for (int s = tid; s < a->slices; s += n) VNAME(rnn_backward_slice)(a, s);
+    VNAME(carry_dh)(a, tid, n, 1, a->dPre);
+}
