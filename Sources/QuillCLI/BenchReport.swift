@@ -102,7 +102,7 @@ struct BenchReport {
 
     /// The BLAS library and its threads, as a line and as figures.
     mutating func blas() {
-        line("BLAS: OpenBLAS \(BLASInfo.coreName) kernels, \(BLASInfo.threads) threads")
+        line("BLAS: OpenBLAS \(BLASInfo.coreName) kernels, \(BLASInfo.threads) thread\(BLASInfo.threads == 1 ? "" : "s")")
         set("blas_core", BLASInfo.coreName)
         set("blas_threads", BLASInfo.threads)
     }
