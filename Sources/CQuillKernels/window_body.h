@@ -47,7 +47,6 @@ VTARGET static void VNAME(window_backward)(const float *dw, const float *params,
                                            const float *beta, const float *kappa, float *kappaCarry, float *dParams,
                                            const int *text, const long *lengths, int batch, int K, int U, int V,
                                            float kappaScale) {
-    (void)U;
     for (int b = 0; b < batch; b++) {
         const float *a = alpha + (size_t)b * K, *be = beta + (size_t)b * K, *k = kappa + (size_t)b * K;
         const float *p = params + (size_t)b * 3 * K, *dwb = dw + (size_t)b * V;
