@@ -62,8 +62,21 @@
         for (int r = 0; r < MR; r++) _mm512_mask_storeu_ps(C + r * ldc, m0, c0[r]);                               \
     }
 
-KERNEL2(12) KERNEL2(8) KERNEL2(4) KERNEL2(2) KERNEL2(1)
+KERNEL2(12) KERNEL2(11) KERNEL2(10) KERNEL2(9) KERNEL2(8) KERNEL2(7) KERNEL2(6) KERNEL2(4) KERNEL2(2) KERNEL2(1)
 KERNEL1(24) KERNEL1(8) KERNEL1(4) KERNEL1(2) KERNEL1(1)
+
+/// One tile of MR rows (6 to 12) of the two-vector kernel.
+QK_TARGET static void k2_rows(int MR, int K, const float *A, int lda, const float *P, float *C, int ldc, __mmask16 m1) {
+    switch (MR) {
+    case 12: k2_12(K, A, lda, P, C, ldc, m1); break;
+    case 11: k2_11(K, A, lda, P, C, ldc, m1); break;
+    case 10: k2_10(K, A, lda, P, C, ldc, m1); break;
+    case 9: k2_9(K, A, lda, P, C, ldc, m1); break;
+    case 8: k2_8(K, A, lda, P, C, ldc, m1); break;
+    case 7: k2_7(K, A, lda, P, C, ldc, m1); break;
+    default: k2_6(K, A, lda, P, C, ldc, m1); break;
+    }
+}
 
 QK_TARGET void qk_gemm_panels(int M, int width, int K, const float *A, int lda, const float *P, float *C,
                                   int ldc) {
@@ -74,8 +87,18 @@ QK_TARGET void qk_gemm_panels(int M, int width, int K, const float *A, int lda, 
         int r = 0;
         if (w > 16) {
             __mmask16 m1 = qk_mask(w - 16);
-            for (; r + 12 <= M; r += 12) k2_12(K, A + (size_t)r * lda, lda, Pp, Cp + (size_t)r * ldc, ldc, m1);
-            for (; r + 8 <= M; r += 8) k2_8(K, A + (size_t)r * lda, lda, Pp, Cp + (size_t)r * ldc, ldc, m1);
+            if (M >= 6) {
+                // ⌈M / 12⌉ tiles of as equal a size as M allows (6 to 12 rows, each ≥ 12 accumulators, enough for
+                // the FMA latency of two pipes): 50 = 5 · 10 and 32 = 11 + 11 + 10 rather than 12s and a 2- or
+                // 8-row tail. Each row sums over k in the same order whatever its tile, so the bits do not depend on
+                // the tiling.
+                const int tiles = (M + 11) / 12, base = M / tiles, larger = M % tiles;
+                for (int t = 0; t < tiles; t++) {
+                    const int mr = base + (t < larger);
+                    k2_rows(mr, K, A + (size_t)r * lda, lda, Pp, Cp + (size_t)r * ldc, ldc, m1);
+                    r += mr;
+                }
+            }
             for (; r + 4 <= M; r += 4) k2_4(K, A + (size_t)r * lda, lda, Pp, Cp + (size_t)r * ldc, ldc, m1);
             for (; r + 2 <= M; r += 2) k2_2(K, A + (size_t)r * lda, lda, Pp, Cp + (size_t)r * ldc, ldc, m1);
             for (; r < M; r++) k2_1(K, A + (size_t)r * lda, lda, Pp, Cp + (size_t)r * ldc, ldc, m1);

@@ -48,16 +48,17 @@ static int cpu_level(void) {
     return qk_cpu_level;
 }
 
-/// The cap QUILL_KERNELS asks for: 0, off, none or portable give 0; avx2 gives 2; unset, avx512 or all give 3
+/// The cap QUILL_KERNELS asks for: 0, off, none or portable give 0; avx2 gives 2; unset, empty, avx512 or all give 3
 /// (case ignored). Any other value gives 3 and one line on standard error, once.
 static int env_cap(void) {
     const char *env = getenv("QUILL_KERNELS");
-    if (!env) return 3;
+    if (!env || !*env) return 3;
     static const char *const off[] = { "0", "off", "none", "portable" }, *const all[] = { "avx512", "all" };
     for (size_t i = 0; i < sizeof off / sizeof *off; i++) if (strcasecmp(env, off[i]) == 0) return 0;
     if (strcasecmp(env, "avx2") == 0) return 2;
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) if (strcasecmp(env, all[i]) == 0) return 3;
-    fprintf(stderr, "quill: QUILL_KERNELS=%s is not one of 0, avx2, avx512; running every kernel this CPU runs\n", env);
+    fprintf(stderr, "quill: QUILL_KERNELS=%s is not one of 0 (or off, none, portable), avx2, avx512 (or all); "
+                    "running every kernel this CPU runs\n", env);
     return 3;
 }
 

@@ -70,9 +70,9 @@ struct BenchReport {
     mutating func set(_ key: String, _ value: Any) { figures[key] = value }
 
     /// The `--profile` table: each phase's milliseconds per iteration and share, then the step split three ways
-    /// (matrix products, fused recurrent steps, other passes); the same figures under "phases",
-    /// "products_seconds" and "recurrent_steps_seconds" in JSON.
-    mutating func phases(_ phases: PhaseProfile, iterations: Int) {
+    /// (matrix products, fused recurrent steps, other passes), then the products by shape against `peak`; the same
+    /// figures under "phases", "products_seconds", "recurrent_steps_seconds" and "product_shapes" in JSON.
+    mutating func phases(_ phases: PhaseProfile, iterations: Int, peak: FMAPeak?) {
         line("per phase (mean of \(iterations); timing adds a little overhead):")
         let rows = phases.summary(repetitions: iterations)
         let width = rows.map(\.name.count).max() ?? 0
@@ -92,7 +92,37 @@ struct BenchReport {
         }
         set("products_seconds", phases.productSeconds / n)
         set("recurrent_steps_seconds", phases.recurrentStepSeconds / n)
+        productShapes(phases.productShapes, iterations: iterations, peak: peak)
         set("phases", rows.map { ["name": $0.name, "seconds": $0.seconds, "share": $0.share] as [String: Any] })
+    }
+
+    /// The matrix products of a profiled step by shape, most time first (at most 12 lines, the rest summed): calls
+    /// and milliseconds per iteration, GFLOP/s and the fraction of `peak`; all shapes under "product_shapes" in JSON.
+    private mutating func productShapes(_ shapes: [(shape: ProductShape, time: ProductShapeTime)], iterations: Int,
+                                        peak: FMAPeak?) {
+        guard !shapes.isEmpty else { return }
+        let n = Double(max(iterations, 1))
+        line("matrix products by shape (m×n×k, N/T: A and B as stored or transposed), per iteration:")
+        func row(_ name: String, calls: Int, seconds: Double, flops: Double) {
+            let gflops = flops / max(seconds, 1e-12) / 1e9
+            let fraction = peak.map { String(format: "  %3.0f%% of peak", gflops / $0.gflops * 100) } ?? ""
+            line("  " + name.padding(toLength: max(name.count, 22), withPad: " ", startingAt: 0)
+                 + String(format: " %5.1f calls %8.2f ms %7.1f GFLOP/s", Double(calls) / n, seconds / n * 1e3, gflops)
+                 + fraction)
+        }
+        for (shape, time) in shapes.prefix(12) {
+            row(shape.description, calls: time.calls, seconds: time.seconds, flops: shape.flops * Double(time.calls))
+        }
+        let rest = shapes.dropFirst(12)
+        if !rest.isEmpty {
+            row("\(rest.count) more shapes", calls: rest.reduce(0) { $0 + $1.time.calls },
+                seconds: rest.reduce(0) { $0 + $1.time.seconds },
+                flops: rest.reduce(0) { $0 + $1.shape.flops * Double($1.time.calls) })
+        }
+        set("product_shapes", shapes.map { s -> [String: Any] in
+            ["m": s.shape.m, "n": s.shape.n, "k": s.shape.k, "trans_a": s.shape.transA, "trans_b": s.shape.transB,
+             "calls_per_iteration": Double(s.time.calls) / n, "seconds_per_iteration": s.time.seconds / n]
+        })
     }
 
     /// `name` padded with spaces to `width` characters: the first column of a table (`%-44@` does not pad on Linux).

@@ -261,8 +261,14 @@ public final class RecurrentLayer<T: QuillScalar> {
     @_specialize(exported: true, where T == Float)
     public func forward(_ x: UnsafePointer<T>, _ ws: RecurrentWorkspace<T>, steps: Int? = nil) {
         let T = steps ?? ws.activeSteps
+        let G = gateWidth
         if layerNorm != nil {
             layerNormProject(x, rows: T * ws.batch, ws, at: 0)
+        } else if T > 1, kind != .mrnn,
+                  thinMatmul(m: T * ws.batch, n: G, k: inputSize, a: x, lda: inputSize, b: wx.value.ptr, ldb: G,
+                             bias: bias.value.ptr, c: ws.pre.ptr, ldc: G) {
+            // A narrow input (a pen offset, 3 wide): x·W_x + b in one pass over every timestep. Not for single steps,
+            // so that sampling keeps its bits.
         } else {
             project(x, rows: T * ws.batch, into: ws.pre.ptr)
         }
@@ -375,8 +381,11 @@ public final class RecurrentLayer<T: QuillScalar> {
         let dPre = ws.dPre.ptr
         ws.fusedForward = false   // the weights are about to change: the next pass packs them again
         // dW_x += xᵀ · dPre ; db += Σ dPre ; dx = dPre · W_xᵀ
-        matmul(transA: true, m: inputSize, n: G, k: rows, a: x, lda: inputSize, b: dPre, ldb: G,
-               beta: 1, c: wx.grad.ptr, ldc: G)
+        if !thinMatmul(transA: true, m: inputSize, n: G, k: rows, a: x, lda: inputSize, b: dPre, ldb: G,
+                       beta: 1, c: wx.grad.ptr, ldc: G) {
+            matmul(transA: true, m: inputSize, n: G, k: rows, a: x, lda: inputSize, b: dPre, ldb: G,
+                   beta: 1, c: wx.grad.ptr, ldc: G)
+        }
         if let dx { inputGradient(dPre, rows: rows, into: dx) }
         if kind == .mrnn {
             mrnnFinishBackward(ws, rows: rows)

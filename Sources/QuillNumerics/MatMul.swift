@@ -1,3 +1,5 @@
+import CQuillKernels
+
 /// Matrix products, dispatched to gemm or, for a single row or column, to gemv (about 3x faster at batch 1).
 ///
 /// `C (m, n) = alpha * op(A) * op(B) + beta * C`, row-major, where op(A) is (m, k) and op(B) is (k, n).
@@ -9,7 +11,7 @@ public func matmul<T: QuillScalar>(transA: Bool = false, transB: Bool = false, m
                                    b: UnsafePointer<T>, ldb: Int,
                                    beta: T = 0, c: UnsafeMutablePointer<T>, ldc: Int) {
     if ProductClock.enabled {
-        ProductClock.time(.products) {
+        ProductClock.timeProduct(ProductShape(m: m, n: n, k: k, transA: transA, transB: transB)) {
             untimedMatmul(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b,
                           ldb: ldb, beta: beta, c: c, ldc: ldc)
         }
@@ -74,5 +76,29 @@ public func referenceMatmul<T: QuillScalar>(transA: Bool = false, transB: Bool =
             }
             c[i * ldc + j] = alpha * s + (beta == 0 ? 0 : beta * c[i * ldc + j])
         }
+    }
+}
+
+/// A thin product in one pass over its large operand (CQuillKernels' `qk_sgemm_thin`):
+/// `C (m, n) = alpha · (bias + op(A) · B) + beta · C`, B stored (k, n) row-major with row stride `ldb`, A stored
+/// (m, k) or, when `transA`, (k, m); `bias`: nil or (n), added to every row. For a depth k of at most 8 (a layer's
+/// input projection when its input is a pen offset, k = 3) or at most 4 rows without a bias (that layer's weight
+/// gradient), where BLAS libraries run at a few percent of the FMA peak. Each element sums over k in order, whatever
+/// the threads. Returns false and leaves C alone where it does not run (T not Float, another shape, a CPU without
+/// AVX2): call `matmul` then.
+@_specialize(exported: true, where T == Float)
+public func thinMatmul<T: QuillScalar>(transA: Bool = false, m: Int, n: Int, k: Int, alpha: T = 1,
+                                       a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
+                                       bias: UnsafePointer<T>? = nil, beta: T = 0,
+                                       c: UnsafeMutablePointer<T>, ldc: Int) -> Bool {
+    let limit = Int(Int32.max)
+    guard T.self == Float.self, m > 0, n > 0, k > 0, k <= 8 || (m <= 4 && bias == nil), qk_level() >= 2,
+          [m, n, k, lda, ldb, ldc].allSatisfy({ $0 <= limit }) else { return false }
+    func f(_ p: UnsafePointer<T>) -> UnsafePointer<Float> { UnsafeRawPointer(p).assumingMemoryBound(to: Float.self) }
+    let shape = ProductShape(m: m, n: n, k: k, transA: transA, transB: false)
+    return ProductClock.timeProduct(shape) {
+        qk_sgemm_thin(transA ? 1 : 0, Int32(m), Int32(n), Int32(k), Float(alpha), f(a), Int32(lda), f(b), Int32(ldb),
+                      bias.map(f), Float(beta), UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self),
+                      Int32(ldc)) != 0
     }
 }

@@ -10,6 +10,8 @@ public final class PhaseProfile {
     /// Seconds within the phases spent in matrix products and in the fused recurrent step kernels, summed over all
     /// repetitions (`ProductClock`), when the bench counted them.
     public var productSeconds = 0.0, recurrentStepSeconds = 0.0
+    /// The products by shape (`ProductClock.shapes()`), summed over all repetitions, most time first.
+    public var productShapes: [(shape: ProductShape, time: ProductShapeTime)] = []
     private var last: UInt64 = 0
 
     public init() {}
@@ -23,7 +25,7 @@ public final class PhaseProfile {
         last = now
     }
 
-    public func reset() { names = []; seconds = [:]; productSeconds = 0; recurrentStepSeconds = 0 }
+    public func reset() { names = []; seconds = [:]; productSeconds = 0; recurrentStepSeconds = 0; productShapes = [] }
 
     /// Seconds per repetition of all phases together.
     public func total(repetitions: Int) -> Double {

@@ -14,6 +14,7 @@ public enum ProductClock {
 
     private static let on = Atomic<Bool>(false)
     private static let productNanos = Atomic<UInt64>(0), recurrentNanos = Atomic<UInt64>(0)
+    private static let byShape = Mutex<[ProductShape: ProductShapeTime]>([:])
 
     /// Whether products are being timed.
     public static var enabled: Bool {
@@ -26,10 +27,33 @@ public enum ProductClock {
         Double(kind == .products ? productNanos.load(ordering: .relaxed) : recurrentNanos.load(ordering: .relaxed)) / 1e9
     }
 
-    /// Sets both counts to zero.
+    /// Sets both counts and the per-shape times to zero.
     public static func reset() {
         productNanos.store(0, ordering: .relaxed)
         recurrentNanos.store(0, ordering: .relaxed)
+        byShape.withLock { $0 = [:] }
+    }
+
+    /// The products timed since the last `reset`, by shape, most time first.
+    public static func shapes() -> [(shape: ProductShape, time: ProductShapeTime)] {
+        byShape.withLock { $0.map { ($0.key, $0.value) } }.sorted { $0.time.seconds > $1.time.seconds }
+    }
+
+    /// Runs the product `body` of shape `shape`, adding its wall-clock time to `products` and to the shape's
+    /// count when the clock is on.
+    @inline(__always)
+    public static func timeProduct<R>(_ shape: ProductShape, _ body: () throws -> R) rethrows -> R {
+        guard enabled else { return try body() }
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer {
+            let d = DispatchTime.now().uptimeNanoseconds &- start
+            productNanos.add(d, ordering: .relaxed)
+            byShape.withLock {
+                $0[shape, default: ProductShapeTime()].calls += 1
+                $0[shape, default: ProductShapeTime()].seconds += Double(d) / 1e9
+            }
+        }
+        return try body()
     }
 
     /// Runs `body`, adding its wall-clock time to `kind` when the clock is on.
@@ -43,6 +67,26 @@ public enum ProductClock {
         }
         return try body()
     }
+}
+
+/// The shape of one matrix product `C (m, n) = op(A) (m, k) · op(B) (k, n)`, for the profile's table.
+public struct ProductShape: Hashable, Sendable {
+    public var m: Int, n: Int, k: Int, transA: Bool, transB: Bool
+
+    public init(m: Int, n: Int, k: Int, transA: Bool, transB: Bool) {
+        (self.m, self.n, self.k, self.transA, self.transB) = (m, n, k, transA, transB)
+    }
+
+    /// Floating-point operations of one such product (a multiply-add counts 2).
+    public var flops: Double { 2 * Double(m) * Double(n) * Double(k) }
+
+    /// "m×n×k" with the transposes BLAS-style: "2500×2048×512 NT" (A as stored, B transposed).
+    public var description: String { "\(m)×\(n)×\(k) \(transA ? "T" : "N")\(transB ? "T" : "N")" }
+}
+
+/// Calls and wall-clock seconds of the products of one shape.
+public struct ProductShapeTime: Sendable {
+    public var calls = 0, seconds = 0.0
 }
 
 extension ProductClock {
@@ -60,6 +104,7 @@ extension ProductClock {
         enabled = false
         phases.productSeconds = seconds(.products)
         phases.recurrentStepSeconds = seconds(.recurrentSteps)
+        phases.productShapes = shapes()
         attach(nil)
         return result
     }

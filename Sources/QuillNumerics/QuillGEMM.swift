@@ -51,7 +51,7 @@ public enum QuillGEMM {
     /// Why `--precision bf16` cannot run on this CPU, as one line; nil where it can.
     public static var bf16Problem: String? {
         if bf16Available { return nil }
-        if let cap = ProcessInfo.processInfo.environment["QUILL_KERNELS"], qk_level() < 3 {
+        if let cap = ProcessInfo.processInfo.environment["QUILL_KERNELS"], !cap.isEmpty, qk_level() < 3 {
             return "--precision bf16 needs a CPU with AVX512-BF16 (VDPBF16PS) and Quill's AVX-512 kernels, which "
                 + "this CPU lacks or QUILL_KERNELS=\(cap) turns off"
         }

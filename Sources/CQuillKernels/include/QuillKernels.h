@@ -120,6 +120,13 @@ double qk_read_bandwidth_gbs(int threads, size_t bytes, double seconds);
 void qk_sgemm(int transA, int transB, int m, int n, int k, float alpha, const float *A, int lda, const float *B,
               int ldb, float beta, float *C, int ldc, int threads);
 
+/// A thin product, `C (m, n) = alpha · (bias + op(A) · B) + beta · C` with B stored (k, n) row-major, A stored
+/// (m, k) or, when transA, (k, m); bias: NULL or (n), added to every row. Runs it and returns 1 where the depth k is
+/// at most 8, or where m is at most 4 and bias is NULL, on a CPU with AVX-512 or AVX2 (qk_level() ≥ 2); else
+/// returns 0 and leaves C alone (the caller's BLAS runs it). Each element sums over k in order (thin_product.c).
+int qk_sgemm_thin(int transA, int m, int n, int k, float alpha, const float *A, int lda, const float *B, int ldb,
+                  const float *bias, float beta, float *C, int ldc);
+
 /// 1 when this CPU runs qk_sgemm_bf16's vector kernel: qk_available() (AVX-512 F, VL, DQ, FMA, the OS saving their
 /// state, not capped by QUILL_KERNELS or qk_set_level), AVX512-BW and AVX512_BF16 (CPUID leaf 7, subleaf 1, EAX
 /// bit 5); else 0. The CPU is read once.
