@@ -57,7 +57,7 @@ static int env_cap(void) {
     for (size_t i = 0; i < sizeof off / sizeof *off; i++) if (strcasecmp(env, off[i]) == 0) return 0;
     if (strcasecmp(env, "avx2") == 0) return 2;
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) if (strcasecmp(env, all[i]) == 0) return 3;
-    fprintf(stderr, "quill: QUILL_KERNELS=%s is not one of 0 (or off, none, portable), avx2, avx512 (or all); "
+    fprintf(stderr, "quill: QUILL_KERNELS=\"%s\" is not one of 0 (or off, none, portable), avx2, avx512 (or all); "
                     "running every kernel this CPU runs\n", env);
     return 3;
 }

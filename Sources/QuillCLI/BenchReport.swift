@@ -97,7 +97,8 @@ struct BenchReport {
     }
 
     /// The matrix products of a profiled step by shape, most time first (at most 12 lines, the rest summed): calls
-    /// and milliseconds per iteration, GFLOP/s and the fraction of `peak`; all shapes under "product_shapes" in JSON.
+    /// and milliseconds per iteration, GFLOP/s and the fraction of `peak` (the fp32 FMA peak: bf16 products can pass
+    /// 100%); all shapes under "product_shapes" in JSON, with "gflops" and "peak_fraction".
     private mutating func productShapes(_ shapes: [(shape: ProductShape, time: ProductShapeTime)], iterations: Int,
                                         peak: FMAPeak?) {
         guard !shapes.isEmpty else { return }
@@ -120,8 +121,12 @@ struct BenchReport {
                 flops: rest.reduce(0) { $0 + $1.shape.flops * Double($1.time.calls) })
         }
         set("product_shapes", shapes.map { s -> [String: Any] in
-            ["m": s.shape.m, "n": s.shape.n, "k": s.shape.k, "trans_a": s.shape.transA, "trans_b": s.shape.transB,
-             "calls_per_iteration": Double(s.time.calls) / n, "seconds_per_iteration": s.time.seconds / n]
+            let gflops = s.shape.flops * Double(s.time.calls) / max(s.time.seconds, 1e-12) / 1e9
+            var figures: [String: Any] = ["m": s.shape.m, "n": s.shape.n, "k": s.shape.k, "trans_a": s.shape.transA,
+                                          "trans_b": s.shape.transB, "calls_per_iteration": Double(s.time.calls) / n,
+                                          "seconds_per_iteration": s.time.seconds / n, "gflops": gflops]
+            if let peak { figures["peak_fraction"] = gflops / peak.gflops }
+            return figures
         })
     }
 

@@ -91,9 +91,12 @@ public func thinMatmul<T: QuillScalar>(transA: Bool = false, m: Int, n: Int, k: 
                                        a: UnsafePointer<T>, lda: Int, b: UnsafePointer<T>, ldb: Int,
                                        bias: UnsafePointer<T>? = nil, beta: T = 0,
                                        c: UnsafeMutablePointer<T>, ldc: Int) -> Bool {
-    let limit = Int(Int32.max)
+    // Sizes and strides well inside Int32 (the kernels' column loop steps past n by up to 64), strides that cover
+    // their rows.
+    let limit = 1 << 30
     guard T.self == Float.self, m > 0, n > 0, k > 0, k <= 8 || (m <= 4 && bias == nil), qk_level() >= 2,
-          [m, n, k, lda, ldb, ldc].allSatisfy({ $0 <= limit }) else { return false }
+          [m, n, k, lda, ldb, ldc].allSatisfy({ $0 <= limit }), lda >= (transA ? m : k), ldb >= n, ldc >= n
+    else { return false }
     func f(_ p: UnsafePointer<T>) -> UnsafePointer<Float> { UnsafeRawPointer(p).assumingMemoryBound(to: Float.self) }
     let shape = ProductShape(m: m, n: n, k: k, transA: transA, transB: false)
     return ProductClock.timeProduct(shape) {

@@ -24,7 +24,7 @@ final class KernelLevelEnvironmentTests: XCTestCase {
     func testValuesAreReadOrNamed() throws {
         let unknown = try bench("fast")
         XCTAssertEqual(unknown.status, 0)
-        XCTAssertTrue(unknown.err.contains("QUILL_KERNELS=fast is not one of 0 (or off, none, portable), avx2, avx512 (or all)"), unknown.err)
+        XCTAssertTrue(unknown.err.contains("QUILL_KERNELS=\"fast\" is not one of 0 (or off, none, portable), avx2, avx512 (or all)"), unknown.err)
         for value in ["0", "OFF", "none"] {
             let off = try bench(value)
             XCTAssertEqual(off.status, 0, value)
