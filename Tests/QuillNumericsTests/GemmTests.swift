@@ -23,6 +23,23 @@ final class GemmTests: XCTestCase {
             b = (0..<((transB ? n : k) * ldb)).map { _ in Float(rng.normal()) }
             c = (0..<(m * ldc)).map { _ in Float(rng.normal()) }
         }
+
+        /// The largest difference between `fast` and `ref` in the m × n block of C, and where; asserts that `fast`
+        /// kept `c` in the columns past n.
+        func worstError(_ fast: [Float], _ ref: [Float], m: Int, n: Int, _ what: String,
+                        file: StaticString = #filePath, line: UInt = #line) -> (Double, Int) {
+            var worst = 0.0, at = 0
+            for i in 0..<m {
+                for j in 0..<ldc {
+                    let e = abs(Double(fast[i * ldc + j]) - Double(ref[i * ldc + j]))
+                    if j >= n {
+                        XCTAssertEqual(fast[i * ldc + j], c[i * ldc + j],
+                                       "\(what): wrote past the row's n columns at (\(i), \(j))", file: file, line: line)
+                    } else if e > worst { worst = e; at = i * ldc + j }
+                }
+            }
+            return (worst, at)
+        }
     }
 
     /// Shapes with tails in every dimension: one row, one column, k = 1, exact tiles (14 × 32), widths that are not
@@ -52,16 +69,7 @@ final class GemmTests: XCTestCase {
                         let what = "m\(m) n\(n) k\(k) transA \(transA) transB \(transB) alpha \(alpha) beta \(beta)"
                         // Both sum k products of unit normals in Float, in different orders.
                         let tolerance = 1e-5 * Double(k)
-                        var worst = 0.0, at = 0
-                        for i in 0..<m {
-                            for j in 0..<ops.ldc {
-                                let e = abs(Double(fast[i * ops.ldc + j]) - Double(ref[i * ops.ldc + j]))
-                                if j >= n {
-                                    XCTAssertEqual(fast[i * ops.ldc + j], ops.c[i * ops.ldc + j],
-                                                   "\(what): wrote past the row's n columns at (\(i), \(j))")
-                                } else if e > worst { worst = e; at = i * ops.ldc + j }
-                            }
-                        }
+                        let (worst, at) = ops.worstError(fast, ref, m: m, n: n, what)
                         XCTAssertLessThanOrEqual(worst, tolerance, "\(what): worst error at [\(at)]")
                     }
                 }

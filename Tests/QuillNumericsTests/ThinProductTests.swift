@@ -54,19 +54,8 @@ final class ThinProductTests: XCTestCase {
                             if let bias {
                                 for i in 0..<m { for j in 0..<n { ref[i * ops.ldc + j] += alpha * bias[j] } }
                             }
-                            var worst = 0.0
-                            for i in 0..<m {
-                                for j in 0..<ops.ldc {
-                                    let e = abs(Double(fast[i * ops.ldc + j]) - Double(ref[i * ops.ldc + j]))
-                                    if j >= n {
-                                        XCTAssertEqual(fast[i * ops.ldc + j], ops.c[i * ops.ldc + j],
-                                                       "\(what): wrote past the row's n columns at (\(i), \(j))")
-                                    } else {
-                                        worst = max(worst, e)
-                                    }
-                                }
-                            }
-                            XCTAssertLessThanOrEqual(worst, 1e-5 * Double(k + 2), what)
+                            let (worst, at) = ops.worstError(fast, ref, m: m, n: n, what)
+                            XCTAssertLessThanOrEqual(worst, 1e-5 * Double(k + 2), "\(what): worst error at [\(at)]")
                         }
                     }
                 }
