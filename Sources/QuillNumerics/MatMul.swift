@@ -11,7 +11,7 @@ public func matmul<T: QuillScalar>(transA: Bool = false, transB: Bool = false, m
                                    b: UnsafePointer<T>, ldb: Int,
                                    beta: T = 0, c: UnsafeMutablePointer<T>, ldc: Int) {
     if ProductClock.enabled {
-        ProductClock.timeProduct(ProductShape(m: m, n: n, k: k, transA: transA, transB: transB)) {
+        ProductClock.time(.products, shape: ProductShape(m: m, n: n, k: k, transA: transA, transB: transB)) {
             untimedMatmul(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b,
                           ldb: ldb, beta: beta, c: c, ldc: ldc)
         }
@@ -99,7 +99,7 @@ public func thinMatmul<T: QuillScalar>(transA: Bool = false, m: Int, n: Int, k: 
     else { return false }
     func f(_ p: UnsafePointer<T>) -> UnsafePointer<Float> { UnsafeRawPointer(p).assumingMemoryBound(to: Float.self) }
     let shape = ProductShape(m: m, n: n, k: k, transA: transA, transB: false)
-    return ProductClock.timeProduct(shape) {
+    return ProductClock.time(.products, shape: shape) {
         qk_sgemm_thin(transA ? 1 : 0, Int32(m), Int32(n), Int32(k), Float(alpha), f(a), Int32(lda), f(b), Int32(ldb),
                       bias.map(f), Float(beta), UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self),
                       Int32(ldc)) != 0

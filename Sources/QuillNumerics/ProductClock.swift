@@ -39,31 +39,21 @@ public enum ProductClock {
         byShape.withLock { $0.map { ($0.key, $0.value) } }.sorted { $0.time.seconds > $1.time.seconds }
     }
 
-    /// Runs the product `body` of shape `shape`, adding its wall-clock time to `products` and to the shape's
-    /// count when the clock is on.
+    /// Runs `body`, adding its wall-clock time to `kind` when the clock is on, and for a product of shape `shape`
+    /// (nil for none) to that shape's calls and seconds too.
     @inline(__always)
-    public static func timeProduct<R>(_ shape: ProductShape, _ body: () throws -> R) rethrows -> R {
-        guard enabled else { return try body() }
-        let start = DispatchTime.now().uptimeNanoseconds
-        defer {
-            let d = DispatchTime.now().uptimeNanoseconds &- start
-            productNanos.add(d, ordering: .relaxed)
-            byShape.withLock {
-                $0[shape, default: ProductShapeTime()].calls += 1
-                $0[shape, default: ProductShapeTime()].seconds += Double(d) / 1e9
-            }
-        }
-        return try body()
-    }
-
-    /// Runs `body`, adding its wall-clock time to `kind` when the clock is on.
-    @inline(__always)
-    public static func time<R>(_ kind: Kind, _ body: () throws -> R) rethrows -> R {
+    public static func time<R>(_ kind: Kind, shape: ProductShape? = nil, _ body: () throws -> R) rethrows -> R {
         guard enabled else { return try body() }
         let start = DispatchTime.now().uptimeNanoseconds
         defer {
             let d = DispatchTime.now().uptimeNanoseconds &- start
             if kind == .products { productNanos.add(d, ordering: .relaxed) } else { recurrentNanos.add(d, ordering: .relaxed) }
+            if let shape {
+                byShape.withLock {
+                    $0[shape, default: ProductShapeTime()].calls += 1
+                    $0[shape, default: ProductShapeTime()].seconds += Double(d) / 1e9
+                }
+            }
         }
         return try body()
     }
