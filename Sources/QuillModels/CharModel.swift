@@ -222,16 +222,19 @@ public final class CharModel<T: QuillScalar> {
         profile?.begin()
         embedding.forward(inputs, count: rows, into: ws.embedded.ptr)
         profile?.lap("embedding")
-        let body = forwardBody(ws, dropout: dropout, rng: &rng)
+        let body = forwardBody(inputs, ws, dropout: dropout, rng: &rng)
         profile?.lap("forward stack output")
         output.forward(body, rows: rows, into: ws.logits.ptr)
         profile?.lap("forward output")
     }
 
-    /// The recurrent or convolution stack's forward pass over `ws.embedded`; returns its output (T·B, width).
-    private func forwardBody(_ ws: CharWorkspace<T>, dropout: Double, rng: inout SeededGenerator) -> UnsafeMutablePointer<T> {
+    /// The recurrent or convolution stack's forward pass over `ws.embedded`, the table rows of `inputs`; returns its
+    /// output (T·B, width).
+    private func forwardBody(_ inputs: UnsafePointer<Int32>, _ ws: CharWorkspace<T>, dropout: Double,
+                             rng: inout SeededGenerator) -> UnsafeMutablePointer<T> {
         if let stack, let sws = ws.stack {
-            stack.forward(ws.embedded.ptr, sws, dropout: dropout, rng: &rng)
+            let tokens = TokenRows(tokens: inputs, table: embedding.table)
+            stack.forward(ws.embedded.ptr, tokens: tokens, sws, dropout: dropout, rng: &rng)
             return stack.output(sws)
         }
         // Invariant: a model without a recurrent stack has a convolution stack, and its workspace one too (init).
@@ -265,14 +268,16 @@ public final class CharModel<T: QuillScalar> {
         hooks?.ready(output.parameters)
         profile?.lap("backward output")
         let dx = embedding.isOneHot ? nil : ws.dEmbedded?.ptr
+        var wroteDx = dx != nil
         if let stack, let sws = ws.stack {
-            stack.backward(ws.embedded.ptr, sws, dOut: ws.dStackOut.ptr, dx: dx, hooks: hooks)
+            let tokens = TokenRows(tokens: inputs, table: embedding.table)
+            wroteDx = stack.backward(ws.embedded.ptr, tokens: tokens, sws, dOut: ws.dStackOut.ptr, dx: dx, hooks: hooks)
         } else if let conv = convolution, let cws = ws.convolution {
             conv.backward(cws, dOut: ws.dStackOut.ptr, dx: dx)
             for group in conv.gradientGroups { hooks?.ready(group) }
             profile?.lap("backward body")
         }
-        if let dx { embedding.backward(inputs, count: rows, dOut: dx) }
+        if let dx, wroteDx { embedding.backward(inputs, count: rows, dOut: dx) }
         hooks?.ready([embedding.table])
         profile?.lap("embedding backward")
         return loss

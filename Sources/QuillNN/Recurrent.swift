@@ -261,17 +261,27 @@ public final class RecurrentLayer<T: QuillScalar> {
     @_specialize(exported: true, where T == Float)
     public func forward(_ x: UnsafePointer<T>, _ ws: RecurrentWorkspace<T>, steps: Int? = nil) {
         let T = steps ?? ws.activeSteps
-        let G = gateWidth
         if layerNorm != nil {
             layerNormProject(x, rows: T * ws.batch, ws, at: 0)
-        } else if T > 1, kind != .mrnn,
-                  thinMatmul(m: T * ws.batch, n: G, k: inputSize, a: x, lda: inputSize, b: wx.value.ptr, ldb: G,
-                             bias: bias.value.ptr, c: ws.pre.ptr, ldc: G) {
-            // A narrow input (a pen offset, 3 wide): x·W_x + b in one pass over every timestep. Not for single steps,
-            // so that sampling keeps its bits.
+        } else if T > 1 {
+            projectSequence(x, rows: T * ws.batch, into: ws.pre.ptr)
         } else {
             project(x, rows: T * ws.batch, into: ws.pre.ptr)
         }
+        runSteps(ws, steps: T)
+    }
+
+    /// `project` for the rows of a sequence pass (T > 1): a narrow input (a pen offset, 3 wide) takes x·W_x + b in
+    /// one pass (`thinMatmul`). Not for single steps, so that sampling keeps its bits.
+    func projectSequence(_ x: UnsafePointer<T>, rows: Int, into pre: UnsafeMutablePointer<T>) {
+        let G = gateWidth
+        if kind != .mrnn, thinMatmul(m: rows, n: G, k: inputSize, a: x, lda: inputSize, b: wx.value.ptr, ldb: G,
+                                     bias: bias.value.ptr, c: pre, ldc: G) { return }
+        project(x, rows: rows, into: pre)
+    }
+
+    /// The recurrence over `steps` steps whose input-side pre-activations `ws.pre` are set.
+    func runSteps(_ ws: RecurrentWorkspace<T>, steps T: Int) {
         beginForward(ws, steps: T)
         for t in 0..<T { step(t, ws) }
     }
@@ -377,9 +387,8 @@ public final class RecurrentLayer<T: QuillScalar> {
     public func finishBackward(_ x: UnsafePointer<T>, _ ws: RecurrentWorkspace<T>, dx: UnsafeMutablePointer<T>?,
                                steps: Int? = nil) {
         let T = steps ?? ws.activeSteps
-        let rows = T * ws.batch, H = hiddenSize, G = gateWidth
+        let rows = T * ws.batch, G = gateWidth
         let dPre = ws.dPre.ptr
-        ws.fusedForward = false   // the weights are about to change: the next pass packs them again
         // dW_x += xᵀ · dPre ; db += Σ dPre ; dx = dPre · W_xᵀ
         if !thinMatmul(transA: true, m: inputSize, n: G, k: rows, a: x, lda: inputSize, b: dPre, ldb: G,
                        beta: 1, c: wx.grad.ptr, ldc: G) {
@@ -393,6 +402,15 @@ public final class RecurrentLayer<T: QuillScalar> {
         }
         // A layer-normalised layer took db step by step, before dPre became ∂L/∂(x·W_x).
         if layerNorm == nil { Kernels.accumulateColumnSums(dPre, rows: rows, cols: G, into: bias.grad.ptr) }
+        finishRecurrentGradients(ws, rows: rows)
+    }
+
+    /// The gradients of the recurrent side over `rows` = T·B rows of `ws.dPre`: dW_h, the GRU's recurrent bias, the
+    /// peepholes. Ends a backward pass.
+    func finishRecurrentGradients(_ ws: RecurrentWorkspace<T>, rows: Int) {
+        let H = hiddenSize, G = gateWidth
+        let dPre = ws.dPre.ptr
+        ws.fusedForward = false   // the weights are about to change: the next pass packs them again
         // dW_h += h_prevᵀ · dPre_h over all steps: h_prev rows are ws.h[0..T-1], contiguous.
         // Invariant: a GRU or layer-normalised workspace always has dhg (init).
         let dRec = kind == .gru || layerNorm != nil ? UnsafePointer(ws.dhg!.ptr) : UnsafePointer(dPre)
@@ -431,6 +449,13 @@ public final class RecurrentLayer<T: QuillScalar> {
                          dx: UnsafeMutablePointer<T>?, steps: Int? = nil,
                          observe: ((Int, UnsafePointer<T>, UnsafePointer<T>?) -> Void)? = nil) {
         let T = steps ?? ws.activeSteps
+        backwardSteps(ws, dh: dh, steps: T, observe: observe)
+        finishBackward(x, ws, dx: dx, steps: T)
+    }
+
+    /// Steps T−1 … 0 of a backward pass (`backward` without its `finishBackward`).
+    func backwardSteps(_ ws: RecurrentWorkspace<T>, dh: UnsafePointer<T>?, steps T: Int,
+                       observe: ((Int, UnsafePointer<T>, UnsafePointer<T>?) -> Void)?) {
         let BH = ws.batch * hiddenSize
         beginBackward(ws)
         for t in stride(from: T - 1, through: 0, by: -1) {
@@ -438,7 +463,6 @@ public final class RecurrentLayer<T: QuillScalar> {
             observe?(t, ws.dhCarry.ptr, external)
             backwardStep(t, ws, dhExternal: external)
         }
-        finishBackward(x, ws, dx: dx, steps: T)
     }
 }
 
@@ -500,6 +524,9 @@ public final class RecurrentWorkspace<T: QuillScalar> {
     public internal(set) var fusedBackward = false
     /// The fused kernels' packed W_h and W_hᵀ, allocated on first use.
     lazy var packed = PackedRecurrentWeights(hidden: hidden, gates: kind.gateCount)
+    /// (V, G), for a pass over `TokenRows`: the table's projection E·W_x + b going forward, the gradients of the
+    /// pre-activations summed by token coming back. Allocated on first use, again when V changes.
+    var tokenTable: Tensor<T>?
 
     @_specialize(exported: true, where T == Float)
     public init(layer: RecurrentLayer<T>, steps: Int, batch: Int) {

@@ -93,17 +93,24 @@ public final class RecurrentStack<T: QuillScalar> {
 
     /// Forward over `ws.activeSteps` steps from the workspace's state. x: (T, B, inputSize). Output:
     /// `output(ws)`, (T, B, outputSize). `dropout` > 0 draws fresh masks from `rng` (training); 0 means evaluation.
+    /// `tokens`, when x holds rows of a table picked by token (a char model's input), lets layer 1 take x·W_x from
+    /// the table (`RecurrentLayer.takesTokenRows`); give the same to `backward`.
     @_specialize(exported: true, where T == Float)
-    public func forward(_ x: UnsafePointer<T>, _ ws: StackWorkspace<T>, dropout: Double, rng: inout SeededGenerator) {
+    public func forward(_ x: UnsafePointer<T>, tokens: TokenRows<T>? = nil, _ ws: StackWorkspace<T>, dropout: Double,
+                        rng: inout SeededGenerator) {
         let rows = ws.activeSteps * ws.batch, H = hiddenSize
         ws.layers.forEach { $0.activeSteps = ws.activeSteps }
         ws.dropoutActive = dropout > 0
+        ws.firstLayerTookTokens = false
         profile?.begin()
         for (n, layer) in layers.enumerated() {
             let lws = ws.layers[n]
             if n == 0 {
                 if let window, let wws = ws.window {
                     forwardFirstLayer(x, window, wws, ws)
+                } else if let tokens, layer.takesTokenRows(tokens, steps: ws.activeSteps, batch: ws.batch) {
+                    layer.forward(tokens, lws)
+                    ws.firstLayerTookTokens = true
                 } else {
                     layer.forward(x, lws)
                 }
@@ -182,13 +189,17 @@ public final class RecurrentStack<T: QuillScalar> {
 
     // MARK: - Backward
 
-    /// Backward over the steps of the last `forward`; gradients accumulate. x: (T, B, inputSize) as given to
-    /// `forward`; dOut: (T, B, outputSize); dx: (T, B, inputSize), overwritten, or nil. `hooks` hears of each of
-    /// `gradientGroups` as soon as its gradients are final (layer N first), gets a `progress` call at every step
-    /// of layer 1 with a window, and, with `hiddenGradient` set, sees the gradient reaching every layer's h_t.
-    @_specialize(exported: true, where T == Float)
-    public func backward(_ x: UnsafePointer<T>, _ ws: StackWorkspace<T>, dOut: UnsafePointer<T>,
-                         dx: UnsafeMutablePointer<T>?, hooks: GradientHooks<T>? = nil) {
+    /// Backward over the steps of the last `forward`; gradients accumulate. x: (T, B, inputSize) and `tokens` as
+    /// given to `forward`; dOut: (T, B, outputSize); dx: (T, B, inputSize), overwritten, or nil. `hooks` hears of
+    /// each of `gradientGroups` as soon as its gradients are final (layer N first), gets a `progress` call at every
+    /// step of layer 1 with a window, and, with `hiddenGradient` set, sees the gradient reaching every layer's h_t.
+    /// When layer 1 took its input from the token table, its share of ∂L/∂x went into the table's gradient, and dx
+    /// holds only the skip connections' share; returns whether dx was written at all (it is not, then, without
+    /// skip connections).
+    @_specialize(exported: true, where T == Float) @discardableResult
+    public func backward(_ x: UnsafePointer<T>, tokens: TokenRows<T>? = nil, _ ws: StackWorkspace<T>,
+                         dOut: UnsafePointer<T>, dx: UnsafeMutablePointer<T>?,
+                         hooks: GradientHooks<T>? = nil) -> Bool {
         let rows = ws.activeSteps * ws.batch, H = hiddenSize, I = inputSize, N = layers.count
         let off = skipConnections ? I : 0, V = window?.vocabularySize ?? 0
         let dh = ws.dh.ptr   // (rows, H): gradient reaching a layer's fed-forward output
@@ -225,11 +236,16 @@ public final class RecurrentStack<T: QuillScalar> {
             backwardFirstLayer(x, window, wws, ws, dx: dx, progress: hooks?.progress,
                                observe: Self.observer(hooks, layer: 0))
             hooks?.ready(layers[0].parameters + window.parameters)
+        } else if ws.firstLayerTookTokens, let tokens {
+            layers[0].backward(tokens, ws.layers[0], dh: dh, observe: Self.observer(hooks, layer: 0))
+            hooks?.ready(layers[0].parameters)
+            if let dx, skipConnections { dx.update(repeating: 0, count: rows * I) }
         } else {
             layers[0].backward(x, ws.layers[0], dh: dh, dx: dx, observe: Self.observer(hooks, layer: 0))
             hooks?.ready(layers[0].parameters)
         }
         profile?.lap(window == nil ? "backward layer 1" : "backward layer 1 + window")
+        if ws.firstLayerTookTokens && !skipConnections { return false }
         // With skips, every layer's input held x: add those gradients.
         if skipConnections, let dx {
             for n in 1..<N {
@@ -238,6 +254,7 @@ public final class RecurrentStack<T: QuillScalar> {
                                 to: dx, dstStride: I)
             }
         }
+        return dx != nil
     }
 
     /// Layer 1 and the window, step by step in reverse. `ws.dh` holds the gradient reaching h¹ from above; w_t's
@@ -314,6 +331,8 @@ public final class StackWorkspace<T: QuillScalar> {
     let dhWindow: Tensor<T>?
     let dInputStep: Tensor<T>?
     var dropoutActive = false
+    /// Whether the last forward pass's layer 1 took its input from token rows (`RecurrentStack.forward`).
+    var firstLayerTookTokens = false
 
     init(stack: RecurrentStack<T>, steps: Int, batch: Int, maxTextLength: Int) {
         self.steps = steps

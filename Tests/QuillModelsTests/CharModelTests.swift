@@ -1,6 +1,6 @@
 import Foundation
 import QuillData
-import QuillNN
+@testable import QuillNN
 import QuillNumerics
 import QuillTestSupport
 import XCTest
@@ -27,6 +27,34 @@ final class CharModelTests: XCTestCase {
         model.parameters.zeroGradients()
         _ = model.trainStep(inputs: inputs, targets: targets, ws, dropout: 0.2, rng: &r)
         for p in model.parameters where p.trainable { GradientCheck.check(p, loss: loss) }
+    }
+
+    /// The same with a window long enough (T·B ≥ 2V) for layer 1 to take its input from the token table
+    /// (`TokenRows`): with and without skip connections, with a learned embedding and a one-hot input.
+    func testWholeModelGradientsThroughTheTokenTable() {
+        for (skip, embedding) in [(true, 4), (false, 4), (false, 0), (true, 0)] {
+            var rng = SeededGenerator(seed: 5)
+            let config = CharModelConfig(cell: .lstm, layers: 2, hidden: 5, embedding: embedding, dropout: 0.2,
+                                         skipConnections: skip, vocabularySize: 5)
+            let model = CharModel<Double>(config: config, rng: &rng)
+            let ws = model.makeWorkspace(steps: 4, batch: 3)
+            let inputs: [Int32] = [0, 3, 4, 2, 1, 1, 3, 0, 2, 4, 4, 1]
+            let targets: [Int32] = [3, 4, 2, 1, 1, 3, 0, 2, 4, 4, 1, 0]
+            let maskRNG = SeededGenerator(seed: 77)
+            func loss() -> Double {
+                var r = maskRNG
+                ws.resetState()
+                model.forward(inputs, ws, dropout: 0.2, rng: &r)
+                return SoftmaxCrossEntropy.loss(logits: ws.logits.ptr, targets: targets, rows: 12, classes: 5,
+                                                dLogits: nil) / 12
+            }
+            var r = maskRNG
+            ws.resetState()
+            model.parameters.zeroGradients()
+            _ = model.trainStep(inputs: inputs, targets: targets, ws, dropout: 0.2, rng: &r)
+            XCTAssertTrue(ws.stack?.firstLayerTookTokens ?? false, "skip \(skip), embedding \(embedding)")
+            for p in model.parameters where p.trainable { GradientCheck.check(p, loss: loss) }
+        }
     }
 
     func makeTinyText() -> String {

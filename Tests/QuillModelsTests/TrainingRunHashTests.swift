@@ -18,21 +18,22 @@ final class TrainingRunHashTests: XCTestCase {
     /// Digests recorded before the training loops became one `TrainingRun` (the char runs' again when the char
     /// model's defaults became a 128-wide embedding and forget-gate bias 0, issue 13, and when their validation lines
     /// gained the next-step error, issue 15; the 4-wide-embedding GRU's and the prediction run's again when inputs at
-    /// most 8 wide went through the thin products, issue 14), by OpenBLAS kernel family: a BLAS
+    /// most 8 wide went through the thin products, issue 14; the LSTM's again when layer 1 took its embedding rows from
+    /// the projected table, `TokenRows`, issue 14), by OpenBLAS kernel family: a BLAS
     /// product's rounding depends on its kernels, so the bytes of a run are fixed per kernel family, not across
     /// machines. `make test` selects SkylakeX on AVX-512 CPUs unless OPENBLAS_CORETYPE is preset; a plain `swift test`
     /// on this project's CI machines gets Prescott. On a kernel family with no entry, only the determinism of the runs
     /// (the same options twice give the same bytes) is checked, and the digests are printed for recording.
     static let expected: [String: [String: String]] = [
         "Prescott": [
-            "char-lstm": "4dad8b4978bf55c96dc04b6fe471856070fb120ed4b8f955037ba41d3ef1473f",
+            "char-lstm": "478f94adddb42dac3f4f17a567d9ef82e282af99968e42db20f652b8561beb1c",
             "char-gru-resumed": "19b251936c443806e304e596343728d743b7924785b48dcdda79ae223db3fd2b",
             "char-no-validation": "d87da1238db9b46ad15b79da6dc5547a93c63a8a16fd1754b772f5f255edc743",
             "prediction": "d8af0fed457595c96ba08ce3b4432947bdf7a76c9cc88a97c28c8dfc0c42510f",
             "synthesis-resumed": "41e55e81fd9cfaa745a3262f619a2a980c8dc3ea5f9a8c44fcf14c2e591e2c86",
         ],
         "SkylakeX": [
-            "char-lstm": "36da874c6ed1afca51ceb8a3d987b9aed79b43172f053f34de41d018ba143e7b",
+            "char-lstm": "77dbc76f991b3e7f1c86cb08cd6b08f255252703c59e8635703f30e9e85e11e1",
             "char-gru-resumed": "37d9cc73e84869a9a034d9b98def2ef3dadcfea7f88fba60ca6c65c3094aa348",
             "char-no-validation": "fa96acc9c6de9c7df99e51e665749748afa167323ecf0b5054364c734c37e4a9",
             "prediction": "20af4cec0c9a5c85926bddccaf080b5dcbf35459ecfbebad0ea2628226e5471c",
