@@ -11,7 +11,7 @@ public struct CharEval: ParsableCommand {
     @Option(help: "UTF-8 text to evaluate on.") var data: String
     @Option(help: "Which part of the file: all, or val (the last --val-fraction, as held out in training), or train.")
     var part: String = CharTextPart.all.rawValue
-    @Option(name: .customLong("val-fraction"), help: "Held-out fraction for --part val/train, more than 0 and less than 1 (default: the model's own).")
+    @Option(name: .customLong("val-fraction"), help: "Held-out fraction for --part val/train, more than 0 and less than 1 (default: the model's own, or 0.1 for a model trained with none).")
     var valFraction: Double?
     @Flag(help: "Also evaluate dynamically (Graves 2013, §3): after each window of --window characters is scored, one SGD step on it, so the model adapts to the text as it reads it; prints the static and the dynamic figures.")
     var dynamic = false
@@ -54,7 +54,12 @@ public struct CharEval: ParsableCommand {
         // The model's own held-out fraction, as in training, unless it trained with none.
         let saved = loaded.trainOptions.map(\.valFraction) ?? 0
         let fraction = valFraction ?? (saved > 0 ? saved : CharTrainOptions.defaults.valFraction)
-        let slice = (CharTextPart(rawValue: part) ?? .all).of(tokens, valFraction: fraction)
+        let textPart = CharTextPart(rawValue: part) ?? .all
+        if valFraction == nil, saved == 0, textPart != .all {
+            note("\(model.file) held out none of its training text (--val-fraction 0): --part \(part) splits at the "
+                + "default \(CharTrainOptions.defaults.valFraction); if this is that text, the model has seen all of it")
+        }
+        let slice = textPart.of(tokens, valFraction: fraction)
         guard slice.count >= 2 else { throw CLIError("\(data): the \(part) part holds under 2 characters; nothing to evaluate") }
         let steps = window ?? (dynamic ? Self.defaultDynamicWindow : Self.defaultWindow)
         let bar = WorkProgress()

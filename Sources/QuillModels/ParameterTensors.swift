@@ -22,7 +22,7 @@ extension SafeTensors.File {
                     throw CheckpointError.corrupt(path, "tensor '\(prefix + p.name)' holds \(v), beyond the plausible "
                         + "|w| ≤ 1e5 of a trained model (a damaged file or a diverged run)")
                 }
-                if let b = p.valueBounds, !b.contains(Double(v)) {
+                if !p.allows(v), let b = p.valueBounds {
                     throw CheckpointError.corrupt(path, "\(prefix + p.name) holds values outside \(b.lowerBound)…\(b.upperBound)")
                 }
                 p.value[i] = v

@@ -22,11 +22,26 @@ public final class Parameter<T: QuillScalar> {
     public var shape: [Int] { value.shape }
     public var count: Int { value.count }
 
-    /// Clamps every value into `valueBounds` (nothing when there are none).
+    /// Clamps every value into `valueBounds` (nothing when there are none), rounding inward: a bound that T cannot
+    /// hold exactly (Float(ln 10⁻³) lies below ln 10⁻³) becomes the nearest T inside it, so that what training
+    /// saves passes `allows`.
     @_specialize(exported: true, where T == Float)
     public func clampToBounds() {
         guard let b = valueBounds else { return }
-        for i in 0..<count { value[i] = T(Swift.min(Swift.max(Double(value[i]), b.lowerBound), b.upperBound)) }
+        for i in 0..<count {
+            var v = T(Swift.min(Swift.max(Double(value[i]), b.lowerBound), b.upperBound))
+            if Double(v) < b.lowerBound { v = v.nextUp }
+            if Double(v) > b.upperBound { v = v.nextDown }
+            value[i] = v
+        }
+    }
+
+    /// Whether `v` may be loaded into this parameter: inside `valueBounds` (always, when there are none), or equal
+    /// to a bound as rounded to T, which checkpoints saved before `clampToBounds` rounded inward hold.
+    @_specialize(exported: true, where T == Float)
+    public func allows(_ v: T) -> Bool {
+        guard let b = valueBounds else { return true }
+        return b.contains(Double(v)) || v == T(b.lowerBound) || v == T(b.upperBound)
     }
 }
 

@@ -87,6 +87,35 @@ final class PhasedLSTMTests: XCTestCase {
         }
     }
 
+    /// Periods clamped to their bounds stay inside them in Float (Float(ln 10⁻³) and Float(ln 10⁹) lie just outside
+    /// ln 10⁻³…ln 10⁹), so a run that drives them there saves checkpoints that load; and a checkpoint saved before
+    /// the clamp rounded inward, holding those Float bounds, loads too.
+    func testPeriodsClampedToTheirBoundsStillLoad() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        var rng = SeededGenerator(seed: 8)
+        let config = CharModelConfig(cell: .phasedLSTM, layers: 1, hidden: 3, embedding: 2, vocabularySize: 4,
+                                     learnPeriods: true)
+        let model = CharModel<Float>(config: config, rng: &rng)
+        // Invariant: a Phased LSTM layer has its periods, with bounds.
+        let periods = model.stack!.layers[0].periods!, bounds = periods.valueBounds!
+        XCTAssertLessThan(Double(Float(bounds.lowerBound)), bounds.lowerBound, "the premise: Float rounds ln 10⁻³ down")
+        XCTAssertGreaterThan(Double(Float(bounds.upperBound)), bounds.upperBound, "and ln 10⁹ up")
+        periods.value[0] = -1000
+        periods.value[1] = 1000
+        periods.clampToBounds()
+        XCTAssertTrue(bounds.contains(Double(periods.value[0])) && bounds.contains(Double(periods.value[1])),
+                      "\(periods.value[0]) \(periods.value[1])")
+        XCTAssertEqual(periods.value[0], Float(bounds.lowerBound).nextUp)
+        let clamped = dir.path("clamped.safetensors")
+        try CharCheckpoint.save(model, alphabet: Alphabet(text: "abcd"), to: clamped)
+        XCTAssertEqual(try CharCheckpoint.load(clamped).model.stack!.layers[0].periods!.value[1], periods.value[1])
+        periods.value[0] = Float(bounds.lowerBound)
+        periods.value[1] = Float(bounds.upperBound)
+        let older = dir.path("older.safetensors")
+        try CharCheckpoint.save(model, alphabet: Alphabet(text: "abcd"), to: older)
+        XCTAssertEqual(try CharCheckpoint.load(older).model.stack!.layers[0].periods!.value[0], Float(bounds.lowerBound))
+    }
+
     /// --init-from a run of another kind of layer names the option that differs, not two unrelated tensors.
     func testInitFromAnotherLayerNamesTheOption() throws {
         let dir = TempDir(); defer { dir.cleanup() }
