@@ -5,20 +5,10 @@ import XCTest
 /// value Quill does not know is named in one line on standard error and ignored (never a silent surprise).
 final class KernelLevelEnvironmentTests: XCTestCase {
     func bench(_ value: String) throws -> (status: Int32, out: String, err: String) {
-        let process = Process()
-        process.executableURL = BadInputSuiteTests.quill
-        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: process.executableURL!.path), "no quill binary")
-        process.arguments = ["bench", "kernels", "--reps", "1", "--batch", "4", "--hidden", "8", "--peak-seconds", "0.01"]
         var env = ProcessInfo.processInfo.environment
         env["QUILL_KERNELS"] = value
-        process.environment = env
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        return try runQuill(["bench", "kernels", "--reps", "1", "--batch", "4", "--hidden", "8", "--peak-seconds", "0.01"],
+                            environment: env)
     }
 
     func testValuesAreReadOrNamed() throws {
