@@ -31,6 +31,7 @@
 #define vsub _mm512_sub_ps
 #define vmul _mm512_mul_ps
 #define vdiv _mm512_div_ps
+#define vsqrt _mm512_sqrt_ps
 #define vmin _mm512_min_ps
 #define vmax _mm512_max_ps
 #define vfmadd _mm512_fmadd_ps
@@ -81,6 +82,7 @@
 #define vsub _mm256_sub_ps
 #define vmul _mm256_mul_ps
 #define vdiv _mm256_div_ps
+#define vsqrt _mm256_sqrt_ps
 #define vmin _mm256_min_ps
 #define vmax _mm256_max_ps
 #define vfmadd _mm256_fmadd_ps

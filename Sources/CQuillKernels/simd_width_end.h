@@ -10,6 +10,7 @@
 #undef vas_f
 #undef vas_i
 #undef vdiv
+#undef vsqrt
 #undef vexp
 #undef vfmadd
 #undef vfnmadd

@@ -103,6 +103,34 @@ public enum Kernels {
         for i in 0..<n { y[i] = T.fastSigmoid(x[i]) }
     }
 
+    /// Adam's update (Kingma & Ba 2015) over `n` values, in place: m = β1·m + (1−β1)·g, v = β2·v + (1−β2)·g·g,
+    /// w −= lr·m / (√v + eps), with Adam's bias correction folded into `lr` and `eps` by the caller. In Float it runs
+    /// CQuillKernels' qk_adam (vectorised, cut over the kernel threads, the same bits as this loop); w, g, m, v must
+    /// not overlap.
+    @_specialize(exported: true, where T == Float) @_specialize(where T == Double)
+    public static func adam<T: QuillScalar>(_ w: UnsafeMutablePointer<T>, _ g: UnsafePointer<T>,
+                                            _ m: UnsafeMutablePointer<T>, _ v: UnsafeMutablePointer<T>, count n: Int,
+                                            lr: T, beta1: T, beta2: T, eps: T) {
+        if T.self == Float.self, n > 0 {
+            return qk_adam(floats(w), floats(g), floats(m), floats(v), n, Float(lr), Float(beta1), Float(beta2),
+                           Float(eps))
+        }
+        for i in 0..<n {
+            let gi = g[i]
+            let mi = beta1 * m[i] + (1 - beta1) * gi
+            let vi = beta2 * v[i] + (1 - beta2) * gi * gi
+            m[i] = mi; v[i] = vi
+            w[i] -= lr * mi / (vi.squareRoot() + eps)
+        }
+    }
+
+    /// The plain C loop `qk_adam` falls back to without AVX2 (for tests on CPUs with it).
+    static func portableAdam(_ w: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>,
+                             _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>, count n: Int,
+                             lr: Float, beta1: Float, beta2: Float, eps: Float) {
+        qk_adam_portable(w, g, m, v, n, lr, beta1, beta2, eps)
+    }
+
     /// A Float buffer seen as one (the callers have checked `T.self == Float.self`).
     @inline(__always)
     static func floats<T>(_ p: UnsafePointer<T>) -> UnsafePointer<Float> {

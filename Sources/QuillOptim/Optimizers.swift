@@ -20,8 +20,8 @@ public final class Adam<T: QuillScalar>: Optimizer {
         let epsT = T(epsilon * c2.squareRoot())
         for p in parameters where p.trainable {
             let m = slots.slot("\(p.name).m", like: p), v = slots.slot("\(p.name).v", like: p)
-            OptimizerKernels.adam(p.value.ptr, p.grad.ptr, m.ptr, v.ptr, count: p.count,
-                                  lr: lrT, beta1: T(beta1), beta2: T(beta2), eps: epsT)
+            Kernels.adam(p.value.ptr, p.grad.ptr, m.ptr, v.ptr, count: p.count,
+                         lr: lrT, beta1: T(beta1), beta2: T(beta2), eps: epsT)
         }
     }
 
@@ -122,19 +122,6 @@ public final class SGD<T: QuillScalar>: Optimizer {
 
 /// The update loops, pre-specialised for Float and Double.
 enum OptimizerKernels {
-    @_specialize(where T == Float) @_specialize(where T == Double)
-    static func adam<T: QuillScalar>(_ w: UnsafeMutablePointer<T>, _ g: UnsafePointer<T>,
-                                     _ m: UnsafeMutablePointer<T>, _ v: UnsafeMutablePointer<T>, count n: Int,
-                                     lr: T, beta1: T, beta2: T, eps: T) {
-        for i in 0..<n {
-            let gi = g[i]
-            let mi = beta1 * m[i] + (1 - beta1) * gi
-            let vi = beta2 * v[i] + (1 - beta2) * gi * gi
-            m[i] = mi; v[i] = vi
-            w[i] -= lr * mi / (vi.squareRoot() + eps)
-        }
-    }
-
     @_specialize(where T == Float) @_specialize(where T == Double)
     static func rmsprop<T: QuillScalar>(_ w: UnsafeMutablePointer<T>, _ g: UnsafePointer<T>,
                                         _ nAcc: UnsafeMutablePointer<T>, _ d: UnsafeMutablePointer<T>, count n: Int,

@@ -46,6 +46,17 @@ void qk_sigmoid(const float *x, float *y, size_t count);
 void qk_tanh_portable(const float *x, float *y, size_t count);
 void qk_sigmoid_portable(const float *x, float *y, size_t count);
 
+/// Adam's update (Kingma & Ba 2015, the bias correction folded into lr and eps by the caller) over `count`
+/// floats: m = β1·m + (1−β1)·g, v = β2·v + (1−β2)·g·g, w −= lr·m / (√v + eps), bit for bit QuillOptim's Swift loop
+/// (the same operations in its order, no fused multiply-adds, IEEE square root and division). w, m, v are updated
+/// in place; g is read. Arrays must not overlap. AVX-512 or AVX2 by qk_level(), a plain loop elsewhere; large
+/// arrays are cut over the kernel threads (each element by one thread, so the bits do not depend on them).
+void qk_adam(float *w, const float *g, float *m, float *v, size_t count, float lr, float beta1, float beta2,
+             float eps);
+/// The plain loop qk_adam falls back to (for tests on CPUs that take the vector path).
+void qk_adam_portable(float *w, const float *g, float *m, float *v, size_t count, float lr, float beta1,
+                      float beta2, float eps);
+
 /// Threads the fused steps use (the caller's thread included): QUILL_THREADS if set, else the online CPUs, capped
 /// at 8 and so that each thread owns at least 32 hidden units.
 int qk_threads_for(int hidden);
