@@ -18,6 +18,10 @@ typedef struct {
     float lr, beta1, beta2, eps;
 } adam_args;
 
+/// The block of Kernels.sumOfSquares: each block's squares are summed in Float, in order, and the blocks' sums
+/// in Double, in order.
+#define SUMSQ_BLOCK 4096
+
 /// Elements per unit of qk_parallel_ranges' index (so that counts past 2^31 elements still fit an int).
 #define ADAM_BLOCK 64
 
@@ -47,6 +51,61 @@ static void adam_loop(const adam_args *a, size_t i0, size_t i1) {
 #include "simd_width_end.h"
 
 #endif
+
+/// One sum of squares as its threads see it: the whole blocks' Float sums go to `sums`.
+typedef struct {
+    const float *x;
+    int blocks;
+    float *sums;
+} sumsq_args;
+
+/// The Float sums of blocks [first, first + count), one at a time: the Swift loop's operations.
+static void sumsq_loop(const float *x, int first, int count, float *out) {
+    for (int b = first; b < first + count; b++) {
+        const float *p = x + (size_t)b * SUMSQ_BLOCK;
+        float s = 0;
+        for (int j = 0; j < SUMSQ_BLOCK; j++) s += p[j] * p[j];
+        out[b] = s;
+    }
+}
+
+/// Units of 16 blocks (the widest vector's lanes): [begin, end).
+static void sumsq_range(void *context, int begin, int end) {
+    const sumsq_args *a = context;
+    int first = begin * 16, last = end * 16 < a->blocks ? end * 16 : a->blocks;
+#if defined(__x86_64__)
+    int level = qk_level();
+    if (level == 3) { sumsq_blocks_avx512(a->x, first, last - first, a->sums); return; }
+    if (level == 2) { sumsq_blocks_avx2(a->x, first, last - first, a->sums); return; }
+#endif
+    sumsq_loop(a->x, first, last - first, a->sums);
+}
+
+/// Σ x² of `n` floats as QuillNumerics' Kernels.sumOfSquares sums it; `vector`: the whole blocks by the kernels
+/// (else all by the plain loop).
+static double sum_of_squares(const float *x, size_t n, int vector) {
+    double acc = 0;
+    // Whole blocks in groups that one index range and a stack array hold, in order.
+    enum { GROUP = 1024 };
+    size_t whole = n / SUMSQ_BLOCK;
+    for (size_t g0 = 0; g0 < whole; g0 += GROUP) {
+        int blocks = whole - g0 < GROUP ? (int)(whole - g0) : GROUP;
+        float sums[GROUP];
+        sumsq_args a = { .x = x + g0 * SUMSQ_BLOCK, .blocks = blocks, .sums = sums };
+        if (vector) qk_parallel_ranges((blocks + 15) / 16, 4, sumsq_range, &a);
+        else sumsq_loop(a.x, 0, blocks, sums);
+        for (int b = 0; b < blocks; b++) acc += (double)sums[b];
+    }
+    const float *p = x + whole * SUMSQ_BLOCK;
+    float s = 0;
+    for (size_t j = 0; j < n % SUMSQ_BLOCK; j++) s += p[j] * p[j];
+    if (n % SUMSQ_BLOCK) acc += (double)s;
+    return acc;
+}
+
+double qk_sum_of_squares(const float *x, size_t n) { return sum_of_squares(x, n, 1); }
+
+double qk_sum_of_squares_portable(const float *x, size_t n) { return sum_of_squares(x, n, 0); }
 
 static void adam_range(void *context, int begin, int end) {
     const adam_args *a = context;

@@ -17,3 +17,21 @@ VTARGET static void VNAME(adam_span)(const adam_args *a, size_t i0, size_t i1) {
         vst(a->w + i, n, vsub(vld(a->w + i, n), vdiv(vmul(lr, m), vadd(vsqrt(v), eps))));
     }
 }
+
+/// The Float sums of squares of `count` whole blocks of SUMSQ_BLOCK floats, blocks `first` … at x: out[b] for
+/// block b. VW blocks at a time, one block a lane, each lane summing its block's squares in order (x·x, then the
+/// add), so a lane gives the bits of the sequential loop.
+VTARGET static void VNAME(sumsq_blocks)(const float *x, int first, int count, float *out) {
+    int idx[VW];
+    for (int k = 0; k < VW; k++) idx[k] = k * SUMSQ_BLOCK;
+    for (int b = first; b < first + count; b += VW) {
+        const int lanes = first + count - b < VW ? first + count - b : VW;
+        const float *base = x + (size_t)b * SUMSQ_BLOCK;
+        VF s = vzero();
+        for (int j = 0; j < SUMSQ_BLOCK; j++) {
+            const VF v = vgather_first(base + j, idx, lanes);
+            s = vadd(s, vmul(v, v));
+        }
+        vst(out + b, lanes, s);
+    }
+}

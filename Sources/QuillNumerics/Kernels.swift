@@ -124,6 +124,11 @@ public enum Kernels {
         }
     }
 
+    /// The plain C loop `qk_sum_of_squares` falls back to without AVX2 (for tests on CPUs with it).
+    static func portableSumOfSquares(_ x: UnsafePointer<Float>, count n: Int) -> Double {
+        qk_sum_of_squares_portable(x, n)
+    }
+
     /// The plain C loop `qk_adam` falls back to without AVX2 (for tests on CPUs with it).
     static func portableAdam(_ w: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>,
                              _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>, count n: Int,
@@ -186,9 +191,12 @@ public enum Kernels {
         for i in 0..<n { y[i] = T.fastExp(x[i]) }
     }
 
-    /// Sum of squares accumulated in the scalar type with four partial sums.
+    /// Σ x²: the squares of each block of 4,096 values summed in the scalar type, in order, and the blocks' sums in
+    /// Double, in order. In Float it runs CQuillKernels' qk_sum_of_squares (blocks side by side in the vector lanes
+    /// and over the kernel threads; the same bits as this loop).
     @_specialize(exported: true, where T == Float) @_specialize(where T == Double)
     public static func sumOfSquares<T: QuillScalar>(_ x: UnsafePointer<T>, count n: Int) -> Double {
+        if T.self == Float.self, n > 0 { return qk_sum_of_squares(floats(x), n) }
         var acc = 0.0
         var i = 0
         // Blocks keep Float partial sums short, so accuracy does not depend on the tensor size.

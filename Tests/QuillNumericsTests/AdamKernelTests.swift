@@ -91,3 +91,54 @@ final class AdamKernelTests: XCTestCase {
         XCTAssertEqual(w[0], 1 - 0.1 * m0 / (v0.squareRoot() + 1e-8))
     }
 }
+
+/// The global norm of gradient clipping sums squares in Float blocks of 4,096 and the blocks in Double; in Float a C
+/// kernel (`qk_sum_of_squares`) sums the blocks side by side in the vector lanes and over the threads, and must give
+/// the Swift loop's bits (training runs clip by that norm).
+final class SumOfSquaresKernelTests: XCTestCase {
+    static func swiftSumOfSquares(_ x: [Float]) -> Double {
+        var acc = 0.0, i = 0
+        while i < x.count {
+            let end = Swift.min(i + 4096, x.count)
+            var s: Float = 0
+            for j in i..<end { s += x[j] * x[j] }
+            acc += Double(s)
+            i = end
+        }
+        return acc
+    }
+
+    func testTheKernelGivesTheSwiftLoopsBitsAtEveryWidthAndLength() {
+        let original = qk_level()
+        defer { _ = qk_set_level(original) }
+        var rng = SeededGenerator(seed: 9)
+        // Whole blocks and tails; fewer blocks than lanes; a group of 1,024 blocks and more (the stack array's
+        // size); enough blocks to be cut over the threads.
+        let lengths = Array(0...40) + [4095, 4096, 4097, 3 * 4096 + 1, 16 * 4096, 17 * 4096 + 333, 1024 * 4096 + 7,
+                                       300_017]
+        let inputs = lengths.map { n in
+            (0..<n).map { i -> Float in
+                let r = Float(rng.uniform() * 2 - 1)
+                return i % 1000 == 7 ? r * 1e18 : i % 3 == 0 ? r * 1e-3 : r * 3
+            }
+        }
+        for level: Int32 in [3, 2, 0] where level <= original {
+            XCTAssertEqual(qk_set_level(level), level)
+            for x in inputs {
+                let want = Self.swiftSumOfSquares(x)
+                XCTAssertEqual(Kernels.sumOfSquares(x, count: x.count).bitPattern, want.bitPattern,
+                               "level \(level) n=\(x.count)")
+                if x.count < 100_000 {
+                    XCTAssertEqual(Kernels.portableSumOfSquares(x, count: x.count).bitPattern, want.bitPattern,
+                                   "portable n=\(x.count)")
+                }
+            }
+            // Not finite values stay so.
+            var x = [Float](repeating: 1, count: 5 * 4096)
+            x[4096 * 3 + 5] = .nan
+            XCTAssertTrue(Kernels.sumOfSquares(x, count: x.count).isNaN)
+            x[4096 * 3 + 5] = .infinity
+            XCTAssertEqual(Kernels.sumOfSquares(x, count: x.count), .infinity)
+        }
+    }
+}

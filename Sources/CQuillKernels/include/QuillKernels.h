@@ -57,6 +57,13 @@ void qk_adam(float *w, const float *g, float *m, float *v, size_t count, float l
 void qk_adam_portable(float *w, const float *g, float *m, float *v, size_t count, float lr, float beta1,
                       float beta2, float eps);
 
+/// Σ x² over `count` floats, bit for bit QuillNumerics' Kernels.sumOfSquares (the squares of each block of 4,096
+/// summed in float, in order; the blocks' sums in double, in order): blocks side by side in the lanes (AVX-512 or
+/// AVX2 by qk_level(), a plain loop elsewhere) and over the kernel threads.
+double qk_sum_of_squares(const float *x, size_t count);
+/// The plain loop qk_sum_of_squares falls back to (for tests on CPUs that take the vector path).
+double qk_sum_of_squares_portable(const float *x, size_t count);
+
 /// Threads the fused steps use (the caller's thread included): QUILL_THREADS if set, else the online CPUs, capped
 /// at 8 and so that each thread owns at least 32 hidden units.
 int qk_threads_for(int hidden);
