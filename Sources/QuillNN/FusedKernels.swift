@@ -99,20 +99,3 @@ final class PackedRecurrentWeights {
     UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
 }
 
-/// Row-parallel loops on the kernel threads of `CQuillKernels` (the caller's thread and the workers that the fused
-/// LSTM steps use), for per-step work that is independent across batch rows, such as the soft window. Each index
-/// is handled by exactly one thread with the same arithmetic as a serial loop, so results do not depend on the
-/// thread count.
-enum KernelThreads {
-    static func forEachRange(_ count: Int, minimumPerThread: Int, _ body: (Range<Int>) -> Void) {
-        withoutActuallyEscaping(body) { body in
-            var closure = body
-            withUnsafeMutablePointer(to: &closure) { context in
-                qk_parallel_ranges(Int32(count), Int32(minimumPerThread), { context, begin, end in
-                    // Invariant: qk_parallel_ranges hands back the context given to it, a pointer to `closure`.
-                    context!.assumingMemoryBound(to: ((Range<Int>) -> Void).self).pointee(Int(begin)..<Int(end))
-                }, context)
-            }
-        }
-    }
-}

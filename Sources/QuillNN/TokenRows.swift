@@ -49,8 +49,8 @@ extension RecurrentLayer {
         // The table's rows through the same product as rows of a sequence, so each gets the same bits either way.
         projectSequence(input.table.value.ptr, rows: V, into: projected)
         let pre = ws.pre.ptr
-        for r in 0..<rows {
-            (pre + r * G).update(from: projected + Int(input.tokens[r]) * G, count: G)
+        KernelThreads.forEachRowRange(rows, width: G) { range in
+            for r in range { (pre + r * G).update(from: projected + Int(input.tokens[r]) * G, count: G) }
         }
         runSteps(ws, steps: T)
     }
@@ -66,7 +66,13 @@ extension RecurrentLayer {
         let V = input.vocabularySize, G = gateWidth, I = inputSize, rows = T * ws.batch
         let summed = tokenTable(ws, vocabularySize: V), dPre = UnsafePointer(ws.dPre.ptr)
         summed.update(repeating: 0, count: V * G)
-        for r in 0..<rows { Kernels.add(dPre + r * G, into: summed + Int(input.tokens[r]) * G, count: G) }
+        // Cut by columns, in whole vectors of 16: each (token, column) still sums its rows in order.
+        KernelThreads.forEachRowRange((G + 15) / 16, width: 16 * rows) { range in
+            let j0 = range.lowerBound * 16, width = Swift.min(range.upperBound * 16, G) - j0
+            for r in 0..<rows {
+                Kernels.add(dPre + r * G + j0, into: summed + Int(input.tokens[r]) * G + j0, count: width)
+            }
+        }
         let table = input.table
         matmul(transA: true, m: I, n: G, k: V, a: table.value.ptr, lda: I, b: summed, ldb: G, beta: 1,
                c: wx.grad.ptr, ldc: G)

@@ -9,9 +9,11 @@ public enum Kernels {
     @_specialize(exported: true, where T == Float) @_specialize(where T == Double)
     public static func addRowVector<T: QuillScalar>(_ y: UnsafeMutablePointer<T>, rows: Int, cols: Int,
                                                     _ bias: UnsafePointer<T>) {
-        for r in 0..<rows {
-            let row = y + r * cols
-            for j in 0..<cols { row[j] += bias[j] }
+        KernelThreads.forEachRowRange(rows, width: cols) { range in
+            for r in range {
+                let row = y + r * cols
+                for j in 0..<cols { row[j] += bias[j] }
+            }
         }
     }
 
@@ -19,9 +21,14 @@ public enum Kernels {
     @_specialize(exported: true, where T == Float) @_specialize(where T == Double)
     public static func accumulateColumnSums<T: QuillScalar>(_ x: UnsafePointer<T>, rows: Int, cols: Int,
                                                             into out: UnsafeMutablePointer<T>) {
-        for r in 0..<rows {
-            let row = x + r * cols
-            for j in 0..<cols { out[j] += row[j] }
+        // Cut by columns, in whole vectors of 16: each column is still summed over the rows in order.
+        let chunks = (cols + 15) / 16
+        KernelThreads.forEachRowRange(chunks, width: 16 * rows) { range in
+            let j0 = range.lowerBound * 16, j1 = Swift.min(range.upperBound * 16, cols)
+            for r in 0..<rows {
+                let row = x + r * cols
+                for j in j0..<j1 { out[j] += row[j] }
+            }
         }
     }
 
@@ -66,8 +73,8 @@ public enum Kernels {
     public static func copyRows<T: QuillScalar>(rows: Int, width: Int,
                                                 from src: UnsafePointer<T>, srcStride: Int,
                                                 to dst: UnsafeMutablePointer<T>, dstStride: Int) {
-        for r in 0..<rows {
-            (dst + r * dstStride).update(from: src + r * srcStride, count: width)
+        KernelThreads.forEachRowRange(rows, width: width) { range in
+            for r in range { (dst + r * dstStride).update(from: src + r * srcStride, count: width) }
         }
     }
 
@@ -76,9 +83,11 @@ public enum Kernels {
     public static func addRows<T: QuillScalar>(rows: Int, width: Int,
                                                from src: UnsafePointer<T>, srcStride: Int,
                                                to dst: UnsafeMutablePointer<T>, dstStride: Int) {
-        for r in 0..<rows {
-            let s = src + r * srcStride, d = dst + r * dstStride
-            for j in 0..<width { d[j] += s[j] }
+        KernelThreads.forEachRowRange(rows, width: width) { range in
+            for r in range {
+                let s = src + r * srcStride, d = dst + r * dstStride
+                for j in 0..<width { d[j] += s[j] }
+            }
         }
     }
 
