@@ -44,66 +44,78 @@ public struct MixtureDensity: Codable, Equatable, Sendable {
         -> (total: Double, offsets: Double, endOfStroke: Double) {
         let M = components, W = outputSize
         let floor = T(sigmaFloor), rmax = T(rhoMax)
-        var offsetsNLL = 0.0, eosNLL = 0.0
-        // Per-component scratch on the stack of this call.
-        var logTerm = [T](repeating: 0, count: M)
-        for n in 0..<N {
-            let row = y + n * W
-            let m = mask.map { $0[n] } ?? 1
-            if m == 0 {
-                if let dy { (dy + n * W).update(repeating: 0, count: W) }
-                continue
-            }
-            let x1 = targets[3 * n], x2 = targets[3 * n + 1], x3 = targets[3 * n + 2]
-            let piHat = row + 1, mu1 = row + 1 + M, mu2 = row + 1 + 2 * M
-            let s1Hat = row + 1 + 3 * M, s2Hat = row + 1 + 4 * M, rhoHat = row + 1 + 5 * M
-            // log π by log-sum-exp.
-            var piMax = piHat[0]
-            for j in 1..<M { piMax = Swift.max(piMax, piHat[j]) }
-            var piSum: T = 0
-            for j in 0..<M { piSum += T.exp(piHat[j] - piMax) }
-            let logPiZ = piMax + T.log(piSum)
-            var best = -T.infinity
-            for j in 0..<M {
-                let s1 = floor + T.exp(s1Hat[j]), s2 = floor + T.exp(s2Hat[j])
-                let rho = rmax * T.tanh(rhoHat[j])
-                let z1 = (x1 - mu1[j]) / s1, z2 = (x2 - mu2[j]) / s2
-                let omr = 1 - rho * rho
-                let zz = z1 * z1 + z2 * z2 - 2 * rho * z1 * z2
-                let logN = -T.log(2 * T.pi) - T.log(s1) - T.log(s2) - T.log(omr) / 2 - zz / (2 * omr)
-                logTerm[j] = piHat[j] - logPiZ + logN
-                best = Swift.max(best, logTerm[j])
-            }
-            var sum: T = 0
-            for j in 0..<M { sum += T.exp(logTerm[j] - best) }
-            let logP = best + T.log(sum)
-            // End of stroke: −[x3 log e + (1 − x3) log(1 − e)], e = sigmoid(ê), through softplus.
-            let eHat = row[0]
-            let eosLoss = x3 * softplus(-eHat) + (1 - x3) * softplus(eHat)
-            offsetsNLL += Double(m) * Double(-logP)
-            eosNLL += Double(m) * Double(eosLoss)
+        // Rows are independent: they are cut over the kernel threads, each row's two NLL terms kept, and the terms
+        // summed afterwards in row order, so the totals have the bits of one loop over the rows.
+        let rowNLL = UnsafeMutablePointer<Double>.allocate(capacity: 2 * Swift.max(N, 1))
+        defer { rowNLL.deallocate() }
+        rowNLL.initialize(repeating: 0, count: 2 * Swift.max(N, 1))
+        KernelThreads.forEachRange(N, minimumPerThread: 256) { rows in
+            // Per-component scratch of this range.
+            var logTerm = [T](repeating: 0, count: M)
+            for n in rows {
+                let row = y + n * W
+                let m = mask.map { $0[n] } ?? 1
+                if m == 0 {
+                    if let dy { (dy + n * W).update(repeating: 0, count: W) }
+                    continue
+                }
+                let x1 = targets[3 * n], x2 = targets[3 * n + 1], x3 = targets[3 * n + 2]
+                let piHat = row + 1, mu1 = row + 1 + M, mu2 = row + 1 + 2 * M
+                let s1Hat = row + 1 + 3 * M, s2Hat = row + 1 + 4 * M, rhoHat = row + 1 + 5 * M
+                // log π by log-sum-exp.
+                var piMax = piHat[0]
+                for j in 1..<M { piMax = Swift.max(piMax, piHat[j]) }
+                var piSum: T = 0
+                for j in 0..<M { piSum += T.exp(piHat[j] - piMax) }
+                let logPiZ = piMax + T.log(piSum)
+                var best = -T.infinity
+                for j in 0..<M {
+                    let s1 = floor + T.exp(s1Hat[j]), s2 = floor + T.exp(s2Hat[j])
+                    let rho = rmax * T.tanh(rhoHat[j])
+                    let z1 = (x1 - mu1[j]) / s1, z2 = (x2 - mu2[j]) / s2
+                    let omr = 1 - rho * rho
+                    let zz = z1 * z1 + z2 * z2 - 2 * rho * z1 * z2
+                    let logN = -T.log(2 * T.pi) - T.log(s1) - T.log(s2) - T.log(omr) / 2 - zz / (2 * omr)
+                    logTerm[j] = piHat[j] - logPiZ + logN
+                    best = Swift.max(best, logTerm[j])
+                }
+                var sum: T = 0
+                for j in 0..<M { sum += T.exp(logTerm[j] - best) }
+                let logP = best + T.log(sum)
+                // End of stroke: −[x3 log e + (1 − x3) log(1 − e)], e = sigmoid(ê), through softplus.
+                let eHat = row[0]
+                let eosLoss = x3 * softplus(-eHat) + (1 - x3) * softplus(eHat)
+                rowNLL[2 * n] = Double(m) * Double(-logP)
+                rowNLL[2 * n + 1] = Double(m) * Double(eosLoss)
 
-            guard let dy else { continue }
-            let d = dy + n * W, g = scale * m
-            let e = T.fastSigmoid(eHat)
-            d[0] = g * (e - x3)
-            for j in 0..<M {
-                let gamma = T.exp(logTerm[j] - logP)             // posterior responsibility γ_j
-                let pi = T.exp(piHat[j] - logPiZ)
-                let es1 = T.exp(s1Hat[j]), es2 = T.exp(s2Hat[j])
-                let s1 = floor + es1, s2 = floor + es2
-                let th = T.tanh(rhoHat[j])
-                let rho = rmax * th
-                let z1 = (x1 - mu1[j]) / s1, z2 = (x2 - mu2[j]) / s2
-                let c = 1 / (1 - rho * rho)
-                let zz = z1 * z1 + z2 * z2 - 2 * rho * z1 * z2
-                d[1 + j] = g * (pi - gamma)
-                d[1 + M + j] = g * gamma * (-c * (z1 - rho * z2) / s1)
-                d[1 + 2 * M + j] = g * gamma * (-c * (z2 - rho * z1) / s2)
-                d[1 + 3 * M + j] = g * gamma * (1 - c * z1 * (z1 - rho * z2)) * es1 / s1
-                d[1 + 4 * M + j] = g * gamma * (1 - c * z2 * (z2 - rho * z1)) * es2 / s2
-                d[1 + 5 * M + j] = g * gamma * (-rho * c - z1 * z2 * c + rho * zz * c * c) * rmax * (1 - th * th)
+                guard let dy else { continue }
+                let d = dy + n * W, g = scale * m
+                let e = T.fastSigmoid(eHat)
+                d[0] = g * (e - x3)
+                for j in 0..<M {
+                    let gamma = T.exp(logTerm[j] - logP)             // posterior responsibility γ_j
+                    let pi = T.exp(piHat[j] - logPiZ)
+                    let es1 = T.exp(s1Hat[j]), es2 = T.exp(s2Hat[j])
+                    let s1 = floor + es1, s2 = floor + es2
+                    let th = T.tanh(rhoHat[j])
+                    let rho = rmax * th
+                    let z1 = (x1 - mu1[j]) / s1, z2 = (x2 - mu2[j]) / s2
+                    let c = 1 / (1 - rho * rho)
+                    let zz = z1 * z1 + z2 * z2 - 2 * rho * z1 * z2
+                    d[1 + j] = g * (pi - gamma)
+                    d[1 + M + j] = g * gamma * (-c * (z1 - rho * z2) / s1)
+                    d[1 + 2 * M + j] = g * gamma * (-c * (z2 - rho * z1) / s2)
+                    d[1 + 3 * M + j] = g * gamma * (1 - c * z1 * (z1 - rho * z2)) * es1 / s1
+                    d[1 + 4 * M + j] = g * gamma * (1 - c * z2 * (z2 - rho * z1)) * es2 / s2
+                    let dRho: T = -rho * c - z1 * z2 * c + rho * zz * c * c
+                    d[1 + 5 * M + j] = g * gamma * dRho * rmax * (1 - th * th)
+                }
             }
+        }
+        var offsetsNLL = 0.0, eosNLL = 0.0
+        for n in 0..<N where (mask.map { $0[n] } ?? 1) != 0 {
+            offsetsNLL += rowNLL[2 * n]
+            eosNLL += rowNLL[2 * n + 1]
         }
         return (offsetsNLL + eosNLL, offsetsNLL, eosNLL)
     }

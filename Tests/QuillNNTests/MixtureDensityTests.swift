@@ -21,6 +21,38 @@ final class MixtureDensityTests: XCTestCase {
         for j in 0..<mdn.outputSize { XCTAssertEqual(dy[2 * mdn.outputSize + j], 0, "masked row has no gradient") }
     }
 
+    /// A large batch is cut over the kernel threads: each row's gradient and the totals (each row's terms summed in
+    /// row order, masked rows skipped) keep the bits of one loop over the rows, which row-at-a-time calls give.
+    func testThreadedRowsKeepTheBitsOfOneLoop() {
+        var rng = SeededGenerator(seed: 5)
+        let mdn = MixtureDensity(components: 20)
+        let N = 1_301, W = mdn.outputSize
+        let y = Tensor<Float>([N, W])
+        for i in 0..<N * W { y[i] = Float(rng.normal()) }
+        let targets = Tensor<Float>([N, 3]), mask = Tensor<Float>([N])
+        for n in 0..<N {
+            let x1 = Float(rng.normal()), x2 = Float(rng.normal())
+            targets[3 * n] = x1
+            targets[3 * n + 1] = x2
+            targets[3 * n + 2] = n % 5 == 0 ? 1 : 0
+            mask[n] = n % 97 == 3 ? 0 : 1
+        }
+        let dy = Tensor<Float>([N, W]), dyRow = Tensor<Float>([N, W])
+        let whole = mdn.loss(y.ptr, targets: targets.ptr, mask: mask.ptr, rows: N, dy: dy.ptr, scale: 0.25)
+        var offsets = 0.0, eos = 0.0
+        for n in 0..<N {
+            let r = mdn.loss(y.ptr + n * W, targets: targets.ptr + 3 * n, mask: mask.ptr + n, rows: 1,
+                             dy: dyRow.ptr + n * W, scale: 0.25)
+            if mask[n] != 0 { offsets += r.offsets; eos += r.endOfStroke }
+        }
+        XCTAssertEqual(whole.offsets.bitPattern, offsets.bitPattern)
+        XCTAssertEqual(whole.endOfStroke.bitPattern, eos.bitPattern)
+        XCTAssertEqual(whole.total.bitPattern, (offsets + eos).bitPattern)
+        for i in 0..<N * W where dy[i].bitPattern != dyRow[i].bitPattern {
+            return XCTFail("dy[\(i)] = \(dy[i]) threaded, \(dyRow[i]) row by row")
+        }
+    }
+
     /// With one component and known parameters the NLL is the closed-form bivariate normal.
     func testLossMatchesClosedForm() {
         let mdn = MixtureDensity(components: 1, sigmaFloor: 0, rhoMax: 0.999)
