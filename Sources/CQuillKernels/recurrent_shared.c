@@ -182,6 +182,40 @@ void qk_recurrent_pack_backward(const float *wh, int gates, int H, float *packed
     }
 }
 
+// MARK: - Products with packed weights (qk_panel_*)
+
+size_t qk_panel_count(int K, int N) { return K > 0 && N > 0 ? (size_t)panels(N) * NR * K : 0; }
+
+void qk_panel_pack(const float *B, int ldb, int transposed, int K, int N, float *packed) {
+    if (K > 0 && N > 0) pack_columns(B, K, ldb, 0, N, transposed, packed);
+}
+
+/// One product with packed panels as its threads see it.
+typedef struct {
+    const float *packed, *A;
+    float *C;
+    int K, N, M, lda, ldc, level;
+} panel_multiply_args;
+
+/// Panels [begin, end) of the product: their columns of C.
+static void panel_multiply_range(void *context, int begin, int end) {
+    const panel_multiply_args *a = context;
+    const int c0 = begin * NR, c1 = end * NR < a->N ? end * NR : a->N;
+    const float *P = a->packed + (size_t)begin * a->K * NR;
+    if (a->level == 3) qk_gemm_panels(a->M, c1 - c0, a->K, a->A, a->lda, P, a->C + c0, a->ldc);
+    else qk_gemm_panels_avx2(a->M, c1 - c0, a->K, a->A, a->lda, P, a->C + c0, a->ldc);
+}
+
+int qk_panel_multiply(const float *packed, int K, int N, int M, const float *A, int lda, float *C, int ldc) {
+    const int level = qk_level();
+    if (level < 2) return 0;
+    if (M <= 0 || N <= 0 || K <= 0) return 1;
+    panel_multiply_args a = { .packed = packed, .A = A, .C = C, .K = K, .N = N, .M = M, .lda = lda, .ldc = ldc,
+                              .level = level };
+    qk_parallel_ranges(panels(N), 1, panel_multiply_range, &a);
+    return 1;
+}
+
 // MARK: - Thread pool
 
 static struct {
@@ -321,6 +355,14 @@ void qk_parallel_ranges(int count, int minimumPerThread, qk_range_fn fn, void *c
 }
 int qk_threads_for(int hidden) { (void)hidden; return 1; }
 size_t qk_recurrent_packed_count(int gates, int hidden) { (void)gates; (void)hidden; return 0; }
+size_t qk_panel_count(int K, int N) { (void)K; (void)N; return 0; }
+void qk_panel_pack(const float *B, int ldb, int transposed, int K, int N, float *packed) {
+    (void)B; (void)ldb; (void)transposed; (void)K; (void)N; (void)packed;
+}
+int qk_panel_multiply(const float *packed, int K, int N, int M, const float *A, int lda, float *C, int ldc) {
+    (void)packed; (void)K; (void)N; (void)M; (void)A; (void)lda; (void)C; (void)ldc;
+    return 0;
+}
 void qk_recurrent_pack_forward(const float *wh, int gates, int hidden, float *packed) {
     (void)wh; (void)gates; (void)hidden; (void)packed;
 }

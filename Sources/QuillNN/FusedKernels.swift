@@ -85,9 +85,42 @@ final class PackedRecurrentWeights {
         backward = allocate(count)
     }
 
+    /// W_x packed for the per-step input products of a pass that feeds the layer one step at a time (a layer under
+    /// Graves's window), and W_xᵀ for their gradients (`qk_panel_pack`); made on first use, packed once a pass.
+    private(set) var inputForward: UnsafeMutablePointer<Float>?
+    private(set) var inputBackward: UnsafeMutablePointer<Float>?
+    /// Whether `inputForward` / `inputBackward` hold this pass's weights (cleared when a pass begins).
+    var inputForwardPacked = false
+    var inputBackwardPacked = false
+
+    /// W_x (inputs × gateWidth, row-major) packed for `qk_panel_multiply` in `inputForward`, once per pass.
+    func packInputForward(_ wx: UnsafePointer<Float>, inputs: Int, gateWidth: Int) -> UnsafePointer<Float> {
+        let p = inputForward ?? Self.allocate(Int(qk_panel_count(Int32(inputs), Int32(gateWidth))))
+        inputForward = p
+        if !inputForwardPacked { qk_panel_pack(wx, Int32(gateWidth), 0, Int32(inputs), Int32(gateWidth), p) }
+        inputForwardPacked = true
+        return UnsafePointer(p)
+    }
+
+    /// W_xᵀ packed for `qk_panel_multiply` in `inputBackward`, once per pass.
+    func packInputBackward(_ wx: UnsafePointer<Float>, inputs: Int, gateWidth: Int) -> UnsafePointer<Float> {
+        let p = inputBackward ?? Self.allocate(Int(qk_panel_count(Int32(gateWidth), Int32(inputs))))
+        inputBackward = p
+        if !inputBackwardPacked { qk_panel_pack(wx, Int32(gateWidth), 1, Int32(gateWidth), Int32(inputs), p) }
+        inputBackwardPacked = true
+        return UnsafePointer(p)
+    }
+
+    private static func allocate(_ n: Int) -> UnsafeMutablePointer<Float> {
+        UnsafeMutableRawPointer.allocate(byteCount: Swift.max(n, 1) * 4, alignment: 64)
+            .bindMemory(to: Float.self, capacity: Swift.max(n, 1))
+    }
+
     deinit {
         UnsafeMutableRawPointer(forward).deallocate()
         UnsafeMutableRawPointer(backward).deallocate()
+        inputForward.map { UnsafeMutableRawPointer($0).deallocate() }
+        inputBackward.map { UnsafeMutableRawPointer($0).deallocate() }
     }
 }
 

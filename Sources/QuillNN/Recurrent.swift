@@ -186,6 +186,7 @@ public final class RecurrentLayer<T: QuillScalar> {
     public func beginForward(_ ws: RecurrentWorkspace<T>, steps: Int) {
         ws.fusedForward = steps >= 8 && layerNorm == nil && FusedKernels.applies(kind, T.self, batch: ws.batch)
         if ws.fusedForward {
+            ws.packed.inputForwardPacked = false
             qk_recurrent_pack_forward(asFloat(UnsafePointer(wh.value.ptr)), Int32(kind.gateCount), Int32(hiddenSize),
                                       ws.packed.forward)
         }
@@ -250,10 +251,26 @@ public final class RecurrentLayer<T: QuillScalar> {
     public func forwardStep(_ t: Int, _ x: UnsafePointer<T>, _ ws: RecurrentWorkspace<T>) {
         if layerNorm != nil {
             layerNormProject(x, rows: ws.batch, ws, at: t)
-        } else {
+        } else if !fusedInputProduct(x, ws, into: ws.preStep(t)) {
             project(x, rows: ws.batch, into: ws.preStep(t))
         }
         step(t, ws)
+    }
+
+    /// In a fused pass fed one step at a time (a layer under the window), x_t·W_x + b on both cores with W_x packed
+    /// once a pass (`qk_panel_multiply`), where a single OpenBLAS thread ran it at a fifth of the peak. Returns
+    /// false, doing nothing, outside such passes (single steps: sampling keeps its bits) or for the MRNN.
+    private func fusedInputProduct(_ x: UnsafePointer<T>, _ ws: RecurrentWorkspace<T>,
+                                   into pre: UnsafeMutablePointer<T>) -> Bool {
+        guard ws.fusedForward, kind != .mrnn, T.self == Float.self else { return false }
+        let B = ws.batch, G = gateWidth, I = inputSize
+        let packed = ws.packed.packInputForward(asFloat(UnsafePointer(wx.value.ptr)), inputs: I, gateWidth: G)
+        return ProductClock.time(.products, shape: ProductShape(m: B, n: G, k: I, transA: false, transB: false)) {
+            // The bias first, then the products summed onto it in k order.
+            for r in 0..<B { (pre + r * G).update(from: bias.value.ptr, count: G) }
+            return qk_panel_multiply(packed, Int32(I), Int32(G), Int32(B), asFloat(x), Int32(I), asFloat(pre),
+                                     Int32(G)) != 0
+        }
     }
 
     /// Forward over a whole sequence: one GEMM projects every timestep's input, then only the recurrent product runs
@@ -299,6 +316,7 @@ public final class RecurrentLayer<T: QuillScalar> {
         ws.fusedBackward = layerNorm == nil && FusedKernels.applies(kind, T.self, batch: ws.batch)
         if kind == .mrnn { return }   // its backward step multiplies by W_fhᵀ in place
         if ws.fusedBackward {
+            ws.packed.inputBackwardPacked = false
             qk_recurrent_pack_backward(asFloat(UnsafePointer(wh.value.ptr)), Int32(kind.gateCount), Int32(hiddenSize),
                                        ws.packed.backward)
             return
@@ -430,6 +448,17 @@ public final class RecurrentLayer<T: QuillScalar> {
     /// `backwardStep(t)`, for callers that pass it on within the backward pass (Graves's window).
     @_specialize(exported: true, where T == Float)
     public func inputGradient(at t: Int, _ ws: RecurrentWorkspace<T>, into dx: UnsafeMutablePointer<T>) {
+        if ws.fusedBackward, kind != .mrnn, T.self == Float.self {
+            // As `fusedInputProduct`, with W_xᵀ packed once a pass.
+            let B = ws.batch, G = gateWidth, I = inputSize
+            let packed = ws.packed.packInputBackward(asFloat(UnsafePointer(wx.value.ptr)), inputs: I, gateWidth: G)
+            let done = ProductClock.time(.products, shape: ProductShape(m: B, n: I, k: G, transA: false, transB: true)) {
+                dx.update(repeating: 0, count: B * I)
+                return qk_panel_multiply(packed, Int32(G), Int32(I), Int32(B), asFloat(UnsafePointer(ws.dPreStep(t))),
+                                         Int32(G), asFloat(dx), Int32(I)) != 0
+            }
+            if done { return }
+        }
         inputGradient(ws.dPreStep(t), rows: ws.batch, into: dx)
     }
 

@@ -79,6 +79,17 @@ void qk_recurrent_pack_forward(const float *wh, int gates, int hidden, float *pa
 /// Packs W_hᵀ, read straight from W_h, for the backward steps.
 void qk_recurrent_pack_backward(const float *wh, int gates, int hidden, float *packed);
 
+/// Products with weights packed once and used at every step of a pass (the per-step input products of a layer fed
+/// by Graves's window): op(B) (K × N) in QK_NR-column panels, k-major, the last padded with zeros.
+/// qk_panel_count: floats the packing takes (the room must be 64-byte aligned). qk_panel_pack: packs B (row stride ldb), or with `transposed` its
+/// transpose (element (k, n) is B[n·ldb + k]). qk_panel_multiply: C (M × N, row stride ldc) += A (M × K, row stride
+/// lda) · op(B), each element summed over k in order with fused multiply-adds onto C's value, the columns cut over
+/// the kernel threads by panels (the bits do not depend on the threads); returns 0, doing nothing, where qk_level()
+/// is below 2 (the caller then takes its portable product), else 1.
+size_t qk_panel_count(int K, int N);
+void qk_panel_pack(const float *B, int ldb, int transposed, int K, int N, float *packed);
+int qk_panel_multiply(const float *packed, int K, int N, int M, const float *A, int lda, float *C, int ldc);
+
 /// One forward LSTM step over a batch, Graves's eqs. 7–11 (peepholes optional).
 /// - gates: (B, 4H) input-side pre-activations in; activated gates (i, f, g, o) out.
 /// - hPrev, cPrev: (B, H) state in; c, tanhC, h: (B, H) out.
