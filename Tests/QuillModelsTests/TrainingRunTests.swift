@@ -76,13 +76,15 @@ final class TrainingRunTests: XCTestCase {
     }
 
     /// Digests of the committed run continued to step 6906 (`TrainingRunHashTests.digest`), by OpenBLAS kernel family,
-    /// recorded when Quill's own SGEMM took over the large products (issue 14); before that, with every product on
-    /// OpenBLAS, the release binaries from before the one-training-run and one-stack refactors (commit 1a03036) and
-    /// after them continued the run to the same bytes.
+    /// recorded when layer 1's per-step input products under the window moved from OpenBLAS to packed panels on both
+    /// cores (issue 14, `qk_panel_multiply`; Haswell recorded on the Intel VM with OPENBLAS_CORETYPE=Haswell, Quill's
+    /// own kernels at AVX-512). Before, they were recorded when Quill's own SGEMM took over the large products; before
+    /// that, with every product on OpenBLAS, the release binaries from before the one-training-run and one-stack
+    /// refactors (commit 1a03036) and after them continued the run to the same bytes.
     static let continuedDigests: [String: String] = [
-        "Haswell": "649410570b7fe88b878cef07fe29dfce27812d5d32b77388336b858a78e1b539",
-        "Prescott": "7f5b7c9173c116bd462080562d99485e07e7c2c8a16e2c9013927b8bd15a65be",
-        "SkylakeX": "25b17e3ace496e1d6996a7a6a3803934392deee0920e692a2793637d46d99ba1",
+        "Haswell": "511d008440d74984f4acf3fbc750072c382a3633efefc2817a29cf0500cbc133",
+        "Prescott": "ec152ed3e9fb81e8c8909b6b35aceb9814ab84628b57f17497abad3df2d9a74d",
+        "SkylakeX": "dd8e76e53ed257d86eb21578a2470a681736415f41355bf9747b600369c9d2ea",
     ]
 
     /// The committed resume point continues exactly (issue 13 item 9): resumed to step 6906 in one go, and to 6905
