@@ -110,7 +110,7 @@ let tests: [Target] = [
     .testTarget(name: "QuillIOTests", dependencies: ["QuillIO", "QuillTestSupport"]),
     .testTarget(name: "QuillTensorBoardTests", dependencies: ["QuillTensorBoard", "QuillTestSupport"]),
     .testTarget(name: "QuillNumericsTests", dependencies: ["QuillNumerics", "CQuillKernels", "QuillTestSupport"]),
-    .testTarget(name: "QuillNNTests", dependencies: ["QuillNumerics", "QuillNN", "QuillTestSupport"]),
+    .testTarget(name: "QuillNNTests", dependencies: ["QuillNumerics", "QuillNN", "CQuillKernels", "QuillTestSupport"]),
     .testTarget(name: "QuillOptimTests", dependencies: ["QuillNumerics", "QuillOptim", "QuillTestSupport"]),
     .testTarget(name: "QuillDataTests", dependencies: ["QuillData", "QuillNumerics", "QuillTestSupport"]),
     .testTarget(name: "QuillRenderTests", dependencies: ["QuillIO", "QuillData", "QuillRender", "QuillTestSupport"],

@@ -429,6 +429,8 @@ public final class RecurrentLayer<T: QuillScalar> {
         let H = hiddenSize, G = gateWidth
         let dPre = ws.dPre.ptr
         ws.fusedForward = false   // the weights are about to change: the next pass packs them again
+        ws.packed.inputForwardPacked = false
+        ws.packed.inputBackwardPacked = false
         // dW_h += h_prevᵀ · dPre_h over all steps: h_prev rows are ws.h[0..T-1], contiguous.
         // Invariant: a GRU or layer-normalised workspace always has dhg (init).
         let dRec = kind == .gru || layerNorm != nil ? UnsafePointer(ws.dhg!.ptr) : UnsafePointer(dPre)

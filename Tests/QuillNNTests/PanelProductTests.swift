@@ -78,17 +78,58 @@ final class PanelProductTests: XCTestCase {
                 layer.backwardStep(t, ws, dhExternal: dh.ptr + t * B * H)
                 layer.inputGradient(at: t, ws, into: dx.ptr + t * B * I)
             }
+            let packedBack = ws.packed.inputBackwardPacked
             layer.finishBackward(x.ptr, ws, dx: nil, steps: T)
+            // The weights are about to change: the packings are stale from here.
+            XCTAssertFalse(ws.packed.inputForwardPacked || ws.packed.inputBackwardPacked)
             var grads = [String: [Float]]()
             for p in layer.parameters { grads[p.name] = p.grad.array }
             return (Array(UnsafeBufferPointer(start: ws.outputs, count: T * B * H)), dx.array, grads,
-                    packed && ws.packed.inputBackwardPacked)
+                    packed && packedBack)
         }
         let portable = run(fused: false), fast = run(fused: true)
         XCTAssertTrue(fast.packed, "the fused pass took the packed input products")
-        XCTAssertFalse(portable.packed)
         FusedPathCheck.assertClose(fast.h, portable.h, "h", tolerance: 2e-5)
         FusedPathCheck.assertClose(fast.dx, portable.dx, "dx", tolerance: 2e-5)
         for (name, g) in portable.grads { FusedPathCheck.assertClose(fast.grads[name]!, g, name, tolerance: 2e-5) }
+    }
+
+    /// The packed W_x is this pass's: after the weights change (an optimiser step between passes), the next pass on
+    /// the same workspace packs them again and gives what a fresh workspace gives; a single step (sampling) never
+    /// packs.
+    func testPackedInputWeightsFollowTheWeights() throws {
+        guard FusedKernels.available else {
+            throw XCTSkip("this CPU has neither AVX-512 nor AVX2 with FMA: the fused steps do not run")
+        }
+        var rng = SeededGenerator(seed: 3)
+        let I = 21, H = 36, B = 4, T = 8
+        let layer = RecurrentLayer<Float>(kind: .lstm, inputSize: I, hiddenSize: H, name: "l", rng: &rng)
+        let x = Tensor<Float>.randomFloat([T, B, I], &rng), dh = Tensor<Float>.randomFloat([T, B, H], &rng)
+        func pass(_ ws: RecurrentWorkspace<Float>) -> (h: [Float], dx: [Float]) {
+            layer.beginForward(ws, steps: T)
+            for t in 0..<T { layer.forwardStep(t, x.ptr + t * B * I, ws) }
+            layer.parameters.zeroGradients()
+            layer.beginBackward(ws)
+            let dx = Tensor<Float>([T, B, I])
+            for t in stride(from: T - 1, through: 0, by: -1) {
+                layer.backwardStep(t, ws, dhExternal: dh.ptr + t * B * H)
+                layer.inputGradient(at: t, ws, into: dx.ptr + t * B * I)
+            }
+            layer.finishBackward(x.ptr, ws, dx: nil, steps: T)
+            return (Array(UnsafeBufferPointer(start: ws.outputs, count: T * B * H)), dx.array)
+        }
+        let reused = RecurrentWorkspace(layer: layer, steps: T, batch: B)
+        _ = pass(reused)
+        // A step of plain gradient descent on every weight, W_x's included.
+        for p in layer.parameters { for i in 0..<p.count { p.value[i] -= 0.5 * p.grad[i] + 0.01 } }
+        let again = pass(reused), fresh = pass(RecurrentWorkspace(layer: layer, steps: T, batch: B))
+        XCTAssertEqual(again.h.map(\.bitPattern), fresh.h.map(\.bitPattern), "h after the weights changed")
+        XCTAssertEqual(again.dx.map(\.bitPattern), fresh.dx.map(\.bitPattern), "dx after the weights changed")
+        // Sampling's single steps: no fused pass, no packing.
+        let single = RecurrentWorkspace(layer: layer, steps: 1, batch: B)
+        layer.beginForward(single, steps: 1)
+        layer.forwardStep(0, x.ptr, single)
+        XCTAssertFalse(single.fusedForward)
+        XCTAssertFalse(single.packed.inputForwardPacked)
     }
 }

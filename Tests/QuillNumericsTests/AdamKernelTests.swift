@@ -22,7 +22,7 @@ final class AdamKernelTests: XCTestCase {
     static func operands(_ n: Int, seed: UInt64) -> (w: [Float], g: [Float], m: [Float], v: [Float]) {
         var rng = SeededGenerator(seed: seed)
         func spread(_ scale: Float) -> Float { Float(rng.uniform() * 2 - 1) * scale }
-        let specials: [Float] = [0, -0, .leastNonzeroMagnitude, 1e-30, 3e38, -3e38, .infinity, -.infinity, .nan, 1]
+        let specials: [Float] = [0, -0.0, .leastNonzeroMagnitude, 1e-30, 3e38, -3e38, .infinity, -.infinity, .nan, 1]
         var w = [Float](), g = [Float](), m = [Float](), v = [Float]()
         for i in 0..<n {
             w.append(spread(2))
@@ -112,10 +112,11 @@ final class SumOfSquaresKernelTests: XCTestCase {
         let original = qk_level()
         defer { _ = qk_set_level(original) }
         var rng = SeededGenerator(seed: 9)
-        // Whole blocks and tails; fewer blocks than lanes; a group of 1,024 blocks and more (the stack array's
-        // size); enough blocks to be cut over the threads.
+        // Whole blocks and tails; fewer blocks than lanes; one whole group of 1,024 blocks (the stack array's size)
+        // and a tail; two groups and part of a third, cut over the threads (at least 64 blocks a thread), with the
+        // running Double sum carried from group to group.
         let lengths = Array(0...40) + [4095, 4096, 4097, 3 * 4096 + 1, 16 * 4096, 17 * 4096 + 333, 1024 * 4096 + 7,
-                                       300_017]
+                                       300_017, (2 * 1024 + 37) * 4096 + 5]
         let inputs = lengths.map { n in
             (0..<n).map { i -> Float in
                 let r = Float(rng.uniform() * 2 - 1)

@@ -9,7 +9,7 @@ final class ElementwiseKernelTests: XCTestCase {
     /// Inputs over the whole range: the polynomial/exponential switch at |x| = 0.625, the clamps at −87.3 and 88.7,
     /// ±0, subnormals, ±∞, NaN, large magnitudes, and a seeded spread.
     func inputs() -> [Float] {
-        var xs: [Float] = [0, -0, 0.625, -0.625, Float(0.625).nextDown, Float(-0.625).nextUp, 87.3, -87.3, 88.7, -88.7, 44.35, -44.35,
+        var xs: [Float] = [0, -0.0, 0.625, -0.625, Float(0.625).nextDown, Float(-0.625).nextUp, 87.3, -87.3, 88.7, -88.7, 44.35, -44.35,
                            100, -100, 1e-30, -1e-30, .leastNonzeroMagnitude, -.leastNonzeroMagnitude, .infinity,
                            -.infinity, .nan, .greatestFiniteMagnitude, -.greatestFiniteMagnitude, 1, -1, 9, -9]
         var rng = SeededGenerator(seed: 11)
