@@ -95,19 +95,23 @@ final class PackedRecurrentWeights {
 
     /// W_x (inputs × gateWidth, row-major) packed for `qk_panel_multiply` in `inputForward`, once per pass.
     func packInputForward(_ wx: UnsafePointer<Float>, inputs: Int, gateWidth: Int) -> UnsafePointer<Float> {
-        let p = inputForward ?? Self.allocate(Int(qk_panel_count(Int32(inputs), Int32(gateWidth))))
-        inputForward = p
-        if !inputForwardPacked { qk_panel_pack(wx, Int32(gateWidth), 0, Int32(inputs), Int32(gateWidth), p) }
-        inputForwardPacked = true
-        return UnsafePointer(p)
+        Self.pack(wx, ldb: gateWidth, transposed: false, depth: inputs, width: gateWidth, into: &inputForward,
+                  packed: &inputForwardPacked)
     }
 
     /// W_xᵀ packed for `qk_panel_multiply` in `inputBackward`, once per pass.
     func packInputBackward(_ wx: UnsafePointer<Float>, inputs: Int, gateWidth: Int) -> UnsafePointer<Float> {
-        let p = inputBackward ?? Self.allocate(Int(qk_panel_count(Int32(gateWidth), Int32(inputs))))
-        inputBackward = p
-        if !inputBackwardPacked { qk_panel_pack(wx, Int32(gateWidth), 1, Int32(gateWidth), Int32(inputs), p) }
-        inputBackwardPacked = true
+        Self.pack(wx, ldb: gateWidth, transposed: true, depth: gateWidth, width: inputs, into: &inputBackward,
+                  packed: &inputBackwardPacked)
+    }
+
+    /// Packs op(B) (depth × width) into `room` (made on first use) unless `packed` says it holds this pass's.
+    private static func pack(_ b: UnsafePointer<Float>, ldb: Int, transposed: Bool, depth: Int, width: Int,
+                             into room: inout UnsafeMutablePointer<Float>?, packed: inout Bool) -> UnsafePointer<Float> {
+        let p = room ?? allocate(Int(qk_panel_count(Int32(depth), Int32(width))))
+        room = p
+        if !packed { qk_panel_pack(b, Int32(ldb), transposed ? 1 : 0, Int32(depth), Int32(width), p) }
+        packed = true
         return UnsafePointer(p)
     }
 

@@ -52,6 +52,30 @@ final class PanelProductTests: XCTestCase {
         }
     }
 
+    /// A pass of `layer` one step at a time, as under the window: `forwardStep` at every step, then `backwardStep`
+    /// and `inputGradient(at:)` in reverse, then `finishBackward`. Returns h, dx, and whether the forward and the
+    /// backward products took the packed weights.
+    static func stepByStep(_ layer: RecurrentLayer<Float>, _ ws: RecurrentWorkspace<Float>, x: Tensor<Float>,
+                           dh: Tensor<Float>, steps T: Int) -> (h: [Float], dx: [Float], packed: Bool) {
+        let B = ws.batch, I = layer.inputSize, H = layer.hiddenSize
+        layer.beginForward(ws, steps: T)
+        for t in 0..<T { layer.forwardStep(t, x.ptr + t * B * I, ws) }
+        let packedForward = ws.packed.inputForwardPacked
+        layer.parameters.zeroGradients()
+        layer.beginBackward(ws)
+        let dx = Tensor<Float>([T, B, I])
+        for t in stride(from: T - 1, through: 0, by: -1) {
+            layer.backwardStep(t, ws, dhExternal: dh.ptr + t * B * H)
+            layer.inputGradient(at: t, ws, into: dx.ptr + t * B * I)
+        }
+        let packedBackward = ws.packed.inputBackwardPacked
+        layer.finishBackward(x.ptr, ws, dx: nil, steps: T)
+        // The weights are about to change: the packings are stale from here.
+        XCTAssertFalse(ws.packed.inputForwardPacked || ws.packed.inputBackwardPacked)
+        return (Array(UnsafeBufferPointer(start: ws.outputs, count: T * B * H)), dx.array,
+                packedForward && packedBackward)
+    }
+
     /// An LSTM layer run one step at a time (as under the window): forward by `forwardStep`, backward by
     /// `backwardStep` and `inputGradient(at:)`, on the fused path (packed input products) and the portable one.
     func testStepByStepPassMatchesThePortablePath() throws {
@@ -68,24 +92,10 @@ final class PanelProductTests: XCTestCase {
             let ws = RecurrentWorkspace(layer: layer, steps: T, batch: B)
             let x = Tensor<Float>.randomFloat([T, B, I], &rng)
             let dh = Tensor<Float>.randomFloat([T, B, H], &rng)
-            layer.beginForward(ws, steps: T)
-            for t in 0..<T { layer.forwardStep(t, x.ptr + t * B * I, ws) }
-            let packed = ws.packed.inputForwardPacked
-            layer.parameters.zeroGradients()
-            layer.beginBackward(ws)
-            let dx = Tensor<Float>([T, B, I])
-            for t in stride(from: T - 1, through: 0, by: -1) {
-                layer.backwardStep(t, ws, dhExternal: dh.ptr + t * B * H)
-                layer.inputGradient(at: t, ws, into: dx.ptr + t * B * I)
-            }
-            let packedBack = ws.packed.inputBackwardPacked
-            layer.finishBackward(x.ptr, ws, dx: nil, steps: T)
-            // The weights are about to change: the packings are stale from here.
-            XCTAssertFalse(ws.packed.inputForwardPacked || ws.packed.inputBackwardPacked)
+            let pass = Self.stepByStep(layer, ws, x: x, dh: dh, steps: T)
             var grads = [String: [Float]]()
             for p in layer.parameters { grads[p.name] = p.grad.array }
-            return (Array(UnsafeBufferPointer(start: ws.outputs, count: T * B * H)), dx.array, grads,
-                    packed && packedBack)
+            return (pass.h, pass.dx, grads, pass.packed)
         }
         let portable = run(fused: false), fast = run(fused: true)
         XCTAssertTrue(fast.packed, "the fused pass took the packed input products")
@@ -105,18 +115,8 @@ final class PanelProductTests: XCTestCase {
         let I = 21, H = 36, B = 4, T = 8
         let layer = RecurrentLayer<Float>(kind: .lstm, inputSize: I, hiddenSize: H, name: "l", rng: &rng)
         let x = Tensor<Float>.randomFloat([T, B, I], &rng), dh = Tensor<Float>.randomFloat([T, B, H], &rng)
-        func pass(_ ws: RecurrentWorkspace<Float>) -> (h: [Float], dx: [Float]) {
-            layer.beginForward(ws, steps: T)
-            for t in 0..<T { layer.forwardStep(t, x.ptr + t * B * I, ws) }
-            layer.parameters.zeroGradients()
-            layer.beginBackward(ws)
-            let dx = Tensor<Float>([T, B, I])
-            for t in stride(from: T - 1, through: 0, by: -1) {
-                layer.backwardStep(t, ws, dhExternal: dh.ptr + t * B * H)
-                layer.inputGradient(at: t, ws, into: dx.ptr + t * B * I)
-            }
-            layer.finishBackward(x.ptr, ws, dx: nil, steps: T)
-            return (Array(UnsafeBufferPointer(start: ws.outputs, count: T * B * H)), dx.array)
+        func pass(_ ws: RecurrentWorkspace<Float>) -> (h: [Float], dx: [Float], packed: Bool) {
+            Self.stepByStep(layer, ws, x: x, dh: dh, steps: T)
         }
         let reused = RecurrentWorkspace(layer: layer, steps: T, batch: B)
         _ = pass(reused)
