@@ -66,11 +66,11 @@ extension RecurrentLayer {
         let V = input.vocabularySize, G = gateWidth, I = inputSize, rows = T * ws.batch
         let summed = tokenTable(ws, vocabularySize: V), dPre = UnsafePointer(ws.dPre.ptr)
         summed.update(repeating: 0, count: V * G)
-        // Cut by columns, in whole vectors of 16: each (token, column) still sums its rows in order.
-        KernelThreads.forEachRowRange((G + 15) / 16, width: 16 * rows) { range in
-            let j0 = range.lowerBound * 16, width = Swift.min(range.upperBound * 16, G) - j0
+        // Cut by columns: each (token, column) still sums its rows in order.
+        KernelThreads.forEachColumnRange(G, rows: rows) { columns in
+            let j0 = columns.lowerBound
             for r in 0..<rows {
-                Kernels.add(dPre + r * G + j0, into: summed + Int(input.tokens[r]) * G + j0, count: width)
+                Kernels.add(dPre + r * G + j0, into: summed + Int(input.tokens[r]) * G + j0, count: columns.count)
             }
         }
         let table = input.table

@@ -34,4 +34,13 @@ public enum KernelThreads {
         if rows * w < 2 * memoryPassMinimum { return body(0..<rows) }
         forEachRange(rows, minimumPerThread: Swift.max(1, memoryPassMinimum / w), body)
     }
+
+    /// `body` over the columns [0, cols) of a memory-bound pass over `rows` rows, cut in whole vectors of 16 columns
+    /// (so each column, and its sum over the rows in order, stays on one thread), as `forEachRowRange` decides.
+    @inline(__always)
+    public static func forEachColumnRange(_ cols: Int, rows: Int, _ body: (Range<Int>) -> Void) {
+        forEachRowRange((cols + 15) / 16, width: 16 * rows) { chunks in
+            body(chunks.lowerBound * 16..<Swift.min(chunks.upperBound * 16, cols))
+        }
+    }
 }

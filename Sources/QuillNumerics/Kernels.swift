@@ -21,13 +21,11 @@ public enum Kernels {
     @_specialize(exported: true, where T == Float) @_specialize(where T == Double)
     public static func accumulateColumnSums<T: QuillScalar>(_ x: UnsafePointer<T>, rows: Int, cols: Int,
                                                             into out: UnsafeMutablePointer<T>) {
-        // Cut by columns, in whole vectors of 16: each column is still summed over the rows in order.
-        let chunks = (cols + 15) / 16
-        KernelThreads.forEachRowRange(chunks, width: 16 * rows) { range in
-            let j0 = range.lowerBound * 16, j1 = Swift.min(range.upperBound * 16, cols)
+        // Cut by columns: each column is still summed over the rows in order.
+        KernelThreads.forEachColumnRange(cols, rows: rows) { columns in
             for r in 0..<rows {
                 let row = x + r * cols
-                for j in j0..<j1 { out[j] += row[j] }
+                for j in columns { out[j] += row[j] }
             }
         }
     }
