@@ -229,12 +229,31 @@ static struct {
     qk_job job;
     void *arg;
     int nthreads;
+    // The caller's MXCSR control bits (rounding, FTZ, DAZ, masks) for the job: workers take them.
+    unsigned csr;
     // Barrier inside a job.
     _Atomic int arrived;
     _Atomic unsigned long barrierGeneration;
 } pool = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER };
 
 static pthread_once_t poolOnce = PTHREAD_ONCE_INIT;
+
+/// MXCSR's status flags (the sticky exception bits), kept per thread; the rest are control bits.
+#define CSR_FLAGS 0x3Fu
+/// FTZ (bit 15) and DAZ (bit 6).
+#define CSR_FLUSH 0x8040u
+
+/// Gives this thread the control bits `csr` (keeping its own status flags).
+static inline void adopt_csr(unsigned csr) {
+    unsigned mine = _mm_getcsr();
+    if ((mine & ~CSR_FLAGS) != (csr & ~CSR_FLAGS)) _mm_setcsr((mine & CSR_FLAGS) | (csr & ~CSR_FLAGS));
+}
+
+int qk_flush_denormals(int on) {
+    unsigned csr = _mm_getcsr();
+    _mm_setcsr(on ? csr | CSR_FLUSH : csr & ~CSR_FLUSH);
+    return (csr & CSR_FLUSH) == CSR_FLUSH;
+}
 
 static void *worker_main(void *p) {
     int tid = (int)(long)p;
@@ -254,7 +273,10 @@ static void *worker_main(void *p) {
             pthread_mutex_unlock(&pool.lock);
         }
         seen = g;
-        if (tid < pool.nthreads) pool.job(pool.arg, tid, pool.nthreads);
+        if (tid < pool.nthreads) {
+            adopt_csr(pool.csr);
+            pool.job(pool.arg, tid, pool.nthreads);
+        }
         atomic_fetch_add(&pool.done, 1);
     }
     return NULL;
@@ -303,6 +325,7 @@ void qk_pool_run(qk_job job, void *arg, int nthreads) {
     pool.job = job;
     pool.arg = arg;
     pool.nthreads = nthreads;
+    pool.csr = _mm_getcsr();
     atomic_store(&pool.done, 0);
     atomic_fetch_add(&pool.generation, 1);
     if (atomic_load(&pool.sleepers) > 0) {
@@ -354,6 +377,7 @@ void qk_parallel_ranges(int count, int minimumPerThread, qk_range_fn fn, void *c
     if (count > 0) fn(context, 0, count);
 }
 int qk_threads_for(int hidden) { (void)hidden; return 1; }
+int qk_flush_denormals(int on) { (void)on; return 0; }
 size_t qk_recurrent_packed_count(int gates, int hidden) { (void)gates; (void)hidden; return 0; }
 size_t qk_panel_count(int K, int N) { (void)K; (void)N; return 0; }
 void qk_panel_pack(const float *B, int ldb, int transposed, int K, int N, float *packed) {

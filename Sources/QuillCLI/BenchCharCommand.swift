@@ -42,7 +42,7 @@ public struct BenchChar: ParsableCommand {
     /// Trains for the iterations asked and measures.
     func report() -> BenchReport {
         let phases = profile ? PhaseProfile() : nil
-        let result = QuillGEMM.withPrecision(precisionArgs.precision) { workload(profile: phases).run() }
+        let result = QuillGEMM.withTrainingProducts(precision: precisionArgs.precision) { workload(profile: phases).run() }
         let times = result.times, chars = Double(result.units), rate = chars / times.median
         var r = BenchReport(bench: "char")
         r.line("char LM \(layers)×\(hidden) \(cell.rawValue), vocab \(Self.vocabulary), embedding \(embedding), batch \(batch) × \(seq), Adam, clip 5")

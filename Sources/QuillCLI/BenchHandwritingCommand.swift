@@ -34,7 +34,7 @@ public struct BenchHandwriting: ParsableCommand {
     /// Trains for the iterations asked and measures.
     func report() -> BenchReport {
         let phases = profile ? PhaseProfile() : nil
-        let result = QuillGEMM.withPrecision(precisionArgs.precision) { workload(profile: phases).run() }
+        let result = QuillGEMM.withTrainingProducts(precision: precisionArgs.precision) { workload(profile: phases).run() }
         let times = result.times, rate = Double(result.units) / times.median
         var r = BenchReport(bench: "handwriting")
         r.line("\(network.rawValue) network 3×400, M = 20\(network == .synthesis ? ", K = 10, U = \(textLength), alphabet \(alphabet)" : ""), batch \(batch) × \(steps), Adam")

@@ -137,9 +137,12 @@ struct BenchReport {
 
     /// The BLAS library and its threads, as a line and as figures.
     mutating func blas() {
-        line("BLAS: OpenBLAS \(BLASInfo.coreName) kernels, \(BLASInfo.threads) thread\(BLASInfo.threads == 1 ? "" : "s")")
+        let threads = BLASInfo.threads, training = QuillGEMM.trainsWithOneBLASThread ? 1 : threads
+        line("BLAS: OpenBLAS \(BLASInfo.coreName) kernels, \(threads) thread\(threads == 1 ? "" : "s")"
+             + (training == threads ? "" : "; 1 in training steps, where Quill's GEMM takes the large products"))
         set("blas_core", BLASInfo.coreName)
-        set("blas_threads", BLASInfo.threads)
+        set("blas_threads", threads)
+        set("blas_threads_training", training)
     }
 
     /// The median and best of `times` as figures (`median_seconds`, `best_seconds`, `iterations`), and the rates

@@ -1,5 +1,6 @@
 import Foundation
 import QuillModels
+import QuillNN
 import QuillNumerics
 #if canImport(Glibc)
 import Glibc
@@ -14,6 +15,13 @@ final class TrainingEventPrinter {
     /// Whether the run trains a char model (nats/char) rather than a handwriting network (nats/sequence).
     private var text = true
 
+    /// The threads a training step computes on: "BLAS SkylakeX × 2", or where Quill's GEMM takes the large products
+    /// (OpenBLAS then on one thread, `QuillGEMM.trainsWithOneBLASThread`), "BLAS SkylakeX × 1, Quill's kernels × 2".
+    static var threadsLine: String {
+        guard QuillGEMM.trainsWithOneBLASThread else { return "BLAS \(BLASInfo.coreName) × \(BLASInfo.threads)" }
+        return "BLAS \(BLASInfo.coreName) × 1, Quill's kernels × \(FusedKernels.threads(hidden: 1 << 20))"
+    }
+
     func draw(_ event: TrainingEvent) {
         switch event {
         case let .started(parameters, data, resumedAt):
@@ -21,7 +29,7 @@ final class TrainingEventPrinter {
             switch data {
             case let .text(trainChars, valChars, vocabulary):
                 text = true
-                bar.line("\(what): \(formatCount(parameters)) parameters; \(formatCount(trainChars)) training and \(formatCount(valChars)) validation characters; vocabulary \(vocabulary); BLAS \(BLASInfo.coreName) × \(BLASInfo.threads)")
+                bar.line("\(what): \(formatCount(parameters)) parameters; \(formatCount(trainChars)) training and \(formatCount(valChars)) validation characters; vocabulary \(vocabulary); \(Self.threadsLine)")
             case let .strokes(kind, trainSeq, valSeq, batches):
                 text = false
                 bar.line("\(what): \(kind.rawValue) network, \(formatCount(parameters)) parameters; \(trainSeq) training sequences in \(batches) batches, \(valSeq) validation sequences")

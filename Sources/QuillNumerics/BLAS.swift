@@ -15,12 +15,12 @@ extension Float {
                                 alpha: Float, a: UnsafePointer<Float>, lda: Int,
                                 b: UnsafePointer<Float>, ldb: Int,
                                 beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        if QuillGEMM.takesBF16(m: m, n: n, k: k) {
+        if QuillGEMM.takesBF16(m: m, n: n, k: k, transA: transA) {
             QuillGEMM.multiplyBF16(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
                                    b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
             return
         }
-        if QuillGEMM.takes(m: m, n: n, k: k) {
+        if QuillGEMM.takes(m: m, n: n, k: k, transA: transA) {
             QuillGEMM.multiply(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
                                b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
             return

@@ -68,22 +68,52 @@ public enum QuillGEMM {
         return try body()
     }
 
+    /// Whether a training step's products run OpenBLAS on one thread (`withTrainingProducts`): where Quill's GEMM
+    /// takes the large products (`path` not `.openBLAS`, and `available`). OpenBLAS is then left the small ones (the
+    /// char model's 65-wide output layer, per-step products under 128 rows), and its second thread, once woken by a
+    /// call, spins with `sched_yield` for about 2²⁸ cycles afterwards, taking a core from Quill's kernel threads:
+    /// 12.7% of the samples of `perf record` on `quill bench char` (2 cores), whose step ran 10% faster with
+    /// OpenBLAS on one thread.
+    public static var trainsWithOneBLASThread: Bool { path != .openBLAS && available }
+
+    /// Runs one training step (`body`: its forward and backward passes) in `precision` (`withPrecision`) and, where
+    /// `trainsWithOneBLASThread`, with OpenBLAS on one thread and denormal floats (below 2⁻¹²⁶ ≈ 1.18e-38) flushed
+    /// to zero (`qk_flush_denormals`, which Quill's kernel threads take from the caller); all restored afterwards,
+    /// also when `body` throws. Every thread of such a step is then the caller's or a kernel thread, so its bits
+    /// do not depend on the thread count. Denormals arise in the synthesis network's window (exp(−β(κ − u)²) far
+    /// from κ) and in the gradients that flow from it, and each costs the CPU a microcode assist of about a hundred
+    /// cycles: flushed, the window layer's W_x gradient (83 × 1,600 × 9,600) took 11.3 ms instead of 18.7 and the
+    /// step's other passes 52.5 ms instead of 70.5 (`quill bench handwriting --network synthesis --profile`, 2 cores,
+    /// Xeon). Validation, sampling and everything outside `body` keep IEEE denormals. Call it from one thread.
+    public static func withTrainingProducts<R>(precision p: Precision, _ body: () throws -> R) rethrows -> R {
+        try withPrecision(p) {
+            guard trainsWithOneBLASThread else { return try body() }
+            let flushed = qk_flush_denormals(1)
+            defer { _ = qk_flush_denormals(flushed) }
+            return try BLASInfo.singleThreaded(body)
+        }
+    }
+
     /// Whether a product of op(A) (m × k) and op(B) (k × n) is large enough for Quill's GEMM: at least 128 rows (so
-    /// per-step products over a batch of up to 127 rows, and batch-1 sampling, stay on OpenBLAS), n and k at least
-    /// 96, and at least 2²⁴ multiply-adds. Measured (one thread, its CPU time, Xeon with AVX-512 against OpenBLAS's
-    /// SkylakeX kernels): Quill's GEMM was ahead on the mixture head's products (121 outputs: 71–83% of the FMA
-    /// peak against 62–69%) and behind on the char model's 65-wide output layer (58–60% against 65–66%).
-    public static func isLarge(m: Int, n: Int, k: Int) -> Bool {
-        m >= 128 && n >= 96 && k >= 96 && m * n * k >= 1 << 24
+    /// per-step products over a batch of up to 127 rows, and batch-1 sampling, stay on OpenBLAS), or, for a weight
+    /// gradient Aᵀ·B (`transA`: A stored k × m, its k the T·B rows of a whole sequence batch), at least 32 rows and
+    /// k ≥ 2,048; n and k at least 96, and at least 2²⁴ multiply-adds. Measured (one thread, its CPU time, Xeon with
+    /// AVX-512 against OpenBLAS's SkylakeX kernels): Quill's GEMM was ahead on the mixture head's products (121
+    /// outputs: 71–83% of the FMA peak against 62–69%) and behind on the char model's 65-wide output layer (58–60%
+    /// against 65–66%). The synthesis window layer's W_x gradient (83 × 1,600 × 9,600 TN at batch 32 × 300) took
+    /// 23 ms a step on OpenBLAS's two threads and takes 11.3 on Quill's GEMM with denormals flushed
+    /// (`quill bench handwriting --network synthesis --profile`, 2-core Xeon).
+    public static func isLarge(m: Int, n: Int, k: Int, transA: Bool = false) -> Bool {
+        (m >= 128 || (transA && m >= 32 && k >= 2048)) && n >= 96 && k >= 96 && m * n * k >= 1 << 24
     }
 
     /// Whether `Float.blasGemm` sends this product to Quill's GEMM under the current `path`.
     @inlinable
-    public static func takes(m: Int, n: Int, k: Int) -> Bool {
+    public static func takes(m: Int, n: Int, k: Int, transA: Bool = false) -> Bool {
         switch path {
         case .openBLAS: return false
         case .quill: return available
-        case .automatic: return available && isLarge(m: m, n: n, k: k)
+        case .automatic: return available && isLarge(m: m, n: n, k: k, transA: transA)
         }
     }
 
@@ -128,7 +158,7 @@ public enum QuillGEMM {
     /// Whether `Float.blasGemm` sends this product to `multiplyBF16`: `precision` is `.bf16`, the CPU has
     /// AVX512_BF16, `path` is not `.openBLAS`, and `isLarge` accepts the shape.
     @inlinable
-    public static func takesBF16(m: Int, n: Int, k: Int) -> Bool {
-        precision == .bf16 && path != .openBLAS && bf16Available && isLarge(m: m, n: n, k: k)
+    public static func takesBF16(m: Int, n: Int, k: Int, transA: Bool = false) -> Bool {
+        precision == .bf16 && path != .openBLAS && bf16Available && isLarge(m: m, n: n, k: k, transA: transA)
     }
 }

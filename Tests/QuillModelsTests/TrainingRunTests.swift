@@ -76,15 +76,17 @@ final class TrainingRunTests: XCTestCase {
     }
 
     /// Digests of the committed run continued to step 6906 (`TrainingRunHashTests.digest`), by OpenBLAS kernel family,
-    /// recorded when layer 1's per-step input products under the window moved from OpenBLAS to packed panels on both
-    /// cores (issue 14, `qk_panel_multiply`; Haswell recorded on the Intel VM with OPENBLAS_CORETYPE=Haswell, Quill's
-    /// own kernels at AVX-512). Before, they were recorded when Quill's own SGEMM took over the large products; before
+    /// recorded when training steps began to flush denormals to zero and to run OpenBLAS on one thread, and the
+    /// window layer's W_x gradient (83 × 1,600 × 9,600) moved to Quill's GEMM (issue 14,
+    /// `QuillGEMM.withTrainingProducts`; Haswell recorded on the Intel VM with OPENBLAS_CORETYPE=Haswell, Quill's
+    /// own kernels at AVX-512). Before, they were recorded when layer 1's per-step input products under the window
+    /// moved to packed panels (`qk_panel_multiply`), and when Quill's own SGEMM took over the large products; before
     /// that, with every product on OpenBLAS, the release binaries from before the one-training-run and one-stack
     /// refactors (commit 1a03036) and after them continued the run to the same bytes.
     static let continuedDigests: [String: String] = [
-        "Haswell": "511d008440d74984f4acf3fbc750072c382a3633efefc2817a29cf0500cbc133",
-        "Prescott": "ec152ed3e9fb81e8c8909b6b35aceb9814ab84628b57f17497abad3df2d9a74d",
-        "SkylakeX": "dd8e76e53ed257d86eb21578a2470a681736415f41355bf9747b600369c9d2ea",
+        "Haswell": "74027e96e3149a09f28dfea971e1c983ddeb27372e1d5b76aff793eea7d9a9ed",
+        "Prescott": "e87625db34186fd6572ec16944e8562e3d5e77c33a3d799f047a3fda996bfe30",
+        "SkylakeX": "d2dc7387bc788a9608ba84fe11d32a3f1131e73a35a08f5512cd8f76fcdb6b40",
     ]
 
     /// The committed resume point continues exactly (issue 13 item 9): resumed to step 6906 in one go, and to 6905

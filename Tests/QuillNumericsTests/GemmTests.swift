@@ -128,6 +128,11 @@ final class GemmTests: XCTestCase {
         XCTAssertTrue(QuillGEMM.isLarge(m: 9600, n: 121, k: 1200), "the mixture head over 32 × 300 rows")
         XCTAssertTrue(QuillGEMM.isLarge(m: 9600, n: 1200, k: 121), "the mixture head's input gradient")
         XCTAssertFalse(QuillGEMM.isLarge(m: 2500, n: 65, k: 512), "the char model's output layer")
+        XCTAssertTrue(QuillGEMM.isLarge(m: 83, n: 1600, k: 9600, transA: true),
+                      "the window layer's W_x gradient over 32 × 300 rows")
+        XCTAssertFalse(QuillGEMM.isLarge(m: 83, n: 1600, k: 9600), "83 rows not transposed")
+        XCTAssertFalse(QuillGEMM.isLarge(m: 83, n: 1600, k: 1200, transA: true), "a gradient over 1,200 rows")
+        XCTAssertFalse(QuillGEMM.isLarge(m: 16, n: 1600, k: 9600, transA: true), "16 rows")
         try requireKernel()
         let saved = QuillGEMM.path
         defer { QuillGEMM.path = saved }

@@ -192,6 +192,13 @@ typedef void (*qk_range_fn)(void *context, int begin, int end);
 /// caller's thread where there is one thread, or where the pool is busy. Works on every CPU.
 void qk_parallel_ranges(int count, int minimumPerThread, qk_range_fn fn, void *context);
 
+/// Sets (on ≠ 0) or clears the calling thread's flush-to-zero and denormals-are-zero modes (MXCSR bits FTZ and
+/// DAZ: floats below 2⁻¹²⁶ ≈ 1.18e-38 read and written as zero, where the CPU would otherwise spend a microcode
+/// assist of about a hundred cycles on each) and returns 1 if both were set before, else 0. The kernel threads take
+/// the caller's modes with each job (qk_pool_run), so a product's bits do not depend on which thread ran a range.
+/// Returns 0 and changes nothing off x86-64.
+int qk_flush_denormals(int on);
+
 // MARK: - GRU and plain-RNN steps (recurrent_steps.c)
 //
 // The same scheme as the LSTM step: W_h packed once per pass (`qk_recurrent_pack_forward` / `_backward` with 3 or

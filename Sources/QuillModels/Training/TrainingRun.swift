@@ -268,7 +268,9 @@ public final class TrainingRun {
 
             params.zeroGradients()
             noise?.perturb(rng: &rng)
-            var loss = QuillGEMM.withPrecision(options.precision ?? .fp32) { task.trainStep(state, rng: &rng, hooks: hooks) }
+            var loss = QuillGEMM.withTrainingProducts(precision: options.precision ?? .fp32) {
+                task.trainStep(state, rng: &rng, hooks: hooks)
+            }
             if world.size > 1 {
                 // Before weight noise adds its complexity gradient: that term is the whole batch's, once.
                 if let buckets {
