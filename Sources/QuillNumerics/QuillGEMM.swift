@@ -97,14 +97,17 @@ public enum QuillGEMM {
     /// Whether a product of op(A) (m × k) and op(B) (k × n) is large enough for Quill's GEMM: at least 128 rows (so
     /// per-step products over a batch of up to 127 rows, and batch-1 sampling, stay on OpenBLAS), or, for a weight
     /// gradient Aᵀ·B (`transA`: A stored k × m, its k the T·B rows of a whole sequence batch), at least 32 rows and
-    /// k ≥ 2,048; n and k at least 96, and at least 2²⁴ multiply-adds. Measured (one thread, its CPU time, Xeon with
+    /// k ≥ 2,048; n and k at least 64, and at least 2²⁴ multiply-adds. Measured (one thread, its CPU time, Xeon with
     /// AVX-512 against OpenBLAS's SkylakeX kernels): Quill's GEMM was ahead on the mixture head's products (121
     /// outputs: 71–83% of the FMA peak against 62–69%) and behind on the char model's 65-wide output layer (58–60%
-    /// against 65–66%). The synthesis window layer's W_x gradient (83 × 1,600 × 9,600 TN at batch 32 × 300) took
+    /// against 65–66%); but a training step runs OpenBLAS on one thread (`withTrainingProducts`), and there Quill's
+    /// GEMM on two took that layer's three products (2,500 × 65 × 512 NN, 512 × 65 × 2,500 TN, 2,500 × 512 × 65 NT)
+    /// in 0.70 + 0.78 + 0.50 ms against 1.11 + 1.25 + 1.07 (2-core Xeon, best of 12, side by side).
+    /// The synthesis window layer's W_x gradient (83 × 1,600 × 9,600 TN at batch 32 × 300) took
     /// 23 ms a step on OpenBLAS's two threads and takes 11.3 on Quill's GEMM with denormals flushed
     /// (`quill bench handwriting --network synthesis --profile`, 2-core Xeon).
     public static func isLarge(m: Int, n: Int, k: Int, transA: Bool = false) -> Bool {
-        (m >= 128 || (transA && m >= 32 && k >= 2048)) && n >= 96 && k >= 96 && m * n * k >= 1 << 24
+        (m >= 128 || (transA && m >= 32 && k >= 2048)) && n >= 64 && k >= 64 && m * n * k >= 1 << 24
     }
 
     /// Whether `Float.blasGemm` sends this product to Quill's GEMM under the current `path`.

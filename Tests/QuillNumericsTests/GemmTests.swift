@@ -127,7 +127,9 @@ final class GemmTests: XCTestCase {
         XCTAssertFalse(QuillGEMM.isLarge(m: 128, n: 128, k: 128), "below 2²⁴ multiply-adds")
         XCTAssertTrue(QuillGEMM.isLarge(m: 9600, n: 121, k: 1200), "the mixture head over 32 × 300 rows")
         XCTAssertTrue(QuillGEMM.isLarge(m: 9600, n: 1200, k: 121), "the mixture head's input gradient")
-        XCTAssertFalse(QuillGEMM.isLarge(m: 2500, n: 65, k: 512), "the char model's output layer")
+        XCTAssertTrue(QuillGEMM.isLarge(m: 2500, n: 65, k: 512), "the char model's output layer")
+        XCTAssertTrue(QuillGEMM.isLarge(m: 2500, n: 512, k: 65), "the char model's output layer's input gradient")
+        XCTAssertFalse(QuillGEMM.isLarge(m: 2500, n: 30, k: 400), "the window's 3K = 30 parameters")
         XCTAssertTrue(QuillGEMM.isLarge(m: 83, n: 1600, k: 9600, transA: true),
                       "the window layer's W_x gradient over 32 × 300 rows")
         XCTAssertFalse(QuillGEMM.isLarge(m: 83, n: 1600, k: 9600), "83 rows not transposed")
