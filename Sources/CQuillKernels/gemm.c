@@ -29,6 +29,7 @@
 #include "QuillKernels.h"
 
 #include "gemm_shared.h"
+#include <stdio.h>
 
 /// The plain-loop product, for CPUs without AVX-512 (the Swift side sends nothing here on those; kept so the
 /// function is right on every CPU).
@@ -42,6 +43,9 @@ int qk_sgemm_preferred(void) {
     if (preferred < 0) {
         const char *env = getenv("QUILL_GEMM");
         preferred = !(env && strcmp(env, "openblas") == 0);
+        if (env && *env && preferred)
+            fprintf(stderr, "quill: QUILL_GEMM=\"%s\" is not openblas (the one value it takes); Quill's GEMM takes "
+                            "the large products as usual\n", env);
     }
     return preferred;
 }

@@ -82,10 +82,21 @@ int qk_cpu_threads(void) {
     static int n = 0;
     if (n == 0) {
         const char *env = getenv("QUILL_THREADS");
-        int v = env ? atoi(env) : 0;
-        if (v <= 0) v = (int)sysconf(_SC_NPROCESSORS_ONLN);
-        if (v < 1) v = 1;
-        if (v > MAX_THREADS) v = MAX_THREADS;
+        char *end = NULL;
+        long asked = env && *env ? strtol(env, &end, 10) : 0;
+        int online = (int)sysconf(_SC_NPROCESSORS_ONLN);
+        if (online < 1) online = 1;
+        int v = online;
+        if (env && *env && (*end != 0 || asked <= 0))
+            fprintf(stderr, "quill: QUILL_THREADS=\"%s\" is not a whole number of threads from 1; using the %d online "
+                            "CPUs\n", env, online);
+        else if (env && *env) v = asked > MAX_THREADS ? MAX_THREADS + 1 : (int)asked;
+        if (v > MAX_THREADS) {
+            if (env && *env && asked > MAX_THREADS)
+                fprintf(stderr, "quill: QUILL_THREADS=%s is more than the kernels' %d threads; using %d\n", env,
+                        MAX_THREADS, MAX_THREADS);
+            v = MAX_THREADS;
+        }
         n = v;
     }
     return n;

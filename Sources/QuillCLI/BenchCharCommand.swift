@@ -51,7 +51,7 @@ public struct BenchChar: ParsableCommand {
         r.line(String(format: "median %.1f ms/iteration (best %.1f, n=%d)", times.median * 1e3, times.best * 1e3, times.count))
         r.line(String(format: "%.0f chars/s (best %.0f)", rate, chars / times.best))
         r.timings(times, units: "chars", per: result.units)
-        let peak = measure.peak()
+        let peak = measure.peak(training: true)
         r.throughput(gflops: rate * result.flopsPerUnit / 1e9, flopsPerUnit: result.flopsPerUnit, unit: "char",
                      peak: peak)
         if let phases { r.phases(phases, iterations: iterations, peak: peak) }

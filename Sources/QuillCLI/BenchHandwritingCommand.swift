@@ -44,7 +44,7 @@ public struct BenchHandwriting: ParsableCommand {
                       times.median * 1e3, times.best * 1e3, times.count, rate, Double(result.units) / times.best))
         r.set("network", network.rawValue)
         r.timings(times, units: "sample_steps", per: result.units)
-        let peak = measure.peak()
+        let peak = measure.peak(training: true)
         r.throughput(gflops: rate * result.flopsPerUnit / 1e9, flopsPerUnit: result.flopsPerUnit, unit: "sample-step",
                      peak: peak)
         if let phases { r.phases(phases, iterations: iterations, peak: peak) }

@@ -21,8 +21,9 @@ struct BenchMeasureOptions: ParsableArguments {
 
     var json: Bool { output.json }
 
-    /// The FMA peak of the machine on the benches' threads, measured for --peak-seconds.
-    func peak() -> FMAPeak? { BenchMachine.peak(seconds: peakSeconds) }
+    /// The FMA peak of the machine on the benches' threads (a training step's, for `training`), measured for
+    /// --peak-seconds.
+    func peak(training: Bool = false) -> FMAPeak? { BenchMachine.peak(seconds: peakSeconds, training: training) }
 }
 
 /// `--precision` of the training benches: the precision of the large products, as `quill train --precision` sets it.
@@ -48,8 +49,17 @@ enum BenchMachine {
         Swift.max(BLASInfo.threads, FusedKernels.available ? FusedKernels.threads(hidden: 1 << 20) : 1)
     }
 
-    /// The FMA peak on `threads` threads, measured for `seconds`.
-    static func peak(seconds: Double) -> FMAPeak? { FMAPeak.measure(threads: threads, seconds: seconds) }
+    /// Threads a training step computes on: Quill's kernel threads, and OpenBLAS's unless the step runs it on one
+    /// thread (`QuillGEMM.trainsWithOneBLASThread`).
+    static var trainingThreads: Int {
+        Swift.max(QuillGEMM.trainsWithOneBLASThread ? 1 : BLASInfo.threads,
+                  FusedKernels.available ? FusedKernels.threads(hidden: 1 << 20) : 1)
+    }
+
+    /// The FMA peak on `threads` threads (`trainingThreads` for a training bench), measured for `seconds`.
+    static func peak(seconds: Double, training: Bool = false) -> FMAPeak? {
+        FMAPeak.measure(threads: training ? trainingThreads : threads, seconds: seconds)
+    }
 }
 
 /// What one bench measured: lines for a person, and the same figures as one JSON object for scripts (`--json`).

@@ -15,11 +15,30 @@ final class TrainingEventPrinter {
     /// Whether the run trains a char model (nats/char) rather than a handwriting network (nats/sequence).
     private var text = true
 
-    /// The threads a training step computes on: "BLAS SkylakeX × 2", or where Quill's GEMM takes the large products
-    /// (OpenBLAS then on one thread, `QuillGEMM.trainsWithOneBLASThread`), "BLAS SkylakeX × 1, Quill's kernels × 2".
+    /// The threads a training step computes on: OpenBLAS's (one where Quill's GEMM takes the large products,
+    /// `QuillGEMM.trainsWithOneBLASThread`) and Quill's kernels' where they run, with their width unless AVX-512:
+    /// "BLAS SkylakeX × 1, Quill's kernels × 2", "BLAS SkylakeX × 2, Quill's kernels (AVX2) × 2", "BLAS Haswell × 2".
     static var threadsLine: String {
-        guard QuillGEMM.trainsWithOneBLASThread else { return "BLAS \(BLASInfo.coreName) × \(BLASInfo.threads)" }
-        return "BLAS \(BLASInfo.coreName) × 1, Quill's kernels × \(FusedKernels.threads(hidden: 1 << 20))"
+        let blas = "BLAS \(BLASInfo.coreName) × \(QuillGEMM.trainsWithOneBLASThread ? 1 : BLASInfo.threads)"
+        guard FusedKernels.available else { return blas }
+        let width = FusedKernels.level == .avx512 ? "" : " (\(FusedKernels.level))"
+        return blas + ", Quill's kernels\(width) × \(FusedKernels.threads(hidden: 1 << 20))"
+    }
+
+    /// A char model's sample as one line of terminal text: newlines as "⏎ ", other control characters (C0 and DEL)
+    /// as their Unicode control pictures (ESC as ␛, NUL as ␀), so a sample cannot move the cursor or recolour the
+    /// terminal.
+    static func oneLine(_ sample: String) -> String {
+        var out = String.UnicodeScalarView()
+        for u in sample.unicodeScalars {
+            switch u.value {
+            case 0x0A: out.append(contentsOf: "⏎ ".unicodeScalars)
+            case 0x00..<0x20: if let picture = Unicode.Scalar(0x2400 + u.value) { out.append(picture) }
+            case 0x7F: out.append("\u{2421}")
+            default: out.append(u)
+            }
+        }
+        return String(out)
     }
 
     func draw(_ event: TrainingEvent) {
@@ -32,7 +51,7 @@ final class TrainingEventPrinter {
                 bar.line("\(what): \(formatCount(parameters)) parameters; \(formatCount(trainChars)) training and \(formatCount(valChars)) validation characters; vocabulary \(vocabulary); \(Self.threadsLine)")
             case let .strokes(kind, trainSeq, valSeq, batches):
                 text = false
-                bar.line("\(what): \(kind.rawValue) network, \(formatCount(parameters)) parameters; \(trainSeq) training sequences in \(batches) batches, \(valSeq) validation sequences")
+                bar.line("\(what): \(kind.rawValue) network, \(formatCount(parameters)) parameters; \(trainSeq) training sequences in \(batches) batch\(batches == 1 ? "" : "es"), \(valSeq) validation sequences; \(Self.threadsLine)")
             case let .generated(task, length, heldOut):
                 text = false
                 bar.line("\(what): \(task.rawValue) at T = \(length), \(formatCount(parameters)) parameters; a fresh batch every step, \(heldOut) held-out sequences")
@@ -50,7 +69,7 @@ final class TrainingEventPrinter {
             } else {
                 bar.line(String(format: "step %d  validation %.1f nats/sequence (%.4f nats/point)%@", step, score, perUnit, saved))
             }
-            if !sample.isEmpty { bar.line("  sample: " + sample.replacingOccurrences(of: "\n", with: "⏎ ")) }
+            if !sample.isEmpty { bar.line("  sample: " + Self.oneLine(sample)) }
         case let .finished(step, reason, best):
             let format = text ? "; best validation %.4f nats/char" : "; best validation %.1f nats/sequence"
             bar.line("stopped at step \(step): \(reason)" + (best.map { String(format: format, $0) } ?? ""))

@@ -48,8 +48,12 @@ public enum QuillGEMM {
     /// subleaf 1, EAX bit 5). Where it is false, `multiplyBF16` gives the same rounded operands by plain loops.
     public static var bf16Available: Bool { qk_bf16_available() != 0 }
 
-    /// Why `--precision bf16` cannot run on this CPU, as one line; nil where it can.
+    /// Why `--precision bf16` cannot run here (this CPU, `QUILL_KERNELS`, `QUILL_GEMM=openblas`), as one line; nil
+    /// where it can.
     public static var bf16Problem: String? {
+        if path == .openBLAS {
+            return "--precision bf16 runs in Quill's GEMM, and QUILL_GEMM=openblas sends every product to OpenBLAS"
+        }
         if bf16Available { return nil }
         if let cap = ProcessInfo.processInfo.environment["QUILL_KERNELS"], !cap.isEmpty, qk_level() < 3 {
             return "--precision bf16 needs a CPU with AVX512-BF16 (VDPBF16PS) and Quill's AVX-512 kernels, which "

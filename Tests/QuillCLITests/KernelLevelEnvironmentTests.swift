@@ -2,11 +2,12 @@ import Foundation
 import XCTest
 
 /// `QUILL_KERNELS` in the environment: 0 / off turn the fused kernels off, avx512, all or empty leave every kernel on, and a
-/// value Quill does not know is named in one line on standard error and ignored (never a silent surprise).
+/// value Quill does not know is named in one line on standard error and ignored (never a silent surprise); so are a
+/// `QUILL_THREADS` that is not a count from 1 (or is above the kernels' 8) and a `QUILL_GEMM` other than openblas.
 final class KernelLevelEnvironmentTests: XCTestCase {
-    func bench(_ value: String) throws -> (status: Int32, out: String, err: String) {
+    func bench(_ value: String, variable: String = "QUILL_KERNELS") throws -> (status: Int32, out: String, err: String) {
         var env = ProcessInfo.processInfo.environment
-        env["QUILL_KERNELS"] = value
+        env[variable] = value
         return try runQuill(["bench", "kernels", "--reps", "1", "--batch", "4", "--hidden", "8", "--peak-seconds", "0.01"],
                             environment: env)
     }
@@ -26,5 +27,22 @@ final class KernelLevelEnvironmentTests: XCTestCase {
             XCTAssertEqual(on.status, 0, value)
             XCTAssertTrue(on.err.isEmpty, on.err)
         }
+    }
+
+    func testThreadAndGEMMValuesAreReadOrNamed() throws {
+        for value in ["0", "-1", "abc", "2x"] {
+            let bad = try bench(value, variable: "QUILL_THREADS")
+            XCTAssertEqual(bad.status, 0, value)
+            XCTAssertTrue(bad.err.contains("QUILL_THREADS=\"\(value)\" is not a whole number of threads from 1"), bad.err)
+        }
+        let many = try bench("99", variable: "QUILL_THREADS")
+        XCTAssertTrue(many.err.contains("QUILL_THREADS=99 is more than the kernels' 8 threads; using 8"), many.err)
+        for value in ["1", "2", ""] {
+            let fine = try bench(value, variable: "QUILL_THREADS")
+            XCTAssertTrue(fine.err.isEmpty, "QUILL_THREADS=\(value): \(fine.err)")
+        }
+        let gemm = try bench("fast", variable: "QUILL_GEMM")
+        XCTAssertTrue(gemm.err.contains("QUILL_GEMM=\"fast\" is not openblas"), gemm.err)
+        XCTAssertTrue(try bench("openblas", variable: "QUILL_GEMM").err.isEmpty)
     }
 }
