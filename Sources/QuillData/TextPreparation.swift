@@ -212,11 +212,20 @@ extension TextPreparation {
         return text
     }
 
-    /// How to convert bytes that are not UTF-8, by their look: UTF-16 (a byte-order mark, or every other byte zero),
-    /// else Windows-1252, which is what "Latin-1" text from Windows is: converting it as ISO-8859-1 would turn its
-    /// curly quotes and dashes (0x91–0x97) into invisible control characters.
+    /// How to convert bytes that are not UTF-8, by their look: a binary file by its magic number (an executable, an
+    /// archive, an image, a PDF: no conversion helps), UTF-16 (a byte-order mark, or every other byte zero), else
+    /// Windows-1252, which is what "Latin-1" text from Windows is: converting it as ISO-8859-1 would turn its curly
+    /// quotes and dashes (0x91–0x97) into invisible control characters.
     public static func conversionHint(for data: Data) -> String {
         let head = [UInt8](data.prefix(512))
+        let binaries: [([UInt8], String)] = [
+            ([0x7F, 0x45, 0x4C, 0x46], "an ELF executable"), ([0x1F, 0x8B], "gzip-compressed"),
+            ([0x50, 0x4B, 0x03, 0x04], "a zip archive"), ([0x89, 0x50, 0x4E, 0x47], "a PNG image"),
+            ([0x25, 0x50, 0x44, 0x46], "a PDF"), ([0x28, 0xB5, 0x2F, 0xFD], "zstd-compressed"),
+        ]
+        if let (_, what) = binaries.first(where: { head.starts(with: $0.0) }) {
+            return "it looks like \(what), not text: give a plain-text file"
+        }
         let zeros = stride(from: 1, to: head.count, by: 2).filter { head[$0] == 0 }.count
         if head.starts(with: [0xFF, 0xFE]) || head.starts(with: [0xFE, 0xFF]) || (head.count >= 8 && zeros * 4 >= head.count) {
             return "it looks like UTF-16: convert it first (iconv -f UTF-16 -t UTF-8)"

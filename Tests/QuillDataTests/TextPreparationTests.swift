@@ -82,5 +82,8 @@ final class TextPreparationTests: XCTestCase {
         XCTAssertTrue(TextPreparation.conversionHint(for: cp1252).contains("WINDOWS-1252"))
         XCTAssertTrue(TextPreparation.conversionHint(for: "plain words here".data(using: .utf16LittleEndian)!).contains("UTF-16"))
         XCTAssertTrue(TextPreparation.conversionHint(for: Data([0xFF, 0xFE, 0x41, 0x00])).contains("UTF-16"))
+        let elf = Data([0x7F, 0x45, 0x4C, 0x46, 0x02, 0x01, 0x01, 0x00] + [UInt8](repeating: 0, count: 56))
+        XCTAssertEqual(TextPreparation.conversionHint(for: elf), "it looks like an ELF executable, not text: give a plain-text file")
+        XCTAssertTrue(TextPreparation.conversionHint(for: Data([0x1F, 0x8B, 0x08, 0x00, 0xFF])).contains("gzip"))
     }
 }
