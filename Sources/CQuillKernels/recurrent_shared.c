@@ -87,17 +87,16 @@ int qk_cpu_threads(void) {
         int online = (int)sysconf(_SC_NPROCESSORS_ONLN);
         if (online < 1) online = 1;
         int v = online;
-        if (env && *env && (*end != 0 || asked <= 0))
-            fprintf(stderr, "quill: QUILL_THREADS=\"%s\" is not a whole number of threads from 1; using the %d online "
-                            "CPUs\n", env, online);
-        else if (env && *env) v = asked > MAX_THREADS ? MAX_THREADS + 1 : (int)asked;
-        if (v > MAX_THREADS) {
-            if (env && *env && asked > MAX_THREADS)
+        if (env && *env) {
+            if (*end != 0 || asked <= 0)
+                fprintf(stderr, "quill: QUILL_THREADS=\"%s\" is not a whole number of threads from 1; using the %d "
+                                "online CPUs\n", env, online);
+            else if (asked > MAX_THREADS)
                 fprintf(stderr, "quill: QUILL_THREADS=%s is more than the kernels' %d threads; using %d\n", env,
                         MAX_THREADS, MAX_THREADS);
-            v = MAX_THREADS;
+            else v = (int)asked;
         }
-        n = v;
+        n = v < MAX_THREADS ? v : MAX_THREADS;
     }
     return n;
 }

@@ -44,21 +44,16 @@ struct BenchPrecisionOption: ParsableArguments {
 
 /// The machine the benches run on, measured rather than assumed.
 enum BenchMachine {
-    /// Threads the benches compute on: OpenBLAS's, or the fused kernels' where those use more.
-    static var threads: Int {
-        Swift.max(BLASInfo.threads, FusedKernels.available ? FusedKernels.threads(hidden: 1 << 20) : 1)
-    }
-
-    /// Threads a training step computes on: Quill's kernel threads, and OpenBLAS's unless the step runs it on one
-    /// thread (`QuillGEMM.trainsWithOneBLASThread`).
-    static var trainingThreads: Int {
-        Swift.max(QuillGEMM.trainsWithOneBLASThread ? 1 : BLASInfo.threads,
+    /// Threads the benches compute on: OpenBLAS's (inside a training step for `training`,
+    /// `QuillGEMM.trainingBLASThreads`), or the fused kernels' where those use more.
+    static func threads(training: Bool = false) -> Int {
+        Swift.max(training ? QuillGEMM.trainingBLASThreads : BLASInfo.threads,
                   FusedKernels.available ? FusedKernels.threads(hidden: 1 << 20) : 1)
     }
 
-    /// The FMA peak on `threads` threads (`trainingThreads` for a training bench), measured for `seconds`.
+    /// The FMA peak on `threads(training:)` threads, measured for `seconds`.
     static func peak(seconds: Double, training: Bool = false) -> FMAPeak? {
-        FMAPeak.measure(threads: training ? trainingThreads : threads, seconds: seconds)
+        FMAPeak.measure(threads: threads(training: training), seconds: seconds)
     }
 }
 
@@ -147,7 +142,7 @@ struct BenchReport {
 
     /// The BLAS library and its threads, as a line and as figures.
     mutating func blas() {
-        let threads = BLASInfo.threads, training = QuillGEMM.trainsWithOneBLASThread ? 1 : threads
+        let threads = BLASInfo.threads, training = QuillGEMM.trainingBLASThreads
         line("BLAS: OpenBLAS \(BLASInfo.coreName) kernels, \(threads) thread\(threads == 1 ? "" : "s")"
              + (training == threads ? "" : "; 1 in training steps, where Quill's GEMM takes the large products"))
         set("blas_core", BLASInfo.coreName)

@@ -52,7 +52,7 @@ public struct BenchSampling: ParsableCommand {
             let rate = Double(bytes) / perStep / 1e9
             r.set("weight_bytes_per_step", bytes)
             r.set("weight_read_gbs", rate)
-            if let bandwidth = ReadBandwidth.measure(threads: BenchMachine.threads, bytes: bytes, seconds: measure.peakSeconds) {
+            if let bandwidth = ReadBandwidth.measure(threads: BenchMachine.threads(), bytes: bytes, seconds: measure.peakSeconds) {
                 r.set("read_bandwidth_gbs", bandwidth.gigabytesPerSecond)
                 r.set("read_bandwidth_fraction", rate / bandwidth.gigabytesPerSecond)
                 r.line(String(format: "weights read per step: %.1f MB → %.1f GB/s = %.0f%% of the measured read bandwidth; floor %.3f ms/step",

@@ -19,7 +19,7 @@ final class TrainingEventPrinter {
     /// `QuillGEMM.trainsWithOneBLASThread`) and Quill's kernels' where they run, with their width unless AVX-512:
     /// "BLAS SkylakeX × 1, Quill's kernels × 2", "BLAS SkylakeX × 2, Quill's kernels (AVX2) × 2", "BLAS Haswell × 2".
     static var threadsLine: String {
-        let blas = "BLAS \(BLASInfo.coreName) × \(QuillGEMM.trainsWithOneBLASThread ? 1 : BLASInfo.threads)"
+        let blas = "BLAS \(BLASInfo.coreName) × \(QuillGEMM.trainingBLASThreads)"
         guard FusedKernels.available else { return blas }
         let width = FusedKernels.level == .avx512 ? "" : " (\(FusedKernels.level))"
         return blas + ", Quill's kernels\(width) × \(FusedKernels.threads(hidden: 1 << 20))"

@@ -80,6 +80,9 @@ public enum QuillGEMM {
     /// OpenBLAS on one thread.
     public static var trainsWithOneBLASThread: Bool { path != .openBLAS && available }
 
+    /// OpenBLAS's threads inside a training step: 1 where `trainsWithOneBLASThread`, else `BLASInfo.threads`.
+    public static var trainingBLASThreads: Int { trainsWithOneBLASThread ? 1 : BLASInfo.threads }
+
     /// Runs one training step (`body`: its forward and backward passes) in `precision` (`withPrecision`) and, where
     /// `trainsWithOneBLASThread`, with OpenBLAS on one thread and denormal floats (below 2⁻¹²⁶ ≈ 1.18e-38) flushed
     /// to zero (`qk_flush_denormals`, which Quill's kernel threads take from the caller); all restored afterwards,
