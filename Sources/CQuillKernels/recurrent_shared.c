@@ -101,24 +101,44 @@ int qk_cpu_threads(void) {
     return n;
 }
 
+static int plannedThreads = 0;
+
+int qk_set_step_threads(int threads) {
+    int old = plannedThreads;
+    plannedThreads = threads >= 1 && threads <= MAX_THREADS ? threads : 0;
+    return old;
+}
+
 int qk_threads_for(int hidden) {
-    int n = qk_cpu_threads();
+    int n = plannedThreads > 0 ? plannedThreads : qk_cpu_threads();
     int byUnits = hidden / 32;
     if (byUnits < 1) byUnits = 1;
     return n < byUnits ? n : byUnits;
 }
 
-int qk_unit_slices(int H, int *bounds) {
-    int n = qk_threads_for(H);
-    bounds[0] = 0;
-    for (int r = 1; r < n; r++) {
-        int u = (int)(((long)r * H / n + 8) / 16) * 16;
-        if (u < bounds[r - 1]) u = bounds[r - 1];
-        if (u > H) u = H;
-        bounds[r] = u;
+void qk_unit_slicing(int H, qk_slicing *sl) {
+    const int n = qk_threads_for(H);
+    int c = 0;
+    sl->threads = n;
+    sl->bounds[0] = 0;
+    for (int p = 0; p < n; p++) {
+        // Thread p's own slice runs to the 16-unit block that holds the boundary (p + 1)·H/n …
+        const long x = (long)(p + 1) * H;                    // the boundary, in units of 1/n
+        const int block = p == n - 1 ? H : (int)(x / (16L * n)) * 16;
+        const int rem = p == n - 1 ? 0 : (int)(x - (long)block * n);
+        sl->left[c] = sl->right[c] = p;
+        sl->leftNths[c] = 0;
+        sl->bounds[++c] = block;
+        // … and shares that block by rows with thread p + 1 when the boundary falls inside it.
+        if (rem != 0) {
+            sl->left[c] = p;
+            sl->right[c] = p + 1;
+            sl->leftNths[c] = rem;
+            sl->bounds[c + 1] = block + 16;
+            c++;
+        }
     }
-    bounds[n] = H;
-    return n;
+    sl->count = c;
 }
 
 #define panels qk_panels
@@ -135,8 +155,9 @@ const float *qk_slice_panels(const float *packed, int gates, const int *bounds, 
 }
 
 size_t qk_recurrent_packed_count(int gates, int H) {
-    int b[MAX_THREADS + 1], n = qk_unit_slices(H, b);
-    return slice_offset(gates, b, n, H);
+    qk_slicing sl;
+    qk_unit_slicing(H, &sl);
+    return slice_offset(gates, sl.bounds, sl.count, H);
 }
 
 /// Packs columns [c0, c0+width) of B (K rows, row stride ldb) into panels; `transposed` reads B's transpose, that is
@@ -170,7 +191,9 @@ static void pack_columns(const float *B, int K, int ldb, int c0, int width, int 
 }
 
 void qk_recurrent_pack_forward(const float *wh, int gates, int H, float *packed) {
-    int b[MAX_THREADS + 1], n = qk_unit_slices(H, b);
+    qk_slicing sl;
+    qk_unit_slicing(H, &sl);
+    const int *b = sl.bounds, n = sl.count;
     float *P = packed;
     for (int r = 0; r < n; r++) {
         int w = b[r + 1] - b[r];
@@ -182,7 +205,9 @@ void qk_recurrent_pack_forward(const float *wh, int gates, int H, float *packed)
 }
 
 void qk_recurrent_pack_backward(const float *wh, int gates, int H, float *packed) {
-    int b[MAX_THREADS + 1], n = qk_unit_slices(H, b);
+    qk_slicing sl;
+    qk_unit_slicing(H, &sl);
+    const int *b = sl.bounds, n = sl.count;
     float *P = packed;
     for (int r = 0; r < n; r++) {
         int w = b[r + 1] - b[r];
@@ -387,6 +412,7 @@ void qk_parallel_ranges(int count, int minimumPerThread, qk_range_fn fn, void *c
     if (count > 0) fn(context, 0, count);
 }
 int qk_threads_for(int hidden) { (void)hidden; return 1; }
+int qk_set_step_threads(int threads) { (void)threads; return 0; }
 int qk_flush_denormals(int on) { (void)on; return 0; }
 size_t qk_recurrent_packed_count(int gates, int hidden) { (void)gates; (void)hidden; return 0; }
 size_t qk_panel_count(int K, int N) { (void)K; (void)N; return 0; }

@@ -18,15 +18,42 @@
 /// Panels of QK_NR columns needed for `width` columns (the last one padded with zeros).
 static inline int qk_panels(int width) { return (width + QK_NR - 1) / QK_NR; }
 
-/// Splits H hidden units into `qk_threads_for(H)` slices: bounds[0] = 0 … bounds[n] = H, inner bounds multiples
-/// of 16. Returns n.
-QK_INTERNAL int qk_unit_slices(int H, int *bounds);
+/// Most slices a step's units are cut into: one per thread, and one shared 16-unit slice between neighbours.
+#define QK_MAX_SLICES (2 * QK_MAX_THREADS - 1)
+
+/// How a step's H hidden units are shared among its `threads = qk_threads_for(H)` planned threads. Thread p's
+/// share is units [p·H/threads, (p + 1)·H/threads). The units are cut into `count` slices at multiples of 16
+/// (bounds[0] = 0 < … ≤ bounds[count] = H), packed one after another: one slice of its own per thread and, where a
+/// boundary p·H/threads is not a multiple of 16, the 16-unit slice around it, shared by rows between the two
+/// neighbours: left[s] takes the first rows, in proportion to its units there (leftNths[s]: those units times
+/// `threads`, out of 16·threads), right[s] the rest. An unshared slice has left[s] = right[s]. So at H = 400 on 2
+/// threads each thread takes 192 units and half the rows of units 192…207, rather than 208 units against 192: the
+/// same work for both (a prediction step 2.5–3% faster). No element's operations depend on the cut (each output
+/// element sums over k in order whichever tile, rows or thread it falls in), so the results do not depend on the
+/// number of threads.
+typedef struct {
+    int threads, count;
+    int bounds[QK_MAX_SLICES + 1];
+    int left[QK_MAX_SLICES], right[QK_MAX_SLICES], leftNths[QK_MAX_SLICES];
+} qk_slicing;
+
+/// The slicing of H hidden units (see qk_slicing).
+QK_INTERNAL void qk_unit_slicing(int H, qk_slicing *sl);
+
+/// Rows [*r0, *r1) of slice s, out of B, that planned thread p takes (*r0 == *r1: none). A shared slice's left
+/// thread takes its units' share of the rows, rounded to nearest: B · leftNths / (16 · threads).
+static inline void qk_slice_rows(const qk_slicing *sl, int s, int p, int B, int *r0, int *r1) {
+    const int l = sl->left[s], r = sl->right[s];
+    const int cut = l == r ? B : (int)(((long)sl->leftNths[s] * B + 8L * sl->threads) / (16L * sl->threads));
+    *r0 = p == l ? 0 : p == r ? cut : 0;
+    *r1 = p == l ? cut : p == r ? B : 0;
+}
 
 /// Slice s's packed weights in a packing of `gates` gate blocks (forward and backward packings take the same room
 /// per slice: gates·panels·QK_NR·H floats).
 QK_INTERNAL const float *qk_slice_panels(const float *packed, int gates, const int *bounds, int s, int H);
 
-/// A job run on `nthreads` threads: thread `tid` handles slices tid, tid + nthreads, …
+/// A job run on `nthreads` threads: thread `tid` handles the work of planned threads tid, tid + nthreads, …
 typedef void (*qk_job)(void *arg, int tid, int nthreads);
 
 /// Runs `job` on up to `nthreads` threads (the caller's as thread 0) and returns when all are done; alone on the

@@ -19,9 +19,11 @@
 typedef struct {
     const float *packed;
     int B, H, relu;
-    int bounds[QK_MAX_THREADS + 1];
-    int slices;
+    qk_slicing sl;
     float clip;
+    // The backward step's gradients that carry_dh multiplies by W_hᵀ (B, recGates·H)
+    const float *dRec;
+    int recGates;
     // LSTM (gates and tanhC are read, not written, by the backward step)
     const float *hPrev, *cPrev, *peep, *dhExt;
     float *gates, *c, *tanhC, *h, *dh, *dc, *dGates;
@@ -29,6 +31,20 @@ typedef struct {
     const float *biasH, *act, *hgIn, *hOut;
     float *pre, *hg, *dPre, *dhg;
 } step_args;
+
+/// A step's work on one piece: rows [r0, r1) of slice s.
+typedef void (*piece_fn)(step_args *a, int s, int r0, int r1);
+
+/// Runs `fn` on every piece (a slice of units and its rows, qk_slicing) of planned threads tid, tid + nthreads, …
+static void for_pieces(void *p, int tid, int nthreads, piece_fn fn) {
+    step_args *a = p;
+    for (int t = tid; t < a->sl.threads; t += nthreads)
+        for (int s = 0; s < a->sl.count; s++) {
+            int r0, r1;
+            qk_slice_rows(&a->sl, s, t, a->B, &r0, &r1);
+            if (r0 < r1 && a->sl.bounds[s + 1] > a->sl.bounds[s]) fn(a, s, r0, r1);
+        }
+}
 
 // The panel product of each width.
 #define panels_avx512 qk_gemm_panels
@@ -50,8 +66,8 @@ static void run_step(step_args *a, qk_job avx512, qk_job avx2) {
     int level = qk_level();
     qk_job job = level == 3 ? avx512 : level == 2 ? avx2 : NULL;
     if (!job) return;
-    a->slices = qk_unit_slices(a->H, a->bounds);
-    qk_pool_run(job, a, a->slices);
+    qk_unit_slicing(a->H, &a->sl);
+    qk_pool_run(job, a, a->sl.threads);
 }
 
 void qk_lstm_forward_step(const float *packed, int batch, int hidden, const float *hPrev, const float *cPrev,
@@ -66,7 +82,7 @@ void qk_lstm_backward_step(const float *packed, int batch, int hidden, const flo
                            float clip, const float *peepholes) {
     step_args a = { .packed = packed, .B = batch, .H = hidden, .gates = (float *)gates, .cPrev = cPrev,
                     .tanhC = (float *)tanhC, .dh = dh, .dhExt = dhExternal, .dc = dc, .dGates = dGates,
-                    .clip = clip, .peep = peepholes };
+                    .clip = clip, .peep = peepholes, .dRec = dGates, .recGates = 4 };
     run_step(&a, lstm_backward_job_avx512, lstm_backward_job_avx2);
 }
 
@@ -81,7 +97,7 @@ void qk_gru_backward_step(const float *packed, int batch, int hidden, const floa
                           const float *hPrev, float *dh, const float *dhExternal, float *dxg, float *dhg,
                           float clip) {
     step_args a = { .packed = packed, .B = batch, .H = hidden, .act = act, .hgIn = hg, .hPrev = hPrev, .dh = dh,
-                    .dhExt = dhExternal, .dPre = dxg, .dhg = dhg, .clip = clip };
+                    .dhExt = dhExternal, .dPre = dxg, .dhg = dhg, .clip = clip, .dRec = dhg, .recGates = 3 };
     run_step(&a, gru_backward_job_avx512, gru_backward_job_avx2);
 }
 
@@ -94,7 +110,7 @@ void qk_rnn_forward_step(const float *packed, int batch, int hidden, int relu, c
 void qk_rnn_backward_step(const float *packed, int batch, int hidden, int relu, const float *h, float *dh,
                           const float *dhExternal, float *dPre, float clip) {
     step_args a = { .packed = packed, .B = batch, .H = hidden, .relu = relu, .hOut = h, .dh = dh,
-                    .dhExt = dhExternal, .dPre = dPre, .clip = clip };
+                    .dhExt = dhExternal, .dPre = dPre, .clip = clip, .dRec = dPre, .recGates = 1 };
     run_step(&a, rnn_backward_job_avx512, rnn_backward_job_avx2);
 }
 

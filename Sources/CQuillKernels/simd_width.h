@@ -62,6 +62,9 @@
 #define vld(p, rem) _mm512_maskz_loadu_ps(qk_mask(rem), (p))
 /// Stores the first `rem` lanes of v at p (all 16 when rem ≥ 16); memory past them is not touched.
 #define vst(p, rem, v) _mm512_mask_storeu_ps((p), qk_mask(rem), (v))
+/// Asks for the cache line at p in a writable state ahead of a store (PREFETCHW; every AVX-512 CPU has it): a
+/// fresh output line's read for ownership then overlaps the work before the store instead of stalling it.
+#define vprefetch_write(p) __asm__ volatile("prefetchw %0" : : "m"(*(const char *)(p)))
 /// v with lanes [rem, 16) zero.
 #define vkeep_first(v, rem) _mm512_maskz_mov_ps(qk_mask(rem), (v))
 /// base[idx[u]] for the first `rem` lanes (idx read only there), zeros in the others.
@@ -107,6 +110,8 @@
 
 #define vld(p, rem) qk_ld8((p), (rem))
 #define vst(p, rem, v) qk_st8((p), (rem), (v))
+/// Nothing at this width (measured only on AVX-512 CPUs; see the 16-lane form).
+#define vprefetch_write(p) ((void)(p))
 #define vkeep_first(v, rem) _mm256_and_ps((v), _mm256_castsi256_ps(qk_lanes8(rem)))
 #define vgather_first(base, idx, rem)                                                                              \
     _mm256_mask_i32gather_ps(_mm256_setzero_ps(), (base), _mm256_maskload_epi32((idx), qk_lanes8(rem)),            \

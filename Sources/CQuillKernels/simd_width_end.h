@@ -39,4 +39,5 @@
 #undef vtanh
 #undef vxor
 #undef vzero
+#undef vprefetch_write
 #undef QK_W

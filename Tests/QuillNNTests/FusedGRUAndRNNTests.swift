@@ -23,18 +23,18 @@ final class FusedGRUAndRNNTests: XCTestCase {
         }
     }
 
-    /// Two slices (32 + 40 units: a full panel, then one with an 8-wide tail); one row.
+    /// Units cut 32 + 16 + 24 on two threads, the middle 16 shared by rows: with one row, all to the second.
     func testBatchOneWithTails() throws { try compareAllKinds(batch: 1, hidden: 72) }
 
     /// Three rows (the 2 + 1 row kernels), one slice of 40 units: below 64 units a layer runs on one thread.
     func testBatchThreeSingleSlice() throws { try compareAllKinds(batch: 3, hidden: 40) }
 
-    /// Fifty rows (12-row kernels and a 2-row tail), 100 units in two slices, Graves's clip of the pre-activation
+    /// Fifty rows (12-row kernels and a 2-row tail), 100 units (48 + 16 + 36 on two threads), Graves's clip of the pre-activation
     /// gradients, which GRU applies to both its input-side and recurrent-side gradients.
     func testBatchFiftyWithClip() throws { try compareAllKinds(batch: 50, hidden: 100, steps: 9, clip: 0.05) }
 
-    /// Hidden widths that are not multiples of 16: 17 units (one ragged vector) and 150 (slices of 64 and 86 on two
-    /// threads, or 150 on one).
+    /// Hidden widths that are not multiples of 16: 17 units (one ragged vector) and 150 (64 + 16 + 70 on two
+    /// threads, the 16 shared by rows; or 150 on one).
     func testRaggedWidths() throws {
         try compareAllKinds(batch: 5, hidden: 17)
         try compareAllKinds(batch: 13, hidden: 150, steps: 8)

@@ -14,7 +14,7 @@ final class FusedLSTMTests: XCTestCase {
                            saturate: saturate).compare(file: file, line: line)
     }
 
-    /// Two slices of units (32 + 40: a full panel, then a panel with an 8-wide tail); 13 rows: 12 + 1.
+    /// Units cut 32 + 16 + 24 on 2 threads (the middle 16 shared by rows, 3 and 10); 13 rows: 12 + 1.
     func testMatchesPortablePathWithTails() throws { try compare(batch: 13, hidden: 72) }
 
     /// Peepholes and Graves's clip of the pre-activation gradients; 30 rows: 12 + 12 + 4 + 2.
@@ -25,7 +25,7 @@ final class FusedLSTMTests: XCTestCase {
     /// One slice of 40 units (below 64 units a layer runs on one thread); the smallest batch that fuses.
     func testMatchesPortablePathSingleSlice() throws { try compare(batch: 4, hidden: 40) }
 
-    /// The benchmark shape's width: 400 units in slices of 192 and 208.
+    /// The benchmark shape's width: 400 units, 192 a thread and the 16 between them shared by rows.
     func testMatchesPortablePathAtHandwritingWidth() throws { try compare(batch: 8, hidden: 400, steps: 9) }
 
     /// Saturated gates and huge cells (pre-activations of hundreds, |c| ≫ 44, where exp overflows to ∞ inside

@@ -68,6 +68,12 @@ double qk_sum_of_squares_portable(const float *x, size_t count);
 /// at 8 and so that each thread owns at least 32 hidden units.
 int qk_threads_for(int hidden);
 
+/// For tests: plans the fused steps for `threads` threads (1…8; 0 restores the default) whatever the CPUs, so a
+/// test can hold the results of one cut of the units to another's; the pool's threads run the planned ones in turn.
+/// Packed recurrent weights depend on the plan: pack after calling it, and call it between passes, from one thread.
+/// Returns the previous setting.
+int qk_set_step_threads(int threads);
+
 /// Floats needed for the packed forward (W_h) or backward (W_hᵀ) weights of one recurrent layer of `hidden` units
 /// and `gates` gate blocks (LSTM 4, GRU 3, RNN 1).
 size_t qk_recurrent_packed_count(int gates, int hidden);
