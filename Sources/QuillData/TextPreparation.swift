@@ -217,6 +217,12 @@ extension TextPreparation {
     /// Windows-1252, which is what "Latin-1" text from Windows is: converting it as ISO-8859-1 would turn its curly
     /// quotes and dashes (0x91–0x97) into invisible control characters.
     public static func conversionHint(for data: Data) -> String {
+        notTextHint(for: data) ?? "convert it first (for example iconv -f WINDOWS-1252 -t UTF-8)"
+    }
+
+    /// The part of `conversionHint` that knows what the bytes are: a binary file by its magic number, or UTF-16;
+    /// nil for neither.
+    public static func notTextHint(for data: Data) -> String? {
         let head = [UInt8](data.prefix(512))
         let binaries: [([UInt8], String)] = [
             ([0x7F, 0x45, 0x4C, 0x46], "an ELF executable"), ([0x1F, 0x8B], "gzip-compressed"),
@@ -226,11 +232,15 @@ extension TextPreparation {
         if let (_, what) = binaries.first(where: { head.starts(with: $0.0) }) {
             return "it looks like \(what), not text: give a plain-text file"
         }
+        // UTF-16 without a byte-order mark: many odd bytes zero (ASCII in UTF-16LE) but text in the even ones (not a
+        // file of zeros).
         let zeros = stride(from: 1, to: head.count, by: 2).filter { head[$0] == 0 }.count
-        if head.starts(with: [0xFF, 0xFE]) || head.starts(with: [0xFE, 0xFF]) || (head.count >= 8 && zeros * 4 >= head.count) {
+        let letters = stride(from: 0, to: head.count, by: 2).filter { head[$0] != 0 }.count
+        if head.starts(with: [0xFF, 0xFE]) || head.starts(with: [0xFE, 0xFF])
+            || (head.count >= 8 && zeros * 4 >= head.count && letters * 4 >= head.count) {
             return "it looks like UTF-16: convert it first (iconv -f UTF-16 -t UTF-8)"
         }
-        return "convert it first (for example iconv -f WINDOWS-1252 -t UTF-8)"
+        return nil
     }
 }
 

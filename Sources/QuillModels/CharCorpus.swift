@@ -9,7 +9,7 @@ public struct CharCorpus {
     public let paths: [String]
     public let fingerprint: String
 
-    /// Loads and validates the files: each must exist, be non-empty and be valid UTF-8.
+    /// Loads and validates the files: each must exist, be non-empty and be valid UTF-8 without NUL bytes.
     public init(paths: [String]) throws {
         var text = ""
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
@@ -26,6 +26,12 @@ public struct CharCorpus {
             guard let s = String(data: data, encoding: .utf8) else {
                 throw CharModelError.dataNotUTF8(p, offset: CharCorpus.firstInvalidUTF8(data),
                                                  hint: TextPreparation.conversionHint(for: data))
+            }
+            if let first = data.firstIndex(of: 0) {
+                throw CharModelError.dataHasNUL(p, count: data.reduce(0) { $0 + ($1 == 0 ? 1 : 0) },
+                                                offset: first - data.startIndex,
+                                                hint: TextPreparation.notTextHint(for: data)
+                                                    ?? "a binary file? give a plain-text file")
             }
             for b in data { hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3 }
             bytes += data.count

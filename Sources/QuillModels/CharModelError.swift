@@ -42,6 +42,9 @@ public enum CharModelError: Error, CustomStringConvertible, Equatable {
     case dataMissing(String)
     case dataEmpty(String)
     case dataNotUTF8(String, offset: Int, hint: String)
+    /// Valid UTF-8 holding NUL bytes: a binary file, or UTF-16 without a byte-order mark (ASCII text in UTF-16 is
+    /// valid UTF-8, every other byte NUL).
+    case dataHasNUL(String, count: Int, offset: Int, hint: String)
     case dataTooShort(String, chars: Int, needed: Int)
     case invalidOption(String)
 
@@ -60,6 +63,8 @@ public enum CharModelError: Error, CustomStringConvertible, Equatable {
             return "\(p): the file is empty; a model needs text to learn from"
         case .dataNotUTF8(let p, let off, let hint):
             return "\(p): not valid UTF-8 (first bad byte at offset \(off)); \(hint)"
+        case .dataHasNUL(let p, let count, let off, let hint):
+            return "\(p): \(count) NUL byte\(count == 1 ? "" : "s") (U+0000, the first at offset \(off)), which text does not hold; \(hint)"
         case .dataTooShort(let p, let chars, let needed):
             return "\(p): \(chars) characters of training text is shorter than one batch (\(needed) needed: batch × (seq + 1)); lower --batch or --seq, or use more text"
         case .invalidOption(let m):

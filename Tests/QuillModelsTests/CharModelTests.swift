@@ -207,6 +207,13 @@ final class CharModelTests: XCTestCase {
         XCTAssertTrue(trainError(opts(dir.path("empty.txt"))).contains("empty.txt: the file is empty"))
         FileManager.default.createFile(atPath: dir.path("latin1.txt"), contents: Data([0x61, 0x62, 0xE9, 0x20, 0x63]))
         XCTAssertTrue(trainError(opts(dir.path("latin1.txt"))).contains("latin1.txt: not valid UTF-8 (first bad byte at offset 2)"))
+        // All NUL (valid UTF-8, not text), and ASCII in UTF-16 without a byte-order mark (valid UTF-8 too).
+        FileManager.default.createFile(atPath: dir.path("zeros.txt"), contents: Data(count: 4096))
+        XCTAssertTrue(trainError(opts(dir.path("zeros.txt"))).contains(
+            "zeros.txt: 4096 NUL bytes (U+0000, the first at offset 0), which text does not hold; a binary file?"))
+        FileManager.default.createFile(atPath: dir.path("utf16.txt"),
+                                       contents: Data("the quick brown fox".utf8.flatMap { [$0, 0] }))
+        XCTAssertTrue(trainError(opts(dir.path("utf16.txt"))).contains("it looks like UTF-16"))
         try "short text".write(toFile: dir.path("short.txt"), atomically: true, encoding: .utf8)
         XCTAssertTrue(trainError(opts(dir.path("short.txt"))).contains("shorter than one batch"))
     }
