@@ -348,7 +348,7 @@ void qk_pool_barrier(int nthreads) {
 
 static pthread_mutex_t runLock = PTHREAD_MUTEX_INITIALIZER;
 
-/// A job run on fewer threads than it has slices loops over them; a caller that finds the pool busy (another
+/// A job run on fewer threads than it plans for loops over the planned ones; a caller that finds the pool busy (another
 /// thread's model) runs its job alone.
 void qk_pool_run(qk_job job, void *arg, int nthreads) {
     pthread_once(&poolOnce, pool_start);

@@ -6,7 +6,9 @@
 // Forward, per step: each thread computes its units' gate columns G = pre + h_{t−1}·W_h from the whole h_{t−1},
 // then the cell maths for its units, and writes its part of the state; the step returns when every thread is done
 // (h_t is read whole by the next step). Backward, per step: each thread computes the pre-activation gradients of
-// its units, a barrier, then its columns of dh_{t−1} = dG·W_hᵀ, which reads every thread's dG.
+// its units, a barrier, then its columns of dh_{t−1} = dG·W_hᵀ, which reads every thread's dG. "Its units" are
+// pieces (qk_slicing): its own slice, all rows, and its part of the rows of any 16-unit slice it shares with a
+// neighbour, the same pieces in both phases.
 #include "QuillKernels.h"
 
 #if defined(__x86_64__)
@@ -60,7 +62,7 @@ static void for_pieces(void *p, int tid, int nthreads, piece_fn fn) {
 #include "recurrent_steps_body.h"
 #include "simd_width_end.h"
 
-/// Runs the job of the width qk_level() chooses (avx512 at 3, avx2 at 2; nothing below) over the slices of the
+/// Runs the job of the width qk_level() chooses (avx512 at 3, avx2 at 2; nothing below) over the pieces of the
 /// step's units.
 static void run_step(step_args *a, qk_job avx512, qk_job avx2) {
     int level = qk_level();
