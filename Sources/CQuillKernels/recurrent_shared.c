@@ -88,13 +88,16 @@ int qk_cpu_threads(void) {
         if (online < 1) online = 1;
         int v = online;
         if (env && *env) {
-            if (*end != 0 || asked <= 0)
+            if (*end != 0 || asked <= 0 || *env < '0' || *env > '9') {
                 fprintf(stderr, "quill: QUILL_THREADS=\"%s\" is not a whole number of threads from 1; using the %d "
                                 "online CPUs\n", env, online);
-            else if (asked > MAX_THREADS)
+            } else if (asked > MAX_THREADS) {
                 fprintf(stderr, "quill: QUILL_THREADS=%s is more than the kernels' %d threads; using %d\n", env,
                         MAX_THREADS, MAX_THREADS);
-            else v = (int)asked;
+                v = MAX_THREADS;
+            } else {
+                v = (int)asked;
+            }
         }
         n = v < MAX_THREADS ? v : MAX_THREADS;
     }
@@ -190,31 +193,51 @@ static void pack_columns(const float *B, int K, int ldb, int c0, int width, int 
     }
 }
 
-void qk_recurrent_pack_forward(const float *wh, int gates, int H, float *packed) {
+/// A packing of W_h (forward: slice by slice, each slice's gate blocks, each block's panels, K = H rows; backward:
+/// slice by slice, each slice's panels of W_hᵀ, K = gates·H rows), cut into one work item per panel so that the
+/// kernel threads share it (a training step repacks every layer after each update).
+typedef struct {
+    const float *wh;
+    float *packed;
+    int gates, H, backward;
     qk_slicing sl;
-    qk_unit_slicing(H, &sl);
-    const int *b = sl.bounds, n = sl.count;
-    float *P = packed;
-    for (int r = 0; r < n; r++) {
-        int w = b[r + 1] - b[r];
-        for (int q = 0; q < gates; q++) {
-            pack_columns(wh, H, gates * H, q * H + b[r], w, 0, P);
-            P += (size_t)panels(w) * NR * H;
-        }
+} pack_job;
+
+/// Packs the panels numbered [begin, end) in the order of the layout above.
+static void pack_range(void *p, int begin, int end) {
+    const pack_job *j = p;
+    const int H = j->H, G = j->gates * H, K = j->backward ? G : H, blocks = j->backward ? 1 : j->gates;
+    int item = 0;
+    float *dst = j->packed;
+    for (int r = 0; r < j->sl.count && item < end; r++) {
+        const int u0 = j->sl.bounds[r], w = j->sl.bounds[r + 1] - u0;
+        for (int q = 0; q < blocks; q++)
+            for (int c = 0; c < w; c += NR, item++, dst += (size_t)NR * K) {
+                if (item < begin || item >= end) continue;
+                const int width = w - c < NR ? w - c : NR;
+                // Backward: W_hᵀ is (gates·H, H), its column u is row u of W_h.
+                if (j->backward) pack_columns(j->wh, G, G, u0 + c, width, 1, dst);
+                else pack_columns(j->wh, H, G, q * H + u0 + c, width, 0, dst);
+            }
     }
 }
 
+/// Both packings, on the kernel threads: panels are independent copies, so the layout and its bits do not depend
+/// on which thread packed what.
+static void pack_recurrent(const float *wh, int gates, int H, float *packed, int backward) {
+    pack_job j = { .wh = wh, .packed = packed, .gates = gates, .H = H, .backward = backward };
+    qk_unit_slicing(H, &j.sl);
+    int items = 0;
+    for (int r = 0; r < j.sl.count; r++) items += panels(j.sl.bounds[r + 1] - j.sl.bounds[r]) * (backward ? 1 : gates);
+    qk_parallel_ranges(items, 2, pack_range, &j);
+}
+
+void qk_recurrent_pack_forward(const float *wh, int gates, int H, float *packed) {
+    pack_recurrent(wh, gates, H, packed, 0);
+}
+
 void qk_recurrent_pack_backward(const float *wh, int gates, int H, float *packed) {
-    qk_slicing sl;
-    qk_unit_slicing(H, &sl);
-    const int *b = sl.bounds, n = sl.count;
-    float *P = packed;
-    for (int r = 0; r < n; r++) {
-        int w = b[r + 1] - b[r];
-        // W_hᵀ is (gates·H, H): its column u is row u of W_h.
-        pack_columns(wh, gates * H, gates * H, b[r], w, 1, P);
-        P += (size_t)panels(w) * NR * gates * H;
-    }
+    pack_recurrent(wh, gates, H, packed, 1);
 }
 
 // MARK: - Products with packed weights (qk_panel_*)

@@ -30,13 +30,18 @@ final class KernelLevelEnvironmentTests: XCTestCase {
     }
 
     func testThreadAndGEMMValuesAreReadOrNamed() throws {
-        for value in ["0", "-1", "abc", "2x"] {
+        for value in ["0", "-1", "abc", "2x", " 4", "+2"] {
             let bad = try bench(value, variable: "QUILL_THREADS")
             XCTAssertEqual(bad.status, 0, value)
             XCTAssertTrue(bad.err.contains("QUILL_THREADS=\"\(value)\" is not a whole number of threads from 1"), bad.err)
         }
-        let many = try bench("99", variable: "QUILL_THREADS")
+        // Above 8: named, and 8 it is (a 256-unit layer has room for 8 threads of 32 units).
+        var env = ProcessInfo.processInfo.environment
+        env["QUILL_THREADS"] = "99"
+        let many = try runQuill(["bench", "kernels", "--reps", "1", "--batch", "4", "--hidden", "256",
+                                 "--peak-seconds", "0.01"], environment: env)
         XCTAssertTrue(many.err.contains("QUILL_THREADS=99 is more than the kernels' 8 threads; using 8"), many.err)
+        if many.out.contains("fused") { XCTAssertTrue(many.out.contains("8 threads"), many.out) }
         for value in ["1", "2", ""] {
             let fine = try bench(value, variable: "QUILL_THREADS")
             XCTAssertTrue(fine.err.isEmpty, "QUILL_THREADS=\(value): \(fine.err)")
