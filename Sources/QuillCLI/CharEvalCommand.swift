@@ -72,7 +72,7 @@ public struct CharEval: ParsableCommand {
         // Characters a word of the part evaluated, for the perplexity per word (Graves 2013, Table 1).
         let text = loaded.alphabet.decode(slice)
         let perWord = CharEvaluation.charactersPerWord(text)
-        print(String(format: "%@ (%@, %d characters predicted)", data, part, r.characters))
+        print(String(format: "%@ (%@, %d character%@ predicted)", data, part, r.characters, r.characters == 1 ? "" : "s"))
         func line(_ label: String, _ e: CharEvaluation) -> String {
             var s = String(format: "%@%.4f nats/char   %.4f bits/char   perplexity %.3f   next-step error %.1f%%",
                            label, e.natsPerChar, e.bitsPerChar, e.perplexity, 100 * e.error)

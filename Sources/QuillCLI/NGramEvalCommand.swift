@@ -32,7 +32,7 @@ public struct NGramEval: ParsableCommand {
         let slice = (CharTextPart(rawValue: part) ?? .val).of(tokens, valFraction: fraction)
         guard slice.count >= 2 else { throw CLIError("\(data): the \(part) part holds under 2 characters; nothing to evaluate") }
         let r = loaded.evaluate(slice)
-        print(String(format: "%@ (%@, %d characters predicted)", data, part, r.characters))
+        print(String(format: "%@ (%@, %d character%@ predicted)", data, part, r.characters, r.characters == 1 ? "" : "s"))
         print(String(format: "  %.4f nats/char   %.4f bits/char   perplexity %.3f", r.natsPerChar, r.bitsPerChar, r.perplexity))
     }
 }

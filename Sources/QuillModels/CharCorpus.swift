@@ -33,6 +33,9 @@ public struct CharCorpus {
                                                 hint: TextPreparation.notTextHint(for: data)
                                                     ?? "a binary file? give a plain-text file")
             }
+            // A byte-order mark alone decodes to nothing.
+            guard !s.isEmpty else { throw CharModelError.dataEmpty(p) }
+            try CharCorpus.checkMostlyText(s, path: p)
             for b in data { hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3 }
             bytes += data.count
             text += s
@@ -42,16 +45,49 @@ public struct CharCorpus {
         fingerprint = String(format: "fnv1a64:%016llx:%d", hash, bytes)
     }
 
-    /// The byte offset of the first invalid UTF-8 sequence (for the error message).
+    /// Refuses text of which more than half the characters are control characters other than tab, line feed and
+    /// carriage return (C0, DEL, C1): valid UTF-8, but a binary file, not something to learn language from.
+    static func checkMostlyText(_ s: String, path: String) throws {
+        var controls = 0, total = 0
+        var first: Unicode.Scalar?
+        for u in s.unicodeScalars {
+            total += 1
+            let v = u.value
+            if (v < 0x20 && v != 0x09 && v != 0x0A && v != 0x0D) || (0x7F...0x9F).contains(v) {
+                controls += 1
+                if first == nil { first = u }
+            }
+        }
+        if let first, controls * 2 > total {
+            throw CharModelError.dataNotText(path, controls: controls, characters: total, first: first)
+        }
+    }
+
+    /// The byte offset of the first invalid UTF-8 sequence (for the error message): a byte that cannot start a
+    /// sequence (80–BF, C0, C1, F5–FF), a missing continuation byte, an overlong form (E0 80–9F, F0 80–8F), a
+    /// surrogate (ED A0–BF) or a code point above U+10FFFF (F4 90–BF), as the Unicode standard's table 3-7 has it.
     static func firstInvalidUTF8(_ data: Data) -> Int {
-        var i = 0
         let b = [UInt8](data)
+        var i = 0
         while i < b.count {
             let c = b[i]
             let n: Int
-            if c < 0x80 { n = 1 } else if c >> 5 == 0x6 { n = 2 } else if c >> 4 == 0xE { n = 3 } else if c >> 3 == 0x1E { n = 4 } else { return i }
-            if i + n > b.count { return i }
-            for k in 1..<n where b[i + k] >> 6 != 0x2 { return i }
+            var low: UInt8 = 0x80, high: UInt8 = 0xBF   // the second byte's range
+            switch c {
+            case 0x00...0x7F: n = 1
+            case 0xC2...0xDF: n = 2
+            case 0xE0: n = 3; low = 0xA0
+            case 0xED: n = 3; high = 0x9F
+            case 0xE1...0xEF: n = 3
+            case 0xF0: n = 4; low = 0x90
+            case 0xF4: n = 4; high = 0x8F
+            case 0xF1...0xF3: n = 4
+            default: return i
+            }
+            if n > 1 {
+                guard i + 1 < b.count, (low...high).contains(b[i + 1]) else { return i }
+                for k in 2..<n where i + k >= b.count || b[i + k] >> 6 != 0x2 { return i }
+            }
             i += n
         }
         return max(0, b.count - 1)

@@ -46,6 +46,8 @@ public enum CharModelError: Error, CustomStringConvertible, Equatable {
     /// valid UTF-8, every other byte NUL).
     case dataHasNUL(String, count: Int, offset: Int, hint: String)
     case dataTooShort(String, chars: Int, needed: Int)
+    /// Valid UTF-8 that is mostly control characters (other than tab, line feed and carriage return): not text.
+    case dataNotText(String, controls: Int, characters: Int, first: Unicode.Scalar)
     case invalidOption(String)
 
     /// The message with any invisible or control character (from a file's contents or name) shown by code point.
@@ -65,8 +67,10 @@ public enum CharModelError: Error, CustomStringConvertible, Equatable {
             return "\(p): not valid UTF-8 (first bad byte at offset \(off)); \(hint)"
         case .dataHasNUL(let p, let count, let off, let hint):
             return "\(p): \(count) NUL byte\(count == 1 ? "" : "s") (U+0000, the first at offset \(off)), which text does not hold; \(hint)"
+        case .dataNotText(let p, let controls, let characters, let first):
+            return "\(p): \(controls) of its \(characters) characters are control characters (\(describe(first)) first), not text; give a plain-text file"
         case .dataTooShort(let p, let chars, let needed):
-            return "\(p): \(chars) characters of training text is shorter than one batch (\(needed) needed: batch × (seq + 1)); lower --batch or --seq, or use more text"
+            return "\(p): \(chars) character\(chars == 1 ? "" : "s") of training text is shorter than one batch (\(needed) needed: batch × (seq + 1)); lower --batch or --seq, or use more text"
         case .invalidOption(let m):
             return m
         }

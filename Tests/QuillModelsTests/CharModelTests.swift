@@ -214,6 +214,22 @@ final class CharModelTests: XCTestCase {
         FileManager.default.createFile(atPath: dir.path("utf16.txt"),
                                        contents: Data("the quick brown fox".utf8.flatMap { [$0, 0] }))
         XCTAssertTrue(trainError(opts(dir.path("utf16.txt"))).contains("it looks like UTF-16"))
+        // Overlong forms, surrogates and code points above U+10FFFF are named at their own offset, not the file's end.
+        for (name, bad) in [("c0af", [0xC0, 0xAF]), ("e08080", [0xE0, 0x80, 0x80]), ("eda080", [0xED, 0xA0, 0x80]),
+                            ("f4908080", [0xF4, 0x90, 0x80, 0x80]), ("f5", [0xF5, 0x80])] as [(String, [UInt8])] {
+            let bytes = Array("plain words here ".utf8) + bad + Array(" and more plain words after it".utf8)
+            FileManager.default.createFile(atPath: dir.path("\(name).txt"), contents: Data(bytes))
+            XCTAssertTrue(trainError(opts(dir.path("\(name).txt"))).contains("not valid UTF-8 (first bad byte at offset 17)"),
+                          trainError(opts(dir.path("\(name).txt"))))
+        }
+        // A byte-order mark and nothing else is empty; text that is mostly control characters is not text.
+        FileManager.default.createFile(atPath: dir.path("bom.txt"), contents: Data([0xEF, 0xBB, 0xBF]))
+        XCTAssertTrue(trainError(opts(dir.path("bom.txt"))).contains("bom.txt: the file is empty"))
+        FileManager.default.createFile(atPath: dir.path("ctrl.txt"),
+                                       contents: Data((0..<400).map { UInt8([1, 2, 3, 0x7F, 0x41][$0 % 5]) }))
+        XCTAssertTrue(trainError(opts(dir.path("ctrl.txt"))).contains(
+            "ctrl.txt: 320 of its 400 characters are control characters (U+0001 first), not text"),
+                      trainError(opts(dir.path("ctrl.txt"))))
         try "short text".write(toFile: dir.path("short.txt"), atomically: true, encoding: .utf8)
         XCTAssertTrue(trainError(opts(dir.path("short.txt"))).contains("shorter than one batch"))
     }
