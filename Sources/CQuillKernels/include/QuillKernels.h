@@ -79,7 +79,8 @@ int qk_set_step_threads(int threads);
 size_t qk_recurrent_packed_count(int gates, int hidden);
 
 /// Packs W_h (hidden × gates·hidden, row-major, gate blocks in Quill's order) for the forward steps
-/// (`qk_lstm_forward_step`, `qk_gru_forward_step`, `qk_rnn_forward_step`).
+/// (`qk_lstm_forward_step`, `qk_gru_forward_step`, `qk_rnn_forward_step`), on the kernel threads (both packings: a
+/// panel a work item; alone on the caller's thread when the pool is busy).
 void qk_recurrent_pack_forward(const float *wh, int gates, int hidden, float *packed);
 
 /// Packs W_hᵀ, read straight from W_h, for the backward steps.
