@@ -35,7 +35,6 @@ VTARGET static inline VF VNAME(total_dh)(const float *dh, const float *ext, int 
 
 VTARGET static void VNAME(lstm_forward_slice)(step_args *a, int s, int r0, int r1) {
     const int H = a->H, G = 4 * H, u0 = a->sl.bounds[s], w = a->sl.bounds[s + 1] - u0;
-    if (w <= 0) return;
     const float *P = qk_slice_panels(a->packed, 4, a->sl.bounds, s, H);
     const size_t gateStride = (size_t)qk_panels(w) * QK_NR * H;
     for (int q = 0; q < 4; q++)
@@ -72,7 +71,7 @@ VTARGET static void VNAME(lstm_backward_gates)(step_args *a, int s, int r0, int 
     const int H = a->H, G = 4 * H, u0 = a->sl.bounds[s], w = a->sl.bounds[s + 1] - u0;
     const VF one = vset1(1.0f);
     const int clip = a->clip > 0;
-    for (int b = r0; b < r1 && w > 0; b++) {
+    for (int b = r0; b < r1; b++) {
         const float *gi = a->gates + (size_t)b * G + u0, *gf = gi + H, *gg = gf + H, *go = gg + H;
         float *di = a->dGates + (size_t)b * G + u0, *df = di + H, *dg = df + H, *dout = dg + H;
         const float *cp = a->cPrev + (size_t)b * H + u0, *tb = a->tanhC + (size_t)b * H + u0;
@@ -116,7 +115,6 @@ VTARGET static void VNAME(lstm_backward_gates)(step_args *a, int s, int r0, int 
 
 VTARGET static void VNAME(gru_forward_slice)(step_args *a, int s, int r0, int r1) {
     const int H = a->H, G = 3 * H, u0 = a->sl.bounds[s], w = a->sl.bounds[s + 1] - u0;
-    if (w <= 0) return;
     const float *P = qk_slice_panels(a->packed, 3, a->sl.bounds, s, H);
     const size_t gateStride = (size_t)qk_panels(w) * QK_NR * H;
     for (int b = r0; b < r1; b++)
@@ -156,7 +154,7 @@ VTARGET static void VNAME(gru_backward_gates)(step_args *a, int s, int r0, int r
     const int H = a->H, G = 3 * H, u0 = a->sl.bounds[s], w = a->sl.bounds[s + 1] - u0;
     const VF one = vset1(1.0f);
     const int clip = a->clip > 0;
-    for (int b = r0; b < r1 && w > 0; b++) {
+    for (int b = r0; b < r1; b++) {
         const float *ar = a->act + (size_t)b * G + u0, *az = ar + H, *an = az + H;
         const float *hn = a->hgIn + (size_t)b * G + 2 * H + u0;
         float *dxr = a->dPre + (size_t)b * G + u0, *dhr = a->dhg + (size_t)b * G + u0;
@@ -200,7 +198,6 @@ VTARGET static void VNAME(gru_backward_gates)(step_args *a, int s, int r0, int r
 
 VTARGET static void VNAME(rnn_forward_slice)(step_args *a, int s, int r0, int r1) {
     const int H = a->H, u0 = a->sl.bounds[s], w = a->sl.bounds[s + 1] - u0;
-    if (w <= 0) return;
     VNAME(panels)(r1 - r0, w, H, a->hPrev + (size_t)r0 * H, H, qk_slice_panels(a->packed, 1, a->sl.bounds, s, H),
                   a->pre + (size_t)r0 * H + u0, H);
     const VF zero = vzero();
@@ -220,7 +217,7 @@ VTARGET static void VNAME(rnn_backward_slice)(step_args *a, int s, int r0, int r
     const int H = a->H, u0 = a->sl.bounds[s], w = a->sl.bounds[s + 1] - u0;
     const VF one = vset1(1.0f), zero = vzero();
     const int clip = a->clip > 0;
-    for (int b = r0; b < r1 && w > 0; b++) {
+    for (int b = r0; b < r1; b++) {
         const float *hb = a->hOut + (size_t)b * H + u0;
         const float *ext = a->dhExt ? a->dhExt + (size_t)b * H + u0 : NULL;
         float *dhb = a->dh + (size_t)b * H + u0, *dp = a->dPre + (size_t)b * H + u0;
@@ -237,7 +234,8 @@ VTARGET static void VNAME(rnn_backward_slice)(step_args *a, int s, int r0, int r
     }
 }
 
-// MARK: Jobs: thread `tid` of `n` takes the pieces of planned threads tid, tid + n, … (for_pieces)
+// MARK: Jobs: thread `tid` of `n` takes the pieces of planned threads tid, tid + n, … (for_pieces, which passes
+// only pieces with rows and units, so the piece functions above need not check)
 
 static void VNAME(lstm_forward_job)(void *p, int tid, int n) { for_pieces(p, tid, n, VNAME(lstm_forward_slice)); }
 static void VNAME(lstm_backward_job)(void *p, int tid, int n) {
