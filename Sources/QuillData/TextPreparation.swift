@@ -232,13 +232,38 @@ extension TextPreparation {
         if let (_, what) = binaries.first(where: { head.starts(with: $0.0) }) {
             return "it looks like \(what), not text: give a plain-text file"
         }
-        // UTF-16 without a byte-order mark: many odd bytes zero (ASCII in UTF-16LE) but text in the even ones (not a
-        // file of zeros).
-        let zeros = stride(from: 1, to: head.count, by: 2).filter { head[$0] == 0 }.count
-        let letters = stride(from: 0, to: head.count, by: 2).filter { head[$0] != 0 }.count
-        if head.starts(with: [0xFF, 0xFE]) || head.starts(with: [0xFE, 0xFF])
-            || (head.count >= 8 && zeros * 4 >= head.count && letters * 4 >= head.count) {
+        if head.starts(with: [0xFF, 0xFE]) || head.starts(with: [0xFE, 0xFF]) {
             return "it looks like UTF-16: convert it first (iconv -f UTF-16 -t UTF-8)"
+        }
+        if let order = utf16ByteOrder(head) {
+            return "it looks like UTF-16\(order) without a byte-order mark: convert it first (iconv -f UTF-16\(order) "
+                + "-t UTF-8)"
+        }
+        return nil
+    }
+
+    /// "LE" or "BE" where `head` (a file's first bytes, no byte-order mark) reads as UTF-16 text of that order, else
+    /// nil. Text in one script puts few distinct values in the high byte of its code units (0x00 for ASCII, 0x04
+    /// for Cyrillic, 0x03 for Greek) and many in the low byte: the two most common high bytes cover at least 90% of
+    /// the units, the low bytes take at least twice as many distinct values, and the low bytes are not mostly zero
+    /// (a file of zeros). 8-bit text fails the first test, since every other one of its bytes is a letter of many
+    /// values. Text in the scripts of thousands of characters (Chinese, Japanese) is not recognised.
+    static func utf16ByteOrder(_ head: [UInt8]) -> String? {
+        let units = head.count / 2
+        guard units >= 4 else { return nil }
+        for (order, high) in [("LE", 1), ("BE", 0)] {
+            var highCounts = [Int](repeating: 0, count: 256), lows = Set<UInt8>(), lowZeros = 0
+            for u in 0..<units {
+                highCounts[Int(head[2 * u + high])] += 1
+                let low = head[2 * u + 1 - high]
+                lows.insert(low)
+                if low == 0 { lowZeros += 1 }
+            }
+            let sorted = highCounts.sorted(by: >)
+            let distinctHighs = highCounts.filter { $0 > 0 }.count
+            if (sorted[0] + sorted[1]) * 10 >= units * 9 && lows.count >= 2 * distinctHighs && lowZeros * 2 < units {
+                return order
+            }
         }
         return nil
     }

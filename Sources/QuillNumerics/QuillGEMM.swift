@@ -1,13 +1,13 @@
 import Foundation
 import CQuillKernels
 
-/// Quill's own single-precision matrix product (`qk_sgemm` in CQuillKernels: packed, register-blocked AVX-512 in
-/// 14 × 32 tiles, split over the kernel threads by rows or columns of C, never along k), and the rule that sends a
-/// Float product to it or to OpenBLAS.
+/// Quill's own single-precision matrix product (`qk_sgemm` in CQuillKernels: packed, register-blocked, AVX-512 in
+/// 14 × 32 tiles or AVX2 + FMA in 6 × 16, split over the kernel threads by rows or columns of C, never along k),
+/// and the rule that sends a Float product to it or to OpenBLAS.
 ///
 /// `Float.blasGemm` asks `takes(m:n:k:)` on every call: the large products over whole sequences (the input
 /// projection X·W_x, the weight gradients Xᵀ·dG and the input gradient dG·W_xᵀ over T·B rows) run here on CPUs with
-/// AVX-512, everything smaller (per-step products, batch-1 sampling) and every `Double` product stays on OpenBLAS.
+/// AVX-512 or AVX2, everything smaller (per-step products, batch-1 sampling) and every `Double` product stays on OpenBLAS.
 /// The result does not depend on the thread count, so a run's bytes do not either. `precision = .bf16` (opt-in) sends
 /// the large products on CPUs with AVX512_BF16 to `multiplyBF16` instead: bf16 operands, fp32 sums.
 public enum QuillGEMM {
@@ -25,8 +25,9 @@ public enum QuillGEMM {
     /// time both paths in one run; set it before products run, from one thread.
     nonisolated(unsafe) public static var path: Path = qk_sgemm_preferred() != 0 ? .automatic : .openBLAS
 
-    /// Whether this CPU runs Quill's GEMM (AVX-512 F, VL, DQ and FMA, and `QUILL_KERNELS` not 0).
-    public static var available: Bool { qk_available() != 0 }
+    /// Whether this CPU runs Quill's GEMM: AVX-512 F, VL, DQ and FMA (14 × 32 tiles), or AVX2 and FMA (6 × 16
+    /// tiles), and `QUILL_KERNELS` not 0 (`qk_level()` at least 2).
+    public static var available: Bool { qk_avx2_available() != 0 }
 
     /// The precision of the large Float products (`isLarge`) in `Float.blasGemm`.
     ///
@@ -131,7 +132,7 @@ public enum QuillGEMM {
     /// (m, k) with row stride `lda`, or (k, m) when `transA`; B is stored (k, n) with row stride `ldb`, or (n, k)
     /// when `transB`; C has row stride `ldc`. `beta == 0` writes C without reading it. `threads`: how many ranges
     /// of C to cut (the caller's thread included; 0 for the kernels' own count, `QUILL_THREADS` or the online CPUs);
-    /// every count gives the same bits. Plain loops on CPUs without AVX-512.
+    /// every count gives the same bits. Plain loops on CPUs with neither AVX-512 nor AVX2 (`available` false).
     public static func multiply(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
                                 alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                                 b: UnsafePointer<Float>, ldb: Int,

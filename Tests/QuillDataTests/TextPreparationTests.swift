@@ -82,6 +82,18 @@ final class TextPreparationTests: XCTestCase {
         XCTAssertTrue(TextPreparation.conversionHint(for: cp1252).contains("WINDOWS-1252"))
         XCTAssertTrue(TextPreparation.conversionHint(for: "plain words here".data(using: .utf16LittleEndian)!).contains("UTF-16"))
         XCTAssertTrue(TextPreparation.conversionHint(for: Data([0xFF, 0xFE, 0x41, 0x00])).contains("UTF-16"))
+        // Without a byte-order mark: ASCII, Cyrillic and Greek in either order, mixed with accented Latin letters.
+        for text in ["plain words here", "привет, мир: съешь же ещё этих булок", "Καλημέρα κόσμε", "café crème brûlée"] {
+            XCTAssertTrue(TextPreparation.conversionHint(for: text.data(using: .utf16LittleEndian)!)
+                .contains("UTF-16LE without a byte-order mark"), text)
+            XCTAssertTrue(TextPreparation.conversionHint(for: text.data(using: .utf16BigEndian)!)
+                .contains("UTF-16BE without a byte-order mark"), text)
+        }
+        // 8-bit text and zeros are not UTF-16.
+        let latin1 = "déjà vu, naïve café: ça coûte très cher".data(using: .windowsCP1252)!
+        XCTAssertTrue(TextPreparation.conversionHint(for: latin1).contains("WINDOWS-1252"))
+        XCTAssertNil(TextPreparation.notTextHint(for: Data(repeating: 0, count: 64)))
+        XCTAssertNil(TextPreparation.notTextHint(for: Data([0xE9, 0x00, 0xE9, 0x00])), "under 4 code units")
         let elf = Data([0x7F, 0x45, 0x4C, 0x46, 0x02, 0x01, 0x01, 0x00] + [UInt8](repeating: 0, count: 56))
         XCTAssertEqual(TextPreparation.conversionHint(for: elf), "it looks like an ELF executable, not text: give a plain-text file")
         XCTAssertTrue(TextPreparation.conversionHint(for: Data([0x1F, 0x8B, 0x08, 0x00, 0xFF])).contains("gzip"))

@@ -1,12 +1,27 @@
+import CQuillKernels
 import XCTest
 @testable import QuillNumerics
 
-/// Quill's own SGEMM (`QuillGEMM`, `qk_sgemm`) against the plain-loop twin `referenceMatmul` on odd shapes, its
-/// independence from the thread count, and the dispatch in `Float.blasGemm`.
+/// Quill's own SGEMM (`QuillGEMM`, `qk_sgemm`) against the plain-loop twin `referenceMatmul` on odd shapes, at each
+/// vector width this CPU runs (AVX-512: 14 × 32 tiles; AVX2: 6 × 16), its independence from the thread count, and
+/// the dispatch in `Float.blasGemm`.
 final class GemmTests: XCTestCase {
     func requireKernel() throws {
         guard QuillGEMM.available else {
-            throw XCTSkip("this CPU has no AVX-512 (or QUILL_KERNELS=0): Quill's GEMM does not run, products go to OpenBLAS")
+            throw XCTSkip("this CPU has neither AVX-512 nor AVX2 with FMA (or QUILL_KERNELS=0): Quill's GEMM does not "
+                          + "run, products go to OpenBLAS")
+        }
+    }
+
+    /// Runs `body` at each kernel level this CPU runs Quill's GEMM at (3: AVX-512, 2: AVX2), with the level in its
+    /// argument, and restores the level; skips where there is none.
+    func atEachWidth(_ body: (String) throws -> Void) throws {
+        try requireKernel()
+        let saved = qk_level()
+        defer { qk_set_level(saved) }
+        for level: Int32 in saved == 3 ? [3, 2] : [2] {
+            XCTAssertEqual(qk_set_level(level), level)
+            try body(level == 3 ? "AVX-512" : "AVX2")
         }
     }
 
@@ -42,35 +57,38 @@ final class GemmTests: XCTestCase {
         }
     }
 
-    /// Shapes with tails in every dimension: one row, one column, k = 1, exact tiles (14 × 32), widths that are not
-    /// multiples of 16, several depth blocks (k > 256), row and column splits over the threads, two column blocks
-    /// (n > 1024).
-    static let shapes = [(1, 1, 1), (1, 37, 20), (37, 1, 20), (17, 33, 1), (14, 32, 256), (15, 33, 257),
-                         (29, 65, 300), (40, 70, 513), (3, 200, 40), (300, 45, 130), (45, 300, 130), (130, 1050, 5)]
+    /// Shapes with tails in every dimension: one row, one column, k = 1, exact tiles (14 × 32 and 6 × 16), one past
+    /// them, widths that are not multiples of 8 or 16, several depth blocks (k > 256), row and column splits over
+    /// the threads, two column blocks (n > 1024), an A block of more than 144 rows.
+    static let shapes = [(1, 1, 1), (1, 37, 20), (37, 1, 20), (17, 33, 1), (14, 32, 256), (15, 33, 257), (6, 16, 256),
+                         (7, 17, 257), (29, 65, 300), (40, 70, 513), (3, 200, 40), (300, 45, 130), (45, 300, 130),
+                         (130, 1050, 5), (151, 9, 19)]
 
     /// (α, β): β = 0 (C not read) and 1 (accumulate), α = 1 and others.
     static let scalings: [(Float, Float)] = [(1, 0), (1.5, 0), (1, 1), (-0.75, 1), (0.5, 0.25)]
 
     func testMatchesTheReferenceOnOddShapes() throws {
-        try requireKernel()
         var rng = SeededGenerator(seed: 14)
-        for (m, n, k) in Self.shapes {
-            for transA in [false, true] {
-                for transB in [false, true] {
-                    let ops = Operands(m: m, n: n, k: k, transA: transA, transB: transB, rng: &rng)
-                    for (alpha, beta) in Self.scalings {
-                        var fast = ops.c, ref = ops.c
-                        QuillGEMM.multiply(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-                                           a: ops.a, lda: ops.lda, b: ops.b, ldb: ops.ldb, beta: beta,
-                                           c: &fast, ldc: ops.ldc)
-                        referenceMatmul(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-                                        a: ops.a, lda: ops.lda, b: ops.b, ldb: ops.ldb, beta: beta,
-                                        c: &ref, ldc: ops.ldc)
-                        let what = "m\(m) n\(n) k\(k) transA \(transA) transB \(transB) alpha \(alpha) beta \(beta)"
-                        // Both sum k products of unit normals in Float, in different orders.
-                        let tolerance = 1e-5 * Double(k)
-                        let (worst, at) = ops.worstError(fast, ref, m: m, n: n, what)
-                        XCTAssertLessThanOrEqual(worst, tolerance, "\(what): worst error at [\(at)]")
+        try atEachWidth { width in
+            for (m, n, k) in Self.shapes {
+                for transA in [false, true] {
+                    for transB in [false, true] {
+                        let ops = Operands(m: m, n: n, k: k, transA: transA, transB: transB, rng: &rng)
+                        for (alpha, beta) in Self.scalings {
+                            var fast = ops.c, ref = ops.c
+                            QuillGEMM.multiply(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                                               a: ops.a, lda: ops.lda, b: ops.b, ldb: ops.ldb, beta: beta,
+                                               c: &fast, ldc: ops.ldc)
+                            referenceMatmul(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+                                            a: ops.a, lda: ops.lda, b: ops.b, ldb: ops.ldb, beta: beta,
+                                            c: &ref, ldc: ops.ldc)
+                            let what = "\(width): m\(m) n\(n) k\(k) transA \(transA) transB \(transB) "
+                                + "alpha \(alpha) beta \(beta)"
+                            // Both sum k products of unit normals in Float, in different orders.
+                            let tolerance = 1e-5 * Double(k)
+                            let (worst, at) = ops.worstError(fast, ref, m: m, n: n, what)
+                            XCTAssertLessThanOrEqual(worst, tolerance, "\(what): worst error at [\(at)]")
+                        }
                     }
                 }
             }
@@ -78,38 +96,41 @@ final class GemmTests: XCTestCase {
     }
 
     func testEmptyDepthAndZeroAlphaOnlyScaleC() throws {
-        try requireKernel()
-        let a: [Float] = [1, 2, 3, 4, 5, 6], b: [Float] = [1, 2, 3, 4, 5, 6]
-        var c: [Float] = [1, 2, 3, 4]
-        QuillGEMM.multiply(m: 2, n: 2, k: 0, a: a, lda: 3, b: b, ldb: 2, beta: 0.5, c: &c, ldc: 2)
-        XCTAssertEqual(c, [0.5, 1, 1.5, 2])
-        QuillGEMM.multiply(m: 2, n: 2, k: 3, alpha: 0, a: a, lda: 3, b: b, ldb: 2, beta: 2, c: &c, ldc: 2)
-        XCTAssertEqual(c, [1, 2, 3, 4])
-        // β = 0 never reads C: NaN there does not survive.
-        c = [.nan, .nan, .nan, .nan]
-        QuillGEMM.multiply(m: 2, n: 2, k: 3, a: a, lda: 3, b: b, ldb: 2, c: &c, ldc: 2)
-        XCTAssertEqual(c, [22, 28, 49, 64])
+        try atEachWidth { _ in
+            let a: [Float] = [1, 2, 3, 4, 5, 6], b: [Float] = [1, 2, 3, 4, 5, 6]
+            var c: [Float] = [1, 2, 3, 4]
+            QuillGEMM.multiply(m: 2, n: 2, k: 0, a: a, lda: 3, b: b, ldb: 2, beta: 0.5, c: &c, ldc: 2)
+            XCTAssertEqual(c, [0.5, 1, 1.5, 2])
+            QuillGEMM.multiply(m: 2, n: 2, k: 3, alpha: 0, a: a, lda: 3, b: b, ldb: 2, beta: 2, c: &c, ldc: 2)
+            XCTAssertEqual(c, [1, 2, 3, 4])
+            // β = 0 never reads C: NaN there does not survive.
+            c = [.nan, .nan, .nan, .nan]
+            QuillGEMM.multiply(m: 2, n: 2, k: 3, a: a, lda: 3, b: b, ldb: 2, c: &c, ldc: 2)
+            XCTAssertEqual(c, [22, 28, 49, 64])
+        }
     }
 
     /// The rows (or columns) of C are cut into one range per thread, never k: any thread count gives the same bits.
     func testThreadCountDoesNotChangeTheBits() throws {
-        try requireKernel()
         var rng = SeededGenerator(seed: 15)
-        for (m, n, k) in [(300, 45, 600), (45, 300, 600), (333, 257, 513)] {
-            for transA in [false, true] {
-                for transB in [false, true] {
-                    let ops = Operands(m: m, n: n, k: k, transA: transA, transB: transB, rng: &rng)
-                    var one = ops.c
-                    QuillGEMM.multiply(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.7, a: ops.a,
-                                       lda: ops.lda, b: ops.b, ldb: ops.ldb, beta: 1, c: &one, ldc: ops.ldc,
-                                       threads: 1)
-                    for threads in [2, 3, 5, 8] {
-                        var many = ops.c
+        try atEachWidth { width in
+            for (m, n, k) in [(300, 45, 600), (45, 300, 600), (333, 257, 513)] {
+                for transA in [false, true] {
+                    for transB in [false, true] {
+                        let ops = Operands(m: m, n: n, k: k, transA: transA, transB: transB, rng: &rng)
+                        var one = ops.c
                         QuillGEMM.multiply(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.7, a: ops.a,
-                                           lda: ops.lda, b: ops.b, ldb: ops.ldb, beta: 1, c: &many, ldc: ops.ldc,
-                                           threads: threads)
-                        XCTAssert(one.map(\.bitPattern) == many.map(\.bitPattern),
-                                  "m\(m) n\(n) k\(k) transA \(transA) transB \(transB): \(threads) threads differ from 1")
+                                           lda: ops.lda, b: ops.b, ldb: ops.ldb, beta: 1, c: &one, ldc: ops.ldc,
+                                           threads: 1)
+                        for threads in [2, 3, 5, 8] {
+                            var many = ops.c
+                            QuillGEMM.multiply(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.7, a: ops.a,
+                                               lda: ops.lda, b: ops.b, ldb: ops.ldb, beta: 1, c: &many, ldc: ops.ldc,
+                                               threads: threads)
+                            XCTAssert(one.map(\.bitPattern) == many.map(\.bitPattern),
+                                      "\(width): m\(m) n\(n) k\(k) transA \(transA) transB \(transB): "
+                                          + "\(threads) threads differ from 1")
+                        }
                     }
                 }
             }

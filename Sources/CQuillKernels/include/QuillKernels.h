@@ -148,11 +148,12 @@ double qk_read_bandwidth_gbs(int threads, size_t bytes, double seconds);
 /// stride ldb, or (n × k) when transB is 1; C is (m × n) with row stride ldc. β = 0 sets C without reading it;
 /// α = 0 or k = 0 only scales C by β. Any m, n, k ≥ 0.
 ///
-/// A packed, register-blocked AVX-512 product (Goto's algorithm, 14 × 32 tiles; see gemm.c) on `threads` threads,
-/// the caller's included (≤ 0: the kernels' thread count, QUILL_THREADS or the online CPUs, at most 8): the rows
-/// of C, or its columns where there are more of those, are cut into one range per thread; k is never split, so
-/// every thread count gives the same bits. Plain loops where qk_available() is 0. Each thread keeps about 1 MB of
-/// packing room between calls.
+/// A packed, register-blocked product (Goto's algorithm; see gemm.c): AVX-512 in 14 × 32 tiles where qk_level()
+/// is 3, AVX2 + FMA in 6 × 16 tiles where it is 2 (the two round differently), on `threads` threads, the caller's
+/// included (≤ 0: the kernels' thread count, QUILL_THREADS or the online CPUs, at most 8): the rows of C, or its
+/// columns where there are more of those, are cut into one range per thread; k is never split, so every thread
+/// count gives the same bits. Plain loops where qk_level() is below 2. Each thread keeps about 1 MB of packing
+/// room between calls.
 void qk_sgemm(int transA, int transB, int m, int n, int k, float alpha, const float *A, int lda, const float *B,
               int ldb, float beta, float *C, int ldc, int threads);
 
