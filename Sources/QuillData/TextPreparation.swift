@@ -209,6 +209,10 @@ extension TextPreparation {
         guard let text = String(data: data, encoding: .utf8) else {
             throw TextError("\(name) is not UTF-8 text; \(conversionHint(for: data))")
         }
+        // NUL bytes are valid UTF-8 but never text: ASCII in UTF-16 reads as letters and NULs.
+        if data.contains(0) {
+            throw TextError("\(name) has NUL bytes; \(notTextHint(for: data) ?? "a binary file? give a plain-text file")")
+        }
         return text
     }
 
@@ -216,8 +220,43 @@ extension TextPreparation {
     /// archive, an image, a PDF: no conversion helps), UTF-16 (a byte-order mark, or every other byte zero), else
     /// Windows-1252, which is what "Latin-1" text from Windows is: converting it as ISO-8859-1 would turn its curly
     /// quotes and dashes (0x91–0x97) into invisible control characters.
+    ///
+    /// Before Windows-1252 come the bytes that rule it out: a file cut off inside its last UTF-8 character (the rest
+    /// is UTF-8), NUL bytes (text in Windows-1252 has none: UTF-16 or UTF-32 of other scripts, or binary), and the
+    /// five bytes Windows-1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D) or control bytes in more than 1 in 20
+    /// of the first 4 KB (binary).
     public static func conversionHint(for data: Data) -> String {
-        notTextHint(for: data) ?? "convert it first (for example iconv -f WINDOWS-1252 -t UTF-8)"
+        if let hint = notTextHint(for: data) { return hint }
+        if endsInsideACharacter(data) {
+            return "it ends in the middle of a UTF-8 character (cut off?); the rest is UTF-8: complete or trim it"
+        }
+        if data.contains(0) {
+            return "it has NUL bytes, which text never has: UTF-16 or UTF-32 (convert it first, for example iconv "
+                + "-f UTF-16 -t UTF-8) or a binary file"
+        }
+        let head = data.prefix(4096)
+        let controls = head.filter { $0 < 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D && $0 != 0x0C }.count
+        if head.contains(where: { [0x81, 0x8D, 0x8F, 0x90, 0x9D].contains($0) }) || controls * 20 > head.count {
+            return "it does not look like text (control bytes, or bytes no 8-bit text encoding uses): give a "
+                + "plain-text file"
+        }
+        return "convert it first (for example iconv -f WINDOWS-1252 -t UTF-8)"
+    }
+
+    /// Whether `data` is valid UTF-8 but for its last 1–3 bytes, which begin a multi-byte character the end cuts off,
+    /// and the rest has multi-byte characters too (ASCII then 0xE9 is more likely "café" in Windows-1252).
+    static func endsInsideACharacter(_ data: Data) -> Bool {
+        let bytes = [UInt8](data.suffix(3))
+        for tail in 1...3 where tail <= bytes.count {
+            let start = bytes[bytes.count - tail]
+            let needs = start >= 0xF0 && start <= 0xF4 ? 4 : start >= 0xE0 && start <= 0xEF ? 3
+                : start >= 0xC2 && start <= 0xDF ? 2 : 0
+            guard needs > tail else { continue }
+            guard bytes.suffix(tail - 1).allSatisfy({ $0 & 0xC0 == 0x80 }) else { return false }
+            let rest = data.dropLast(tail)
+            return rest.contains(where: { $0 >= 0x80 }) && String(data: rest, encoding: .utf8) != nil
+        }
+        return false
     }
 
     /// The part of `conversionHint` that knows what the bytes are: a binary file by its magic number, or UTF-16;
@@ -234,6 +273,16 @@ extension TextPreparation {
         }
         if head.starts(with: [0xFF, 0xFE]) || head.starts(with: [0xFE, 0xFF]) {
             return "it looks like UTF-16: convert it first (iconv -f UTF-16 -t UTF-8)"
+        }
+        // ASCII among other characters in UTF-16: a quarter of the bytes zero, all in the high halves of their code
+        // units, and as many letters in the low halves (not a file of zeros).
+        for (order, high) in [("LE", 1), ("BE", 0)] where head.count >= 8 {
+            let zeros = stride(from: high, to: head.count, by: 2).filter { head[$0] == 0 }.count
+            let letters = stride(from: 1 - high, to: head.count, by: 2).filter { head[$0] != 0 }.count
+            if zeros * 4 >= head.count && letters * 4 >= head.count {
+                return "it looks like UTF-16\(order) without a byte-order mark: convert it first (iconv -f "
+                    + "UTF-16\(order) -t UTF-8)"
+            }
         }
         if let order = utf16ByteOrder(head) {
             return "it looks like UTF-16\(order) without a byte-order mark: convert it first (iconv -f UTF-16\(order) "

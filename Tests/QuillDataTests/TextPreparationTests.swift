@@ -69,6 +69,12 @@ final class TextPreparationTests: XCTestCase {
         let utf16 = dir.path + "/utf16.txt"
         try Data([0xFF, 0xFE, 0x61, 0x00, 0xE9, 0x00]).write(to: URL(fileURLWithPath: utf16))
         XCTAssertThrowsError(try TextPreparation.read(path: utf16)) { e in XCTAssertTrue("\(e)".contains("UTF-16")) }
+        // ASCII in UTF-16 without a mark is valid UTF-8, but its NUL bytes are not text.
+        let utf16Plain = dir.path + "/utf16-plain.txt"
+        try "Hi there, a line\n".data(using: .utf16LittleEndian)!.write(to: URL(fileURLWithPath: utf16Plain))
+        XCTAssertThrowsError(try TextPreparation.read(path: utf16Plain)) { e in
+            XCTAssertTrue("\(e)".contains("has NUL bytes; it looks like UTF-16LE without a byte-order mark"), "\(e)")
+        }
         XCTAssertThrowsError(try TextPreparation.read(path: dir.path + "/no\u{1B}[31m.txt")) { e in
             XCTAssertTrue("\(e)".contains("U+001B"), "\(e)")
             XCTAssertFalse("\(e)".contains("\u{1B}"))
@@ -94,6 +100,19 @@ final class TextPreparationTests: XCTestCase {
         XCTAssertTrue(TextPreparation.conversionHint(for: latin1).contains("WINDOWS-1252"))
         XCTAssertNil(TextPreparation.notTextHint(for: Data(repeating: 0, count: 64)))
         XCTAssertNil(TextPreparation.notTextHint(for: Data([0xE9, 0x00, 0xE9, 0x00])), "under 4 code units")
+        // ASCII among Chinese or emoji in UTF-16: not one script, but a quarter of the bytes zero in the high halves.
+        for text in [String(repeating: "第1章 Hello 世界, 2024年 ", count: 20), String(repeating: "hello 😀 world 🎉 ", count: 20)] {
+            XCTAssertTrue(TextPreparation.conversionHint(for: text.data(using: .utf16LittleEndian)!)
+                .contains("UTF-16LE without a byte-order mark"), text)
+        }
+        // What rules Windows-1252 out: a cut-off last character, NUL bytes, bytes it leaves undefined, control bytes.
+        let russian = Data("съешь же ещё этих мягких французских булок".utf8)
+        XCTAssertTrue(TextPreparation.conversionHint(for: russian.dropLast()).contains("ends in the middle of a UTF-8 character"))
+        XCTAssertFalse(TextPreparation.conversionHint(for: Data([0x63, 0x61, 0x66, 0xE9])).contains("middle"))
+        XCTAssertTrue(TextPreparation.conversionHint(for: Data([0x41, 0xE9, 0x00, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47]))
+            .contains("NUL bytes"))
+        XCTAssertTrue(TextPreparation.conversionHint(for: Data([0x41, 0x42, 0x81, 0x43])).contains("does not look like text"))
+        XCTAssertTrue(TextPreparation.conversionHint(for: Data([0x41, 0x01, 0x02, 0xE9, 0x03, 0x44])).contains("does not look like text"))
         let elf = Data([0x7F, 0x45, 0x4C, 0x46, 0x02, 0x01, 0x01, 0x00] + [UInt8](repeating: 0, count: 56))
         XCTAssertEqual(TextPreparation.conversionHint(for: elf), "it looks like an ELF executable, not text: give a plain-text file")
         XCTAssertTrue(TextPreparation.conversionHint(for: Data([0x1F, 0x8B, 0x08, 0x00, 0xFF])).contains("gzip"))
