@@ -204,7 +204,8 @@ static void gemm_job(void *p, int tid, int nthreads) {
 // vectors) keep 12 accumulators, two registers for the B row and one for the broadcast, and cover the FMA latency
 // of two pipes (5 cycles on a Zen 2: 10 FMAs in flight). Blocks for a 32 KB L1 and a 512 KB L2: the B panel
 // (KC2 × 16 floats, 16 KB) stays in L1, the A block (MC2 × KC2 = 144 KB) in L2, the B block (KC2 × NC2 = 1 MB) in
-// L3. Packing is by plain loops: it reads each operand about once per block (under 2% of a product's time).
+// L3. A is packed by 8 × 8 in-register transposes (by copies where op(A) is Aᵀ), B by copies (by plain loops
+// where op(B) is Bᵀ): each reads its operand about once per block.
 
 #ifndef MR2
 #define MR2 6
