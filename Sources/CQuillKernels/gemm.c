@@ -30,6 +30,7 @@
 
 #include "gemm_shared.h"
 #include <stdio.h>
+#include <strings.h>
 
 /// The plain-loop product, for CPUs with neither AVX-512 nor AVX2 (the Swift side sends nothing here on those; kept
 /// so the function is right on every CPU).
@@ -42,7 +43,7 @@ int qk_sgemm_preferred(void) {
     static int preferred = -1;
     if (preferred < 0) {
         const char *env = getenv("QUILL_GEMM");
-        preferred = !(env && strcmp(env, "openblas") == 0);
+        preferred = !(env && strcasecmp(env, "openblas") == 0);
         if (env && *env && preferred)
             fprintf(stderr, "quill: QUILL_GEMM=\"%s\" is not openblas (the one value it takes); Quill's GEMM takes "
                             "the large products as usual\n", env);

@@ -98,6 +98,9 @@ int qk_cpu_threads(void) {
             } else {
                 v = (int)asked;
             }
+            if (v > online)
+                fprintf(stderr, "quill: QUILL_THREADS=%s is more than the %d online CPUs; the kernel threads will "
+                                "take turns on them and wait for each other, so steps run slower\n", env, online);
         }
         n = v < MAX_THREADS ? v : MAX_THREADS;
     }

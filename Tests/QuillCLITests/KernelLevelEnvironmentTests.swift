@@ -3,7 +3,8 @@ import XCTest
 
 /// `QUILL_KERNELS` in the environment: 0 / off turn the fused kernels off, avx512, all or empty leave every kernel on, and a
 /// value Quill does not know is named in one line on standard error and ignored (never a silent surprise); so are a
-/// `QUILL_THREADS` that is not a count from 1 (or is above the kernels' 8) and a `QUILL_GEMM` other than openblas.
+/// `QUILL_THREADS` that is not a count from 1 (or is above the kernels' 8, or the online CPUs) and a `QUILL_GEMM`
+/// other than openblas (any letter case).
 final class KernelLevelEnvironmentTests: XCTestCase {
     func bench(_ value: String, variable: String = "QUILL_KERNELS") throws -> (status: Int32, out: String, err: String) {
         var env = ProcessInfo.processInfo.environment
@@ -42,12 +43,21 @@ final class KernelLevelEnvironmentTests: XCTestCase {
                                  "--peak-seconds", "0.01"], environment: env)
         XCTAssertTrue(many.err.contains("QUILL_THREADS=99 is more than the kernels' 8 threads; using 8"), many.err)
         if many.out.contains("fused") { XCTAssertTrue(many.out.contains("8 threads"), many.out) }
-        for value in ["1", "2", ""] {
+        // A count up to the online CPUs is taken quietly; above them, taken with a line that says steps run slower.
+        let online = ProcessInfo.processInfo.activeProcessorCount
+        for value in ["1", "2", "3", ""] {
             let fine = try bench(value, variable: "QUILL_THREADS")
-            XCTAssertTrue(fine.err.isEmpty, "QUILL_THREADS=\(value): \(fine.err)")
+            XCTAssertEqual(fine.status, 0, value)
+            if let count = Int(value), count > online {
+                XCTAssertTrue(fine.err.contains("QUILL_THREADS=\(value) is more than the \(online) online CPUs"), fine.err)
+            } else {
+                XCTAssertTrue(fine.err.isEmpty, "QUILL_THREADS=\(value): \(fine.err)")
+            }
         }
         let gemm = try bench("fast", variable: "QUILL_GEMM")
         XCTAssertTrue(gemm.err.contains("QUILL_GEMM=\"fast\" is not openblas"), gemm.err)
-        XCTAssertTrue(try bench("openblas", variable: "QUILL_GEMM").err.isEmpty)
+        for value in ["openblas", "OpenBLAS"] {
+            XCTAssertTrue(try bench(value, variable: "QUILL_GEMM").err.isEmpty, value)
+        }
     }
 }
