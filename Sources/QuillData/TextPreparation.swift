@@ -274,16 +274,6 @@ extension TextPreparation {
         if head.starts(with: [0xFF, 0xFE]) || head.starts(with: [0xFE, 0xFF]) {
             return "it looks like UTF-16: convert it first (iconv -f UTF-16 -t UTF-8)"
         }
-        // ASCII among other characters in UTF-16: a quarter of the bytes zero, all in the high halves of their code
-        // units, and as many letters in the low halves (not a file of zeros).
-        for (order, high) in [("LE", 1), ("BE", 0)] where head.count >= 8 {
-            let zeros = stride(from: high, to: head.count, by: 2).filter { head[$0] == 0 }.count
-            let letters = stride(from: 1 - high, to: head.count, by: 2).filter { head[$0] != 0 }.count
-            if zeros * 4 >= head.count && letters * 4 >= head.count {
-                return "it looks like UTF-16\(order) without a byte-order mark: convert it first (iconv -f "
-                    + "UTF-16\(order) -t UTF-8)"
-            }
-        }
         if let order = utf16ByteOrder(head) {
             return "it looks like UTF-16\(order) without a byte-order mark: convert it first (iconv -f UTF-16\(order) "
                 + "-t UTF-8)"
@@ -292,7 +282,8 @@ extension TextPreparation {
     }
 
     /// "LE" or "BE" where `head` (a file's first bytes, no byte-order mark) reads as UTF-16 text of that order, else
-    /// nil. Text in one script puts few distinct values in the high byte of its code units (0x00 for ASCII, 0x04
+    /// nil. ASCII among other characters puts zeros in a quarter of the bytes, all in the high halves of the code
+    /// units, with as many letters in the low halves (not a file of zeros). Text in one script puts few distinct values in the high byte of its code units (0x00 for ASCII, 0x04
     /// for Cyrillic, 0x03 for Greek) and many in the low byte: the two most common high bytes cover at least 90% of
     /// the units, the low bytes take at least twice as many distinct values, and the low bytes are not mostly zero
     /// (a file of zeros). 8-bit text fails the first test, since every other one of its bytes is a letter of many
@@ -300,6 +291,11 @@ extension TextPreparation {
     static func utf16ByteOrder(_ head: [UInt8]) -> String? {
         let units = head.count / 2
         guard units >= 4 else { return nil }
+        for (order, high) in [("LE", 1), ("BE", 0)] {
+            let zeros = stride(from: high, to: head.count, by: 2).filter { head[$0] == 0 }.count
+            let letters = stride(from: 1 - high, to: head.count, by: 2).filter { head[$0] != 0 }.count
+            if zeros * 4 >= head.count && letters * 4 >= head.count { return order }
+        }
         for (order, high) in [("LE", 1), ("BE", 0)] {
             var highCounts = [Int](repeating: 0, count: 256), lows = Set<UInt8>(), lowZeros = 0
             for u in 0..<units {
