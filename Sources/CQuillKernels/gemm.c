@@ -244,14 +244,18 @@ QK_TARGET_AVX2 static inline void transpose8(__m256 t[8]) {
 /// pack_a with MR2-row panels (panel[k·MR2 + r]; rows past mc zero).
 QK_TARGET_AVX2 static void pack_a2(int transA, const float *A, int lda, int i0, int mc, int p0, int kc, float *dst) {
     if (transA) {
-        // op(A)'s rows are A's columns: A's row k read once, MR2 floats into each panel.
+        // op(A)'s rows are A's columns: A's row k read once, MR2 floats into each panel, 8 wide (the last two
+        // lanes zero, overwritten by the panel's next k; masked at the block's last k, where they would fall into
+        // the next panel).
         const int panels = ceil_div(mc, MR2);
+        const __m256i six = qk_lanes8(MR2), last = qk_lanes8(mc - (panels - 1) * MR2);
         for (int k = 0; k < kc; k++) {
             const float *src = A + (size_t)(p0 + k) * lda + i0;
-            for (int q = 0; q < panels; q++) {
-                int rows = mc - q * MR2 < MR2 ? mc - q * MR2 : MR2;
-                float *d = dst + (size_t)q * MR2 * kc + (size_t)k * MR2;
-                for (int r = 0; r < MR2; r++) d[r] = r < rows ? src[q * MR2 + r] : 0.0f;
+            float *d = dst + (size_t)k * MR2;
+            for (int q = 0; q < panels; q++, src += MR2, d += (size_t)MR2 * kc) {
+                const __m256 v = _mm256_maskload_ps(src, q + 1 < panels ? six : last);
+                if (k + 1 < kc) _mm256_storeu_ps(d, v);
+                else _mm256_maskstore_ps(d, six, v);
             }
         }
         return;

@@ -150,6 +150,20 @@ QK_TARGET void qk_gemm_panels(int M, int width, int K, const float *A, int lda, 
 
 TILE(6) TILE(5) TILE(4) TILE(2) TILE(1)
 
+/// Asks for the C lines of the tile after the current one (rows [r, r + rows) of these 16 columns, or, past the
+/// last row, the first rows of the next 16 columns when `more` columns follow) while the current tile computes: a
+/// forward step's C is the input projection of that timestep, written long before and out of the caches, and its
+/// loads at a tile's start otherwise stall the tile (C harness, 300 steps of 32 × 400 on a Zen 2, medians of 10
+/// alternated runs: a forward step 391 → 344 µs, the backward step as it was).
+QK_TARGET_AVX2 static inline void prefetch_next_tile(const float *C, int ldc, int r, int rows, int M, int more) {
+    for (int q = r; q < r + rows; q++) {
+        const float *c = q < M ? C + (size_t)q * ldc : more ? C + (size_t)(q - M) * ldc + 16 : NULL;
+        if (!c) break;
+        _mm_prefetch((const char *)c, _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + 15), _MM_HINT_T0);
+    }
+}
+
 /// C[M × width] += A[M × K] (row stride lda) · `width` packed columns (panels of K × NR, k-major; the last one
 /// padded with zeros). C has row stride ldc.
 QK_TARGET_AVX2 void qk_gemm_panels_avx2(int M, int width, int K, const float *A, int lda, const float *P, float *C,
@@ -171,10 +185,14 @@ QK_TARGET_AVX2 void qk_gemm_panels_avx2(int M, int width, int K, const float *A,
             float *Ch = C + p * NR + h;
             const float *Ph = Pp + h;
             int r = 0;
-            for (int t = 0; t < sixes; t++, r += 6)
+            for (int t = 0; t < sixes; t++, r += 6) {
+                prefetch_next_tile(Ch, ldc, r + 6, 6, M, width - p * NR - h > 16);
                 tile_6(K, A + (size_t)r * lda, lda, Ph, Ch + (size_t)r * ldc, ldc, m0, m1, full);
-            for (int t = 0; t < fives; t++, r += 5)
+            }
+            for (int t = 0; t < fives; t++, r += 5) {
+                prefetch_next_tile(Ch, ldc, r + 5, 5, M, width - p * NR - h > 16);
                 tile_5(K, A + (size_t)r * lda, lda, Ph, Ch + (size_t)r * ldc, ldc, m0, m1, full);
+            }
             for (; r + 4 <= M; r += 4) tile_4(K, A + (size_t)r * lda, lda, Ph, Ch + (size_t)r * ldc, ldc, m0, m1, full);
             for (; r + 2 <= M; r += 2) tile_2(K, A + (size_t)r * lda, lda, Ph, Ch + (size_t)r * ldc, ldc, m0, m1, full);
             for (; r < M; r++) tile_1(K, A + (size_t)r * lda, lda, Ph, Ch + (size_t)r * ldc, ldc, m0, m1, full);

@@ -44,23 +44,29 @@ VTARGET static void VNAME(lstm_forward_slice)(step_args *a, int s, int r0, int r
         float *gi = a->gates + (size_t)b * G + u0, *gf = gi + H, *gg = gf + H, *go = gg + H;
         const float *cp = a->cPrev + (size_t)b * H + u0;
         float *cb = a->c + (size_t)b * H + u0, *tb = a->tanhC + (size_t)b * H + u0, *hb = a->h + (size_t)b * H + u0;
+        // Two passes over the row (in L1), each with few enough live vectors for 16 registers: i, f, g and the
+        // new c; then o, tanh c and h. The same operations in the same order as one pass; on a Zen 2 (AVX2) a
+        // forward step of 32 × 400 took 327 µs against 340 in one pass (C harness, medians of 10 alternated runs).
         for (int j = 0; j < w; j += VW) {
             const int n = w - j;
-            VF vc = vld(cp + j, n), xi = vld(gi + j, n), xf = vld(gf + j, n), xg = vld(gg + j, n), xo = vld(go + j, n);
+            VF vc = vld(cp + j, n), xi = vld(gi + j, n), xf = vld(gf + j, n);
             if (a->peep) {
                 const float *pp = a->peep + u0 + j;
                 xi = vfmadd(vld(pp, n), vc, xi);
                 xf = vfmadd(vld(pp + H, n), vc, xf);
             }
-            VF i = vsigmoid(xi), f = vsigmoid(xf), g = vtanh(xg);
-            VF cn = vfmadd(f, vc, vmul(i, g));
-            if (a->peep) xo = vfmadd(vld(a->peep + 2 * H + u0 + j, n), cn, xo);
-            VF o = vsigmoid(xo), tc = vtanh(cn);
+            VF i = vsigmoid(xi), f = vsigmoid(xf), g = vtanh(vld(gg + j, n));
             vst(gi + j, n, i);
             vst(gf + j, n, f);
             vst(gg + j, n, g);
+            vst(cb + j, n, vfmadd(f, vc, vmul(i, g)));
+        }
+        for (int j = 0; j < w; j += VW) {
+            const int n = w - j;
+            VF cn = vld(cb + j, n), xo = vld(go + j, n);
+            if (a->peep) xo = vfmadd(vld(a->peep + 2 * H + u0 + j, n), cn, xo);
+            VF o = vsigmoid(xo), tc = vtanh(cn);
             vst(go + j, n, o);
-            vst(cb + j, n, cn);
             vst(tb + j, n, tc);
             vst(hb + j, n, vmul(o, tc));
         }
