@@ -251,6 +251,8 @@ QK_TARGET_AVX2 static void pack_a2(int transA, const float *A, int lda, int i0, 
         const __m256i six = qk_lanes8(MR2), last = qk_lanes8(mc - (panels - 1) * MR2);
         for (int k = 0; k < kc; k++) {
             const float *src = A + (size_t)(p0 + k) * lda + i0;
+            if (k + 4 < kc)
+                for (int x = 0; x < mc; x += 16) _mm_prefetch((const char *)(src + 4 * (size_t)lda + x), _MM_HINT_T0);
             float *d = dst + (size_t)k * MR2;
             for (int q = 0; q < panels; q++, src += MR2, d += (size_t)MR2 * kc) {
                 const __m256 v = _mm256_maskload_ps(src, q + 1 < panels ? six : last);
@@ -270,6 +272,7 @@ QK_TARGET_AVX2 static void pack_a2(int transA, const float *A, int lda, int i0, 
                 int width = kc - k < 8 ? kc - k : 8;
                 const __m256i m = qk_lanes8(width);
                 __m256 t[8];
+                for (int r = 0; r < rows; r++) _mm_prefetch((const char *)(src + (size_t)r * lda + k + 64), _MM_HINT_T0);
                 for (int r = 0; r < 8; r++)
                     t[r] = r < rows ? _mm256_maskload_ps(src + (size_t)r * lda + k, m) : _mm256_setzero_ps();
                 transpose8(t);
@@ -286,6 +289,23 @@ QK_TARGET_AVX2 static void pack_a2(int transA, const float *A, int lda, int i0, 
 
 /// pack_b with NR2-wide panels (panel[k·NR2 + j]; columns past nc zero).
 QK_TARGET_AVX2 static void pack_b2(int transB, const float *B, int ldb, int p0, int kc, int j0, int nc, float *dst) {
+    if (!transB) {
+        // Row by row, so that B is read in order (its rows are long and often out of the caches).
+        const int panels = ceil_div(nc, NR2), tail = nc - (panels - 1) * NR2;
+        const __m256i m0 = qk_lanes8(tail), m1 = qk_lanes8(tail - 8);
+        for (int k = 0; k < kc; k++) {
+            const float *src = B + (size_t)(p0 + k) * ldb + j0;
+            float *d = dst + (size_t)k * NR2;
+            int q = 0;
+            for (; q + 1 < panels; q++, src += NR2, d += (size_t)NR2 * kc) {
+                _mm256_store_ps(d, _mm256_loadu_ps(src));
+                _mm256_store_ps(d + 8, _mm256_loadu_ps(src + 8));
+            }
+            _mm256_store_ps(d, _mm256_maskload_ps(src, m0));
+            _mm256_store_ps(d + 8, _mm256_maskload_ps(src + 8, m1));
+        }
+        return;
+    }
     for (int jp = 0; jp < nc; jp += NR2, dst += (size_t)NR2 * kc) {
         int cols = nc - jp < NR2 ? nc - jp : NR2;
         if (transB) {
