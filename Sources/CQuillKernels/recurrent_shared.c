@@ -49,14 +49,23 @@ static int cpu_level(void) {
 }
 
 /// The cap QUILL_KERNELS asks for: 0, off, none or portable give 0; avx2 gives 2; unset, empty, avx512 or all give 3
-/// (case ignored). Any other value gives 3 and one line on standard error, once.
+/// (case ignored). Any other value gives 3 and one line on standard error, once. A width the CPU lacks (avx512 on an
+/// AVX2 CPU, avx2 or avx512 on one with neither) is taken as a cap, with one line saying what runs instead.
 static int env_cap(void) {
     const char *env = getenv("QUILL_KERNELS");
     if (!env || !*env) return 3;
-    static const char *const off[] = { "0", "off", "none", "portable" }, *const all[] = { "avx512", "all" };
+    static const char *const off[] = { "0", "off", "none", "portable" };
     for (size_t i = 0; i < sizeof off / sizeof *off; i++) if (strcasecmp(env, off[i]) == 0) return 0;
-    if (strcasecmp(env, "avx2") == 0) return 2;
-    for (size_t i = 0; i < sizeof all / sizeof *all; i++) if (strcasecmp(env, all[i]) == 0) return 3;
+    if (strcasecmp(env, "all") == 0) return 3;
+    const int asked = strcasecmp(env, "avx2") == 0 ? 2 : strcasecmp(env, "avx512") == 0 ? 3 : 0;
+    if (asked) {
+        const int cpu = cpu_level();
+        if (cpu < asked)
+            fprintf(stderr, "quill: QUILL_KERNELS=%s asks for kernels this CPU cannot run (it has %s); running %s\n",
+                    env, cpu == 2 ? "AVX2 and FMA, no AVX-512" : "neither AVX2 with FMA nor AVX-512",
+                    cpu == 2 ? "the AVX2 kernels" : "the portable code");
+        return asked;
+    }
     fprintf(stderr, "quill: QUILL_KERNELS=\"%s\" is not one of 0 (or off, none, portable), avx2, avx512 (or all); "
                     "running every kernel this CPU runs\n", env);
     return 3;

@@ -259,8 +259,8 @@ extension TextPreparation {
         return false
     }
 
-    /// The part of `conversionHint` that knows what the bytes are: a binary file by its magic number, or UTF-16;
-    /// nil for neither.
+    /// The part of `conversionHint` that knows what the bytes are: a binary file by its magic number, UTF-32 or
+    /// UTF-16; nil for none of them.
     public static func notTextHint(for data: Data) -> String? {
         let head = [UInt8](data.prefix(512))
         let binaries: [([UInt8], String)] = [
@@ -271,12 +271,38 @@ extension TextPreparation {
         if let (_, what) = binaries.first(where: { head.starts(with: $0.0) }) {
             return "it looks like \(what), not text: give a plain-text file"
         }
+        if head.starts(with: [0xFF, 0xFE, 0x00, 0x00]) || head.starts(with: [0x00, 0x00, 0xFE, 0xFF]) {
+            return "it looks like UTF-32: convert it first (iconv -f UTF-32 -t UTF-8)"
+        }
+        if let order = utf32ByteOrder(head) {
+            return "it looks like UTF-32\(order) without a byte-order mark: convert it first (iconv -f UTF-32\(order) "
+                + "-t UTF-8)"
+        }
         if head.starts(with: [0xFF, 0xFE]) || head.starts(with: [0xFE, 0xFF]) {
             return "it looks like UTF-16: convert it first (iconv -f UTF-16 -t UTF-8)"
         }
         if let order = utf16ByteOrder(head) {
             return "it looks like UTF-16\(order) without a byte-order mark: convert it first (iconv -f UTF-16\(order) "
                 + "-t UTF-8)"
+        }
+        return nil
+    }
+
+    /// "LE" or "BE" where `head` (a file's first bytes, no byte-order mark, at least two whole code units) reads as
+    /// UTF-32 of that order: every unit below U+110000 (its high byte zero, the next at most 0x10) and at least three
+    /// in four not zero (not a file of zeros). UTF-16 fails it: two of its units fill each 4 bytes, and a letter
+    /// stands where UTF-32 has its zero bytes.
+    static func utf32ByteOrder(_ head: [UInt8]) -> String? {
+        let units = head.count / 4
+        guard units >= 2, head.count % 4 == 0 else { return nil }
+        for (order, byte) in [("LE", [0, 1, 2, 3]), ("BE", [3, 2, 1, 0])] {
+            var valid = true, nonzero = 0
+            for u in 0..<units {
+                let b = { head[4 * u + byte[$0]] }
+                if b(3) != 0 || b(2) > 0x10 { valid = false; break }
+                if b(0) != 0 || b(1) != 0 || b(2) != 0 { nonzero += 1 }
+            }
+            if valid && nonzero * 4 >= units * 3 { return order }
         }
         return nil
     }

@@ -57,6 +57,9 @@ public struct PageJob: Equatable, Sendable {
     ///   of range.
     public static func parse(_ data: Data, what: String) throws -> PageJob {
         let value: JobValue
+        if data.allSatisfy({ [0x20, 0x09, 0x0A, 0x0D].contains($0) }) {
+            throw JobError("\(what): the job is empty (a job is an object with \"lines\": [{\"text\": …}, …])")
+        }
         do {
             value = try JSONDecoder().decode(JobValue.self, from: data)
         } catch {

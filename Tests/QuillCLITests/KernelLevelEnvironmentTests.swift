@@ -1,7 +1,8 @@
 import Foundation
 import XCTest
 
-/// `QUILL_KERNELS` in the environment: 0 / off turn the fused kernels off, avx512, all or empty leave every kernel on, and a
+/// `QUILL_KERNELS` in the environment: 0 / off turn the fused kernels off, all or empty leave every kernel on, avx2 or
+/// avx512 cap them at that width (named in one line where the CPU lacks it), and a
 /// value Quill does not know is named in one line on standard error and ignored (never a silent surprise); so are a
 /// `QUILL_THREADS` that is not a count from 1 (or is above the kernels' 8, or the online CPUs) and a `QUILL_GEMM`
 /// other than openblas (any letter case).
@@ -23,10 +24,22 @@ final class KernelLevelEnvironmentTests: XCTestCase {
             XCTAssertFalse(off.out.contains("fused"), "QUILL_KERNELS=\(value) left the fused kernels on")
             XCTAssertTrue(off.err.isEmpty, off.err)
         }
-        for value in ["avx2", "AVX512", "all", ""] {
+        for value in ["all", ""] {
             let on = try bench(value)
             XCTAssertEqual(on.status, 0, value)
             XCTAssertTrue(on.err.isEmpty, on.err)
+        }
+        // A width is taken quietly where the CPU has it; where it does not, with a line that says what runs instead.
+        let all = try bench("all").out
+        let level = all.contains("fused AVX-512") ? 3 : all.contains("fused AVX2") ? 2 : 0
+        for (value, width) in [("avx2", 2), ("AVX512", 3)] {
+            let on = try bench(value)
+            XCTAssertEqual(on.status, 0, value)
+            if level >= width {
+                XCTAssertTrue(on.err.isEmpty, on.err)
+            } else {
+                XCTAssertTrue(on.err.contains("QUILL_KERNELS=\(value) asks for kernels this CPU cannot run"), on.err)
+            }
         }
     }
 

@@ -105,6 +105,18 @@ final class TextPreparationTests: XCTestCase {
             XCTAssertTrue(TextPreparation.conversionHint(for: text.data(using: .utf16LittleEndian)!)
                 .contains("UTF-16LE without a byte-order mark"), text)
         }
+        // UTF-32, with a mark (before UTF-16's, which begins UTF-32LE's) or without, in either order.
+        let utf32 = "plain words, привет 😀"
+        XCTAssertTrue(TextPreparation.conversionHint(for: utf32.data(using: .utf32)!).contains("UTF-32: convert"))
+        XCTAssertTrue(TextPreparation.conversionHint(for: utf32.data(using: .utf32LittleEndian)!)
+            .contains("UTF-32LE without a byte-order mark"))
+        XCTAssertTrue(TextPreparation.conversionHint(for: utf32.data(using: .utf32BigEndian)!)
+            .contains("UTF-32BE without a byte-order mark"))
+        // UTF-16 is not UTF-32, nor are zeros.
+        for text in ["plain words here", "привет, мир"] {
+            XCTAssertTrue(TextPreparation.conversionHint(for: text.data(using: .utf16LittleEndian)!).contains("UTF-16LE"), text)
+            XCTAssertTrue(TextPreparation.conversionHint(for: text.data(using: .utf16BigEndian)!).contains("UTF-16BE"), text)
+        }
         // What rules Windows-1252 out: a cut-off last character, NUL bytes, bytes it leaves undefined, control bytes.
         let russian = Data("съешь же ещё этих мягких французских булок".utf8)
         XCTAssertTrue(TextPreparation.conversionHint(for: russian.dropLast()).contains("ends in the middle of a UTF-8 character"))

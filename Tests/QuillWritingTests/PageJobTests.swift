@@ -39,7 +39,9 @@ final class PageJobTests: XCTestCase {
 
     func testRefusesABadJobNamingTheKey() {
         let cases: [(String, String)] = [
-            ("", "not valid JSON"),
+            ("", "the job is empty"),
+            (" \n\t", "the job is empty"),
+            ("{", "not valid JSON"),
             ("[1, 2]", "a job is a JSON object"),
             (#"{"line": []}"#, "line is not a job key"),
             (#"{}"#, #"no "lines""#),
