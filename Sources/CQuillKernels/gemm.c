@@ -306,23 +306,20 @@ QK_TARGET_AVX2 static void pack_b2(int transB, const float *B, int ldb, int p0, 
         }
         return;
     }
+    // op(B) = Bᵀ: B's rows are op(B)'s columns. Each half panel's 8 columns are read 8 k at a time and transposed
+    // in registers (columns past nc zero), so each store writes one k's 8 columns.
     for (int jp = 0; jp < nc; jp += NR2, dst += (size_t)NR2 * kc) {
-        int cols = nc - jp < NR2 ? nc - jp : NR2;
-        if (transB) {
-            for (int j = 0; j < NR2; j++) {
-                if (j < cols) {
-                    const float *src = B + (size_t)(j0 + jp + j) * ldb + p0;
-                    for (int k = 0; k < kc; k++) dst[(size_t)k * NR2 + j] = src[k];
-                } else {
-                    for (int k = 0; k < kc; k++) dst[(size_t)k * NR2 + j] = 0.0f;
-                }
-            }
-        } else {
-            const __m256i m0 = qk_lanes8(cols), m1 = qk_lanes8(cols - 8);
-            for (int k = 0; k < kc; k++) {
-                const float *src = B + (size_t)(p0 + k) * ldb + j0 + jp;
-                _mm256_store_ps(dst + (size_t)k * NR2, _mm256_maskload_ps(src, m0));
-                _mm256_store_ps(dst + (size_t)k * NR2 + 8, _mm256_maskload_ps(src + 8, m1));
+        for (int h = 0; h < NR2; h += 8) {
+            const int cols = nc - jp - h;
+            for (int k = 0; k < kc; k += 8) {
+                const int width = kc - k < 8 ? kc - k : 8;
+                const __m256i m = qk_lanes8(width);
+                __m256 t[8];
+                for (int j = 0; j < 8; j++)
+                    t[j] = j < cols ? _mm256_maskload_ps(B + (size_t)(j0 + jp + h + j) * ldb + p0 + k, m)
+                                    : _mm256_setzero_ps();
+                transpose8(t);
+                for (int q = 0; q < width; q++) _mm256_store_ps(dst + (size_t)(k + q) * NR2 + h, t[q]);
             }
         }
     }
