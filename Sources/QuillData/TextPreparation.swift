@@ -204,6 +204,8 @@ extension TextPreparation {
             data.append(contentsOf: buffer[0..<n])
         }
         if data.count > maxBytes {
+            // What the bytes are first: splitting a gzip or a UTF-16 file would not help.
+            if let hint = notTextHint(for: data) { throw TextError("\(name) is not UTF-8 text; \(hint)") }
             throw TextError("\(name) has more than the \(maxBytes) bytes a page can take; split it")
         }
         guard let text = String(data: data, encoding: .utf8) else {
@@ -213,6 +215,7 @@ extension TextPreparation {
         if data.contains(0) {
             throw TextError("\(name) has NUL bytes; \(notTextHint(for: data) ?? "a binary file? give a plain-text file")")
         }
+        if let hint = encodedTextHint(forValidUTF8: data) { throw TextError("\(name) is not UTF-8 text; \(hint)") }
         return text
     }
 
@@ -286,6 +289,15 @@ extension TextPreparation {
                 + "-t UTF-8)"
         }
         return nil
+    }
+
+    /// For bytes that are valid UTF-8 (and hold no NUL): the hint of `notTextHint` where they also hold C0 control
+    /// bytes (other than tab, line feed, form feed, carriage return and escape), else nil. Text in one script in
+    /// UTF-16 without a byte-order mark can be valid UTF-8 throughout: Cyrillic "привет" is the bytes 3F 04 40 04 …,
+    /// letters and U+0004.
+    public static func encodedTextHint(forValidUTF8 data: Data) -> String? {
+        let control = data.contains { $0 < 0x20 && ![0x09, 0x0A, 0x0C, 0x0D, 0x1B].contains($0) }
+        return control ? notTextHint(for: data) : nil
     }
 
     /// "LE" or "BE" where `head` (a file's first bytes, no byte-order mark, at least two whole code units) reads as

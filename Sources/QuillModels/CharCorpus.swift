@@ -33,6 +33,9 @@ public struct CharCorpus {
                                                 hint: TextPreparation.notTextHint(for: data)
                                                     ?? "a binary file? give a plain-text file")
             }
+            if let hint = TextPreparation.encodedTextHint(forValidUTF8: data) {
+                throw CharModelError.dataEncoded(p, hint: hint)
+            }
             // A byte-order mark alone decodes to nothing.
             guard !s.isEmpty else { throw CharModelError.dataEmpty(p) }
             try CharCorpus.checkMostlyText(s, path: p)

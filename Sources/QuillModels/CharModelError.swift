@@ -45,6 +45,9 @@ public enum CharModelError: Error, CustomStringConvertible, Equatable {
     /// Valid UTF-8 holding NUL bytes: a binary file, or UTF-16 without a byte-order mark (ASCII text in UTF-16 is
     /// valid UTF-8, every other byte NUL).
     case dataHasNUL(String, count: Int, offset: Int, hint: String)
+    /// Valid UTF-8 that is another encoding's text (UTF-16 of one script without a byte-order mark): the path, how to
+    /// convert it.
+    case dataEncoded(String, hint: String)
     case dataTooShort(String, chars: Int, needed: Int)
     /// Valid UTF-8 that is mostly control characters (other than tab, line feed and carriage return): not text.
     case dataNotText(String, controls: Int, characters: Int, first: Unicode.Scalar)
@@ -67,6 +70,8 @@ public enum CharModelError: Error, CustomStringConvertible, Equatable {
             return "\(p): not valid UTF-8 (first bad byte at offset \(off)); \(hint)"
         case .dataHasNUL(let p, let count, let off, let hint):
             return "\(p): \(count) NUL byte\(count == 1 ? "" : "s") (U+0000, the first at offset \(off)), which text does not hold; \(hint)"
+        case .dataEncoded(let p, let hint):
+            return "\(p): not UTF-8 text; \(hint)"
         case .dataNotText(let p, let controls, let characters, let first):
             return "\(p): \(controls) of its \(characters) characters are control characters (\(describe(first)) first), not text; give a plain-text file"
         case .dataTooShort(let p, let chars, let needed):

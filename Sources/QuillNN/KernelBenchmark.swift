@@ -29,6 +29,9 @@ public struct KernelBenchmark {
         /// Elements per call for the pointwise kernels, counted in `unit`s ("unit": hidden units, "element").
         public var elements: Int
         public var unit: String
+        /// Threads it ran on where that differs from the bench's (a fused step of a small layer runs on fewer); nil
+        /// for the bench's threads.
+        public var threads: Int? = nil
     }
 
     /// The products (GEMMs of a 50-step window of `batch` rows and `hidden` units, and one layer's steps per cell kind),
@@ -104,7 +107,8 @@ public struct KernelBenchmark {
         var rows = [Timing]()
         for fused in [true, false] where fused == false || FusedKernels.available {
             FusedKernels.enabled = fused
-            let name = fused ? "fused \(FusedKernels.level), \(FusedKernels.threads(hidden: H)) threads" : "portable"
+            let threads = FusedKernels.threads(hidden: H)
+            let name = fused ? "fused \(FusedKernels.level), \(threads) thread\(threads == 1 ? "" : "s")" : "portable"
             let forward = Self.time(repetitions) {
                 layer.beginForward(ws, steps: steps)
                 for t in 0..<steps { layer.step(t, ws) }
@@ -114,9 +118,9 @@ public struct KernelBenchmark {
                 for t in stride(from: steps - 1, through: 0, by: -1) { layer.backwardStep(t, ws, dhExternal: nil) }
             }
             rows.append(Timing(name: "\(label) step forward, \(name)", seconds: forward / Double(steps), flops: flops,
-                               elements: 0, unit: ""))
+                               elements: 0, unit: "", threads: fused ? threads : nil))
             rows.append(Timing(name: "\(label) step backward, \(name)", seconds: backward / Double(steps),
-                               flops: flops, elements: 0, unit: ""))
+                               flops: flops, elements: 0, unit: "", threads: fused ? threads : nil))
         }
         FusedKernels.enabled = true
         return rows

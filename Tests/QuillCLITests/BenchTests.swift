@@ -35,6 +35,27 @@ final class BenchTests: XCTestCase {
         XCTAssertFalse(text.contains("PyTorch"), text)
     }
 
+    /// A fused step of a small layer runs on one thread and is measured against the one-thread peak; the peak is
+    /// measured on at most the online CPUs.
+    func testKernelsBenchMeasuresEachRowAgainstItsThreadsPeak() throws {
+        let bench = try BenchKernels.parse(["--reps", "1", "--batch", "4", "--hidden", "8", "--peak-seconds", "0.01",
+                                            "--json"])
+        let o = try object(bench.report())
+        let peak = try XCTUnwrap(o["peak_gflops"] as? Double), one = try XCTUnwrap(o["peak_gflops_one_thread"] as? Double)
+        XCTAssertLessThanOrEqual(try XCTUnwrap(o["peak_threads"] as? Int), ProcessInfo.processInfo.activeProcessorCount)
+        let rows = try XCTUnwrap(o["kernels"] as? [[String: Any]])
+        for row in rows {
+            guard let gflops = row["gflops"] as? Double, let fraction = row["peak_fraction"] as? Double else { continue }
+            let name = row["name"] as? String ?? ""
+            let yardstick = row["threads"] as? Int == 1 ? one : peak
+            XCTAssertEqual(fraction, gflops / yardstick, accuracy: 1e-9 * max(1, fraction), name)
+            XCTAssertFalse(name.contains(" 1 threads"), name)
+        }
+        if rows.contains(where: { ($0["name"] as? String ?? "").contains("fused") }) {
+            XCTAssertTrue(rows.contains { $0["threads"] as? Int == 1 }, "a layer of 8 units runs its fused step on one thread")
+        }
+    }
+
     func testHandwritingAndSamplingBenchesReportJSON() throws {
         for network in ["prediction", "synthesis"] {
             let bench = try BenchHandwriting.parse(["--network", network, "--iterations", "1", "--batch", "1", "--steps", "3",

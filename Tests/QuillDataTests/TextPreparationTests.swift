@@ -75,6 +75,19 @@ final class TextPreparationTests: XCTestCase {
         XCTAssertThrowsError(try TextPreparation.read(path: utf16Plain)) { e in
             XCTAssertTrue("\(e)".contains("has NUL bytes; it looks like UTF-16LE without a byte-order mark"), "\(e)")
         }
+        // Cyrillic in UTF-16 without a mark is valid UTF-8 throughout (letters and U+0004), with no NUL to give it away.
+        let cyrillic = dir.path + "/cyrillic16.txt"
+        try "приветмир".data(using: .utf16LittleEndian)!.write(to: URL(fileURLWithPath: cyrillic))
+        XCTAssertThrowsError(try TextPreparation.read(path: cyrillic)) { e in
+            XCTAssertTrue("\(e)".contains("is not UTF-8 text; it looks like UTF-16LE without a byte-order mark"), "\(e)")
+        }
+        XCTAssertNil(TextPreparation.encodedTextHint(forValidUTF8: Data("tab\there, form feed \u{0C} and ESC \u{1B}[0m".utf8)))
+        // Past the size limit, what the bytes are comes first: splitting a gzip or UTF-16 file would not help.
+        let bigUTF16 = dir.path + "/big16.txt"
+        try String(repeating: "a line of text\n", count: 100).data(using: .utf16)!.write(to: URL(fileURLWithPath: bigUTF16))
+        XCTAssertThrowsError(try TextPreparation.read(path: bigUTF16, maxBytes: 100)) { e in
+            XCTAssertTrue("\(e)".contains("is not UTF-8 text; it looks like UTF-16"), "\(e)")
+        }
         XCTAssertThrowsError(try TextPreparation.read(path: dir.path + "/no\u{1B}[31m.txt")) { e in
             XCTAssertTrue("\(e)".contains("U+001B"), "\(e)")
             XCTAssertFalse("\(e)".contains("\u{1B}"))

@@ -214,6 +214,13 @@ final class CharModelTests: XCTestCase {
         FileManager.default.createFile(atPath: dir.path("utf16.txt"),
                                        contents: Data("the quick brown fox".utf8.flatMap { [$0, 0] }))
         XCTAssertTrue(trainError(opts(dir.path("utf16.txt"))).contains("it looks like UTF-16"))
+        // Cyrillic in UTF-16 without a mark: valid UTF-8 with no NUL (letters and U+0004), and not half control
+        // characters either; it trained on that before.
+        FileManager.default.createFile(atPath: dir.path("cyrillic16.txt"),
+                                       contents: String(repeating: "приветмир", count: 20).data(using: .utf16LittleEndian)!)
+        XCTAssertTrue(trainError(opts(dir.path("cyrillic16.txt"))).contains(
+            "cyrillic16.txt: not UTF-8 text; it looks like UTF-16LE without a byte-order mark"),
+                      trainError(opts(dir.path("cyrillic16.txt"))))
         // Overlong forms, surrogates and code points above U+10FFFF are named at their own offset, not the file's end.
         for (name, bad) in [("c0af", [0xC0, 0xAF]), ("e08080", [0xE0, 0x80, 0x80]), ("eda080", [0xED, 0xA0, 0x80]),
                             ("f4908080", [0xF4, 0x90, 0x80, 0x80]), ("f5", [0xF5, 0x80])] as [(String, [UInt8])] {
