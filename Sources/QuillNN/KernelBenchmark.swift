@@ -29,8 +29,8 @@ public struct KernelBenchmark {
         /// Elements per call for the pointwise kernels, counted in `unit`s ("unit": hidden units, "element").
         public var elements: Int
         public var unit: String
-        /// Threads it ran on where that differs from the bench's (a fused step of a small layer runs on fewer); nil
-        /// for the bench's threads.
+        /// Threads it ran on, for the fused steps (a small layer's run on fewer than the bench's); nil for the
+        /// bench's threads.
         public var threads: Int? = nil
     }
 
