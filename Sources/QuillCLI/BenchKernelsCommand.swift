@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import QuillNN
 
 /// `quill bench kernels`: the pieces of a recurrent step, timed apart (GEMM shapes and fused pointwise maths).
@@ -44,6 +45,11 @@ public struct BenchKernels: ParsableCommand {
             if let threads = t.threads { row["threads"] = threads }
             rows.append(row)
         }
+        if !FusedKernels.available {
+            let env = ProcessInfo.processInfo.environment["QUILL_KERNELS"] ?? ""
+            r.line("fused steps not timed: " + (env.isEmpty || ["avx2", "avx512", "all"].contains(env.lowercased())
+                ? "this CPU has neither AVX-512 nor AVX2 with FMA" : "QUILL_KERNELS=\(env) turns Quill's kernels off"))
+        }
         if let skipped = KernelBenchmark.bf16Skipped {
             r.line(skipped)
             r.set("bf16_skipped", skipped)
@@ -53,8 +59,12 @@ public struct BenchKernels: ParsableCommand {
             r.set("peak_gflops_one_thread", one.gflops)
         }
         if let peak {
-            r.line(peak.description + (before != nil && after != nil
-                ? String(format: ", the larger of %.0f before and %.0f after the products (a busy host lowers it)", before!.gflops, after!.gflops) : ""))
+            var both = ""
+            if let before, let after {
+                both = String(format: ", the larger of %.0f before and %.0f after the products (a busy host lowers it)",
+                              before.gflops, after.gflops)
+            }
+            r.line(peak.description + both)
             if products.contains(where: { t in
                 (t.flops ?? 0) / t.seconds / 1e9 > (t.threads == 1 ? one ?? peak : peak).gflops
             }) {

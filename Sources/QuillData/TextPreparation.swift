@@ -122,7 +122,11 @@ public enum TextPreparation {
             }
         }
         if !unknown.isEmpty {
-            throw TextError("the model's alphabet lacks \(unknown.map(shown).joined(separator: ", ")); rephrase without \(unknown.count == 1 ? "it" : "them")")
+            // U+FFFD is what bytes that are not UTF-8 become on the way in (a command-line argument typed in a
+            // terminal of another encoding): the bytes, not the model, are the problem.
+            let notUTF8 = unknown.contains("\u{FFFD}")
+                ? " (U+FFFD stands for bytes that were not UTF-8: is the terminal or the file in another encoding?)" : ""
+            throw TextError("the model's alphabet lacks \(unknown.map(shown).joined(separator: ", "))\(notUTF8); rephrase without \(unknown.count == 1 ? "it" : "them")")
         }
         return (out, replaced.sorted())
     }

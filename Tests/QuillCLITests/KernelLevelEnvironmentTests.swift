@@ -21,7 +21,8 @@ final class KernelLevelEnvironmentTests: XCTestCase {
         for value in ["0", "OFF", "none"] {
             let off = try bench(value)
             XCTAssertEqual(off.status, 0, value)
-            XCTAssertFalse(off.out.contains("fused"), "QUILL_KERNELS=\(value) left the fused kernels on")
+            XCTAssertFalse(off.out.contains(", fused "), "QUILL_KERNELS=\(value) left the fused kernels on")
+            XCTAssertTrue(off.out.contains("fused steps not timed: QUILL_KERNELS=\(value) turns Quill's kernels off"), off.out)
             XCTAssertTrue(off.err.isEmpty, off.err)
         }
         for value in ["all", ""] {

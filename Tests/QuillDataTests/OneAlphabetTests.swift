@@ -71,6 +71,10 @@ final class OneAlphabetTests: XCTestCase {
         XCTAssertEqual(try TextPreparation.checked("“café”", alphabet: a).text, "\"cafe\"")
         a.textPolicy = .strict
         XCTAssertThrowsError(try TextPreparation.checked("café", alphabet: a)) { XCTAssertTrue("\($0)".contains("lacks 'é'"), "\($0)") }
+        // Bytes that were not UTF-8 (an argument typed in a Latin-1 terminal) arrive as U+FFFD: said so.
+        XCTAssertThrowsError(try TextPreparation.checked(String(decoding: [0x63, 0x61, 0x66, 0xE9], as: UTF8.self), alphabet: a)) {
+            XCTAssertTrue("\($0)".contains("U+FFFD stands for bytes that were not UTF-8"), "\($0)")
+        }
         a.textPolicy = TextPolicy(substitutes: false, unknown: .unknownSymbol)
         let kept = try TextPreparation.checked("café☃", alphabet: a).text
         XCTAssertEqual(kept, "café☃")
