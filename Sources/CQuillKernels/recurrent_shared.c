@@ -77,6 +77,8 @@ int qk_level(void) {
     return cpu < qk_level_cap ? cpu : qk_level_cap;
 }
 
+int qk_cpu_kernel_level(void) { return cpu_level(); }
+
 int qk_set_level(int cap) {
     qk_level();
     qk_level_cap = cap < 0 ? 0 : cap > 3 ? 3 : cap == 1 ? 0 : cap;
@@ -439,6 +441,7 @@ void qk_parallel_ranges(int count, int minimumPerThread, qk_range_fn fn, void *c
 #else
 
 int qk_level(void) { return 0; }
+int qk_cpu_kernel_level(void) { return 0; }
 int qk_set_level(int level) { (void)level; return 0; }
 int qk_available(void) { return 0; }
 int qk_avx2_available(void) { return 0; }

@@ -325,8 +325,9 @@ extension TextPreparation {
 
     /// "LE" or "BE" where `head` (a file's first bytes, no byte-order mark) reads as UTF-16 text of that order, else
     /// nil. ASCII among other characters puts zeros in a quarter of the bytes, all in the high halves of the code
-    /// units, with as many letters in the low halves (not a file of zeros). Text in one script puts few distinct values in the high byte of its code units (0x00 for ASCII, 0x04
-    /// for Cyrillic, 0x03 for Greek) and many in the low byte: the two most common high bytes cover at least 90% of
+    /// units, with as many letters in the low halves (not a file of zeros). Text in one script puts few distinct
+    /// values in the high byte of its code units (0x00 for ASCII, 0x04 for Cyrillic, 0x03 for Greek) and many in the
+    /// low byte: the two most common high bytes cover at least 90% of
     /// the units, the low bytes take at least twice as many distinct values, and the low bytes are not mostly zero
     /// (a file of zeros). 8-bit text fails the first test, since every other one of its bytes is a letter of many
     /// values. Text in the scripts of thousands of characters (Chinese, Japanese) is not recognised.

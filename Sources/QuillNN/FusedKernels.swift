@@ -44,6 +44,9 @@ public enum FusedKernels {
     @discardableResult
     public static func cap(at level: Level) -> Level { Level(rawValue: qk_set_level(level.rawValue)) ?? .none }
 
+    /// The widest kernels this CPU runs, whatever `QUILL_KERNELS` or `cap(at:)` allow.
+    public static var cpuLevel: Level { Level(rawValue: qk_cpu_kernel_level()) ?? .none }
+
     /// Whether this CPU runs the fused recurrent steps (AVX-512, or AVX2 with FMA).
     public static var available: Bool { qk_avx2_available() != 0 }
 

@@ -23,9 +23,12 @@ extern "C" {
 
 /// The widest kernels this process runs: 3 for AVX-512 (F, VL, DQ with FMA), 2 for AVX2 with FMA, 0 for neither (or
 /// not x86-64), capped by QUILL_KERNELS in the environment (0, off, none or portable: none; avx2: at most the AVX2
-/// kernels; avx512 or all: no cap; case ignored; any other value: no cap, and one line on standard error) or by
-/// qk_set_level. The CPU is read once.
+/// kernels; avx512 or all: no cap; case ignored; a width the CPU lacks, or any other value, is named in one line on
+/// standard error) or by qk_set_level. The CPU is read once.
 int qk_level(void);
+
+/// The vector kernels this CPU runs (3, 2 or 0 as qk_level()), whatever QUILL_KERNELS or qk_set_level allow.
+int qk_cpu_kernel_level(void);
 
 /// Caps the kernels at `level` (0: none, 2: AVX2 at most, 3: all the CPU runs; 1 counts as 0) for tests and
 /// benches that hold one width to another on the same machine; returns qk_level() afterwards. Call it between
