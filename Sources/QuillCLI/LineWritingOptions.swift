@@ -2,7 +2,7 @@ import ArgumentParser
 import QuillModels
 
 /// How `quill write` writes each line: Graves's stopping rule with the step cap and the finishing steps
-/// (`WriteOptions`), and how often a line that breaks down is written again (`PageWriter`). Defaults are theirs.
+/// (`WriteOptions`), how often a line that breaks down is written again and how long a line is written whole (`PageWriter`). Defaults are theirs.
 struct LineWritingOptions: ParsableArguments {
     @Option(name: .customLong("steps-per-char"), help: "Step cap per character (5…200).")
     var stepsPerChar = WriteOptions().stepsPerCharacter
@@ -11,10 +11,15 @@ struct LineWritingOptions: ParsableArguments {
     var finishSteps = WriteOptions().finishingSteps
     @Option(help: "Tries per line when a line breaks down (1…20; 1 never writes a line again).")
     var tries = PageWriter.defaultMaxTries
+    @Option(name: .customLong("piece-chars"),
+            help: ArgumentHelp("Write a line longer than this many characters in pieces of at most this many, cut at "
+                + "spaces, each in the page's hand, joined on the line (0…500; 0 writes every line whole)."))
+    var pieceChars = PageWriter.defaultPieceCharacters
 
     func validate() throws {
         try OptionRange.check("steps-per-char", stepsPerChar, 5...200)
         try OptionRange.check("finish-steps", finishSteps, 0...100)
         try OptionRange.check("tries", tries, 1...20)
+        try OptionRange.check("piece-chars", pieceChars, 0...500)
     }
 }

@@ -25,7 +25,10 @@ public struct WriteCommand: ParsableCommand {
         points, for at most --finish-steps steps (default \(WriteOptions().finishingSteps); the data average 11.4 steps a \
         character), so the last letter is complete and no stray dot follows it. A line that breaks down (the window runs back, skips \
         or stalls, leaves the last letter after under 5 steps, the line never ends, or its ink leaves the line) is written again with a seed derived from \
-        --seed, up to --tries tries; the lines written again are reported on standard error.
+        --seed, up to --tries tries; the lines written again are reported on standard error. A line longer than \
+        --piece-chars characters (default \(PageWriter.defaultPieceCharacters)) is written in pieces cut at spaces, \
+        each in the page's hand, checked on its own and joined one word gap apart: the bundled model learned from \
+        lines of 29 characters on average, and writes long lines more legibly this way.
 
         Characters outside the model's alphabet are replaced where a plain equivalent exists (é→e, “→", —→-) and \
         the replacements are reported; any others are an error.
@@ -328,6 +331,7 @@ public struct WriteCommand: ParsableCommand {
         request.options = WriteOptions(bias: sampling.bias, stepsPerCharacter: lines.stepsPerChar,
                                        finishingSteps: lines.finishSteps)
         request.tries = lines.tries
+        request.pieceCharacters = lines.pieceChars
         request.seed = sampling.seed
         request.lineHeight = lineHeight
         request.style = pen.style()

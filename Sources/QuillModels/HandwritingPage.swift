@@ -64,8 +64,14 @@ public struct PageWriter {
     public var maxTries = PageWriter.defaultMaxTries
     /// The default of `maxTries` (`quill write --tries`).
     public static let defaultMaxTries = 6
-    /// Called as the first try of each line is written, with (lines written, lines on the page); the tries again
-    /// of broken lines come after and do not move it.
+    /// Lines longer than this many characters (Unicode scalars) are written in pieces of at most this many, cut at
+    /// spaces and joined (`LinePieces`); 0 writes every line whole.
+    public var pieceCharacters = PageWriter.defaultPieceCharacters
+    /// The default of `pieceCharacters` (`quill write --piece-chars`): longer than 99.6% of IAM-OnDB's lines, so
+    /// what the bundled model learned from is written whole and a page's 60-character lines in two pieces.
+    public static let defaultPieceCharacters = 50
+    /// Called as the first try of each line (each piece of a line written in pieces) is written, with (pieces
+    /// written, pieces on the page); the tries again of broken pieces come after and do not move it.
     public var progress: ((Int, Int) -> Void)?
     /// Told the kept points of each line's first try as they are sampled (`KeptPoint.line` is the page's line
     /// index), and asked before every pen step of every try whether to stop: `write` then throws `SamplingStopped`.
@@ -76,46 +82,89 @@ public struct PageWriter {
         self.options = options
     }
 
-    /// Writes `lines` (nil: a blank line) with `seed`; `prime` gives the hand (nil: the first line's own).
+    /// Writes `lines` (nil: a blank line) with `seed`; `prime` gives the hand (nil: the first line's own). A line
+    /// longer than `pieceCharacters` is written in pieces (`LinePieces`), each checked and written again on its own,
+    /// and joined; a line no longer than that is written as before, with the same seeds.
     /// - Throws: `NonFiniteOutputError` when the network's output becomes NaN or infinite (a broken checkpoint);
     ///   `SamplingStopped` when `observer.shouldStop` stopped it.
     public func write(_ lines: [String?], seed: UInt64, prime: Prime? = nil) throws -> WrittenPage {
-        let written = lines.enumerated().compactMap { i, line in line.map { (index: i, text: $0) } }
-        var generated = [GeneratedLine?](repeating: nil, count: lines.count)
+        var pieces: [Piece] = []
+        var piecesOfLine = [[Int]](repeating: [], count: lines.count)
+        for (i, line) in lines.enumerated() {
+            guard let line else { continue }
+            for (k, p) in LinePieces.split(line, maxCharacters: pieceCharacters).enumerated() {
+                piecesOfLine[i].append(pieces.count)
+                pieces.append(Piece(line: i, index: k, text: p.text, start: p.start))
+            }
+        }
+        var generated = [GeneratedLine?](repeating: nil, count: pieces.count)
         var resampled = [WrittenPage.Resample]()
         var finished = 0
-        func run(_ entries: [(index: Int, text: String)], prime: Prime?) throws {
-            let indices = entries.map(\.index)
-            let before = finished, total = written.count
-            let (out, redone) = try writeChecked(entries.map(\.text), pageIndices: indices, seed: seed, prime: prime,
+        func run(_ rows: [Int], prime: Prime?) throws {
+            let before = finished, total = pieces.count
+            let (out, redone) = try writeChecked(rows.map { pieces[$0] }, seed: seed, prime: prime,
                                                  firstTry: progress.map { report in { report(before + $0, total) } })
-            finished += entries.count
-            for (i, g) in zip(indices, out) { generated[i] = g }
+            finished += rows.count
+            for (r, g) in zip(rows, out) { generated[r] = g }
             resampled += redone
         }
         if let prime {
-            try run(written, prime: prime)
-        } else if let first = written.first {
-            try run([first], prime: nil)
-            if written.count > 1, let g = generated[first.index] {
-                try run(Array(written.dropFirst()), prime: g.prime(text: first.text, cutAtFinish: true))
+            try run(Array(pieces.indices), prime: prime)
+        } else if !pieces.isEmpty {
+            try run([0], prime: nil)
+            if pieces.count > 1, let g = generated[0] {
+                try run(Array(pieces.indices.dropFirst()), prime: g.prime(text: pieces[0].text, cutAtFinish: true))
             }
         }
-        return WrittenPage(generated: generated, texts: lines, resampled: resampled)
+        let joined: [GeneratedLine?] = lines.indices.map { i in
+            guard lines[i] != nil, let line = lines[i] else { return nil }
+            let parts = piecesOfLine[i].compactMap { r in generated[r].map { (line: $0, text: pieces[r].text, start: pieces[r].start) } }
+            return LinePieces.joined(parts, lineLength: line.unicodeScalars.count)
+        }
+        return WrittenPage(generated: joined, texts: lines, resampled: Self.byLine(resampled))
     }
 
-    /// Writes texts as one batch, then writes each broken line again (the broken ones of a try as one batch),
-    /// up to `maxTries` tries; a line that never comes out sound keeps its least broken try.
-    /// - Throws: `NonFiniteOutputError` as soon as a try's output is not finite (no point in trying again).
-    /// `firstTry` is told how many lines of the first try are finished, as they finish.
-    func writeChecked(_ texts: [String], pageIndices: [Int], seed: UInt64, prime: Prime?,
-                      firstTry: ((Int) -> Void)? = nil) throws -> ([GeneratedLine], [WrittenPage.Resample]) {
-        func attempt(_ rows: [Int], _ k: Int) throws -> [GeneratedLine] {
-            var rngs = rows.map {
-                SeededGenerator(seed: SeededGenerator.derivedSeed(seed, UInt64(pageIndices[$0]), attempt: UInt64(k)))
+    /// The resampled pieces as lines: a line's pieces' tries counted as the most any of them took, their problems
+    /// together.
+    static func byLine(_ pieces: [WrittenPage.Resample]) -> [WrittenPage.Resample] {
+        var out: [WrittenPage.Resample] = []
+        for r in pieces {
+            if let i = out.firstIndex(where: { $0.line == r.line }) {
+                out[i].tries = max(out[i].tries, r.tries)
+                out[i].firstProblems += r.firstProblems
+                out[i].remaining += r.remaining
+            } else {
+                out.append(r)
             }
+        }
+        return out
+    }
+
+    /// A piece of a page line (`LinePieces.split`): the line's index on the page, the piece's index in the line,
+    /// its text and where that starts in the line (Unicode scalars).
+    struct Piece {
+        var line: Int, index: Int, text: String, start: Int
+
+        /// The seed of try `attempt`: a line's first piece has the seed the whole line had before lines were
+        /// written in pieces, so lines short enough to be one piece come out as they did.
+        func seed(_ page: UInt64, attempt: Int) -> UInt64 {
+            index == 0 ? SeededGenerator.derivedSeed(page, UInt64(line), attempt: UInt64(attempt))
+                : SeededGenerator.derivedSeed(SeededGenerator.derivedSeed(page, UInt64(line)), UInt64(index),
+                                              attempt: UInt64(attempt))
+        }
+    }
+
+    /// Writes the pieces as one batch, then writes each broken piece again (the broken ones of a try as one batch),
+    /// up to `maxTries` tries; a piece that never comes out sound keeps its least broken try.
+    /// - Throws: `NonFiniteOutputError` as soon as a try's output is not finite (no point in trying again).
+    /// `firstTry` is told how many pieces of the first try are finished, as they finish.
+    func writeChecked(_ pieces: [Piece], seed: UInt64, prime: Prime?,
+                      firstTry: ((Int) -> Void)? = nil) throws -> ([GeneratedLine], [WrittenPage.Resample]) {
+        let texts = pieces.map(\.text)
+        func attempt(_ rows: [Int], _ k: Int) throws -> [GeneratedLine] {
+            var rngs = rows.map { SeededGenerator(seed: pieces[$0].seed(seed, attempt: k)) }
             let out = sampler.write(rows.map { texts[$0] }, options: options, rngs: &rngs, prime: prime,
-                                    progress: k == 0 ? firstTry : nil, observer: observer(rows, pageIndices: pageIndices, firstTry: k == 0))
+                                    progress: k == 0 ? firstTry : nil, observer: observer(rows, pieces: pieces, firstTry: k == 0))
             if out.contains(where: \.stopped) { throw SamplingStopped() }
             guard out.allSatisfy(\.isFinite) else { throw NonFiniteOutputError() }
             return out
@@ -147,10 +196,9 @@ public struct PageWriter {
         // A primed line that never got past the prime (an untrained or mismatched model) is written without it.
         if prime != nil {
             for r in texts.indices where bestProblems[r].contains(.empty) {
-                var rng = [SeededGenerator(seed: SeededGenerator.derivedSeed(seed, UInt64(pageIndices[r]),
-                                                                              attempt: UInt64(maxTries)))]
+                var rng = [SeededGenerator(seed: pieces[r].seed(seed, attempt: maxTries))]
                 best[r] = sampler.write([texts[r]], options: options, rngs: &rng, prime: nil,
-                                        observer: observer([r], pageIndices: pageIndices, firstTry: false))[0]
+                                        observer: observer([r], pieces: pieces, firstTry: false))[0]
                 if best[r].stopped { throw SamplingStopped() }
                 guard best[r].isFinite else { throw NonFiniteOutputError() }
                 bestProblems[r] = problems(best[r], r)
@@ -158,21 +206,24 @@ public struct PageWriter {
             }
         }
         let redone = texts.indices.filter { tries[$0] > 1 }.map {
-            WrittenPage.Resample(line: pageIndices[$0], tries: tries[$0], firstProblems: first[$0],
+            WrittenPage.Resample(line: pieces[$0].line, tries: tries[$0], firstProblems: first[$0],
                                  remaining: bestProblems[$0])
         }
         return (best, redone)
     }
 
-    /// `observer` for a batch of `rows` (indices into the page's lines `pageIndices`): points are passed on with
-    /// their page line for a first try only; `shouldStop` always.
-    private func observer(_ rows: [Int], pageIndices: [Int], firstTry: Bool) -> SamplingObserver? {
+    /// `observer` for a batch of `rows` (indices into `pieces`): points are passed on with their page line, for a
+    /// first try of a line's first piece only (the other pieces are drawn from the origin of their own, and land in
+    /// the line when it is joined); `shouldStop` always.
+    private func observer(_ rows: [Int], pieces: [Piece], firstTry: Bool) -> SamplingObserver? {
         guard let observer else { return nil }
         var passed = SamplingObserver(shouldStop: observer.shouldStop)
         if firstTry, let point = observer.point {
             passed.point = { p in
+                let piece = pieces[rows[p.line]]
+                guard piece.index == 0 else { return }
                 var p = p
-                p.line = pageIndices[rows[p.line]]
+                p.line = piece.line
                 point(p)
             }
         }

@@ -31,6 +31,8 @@ public struct PageRequest: Sendable {
     public var options = WriteOptions()
     /// Tries per line when a line breaks down (`PageWriter.maxTries`).
     public var tries = PageWriter.defaultMaxTries
+    /// Lines longer than this many characters are written in pieces (`PageWriter.pieceCharacters`; 0: whole).
+    public var pieceCharacters = PageWriter.defaultPieceCharacters
     public var seed: UInt64 = 1
     /// Height of one line of writing on the page, in points (`quill write --line-height`).
     public var lineHeight = 60.0
@@ -147,6 +149,7 @@ public final class HandwritingWriter: @unchecked Sendable {
     public func pageWriter(_ request: PageRequest) -> PageWriter {
         var writer = PageWriter(sampler: sampler, options: request.options)
         writer.maxTries = request.tries
+        writer.pieceCharacters = request.pieceCharacters
         return writer
     }
 
