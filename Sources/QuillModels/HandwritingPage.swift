@@ -52,7 +52,8 @@ extension WrittenPage {
 /// Writes pages: lines sampled in one batch, in one hand, each checked and written again when it breaks down.
 ///
 /// One hand: with a prime (a style, a prepared sample or the user's ink) every line is primed with it (Graves
-/// section 5.5); without one, the first line is written unprimed and lines 2…n are primed with its strokes and text.
+/// section 5.5); without one, the first line (its first piece, when written in pieces) is written unprimed and the
+/// rest of the page is primed with its strokes and text.
 /// Broken lines (`LineCheck`) are written again with seeds derived from the page's seed, the line and the try, so
 /// a page is the same for the same seed. Finally every line is levelled and scaled to the page's median letter
 /// height (`StrokeGeometry.normalisedLine`).
@@ -70,11 +71,13 @@ public struct PageWriter {
     /// The default of `pieceCharacters` (`quill write --piece-chars`): longer than 99.6% of IAM-OnDB's lines, so
     /// what the bundled model learned from is written whole and a page's 60-character lines in two pieces.
     public static let defaultPieceCharacters = 50
-    /// Called as the first try of each line (each piece of a line written in pieces) is written, with (pieces
-    /// written, pieces on the page); the tries again of broken pieces come after and do not move it.
+    /// Called as the first try of each line is written, with (lines written, lines on the page); the tries again
+    /// of broken lines come after and do not move it. Lines written in pieces count in proportion to the pieces
+    /// written (the page's lines times pieces written over pieces on the page, rounded down).
     public var progress: ((Int, Int) -> Void)?
     /// Told the kept points of each line's first try as they are sampled (`KeptPoint.line` is the page's line
-    /// index), and asked before every pen step of every try whether to stop: `write` then throws `SamplingStopped`.
+    /// index; of a line written in pieces, its first piece's only), and asked before every pen step of every try
+    /// whether to stop: `write` then throws `SamplingStopped`.
     public var observer: SamplingObserver?
 
     public init(sampler: HandwritingSampler, options: WriteOptions) {
@@ -100,10 +103,13 @@ public struct PageWriter {
         var generated = [GeneratedLine?](repeating: nil, count: pieces.count)
         var resampled = [WrittenPage.Resample]()
         var finished = 0
+        let lineCount = lines.count(where: { $0 != nil })
         func run(_ rows: [Int], prime: Prime?) throws {
             let before = finished, total = pieces.count
             let (out, redone) = try writeChecked(rows.map { pieces[$0] }, seed: seed, prime: prime,
-                                                 firstTry: progress.map { report in { report(before + $0, total) } })
+                                                 firstTry: progress.map { report in
+                                                     { report((before + $0) * lineCount / total, lineCount) }
+                                                 })
             finished += rows.count
             for (r, g) in zip(rows, out) { generated[r] = g }
             resampled += redone
@@ -117,7 +123,7 @@ public struct PageWriter {
             }
         }
         let joined: [GeneratedLine?] = lines.indices.map { i in
-            guard lines[i] != nil, let line = lines[i] else { return nil }
+            guard let line = lines[i] else { return nil }
             let parts = piecesOfLine[i].compactMap { r in generated[r].map { (line: $0, text: pieces[r].text, start: pieces[r].start) } }
             return LinePieces.joined(parts, lineLength: line.unicodeScalars.count)
         }

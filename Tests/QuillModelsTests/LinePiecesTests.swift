@@ -153,7 +153,14 @@ final class LinePiecesTests: XCTestCase {
         var pieces = PageWriter(sampler: sampler, options: WriteOptions(bias: 1))
         pieces.pieceCharacters = 30
         for prime in [nil, style.prime] {
-            let a = try pieces.write(lines, seed: 3, prime: prime), w = try whole.write(lines, seed: 3, prime: prime)
+            var reports: [(Int, Int)] = []
+            var counted = pieces
+            counted.progress = { reports.append(($0, $1)) }
+            let a = try counted.write(lines, seed: 3, prime: prime), w = try whole.write(lines, seed: 3, prime: prime)
+            // Progress counts the page's lines (2), not its pieces, and ends at all of them.
+            XCTAssertTrue(reports.allSatisfy { $0.1 == 2 && $0.0 <= 2 })
+            XCTAssertEqual(reports.last?.0, 2)
+            XCTAssertEqual(reports.map(\.0), reports.map(\.0).sorted())
             XCTAssertEqual(a.generated[0]?.dx, w.generated[0]?.dx, "a short line is written as before")
             XCTAssertNil(a.lines[1])
             let g = try XCTUnwrap(a.generated[2])
@@ -164,6 +171,7 @@ final class LinePiecesTests: XCTestCase {
             let ink = try XCTUnwrap(a.lines[2])
             XCTAssertLessThan(abs(StrokeGeometry.slopeDegrees(ink)), 1)
             XCTAssertEqual(try pieces.write(lines, seed: 3, prime: prime).lines, a.lines, "same seed, same page")
+            XCTAssertNotEqual(try pieces.write(lines, seed: 4, prime: prime).lines, a.lines)
             XCTAssertTrue(a.resampled.allSatisfy { $0.line == 0 || $0.line == 2 })
         }
     }
