@@ -170,7 +170,8 @@ public struct WriteCommand: ParsableCommand {
             let what = r.firstProblems.map(\.description).joined(separator: "; ")
             let outcome = r.remaining.isEmpty ? "\(r.tries) tries"
                 : "still broken after \(r.tries) tries (\(r.remaining.map(\.description).joined(separator: "; "))); kept the best"
-            note("resampled line \(r.line + 1) (\(what)): \(outcome)")
+            let piece = r.pieceCount > 1 ? ", piece \(r.piece + 1) of \(r.pieceCount)" : ""
+            note("resampled line \(r.line + 1)\(piece) (\(what)): \(outcome)")
         }
         for (i, g) in page.generated.enumerated() where g?.finished == false && !page.resampled.contains(where: { $0.line == i }) {
             note("line \(i + 1) reached the step cap before the window passed its end")

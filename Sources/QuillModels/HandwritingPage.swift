@@ -22,6 +22,9 @@ public struct WrittenPage: Sendable {
         public var firstProblems: [LineProblem]
         /// What is still wrong with the kept try, when every try broke down (the least broken one is kept).
         public var remaining: [LineProblem]
+        /// Of a line written in pieces (`PageWriter.pieceCharacters`), the piece written again (0-based) and how
+        /// many pieces the line has; 0 and 1 for a line written whole.
+        public var piece = 0, pieceCount = 1
     }
 }
 
@@ -44,7 +47,7 @@ extension WrittenPage {
         self.init(lines: samples.indices.map { i in
                       samples[i].map { StrokeGeometry.normalisedLine($0, letterHeight: height * factors[i]) }
                   },
-                  generated: generated, resampled: resampled.sorted { $0.line < $1.line },
+                  generated: generated, resampled: resampled.sorted { ($0.line, $0.piece) < ($1.line, $1.piece) },
                   letterHeight: height * (written.isEmpty ? 1 : written[written.count / 2]))
     }
 }
@@ -99,6 +102,7 @@ public struct PageWriter {
                 piecesOfLine[i].append(pieces.count)
                 pieces.append(Piece(line: i, index: k, text: p.text, start: p.start))
             }
+            for r in piecesOfLine[i] { pieces[r].count = piecesOfLine[i].count }
         }
         var generated = [GeneratedLine?](repeating: nil, count: pieces.count)
         var resampled = [WrittenPage.Resample]()
@@ -127,29 +131,15 @@ public struct PageWriter {
             let parts = piecesOfLine[i].compactMap { r in generated[r].map { (line: $0, text: pieces[r].text, start: pieces[r].start) } }
             return LinePieces.joined(parts, lineLength: line.unicodeScalars.count)
         }
-        return WrittenPage(generated: joined, texts: lines, resampled: Self.byLine(resampled))
-    }
-
-    /// The resampled pieces as lines: a line's pieces' tries counted as the most any of them took, their problems
-    /// together.
-    static func byLine(_ pieces: [WrittenPage.Resample]) -> [WrittenPage.Resample] {
-        var out: [WrittenPage.Resample] = []
-        for r in pieces {
-            if let i = out.firstIndex(where: { $0.line == r.line }) {
-                out[i].tries = max(out[i].tries, r.tries)
-                out[i].firstProblems += r.firstProblems
-                out[i].remaining += r.remaining
-            } else {
-                out.append(r)
-            }
-        }
-        return out
+        return WrittenPage(generated: joined, texts: lines, resampled: resampled)
     }
 
     /// A piece of a page line (`LinePieces.split`): the line's index on the page, the piece's index in the line,
     /// its text and where that starts in the line (Unicode scalars).
     struct Piece {
         var line: Int, index: Int, text: String, start: Int
+        /// How many pieces the line has.
+        var count = 1
 
         /// The seed of try `attempt`: a line's first piece has the seed the whole line had before lines were
         /// written in pieces, so lines short enough to be one piece come out as they did.
@@ -213,7 +203,7 @@ public struct PageWriter {
         }
         let redone = texts.indices.filter { tries[$0] > 1 }.map {
             WrittenPage.Resample(line: pieces[$0].line, tries: tries[$0], firstProblems: first[$0],
-                                 remaining: bestProblems[$0])
+                                 remaining: bestProblems[$0], piece: pieces[$0].index, pieceCount: pieces[$0].count)
         }
         return (best, redone)
     }

@@ -77,6 +77,20 @@ enum Answers {
                     phi: generated.phi.map { rounded(Array($0.suffix(n))) }, pi: generated.pi.map(rounded))
     }
 
+    /// The lines written again, one entry a line: a line written in pieces counts the most tries any of its
+    /// pieces took.
+    static func resampledLines(_ pieces: [WrittenPage.Resample]) -> [Resample] {
+        var out: [Resample] = []
+        for r in pieces {
+            if let i = out.firstIndex(where: { $0.line == r.line }) {
+                out[i].tries = max(out[i].tries, r.tries)
+            } else {
+                out.append(Resample(line: r.line, tries: r.tries))
+            }
+        }
+        return out
+    }
+
     /// The whole answer for a written page.
     static func write(_ result: WrittenPageResult, request: PageRequest, style: String?) -> Write {
         let replaced = listed(Set(result.prepared.replacements + TextPreparation.normalisingChanges(request.text)))
@@ -84,7 +98,7 @@ enum Answers {
               width: request.style.width,
               size: ["width": result.placed.size.width, "height": result.placed.size.height],
               lines: result.prepared.lines.indices.map { line($0, result) },
-              resampled: result.page.resampled.map { Resample(line: $0.line, tries: $0.tries) },
+              resampled: resampledLines(result.page.resampled),
               replaced: replaced.shown, replacedCount: replaced.count)
     }
 }

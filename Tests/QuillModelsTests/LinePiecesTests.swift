@@ -175,4 +175,18 @@ final class LinePiecesTests: XCTestCase {
             XCTAssertTrue(a.resampled.allSatisfy { $0.line == 0 || $0.line == 2 })
         }
     }
+
+    /// Pieces are checked and written again one by one, and each is reported with its place in the line.
+    func testBrokenPiecesAreReportedByPiece() throws {
+        var writer = PageWriter(sampler: try bundledSampler(), options: WriteOptions(bias: 1))
+        writer.pieceCharacters = 30
+        writer.maxTries = 2
+        writer.check.maxDwell = 0  // every piece "stalls": all are written again
+        let long = "and the other young officers would meet in his rooms of an"
+        let page = try writer.write(["short line", long], seed: 1)
+        XCTAssertEqual(page.resampled.map(\.line), [0, 1, 1])
+        XCTAssertEqual(page.resampled.map(\.piece), [0, 0, 1])
+        XCTAssertEqual(page.resampled.map(\.pieceCount), [1, 2, 2])
+        XCTAssertTrue(page.resampled.allSatisfy { $0.tries == 2 && !$0.remaining.isEmpty })
+    }
 }
