@@ -68,18 +68,24 @@ public enum LinePieces {
         return Array(gaps.sorted(by: >).prefix(max(words - 1, 0)))
     }
 
+    /// The most a piece is scaled up or down to the first piece's x-height: a piece of 25 characters measures its
+    /// letter height roughly (capitals, a long descender), so a larger measured difference is taken as the
+    /// measure's error. With the bound, without it, and without scaling, pages read the same (README "Long lines in
+    /// pieces"); unscaled, a piece's size can jump at the join.
+    static let maxScale = 1.25
+
     /// Word gap, in x-heights of the first piece, when no piece of a line has two words to measure one from
     /// (IAM-OnDB's writers leave about one x-height between words).
     static let defaultWordGap = 1.0
 
-    /// The pieces' ink on one line, in the first piece's units and place: each piece levelled, moved to the first
-    /// piece's midline and set one word gap (the median of the gaps between words measured in the pieces,
-    /// `wordGaps`) to the right of the ink before it. Sizes are left as sampled: the pieces are primed with one
-    /// hand, and a short piece's letter height is too rough a measure to scale by. Points are absolute, y down; the
-    /// result's strokes are the pieces' strokes in order, so the pen lifts between pieces.
+    /// The pieces' ink on one line, in the first piece's units and place: each piece levelled, scaled towards the
+    /// first piece's x-height (letter height over `StrokeGeometry.letterHeightFactor` of its text) by at most
+    /// `maxScale` either way, moved to the first piece's midline and set one word gap (the median of the gaps
+    /// between words measured in the pieces, `wordGaps`) to the right of the ink before it. Points are absolute,
+    /// y down; the result's strokes are the pieces' strokes in order, so the pen lifts between pieces.
     /// - Parameters:
     ///   - pieces: the pieces' ink (absolute coordinates, y down), in reading order; empty pieces are skipped.
-    ///   - texts: each piece's text (its number of words; its letter height factor for the fallback gap).
+    ///   - texts: each piece's text (its number of words and its letter height factor).
     public static func joined(_ pieces: [HandwritingSample], texts: [String]) -> HandwritingSample {
         precondition(pieces.count == texts.count, "one text per piece")
         var placed: [HandwritingSample] = []
@@ -92,7 +98,9 @@ public enum LinePieces {
             let ref = reference ?? (xHeight > 0 && xHeight.isFinite ? xHeight : 0, mid)
             reference = reference ?? ref
             var s = level
-            for i in 0..<s.pointCount { s.y[i] += ref.midline - mid }
+            let scale = ref.xHeight > 0 && xHeight > 0 && xHeight.isFinite
+                ? min(max(ref.xHeight / xHeight, 1 / maxScale), maxScale) : 1
+            for i in 0..<s.pointCount { s.x[i] *= scale; s.y[i] = (s.y[i] - mid) * scale + ref.midline }
             gaps += wordGaps(s, words: text.split(separator: " ").count)
             placed.append(s)
         }

@@ -54,14 +54,14 @@ final class LinePiecesTests: XCTestCase {
 
     /// A piece of `words` words of 3 loops each (radius 3, one loop per 10 units, words 16 units apart), tilted by
     /// `slope` and moved by (dx, dy).
-    func words(_ words: Int, slope: Double, dx: Double, dy: Double) -> HandwritingSample {
+    func words(_ words: Int, slope: Double, dx: Double, dy: Double, size: Double = 1) -> HandwritingSample {
         var strokes: [Stroke] = []
         var x0 = 0.0
         for _ in 0..<words {
             for k in 0..<3 {
                 strokes.append((0..<8).map { i in
                     let x = x0 + Double(k) * 10 + 3 * cos(Double(i) * .pi / 4), y = 3 * sin(Double(i) * .pi / 4)
-                    return Point(x: x + dx, y: y + slope * x + dy)
+                    return Point(x: x * size + dx, y: (y + slope * x) * size + dy)
                 })
             }
             x0 += 20 + 16
@@ -93,6 +93,22 @@ final class LinePiecesTests: XCTestCase {
         let h = StrokeGeometry.letterHeight(words(1, slope: 0, dx: 0, dy: 0))
         XCTAssertEqual(single.x[24...].min()! - single.x[..<24].max()!, h, accuracy: 1e-9)
         XCTAssertEqual(LinePieces.joined([], texts: []).pointCount, 0)
+        // A piece written 10% larger is brought to the first one's x-height; one twice as large by 1.25 at most.
+        func ratio(_ size: Double) -> Double {
+            let big = words(2, slope: 0, dx: 300, dy: 0, size: size)
+            let j = LinePieces.joined([a, big], texts: ["ooo ooo ooo", "ooo ooo"])
+            let tail = HandwritingSample(id: "b", x: Array(j.x[a.pointCount...]), y: Array(j.y[a.pointCount...]),
+                                         strokeEnds: [big.pointCount])
+            return StrokeGeometry.letterHeight(tail) / StrokeGeometry.letterHeight(first)
+        }
+        XCTAssertEqual(ratio(1.1), 1, accuracy: 0.02)
+        XCTAssertEqual(ratio(2), 2 / 1.25, accuracy: 0.05)
+        // Capitals are two x-heights tall: a piece in capitals measured only 1.2× the first piece's small letters is
+        // taken as written small and scaled up, by the bound (1.2 × 1.25).
+        let caps = LinePieces.joined([a, words(2, slope: 0, dx: 300, dy: 0, size: 1.2)], texts: ["ooo ooo ooo", "OOO OOO"])
+        let capsTail = HandwritingSample(id: "c", x: Array(caps.x[a.pointCount...]), y: Array(caps.y[a.pointCount...]),
+                                         strokeEnds: [b.pointCount])
+        XCTAssertEqual(StrokeGeometry.letterHeight(capsTail) / StrokeGeometry.letterHeight(first), 1.5, accuracy: 0.03)
     }
 
     /// The joined `GeneratedLine`: offsets that draw the joined ink, focus and φ moved to the pieces' characters in
