@@ -2,7 +2,8 @@ import ArgumentParser
 import QuillModels
 
 /// How `quill write` writes each line: Graves's stopping rule with the step cap and the finishing steps
-/// (`WriteOptions`), how often a line that breaks down is written again and how long a line is written whole (`PageWriter`). Defaults are theirs.
+/// (`WriteOptions`), how often a line that breaks down is written again and how long a line may be to be written
+/// whole (`PageWriter`). Defaults are theirs.
 struct LineWritingOptions: ParsableArguments {
     @Option(name: .customLong("steps-per-char"), help: "Step cap per character (5…200).")
     var stepsPerChar = WriteOptions().stepsPerCharacter
