@@ -29,26 +29,43 @@ public struct WrittenPage: Sendable {
 }
 
 extension WrittenPage {
+    /// Lines of fewer letters and digits than this are not scaled by their own letter height: measured over a word
+    /// or two ("today.", "Short line."), a letter height says more about which letters the line has than about its
+    /// size, and such lines came out up to half again as large or as small as the page's other lines.
+    public static let minLettersToScale = 10
+
     /// A page of lines as sampled (nil: a blank line) with their texts: each levelled and scaled so that its
     /// x-height, its letter height over `StrokeGeometry.letterHeightFactor` of its text, is the median of them
     /// all (`StrokeGeometry.normalisedLine`); so a line in capitals keeps capitals twice the others' small
-    /// letters. `letterHeight` is the median x-height times the median factor (a one-line page keeps its own
+    /// letters. A line of fewer than `minLettersToScale` letters and digits is scaled by the median of the other
+    /// lines' scales instead, and left out of the median x-height (unless every line is that short).
+    /// `letterHeight` is the median x-height times the median factor (a one-line page keeps its own
     /// size and its measured letter height). Pages written in parts (a job's groups of lines, each in
     /// its own hand) are put together this way, so they too have one letter size.
     public init(generated: [GeneratedLine?], texts: [String?], resampled: [Resample]) {
         let samples = generated.map { $0.map(\.sample) }
-        let factors = samples.indices.map { i in
-            texts.indices.contains(i) ? texts[i].map(StrokeGeometry.letterHeightFactor) ?? 1 : 1
+        let text = samples.indices.map { i in texts.indices.contains(i) ? texts[i] : nil }
+        let factors = text.map { $0.map(StrokeGeometry.letterHeightFactor) ?? 1 }
+        let measured = samples.map { $0.map(StrokeGeometry.letterHeight) ?? 0 }
+        let written = samples.indices.filter { samples[$0] != nil && measured[$0] > 0 && measured[$0].isFinite }
+        let long = written.filter { i in
+            (text[i]?.unicodeScalars.count(where: { $0.properties.isAlphabetic || $0.properties.numericType != nil }) ?? 0)
+                >= Self.minLettersToScale
         }
-        let xHeights = samples.indices.compactMap { i in samples[i].map { StrokeGeometry.letterHeight($0) / factors[i] } }
-            .filter { $0 > 0 && $0.isFinite }.sorted()
-        let height = xHeights.isEmpty ? 0 : xHeights[xHeights.count / 2]
-        let written = samples.indices.filter { samples[$0] != nil }.map { factors[$0] }.sorted()
+        let sized = long.isEmpty ? written : long
+        func median(_ v: [Double]) -> Double? { v.isEmpty ? nil : v.sorted()[v.count / 2] }
+        let height = median(sized.map { measured[$0] / factors[$0] }) ?? 0
+        // The scale a line of enough letters gets, for the lines too short to be measured.
+        let shared = median(sized.map { height * factors[$0] / measured[$0] }) ?? 1
+        let usedFactors = samples.indices.filter { samples[$0] != nil }.map { factors[$0] }.sorted()
         self.init(lines: samples.indices.map { i in
-                      samples[i].map { StrokeGeometry.normalisedLine($0, letterHeight: height * factors[i]) }
+                      samples[i].map {
+                          StrokeGeometry.normalisedLine($0, letterHeight: long.isEmpty || long.contains(i)
+                                                            ? height * factors[i] : shared * measured[i])
+                      }
                   },
                   generated: generated, resampled: resampled.sorted { ($0.line, $0.piece) < ($1.line, $1.piece) },
-                  letterHeight: height * (written.isEmpty ? 1 : written[written.count / 2]))
+                  letterHeight: height * (usedFactors.isEmpty ? 1 : usedFactors[usedFactors.count / 2]))
     }
 }
 

@@ -152,6 +152,32 @@ final class PageWritingTests: XCTestCase {
         XCTAssertEqual(hp[2] / hp[0], 1, accuracy: 1e-6)
     }
 
+    /// A line of a few letters is scaled like the page's other lines, not by its own letter height: written the
+    /// same size as the others, it stays the same size whatever its letters (its factor would make "today." 1.3×
+    /// and "Short line." smaller). A page of short lines only is scaled as before.
+    func testShortLinesAreScaledLikeThePage() {
+        func loops(_ n: Int, radius r: Double = 3) -> GeneratedLine {
+            var line = GeneratedLine(textLength: n)
+            var x = 0.0, y = 0.0
+            for k in 0..<n { for i in 0..<8 {
+                let px = Double(k) * 10 + r * cos(Double(i) * .pi / 4), py = r * sin(Double(i) * .pi / 4)
+                line.dx.append(px - x); line.dy.append(py - y); line.eos.append(i == 7)
+                x = px; y = py
+            } }
+            return line
+        }
+        let texts: [String?] = ["an ocean swim at noon", "today.", "Short line.", "an ocean swim at noon"]
+        let page = WrittenPage(generated: [loops(16), loops(5), loops(9), loops(18)], texts: texts, resampled: [])
+        let h = page.lines.map { StrokeGeometry.letterHeight($0!) }
+        for i in 1..<4 { XCTAssertEqual(h[i] / h[0], 1, accuracy: 1e-6, "line \(i + 1)") }
+        XCTAssertNotEqual(StrokeGeometry.letterHeightFactor(of: "today."), StrokeGeometry.letterHeightFactor(of: "an ocean swim at noon"))
+        // Only short lines: each matched by its factor, as lines of enough letters are.
+        let short = WrittenPage(generated: [loops(5), loops(5)], texts: ["today.", "ocean"], resampled: [])
+        let hs = short.lines.map { StrokeGeometry.letterHeight($0!) }
+        XCTAssertEqual(hs[0] / hs[1], StrokeGeometry.letterHeightFactor(of: "today.") / StrokeGeometry.letterHeightFactor(of: "ocean"),
+                       accuracy: 1e-6)
+    }
+
     func testPagesAreDeterministic() throws {
         let sampler = try bundledSampler()
         let writer = PageWriter(sampler: sampler, options: WriteOptions(bias: 1))
