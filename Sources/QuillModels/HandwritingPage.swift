@@ -31,7 +31,7 @@ public struct WrittenPage: Sendable {
 extension WrittenPage {
     /// Lines of fewer letters and digits than this are not scaled by their own letter height: measured over a word
     /// or two ("today.", "Short line."), a letter height says more about which letters the line has than about its
-    /// size, and such lines came out up to half again as large or as small as the page's other lines.
+    /// size, and such lines came out visibly larger or smaller than the page's other lines.
     public static let minLettersToScale = 10
 
     /// A page of lines as sampled (nil: a blank line) with their texts: each levelled and scaled so that its
