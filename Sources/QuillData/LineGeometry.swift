@@ -121,6 +121,25 @@ extension StrokeGeometry {
         return out
     }
 
+    /// The gaps a line's strokes leave, in writing order: for each stroke whose left edge lies right of all the ink
+    /// before it, that distance and the stroke's index (strokes that start back over that ink, an i-dot or a t-bar,
+    /// leave none). The widest `words − 1` of them are a line's gaps between words.
+    public static func strokeGaps(_ strokes: [Stroke]) -> [(gap: Double, index: Int)] {
+        var gaps: [(gap: Double, index: Int)] = []
+        var right = -Double.infinity
+        for (i, stroke) in strokes.enumerated() {
+            guard let minX = stroke.map(\.x).min(), let maxX = stroke.map(\.x).max() else { continue }
+            if right.isFinite, minX > right { gaps.append((minX - right, i)) }
+            right = max(right, maxX)
+        }
+        return gaps
+    }
+
+    /// Whether a character counts as a letter or digit in a line's text (letter heights, a line's last letter).
+    public static func isLetterOrDigit(_ c: Unicode.Scalar) -> Bool {
+        c.properties.isAlphabetic || c.properties.numericType != nil
+    }
+
     /// The q-quantile (0…1) of sorted values, interpolating linearly between neighbours.
     static func quantile(_ sorted: [Double], _ q: Double) -> Double {
         guard !sorted.isEmpty else { return 0 }

@@ -49,9 +49,10 @@ extension WrittenPage {
         let measured = samples.map { $0.map(StrokeGeometry.letterHeight) ?? 0 }
         let written = samples.indices.filter { samples[$0] != nil && measured[$0] > 0 && measured[$0].isFinite }
         let long = written.filter { i in
-            (text[i]?.unicodeScalars.count(where: { $0.properties.isAlphabetic || $0.properties.numericType != nil }) ?? 0)
-                >= Self.minLettersToScale
+            (text[i]?.unicodeScalars.count(where: StrokeGeometry.isLetterOrDigit) ?? 0) >= Self.minLettersToScale
         }
+        var ownScale = [Bool](repeating: long.isEmpty, count: samples.count)
+        for i in long { ownScale[i] = true }
         let sized = long.isEmpty ? written : long
         func median(_ v: [Double]) -> Double? { v.isEmpty ? nil : v.sorted()[v.count / 2] }
         let height = median(sized.map { measured[$0] / factors[$0] }) ?? 0
@@ -60,8 +61,7 @@ extension WrittenPage {
         let usedFactors = samples.indices.filter { samples[$0] != nil }.map { factors[$0] }.sorted()
         self.init(lines: samples.indices.map { i in
                       samples[i].map {
-                          StrokeGeometry.normalisedLine($0, letterHeight: long.isEmpty || long.contains(i)
-                                                            ? height * factors[i] : shared * measured[i])
+                          StrokeGeometry.normalisedLine($0, letterHeight: ownScale[i] ? height * factors[i] : shared * measured[i])
                       }
                   },
                   generated: generated, resampled: resampled.sorted { ($0.line, $0.piece) < ($1.line, $1.piece) },
@@ -115,11 +115,11 @@ public struct PageWriter {
         var piecesOfLine = [[Int]](repeating: [], count: lines.count)
         for (i, line) in lines.enumerated() {
             guard let line else { continue }
-            for (k, p) in LinePieces.split(line, maxCharacters: pieceCharacters).enumerated() {
+            let split = LinePieces.split(line, maxCharacters: pieceCharacters)
+            for (k, p) in split.enumerated() {
                 piecesOfLine[i].append(pieces.count)
-                pieces.append(Piece(line: i, index: k, text: p.text, start: p.start))
+                pieces.append(Piece(line: i, index: k, text: p.text, start: p.start, count: split.count))
             }
-            for r in piecesOfLine[i] { pieces[r].count = piecesOfLine[i].count }
         }
         var generated = [GeneratedLine?](repeating: nil, count: pieces.count)
         var resampled = [WrittenPage.Resample]()
@@ -154,9 +154,8 @@ public struct PageWriter {
     /// A piece of a page line (`LinePieces.split`): the line's index on the page, the piece's index in the line,
     /// its text and where that starts in the line (Unicode scalars).
     struct Piece {
-        var line: Int, index: Int, text: String, start: Int
-        /// How many pieces the line has.
-        var count = 1
+        /// `count`: how many pieces the line has.
+        var line: Int, index: Int, text: String, start: Int, count: Int
 
         /// The seed of try `attempt`: a line's first piece has the seed the whole line had before lines were
         /// written in pieces, so lines short enough to be one piece come out as they did.

@@ -60,7 +60,7 @@ public struct LineCheck: Sendable {
     /// The index (0-based, in Unicode scalars as the window reads the text) of the text's last letter or digit;
     /// nil when it has none.
     public static func lastLetter(of text: String) -> Int? {
-        Array(text.unicodeScalars).lastIndex { $0.properties.isAlphabetic || $0.properties.numericType != nil }
+        Array(text.unicodeScalars).lastIndex(where: StrokeGeometry.isLetterOrDigit)
     }
 
     /// The problems of a written line (empty when it is sound).

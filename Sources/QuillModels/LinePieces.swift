@@ -54,18 +54,10 @@ public enum LinePieces {
         return pieces(cuts)
     }
 
-    /// The gaps between the words of `sample`, in its units: the `words − 1` widest gaps between a stroke's left
-    /// edge and the right edge of the ink before it (strokes that start back over that ink leave no gap); fewer when
-    /// the sample shows fewer.
+    /// The gaps between the words of `sample`, in its units: the `words − 1` widest of `StrokeGeometry.strokeGaps`;
+    /// fewer when the sample shows fewer.
     static func wordGaps(_ sample: HandwritingSample, words: Int) -> [Double] {
-        var gaps: [Double] = []
-        var right = -Double.infinity
-        for stroke in sample.strokes {
-            guard let minX = stroke.map(\.x).min(), let maxX = stroke.map(\.x).max() else { continue }
-            if minX > right && right.isFinite { gaps.append(minX - right) }
-            right = max(right, maxX)
-        }
-        return Array(gaps.sorted(by: >).prefix(max(words - 1, 0)))
+        Array(StrokeGeometry.strokeGaps(sample.strokes).map(\.gap).sorted(by: >).prefix(max(words - 1, 0)))
     }
 
     /// The most a piece is scaled up or down to the first piece's x-height: a piece of 25 characters measures its

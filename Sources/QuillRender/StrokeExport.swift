@@ -181,13 +181,7 @@ extension StrokeExport {
     /// the right edge of the ink before it; strokes that start back over that ink never start a word. Fewer
     /// groups when there are fewer gaps.
     static func wordGroups(_ strokes: [Stroke], words: Int) -> [[Stroke]] {
-        var gaps: [(gap: Double, index: Int)] = []
-        var right = -Double.infinity
-        for (i, stroke) in strokes.enumerated() {
-            let minX = stroke.map(\.x).min() ?? 0, maxX = stroke.map(\.x).max() ?? 0
-            if i > 0, minX > right { gaps.append((minX - right, i)) }
-            right = max(right, maxX)
-        }
+        let gaps = StrokeGeometry.strokeGaps(strokes)
         let cuts = Set(gaps.sorted { ($0.gap, -$0.index) > ($1.gap, -$1.index) }.prefix(max(words - 1, 0)).map(\.index))
         var groups: [[Stroke]] = [[]]
         for (i, stroke) in strokes.enumerated() {
