@@ -69,11 +69,11 @@ let implementation: [Target] = [
     .target(name: "QuillOptim", dependencies: ["QuillNumerics"], swiftSettings: library),
     .target(name: "QuillData", dependencies: ["QuillIO", "QuillNumerics"], swiftSettings: library),
     .target(name: "QuillRender", dependencies: ["QuillIO", "QuillData", "CCairo", "CGIF"], swiftSettings: library),
-    .target(name: "QuillWriting", dependencies: ["QuillData", "QuillModels", "QuillRender"], swiftSettings: library),
+    .target(name: "QuillWriting", dependencies: ["QuillIO", "QuillData", "QuillModels", "QuillRender"], swiftSettings: library),
     // The page is compiled into the binary as bytes (`PackageResources.index_html`): `quill serve` needs no files
     // beside it but the model.
     .target(name: "QuillServer", dependencies: [
-        "QuillData", "QuillModels", "QuillRender", "QuillWriting",
+        "QuillIO", "QuillData", "QuillModels", "QuillRender", "QuillWriting",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "HummingbirdCore", package: "hummingbird"),
         .product(name: "NIOCore", package: "swift-nio"),

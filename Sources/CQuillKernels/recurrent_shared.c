@@ -103,15 +103,21 @@ int qk_cpu_threads(void) {
                 fprintf(stderr, "quill: QUILL_THREADS=\"%s\" is not a whole number of threads from 1; using the %d "
                                 "online CPUs\n", env, online);
             } else if (asked > MAX_THREADS) {
-                fprintf(stderr, "quill: QUILL_THREADS=%s is more than the kernels' %d threads; using %d\n", env,
-                        MAX_THREADS, MAX_THREADS);
+                // One line, also where the 8 taken are more than the online CPUs.
                 v = MAX_THREADS;
+                if (v > online)
+                    fprintf(stderr, "quill: QUILL_THREADS=%s is more than the kernels' %d threads and the %d online "
+                                    "CPUs; using %d, which take turns on the CPUs and wait for each other, so steps "
+                                    "run slower\n", env, MAX_THREADS, online, MAX_THREADS);
+                else
+                    fprintf(stderr, "quill: QUILL_THREADS=%s is more than the kernels' %d threads; using %d\n", env,
+                            MAX_THREADS, MAX_THREADS);
             } else {
                 v = (int)asked;
+                if (v > online)
+                    fprintf(stderr, "quill: QUILL_THREADS=%s is more than the %d online CPUs; the kernel threads will "
+                                    "take turns on them and wait for each other, so steps run slower\n", env, online);
             }
-            if (v > online)
-                fprintf(stderr, "quill: QUILL_THREADS=%s is more than the %d online CPUs; the kernel threads will "
-                                "take turns on them and wait for each other, so steps run slower\n", env, online);
         }
         n = v < MAX_THREADS ? v : MAX_THREADS;
     }

@@ -7,7 +7,7 @@ public struct BenchKernels: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "kernels", abstract: "Time LSTM-shaped GEMMs and the fused pointwise kernels.")
 
-    @Option(help: "Batch rows (1…4096).") var batch: Int = 50
+    @Option(help: "Batch rows of the per-step products and the fused steps (1…4096); the whole-sequence products (X·Wx, Xᵀ·dG, dG·Wxᵀ) take 2,500 rows, the char benchmark's 50 steps × 50.") var batch: Int = 50
     @Option(help: "Hidden units (1…4096).") var hidden: Int = 512
     @Option(help: "Repetitions per measurement (1…100000).") var reps: Int = 200
     @OptionGroup var measure: BenchMeasureOptions

@@ -93,9 +93,27 @@ extension Quill {
             var message = String(Quill.message(for: error).trimmingCharacters(in: .whitespacesAndNewlines)
                 .split(separator: "\n").first ?? "")
             if message.hasPrefix("Error: ") { message.removeFirst("Error: ".count) }
-            return "quill: error: " + QuillEntry.oneLine(message) + " (see '\(helpCommand(for: error))')"
+            let help = helpCommand(for: error)
+            if let hint = textOptionHint(message, help: help) { return "quill: error: " + hint }
+            return "quill: error: " + QuillEntry.oneLine(message) + " (see '\(help)')"
         }
         return "quill: error: " + QuillEntry.oneLine(QuillEntry.message(for: error))
+    }
+
+    /// For `--text` given to a command whose text is its argument (`quill write`, `quill plot window`), what to type
+    /// instead: ArgumentParser would suggest the nearest option by spelling ("Did you mean '--seed'?").
+    static func textOptionHint(_ message: String, help: String) -> String? {
+        guard message.hasPrefix("Unknown option '--text'") || message.hasPrefix("Unknown option '--txt'") else { return nil }
+        switch help {
+        case "quill write --help":
+            return "quill write takes its text as an argument, not --text: quill write \"Hello\" -o hello.png "
+                + "(or - to read standard input, or --input FILE; see 'quill write --help')"
+        case "quill plot window --help":
+            return "quill plot window takes its text as an argument, not --text: quill plot window \"Hello\" -o phi.png "
+                + "(or - to read standard input; see 'quill plot window --help')"
+        default:
+            return nil
+        }
     }
 
     /// The help command ArgumentParser names for a usage error ("quill write --help"), read from its full message;

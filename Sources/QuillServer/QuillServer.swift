@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import NIOCore
+import QuillIO
 import QuillData
 import QuillModels
 import QuillRender
@@ -278,18 +279,8 @@ public final class QuillServer: Sendable {
         }
     }
 
-    /// Where and why the JSON is malformed, as " (invalid value around character 15)". Foundation's JSONDecoder
-    /// says only "The given data was not valid JSON." (on Linux, with no underlying error), whatever the fault;
-    /// JSONSerialization says what and where (its NSDebugDescription), so the bytes are parsed again with it.
-    static func syntaxDetail(_ bytes: [UInt8]) -> String {
-        do { _ = try JSONSerialization.jsonObject(with: Data(bytes), options: .fragmentsAllowed) } catch {
-            let detail = ((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String) ?? ""
-            let line = String(detail.prefix(200).filter { !$0.isNewline }).trimmingCharacters(in: CharacterSet(charactersIn: ". "))
-            guard !line.isEmpty else { return "" }
-            return " (" + line.prefix(1).lowercased() + line.dropFirst() + ")"
-        }
-        return ""
-    }
+    /// Where and why the JSON is malformed, as " (invalid value at line 1, column 16)" (`JSONSyntax`), or "".
+    static func syntaxDetail(_ bytes: [UInt8]) -> String { JSONSyntax.problem(bytes).map { " (\($0))" } ?? "" }
 
     /// Reads and checks a write request: every 400 is found here, before the request waits for a worker.
     func job(_ request: Request, _ context: ServerContext) async throws -> Job {

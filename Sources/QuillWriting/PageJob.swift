@@ -1,5 +1,6 @@
 import Foundation
 import QuillData
+import QuillIO
 import QuillModels
 import QuillRender
 
@@ -63,7 +64,8 @@ public struct PageJob: Equatable, Sendable {
         do {
             value = try JSONDecoder().decode(JobValue.self, from: data)
         } catch {
-            throw JobError("\(what): not valid JSON (a job is an object with \"lines\": [{\"text\": …}, …])")
+            let problem = JSONSyntax.problem(Array(data)).map { ": \($0)" } ?? ""
+            throw JobError("\(what): not valid JSON\(problem) (a job is an object with \"lines\": [{\"text\": …}, …])")
         }
         guard case let .object(top) = value else {
             throw JobError("\(what): a job is a JSON object with \"lines\": [{\"text\": …}, …]")

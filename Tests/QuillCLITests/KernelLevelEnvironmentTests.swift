@@ -55,7 +55,11 @@ final class KernelLevelEnvironmentTests: XCTestCase {
         env["QUILL_THREADS"] = "99"
         let many = try runQuill(["bench", "kernels", "--reps", "1", "--batch", "4", "--hidden", "256",
                                  "--peak-seconds", "0.01"], environment: env)
-        XCTAssertTrue(many.err.contains("QUILL_THREADS=99 is more than the kernels' 8 threads; using 8"), many.err)
+        XCTAssertTrue(many.err.contains("QUILL_THREADS=99 is more than the kernels' 8 threads"), many.err)
+        XCTAssertTrue(many.err.contains("using 8"), many.err)
+        // One line, also where 8 is more than the online CPUs.
+        XCTAssertEqual(many.err.split(separator: "\n").filter { $0.contains("QUILL_THREADS") }.count, 1, many.err)
+        XCTAssertEqual(many.err.contains("online CPUs"), ProcessInfo.processInfo.activeProcessorCount < 8, many.err)
         if many.out.contains("fused") { XCTAssertTrue(many.out.contains("8 threads"), many.out) }
         // A count up to the online CPUs is taken quietly; above them, taken with a line that says steps run slower.
         let online = ProcessInfo.processInfo.activeProcessorCount

@@ -475,6 +475,10 @@ final class OptionTests: XCTestCase {
                        "quill: error: Missing value for '--bias <bias>' (see 'quill write --help')")
         XCTAssertEqual(parseError(["write", "hello", "-o", "x.png", "--no-such-option"]),
                        "quill: error: Unknown option '--no-such-option' (see 'quill write --help')")
+        // --text is what people guess for the text; the nearest option by spelling (--seed) is no help.
+        XCTAssertEqual(parseError(["write", "--text", "hello", "-o", "x.png"]),
+                       "quill: error: quill write takes its text as an argument, not --text: quill write \"Hello\" -o hello.png (or - to read standard input, or --input FILE; see 'quill write --help')")
+        XCTAssertTrue(parseError(["plot", "window", "--text", "hello", "-o", "x.png"]).contains("quill plot window takes its text as an argument, not --text"))
     }
 
     /// A mistyped command is told as such, with the nearest command, rather than as an unknown option after it.

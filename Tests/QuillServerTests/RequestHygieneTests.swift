@@ -234,7 +234,7 @@ extension ServerTests {
             let broken = try await Self.post(client, "/v1/write", #"{"text": "abc" "seed": 1}"#)
             XCTAssertEqual(broken.status, .badRequest)
             let message = try Self.error(broken).message
-            XCTAssertTrue(message.contains("not valid JSON (invalid value around character 15)"), message)
+            XCTAssertTrue(message.contains("not valid JSON (invalid value at line 1, column 16)"), message)
         }
     }
 

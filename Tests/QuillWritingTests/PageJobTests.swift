@@ -42,6 +42,7 @@ final class PageJobTests: XCTestCase {
             ("", "the job is empty"),
             (" \n\t", "the job is empty"),
             ("{", "not valid JSON"),
+            ("{\"lines\": [\n  {\"text\": \"a\"},,\n]}", "not valid JSON: invalid value at line 2, column 17"),
             ("[1, 2]", "a job is a JSON object"),
             (#"{"line": []}"#, "line is not a job key"),
             (#"{}"#, #"no "lines""#),

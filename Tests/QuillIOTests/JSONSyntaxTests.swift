@@ -1,0 +1,33 @@
+import QuillIO
+import XCTest
+
+/// `JSONSyntax`: the fault of malformed JSON at a line and column a person finds in an editor.
+final class JSONSyntaxTests: XCTestCase {
+    func testNamesLineAndColumn() {
+        let cases: [(String, String)] = [
+            ("{\"text\": \"hi\",\n \"bias\": 1,,}", "invalid value at line 2, column 12"),
+            ("{\"a\" 1}", "invalid value at line 1, column 6"),
+            // Columns count characters, not bytes; CRLF and CR each end one line; a byte-order mark is no column.
+            ("{\"éé\": 1,,}", "invalid value at line 1, column 10"),
+            ("{\"a\":\r\n\r\n 1,,}", "invalid value at line 3, column 4"),
+            ("{\"a\":\r 1,,}", "invalid value at line 2, column 4"),
+            ("\u{FEFF}{\"a\": 1,,}", "invalid value at line 1, column 9"),
+            ("{\"a\": \"x\u{1}\"}", "unescaped control character at line 1, column 9"),
+        ]
+        for (json, expected) in cases {
+            XCTAssertEqual(JSONSyntax.problem(Array(json.utf8)), expected, json.debugDescription)
+        }
+        XCTAssertEqual(JSONSyntax.problem(Array("{\"a\": [1, 2".utf8)), "unexpected end of file during JSON parse")
+        XCTAssertNil(JSONSyntax.problem(Array("{\"a\": [1, 2]}".utf8)))
+    }
+
+    func testPlaceOfAnOffset() {
+        let bytes = Array("ab\ncd\r\nef\rg".utf8)
+        XCTAssertTrue(JSONSyntax.place(of: 0, in: bytes) == (1, 1))
+        XCTAssertTrue(JSONSyntax.place(of: 4, in: bytes) == (2, 2))
+        XCTAssertTrue(JSONSyntax.place(of: 7, in: bytes) == (3, 1))
+        XCTAssertTrue(JSONSyntax.place(of: 10, in: bytes) == (4, 1))
+        XCTAssertTrue(JSONSyntax.place(of: 99, in: bytes) == (4, 2))
+        XCTAssertTrue(JSONSyntax.place(of: -5, in: bytes) == (1, 1))
+    }
+}
