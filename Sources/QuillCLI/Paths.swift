@@ -40,6 +40,37 @@ func refuseOverwriting(inputs: [(what: String, path: String?)], output: String,
     }
 }
 
+/// Refuses an output that a multi-page run would number (`NAME-k.EXT` beside `NAME.EXT`, k from 1, as many as the
+/// text fills: `StrokeRenderer.pagePath`) onto one of `inputs`, which the run cannot know to avoid before it has
+/// written the pages.
+/// - Throws: `CLIError` "OUT: its page k would be INPUT, an input (WHAT); choose another output path".
+func refuseNumberedPagesOverInputs(_ inputs: [(what: String, path: String?)], output: String) throws {
+    let out = canonicalPath(output) as NSString
+    let dir = out.deletingLastPathComponent, ext = out.pathExtension
+    let stem = (out.lastPathComponent as NSString).deletingPathExtension
+    for (what, path) in inputs {
+        guard let path, path != "-" else { continue }
+        let p = canonicalPath(path) as NSString
+        guard p.deletingLastPathComponent == dir, p.pathExtension == ext else { continue }
+        let name = (p.lastPathComponent as NSString).deletingPathExtension
+        guard name.hasPrefix(stem + "-"), case let digits = name.dropFirst(stem.count + 1),
+              let k = Int(digits), k >= 1, String(k) == digits else { continue }
+        throw CLIError("\(TextPreparation.shown(text: output)): its page \(k) would be \(TextPreparation.shown(text: path)), "
+                       + "an input (\(what)); choose another output path", status: .usage)
+    }
+}
+
+/// Refuses an output inside the model's styles directory (`HandwritingStyle.directory`): its files are the styles
+/// that prime the writing, inputs of every page written with the model.
+/// - Throws: `CLIError` "OUT: is in the model's styles directory …; choose another output path".
+func refuseOutputInStyles(_ output: String, model dir: String) throws {
+    let styles = canonicalPath(HandwritingStyle.directory(model: dir).path)
+    guard canonicalPath(output).hasPrefix(styles.hasSuffix("/") ? styles : styles + "/") else { return }
+    throw CLIError("\(TextPreparation.shown(text: output)): is in the model's styles directory "
+                   + "(\(TextPreparation.shown(text: styles))), whose files are inputs (the styles that prime the "
+                   + "writing); choose another output path", status: .usage)
+}
+
 /// Refuses a training run whose `--out` directory would write, or with `--force` delete, one of its data files: the
 /// best and last checkpoints and the metrics log. Also refuses an `--out` that exists and is not a directory.
 func refuseRunDirectoryOverInputs(data: [String], out: String) throws {

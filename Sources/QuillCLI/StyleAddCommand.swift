@@ -20,6 +20,9 @@ public struct StyleAdd: ParsableCommand {
         if name.isEmpty || name.count > 64 || !name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) {
             throw ValidationError("a style name is 1 to 64 letters, digits, - and _")
         }
+        if name == HandwritingStyle.noStyleName {
+            throw ValidationError("'\(name)' is not a style name: --style \(name) (and \"style\": \"\(name)\" in a job or a request) means no style, the page in the hand of its own first line; choose another name")
+        }
         if text.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--text is empty") }
         if text.count > 200 { throw ValidationError("--text takes at most 200 characters (a style is one line)") }
         let styleFile = HandwritingStyle.directory(model: try sampling.directory()).appendingPathComponent("\(name).json").path

@@ -53,7 +53,7 @@ public struct WriteCommand: ParsableCommand {
     @Option(help: "Wrap lines longer than this many characters (10…500).") var wrap: Int = 60
     @Option(name: .customLong("max-chars"), help: "Refuse texts longer than this (1…100000).") var maxChars: Int = 1000
     @OptionGroup var lines: LineWritingOptions
-    @Option(help: "A style shipped with the model (see --list-styles; default: the model's style named default).")
+    @Option(help: "A style shipped with the model (see --list-styles; default: the model's style named default); none for no style, as --own-hand.")
     var style: String?
     @Flag(name: .customLong("list-styles"), help: "List the model's styles and exit.") var listStyles = false
     @Flag(name: .customLong("own-hand"),
@@ -85,6 +85,12 @@ public struct WriteCommand: ParsableCommand {
             // --input may be a pipe (/dev/fd/N): TextPreparation.read handles it and names a directory.
             try sampling.refuseInputs([("--prime-from", primeFrom), ("--prime-inkml", primeInkml)],
                                       streams: [("--input", input), ("--job", job)], output: output)
+            try refuseOutputInStyles(output, model: try sampling.directory())
+            if sheets.page != nil {
+                try refuseNumberedPagesOverInputs([("--prime-from", primeFrom), ("--prime-inkml", primeInkml),
+                                                   ("--input", input), ("--job", job), ("the --model file", try sampling.file())],
+                                                  output: output)
+            }
             try WriteOutput.check(output)
             try plotter.check(output: output)
             _ = try animation.options(output: output)
@@ -343,7 +349,7 @@ public struct WriteCommand: ParsableCommand {
     /// The hand the flags ask for: --style, a prime from --prime-from or --prime-inkml, --own-hand, or the model's
     /// default.
     func hand(_ writer: HandwritingWriter) throws -> Hand {
-        if let style { return .style(style) }
+        if let style { return style == HandwritingStyle.noStyleName ? .ownHand : .style(style) }
         let loaded = writer.loaded
         if let primeFrom, let id {
             let ds = try PreparedFormat.load(path: primeFrom)

@@ -27,6 +27,9 @@ public struct HandwritingStyle: Equatable, Sendable {
 
     /// The style `quill write` primes with when it is given none: a page is always in one hand.
     public static let defaultName = "default"
+    /// The style value that asks for no prime, the page in the hand of its own first line (`quill write --style none`
+    /// or `--own-hand`, a job's and the HTTP API's "style": "none"); no style may take this name.
+    public static let noStyleName = "none"
 
     /// DIR/styles for a model directory; for a model file (`--model DIR/model.safetensors`), the styles beside it.
     public static func directory(model dir: String) -> URL {
@@ -49,9 +52,10 @@ public struct HandwritingStyle: Equatable, Sendable {
     /// The largest style file read, in bytes (a full style of `maximumRows` is about 5 MB).
     static let maximumFileBytes = 64 << 20
 
-    /// A style name: letters, digits, '-', '_' and '.', not starting with '.', so it names a file in styles/.
+    /// A style name: letters, digits, '-', '_' and '.', not starting with '.', so it names a file in styles/; not
+    /// `noStyleName`.
     public static func isValidName(_ name: String) -> Bool {
-        !name.isEmpty && name.utf8.count <= 100 && !name.hasPrefix(".")
+        !name.isEmpty && name.utf8.count <= 100 && !name.hasPrefix(".") && name != noStyleName
             && name.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0) }
     }
 

@@ -69,6 +69,8 @@ public struct LineStyle: Equatable, Sendable {
 final class CairoStream {
     let output: AtomicOutput
     var failure: Error?
+    /// Where the bytes collect instead, when `finish` rewrites them before they are written (`CairoRewrite`).
+    var buffer: Data?
     init(_ output: AtomicOutput) { self.output = output }
 }
 
@@ -78,6 +80,10 @@ private let cairoWrite: cairo_write_func_t = { closure, data, length in
     let stream = Unmanaged<CairoStream>.fromOpaque(closure).takeUnretainedValue()
     guard stream.failure == nil else { return CAIRO_STATUS_WRITE_ERROR }
     do {
+        if stream.buffer != nil, let data {
+            stream.buffer?.append(data, count: Int(length))
+            return CAIRO_STATUS_SUCCESS
+        }
         try stream.output.write(UnsafeRawBufferPointer(start: data, count: Int(length)))
     } catch {
         stream.failure = error
@@ -149,18 +155,19 @@ public final class Canvas {
             surface = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h)
         case .svg:
             surface = cairo_svg_surface_create_for_stream(cairoWrite, closure, width, height)
+            stream.buffer = Data()   // its surface ids are renumbered (CairoRewrite.svg)
         case .pdf:
             surface = cairo_pdf_surface_create_for_stream(cairoWrite, closure, width, height)
             // A PDF records when it was made; SOURCE_DATE_EPOCH (the reproducible-builds convention) fixes that
-            // date, so the same drawing gives the same bytes.
-            if let surface, let epoch = ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"].flatMap(Int.init),
-               epoch >= 0, epoch < 253_402_300_800 {
+            // date, so the same drawing gives the same bytes (and CairoRewrite.pdfCreationDate its "D:").
+            if let surface, let epoch = CairoRewrite.sourceDateEpoch {
                 let f = DateFormatter()
                 f.locale = Locale(identifier: "en_US_POSIX")
                 f.timeZone = TimeZone(identifier: "UTC")
                 f.dateFormat = "yyyy-MM-dd'T'HH:mm:ss'Z'"
                 cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATE_DATE,
                                                f.string(from: Date(timeIntervalSince1970: TimeInterval(epoch))))
+                stream.buffer = Data()
             }
         }
         guard let surface else { throw RenderError.cairo(path: path, status: "no surface") }
@@ -260,6 +267,18 @@ public final class Canvas {
         guard status == CAIRO_STATUS_SUCCESS else {
             stream.output.abort()
             throw RenderError.cairo(path: path, status: Canvas.message(status))
+        }
+        if let buffer = stream.buffer {
+            do {
+                switch format {
+                case .svg: try stream.output.write(CairoRewrite.svg(buffer))
+                case .pdf: try stream.output.write(CairoRewrite.pdfCreationDate(buffer))
+                case .png: try stream.output.write(buffer)
+                }
+            } catch {
+                stream.output.abort()
+                throw error
+            }
         }
         try stream.output.commit()
     }
@@ -531,5 +550,58 @@ public struct RasterImage: Sendable {
             let d = max(abs(p.r - background.r), abs(p.g - background.g), abs(p.b - background.b), abs(p.a - background.a))
             return n + (d > tolerance ? 1 : 0)
         }
+    }
+}
+
+/// Rewrites of Cairo's SVG and PDF bytes that make one drawing give the same bytes in every process.
+enum CairoRewrite {
+    /// SOURCE_DATE_EPOCH (seconds since 1970, UTC) when set to a whole number from 0 to the end of year 9999.
+    static var sourceDateEpoch: Int? {
+        guard let epoch = ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"].flatMap(Int.init),
+              epoch >= 0, epoch < 253_402_300_800 else { return nil }
+        return epoch
+    }
+
+    /// Cairo names each SVG surface `surfaceN` with a counter over the whole process, so the second drawing of a
+    /// process (a server's second request) differs from the first: the ids (`id="surfaceN"`, `#surfaceN`) are
+    /// renumbered 1, 2, … in their order of first appearance.
+    static func svg(_ data: Data) -> Data {
+        let bytes = [UInt8](data), word = Array("surface".utf8)
+        var out = [UInt8](), numbers: [ArraySlice<UInt8>: Int] = [:]
+        out.reserveCapacity(bytes.count)
+        var i = 0
+        while i < bytes.count {
+            let quoted = i >= 4 && bytes[(i - 4)..<i].elementsEqual("id=\"".utf8)
+            let referenced = i >= 1 && bytes[i - 1] == UInt8(ascii: "#")
+            if (quoted || referenced), bytes[i...].starts(with: word) {
+                var j = i + word.count
+                while j < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[j]) { j += 1 }
+                if j > i + word.count {
+                    let digits = bytes[(i + word.count)..<j]
+                    let n = numbers[digits] ?? numbers.count + 1
+                    numbers[digits] = n
+                    out += word + Array(String(n).utf8)
+                    i = j
+                    continue
+                }
+            }
+            out.append(bytes[i])
+            i += 1
+        }
+        return Data(out)
+    }
+
+    /// Cairo 1.16 writes a creation date given through its metadata call without PDF's "D:" prefix, as
+    /// `   /CreationDate (20231114221320Z)` (three spaces of indentation): two of the spaces make room for the prefix,
+    /// so the file keeps its length and its cross-reference offsets hold. Bytes without such a date (a Cairo that
+    /// writes the prefix itself) are returned as they are.
+    static func pdfCreationDate(_ data: Data) -> Data {
+        var bytes = [UInt8](data)
+        let key = Array("   /CreationDate (".utf8)
+        guard let start = bytes.indices.first(where: { bytes[$0...].starts(with: key) }),
+              start + key.count < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[start + key.count])
+        else { return data }
+        bytes.replaceSubrange(start..<(start + key.count), with: Array(" /CreationDate (D:".utf8))
+        return Data(bytes)
     }
 }

@@ -88,7 +88,16 @@ public enum StrokeExport {
 
     /// The JSON document of `page` (see `StrokeFormat.json`), keys sorted.
     public static func json(_ page: PlacedPage, texts: [String?]) throws -> Data {
-        struct Line: Encodable { var text: String?; var strokes: [[[Double]]] }
+        struct Line: Encodable {
+            var text: String?, strokes: [[[Double]]]
+            enum CodingKeys: String, CodingKey { case text, strokes }
+            // Every line has "text": null for a blank line (a paragraph gap), as the HTTP API writes it.
+            func encode(to encoder: Encoder) throws {
+                var c = encoder.container(keyedBy: CodingKeys.self)
+                try c.encode(text, forKey: .text)
+                try c.encode(strokes, forKey: .strokes)
+            }
+        }
         struct Document: Encodable {
             var format = "quill-strokes", version = 1, units = "pt", y = "down"
             var page: [String: Double]

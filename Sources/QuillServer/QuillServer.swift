@@ -312,7 +312,7 @@ public final class QuillServer: Sendable {
         case nil:
             page.hand = .modelDefault
             style = writer.styles.contains(HandwritingStyle.defaultName) ? HandwritingStyle.defaultName : nil
-        case "none"?:
+        case HandwritingStyle.noStyleName?:
             page.hand = .ownHand
         case let name?:
             let known = writer.styles

@@ -46,7 +46,7 @@ public struct PageJob: Equatable, Sendable {
     /// The most lines a job may have.
     public static let maximumLines = 1000
     /// The style value that asks for no prime (the API's "none").
-    public static let noStyle = "none"
+    public static let noStyle = HandwritingStyle.noStyleName
 
     /// Whether any line, or the job, sets a colour or a width (which only pictures draw).
     public var setsInk: Bool {

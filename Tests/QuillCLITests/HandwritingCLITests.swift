@@ -156,6 +156,11 @@ final class HandwritingCLITests: XCTestCase {
                                   "--steps-per-char", "6"]), "no error")
         XCTAssertEqual(errorText(["write", "--list-styles", "x", "--model", model, "-o", dir.path("unused.png")]), "no error")
         XCTAssertTrue(errorText(["style", "add", "bad name!", "--text", "a"]).contains("letters, digits"))
+        // "none" means no style everywhere (--style none is --own-hand, as in a job and the API): not a name.
+        XCTAssertTrue(errorText(["style", "add", "none", "--model", model, "--text", "the"]).contains("'none' is not a style name"))
+        XCTAssertFalse(HandwritingStyle.isValidName("none"))
+        XCTAssertEqual(errorText(["write", "hello", "--model", model, "--style", "none", "-o", dir.path("n.png"),
+                                  "--steps-per-char", "6"]), "no error")
         // list, show and remove.
         XCTAssertEqual(errorText(["style", "list", "--model", model]), "no error")
         XCTAssertEqual(errorText(["style", "show", "neat", "--model", model, "-o", dir.path("neat.svg")]), "no error")
@@ -313,6 +318,31 @@ final class HandwritingCLITests: XCTestCase {
         try FileManager.default.createSymbolicLink(atPath: dir.path("model-link.png"), withDestinationPath: modelFile)
         XCTAssertTrue(errorText(["sample", "--model", modelFile, "-o", dir.path("model-link.png")]).contains("is also an input"))
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: modelFile)), before)
+    }
+
+    /// A page written into the model's styles (the files that prime it), or numbered onto an input (`--page` writes
+    /// NAME-1.EXT, NAME-2.EXT, … as the text fills them), is refused, and the input is left as it was.
+    func testOutputsThatWouldOverwriteStylesOrNumberedInputsAreRefused() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let model = try makeModel(dir)
+        try FileManager.default.createDirectory(atPath: model + "/styles", withIntermediateDirectories: true)
+        let style = model + "/styles/default.json"
+        try "{}".write(toFile: style, atomically: true, encoding: .utf8)
+        let inStyles = errorText(["write", "hi", "--model", model, "-o", style])
+        XCTAssertTrue(inStyles.contains("is in the model's styles directory"), inStyles)
+        XCTAssertTrue(errorText(["write", "hi", "--model", model, "-o", model + "/styles/new.png"]).contains("styles directory"))
+        XCTAssertEqual(try String(contentsOfFile: style, encoding: .utf8), "{}")
+        let input = dir.path("pp-2.png")
+        try "hello".write(toFile: input, atomically: true, encoding: .utf8)
+        let numbered = errorText(["write", "--input", input, "--page", "a6", "--model", model, "-o", dir.path("pp.png")])
+        XCTAssertTrue(numbered.contains("pp.png: its page 2 would be") && numbered.contains("pp-2.png, an input (--input)"), numbered)
+        XCTAssertEqual(try String(contentsOfFile: input, encoding: .utf8), "hello")
+        // Names that are not numbered pages of the output pass this check.
+        for other in ["pp-02.png", "pp-x.png", "pp-2.svg", "qq-2.png", "pp-0.png"] {
+            try "hello".write(toFile: dir.path(other), atomically: true, encoding: .utf8)
+            XCTAssertFalse(errorText(["write", "--input", dir.path(other), "--page", "a6", "--model", model, "-o", dir.path("pp.png")])
+                .contains("would be"), other)
+        }
     }
 
     /// The same text, options and seed give the same PNG bytes, for a multi-line page with and without a style.

@@ -163,5 +163,26 @@ final class CanvasTests: RenderTestCase {
             if k == 0 { Thread.sleep(forTimeInterval: 1.1) }
         }
         XCTAssertEqual(bytes[0], bytes[1])
+        // The date in PDF's form, "D:" first (Cairo 1.16 leaves it out), the file's offsets unmoved.
+        let text = String(decoding: bytes[0], as: UTF8.self)
+        XCTAssertTrue(text.contains("/CreationDate (D:20231114221320Z)"), text)
+        XCTAssertEqual(CairoRewrite.pdfCreationDate(Data("<< /P (x)\n   /CreationDate (20231114221320Z)\n>>".utf8)),
+                       Data("<< /P (x)\n /CreationDate (D:20231114221320Z)\n>>".utf8))
+        let fixed = Data("   /CreationDate (D:20261205143923Z)".utf8)
+        XCTAssertEqual(CairoRewrite.pdfCreationDate(fixed), fixed)
+    }
+
+    /// Cairo numbers SVG surfaces over the whole process; a server's second drawing gives the first one's bytes.
+    func testSVGIsTheSameBytesInOneProcess() throws {
+        var bytes = [Data]()
+        for k in 0..<3 {
+            try StrokeRenderer.renderPage(lines: [[[Point(0, 0), Point(10, 5), Point(20, 0)]]], to: file("s\(k).svg"))
+            bytes.append(try Data(contentsOf: URL(fileURLWithPath: file("s\(k).svg"))))
+        }
+        XCTAssertEqual(bytes[0], bytes[1])
+        XCTAssertEqual(bytes[1], bytes[2])
+        XCTAssertTrue(String(decoding: bytes[0], as: UTF8.self).contains("id=\"surface1\""))
+        XCTAssertEqual(CairoRewrite.svg(Data(##"<g id="surface38"><use xlink:href="#surface40"/><use xlink:href="#surface38"/> surface7"##.utf8)),
+                       Data(##"<g id="surface1"><use xlink:href="#surface2"/><use xlink:href="#surface1"/> surface7"##.utf8))
     }
 }

@@ -44,6 +44,11 @@ final class StrokeExportTests: RenderTestCase {
             XCTAssertEqual(line.strokes, strokes.map { $0.map { [$0.x, $0.y] } })
         }
         XCTAssertEqual(document.page, ["width": page.size.width, "height": page.size.height])
+        // A blank line (no text) still has its "text" key, as null, as the HTTP API writes it.
+        try StrokeExport.write(page, texts: [nil] + texts.dropFirst(), format: .json, to: file("b.json"))
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file("b.json")))) as? [String: Any]
+        let first = (object?["lines"] as? [[String: Any]])?.first
+        XCTAssertTrue(first?.keys.contains("text") == true && first?["text"] is NSNull, "\(String(describing: first))")
     }
 
     func testNpyHeaderAndOffsets() throws {
