@@ -54,8 +54,11 @@ enum ExitStatus: Int32, CaseIterable {
             default: return .dataError
             }
         case let e as DatasetError:
-            if case .io = e { return .noInput }
-            return .dataError
+            switch e {
+            case .io: return .noInput
+            case .unknownFormat, .invalidOption: return .usage
+            default: return .dataError
+            }
         case let e as RenderError:
             switch e {
             case .unwritableOutput, .cairo: return .ioError
@@ -70,6 +73,11 @@ enum ExitStatus: Int32, CaseIterable {
             default: return .dataError
             }
         case let e as HandError: return e.isUnknownStyle ? .usage : .dataError
+        case let e as HistogramLogError:
+            switch e {
+            case .unknownParameter: return .usage   // --parameter names none of the run's
+            case .noHistograms, .malformed: return .dataError
+            }
         case is StyleError, is AlphabetError, is EvaluationError: return .dataError
         case is NonFiniteOutputError, is MemoryBudgetError, is MemoryTaskDivergence: return .failure
         default:

@@ -60,11 +60,15 @@ struct HandwritingTrainArguments: ParsableArguments {
             try runArgs.same("window", window, saved.model.windowComponents)
             try runArgs.same("peepholes", given: peepholes, saved: saved.model.peepholes, what: "peepholes")
             try runArgs.same("batch", batch, saved.batch)
+            // The validation lines and the sequences' length decide what "best" is compared on and what the
+            // batches hold (a resumed epoch's place in them): neither changes in the middle of a run.
+            try runArgs.same("val-samples", valSamples, saved.valSamples)
+            try runArgs.same("max-points", maxPoints, saved.stepLimit + 1)
         }, adjust: { o in
             o.dataPath = data
             if let outputClip { o.outputClip = outputClip == 0 ? nil : outputClip }
             if let lstmClip { o.lstmClip = lstmClip == 0 ? nil : lstmClip }
-            if let valSamples { o.valSamples = valSamples }
+            if let valSamples { o.valSamples = valSamples }   // on --resume, the saved value (checkResumed)
             if let maxPoints { o.stepLimit = maxPoints - 1 }
         })
     }

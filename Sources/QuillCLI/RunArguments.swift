@@ -17,7 +17,7 @@ struct RunArguments<Options: RunOptions>: ParsableArguments {
     @Option(help: .text("Validate and checkpoint every N steps (1…1000000).",
                         default: Options.defaults.evalEvery)) var evalEvery: Int?
     @Flag(help: "Continue the run in --out exactly where it stopped.") var resume = false
-    @Flag(help: "Start a new run even if --out holds a model (overwrites it).") var force = false
+    @Flag(help: "Start a new run even if --out holds a model (replaces it once the new run has written its first checkpoint; a run that fails before then leaves the old one).") var force = false
     @Option(help: .text("Optimiser: adam, rmsprop, graves-rmsprop (Graves's RMSProp, eqs. 38–45: \(Self.gravesRMSProp)), sgd, or hf (Martens's Hessian-free with structural damping; char train with rnn, rnn-relu, mrnn or lstm cells).",
                         default: Options.defaults.optimizer.kind.rawValue)) var optimizer: OptimizerKind?
     @Option(help: .text("Learning rate, more than 0 and at most 1000.", default: Self.learningRates)) var lr: Double?
@@ -165,7 +165,7 @@ struct RunArguments<Options: RunOptions>: ParsableArguments {
     /// Refuses a flag given on --resume whose value differs from the saved run's.
     func same<V: Equatable>(_ flag: String, _ given: V?, _ saved: V) throws {
         if let g = given, g != saved {
-            throw CLIError("--\(flag) \(g) differs from the checkpoint's \(saved); a resumed run keeps the architecture, batching and precision it started with. Drop --\(flag), or train into a new --out", status: .usage)
+            throw CLIError("--\(flag) \(g) differs from the checkpoint's \(saved); a resumed run keeps the architecture, batching, training and validation data and precision it started with. Drop --\(flag), or train into a new --out", status: .usage)
         }
     }
 

@@ -89,12 +89,9 @@ public enum PreparedFormat {
 
     /// Writes bytes completely or not at all (`QuillIO.AtomicOutput`): readers never see a partial file, and a failed
     /// write leaves no temporary file behind.
+    /// - Throws: `FileSystemError` (operation `.write`: "PATH: cannot write it: CAUSE"), an output failure.
     public static func writeAtomically(_ data: Data, to path: String) throws {
-        do {
-            try AtomicOutput.write(data, to: path)
-        } catch let error as FileSystemError {
-            throw DatasetError.io(path, "cannot write it: \(error.cause)")
-        }
+        try AtomicOutput.write(data, to: path)
     }
 
     /// FNV-1a 64 over little-endian 64-bit words, then over the remaining bytes one at a time.

@@ -520,6 +520,13 @@ final class BadInputSuiteTests: XCTestCase {
         try Data("garbage".utf8).write(to: URL(fileURLWithPath: run + "/last.safetensors"))
         cases.append(Case(name: "char train --resume broken last", args: ["char", "train", "--data", fixtures.text, "--out", run, "--resume", "--steps", "4"],
                           names: ["last.safetensors", "char-resume"], outputs: [run + "/model.safetensors", run + "/last.safetensors"]))
+        // A resumed handwriting run keeps its validation lines and sequence length ("best" is compared on them).
+        let kept = [fixtures.synthesis + "/model.safetensors", fixtures.synthesis + "/last.safetensors"]
+        for (flag, value) in [("--val-samples", "1"), ("--max-points", "50")] {
+            cases.append(Case(name: "train synthesis --resume \(flag)", args: ["train", "synthesis", "--data", fixtures.qds, "--out", fixtures.synthesis,
+                                                                       "--resume", "--steps", "3", flag, value],
+                              names: ["\(flag) \(value) differs from the checkpoint's"], outputs: kept))
+        }
         return cases
     }
 

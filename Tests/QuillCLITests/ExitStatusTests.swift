@@ -2,6 +2,7 @@ import Foundation
 import QuillData
 import QuillIO
 import QuillModels
+import QuillRender
 import QuillTestSupport
 import XCTest
 @testable import QuillCLI
@@ -53,6 +54,16 @@ final class ExitStatusTests: XCTestCase {
         XCTAssertEqual(ExitStatus.of(CLIError("x")), .dataError)
         XCTAssertEqual(ExitStatus.of(TextError("x")), .dataError)
         XCTAssertEqual(ExitStatus.of(NSError(domain: NSCocoaErrorDomain, code: NSFileReadNoSuchFileError)), .noInput)
+        // Options of `data import` and `plot histograms` are usage errors; a prepared file that cannot be written
+        // is an output failure (it used to read as a missing input).
+        XCTAssertEqual(ExitStatus.of(DatasetError.unknownFormat("foo")), .usage)
+        XCTAssertEqual(ExitStatus.of(DatasetError.invalidOption("x")), .usage)
+        XCTAssertEqual(ExitStatus.of(DatasetError.io("x", "cannot read it")), .noInput)
+        XCTAssertEqual(ExitStatus.of(HistogramLogError.unknownParameter(path: "m", name: "nope", known: ["a"])), .usage)
+        XCTAssertEqual(ExitStatus.of(HistogramLogError.noHistograms(path: "m")), .dataError)
+        XCTAssertThrowsError(try PreparedFormat.writeAtomically(Data([1]), to: "/nonexistent/x.qds")) {
+            XCTAssertEqual(ExitStatus.of($0), .ioError, "\($0)")
+        }
         for status in ExitStatus.allCases where status != .success {
             XCTAssertTrue(ExitStatus.summary.contains("\(status.rawValue) "), "\(status) is documented")
         }

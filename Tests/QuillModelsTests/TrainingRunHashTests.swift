@@ -127,6 +127,10 @@ final class TrainingRunHashTests: XCTestCase {
                     .replacingOccurrences(of: root, with: "DIR")
                 v = v.replacingOccurrences(of: #""elapsed":[-+0-9.eE]+"#, with: #""elapsed":0"#,
                                            options: .regularExpression)
+                // A handwriting run's data fingerprint gained a hash of the samples after these digests were
+                // recorded (its counts stay in the digest; HandwritingResumeDataTests checks the hash).
+                v = v.replacingOccurrences(of: #"([0-9]+:[0-9]+:[0-9]+):fnv1a64:[0-9a-f]+"#, with: "$1",
+                                           options: .regularExpression)
                 add(key); add(v)
             }
             for (key, entry) in file.tensors.sorted(by: { $0.key < $1.key }) {

@@ -1,5 +1,6 @@
 import Foundation
 import QuillData
+import QuillIO
 import QuillNN
 import QuillNumerics
 import QuillTestSupport
@@ -49,6 +50,50 @@ final class TrainingRunTests: XCTestCase {
         try TrainingRun(options: second, resume: true).run()
 
         try assertSameResumePoint(dir.path("straight"), dir.path("split"))
+    }
+
+    /// A resumed handwriting run refuses other data with the same counts: its fingerprint hashes the samples (the
+    /// same lines imported with other options used to train on silently).
+    func testResumeRefusesOtherDataWithTheSameCounts() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        try TrainingRun(options: try handwritingOptions(dir, "run", steps: 3), resume: false).run()
+        XCTAssertTrue(try HandwritingTrainOptions.saved(outDir: dir.path("run")).dataFingerprint.contains(":fnv1a64:"))
+        var other = TinyHandwriting.dataset()
+        other.samples[2].dx[3] += 0.5
+        try PreparedFormat.write(other, to: dir.path("tiny.qds"))
+        var o = try HandwritingTrainOptions.saved(outDir: dir.path("run"))
+        o.steps = 5
+        XCTAssertThrowsError(try TrainingRun(options: o, resume: true).run()) { error in
+            XCTAssertTrue("\(error)".contains("differs from the dataset"), "\(error)")
+        }
+        try PreparedFormat.write(TinyHandwriting.dataset(), to: dir.path("tiny.qds"))
+        XCTAssertEqual(try TrainingRun(options: o, resume: true).run(), 5)
+    }
+
+    /// --force moves the old run aside until the new one writes its first resume point: a replacement that fails
+    /// before then puts the old files back, byte for byte; one that gets there leaves nothing of them.
+    func testAFailedReplacementKeepsTheOldRun() throws {
+        let dir = TempDir()
+        defer { FaultInjection.failWrites(after: nil); dir.cleanup() }
+        try TrainingRun(options: try handwritingOptions(dir, "run", steps: 3), resume: false).run()
+        let names = RunFiles.all.sorted()
+        func contents() -> [Data?] { names.map { FileManager.default.contents(atPath: dir.path("run/\($0)")) } }
+        func listing() throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: dir.path("run")).filter { !$0.hasPrefix(".") }.sorted() }
+        let before = contents()
+        var again = try handwritingOptions(dir, "run", steps: 4)
+        again.seed = 10
+        let failing = TrainingRun(options: again, resume: false)
+        failing.replacing = true
+        FaultInjection.failWrites(after: 150)
+        XCTAssertThrowsError(try failing.run())
+        FaultInjection.failWrites(after: nil)
+        XCTAssertEqual(contents(), before)
+        XCTAssertEqual(try listing(), names)
+        let replacing = TrainingRun(options: again, resume: false)
+        replacing.replacing = true
+        XCTAssertEqual(try replacing.run(), 4)
+        XCTAssertEqual(try listing(), names)
+        XCTAssertNotEqual(contents(), before)
     }
 
     /// The repository's models/synthesis-run, or a skip.

@@ -21,10 +21,10 @@ extension TrainingRun {
 final class HandwritingTask: TrainingTask {
     var options: HandwritingTrainOptions
     var world = DataParallel.single
-    /// The resume check's counts and, in a job of several ranks, a hash of every sample's offsets, pen lifts,
-    /// text and split: data with the same counts but other contents on one rank must not train silently.
+    /// The data's counts (samples, points, alphabet) and a hash of every sample's offsets, pen lifts, text and
+    /// split, "COUNTS:fnv1a64:HASH": saved in a fresh run's options, so that `--resume` on other data with the same
+    /// counts (the same lines imported with other options, say) is refused, and compared between the ranks of a job.
     var dataFingerprint: String {
-        guard world.size > 1 else { return data.fingerprint }
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         func mix(_ bytes: UnsafeRawBufferPointer) { for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 } }
         for s in data.dataset.samples {
@@ -50,7 +50,7 @@ final class HandwritingTask: TrainingTask {
     }
 
     func startFresh(rng: inout SeededGenerator, budget: MemoryBudget) throws {
-        options.dataFingerprint = data.fingerprint
+        options.dataFingerprint = dataFingerprint
         model = HandwritingModel<Float>(config: options.model, rng: &rng)
     }
 
@@ -59,7 +59,9 @@ final class HandwritingTask: TrainingTask {
         guard loaded.model.config == options.model else {
             throw CheckpointError.corrupt(path, "quill.config and quill.train-options describe different models")
         }
-        guard options.dataFingerprint == data.fingerprint else {
+        // Runs saved before the hash (their fingerprint is the counts alone) are checked by the counts.
+        let saved = options.dataFingerprint
+        guard saved.contains(":fnv1a64:") ? saved == dataFingerprint : saved == data.fingerprint else {
             throw TrainingError.resumeMismatch("\(options.dataPath) differs from the dataset \(options.outDir) was trained on; resume with the same prepared file, or train into a new --out")
         }
         model = loaded.model
@@ -148,6 +150,9 @@ final class HandwritingTask: TrainingTask {
     }
 
     func validate() -> Validation {
+        // No validation lines (a dataset imported with --valid-fraction 0): no score and no line, as a char run
+        // without them, rather than a NaN at every validation.
+        guard !data.val.isEmpty else { return Validation(score: nil, perUnit: .nan, line: nil) }
         // The same code as `quill eval`, so a run's full validation (--val-samples 0) is what it prints.
         // In a job of several ranks each rank scores its block of the validation lines; the sums are shared.
         let mine = Array(data.val[shard.block(of: data.val.count)])

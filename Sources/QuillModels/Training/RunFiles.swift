@@ -16,8 +16,11 @@ public enum RunFiles {
     public static let last = "last.safetensors"
     /// One JSON object per line: training and validation losses.
     public static let metrics = "metrics.jsonl"
-    /// Every file a run writes (and `--force` deletes).
+    /// Every file a run writes (and `--force` replaces).
     public static let all = [best, last, metrics]
+    /// What `--force` appends to the old run's files while the new run has written no resume point yet
+    /// (`model.safetensors.replaced`, …): they are deleted when it writes one, and put back if it fails before.
+    public static let replacedSuffix = ".replaced"
 
     static func path(_ outDir: String, _ file: String) -> String {
         URL(fileURLWithPath: outDir).appendingPathComponent(file).path
@@ -31,10 +34,18 @@ public enum RunFiles {
         let file = try SafeTensors.read(p)
         guard let j = file.metadata["quill.train-options"],
               let o = try? JSONDecoder().decode(O.self, from: Data(j.utf8)) else {
+            // A run of another family (a char run given to `train synthesis`, say) is not a corrupt file.
+            if let kind = file.metadata["quill.kind"], let command = resumeCommands[kind] {
+                throw TrainingError.invalidOption("\(outDir) holds a \(kind) run (\(command)); resume it with that command, or give this run another --out")
+            }
             throw CheckpointError.corrupt(p, "no training options of this kind saved; it cannot be resumed")
         }
         return o
     }
+
+    /// The command that resumes a run, by its checkpoints' `quill.kind`.
+    static let resumeCommands = ["char-lm": "quill char train", "handwriting-prediction": "quill train prediction",
+                                 "handwriting-synthesis": "quill train synthesis", "memory-task": "quill task"]
 
     /// Refuses to start a new run over a directory that holds a model. A directory with no checkpoint (a run
     /// stopped before its first one: metrics.jsonl, temporary files) holds nothing to lose and is accepted; the new

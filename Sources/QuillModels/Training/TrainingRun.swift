@@ -115,8 +115,29 @@ public final class TrainingRun {
         // Before anything is written: every rank must train the same run on the same data.
         try world.checkSameRun(String(decoding: try JSONEncoder.sorted.encode(task.options), as: UTF8.self)
                                + "\n" + task.dataFingerprint + "\ngradient sum: " + (bucketed ? "buckets" : "one call"))
+        // --force: the old run's files are moved aside, not deleted, until this run writes its first resume point;
+        // a run that fails before then (diverges, a full disk, bad options found late) puts them back, so a failed
+        // replacement never loses the last good model.
+        let fm = FileManager.default
+        var aside: [String] = []
         if !resume && replacing && writer {
-            for file in RunFiles.all { try? FileManager.default.removeItem(atPath: path(file)) }
+            for file in RunFiles.all where fm.fileExists(atPath: path(file)) {
+                let moved = path(file) + RunFiles.replacedSuffix
+                try? fm.removeItem(atPath: moved)
+                try fm.moveItem(atPath: path(file), toPath: moved)
+                aside.append(file)
+            }
+        }
+        var replaced = aside.isEmpty, finished = false
+        func dropReplaced() {
+            for file in aside { try? fm.removeItem(atPath: path(file) + RunFiles.replacedSuffix) }
+            replaced = true
+        }
+        defer {
+            if !replaced && !finished {
+                for file in RunFiles.all { try? fm.removeItem(atPath: path(file)) }
+                for file in aside { try? fm.moveItem(atPath: path(file) + RunFiles.replacedSuffix, toPath: path(file)) }
+            }
         }
         if writer { try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true) }
         let optimizer: AnyOptimizer<Float> = task.options.optimizer.make()
@@ -190,6 +211,7 @@ public final class TrainingRun {
                 "quill.trainer": String(decoding: try encoder.encode(state), as: UTF8.self),
             ], extraTensors: RunFiles.entries(optimizer, parameters: params) + extras + (noise?.entries() ?? []))
             savedCheckpoint = state.step
+            if !replaced { dropReplaced() }
         }
 
         func validateAndCheckpoint() throws {
@@ -356,6 +378,8 @@ public final class TrainingRun {
             if state.step % options.evalEvery == 0 { try validateAndCheckpoint() }
         }
         if lastSaved != state.step || state.bestStep == nil { try validateAndCheckpoint() }
+        if !replaced { dropReplaced() }
+        finished = true
         onEvent(.finished(step: state.step, reason: reason, best: state.bestScore))
         return state.step
     }
