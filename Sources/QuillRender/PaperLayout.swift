@@ -92,9 +92,17 @@ extension StrokeRenderer {
         var options = options
         options.width = paper.size.width - 2 * paper.margin + 2 * (options.margin + options.widestPen / 2)
         var single = try place(lines: lines, options: options, what: what)
-        let scales = zip(lines, single.layout.lines).filter { !$0.0.isEmpty }.map(\.1.transform.scale)
-        if let lo = scales.min(), let hi = scales.max(), lo < hi * (1 - 1e-9) {
-            options.lineHeight *= lo / hi
+        // Each line's scale against the scale it has without the sheet's width: the smallest such factor shrinks
+        // every line (through the line height), so that none is wider than the sheet and all keep one size. (The
+        // factor, not the smallest scale over the largest: when every line is too wide, the largest scale is a
+        // width-limited one too, and the other lines kept their own sizes.)
+        var free = options
+        free.width = nil
+        let unlimited = try place(lines: lines, options: free, what: what)
+        let factors = zip(lines, zip(single.layout.lines, unlimited.layout.lines)).filter { !$0.0.isEmpty }
+            .map { $0.1.0.transform.scale / $0.1.1.transform.scale }
+        if let f = factors.min(), f < 1 - 1e-9 {
+            options.lineHeight *= f
             single = try place(lines: lines, options: options, what: what)
         }
         let pitch = options.lineHeight * paper.lineSpacing

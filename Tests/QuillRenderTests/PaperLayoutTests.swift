@@ -71,6 +71,25 @@ final class PaperLayoutTests: RenderTestCase {
         XCTAssertEqual(widest, paper.size.width - 2 * paper.margin, accuracy: 1e-9)
     }
 
+    /// When every line is too wide for the sheet, all of them are drawn as small as the widest needs, not each at
+    /// its own width (a new-user try saw one long line at half the size of its neighbours on --page a5).
+    func testEveryLineTooWideKeepsOneLetterSize() throws {
+        var paper = PaperSetup(size: Size(width: 300, height: 400))
+        paper.margin = 20
+        var options = PageOptions()
+        options.lineHeight = 30
+        options.sharedLineBand = true
+        let lines: [[Stroke]] = [500.0, 900, 600].map { length in
+            [[Point(x: 0, y: -8), Point(x: length / 2, y: 8), Point(x: length, y: 0)]]
+        }
+        let pages = try StrokeRenderer.placePages(lines: lines, options: options, paper: paper, baseline: 8, what: "t")
+        let scales = pages.flatMap { $0.layout.lines.map(\.transform.scale) }
+        XCTAssertEqual(scales.count, 3)
+        for s in scales { XCTAssertEqual(s, scales[1], accuracy: 1e-12 * scales[1], "one letter size: \(scales)") }
+        let widths = pages.flatMap(\.lines).compactMap { Rect.bounding(strokes: $0)?.width }
+        XCTAssertEqual(try XCTUnwrap(widths.max()), paper.size.width - 2 * paper.margin, accuracy: 1e-9)
+    }
+
     func testMultiPageFiles() throws {
         var paper = PaperSetup(size: Size(width: 300, height: 120))
         paper.margin = 20
