@@ -120,11 +120,18 @@ final class XMLElementNode {
         let declarationLength = start.range(of: declarationPattern, options: .regularExpression).map { start.utf8.distance(from: start.startIndex, to: $0.upperBound) } ?? 0
         var k = bom + declarationLength, pline = 1, pcolumn = 1
         for b in bytes[..<min(k, bytes.count)] where b == 0x0A { pline += 1 }
+        let entity = Array("<!ENTITY".utf8)
         while k + 1 < bytes.count {
             if bytes[k] == 0x3C && bytes[k + 1] == 0x3F {
                 let what = k == bom ? "a malformed XML declaration" : "a processing instruction (<?…?>)"
                 throw DatasetError.malformedXML(SourcePosition(file: file, line: pline, column: pcolumn),
                                                 "\(what), which Quill does not read; remove it (the declaration reads <?xml version=\"1.0\" encoding=\"UTF-8\"?>)")
+            }
+            // Foundation's parser drops the text of a declared entity (&name;) silently; nested ones are refused
+            // as recursive. Neither IAM-OnDB nor InkML declares any.
+            if bytes[k] == 0x3C && bytes[k...].starts(with: entity) {
+                throw DatasetError.malformedXML(SourcePosition(file: file, line: pline, column: pcolumn),
+                                                "an entity declaration (<!ENTITY …>), which Quill does not read; write the text itself instead of &name;")
             }
             if bytes[k] == 0x0A { pline += 1; pcolumn = 1 } else { pcolumn += 1 }
             k += 1
