@@ -100,7 +100,8 @@ public struct WriteCommand: ParsableCommand {
                 throw ValidationError("--page \(sheets.page ?? ""): \(m)")
             }
             if text == nil && input == nil && job == nil {
-                throw ValidationError("give the text to write, - for standard input, --input FILE or --job FILE")
+                // A text that begins with '-' ("-5 degrees") is read as options and never reaches the argument.
+                throw ValidationError("give the text to write, - for standard input, --input FILE or --job FILE (a text that begins with '-' goes after --: quill write -o out.png -- \"-5 degrees\")")
             }
             if [text != nil, input != nil, job != nil].filter({ $0 }).count > 1 {
                 throw ValidationError("give the text as an argument, with --input or with --job, only one of them")

@@ -273,7 +273,7 @@ public final class QuillServer: Sendable {
     /// too deep, or what is wrong with the JSON and where.
     static func decode<T: Decodable>(_ type: T.Type, _ buffer: ByteBuffer) throws -> T {
         let bytes = Array(buffer.readableBytesView)
-        try JSONCheck.check(bytes)
+        do { try JSONCheck.check(bytes) } catch let p as JSONCheck.Problem { throw APIError.bad(p.field, p.message) }
         do { return try JSONDecoder().decode(T.self, from: Data(bytes)) } catch let e as APIError { throw e } catch {
             throw APIError.bad(nil, "the body is not valid JSON\(Self.syntaxDetail(bytes)); send a JSON object such as {\"text\": \"hello\"}")
         }

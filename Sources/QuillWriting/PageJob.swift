@@ -61,6 +61,12 @@ public struct PageJob: Equatable, Sendable {
         if data.allSatisfy({ [0x20, 0x09, 0x0A, 0x0D].contains($0) }) {
             throw JobError("\(what): the job is empty (a job is an object with \"lines\": [{\"text\": …}, …])")
         }
+        // Strict JSON first: a key given twice (the decoder keeps one silently), a trailing comma (it accepts one).
+        do {
+            try JSONCheck.check(Array(data), document: "the job", depthNote: "a job nests at most 4")
+        } catch let p as JSONCheck.Problem {
+            throw JobError("\(what): \(p.message)")
+        }
         do {
             value = try JSONDecoder().decode(JobValue.self, from: data)
         } catch {

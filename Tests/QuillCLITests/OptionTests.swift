@@ -479,6 +479,8 @@ final class OptionTests: XCTestCase {
         XCTAssertEqual(parseError(["write", "--text", "hello", "-o", "x.png"]),
                        "quill: error: quill write takes its text as an argument, not --text: quill write \"Hello\" -o hello.png (or - to read standard input, or --input FILE; see 'quill write --help')")
         XCTAssertTrue(parseError(["plot", "window", "--text", "hello", "-o", "x.png"]).contains("quill plot window takes its text as an argument, not --text"))
+        // A text that begins with '-' is read as options; the error says to put it after --.
+        XCTAssertTrue(parseError(["write", "-5 degrees", "-o", "x.png"]).contains("goes after --"))
     }
 
     /// A mistyped command is told as such, with the nearest command, rather than as an unknown option after it.

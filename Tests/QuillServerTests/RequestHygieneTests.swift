@@ -235,6 +235,10 @@ extension ServerTests {
             XCTAssertEqual(broken.status, .badRequest)
             let message = try Self.error(broken).message
             XCTAssertTrue(message.contains("not valid JSON (invalid value at line 1, column 16)"), message)
+            // A trailing comma, which Foundation's decoder accepts, is refused like other malformed JSON.
+            let trailing = try await Self.post(client, "/v1/write", #"{"text": "abc",}"#)
+            XCTAssertEqual(trailing.status, .badRequest)
+            XCTAssertTrue(try Self.error(trailing).message.contains("a comma before '}' at line 1, column 15"))
         }
     }
 

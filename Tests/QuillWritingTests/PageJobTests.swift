@@ -43,6 +43,10 @@ final class PageJobTests: XCTestCase {
             (" \n\t", "the job is empty"),
             ("{", "not valid JSON"),
             ("{\"lines\": [\n  {\"text\": \"a\"},,\n]}", "not valid JSON: invalid value at line 2, column 17"),
+            // Strict JSON: a key given twice (the decoder kept one silently) and trailing commas (it accepted them).
+            (#"{"lines": [{"text": "first", "text": "second"}]}"#, "the field 'lines[0].text' is given twice in one object"),
+            ("{\"lines\": [{\"text\": \"a\"},\n ]}", "a comma before ']' in lines at line 1, column 25: JSON has no trailing commas"),
+            (#"{"lines": [{"text": "a"}],}"#, "a comma before '}' at line 1, column 26"),
             ("[1, 2]", "a job is a JSON object"),
             (#"{"line": []}"#, "line is not a job key"),
             (#"{}"#, #"no "lines""#),

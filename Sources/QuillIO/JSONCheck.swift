@@ -1,23 +1,33 @@
 import Foundation
 
-/// What Foundation's JSON decoder lets through or words vaguely, checked before a body is decoded: a key given twice
-/// in one object (the decoder keeps one of the values silently), nesting deeper than any body of the API needs
-/// (the decoder's own limit, 512 levels, is reported only as "not valid JSON"), and strings that are not text: bytes
-/// that are not UTF-8, or a `\u` escape of a lone UTF-16 surrogate (`"\ud800"`), which the decoder reports only as
-/// the field not being a string.
+/// What Foundation's JSON decoder lets through or words vaguely, checked before a document (a request body of
+/// `quill serve`, a `quill write --job` file) is decoded: a key given twice in one object (the decoder keeps one of
+/// the values silently), a comma before a closing bracket (the decoder accepts it, RFC 8259 does not), nesting
+/// deeper than any document needs (the decoder's own limit, 512 levels, is reported only as "not valid JSON"), and
+/// strings that are not text: bytes that are not UTF-8, or a `\u` escape of a lone UTF-16 surrogate (`"\ud800"`),
+/// which the decoder reports only as the field not being a string.
 ///
 /// One pass over the bytes, no recursion deeper than `maximumDepth`. Bytes that are not JSON end the check quietly:
 /// the decoder that runs next reports them.
-enum JSONCheck {
+public enum JSONCheck {
+    /// A fault found: the field it is in (`lines[0].points`, nil for the document itself) and one line saying it.
+    public struct Problem: Error, Equatable {
+        public let field: String?
+        public let message: String
+    }
+
     /// The deepest nesting of objects and arrays a body may have. The deepest body of the API,
     /// `{"lines": [{"points": [[x, y, end]]}]}`, nests 5 levels; the rest is room for clients that send more.
-    static let maximumDepth = 32
+    public static let maximumDepth = 32
 
     /// Throws a 400 naming the first key given twice in one object (as `lines[0].points`, the way field errors name
     /// fields), the first string that is not valid UTF-8 or has a lone surrogate (by its field, and the byte of the
     /// body where it goes wrong), or saying the body nests deeper than `maximumDepth`.
-    static func check(_ bytes: [UInt8]) throws {
-        var scanner = Scanner(bytes: bytes)
+    /// - Parameters: `document` names the whole in messages ("the body"); `depthNote` follows the depth message.
+    /// - Throws: `Problem`.
+    public static func check(_ bytes: [UInt8], document: String = "the body",
+                             depthNote: String = "the API's bodies nest at most 5 (see /openapi.json)") throws {
+        var scanner = Scanner(bytes: bytes, document: document, depthNote: depthNote)
         do { try scanner.value(path: "", depth: 0) } catch is Malformed { return }
     }
 
@@ -26,7 +36,16 @@ enum JSONCheck {
 
     private struct Scanner {
         let bytes: [UInt8]
+        let document: String, depthNote: String
         var i = 0
+
+        /// A comma at `comma` followed by the closing `bracket`: named by its line and column.
+        func trailingComma(at comma: Int, before bracket: Character, in path: String) -> Problem {
+            let (line, column) = JSONSyntax.place(of: comma, in: bytes)
+            let inside = path.isEmpty ? "" : " in \(String(path.prefix(100)))"
+            return Problem(field: path.isEmpty ? nil : String(path.prefix(100)),
+                           message: "a comma before '\(bracket)'\(inside) at line \(line), column \(column): JSON has no trailing commas; remove it")
+        }
 
         mutating func skipSpace() {
             while i < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[i]) { i += 1 }
@@ -49,7 +68,7 @@ enum JSONCheck {
                     let name = path.isEmpty ? key : path + "." + key
                     if !keys.insert(key).inserted {
                         let shown = String(name.prefix(100))
-                        throw APIError.bad(shown, "the field '\(shown)' is given twice in one object; give each field once")
+                        throw Problem(field: shown, message: "the field '\(shown)' is given twice in one object; give each field once")
                     }
                     skipSpace()
                     guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw Malformed() }
@@ -59,7 +78,10 @@ enum JSONCheck {
                     guard i < bytes.count else { throw Malformed() }
                     if bytes[i] == UInt8(ascii: "}") { i += 1; return }
                     guard bytes[i] == UInt8(ascii: ",") else { throw Malformed() }
+                    let comma = i
                     i += 1
+                    skipSpace()
+                    if i < bytes.count, bytes[i] == UInt8(ascii: "}") { throw trailingComma(at: comma, before: "}", in: path) }
                 }
             case UInt8(ascii: "["):
                 try deeper(depth)
@@ -74,7 +96,10 @@ enum JSONCheck {
                     guard i < bytes.count else { throw Malformed() }
                     if bytes[i] == UInt8(ascii: "]") { i += 1; return }
                     guard bytes[i] == UInt8(ascii: ",") else { throw Malformed() }
+                    let comma = i
                     i += 1
+                    skipSpace()
+                    if i < bytes.count, bytes[i] == UInt8(ascii: "]") { throw trailingComma(at: comma, before: "]", in: path) }
                 }
             case UInt8(ascii: "\""):
                 _ = try string(at: path)
@@ -136,20 +161,20 @@ enum JSONCheck {
         /// Refuses a container that would be more than `maximumDepth` deep.
         func deeper(_ depth: Int) throws {
             if depth + 1 > JSONCheck.maximumDepth {
-                throw APIError.bad(nil, "the JSON nests objects and arrays more than \(JSONCheck.maximumDepth) levels deep; "
-                                   + "the API's bodies nest at most 5 (see /openapi.json)")
+                throw Problem(field: nil, message: "the JSON nests objects and arrays more than \(JSONCheck.maximumDepth) levels deep; "
+                                   + depthNote)
             }
         }
 
         /// A key of the object at `path`: `string(named:field:)` with the message naming the key's object.
         mutating func string(keyIn path: String) throws -> String {
-            try string(named: path.isEmpty ? "a field name of the body" : "a field name in \(String(path.prefix(100)))",
+            try string(named: path.isEmpty ? "a field name of \(document)" : "a field name in \(String(path.prefix(100)))",
                        field: path.isEmpty ? nil : path)
         }
 
         /// A string value at `path`.
         mutating func string(at path: String) throws -> String {
-            try string(named: path.isEmpty ? "the body's string" : String(path.prefix(100)), field: path.isEmpty ? nil : path)
+            try string(named: path.isEmpty ? "the string of \(document)" : String(path.prefix(100)), field: path.isEmpty ? nil : path)
         }
 
         /// A string starting at `i` (which is its opening quote), its escapes decoded, so `"te\u0078t"` is `text`.
@@ -161,9 +186,9 @@ enum JSONCheck {
             i += 1
             var escaped = false
             var highSurrogate: Int?  // the byte of an escaped high surrogate that a low one must follow at once
-            func lone(at byte: Int) -> APIError {
+            func lone(at byte: Int) -> Problem {
                 let escape = String(decoding: bytes[byte..<min(byte + 6, bytes.count)], as: UTF8.self)
-                return APIError.bad(field, "\(named) has a lone surrogate (\(escape) at offset \(byte) of the body): not a character; "
+                return Problem(field: field, message: "\(named) has a lone surrogate (\(escape) at offset \(byte) of \(document)): not a character; "
                                     + "a character beyond U+FFFF is escaped as a pair, a high surrogate \\ud800…\\udbff then a low one \\udc00…\\udfff")
             }
             while i < bytes.count, bytes[i] != UInt8(ascii: "\"") {
@@ -187,7 +212,7 @@ enum JSONCheck {
                 }
                 if let high = highSurrogate { throw lone(at: high) }
                 if let bad = Self.invalidUTF8(bytes, at: i) {
-                    throw APIError.bad(field, "\(named) is not valid UTF-8 (byte 0x\(String(bytes[bad], radix: 16, uppercase: true)) at offset \(bad) of the body); send JSON as UTF-8")
+                    throw Problem(field: field, message: "\(named) is not valid UTF-8 (byte 0x\(String(bytes[bad], radix: 16, uppercase: true)) at offset \(bad) of \(document)); send JSON as UTF-8")
                 }
                 i += Self.sequenceLength(bytes[i])
             }
