@@ -39,12 +39,22 @@ public enum JSONCheck {
         let document: String, depthNote: String
         var i = 0
 
-        /// A comma at `comma` followed by the closing `bracket`: named by its line and column.
-        func trailingComma(at comma: Int, before bracket: Character, in path: String) -> Problem {
+        /// After a member of the container at `path`: true past its closing `bracket`, false past the comma before
+        /// the next member. A comma right before the bracket is refused by its line and column.
+        mutating func closes(with bracket: Character, in path: String) throws -> Bool {
+            skipSpace()
+            guard i < bytes.count else { throw Malformed() }
+            let close = UInt8(ascii: bracket.unicodeScalars.first ?? "]")
+            if bytes[i] == close { i += 1; return true }
+            guard bytes[i] == UInt8(ascii: ",") else { throw Malformed() }
+            let comma = i
+            i += 1
+            skipSpace()
+            guard i < bytes.count, bytes[i] == close else { return false }
             let (line, column) = JSONSyntax.place(of: comma, in: bytes)
             let inside = path.isEmpty ? "" : " in \(String(path.prefix(100)))"
-            return Problem(field: path.isEmpty ? nil : String(path.prefix(100)),
-                           message: "a comma before '\(bracket)'\(inside) at line \(line), column \(column): JSON has no trailing commas; remove it")
+            throw Problem(field: path.isEmpty ? nil : String(path.prefix(100)),
+                          message: "a comma before '\(bracket)'\(inside) at line \(line), column \(column): JSON has no trailing commas; remove it")
         }
 
         mutating func skipSpace() {
@@ -74,14 +84,7 @@ public enum JSONCheck {
                     guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw Malformed() }
                     i += 1
                     try value(path: name, depth: depth + 1)
-                    skipSpace()
-                    guard i < bytes.count else { throw Malformed() }
-                    if bytes[i] == UInt8(ascii: "}") { i += 1; return }
-                    guard bytes[i] == UInt8(ascii: ",") else { throw Malformed() }
-                    let comma = i
-                    i += 1
-                    skipSpace()
-                    if i < bytes.count, bytes[i] == UInt8(ascii: "}") { throw trailingComma(at: comma, before: "}", in: path) }
+                    if try closes(with: "}", in: path) { return }
                 }
             case UInt8(ascii: "["):
                 try deeper(depth)
@@ -92,14 +95,7 @@ public enum JSONCheck {
                 while true {
                     try value(path: path + "[\(index)]", depth: depth + 1)
                     index += 1
-                    skipSpace()
-                    guard i < bytes.count else { throw Malformed() }
-                    if bytes[i] == UInt8(ascii: "]") { i += 1; return }
-                    guard bytes[i] == UInt8(ascii: ",") else { throw Malformed() }
-                    let comma = i
-                    i += 1
-                    skipSpace()
-                    if i < bytes.count, bytes[i] == UInt8(ascii: "]") { throw trailingComma(at: comma, before: "]", in: path) }
+                    if try closes(with: "]", in: path) { return }
                 }
             case UInt8(ascii: "\""):
                 _ = try string(at: path)
