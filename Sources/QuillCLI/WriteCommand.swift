@@ -372,8 +372,13 @@ public struct WriteCommand: ParsableCommand {
             guard sample.pointCount <= Self.maximumPrimePoints else {
                 throw CLIError("\(primeInkml): \(sample.pointCount) points is more than a prime takes (\(Self.maximumPrimePoints), a long line of handwriting); prime with one line")
             }
-            return .prime(Prime(raw: sample.offsets(), text: try checkedLine(t, sampler: writer.sampler), stats: loaded.stats,
-                                rescale: true))
+            // A transcription the model cannot write is the file's, or --prime-text's: say which, and the way out.
+            let text: String
+            do { text = try checkedLine(t, sampler: writer.sampler) } catch let e as TextError {
+                throw CLIError(primeText != nil ? "--prime-text: \(e.description)"
+                               : "\(primeInkml): its transcription: \(e.description); or say what the strokes show in characters the model knows with --prime-text")
+            }
+            return .prime(Prime(raw: sample.offsets(), text: text, stats: loaded.stats, rescale: true))
         }
         return ownHand ? .ownHand : .modelDefault
     }

@@ -56,6 +56,13 @@ final class HandwritingCLITests: XCTestCase {
         XCTAssertEqual(errorText(["write", "bca", "--model", model, "-o", dir.path("one.inkml"), "--steps-per-char", "8"]), "no error")
         XCTAssertEqual(errorText(["write", "abc", "--prime-inkml", dir.path("one.inkml"), "--model", model,
                                   "-o", dir.path("primed.png"), "--steps-per-char", "6"]), "no error")
+        // A transcription the model cannot write is named as the file's, with --prime-text as the way out.
+        let dollar = dir.path("dollar.inkml")
+        try #"<ink><annotation type="truth">ab$</annotation><trace>0 0, 1 1, 2 0</trace></ink>"#.write(toFile: dollar, atomically: true, encoding: .utf8)
+        let primeError = errorText(["write", "abc", "--prime-inkml", dollar, "--model", model, "-o", dir.path("d.png")])
+        XCTAssertTrue(primeError.contains("dollar.inkml: its transcription:") && primeError.contains("--prime-text"), primeError)
+        XCTAssertTrue(errorText(["write", "abc", "--prime-inkml", dollar, "--prime-text", "a$", "--model", model, "-o", dir.path("d.png")])
+            .contains("--prime-text: "))
         XCTAssertTrue(errorText(["write", "abc", "--model", model, "-o", dir.path("p.png"), "--feed-rate", "900"])
             .contains("apply to .gcode and .hpgl output"))
         XCTAssertTrue(errorText(["write", "abc", "--model", model, "-o", dir.path("p.gcode"), "--feed-rate", "0"])

@@ -19,6 +19,7 @@ final class JSONSyntaxTests: XCTestCase {
         }
         XCTAssertEqual(JSONSyntax.problem(Array("{\"a\": [1, 2".utf8)), "unexpected end of file during JSON parse")
         XCTAssertNil(JSONSyntax.problem(Array("{\"a\": [1, 2]}".utf8)))
+        XCTAssertEqual(JSONSyntax.problem(Array("{\"bias\": 1e999}".utf8)), "the number 1e999 is beyond the range of a double (about ±1.8e308)")
     }
 
     func testPlaceOfAnOffset() {
