@@ -56,7 +56,7 @@ public enum InkMLImporter {
         var x = [Double](), y = [Double](), t = [Double](), ends = [Int]()
         let traces = root.descendants(named: "trace")
         guard !traces.isEmpty else {
-            throw DatasetError.emptyStroke(SourcePosition(file: path, line: root.line), stroke: 0)
+            throw DatasetError.missingField(SourcePosition(file: path, line: root.line), "<trace> (the file has no strokes)")
         }
         for (k, trace) in traces.enumerated() {
             let pos = SourcePosition(file: path, line: trace.line)

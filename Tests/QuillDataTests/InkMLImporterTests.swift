@@ -61,7 +61,7 @@ final class InkMLImporterTests: XCTestCase {
         let empty = try dir.write("e.inkml", "<ink>\n<trace>1 2</trace>\n<trace> </trace>\n</ink>")
         assertDatasetError(["e.inkml:3", "stroke 1 has no points"]) { _ = try InkMLImporter.load(path: empty) }
         let noTraces = try dir.write("n.inkml", "<ink></ink>")
-        assertDatasetError(["n.inkml", "no points"]) { _ = try InkMLImporter.load(path: noTraces) }
+        assertDatasetError(["n.inkml", "<trace> (the file has no strokes)"]) { _ = try InkMLImporter.load(path: noTraces) }
         let word = try dir.write("w.inkml", "<ink>\n\n<trace>1 2, 3 four</trace></ink>")
         assertDatasetError(["w.inkml:3", "'four' is not a number"]) { _ = try InkMLImporter.load(path: word) }
         let diff = try dir.write("d.inkml", "<ink><trace>1 2, '1 '1</trace></ink>")
