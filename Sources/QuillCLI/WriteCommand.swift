@@ -83,13 +83,12 @@ public struct WriteCommand: ParsableCommand {
             guard let output else { throw ValidationError("give the output with -o FILE (.png, .svg, .pdf, .gif, .inkml, .json, .npy, .gcode or .hpgl)") }
             // First of the output's checks, so that `--input notes.txt -o notes.txt` is told it names the input.
             // --input may be a pipe (/dev/fd/N): TextPreparation.read handles it and names a directory.
-            try sampling.refuseInputs([("--prime-from", primeFrom), ("--prime-inkml", primeInkml)],
-                                      streams: [("--input", input), ("--job", job)], output: output)
+            let files = [("--prime-from", primeFrom), ("--prime-inkml", primeInkml)]
+            let streams = [("--input", input), ("--job", job)]
+            try sampling.refuseInputs(files, streams: streams, output: output)
             try refuseOutputInStyles(output, model: try sampling.directory())
             if sheets.page != nil {
-                try refuseNumberedPagesOverInputs([("--prime-from", primeFrom), ("--prime-inkml", primeInkml),
-                                                   ("--input", input), ("--job", job), ("the --model file", try sampling.file())],
-                                                  output: output)
+                try refuseNumberedPagesOverInputs(files + streams + [("the --model file", try sampling.file())], output: output)
             }
             try WriteOutput.check(output)
             try plotter.check(output: output)

@@ -24,7 +24,8 @@ final class HandwritingTask: TrainingTask {
     /// The data's counts (samples, points, alphabet) and a hash of every sample's offsets, pen lifts, text and
     /// split, "COUNTS:fnv1a64:HASH": saved in a fresh run's options, so that `--resume` on other data with the same
     /// counts (the same lines imported with other options, say) is refused, and compared between the ranks of a job.
-    var dataFingerprint: String {
+    /// Hashed once, after `loadData`.
+    lazy var dataFingerprint: String = {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         func mix(_ bytes: UnsafeRawBufferPointer) { for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 } }
         for s in data.dataset.samples {
@@ -33,7 +34,7 @@ final class HandwritingTask: TrainingTask {
             withUnsafeBytes(of: s.split == .train) { mix($0) }
         }
         return data.fingerprint + ":fnv1a64:" + String(h, radix: 16)
-    }
+    }()
     private var data: HandwritingTrainingData!  // Invariant: loadData sets it, before any other use.
     private var model: HandwritingModel<Float>!  // Invariant: startFresh or resume sets it, before any other use.
     private var ws: HandwritingWorkspace<Float>!  // Invariant: prepare sets it, before any other use.
