@@ -96,6 +96,45 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertNotEqual(contents(), before)
     }
 
+    /// A `--force` run killed (kill -9) before its first resume point leaves its partial files beside the old run's
+    /// `*.replaced`: the next run in that directory puts the old run back first, so a fresh run is refused over it,
+    /// `--resume` continues it, and leftovers of a replacement that did write a resume point are deleted.
+    func testAKilledReplacementIsPutBackByTheNextRun() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let fm = FileManager.default
+        try TrainingRun(options: try handwritingOptions(dir, "run", steps: 3), resume: false).run()
+        let names = RunFiles.all.sorted()
+        func contents() -> [Data?] { names.map { fm.contents(atPath: dir.path("run/\($0)")) } }
+        func listing() throws -> [String] { try fm.contentsOfDirectory(atPath: dir.path("run")).filter { !$0.hasPrefix(".") }.sorted() }
+        let before = contents()
+        func killedReplacement() throws {
+            for name in names { try fm.moveItem(atPath: dir.path("run/\(name)"), toPath: dir.path("run/\(name)\(RunFiles.replacedSuffix)")) }
+            try Data("{\"step\":1}\n".utf8).write(to: URL(fileURLWithPath: dir.path("run/\(RunFiles.metrics)")))
+        }
+        try killedReplacement()
+        XCTAssertThrowsError(try TrainingRun(options: try handwritingOptions(dir, "run", steps: 4), resume: false).run()) { error in
+            XCTAssertTrue("\(error)".contains("--resume"), "\(error)")
+        }
+        XCTAssertEqual(try listing(), names)
+        XCTAssertEqual(contents(), before)
+
+        try killedReplacement()
+        var saved = try HandwritingTrainOptions.saved(outDir: dir.path("run"))
+        XCTAssertEqual(saved.steps, 3)
+        saved.steps = 4
+        var notes: [String] = []
+        let resumed = TrainingRun(options: saved, resume: true) { if case let .note(n) = $0 { notes.append(n) } }
+        XCTAssertEqual(try resumed.run(), 4)
+        XCTAssertEqual(try listing(), names)
+        XCTAssertTrue(notes.contains { $0.contains("put back") && $0.contains("resumes") }, "\(notes)")
+
+        try Data("stale".utf8).write(to: URL(fileURLWithPath: dir.path("run/\(RunFiles.best)\(RunFiles.replacedSuffix)")))
+        saved.steps = 5
+        XCTAssertEqual(try TrainingRun(options: saved, resume: true).run(), 5)
+        XCTAssertEqual(try listing(), names)
+    }
+
     /// The repository's models/synthesis-run, or a skip.
     static func committedRun() throws -> String {
         var root = URL(fileURLWithPath: #filePath)

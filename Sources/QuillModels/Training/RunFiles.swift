@@ -29,8 +29,8 @@ public enum RunFiles {
     /// The options saved in DIR/last.safetensors (for `--resume`). Throws `RunDirectoryError.nothingToResume` when
     /// the directory holds no resume point.
     static func savedOptions<O: Decodable>(_: O.Type, outDir: String) throws -> O {
-        try ensureResumable(outDir)
-        let p = path(outDir, last)
+        let p = resumePointPath(outDir)
+        if p == path(outDir, last) { try ensureResumable(outDir) }
         let file = try SafeTensors.read(p)
         guard let j = file.metadata["quill.train-options"],
               let o = try? JSONDecoder().decode(O.self, from: Data(j.utf8)) else {
@@ -71,6 +71,34 @@ public enum RunFiles {
     /// Every training run, fresh or resumed, calls this first.
     static func removeStaleTemporaries(_ outDir: String) {
         Temporaries.removeStale(in: outDir)
+    }
+
+    /// Mends a `--force` replacement that was killed (kill -9, a power cut) before the rule "deleted when the new run
+    /// writes a resume point, put back if it fails before" could run. Without last.safetensors the new run had
+    /// nothing to resume from: its partial files are deleted and the old run's `*.replaced` files put back, as a
+    /// failed replacement does (returns true). With last.safetensors, leftover `*.replaced` files belong to a run
+    /// already replaced and are deleted. So a second `--force`, a fresh run or `--resume` never works over them.
+    @discardableResult
+    static func restoreInterruptedReplacement(_ outDir: String) throws -> Bool {
+        let fm = FileManager.default
+        let aside = all.filter { fm.fileExists(atPath: path(outDir, $0) + replacedSuffix) }
+        guard !aside.isEmpty else { return false }
+        if fm.fileExists(atPath: path(outDir, last)) {
+            for file in aside { try? fm.removeItem(atPath: path(outDir, file) + replacedSuffix) }
+            return false
+        }
+        for file in all where fm.fileExists(atPath: path(outDir, file)) { try fm.removeItem(atPath: path(outDir, file)) }
+        for file in aside { try fm.moveItem(atPath: path(outDir, file) + replacedSuffix, toPath: path(outDir, file)) }
+        return true
+    }
+
+    /// The resume point to read the saved options from: last.safetensors, or, when a `--force` replacement was
+    /// killed before its first resume point, the old run's last.safetensors.replaced (which the run puts back,
+    /// `restoreInterruptedReplacement`, before it resumes).
+    static func resumePointPath(_ outDir: String) -> String {
+        let p = path(outDir, last), aside = p + replacedSuffix
+        let fm = FileManager.default
+        return !fm.fileExists(atPath: p) && fm.fileExists(atPath: aside) ? aside : p
     }
 
     /// What a resumed run does with model.safetensors so that it holds the best model up to the resume point.

@@ -76,6 +76,7 @@ public final class TrainingRun {
         let outDir = task.options.outDir
         func path(_ file: String) -> String { RunFiles.path(outDir, file) }
         if writer { RunFiles.removeStaleTemporaries(outDir) }
+        let putBack = writer ? try RunFiles.restoreInterruptedReplacement(outDir) : false
         let budget = self.budget ?? MemoryBudget.current()
         try task.loadData(resuming: resume, budget: budget)
 
@@ -84,8 +85,10 @@ public final class TrainingRun {
         var rng: SeededGenerator
         var resumedFile: SafeTensors.File?
         if resume {
-            try RunFiles.ensureResumable(outDir)
-            let file = try task.resume(from: path(RunFiles.last), budget: budget)
+            // Other ranks may look before rank 0 has put back an interrupted replacement's resume point.
+            let point = RunFiles.resumePointPath(outDir)
+            if point == path(RunFiles.last) { try RunFiles.ensureResumable(outDir) }
+            let file = try task.resume(from: point, budget: budget)
             (state, rng) = try RunFiles.trainerState(Task.State.self, from: file, path: path(RunFiles.last))
             resumedFile = file
             reachedStep = state.step
@@ -158,6 +161,9 @@ public final class TrainingRun {
         let started = task.startedData
         onEvent(.started(parameters: started.parameters, data: started.data, resumedAt: resume ? state.step : nil))
         if !resume, let change = task.options.initFrom?.alphabetChange { onEvent(.note(change)) }
+        if putBack {
+            onEvent(.note("a --force run in \(outDir) was stopped before its first resume point: its files were deleted and the run it replaced put back" + (resume ? "; that run resumes" : "")))
+        }
 
         let encoder = JSONEncoder.sorted
         /// Writes model.safetensors at the current step; `trainOptions`: the options JSON to record, nil for the
