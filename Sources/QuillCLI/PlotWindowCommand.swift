@@ -43,10 +43,10 @@ public struct PlotWindowCommand: ParsableCommand {
         guard text == "-" else { return text }
         let line = TextPreparation.normalisingLineBreaks(try TextPreparation.read(path: "-"))
             .trimmingCharacters(in: .whitespacesAndNewlines)
-        do { try Self.checkLine(line) } catch let e as ValidationError { throw CLIError("standard input: \(e.message)") }
         if line.contains(where: \.isNewline) {
             throw CLIError("standard input: plot window takes one line; the text has \(line.split(whereSeparator: \.isNewline).count) lines")
         }
+        do { try Self.checkLine(line) } catch let e as ValidationError { throw CLIError("standard input: \(e.message)") }
         return line
     }
 
@@ -54,5 +54,9 @@ public struct PlotWindowCommand: ParsableCommand {
     static func checkLine(_ line: String) throws {
         if line.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("the text is empty; give something to write") }
         if line.count > 120 { throw ValidationError("plot window takes one line of at most 120 characters, got \(line.count)") }
+        // `quill write` breaks lines at newlines and at a literal \n: here both are refused, not written as symbols.
+        if line.contains(where: \.isNewline) || line.contains("\\n") {
+            throw ValidationError("plot window takes one line; the text has a line break (\(line.contains("\\n") ? "a literal \\n" : "a newline")): give one line")
+        }
     }
 }

@@ -57,7 +57,8 @@ public enum Preparer {
         try o.validate()
         guard !imported.samples.isEmpty else {
             throw DatasetError.noSamples(imported.skipped.isEmpty ? "the inputs hold no samples"
-                                         : "all \(imported.skipped.count) samples were invalid")
+                                         : "all \(imported.skipped.count) samples were invalid"
+                                           + (imported.skipped.first.map { ", the first: \($0.description)" } ?? ""))
         }
         // Importers validate what they read; samples built in code are held to the same rules here.
         for sample in imported.samples { try sample.validate() }

@@ -79,6 +79,7 @@ struct WriteBody: Decodable, Sendable {
         if let bias, !(bias.isFinite && Self.biasRange.contains(bias)) {
             throw APIError.bad("bias", "bias must be a number from 0 to 20, got \(OptionText.number(bias))")
         }
+        if bias == 0 { bias = 0 }  // -0 is 0: the answer echoes 0, not -0
         seed = try c.field("seed", UInt64.self, "a whole number from 0 to 18446744073709551615")
         colorName = try c.field("color", String.self, "a string: a colour name or #hex code") ?? "ink"
         guard let color = Color(parsing: colorName) else {

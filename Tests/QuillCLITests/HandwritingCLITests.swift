@@ -290,6 +290,11 @@ final class HandwritingCLITests: XCTestCase {
         let long = try errorText(["plot", "window", "-", "--model", model, "-o", out],
                                  stdin: String(repeating: "a", count: 121), in: dir)
         XCTAssertTrue(long.contains("at most 120 characters"), long)
+        // A line break in the argument, a newline or a literal \n (`quill write` breaks lines at both), is refused.
+        for text in ["two\nlines", "two\\nlines"] {
+            let broken = errorText(["plot", "window", text, "--model", model, "-o", out])
+            XCTAssertTrue(broken.contains("plot window takes one line; the text has a line break"), broken)
+        }
     }
 
     /// Outputs that name an input (the same path, a symbolic link or a hard link to it) are refused before

@@ -84,4 +84,14 @@ final class InkMLImporterTests: XCTestCase {
         XCTAssertEqual(r.skipped.count, 1)
         XCTAssertTrue(r.skipped[0].description.contains("b.inkml"))
     }
+
+    /// When --skip-invalid skipped every sample, the error says why the first was skipped.
+    func testAllSkippedSaysWhy() throws {
+        let dir = try TempDir()
+        try dir.write("b.inkml", "<ink><trace>1 2, 3 4</trace>")
+        let r = try Importer.load(.inkml, inputs: [dir.path], skipInvalid: true)
+        assertDatasetError(["all 1 samples were invalid, the first: ", "b.inkml"]) {
+            _ = try Preparer.prepare(r, format: .inkml, options: PreprocessOptions())
+        }
+    }
 }

@@ -87,6 +87,13 @@ final class ServerTests: XCTestCase {
 
     // MARK: - Each endpoint
 
+    /// A bias of -0 is 0: the answer echoes `"bias": 0`, never -0.
+    func testNegativeZeroBiasIsZero() throws {
+        let body = try JSONDecoder().decode(WriteBody.self, from: Data(#"{"text": "abc", "bias": -0.0}"#.utf8))
+        XCTAssertEqual(body.bias, 0)
+        XCTAssertEqual(body.bias?.sign, .plus)
+    }
+
     func testSimpleEndpoints() async throws {
         let server = try server()
         try await withClient(server) { client in
