@@ -58,7 +58,10 @@ public enum Preparer {
         guard !imported.samples.isEmpty else {
             throw DatasetError.noSamples(imported.skipped.isEmpty ? "the inputs hold no samples"
                                          : "all \(imported.skipped.count) samples were invalid"
-                                           + (imported.skipped.first.map { ", the first: \($0.description)" } ?? ""))
+                                           + (imported.skipped.first.map { e in
+                                               let why = e.withoutSkipAdvice
+                                               return "; the first: " + (why.hasSuffix(".") ? String(why.dropLast()) : why)
+                                           } ?? ""))
         }
         // Importers validate what they read; samples built in code are held to the same rules here.
         for sample in imported.samples { try sample.validate() }

@@ -90,7 +90,7 @@ final class InkMLImporterTests: XCTestCase {
         let dir = try TempDir()
         try dir.write("b.inkml", "<ink><trace>1 2, 3 4</trace>")
         let r = try Importer.load(.inkml, inputs: [dir.path], skipInvalid: true)
-        assertDatasetError(["all 1 samples were invalid, the first: ", "b.inkml"]) {
+        assertDatasetError(["all 1 samples were invalid; the first: ", "b.inkml"]) {
             _ = try Preparer.prepare(r, format: .inkml, options: PreprocessOptions())
         }
     }
