@@ -199,6 +199,21 @@ final class BadCheckpointTests: XCTestCase {
             }
             try good.write(to: URL(fileURLWithPath: last))
         }
+        // The losses since the last metrics line (`RunFiles.logWindowKey`).
+        let windows: [(String, String)] = [
+            (#"{"loss": 1, "steps": -1, "units": 1, "sequences": 1}"#, "out of range"),
+            (#"{"loss": 1, "steps": 99, "units": 1, "sequences": 1}"#, "out of range"),
+            (#"{"loss": 1, "steps": 1, "units": -3, "sequences": 1}"#, "out of range"),
+            (#"{"loss": 1e999, "steps": 1, "units": 1, "sequences": 1}"#, "is not a loss"),
+            (#"{"loss": 1, "steps": 1}"#, "is not a loss"),
+        ]
+        for (value, expected) in windows {
+            try rewrite(last, to: last) { meta, _ in meta[RunFiles.logWindowKey] = value }
+            XCTAssertThrowsError(try TrainingRun(options: o, resume: true).run(), value) { e in
+                XCTAssertTrue("\(e)".contains(expected) && "\(e)".contains(RunFiles.logWindowKey), "\(value): \(e)")
+            }
+            try good.write(to: URL(fileURLWithPath: last))
+        }
         // Optimiser state: a negative mean square, or a wrong shape.
         try rewrite(last, to: last) { _, tensors in
             let key = tensors.keys.first { $0.hasPrefix("adam.v.") }!

@@ -135,6 +135,36 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertEqual(try listing(), names)
     }
 
+    /// A run stopped between two metrics lines and resumed logs the same training loss as one that never stopped:
+    /// the resume point keeps the losses summed since the last line (`RunFiles.logWindowKey`).
+    func testAResumedRunLogsTheSameTrainingLoss() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        func trainLines(_ out: String) throws -> [String: Double] {
+            let text = try String(contentsOfFile: dir.path("\(out)/\(RunFiles.metrics)"), encoding: .utf8)
+            var out: [String: Double] = [:]
+            for line in text.split(separator: "\n") {
+                let j = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                if j["kind"] as? String == "train", let step = j["step"] as? Int { out["\(step)"] = j["loss"] as? Double }
+            }
+            return out
+        }
+        var straight = try handwritingOptions(dir, "straight", steps: 5)
+        straight.logEvery = 4
+        try TrainingRun(options: straight, resume: false).run()
+        var split = try handwritingOptions(dir, "split", steps: 2)
+        split.logEvery = 4
+        try TrainingRun(options: split, resume: false).run()
+        let file = try SafeTensors.read(dir.path("split/\(RunFiles.last)"))
+        XCTAssertEqual(try RunFiles.logWindow(from: file, path: "", step: 2).steps, 2)
+        var resumed = try HandwritingTrainOptions.saved(outDir: dir.path("split"))
+        resumed.steps = 5
+        try TrainingRun(options: resumed, resume: true).run()
+        let a = try trainLines("straight"), b = try trainLines("split")
+        XCTAssertNotNil(a["4"])
+        XCTAssertEqual(a, b)
+    }
+
     /// The repository's models/synthesis-run, or a skip.
     static func committedRun() throws -> String {
         var root = URL(fileURLWithPath: #filePath)

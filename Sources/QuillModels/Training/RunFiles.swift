@@ -196,6 +196,26 @@ public enum RunFiles {
         return (s, r)
     }
 
+    /// The checkpoint metadata key of the training losses summed since the last `train` line of metrics.jsonl
+    /// (written when a resume point falls between two lines), so a resumed run's next line averages the same steps
+    /// as the run would have without the stop.
+    static let logWindowKey = "quill.log-window"
+
+    /// The losses a resume point holds for the next `train` line (`logWindowKey`); empty when it has none (files
+    /// written before 2026-12-05, or saved on a line's step). Every number is checked: a finite loss, counts from 0
+    /// up to the trainer's `step`.
+    static func logWindow(from file: SafeTensors.File, path: String, step: Int) throws -> LogWindow {
+        guard let j = file.metadata[logWindowKey] else { return LogWindow() }
+        guard let w = try? JSONDecoder().decode(LogWindow.self, from: Data(j.utf8)) else {
+            throw CheckpointError.corrupt(path, "\(logWindowKey) is not a loss and three counts")
+        }
+        guard w.loss.isFinite, (0...step).contains(w.steps), w.units >= 0, w.sequences >= 0,
+              w.units <= Int(Int32.max) * max(w.steps, 1), w.sequences <= Int(Int32.max) * max(w.steps, 1) else {
+            throw CheckpointError.corrupt(path, "\(logWindowKey): the loss or a count is out of range")
+        }
+        return w
+    }
+
     /// Drops the lines of `metrics.jsonl` logged after `step` (by a run killed after its last checkpoint, which the
     /// resumed run logs again), a last line cut short by the kill and any line that is not a JSON object (which no
     /// run writes, and which would stop `quill plot loss` reading the log), rewriting the file atomically. Lines

@@ -195,6 +195,10 @@ public final class TrainingRun {
         let start = Date(), elapsedBefore = state.elapsed
         func elapsed() -> Double { elapsedBefore + Date().timeIntervalSince(start) }
         var window = LogWindow(), windowStart = Date()
+        // The steps and units since the last line taken in this invocation (the window may hold a resumed run's
+        // steps from before the stop): for the rate and the time spent summing gradients.
+        var here = (steps: 0, units: 0)
+        if let file = resumedFile { window = try RunFiles.logWindow(from: file, path: path(RunFiles.last), step: state.step) }
         var complexity = 0.0  // adaptive weight noise's L_C at the last step
         var lastSaved = state.step
         // The step of the checkpoint in last.safetensors, nil until this run (if fresh) writes one.
@@ -212,10 +216,12 @@ public final class TrainingRun {
             checkpoint = state.step
         }
         func writeLast(_ extras: [(String, SafeTensors.Entry)]) throws {
-            try task.save(to: path(RunFiles.last), metadata: [
+            var metadata = [
                 "quill.train-options": String(decoding: try encoder.encode(task.options), as: UTF8.self),
                 "quill.trainer": String(decoding: try encoder.encode(state), as: UTF8.self),
-            ], extraTensors: RunFiles.entries(optimizer, parameters: params) + extras + (noise?.entries() ?? []))
+            ]
+            if window.steps > 0 { metadata[RunFiles.logWindowKey] = String(decoding: try encoder.encode(window), as: UTF8.self) }
+            try task.save(to: path(RunFiles.last), metadata: metadata, extraTensors: RunFiles.entries(optimizer, parameters: params) + extras + (noise?.entries() ?? []))
             savedCheckpoint = state.step
             if !replaced { dropReplaced() }
         }
@@ -337,8 +343,9 @@ public final class TrainingRun {
             task.advance(&state)
 
             window.add(loss)
+            here.steps += 1; here.units += loss.units
             let now = Date(), session = now.timeIntervalSince(start)
-            let rate = Double(window.units) / max(now.timeIntervalSince(windowStart), 1e-9)
+            let rate = Double(here.units) / max(now.timeIntervalSince(windowStart), 1e-9)
             onEvent(.progress(step: state.step, totalSteps: options.steps, loss: loss.perUnit, rate: rate,
                               elapsed: elapsedBefore + session, eta: limits.eta(step: state.step, elapsed: session)))
             if state.step % options.logEvery == 0 {
@@ -364,7 +371,7 @@ public final class TrainingRun {
                 if world.size > 1 {
                     // The time this rank spent summing gradients (waiting for the slowest rank included).
                     line["ranks"] = world.size
-                    line["allreduce_s_per_step"] = allReduceSeconds / Double(window.steps)
+                    line["allreduce_s_per_step"] = allReduceSeconds / Double(here.steps)
                     line["gradient_sum"] = buckets == nil ? "one call" : "buckets"
                     allReduceSeconds = 0
                 }
@@ -374,7 +381,7 @@ public final class TrainingRun {
                 if hfReport != nil { full["lr"] = nil }
                 try metrics?.append(full)
                 try board?.write(step: state.step, TrainingDiagnostics.scalars(full, prefix: "train/"))
-                window = LogWindow(); windowStart = now
+                window = LogWindow(); windowStart = now; here = (0, 0)
             }
             if var h = histograms {
                 h.measureWeights(task.parameters, step: state.step, bins: diagnostics.histogramBins)

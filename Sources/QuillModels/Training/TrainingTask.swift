@@ -125,7 +125,7 @@ struct StepLoss {
 }
 
 /// The steps since the last metrics line.
-struct LogWindow {
+struct LogWindow: Codable, Equatable {
     var loss = 0.0
     var steps = 0
     var units = 0
