@@ -225,7 +225,15 @@ public final class QuillServer: Sendable {
             throw APIError(.contentTooLarge, "the body has \(length) bytes, more than the server's limit of \(limit) (\(option))")
         }
         do {
-            return try await Self.within(deadline) { try await request.body.collect(upTo: limit) }
+            let body = try await Self.within(deadline) { try await request.body.collect(upTo: limit) }
+            // A body that ends before its Content-Length: the client went away while sending it (logged as 499,
+            // not as a malformed body).
+            if let length = request.headers[.contentLength].flatMap(Int.init), body.readableBytes < length {
+                var error = APIError.clientClosed
+                error.closeConnection = true
+                throw error
+            }
+            return body
         } catch let e as HTTPResponseError where e.status == .contentTooLarge {
             throw APIError(.contentTooLarge, "the body has more than the server's limit of \(limit) bytes (\(option))")
         } catch is PastDeadline {

@@ -96,6 +96,23 @@ extension ServerTests {
         continuation.finish()
     }
 
+    /// A body that ends before its Content-Length (the client went away while sending it) is the client's leaving
+    /// (499 in the log), not a malformed body (400).
+    func testBodyCutShortIsTheClientLeaving() async throws {
+        let server = try server()
+        defer { server.shutdown() }
+        let request = Request(head: HTTPRequest(method: .post, scheme: "http", authority: "localhost", path: "/v1/write",
+                                                headerFields: [.contentType: "application/json", .contentLength: "100"]),
+                              body: RequestBody(buffer: ByteBuffer(string: #"{"text": "ab"#)))
+        do {
+            _ = try await server.body(request, by: .now + .seconds(5))
+            XCTFail("a body cut short should not be read")
+        } catch let e as APIError {
+            XCTAssertEqual(e.status.code, 499)
+            XCTAssertTrue(e.closeConnection)
+        }
+    }
+
     /// HTTP/1.0 closes the connection after the answer unless it asks to keep it alive, and is answered in HTTP/1.0
     /// (no chunked bodies); HTTP/1.1 closes only on `Connection: close`.
     func testHTTP10ConnectionsCloseAfterTheAnswer() async throws {
