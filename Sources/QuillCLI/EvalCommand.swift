@@ -51,6 +51,7 @@ public struct EvalCommand: ParsableCommand {
         }
         let samples = try HandwritingEvaluation.conformed(usable, of: dataset, path: data, kind: kind,
                                                           alphabet: loaded.alphabet, stats: loaded.stats)
+        try MemoryBudget.current().check(HandwritingEvaluation.memoryEstimate(loaded.model.config, samples: samples, batch: batch))
         let bar = json ? nil : WorkProgress(after: 0)
         let scores = HandwritingEvaluation.evaluate(loaded.model, samples: samples, batch: batch) { done, total in
             bar?.update(done, total, unit: "lines")

@@ -96,6 +96,22 @@ public enum HandwritingEvaluation {
     /// Scores `samples` (already `conformed`): lines sorted by length and run in batches of `batch`, each from a
     /// fresh state, every point of every line predicted (synthesis: lines without text are left out).
     /// - Parameter progress: called after each batch with (lines done, lines in all).
+    /// What `evaluate` allocates for `samples` in batches of `batch`: the workspace of a training step sized to the
+    /// longest line (`MemoryEstimate.handwritingTraining`'s weights and activations; no optimiser state, no checkpoint
+    /// copies). A page-long line of a quarter of a million points needs tens of GiB: `MemoryBudget.check` refuses
+    /// it before anything is allocated.
+    public static func memoryEstimate(_ config: HandwritingConfig, samples: [PreparedSample],
+                                      batch: Int = defaultBatch) -> MemoryEstimate {
+        let batches = StrokeBatches(samples, batchSize: batch, stepLimit: Int.max, needText: config.kind == .synthesis)
+        var estimate = MemoryEstimate.handwritingTraining(config, batch: min(batch, max(samples.count, 1)),
+                                                          steps: batches.maxSteps, maxTextLength: batches.maxTextLength,
+                                                          optimizer: .sgd)
+        estimate.what = "evaluating \(config.kind.rawValue) on lines of up to \(batches.maxSteps + 1) points"
+        estimate.parts = estimate.parts.filter { $0.name == "weights" || $0.name == "activations" }
+        estimate.advice = "lower --batch, or import the data again with --max-points to cut long lines"
+        return estimate
+    }
+
     public static func evaluate(_ model: HandwritingModel<Float>, samples: [PreparedSample], batch: Int = defaultBatch,
                                 progress: ((Int, Int) -> Void)? = nil) -> HandwritingScores {
         let batches = StrokeBatches(samples, batchSize: batch, stepLimit: Int.max, needText: model.config.kind == .synthesis)

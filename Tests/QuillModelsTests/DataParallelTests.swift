@@ -458,13 +458,26 @@ final class DataParallelTests: XCTestCase {
                     "--batch", "2", "--seq", "8", "--steps", "5", "--sample-length", "0"]
         let r = try run(args, ranks: 2, perRank: [a, b])
         XCTAssertNotEqual(r.status, 0)
-        XCTAssertTrue(r.stderr.contains("the options or data of rank 1 differ from rank 0's"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("the options, data or resume point of rank 1 differ from rank 0's"), r.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path("run/last.safetensors")))
         // The same files on both: the job runs.
         try FileManager.default.removeItem(atPath: b + "/tiny.txt")
         try FileManager.default.copyItem(atPath: a + "/tiny.txt", toPath: b + "/tiny.txt")
         let same = try run(args, ranks: 2, perRank: [a, b])
         XCTAssertEqual(same.status, 0, same.stderr)
+        // Resuming, each rank from its own copy of --out: copies of different resume points are refused.
+        var own = args
+        own[own.firstIndex(of: "--out")! + 1] = "own"
+        for (d, steps) in [(a, "5"), (b, "3")] {
+            var single = own
+            single[single.firstIndex(of: "--steps")! + 1] = steps
+            let r = try run(single, ranks: 1, perRank: [d])
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
+        own[own.firstIndex(of: "--steps")! + 1] = "8"
+        let resumed = try run(own + ["--resume"], ranks: 2, perRank: [a, b])
+        XCTAssertNotEqual(resumed.status, 0)
+        XCTAssertTrue(resumed.stderr.contains("resume point of rank 1 differ"), resumed.stderr)
 
         // Handwriting data with the same counts (all that the resume check compares) but one offset changed.
         var other = TinyHandwriting.dataset()
@@ -475,7 +488,7 @@ final class DataParallelTests: XCTestCase {
         hw[hw.firstIndex(of: "--data")! + 1] = "tiny.qds"
         let r2 = try run(hw, ranks: 2, perRank: [a, b])
         XCTAssertNotEqual(r2.status, 0)
-        XCTAssertTrue(r2.stderr.contains("the options or data of rank 1 differ from rank 0's"), r2.stderr)
+        XCTAssertTrue(r2.stderr.contains("the options, data or resume point of rank 1 differ from rank 0's"), r2.stderr)
 
         let odd = try run(["char", "train", "--data", dir.path("tiny.txt"), "--out", dir.path("odd"), "--batch", "3",
                            "--layers", "1", "--hidden", "8", "--steps", "2"], ranks: 2)

@@ -55,6 +55,24 @@ final class HandwritingEvaluationTests: XCTestCase {
         XCTAssertEqual(scores.endOfStrokeErrorRate, 2.0 / 3, accuracy: 1e-12)
     }
 
+    /// Evaluation's memory grows with the longest line times the batch: a page-long line of 252,120 points at Graves's
+    /// prediction size is refused on a 24 GiB machine (it crashed allocating 51 GB), a line of 700 points fits.
+    func testEvaluationMemoryIsCheckedBeforeAllocating() {
+        let gib: UInt64 = 1 << 30
+        let budget = MemoryBudget.from(physical: 24 * gib, addressSpace: nil, data: nil)
+        let config = HandwritingConfig(kind: .prediction, layers: 3, hidden: 400, mixture: MixtureDensity(components: 20))
+        func line(_ n: Int) -> PreparedSample {
+            PreparedSample(id: "l\(n)", writer: nil, text: nil, characters: [], split: .validation, originX: 0, originY: 0,
+                           dx: [Float](repeating: 1, count: n), dy: [Float](repeating: 0, count: n),
+                           eos: [UInt8](repeating: 0, count: n))
+        }
+        let long = HandwritingEvaluation.memoryEstimate(config, samples: [line(252_120), line(700)], batch: 32)
+        XCTAssertThrowsError(try budget.check(long)) { e in
+            XCTAssertTrue("\(e)".contains("evaluating prediction on lines of up to 252120 points") && "\(e)".contains("--batch"), "\(e)")
+        }
+        XCTAssertNoThrow(try budget.check(HandwritingEvaluation.memoryEstimate(config, samples: [line(700)], batch: 32)))
+    }
+
     /// Offsets are renormalised with the model's statistics and texts re-encoded in its alphabet; another scale,
     /// non-finite offsets and characters the model lacks are refused.
     /// Prediction scores every line of 2 or more points; synthesis also needs a transcription.

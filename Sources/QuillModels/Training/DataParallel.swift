@@ -161,9 +161,9 @@ public final class DataParallel {
         sum(&differs)
         let ranks = differs.indices.filter { differs[$0] != 0 }
         guard ranks.isEmpty else {
-            throw TrainingError.invalidOption("the options or data of rank\(ranks.count > 1 ? "s" : "") "
+            throw TrainingError.invalidOption("the options, data or resume point of rank\(ranks.count > 1 ? "s" : "") "
                 + ranks.map(String.init).joined(separator: ", ")
-                + " differ from rank 0's; give every rank the same options and the same data files (copy them to every machine), then start the job again")
+                + " differ from rank 0's; give every rank the same options, data files and --out run (copy them to every machine), then start the job again")
         }
     }
 

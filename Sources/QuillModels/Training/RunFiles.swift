@@ -196,6 +196,17 @@ public enum RunFiles {
         return (s, r)
     }
 
+    /// What tells resume points apart, for the ranks of a job to compare (each reads its own `--out`, which may be a
+    /// copy): the trainer state (step, random stream) and an FNV-1a 64 hash of every tensor's values, in name order.
+    static func identity(of file: SafeTensors.File) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for key in file.tensors.keys.sorted() {
+            for b in key.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+            file.tensors[key]!.values.withUnsafeBytes { for b in $0 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 } }
+        }
+        return (file.metadata["quill.trainer"] ?? "") + " tensors fnv1a64:" + String(h, radix: 16)
+    }
+
     /// The checkpoint metadata key of the training losses summed since the last `train` line of metrics.jsonl
     /// (written when a resume point falls between two lines), so a resumed run's next line averages the same steps
     /// as the run would have without the stop.

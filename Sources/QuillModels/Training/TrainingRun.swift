@@ -117,7 +117,8 @@ public final class TrainingRun {
         }
         // Before anything is written: every rank must train the same run on the same data.
         try world.checkSameRun(String(decoding: try JSONEncoder.sorted.encode(task.options), as: UTF8.self)
-                               + "\n" + task.dataFingerprint + "\ngradient sum: " + (bucketed ? "buckets" : "one call"))
+                               + "\n" + task.dataFingerprint + "\ngradient sum: " + (bucketed ? "buckets" : "one call")
+                               + (world.size > 1 ? resumedFile.map { "\nresume point: " + RunFiles.identity(of: $0) } ?? "" : ""))
         // --force: the old run's files are moved aside, not deleted, until this run writes its first resume point;
         // a run that fails before then (diverges, a full disk, bad options found late) puts them back, so a failed
         // replacement never loses the last good model.
