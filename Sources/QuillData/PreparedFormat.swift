@@ -136,9 +136,8 @@ public enum PreparedFormat {
             guard Array(raw[0..<8]) == magic else { throw corrupt("bad magic at byte 0 (expected \"QUILLDS\\0\")") }
             r.offset = 8
             let version = r.u32()
-            guard version <= PreparedFormat.version, version >= 1 else {
-                throw DatasetError.unsupportedVersion(file, version)
-            }
+            guard version >= 1 else { throw corrupt("format version 0 at byte 8 (versions start at 1)") }
+            guard version <= PreparedFormat.version else { throw DatasetError.unsupportedVersion(file, version) }
             let h64 = UInt64(r.u32())
             let s64 = r.u64(), p64 = r.u64(), c64 = r.u64(), b64 = r.u64()
             let stored = r.u64()

@@ -28,5 +28,14 @@ public enum SplitLists {
             let id = result.samples[i].id
             result.samples[i].split = t.contains(id) ? .train : v.contains(id) ? .validation : .unassigned
         }
+        let unassigned = result.samples.filter { $0.split == .unassigned }
+        guard !result.samples.isEmpty else { return }
+        if unassigned.count == result.samples.count {
+            throw DatasetError.invalidOption("neither \(train) nor \(validation) names any of the \(result.samples.count) samples "
+                + "(ids such as '\(TextPreparation.shown(text: String(result.samples[0].id.prefix(80))))'); a list names a sample by its id or by a path whose file name is the id")
+        }
+        if !unassigned.isEmpty {
+            result.notes.append("\(unassigned.count) of the \(result.samples.count) samples are in neither list (such as '\(TextPreparation.shown(text: String(unassigned[0].id.prefix(80))))'): unassigned, neither trained on nor validated")
+        }
     }
 }

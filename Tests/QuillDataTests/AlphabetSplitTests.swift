@@ -50,6 +50,11 @@ final class AlphabetSplitTests: XCTestCase {
         var r = ImportResult(samples: ["a-01", "b", "c", "d"].map { HandwritingSample(id: $0, strokes: [[Point(0, 0)]]) })
         try SplitLists.apply(train: train, validation: valid, to: &r)
         XCTAssertEqual(r.samples.map(\.split), [.train, .train, .validation, .unassigned])
+        XCTAssertEqual(r.notes, ["1 of the 4 samples are in neither list (such as 'd'): unassigned, neither trained on nor validated"])
+        // Lists that name none of the samples (another dataset's, or empty) are refused.
+        let empty = try dir.write("empty.txt", "")
+        var none = ImportResult(samples: ["x", "y"].map { HandwritingSample(id: $0, strokes: [[Point(0, 0)]]) })
+        assertDatasetError(["names any of the 2 samples", "'x'"]) { try SplitLists.apply(train: empty, validation: valid, to: &none) }
         let clash = try dir.write("clash.txt", "b\n")
         assertDatasetError(["b is in both"]) { try SplitLists.apply(train: train, validation: clash, to: &r) }
     }

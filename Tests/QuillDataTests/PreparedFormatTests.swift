@@ -58,7 +58,9 @@ final class PreparedFormatTests: XCTestCase {
         assertDatasetError(["x.qds", "bad magic"]) { _ = try PreparedFormat.decode(magic, file: "x.qds") }
         var version = good
         version[8] = 9
-        assertDatasetError(["x.qds", "version 9"]) { _ = try PreparedFormat.decode(version, file: "x.qds") }
+        assertDatasetError(["x.qds", "version 9", "newer"]) { _ = try PreparedFormat.decode(version, file: "x.qds") }
+        version[8] = 0
+        assertDatasetError(["x.qds", "not a valid prepared dataset", "version 0"]) { _ = try PreparedFormat.decode(version, file: "x.qds") }
         assertDatasetError(["/no/such.qds", "cannot read"]) { _ = try PreparedFormat.load(path: "/no/such.qds") }
     }
 
