@@ -165,6 +165,25 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertEqual(a, b)
     }
 
+    /// A dataset with nothing to train on says which rule left nothing: no training split, or lines over --max-points.
+    func testNothingToTrainOnSaysWhy() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        var o = try handwritingOptions(dir, "run", steps: 2)
+        var ds = TinyHandwriting.dataset()
+        for i in ds.samples.indices { ds.samples[i].split = .validation }
+        try PreparedFormat.write(ds, to: dir.path("val-only.qds"))
+        o.dataPath = dir.path("val-only.qds")
+        XCTAssertThrowsError(try TrainingRun(options: o, resume: false).run()) { e in
+            XCTAssertTrue("\(e)".contains("nothing to train on: none of its") && "\(e)".contains("training split"), "\(e)")
+        }
+        var short = try handwritingOptions(dir, "run", steps: 2)
+        short.stepLimit = 2
+        XCTAssertThrowsError(try TrainingRun(options: short, resume: false).run()) { e in
+            XCTAssertTrue("\(e)".contains("raise --max-points"), "\(e)")
+        }
+    }
+
     /// The repository's models/synthesis-run, or a skip.
     static func committedRun() throws -> String {
         var root = URL(fileURLWithPath: #filePath)

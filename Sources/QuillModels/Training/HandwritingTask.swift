@@ -226,7 +226,18 @@ struct HandwritingTrainingData {
         train = dataset.samples(in: .train)
         batches = StrokeBatches(train, batchSize: options.batch, stepLimit: options.stepLimit, needText: synthesis)
         guard !batches.batches.isEmpty else {
-            throw TrainingError.invalidOption("\(options.dataPath): no training samples\(synthesis ? " with text" : "") of at most \(options.stepLimit + 1) points")
+            // Say which rule left nothing: the split, the text, the two points a sample needs, or --max-points.
+            let why: String
+            if train.isEmpty {
+                why = "none of its \(dataset.samples.count) samples is in the training split (\(dataset.samples(in: .validation).count) validation, the rest unassigned); import it again with --split seeded or other --train-list/--valid-list"
+            } else if synthesis && train.allSatisfy({ $0.characters.isEmpty }) {
+                why = "none of its \(train.count) training samples has a transcription, which synthesis needs"
+            } else if train.allSatisfy({ $0.count < 2 }) {
+                why = "every one of its \(train.count) training samples has fewer than 2 points"
+            } else {
+                why = "no training sample\(synthesis ? " with text" : "") has at most \(options.stepLimit + 1) points; raise --max-points"
+            }
+            throw TrainingError.invalidOption("\(options.dataPath): nothing to train on: \(why)")
         }
         // An evenly spread, fixed subset, so successive validations are comparable.
         let all = dataset.samples(in: .validation)
