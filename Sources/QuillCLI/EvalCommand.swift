@@ -58,7 +58,7 @@ public struct EvalCommand: ParsableCommand {
         }
         bar?.finish()
         guard scores.natsPerSequence.isFinite, scores.sse.isFinite else {
-            throw CLIError("\(file): the model's predictions are not finite numbers on \(data) (NLL \(scores.natsPerSequence)); the checkpoint is broken or diverged")
+            throw CLIError("\(file): the model's predictions are not finite numbers on \(data) (NLL \(scores.natsPerSequence)); the checkpoint is broken or diverged", status: .failure)
         }
         if json {
             var object: [String: Any] = [
