@@ -1,4 +1,5 @@
 import Foundation
+import QuillIO
 
 /// How the alphabet is chosen from the transcriptions.
 public enum AlphabetPolicy: Codable, Equatable, Sendable, CustomStringConvertible {
@@ -256,7 +257,7 @@ public struct Alphabet: Codable, Equatable, Sendable {
             case "\"": return #""\"""#
             case "\\": return #""\\""#
             default:
-                if s.value < 0x20 || s.value == 0x7f || s.value == 0x2028 || s.value == 0x2029 {
+                if s.value < 0x20 || s.value == 0x7f || s.value == 0x2028 || s.value == 0x2029 || s.value == 0xFEFF {
                     return String(format: "\"\\u%04x\"", s.value)
                 }
                 return "\"\(s)\""
@@ -268,7 +269,7 @@ public struct Alphabet: Codable, Equatable, Sendable {
     /// Reads a stored JSON array of strings (`symbolsJSON`, or a handwriting checkpoint's `quill.alphabet`).
     /// - Throws: `AlphabetError` when it is not an array of strings, or a symbol is not one scalar or is repeated.
     public init(json: String, unknownSymbol: Bool, textPolicy: TextPolicy) throws {
-        guard let list = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String] else {
+        guard let list = (try? JSONSerialization.jsonObject(with: JSONText.escapingByteOrderMarks(Data(json.utf8)))) as? [String] else {
             throw AlphabetError.notAList
         }
         try self.init(storedSymbols: list, unknownSymbol: unknownSymbol, textPolicy: textPolicy)

@@ -34,6 +34,7 @@ public enum ImportPipeline {
             try SplitLists.apply(train: lists.train, validation: lists.validation, to: &imported)
         }
         try synthetic?.apply(to: &imported)
+        imported.notes += duplicateIDNote(imported.samples).map { [$0] } ?? []
         let t1 = Date()
         let dataset = try Preparer.prepare(imported, format: format, options: options)
         let t2 = Date()
@@ -49,6 +50,15 @@ public enum ImportPipeline {
 }
 
 extension ImportPipeline {
+    /// A note when sample ids repeat (files of one name in two folders, JSONL records with one id): `--id` and
+    /// split lists then name more than one sample. Nil when every id is unique.
+    static func duplicateIDNote(_ samples: [HandwritingSample]) -> String? {
+        var seen = Set<String>(), repeated: [String] = []
+        for s in samples where !seen.insert(s.id).inserted && !repeated.contains(s.id) { repeated.append(s.id) }
+        guard let first = repeated.first else { return nil }
+        return "\(repeated.count) sample id\(repeated.count == 1 ? "" : "s") occur\(repeated.count == 1 ? "s" : "") more than once (such as '\(TextPreparation.shown(text: String(first.prefix(80))))'): `data show --id` draws the first, and a split list names all of them"
+    }
+
     /// What `quill bench import` measured: the fastest of the runs, and the fastest reload of the prepared file.
     public struct Benchmark: Sendable {
         /// The run with the least total time.

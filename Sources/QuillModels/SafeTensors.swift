@@ -105,7 +105,7 @@ public enum SafeTensors {
         }
         let hl = Int(headerLength)
         let headerData = try readBytes(hl)
-        guard let header = (try? JSONSerialization.jsonObject(with: headerData)) as? [String: Any] else {
+        guard let header = (try? JSONSerialization.jsonObject(with: JSONText.escapingByteOrderMarks(headerData))) as? [String: Any] else {
             throw CheckpointError.corrupt(path, "header is not a JSON object")
         }
         let dataBytes = Int(fileSize - 8 - headerLength)

@@ -43,6 +43,13 @@ final class AlphabetSplitTests: XCTestCase {
         assertDatasetError(["carry no split"]) { _ = try Preparer.assignSplits([b], o) }
     }
 
+    func testRepeatedSampleIDsAreNoted() {
+        let samples = ["a", "b", "a", "c", "a"].map { HandwritingSample(id: $0, strokes: [[Point(0, 0)]]) }
+        XCTAssertEqual(ImportPipeline.duplicateIDNote(samples),
+                       "1 sample id occurs more than once (such as 'a'): `data show --id` draws the first, and a split list names all of them")
+        XCTAssertNil(ImportPipeline.duplicateIDNote(Array(samples.prefix(2))))
+    }
+
     func testSplitListsAssignByFileNameStem() throws {
         let dir = try TempDir()
         let train = try dir.write("train.txt", "lineStrokes/a01/a01-000/a-01.xml\r\nb\r\n")

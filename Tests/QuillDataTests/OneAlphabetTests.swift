@@ -20,6 +20,16 @@ final class OneAlphabetTests: XCTestCase {
         XCTAssertEqual(v.symbolsJSON, #"["\u000a","a","b","c"]"#)
     }
 
+    /// U+FEFF inside a text is a symbol like any other: stored escaped, and read back from files that hold it raw
+    /// (Foundation's JSON parser drops a raw one, even inside a string; those models then failed to load).
+    func testByteOrderMarkInsideATextIsASymbol() throws {
+        let v = Alphabet(text: "word\u{FEFF}joiner")
+        XCTAssertTrue(v.symbolsJSON.contains(#""\ufeff""#), v.symbolsJSON)
+        XCTAssertEqual(try Alphabet(json: v.symbolsJSON, unknownSymbol: false, textPolicy: .strict), v)
+        let raw = v.symbolsJSON.replacingOccurrences(of: #"\ufeff"#, with: "\u{FEFF}")
+        XCTAssertEqual(try Alphabet(json: raw, unknownSymbol: false, textPolicy: .strict), v)
+    }
+
     /// A prepared file's header holds the alphabet as it always did: policy and symbols, nothing more.
     func testPreparedFormOfTheAlphabetIsUnchanged() throws {
         struct Before: Codable { var policy: AlphabetPolicy; var symbols: [String] }

@@ -31,4 +31,13 @@ final class JSONSyntaxTests: XCTestCase {
         XCTAssertTrue(JSONSyntax.place(of: 99, in: bytes) == (4, 2))
         XCTAssertTrue(JSONSyntax.place(of: -5, in: bytes) == (1, 1))
     }
+
+    /// A raw U+FEFF is written as its escape, so Foundation's parser keeps it inside strings.
+    func testByteOrderMarksAreEscaped() throws {
+        let raw = Data("[\"a\",\"\u{FEFF}\",\"b\u{FEFF}\"]".utf8)
+        XCTAssertEqual(String(decoding: JSONText.escapingByteOrderMarks(raw), as: UTF8.self), #"["a","\ufeff","b\ufeff"]"#)
+        let read = try XCTUnwrap(try JSONSerialization.jsonObject(with: JSONText.escapingByteOrderMarks(raw)) as? [String])
+        XCTAssertEqual(read, ["a", "\u{FEFF}", "b\u{FEFF}"])
+        XCTAssertEqual(JSONText.escapingByteOrderMarks(Data("[1]".utf8)), Data("[1]".utf8))
+    }
 }

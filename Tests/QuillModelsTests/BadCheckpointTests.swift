@@ -29,6 +29,16 @@ final class BadCheckpointTests: XCTestCase {
         }
     }
 
+    /// A metadata string with U+FEFF inside (a char model's vocabulary written before it was escaped) reads back
+    /// whole: Foundation's parser alone drops it.
+    func testByteOrderMarkInMetadataReadsBack() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let path = dir.path("bom.safetensors")
+        try SafeTensors.write([("e", SafeTensors.Entry(shape: [1], values: [1]))],
+                              metadata: ["quill.vocabulary": "[\"a\",\"\u{FEFF}\"]"], to: path)
+        XCTAssertEqual(try SafeTensors.read(path).metadata["quill.vocabulary"], "[\"a\",\"\u{FEFF}\"]")
+    }
+
     func testSafeTensorsHeaderArithmeticIsChecked() {
         let dir = TempDir(); defer { dir.cleanup() }
         let eight = Data(repeating: 0, count: 8)

@@ -90,7 +90,7 @@ public enum NGramFile {
         let headerLength = Int(read32(bytes, at: 12))
         guard headerLength <= end - 16 else { throw corrupt("the header runs past the end of the file") }
         let header: Header
-        do { header = try JSONDecoder().decode(Header.self, from: Data(bytes[16..<(16 + headerLength)])) } catch {
+        do { header = try JSONDecoder().decode(Header.self, from: JSONText.escapingByteOrderMarks(Data(bytes[16..<(16 + headerLength)]))) } catch {
             throw corrupt("unreadable header")
         }
         let o = header.options
