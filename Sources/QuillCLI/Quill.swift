@@ -25,6 +25,7 @@ public enum QuillEntry {
         do {
             var command = try Quill.parseCommand(arguments)
             try command.run()
+            if let problem = standardOutputProblem() { throw CLIError(problem, status: .ioError) }
             DataParallel.finish()
             Foundation.exit(0)
         } catch let error as ArgumentParser.ExitCode {
@@ -41,6 +42,17 @@ public enum QuillEntry {
             DataParallel.abortJob(code: status)
             Foundation.exit(status)
         }
+    }
+
+    /// Why what the command printed did not all reach standard output (a full disk, a closed or broken descriptor:
+    /// `quill char sample > /dev/full`), or nil: the stream is flushed and its error flag read, so a printed result
+    /// that was cut short ends with status 74, not 0.
+    static func standardOutputProblem() -> String? {
+        errno = 0
+        let flushed = fflush(stdout) == 0, code = errno
+        guard !flushed || ferror(stdout) != 0 else { return nil }
+        let why = !flushed && code != 0 ? String(cString: strerror(code)) : "a write failed"
+        return "standard output could not be written (\(why)); what it received is incomplete"
     }
 
     /// The error of Quill's own that a command's `validate()` threw (a `CLIError`, or a checkpoint, render or file

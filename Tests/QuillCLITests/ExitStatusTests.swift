@@ -43,6 +43,26 @@ final class ExitStatusTests: XCTestCase {
         }
     }
 
+    /// Output that cannot all be written to standard output (a full disk) ends with 74 and says so, not 0.
+    func testAFullStandardOutputIs74() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        guard let full = FileHandle(forWritingAtPath: "/dev/full") else { throw XCTSkip("no /dev/full") }
+        try String(repeating: "the cat sat on the mat.\n", count: 20).write(toFile: dir.path("t.txt"), atomically: true, encoding: .utf8)
+        let ngram = dir.path("ng")
+        XCTAssertEqual(try status(["ngram", "train", "--data", dir.path("t.txt"), "--out", ngram, "--order", "2"]), 0)
+        let process = Process()
+        process.executableURL = BadInputSuiteTests.quill
+        process.arguments = ["ngram", "sample", "--model", ngram, "--length", "100000"]
+        process.standardOutput = full
+        let err = Pipe()
+        process.standardError = err
+        try process.run()
+        let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 74, e)
+        XCTAssertTrue(e.contains("standard output could not be written (No space left on device)"), e)
+    }
+
     func testEveryKindOfErrorHasItsStatus() {
         XCTAssertEqual(ExitStatus.of(FileSystemError(path: "x", operation: .read, code: ENOENT)), .noInput)
         XCTAssertEqual(ExitStatus.of(FileSystemError(path: "x", operation: .write, code: ENOSPC)), .ioError)
