@@ -64,6 +64,8 @@ public struct CharEval: ParsableCommand {
         let steps = window ?? (dynamic ? Self.defaultDynamicWindow : Self.defaultWindow)
         let bar = WorkProgress()
         let batch = streams ?? Self.defaultStreams
+        try MemoryBudget.current().check(CharEvaluation.memoryEstimate(loaded.model.config, characters: slice.count,
+                                                                       batch: batch, steps: steps))
         let r = CharEvaluation.evaluate(loaded.model, tokens: slice, batch: batch, steps: steps) {
             bar.update($0, $1, unit: "windows")
         }

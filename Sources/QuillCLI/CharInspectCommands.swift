@@ -376,6 +376,16 @@ public struct CharSimilarityCommand: ParsableCommand {
 
 /// `quill char gradient-flow`: ‖∂L_T/∂h_t‖ through time, per layer (note 003's vanishing gradients).
 public struct CharGradientFlowCommand: ParsableCommand {
+    /// What one gradient-flow measurement allocates: a training step's weights and activations for --batch
+    /// sequences of --length (no optimiser state), checked before the model is made.
+    static func memoryEstimate(_ config: CharModelConfig, length: Int, batch: Int) -> MemoryEstimate {
+        var e = MemoryEstimate.charTraining(config, batch: batch, seq: length, optimizer: .sgd, characters: 0)
+        e.what = "char gradient-flow"
+        e.parts = e.parts.filter { $0.name == "weights" || $0.name == "activations" }
+        e.advice = "lower --hidden, --layers, --length or --batch"
+        return e
+    }
+
     public static let configuration = CommandConfiguration(
         commandName: "gradient-flow",
         abstract: "Plot the norm of ∂L_T/∂h_t for t = T…1, per layer, for trained or untrained char models.",
@@ -452,6 +462,7 @@ public struct CharGradientFlowCommand: ParsableCommand {
                 var rng = SeededGenerator(seed: seed)
                 let config = CharModelConfig(cell: c, layers: layers ?? 2, hidden: hidden ?? 128,
                                              vocabularySize: Self.untrainedVocabulary)
+                try MemoryBudget.current().check(Self.memoryEstimate(config, length: length, batch: batch))
                 let m = CharModel<Float>(config: config, rng: &rng)
                 var dataRNG = SeededGenerator(seed: seed).derived(1)
                 let rows = try GradientFlow.rows(text: nil, vocabularySize: Self.untrainedVocabulary, steps: length,
@@ -471,6 +482,7 @@ public struct CharGradientFlowCommand: ParsableCommand {
                                                  batch: batch, rng: &dataRNG)
                 let c = loaded.model.config
                 try CharInspection.requireRecurrent(loaded.model, "gradient flow through time")
+                try MemoryBudget.current().check(Self.memoryEstimate(c, length: length, batch: batch))
                 add("\(TextPreparation.shown(text: (path as NSString).lastPathComponent)) (\(c.layers)×\(c.hidden) \(c.cell.rawValue))",
                     GradientFlow.charModel(loaded.model, rows: rows), k)
             }

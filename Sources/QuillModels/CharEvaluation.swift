@@ -51,6 +51,21 @@ public struct CharEvaluation: Equatable, Sendable {
     /// that the ranks' `nats`, `characters` and `correct` sum to the whole's (within float rounding); a share
     /// without streams returns 0 characters.
     /// - Parameter progress: called after each window with (windows done, windows in all).
+    /// What `evaluate` allocates for `characters` of text in `batch` streams and windows of `steps`: the workspaces
+    /// of a window and of the last, shorter one (a training step's activations over their rows, weights; no
+    /// optimiser state). `--window 100000 --streams 128` on a 10 MB text needed over 24 GB and was killed.
+    public static func memoryEstimate(_ config: CharModelConfig, characters: Int, batch: Int = 32,
+                                      steps: Int = 128) -> MemoryEstimate {
+        let streams = max(1, min(batch, (characters - 1) / 64))
+        let predictable = max(characters / streams - 1, 1)
+        let T = min(steps, predictable), rest = predictable % T
+        var e = MemoryEstimate.charTraining(config, batch: streams, seq: T + rest, optimizer: .sgd, characters: characters)
+        e.what = "char eval"
+        e.parts = e.parts.filter { ["weights", "activations", "text"].contains($0.name) }
+        e.advice = "lower --window or --streams"
+        return e
+    }
+
     public static func evaluate(_ model: CharModel<Float>, tokens: [Int32], batch: Int = 32,
                                 steps: Int = 128, dynamicLearningRate: Double? = nil,
                                 dynamicClip: Double = 5, streams shard: Shard = .whole,

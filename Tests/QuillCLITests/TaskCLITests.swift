@@ -78,6 +78,9 @@ final class TaskCLITests: XCTestCase {
         XCTAssertTrue(errorText(["task", "copy", "--length", "3", "-o", dir.path("x.gif")]).contains(".png"))
         XCTAssertTrue(errorText(["char", "gradient-flow", "--length", "1"] + out).contains("--length must be at least 2"))
         XCTAssertTrue(errorText(["char", "gradient-flow", "--cell", "lstm,tree"] + out).contains("'tree'"))
+        // A network far beyond the machine's memory is refused before it is made (it was killed for memory).
+        let huge = errorText(["char", "gradient-flow", "--cell", "lstm", "--hidden", "16384", "--layers", "32", "--length", "10"] + out)
+        XCTAssertTrue(huge.hasPrefix("quill: error: char gradient-flow needs about") && huge.contains("lower --hidden"), huge)
         XCTAssertTrue(errorText(["char", "gradient-flow", "--text", dir.path("t.txt")] + out).contains("--text is read by --model"))
         XCTAssertTrue(errorText(["char", "gradient-flow", "--model", dir.path("none"), "--cell", "rnn"] + out).contains("--cell"))
         XCTAssertTrue(errorText(["task", "copy", "--cell", "lstm,gru,lstm", "--length", "3"] + out).contains("--cell names lstm twice"))

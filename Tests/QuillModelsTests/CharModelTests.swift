@@ -181,6 +181,14 @@ final class CharModelTests: XCTestCase {
         let loaded = try CharCheckpoint.load(dir.path("run/model.safetensors"))
         let tokens = try loaded.alphabet.tokens(String(repeating: text, count: 12), source: "text")
         let eval = CharEvaluation.evaluate(loaded.model, tokens: tokens, batch: 1)
+        // Evaluation's memory is checked first: windows of 100,000 characters in 128 streams of a 10.8 MB text do
+        // not fit 24 GiB (that run was killed for memory); the defaults do.
+        let budget = MemoryBudget.from(physical: 24 << 30, addressSpace: nil, data: nil)
+        let big = CharModelConfig(cell: .lstm, layers: 2, hidden: 64, vocabularySize: 65)
+        XCTAssertThrowsError(try budget.check(CharEvaluation.memoryEstimate(big, characters: 10_800_000, batch: 128, steps: 100_000))) {
+            XCTAssertTrue("\($0)".contains("char eval needs about") && "\($0)".contains("--window"), "\($0)")
+        }
+        XCTAssertNoThrow(try budget.check(CharEvaluation.memoryEstimate(big, characters: 10_800_000)))
         XCTAssertLessThan(eval.natsPerChar, 0.05)
         var rng = SeededGenerator(seed: 0)
         let s = try CharSampler(model: loaded.model, alphabet: loaded.alphabet)
