@@ -184,6 +184,23 @@ final class TrainingRunTests: XCTestCase {
         }
     }
 
+    /// Two runs never train in one directory at once: the second is refused while the first holds the directory.
+    func testOneRunAtATimeInADirectory() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        try TrainingRun(options: try handwritingOptions(dir, "run", steps: 2), resume: false).run()
+        var saved = try HandwritingTrainOptions.saved(outDir: dir.path("run"))
+        saved.steps = 3
+        var other = try RunFiles.Lock(dir.path("run"))
+        XCTAssertTrue(other.held)
+        XCTAssertThrowsError(try TrainingRun(options: saved, resume: true).run()) { e in
+            XCTAssertTrue("\(e)".contains("another quill is training in"), "\(e)")
+        }
+        other = try RunFiles.Lock(dir.path("elsewhere"))
+        XCTAssertFalse(other.held, "a directory that does not exist is not locked")
+        XCTAssertEqual(try TrainingRun(options: saved, resume: true).run(), 3)
+    }
+
     /// The repository's models/synthesis-run, or a skip.
     static func committedRun() throws -> String {
         var root = URL(fileURLWithPath: #filePath)

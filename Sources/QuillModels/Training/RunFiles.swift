@@ -73,6 +73,28 @@ public enum RunFiles {
         Temporaries.removeStale(in: outDir)
     }
 
+    /// An exclusive advisory lock (flock) on a run directory, held while a run trains in it, so that two runs never
+    /// write into one directory at once (each would overwrite the other's checkpoints). The directory itself is
+    /// locked: no file is added, and the kernel releases the lock when the process ends, however it ends. A
+    /// directory that does not exist yet is not locked (`held` false); the run locks it once it has made it.
+    final class Lock {
+        private var fd: Int32 = -1
+        var held: Bool { fd >= 0 }
+
+        /// - Throws: `TrainingError.invalidOption` when another process holds the lock.
+        init(_ directory: String) throws {
+            let d = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard d >= 0 else { return }
+            guard flock(d, LOCK_EX | LOCK_NB) == 0 else {
+                close(d)
+                throw TrainingError.invalidOption("another quill is training in \(directory); wait for it to finish (or stop it), or give this run another --out")
+            }
+            fd = d
+        }
+
+        deinit { if fd >= 0 { close(fd) } }
+    }
+
     /// Mends a `--force` replacement that was killed (kill -9, a power cut) before the rule "deleted when the new run
     /// writes a resume point, put back if it fails before" could run. Without last.safetensors the new run had
     /// nothing to resume from: its partial files are deleted and the old run's `*.replaced` files put back, as a

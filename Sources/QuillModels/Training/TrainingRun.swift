@@ -75,6 +75,9 @@ public final class TrainingRun {
         let onEvent: (TrainingEvent) -> Void = writer ? self.onEvent : { _ in }
         let outDir = task.options.outDir
         func path(_ file: String) -> String { RunFiles.path(outDir, file) }
+        // One run at a time in a directory: a second would overwrite the first's checkpoints and metrics.
+        var lock = writer ? try RunFiles.Lock(outDir) : nil
+        defer { withExtendedLifetime(lock) {} }
         if writer { RunFiles.removeStaleTemporaries(outDir) }
         let putBack = writer ? try RunFiles.restoreInterruptedReplacement(outDir) : false
         let budget = self.budget ?? MemoryBudget.current()
@@ -143,7 +146,10 @@ public final class TrainingRun {
                 for file in aside { try? fm.moveItem(atPath: path(file) + RunFiles.replacedSuffix, toPath: path(file)) }
             }
         }
-        if writer { try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true) }
+        if writer {
+            try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
+            if lock?.held != true { lock = try RunFiles.Lock(outDir) }
+        }
         let optimizer: AnyOptimizer<Float> = task.options.optimizer.make()
         if optimizer.base is HessianFree<Float>, task.curvature == nil {
             throw TrainingError.invalidOption("--optimizer hf runs on one process (its curvature products read the whole batch): run it without mpirun")
