@@ -34,6 +34,8 @@ enum ExitStatus: Int32, CaseIterable {
         case let e as FileSystemError: return e.operation == .read ? .noInput : .ioError
         case let e as RunDirectoryError:
             if case .writeFailed = e { return .ioError }
+            // --resume where there is no resume point: the input is missing.
+            if case .nothingToResume = e { return .noInput }
             return .usage
         case let e as TrainingError:
             switch e {

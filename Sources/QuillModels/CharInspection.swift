@@ -118,11 +118,12 @@ public enum CharInspection {
     /// Gate saturation of every LSTM or GRU layer over `text`.
     /// - Throws: `CharModelError` for a text the vocabulary can't read, or a cell without gates (RNN).
     public static func saturation(_ model: CharModel<Float>, alphabet: Alphabet, text: String) throws -> [Saturation] {
-        try requireRecurrent(model, "gate saturation")
+        // Gates first: of the cells without them (rnn, mrnn, tcn, …) none can be measured, recurrent or not.
         let gates = sigmoidGates(model.config.cell)
         guard !gates.isEmpty else {
-            throw CharModelError.invalidOption("a \(model.config.cell.rawValue) layer has no gates; gate saturation needs an lstm or gru model")
+            throw CharModelError.invalidOption("a \(model.config.cell.rawValue) layer has no gates; gate saturation needs an lstm, gru or phased-lstm model")
         }
+        try requireRecurrent(model, "gate saturation")
         let tokens = try encode(text, alphabet: alphabet, what: "the text")
         let H = model.config.hidden, L = model.config.layers
         var left = [[[Int]]](repeating: [[Int]](repeating: [Int](repeating: 0, count: H), count: gates.count), count: L)

@@ -29,6 +29,8 @@ final class ExitStatusTests: XCTestCase {
         XCTAssertEqual(try status(["write", "hi", "-o", dir.path("a.png"), "--model", dir.path("missing")]), 66)
         XCTAssertEqual(try status(["write", "hi", "-o", dir.path("a.png"), "--model", dir.path("bad.safetensors")]), 65)
         XCTAssertEqual(try status(["char", "train", "--data", dir.path("none.txt"), "--out", dir.path("run"), "--steps", "1"]), 66)
+        try Data("the cat sat on the mat. ".utf8).write(to: URL(fileURLWithPath: dir.path("t.txt")))
+        XCTAssertEqual(try status(["char", "train", "--data", dir.path("t.txt"), "--out", dir.path("nothere"), "--resume", "--steps", "1"]), 66)
         if FileManager.default.fileExists(atPath: DefaultModel.synthesis + "/model.safetensors") {
             XCTAssertEqual(try status(["write", "hi ☃", "-o", dir.path("a.png")]), 65)
             XCTAssertEqual(try status(["write", "hi", "-o", dir.path("no/such/dir/a.png")]), 74)

@@ -63,8 +63,13 @@ final class CharTask: TrainingTask {
     func initialise(from path: String, budget: MemoryBudget) throws -> SafeTensors.File {
         let loaded = try CharCheckpoint.load(path, budget: budget)
         guard loaded.alphabet.symbols == vocab.symbols else {
+            let theirs = Set(loaded.alphabet.symbols), ours = Set(vocab.symbols)
+            let missing = ours.subtracting(theirs).sorted(), extra = theirs.subtracting(ours).sorted()
+            func listed(_ s: [String]) -> String { s.prefix(8).map { "'\(TextPreparation.shown(text: $0))'" }.joined(separator: ", ") + (s.count > 8 ? ", …" : "") }
+            let difference = [missing.isEmpty ? nil : "the text has \(listed(missing)), which the model lacks",
+                              extra.isEmpty ? nil : "the model has \(listed(extra)), which the text lacks"].compactMap { $0 }
             throw TrainingError.invalidOption("--init-from: the model in \(path) reads another vocabulary (\(loaded.alphabet.count) "
-                + "characters) than the text of --data (\(vocab.count)); train on a text with the same characters")
+                + "characters) than the text of --data (\(vocab.count)): \(difference.isEmpty ? "the same characters in another order" : difference.joined(separator: "; ")); train on a text with the same characters")
         }
         let theirs = loaded.model.config, ours = model.config
         // Whether a Phased LSTM learns its periods is a training choice, not the network's shape: it may change.
