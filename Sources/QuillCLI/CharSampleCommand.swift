@@ -14,7 +14,7 @@ public struct CharSample: ParsableCommand {
             + "lower is more conservative (default: 1; not with --greedy or --beam).")) var temperature: Double?
     @Flag(help: "Always take the most likely character.") var greedy = false
     @Option(help: ArgumentHelp("Beam search with this many beams (1…256; deterministic; "
-            + "--length × --beam at most 200000).")) var beam: Int?
+            + "--length at most 10000 and --length × --beam at most 200000).")) var beam: Int?
     @Option(help: "Random seed (0…18446744073709551615; default: 1; not with --greedy or --beam, which draw nothing).")
     var seed: UInt64?
 

@@ -123,5 +123,8 @@ public struct CharSweepCommand: ParsableCommand {
         }, shouldStop: stop)
         print(CharSweep.markdown(rows))
         print("table and options in \((out as NSString).appendingPathComponent(CharSweep.file))")
+        if stop() {
+            note("interrupted: the table holds what the runs reached; the same command continues the sweep where it stopped")
+        }
     }
 }
