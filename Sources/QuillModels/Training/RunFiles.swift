@@ -222,9 +222,9 @@ public enum RunFiles {
     /// copy): the trainer state (step, random stream) and an FNV-1a 64 hash of every tensor's values, in name order.
     static func identity(of file: SafeTensors.File) -> String {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for key in file.tensors.keys.sorted() {
+        for (key, entry) in file.tensors.sorted(by: { $0.key < $1.key }) {
             for b in key.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-            file.tensors[key]!.values.withUnsafeBytes { for b in $0 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 } }
+            entry.values.withUnsafeBytes { for b in $0 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 } }
         }
         return (file.metadata["quill.trainer"] ?? "") + " tensors fnv1a64:" + String(h, radix: 16)
     }
