@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import QuillData
 import QuillIO
 import QuillModels
 import QuillNN
@@ -101,6 +102,9 @@ public struct TaskCommand: ParsableCommand {
         if (length == nil) == (ts == nil) { throw ValidationError("give --length T or --lengths T1,T2,…, one of them") }
         try diagnostics.check()
         try refuseEmptyOutput("out", out, directory: true)
+        if let out, FileManager.default.fileExists(atPath: out), !isDirectory(out) {
+            throw CLIError("\(TextPreparation.shown(text: out)): is a file, not a directory; give --out a directory for the runs (one folder per cell and length)", status: .usage)
+        }
         if force && out == nil { throw ValidationError("--force replaces runs in --out; give --out DIR") }
         if diagnostics.histogramEvery ?? 0 > 0 && out == nil && diagnostics.tensorBoard == nil {
             throw ValidationError("--histogram-every logs to the runs' metrics.jsonl or TensorBoard files; give --out DIR or --tensorboard DIR")

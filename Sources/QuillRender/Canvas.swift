@@ -138,8 +138,9 @@ public final class Canvas {
         }
         if format == .png, width * pixelScale > Canvas.maximumPixels || height * pixelScale > Canvas.maximumPixels {
             throw RenderError.invalidArgument(
-                what: path, detail: "a PNG of \(width) × \(height) points at \(pixelScale) px/pt exceeds Cairo's "
-                    + "32767-pixel limit; lower the pixel scale or write .svg or .pdf")
+                what: path, detail: String(format: "a PNG of %.0f × %.0f points at %g dpi would be %.0f × %.0f pixels, over Cairo's ",
+                                           width, height, pixelScale * 72, (width * pixelScale).rounded(.up), (height * pixelScale).rounded(.up))
+                    + "32767-pixel limit; lower --dpi (or the size) or write .svg or .pdf")
         }
         // Creating the output first reports a missing directory, a read-only file or a directory at the path before
         // anything is drawn.

@@ -76,6 +76,8 @@ final class TaskCLITests: XCTestCase {
         XCTAssertTrue(errorText(["task", "copy"] + out).contains("give --length T or --lengths"))
         XCTAssertTrue(errorText(["task", "copy", "--length", "3", "--lengths", "3"] + out).contains("one of them"))
         XCTAssertTrue(errorText(["task", "copy", "--length", "3", "-o", dir.path("x.gif")]).contains(".png"))
+        try? Data("x".utf8).write(to: URL(fileURLWithPath: dir.path("afile")))
+        XCTAssertTrue(errorText(["task", "copy", "--length", "3", "--out", dir.path("afile")] + out).contains("afile: is a file, not a directory"))
         XCTAssertTrue(errorText(["char", "gradient-flow", "--length", "1"] + out).contains("--length must be at least 2"))
         XCTAssertTrue(errorText(["char", "gradient-flow", "--cell", "lstm,tree"] + out).contains("'tree'"))
         // A network far beyond the machine's memory is refused before it is made (it was killed for memory).
