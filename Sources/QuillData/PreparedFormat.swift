@@ -94,8 +94,9 @@ public enum PreparedFormat {
         try AtomicOutput.write(data, to: path)
     }
 
-    /// FNV-1a 64 over little-endian 64-bit words, then over the remaining bytes one at a time.
-    static func checksum(_ data: Data, from start: Int) -> UInt64 {
+    /// FNV-1a 64 over little-endian 64-bit words, then over the remaining bytes one at a time (the prepared format's
+    /// checksum, and the one Quill's checkpoints record for their data, `SafeTensors.checksumKey`).
+    public static func checksum(_ data: Data, from start: Int) -> UInt64 {
         data.withUnsafeBytes { raw -> UInt64 in
             var h: UInt64 = 0xCBF2_9CE4_8422_2325
             let prime: UInt64 = 0x100_0000_01B3

@@ -25,8 +25,29 @@ public enum SafeTensors {
         }
     }
 
-    /// Writes tensors (in the given order) and metadata to `path` atomically.
+    /// The metadata key of the checksum of a file's data section: "fnv1a64:" and 16 hex digits of
+    /// `PreparedFormat.checksum` over every byte after the header. Written since 2026-12-05; `read` checks it where
+    /// present, so a flipped weight byte is a corrupt file, not a silently different model (files written before,
+    /// and by other tools, load unchecked).
+    public static let checksumKey = "quill.data-checksum"
+
+    /// Writes tensors (in the given order) and metadata to `path` atomically, with the data's checksum
+    /// (`checksumKey`, computed here; a value given in `metadata` is replaced).
     public static func write(_ tensors: [(String, Entry)], metadata: [String: String], to path: String) throws {
+        var body = Data(capacity: tensors.reduce(0) { $0 + 4 * $1.1.values.count })
+        for (_, e) in tensors {
+            e.values.withUnsafeBufferPointer { buf in
+                guard let base = buf.baseAddress, !buf.isEmpty else { return }  // an empty tensor has no bytes
+                #if _endian(big)
+                for v in buf { var b = v.bitPattern.littleEndian; withUnsafeBytes(of: &b) { body.append(contentsOf: $0) } }
+                #else
+                body.append(UnsafeBufferPointer(start: UnsafeRawPointer(base).assumingMemoryBound(to: UInt8.self),
+                                                count: buf.count * 4))
+                #endif
+            }
+        }
+        var metadata = metadata
+        metadata[checksumKey] = checksumText(body)
         var header: [String: Any] = [:]
         var offset = 0
         for (name, e) in tensors {
@@ -42,18 +63,14 @@ public enum SafeTensors {
         var n = UInt64(json.count).littleEndian
         withUnsafeBytes(of: &n) { out.append(contentsOf: $0) }
         out.append(json)
-        for (_, e) in tensors {
-            e.values.withUnsafeBufferPointer { buf in
-                guard let base = buf.baseAddress, !buf.isEmpty else { return }  // an empty tensor has no bytes
-                #if _endian(big)
-                for v in buf { var b = v.bitPattern.littleEndian; withUnsafeBytes(of: &b) { out.append(contentsOf: $0) } }
-                #else
-                out.append(UnsafeBufferPointer(start: UnsafeRawPointer(base).assumingMemoryBound(to: UInt8.self),
-                                               count: buf.count * 4))
-                #endif
-            }
-        }
+        out.append(body)
         try AtomicOutput.write(out, to: path)
+    }
+
+    /// The `checksumKey` value of a data section.
+    static func checksumText(_ body: Data) -> String {
+        let h = PreparedFormat.checksum(body, from: 0)
+        return "fnv1a64:" + String(repeating: "0", count: 16 - String(h, radix: 16).count) + String(h, radix: 16)
     }
 
     /// Largest header Quill reads (bytes): far above any real checkpoint's (a few kB), far below memory limits.
@@ -175,6 +192,9 @@ public enum SafeTensors {
             throw CheckpointError.corrupt(path, "\(dataBytes - covered) bytes after the last tensor belong to no tensor (a damaged file, or something appended to it)")
         }
         let data = dataBytes > 0 ? try readBytes(dataBytes) : Data()
+        if let recorded = file.metadata[checksumKey], recorded != checksumText(data) {
+            throw CheckpointError.corrupt(path, "its data does not match the checksum its header records (\(recorded.prefix(40))): the file was damaged after it was written")
+        }
         for l in layouts {
             var values = [Float](repeating: 0, count: l.count)
             data.withUnsafeBytes { raw in

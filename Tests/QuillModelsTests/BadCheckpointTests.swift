@@ -29,6 +29,34 @@ final class BadCheckpointTests: XCTestCase {
         }
     }
 
+    /// A checkpoint records its data's checksum: a flipped weight byte is a corrupt file, not another model; files
+    /// without the key (written before, or by other tools) load unchecked.
+    func testAFlippedDataByteIsCorrupt() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let path = dir.path("w.safetensors")
+        try SafeTensors.write([("w", SafeTensors.Entry(shape: [4], values: [1, 2, 3, 4]))], metadata: [:], to: path)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        XCTAssertEqual(try SafeTensors.read(path).tensors["w"]?.values, [1, 2, 3, 4])
+        bytes[bytes.count - 3] ^= 0x40
+        try bytes.write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try SafeTensors.read(path)) { e in
+            XCTAssertTrue("\(e)".contains("does not match the checksum"), "\(e)")
+        }
+        // The same flip in a file without the key (as written before 2026-12-05) loads: nothing to check it by.
+        let headerLength = Int(bytes.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
+        var header = try XCTUnwrap(JSONSerialization.jsonObject(with: bytes.subdata(in: 8..<(8 + headerLength))) as? [String: Any])
+        header["__metadata__"] = nil
+        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        while json.count % 8 != 0 { json.append(0x20) }
+        var old = Data()
+        var n = UInt64(json.count).littleEndian
+        withUnsafeBytes(of: &n) { old.append(contentsOf: $0) }
+        old.append(json)
+        old.append(bytes.subdata(in: (8 + headerLength)..<bytes.count))
+        try old.write(to: URL(fileURLWithPath: path))
+        XCTAssertNotEqual(try SafeTensors.read(path).tensors["w"]?.values, [1, 2, 3, 4])
+    }
+
     /// A metadata string with U+FEFF inside (a char model's vocabulary written before it was escaped) reads back
     /// whole: Foundation's parser alone drops it.
     func testByteOrderMarkInMetadataReadsBack() throws {
