@@ -34,7 +34,15 @@ public enum QuillEntry {
             let own = commandError(in: error)
             let usage = own == nil && isParserError(error)
             if usage && Quill.exitCode(for: error) == .success {
-                Quill.exit(withError: error)  // --help, --version: ArgumentParser prints them in full
+                // --help, --version: printed in full, as ArgumentParser's `exit(withError:)` does, then checked
+                // like every command's output.
+                let text = Quill.fullMessage(for: error)
+                if !text.isEmpty { print(text) }
+                if let problem = standardOutputProblem() {
+                    FileHandle.standardError.write(Data("quill: error: \(problem)\n".utf8))
+                    Foundation.exit(ExitStatus.ioError.rawValue)
+                }
+                Foundation.exit(0)
             }
             FileHandle.standardError.write(Data("\(Quill.errorLine(for: error))\n".utf8))
             let status = usage ? Quill.exitCode(for: error).rawValue : ExitStatus.of(own ?? error).rawValue

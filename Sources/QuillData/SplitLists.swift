@@ -34,6 +34,10 @@ public enum SplitLists {
             throw DatasetError.invalidOption("neither \(train) nor \(validation) names any of the \(result.samples.count) samples "
                 + "(ids such as '\(TextPreparation.shown(text: String(result.samples[0].id.prefix(80))))'); a list names a sample by its id or by a path whose file name is the id")
         }
+        for (list, split) in [(train, DataSplit.train), (validation, .validation)]
+            where !result.samples.contains(where: { $0.split == split }) {
+            result.notes.append("\(list) names none of the samples: the \(split == .train ? "training" : "validation") split is empty")
+        }
         if !unassigned.isEmpty {
             result.notes.append("\(unassigned.count) of the \(result.samples.count) samples are in neither list (such as '\(TextPreparation.shown(text: String(unassigned[0].id.prefix(80))))'): unassigned, neither trained on nor validated")
         }

@@ -103,7 +103,8 @@ public enum HandwritingEvaluation {
     public static func memoryEstimate(_ config: HandwritingConfig, samples: [PreparedSample],
                                       batch: Int = defaultBatch) -> MemoryEstimate {
         let batches = StrokeBatches(samples, batchSize: batch, stepLimit: Int.max, needText: config.kind == .synthesis)
-        var estimate = MemoryEstimate.handwritingTraining(config, batch: min(batch, max(samples.count, 1)),
+        // `evaluate` sizes its workspace for `batch` lines, however few there are.
+        var estimate = MemoryEstimate.handwritingTraining(config, batch: batch,
                                                           steps: batches.maxSteps, maxTextLength: batches.maxTextLength,
                                                           optimizer: .sgd)
         estimate.what = "evaluating \(config.kind.rawValue) on lines of up to \(batches.maxSteps + 1) points"

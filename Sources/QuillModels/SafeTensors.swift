@@ -253,6 +253,10 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
     var message: String {
         switch self {
         case .missing(let p):
+            // A --force run killed before its first checkpoint leaves the old run aside (`RunFiles.replacedSuffix`).
+            if FileManager.default.fileExists(atPath: p + RunFiles.replacedSuffix) {
+                return "\(p): no such model file, but \(RunFiles.replacedSuffix) of it is there: a --force run was stopped before its first checkpoint; training in that directory again (--resume continues the old run) puts it back"
+            }
             return "\(p): no such model file; train one first, or check the path"
         case .unreadable(let p):
             return "\(p): cannot be read (permissions?)"

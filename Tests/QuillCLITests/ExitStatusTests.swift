@@ -63,6 +63,15 @@ final class ExitStatusTests: XCTestCase {
         process.waitUntilExit()
         XCTAssertEqual(process.terminationStatus, 74, e)
         XCTAssertTrue(e.contains("standard output could not be written (No space left on device)"), e)
+        // --help too.
+        let help = Process()
+        help.executableURL = BadInputSuiteTests.quill
+        help.arguments = ["char", "train", "--help"]
+        help.standardOutput = full
+        help.standardError = FileHandle.nullDevice
+        try help.run()
+        help.waitUntilExit()
+        XCTAssertEqual(help.terminationStatus, 74)
     }
 
     func testEveryKindOfErrorHasItsStatus() {

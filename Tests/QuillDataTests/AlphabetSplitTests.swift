@@ -58,6 +58,10 @@ final class AlphabetSplitTests: XCTestCase {
         try SplitLists.apply(train: train, validation: valid, to: &r)
         XCTAssertEqual(r.samples.map(\.split), [.train, .train, .validation, .unassigned])
         XCTAssertEqual(r.notes, ["1 of the 4 samples are in neither list (such as 'd'): unassigned, neither trained on nor validated"])
+        // A list that names none of the samples leaves its split empty: noted.
+        var noValid = ImportResult(samples: ["a-01", "b"].map { HandwritingSample(id: $0, strokes: [[Point(0, 0)]]) })
+        try SplitLists.apply(train: train, validation: valid, to: &noValid)
+        XCTAssertEqual(noValid.notes, ["\(valid) names none of the samples: the validation split is empty"])
         // Lists that name none of the samples (another dataset's, or empty) are refused.
         let empty = try dir.write("empty.txt", "")
         var none = ImportResult(samples: ["x", "y"].map { HandwritingSample(id: $0, strokes: [[Point(0, 0)]]) })

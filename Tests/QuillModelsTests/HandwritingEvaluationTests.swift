@@ -71,6 +71,9 @@ final class HandwritingEvaluationTests: XCTestCase {
             XCTAssertTrue("\(e)".contains("evaluating prediction on lines of up to 252120 points") && "\(e)".contains("--batch"), "\(e)")
         }
         XCTAssertNoThrow(try budget.check(HandwritingEvaluation.memoryEstimate(config, samples: [line(700)], batch: 32)))
+        // The workspace holds --batch lines however few there are: one long line at --batch 2 counts twice.
+        XCTAssertThrowsError(try budget.check(HandwritingEvaluation.memoryEstimate(config, samples: [line(180_000)], batch: 2)))
+        XCTAssertNoThrow(try budget.check(HandwritingEvaluation.memoryEstimate(config, samples: [line(180_000)], batch: 1)))
     }
 
     /// Offsets are renormalised with the model's statistics and texts re-encoded in its alphabet; another scale,

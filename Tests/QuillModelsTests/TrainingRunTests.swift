@@ -113,9 +113,15 @@ final class TrainingRunTests: XCTestCase {
             try Data("{\"step\":1}\n".utf8).write(to: URL(fileURLWithPath: dir.path("run/\(RunFiles.metrics)")))
         }
         try killedReplacement()
-        XCTAssertThrowsError(try TrainingRun(options: try handwritingOptions(dir, "run", steps: 4), resume: false).run()) { error in
+        XCTAssertTrue(CheckpointError.missing(dir.path("run/\(RunFiles.best)")).description.contains("\(RunFiles.replacedSuffix) of it is there"))
+        var refusedNotes: [String] = []
+        let refused = TrainingRun(options: try handwritingOptions(dir, "run", steps: 4), resume: false) {
+            if case let .note(n) = $0 { refusedNotes.append(n) }
+        }
+        XCTAssertThrowsError(try refused.run()) { error in
             XCTAssertTrue("\(error)".contains("--resume"), "\(error)")
         }
+        XCTAssertTrue(refusedNotes.contains { $0.contains("put back") }, "said even when the run is then refused: \(refusedNotes)")
         XCTAssertEqual(try listing(), names)
         XCTAssertEqual(contents(), before)
 

@@ -79,7 +79,11 @@ public final class TrainingRun {
         var lock = writer ? try RunFiles.Lock(outDir) : nil
         defer { withExtendedLifetime(lock) {} }
         if writer { RunFiles.removeStaleTemporaries(outDir) }
-        let putBack = writer ? try RunFiles.restoreInterruptedReplacement(outDir) : false
+        if writer, try RunFiles.restoreInterruptedReplacement(outDir) {
+            // Said at once: the run may yet be refused (no --resume or --force), and the user should know why the
+            // directory holds a model again.
+            onEvent(.note("a --force run in \(outDir) was stopped before its first resume point: its files were deleted and the run it replaced put back" + (resume ? "; that run resumes" : "")))
+        }
         let budget = self.budget ?? MemoryBudget.current()
         try task.loadData(resuming: resume, budget: budget)
 
@@ -168,9 +172,6 @@ public final class TrainingRun {
         let started = task.startedData
         onEvent(.started(parameters: started.parameters, data: started.data, resumedAt: resume ? state.step : nil))
         if !resume, let change = task.options.initFrom?.alphabetChange { onEvent(.note(change)) }
-        if putBack {
-            onEvent(.note("a --force run in \(outDir) was stopped before its first resume point: its files were deleted and the run it replaced put back" + (resume ? "; that run resumes" : "")))
-        }
 
         let encoder = JSONEncoder.sorted
         /// Writes model.safetensors at the current step; `trainOptions`: the options JSON to record, nil for the
