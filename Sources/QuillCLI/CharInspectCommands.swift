@@ -379,11 +379,8 @@ public struct CharGradientFlowCommand: ParsableCommand {
     /// What one gradient-flow measurement allocates: a training step's weights and activations for --batch
     /// sequences of --length (no optimiser state), checked before the model is made.
     static func memoryEstimate(_ config: CharModelConfig, length: Int, batch: Int) -> MemoryEstimate {
-        var e = MemoryEstimate.charTraining(config, batch: batch, seq: length, optimizer: .sgd, characters: 0)
-        e.what = "char gradient-flow"
-        e.parts = e.parts.filter { $0.name == "weights" || $0.name == "activations" }
-        e.advice = "lower --hidden, --layers, --length or --batch"
-        return e
+        MemoryEstimate.charTraining(config, batch: batch, seq: length, optimizer: .sgd, characters: 0)
+            .withoutTraining(what: "char gradient-flow", advice: "lower --hidden, --layers, --length or --batch")
     }
 
     public static let configuration = CommandConfiguration(

@@ -59,11 +59,8 @@ public struct CharEvaluation: Equatable, Sendable {
         let streams = max(1, min(batch, (characters - 1) / 64))
         let predictable = max(characters / streams - 1, 1)
         let T = min(steps, predictable), rest = predictable % T
-        var e = MemoryEstimate.charTraining(config, batch: streams, seq: T + rest, optimizer: .sgd, characters: characters)
-        e.what = "char eval"
-        e.parts = e.parts.filter { ["weights", "activations", "text"].contains($0.name) }
-        e.advice = "lower --window or --streams"
-        return e
+        return MemoryEstimate.charTraining(config, batch: streams, seq: T + rest, optimizer: .sgd, characters: characters)
+            .withoutTraining(what: "char eval", advice: "lower --window or --streams")
     }
 
     public static func evaluate(_ model: CharModel<Float>, tokens: [Int32], batch: Int = 32,

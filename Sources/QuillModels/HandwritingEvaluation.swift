@@ -104,13 +104,10 @@ public enum HandwritingEvaluation {
                                       batch: Int = defaultBatch) -> MemoryEstimate {
         let batches = StrokeBatches(samples, batchSize: batch, stepLimit: Int.max, needText: config.kind == .synthesis)
         // `evaluate` sizes its workspace for `batch` lines, however few there are.
-        var estimate = MemoryEstimate.handwritingTraining(config, batch: batch,
-                                                          steps: batches.maxSteps, maxTextLength: batches.maxTextLength,
-                                                          optimizer: .sgd)
-        estimate.what = "evaluating \(config.kind.rawValue) on lines of up to \(batches.maxSteps + 1) points"
-        estimate.parts = estimate.parts.filter { $0.name == "weights" || $0.name == "activations" }
-        estimate.advice = "lower --batch, or import the data again with --max-points to cut long lines"
-        return estimate
+        return MemoryEstimate.handwritingTraining(config, batch: batch, steps: batches.maxSteps,
+                                                  maxTextLength: batches.maxTextLength, optimizer: .sgd)
+            .withoutTraining(what: "evaluating \(config.kind.rawValue) on lines of up to \(batches.maxSteps + 1) points",
+                             advice: "lower --batch, or import the data again with --max-points to cut long lines")
     }
 
     public static func evaluate(_ model: HandwritingModel<Float>, samples: [PreparedSample], batch: Int = defaultBatch,

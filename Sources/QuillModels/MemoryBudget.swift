@@ -148,6 +148,13 @@ public struct MemoryEstimate: Equatable, Sendable {
 
     public var bytes: Double { parts.reduce(0) { $0 + $1.bytes } }
 
+    /// A training estimate as a forward pass without an optimiser needs it (evaluation, gradient flow): the same
+    /// weights, activations and inputs, without the gradient and optimiser state and the checkpoint copies.
+    public func withoutTraining(what: String, advice: String) -> MemoryEstimate {
+        MemoryEstimate(what: what, parts: parts.filter { !["gradients and optimiser state", "checkpoint copies"].contains($0.name) },
+                       advice: advice)
+    }
+
     static func gib(_ b: Double) -> String { String(format: "%.1f", b / 1_073_741_824) }
 
     /// A size for a message: GiB with one decimal from 1 GiB up, else whole MiB.

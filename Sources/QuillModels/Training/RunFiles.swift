@@ -219,14 +219,15 @@ public enum RunFiles {
     }
 
     /// What tells resume points apart, for the ranks of a job to compare (each reads its own `--out`, which may be a
-    /// copy): the trainer state (step, random stream) and an FNV-1a 64 hash of every tensor's values, in name order.
+    /// copy): the trainer state (step, random stream) and the checksum of every tensor's values, in name order
+    /// (`SafeTensors.checksumText`, as the file records it for its data).
     static func identity(of file: SafeTensors.File) -> String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        var values = Data()
         for (key, entry) in file.tensors.sorted(by: { $0.key < $1.key }) {
-            for b in key.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-            entry.values.withUnsafeBytes { for b in $0 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 } }
+            values.append(contentsOf: Array(key.utf8))
+            entry.values.withUnsafeBytes { values.append(contentsOf: $0) }
         }
-        return (file.metadata["quill.trainer"] ?? "") + " tensors fnv1a64:" + String(h, radix: 16)
+        return (file.metadata["quill.trainer"] ?? "") + " tensors " + SafeTensors.checksumText(values)
     }
 
     /// The checkpoint metadata key of the training losses summed since the last `train` line of metrics.jsonl
