@@ -33,7 +33,7 @@ public struct DataShowCommand: ParsableCommand {
         if let id {
             guard let s = ds.samples.first(where: { $0.id == id }) else {
                 throw CLIError("\(file): no sample with id '\(id)' among its \(ds.samples.count) samples; draw one by its "
-                               + "position with --index N (0…\(max(ds.samples.count - 1, 0)))")
+                               + "position with --index N (0…\(max(ds.samples.count - 1, 0)))", status: .usage)
             }
             sample = s
         } else {

@@ -22,6 +22,11 @@ public struct Quill: ParsableCommand {
 /// exit.
 public enum QuillEntry {
     public static func run(_ arguments: [String]? = nil) -> Never {
+        if arguments == nil, let problem = undecodableArgument(rawArguments()) {
+            // Swift decodes argv lossily (U+FFFD for a bad byte): a path would silently name another file.
+            FileHandle.standardError.write(Data("quill: error: \(problem)\n".utf8))
+            Foundation.exit(ExitStatus.usage.rawValue)
+        }
         do {
             var command = try Quill.parseCommand(arguments)
             try command.run()
@@ -50,6 +55,25 @@ public enum QuillEntry {
             DataParallel.abortJob(code: status)
             Foundation.exit(status)
         }
+    }
+
+    /// The process's arguments after the program name, as the bytes it was given.
+    static func rawArguments() -> [[UInt8]] {
+        (1..<max(1, Int(CommandLine.argc))).map { i in
+            guard let p = CommandLine.unsafeArgv[i] else { return [] }
+            return Array(UnsafeRawBufferPointer(start: p, count: strlen(p)))
+        }
+    }
+
+    /// One line naming the first argument that is not valid UTF-8 (a file name in another encoding), or nil. Such an
+    /// argument would reach the commands with U+FFFD in place of its bytes, so `-o` would write another file than
+    /// the one named and an input would be "missing".
+    static func undecodableArgument(_ arguments: [[UInt8]]) -> String? {
+        for (i, bytes) in arguments.enumerated() where String(validating: bytes, as: UTF8.self) == nil {
+            let shown = bytes.map { b in b >= 0x20 && b < 0x7F ? String(UnicodeScalar(b)) : String(format: "\\x%02X", b) }.joined()
+            return "argument \(i + 1) (\(shown)) is not valid UTF-8; Quill reads paths and text as UTF-8: rename the file or convert the text"
+        }
+        return nil
     }
 
     /// Why what the command printed did not all reach standard output (a full disk, a closed or broken descriptor:

@@ -142,7 +142,7 @@ public struct TaskCommand: ParsableCommand {
         if out != nil, !force {
             // Every run's folder, before the first run trains.
             for c in cells {
-                for t in ts ?? length.map { [$0] } ?? [] { try MemoryTaskTraining.refuseExistingRun(options(cell: c, length: t).outDir) }
+                for t in ts ?? length.map({ [$0] }) ?? [] { try MemoryTaskTraining.refuseExistingRun(options(cell: c, length: t).outDir) }
             }
         }
         if let ts {

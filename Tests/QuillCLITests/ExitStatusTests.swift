@@ -45,6 +45,27 @@ final class ExitStatusTests: XCTestCase {
         }
     }
 
+    /// An argument that is not UTF-8 (a file name in Latin-1) is refused with 64 and shown by byte: Swift would hand
+    /// the command U+FFFD in its place, and `-o` would write a file of another name.
+    func testAnArgumentThatIsNotUTF8IsRefused() throws {
+        XCTAssertNil(QuillEntry.undecodableArgument([Array("write".utf8), Array("héllo ☃".utf8)]))
+        let line = try XCTUnwrap(QuillEntry.undecodableArgument([Array("-o".utf8), [0x63, 0xFF, 0x0A] + Array(".png".utf8)]))
+        XCTAssertTrue(line.contains("argument 2 (c\\xFF\\x0A.png) is not valid UTF-8"), line)
+        let dir = TempDir(); defer { dir.cleanup() }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", #""$0" write hi -o "$1/$(printf 'a\377').png""#, BadInputSuiteTests.quill.path, dir.path("")]
+        let err = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = err
+        try process.run()
+        let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 64, e)
+        XCTAssertTrue(e.contains("argument 4 (") && e.contains("/a\\xFF.png) is not valid UTF-8"), e)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path("")), [])
+    }
+
     /// Output that cannot all be written to standard output (a full disk) ends with 74 and says so, not 0.
     func testAFullStandardOutputIs74() throws {
         let dir = TempDir(); defer { dir.cleanup() }

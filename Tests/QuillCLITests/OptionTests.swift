@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import QuillData
 import QuillModels
 import QuillTestSupport
 import XCTest
@@ -343,6 +344,22 @@ final class OptionTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: input, encoding: .utf8), content)
     }
 
+    /// The import's summary says where the split came from and how many samples each side holds.
+    func testDataImportSaysWhereItsSplitCameFrom() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let points = (0..<40).map { "[4,\($0 % 10 < 5 ? 3 : -3),\($0 == 39 ? 1 : 0)]" }.joined(separator: ",")
+        try ["a", "b", "c"].map { "{\"id\":\"\($0)\",\"split_graves\":\"train\",\"text\":\"some words\",\"origin\":[0,0],\"points\":[\(points)]}\n" }
+            .joined().write(toFile: dir.path("in.jsonl"), atomically: true, encoding: .utf8)
+        try "a\nb\n".write(toFile: dir.path("train.txt"), atomically: true, encoding: .utf8)
+        try "c\n".write(toFile: dir.path("valid.txt"), atomically: true, encoding: .utf8)
+        let base = ["data", "import", "iam-jsonl", dir.path("in.jsonl")]
+        let lists = try runQuill(base + ["--train-list", dir.path("train.txt"), "--valid-list", dir.path("valid.txt"), "--out", dir.path("l.qds")])
+        XCTAssertEqual(lists.status, 0, lists.err)
+        XCTAssertTrue(lists.out.contains("split from --train-list and --valid-list: 2 training, 1 validation\n"), lists.out)
+        let source = try runQuill(base + ["--out", dir.path("s.qds")])
+        XCTAssertTrue(source.out.contains("split from the source: 3 training, 0 validation\n"), source.out)
+    }
+
     func testHersheyFontsAreAListOfIdsInTheFontFile() throws {
         let dir = TempDir(); defer { dir.cleanup() }
         let points = (0..<40).map { "[4,\($0 % 10 < 5 ? 3 : -3),\($0 == 39 ? 1 : 0)]" }.joined(separator: ",")
@@ -382,6 +399,23 @@ final class OptionTests: XCTestCase {
         }
         XCTAssertEqual(firstLine(base + ["--hershey", "", "--hershey-fonts", "cursive"]), "quill: error: --hershey: an empty path; name the font file")
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path("o.qds")))
+    }
+
+    /// A sample named by an id the file lacks is a usage error (64), as an index out of range is.
+    func testDataShowOfAnUnknownSampleIsAUsageError() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let stats = OffsetStatistics(meanDx: 0, meanDy: 0, stdDx: 1, stdDy: 1)
+        let sample = PreparedSample(id: "l0", writer: nil, text: "ab", characters: [1, 2], split: .train, originX: 0, originY: 0,
+                                    dx: [1, 2, 3], dy: [0, 1, 0], eos: [0, 0, 1])
+        try PreparedFormat.write(PreparedDataset(header: PreparedHeader(format: .iamJSONL, options: PreprocessOptions(), stats: stats,
+                                                                        measuredStats: stats,
+                                                                        alphabet: Alphabet(policy: .frequency(minCount: 1), symbols: ["\u{FFFD}", "a", "b"]),
+                                                                        splitUsed: "source"), samples: [sample]), to: dir.path("d.qds"))
+        let r = try runQuill(["data", "show", dir.path("d.qds"), "--id", "nope", "-o", dir.path("a.png")])
+        XCTAssertEqual(r.status, 64, r.err)
+        XCTAssertTrue(r.err.contains("no sample with id 'nope'"), r.err)
+        XCTAssertEqual(try runQuill(["data", "show", dir.path("d.qds"), "--index", "999", "-o", dir.path("a.png")]).status, 64)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path("a.png")))
     }
 
     func testDataShowAndPlotLossRefuseTheirInput() throws {

@@ -202,6 +202,12 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertThrowsError(try TrainingRun(options: saved, resume: true).run()) { e in
             XCTAssertTrue("\(e)".contains("another quill is training in"), "\(e)")
         }
+        // A run still before its first resume point: --resume says it is training, not that it stopped.
+        try FileManager.default.createDirectory(atPath: dir.path("young"), withIntermediateDirectories: true)
+        other = try RunFiles.Lock(dir.path("young"))
+        XCTAssertThrowsError(try HandwritingTrainOptions.saved(outDir: dir.path("young"))) { e in
+            XCTAssertTrue("\(e)".contains("another quill is training in"), "\(e)")
+        }
         other = try RunFiles.Lock(dir.path("elsewhere"))
         XCTAssertFalse(other.held, "a directory that does not exist is not locked")
         XCTAssertEqual(try TrainingRun(options: saved, resume: true).run(), 3)

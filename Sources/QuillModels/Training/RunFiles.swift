@@ -64,6 +64,8 @@ public enum RunFiles {
         guard fm.fileExists(atPath: outDir, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw RunDirectoryError.nothingToResume(outDir, .noDirectory)
         }
+        // A run that has not written its first resume point yet may be training there now: say so, not "stopped".
+        _ = try Lock(outDir)
         throw RunDirectoryError.nothingToResume(outDir, fm.fileExists(atPath: path(outDir, best)) ? .bestOnly : .noCheckpoint)
     }
 
