@@ -79,17 +79,30 @@ public enum PlotMath {
         return lo <= hi ? (lo, hi) : nil
     }
 
-    /// A centred moving average over `window` points; near the ends the window shrinks symmetrically, so the
-    /// first and last values are kept and the curve does not lag. Window 1 returns the input.
+    /// A centred moving average over `window` points. Near the ends, where the window does not fit, the value is
+    /// the least-squares line through the points the window holds there, read at the point: the ends are smoothed
+    /// as much as the data allows (the last value is not the last raw point's noise) and a straight trend does not
+    /// lag. In the interior the line through a symmetric window is its mean, so the two agree. Window 1 returns the
+    /// input.
     public static func movingAverage(_ ys: [Double], window: Int) -> [Double] {
         let half = max(0, window - 1) / 2
         guard half > 0, !ys.isEmpty else { return ys }
-        var prefix = [0.0]
-        prefix.reserveCapacity(ys.count + 1)
-        for y in ys { prefix.append(prefix[prefix.count - 1] + y) }
+        var sum = [0.0], weighted = [0.0]
+        sum.reserveCapacity(ys.count + 1)
+        weighted.reserveCapacity(ys.count + 1)
+        for (j, y) in ys.enumerated() {
+            sum.append(sum[j] + y)
+            weighted.append(weighted[j] + Double(j) * y)
+        }
         return ys.indices.map { i in
-            let h = min(half, i, ys.count - 1 - i)
-            return (prefix[i + h + 1] - prefix[i - h]) / Double(2 * h + 1)
+            let a = max(0, i - half), b = min(ys.count - 1, i + half)
+            let m = Double(b - a + 1), mean = (sum[b + 1] - sum[a]) / m
+            guard i - a != b - i else { return mean }
+            // The line through (j, y_j), j in a…b: slope Sxy / Sxx about the window's centre c.
+            let c = Double(a + b) / 2
+            let sxx = m * (m * m - 1) / 12
+            let sxy = (weighted[b + 1] - weighted[a]) - c * (sum[b + 1] - sum[a])
+            return mean + sxy / sxx * (Double(i) - c)
         }
     }
 }

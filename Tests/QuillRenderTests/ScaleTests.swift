@@ -93,7 +93,16 @@ final class ScaleTests: XCTestCase {
 
     func testMovingAverageAndSeriesRuns() {
         XCTAssertEqual(PlotMath.movingAverage([1, 2, 3, 4, 5], window: 3), [1, 2, 3, 4, 5])
+        // The ends: the line through the points the window holds there ([0, 3] → 0 and 3 at the ends here).
         XCTAssertEqual(PlotMath.movingAverage([0, 3, 0, 3, 0], window: 3), [0, 1, 2, 1, 0])
+        // A noisy flat series: the last value is smoothed, not the last point's noise; a straight line is kept.
+        let noisy = (0..<40).map { 5 + ($0 % 2 == 0 ? 1.0 : -1.0) }
+        let smoothed = PlotMath.movingAverage(noisy, window: 9)
+        XCTAssertEqual(smoothed.last ?? 0, 5, accuracy: 0.4)
+        XCTAssertEqual(smoothed.first ?? 0, 5, accuracy: 0.4)
+        for (a, b) in zip(PlotMath.movingAverage((0..<30).map { 2 * Double($0) - 7 }, window: 11), (0..<30).map { 2 * Double($0) - 7 }) {
+            XCTAssertEqual(a, b, accuracy: 1e-9)
+        }
         XCTAssertEqual(PlotMath.movingAverage([4, 8], window: 1), [4, 8])
         let s = Series(xs: [0, 1, 2, 3, 4], ys: [1, .nan, 2, 3, .infinity])
         XCTAssertEqual(s.finiteRuns.map { $0.map(\.x) }, [[0], [2, 3]])
