@@ -38,8 +38,8 @@ public struct ServeCommand: ParsableCommand {
     var maxRenderBody = 16 << 20
     @Option(help: "Seconds a request may take, waiting and its body included (0.1…3600).") var timeout = 30.0
     @Option(name: .customLong("idle-timeout"),
-            help: "Seconds a connection may send nothing while no request of it is answered (0.1…3600); keep it above --timeout, so a stalled body gets its 408.")
-    var idleTimeout = 60.0
+            help: "Seconds a connection may send nothing while no request of it is answered (0.1…3600; default 60, or twice --timeout when that is more); above --timeout, so a stalled body gets its 408.")
+    var idleTimeout: Double?
     @Option(name: .customLong("max-connections"),
             help: "Connections open at once; more wait to be accepted (1…100000).")
     var maxConnections = 512
@@ -61,7 +61,7 @@ public struct ServeCommand: ParsableCommand {
         c.maxBody = maxBody
         c.maxRenderBody = maxRenderBody
         c.timeout = timeout
-        c.idleTimeout = idleTimeout
+        c.idleTimeout = idleTimeout ?? max(60, 2 * timeout)
         c.maxConnections = maxConnections
         c.cors = cors
         c.logText = logText
@@ -79,6 +79,10 @@ public struct ServeCommand: ParsableCommand {
         try OptionRange.check("max-render-body", maxRenderBody, R.maxBody)
         try OptionRange.check("timeout", timeout, R.timeout)
         try OptionRange.check("idle-timeout", idleTimeout, R.idleTimeout)
+        if let idleTimeout, idleTimeout <= timeout {
+            throw ValidationError("--idle-timeout \(OptionRange.shown(idleTimeout)) must be above --timeout \(OptionRange.shown(timeout)): "
+                                  + "a connection is closed after --idle-timeout, and a request whose body stalls should get its 408 first")
+        }
         try OptionRange.check("max-connections", maxConnections, R.maxConnections)
         if let problem = settings.problem() ?? settings.hostProblem() { throw ValidationError(problem) }
     }

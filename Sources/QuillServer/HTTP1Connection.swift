@@ -84,6 +84,8 @@ final class ConnectionClosing: ChannelDuplexHandler, RemovableChannelHandler {
     private var responding = false
     /// The decoder failed and its error is answered: what it reports after that is dropped.
     private var failed = false
+    /// The answer to an unreadable request that followed requests not yet answered: written after their answers.
+    private var pending: UnreadableRequest.Answer?
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         guard let parserError = error as? HTTPParserError else {
@@ -93,9 +95,20 @@ final class ConnectionClosing: ChannelDuplexHandler, RemovableChannelHandler {
         }
         guard !failed else { return }
         failed = true
-        let started = ContinuousClock.now
         let line = tap?.requestLine ?? ""
         let answer = UnreadableRequest.answer(parserError, requestLine: line, routes: routes)
+        // Requests read before the unreadable one are answered first, in order (pipelining): the error follows
+        // the last of their answers.
+        if !requests.isEmpty || responding {
+            pending = answer
+            return
+        }
+        answerUnreadable(answer, context: context)
+    }
+
+    /// Writes the answer to an unreadable request, logs it and closes the connection.
+    private func answerUnreadable(_ answer: UnreadableRequest.Answer, context: ChannelHandlerContext) {
+        let started = ContinuousClock.now
         // An answer already begun cannot be followed by another: the connection just closes, as NIO's own handler does.
         if !responding {
             var headers = HTTPHeaders([("Content-Type", "application/json"), ("Connection", "close")])
@@ -122,6 +135,12 @@ final class ConnectionClosing: ChannelDuplexHandler, RemovableChannelHandler {
         guard case .head(var head) = unwrapInboundIn(data) else { context.fireChannelRead(data); return }
         let keepAlive = head.isKeepAlive
         requests.append((head.version, keepAlive))
+        // RFC 9110 §10.1.1: a client that sent `Expect: 100-continue` waits for this before its body (curl for a
+        // second); NIO and Hummingbird do not send it. Any final answer may still follow instead of the body's use.
+        if head.version.major > 1 || (head.version.major == 1 && head.version.minor >= 1),
+           head.headers[canonicalForm: "expect"].contains(where: { $0.lowercased() == "100-continue" }) {
+            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .continue))), promise: nil)
+        }
         if !keepAlive {
             head.headers.replaceOrAdd(name: "connection", value: "close")
             context.fireChannelRead(wrapInboundOut(.head(head)))
@@ -132,7 +151,10 @@ final class ConnectionClosing: ChannelDuplexHandler, RemovableChannelHandler {
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
-        case .head(var head) where head.status.code >= 200:
+        case .head(let head) where head.status.code < 200:
+            // An interim answer (100 Continue): it answers no request yet.
+            context.write(wrapOutboundOut(.head(head)), promise: promise)
+        case .head(var head):
             let request = requests.isEmpty ? nil : requests.removeFirst()
             var close = request?.keepAlive == false
             if let request, request.version.major == 1, request.version.minor == 0 {
@@ -148,6 +170,7 @@ final class ConnectionClosing: ChannelDuplexHandler, RemovableChannelHandler {
         case .end where closeAfterResponse:
             responding = false
             closeAfterResponse = false
+            pending = nil
             let loopBound = context.loopBound
             let written = context.writeAndFlush(data)
             written.whenComplete { _ in loopBound.value.close(promise: nil) }
@@ -155,6 +178,10 @@ final class ConnectionClosing: ChannelDuplexHandler, RemovableChannelHandler {
         case .end:
             responding = false
             context.write(data, promise: promise)
+            if let answer = pending, requests.isEmpty {
+                pending = nil
+                answerUnreadable(answer, context: context)
+            }
         default:
             context.write(data, promise: promise)
         }
@@ -184,8 +211,56 @@ final class RequestLineTap: ChannelInboundHandler, RemovableChannelHandler {
         context.fireChannelRead(data)
     }
 
-    /// The request read so far has ended (its `.end` was decoded).
-    func requestEnded() { ended = true }
+    /// The request read so far has ended (its `.end` was decoded): its bytes are dropped, so that what follows it in
+    /// the same read (a pipelined request) is the request being read. When its end cannot be found in the bytes kept
+    /// (a head or body beyond `limit`), they are all dropped at the next read.
+    func requestEnded() {
+        if let end = Self.endOfFirstRequest(bytes) { bytes.removeFirst(end) } else { ended = true }
+    }
+
+    /// Where the first request in `bytes` ends (after its head and a body framed by Content-Length or chunks), or
+    /// nil when `bytes` do not hold all of it.
+    static func endOfFirstRequest(_ bytes: [UInt8]) -> Int? {
+        func find(_ needle: [UInt8], from start: Int) -> Int? {
+            guard needle.count <= bytes.count - start else { return nil }
+            var i = start
+            while i + needle.count <= bytes.count {
+                if bytes[i..<(i + needle.count)].elementsEqual(needle) { return i }
+                i += 1
+            }
+            return nil
+        }
+        let crlf: [UInt8] = [0x0D, 0x0A]
+        let start = bytes.firstIndex { $0 != 0x0D && $0 != 0x0A } ?? bytes.endIndex
+        guard let headEnd = find(crlf + crlf, from: start) else { return nil }
+        var length = 0, chunked = false
+        for line in String(decoding: bytes[start..<headEnd], as: UTF8.self).split(separator: "\r\n").dropFirst() {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2 else { continue }
+            let name = parts[0].lowercased(), value = parts[1].trimmingCharacters(in: .whitespaces).lowercased()
+            if name == "content-length", let n = Int(value), n >= 0 { length = n }
+            if name == "transfer-encoding", value.hasSuffix("chunked") { chunked = true }
+        }
+        var at = headEnd + 4
+        guard chunked else { return length <= bytes.count - at ? at + length : nil }
+        while true {
+            guard let sizeEnd = find(crlf, from: at) else { return nil }
+            let sizeText = String(decoding: bytes[at..<sizeEnd], as: UTF8.self).split(separator: ";").first ?? ""
+            guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16), size >= 0 else { return nil }
+            at = sizeEnd + 2
+            if size == 0 {
+                // Trailer fields, then an empty line.
+                while true {
+                    guard let lineEnd = find(crlf, from: at) else { return nil }
+                    let empty = lineEnd == at
+                    at = lineEnd + 2
+                    if empty { return at }
+                }
+            }
+            guard size <= bytes.count - at - 2 else { return nil }
+            at += size + 2
+        }
+    }
 
     /// The first line of the request being read, without its line break (up to `limit` bytes, as UTF-8 with
     /// replacement characters).
@@ -205,8 +280,11 @@ enum UnreadableRequest {
     /// message's own quote shown by code point, at most 100 characters.
     static func shown(_ part: Substring) -> String {
         let clean = part.unicodeScalars.prefix(100).map { s -> String in
-            s.value < 0x20 || s.value == 0x7F || s == "'" || s.properties.generalCategory == .format
-                ? "<U+\(String(s.value, radix: 16, uppercase: true))>" : String(s)
+            guard s.value < 0x20 || s.value == 0x7F || s == "'" || s == "\u{FFFD}" || s.properties.generalCategory == .format else {
+                return String(s)
+            }
+            let hex = String(s.value, radix: 16, uppercase: true)
+            return "<U+" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex + ">"
         }.joined()
         return part.unicodeScalars.count > 100 ? clean + "…" : clean
     }

@@ -401,6 +401,18 @@ final class OptionTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path("o.qds")))
     }
 
+    /// `serve --idle-timeout` must stay above --timeout (a stalled body gets its 408 before the idle close); without
+    /// it the idle timeout is 60 s, or twice --timeout when that is more.
+    func testServeIdleTimeoutStaysAboveTheTimeout() throws {
+        let e = parseError(["serve", "--idle-timeout", "1", "--timeout", "5"])
+        XCTAssertTrue(e.hasPrefix("quill: error: --idle-timeout 1 must be above --timeout 5: a connection is closed after --idle-timeout, and a request whose body stalls should get its 408 first"), e)
+        let long = try XCTUnwrap(try Quill.parseAsRoot(["serve", "--timeout", "120"]) as? ServeCommand)
+        XCTAssertEqual(long.settings.idleTimeout, 240)
+        let plain = try XCTUnwrap(try Quill.parseAsRoot(["serve"]) as? ServeCommand)
+        XCTAssertEqual(plain.settings.idleTimeout, 60)
+        XCTAssertEqual(parseError(["serve", "--idle-timeout", "6", "--timeout", "5"]), "no error")
+    }
+
     /// A sample named by an id the file lacks is a usage error (64), as an index out of range is.
     func testDataShowOfAnUnknownSampleIsAUsageError() throws {
         let dir = TempDir(); defer { dir.cleanup() }

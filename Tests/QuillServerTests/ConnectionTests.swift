@@ -153,6 +153,41 @@ extension ServerTests {
         }
     }
 
+    /// Requests pipelined before an unreadable one are answered first, in order; the unreadable one then gets its
+    /// own 400, named by its own bytes, and the connection closes. `Expect: 100-continue` is answered at once.
+    func testPipelinedRequestsBeforeGarbageAreAnswered() async throws {
+        try await withLiveServer(try liveServer()) { port in
+            let get = try RawConnection(port: port)
+            try get.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nXYZ\r\n\r\n")
+            let answers = try await get.readToEnd()
+            XCTAssertTrue(answers.text.hasPrefix("HTTP/1.1 200"), answers.text)
+            XCTAssertTrue(answers.text.contains(#"{"status":"ok"}HTTP/1.1 400"#), answers.text)
+            XCTAssertTrue(answers.text.contains("XYZ"), answers.text)
+            XCTAssertFalse(answers.text.contains("405"), answers.text)
+            XCTAssertTrue(answers.closed)
+
+            let post = try RawConnection(port: port)
+            let body = #"{"text": "abc", "style": "none"}"#
+            try post.send("POST /v1/write HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+                          + "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nPUT\u{1} /v1/write HTTP/1.1\r\n\r\n")
+            let three = try await post.readToEnd()
+            XCTAssertTrue(three.text.hasPrefix("HTTP/1.1 200"), three.text)
+            XCTAssertTrue(three.text.contains("\"lines\""), three.text)
+            XCTAssertTrue(three.text.contains(#"{"status":"ok"}HTTP/1.1 400"#), three.text)
+            XCTAssertTrue(three.text.contains("PUT<U+0001>"), three.text)
+            XCTAssertTrue(three.closed)
+
+            let expecting = try RawConnection(port: port)
+            try expecting.send("POST /v1/write HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n"
+                               + "Content-Length: \(body.utf8.count)\r\n\r\n")
+            let interim = try await expecting.read(until: "\r\n\r\n")
+            XCTAssertTrue(interim.hasPrefix("HTTP/1.1 100 Continue\r\n"), interim)
+            try expecting.send(body)
+            let final = try await expecting.read(until: "\"lines\"")
+            XCTAssertTrue(final.contains("HTTP/1.1 200"), final)
+        }
+    }
+
     /// With `maxConnections` open, the next connection is not served until one closes.
     func testConnectionLimitHoldsNewConnections() async throws {
         try await withLiveServer(try liveServer { $0.maxConnections = 1 }) { port in

@@ -127,7 +127,22 @@ extension ServerTests {
             XCTAssertTrue(second.text.hasPrefix("HTTP/1.1 405"), second.text)
             XCTAssertTrue(second.text.lowercased().contains("allow: post"), second.text)
         }
-        XCTAssertEqual(UnreadableRequest.shown("a\u{1}b"), "a<U+1>b", "control characters of a request line are shown, not logged raw")
+        XCTAssertEqual(UnreadableRequest.shown("a\u{1}b\u{FFFD}"), "a<U+0001>b<U+FFFD>", "control characters of a request line are shown, not logged raw")
+    }
+
+    /// The request tap finds where a request ends (head, then a body by Content-Length or chunks), so that the
+    /// request line of a pipelined request after it is the one an error names.
+    func testTheEndOfAPipelinedRequestIsFound() {
+        func end(_ text: String) -> Int? { RequestLineTap.endOfFirstRequest(Array(text.utf8)) }
+        XCTAssertEqual(end("GET / HTTP/1.1\r\n\r\nXYZ"), 18)
+        XCTAssertEqual(end("\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"), 29)
+        XCTAssertEqual(end("POST / HTTP/1.1\r\ncontent-length: 3\r\n\r\nabcGET"), 41)
+        XCTAssertNil(end("POST / HTTP/1.1\r\nContent-Length: 9\r\n\r\nabc"))
+        XCTAssertNil(end("GET / HTTP/1.1\r\nHost: a\r\n"))
+        let chunked = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n10;x=y\r\n0123456789abcdef\r\n0\r\nT: 1\r\n\r\n"
+        XCTAssertEqual(end(chunked + "XYZ"), chunked.utf8.count)
+        XCTAssertNil(end(String(chunked.dropLast(2))))
+        XCTAssertNil(end("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"))
     }
 
     // MARK: - (d) Strings that are not text, and the size's fields
