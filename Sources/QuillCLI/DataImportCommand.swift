@@ -140,7 +140,7 @@ public struct DataImportCommand: ParsableCommand {
         let points = ds.samples.reduce(0) { $0 + $1.count }
         let training = ds.samples.filter { $0.split == .train }.count, validation = ds.samples.filter { $0.split == .validation }.count
         let splitFrom = trainList != nil ? "from --train-list and --valid-list" : ds.header.splitUsed == "source" ? "from the source" : "seeded"
-        print("wrote \(out): \(ds.samples.count) samples, \(points) points, alphabet \(ds.alphabet.count) symbols, "
+        print("wrote \(out): \(counted(ds.samples.count, "sample")), \(counted(points, "point")), alphabet \(counted(ds.alphabet.count, "symbol")), "
               + "split \(splitFrom): \(training) training, \(validation) validation"
               + (training + validation < ds.samples.count ? ", \(ds.samples.count - training - validation) in neither" : ""))
         for note in report.imported.notes.prefix(10) { print("note: \(note)") }

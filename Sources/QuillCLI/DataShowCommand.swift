@@ -32,13 +32,14 @@ public struct DataShowCommand: ParsableCommand {
         let sample: PreparedSample
         if let id {
             guard let s = ds.samples.first(where: { $0.id == id }) else {
-                throw CLIError("\(file): no sample with id '\(id)' among its \(ds.samples.count) samples; draw one by its "
+                throw CLIError("\(file): no sample with id '\(id)' among its \(counted(ds.samples.count, "sample")); draw one by its "
                                + "position with --index N (0…\(max(ds.samples.count - 1, 0)))", status: .usage)
             }
             sample = s
         } else {
             guard let i = index, i < ds.samples.count else {
-                throw CLIError("\(file): --index \(index ?? 0) is out of range; the file holds \(ds.samples.count) samples (0…\(ds.samples.count - 1))", status: .usage)
+                throw CLIError("\(file): --index \(index ?? 0) is out of range; the file holds \(counted(ds.samples.count, "sample"))"
+                               + (ds.samples.isEmpty ? "" : " (0…\(ds.samples.count - 1))"), status: .usage)
             }
             sample = ds.samples[i]
         }

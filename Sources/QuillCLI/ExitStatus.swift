@@ -78,7 +78,7 @@ enum ExitStatus: Int32, CaseIterable {
         case let e as HistogramLogError:
             switch e {
             case .unknownParameter: return .usage   // --parameter names none of the run's
-            case .noHistograms, .malformed: return .dataError
+            case .noHistograms, .notLogged, .malformed: return .dataError
             }
         case is StyleError, is AlphabetError, is EvaluationError: return .dataError
         case is NonFiniteOutputError, is MemoryBudgetError, is MemoryTaskDivergence: return .failure

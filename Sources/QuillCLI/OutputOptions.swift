@@ -120,14 +120,14 @@ struct AnimationArguments: ParsableArguments {
 
 /// How `write` drives a pen plotter (.gcode, .hpgl output).
 struct PlotterArguments: ParsableArguments {
-    @Option(help: ArgumentHelp("Pen commands of the plotter's firmware (grbl-servo: M3/M5; marlin-z: G0 Z moves).",
+    @Option(help: ArgumentHelp("Pen commands of the plotter's firmware (grbl-servo: M3/M5; marlin-z: G0 Z moves); .gcode only.",
                                valueName: "preset"))
     var plotter: PlotterOptions.Preset = PlotterOptions().preset
-    @Option(name: .customLong("feed-rate"), help: "Drawing speed in mm/min (1…100000).")
+    @Option(name: .customLong("feed-rate"), help: "Drawing speed in mm/min (1…100000); .gcode only.")
     var feedRate: Double = PlotterOptions().feedRate
-    @Option(name: .customLong("pen-down"), help: "G-code that lowers the pen, replacing the preset's.")
+    @Option(name: .customLong("pen-down"), help: "G-code that lowers the pen, replacing the preset's; .gcode only.")
     var penDown: String?
-    @Option(name: .customLong("pen-up"), help: "G-code that raises the pen, replacing the preset's.")
+    @Option(name: .customLong("pen-up"), help: "G-code that raises the pen, replacing the preset's; .gcode only.")
     var penUp: String?
     @Option(help: "Where the page's origin lies on the plotter.") var origin: PlotterOptions.Origin = PlotterOptions().origin
     @Flag(name: .customLong("plotter-svg"),
@@ -148,8 +148,15 @@ struct PlotterArguments: ParsableArguments {
         if plotterSVG && (output as NSString).pathExtension.lowercased() != "svg" {
             throw ValidationError("--plotter-svg goes with .svg output")
         }
-        if StrokeFormat.forPath(output)?.isPlotter != true && options != PlotterOptions() {
+        let format = StrokeFormat.forPath(output)
+        if format?.isPlotter != true && options != PlotterOptions() {
             throw ValidationError("--plotter, --feed-rate, --pen-down, --pen-up and --origin apply to .gcode and .hpgl output")
+        }
+        // HP-GL has its own pen commands (PU, PD) and the plotter's own speed: only --origin applies to it.
+        var gcodeOnly = options
+        gcodeOnly.origin = PlotterOptions().origin
+        if format == .hpgl && gcodeOnly != PlotterOptions() {
+            throw ValidationError("--plotter, --feed-rate, --pen-down and --pen-up are G-code settings and apply to .gcode output; .hpgl takes --origin only")
         }
     }
 }

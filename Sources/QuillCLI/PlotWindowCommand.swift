@@ -56,7 +56,8 @@ public struct PlotWindowCommand: ParsableCommand {
         if line.count > 120 { throw ValidationError("plot window takes one line of at most 120 characters, got \(line.count)") }
         // `quill write` breaks lines at newlines and at a literal \n: here both are refused, not written as symbols.
         if line.contains(where: \.isNewline) || line.contains("\\n") {
-            throw ValidationError("plot window takes one line; the text has a line break (\(line.contains("\\n") ? "a literal \\n" : "a newline")): give one line")
+            let found = line.first(where: \.isNewline).map { TextPreparation.shown($0) } ?? "a literal \\n"
+            throw ValidationError("plot window takes one line; the text has a line break (\(found)): give one line")
         }
     }
 }

@@ -8,7 +8,7 @@ public struct StyleAdd: ParsableCommand {
         commandName: "add", abstract: "Save a style: a seeded sample of the model itself, or strokes from an InkML file.",
         discussion: "--bias and --seed choose the model's own sample; with --inkml the strokes are yours and they do not apply.")
 
-    @Argument(help: "The style's name (letters, digits, - and _).") var name: String
+    @Argument(help: "The style's name (letters, digits, '-', '_' and '.', not starting with '.'; at most 100 bytes).") var name: String
     @Option(help: "The text of the style sample.") var text: String
     @OptionGroup var sampling: SamplingOptions<WritingDefaults>
     @Option(help: "Take the strokes from this InkML file (your handwriting of --text) instead.") var inkml: String?
@@ -17,11 +17,11 @@ public struct StyleAdd: ParsableCommand {
     public init() {}
 
     public func validate() throws {
-        if name.isEmpty || name.count > 64 || !name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) {
-            throw ValidationError("a style name is 1 to 64 letters, digits, - and _")
-        }
         if name == HandwritingStyle.noStyleName {
             throw ValidationError("'\(name)' is not a style name: --style \(name) (and \"style\": \"\(name)\" in a job or a request) means no style, the page in the hand of its own first line; choose another name")
+        }
+        if !HandwritingStyle.isValidName(name) {
+            throw ValidationError("a style name is \(HandwritingStyle.nameRule)")
         }
         if text.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--text is empty") }
         if text.count > 200 { throw ValidationError("--text takes at most 200 characters (a style is one line)") }

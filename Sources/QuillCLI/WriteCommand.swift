@@ -249,6 +249,9 @@ public struct WriteCommand: ParsableCommand {
             }
         }
         let characters = parsed.lines.map { $0.text.trimmingCharacters(in: .whitespacesAndNewlines).count }.reduce(0, +)
+        if characters == 0 {
+            throw CLIError("\(name): every line of the job is blank; give some text to write", status: .dataError)
+        }
         if characters > maxChars {
             throw CLIError("\(name): the job's lines have \(characters) characters, more than --max-chars \(maxChars); \(Self.maxCharsFix(characters))", status: .usage)
         }

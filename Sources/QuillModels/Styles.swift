@@ -54,6 +54,9 @@ public struct HandwritingStyle: Equatable, Sendable {
 
     /// A style name: letters, digits, '-', '_' and '.', not starting with '.', so it names a file in styles/; not
     /// `noStyleName`.
+    /// The rule `isValidName` checks, as messages state it.
+    public static let nameRule = "letters, digits, '-', '_' and '.', not starting with '.', at most 100 bytes"
+
     public static func isValidName(_ name: String) -> Bool {
         !name.isEmpty && name.utf8.count <= 100 && !name.hasPrefix(".") && name != noStyleName
             && name.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0) }
@@ -67,7 +70,7 @@ public struct HandwritingStyle: Equatable, Sendable {
     /// the rows (handwriting takes several points a character). A bad file is a `StyleError`.
     public static func load(name: String, model dir: String) throws -> HandwritingStyle {
         guard isValidName(name) else {
-            throw CharModelError.invalidOption("style name '\(name.prefix(100))' is not valid; use letters, digits, '-', '_' and '.'")
+            throw CharModelError.invalidOption("style name '\(TextPreparation.shown(text: String(name.prefix(100))))' is not valid; a style name is \(nameRule)")
         }
         let url = directory(model: dir).appendingPathComponent("\(name).json")
         if let size = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? NSNumber,
@@ -89,7 +92,7 @@ public struct HandwritingStyle: Equatable, Sendable {
             throw StyleError(file: url.path, name: name, why: "its text has \(s.text.count) character\(s.text.count == 1 ? "" : "s")\(text.isEmpty ? " and nothing to write" : ""); a style's text has 1 to \(maximumTextLength)")
         }
         guard s.text.count <= s.rows.count else {
-            throw StyleError(file: url.path, name: name, why: "its text has \(s.text.count) character\(s.text.count == 1 ? "" : "s") but its strokes only \(s.rows.count) points")
+            throw StyleError(file: url.path, name: name, why: "its text has \(s.text.count) character\(s.text.count == 1 ? "" : "s") but its strokes only \(counted(s.rows.count, "point"))")
         }
         for (i, r) in s.rows.enumerated() {
             guard r.count == 3 else { throw StyleError(file: url.path, name: name, why: "row \(i) has \(r.count) values; each row is [dx, dy, eos]") }
@@ -115,7 +118,7 @@ public struct HandwritingStyle: Equatable, Sendable {
 
     public func save(model dir: String) throws {
         guard HandwritingStyle.isValidName(name) else {
-            throw CharModelError.invalidOption("style name '\(name.prefix(100))' is not valid; use letters, digits, '-', '_' and '.'")
+            throw CharModelError.invalidOption("style name '\(TextPreparation.shown(text: String(name.prefix(100))))' is not valid; a style name is \(HandwritingStyle.nameRule)")
         }
         let url = HandwritingStyle.directory(model: dir)
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)

@@ -5,6 +5,8 @@ import QuillData
 public enum HistogramLogError: Error, CustomStringConvertible, Equatable {
     case noHistograms(path: String)
     case unknownParameter(path: String, name: String, known: [String])
+    /// The run lists the tensor but logged no histograms of this kind for it (`gradients`: gradient histograms).
+    case notLogged(path: String, name: String, gradients: Bool)
     case malformed(path: String, line: Int, reason: String)
 
     public var description: String {
@@ -13,6 +15,9 @@ public enum HistogramLogError: Error, CustomStringConvertible, Equatable {
             return "\(path): no histogram records; train with --histogram-every N to log them"
         case .unknownParameter(let path, let name, let known):
             return "\(path): no parameter '\(name)'; the run logs \(known.joined(separator: ", "))"
+        case .notLogged(let path, let name, let gradients):
+            return "\(path): the run lists '\(name)' but logged no \(gradients ? "gradient" : "weight") histograms of it"
+                + (gradients ? "; draw its weights without --gradients" : "")
         case .malformed(let path, let line, let reason):
             return "\(path):\(line): \(reason) in a histograms record (a damaged file?)"
         }
@@ -97,6 +102,9 @@ public struct HistogramLog: Equatable, Sendable {
                 guard let object = dict[key] as? [String: Any] else { throw fail("\"\(key)\" must be an object") }
                 var out: [String: LoggedHistogram] = [:]
                 for (name, value) in object {
+                    guard names.contains(name) else {
+                        throw fail("\"\(key)\" holds '\(String(name.prefix(100)))', which \"parameters\" does not list")
+                    }
                     guard let h = value as? [String: Any], let raw = h["counts"] as? [Any],
                           (1...maximumBins).contains(raw.count) else {
                         throw fail("\"\(key)\".\"\(name)\" must hold \"counts\", 1…\(maximumBins) of them")
@@ -133,7 +141,10 @@ public struct HistogramLog: Equatable, Sendable {
     /// The histograms of tensor `name` (weights, or gradients), step by step; `path` names the file in the error.
     public func series(_ name: String, gradients: Bool, path: String) throws -> [LoggedHistogram] {
         guard let s = (gradients ? self.gradients : weights)[name], !s.isEmpty else {
-            throw HistogramLogError.unknownParameter(path: path, name: name, known: parameters)
+            guard parameters.contains(name) else {
+                throw HistogramLogError.unknownParameter(path: path, name: name, known: parameters)
+            }
+            throw HistogramLogError.notLogged(path: path, name: name, gradients: gradients)
         }
         return s
     }

@@ -162,7 +162,7 @@ enum OpenAPI {
           "format": {"type": "string", "enum": ["svg", "png", "pdf"]},
           "color": {"type": "string"}, "width": {"type": "number", "minimum": 0.1, "maximum": 50, "description": "Pen width in points, as quill write --pen-width. Default: 2."},
           "size": {"type": "object", "properties": {"width": {"type": "number", "minimum": 1, "maximum": 14400}, "height": {"type": "number", "minimum": 1, "maximum": 14400}},
-                   "description": "The page's size in points (the size of a /v1/write answer). Default: the ink's extent and the margin. A PNG of it is at most 16777216 pixels at 150 dpi."}
+                   "description": "The page's size in points (the size of a /v1/write answer). Default: the ink's extent and the margin (ink at negative x or y is moved right or down to the margin). A PNG of it is at most 16777216 pixels at 150 dpi."}
         }
       }
     },

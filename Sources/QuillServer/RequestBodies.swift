@@ -113,7 +113,8 @@ struct RenderBody: Decodable, Sendable {
     var format: String
     var color: Color
     var width: Double
-    /// The page's size in points: as given, else the ink's extent and the page margin.
+    /// The page's size in points: as given, else the ink's extent and the page margin (ink at negative x or y then
+    /// moved right or down to the margin).
     var size: Size
 
     var mediaType: String {
@@ -200,9 +201,14 @@ struct RenderBody: Decodable, Sendable {
             size = Size(width: w, height: h)
             sizeField = "size"
         } else {
-            // The ink's extent and the margin, as a page of `quill write` has it around its ink.
+            // The ink's extent and the margin, as a page of `quill write` has it around its ink. Ink left of or
+            // above the page's corner (negative x or y) is moved right or down to the margin, so none is cut off.
             let margin = PageOptions().margin + width / 2
-            let ink = Rect.bounding(strokes: lines.flatMap { $0 })
+            if let before = Rect.bounding(strokes: lines.flatMap { $0 }), before.minX < 0 || before.minY < 0 {
+                let dx = before.minX < 0 ? margin - before.minX : 0, dy = before.minY < 0 ? margin - before.minY : 0
+                self.lines = lines.map { $0.map { $0.map { Point(x: $0.x + dx, y: $0.y + dy) } } }
+            }
+            let ink = Rect.bounding(strokes: self.lines.flatMap { $0 })
             size = Size(width: max(1, (ink?.maxX ?? 0) + margin), height: max(1, (ink?.maxY ?? 0) + margin))
             sizeField = "lines"
             if max(size.width, size.height) > Canvas.maximumPoints {

@@ -39,6 +39,11 @@ final class ExitStatusTests: XCTestCase {
             try Data(#"{"lines": [{"text": "hi", "bias": 30}]}"#.utf8).write(to: URL(fileURLWithPath: job))
             try Data(#"{"lines": [{"text": "hi", "color": "red"}]}"#.utf8).write(to: URL(fileURLWithPath: inked))
             XCTAssertEqual(try status(["write", "--job", job, "-o", dir.path("a.png")]), 65)
+            let blank = dir.path("blank.json")
+            try Data(#"{"lines": [{"text": ""}, {"text": "  "}]}"#.utf8).write(to: URL(fileURLWithPath: blank))
+            let r = try runQuill(["write", "--job", blank, "-o", dir.path("a.png")])
+            XCTAssertEqual(r.status, 65, r.err)
+            XCTAssertTrue(r.err.contains("blank.json: every line of the job is blank; give some text to write"), r.err)
             XCTAssertEqual(try status(["write", "--job", dir.path("none.json"), "-o", dir.path("a.png")]), 66)
             XCTAssertEqual(try status(["write", "--job", inked, "-o", dir.path("a.json")]), 64)
             XCTAssertEqual(try status(["write", "hi", "--job", inked, "-o", dir.path("a.png")]), 64)
@@ -113,6 +118,7 @@ final class ExitStatusTests: XCTestCase {
         XCTAssertEqual(ExitStatus.of(DatasetError.io("x", "cannot read it")), .noInput)
         XCTAssertEqual(ExitStatus.of(HistogramLogError.unknownParameter(path: "m", name: "nope", known: ["a"])), .usage)
         XCTAssertEqual(ExitStatus.of(HistogramLogError.noHistograms(path: "m")), .dataError)
+        XCTAssertEqual(ExitStatus.of(HistogramLogError.notLogged(path: "m", name: "a", gradients: true)), .dataError)
         XCTAssertThrowsError(try PreparedFormat.writeAtomically(Data([1]), to: "/nonexistent/x.qds")) {
             XCTAssertEqual(ExitStatus.of($0), .ioError, "\($0)")
         }

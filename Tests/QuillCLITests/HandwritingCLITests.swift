@@ -65,6 +65,11 @@ final class HandwritingCLITests: XCTestCase {
             .contains("--prime-text: "))
         XCTAssertTrue(errorText(["write", "abc", "--model", model, "-o", dir.path("p.png"), "--feed-rate", "900"])
             .contains("apply to .gcode and .hpgl output"))
+        for gcode in [["--feed-rate", "900"], ["--plotter", "marlin-z"], ["--pen-down", "M3"], ["--pen-up", "M5"]] {
+            let e = errorText(["write", "abc", "--model", model, "-o", dir.path("p.hpgl")] + gcode)
+            XCTAssertTrue(e.contains("are G-code settings and apply to .gcode output; .hpgl takes --origin only"), e)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path("p.hpgl")))
         XCTAssertTrue(errorText(["write", "abc", "--model", model, "-o", dir.path("p.gcode"), "--feed-rate", "0"])
             .contains("between 1 and 100000"))
         XCTAssertTrue(errorText(["write", "abc", "--model", model, "-o", dir.path("p.gcode"), "--pen-up", " "])
@@ -291,9 +296,9 @@ final class HandwritingCLITests: XCTestCase {
                                  stdin: String(repeating: "a", count: 121), in: dir)
         XCTAssertTrue(long.contains("at most 120 characters"), long)
         // A line break in the argument, a newline or a literal \n (`quill write` breaks lines at both), is refused.
-        for text in ["two\nlines", "two\\nlines"] {
+        for (text, found) in [("two\nlines", "U+000A"), ("two\\nlines", "a literal \\n"), ("two\rlines", "U+000D")] {
             let broken = errorText(["plot", "window", text, "--model", model, "-o", out])
-            XCTAssertTrue(broken.contains("plot window takes one line; the text has a line break"), broken)
+            XCTAssertTrue(broken.contains("plot window takes one line; the text has a line break (\(found))"), broken)
         }
     }
 

@@ -41,10 +41,17 @@ final class HistogramRidgesTests: XCTestCase {
         XCTAssertThrowsError(try HistogramLog.parse(Self.log, path: "m.jsonl").series("lstm.9.wx", gradients: false, path: "m.jsonl")) {
             XCTAssertEqual("\($0)", "m.jsonl: no parameter 'lstm.9.wx'; the run logs lstm.0.wx, out.b")
         }
+        // A tensor the run lists, without gradient histograms: said so, not "no parameter".
+        let record = #"{"kind":"histograms","step":1,"grad_norm":1,"parameters":["a"],"weights":{"a":{"min":0,"max":1,"counts":[1]}},"gradients":{}}"#
+        XCTAssertThrowsError(try HistogramLog.parse(record + "\n", path: "m.jsonl").series("a", gradients: true, path: "m.jsonl")) {
+            XCTAssertEqual("\($0)", "m.jsonl: the run lists 'a' but logged no gradient histograms of it; draw its weights without --gradients")
+        }
         for (bad, reason) in [(Self.record(step: 1, scale: 0.1).replacingOccurrences(of: "[1,4,9,4,1]", with: "[1,-4,9,4,1]"), "whole numbers"),
                               (Self.record(step: 1, scale: -0.1), "above max"),
                               (Self.record(step: 1, scale: 0.1).replacingOccurrences(of: #""step":1"#, with: #""step":1.5"#), "\"step\""),
-                              (Self.record(step: 1, scale: 1e300), "finite number")] {
+                              (Self.record(step: 1, scale: 1e300), "finite number"),
+                              (Self.record(step: 1, scale: 0.1).replacingOccurrences(of: #""parameters":["lstm.0.wx","out.b"]"#, with: #""parameters":["lstm.0.wx"]"#),
+                               #""weights" holds 'out.b', which "parameters" does not list"#)] {
             XCTAssertThrowsError(try HistogramLog.parse(bad + "\n", path: "m.jsonl")) {
                 XCTAssertTrue("\($0)".hasPrefix("m.jsonl:1: "), "\($0)")
                 XCTAssertTrue("\($0)".contains(reason), "\($0)")

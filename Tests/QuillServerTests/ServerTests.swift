@@ -255,6 +255,23 @@ final class ServerTests: XCTestCase {
         }
     }
 
+    /// Without a size, the page covers all the ink: ink at negative x or y is moved to the margin (it was cut off,
+    /// or the page blank, with 200); ink at positive coordinates stays where it is.
+    func testRenderPageCoversInkAtNegativeCoordinates() throws {
+        func body(_ points: String) throws -> RenderBody {
+            try JSONDecoder().decode(RenderBody.self, from: Data(#"{"lines": [{"points": \#(points)}], "format": "svg"}"#.utf8))
+        }
+        let margin = PageOptions().margin + 1
+        let negative = try body("[[-50, -50, 0], [-10, -10, 1]]")
+        XCTAssertEqual(negative.lines[0][0], [Point(x: margin, y: margin), Point(x: margin + 40, y: margin + 40)])
+        XCTAssertEqual(negative.size.width, margin + 40 + margin, accuracy: 1e-9)
+        let across = try body("[[-50, 5, 0], [30, 30, 1]]")
+        XCTAssertEqual(across.lines[0][0], [Point(x: margin, y: 5), Point(x: margin + 80, y: 30)])
+        let positive = try body("[[5, 5, 0], [30, 30, 1]]")
+        XCTAssertEqual(positive.lines[0][0], [Point(x: 5, y: 5), Point(x: 30, y: 30)])
+        XCTAssertEqual(positive.size.height, 30 + margin, accuracy: 1e-9)
+    }
+
     /// A `/v1/write` answer larger than `--max-body` (its window weights make most of it) goes back to `/v1/render`
     /// as it came, under `--max-render-body`; beyond that limit, a 413 names it.
     func testRenderTakesAWriteAnswerLargerThanMaxBody() async throws {
