@@ -96,7 +96,8 @@ final class ConnectionClosing: ChannelDuplexHandler, RemovableChannelHandler {
         guard !failed else { return }
         failed = true
         let line = tap?.requestLine ?? ""
-        let answer = UnreadableRequest.answer(parserError, requestLine: line, routes: routes)
+        let answer = UnreadableRequest.answer(parserError, requestLine: line, routes: routes,
+                                              bothFramings: tap?.hasBothFramings ?? false)
         // Requests read before the unreadable one are answered first, in order (pipelining): the error follows
         // the last of their answers.
         if !requests.isEmpty || responding {
@@ -220,16 +221,19 @@ final class RequestLineTap: ChannelInboundHandler, RemovableChannelHandler {
 
     /// Where the first request in `bytes` ends (after its head and a body framed by Content-Length or chunks), or
     /// nil when `bytes` do not hold all of it.
-    static func endOfFirstRequest(_ bytes: [UInt8]) -> Int? {
-        func find(_ needle: [UInt8], from start: Int) -> Int? {
-            guard needle.count <= bytes.count - start else { return nil }
-            var i = start
-            while i + needle.count <= bytes.count {
-                if bytes[i..<(i + needle.count)].elementsEqual(needle) { return i }
-                i += 1
-            }
-            return nil
+    /// Where `needle` first occurs in `bytes` at or after `start`, or nil.
+    static func find(_ needle: [UInt8], in bytes: [UInt8], from start: Int = 0) -> Int? {
+        guard start >= 0, needle.count <= bytes.count - start else { return nil }
+        var i = start
+        while i + needle.count <= bytes.count {
+            if bytes[i..<(i + needle.count)].elementsEqual(needle) { return i }
+            i += 1
         }
+        return nil
+    }
+
+    static func endOfFirstRequest(_ bytes: [UInt8]) -> Int? {
+        func find(_ needle: [UInt8], from start: Int) -> Int? { Self.find(needle, in: bytes, from: start) }
         let crlf: [UInt8] = [0x0D, 0x0A]
         let start = bytes.firstIndex { $0 != 0x0D && $0 != 0x0A } ?? bytes.endIndex
         guard let headEnd = find(crlf + crlf, from: start) else { return nil }
@@ -262,6 +266,15 @@ final class RequestLineTap: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
+    /// Whether the head of the request being read names both Transfer-Encoding and Content-Length, which HTTP/1.1
+    /// refuses (RFC 9112 §6.1: a request smuggling risk) and NIO reports as a bad Content-Length.
+    var hasBothFramings: Bool {
+        let end = RequestLineTap.find([0x0D, 0x0A, 0x0D, 0x0A], in: bytes) ?? bytes.endIndex
+        let names = String(decoding: bytes[..<end], as: UTF8.self).split(separator: "\r\n").dropFirst()
+            .compactMap { $0.split(separator: ":", maxSplits: 1).first?.trimmingCharacters(in: .whitespaces).lowercased() }
+        return names.contains("transfer-encoding") && names.contains("content-length")
+    }
+
     /// The first line of the request being read, without its line break (up to `limit` bytes, as UTF-8 with
     /// replacement characters).
     var requestLine: String {
@@ -289,7 +302,9 @@ enum UnreadableRequest {
         return part.unicodeScalars.count > 100 ? clean + "…" : clean
     }
 
-    static func answer(_ error: HTTPParserError, requestLine line: String, routes: KnownRoutes) -> Answer {
+    /// - Parameter bothFramings: the request's head names both Transfer-Encoding and Content-Length.
+    static func answer(_ error: HTTPParserError, requestLine line: String, routes: KnownRoutes,
+                       bothFramings: Bool = false) -> Answer {
         let parts = line.split(separator: " ", omittingEmptySubsequences: false)
         let method = parts.first.map(shown) ?? "-"
         let target = parts.count > 1 ? parts[1] : ""
@@ -309,6 +324,9 @@ enum UnreadableRequest {
         case .invalidMethod:
             return Answer(error: APIError(.badRequest, "the request line '\(shown(Substring(line)))' is not METHOD /path HTTP/1.1 (such as GET /healthz HTTP/1.1)"),
                           method: "-", path: "-")
+        case _ where bothFramings && isToken:
+            return Answer(error: APIError(.badRequest, "the request \(method) \(shownPath) has both Transfer-Encoding and Content-Length; send one (RFC 9112 §6.1)"),
+                          method: method, path: shownPath)
         case .headerOverflow:
             return Answer(error: APIError(.requestHeaderFieldsTooLarge, "the request's head is larger than this server reads (80 KiB of headers, 1000 header fields)"),
                           method: isToken ? method : "-", path: shownPath)

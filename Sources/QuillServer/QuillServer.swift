@@ -632,7 +632,10 @@ struct RequestLog: RouterMiddleware {
         if let text = context.note.text {
             let count = text.unicodeScalars.count
             line += " (\(count) character\(count == 1 ? "" : "s"))"
-            if configuration.logText { line += " " + TextPreparation.shown(text: String(reflecting: text)) }
+            // Quoted, its quotes escaped and invisible characters by code point (<U+0007>), as every message shows them.
+            if configuration.logText {
+                line += " \"" + TextPreparation.shown(text: text).replacingOccurrences(of: "\"", with: "\\\"") + "\""
+            }
         }
         // Where a sampling job's time went, from the request's start: waiting for a worker, preparing (the text and
         // the style's prime), and the network's steps up to the first point (a stream's first `points` event).

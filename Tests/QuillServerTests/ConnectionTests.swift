@@ -177,6 +177,13 @@ extension ServerTests {
             XCTAssertTrue(three.text.contains("PUT<U+0001>"), three.text)
             XCTAssertTrue(three.closed)
 
+            // Both framings: named as such, not as a bad Content-Length.
+            let both = try RawConnection(port: port)
+            try both.send("POST /v1/write HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n")
+            let refused = try await both.readToEnd()
+            XCTAssertTrue(refused.text.hasPrefix("HTTP/1.1 400"), refused.text)
+            XCTAssertTrue(refused.text.contains("has both Transfer-Encoding and Content-Length; send one"), refused.text)
+
             let expecting = try RawConnection(port: port)
             try expecting.send("POST /v1/write HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n"
                                + "Content-Length: \(body.utf8.count)\r\n\r\n")
