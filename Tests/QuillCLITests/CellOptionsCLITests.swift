@@ -6,7 +6,7 @@ import XCTest
 /// A cell's own options (`--factors`, `--learn-periods`) on --resume and --init-from, and --init-from naming the
 /// option whose network differs (issue 15's bad input): the same value continues a run, another gets one line.
 final class CellOptionsCLITests: XCTestCase {
-    var dir = TempDir("quill-cell-options")
+    var dir = TempDir.unmade
 
     override func setUp() {
         dir = TempDir("quill-cell-options")

@@ -11,7 +11,7 @@ import XCTest
 /// `quill char cells` end to end on a small random model: figures in every format, and one clear line for each bad
 /// input.
 final class CharCellsCLITests: XCTestCase {
-    var dir = TempDir("quill-cells")
+    var dir = TempDir.unmade
     var modelPath: String { dir.path("model.safetensors") }
     var textPath: String { dir.path("text.txt") }
 

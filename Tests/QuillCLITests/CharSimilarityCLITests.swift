@@ -11,7 +11,7 @@ import XCTest
 /// `quill char similarity` end to end on small random models: a model map and a states map, and one clear line for
 /// each bad input.
 final class CharSimilarityCLITests: XCTestCase {
-    var dir = TempDir("quill-similarity")
+    var dir = TempDir.unmade
     var textPath: String { dir.path("text.txt") }
     var models: [String] { ["lstm-a", "lstm-b", "gru-a", "rnn-a"].map { dir.path($0) } }
 

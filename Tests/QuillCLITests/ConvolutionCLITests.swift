@@ -10,7 +10,7 @@ import XCTest
 /// `quill char train --cell tcn|nnn` (issue 15 items 5 and 6): a run trains, resumes, samples and evaluates, and
 /// each nonsense combination gets one clear line before any work starts.
 final class ConvolutionCLITests: XCTestCase {
-    var dir = TempDir("quill-conv")
+    var dir = TempDir.unmade
 
     override func setUp() {
         dir = TempDir("quill-conv")

@@ -6,7 +6,7 @@ import XCTest
 /// `quill char train --optimizer hf`: a run trains and resumes; options it ignores, and trainers it does not serve,
 /// get one clear line before any work.
 final class HessianFreeCLITests: XCTestCase {
-    var dir = TempDir("quill-hf")
+    var dir = TempDir.unmade
 
     override func setUp() {
         dir = TempDir("quill-hf")

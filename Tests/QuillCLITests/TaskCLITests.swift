@@ -9,7 +9,7 @@ import XCTest
 
 /// `quill task` and `quill char gradient-flow` end to end on tiny networks, and one clear line for each bad input.
 final class TaskCLITests: XCTestCase {
-    var dir = TempDir("quill-task")
+    var dir = TempDir.unmade
 
     override func setUp() { dir = TempDir("quill-task") }
     override func tearDown() { dir.cleanup() }

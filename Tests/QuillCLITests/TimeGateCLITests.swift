@@ -11,7 +11,7 @@ import XCTest
 /// `quill char time-gate` (issue 16 item 7): the Phased LSTM's gate k_t drawn for a model's units or for a τ, s and
 /// r_on given, and one clear line for each bad input.
 final class TimeGateCLITests: XCTestCase {
-    var dir = TempDir("quill-time-gate")
+    var dir = TempDir.unmade
 
     override func setUp() { dir = TempDir("quill-time-gate") }
     override func tearDown() { dir.cleanup() }

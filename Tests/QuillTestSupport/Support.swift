@@ -49,6 +49,11 @@ public struct TempDir {
         url = FileManager.default.temporaryDirectory.appendingPathComponent("\(label)-\(UUID().uuidString)")
         try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     }
+    /// A directory that is not made: the value of a test case's `dir` property until `setUp` makes the real one.
+    /// (XCTest creates an instance of a test case class for every test method, run or not: a property made with
+    /// `TempDir(…)` there would leave an empty directory behind for each.)
+    public static let unmade = TempDir(url: FileManager.default.temporaryDirectory.appendingPathComponent("quill-unmade"))
+    private init(url: URL) { self.url = url }
     public func path(_ name: String) -> String { url.appendingPathComponent(name).path }
     public func cleanup() { try? FileManager.default.removeItem(at: url) }
 }
