@@ -82,6 +82,14 @@ public struct DataImportCommand: ParsableCommand {
         guard (trainList == nil) == (validList == nil) else {
             throw ValidationError("--train-list and --valid-list go together")
         }
+        let seededOptions = [("--valid-fraction", preprocess.validFraction != nil), ("--seed", preprocess.seed != nil)]
+            .filter(\.1).map(\.0)
+        if trainList != nil && preprocess.split != .auto {
+            throw ValidationError("--train-list and --valid-list give the split; --split \(preprocess.split.rawValue) would replace it: give one or the other")
+        }
+        if !seededOptions.isEmpty && (trainList != nil || preprocess.split == .source) {
+            throw ValidationError("\(seededOptions.joined(separator: " and ")) shape a seeded split, which \(trainList != nil ? "--train-list and --valid-list replace" : "--split source does not draw"): drop \(seededOptions.count == 1 ? "it" : "them"), or use --split seeded")
+        }
         try refuseNonFiles(inputs.map { (what: "an input of the import", path: Optional($0)) }, directoriesAllowed: true)
         try refuseNonFiles([("--ascii", ascii)], directoriesAllowed: true)
         try refuseNonFiles([("--train-list", trainList), ("--valid-list", validList), ("--hershey", hershey)])
@@ -143,6 +151,14 @@ public struct DataImportCommand: ParsableCommand {
         print("wrote \(out): \(counted(ds.samples.count, "sample")), \(counted(points, "point")), alphabet \(counted(ds.alphabet.count, "symbol")), "
               + "split \(splitFrom): \(training) training, \(validation) validation"
               + (training + validation < ds.samples.count ? ", \(ds.samples.count - training - validation) in neither" : ""))
+        let seededOptions = [("--valid-fraction", preprocess.validFraction != nil), ("--seed", preprocess.seed != nil)]
+            .filter(\.1).map(\.0)
+        if !seededOptions.isEmpty && ds.header.splitUsed == "source" {
+            print("note: \(seededOptions.joined(separator: " and ")) \(seededOptions.count == 1 ? "was" : "were") not used: these samples carry their source's split (--split auto keeps it); --split seeded draws one")
+        }
+        if training == 0 && trainList == nil {   // the lists say so themselves
+            print("note: no sample is in the training split, so training on \(TextPreparation.shown(text: out)) is refused; \(ds.header.splitUsed == "seeded" ? "lower --valid-fraction" : "give the training lines a split")")
+        }
         for note in report.imported.notes.prefix(10) { print("note: \(note)") }
         if report.imported.notes.count > 10 { print("note: … \(report.imported.notes.count - 10) more") }
         if skipInvalid { print(report.imported.skippedSummary()) }

@@ -50,11 +50,13 @@ struct PreprocessFlags: ParsableArguments {
     @Option(name: .customLong("split"), help: "auto (the source's split if any, else seeded), source or seeded.")
     var split = PreprocessFlags.defaults.split
 
-    @Option(name: .customLong("valid-fraction"), help: "Validation fraction of a seeded split, at least 0 and less than 1.")
-    var validFraction = PreprocessFlags.defaults.validationFraction
+    @Option(name: .customLong("valid-fraction"),
+            help: ArgumentHelp("Validation fraction of a seeded split, at least 0 and less than 1 (default: \(PreprocessFlags.defaults.validationFraction)).",
+                               valueName: "valid-fraction"))
+    var validFraction: Double?
 
-    @Option(name: .customLong("seed"), help: "Seed of a seeded split (0…18446744073709551615).")
-    var seed = PreprocessFlags.defaults.seed
+    @Option(name: .customLong("seed"), help: "Seed of a seeded split (0…18446744073709551615; default: \(PreprocessFlags.defaults.seed)).")
+    var seed: UInt64?
 
     /// Every numeric option's range.
     func validate() throws {
@@ -88,8 +90,8 @@ struct PreprocessFlags: ParsableArguments {
         default: throw CLIError("--alphabet \(alphabet): use frequency or graves", status: .usage)
         }
         o.split = split
-        o.validationFraction = validFraction
-        o.seed = seed
+        o.validationFraction = validFraction ?? PreprocessFlags.defaults.validationFraction
+        o.seed = seed ?? PreprocessFlags.defaults.seed
         try o.validate()
         return o
     }

@@ -358,6 +358,21 @@ final class OptionTests: XCTestCase {
         XCTAssertTrue(lists.out.contains("split from --train-list and --valid-list: 2 training, 1 validation\n"), lists.out)
         let source = try runQuill(base + ["--out", dir.path("s.qds")])
         XCTAssertTrue(source.out.contains("split from the source: 3 training, 0 validation\n"), source.out)
+        // Options of a split that is not drawn are refused, or noted where only the data decides.
+        let listArgs = ["--train-list", dir.path("train.txt"), "--valid-list", dir.path("valid.txt")]
+        let refusals = [(listArgs + ["--split", "seeded"], "--train-list and --valid-list give the split; --split seeded would replace it"),
+                        (listArgs + ["--valid-fraction", "0.5"], "--valid-fraction shape a seeded split, which --train-list and --valid-list replace"),
+                        (["--split", "source", "--seed", "7", "--valid-fraction", "0.2"], "--valid-fraction and --seed shape a seeded split, which --split source does not draw")]
+        for (args, message) in refusals {
+            let r = try runQuill(base + args + ["--out", dir.path("r.qds")])
+            XCTAssertEqual(r.status, 64, r.err)
+            XCTAssertTrue(r.err.contains(message), r.err)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path("r.qds")))
+        let unused = try runQuill(base + ["--seed", "7", "--out", dir.path("u.qds")])
+        XCTAssertTrue(unused.out.contains("note: --seed was not used: these samples carry their source's split"), unused.out)
+        let empty = try runQuill(base + ["--split", "seeded", "--valid-fraction", "0.9", "--out", dir.path("e.qds")])
+        XCTAssertTrue(empty.out.contains("seeded: 0 training, 3 validation\nnote: no sample is in the training split"), empty.out)
     }
 
     func testHersheyFontsAreAListOfIdsInTheFontFile() throws {
