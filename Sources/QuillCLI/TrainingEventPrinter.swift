@@ -1,4 +1,5 @@
 import Foundation
+import QuillIO
 import QuillModels
 import QuillNN
 import QuillNumerics
@@ -87,12 +88,17 @@ nonisolated(unsafe) private var interruptRequested: Int32 = 0
 private let interruptNotice = Array("\nquill: Ctrl-C: checkpointing and stopping after this step; Ctrl-C again quits at once, keeping the last checkpoint written (if any)\n".utf8)
 
 /// Ctrl-C asks training to checkpoint and stop after the current step, and says so; a second Ctrl-C exits at once
-/// (status 130) without that checkpoint, leaving the last one written as it was. Returns the run's stop check.
+/// (status 130) without that checkpoint, leaving the last one written as it was (a `--force` run that has written none
+/// yet puts the run it replaces back, `InterruptRestore`). Returns the run's stop check.
 func installInterruptHandler() -> () -> Bool {
     interruptRequested = 0
     _ = interruptNotice.count   // initialised here, not lazily inside the handler
     signal(SIGINT) { _ in
-        if interruptRequested != 0 { _exit(130) }
+        if interruptRequested != 0 {
+            // A --force run before its first resume point puts the run it replaces back (unlink and rename only).
+            InterruptRestore.perform()
+            _exit(130)
+        }
         interruptRequested = 1
         interruptNotice.withUnsafeBytes { _ = write(2, $0.baseAddress, $0.count) }
     }

@@ -89,11 +89,25 @@ final class TrainingRunTests: XCTestCase {
         FaultInjection.failWrites(after: nil)
         XCTAssertEqual(contents(), before)
         XCTAssertEqual(try listing(), names)
+        // A second Ctrl-C exits at once, through `InterruptRestore.perform()`: before the first resume point it
+        // deletes the new run's files and puts the old ones back, byte for byte.
+        var restoredByASecondCtrlC: [Data?]?
+        let interrupted = TrainingRun(options: again, resume: false) { event in
+            guard case .started = event else { return }
+            XCTAssertEqual(Set(InterruptRestore.plan.filter { $0.to == nil }.map(\.path)), Set(names.map { dir.path("run/\($0)") }))
+            InterruptRestore.perform()
+            restoredByASecondCtrlC = contents()
+        }
+        interrupted.replacing = true
+        XCTAssertEqual(try interrupted.run(), 4)
+        XCTAssertEqual(restoredByASecondCtrlC ?? [], before)
+        XCTAssertTrue(InterruptRestore.plan.isEmpty, "nothing to put back once the run has written its resume point")
         let replacing = TrainingRun(options: again, resume: false)
         replacing.replacing = true
         XCTAssertEqual(try replacing.run(), 4)
         XCTAssertEqual(try listing(), names)
         XCTAssertNotEqual(contents(), before)
+        XCTAssertTrue(InterruptRestore.plan.isEmpty)
     }
 
     /// A `--force` run killed (kill -9) before its first resume point leaves its partial files beside the old run's

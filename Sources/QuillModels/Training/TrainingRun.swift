@@ -132,20 +132,27 @@ public final class TrainingRun {
         let fm = FileManager.default
         var aside: [String] = []
         if !resume && replacing && writer {
-            for file in RunFiles.all where fm.fileExists(atPath: path(file)) {
+            let existed = RunFiles.all.filter { fm.fileExists(atPath: path($0)) }
+            for file in existed {
                 let moved = path(file) + RunFiles.replacedSuffix
                 try? fm.removeItem(atPath: moved)
                 try fm.moveItem(atPath: path(file), toPath: moved)
                 aside.append(file)
+                // A second Ctrl-C (which exits at once) puts the old run back too: the new run's files, never an
+                // old one not yet moved, are deleted first.
+                InterruptRestore.set(delete: RunFiles.all.filter { !existed.contains($0) || aside.contains($0) }.map(path),
+                                     rename: aside.map { (path($0) + RunFiles.replacedSuffix, path($0)) })
             }
         }
         var replaced = aside.isEmpty, finished = false
         func dropReplaced() {
+            InterruptRestore.clear()
             for file in aside { try? fm.removeItem(atPath: path(file) + RunFiles.replacedSuffix) }
             replaced = true
         }
         defer {
             if !replaced && !finished {
+                InterruptRestore.clear()
                 for file in RunFiles.all { try? fm.removeItem(atPath: path(file)) }
                 for file in aside { try? fm.moveItem(atPath: path(file) + RunFiles.replacedSuffix, toPath: path(file)) }
             }
