@@ -8,7 +8,7 @@ import QuillRender
 /// `train synthesis`): per-layer histograms in metrics.jsonl and TensorBoard event files. They change what is
 /// logged, never what is trained.
 struct DiagnosticsArguments: ParsableArguments {
-    @Option(help: "Every N steps, log per-layer weight and gradient histograms (30 bins) and the global gradient norm to metrics.jsonl, for `quill plot histograms` (0…1000000; 0 turns them off). Default: 0, or --eval-every's N when --tensorboard is given.")
+    @Option(help: "Every N steps, log per-layer weight and gradient histograms (30 bins) and the global gradient norm to metrics.jsonl, for `quill plot histograms` (0…1000000; 0 turns them off). Default: 0, or --eval-every's N when --tensorboard is given; with --resume, what the run logged before.")
     var histogramEvery: Int?
 
     @Option(name: .customLong("tensorboard"), help: ArgumentHelp("Also write TensorBoard event files into this directory: the metrics as scalars, the histograms, char samples as text and a handwriting sample per validation as an image.", valueName: "dir"))
@@ -26,6 +26,7 @@ struct DiagnosticsArguments: ParsableArguments {
         let dir = tensorBoard.map { dir in run.map { (dir as NSString).appendingPathComponent($0) } ?? dir }
         var d = TrainingDiagnostics(histogramEvery: histogramEvery ?? (tensorBoard == nil ? 0 : evalEvery), tensorBoard: dir)
         if dir != nil { d.drawSample = Self.drawSample }
+        d.keepsSavedHistograms = histogramEvery == nil && tensorBoard == nil
         return d
     }
 

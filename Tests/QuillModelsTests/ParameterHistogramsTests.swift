@@ -81,6 +81,25 @@ final class ParameterHistogramsTests: XCTestCase {
         // The loss lines are as before.
         XCTAssertEqual(records.filter { $0["kind"] as? String == "val" }.count, 2)
 
+        // Resumed with no diagnostics given, the run logs them as before (its resume point records the interval);
+        // an explicit 0 (keepsSavedHistograms off) does not.
+        var more = try CharTrainOptions.saved(outDir: dir.path("run"))
+        more.steps = 10
+        var notes: [String] = []
+        let resumed = TrainingRun(options: more, resume: true) { if case let .note(n) = $0 { notes.append(n) } }
+        resumed.diagnostics.keepsSavedHistograms = true
+        try resumed.run()
+        func histogramSteps() throws -> [Int?] {
+            try String(contentsOfFile: dir.path("run/metrics.jsonl"), encoding: .utf8).split(separator: "\n")
+                .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+                .filter { $0["kind"] as? String == "histograms" }.map { $0["step"] as? Int }
+        }
+        XCTAssertEqual(try histogramSteps(), [2, 4, 6, 8, 10])
+        XCTAssertTrue(notes.contains { $0.contains("logging histograms every 2 steps, as the run did before") }, "\(notes)")
+        more.steps = 12
+        try TrainingRun(options: more, resume: true).run()
+        XCTAssertEqual(try histogramSteps(), [2, 4, 6, 8, 10])
+
         // Off (the default): no histogram record.
         o.outDir = dir.path("plain")
         try TrainingRun(options: o, resume: false).run()

@@ -236,6 +236,18 @@ public enum RunFiles {
     /// (written when a resume point falls between two lines), so a resumed run's next line averages the same steps
     /// as the run would have without the stop.
     static let logWindowKey = "quill.log-window"
+    /// The resume point's `--histogram-every`, written only when histograms are logged.
+    static let histogramEveryKey = "quill.histogram-every"
+
+    /// The histogram interval a resume point records, or nil when it logged none.
+    /// - Throws: `CheckpointError.corrupt` for a value that is not a whole number from 1 to 1,000,000.
+    static func histogramEvery(from file: SafeTensors.File, path: String) throws -> Int? {
+        guard let text = file.metadata[histogramEveryKey] else { return nil }
+        guard let n = Int(text), (1...1_000_000).contains(n) else {
+            throw CheckpointError.corrupt(path, "\(histogramEveryKey) is not a whole number from 1 to 1000000")
+        }
+        return n
+    }
 
     /// The losses a resume point holds for the next `train` line (`logWindowKey`); empty when it has none (files
     /// written before 2026-12-05, or saved on a line's step). Every number is checked: a finite loss, counts from 0

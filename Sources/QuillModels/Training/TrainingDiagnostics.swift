@@ -3,8 +3,12 @@ import QuillData
 import QuillTensorBoard
 
 /// What a `TrainingRun` records beyond its loss lines; none of it changes the training itself, and none is saved in
-/// the checkpoint's options (a resumed run may log differently).
+/// the checkpoint's options (a resumed run may log differently). A resume point records `histogramEvery` when it is
+/// on (`quill.histogram-every`), so a run resumed with `keepsSavedHistograms` logs them as before.
 public struct TrainingDiagnostics {
+    /// On `--resume`: log histograms as the resumed run did, when its resume point says it logged them (the CLI sets
+    /// this when neither --histogram-every nor --tensorboard is given).
+    public var keepsSavedHistograms = false
     /// Every this many steps, a `histograms` record in metrics.jsonl (`ParameterHistograms`) and, with
     /// `tensorBoard`, histogram summaries; 0 for none. Costs one pass over the weights and one over the gradients
     /// at those steps only.

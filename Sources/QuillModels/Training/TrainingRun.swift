@@ -214,6 +214,11 @@ public final class TrainingRun {
         // steps from before the stop): for the rate and the time spent summing gradients.
         var here = (steps: 0, units: 0)
         if let file = resumedFile { window = try RunFiles.logWindow(from: file, path: path(RunFiles.last), step: state.step) }
+        if let file = resumedFile, diagnostics.keepsSavedHistograms,
+           let every = try RunFiles.histogramEvery(from: file, path: path(RunFiles.last)) {
+            diagnostics.histogramEvery = every
+            onEvent(.note("logging histograms every \(every) steps, as the run did before (--histogram-every 0 turns them off)"))
+        }
         var complexity = 0.0  // adaptive weight noise's L_C at the last step
         var lastSaved = state.step
         // The step of the checkpoint in last.safetensors, nil until this run (if fresh) writes one.
@@ -236,6 +241,7 @@ public final class TrainingRun {
                 "quill.trainer": String(decoding: try encoder.encode(state), as: UTF8.self),
             ]
             if window.steps > 0 { metadata[RunFiles.logWindowKey] = String(decoding: try encoder.encode(window), as: UTF8.self) }
+            if diagnostics.histogramEvery > 0 { metadata[RunFiles.histogramEveryKey] = String(diagnostics.histogramEvery) }
             try task.save(to: path(RunFiles.last), metadata: metadata, extraTensors: RunFiles.entries(optimizer, parameters: params) + extras + (noise?.entries() ?? []))
             savedCheckpoint = state.step
             if !replaced { dropReplaced() }
