@@ -51,8 +51,9 @@ public struct CharSweepCommand: ParsableCommand {
     }
 
     /// A comma-separated list of cells (`--cell lstm,gru`).
-    static func cells(_ flag: String, _ text: String) throws -> [CellKind] {
-        try list(flag, text, expected: "a cell (" + CellKind.allCases.map(\.rawValue).joined(separator: ", ") + ")") {
+    /// `among`: the cells the command takes (every kind unless said), the ones an unknown name is told of.
+    static func cells(_ flag: String, _ text: String, among: [CellKind] = CellKind.allCases) throws -> [CellKind] {
+        try list(flag, text, expected: "a cell (" + among.map(\.rawValue).joined(separator: ", ") + ")") {
             CellKind(rawValue: $0)
         }
     }

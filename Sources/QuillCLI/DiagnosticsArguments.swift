@@ -8,10 +8,10 @@ import QuillRender
 /// `train synthesis`): per-layer histograms in metrics.jsonl and TensorBoard event files. They change what is
 /// logged, never what is trained.
 struct DiagnosticsArguments: ParsableArguments {
-    @Option(help: "Every N steps, log per-layer weight and gradient histograms (30 bins) and the global gradient norm to metrics.jsonl, for `quill plot histograms` (0…1000000; 0 turns them off). Default: 0, or --eval-every's N when --tensorboard is given; with --resume, what the run logged before.")
+    @Option(help: "Every N steps, log per-layer weight and gradient histograms (30 bins) and the global gradient norm to metrics.jsonl, for `quill plot histograms` (0…1000000; 0 turns them off). Default: 0, or --eval-every's N when --tensorboard is given; on a --resume, what the run logged before.")
     var histogramEvery: Int?
 
-    @Option(name: .customLong("tensorboard"), help: ArgumentHelp("Also write TensorBoard event files into this directory: the metrics as scalars, the histograms, char samples as text and a handwriting sample per validation as an image.", valueName: "dir"))
+    @Option(name: .customLong("tensorboard"), help: ArgumentHelp("Also write TensorBoard event files into this directory: the metrics as scalars and the histograms; a char model's validation samples as text, a handwriting model's as an image.", valueName: "dir"))
     var tensorBoard: String?
 
     /// The ranges, and a --tensorboard that names a file.

@@ -54,10 +54,11 @@ public struct TaskCommand: ParsableCommand {
     static func runName(_ cell: CellKind, _ t: Int) -> String { "\(cell.rawValue)-T\(t)" }
 
     func cells() throws -> [CellKind] {
-        let cells = try CharSweepCommand.cells("cell", cell)
+        let recurrent = CellKind.allCases.filter(\.isRecurrent)
+        let cells = try CharSweepCommand.cells("cell", cell, among: recurrent)
         try refuseRepeats("cell", cells) { $0.rawValue }
         if let c = cells.first(where: { !$0.isRecurrent }) {
-            throw ValidationError("--cell \(c.rawValue): the memory tasks train recurrent cells (lstm, gru, rnn, rnn-relu, mrnn, phased-lstm)")
+            throw ValidationError("--cell \(c.rawValue): the memory tasks train recurrent cells (\(recurrent.map(\.rawValue).joined(separator: ", ")))")
         }
         return cells
     }
@@ -123,10 +124,16 @@ public struct TaskCommand: ParsableCommand {
     }
 
     /// Trains `cell` at length `t`, the run in --out's folder for it when --out is given.
-    func train(_ cell: CellKind, _ t: Int, onPoint: @escaping (MemoryTaskPoint) -> Void = { _ in }) throws -> [MemoryTaskPoint] {
+    func train(_ cell: CellKind, _ t: Int, stop: @escaping () -> Bool,
+               onPoint: @escaping (MemoryTaskPoint) -> Void = { _ in }) throws -> [MemoryTaskPoint] {
         try MemoryTaskTraining.train(options(cell: cell, length: t),
                                      diagnostics: diagnostics.diagnostics(evalEvery: evalEvery, run: Self.runName(cell, t)),
-                                     replacing: force, onPoint: onPoint)
+                                     replacing: force, shouldStop: stop, onPoint: onPoint)
+    }
+
+    /// What Ctrl-C leaves: the runs' lines printed so far, their checkpoints in --out, and no figure.
+    func interrupted(_ cell: CellKind, _ t: Int) {
+        note("interrupted during \(cell.rawValue) T=\(t): the lines above are what finished\(out.map { "; the runs' checkpoints are in \(TextPreparation.shown(text: $0))" } ?? ""); no figure was drawn")
     }
 
     public func run() throws {
@@ -145,14 +152,16 @@ public struct TaskCommand: ParsableCommand {
                 for t in ts ?? length.map({ [$0] }) ?? [] { try MemoryTaskTraining.refuseExistingRun(options(cell: c, length: t).outDir) }
             }
         }
+        // Ctrl-C stops the run after its step (checkpointed) and the sweep with it; a second quits at once.
+        let stop = installInterruptHandler()
         if let ts {
             var curves = [InspectionFigures.Curve]()
             for (k, c) in cells.enumerated() {
                 var scores = [Double]()
                 for t in ts {
-                    let points = try train(c, t)
-                    // Invariant: a run of at least one step scores at its last step.
-                    let last = points.last!
+                    let points = try train(c, t, stop: stop)
+                    // A run scores at its last step; one stopped before its first step has no score.
+                    guard !stop(), let last = points.last else { return interrupted(c, t) }
                     scores.append(last.score)
                     print("\(c.rawValue) T=\(t): \(format(last.score)) after \(last.step) steps (training loss \(String(format: "%.4f", last.trainLoss)))")
                 }
@@ -172,9 +181,10 @@ public struct TaskCommand: ParsableCommand {
         let t = length!
         var curves = [InspectionFigures.Curve]()
         for (k, c) in cells.enumerated() {
-            let points = try train(c, t) { p in
+            let points = try train(c, t, stop: stop) { p in
                 print("\(c.rawValue) T=\(t) step \(p.step): training loss \(String(format: "%.4f", p.trainLoss)), \(format(p.score))")
             }
+            if stop() { return interrupted(c, t) }
             curves.append(.init(name: c.rawValue, xs: points.map { Double($0.step) }, ys: points.map(\.score), colorIndex: k))
         }
         if let output {

@@ -305,14 +305,15 @@ public enum MemoryTaskTraining {
     /// last.safetensors; metrics.jsonl), which must be new or hold no run unless `replacing`; with an empty
     /// `outDir`, a temporary directory removed at the end, so nothing is saved. `diagnostics`: histograms and
     /// TensorBoard event files, as for every run. `resume` continues the run in `outDir` exactly where its
-    /// last.safetensors left it (the points made before are not returned again).
+    /// last.safetensors left it (the points made before are not returned again). `shouldStop` (Ctrl-C) ends the run
+    /// after the current step, checkpointed, as every run's.
     /// - Throws: `TrainingError.invalidOption` for bad options, `MemoryBudgetError` when the model and batches would not
     ///   fit in memory, `MemoryTaskDivergence` when the loss or gradient becomes NaN or infinite, `RunDirectoryError`
     ///   for a directory that holds a run or a failed write.
     @discardableResult
     public static func train(_ options: MemoryTaskOptions, budget: MemoryBudget? = nil,
                              diagnostics: TrainingDiagnostics = TrainingDiagnostics(), replacing: Bool = false,
-                             resume: Bool = false,
+                             resume: Bool = false, shouldStop: @escaping () -> Bool = { false },
                              onPoint: @escaping (MemoryTaskPoint) -> Void = { _ in }) throws -> [MemoryTaskPoint] {
         if let m = options.validate() { throw TrainingError.invalidOption(m) }
         if resume && options.outDir.isEmpty {
@@ -332,6 +333,7 @@ public enum MemoryTaskTraining {
         run.budget = budget
         run.diagnostics = diagnostics
         run.replacing = replacing
+        run.shouldStop = shouldStop
         do {
             try run.run()
         } catch TrainingError.nonFinite(let at, let what, _, _) {

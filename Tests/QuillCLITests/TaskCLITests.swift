@@ -66,6 +66,33 @@ final class TaskCLITests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path("x.png")))
     }
 
+    /// Ctrl-C stops a task's run after its step, checkpointed, and the sweep with it, with a line that says so (it
+    /// used to kill the process mid-line, and run on where SIGINT was ignored).
+    func testCtrlCStopsTheSweepWithANote() throws {
+        let process = Process()
+        process.executableURL = BadInputSuiteTests.quill
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: process.executableURL!.path), "no quill binary")
+        process.arguments = ["task", "copy", "--cell", "lstm,gru", "--length", "3", "--steps", "10000000", "--hidden", "4",
+                             "--batch", "3", "--eval-every", "1000000", "--eval-sequences", "5", "--out", dir.path("runs")]
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Once the first run has begun (its directory exists), interrupt it.
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: dir.path("runs/lstm-T3/metrics.jsonl")) && Date() < deadline { usleep(20_000) }
+        usleep(300_000)
+        process.interrupt()
+        let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        _ = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationReason, .exit, e)
+        XCTAssertEqual(process.terminationStatus, 0, e)
+        XCTAssertTrue(e.contains("interrupted during lstm T=3"), e)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.path("runs/lstm-T3/last.safetensors")), e)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path("runs/gru-T3")), "the sweep stops with the run")
+    }
+
     func testBadInputGivesOneClearLine() {
         let out = ["-o", dir.path("x.png")]
         XCTAssertTrue(errorText(["task", "palindrome", "--length", "1"] + out)

@@ -35,6 +35,9 @@ public enum RunFiles {
         guard let j = file.metadata["quill.train-options"],
               let o = try? JSONDecoder().decode(O.self, from: Data(j.utf8)) else {
             // A run of another family (a char run given to `train synthesis`, say) is not a corrupt file.
+            if file.metadata["quill.kind"] == "memory-task" {
+                throw TrainingError.invalidOption("\(outDir) holds a memory-task run (quill task, which starts its runs afresh: --force replaces them); give this run another --out")
+            }
             if let kind = file.metadata["quill.kind"], let command = resumeCommands[kind] {
                 throw TrainingError.invalidOption("\(outDir) holds a \(kind) run (\(command)); resume it with that command, or give this run another --out")
             }
