@@ -118,18 +118,20 @@ struct AnimationArguments: ParsableArguments {
     }
 }
 
-/// How `write` drives a pen plotter (.gcode, .hpgl output).
+/// How `write` drives a pen plotter (.gcode, .hpgl output). The options are nil when not given, so that one given
+/// for an output it does not apply to is refused whatever its value.
 struct PlotterArguments: ParsableArguments {
-    @Option(help: ArgumentHelp("Pen commands of the plotter's firmware (grbl-servo: M3/M5; marlin-z: G0 Z moves); .gcode only.",
+    @Option(help: ArgumentHelp("Pen commands of the plotter's firmware (grbl-servo: M3/M5; marlin-z: G0 Z moves); .gcode only (default: \(PlotterOptions().preset.rawValue)).",
                                valueName: "preset"))
-    var plotter: PlotterOptions.Preset = PlotterOptions().preset
-    @Option(name: .customLong("feed-rate"), help: "Drawing speed in mm/min (1…100000); .gcode only.")
-    var feedRate: Double = PlotterOptions().feedRate
+    var plotter: PlotterOptions.Preset?
+    @Option(name: .customLong("feed-rate"), help: "Drawing speed in mm/min (1…100000); .gcode only (default: \(Int(PlotterOptions().feedRate))).")
+    var feedRate: Double?
     @Option(name: .customLong("pen-down"), help: "G-code that lowers the pen, replacing the preset's; .gcode only.")
     var penDown: String?
     @Option(name: .customLong("pen-up"), help: "G-code that raises the pen, replacing the preset's; .gcode only.")
     var penUp: String?
-    @Option(help: "Where the page's origin lies on the plotter.") var origin: PlotterOptions.Origin = PlotterOptions().origin
+    @Option(help: ArgumentHelp("Where the page's origin lies on the plotter (default: \(PlotterOptions().origin.rawValue)).", valueName: "origin"))
+    var origin: PlotterOptions.Origin?
     @Flag(name: .customLong("plotter-svg"),
           help: "With .svg output: an SVG for pen plotters (millimetres, no background, one path per stroke, grouped by line and word).")
     var plotterSVG = false
@@ -137,7 +139,11 @@ struct PlotterArguments: ParsableArguments {
     /// The library options these flags describe.
     var options: PlotterOptions {
         var o = PlotterOptions()
-        (o.preset, o.feedRate, o.penDown, o.penUp, o.origin) = (plotter, feedRate, penDown, penUp, origin)
+        o.preset = plotter ?? o.preset
+        o.feedRate = feedRate ?? o.feedRate
+        o.penDown = penDown
+        o.penUp = penUp
+        o.origin = origin ?? o.origin
         return o
     }
 
@@ -148,15 +154,15 @@ struct PlotterArguments: ParsableArguments {
         if plotterSVG && (output as NSString).pathExtension.lowercased() != "svg" {
             throw ValidationError("--plotter-svg goes with .svg output")
         }
+        let gcode = [("--plotter", plotter != nil), ("--feed-rate", feedRate != nil), ("--pen-down", penDown != nil),
+                     ("--pen-up", penUp != nil)].filter(\.1).map(\.0)
         let format = StrokeFormat.forPath(output)
-        if format?.isPlotter != true && options != PlotterOptions() {
+        if format?.isPlotter != true && (!gcode.isEmpty || origin != nil) {
             throw ValidationError("--plotter, --feed-rate, --pen-down, --pen-up and --origin apply to .gcode and .hpgl output")
         }
         // HP-GL has its own pen commands (PU, PD) and the plotter's own speed: only --origin applies to it.
-        var gcodeOnly = options
-        gcodeOnly.origin = PlotterOptions().origin
-        if format == .hpgl && gcodeOnly != PlotterOptions() {
-            throw ValidationError("--plotter, --feed-rate, --pen-down and --pen-up are G-code settings and apply to .gcode output; .hpgl takes --origin only")
+        if format == .hpgl && !gcode.isEmpty {
+            throw ValidationError("\(gcode.joined(separator: ", ")): G-code settings, for .gcode output; .hpgl takes --origin only")
         }
     }
 }

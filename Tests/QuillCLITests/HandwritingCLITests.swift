@@ -65,10 +65,13 @@ final class HandwritingCLITests: XCTestCase {
             .contains("--prime-text: "))
         XCTAssertTrue(errorText(["write", "abc", "--model", model, "-o", dir.path("p.png"), "--feed-rate", "900"])
             .contains("apply to .gcode and .hpgl output"))
-        for gcode in [["--feed-rate", "900"], ["--plotter", "marlin-z"], ["--pen-down", "M3"], ["--pen-up", "M5"]] {
+        // Given is refused, whatever the value (the defaults too).
+        for gcode in [["--feed-rate", "900"], ["--feed-rate", "3000"], ["--plotter", "grbl-servo"], ["--pen-down", "M3"], ["--pen-up", "M5"]] {
             let e = errorText(["write", "abc", "--model", model, "-o", dir.path("p.hpgl")] + gcode)
-            XCTAssertTrue(e.contains("are G-code settings and apply to .gcode output; .hpgl takes --origin only"), e)
+            XCTAssertTrue(e.contains("\(gcode[0]): G-code settings, for .gcode output; .hpgl takes --origin only"), e)
         }
+        XCTAssertTrue(errorText(["write", "abc", "--model", model, "-o", dir.path("p.png"), "--origin", "bottom-left"])
+            .contains("apply to .gcode and .hpgl output"))
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path("p.hpgl")))
         XCTAssertTrue(errorText(["write", "abc", "--model", model, "-o", dir.path("p.gcode"), "--feed-rate", "0"])
             .contains("between 1 and 100000"))
