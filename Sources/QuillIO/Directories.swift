@@ -4,14 +4,27 @@ extension FileSystemError {
     /// Creates the directory `path` and any missing parents (`mkdir -p`); nothing when it exists already.
     /// - Throws: `FileSystemError` (operation `.create`) naming the path that could not be made, with its errno:
     ///   a part of the path that is a file, a read-only or pseudo file system, no permission, no space.
+    ///   A part that is a file (the user's input, say) is named as such, never to be removed; a dangling symbolic
+    ///   link names where it points; a directory that accepts no new entries (/proc) is said as such.
     public static func createDirectory(_ path: String) throws {
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
             if isDir.boolValue { return }
-            throw FileSystemError(path: path, operation: .create, code: EEXIST)
+            throw FileSystemError(path: path, operation: .create, detail: "it is a file, not a directory; choose another path")
         }
         let parent = (path as NSString).deletingLastPathComponent
         if !parent.isEmpty && parent != path { try createDirectory(parent) }
-        if mkdir(path, 0o777) != 0 && errno != EEXIST { throw FileSystemError.current(path, .create) }
+        guard mkdir(path, 0o777) != 0 else { return }
+        let code = errno
+        if code == EEXIST, let target = try? FileManager.default.destinationOfSymbolicLink(atPath: path) {
+            throw FileSystemError(path: path, operation: .create,
+                                  detail: "it is a symbolic link to \(target), which does not exist; create that directory or choose another path")
+        }
+        if code == EEXIST { return }   // made meanwhile by another process
+        if code == ENOENT, FileManager.default.fileExists(atPath: parent.isEmpty ? "." : parent, isDirectory: &isDir), isDir.boolValue {
+            throw FileSystemError(path: path, operation: .create,
+                                  detail: "its directory accepts no new entries (a special file system such as /proc); choose another path")
+        }
+        throw FileSystemError(path: path, operation: .create, code: code)
     }
 }

@@ -31,6 +31,11 @@ final class ExitStatusTests: XCTestCase {
         XCTAssertEqual(try status(["char", "train", "--data", dir.path("none.txt"), "--out", dir.path("run"), "--steps", "1"]), 66)
         try Data("the cat sat on the mat. ".utf8).write(to: URL(fileURLWithPath: dir.path("t.txt")))
         XCTAssertEqual(try status(["char", "train", "--data", dir.path("t.txt"), "--out", dir.path("nothere"), "--resume", "--steps", "1"]), 66)
+        // A run directory that cannot be made is an output problem (74), named as such.
+        let unmade = try runQuill(["char", "train", "--data", dir.path("t.txt"), "--out", dir.path("t.txt/run"), "--steps", "1",
+                                   "--batch", "1", "--seq", "4"])
+        XCTAssertEqual(unmade.status, 74, unmade.err)
+        XCTAssertTrue(unmade.err.contains("t.txt: cannot create it: it is a file, not a directory; choose another path"), unmade.err)
         if FileManager.default.fileExists(atPath: DefaultModel.synthesis + "/model.safetensors") {
             XCTAssertEqual(try status(["write", "hi ☃", "-o", dir.path("a.png")]), 65)
             XCTAssertEqual(try status(["write", "hi", "-o", dir.path("no/such/dir/a.png")]), 74)

@@ -139,6 +139,28 @@ final class FileLayerTests: XCTestCase {
         XCTAssertFalse(InputFile.sameFile(path, dir.path("new.txt")))
     }
 
+    /// `createDirectory` says what is in the way: a file (never "remove it": it may be the user's input), a dangling
+    /// symbolic link, a directory that takes no new entries.
+    func testCreateDirectorySaysWhatIsInTheWay() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        try FileSystemError.createDirectory(dir.path("a/b/c"))
+        try FileSystemError.createDirectory(dir.path("a/b/c"))
+        try Data("text".utf8).write(to: URL(fileURLWithPath: dir.path("input.txt")))
+        XCTAssertThrowsError(try FileSystemError.createDirectory(dir.path("input.txt/run"))) {
+            XCTAssertEqual("\($0)", "\(dir.path("input.txt")): cannot create it: it is a file, not a directory; choose another path")
+        }
+        try FileManager.default.createSymbolicLink(atPath: dir.path("dangling"), withDestinationPath: dir.path("gone"))
+        XCTAssertThrowsError(try FileSystemError.createDirectory(dir.path("dangling"))) {
+            XCTAssertTrue("\($0)".contains("it is a symbolic link to \(dir.path("gone")), which does not exist"), "\($0)")
+        }
+        if FileManager.default.fileExists(atPath: "/proc/self") {
+            XCTAssertThrowsError(try FileSystemError.createDirectory("/proc/quill-run")) {
+                XCTAssertTrue("\($0)".contains("accepts no new entries") || "\($0)".contains("permission"), "\($0)")
+            }
+        }
+        XCTAssertEqual(try String(contentsOfFile: dir.path("input.txt"), encoding: .utf8), "text")
+    }
+
     func testEveryErrnoGetsPlainWords() {
         for code in [ENOENT, EACCES, EPERM, EROFS, ENOSPC, EDQUOT, EISDIR, ENOTDIR, EEXIST, ENAMETOOLONG, ELOOP, EFBIG, EIO] {
             let text = FileSystemError(path: "p", operation: .write, code: code).description

@@ -58,7 +58,10 @@ public final class TrainingRun {
     /// write (say, a full disk) throws `RunDirectoryError.writeFailed`; refusals throw `TrainingError`.
     @discardableResult
     public func run() throws -> Int {
-        do { return try train(task) } catch let error as FileSystemError where error.operation != .read {
+        do { return try train(task) } catch let error as FileSystemError where error.operation == .create && savedCheckpoint == nil {
+            // The run directory could not be made: nothing was trained, and the path is what to change.
+            throw error
+        } catch let error as FileSystemError where error.operation != .read {
             throw RunDirectoryError.writeFailed(error, step: reachedStep, dir: task.outDir, checkpoint: savedCheckpoint)
         }
     }
@@ -158,7 +161,7 @@ public final class TrainingRun {
             }
         }
         if writer {
-            try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
+            try FileSystemError.createDirectory(outDir)
             if lock?.held != true { lock = try RunFiles.Lock(outDir) }
         }
         let optimizer: AnyOptimizer<Float> = task.options.optimizer.make()
