@@ -74,7 +74,7 @@ public struct CharTypoCommand: ParsableCommand {
         if json {
             print(String(decoding: try JSONSerialization.data(withJSONObject: ["layers": after, "at": at]), as: UTF8.self))
         }
-        print("wrote \(output)")
+        print("wrote \(TextPreparation.shown(text: output))")
     }
 }
 
@@ -128,7 +128,7 @@ public struct CharSaturationCommand: ParsableCommand {
             encoder.outputFormatting = [.sortedKeys]
             print(String(decoding: try encoder.encode(s), as: UTF8.self))
         }
-        print("wrote \(output)")
+        print("wrote \(TextPreparation.shown(text: output))")
     }
 }
 
@@ -238,7 +238,7 @@ public struct CharCellsCommand: ParsableCommand {
             try CellFigures.draw(text: Array(chars.prefix(shown)), rows: rows, coloring: coloring, valueLabel: label,
                                  title: title, columns: columns, to: output)
         }
-        print("wrote \(output)")
+        print("wrote \(TextPreparation.shown(text: output))")
     }
 }
 
@@ -370,7 +370,7 @@ public struct CharSimilarityCommand: ParsableCommand {
             encoder.outputFormatting = [.sortedKeys]
             print(String(decoding: try encoder.encode(map), as: UTF8.self))
         }
-        print("wrote \(output)")
+        print("wrote \(TextPreparation.shown(text: output))")
     }
 }
 
@@ -489,6 +489,6 @@ public struct CharGradientFlowCommand: ParsableCommand {
             print(String(decoding: try JSONSerialization.data(withJSONObject: ["length": length, "norms": table], options: [.sortedKeys]),
                          as: UTF8.self))
         }
-        print("wrote \(output)")
+        print("wrote \(TextPreparation.shown(text: output))")
     }
 }

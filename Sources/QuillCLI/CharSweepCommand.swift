@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import QuillData
 import QuillModels
 import QuillNN
 
@@ -123,7 +124,7 @@ public struct CharSweepCommand: ParsableCommand {
             return run
         }, shouldStop: stop)
         print(CharSweep.markdown(rows))
-        print("table and options in \((out as NSString).appendingPathComponent(CharSweep.file))")
+        print("table and options in \(TextPreparation.shown(text: (out as NSString).appendingPathComponent(CharSweep.file)))")
         if stop() {
             note("interrupted: the table holds what the runs reached; the same command continues the sweep where it stopped")
         }

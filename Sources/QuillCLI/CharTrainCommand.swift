@@ -1,4 +1,5 @@
 import ArgumentParser
+import QuillData
 import QuillModels
 import QuillOptim
 
@@ -119,6 +120,6 @@ public struct CharTrain: ParsableCommand {
                 }
             })
         }
-        printer.line("checkpoints in \(runArgs.out): \(RunFiles.best) (best), \(RunFiles.last) (resume with --resume)")
+        printer.line("checkpoints in \(TextPreparation.shown(text: runArgs.out)): \(RunFiles.best) (best), \(RunFiles.last) (resume with --resume)")
     }
 }

@@ -148,7 +148,7 @@ public struct DataImportCommand: ParsableCommand {
         let points = ds.samples.reduce(0) { $0 + $1.count }
         let training = ds.samples.filter { $0.split == .train }.count, validation = ds.samples.filter { $0.split == .validation }.count
         let splitFrom = trainList != nil ? "from --train-list and --valid-list" : ds.header.splitUsed == "source" ? "from the source" : "seeded"
-        print("wrote \(out): \(counted(ds.samples.count, "sample")), \(counted(points, "point")), alphabet \(counted(ds.alphabet.count, "symbol")), "
+        print("wrote \(TextPreparation.shown(text: out)): \(counted(ds.samples.count, "sample")), \(counted(points, "point")), alphabet \(counted(ds.alphabet.count, "symbol")), "
               + "split \(splitFrom): \(training) training, \(validation) validation"
               + (training + validation < ds.samples.count ? ", \(ds.samples.count - training - validation) in neither" : ""))
         let seededOptions = [("--valid-fraction", preprocess.validFraction != nil), ("--seed", preprocess.seed != nil)]

@@ -48,7 +48,7 @@ public struct DataShowCommand: ParsableCommand {
                                          to: image.output, height: height,
                                          style: pen.style(strokeColors: colorStrokes ? Color.categorical : nil),
                                          pixelScale: pen.pixelScale)
-        print("wrote \(image.output)")
+        print("wrote \(TextPreparation.shown(text: image.output))")
     }
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import QuillData
 import QuillIO
 import QuillModels
 
@@ -62,6 +63,6 @@ public struct NGramTrain: ParsableCommand {
         try NGramFile.save(model, to: target)
         print(String(format: "order %d %@: %d n-grams from %d characters, %d in the vocabulary (%.1f s)", order,
                      smoothing, model.ngramCount, model.trainingCharacters, model.alphabet.count, seconds))
-        print("wrote \(target)")
+        print("wrote \(TextPreparation.shown(text: target))")
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import QuillData
 import QuillModels
 import QuillRender
 
@@ -28,7 +29,7 @@ public struct PlotDensityCommand: ParsableCommand {
             strokes: line.strokes, density: try Matrix(figure.density),
             area: Rect(x: figure.minX, y: figure.minY, width: figure.width, height: figure.height),
             mixtureWeights: try Matrix(figure.mixtureWeights), to: image.output)
-        print("wrote \(image.output)")
+        print("wrote \(TextPreparation.shown(text: image.output))")
     }
 }
 

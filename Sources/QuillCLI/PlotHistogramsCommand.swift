@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import QuillData
 import QuillRender
 
 /// `quill plot histograms DIR -o FILE`: a ridge plot of one tensor's weight (or gradient) histograms over the steps
@@ -58,6 +59,6 @@ public struct PlotHistogramsCommand: ParsableCommand {
         options.xLabel = gradients ? "gradient" : "weight"
         options.size = Size(width: width, height: height)
         let drawn = try RidgePlot.render(ridges, to: output, options: options)
-        print("wrote \(output) (\(drawn == ridges.count ? "" : "\(drawn) of ")\(ridges.count) logged step\(ridges.count == 1 ? "" : "s"))")
+        print("wrote \(TextPreparation.shown(text: output)) (\(drawn == ridges.count ? "" : "\(drawn) of ")\(ridges.count) logged step\(ridges.count == 1 ? "" : "s"))")
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import QuillData
 import QuillRender
 
 /// `quill plot loss DIR… -o FILE`: training and validation loss curves from DIR/metrics.jsonl, one run or several
@@ -81,7 +82,7 @@ public struct PlotLossCommand: ParsableCommand {
             let runs = try zip(names, metricsPaths).map { (name: $0, log: try MetricsLog.read($1)) }
             try LossPlot.renderOverlay(runs, to: output, options: options)
         }
-        print("wrote \(output)")
+        print("wrote \(TextPreparation.shown(text: output))")
     }
 }
 

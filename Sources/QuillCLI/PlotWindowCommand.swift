@@ -35,7 +35,7 @@ public struct PlotWindowCommand: ParsableCommand {
                                       weights: try Matrix(figure.windowWeights),
                                       symbols: figure.windowWeights.rowLabels.isEmpty ? nil : figure.windowWeights.rowLabels,
                                       to: image.output)
-        print("wrote \(image.output) (\(g.phi.count) steps\(g.finished ? "" : ", stopped by the step cap"))")
+        print("wrote \(TextPreparation.shown(text: image.output)) (\(g.phi.count) steps\(g.finished ? "" : ", stopped by the step cap"))")
     }
 
     /// The text argument, or for "-" standard input (as `quill write -` reads it), checked to be one line.

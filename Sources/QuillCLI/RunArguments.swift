@@ -165,7 +165,7 @@ struct RunArguments<Options: RunOptions>: ParsableArguments {
     /// Refuses a flag given on --resume whose value differs from the saved run's.
     func same<V: Equatable>(_ flag: String, _ given: V?, _ saved: V) throws {
         if let g = given, g != saved {
-            throw CLIError("--\(flag) \(g) differs from the checkpoint's \(saved); a resumed run keeps the architecture, batching, training and validation data and precision it started with. Drop --\(flag), or train into a new --out", status: .usage)
+            throw CLIError("--\(flag) \(g) differs from the checkpoint's \(saved); a resumed run keeps the architecture, weight noise, batching, training and validation data and precision it started with. Drop --\(flag), or train into a new --out", status: .usage)
         }
     }
 

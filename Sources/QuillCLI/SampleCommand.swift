@@ -1,4 +1,5 @@
 import ArgumentParser
+import QuillData
 import QuillModels
 import QuillRender
 
@@ -29,6 +30,6 @@ public struct SampleCommand: ParsableCommand {
         options.lineHeight = Self.lineHeight
         options.style = StrokeStyle(width: PagePen.width)
         _ = try StrokeRenderer.renderPage(lines: [line.strokes], to: image.output, options: options)
-        print("wrote \(image.output)")
+        print("wrote \(TextPreparation.shown(text: image.output))")
     }
 }

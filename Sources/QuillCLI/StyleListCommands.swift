@@ -59,7 +59,7 @@ public struct StyleShow: ParsableCommand {
         let stats = try HandwritingCheckpoint.load(modelFile(dir), expecting: .synthesis).stats
         try HandwritingFigures.captioned(strokes: style.prime.strokes(stats: stats), caption: "\(name): \(style.text)",
                                          to: image.output, height: height, style: pen.style(), pixelScale: pen.pixelScale)
-        print("wrote \(image.output)")
+        print("wrote \(TextPreparation.shown(text: image.output))")
     }
 }
 

@@ -173,7 +173,7 @@ public struct TaskCommand: ParsableCommand {
                 try InspectionFigures.scores(curves, xLabel: "sequence length T", yLabel: task.scoreName,
                                              yRange: task.isRegression ? nil : 0...1,
                                              title: "\(task.rawValue): \(layers)×\(hidden), \(steps) steps per length", to: output)
-                print("wrote \(output)")
+                print("wrote \(TextPreparation.shown(text: output))")
             }
             return
         }
@@ -191,7 +191,7 @@ public struct TaskCommand: ParsableCommand {
             try InspectionFigures.scores(curves, xLabel: "training step", yLabel: task.scoreName,
                                          yRange: task.isRegression ? nil : 0...1,
                                          title: "\(task.rawValue), T = \(t): \(layers)×\(hidden)", to: output)
-            print("wrote \(output)")
+            print("wrote \(TextPreparation.shown(text: output))")
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import QuillData
+import QuillIO
 
 /// Errors reading a training run's `metrics.jsonl`; each names the file (and line) and what to do.
 public enum MetricsError: Error, CustomStringConvertible, Equatable {
@@ -122,7 +123,10 @@ public struct MetricsLog: Equatable, Sendable {
                 // A run killed while appending leaves its last line unfinished (no line break): the records before
                 // it are the run's history, so that line alone is left out.
                 if i == lines.count - 1, i > 0, text.unicodeScalars.last != "\n" { continue }
-                throw MetricsError.malformed(path: path, line: n, reason: "not valid JSON")
+                // The JSON parser's own words where it has them (a number beyond a double's range is valid JSON).
+                let problem = JSONSyntax.problem(Array(line.utf8))?.replacingOccurrences(of: " at line 1, column ", with: " at column ")
+                throw MetricsError.malformed(path: path, line: n, reason: problem.map { $0.hasPrefix("the number ") ? $0 : "not valid JSON (\($0))" }
+                                             ?? "not valid JSON")
             }
             guard let dict = object as? [String: Any] else {
                 throw MetricsError.malformed(path: path, line: n, reason: "not a JSON object")

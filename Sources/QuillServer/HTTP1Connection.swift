@@ -19,22 +19,28 @@ struct QuillHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
     /// The router's routes and the request log, for the answers to requests the decoder cannot read.
     let routes: KnownRoutes
     let log: (@Sendable (String) -> Void)?
+    /// Whether a request that asks `Expect: 100-continue` may send its body: its head alone does not decide the
+    /// answer (a route that takes a body, a JSON Content-Type, a Content-Length within the limit).
+    let allowsContinue: @Sendable (HTTPRequestHead) -> Bool
 
     init(responder: @escaping HTTPChannelHandler.Responder, configuration: HTTP1Channel.Configuration,
-         routes: KnownRoutes = KnownRoutes(), log: (@Sendable (String) -> Void)? = nil) {
+         routes: KnownRoutes = KnownRoutes(), log: (@Sendable (String) -> Void)? = nil,
+         allowsContinue: @escaping @Sendable (HTTPRequestHead) -> Bool = { _ in true }) {
         base = HTTP1Channel(responder: responder, configuration: configuration)
         self.routes = routes
         self.log = log
+        self.allowsContinue = allowsContinue
     }
 
     var responder: HTTPChannelHandler.Responder { base.responder }
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        base.setup(channel: channel, logger: logger).flatMapThrowing { [routes, log] value in
+        base.setup(channel: channel, logger: logger).flatMapThrowing { [routes, log, allowsContinue] value in
             let decoder = try channel.pipeline.syncOperations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
             let tap = RequestLineTap()
             try channel.pipeline.syncOperations.addHandler(tap, position: .before(decoder))
-            try channel.pipeline.syncOperations.addHandler(ConnectionClosing(tap: tap, routes: routes, log: log),
+            try channel.pipeline.syncOperations.addHandler(ConnectionClosing(tap: tap, routes: routes, log: log,
+                                                                             allowsContinue: allowsContinue),
                                                            position: .after(decoder))
             return value
         }
@@ -70,15 +76,19 @@ final class ConnectionClosing: ChannelDuplexHandler, RemovableChannelHandler {
     let tap: RequestLineTap?
     let routes: KnownRoutes
     let log: (@Sendable (String) -> Void)?
+    let allowsContinue: @Sendable (HTTPRequestHead) -> Bool
 
-    init(tap: RequestLineTap? = nil, routes: KnownRoutes = KnownRoutes(), log: (@Sendable (String) -> Void)? = nil) {
+    init(tap: RequestLineTap? = nil, routes: KnownRoutes = KnownRoutes(), log: (@Sendable (String) -> Void)? = nil,
+         allowsContinue: @escaping @Sendable (HTTPRequestHead) -> Bool = { _ in true }) {
         self.tap = tap
         self.routes = routes
         self.log = log
+        self.allowsContinue = allowsContinue
     }
 
-    /// The requests not yet answered, in order (HTTP/1 answers in the order it asks).
-    private var requests: [(version: HTTPVersion, keepAlive: Bool)] = []
+    /// The requests not yet answered, in order (HTTP/1 answers in the order it asks); `continues`: a 100 Continue is
+    /// owed to it once the answers before it are written.
+    private var requests: [(version: HTTPVersion, keepAlive: Bool, continues: Bool)] = []
     private var closeAfterResponse = false
     /// A response's head is written and its end is not.
     private var responding = false
@@ -135,19 +145,26 @@ final class ConnectionClosing: ChannelDuplexHandler, RemovableChannelHandler {
         if case .end = unwrapInboundIn(data) { tap?.requestEnded() }
         guard case .head(var head) = unwrapInboundIn(data) else { context.fireChannelRead(data); return }
         let keepAlive = head.isKeepAlive
-        requests.append((head.version, keepAlive))
-        // RFC 9110 §10.1.1: a client that sent `Expect: 100-continue` waits for this before its body (curl for a
-        // second); NIO and Hummingbird do not send it. Any final answer may still follow instead of the body's use.
-        if head.version.major > 1 || (head.version.major == 1 && head.version.minor >= 1),
-           head.headers[canonicalForm: "expect"].contains(where: { $0.lowercased() == "100-continue" }) {
-            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .continue))), promise: nil)
-        }
+        // RFC 9110 §10.1.1: a client that sent `Expect: 100-continue` waits for a 100 before its body (curl for a
+        // second); NIO and Hummingbird do not send it. It is sent when the head alone does not decide the answer
+        // (else the 413 or 415 comes without it), and only once this request is the next to be answered: a 100 between
+        // an earlier request's answer and its head would be read as that answer's.
+        let continues = (head.version.major > 1 || (head.version.major == 1 && head.version.minor >= 1))
+            && head.headers[canonicalForm: "expect"].contains(where: { $0.lowercased() == "100-continue" })
+            && allowsContinue(head)
+        let next = requests.isEmpty && !responding
+        requests.append((head.version, keepAlive, continues && !next))
+        if continues && next { sendContinue(context: context) }
         if !keepAlive {
             head.headers.replaceOrAdd(name: "connection", value: "close")
             context.fireChannelRead(wrapInboundOut(.head(head)))
         } else {
             context.fireChannelRead(data)
         }
+    }
+
+    private func sendContinue(context: ChannelHandlerContext) {
+        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .continue))), promise: nil)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -182,6 +199,9 @@ final class ConnectionClosing: ChannelDuplexHandler, RemovableChannelHandler {
             if let answer = pending, requests.isEmpty {
                 pending = nil
                 answerUnreadable(answer, context: context)
+            } else if requests.first?.continues == true {
+                requests[0].continues = false
+                sendContinue(context: context)
             }
         default:
             context.write(data, promise: promise)

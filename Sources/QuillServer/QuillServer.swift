@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import NIOCore
+import NIOHTTP1
 import QuillIO
 import QuillData
 import QuillModels
@@ -144,9 +145,20 @@ public final class QuillServer: Sendable {
                                                idleTimeout: .milliseconds(Int64(configuration.idleTimeout * 1000)))
         let routes = KnownRoutes()
         let log = configuration.log
+        let (maxBody, maxRenderBody) = (configuration.maxBody, configuration.maxRenderBody)
+        // `Expect: 100-continue` is answered 100 only where `body` would read the body: a POST route, JSON, a
+        // Content-Length within the limit (else its 413 or 415 comes at once).
+        let allowsContinue: @Sendable (HTTPRequestHead) -> Bool = { head in
+            let path = String(head.uri.prefix { $0 != "?" })
+            guard head.method == .POST, routes.methods(for: path)?.contains(.post) == true,
+                  Self.contentTypeProblem(head.headers.first(name: "content-type")) == nil else { return false }
+            let limit = path == "/v1/render" ? maxRenderBody : maxBody
+            return head.headers.first(name: "content-length").flatMap(Int.init).map { $0 <= limit } ?? true
+        }
         return Application(router: router(routes: routes),
                            server: HTTPServerBuilder { responder in
-                               QuillHTTP1Channel(responder: responder, configuration: http1, routes: routes, log: log)
+                               QuillHTTP1Channel(responder: responder, configuration: http1, routes: routes, log: log,
+                                                 allowsContinue: allowsContinue)
                            },
                            configuration: .init(address: .hostname(configuration.host, port: configuration.port),
                                                 serverName: "quill",

@@ -24,6 +24,7 @@ final class MetricsTests: RenderTestCase {
     func testMalformedLinesNameFileAndLine() {
         let cases: [(String, String)] = [
             ("{\"kind\":\"train\",\"step\":1,\"loss\":2}\n{not json\n", "m.jsonl:2: not valid JSON"),
+            ("{\"kind\":\"train\",\"step\":1,\"loss\":1e999}\n", "m.jsonl:1: the number 1e999 is beyond the range of a double"),
             ("[1,2]", "m.jsonl:1: not a JSON object"),
             (#"{"step":1,"loss":2}"#, "missing \"kind\""),
             (#"{"kind":"train","loss":2}"#, "missing \"step\""),

@@ -192,6 +192,25 @@ extension ServerTests {
             try expecting.send(body)
             let final = try await expecting.read(until: "\"lines\"")
             XCTAssertTrue(final.contains("HTTP/1.1 200"), final)
+
+            // A head that decides the answer gets it at once, with no 100: too large a body, not JSON.
+            for (headers, status) in [("Content-Type: application/json\r\nContent-Length: 99999999", "413"),
+                                      ("Content-Type: text/plain\r\nContent-Length: 5", "415")] {
+                let refused = try RawConnection(port: port)
+                try refused.send("POST /v1/write HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n\(headers)\r\n\r\n")
+                let answer = try await refused.read(until: "\r\n\r\n")
+                XCTAssertTrue(answer.hasPrefix("HTTP/1.1 \(status)"), answer)
+            }
+            // Behind an unanswered request, the 100 waits for that request's answer.
+            let behind = try RawConnection(port: port)
+            try behind.send("POST /v1/write HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+                            + "POST /v1/write HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n"
+                            + "Content-Length: \(body.utf8.count)\r\n\r\n")
+            let firstThenContinue = try await behind.read(until: "100 Continue\r\n\r\n")
+            XCTAssertTrue(firstThenContinue.hasPrefix("HTTP/1.1 200"), firstThenContinue)
+            try behind.send(body)
+            let second = try await behind.read(until: "\"lines\"")
+            XCTAssertTrue(second.contains("HTTP/1.1 200"), second)
         }
     }
 
