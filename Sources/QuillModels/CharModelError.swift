@@ -21,18 +21,10 @@ extension Alphabet {
     }
 }
 
-/// Describes a character for an error message: printable ones quoted, others by code point.
+/// Describes a character for an error message as every message does (`TextPreparation.shown`): visible ones
+/// quoted, others by code point (`U+000D`, `U+0009`).
 func describe(_ s: Unicode.Scalar) -> String {
-    switch s {
-    case "\n": return "'\\n'"
-    case "\t": return "'\\t'"
-    case "\r": return "'\\r'"
-    default:
-        if s.properties.isWhitespace || s.value < 0x20 || s.properties.generalCategory == .control {
-            return String(format: "U+%04X", s.value)
-        }
-        return "'\(s)'"
-    }
+    TextPreparation.shown(Character(s))
 }
 
 

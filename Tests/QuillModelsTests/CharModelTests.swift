@@ -165,6 +165,10 @@ final class CharModelTests: XCTestCase {
         XCTAssertThrowsError(try sampler.sample(prime: "abz€", length: 3, rng: &rng)) { e in
             XCTAssertEqual("\(e)", "the priming text has characters the model's vocabulary lacks: 'z', '€'; remove them or train on text that has them")
         }
+        // Invisible ones by code point, as every message shows them.
+        XCTAssertThrowsError(try sampler.sample(prime: "a\tb\r\u{200B}", length: 3, rng: &rng)) { e in
+            XCTAssertTrue("\(e)".contains("lacks: U+0009, U+000D, U+200B;"), "\(e)")
+        }
     }
 
     /// A tiny text is overfitted to near-zero loss, and greedy sampling then reproduces it.
