@@ -6,7 +6,8 @@
 A training run's `last.safetensors` (its resume point) holds the network's tensors, the optimiser's (`adam.m.*`,
 `adam.v.*`, …) and the trainer's position (metadata `quill.trainer`); its `model.safetensors` holds the weights of
 the best validation only. To ship the weights of the last step instead, this copies every tensor that is not
-optimiser or weight-noise state, byte for byte, and all metadata except `quill.trainer`, and records the step in `quill.best`
+optimiser or weight-noise state, byte for byte, and all metadata except `quill.trainer` (`quill.data-checksum` made
+again for the new data section), and records the step in `quill.best`
 (as the trainer does for its best model) with `"last": true`, so the file says it is not the run's best
 validation. Standard library only; the output is written to a temporary file and renamed, and is refused when it
 is the input.
@@ -20,6 +21,18 @@ import sys
 # The run-state tensors Quill's checkpoints hold beside the weights: the optimisers' slots (QuillOptim: "adam.",
 # "rmsprop.", "sgd.", Hessian-free's "hf.") and adaptive weight noise's ln σ per weight ("noise.", WeightNoise.swift).
 OPTIMISER_PREFIXES = ("adam.", "rmsprop.", "sgd.", "hf.", "noise.")
+
+
+def data_checksum(body):
+    """`quill.data-checksum` of a data section, as SafeTensors.checksumText writes it: FNV-1a 64 over its
+    little-endian 64-bit words, then its last bytes one by one."""
+    h, prime, mask = 0xCBF29CE484222325, 0x100000001B3, (1 << 64) - 1
+    whole = len(body) - len(body) % 8
+    for (word,) in struct.iter_unpack("<Q", body[:whole]):
+        h = ((h ^ word) * prime) & mask
+    for byte in body[whole:]:
+        h = ((h ^ byte) * prime) & mask
+    return f"fnv1a64:{h:016x}"
 
 
 def main():
@@ -53,6 +66,8 @@ def main():
         out_header[name] = dict(info, data_offsets=[offset, offset + b - a])
         offset += b - a
     meta["quill.best"] = json.dumps({"step": step, "last": True}, separators=(",", ":"))
+    # The data section changed: its checksum is made again (Quill checks it on loading; the source's would not match).
+    meta["quill.data-checksum"] = data_checksum(b"".join(chunks))
     out_header["__metadata__"] = meta
     text = json.dumps(out_header, separators=(",", ":")).encode()
     text += b" " * (-len(text) % 8)
