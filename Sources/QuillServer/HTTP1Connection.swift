@@ -94,8 +94,11 @@ final class ConnectionClosing: ChannelDuplexHandler, RemovableChannelHandler {
     private var responding = false
     /// The decoder failed and its error is answered: what it reports after that is dropped.
     private var failed = false
-    /// The answer to an unreadable request that followed requests not yet answered: written after their answers.
-    private var pending: UnreadableRequest.Answer?
+    /// The answer to an unreadable request that followed requests not yet answered, and how many answers are still to
+    /// be written before it.
+    private var pending: (answer: UnreadableRequest.Answer, before: Int)?
+    /// A request's head has been read and its end has not: a decoder error now is in its body.
+    private var readingBody = false
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         guard let parserError = error as? HTTPParserError else {
@@ -109,9 +112,12 @@ final class ConnectionClosing: ChannelDuplexHandler, RemovableChannelHandler {
         let answer = UnreadableRequest.answer(parserError, requestLine: line, routes: routes,
                                               bothFramings: tap?.hasBothFramings ?? false)
         // Requests read before the unreadable one are answered first, in order (pipelining): the error follows
-        // the last of their answers.
-        if !requests.isEmpty || responding {
-            pending = answer
+        // the last of their answers. An error inside a request's body (a bad chunk) is that request's own answer,
+        // given without waiting for it (its body will never be whole), after those of the requests before it.
+        var before = requests.count + (responding ? 1 : 0)
+        if readingBody && !requests.isEmpty { before -= 1 }
+        guard before == 0 else {
+            pending = (answer, before)
             return
         }
         answerUnreadable(answer, context: context)
@@ -142,8 +148,9 @@ final class ConnectionClosing: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .end = unwrapInboundIn(data) { tap?.requestEnded() }
+        if case .end = unwrapInboundIn(data) { tap?.requestEnded(); readingBody = false }
         guard case .head(var head) = unwrapInboundIn(data) else { context.fireChannelRead(data); return }
+        readingBody = true
         let keepAlive = head.isKeepAlive
         // RFC 9110 §10.1.1: a client that sent `Expect: 100-continue` waits for a 100 before its body (curl for a
         // second); NIO and Hummingbird do not send it. It is sent when the head alone does not decide the answer
@@ -196,9 +203,9 @@ final class ConnectionClosing: ChannelDuplexHandler, RemovableChannelHandler {
         case .end:
             responding = false
             context.write(data, promise: promise)
-            if let answer = pending, requests.isEmpty {
-                pending = nil
-                answerUnreadable(answer, context: context)
+            if let waiting = pending {
+                pending = waiting.before > 1 ? (waiting.answer, waiting.before - 1) : nil
+                if waiting.before <= 1 { answerUnreadable(waiting.answer, context: context) }
             } else if requests.first?.continues == true {
                 requests[0].continues = false
                 sendContinue(context: context)

@@ -177,6 +177,20 @@ extension ServerTests {
             XCTAssertTrue(three.text.contains("PUT<U+0001>"), three.text)
             XCTAssertTrue(three.closed)
 
+            // A bad chunk inside a body is that request's 400, at once (not a 408 after --timeout), also behind a
+            // pipelined request, whose answer comes first.
+            for before in ["", "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"] {
+                let chunks = try RawConnection(port: port, timeout: 5)
+                let started = Date()
+                try chunks.send(before + "POST /v1/write HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                + "5\r\n{\"tex\r\nZZ\r\nabc\r\n0\r\n\r\n")
+                let answer = try await chunks.readToEnd()
+                XCTAssertLessThan(Date().timeIntervalSince(started), 4, answer.text)
+                XCTAssertTrue(answer.text.hasPrefix(before.isEmpty ? "HTTP/1.1 400" : "HTTP/1.1 200"), answer.text)
+                XCTAssertTrue(answer.text.contains("the request POST /v1/write is not valid HTTP/1.1"), answer.text)
+                XCTAssertTrue(answer.closed, answer.text)
+            }
+
             // Both framings: named as such, not as a bad Content-Length.
             let both = try RawConnection(port: port)
             try both.send("POST /v1/write HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n")
