@@ -38,7 +38,7 @@ public struct ServeCommand: ParsableCommand {
     var maxRenderBody = 16 << 20
     @Option(help: "Seconds a request may take, waiting and its body included (0.1…3600).") var timeout = 30.0
     @Option(name: .customLong("idle-timeout"),
-            help: "Seconds a connection may send nothing while no request of it is answered (0.1…3600; default 60, or twice --timeout when that is more); above --timeout, so a stalled body gets its 408.")
+            help: "Seconds a connection may send nothing while no request of it is answered (0.1…7200; default 60, or twice --timeout when that is more); above --timeout, so a stalled body gets its 408.")
     var idleTimeout: Double?
     @Option(name: .customLong("max-connections"),
             help: "Connections open at once; more wait to be accepted (1…100000).")

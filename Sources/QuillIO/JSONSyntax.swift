@@ -16,12 +16,15 @@ public enum JSONSyntax {
         } catch {
             detail = ((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String) ?? ""
         }
+        // "Number 1e999 is not representable in Swift": a number beyond a Double's range (read before the detail is
+        // cut short: the number may be hundreds of digits long).
+        if detail.hasPrefix("Number "), let range = detail.range(of: " is not representable in Swift") {
+            let number = detail[detail.index(detail.startIndex, offsetBy: 7)..<range.lowerBound]
+            let shown = number.count <= 40 ? String(number) : "\(number.prefix(12))…\(number.suffix(6)) (\(number.count) characters)"
+            return "the number \(shown) is beyond the range of a double (about ±1.8e308)"
+        }
         var text = String(detail.prefix(200).filter { !$0.isNewline }).trimmingCharacters(in: CharacterSet(charactersIn: ". "))
         guard !text.isEmpty else { return nil }
-        // "Number 1e999 is not representable in Swift": a number beyond a Double's range.
-        if text.hasPrefix("Number "), let range = text.range(of: " is not representable in Swift") {
-            return "the number \(text[text.index(text.startIndex, offsetBy: 7)..<range.lowerBound]) is beyond the range of a double (about ±1.8e308)"
-        }
         if let range = text.range(of: " around character "), let offset = Int(text[range.upperBound...]) {
             // Foundation counts bytes after a UTF-8 byte-order mark, which it skips (and an editor does not show).
             let bom = bytes.starts(with: [0xEF, 0xBB, 0xBF])

@@ -60,7 +60,8 @@ public struct ServerConfiguration: Sendable {
         public static let maxChars = 1...100_000
         public static let maxBody = 1024...(64 << 20)
         public static let timeout = 0.1...3600.0
-        public static let idleTimeout = 0.1...3600.0
+        /// Up to twice the longest --timeout: the idle timeout stays above it (its default is twice --timeout).
+        public static let idleTimeout = 0.1...7200.0
         public static let maxConnections = 1...100_000
     }
 
@@ -86,7 +87,7 @@ public struct ServerConfiguration: Sendable {
         }
         if !(timeout.isFinite && Range.timeout.contains(timeout)) { return "--timeout must be between 0.1 and 3600 seconds, got \(timeout)" }
         if !(idleTimeout.isFinite && Range.idleTimeout.contains(idleTimeout)) {
-            return "--idle-timeout must be between 0.1 and 3600 seconds, got \(idleTimeout)"
+            return "--idle-timeout must be between 0.1 and 7200 seconds, got \(idleTimeout)"
         }
         if !Range.maxConnections.contains(maxConnections) {
             return "--max-connections must be between 1 and 100000, got \(maxConnections)"

@@ -201,7 +201,7 @@ final class OptionTests: XCTestCase {
         table += [Numeric(serve, "port", "-1", "65536"), Numeric(serve, "workers", "0", "257"),
                   Numeric(serve, "queue", "-1", "100001"), Numeric(serve, "max-chars", "0", "100001"),
                   Numeric(serve, "max-body", "1023", "67108865"), Numeric(serve, "max-render-body", "1023", "67108865"), Numeric(serve, "timeout", "0.05", "3601", float: true),
-                  Numeric(serve, "idle-timeout", "0.05", "3601", float: true),
+                  Numeric(serve, "idle-timeout", "0.05", "7201", float: true),
                   Numeric(serve, "max-connections", "0", "100001")]
         table += [Numeric(["bench", "render"], "lines", "0", "1000001"),
                   Numeric(["bench", "render"], "line-height", "3", "1001", float: true)]
@@ -426,6 +426,9 @@ final class OptionTests: XCTestCase {
         let plain = try XCTUnwrap(try Quill.parseAsRoot(["serve"]) as? ServeCommand)
         XCTAssertEqual(plain.settings.idleTimeout, 60)
         XCTAssertEqual(parseError(["serve", "--idle-timeout", "6", "--timeout", "5"]), "no error")
+        // The longest --timeout keeps a default idle timeout in range, and one above it may be given.
+        XCTAssertEqual(parseError(["serve", "--timeout", "3600"]), "no error")
+        XCTAssertEqual(parseError(["serve", "--timeout", "3600", "--idle-timeout", "3700"]), "no error")
     }
 
     /// A sample named by an id the file lacks is a usage error (64), as an index out of range is.

@@ -20,6 +20,10 @@ final class JSONSyntaxTests: XCTestCase {
         XCTAssertEqual(JSONSyntax.problem(Array("{\"a\": [1, 2".utf8)), "unexpected end of file during JSON parse")
         XCTAssertNil(JSONSyntax.problem(Array("{\"a\": [1, 2]}".utf8)))
         XCTAssertEqual(JSONSyntax.problem(Array("{\"bias\": 1e999}".utf8)), "the number 1e999 is beyond the range of a double (about ±1.8e308)")
+        // A long one too (Foundation's message is longer than the part of it kept for other faults), abridged.
+        let long = "1" + String(repeating: "0", count: 400)
+        XCTAssertEqual(JSONSyntax.problem(Array("{\"bias\": \(long)}".utf8)),
+                       "the number 100000000000…000000 (401 characters) is beyond the range of a double (about ±1.8e308)")
     }
 
     func testPlaceOfAnOffset() {
