@@ -88,7 +88,7 @@ public struct DataImportCommand: ParsableCommand {
             throw ValidationError("--train-list and --valid-list give the split; --split \(preprocess.split.rawValue) would replace it: give one or the other")
         }
         if !seededOptions.isEmpty && (trainList != nil || preprocess.split == .source) {
-            throw ValidationError("\(seededOptions.joined(separator: " and ")) shape a seeded split, which \(trainList != nil ? "--train-list and --valid-list replace" : "--split source does not draw"): drop \(seededOptions.count == 1 ? "it" : "them"), or use --split seeded")
+            throw ValidationError("\(seededOptions.joined(separator: " and ")) \(seededOptions.count == 1 ? "shapes" : "shape") a seeded split, which \(trainList != nil ? "--train-list and --valid-list replace" : "--split source does not draw"): drop \(seededOptions.count == 1 ? "it" : "them"), or use --split seeded")
         }
         try refuseNonFiles(inputs.map { (what: "an input of the import", path: Optional($0)) }, directoriesAllowed: true)
         try refuseNonFiles([("--ascii", ascii)], directoriesAllowed: true)
@@ -155,6 +155,10 @@ public struct DataImportCommand: ParsableCommand {
             .filter(\.1).map(\.0)
         if !seededOptions.isEmpty && ds.header.splitUsed == "source" {
             print("note: \(seededOptions.joined(separator: " and ")) \(seededOptions.count == 1 ? "was" : "were") not used: these samples carry their source's split (--split auto keeps it); --split seeded draws one")
+        }
+        let neither = ds.samples.count - training - validation
+        if neither > 0 && trainList == nil && ds.header.splitUsed == "source" {
+            print("note: \(counted(neither, "sample")) \(neither == 1 ? "carries" : "carry") no split in the source (or one it does not use): unassigned, neither trained on nor validated; --split seeded draws a split for all")
         }
         if training == 0 && trainList == nil {   // the lists say so themselves
             print("note: no sample is in the training split, so training on \(TextPreparation.shown(text: out)) is refused; \(ds.header.splitUsed == "seeded" ? "lower --valid-fraction" : "give the training lines a split")")

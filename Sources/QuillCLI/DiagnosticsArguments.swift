@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import QuillIO
 import QuillData
 import QuillModels
 import QuillRender
@@ -8,7 +9,7 @@ import QuillRender
 /// `train synthesis`): per-layer histograms in metrics.jsonl and TensorBoard event files. They change what is
 /// logged, never what is trained.
 struct DiagnosticsArguments: ParsableArguments {
-    @Option(help: "Every N steps, log per-layer weight and gradient histograms (30 bins) and the global gradient norm to metrics.jsonl, for `quill plot histograms` (0…1000000; 0 turns them off). Default: 0, or --eval-every's N when --tensorboard is given; on a --resume, what the run logged before.")
+    @Option(help: "Every N steps, log per-layer weight and gradient histograms (30 bins) and the global gradient norm to metrics.jsonl, for `quill plot histograms` (0…1000000; 0 turns them off). Default: 0, or --eval-every's N when --tensorboard is given; a resumed run logs as it did before.")
     var histogramEvery: Int?
 
     @Option(name: .customLong("tensorboard"), help: ArgumentHelp("Also write TensorBoard event files into this directory: the metrics as scalars and the histograms; a char model's validation samples as text, a handwriting model's as an image.", valueName: "dir"))
@@ -49,4 +50,6 @@ func refuseTensorBoardFile(_ dir: String?) throws {
     if let dir, FileManager.default.fileExists(atPath: dir), !isDirectory(dir) {
         throw ValidationError("--tensorboard \(dir): is a file, not a directory; give a directory for the TensorBoard event files")
     }
+    // What would stop the event files (a file or a dangling link on the path, /proc) is found before the run starts.
+    if let dir { try FileSystemError.checkDirectoryCanBeMade(dir) }
 }

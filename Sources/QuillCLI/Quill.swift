@@ -22,7 +22,7 @@ public struct Quill: ParsableCommand {
 /// exit.
 public enum QuillEntry {
     public static func run(_ arguments: [String]? = nil) -> Never {
-        if arguments == nil, let problem = undecodableArgument(rawArguments()) {
+        if arguments == nil, let problem = undecodableArgument(rawArguments()) ?? undecodablePath(in: "QUILL_MODEL_DIR") {
             // Swift decodes argv lossily (U+FFFD for a bad byte): a path would silently name another file.
             FileHandle.standardError.write(Data("quill: error: \(problem)\n".utf8))
             Foundation.exit(ExitStatus.usage.rawValue)
@@ -70,10 +70,26 @@ public enum QuillEntry {
     /// the one named and an input would be "missing".
     static func undecodableArgument(_ arguments: [[UInt8]]) -> String? {
         for (i, bytes) in arguments.enumerated() where String(validating: bytes, as: UTF8.self) == nil {
-            let shown = bytes.map { b in b >= 0x20 && b < 0x7F ? String(UnicodeScalar(b)) : String(format: "\\x%02X", b) }.joined()
-            return "argument \(i + 1) (\(shown)) is not valid UTF-8; Quill reads paths and text as UTF-8: rename the file or convert the text"
+            return "argument \(i + 1) (\(shownBytes(bytes))) is not valid UTF-8; Quill reads paths and text as UTF-8: rename the file or convert the text"
         }
         return nil
+    }
+
+    /// One line when the environment variable `name` (a path) is set to bytes that are not UTF-8, else nil: Swift
+    /// would read it with U+FFFD in their place, so the folder it names would be "missing".
+    static func undecodablePath(in name: String) -> String? {
+        guard let value = getenv(name) else { return nil }
+        let bytes = Array(UnsafeRawBufferPointer(start: value, count: strlen(value)))
+        guard String(validating: bytes, as: UTF8.self) == nil else { return nil }
+        return "\(name) (\(shownBytes(bytes))) is not valid UTF-8; Quill reads paths as UTF-8: rename the folder"
+    }
+
+    /// Bytes as a message shows an argument that is not UTF-8: printable ASCII as it is (a backslash doubled), every
+    /// other byte as \xNN.
+    static func shownBytes(_ bytes: [UInt8]) -> String {
+        bytes.map { b in
+            b == 0x5C ? "\\\\" : b >= 0x20 && b < 0x7F ? String(UnicodeScalar(b)) : String(format: "\\x%02X", b)
+        }.joined()
     }
 
     /// Why what the command printed did not all reach standard output (a full disk, a closed or broken descriptor:

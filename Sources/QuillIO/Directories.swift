@@ -27,4 +27,30 @@ extension FileSystemError {
         }
         throw FileSystemError(path: path, operation: .create, code: code)
     }
+
+    /// Throws what `createDirectory(path)` would throw, leaving nothing behind: for options checked before a run
+    /// starts (a `--tensorboard` directory made only when the first event is written). The first missing part is
+    /// made and removed again, so a directory that takes no new entries (/proc) is found too.
+    public static func checkDirectoryCanBeMade(_ path: String) throws {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
+            if isDir.boolValue { return }
+            throw FileSystemError(path: path, operation: .create, detail: "it is a file, not a directory; choose another path")
+        }
+        // The deepest part of the path that exists (or is a link), and the part below it.
+        var missing = path
+        var parent = (path as NSString).deletingLastPathComponent
+        while !parent.isEmpty && parent != missing && !FileManager.default.fileExists(atPath: parent)
+                && (try? FileManager.default.destinationOfSymbolicLink(atPath: parent)) == nil {
+            missing = parent
+            parent = (parent as NSString).deletingLastPathComponent
+        }
+        if !parent.isEmpty, parent != missing {
+            if FileManager.default.fileExists(atPath: parent, isDirectory: &isDir), !isDir.boolValue {
+                throw FileSystemError(path: parent, operation: .create, detail: "it is a file, not a directory; choose another path")
+            }
+        }
+        try createDirectory(missing)
+        _ = rmdir(missing)
+    }
 }

@@ -111,11 +111,7 @@ public final class EventFileWriter {
         if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), !isDirectory.boolValue {
             throw TensorBoardError.notADirectory(directory)
         }
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw FileSystemError(path: directory, operation: .create, detail: "cannot create the directory")
-        }
+        try FileSystemError.createDirectory(directory)
         let host = ProcessInfo.processInfo.hostName.filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." }
         let base = "events.out.tfevents.\(Int(now.timeIntervalSince1970)).\(host.isEmpty ? "quill" : host).\(getpid())"
         // Two writers started in one second by one process (a run resumed at once) get files of their own.

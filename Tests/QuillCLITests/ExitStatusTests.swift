@@ -74,6 +74,19 @@ final class ExitStatusTests: XCTestCase {
         XCTAssertEqual(process.terminationStatus, 64, e)
         XCTAssertTrue(e.contains("argument 4 (") && e.contains("/a\\xFF.png) is not valid UTF-8"), e)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path("")), [])
+        // A backslash typed in the argument is not mistaken for an escape; QUILL_MODEL_DIR is checked too.
+        XCTAssertEqual(QuillEntry.shownBytes([0x5C, 0x78, 0xFF]), "\\\\x\\xFF")
+        let env = Process()
+        env.executableURL = URL(fileURLWithPath: "/bin/sh")
+        env.arguments = ["-c", #"QUILL_MODEL_DIR="$(printf '/tmp/m\377')" "$0" write hi -o "$1/a.png""#, BadInputSuiteTests.quill.path, dir.path("")]
+        let envErr = Pipe()
+        env.standardOutput = FileHandle.nullDevice
+        env.standardError = envErr
+        try env.run()
+        let e2 = String(decoding: envErr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        env.waitUntilExit()
+        XCTAssertEqual(env.terminationStatus, 64, e2)
+        XCTAssertTrue(e2.contains("QUILL_MODEL_DIR (/tmp/m\\xFF) is not valid UTF-8"), e2)
     }
 
     /// Output that cannot all be written to standard output (a full disk) ends with 74 and says so, not 0.

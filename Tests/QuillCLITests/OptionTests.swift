@@ -361,7 +361,7 @@ final class OptionTests: XCTestCase {
         // Options of a split that is not drawn are refused, or noted where only the data decides.
         let listArgs = ["--train-list", dir.path("train.txt"), "--valid-list", dir.path("valid.txt")]
         let refusals = [(listArgs + ["--split", "seeded"], "--train-list and --valid-list give the split; --split seeded would replace it"),
-                        (listArgs + ["--valid-fraction", "0.5"], "--valid-fraction shape a seeded split, which --train-list and --valid-list replace"),
+                        (listArgs + ["--valid-fraction", "0.5"], "--valid-fraction shapes a seeded split, which --train-list and --valid-list replace"),
                         (["--split", "source", "--seed", "7", "--valid-fraction", "0.2"], "--valid-fraction and --seed shape a seeded split, which --split source does not draw")]
         for (args, message) in refusals {
             let r = try runQuill(base + args + ["--out", dir.path("r.qds")])

@@ -159,6 +159,15 @@ final class FileLayerTests: XCTestCase {
             }
         }
         XCTAssertEqual(try String(contentsOfFile: dir.path("input.txt"), encoding: .utf8), "text")
+        // The check before a run says the same and leaves nothing behind.
+        XCTAssertThrowsError(try FileSystemError.checkDirectoryCanBeMade(dir.path("input.txt/tb/deeper"))) {
+            XCTAssertTrue("\($0)".contains("input.txt: cannot create it: it is a file, not a directory"), "\($0)")
+        }
+        XCTAssertThrowsError(try FileSystemError.checkDirectoryCanBeMade(dir.path("dangling/tb"))) {
+            XCTAssertTrue("\($0)".contains("it is a symbolic link to"), "\($0)")
+        }
+        try FileSystemError.checkDirectoryCanBeMade(dir.path("new/tb"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.path("new/tb")))
     }
 
     func testEveryErrnoGetsPlainWords() {
