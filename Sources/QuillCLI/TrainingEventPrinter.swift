@@ -93,6 +93,7 @@ private let interruptNotice = Array("\nquill: Ctrl-C: checkpointing and stopping
 func installInterruptHandler() -> () -> Bool {
     interruptRequested = 0
     _ = interruptNotice.count   // initialised here, not lazily inside the handler
+    InterruptRestore.clear()    // likewise (no plan yet: the run makes one when it moves files aside)
     signal(SIGINT) { _ in
         if interruptRequested != 0 {
             // A --force run before its first resume point puts the run it replaces back (unlink and rename only).
