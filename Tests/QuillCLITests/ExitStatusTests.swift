@@ -62,30 +62,27 @@ final class ExitStatusTests: XCTestCase {
         let line = try XCTUnwrap(QuillEntry.undecodableArgument([Array("-o".utf8), [0x63, 0xFF, 0x0A] + Array(".png".utf8)]))
         XCTAssertTrue(line.contains("argument 2 (c\\xFF\\x0A.png) is not valid UTF-8"), line)
         let dir = TempDir(); defer { dir.cleanup() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", #""$0" write hi -o "$1/$(printf 'a\377').png""#, BadInputSuiteTests.quill.path, dir.path("")]
-        let err = Pipe()
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = err
-        try process.run()
-        let e = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 64, e)
+        // The bytes reach quill through the shell: Process takes only Strings.
+        func shell(_ script: String) throws -> (status: Int32, err: String) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", script, BadInputSuiteTests.quill.path, dir.path("")]
+            let err = Pipe()
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = err
+            try process.run()
+            let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (process.terminationStatus, text)
+        }
+        let (status, e) = try shell(#""$0" write hi -o "$1/$(printf 'a\377').png""#)
+        XCTAssertEqual(status, 64, e)
         XCTAssertTrue(e.contains("argument 4 (") && e.contains("/a\\xFF.png) is not valid UTF-8"), e)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path("")), [])
         // A backslash typed in the argument is not mistaken for an escape; QUILL_MODEL_DIR is checked too.
         XCTAssertEqual(QuillEntry.shownBytes([0x5C, 0x78, 0xFF]), "\\\\x\\xFF")
-        let env = Process()
-        env.executableURL = URL(fileURLWithPath: "/bin/sh")
-        env.arguments = ["-c", #"QUILL_MODEL_DIR="$(printf '/tmp/m\377')" "$0" write hi -o "$1/a.png""#, BadInputSuiteTests.quill.path, dir.path("")]
-        let envErr = Pipe()
-        env.standardOutput = FileHandle.nullDevice
-        env.standardError = envErr
-        try env.run()
-        let e2 = String(decoding: envErr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        env.waitUntilExit()
-        XCTAssertEqual(env.terminationStatus, 64, e2)
+        let (status2, e2) = try shell(#"QUILL_MODEL_DIR="$(printf '/tmp/m\377')" "$0" write hi -o "$1/a.png""#)
+        XCTAssertEqual(status2, 64, e2)
         XCTAssertTrue(e2.contains("QUILL_MODEL_DIR (/tmp/m\\xFF) is not valid UTF-8"), e2)
     }
 
