@@ -32,6 +32,16 @@ public struct KernelBenchmark {
         /// Threads it ran on, for the fused steps (a small layer's run on fewer than the bench's); nil for the
         /// bench's threads.
         public var threads: Int? = nil
+        /// Whether its operands were rounded to bfloat16 (`QuillGEMM.multiplyBF16`): VDPBF16PS does two multiply-adds
+        /// per lane where an FMA does one, so such a product can run above the fp32 FMA peak on a quiet machine.
+        public var bf16 = false
+
+        /// Whether this fp32 product ran above `peakGFLOPS`, which only a peak measured while the host was busy
+        /// allows; false for bf16 products (they may pass an fp32 peak) and for the pointwise kernels.
+        public func exceedsFP32Peak(_ peakGFLOPS: Double) -> Bool {
+            guard let flops, !bf16, seconds > 0 else { return false }
+            return flops / seconds / 1e9 > peakGFLOPS
+        }
     }
 
     /// The products (GEMMs of a 50-step window of `batch` rows and `hidden` units, and one layer's steps per cell kind),
@@ -45,8 +55,9 @@ public struct KernelBenchmark {
         let h = Self.random(B * H, &rng), w = Self.random(H * G, &rng), g = Self.random(B * G, &rng)
         let big = Self.random(2500 * H, &rng), bigG = Self.random(2500 * G, &rng), out = Self.random(H * G, &rng)
         var rows = [Timing]()
-        func product(_ name: String, _ flops: Double, _ body: () -> Void) {
-            rows.append(Timing(name: name, seconds: Self.time(repetitions, body), flops: flops, elements: 0, unit: ""))
+        func product(_ name: String, _ flops: Double, bf16: Bool = false, _ body: () -> Void) {
+            rows.append(Timing(name: name, seconds: Self.time(repetitions, body), flops: flops, elements: 0, unit: "",
+                               bf16: bf16))
         }
         product("h·Wh        (\(B)×\(H))·(\(H)×\(G))", 2.0 * Double(B * H * G)) {
             matmul(m: B, n: G, k: H, a: h.ptr, lda: H, b: w.ptr, ldb: G, beta: 1, c: g.ptr, ldc: G) }
@@ -73,12 +84,12 @@ public struct KernelBenchmark {
         // directly: `matmul` takes them only for shapes `isLarge` accepts.
         if Self.bf16Skipped == nil {
             let label = "Quill GEMM bf16"
-            product("X·Wx        (2500×\(H))·(\(H)×\(G)), \(label)", large) {
+            product("X·Wx        (2500×\(H))·(\(H)×\(G)), \(label)", large, bf16: true) {
                 QuillGEMM.multiplyBF16(m: 2500, n: G, k: H, a: big.ptr, lda: H, b: w.ptr, ldb: G, c: bigG.ptr, ldc: G) }
-            product("Xᵀ·dG       (\(H)×2500)·(2500×\(G)), \(label)", large) {
+            product("Xᵀ·dG       (\(H)×2500)·(2500×\(G)), \(label)", large, bf16: true) {
                 QuillGEMM.multiplyBF16(transA: true, m: H, n: G, k: 2500, a: big.ptr, lda: H, b: bigG.ptr, ldb: G,
                                        beta: 1, c: out.ptr, ldc: G) }
-            product("dG·Wxᵀ      (2500×\(G))·(\(G)×\(H)), \(label)", large) {
+            product("dG·Wxᵀ      (2500×\(G))·(\(G)×\(H)), \(label)", large, bf16: true) {
                 QuillGEMM.multiplyBF16(transB: true, m: 2500, n: H, k: G, a: bigG.ptr, lda: G, b: w.ptr, ldb: G,
                                        c: big.ptr, ldc: H) }
         }

@@ -20,6 +20,7 @@ final class KernelBenchmarkTests: XCTestCase {
         XCTAssertEqual(products.filter { $0.name.hasSuffix(", Quill GEMM bf16") }.count, QuillGEMM.bf16Available ? 3 : 0)
         XCTAssertEqual(KernelBenchmark.bf16Skipped == nil, QuillGEMM.bf16Available, "a line says why bf16 is skipped")
         XCTAssertTrue(products.filter { $0.name.hasSuffix(", Quill GEMM bf16") }.allSatisfy { $0.flops == 2 * 2500 * 4 * 16 })
+        XCTAssertEqual(products.filter(\.bf16).map(\.name), products.filter { $0.name.hasSuffix(" bf16") }.map(\.name))
         XCTAssertEqual(QuillGEMM.path, saved, "left as found")
         XCTAssertEqual(products[0].flops, 2 * 2 * 4 * 16)
         for (kind, label) in [(CellKind.lstm, "LSTM"), (.gru, "GRU"), (.rnn, "RNN"), (.rnnRelu, "RNN-RELU")] {
@@ -32,5 +33,18 @@ final class KernelBenchmarkTests: XCTestCase {
         XCTAssertEqual(pointwise.map(\.elements), [8, 8, 32, 32, 32, 32])
         for t in products + pointwise { XCTAssertTrue(t.seconds.isFinite && t.seconds >= 0, t.name) }
         XCTAssertTrue(pointwise.allSatisfy { $0.flops == nil })
+    }
+
+    /// Only an fp32 product above the fp32 peak says the host was busy: a bf16 one does two multiply-adds a lane per
+    /// instruction (on a Zen 4 it ran at 1.5–1.8× the fp32 peak, quiet).
+    func testOnlyAnFP32ProductAboveThePeakCallsTheHostBusy() {
+        let fp32 = KernelBenchmark.Timing(name: "X·Wx", seconds: 1e-3, flops: 300e6, elements: 0, unit: "")
+        var bf16 = fp32
+        bf16.bf16 = true
+        XCTAssertTrue(fp32.exceedsFP32Peak(250))      // 300 GFLOP/s against a 250 GFLOP/s peak
+        XCTAssertFalse(fp32.exceedsFP32Peak(350))
+        XCTAssertFalse(bf16.exceedsFP32Peak(250))
+        let pointwise = KernelBenchmark.Timing(name: "tanh", seconds: 1e-3, flops: nil, elements: 8, unit: "element")
+        XCTAssertFalse(pointwise.exceedsFP32Peak(0))
     }
 }
