@@ -341,6 +341,7 @@ public struct WriteCommand: ParsableCommand {
         request.options = WriteOptions(bias: sampling.bias, stepsPerCharacter: lines.stepsPerChar,
                                        finishingSteps: lines.finishSteps)
         request.tries = lines.tries
+        request.candidates = lines.candidates
         request.pieceCharacters = lines.pieceChars
         request.seed = sampling.seed
         request.lineHeight = lineHeight

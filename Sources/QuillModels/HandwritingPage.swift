@@ -81,10 +81,17 @@ public struct PageWriter {
     public let sampler: HandwritingSampler
     public var options: WriteOptions
     public var check = LineCheck()
-    /// Tries per line, the first included.
+    /// Tries per line when it breaks down, the first included (with `candidates` > 1, the candidates' round counts
+    /// as the first).
     public var maxTries = PageWriter.defaultMaxTries
     /// The default of `maxTries` (`quill write --tries`).
     public static let defaultMaxTries = 6
+    /// Tries drawn of every line (piece) before it is checked, the one with the most evidence for its text kept
+    /// (`TextEvidence`; fewest `LineCheck` problems first): 1 writes each line once, as before; N costs about 3N
+    /// times the sampling (N tries, each scored by two teacher-forced passes). Try k has the seed a line's k-th try
+    /// has always had, so the first is the line written with 1; tries again of broken lines come after (`quill
+    /// write --candidates`).
+    public var candidates = 1
     /// Lines longer than this many characters (Unicode scalars) are written in pieces of at most this many, cut at
     /// spaces and joined (`LinePieces`); 0 writes every line whole.
     public var pieceCharacters = PageWriter.defaultPieceCharacters
@@ -166,7 +173,8 @@ public struct PageWriter {
         }
     }
 
-    /// Writes the pieces as one batch, then writes each broken piece again (the broken ones of a try as one batch),
+    /// Writes the pieces as one batch (`candidates` batches, each piece keeping its try with the fewest problems and
+    /// the most evidence for its text), then writes each broken piece again (the broken ones of a try as one batch),
     /// up to `maxTries` tries; a piece that never comes out sound keeps its least broken try.
     /// - Throws: `NonFiniteOutputError` as soon as a try's output is not finite (no point in trying again).
     /// `firstTry` is told how many pieces of the first try are finished, as they finish.
@@ -188,11 +196,35 @@ public struct PageWriter {
         }
         var best = try attempt(Array(texts.indices), 0)
         var bestProblems = best.indices.map { problems(best[$0], $0) }
+        if candidates > 1 {
+            var drawn = [best]
+            for k in 1..<candidates { drawn.append(try attempt(Array(texts.indices), k)) }
+            // All tries of all pieces scored in one batch.
+            let lines = drawn.flatMap { $0 }
+            guard let scores = TextEvidence.scores(lines, texts: drawn.flatMap { _ in texts }, prime: prime,
+                                                   sampler: sampler, shouldStop: observer?.shouldStop)
+            else { throw SamplingStopped() }
+            let n = texts.count
+            for r in texts.indices {
+                var kept = 0
+                for k in 1..<candidates {
+                    let p = problems(drawn[k][r], r)
+                    if p.count < bestProblems[r].count
+                        || (p.count == bestProblems[r].count && scores[k * n + r] > scores[kept * n + r]) {
+                        kept = k
+                        best[r] = drawn[k][r]
+                        bestProblems[r] = p
+                    }
+                }
+            }
+        }
         let first = bestProblems
         var tries = [Int](repeating: 1, count: texts.count)
         var broken = texts.indices.filter { !bestProblems[$0].isEmpty }
-        var k = 1
-        while !broken.isEmpty && k < maxTries {
+        // Retries take seeds after the candidates'; with one candidate, tries 1, 2, … as always.
+        var k = candidates
+        let lastTry = maxTries + candidates - 1
+        while !broken.isEmpty && k < lastTry {
             let again = try attempt(broken, k)
             for (r, g) in zip(broken, again) {
                 tries[r] += 1
@@ -208,7 +240,7 @@ public struct PageWriter {
         // A primed line that never got past the prime (an untrained or mismatched model) is written without it.
         if prime != nil {
             for r in texts.indices where bestProblems[r].contains(.empty) {
-                var rng = [SeededGenerator(seed: pieces[r].seed(seed, attempt: maxTries))]
+                var rng = [SeededGenerator(seed: pieces[r].seed(seed, attempt: lastTry))]
                 best[r] = sampler.write([texts[r]], options: options, rngs: &rng, prime: nil,
                                         observer: observer([r], pieces: pieces, firstTry: false))[0]
                 if best[r].stopped { throw SamplingStopped() }

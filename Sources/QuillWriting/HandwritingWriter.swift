@@ -31,6 +31,8 @@ public struct PageRequest: Sendable {
     public var options = WriteOptions()
     /// Tries per line when a line breaks down (`PageWriter.maxTries`).
     public var tries = PageWriter.defaultMaxTries
+    /// Tries drawn of every line, the one with the most evidence for its text kept (`PageWriter.candidates`).
+    public var candidates = 1
     /// Lines longer than this many characters are written in pieces (`PageWriter.pieceCharacters`; 0: whole).
     public var pieceCharacters = PageWriter.defaultPieceCharacters
     public var seed: UInt64 = 1
@@ -149,6 +151,7 @@ public final class HandwritingWriter: @unchecked Sendable {
     public func pageWriter(_ request: PageRequest) -> PageWriter {
         var writer = PageWriter(sampler: sampler, options: request.options)
         writer.maxTries = request.tries
+        writer.candidates = request.candidates
         writer.pieceCharacters = request.pieceCharacters
         return writer
     }

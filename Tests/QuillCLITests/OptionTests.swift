@@ -149,7 +149,7 @@ final class OptionTests: XCTestCase {
             Numeric(write, "bias", "-0.5", "21", float: true), Numeric(write, "wrap", "9", "501"),
             Numeric(write, "max-chars", "0", "100001"), Numeric(write, "steps-per-char", "4", "201"),
             Numeric(write, "finish-steps", "-1", "101"), Numeric(write, "tries", "0", "21"),
-            Numeric(write, "piece-chars", "-1", "501"),
+            Numeric(write, "piece-chars", "-1", "501"), Numeric(write, "candidates", "0", "17"),
             Numeric(write, "line-height", "4", "2001", float: true), Numeric(write, "pen-width", "0", "51", float: true),
             Numeric(write, "dpi", "17", "1201", float: true),
             Numeric(write + ["--page", "a4"], "line-spacing", "0.5", "11", float: true),

@@ -186,6 +186,74 @@ final class PageWritingTests: XCTestCase {
         XCTAssertNotEqual(a.lines, try writer.write(["one line", "and another"], seed: 6).lines)
     }
 
+    // MARK: - Several tries of a line (`PageWriter.candidates`)
+
+    func testContrastTextShufflesTheLettersAndKeepsTheSpaces() {
+        let text = "the house at night"
+        let c = TextEvidence.contrast(text)
+        XCTAssertNotEqual(c, text)
+        XCTAssertEqual(c.count, text.count)
+        XCTAssertEqual(c.indices.filter { c[$0] == " " }.map { c.distance(from: c.startIndex, to: $0) },
+                       text.indices.filter { text[$0] == " " }.map { text.distance(from: text.startIndex, to: $0) })
+        XCTAssertEqual(c.sorted(), text.sorted())
+        XCTAssertEqual(TextEvidence.contrast(text), c, "deterministic")
+        XCTAssertEqual(TextEvidence.contrast("ab"), "ba")
+        XCTAssertEqual(TextEvidence.contrast("aa a"), "aa a")
+        XCTAssertEqual(TextEvidence.contrast(""), "")
+        XCTAssertEqual(TextEvidence.contrast("café, 1850"), TextEvidence.contrast("café, 1850"))
+        XCTAssertEqual(TextEvidence.contrast("café, 1850").unicodeScalars.sorted(), "café, 1850".unicodeScalars.sorted())
+    }
+
+    /// The teacher-forced log-likelihood of a line, one step at a time, is what `quill eval` computes for the same
+    /// rows over the whole sequence (minus its NLL), does not depend on what is scored beside it, and strokes
+    /// written for a text say it: they are likelier under it than under its contrast.
+    func testLinesAreLikelierUnderTheirOwnText() throws {
+        let sampler = try bundledSampler()
+        let texts = ["the house at night", "a week of rain", "pencil in the dark"]
+        let lines = sampler.write(texts, options: WriteOptions(bias: 1), seed: 3)
+        let together = try XCTUnwrap(sampler.logLikelihoods(lines.map(\.inputs), texts: texts, prime: nil))
+        for (i, line) in lines.enumerated() {
+            let alone = try XCTUnwrap(sampler.logLikelihoods([line.inputs], texts: [texts[i]], prime: nil))[0]
+            XCTAssertEqual(together[i], alone, accuracy: 1e-4 * abs(alone))
+            let rows = [OffsetRow.start] + line.inputs
+            let sample = PreparedSample(id: "line \(i)", writer: nil, text: texts[i], characters: sampler.encode(texts[i]),
+                                        split: .validation, originX: 0, originY: 0, dx: rows.map(\.dx),
+                                        dy: rows.map(\.dy), eos: rows.map { $0.eos >= 0.5 ? 1 : 0 })
+            let scores = HandwritingEvaluation.evaluate(sampler.model, samples: [sample], batch: 1)
+            XCTAssertEqual(scores.points, line.inputs.count)
+            XCTAssertEqual(alone, -scores.nats, accuracy: 1e-3 * abs(alone), "line \(i)")
+        }
+        let evidence = try XCTUnwrap(TextEvidence.scores(lines, texts: texts, prime: nil, sampler: sampler))
+        for (i, e) in evidence.enumerated() {
+            XCTAssertGreaterThan(e, 10, "line \(i), \(texts[i]): \(e) nats of evidence for its text")
+        }
+        XCTAssertEqual(TextEvidence.scores([], texts: [], prime: nil, sampler: sampler), [])
+        XCTAssertNil(sampler.logLikelihoods(lines.map(\.inputs), texts: texts, prime: nil, shouldStop: { true }))
+    }
+
+    /// With several candidates a line is the try with the most evidence for its text among those with the fewest
+    /// problems, so never one with less evidence than the line written once (its first try); one candidate writes
+    /// the page as before; pages stay deterministic. One-line pages, so that no line is primed.
+    func testCandidatesKeepTheTryWithTheMostEvidence() throws {
+        let sampler = try bundledSampler()
+        var writer = PageWriter(sampler: sampler, options: WriteOptions(bias: 1))
+        var changed = 0
+        for (i, text) in ["one line", "and another", "the third one"].enumerated() {
+            writer.candidates = 1
+            let once = try writer.write([text], seed: UInt64(5 + i))
+            writer.candidates = 3
+            let best = try writer.write([text], seed: UInt64(5 + i))
+            XCTAssertEqual(best.lines, try writer.write([text], seed: UInt64(5 + i)).lines, "deterministic")
+            let kept = try XCTUnwrap(best.generated[0]), first = try XCTUnwrap(once.generated[0])
+            let scores = try XCTUnwrap(TextEvidence.scores([kept, first], texts: [text, text], prime: nil, sampler: sampler))
+            if best.resampled.isEmpty && once.resampled.isEmpty {
+                XCTAssertGreaterThanOrEqual(scores[0], scores[1] - 1e-3 * abs(scores[1]), text)
+            }
+            if kept.inputs != first.inputs { changed += 1 }
+        }
+        XCTAssertGreaterThan(changed, 0, "three tries of three lines all kept the first")
+    }
+
     // MARK: - Broken-line detection
 
     /// φ rows for a window whose peak visits `path` (one character per step).
