@@ -87,10 +87,10 @@ public struct PageWriter {
     /// The default of `maxTries` (`quill write --tries`).
     public static let defaultMaxTries = 6
     /// Tries drawn of every line (piece) before it is checked, the one with the most evidence for its text kept
-    /// (`TextEvidence`; fewest `LineCheck` problems first): 1 writes each line once, as before; N costs about 3N
-    /// times the sampling (N tries, each scored by two teacher-forced passes). Try k has the seed a line's k-th try
-    /// has always had, so the first is the line written with 1; tries again of broken lines come after (`quill
-    /// write --candidates`).
+    /// (`TextEvidence`; fewest `LineCheck` problems first): 1 writes each line once, as before; N samples N tries
+    /// and scores each by two teacher-forced passes (4 took about 6 times as long as 1 on a 2-core machine). Try k
+    /// has the seed a line's k-th try has always had, so the first is the line written with 1; tries again of
+    /// broken lines come after (`quill write --candidates`).
     public var candidates = 1
     /// Lines longer than this many characters (Unicode scalars) are written in pieces of at most this many, cut at
     /// spaces and joined (`LinePieces`); 0 writes every line whole.

@@ -10,8 +10,9 @@ import QuillNumerics
 /// samples, not a change to any sample (each is drawn as `HandwritingSampler.write` draws it, with its own seed).
 ///
 /// Why not the likelihood alone: over the legibility benchmark's 36 sentences at nine seed sets (324 lines, bias 1),
-/// keeping the likeliest of four tries lowered the OCR character error rate from 0.069 to 0.063–0.072 (by how it
-/// was scored), keeping the one with the most evidence for its text to 0.060 (README, "Several tries of a line").
+/// keeping the likeliest of four tries took the OCR character error rate from 0.069 to 0.063–0.072 (by how the
+/// likelihood was scored), keeping the one with the most evidence for its text to 0.061 (README, "Several tries of
+/// a line").
 public enum TextEvidence {
     /// The contrast text: the text's non-space Unicode scalars shuffled among their places by a fixed permutation
     /// (a seeded Fisher–Yates shuffle, seed 1), spaces where they were, so the contrast has the text's length,
@@ -81,16 +82,15 @@ extension HandwritingSampler {
         }
         var total = [Double](repeating: 0, count: B)
         let W = model.mixture.outputSize
-        var target = [Float](repeating: 0, count: 3)
+        let target = UnsafeMutablePointer<Float>.allocate(capacity: 3)
+        defer { target.deallocate() }
         for t in 0..<(rows.map(\.count).max() ?? 0) {
             if let stop = shouldStop, stop() { return nil }
             advance(ws, inputs: x)
             for b in 0..<B where t < rows[b].count {
                 let r = rows[b][t]
                 target[0] = r.dx; target[1] = r.dy; target[2] = r.eos
-                total[b] -= target.withUnsafeBufferPointer {
-                    model.mixture.loss(ws.y.ptr + b * W, targets: $0.baseAddress!, mask: nil, rows: 1, dy: nil).total
-                }
+                total[b] -= model.mixture.loss(ws.y.ptr + b * W, targets: target, mask: nil, rows: 1, dy: nil).total
                 x[b] = r
             }
         }

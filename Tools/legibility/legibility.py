@@ -102,6 +102,7 @@ import concurrent.futures
 import json
 import os
 import re
+import shlex
 import shutil
 import statistics
 import struct
@@ -321,6 +322,8 @@ class Runner:
         self.has_input = "--input" in help_text and not args.text_arg
         # PNGs at one pixel per point, as the benchmark has always read them (quill's default became 150 dpi).
         self.fixed_dpi = ["--dpi", "72"] if "--dpi" in help_text else []
+        self.seed_offset = args.seed_offset
+        self.write_args = shlex.split(args.write_args)
         self.counter = 0
         self.lock = threading.Lock()
 
@@ -353,8 +356,8 @@ class Runner:
             cmd += ["--input", path]
         else:
             cmd += [text]
-        cmd += ["-o", png, "--bias", f"{bias:g}", "--seed", str(seed), "--line-height", str(LINE_HEIGHT),
-                "--pen-width", str(PEN_WIDTH)] + self.fixed_dpi
+        cmd += ["-o", png, "--bias", f"{bias:g}", "--seed", str(seed + self.seed_offset),
+                "--line-height", str(LINE_HEIGHT), "--pen-width", str(PEN_WIDTH)] + self.fixed_dpi + self.write_args
         if page:
             cmd += ["--max-chars", "2000"]
         if style:
@@ -596,6 +599,11 @@ def main():
     ap.add_argument("--ocr-scale", type=int, default=1,
                     help="upscale PNGs this many times (nearest neighbour) before the OCR (default %(default)s)")
     ap.add_argument("--ocr-pad", type=int, default=20, help="white border added when upscaling (pixels)")
+    ap.add_argument("--seed-offset", type=int, default=0, metavar="N",
+                    help="add N to every seed (sentence i then uses seed i + N): other seed sets of the same "
+                    "benchmark, to see how much its figures move with the seeds (default 0)")
+    ap.add_argument("--write-args", default="", metavar="ARGS",
+                    help="more options for every quill write, one string (e.g. \"--candidates 4\")")
     ap.add_argument("--text-arg", action="store_true",
                     help="pass page text as quill's positional TEXT argument instead of --input (automatic for "
                     "quills without --input)")
@@ -628,8 +636,8 @@ def main():
              f"OCR: {tess_version}, LSTM engine, -l eng; sentences --psm 7, pages --psm 6; "
              f"{'upscaled x' + str(args.ocr_scale) + ' with a ' + str(args.ocr_pad) + ' px border' if args.ocr_scale > 1 else 'PNG read as written (no upscaling)'}\n"
              f"quill write TEXT -o FILE.png --bias B --seed S --line-height {LINE_HEIGHT} --pen-width {PEN_WIDTH} "
-             f"[--style NAME]\n"
-             f"sentences: {len(sentences)} (sentence i uses seed i); styles: {', '.join(styles) or 'none'}; "
+             f"[--style NAME]{' ' + args.write_args if args.write_args else ''}\n"
+             f"sentences: {len(sentences)} (sentence i uses seed i{f' + {args.seed_offset}' if args.seed_offset else ''}); styles: {', '.join(styles) or 'none'}; "
              f"pages: {len(passages) if args.pages else 0} passages x seeds {','.join(map(str, PAGE_SEEDS))} via "
              f"{'--input FILE' if runner.has_input else 'the positional TEXT argument'}\n"
              f"lists: {', '.join(f'{n} ({len(v)})' for n, v in lists.items()) or 'none'} (sentence i uses seed i, "
@@ -753,6 +761,7 @@ def main():
                          "sentences": len(sentences), "sentence_seeds": "sentence i uses seed i",
                          "page_seeds": list(PAGE_SEEDS), "page_text_via": "--input" if runner.has_input else "argument",
                          "ocr_scale": args.ocr_scale, "ocr_pad": args.ocr_pad if args.ocr_scale > 1 else 0,
+                         "seed_offset": args.seed_offset, "write_args": runner.write_args,
                          "jobs": args.jobs, "seconds": round(elapsed, 1), "description": setup},
                "summary": summary, "items": recs}
         if lists:
