@@ -35,16 +35,27 @@ public enum TextEvidence {
         return String(view)
     }
 
+    /// Lines scored in one batch (each twice, under its text and its contrast), so that the workspace of a long
+    /// page's many tries stays small.
+    public static let linesPerBatch = 128
+
     /// The evidence of each line for its text (see `TextEvidence`): log Pr(rows | text) − log Pr(rows | contrast),
-    /// in nats, over every row the line was fed after the prime (`GeneratedLine.inputs`).
+    /// in nats, over every row the line was fed after the prime (`GeneratedLine.inputs`); `linesPerBatch` lines at a
+    /// time.
     /// - Returns: one value per line, or nil when `shouldStop` stopped the scoring.
     public static func scores(_ lines: [GeneratedLine], texts: [String], prime: Prime?,
                               sampler: HandwritingSampler, shouldStop: (() -> Bool)? = nil) -> [Double]? {
         precondition(lines.count == texts.count, "scores needs one text per line")
-        let rows = lines.map(\.inputs)
-        guard let ll = sampler.logLikelihoods(rows + rows, texts: texts + texts.map(contrast), prime: prime,
-                                              shouldStop: shouldStop) else { return nil }
-        return lines.indices.map { ll[$0] - ll[lines.count + $0] }
+        var out = [Double]()
+        out.reserveCapacity(lines.count)
+        for start in stride(from: 0, to: lines.count, by: linesPerBatch) {
+            let part = start..<min(lines.count, start + linesPerBatch)
+            let rows = part.map { lines[$0].inputs }, own = part.map { texts[$0] }
+            guard let ll = sampler.logLikelihoods(rows + rows, texts: own + own.map(contrast), prime: prime,
+                                                  shouldStop: shouldStop) else { return nil }
+            out += rows.indices.map { ll[$0] - ll[rows.count + $0] }
+        }
+        return out
     }
 }
 

@@ -228,6 +228,14 @@ final class PageWritingTests: XCTestCase {
             XCTAssertGreaterThan(e, 10, "line \(i), \(texts[i]): \(e) nats of evidence for its text")
         }
         XCTAssertEqual(TextEvidence.scores([], texts: [], prime: nil, sampler: sampler), [])
+        // More lines than one batch takes: each scored, in order (a line with no rows scores 0).
+        let many = TextEvidence.linesPerBatch + 2
+        let mixed = (0..<many).map { $0 == many - 1 ? lines[0] : GeneratedLine(textLength: 3) }
+        let manyScores = try XCTUnwrap(TextEvidence.scores(mixed, texts: (0..<many).map { $0 == many - 1 ? texts[0] : "abc" },
+                                                           prime: nil, sampler: sampler))
+        XCTAssertEqual(manyScores.count, many)
+        XCTAssertEqual(manyScores.dropLast(), ArraySlice(repeating: 0, count: many - 1))
+        XCTAssertEqual(manyScores[many - 1], evidence[0], accuracy: 1e-3 * abs(evidence[0]))
         XCTAssertNil(sampler.logLikelihoods(lines.map(\.inputs), texts: texts, prime: nil, shouldStop: { true }))
     }
 
