@@ -92,6 +92,20 @@ public struct PageWriter {
     /// has the seed a line's k-th try has always had, so the first is the line written with 1; tries again of
     /// broken lines come after (`quill write --candidates`).
     public var candidates = 1
+    /// Of `candidates` tries of a line, the first and those whose width per character in letter heights
+    /// (`widthPerCharacter`) is within this range of the first's compete: a try in a much smaller or larger hand than the line written once is not kept, so a page
+    /// keeps one hand.
+    public var candidateWidthRange: ClosedRange<Double> = 0.87...1.15
+
+    /// The x-extent of a line's ink over its text's length, in letter heights (`StrokeGeometry.letterHeight`): how
+    /// wide the line's characters come out once the page has scaled it to its letter height (0 for a line without
+    /// ink or without height).
+    public static func widthPerCharacter(_ g: GeneratedLine) -> Double {
+        let xs = g.strokes.flatMap { $0.map(\.x) }
+        let height = StrokeGeometry.letterHeight(g.sample)
+        guard let lo = xs.min(), let hi = xs.max(), height > 0, height.isFinite else { return 0 }
+        return (hi - lo) / Double(max(1, g.textLength)) / height
+    }
     /// Lines longer than this many characters (Unicode scalars) are written in pieces of at most this many, cut at
     /// spaces and joined (`LinePieces`); 0 writes every line whole.
     public var pieceCharacters = PageWriter.defaultPieceCharacters
@@ -206,8 +220,12 @@ public struct PageWriter {
             else { throw SamplingStopped() }
             let n = texts.count
             for r in texts.indices {
+                // A try in a hand much smaller or larger than the first's (the evidence tends to favour compact,
+                // print-like tries) would not match the page's other lines: only tries whose width per character is
+                // within `candidateWidthRange` of the first try's (the line `candidates` = 1 writes) compete with it.
+                let widths = drawn.map { Self.widthPerCharacter($0[r]) }
                 var kept = 0
-                for k in 1..<candidates {
+                for k in 1..<candidates where candidateWidthRange.contains(widths[k] / widths[0]) {
                     let p = problems(drawn[k][r], r)
                     if p.count < bestProblems[r].count
                         || (p.count == bestProblems[r].count && scores[k * n + r] > scores[kept * n + r]) {

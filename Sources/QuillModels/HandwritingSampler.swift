@@ -238,34 +238,23 @@ public final class HandwritingSampler {
         let B = texts.count
         guard B > 0 else { return [] }
         let start = prime.map { encode($0.text).count + 1 } ?? 0
-        let encoded = texts.map { line in prime.map { encode($0.text + " " + line) } ?? encode(line) }
+        let encoded = conditioningTexts(texts, prime: prime)
         // Lengths in the unit of the encoding, scalars: a character of several scalars is several symbols.
         let lengths = encoded.map { $0.count - start }
+        var lines = lengths.map { GeneratedLine(textLength: $0) }
+        // Reading a style's few hundred rows takes as long as writing as many points: stop there too.
+        guard let ws = primedWorkspace(encoded, prime: prime, shouldStop: observer?.shouldStop) else {
+            for b in 0..<B { lines[b].stopped = true }
+            return lines
+        }
         let U = max(1, encoded.map(\.count).max() ?? 1)
-        let ws = model.makeWorkspace(steps: 1, batch: B, maxTextLength: U)
         // Invariant: a workspace has a window part whenever its model has a window (the guard above).
         let wws = ws.window!
-        for (b, chars) in encoded.enumerated() { wws.setText(row: b, chars) }
-        ws.resetState()
-        ws.activeSteps = 1
-        var lines = lengths.map { GeneratedLine(textLength: $0) }
         var phase = [Phase](repeating: prime == nil ? .writing : .skipping, count: B)
         // Every training sequence starts with the row (0, 0, 0); a prime is fed row by row (clamped), and its last
         // row is the input of the first sampled step.
-        var x = [OffsetRow](repeating: .start, count: B)
-        if let prime, let last = prime.rows.last {
-            for row in prime.rows.dropLast() {
-                // Reading a style's few hundred rows takes as long as writing as many points: stop here too.
-                if let stop = observer?.shouldStop, stop() {
-                    for b in 0..<B { lines[b].stopped = true }
-                    return lines
-                }
-                // A prime row's mixture outputs are never read: only the state moves on (the same state, so the
-                // same samples after it, as with the head run).
-                advance(ws, inputs: [OffsetRow](repeating: row, count: B), output: false)
-            }
-            x = [OffsetRow](repeating: last, count: B)
-        }
+        let x0 = prime?.rows.last ?? .start
+        var x = [OffsetRow](repeating: x0, count: B)
         // Pen lifted before the next point: true at the start of a line and after every sampled pen-up.
         var penUp = [Bool](repeating: prime.map { $0.rows.last?.penUp ?? true } ?? true, count: B)
         // The pen's x (raw units, 0 where sampling starts) and the rightmost ink so far, the prime's included: a
@@ -420,6 +409,31 @@ public final class HandwritingSampler {
     private func outputIsFinite(_ ws: HandwritingWorkspace<Float>, row: Int) -> Bool {
         let W = model.mixture.outputSize, y = ws.y.ptr + row * W
         return (0..<W).allSatisfy { y[$0].isFinite }
+    }
+
+    /// Each line's text as the window reads it: `prime.text + " " + text` (the text alone without a prime), encoded.
+    func conditioningTexts(_ texts: [String], prime: Prime?) -> [[Int32]] {
+        texts.map { line in prime.map { encode($0.text + " " + line) } ?? encode(line) }
+    }
+
+    /// A batch-1-step workspace for `encoded.count` lines, its window over `encoded`, reset and fed every row of
+    /// `prime` but the last (the input of the first step after it), or nil when `shouldStop`, asked before each
+    /// row, returned true.
+    func primedWorkspace(_ encoded: [[Int32]], prime: Prime?, shouldStop: (() -> Bool)?) -> HandwritingWorkspace<Float>? {
+        let B = encoded.count
+        let ws = model.makeWorkspace(steps: 1, batch: B, maxTextLength: max(1, encoded.map(\.count).max() ?? 1))
+        // Invariant: callers hold a synthesis model, and its workspaces have a window part.
+        let wws = ws.window!
+        for (b, chars) in encoded.enumerated() { wws.setText(row: b, chars) }
+        ws.resetState()
+        ws.activeSteps = 1
+        for row in prime?.rows.dropLast() ?? [] {
+            if let stop = shouldStop, stop() { return nil }
+            // A prime row's mixture outputs are never read: only the state moves on (the same state, so the same
+            // samples after it, as with the head run).
+            advance(ws, inputs: [OffsetRow](repeating: row, count: B), output: false)
+        }
+        return ws
     }
 
     /// Feeds one step of inputs and moves the state on. The outputs are in `ws.y`; without `output` they are not

@@ -75,22 +75,9 @@ extension HandwritingSampler {
         precondition(rows.count == texts.count, "logLikelihoods needs one text per line")
         let B = rows.count
         guard B > 0 else { return [] }
-        let encoded = texts.map { line in prime.map { encode($0.text + " " + line) } ?? encode(line) }
-        let U = max(1, encoded.map(\.count).max() ?? 1)
-        let ws = model.makeWorkspace(steps: 1, batch: B, maxTextLength: U)
-        // Invariant: a workspace has a window part whenever its model has a window (the guard above).
-        let wws = ws.window!
-        for (b, chars) in encoded.enumerated() { wws.setText(row: b, chars) }
-        ws.resetState()
-        ws.activeSteps = 1
-        var x = [OffsetRow](repeating: .start, count: B)
-        if let prime, let last = prime.rows.last {
-            for row in prime.rows.dropLast() {
-                if let stop = shouldStop, stop() { return nil }
-                advance(ws, inputs: [OffsetRow](repeating: row, count: B), output: false)
-            }
-            x = [OffsetRow](repeating: last, count: B)
-        }
+        guard let ws = primedWorkspace(conditioningTexts(texts, prime: prime), prime: prime, shouldStop: shouldStop)
+        else { return nil }
+        var x = [OffsetRow](repeating: prime?.rows.last ?? .start, count: B)
         var total = [Double](repeating: 0, count: B)
         let W = model.mixture.outputSize
         let target = UnsafeMutablePointer<Float>.allocate(capacity: 3)

@@ -256,6 +256,9 @@ final class PageWritingTests: XCTestCase {
             let scores = try XCTUnwrap(TextEvidence.scores([kept, first], texts: [text, text], prime: nil, sampler: sampler))
             if best.resampled.isEmpty && once.resampled.isEmpty {
                 XCTAssertGreaterThanOrEqual(scores[0], scores[1] - 1e-3 * abs(scores[1]), text)
+                // In the first try's hand: as wide a line for its letter height, within the bounds.
+                XCTAssertTrue(writer.candidateWidthRange.contains(
+                    PageWriter.widthPerCharacter(kept) / PageWriter.widthPerCharacter(first)), text)
             }
             if kept.inputs != first.inputs { changed += 1 }
         }
