@@ -210,7 +210,8 @@ public struct PageWriter {
         }
         var best = try attempt(Array(texts.indices), 0)
         var bestProblems = best.indices.map { problems(best[$0], $0) }
-        if candidates > 1 {
+        // A text that is its own contrast (one letter, or one letter repeated) gives no evidence either way.
+        if candidates > 1 && texts.contains(where: { TextEvidence.contrast($0) != $0 }) {
             var drawn = [best]
             for k in 1..<candidates { drawn.append(try attempt(Array(texts.indices), k)) }
             // All tries of all pieces scored in one batch.
