@@ -13,7 +13,7 @@ struct LineWritingOptions: ParsableArguments {
     @Option(help: "Tries per line when a line breaks down (1…20; 1 never writes a line again).")
     var tries = PageWriter.defaultMaxTries
     @Option(help: ArgumentHelp("Draw every line this many times and keep the try whose strokes say its text most "
-        + "clearly to the model (1…16; 1 writes each line once). 4 read with 11% fewer OCR character errors in the "
+        + "clearly to the model (1…16; 1 writes each line once). 4 read with 9% fewer OCR character errors in the "
         + "README's measurement and took about 6 times as long."))
     var candidates = 1
     @Option(name: .customLong("piece-chars"),

@@ -11,8 +11,8 @@ import QuillNumerics
 ///
 /// Why not the likelihood alone: over the legibility benchmark's 36 sentences at nine seed sets (324 lines, bias 1),
 /// keeping the likeliest of four tries took the OCR character error rate from 0.069 to 0.063–0.072 (by how the
-/// likelihood was scored), keeping the one with the most evidence for its text to 0.061 (README, "Several tries of
-/// a line").
+/// likelihood was scored), keeping the one with the most evidence for its text to 0.061, or 0.062 among tries in
+/// the first one's hand (README, "Several tries of a line").
 public enum TextEvidence {
     /// The contrast text: the text's non-space Unicode scalars shuffled among their places by a fixed permutation
     /// (a seeded Fisher–Yates shuffle, seed 1), spaces where they were, so the contrast has the text's length,
