@@ -93,8 +93,8 @@ public struct PageWriter {
     /// broken lines come after (`quill write --candidates`).
     public var candidates = 1
     /// Of `candidates` tries of a line, the first and those whose width per character in letter heights
-    /// (`widthPerCharacter`) is within this range of the first's compete: a try in a much smaller or larger hand than the line written once is not kept, so a page
-    /// keeps one hand.
+    /// (`widthPerCharacter`) is within this range of the first's compete: a try in a much smaller or larger hand
+    /// than the line written once is not kept, so a page keeps one hand.
     public var candidateWidthRange: ClosedRange<Double> = 0.87...1.15
 
     /// The x-extent of a line's ink over its text's length, in letter heights (`StrokeGeometry.letterHeight`): how
@@ -214,7 +214,7 @@ public struct PageWriter {
         if candidates > 1 && texts.contains(where: { TextEvidence.contrast($0) != $0 }) {
             var drawn = [best]
             for k in 1..<candidates { drawn.append(try attempt(Array(texts.indices), k)) }
-            // All tries of all pieces scored in one batch.
+            // All tries of all pieces scored together (`TextEvidence.linesPerBatch` lines a batch).
             let lines = drawn.flatMap { $0 }
             guard let scores = TextEvidence.scores(lines, texts: drawn.flatMap { _ in texts }, prime: prime,
                                                    sampler: sampler, shouldStop: observer?.shouldStop)

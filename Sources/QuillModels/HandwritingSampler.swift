@@ -419,7 +419,8 @@ public final class HandwritingSampler {
     /// A batch-1-step workspace for `encoded.count` lines, its window over `encoded`, reset and fed every row of
     /// `prime` but the last (the input of the first step after it), or nil when `shouldStop`, asked before each
     /// row, returned true.
-    func primedWorkspace(_ encoded: [[Int32]], prime: Prime?, shouldStop: (() -> Bool)?) -> HandwritingWorkspace<Float>? {
+    func primedWorkspace(_ encoded: [[Int32]], prime: Prime?,
+                         shouldStop: (() -> Bool)?) -> HandwritingWorkspace<Float>? {
         let B = encoded.count
         let ws = model.makeWorkspace(steps: 1, batch: B, maxTextLength: max(1, encoded.map(\.count).max() ?? 1))
         // Invariant: callers hold a synthesis model, and its workspaces have a window part.
