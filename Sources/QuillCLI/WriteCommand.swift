@@ -170,7 +170,7 @@ public struct WriteCommand: ParsableCommand {
                 throw e.naming(try sampling.file())
             }
             options = HandwritingWriter.pageOptions(lineHeight: request.lineHeight, style: request.style,
-                                                    pixelScale: request.pixelScale)
+                                                    pixelScale: request.pixelScale, letterHeight: page.letterHeight)
         }
         for r in page.resampled {
             let what = r.firstProblems.map(\.description).joined(separator: "; ")

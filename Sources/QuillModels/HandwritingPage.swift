@@ -38,34 +38,42 @@ extension WrittenPage {
     /// x-height, its letter height over `StrokeGeometry.letterHeightFactor` of its text, is the median of them
     /// all (`StrokeGeometry.normalisedLine`); so a line in capitals keeps capitals twice the others' small
     /// letters. A line of fewer than `minLettersToScale` letters and digits is scaled by the median of the other
-    /// lines' scales instead, and left out of the median x-height (unless every line is that short).
-    /// `letterHeight` is the median x-height times the median factor (a one-line page keeps its own
-    /// size and its measured letter height). Pages written in parts (a job's groups of lines, each in
+    /// lines' scales instead, and left out of the median x-height (unless every line is that short). A line
+    /// without letters or digits ("." or "--") is never measured: the height of a dot or a dash is no letter
+    /// height. `letterHeight` is the median x-height times the median factor (a one-line page keeps its own
+    /// size and its measured letter height); a page with no letter or digit at all keeps its lines as sampled and
+    /// has `typicalLetterHeight` (0 without it). Pages written in parts (a job's groups of lines, each in
     /// its own hand) are put together this way, so they too have one letter size.
-    public init(generated: [GeneratedLine?], texts: [String?], resampled: [Resample]) {
+    /// - Parameter typicalLetterHeight: the model's letter height in the dataset's raw units
+    ///   (`HandwritingSampler.typicalLetterHeight`), for a page of punctuation only.
+    public init(generated: [GeneratedLine?], texts: [String?], resampled: [Resample], typicalLetterHeight: Double? = nil) {
         let samples = generated.map { $0.map(\.sample) }
         let text = samples.indices.map { i in texts.indices.contains(i) ? texts[i] : nil }
         let factors = text.map { $0.map(StrokeGeometry.letterHeightFactor) ?? 1 }
         let measured = samples.map { $0.map(StrokeGeometry.letterHeight) ?? 0 }
-        let written = samples.indices.filter { samples[$0] != nil && measured[$0] > 0 && measured[$0].isFinite }
-        let long = written.filter { i in
-            (text[i]?.unicodeScalars.count(where: StrokeGeometry.isLetterOrDigit) ?? 0) >= Self.minLettersToScale
+        let letters = text.map { $0?.unicodeScalars.count(where: StrokeGeometry.isLetterOrDigit) ?? 0 }
+        let written = samples.indices.filter {
+            samples[$0] != nil && measured[$0] > 0 && measured[$0].isFinite && letters[$0] > 0
         }
-        var ownScale = [Bool](repeating: long.isEmpty, count: samples.count)
-        for i in long { ownScale[i] = true }
+        let long = written.filter { letters[$0] >= Self.minLettersToScale }
         let sized = long.isEmpty ? written : long
+        var ownScale = [Bool](repeating: false, count: samples.count)
+        for i in sized { ownScale[i] = true }
         func median(_ v: [Double]) -> Double? { v.isEmpty ? nil : v.sorted()[v.count / 2] }
         let height = median(sized.map { measured[$0] / factors[$0] }) ?? 0
-        // The scale a line of enough letters gets, for the lines too short to be measured.
+        // The scale a line of enough letters gets, for the lines too short to be measured (1, as sampled, when no
+        // line has a letter).
         let shared = median(sized.map { height * factors[$0] / measured[$0] }) ?? 1
         let usedFactors = samples.indices.filter { samples[$0] != nil }.map { factors[$0] }.sorted()
+        let fallback = typicalLetterHeight.flatMap { $0.isFinite && $0 > 0 ? $0 : nil } ?? 0
         self.init(lines: samples.indices.map { i in
                       samples[i].map {
                           StrokeGeometry.normalisedLine($0, letterHeight: ownScale[i] ? height * factors[i] : shared * measured[i])
                       }
                   },
                   generated: generated, resampled: resampled.sorted { ($0.line, $0.piece) < ($1.line, $1.piece) },
-                  letterHeight: height * (usedFactors.isEmpty ? 1 : usedFactors[usedFactors.count / 2]))
+                  letterHeight: sized.isEmpty ? fallback
+                      : height * (usedFactors.isEmpty ? 1 : usedFactors[usedFactors.count / 2]))
     }
 }
 
@@ -169,7 +177,8 @@ public struct PageWriter {
             let parts = piecesOfLine[i].compactMap { r in generated[r].map { (line: $0, text: pieces[r].text, start: pieces[r].start) } }
             return LinePieces.joined(parts, lineLength: line.unicodeScalars.count)
         }
-        return WrittenPage(generated: joined, texts: lines, resampled: resampled)
+        return WrittenPage(generated: joined, texts: lines, resampled: resampled,
+                           typicalLetterHeight: sampler.typicalLetterHeight)
     }
 
     /// A piece of a page line (`LinePieces.split`): the line's index on the page, the piece's index in the line,

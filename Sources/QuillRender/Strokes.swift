@@ -87,6 +87,9 @@ public struct PageOptions: Equatable, Sendable {
     /// Give every line the same vertical extent (the union of the lines' ink from top to bottom), so lines drawn
     /// with their midlines at y = 0 share one baseline on the page instead of each being centred on its own ink.
     public var sharedLineBand: Bool = false
+    /// With `sharedLineBand`: y values (line units) the shared band covers even where no line's ink reaches, so a
+    /// page of a lone "." or "-" is drawn at the size of the page's letters rather than blown up to fill a slot.
+    public var minimumBand: ClosedRange<Double>? = nil
     /// A pen per line of the page (`quill write --job`: each line its own colour and width), by the line's index
     /// among all the lines laid out; nil, or an index past its end, draws with `style`.
     public var lineStyles: [StrokeStyle]? = nil
@@ -158,8 +161,9 @@ public enum StrokeRenderer {
         let present = inked.compactMap { $0 }
         guard let first = present.first else { throw RenderError.emptyGeometry(what: what, detail: "every line is blank") }
         // present is non-empty (the guard above), so the fallbacks are never used.
-        let top = options.sharedLineBand ? present.map(\.minY).min() ?? first.minY : 0
-        let bottom = options.sharedLineBand ? present.map(\.maxY).max() ?? first.maxY : 0
+        let least = options.minimumBand.flatMap { $0.lowerBound.isFinite && $0.upperBound.isFinite ? $0 : nil }
+        let top = options.sharedLineBand ? min(present.map(\.minY).min() ?? first.minY, least?.lowerBound ?? .infinity) : 0
+        let bottom = options.sharedLineBand ? max(present.map(\.maxY).max() ?? first.maxY, least?.upperBound ?? -.infinity) : 0
         let bounds: [Rect] = inked.map { b in
             guard let b else {
                 return options.sharedLineBand ? Rect(x: 0, y: top, width: 0, height: bottom - top)

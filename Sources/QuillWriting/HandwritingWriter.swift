@@ -156,8 +156,11 @@ public final class HandwritingWriter: @unchecked Sendable {
         return writer
     }
 
-    /// The layout options of a written page: `lineHeight` slots, the pen `style`, lines sharing one band.
-    public static func pageOptions(lineHeight: Double, style: StrokeStyle, pixelScale: Double) -> PageOptions {
+    /// The layout options of a written page: `lineHeight` slots, the pen `style`, lines sharing one band that
+    /// covers at least the small letters' (half the page's `letterHeight`, in the lines' units, either side of the
+    /// midline), so a page of punctuation keeps the size of letters.
+    public static func pageOptions(lineHeight: Double, style: StrokeStyle, pixelScale: Double,
+                                   letterHeight: Double) -> PageOptions {
         var options = PageOptions()
         options.lineHeight = lineHeight
         options.style = style
@@ -165,6 +168,7 @@ public final class HandwritingWriter: @unchecked Sendable {
         // Lines have their midline at y = 0 and are scaled to the page's letter height: one band gives them one
         // baseline.
         options.sharedLineBand = true
+        if letterHeight.isFinite && letterHeight > 0 { options.minimumBand = -letterHeight / 2...letterHeight / 2 }
         return options
     }
 
@@ -184,7 +188,7 @@ public final class HandwritingWriter: @unchecked Sendable {
         writer.observer = observer
         let page = try writer.write(prepared.lines, seed: request.seed, prime: prime)
         let options = Self.pageOptions(lineHeight: request.lineHeight, style: request.style,
-                                       pixelScale: request.pixelScale)
+                                       pixelScale: request.pixelScale, letterHeight: page.letterHeight)
         return WrittenPageResult(prepared: prepared, page: page, options: options,
                                  placed: try Self.place(page, options: options, what: "the page"))
     }

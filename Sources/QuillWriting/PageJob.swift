@@ -253,8 +253,10 @@ extension HandwritingWriter {
             resampled += page.resampled
             done += group.lines.count
         }
-        let page = WrittenPage(generated: generated, texts: lines, resampled: resampled)
-        var options = Self.pageOptions(lineHeight: request.lineHeight, style: request.style, pixelScale: request.pixelScale)
+        let page = WrittenPage(generated: generated, texts: lines, resampled: resampled,
+                               typicalLetterHeight: sampler.typicalLetterHeight)
+        var options = Self.pageOptions(lineHeight: request.lineHeight, style: request.style, pixelScale: request.pixelScale,
+                                       letterHeight: page.letterHeight)
         let styles = settings.map { s -> StrokeStyle in
             var style = request.style
             if let c = s.color { style.color = c; style.strokeColors = nil }

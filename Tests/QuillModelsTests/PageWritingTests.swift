@@ -178,6 +178,52 @@ final class PageWritingTests: XCTestCase {
                        accuracy: 1e-6)
     }
 
+    /// A line without letters or digits ("." or "--") is never measured for the page's letter height: on a page of
+    /// lines with letters it is scaled like them; a page of punctuation only keeps its lines as sampled and takes
+    /// the model's typical letter height, so the layout does not blow a dot up to a line's height.
+    func testPunctuationIsScaledLikeThePageAndNeverMeasured() {
+        func loops(_ n: Int, radius r: Double = 3) -> GeneratedLine {
+            var line = GeneratedLine(textLength: n)
+            var x = 0.0, y = 0.0
+            for k in 0..<n { for i in 0..<8 {
+                let px = Double(k) * 10 + r * cos(Double(i) * .pi / 4), py = r * sin(Double(i) * .pi / 4)
+                line.dx.append(px - x); line.dy.append(py - y); line.eos.append(i == 7)
+                x = px; y = py
+            } }
+            return line
+        }
+        // A flat dash: its letter height (twice the interquartile range of y) is tiny.
+        var dash = GeneratedLine(textLength: 2)
+        for i in 0..<8 { dash.dx.append(i == 0 ? 0 : 4); dash.dy.append(i % 2 == 0 ? 0.01 : -0.01); dash.eos.append(i == 7) }
+        // Two short lines of letters, the first scaled up to the second's size (2×): the dash gets the median of
+        // their scales, 2, and leaves the letter height alone.
+        let withLetters = WrittenPage(generated: [loops(3, radius: 3), loops(3, radius: 6), dash],
+                                      texts: ["ocean", "ocean", "--"], resampled: [])
+        let page = WrittenPage(generated: [loops(3, radius: 3), loops(3, radius: 6)], texts: ["ocean", "ocean"], resampled: [])
+        XCTAssertEqual(withLetters.letterHeight, page.letterHeight, accuracy: 1e-9)
+        XCTAssertEqual(withLetters.lines[0]!.x.max()!, 2 * (loops(3).sample.x.max()! - loops(3).sample.x.min()!), accuracy: 1e-6)
+        XCTAssertEqual(withLetters.lines[2]!.x.max()!, 2 * 28, accuracy: 1e-4, "the dash is scaled like the letters")
+        let alone = WrittenPage(generated: [dash], texts: ["--"], resampled: [], typicalLetterHeight: 200)
+        XCTAssertEqual(alone.letterHeight, 200)
+        XCTAssertEqual(alone.lines[0]!.x.max()!, 28, accuracy: 1e-4, "kept as sampled")
+        XCTAssertEqual(WrittenPage(generated: [dash], texts: ["--"], resampled: []).letterHeight, 0)
+    }
+
+    /// `quill write "."`: a lone dot is drawn at the size of the model's letters (its page is tens of points wide),
+    /// not scaled up until its ink fills the line (a 9,463-pixel-wide PNG before).
+    func testALoneDotKeepsTheSizeOfLetters() throws {
+        let sampler = try bundledSampler()
+        XCTAssertEqual(sampler.typicalLetterHeight, HandwritingSampler.letterHeightPerStdDy * sampler.stats.stdDy)
+        let writer = PageWriter(sampler: sampler, options: WriteOptions(bias: 1))
+        for seed: UInt64 in 1...3 {
+            let page = try writer.write(["."], seed: seed)
+            XCTAssertEqual(page.letterHeight, sampler.typicalLetterHeight, "seed \(seed)")
+            let ink = page.lines[0]!
+            let width = ink.x.max()! - ink.x.min()!, height = ink.y.max()! - ink.y.min()!
+            XCTAssertLessThan(max(width, height), page.letterHeight, "seed \(seed): a dot, not a line")
+        }
+    }
+
     func testPagesAreDeterministic() throws {
         let sampler = try bundledSampler()
         let writer = PageWriter(sampler: sampler, options: WriteOptions(bias: 1))

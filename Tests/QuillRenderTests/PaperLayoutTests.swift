@@ -40,6 +40,24 @@ final class PaperLayoutTests: RenderTestCase {
         }
     }
 
+    /// `minimumBand` widens the shared band where the ink does not reach: a dot is drawn at the band's scale, not
+    /// blown up to fill its slot; a band the ink already covers changes nothing.
+    func testTheMinimumBandKeepsADotSmall() throws {
+        let dot: [[Stroke]] = [[[Point(x: 0, y: 0.4), Point(x: 0.2, y: 0.5)]]]
+        var options = PageOptions()
+        options.lineHeight = 40
+        options.sharedLineBand = true
+        options.minimumBand = -5...5
+        let placed = try StrokeRenderer.place(lines: dot, options: options, what: "t")
+        XCTAssertEqual(placed.layout.lines[0].transform.scale, 4, accuracy: 1e-12, "40 points for a band 10 tall")
+        let word: [[Stroke]] = [[[Point(x: 0, y: -8), Point(x: 30, y: 9)]]]
+        let wide = try StrokeRenderer.place(lines: word, options: options, what: "t")
+        options.minimumBand = nil
+        XCTAssertEqual(wide, try StrokeRenderer.place(lines: word, options: options, what: "t"))
+        XCTAssertEqual(try StrokeRenderer.place(lines: dot, options: options, what: "t").layout.lines[0].transform.scale,
+                       400, accuracy: 1e-9, "without it the dot fills the slot")
+    }
+
     func testLinesFlowOntoSheetsInsideTheMarginsWithOneLetterSize() throws {
         var paper = PaperSetup(size: Size(width: 300, height: 120))
         paper.margin = 20
