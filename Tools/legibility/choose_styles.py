@@ -116,8 +116,15 @@ def main():
     ap.add_argument("--prime-biases", default="1,1.5", help="biases the primes are sampled at (default %(default)s)")
     ap.add_argument("--bias", type=float, default=1.0, help="bias the sentences are written at (default %(default)s)")
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--rank-by", choices=("all", "ordinary", "digits", "capitals"), default="all",
-                    help="rank by the mean CER over all selection sentences or over one group (default %(default)s)")
+    ap.add_argument("--rank-by", choices=("all", "ordinary", "digits", "capitals", "last-word"), default="all",
+                    help="rank by the mean CER over all selection sentences or over one group, or by the share of "
+                         "lines whose last word is read right (ties: mean CER) (default %(default)s)")
+    ap.add_argument("--groups", default="ordinary,digits,capitals",
+                    help="selection sentences written: a comma-separated subset of ordinary, digits, capitals "
+                         "(default %(default)s)")
+    ap.add_argument("--sentence-seeds", type=int, default=1,
+                    help="write sentence i with seeds i, i+100, ..., i+100(K-1) (legibility.py's --seed-offset "
+                         "0, 100, ...), so a hand is judged on K tries of each sentence (default %(default)s)")
     ap.add_argument("--top", type=int, default=10, help="candidates to print (default %(default)s)")
     ap.add_argument("--pages", type=int, default=0,
                     help="write the selection passages with the N best candidates and print their page CER "
@@ -138,8 +145,11 @@ def main():
             raise SystemExit(f"choose_styles: {SELECTION_PASSAGES} exists; it is drawn once and committed")
         make_selection_passages(args.book)
         return
-    if args.seeds < 1 or args.jobs < 1 or args.pages < 0:
-        raise SystemExit("choose_styles: --seeds and --jobs are at least 1, --pages at least 0")
+    if args.seeds < 1 or args.jobs < 1 or args.pages < 0 or args.sentence_seeds < 1:
+        raise SystemExit("choose_styles: --seeds, --sentence-seeds and --jobs are at least 1, --pages at least 0")
+    wanted = [g for g in args.groups.split(",") if g]
+    if not wanted or any(g not in ("ordinary", "digits", "capitals") for g in wanted):
+        raise SystemExit(f"choose_styles: --groups {args.groups!r} is not a subset of ordinary,digits,capitals")
     try:
         biases = [float(b) for b in args.prime_biases.split(",")]
     except ValueError:
@@ -148,7 +158,8 @@ def main():
     if not os.path.isfile(weights):
         raise SystemExit(f"choose_styles: no model.safetensors in {args.model}")
     with open(SELECTION, encoding="utf-8") as f:
-        sentences = [l.rstrip("\n") for l in f if l.strip()]
+        # Numbered as in the whole file, so a sentence keeps its seed whichever groups are written.
+        sentences = [(i, s) for i, s in enumerate((l.rstrip("\n") for l in f if l.strip()), 1) if group(s) in wanted]
     legibility.ensure_tesseract()
 
     work = tempfile.mkdtemp(prefix="quill-styles-")
@@ -170,15 +181,16 @@ def main():
                         print(f"skipped (style add failed): {' '.join(cmd[2:])}: {p.stderr.strip()}")
                         continue
                     candidates.append({"name": name, "text": text, "seed": seed, "bias": b})
-        print(f"{len(candidates)} candidate primes x {len(sentences)} selection sentences at bias {args.bias:g}",
-              flush=True)
+        print(f"{len(candidates)} candidate primes x {len(sentences)} selection sentences x {args.sentence_seeds} "
+              f"seed(s) at bias {args.bias:g}", flush=True)
 
         def read(c, i, sentence):
             return c["name"], legibility.item(runner, "sentence", sentence, args.bias, i, style=c["name"])
 
         results = {c["name"]: [] for c in candidates}
         with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            futures = [pool.submit(read, c, i, s) for c in candidates for i, s in enumerate(sentences, 1)]
+            futures = [pool.submit(read, c, i + 100 * k, s) for c in candidates for i, s in sentences
+                       for k in range(args.sentence_seeds)]
             for f in concurrent.futures.as_completed(futures):
                 name, rec = f.result()
                 results[name].append(rec)
@@ -190,9 +202,13 @@ def main():
             for g in groups:
                 part = [r["cer"] for r in recs if group(r["reference"]) == g]
                 c[g] = sum(part) / len(part) if part else float("nan")
-        key = "cer" if args.rank_by == "all" else args.rank_by
-        candidates.sort(key=lambda c: (c[key], c["cer"], -c["last"], c["name"]))
-        print(f"ranked by the mean CER of {'all sentences' if key == 'cer' else 'the ' + key + ' sentences'}")
+        if args.rank_by == "last-word":
+            candidates.sort(key=lambda c: (-c["last"], c["cer"], c["name"]))
+            print("ranked by the share of lines whose last word is read right, then the mean CER")
+        else:
+            key = "cer" if args.rank_by == "all" else args.rank_by
+            candidates.sort(key=lambda c: (c[key], c["cer"], -c["last"], c["name"]))
+            print(f"ranked by the mean CER of {'all sentences' if key == 'cer' else 'the ' + key + ' sentences'}")
         paged = candidates[:args.pages]
         if paged:
             passages = read_passages(SELECTION_PASSAGES)

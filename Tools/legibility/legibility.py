@@ -322,8 +322,9 @@ class Runner:
         self.has_input = "--input" in help_text and not args.text_arg
         # PNGs at one pixel per point, as the benchmark has always read them (quill's default became 150 dpi).
         self.fixed_dpi = ["--dpi", "72"] if "--dpi" in help_text else []
-        self.seed_offset = args.seed_offset
-        self.write_args = shlex.split(args.write_args)
+        # Callers other than this script's main (choose_styles.py) may leave these out.
+        self.seed_offset = getattr(args, "seed_offset", 0)
+        self.write_args = shlex.split(getattr(args, "write_args", ""))
         self.counter = 0
         self.lock = threading.Lock()
 
