@@ -116,7 +116,8 @@ public struct WriteOptions: Sendable {
     /// Steps a line may go on after the window has left its text (Graves's rule: φ(t, U+1) above every
     /// φ(t, u ≤ U), eqs. 46–51), so the last character's strokes are complete: the pen finishes its stroke and may
     /// add delayed strokes over the written letters (t-crosses, i-dots); the line ends when a stroke starts right of
-    /// all ink (by more than one mean step) or after this many steps. IAM-OnDB at decimation 2 has 11.4 points per
+    /// all ink (by more than one mean step), when any stroke starts after a text ending in one of
+    /// `oneStrokeMarks`, or after this many steps. IAM-OnDB at decimation 2 has 11.4 points per
     /// character, so 20 is under twice the mean time a character takes.
     public var finishingSteps: Int = 20
     /// Keep φ(t, u) and w_t of every kept point (for `quill plot window`).
@@ -126,6 +127,15 @@ public struct WriteOptions: Sendable {
     /// line even a step before the window leaves the text. After the window has left the text, only strokes that
     /// start at most one mean step right of the ink (t-crosses, i-dots over the last word) are kept.
     public var newWordMargin: Double = 6
+    /// Marks written in one stroke: when a text ends in one of them, a stroke started after the window has left
+    /// the text ends the line (the finishing steps only complete the stroke under way). Measured with the bundled
+    /// model (2026-12-06, the benchmark's 36 sentences at three seed sets): every stroke started then after a
+    /// full stop was the first stroke of a next word ("died.T", "hole.t"), which OCR read as a last word.
+    public static let oneStrokeMarks: Set<Unicode.Scalar> = [".", ",", "'", ")", "-"]
+    /// After a text ending in a full stop, the finishing steps keep points within this many letter heights
+    /// (`HandwritingSampler.typicalLetterHeight`) of where the window left the text: the dot, not a letter the
+    /// pen goes on to write from it without lifting.
+    public static let fullStopReach = 0.1
 
     public init(bias: Double = 1, stepsPerCharacter: Int = 40, finishingSteps: Int = 20, record: Bool = false) {
         self.bias = bias; self.stepsPerCharacter = stepsPerCharacter; self.finishingSteps = finishingSteps
@@ -269,11 +279,25 @@ public final class HandwritingSampler {
         // The pen's x (raw units, 0 where sampling starts) and the rightmost ink so far, the prime's included: a
         // stroke that starts more than `margin` right of all ink is new writing; one that starts over the ink is a
         // delayed stroke (a t-cross, an i-dot) of what is written already.
-        var penX = [Double](repeating: 0, count: B)
+        var penX = [Double](repeating: 0, count: B), penY = [Double](repeating: 0, count: B)
+        // Where the pen was when the window left the text (the finishing steps' first point).
+        var finishedAt = [Point](repeating: Point(x: 0, y: 0), count: B)
         var inputsUsed = [Int](repeating: 0, count: B)
         // Kept points written with the window on the last character.
         var wroteLast = [Int](repeating: 0, count: B)
         var rightmost = [Double](repeating: prime.map { primeReach($0) } ?? -Double.infinity, count: B)
+        // A text that ends in a mark of one stroke (a full stop, a comma) has nothing left to add once the window
+        // has left it: its last word's delayed strokes come before the mark, and a stroke started after it is the
+        // beginning of a next sentence ("died." written "died.T").
+        let endsInOneStroke = texts.map { $0.unicodeScalars.last.map(WriteOptions.oneStrokeMarks.contains) ?? false }
+        // After a full stop the stroke under way is the dot: once the pen goes farther than `fullStopReach` letter
+        // heights from where the window left the text, it is writing a next letter without lifting ("died.l").
+        let endsInFullStop = texts.map { $0.unicodeScalars.last == "." }
+        let dotReach = WriteOptions.fullStopReach * typicalLetterHeight
+        func fromFinish(_ b: Int) -> Double {
+            let dx = penX[b] - finishedAt[b].x, dy = penY[b] - finishedAt[b].y
+            return (dx * dx + dy * dy).squareRoot()
+        }
         let step1 = max(stats.meanDx, 0.1 * stats.stdDx), margin = options.newWordMargin * step1
         let caps = lengths.map { options.stepsPerCharacter * ($0 + 1) + options.finishingSteps }
         for step in 0..<(caps.max() ?? 0) {
@@ -298,6 +322,7 @@ public final class HandwritingSampler {
                 let startsStroke = penUp[b]
                 penUp[b] = eos
                 penX[b] += rawDx
+                penY[b] += rawDy
                 let newWriting = startsStroke && penX[b] > rightmost[b] + margin
                 // Once the text is written, a stroke is the last letters' only when it starts back over them.
                 let beyondInk = startsStroke && penX[b] > rightmost[b] + step1
@@ -318,6 +343,7 @@ public final class HandwritingSampler {
                     lines[b].inputsWhenFinished = lines[b].inputs.count - 1
                     // The window left the text as the pen started something new: the line is complete.
                     if beyondInk { phase[b] = .done; continue }
+                    finishedAt[b] = Point(x: penX[b], y: penY[b])
                     phase[b] = options.finishingSteps > 0 ? .finishing(left: options.finishingSteps + 1) : .done
                 case .writing where newWriting && wroteLast[b] >= 4:
                     // The last character has ink (4 points or more) and the pen starts a new word just before the
@@ -326,8 +352,10 @@ public final class HandwritingSampler {
                     lines[b].inputsWhenFinished = lines[b].inputs.count - 1
                     phase[b] = .done
                     continue
-                case .finishing where beyondInk:
-                    // The window has left the text and the pen starts something new: the line is complete.
+                case .finishing where beyondInk || (startsStroke && endsInOneStroke[b])
+                        || (endsInFullStop[b] && fromFinish(b) > dotReach):
+                    // The window has left the text and the pen starts something new (after a full stop, any new
+                    // stroke, or the dot's stroke going on as a letter): the line is complete.
                     phase[b] = .done
                     continue
                 default: break
