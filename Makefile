@@ -181,7 +181,8 @@ figures: release
 
 # Remakes the bundled model's named styles from its own seeded samples (run after retraining models/synthesis).
 styles: release
-	$(RELEASE) style add default --model models/synthesis --text "the moon rose over the quiet hills" --seed 3 --bias 1 --force
+	$(RELEASE) style add default --model models/synthesis --text "a letter to a friend far away" --seed 4 --bias 1.5 --force
+	$(RELEASE) style add rounded --model models/synthesis --text "the moon rose over the quiet hills" --seed 3 --bias 1 --force
 	$(RELEASE) style add neat --model models/synthesis --text "a letter to a friend far away" --seed 4 --bias 1.5 --force
 	$(RELEASE) style add upright --model models/synthesis --text "bring the books home tonight" --seed 3 --bias 1 --force
 	$(RELEASE) style add relaxed --model models/synthesis --text "the moon rose over the quiet hills" --seed 4 --bias 1.5 --force
