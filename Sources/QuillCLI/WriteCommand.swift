@@ -21,9 +21,10 @@ public struct WriteCommand: ParsableCommand {
         are primed with line 1's strokes. Every line is levelled and scaled to the page's letter height.
 
         A line ends when its writing ends: after the window has moved past the last character (Graves's rule, \
-        φ(t, U+1) above every φ(t, u)), the pen goes on until the first pen-up that closes a stroke of two or more \
-        points, for at most --finish-steps steps (default \(WriteOptions().finishingSteps); the data average 11.4 steps a \
-        character), so the last letter is complete and no stray dot follows it. A line that breaks down (the window runs back, skips \
+        φ(t, U+1) above every φ(t, u)), the pen finishes its stroke and may add strokes back over the last letters \
+        (t-crosses, i-dots), for at most --finish-steps steps (default \(WriteOptions().finishingSteps); the data \
+        average 11.4 steps a character); a stroke that starts right of the ink, or any new stroke after a final \
+        full stop or comma, ends the line, so nothing of a next word follows it. A line that breaks down (the window runs back, skips \
         or stalls, leaves the last letter after under 5 steps, the line never ends, or its ink leaves the line) is written again with a seed derived from \
         --seed, up to --tries tries; the lines written again are reported on standard error. A line longer than \
         --piece-chars characters (default \(PageWriter.defaultPieceCharacters)) is written in pieces cut at spaces, \
