@@ -157,10 +157,10 @@ public final class HandwritingWriter: @unchecked Sendable {
     }
 
     /// The layout options of a written page: `lineHeight` slots, the pen `style`, lines sharing one band that
-    /// covers at least the small letters' (half the page's `letterHeight`, in the lines' units, either side of the
-    /// midline), so a page of punctuation keeps the size of letters.
+    /// covers at least the small letters' (half the page's `letterHeight`, `WrittenPage.letterHeight`, either
+    /// side of the midline; 0: the ink alone), so a page of punctuation keeps the size of letters.
     public static func pageOptions(lineHeight: Double, style: StrokeStyle, pixelScale: Double,
-                                   letterHeight: Double) -> PageOptions {
+                                   letterHeight: Double = 0) -> PageOptions {
         var options = PageOptions()
         options.lineHeight = lineHeight
         options.style = style
