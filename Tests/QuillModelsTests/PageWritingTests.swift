@@ -156,21 +156,23 @@ final class PageWritingTests: XCTestCase {
         }
     }
 
+    /// A line of `n` loops of `radius` (8 points each, 10 units apart): letters of a known height for the page tests.
+    func loops(_ n: Int, radius r: Double = 3) -> GeneratedLine {
+        var line = GeneratedLine(textLength: n)
+        var x = 0.0, y = 0.0
+        for k in 0..<n { for i in 0..<8 {
+            let px = Double(k) * 10 + r * cos(Double(i) * .pi / 4), py = r * sin(Double(i) * .pi / 4)
+            line.dx.append(px - x); line.dy.append(py - y); line.eos.append(i == 7)
+            x = px; y = py
+        } }
+        return line
+    }
+
     /// The same seed gives the same page; another seed another.
     /// A line in capitals keeps capitals about twice the small letters of the others: the page matches
     /// x-heights (letter height over the text's factor), not the raw letter heights.
     func testALineInCapitalsIsNotShrunk() {
-        func loops(radius r: Double) -> GeneratedLine {
-            var line = GeneratedLine(textLength: 12)
-            var x = 0.0, y = 0.0
-            for k in 0..<12 { for i in 0..<8 {
-                let px = Double(k) * 10 + r * cos(Double(i) * .pi / 4), py = r * sin(Double(i) * .pi / 4)
-                line.dx.append(px - x); line.dy.append(py - y); line.eos.append(i == 7)
-                x = px; y = py
-            } }
-            return line
-        }
-        let generated: [GeneratedLine?] = [loops(radius: 3), nil, loops(radius: 6), loops(radius: 3.3)]
+        let generated: [GeneratedLine?] = [loops(12, radius: 3), nil, loops(12, radius: 6), loops(12, radius: 3.3)]
         let texts: [String?] = ["a summer ocean", nil, "AN OCEAN SWIM", "an ocean swim"]
         let page = WrittenPage(generated: generated, texts: texts, resampled: [])
         let h = page.lines.map { $0.map(StrokeGeometry.letterHeight) }
@@ -188,16 +190,6 @@ final class PageWritingTests: XCTestCase {
     /// same size as the others, it stays the same size whatever its letters (its factor would make "today." 1.3×
     /// and "Short line." smaller). A page of short lines only is scaled as before.
     func testShortLinesAreScaledLikeThePage() {
-        func loops(_ n: Int, radius r: Double = 3) -> GeneratedLine {
-            var line = GeneratedLine(textLength: n)
-            var x = 0.0, y = 0.0
-            for k in 0..<n { for i in 0..<8 {
-                let px = Double(k) * 10 + r * cos(Double(i) * .pi / 4), py = r * sin(Double(i) * .pi / 4)
-                line.dx.append(px - x); line.dy.append(py - y); line.eos.append(i == 7)
-                x = px; y = py
-            } }
-            return line
-        }
         let texts: [String?] = ["an ocean swim at noon", "today.", "Short line.", "an ocean swim at noon"]
         let page = WrittenPage(generated: [loops(16), loops(5), loops(9), loops(18)], texts: texts, resampled: [])
         let h = page.lines.map { StrokeGeometry.letterHeight($0!) }
@@ -214,16 +206,6 @@ final class PageWritingTests: XCTestCase {
     /// lines with letters it is scaled like them; a page of punctuation only keeps its lines as sampled and takes
     /// the model's typical letter height, so the layout does not blow a dot up to a line's height.
     func testPunctuationIsScaledLikeThePageAndNeverMeasured() {
-        func loops(_ n: Int, radius r: Double = 3) -> GeneratedLine {
-            var line = GeneratedLine(textLength: n)
-            var x = 0.0, y = 0.0
-            for k in 0..<n { for i in 0..<8 {
-                let px = Double(k) * 10 + r * cos(Double(i) * .pi / 4), py = r * sin(Double(i) * .pi / 4)
-                line.dx.append(px - x); line.dy.append(py - y); line.eos.append(i == 7)
-                x = px; y = py
-            } }
-            return line
-        }
         // A flat dash: its letter height (twice the interquartile range of y) is tiny.
         var dash = GeneratedLine(textLength: 2)
         for i in 0..<8 { dash.dx.append(i == 0 ? 0 : 4); dash.dy.append(i % 2 == 0 ? 0.01 : -0.01); dash.eos.append(i == 7) }
