@@ -122,7 +122,8 @@ public struct PageWriter {
     public static let defaultPieceCharacters = 50
     /// Called as the first try of each line is written, with (lines written, lines on the page); the tries again
     /// of broken lines come after and do not move it. Lines written in pieces count in proportion to the pieces
-    /// written (the page's lines times pieces written over pieces on the page, rounded down).
+    /// written (the page's lines times pieces written over pieces on the page, rounded down); with several
+    /// `candidates`, each try of a line counts as a share of it (the scoring after them does not move it).
     public var progress: ((Int, Int) -> Void)?
     /// Told the kept points of each line's first try as they are sampled (`KeptPoint.line` is the page's line
     /// index; of a line written in pieces, its first piece's only), and asked before every pen step of every try
@@ -158,7 +159,9 @@ public struct PageWriter {
             let before = finished, total = pieces.count
             let (out, redone) = try writeChecked(rows.map { pieces[$0] }, seed: seed, prime: prime,
                                                  firstTry: progress.map { report in
-                                                     { report((before + $0) * lineCount / total, lineCount) }
+                                                     { done, rounds in
+                                                         report((before * rounds + done) * lineCount / (total * rounds), lineCount)
+                                                     }
                                                  })
             finished += rows.count
             for (r, g) in zip(rows, out) { generated[r] = g }
@@ -200,14 +203,18 @@ public struct PageWriter {
     /// the most evidence for its text), then writes each broken piece again (the broken ones of a try as one batch),
     /// up to `maxTries` tries; a piece that never comes out sound keeps its least broken try.
     /// - Throws: `NonFiniteOutputError` as soon as a try's output is not finite (no point in trying again).
-    /// `firstTry` is told how many pieces of the first try are finished, as they finish.
+    /// `firstTry` is told (pieces finished, tries per piece) as the first round is written: with several
+    /// `candidates`, a piece's k-th try counts as k pieces' worth and each piece as `candidates`.
     func writeChecked(_ pieces: [Piece], seed: UInt64, prime: Prime?,
-                      firstTry: ((Int) -> Void)? = nil) throws -> ([GeneratedLine], [WrittenPage.Resample]) {
+                      firstTry: ((Int, Int) -> Void)? = nil) throws -> ([GeneratedLine], [WrittenPage.Resample]) {
         let texts = pieces.map(\.text)
+        // A text that is its own contrast (one letter, or one letter repeated) gives no evidence either way.
+        let rounds = candidates > 1 && texts.contains(where: { TextEvidence.contrast($0) != $0 }) ? candidates : 1
         func attempt(_ rows: [Int], _ k: Int) throws -> [GeneratedLine] {
             var rngs = rows.map { SeededGenerator(seed: pieces[$0].seed(seed, attempt: k)) }
+            let told = k < rounds ? firstTry.map { report in { report(k * rows.count + $0, rounds) } } : nil
             let out = sampler.write(rows.map { texts[$0] }, options: options, rngs: &rngs, prime: prime,
-                                    progress: k == 0 ? firstTry : nil, observer: observer(rows, pieces: pieces, firstTry: k == 0))
+                                    progress: told, observer: observer(rows, pieces: pieces, firstTry: k == 0))
             if out.contains(where: \.stopped) { throw SamplingStopped() }
             guard out.allSatisfy(\.isFinite) else { throw NonFiniteOutputError() }
             return out
@@ -219,8 +226,7 @@ public struct PageWriter {
         }
         var best = try attempt(Array(texts.indices), 0)
         var bestProblems = best.indices.map { problems(best[$0], $0) }
-        // A text that is its own contrast (one letter, or one letter repeated) gives no evidence either way.
-        if candidates > 1 && texts.contains(where: { TextEvidence.contrast($0) != $0 }) {
+        if rounds > 1 {
             var drawn = [best]
             for k in 1..<candidates { drawn.append(try attempt(Array(texts.indices), k)) }
             // All tries of all pieces scored together (`TextEvidence.linesPerBatch` lines a batch).

@@ -323,6 +323,21 @@ final class PageWritingTests: XCTestCase {
             if kept.inputs != first.inputs { changed += 1 }
         }
         XCTAssertGreaterThan(changed, 0, "three tries of three lines all kept the first")
+        // Progress goes on through the tries (reported at every pen step of each): with 3 tries it is told about
+        // three times as often as with one, rises and ends at the page's lines.
+        func reports(_ n: Int) throws -> [Int] {
+            var out: [Int] = []
+            writer.candidates = n
+            writer.progress = { done, total in XCTAssertEqual(total, 3); out.append(done) }
+            _ = try writer.write(["one line", "and another", "the third one"], seed: 5)
+            return out
+        }
+        let one = try reports(1), three = try reports(3)
+        for r in [one, three] {
+            XCTAssertEqual(r, r.sorted())
+            XCTAssertEqual(r.last, 3)
+        }
+        XCTAssertGreaterThan(three.count, 2 * one.count)
     }
 
     // MARK: - Broken-line detection
