@@ -352,8 +352,9 @@ final class ServerTests: XCTestCase {
 
     // MARK: - The same strokes as quill write
 
-    /// /v1/write's points are the points `quill write -o page.json` writes for the same text, style, bias, seed and
-    /// pen width: with the default style, a named style, and "none" (--own-hand).
+    /// /v1/write's points are the points `quill write -o page.json --candidates 1` writes for the same text, style,
+    /// bias, seed and pen width (the server writes each line once, its strokes streamed as sampled): with the
+    /// default style, a named style, and "none" (--own-hand).
     func testWriteEqualsQuillWriteForTheSameSeed() async throws {
         let server = try server()
         let model = self.model, dir = self.dir!
@@ -362,7 +363,7 @@ final class ServerTests: XCTestCase {
                 let text = "hello world\nabc"
                 let file = dir.path("page-\(style ?? "unset").json")
                 var command = try Quill.parseCommand(["write", text, "--model", model, "-o", file, "--seed", "11",
-                                                      "--bias", "1.5", "--pen-width", "3"] + flags)
+                                                      "--bias", "1.5", "--pen-width", "3", "--candidates", "1"] + flags)
                 try command.run()
                 let exported = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as? [String: Any])
                 var request: [String: Any] = ["text": text, "seed": 11, "bias": 1.5, "width": 3]
