@@ -204,7 +204,8 @@ public struct PageWriter {
     /// up to `maxTries` tries; a piece that never comes out sound keeps its least broken try.
     /// - Throws: `NonFiniteOutputError` as soon as a try's output is not finite (no point in trying again).
     /// `firstTry` is told (pieces finished, tries per piece) as the first round is written: with several
-    /// `candidates`, a piece's k-th try counts as k pieces' worth and each piece as `candidates`.
+    /// `candidates`, the pieces finished of try k (0-based) count after the k·(pieces) of the tries before it, out
+    /// of pieces × `candidates`.
     func writeChecked(_ pieces: [Piece], seed: UInt64, prime: Prime?,
                       firstTry: ((Int, Int) -> Void)? = nil) throws -> ([GeneratedLine], [WrittenPage.Resample]) {
         let texts = pieces.map(\.text)
