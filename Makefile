@@ -82,6 +82,7 @@ demo-char: release
 	$(RELEASE) char sample --model runs/demo-char --prime "public func " --length 600 --temperature 0.6 --seed 1
 
 bench: release
+	$(RELEASE) bench peak
 	$(RELEASE) bench char
 	$(RELEASE) bench handwriting --network prediction
 	$(RELEASE) bench handwriting --network synthesis

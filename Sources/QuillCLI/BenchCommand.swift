@@ -8,7 +8,8 @@ public struct BenchCommand: ParsableCommand {
         abstract: "Measure training and sampling throughput (build with -c release).",
         discussion: "Figures are absolute (chars/s, sample-steps/s, GFLOP/s) and fractions of the FMA peak measured at "
             + "run time. For ratios against PyTorch on the same machine, run `make bench-compare`.",
-        subcommands: [BenchChar.self, BenchHandwriting.self, BenchSampling.self, BenchKernels.self, BenchImportCommand.self, BenchRenderCommand.self]
+        subcommands: [BenchChar.self, BenchHandwriting.self, BenchSampling.self, BenchKernels.self, BenchPeak.self, BenchImportCommand.self,
+                      BenchRenderCommand.self]
     )
     public init() {}
 }

@@ -691,6 +691,7 @@ final class BadInputSuiteTests: XCTestCase {
             ("bench handwriting", ["bench", "handwriting"], ["batch", "steps", "text-length", "alphabet"]),
             ("bench sampling", ["bench", "sampling"], ["steps", "reps"]),
             ("bench kernels", ["bench", "kernels"], ["batch", "hidden", "reps"]),
+            ("bench peak", ["bench", "peak"], ["seconds", "threads"]),
             ("bench render", ["bench", "render"], ["lines", "line-height"]),
         ]
         var cases = [Case]()

@@ -1,0 +1,59 @@
+import ArgumentParser
+import QuillNN
+
+/// `quill bench peak`: the FMA peak on one thread and on the benches' threads, and whether the second reaches as
+/// many times the first as it has threads. On a shared host the threads of a virtual machine can land on one
+/// physical core for a while (seen on a 2-vCPU AMD EPYC Zen 4, 2026-12-06: the two-thread peak read 117 GFLOP/s,
+/// one core's, in 3 of 18 measurements over two minutes, otherwise 229–232), and every throughput measured then is
+/// low; `Tools/bench-compare.py` runs this between its runs and runs a round again when the cores were shared.
+public struct BenchPeak: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "peak",
+        abstract: "Measure the FMA peak on one thread and on all, and whether the cores are shared right now.",
+        discussion: "The scaling is the all-thread peak over the one-thread peak; it reads about the thread count on "
+            + "a machine whose cores are its own, and less while other work (another process, or another tenant of "
+            + "the host) takes cores from it. Benchmarks measured while it is low are low.")
+
+    @Option(help: "Seconds for each measurement, after a quarter of that to warm up (0.01…10).")
+    var seconds: Double = 0.2
+    @Option(help: "Threads of the all-thread measurement (1…256; default: the benches' threads, at most the CPUs).")
+    var threads: Int?
+    @OptionGroup var output: BenchOutputOptions
+
+    /// Below this share of linear scaling (all-thread peak ≥ 0.75 × threads × one-thread peak), the cores count as
+    /// shared.
+    static let sharedBelow = 0.75
+
+    public init() {}
+
+    public func validate() throws {
+        try OptionRange.check("seconds", seconds, 0.01...10)
+        if let threads { try OptionRange.check("threads", threads, 1...256) }
+    }
+
+    public func run() throws { report().emit(json: output.json) }
+
+    /// Measures both peaks. Figures: `one_thread_gflops`, the all-thread `peak_…` figures, `scaling` (their ratio)
+    /// and `cores_shared`.
+    func report() -> BenchReport {
+        var r = BenchReport(bench: "peak")
+        let n = threads ?? BenchMachine.peakThreads(training: true)
+        guard let one = FMAPeak.measure(threads: 1, seconds: seconds), let all = FMAPeak.measure(threads: n, seconds: seconds) else {
+            r.peak(nil)
+            return r
+        }
+        let scaling = all.gflops / one.gflops, shared = n > 1 && scaling < Self.sharedBelow * Double(n)
+        r.peak(all)
+        r.set("one_thread_gflops", one.gflops)
+        r.set("scaling", scaling)
+        r.set("cores_shared", shared)
+        r.line(BenchReport.column("FMA peak measured, 1 thread", 40) + String(format: "%8.1f GFLOP/s", one.gflops))
+        r.line(BenchReport.column("FMA peak measured, \(n) thread\(n == 1 ? "" : "s") (\(all.instructionSet))", 40)
+               + String(format: "%8.1f GFLOP/s = %.2f× one thread's", all.gflops, scaling))
+        if shared {
+            r.line(String(format: "the %d threads reached less than %.0f%% of %d× one thread's peak: the cores are shared right now, "
+                          + "and throughput measured now is low", n, Self.sharedBelow * 100, n))
+        }
+        return r
+    }
+}
