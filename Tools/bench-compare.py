@@ -85,9 +85,12 @@ class Failure(Exception):
 
 
 def run(cmd, env, label):
-    p = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    try:
+        p = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    except OSError as e:
+        raise Failure(f"{label} could not be started: {e}")
     if p.returncode != 0:
-        tail = "\n".join((p.stderr or p.stdout).strip().splitlines()[-5:])
+        tail = "\n".join((p.stderr or p.stdout).strip().splitlines()[-5:]) or "(no output)"
         raise Failure(f"{label} exited with status {p.returncode}:\n{tail}")
     return p.stdout
 
@@ -142,7 +145,7 @@ def check_torch():
 
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
-    parser = argparse.ArgumentParser(description="Quill beside PyTorch, alternated on this machine.")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quill", default=os.path.join(here, "..", ".build", "release", "quill"),
                         help="the quill binary (a release build)")
     parser.add_argument("--pytorch-dir", default=os.path.join(here, "..", "..", "shared", "bench", "pytorch"),
@@ -180,8 +183,14 @@ def main():
         parser.error(f"--retries must be between 0 and 20, got {args.retries}")
     if not 1 <= args.threads <= 256:
         parser.error(f"--threads must be between 1 and 256, got {args.threads}")
-    if not os.access(args.quill, os.X_OK):
+    if not (os.path.isfile(args.quill) and os.access(args.quill, os.X_OK)):
         print(f"bench-compare: {args.quill}: no quill binary there; build one with `make release`.", file=sys.stderr)
+        return 2
+    try:
+        subprocess.run([args.quill, "--version"], capture_output=True, check=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as e:
+        print(f"bench-compare: {args.quill} --version did not run ({e}); build quill with `make release`.",
+              file=sys.stderr)
         return 2
     missing = [WORKLOADS[w]["script"] for w in workloads
                if not os.path.isfile(os.path.join(args.pytorch_dir, WORKLOADS[w]["script"]))]
@@ -232,8 +241,9 @@ def main():
                 if isinstance(q.get("peak_gflops"), (int, float)):
                     peaks.append(q["peak_gflops"])
                     peak_names.add(f"{q.get('peak_threads')} threads, {q.get('peak_instruction_set')}")
-                print(f"  {workload} round {r + 1}: PyTorch {t:,.0f}, Quill {q[w['field']]:,.0f} {w['unit']}",
-                      flush=True)
+                if not low:
+                    print(f"  {workload} round {r + 1}: PyTorch {t:,.0f}, Quill {q[w['field']]:,.0f} {w['unit']}",
+                          flush=True)
         except Failure as e:
             print(f"bench-compare: {workload}: {e}", file=sys.stderr)
             failed = True

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import QuillNN
 
 /// `quill bench peak`: the FMA peak on one thread and on the benches' threads, and whether the second reaches as
@@ -12,11 +13,13 @@ public struct BenchPeak: ParsableCommand {
         abstract: "Measure the FMA peak on one thread and on all, and whether the cores are shared right now.",
         discussion: "The scaling is the all-thread peak over the one-thread peak; it reads about the thread count on "
             + "a machine whose cores are its own, and less while other work (another process, or another tenant of "
-            + "the host) takes cores from it. Benchmarks measured while it is low are low.")
+            + "the host) takes cores from it. Below 75% of the thread count the cores count as shared "
+            + "(\"cores_shared\": true with --json, beside \"scaling\", \"one_thread_gflops\" and \"peak_gflops\"), "
+            + "and benchmarks measured then are low. On one thread there is nothing to compare.")
 
     @Option(help: "Seconds for each measurement, after a quarter of that to warm up (0.01…10).")
     var seconds: Double = 0.2
-    @Option(help: "Threads of the all-thread measurement (1…256; default: the benches' threads, at most the CPUs).")
+    @Option(help: "Threads of the all-thread measurement (1…256, at most the CPUs; default: QUILL_THREADS, else the CPUs).")
     var threads: Int?
     @OptionGroup var output: BenchOutputOptions
 
@@ -37,7 +40,12 @@ public struct BenchPeak: ParsableCommand {
     /// and `cores_shared`.
     func report() -> BenchReport {
         var r = BenchReport(bench: "peak")
-        let n = threads ?? BenchMachine.peakThreads(training: true)
+        // More threads than CPUs take turns on them and add no FMA units (each thread times its own window, so the
+        // sum of their rates then reads several times too high), so the all-thread peak is measured on at most the
+        // CPUs.
+        let cpus = Swift.max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let n = Swift.min(threads ?? BenchMachine.peakThreads(training: true), cpus)
+        if let threads, threads > cpus { r.line("\(threads) threads asked for, \(cpus) CPUs: measured on \(cpus)") }
         guard let one = FMAPeak.measure(threads: 1, seconds: seconds), let all = FMAPeak.measure(threads: n, seconds: seconds) else {
             r.peak(nil)
             return r
@@ -50,9 +58,14 @@ public struct BenchPeak: ParsableCommand {
         r.line(BenchReport.column("FMA peak measured, 1 thread", 40) + String(format: "%8.1f GFLOP/s", one.gflops))
         r.line(BenchReport.column("FMA peak measured, \(n) thread\(n == 1 ? "" : "s") (\(all.instructionSet))", 40)
                + String(format: "%8.1f GFLOP/s = %.2f× one thread's", all.gflops, scaling))
-        if shared {
+        if n == 1 {
+            r.line("one thread: whether the cores are shared cannot be seen")
+        } else if shared {
             r.line(String(format: "the %d threads reached less than %.0f%% of %d× one thread's peak: the cores are shared right now, "
                           + "and throughput measured now is low", n, Self.sharedBelow * 100, n))
+        } else {
+            r.line(String(format: "the %d threads reached at least %.0f%% of %d× one thread's peak: the cores are the machine's own "
+                          + "right now", n, Self.sharedBelow * 100, n))
         }
         return r
     }
