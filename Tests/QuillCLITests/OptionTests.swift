@@ -196,6 +196,7 @@ final class OptionTests: XCTestCase {
         let bk = ["bench", "kernels"]
         table += [Numeric(bk, "batch", "0", "4097"), Numeric(bk, "hidden", "0", "4097"), Numeric(bk, "reps", "0", "100001")]
         table.append(Numeric(["bench", "import"], "repeat", "0", "101"))
+        table += [Numeric(["bench", "peak"], "seconds", "0.001", "11", float: true), Numeric(["bench", "peak"], "threads", "0", "257")]
         for bench in [bc, bh, ["bench", "sampling"], bk] { table.append(Numeric(bench, "peak-seconds", "0.001", "11", float: true)) }
         let serve = ["serve"]
         table += [Numeric(serve, "port", "-1", "65536"), Numeric(serve, "workers", "0", "257"),
