@@ -2,24 +2,19 @@
 //
 // Each thread runs 12 independent chains x = x·b + c of the widest FMA this CPU has (chosen at run time), enough
 // to hide the FMA latency on two ports; the chains converge to 1, so no denormals slow them. The threads start
-// together, warm up for a quarter of the time asked (clocks ramp up), then count iterations for the time asked.
-// The figure is the sum of the threads' own rates: turbo clocks included, as the benches see them.
+// together, warm up for a quarter of the time asked, then count blocks of iterations in one window of the time
+// asked, the same for every thread (timed_window.h). Turbo clocks included, as the benches see them.
 #include "QuillKernels.h"
+
+#include "timed_window.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
-#include <time.h>
 
 #define CHAINS 12
 #define MAX_PEAK_THREADS 256
 /// Iterations between clock reads: a fraction of a millisecond on any of the paths.
 #define BLOCK 20000
-
-static double now_seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 /// One block of BLOCK iterations over the chains in `state` (CHAINS vectors of `lanes` floats, read and rewritten).
 typedef void (*peak_block)(float *state);
@@ -82,17 +77,21 @@ static peak_block choose_block(int *bits) {
 
 typedef struct {
     peak_block block;
-    double warmup, seconds;
+    qk_window window;   // start written before `go`
     _Atomic int ready;
     _Atomic int go;
-    int threads;
 } peak_shared;
 
 typedef struct {
     peak_shared *shared;
-    double rate;   // iterations per second of this thread's timed phase
+    qk_window_count count;   // iterations in the common window
     float state[CHAINS * 16];
 } peak_thread;
+
+static void peak_work(void *p) {
+    peak_thread *t = (peak_thread *)p;
+    t->shared->block(t->state);
+}
 
 static void *peak_main(void *p) {
     peak_thread *t = (peak_thread *)p;
@@ -100,16 +99,7 @@ static void *peak_main(void *p) {
     for (int j = 0; j < CHAINS * 16; j++) t->state[j] = 0.1f;
     atomic_fetch_add(&s->ready, 1);
     while (!atomic_load(&s->go)) { }
-    double start = now_seconds();
-    while (now_seconds() - start < s->warmup) s->block(t->state);
-    long blocks = 0;
-    double t0 = now_seconds(), t1 = t0;
-    while (t1 - t0 < s->seconds) {
-        s->block(t->state);
-        blocks++;
-        t1 = now_seconds();
-    }
-    t->rate = (double)blocks * BLOCK / (t1 - t0);
+    t->count = qk_window_run(&s->window, peak_work, t, BLOCK);
     return NULL;
 }
 
@@ -121,7 +111,7 @@ double qk_fma_peak_gflops(int threads, double seconds, int *vectorBits) {
     if (threads > MAX_PEAK_THREADS) threads = MAX_PEAK_THREADS;
     if (!(seconds >= 0.001)) seconds = 0.001;   // also catches NaN
     if (seconds > 10) seconds = 10;
-    peak_shared shared = { .block = block, .warmup = seconds / 4, .seconds = seconds, .threads = threads };
+    peak_shared shared = { .block = block, .window = { .warmup = seconds / 4, .seconds = seconds } };
     static peak_thread slots[MAX_PEAK_THREADS];
     static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
     pthread_t ids[MAX_PEAK_THREADS];
@@ -134,12 +124,15 @@ double qk_fma_peak_gflops(int threads, double seconds, int *vectorBits) {
     }
     slots[0] = (peak_thread){ .shared = &shared };
     while (atomic_load(&shared.ready) < started) { }
+    shared.window.start = qk_window_now();
     atomic_store(&shared.go, 1);
     peak_main(&slots[0]);
     for (int i = 1; i <= started; i++) pthread_join(ids[i], NULL);
-    double flops = 0;
-    for (int i = 0; i <= started; i++) flops += slots[i].rate * CHAINS * (bits / 32) * 2;
+    qk_window_count counts[MAX_PEAK_THREADS];
+    for (int i = 0; i <= started; i++) counts[i] = slots[i].count;
+    const double iterationsPerSecond = qk_window_rate(&shared.window, counts, started + 1);
     pthread_mutex_unlock(&lock);
     // A thread that could not be started leaves the figure short of the peak asked for: report none.
-    return started == threads - 1 ? flops / 1e9 : 0;
+    if (started != threads - 1) return 0;
+    return iterationsPerSecond * CHAINS * (bits / 32) * 2 / 1e9;
 }

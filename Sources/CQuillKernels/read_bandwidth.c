@@ -5,22 +5,17 @@
 // This measures that yardstick the way sampling reads: the buffer is cut into one contiguous range per thread, and
 // each thread streams its range again and again with vector loads feeding four independent FMA chains (so the
 // loads, not the FMAs, are the limit). The threads start together, warm up for a quarter of the time asked, then
-// count whole passes for the time asked; the figure is the sum of the threads' own rates.
+// count whole passes in one window of the time asked, the same for every thread (timed_window.h).
 #include "QuillKernels.h"
+
+#include "timed_window.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define MAX_BW_THREADS 256
-
-static double bw_now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 /// One pass over `count` floats (a multiple of 64) at `p`; returns a value that depends on every float read.
 typedef float (*bw_pass)(const float *p, size_t count);
@@ -79,7 +74,7 @@ static bw_pass choose_pass(void) {
 
 typedef struct {
     bw_pass pass;
-    double warmup, seconds;
+    qk_window window;   // start written before `go`
     _Atomic int ready, go;
 } bw_shared;
 
@@ -87,27 +82,32 @@ typedef struct {
     bw_shared *shared;
     const float *begin;
     size_t count;
-    double rate;   // bytes per second of this thread's timed phase
+    qk_window_count bytes;   // bytes read in the common window
     volatile float sink;
 } bw_thread;
+
+/// What a pass needs, on the thread's own stack: the threads' slots sit side by side, and a sum written into a
+/// slot after every pass would bounce its cache line between the cores (2 KB passes read half as fast).
+typedef struct {
+    bw_pass pass;
+    const float *begin;
+    size_t count;
+    float sum;
+} bw_local;
+
+static void bw_work(void *p) {
+    bw_local *l = (bw_local *)p;
+    l->sum += l->pass(l->begin, l->count);
+}
 
 static void *bw_main(void *p) {
     bw_thread *t = (bw_thread *)p;
     bw_shared *s = t->shared;
+    bw_local local = { .pass = s->pass, .begin = t->begin, .count = t->count };
     atomic_fetch_add(&s->ready, 1);
     while (!atomic_load(&s->go)) { }
-    float sink = 0;
-    double start = bw_now();
-    while (bw_now() - start < s->warmup) sink += s->pass(t->begin, t->count);
-    long passes = 0;
-    double t0 = bw_now(), t1 = t0;
-    while (t1 - t0 < s->seconds) {
-        sink += s->pass(t->begin, t->count);
-        passes++;
-        t1 = bw_now();
-    }
-    t->sink = sink;
-    t->rate = (double)passes * (double)t->count * sizeof(float) / (t1 - t0);
+    t->bytes = qk_window_run(&s->window, bw_work, &local, (double)t->count * sizeof(float));
+    t->sink = local.sum;
     return NULL;
 }
 
@@ -122,7 +122,7 @@ double qk_read_bandwidth_gbs(int threads, size_t bytes, double seconds) {
     float *buffer = aligned_alloc(64, count * sizeof(float));
     if (!buffer) return 0;
     for (size_t i = 0; i < count; i++) buffer[i] = (float)(i % 7) * 0.25f;
-    bw_shared shared = { .pass = choose_pass(), .warmup = seconds / 4, .seconds = seconds };
+    bw_shared shared = { .pass = choose_pass(), .window = { .warmup = seconds / 4, .seconds = seconds } };
     bw_thread *slots = calloc((size_t)threads, sizeof(bw_thread));
     pthread_t *ids = calloc((size_t)threads, sizeof(pthread_t));
     if (!slots || !ids) { free(buffer); free(slots); free(ids); return 0; }
@@ -138,14 +138,21 @@ double qk_read_bandwidth_gbs(int threads, size_t bytes, double seconds) {
         started++;
     }
     while (atomic_load(&shared.ready) < started) { }
+    shared.window.start = qk_window_now();
     atomic_store(&shared.go, 1);
     bw_main(&slots[0]);
     for (int i = 1; i <= started; i++) pthread_join(ids[i], NULL);
-    double rate = 0;
-    for (int i = 0; i <= started; i++) rate += slots[i].rate;
     int complete = started == threads - 1;
+    double bytesPerSecond = 0;
+    qk_window_count *counts = calloc((size_t)threads, sizeof(qk_window_count));
+    if (counts) {
+        for (int i = 0; i <= started; i++) counts[i] = slots[i].bytes;
+        bytesPerSecond = qk_window_rate(&shared.window, counts, started + 1);
+    } else {
+        complete = 0;
+    }
     for (int i = 0; i < threads; i++) if (slots[i].count == 0) complete = 0;
-    free(buffer); free(slots); free(ids);
+    free(buffer); free(slots); free(ids); free(counts);
     // A thread that could not be started, or had nothing to read, leaves the figure short: report none.
-    return complete ? rate / 1e9 : 0;
+    return complete ? bytesPerSecond / 1e9 : 0;
 }

@@ -40,9 +40,8 @@ public struct BenchPeak: ParsableCommand {
     /// and `cores_shared`.
     func report() -> BenchReport {
         var r = BenchReport(bench: "peak")
-        // More threads than CPUs take turns on them and add no FMA units (each thread times its own window, so the
-        // sum of their rates then reads several times too high), so the all-thread peak is measured on at most the
-        // CPUs.
+        // More threads than CPUs take turns on them and add no FMA units, so the all-thread peak is measured on at
+        // most the CPUs.
         let cpus = Swift.max(1, ProcessInfo.processInfo.activeProcessorCount)
         let n = Swift.min(threads ?? BenchMachine.peakThreads(training: true), cpus)
         if let threads, threads > cpus { r.line("\(threads) threads asked for, \(cpus) CPUs: measured on \(cpus)") }

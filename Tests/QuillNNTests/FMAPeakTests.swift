@@ -1,3 +1,4 @@
+import Foundation
 import QuillNN
 import XCTest
 
@@ -13,6 +14,22 @@ final class FMAPeakTests: XCTestCase {
             XCTAssertTrue(peak.description.contains("(\(threads) thread"), peak.description)
             XCTAssertEqual(peak.fraction(of: peak.gflops / 2), 0.5, accuracy: 1e-12)
         }
+    }
+
+    /// Threads that take turns on the cores add no FMA units: every thread counts its work in one shared wall-clock
+    /// window, so 16 threads a CPU read what the CPUs did together. (A sum of each thread's rate over its own window,
+    /// the measurement before, read 1.8–1.9× the peak of 2 CPUs with 32 threads on them.) The least of three
+    /// oversubscribed figures against the best of three on as many threads as CPUs, so a host slowing one of them
+    /// does not decide the check.
+    func testMoreThreadsThanCPUsReadNoMoreThanTheCPUs() throws {
+        let cpus = Swift.max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let many = Swift.min(16 * cpus, 256)
+        var own = 0.0, oversubscribed = Double.infinity
+        for _ in 0..<3 {
+            own = Swift.max(own, try XCTUnwrap(FMAPeak.measure(threads: cpus, seconds: 0.05)).gflops)
+            oversubscribed = Swift.min(oversubscribed, try XCTUnwrap(FMAPeak.measure(threads: many, seconds: 0.05)).gflops)
+        }
+        XCTAssertLessThan(oversubscribed, 1.25 * own, "\(many) threads on \(cpus) CPUs against \(cpus) threads, GFLOP/s")
     }
 
     func testOutOfRangeRequestsAreClampedNotRefused() throws {
