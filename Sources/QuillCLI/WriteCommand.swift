@@ -51,7 +51,7 @@ public struct WriteCommand: ParsableCommand {
             valueName: "file")) var job: String?
     @OptionGroup var sampling: SamplingOptions<WritingDefaults>
     @Option(name: .shortAndLong, help: ArgumentHelp(WriteOutput.help)) var output: String?
-    @Option(help: "Wrap lines longer than this many characters (10…500).") var wrap: Int = 60
+    @Option(help: "Wrap lines longer than this many characters (10…500); a longer word is cut at its own hyphens, else hyphenated between letters.") var wrap: Int = 60
     @Option(name: .customLong("max-chars"), help: "Refuse texts longer than this (1…100000).") var maxChars: Int = 1000
     @OptionGroup var lines: LineWritingOptions
     @Option(help: "A style shipped with the model (see --list-styles; default: the model's style named default); none for no style, as --own-hand.")

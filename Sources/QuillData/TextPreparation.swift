@@ -143,10 +143,25 @@ public enum TextPreparation {
         return checked
     }
 
+    /// A word longer than `wrap` characters cut into a first line and the rest, as a writer would: after the last of
+    /// its own hyphens that leaves a first line of at most `wrap` characters ("state-of-" / "the-art"); else between
+    /// two letters, after `wrap` − 1 characters, with a hyphen added when the alphabet has one ("hippopotomo-" /
+    /// "nstrosis"); else (digits, marks, `wrap` 1, no hyphen in the alphabet) after `wrap` characters as they are.
+    static func cut(_ word: String, wrap: Int, alphabet: Alphabet) -> (String, String) {
+        let c = Array(word)
+        if let h = c.indices.last(where: { $0 >= 1 && $0 < wrap && $0 < c.count - 1 && c[$0] == "-" }) {
+            return (String(c[...h]), String(c[(h + 1)...]))
+        }
+        if wrap >= 2, alphabet.knows("-"), c[wrap - 2].isLetter, c[wrap - 1].isLetter {
+            return (String(c[..<(wrap - 1)]) + "-", String(c[(wrap - 1)...]))
+        }
+        return (String(c[..<wrap]), String(c[wrap...]))
+    }
+
     /// Prepares a text for writing: normalises line breaks, splits into paragraphs at newlines, replaces or
     /// refuses characters as the alphabet's policy says (`checked`), and wraps each paragraph at word boundaries to at most `wrap` characters
-    /// (a longer word is cut). A run of blank lines between paragraphs becomes one blank line; blank lines at the
-    /// start and end are dropped.
+    /// (a longer word is cut, `cut(_:wrap:alphabet:)`). A run of blank lines between paragraphs becomes one blank
+    /// line; blank lines at the start and end are dropped.
     /// - Parameter literalNewlines: also break at the two characters `\n` (for text typed on a command line).
     public static func prepare(_ text: String, wrap: Int, literalNewlines: Bool = false,
                                alphabet: Alphabet) throws -> PreparedText {
@@ -159,10 +174,20 @@ public enum TextPreparation {
             replacements.formUnion(r)
             var line = "", wrapped = [String]()
             for word in para.split(separator: " ") {
+                let room = wrap - line.count - 1
                 if line.isEmpty { line = String(word) }
-                else if line.count + 1 + word.count <= wrap { line += " " + word }
-                else { wrapped.append(line); line = String(word) }
-                while line.count > wrap { wrapped.append(String(line.prefix(wrap))); line = String(line.dropFirst(wrap)) }
+                else if word.count <= room { line += " " + word }
+                else if word.count > wrap && room >= 4 {
+                    // A word to be cut anyway starts on this line when 3 letters and a hyphen fit.
+                    let (head, rest) = cut(String(word), wrap: room, alphabet: alphabet)
+                    wrapped.append(line + " " + head)
+                    line = rest
+                } else { wrapped.append(line); line = String(word) }
+                while line.count > wrap {
+                    let (head, rest) = cut(line, wrap: wrap, alphabet: alphabet)
+                    wrapped.append(head)
+                    line = rest
+                }
             }
             if !line.isEmpty { wrapped.append(line) }
             if wrapped.isEmpty {

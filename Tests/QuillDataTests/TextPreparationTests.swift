@@ -28,7 +28,39 @@ final class TextPreparationTests: XCTestCase {
 
     func testWrapping() throws {
         XCTAssertEqual(try prepare("the quick brown fox jumps", wrap: 10), ["the quick", "brown fox", "jumps"])
-        XCTAssertEqual(try prepare("abcdefghijklmnop", wrap: 10), ["abcdefghij", "klmnop"])
+    }
+
+    /// A word longer than the line is cut as a writer cuts it: at its own hyphens, else with a hyphen between
+    /// letters; numbers and marks are cut as they are, and without a hyphen in the alphabet nothing is added.
+    func testAWordLongerThanTheLineIsHyphenated() throws {
+        XCTAssertEqual(try prepare("abcdefghijklmnop", wrap: 10), ["abcdefghi-", "jklmnop"])
+        XCTAssertEqual(try prepare("hippopotomonstrosesquippedaliophobia", wrap: 12),
+                       ["hippopotomo-", "nstrosesqui-", "ppedaliopho-", "bia"])
+        XCTAssertEqual(try prepare("a state-of-the-art idea", wrap: 10), ["a state-", "of-the-art", "idea"])
+        // A word to be cut starts on the line before when three letters and a hyphen fit there.
+        XCTAssertEqual(try prepare("a hippopotomonstrosis", wrap: 12), ["a hippopoto-", "monstrosis"])
+        XCTAssertEqual(try prepare("abcdefg hippopotomonstrosis", wrap: 12), ["abcdefg hip-", "popotomonst-", "rosis"])
+        XCTAssertEqual(try prepare("abcdefgh hippopotomonstrosis", wrap: 12), ["abcdefgh", "hippopotomo-", "nstrosis"])
+        XCTAssertEqual(try prepare("well-to-do-ish", wrap: 6), ["well-", "to-do-", "ish"])
+        // A hyphen at the very start or end of the cut does not count as a break.
+        XCTAssertEqual(try prepare("-abcdefgh", wrap: 5), ["-abc-", "defgh"])
+        XCTAssertEqual(try prepare("abcd-", wrap: 4), ["abc-", "d-"])
+        // Not between two letters: no hyphen is added.
+        let digits = Alphabet(policy: .frequency(minCount: 1), symbols: Array(" 0123456789-".unicodeScalars))
+        XCTAssertEqual(try TextPreparation.prepare("12345678901234", wrap: 10, alphabet: digits).lines,
+                       ["1234567890", "1234"])
+        XCTAssertEqual(try prepare("abcdefghi.jkl", wrap: 10), ["abcdefghi.", "jkl"])
+        XCTAssertEqual(try prepare("abcdefghij", wrap: 1), ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"])
+        let noHyphen = Alphabet(policy: .frequency(minCount: 1), symbols: Array(" abcdefghijklmnop".unicodeScalars))
+        XCTAssertEqual(try TextPreparation.prepare("abcdefghijklmnop", wrap: 10, alphabet: noHyphen).lines,
+                       ["abcdefghij", "klmnop"])
+        // Every line fits, and the letters are all there, in order, whatever the width.
+        let long = "pneumonoultramicroscopicsilicovolcanoconiosis and co-operative-minded"
+        for wrap in 1...20 {
+            let lines = try prepare(long, wrap: wrap).compactMap { $0 }
+            XCTAssertTrue(lines.allSatisfy { $0.count <= wrap }, "\(wrap): \(lines)")
+            XCTAssertEqual(lines.joined().filter(\.isLetter), long.filter(\.isLetter), "\(wrap)")
+        }
     }
 
     func testInvisibleCharactersAreNamedByCodePoint() throws {
