@@ -57,6 +57,9 @@ public struct GeneratedLine: Sendable {
     /// The line as a sample (absolute coordinates, y down), for the geometry of `StrokeGeometry`.
     public var sample: HandwritingSample { HandwritingSample(id: "generated", strokes: strokes) }
 
+    /// The kept points (indices into `dx`, `focus`) where a stroke begins: the first, and each after a pen-up.
+    public var strokeStarts: [Int] { eos.indices.filter { $0 == 0 || eos[$0 - 1] } }
+
     /// How many of `inputs` came before the window left the text (all of them when it never did).
     public var inputsWhenFinished: Int?
 

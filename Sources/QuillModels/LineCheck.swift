@@ -17,6 +17,9 @@ public enum LineProblem: Equatable, Sendable, CustomStringConvertible {
     /// The window left the text after only `steps` steps on its last letter or digit: the letter was skipped
     /// or cut short ("dog" written "do").
     case lastLetterSkipped(steps: Int)
+    /// The text ends in a mark ("!", "?", ";", ".") and no stroke began once the window had reached it: the line
+    /// stopped at the last letter ("Stop it now!" written "Stop it now").
+    case finalMarkMissing
 
     public var description: String {
         switch self {
@@ -27,6 +30,7 @@ public enum LineProblem: Equatable, Sendable, CustomStringConvertible {
         case let .windowStalled(n): return "the window stalled for \(n) steps"
         case let .outOfBand(h): return "the ink left the line (\(Int(h.rounded())) letter heights from its middle)"
         case let .lastLetterSkipped(n): return "the window left the last letter after \(n) step\(n == 1 ? "" : "s")"
+        case .finalMarkMissing: return "the final mark was not written"
         }
     }
 }
@@ -63,12 +67,28 @@ public struct LineCheck: Sendable {
         Array(text.unicodeScalars).lastIndex(where: StrokeGeometry.isLetterOrDigit)
     }
 
+    /// The index (0-based, in Unicode scalars as the window reads the text) of the text's final mark: its last
+    /// character when that is neither a letter, a digit nor white space ("!" in "Stop it now!"); nil otherwise.
+    public static func finalMark(of text: String) -> Int? {
+        let scalars = Array(text.unicodeScalars)
+        guard let last = scalars.last, !StrokeGeometry.isLetterOrDigit(last),
+              !last.properties.isWhitespace else { return nil }
+        return scalars.count - 1
+    }
+
     /// The problems of a written line (empty when it is sound).
     /// - Parameters:
     ///   - focus: the window's focus per step (0-based character; `textLength` when past the end).
     ///   - lastLetter: the index of the text's last letter or digit (`lastLetter(of:)`); nil skips that check.
+    ///   - finalMark: the index of the text's final mark (`finalMark(of:)`); nil skips that check.
+    ///   - strokeStarts: the steps (indices into `focus`) where a stroke begins (`GeneratedLine.strokeStarts`);
+    ///     the final-mark check needs them. A mark is written in strokes of its own, begun once the window has
+    ///     reached it: measured with the bundled model (2026-12-06, 10 texts ending in . , ; : ! ? " × 12 seeds,
+    ///     bias 1, the default style), the 7 lines with no stroke begun at or after the mark were the 7 whose mark
+    ///     was not written (looked at; "Stop it now!" twice, "So it goes;" twice, "Is it you?" three times).
     ///   - line: the line's ink (absolute coordinates); nil skips the band check.
     public func problems(focus: [Int], textLength: Int, finished: Bool, lastLetter: Int? = nil,
+                         finalMark: Int? = nil, strokeStarts: [Int]? = nil,
                          line: HandwritingSample?) -> [LineProblem] {
         var out = [LineProblem]()
         if !finished { out.append(.unfinished) }
@@ -90,6 +110,10 @@ public struct LineCheck: Sendable {
         if finished, let k = lastLetter, k < textLength {
             let steps = focus.lazy.filter { $0 == k }.count
             if steps < minLastLetterSteps { out.append(.lastLetterSkipped(steps: steps)) }
+        }
+        if finished, let m = finalMark, m < textLength, let starts = strokeStarts,
+           !starts.contains(where: { focus.indices.contains($0) && focus[$0] >= m }) {
+            out.append(.finalMarkMissing)
         }
         return out
     }
