@@ -143,19 +143,39 @@ public enum TextPreparation {
         return checked
     }
 
-    /// A word longer than `wrap` characters cut into a first line and the rest, as a writer would: after the last of
-    /// its own hyphens that leaves a first line of at most `wrap` characters ("state-of-" / "the-art"); else between
-    /// two letters, after `wrap` − 1 characters, with a hyphen added when the alphabet has one ("hippopotomo-" /
-    /// "nstrosis"); else (digits, marks, `wrap` 1, no hyphen in the alphabet) after `wrap` characters as they are.
-    static func cut(_ word: String, wrap: Int, alphabet: Alphabet) -> (String, String) {
+    /// How `cut(_:wrap:alphabet:)` cut a word.
+    enum Cut {
+        /// After a break the word has: one of its own hyphens, or a "/" or "." of an address.
+        case ownBreak
+        /// Between two letters, with a hyphen added.
+        case hyphenated
+        /// After `wrap` characters as they are: no break of its own and no two letters to hyphenate between.
+        case plain
+    }
+
+    /// A word longer than `wrap` characters cut into a first line and the rest, as a writer would:
+    /// - after the last of its own hyphens that leaves a first line of at most `wrap` characters with at least 3
+    ///   before the hyphen ("state-of-" / "the-art"; "a-b…" is not cut after "a-");
+    /// - an address (a word with "/" or "@": a URL, an e-mail address) after its last "/", "." or "-" that fits,
+    ///   and never with a hyphen added, which would change it;
+    /// - else between the last two letters that leave room for a hyphen after them and at least 3 characters before
+    ///   it, with the hyphen added when the alphabet has one ("hippopotomo-" / "nstrosis"; "abcdefgh1ijk" →
+    ///   "abcdefg-" / "h1ijk");
+    /// - else (digits and marks, `wrap` below 4, no hyphen in the alphabet) after `wrap` characters as they are.
+    static func cut(_ word: String, wrap: Int, alphabet: Alphabet) -> (head: String, rest: String, how: Cut) {
         let c = Array(word)
-        if let h = c.indices.last(where: { $0 >= 1 && $0 < wrap && $0 < c.count - 1 && c[$0] == "-" }) {
-            return (String(c[...h]), String(c[(h + 1)...]))
+        func split(after i: Int, _ how: Cut) -> (String, String, Cut) { (String(c[...i]), String(c[(i + 1)...]), how) }
+        let address = c.contains("/") || c.contains("@")
+        let breaks: Set<Character> = address ? ["/", ".", "-"] : ["-"]
+        let least = address ? 1 : 3
+        if let i = c.indices.last(where: { $0 >= least && $0 < wrap && $0 < c.count - 1 && breaks.contains(c[$0]) }) {
+            return split(after: i, .ownBreak)
         }
-        if wrap >= 2, alphabet.knows("-"), c[wrap - 2].isLetter, c[wrap - 1].isLetter {
-            return (String(c[..<(wrap - 1)]) + "-", String(c[(wrap - 1)...]))
+        if !address, alphabet.knows("-"),
+           let p = stride(from: wrap - 1, through: 3, by: -1).first(where: { c[$0 - 1].isLetter && c[$0].isLetter }) {
+            return (String(c[..<p]) + "-", String(c[p...]), .hyphenated)
         }
-        return (String(c[..<wrap]), String(c[wrap...]))
+        return split(after: wrap - 1, .plain)
     }
 
     /// Prepares a text for writing: normalises line breaks, splits into paragraphs at newlines, replaces or
@@ -177,14 +197,16 @@ public enum TextPreparation {
                 let room = wrap - line.count - 1
                 if line.isEmpty { line = String(word) }
                 else if word.count <= room { line += " " + word }
-                else if word.count > wrap && room >= 4 {
-                    // A word to be cut anyway starts on this line when 3 letters and a hyphen fit.
-                    let (head, rest) = cut(String(word), wrap: room, alphabet: alphabet)
+                else if word.count > wrap, room >= 4,
+                        case let (head, rest, how) = cut(String(word), wrap: room, alphabet: alphabet),
+                        how != .plain, head.filter(\.isLetter).count >= 3 {
+                    // A word to be cut anyway starts on this line when at least 3 of its letters and a hyphen (its
+                    // own or one added between letters) or an address's break fit there.
                     wrapped.append(line + " " + head)
                     line = rest
                 } else { wrapped.append(line); line = String(word) }
                 while line.count > wrap {
-                    let (head, rest) = cut(line, wrap: wrap, alphabet: alphabet)
+                    let (head, rest, _) = cut(line, wrap: wrap, alphabet: alphabet)
                     wrapped.append(head)
                     line = rest
                 }

@@ -79,6 +79,7 @@ final class BenchTests: XCTestCase {
         let threads = try XCTUnwrap(o["peak_threads"] as? Int)
         XCTAssertLessThanOrEqual(threads, ProcessInfo.processInfo.activeProcessorCount)
         XCTAssertEqual(o["cores_shared"] as? Bool, threads > 1 && scaling < BenchPeak.sharedBelow * Double(threads))
+        XCTAssertEqual(o["disturbed"] as? Bool, scaling > BenchPeak.disturbedAbove * Double(threads))
         // More threads than CPUs are measured on the CPUs.
         let many = try object(try BenchPeak.parse(["--seconds", "0.01", "--threads", "256", "--json"]).report())
         XCTAssertEqual(many["peak_threads"] as? Int, ProcessInfo.processInfo.activeProcessorCount)

@@ -42,14 +42,31 @@ final class TextPreparationTests: XCTestCase {
         XCTAssertEqual(try prepare("abcdefg hippopotomonstrosis", wrap: 12), ["abcdefg hip-", "popotomonst-", "rosis"])
         XCTAssertEqual(try prepare("abcdefgh hippopotomonstrosis", wrap: 12), ["abcdefgh", "hippopotomo-", "nstrosis"])
         XCTAssertEqual(try prepare("well-to-do-ish", wrap: 6), ["well-", "to-do-", "ish"])
-        // A hyphen at the very start or end of the cut does not count as a break.
+        // A hyphen at the very start or end of the cut, or with fewer than 3 characters before it, is no break.
         XCTAssertEqual(try prepare("-abcdefgh", wrap: 5), ["-abc-", "defgh"])
         XCTAssertEqual(try prepare("abcd-", wrap: 4), ["abc-", "d-"])
+        XCTAssertEqual(try prepare("a-bcdefghijklmnopq", wrap: 10), ["a-bcdefgh-", "ijklmnopq"])
+        // Hyphenated between the last two letters that leave room for the hyphen.
+        XCTAssertEqual(try prepare("abcdefgh'ijklmnop", wrap: 10), ["abcdefg-", "h'ijklmnop"])
+        // Addresses are cut after a "/", "." or "-", never with a hyphen added.
+        let web = Alphabet(policy: .frequency(minCount: 1), symbols: Array(" abcdefghijklmnopqrstuvwxyz:/.@-".unicodeScalars))
+        func address(_ s: String, _ wrap: Int) throws -> [String?] {
+            try TextPreparation.prepare(s, wrap: wrap, alphabet: web).lines
+        }
+        XCTAssertEqual(try address("see https://example.org/a-b-c/index", 12),
+                       ["see https://", "example.org/", "a-b-c/index"])
+        XCTAssertEqual(try address("mail someone@example.org", 10), ["mail", "someone@ex", "ample.org"])
+        // A word starts on the line before only when at least 3 of its characters and a hyphen fit there.
+        XCTAssertEqual(try prepare("abcde 'quotedwordthatislong'", wrap: 10), ["abcde", "'quotedwo-", "rdthatisl-", "ong'"])
+        XCTAssertEqual(try prepare("abcd 'quotedwordthatislong'", wrap: 10), ["abcd 'quo-", "tedwordth-", "atislong'"])
+        XCTAssertEqual(try prepare("abcde hippopotomonstrosis", wrap: 10), ["abcde hip-", "popotomon-", "strosis"])
         // Not between two letters: no hyphen is added.
-        let digits = Alphabet(policy: .frequency(minCount: 1), symbols: Array(" 0123456789-".unicodeScalars))
+        let digits = Alphabet(policy: .frequency(minCount: 1), symbols: Array(" 0123456789-abc".unicodeScalars))
         XCTAssertEqual(try TextPreparation.prepare("12345678901234", wrap: 10, alphabet: digits).lines,
                        ["1234567890", "1234"])
-        XCTAssertEqual(try prepare("abcdefghi.jkl", wrap: 10), ["abcdefghi.", "jkl"])
+        XCTAssertEqual(try TextPreparation.prepare("abc 1234567890123", wrap: 10, alphabet: digits).lines,
+                       ["abc", "1234567890", "123"])
+        XCTAssertEqual(try prepare("abc...!!!!!!!", wrap: 10), ["abc...!!!!", "!!!"])
         XCTAssertEqual(try prepare("abcdefghij", wrap: 1), ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"])
         let noHyphen = Alphabet(policy: .frequency(minCount: 1), symbols: Array(" abcdefghijklmnop".unicodeScalars))
         XCTAssertEqual(try TextPreparation.prepare("abcdefghijklmnop", wrap: 10, alphabet: noHyphen).lines,
