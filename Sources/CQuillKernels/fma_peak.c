@@ -2,8 +2,8 @@
 //
 // Each thread runs 12 independent chains x = x·b + c of the widest FMA this CPU has (chosen at run time), enough
 // to hide the FMA latency on two ports; the chains converge to 1, so no denormals slow them. The threads start
-// together, warm up for a quarter of the time asked, then count blocks of iterations in one window of the time
-// asked, the same for every thread (timed_window.h). Turbo clocks included, as the benches see them.
+// together, warm up (a quarter of the time asked, at least 50 ms), then count blocks of iterations in one window of
+// the time asked, the same for every thread (timed_window.h). Turbo clocks included, as the benches see them.
 #include "QuillKernels.h"
 
 #include "timed_window.h"
@@ -111,7 +111,7 @@ double qk_fma_peak_gflops(int threads, double seconds, int *vectorBits) {
     if (threads > MAX_PEAK_THREADS) threads = MAX_PEAK_THREADS;
     if (!(seconds >= 0.001)) seconds = 0.001;   // also catches NaN
     if (seconds > 10) seconds = 10;
-    peak_shared shared = { .block = block, .window = { .warmup = seconds / 4, .seconds = seconds } };
+    peak_shared shared = { .block = block, .window = { .warmup = qk_window_warmup(seconds), .seconds = seconds } };
     static peak_thread slots[MAX_PEAK_THREADS];
     static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
     pthread_t ids[MAX_PEAK_THREADS];

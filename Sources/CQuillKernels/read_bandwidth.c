@@ -4,8 +4,8 @@
 // cores can stream the weights (13 MB for the 3 × 400 network, more than the L2 caches hold), not by the FMA peak.
 // This measures that yardstick the way sampling reads: the buffer is cut into one contiguous range per thread, and
 // each thread streams its range again and again with vector loads feeding four independent FMA chains (so the
-// loads, not the FMAs, are the limit). The threads start together, warm up for a quarter of the time asked, then
-// count whole passes in one window of the time asked, the same for every thread (timed_window.h).
+// loads, not the FMAs, are the limit). The threads start together, warm up (a quarter of the time asked, at least
+// 50 ms), then count whole passes in one window of the time asked, the same for every thread (timed_window.h).
 #include "QuillKernels.h"
 
 #include "timed_window.h"
@@ -122,7 +122,7 @@ double qk_read_bandwidth_gbs(int threads, size_t bytes, double seconds) {
     float *buffer = aligned_alloc(64, count * sizeof(float));
     if (!buffer) return 0;
     for (size_t i = 0; i < count; i++) buffer[i] = (float)(i % 7) * 0.25f;
-    bw_shared shared = { .pass = choose_pass(), .window = { .warmup = seconds / 4, .seconds = seconds } };
+    bw_shared shared = { .pass = choose_pass(), .window = { .warmup = qk_window_warmup(seconds), .seconds = seconds } };
     bw_thread *slots = calloc((size_t)threads, sizeof(bw_thread));
     pthread_t *ids = calloc((size_t)threads, sizeof(pthread_t));
     if (!slots || !ids) { free(buffer); free(slots); free(ids); return 0; }

@@ -18,7 +18,7 @@ public struct BenchPeak: ParsableCommand {
             + "and benchmarks measured then are low. Above 110% of it a measurement was disturbed (\"disturbed\": "
             + "true): measure again. On one thread there is nothing to compare.")
 
-    @Option(help: "Seconds for each measurement, after a quarter of that to warm up (0.01…10).")
+    @Option(help: "Seconds for each measurement, after a quarter of that (at least 0.05) to warm up (0.01…10).")
     var seconds: Double = 0.2
     @Option(help: "Threads of the all-thread measurement (1…256, at most the CPUs; default: QUILL_THREADS, else the CPUs).")
     var threads: Int?
@@ -48,10 +48,6 @@ public struct BenchPeak: ParsableCommand {
         let cpus = Swift.max(1, ProcessInfo.processInfo.activeProcessorCount)
         let asked = threads ?? BenchMachine.peakThreads(training: true), n = Swift.min(asked, cpus)
         if asked > cpus { r.line("\(asked) threads asked for, \(cpus) CPUs: measured on \(cpus)") }
-        // Clocks ramp up over the first tens of milliseconds of work: a run on all threads first, so that the
-        // one-thread measurement, taken next, is not the lower for it (at --seconds 0.01 it read 42–106 GFLOP/s
-        // without this, 108–117 at 0.2 s).
-        _ = FMAPeak.measure(threads: n, seconds: 0.05)
         guard let one = FMAPeak.measure(threads: 1, seconds: seconds), let all = FMAPeak.measure(threads: n, seconds: seconds) else {
             r.peak(nil)
             return r

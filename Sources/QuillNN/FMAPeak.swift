@@ -23,7 +23,7 @@ public struct FMAPeak: Sendable, CustomStringConvertible {
     }
 
     /// Measures on `threads` threads (clamped to 1…256) for `seconds` (clamped to 0.001…10) after a warm-up of a
-    /// quarter of that. Nil when a thread could not be started or the timing came out unusable.
+    /// quarter of that (at least 50 ms). Nil when a thread could not be started or the timing came out unusable.
     public static func measure(threads: Int, seconds: Double = 0.2) -> FMAPeak? {
         let n = Swift.min(Swift.max(threads, 1), 256)
         var bits: Int32 = 0

@@ -15,7 +15,8 @@ public struct ReadBandwidth: Sendable, CustomStringConvertible {
     public let threads: Int
 
     /// Measures `threads` threads (clamped to 1…256) reading `bytes` (clamped to 4 KB…4 GB) for `seconds` (clamped to
-    /// 0.001…10) after a warm-up of a quarter of that. Nil when the buffer or a thread could not be had.
+    /// 0.001…10) after a warm-up of a quarter of that (at least 50 ms). Nil when the buffer or a thread could not be
+    /// had.
     public static func measure(threads: Int, bytes: Int, seconds: Double = 0.2) -> ReadBandwidth? {
         let n = Swift.min(Swift.max(threads, 1), 256)
         let size = Swift.min(Swift.max(bytes, 4096), 1 << 32)

@@ -133,7 +133,7 @@ void qk_window_backward(const float *dw, const float *params, const float *alpha
                         int batch, int K, int U, int V, float kappaScale);
 
 /// The machine's single-precision FMA peak in GFLOP/s, measured on `threads` threads (1…256) for `seconds`
-/// (0.001…10, after a warm-up of a quarter of that): 12 independent FMA chains per thread in the widest vectors the
+/// (0.001…10, after a warm-up of a quarter of that, at least 50 ms): 12 independent FMA chains per thread in the widest vectors the
 /// CPU runs, chosen at run time (AVX-512, else AVX2 + FMA, else 128-bit vectors). Turbo clocks included; counts an
 /// FMA as 2 FLOPs. Writes the vector width in bits (512, 256 or 128) to `vectorBits` when not NULL. Returns 0 when
 /// a thread could not be started. Works on every CPU; measurements run one at a time.
@@ -141,7 +141,7 @@ double qk_fma_peak_gflops(int threads, double seconds, int *vectorBits);
 
 /// The rate, in GB/s (10⁹ bytes a second), at which `threads` threads (1…256) read a buffer of `bytes` bytes
 /// (4 KB…4 GB), each streaming its own contiguous share again and again with the widest vector loads the CPU has, for
-/// `seconds` (0.001…10) after a warm-up of a quarter of that: the yardstick of batch-1 sampling, which reads every
+/// `seconds` (0.001…10) after a warm-up of a quarter of that (at least 50 ms): the yardstick of batch-1 sampling, which reads every
 /// weight once a step. 0 when a thread could not be started, the buffer could not be allocated, or a thread's share
 /// is empty.
 double qk_read_bandwidth_gbs(int threads, size_t bytes, double seconds);
