@@ -83,9 +83,10 @@ public struct LineCheck: Sendable {
     ///   - finalMark: the index of the text's final mark (`finalMark(of:)`); nil skips that check.
     ///   - strokeStarts: the steps (indices into `focus`) where a stroke begins (`GeneratedLine.strokeStarts`);
     ///     the final-mark check needs them. A mark is written in strokes of its own, begun once the window has
-    ///     reached it: measured with the bundled model (2026-12-06, 10 texts ending in . , ; : ! ? " × 12 seeds,
-    ///     bias 1, the default style), the 7 lines with no stroke begun at or after the mark were the 7 whose mark
-    ///     was not written (looked at; "Stop it now!" twice, "So it goes;" twice, "Is it you?" three times).
+    ///     reached it: with the bundled model (2026-12-06, 10 texts ending in . , ; : ! ? " × 12 seeds, bias 1,
+    ///     the default style, one try each) 7 of 120 lines began no stroke at or after their mark ("Stop it now!"
+    ///     twice, "So it goes;" twice, "Is it you?" three times); the three of them looked at lack the mark, and
+    ///     the ten with such a stroke looked at have it.
     ///   - line: the line's ink (absolute coordinates); nil skips the band check.
     public func problems(focus: [Int], textLength: Int, finished: Bool, lastLetter: Int? = nil,
                          finalMark: Int? = nil, strokeStarts: [Int]? = nil,
