@@ -86,7 +86,8 @@ public struct LineCheck: Sendable {
     ///     reached it: with the bundled model (2026-12-06, 10 texts ending in . , ; : ! ? " × 12 seeds, bias 1,
     ///     the default style, one try each) 7 of 120 lines began no stroke at or after their mark ("Stop it now!"
     ///     twice, "So it goes;" twice, "Is it you?" three times); the three of them looked at lack the mark, and
-    ///     the ten with such a stroke looked at have it.
+    ///     seven lines with such a stroke looked at have one there (two of them poorly formed: "?" like an "i",
+    ///     ":" as one dot, which this check does not see).
     ///   - line: the line's ink (absolute coordinates); nil skips the band check.
     public func problems(focus: [Int], textLength: Int, finished: Bool, lastLetter: Int? = nil,
                          finalMark: Int? = nil, strokeStarts: [Int]? = nil,
