@@ -143,7 +143,10 @@ public enum TextPreparation {
         return checked
     }
 
-    /// How `cut(_:wrap:alphabet:)` cut a word.
+    /// A word `cut(_:wrap:alphabet:address:)` treats as an address (a URL, an e-mail address): one with "/" or "@".
+    static func isAddress<S: StringProtocol>(_ word: S) -> Bool { word.contains("/") || word.contains("@") }
+
+    /// How `cut(_:wrap:alphabet:address:)` cut a word.
     enum Cut {
         /// After a break the word has: one of its own hyphens, or a "/" or "." of an address.
         case ownBreak
@@ -162,10 +165,11 @@ public enum TextPreparation {
     ///   it, with the hyphen added when the alphabet has one ("hippopotomo-" / "nstrosis"; "abcdefgh1ijk" →
     ///   "abcdefg-" / "h1ijk");
     /// - else (digits and marks, `wrap` below 4, no hyphen in the alphabet) after `wrap` characters as they are.
-    static func cut(_ word: String, wrap: Int, alphabet: Alphabet) -> (head: String, rest: String, how: Cut) {
+    /// - Parameter address: the word is an address (`isAddress`); pass the whole word's, not its rest's, when
+    ///   cutting what is left of it.
+    static func cut(_ word: String, wrap: Int, alphabet: Alphabet, address: Bool) -> (head: String, rest: String, how: Cut) {
         let c = Array(word)
         func split(after i: Int, _ how: Cut) -> (String, String, Cut) { (String(c[...i]), String(c[(i + 1)...]), how) }
-        let address = c.contains("/") || c.contains("@")
         let breaks: Set<Character> = address ? ["/", ".", "-"] : ["-"]
         let least = address ? 1 : 3
         if let i = c.indices.last(where: { $0 >= least && $0 < wrap && $0 < c.count - 1 && breaks.contains(c[$0]) }) {
@@ -180,7 +184,7 @@ public enum TextPreparation {
 
     /// Prepares a text for writing: normalises line breaks, splits into paragraphs at newlines, replaces or
     /// refuses characters as the alphabet's policy says (`checked`), and wraps each paragraph at word boundaries to at most `wrap` characters
-    /// (a longer word is cut, `cut(_:wrap:alphabet:)`). A run of blank lines between paragraphs becomes one blank
+    /// (a longer word is cut, `cut(_:wrap:alphabet:address:)`). A run of blank lines between paragraphs becomes one blank
     /// line; blank lines at the start and end are dropped.
     /// - Parameter literalNewlines: also break at the two characters `\n` (for text typed on a command line).
     public static func prepare(_ text: String, wrap: Int, literalNewlines: Bool = false,
@@ -194,11 +198,11 @@ public enum TextPreparation {
             replacements.formUnion(r)
             var line = "", wrapped = [String]()
             for word in para.split(separator: " ") {
-                let room = wrap - line.count - 1
+                let room = wrap - line.count - 1, address = isAddress(word)
                 if line.isEmpty { line = String(word) }
                 else if word.count <= room { line += " " + word }
                 else if word.count > wrap, room >= 4,
-                        case let (head, rest, how) = cut(String(word), wrap: room, alphabet: alphabet),
+                        case let (head, rest, how) = cut(String(word), wrap: room, alphabet: alphabet, address: address),
                         how != .plain, head.filter(\.isLetter).count >= 3 {
                     // A word to be cut anyway starts on this line when at least 3 of its letters and a hyphen (its
                     // own or one added between letters) or an address's break fit there.
@@ -206,7 +210,8 @@ public enum TextPreparation {
                     line = rest
                 } else { wrapped.append(line); line = String(word) }
                 while line.count > wrap {
-                    let (head, rest, _) = cut(line, wrap: wrap, alphabet: alphabet)
+                    // Only the last word of a line is ever longer than the line: what is left of `word`.
+                    let (head, rest, _) = cut(line, wrap: wrap, alphabet: alphabet, address: address)
                     wrapped.append(head)
                     line = rest
                 }

@@ -56,6 +56,9 @@ final class TextPreparationTests: XCTestCase {
         XCTAssertEqual(try address("see https://example.org/a-b-c/index", 12),
                        ["see https://", "example.org/", "a-b-c/index"])
         XCTAssertEqual(try address("mail someone@example.org", 10), ["mail", "someone@ex", "ample.org"])
+        // What is left of an address is still one: no hyphen is added to it either.
+        XCTAssertEqual(try address("https://example.com/averyveryverylongpagename", 15),
+                       ["https://", "example.com/", "averyveryverylo", "ngpagename"])
         // A word starts on the line before only when at least 3 of its characters and a hyphen fit there.
         XCTAssertEqual(try prepare("abcde 'quotedwordthatislong'", wrap: 10), ["abcde", "'quotedwo-", "rdthatisl-", "ong'"])
         XCTAssertEqual(try prepare("abcd 'quotedwordthatislong'", wrap: 10), ["abcd 'quo-", "tedwordth-", "atislong'"])

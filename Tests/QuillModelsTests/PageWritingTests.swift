@@ -396,6 +396,9 @@ final class PageWritingTests: XCTestCase {
         XCTAssertNil(LineCheck.finalMark(of: "no mark"))
         XCTAssertNil(LineCheck.finalMark(of: "room 42"))
         XCTAssertNil(LineCheck.finalMark(of: ""))
+        XCTAssertNil(LineCheck.finalMark(of: ")"))
+        XCTAssertNil(LineCheck.finalMark(of: "?!"))
+        XCTAssertEqual(LineCheck.finalMark(of: "room 42!"), 7)
         // "no!": 11 steps on each letter, then 4 on the "!" and 3 past the end, strokes begun at steps 0 and 20.
         let focus = (0..<2).flatMap { [Int](repeating: $0, count: 11) } + [2, 2, 2, 2, 3, 3, 3]
         // The "!" drawn: a stroke begun on it (step 24) or after the window left (step 27).
