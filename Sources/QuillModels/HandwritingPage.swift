@@ -220,10 +220,10 @@ public struct PageWriter {
             guard out.allSatisfy(\.isFinite) else { throw NonFiniteOutputError() }
             return out
         }
-        let lastLetters = texts.map(LineCheck.lastLetter), finalMarks = texts.map(LineCheck.finalMark)
+        let lastLetters = texts.map(LineCheck.lastLetter), finalMarks = texts.map(LineCheck.finalMarks)
         func problems(_ g: GeneratedLine, _ r: Int) -> [LineProblem] {
             check.problems(focus: g.focus, textLength: g.textLength, finished: g.finished, lastLetter: lastLetters[r],
-                           finalMark: finalMarks[r], strokeStarts: g.strokeStarts, line: g.sample)
+                           finalMarks: finalMarks[r], strokeStarts: g.strokeStarts, line: g.sample)
         }
         var best = try attempt(Array(texts.indices), 0)
         var bestProblems = best.indices.map { problems(best[$0], $0) }

@@ -17,8 +17,8 @@ public enum LineProblem: Equatable, Sendable, CustomStringConvertible {
     /// The window left the text after only `steps` steps on its last letter or digit: the letter was skipped
     /// or cut short ("dog" written "do").
     case lastLetterSkipped(steps: Int)
-    /// The text ends in a mark ("!", "?", ";", ".") and no stroke began once the window had reached it: the line
-    /// stopped at the last letter ("Stop it now!" written "Stop it now").
+    /// The text ends in a mark ("!", "?", ";", ".") and no stroke began once the window had passed its last letter:
+    /// the line stopped at the last letter ("Stop it now!" written "Stop it now").
     case finalMarkMissing
 
     public var description: String {
@@ -67,22 +67,23 @@ public struct LineCheck: Sendable {
         Array(text.unicodeScalars).lastIndex(where: StrokeGeometry.isLetterOrDigit)
     }
 
-    /// The index (0-based, in Unicode scalars as the window reads the text) of the text's final mark: its last
-    /// character when that is neither a letter, a digit nor white space and a letter or digit comes before it
-    /// ("!" in "Stop it now!"); nil otherwise. A text of marks alone has none: after a prime the window can sit
-    /// on the space before such a text while its strokes are written (")" alone was flagged in 3 of 4 seeds).
-    public static func finalMark(of text: String) -> Int? {
+    /// Where the text's final marks begin: the index (0-based, in Unicode scalars as the window reads the text)
+    /// just after its last letter or digit, when the text ends in a mark there ("!" in "Stop it now!": 11; the
+    /// space in "and then -": 8, where the window often is while the dash is written); nil when the text ends in
+    /// a letter or digit, or has none (after a prime the window can sit on the space before a text of marks alone
+    /// while its strokes are written: ")" alone was flagged in 3 of 4 seeds).
+    public static func finalMarks(of text: String) -> Int? {
         let scalars = Array(text.unicodeScalars)
         guard let last = scalars.last, !StrokeGeometry.isLetterOrDigit(last), !last.properties.isWhitespace,
-              scalars.contains(where: StrokeGeometry.isLetterOrDigit) else { return nil }
-        return scalars.count - 1
+              let k = scalars.lastIndex(where: StrokeGeometry.isLetterOrDigit) else { return nil }
+        return k + 1
     }
 
     /// The problems of a written line (empty when it is sound).
     /// - Parameters:
     ///   - focus: the window's focus per step (0-based character; `textLength` when past the end).
     ///   - lastLetter: the index of the text's last letter or digit (`lastLetter(of:)`); nil skips that check.
-    ///   - finalMark: the index of the text's final mark (`finalMark(of:)`); nil skips that check.
+    ///   - finalMarks: where the text's final marks begin (`finalMarks(of:)`); nil skips that check.
     ///   - strokeStarts: the steps (indices into `focus`) where a stroke begins (`GeneratedLine.strokeStarts`);
     ///     the final-mark check needs them. A mark is written in strokes of its own, begun once the window has
     ///     reached it: with the bundled model (2026-12-06, 10 texts ending in . , ; : ! ? " × 12 seeds, bias 1,
@@ -92,7 +93,7 @@ public struct LineCheck: Sendable {
     ///     ":" as one dot, which this check does not see).
     ///   - line: the line's ink (absolute coordinates); nil skips the band check.
     public func problems(focus: [Int], textLength: Int, finished: Bool, lastLetter: Int? = nil,
-                         finalMark: Int? = nil, strokeStarts: [Int]? = nil,
+                         finalMarks: Int? = nil, strokeStarts: [Int]? = nil,
                          line: HandwritingSample?) -> [LineProblem] {
         var out = [LineProblem]()
         if !finished { out.append(.unfinished) }
@@ -115,7 +116,7 @@ public struct LineCheck: Sendable {
             let steps = focus.lazy.filter { $0 == k }.count
             if steps < minLastLetterSteps { out.append(.lastLetterSkipped(steps: steps)) }
         }
-        if finished, let m = finalMark, m < textLength, let starts = strokeStarts,
+        if finished, let m = finalMarks, m < textLength, let starts = strokeStarts,
            !starts.contains(where: { focus.indices.contains($0) && focus[$0] >= m }) {
             out.append(.finalMarkMissing)
         }

@@ -86,6 +86,24 @@ final class PageWritingTests: XCTestCase {
         XCTAssertGreaterThan(finishing, 0, "no line had finishing steps: the test checks nothing")
     }
 
+    /// A line ending in a dash (a word `--wrap` hyphenated, "and then -") ends with the dash: a flat last stroke.
+    /// Before the rule, a letter of a next word was often written after it ("machine-r", "then -1": 14 of 48 lines).
+    func testNothingIsWrittenAfterAFinalDash() throws {
+        let sampler = try bundledSampler()
+        let style = try HandwritingStyle.load(name: "default", model: Self.modelDir.path)
+        let texts = ["the machine-", "said superc-", "ok -", "and then -", "x-ray-", "hippopotomo-"]
+        let h = sampler.typicalLetterHeight
+        for seed: UInt64 in 1...4 {
+            for (text, g) in zip(texts, sampler.write(texts, options: WriteOptions(bias: 1), seed: seed, prime: style.prime)) {
+                let last = try XCTUnwrap(g.strokeStarts.last, text)
+                let y = g.dy.reduce(into: [Double]()) { $0.append(($0.last ?? 0) + $1) }
+                let high = (y[last...].max() ?? 0) - (y[last...].min() ?? 0)
+                XCTAssertLessThanOrEqual(high / h, 0.2, "\(text), seed \(seed): the last stroke is not the dash")
+                XCTAssertTrue(g.finished, "\(text), seed \(seed)")
+            }
+        }
+    }
+
     /// After a prime, the first kept stroke starts once the window has left the prime's text (on the space before
     /// the requested text or its first character), and right of the prime's ink: nothing the network does to
     /// finish the prime's last letters is kept.
@@ -390,32 +408,34 @@ final class PageWritingTests: XCTestCase {
 
     func testLineCheckFlagsAFinalMarkWithoutAStroke() {
         let check = LineCheck()
-        XCTAssertEqual(LineCheck.finalMark(of: "Stop it now!"), 11)
-        XCTAssertEqual(LineCheck.finalMark(of: "So it goes;"), 10)
-        XCTAssertEqual(LineCheck.finalMark(of: "It was \"fine\""), 12)
-        XCTAssertNil(LineCheck.finalMark(of: "no mark"))
-        XCTAssertNil(LineCheck.finalMark(of: "room 42"))
-        XCTAssertNil(LineCheck.finalMark(of: ""))
-        XCTAssertNil(LineCheck.finalMark(of: ")"))
-        XCTAssertNil(LineCheck.finalMark(of: "?!"))
-        XCTAssertEqual(LineCheck.finalMark(of: "room 42!"), 7)
+        XCTAssertEqual(LineCheck.finalMarks(of: "Stop it now!"), 11)
+        XCTAssertEqual(LineCheck.finalMarks(of: "So it goes;"), 10)
+        XCTAssertEqual(LineCheck.finalMarks(of: "It was \"fine\""), 12)
+        XCTAssertNil(LineCheck.finalMarks(of: "no mark"))
+        XCTAssertNil(LineCheck.finalMarks(of: "room 42"))
+        XCTAssertNil(LineCheck.finalMarks(of: ""))
+        XCTAssertNil(LineCheck.finalMarks(of: ")"))
+        XCTAssertNil(LineCheck.finalMarks(of: "?!"))
+        XCTAssertEqual(LineCheck.finalMarks(of: "room 42!"), 7)
+        XCTAssertEqual(LineCheck.finalMarks(of: "and then -"), 8)
+        XCTAssertEqual(LineCheck.finalMarks(of: "why?!"), 3)
         // "no!": 11 steps on each letter, then 4 on the "!" and 3 past the end, strokes begun at steps 0 and 20.
         let focus = (0..<2).flatMap { [Int](repeating: $0, count: 11) } + [2, 2, 2, 2, 3, 3, 3]
         // The "!" drawn: a stroke begun on it (step 24) or after the window left (step 27).
         for start in [24, 27] {
-            XCTAssertEqual(check.problems(focus: focus, textLength: 3, finished: true, finalMark: 2,
+            XCTAssertEqual(check.problems(focus: focus, textLength: 3, finished: true, finalMarks: 2,
                                           strokeStarts: [0, 20, start], line: nil), [], "\(start)")
         }
         // The pen went on from the "o" and stopped: no stroke begun once the window reached the "!".
-        XCTAssertEqual(check.problems(focus: focus, textLength: 3, finished: true, finalMark: 2, strokeStarts: [0, 20],
+        XCTAssertEqual(check.problems(focus: focus, textLength: 3, finished: true, finalMarks: 2, strokeStarts: [0, 20],
                                       line: nil), [.finalMarkMissing])
         // Without the mark's index or the strokes, or on a line that never finished, the check does not apply.
         XCTAssertEqual(check.problems(focus: focus, textLength: 3, finished: true, strokeStarts: [0, 20], line: nil), [])
-        XCTAssertEqual(check.problems(focus: focus, textLength: 3, finished: true, finalMark: 2, line: nil), [])
-        XCTAssertEqual(check.problems(focus: focus, textLength: 3, finished: false, finalMark: 2, strokeStarts: [0, 20],
+        XCTAssertEqual(check.problems(focus: focus, textLength: 3, finished: true, finalMarks: 2, line: nil), [])
+        XCTAssertEqual(check.problems(focus: focus, textLength: 3, finished: false, finalMarks: 2, strokeStarts: [0, 20],
                                       line: nil), [.unfinished])
         // A text of a mark alone: its first stroke is on it.
-        XCTAssertEqual(check.problems(focus: [0, 0, 0, 1], textLength: 1, finished: true, finalMark: 0,
+        XCTAssertEqual(check.problems(focus: [0, 0, 0, 1], textLength: 1, finished: true, finalMarks: 0,
                                       strokeStarts: [0], line: nil), [])
         XCTAssertEqual(LineProblem.finalMarkMissing.description, "the final mark was not written")
         var line = GeneratedLine(textLength: 2)
@@ -435,7 +455,7 @@ final class PageWritingTests: XCTestCase {
             let page = try writer.write(texts, seed: seed)
             flagged += page.resampled.filter { $0.firstProblems.contains(.finalMarkMissing) }.count
             for (r, text) in texts.enumerated() {
-                let g = try XCTUnwrap(page.generated[r]), m = try XCTUnwrap(LineCheck.finalMark(of: text))
+                let g = try XCTUnwrap(page.generated[r]), m = try XCTUnwrap(LineCheck.finalMarks(of: text))
                 let kept = page.resampled.first { $0.line == r }
                 if kept?.remaining.isEmpty == false { continue }
                 XCTAssertTrue(g.strokeStarts.contains { g.focus[$0] >= m }, "\(text), seed \(seed): no stroke on the mark")
