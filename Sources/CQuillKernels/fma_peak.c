@@ -128,9 +128,9 @@ double qk_fma_peak_gflops(int threads, double seconds, int *vectorBits) {
     atomic_store(&shared.go, 1);
     peak_main(&slots[0]);
     for (int i = 1; i <= started; i++) pthread_join(ids[i], NULL);
-    qk_window_count counts[MAX_PEAK_THREADS];
-    for (int i = 0; i <= started; i++) counts[i] = slots[i].count;
-    const double iterationsPerSecond = qk_window_rate(&shared.window, counts, started + 1);
+    qk_window_count all = { 0, 0 };
+    for (int i = 0; i <= started; i++) qk_window_join(&all, slots[i].count);
+    const double iterationsPerSecond = qk_window_rate(&shared.window, all);
     pthread_mutex_unlock(&lock);
     // A thread that could not be started leaves the figure short of the peak asked for: report none.
     if (started != threads - 1) return 0;

@@ -143,16 +143,11 @@ double qk_read_bandwidth_gbs(int threads, size_t bytes, double seconds) {
     bw_main(&slots[0]);
     for (int i = 1; i <= started; i++) pthread_join(ids[i], NULL);
     int complete = started == threads - 1;
-    double bytesPerSecond = 0;
-    qk_window_count *counts = calloc((size_t)threads, sizeof(qk_window_count));
-    if (counts) {
-        for (int i = 0; i <= started; i++) counts[i] = slots[i].bytes;
-        bytesPerSecond = qk_window_rate(&shared.window, counts, started + 1);
-    } else {
-        complete = 0;
-    }
+    qk_window_count all = { 0, 0 };
+    for (int i = 0; i <= started; i++) qk_window_join(&all, slots[i].bytes);
+    const double bytesPerSecond = qk_window_rate(&shared.window, all);
     for (int i = 0; i < threads; i++) if (slots[i].count == 0) complete = 0;
-    free(buffer); free(slots); free(ids); free(counts);
+    free(buffer); free(slots); free(ids);
     // A thread that could not be started, or had nothing to read, leaves the figure short: report none.
     return complete ? bytesPerSecond / 1e9 : 0;
 }

@@ -1,5 +1,5 @@
 // One wall-clock window shared by every thread of a measurement (fma_peak.c, read_bandwidth.c). The threads are let
-// go together at `start`, warm up until start + warmup (clocks ramp up), then count the pieces of work that finish
+// go together at `start`, warm up until start + warmup (clocks ramp up), then count the pieces of work that start
 // in the window [start + warmup, start + warmup + seconds). The figure is all the threads' work over that one window:
 // no more than the cores did together when the threads took turns on them (more threads than CPUs, or a host running
 // the vCPUs on fewer cores). A sum of each thread's rate over its own window, as these measurements took before, read
@@ -51,16 +51,17 @@ static inline qk_window_count qk_window_run(const qk_window *w, void (*work)(voi
     return c;
 }
 
-/// All threads' units per second over the common window: from its opening to the last piece any thread finished.
-/// 0 when no piece finished in it.
-static inline double qk_window_rate(const qk_window *w, const qk_window_count *counts, int threads) {
+/// Adds one thread's count to `all` (start from a zeroed count): the work summed, the last piece any finished.
+static inline void qk_window_join(qk_window_count *all, qk_window_count c) {
+    all->amount += c.amount;
+    if (c.last > all->last) all->last = c.last;
+}
+
+/// All threads' units per second over the common window (`all`, their counts joined): from its opening to the last
+/// piece any thread finished. 0 when no piece finished in it.
+static inline double qk_window_rate(const qk_window *w, qk_window_count all) {
     const double open = w->start + w->warmup;
-    double amount = 0, end = open;
-    for (int i = 0; i < threads; i++) {
-        amount += counts[i].amount;
-        if (counts[i].last > end) end = counts[i].last;
-    }
-    return end > open ? amount / (end - open) : 0;
+    return all.last > open ? all.amount / (all.last - open) : 0;
 }
 
 #endif

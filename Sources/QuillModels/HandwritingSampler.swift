@@ -302,7 +302,7 @@ public final class HandwritingSampler {
         // letter of a next word ("machine-r", "then -1"), which the one-stroke rule above, waiting for the window
         // to leave, let through in 14 of 48 lines (2026-12-06, 6 texts × 8 seeds): it ends the line.
         let endsInDash = texts.map { $0.unicodeScalars.last == "-" }
-        let afterLastLetter = texts.map { (LineCheck.lastLetter(of: $0) ?? -1) + 1 }
+        let afterLastLetter = texts.map { LineCheck.finalMarks(of: $0) ?? 0 }
         var dashStroke = [DashStroke?](repeating: nil, count: B)   // the stroke under way, while it may be the dash
         var dashWritten = [Bool](repeating: false, count: B)
         func fromFinish(_ b: Int) -> Double {
@@ -338,8 +338,11 @@ public final class HandwritingSampler {
                 // Once the text is written, a stroke is the last letters' only when it starts back over them.
                 let beyondInk = startsStroke && penX[b] > rightmost[b] + step1
                 switch phase[b] {
-                case .writing where startsStroke && dashWritten[b]:
-                    // The dash is written: what starts now is a next word.
+                case .writing where newWriting && wroteLast[b] >= 4, .writing where startsStroke && dashWritten[b]:
+                    // The pen starts a new word: just before the window leaves the text, once the last character
+                    // has ink (4 points or more), or after the dash of a text ending in one. (Where the window leaves
+                    // the text at this step too, its case below would end the line the same way: a new word starts
+                    // beyond the ink.)
                     lines[b].finished = true
                     lines[b].inputsWhenFinished = lines[b].inputs.count - 1
                     phase[b] = .done
@@ -362,13 +365,6 @@ public final class HandwritingSampler {
                     if beyondInk { phase[b] = .done; continue }
                     finishedAt[b] = Point(x: penX[b], y: penY[b])
                     phase[b] = options.finishingSteps > 0 ? .finishing(left: options.finishingSteps + 1) : .done
-                case .writing where newWriting && wroteLast[b] >= 4:
-                    // The last character has ink (4 points or more) and the pen starts a new word just before the
-                    // window leaves the text.
-                    lines[b].finished = true
-                    lines[b].inputsWhenFinished = lines[b].inputs.count - 1
-                    phase[b] = .done
-                    continue
                 case .finishing where beyondInk || (startsStroke && endsInOneStroke[b])
                         || (endsInFullStop[b] && fromFinish(b) > dotReach):
                     // The window has left the text and the pen starts something new (after a full stop, any new
